@@ -1,0 +1,484 @@
+/**
+ * ABCI 2.0 socket server for CometBFT v0.38. The spec of this layer is
+ * app/abci/README.md; this file knows sockets, framing and protobuf, and
+ * nothing about modules or state (that is the AbciApplication's business).
+ */
+import net from 'node:net';
+import fs from 'node:fs';
+import {
+  Request, Response,
+  ResponseOfferSnapshot_Result, ResponseApplySnapshotChunk_Result,
+  ResponseProcessProposal_ProposalStatus, ResponseVerifyVoteExtension_VerifyStatus,
+} from 'cosmjs-types/tendermint/abci/types';
+import type { AbciApplication } from './application.ts';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeFrame } from './framing.ts';
+
+export interface AbciLogger {
+  debug?(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface AbciServerOptions {
+  logger?: AbciLogger;
+  /** Largest request frame accepted, in bytes (default 64 MiB). */
+  maxFrameBytes?: number;
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** The request kinds, in the order of their protobuf field numbers. */
+const REQUEST_KINDS = [
+  'echo', 'flush', 'info', 'initChain', 'query', 'checkTx', 'commit',
+  'listSnapshots', 'offerSnapshot', 'loadSnapshotChunk', 'applySnapshotChunk',
+  'prepareProposal', 'processProposal', 'extendVote', 'verifyVoteExtension', 'finalizeBlock',
+] as const satisfies readonly (keyof Request)[];
+type RequestKind = (typeof REQUEST_KINDS)[number];
+
+/**
+ * Methods of CometBFT's consensus connection. They run under one server-wide
+ * lock, so even a stale connection left over from a CometBFT restart can
+ * never overlap two of them.
+ */
+const CONSENSUS_KINDS: ReadonlySet<RequestKind> = new Set<RequestKind>([
+  'initChain', 'prepareProposal', 'processProposal', 'extendVote',
+  'verifyVoteExtension', 'finalizeBlock', 'commit',
+]);
+
+/** Pause reading a connection when this many decoded requests wait; resume below the low mark. */
+const QUEUE_HIGH_WATER = 4096;
+const QUEUE_LOW_WATER = 1024;
+
+const consoleLogger: AbciLogger = {
+  info: (msg, fields) => console.log(`[abci] ${msg}`, fields ?? ''),
+  warn: (msg, fields) => console.warn(`[abci] ${msg}`, fields ?? ''),
+  error: (msg, fields) => console.error(`[abci] ${msg}`, fields ?? ''),
+};
+
+function isPromiseLike<T>(v: MaybePromise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
+}
+
+/** Applies `f` without an extra microtask when `v` is already a value. */
+function mapMaybe<T, U>(v: MaybePromise<T>, f: (t: T) => U): MaybePromise<U> {
+  return isPromiseLike(v) ? v.then(f) : f(v);
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}
+
+function kindOf(req: Request): RequestKind | null {
+  for (const kind of REQUEST_KINDS) {
+    if (req[kind] !== undefined) return kind;
+  }
+  return null;
+}
+
+type ListenTarget = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+
+/** Parses "tcp://host:port", "unix:///path" or a bare "host:port". */
+export function parseListenAddress(addr: string): ListenTarget {
+  if (addr.startsWith('unix://')) {
+    const path = addr.slice('unix://'.length);
+    if (path === '') throw new Error(`ABCI listen address has no socket path: ${addr}`);
+    return { kind: 'unix', path };
+  }
+  const rest = addr.startsWith('tcp://') ? addr.slice('tcp://'.length) : addr;
+  const colon = rest.lastIndexOf(':');
+  if (colon < 0) throw new Error(`ABCI listen address needs host:port: ${addr}`);
+  let host = rest.slice(0, colon);
+  const portText = rest.slice(colon + 1);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) throw new Error(`ABCI listen address has a bad port: ${addr}`);
+  return { kind: 'tcp', host: host === '' ? '0.0.0.0' : host, port };
+}
+
+/** A server-wide lock for consensus calls; uncontended in normal operation. */
+class ConsensusLock {
+  private busy: Promise<void> | null = null;
+
+  async run<T>(fn: () => MaybePromise<T>): Promise<T> {
+    while (this.busy) await this.busy;
+    let release!: () => void;
+    this.busy = new Promise<void>((resolve) => { release = resolve; });
+    try {
+      return await fn();
+    } finally {
+      this.busy = null;
+      release();
+    }
+  }
+}
+
+export class AbciServer {
+  private readonly app: AbciApplication;
+  private readonly logger: AbciLogger;
+  private readonly maxFrameBytes: number;
+  private readonly consensusLock = new ConsensusLock();
+  private readonly connections = new Set<AbciConnection>();
+  private server: net.Server | null = null;
+  private target: ListenTarget | null = null;
+  private nextConnectionId = 1;
+
+  constructor(app: AbciApplication, opts: AbciServerOptions = {}) {
+    this.app = app;
+    this.logger = opts.logger ?? consoleLogger;
+    this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  }
+
+  /** Starts listening; resolves once the socket is bound. */
+  async listen(addr: string): Promise<void> {
+    if (this.server) throw new Error('AbciServer is already listening');
+    const target = parseListenAddress(addr);
+    if (target.kind === 'unix') await removeStaleUnixSocket(target.path);
+    const server = net.createServer((socket) => this.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      server.once('error', onError);
+      const onListening = () => {
+        server.off('error', onError);
+        resolve();
+      };
+      if (target.kind === 'unix') server.listen(target.path, onListening);
+      else server.listen(target.port, target.host, onListening);
+    });
+    server.on('error', (err) => this.logger.error('ABCI listener error', { error: errorText(err) }));
+    this.server = server;
+    this.target = target;
+    this.logger.info('ABCI server listening', { address: this.address() });
+  }
+
+  /** The bound address in listen() syntax (the real port when 0 was asked), or null. */
+  address(): string | null {
+    if (!this.server || !this.target) return null;
+    if (this.target.kind === 'unix') return `unix://${this.target.path}`;
+    const bound = this.server.address();
+    if (bound === null || typeof bound === 'string') return null;
+    const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+    return `tcp://${host}:${bound.port}`;
+  }
+
+  /** Stops accepting, drops every connection (in-flight app calls finish; their answers are discarded). */
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const conn of this.connections) conn.destroy();
+    await closed;
+    this.target = null;
+    this.logger.info('ABCI server closed');
+  }
+
+  private accept(socket: net.Socket): void {
+    const id = this.nextConnectionId++;
+    const conn = new AbciConnection(id, socket, this, this.logger, this.maxFrameBytes);
+    this.connections.add(conn);
+    socket.once('close', () => this.connections.delete(conn));
+  }
+
+  /** Runs one non-echo, non-flush request against the application. */
+  callApp(kind: Exclude<RequestKind, 'echo' | 'flush'>, req: Request): MaybePromise<Response> {
+    if (CONSENSUS_KINDS.has(kind)) return this.consensusLock.run(() => this.dispatch(kind, req));
+    return this.dispatch(kind, req);
+  }
+
+  private dispatch(kind: Exclude<RequestKind, 'echo' | 'flush'>, req: Request): MaybePromise<Response> {
+    const app = this.app;
+    switch (kind) {
+      case 'info': return mapMaybe(app.info(req.info!), (info) => ({ info }));
+      case 'query': return mapMaybe(app.query(req.query!), (query) => ({ query }));
+      case 'checkTx': return mapMaybe(app.checkTx(req.checkTx!), (checkTx) => ({ checkTx }));
+      case 'initChain': return mapMaybe(app.initChain(req.initChain!), (initChain) => ({ initChain }));
+      case 'prepareProposal':
+        return mapMaybe(app.prepareProposal(req.prepareProposal!), (prepareProposal) => ({ prepareProposal }));
+      case 'processProposal':
+        return mapMaybe(app.processProposal(req.processProposal!), (processProposal) => {
+          if (processProposal?.status !== ResponseProcessProposal_ProposalStatus.ACCEPT &&
+              processProposal?.status !== ResponseProcessProposal_ProposalStatus.REJECT) {
+            this.logger.error('ProcessProposal status is neither ACCEPT nor REJECT; CometBFT will panic',
+              { status: processProposal?.status });
+          }
+          return { processProposal };
+        });
+      case 'extendVote': return mapMaybe(app.extendVote(req.extendVote!), (extendVote) => ({ extendVote }));
+      case 'verifyVoteExtension':
+        return mapMaybe(app.verifyVoteExtension(req.verifyVoteExtension!), (verifyVoteExtension) => {
+          if (verifyVoteExtension?.status !== ResponseVerifyVoteExtension_VerifyStatus.ACCEPT &&
+              verifyVoteExtension?.status !== ResponseVerifyVoteExtension_VerifyStatus.REJECT) {
+            this.logger.error('VerifyVoteExtension status is neither ACCEPT nor REJECT; CometBFT will panic',
+              { status: verifyVoteExtension?.status });
+          }
+          return { verifyVoteExtension };
+        });
+      case 'finalizeBlock':
+        return mapMaybe(app.finalizeBlock(req.finalizeBlock!), (finalizeBlock) => ({ finalizeBlock }));
+      case 'commit': return mapMaybe(app.commit(), (commit) => ({ commit }));
+      // Snapshots are optional: an app without them serves none and declines any offered.
+      case 'listSnapshots':
+        return app.listSnapshots
+          ? mapMaybe(app.listSnapshots(req.listSnapshots!), (listSnapshots) => ({ listSnapshots }))
+          : { listSnapshots: { snapshots: [] } };
+      case 'offerSnapshot':
+        return app.offerSnapshot
+          ? mapMaybe(app.offerSnapshot(req.offerSnapshot!), (offerSnapshot) => ({ offerSnapshot }))
+          : { offerSnapshot: { result: ResponseOfferSnapshot_Result.ABORT } };
+      case 'loadSnapshotChunk':
+        return app.loadSnapshotChunk
+          ? mapMaybe(app.loadSnapshotChunk(req.loadSnapshotChunk!), (loadSnapshotChunk) => ({ loadSnapshotChunk }))
+          : { loadSnapshotChunk: { chunk: new Uint8Array(0) } };
+      case 'applySnapshotChunk':
+        return app.applySnapshotChunk
+          ? mapMaybe(app.applySnapshotChunk(req.applySnapshotChunk!), (applySnapshotChunk) => ({ applySnapshotChunk }))
+          : {
+              applySnapshotChunk: {
+                result: ResponseApplySnapshotChunk_Result.ABORT, refetchChunks: [], rejectSenders: [],
+              },
+            };
+    }
+  }
+}
+
+/**
+ * One CometBFT connection. Requests are decoded as bytes arrive and queued;
+ * a single pump handles them strictly in order, one app call at a time, and
+ * appends each encoded response to an output batch. The batch is written
+ * once per event-loop turn (setImmediate), or at once when a Flush is
+ * answered, so a burst of pipelined CheckTx costs one write, not one each.
+ */
+class AbciConnection {
+  private readonly decoder: FrameDecoder;
+  private readonly queue: Uint8Array[] = [];
+  private queueHead = 0;
+  private pumping = false;
+  private readingPaused = false;
+  private outBatch: Uint8Array[] = [];
+  private writeScheduled = false;
+  private waitingForDrain: Promise<void> | null = null;
+  /** Set after a protocol error or an app exception: no more requests are handled. */
+  private failed = false;
+  private closed = false;
+  private handled = 0;
+
+  constructor(
+    private readonly id: number,
+    private readonly socket: net.Socket,
+    private readonly server: AbciServer,
+    private readonly logger: AbciLogger,
+    maxFrameBytes: number,
+  ) {
+    this.decoder = new FrameDecoder({ maxFrameBytes });
+    if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
+    const remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix';
+    this.log('debug', 'ABCI connection opened', { remote });
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      // Resets are routine when CometBFT stops; the process must not crash on them.
+      this.log(err.code === 'ECONNRESET' || err.code === 'EPIPE' ? 'debug' : 'warn',
+        'ABCI connection socket error', { error: errorText(err), code: err.code });
+    });
+    socket.on('end', () => {
+      if (!this.decoder.idle) this.log('warn', 'ABCI connection ended inside a frame', {});
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.queue.length = 0;
+      this.queueHead = 0;
+      this.log('debug', 'ABCI connection closed', { handled: this.handled });
+    });
+  }
+
+  destroy(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  private log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>): void {
+    const withId = { conn: this.id, ...fields };
+    if (level === 'debug') this.logger.debug?.(msg, withId);
+    else this.logger[level](msg, withId);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.failed || this.closed) return;
+    let frames: Uint8Array[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (err) {
+      this.fail('ABCI framing error; closing connection', err);
+      return;
+    }
+    for (const frame of frames) this.queue.push(frame);
+    if (!this.readingPaused && this.queue.length - this.queueHead >= QUEUE_HIGH_WATER) {
+      this.readingPaused = true;
+      this.socket.pause();
+    }
+    if (!this.pumping) void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.queueHead < this.queue.length && !this.failed && !this.closed) {
+        const frame = this.queue[this.queueHead];
+        this.queueHead++;
+        this.compactQueue();
+        const pending = this.handle(frame);
+        if (pending) await pending;
+        if (this.waitingForDrain) await this.waitingForDrain;
+      }
+    } catch (err) {
+      // handle() reports app errors itself; reaching here is a bug in this file.
+      this.fail('ABCI connection internal error', err);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private compactQueue(): void {
+    const waiting = this.queue.length - this.queueHead;
+    if (this.queueHead >= 1024 && this.queueHead >= waiting) {
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+    if (this.readingPaused && waiting <= QUEUE_LOW_WATER) {
+      this.readingPaused = false;
+      if (!this.closed) this.socket.resume();
+    }
+  }
+
+  /** Handles one request frame; returns a promise only when the app answered asynchronously. */
+  private handle(frame: Uint8Array): Promise<void> | undefined {
+    let req: Request;
+    try {
+      req = Request.decode(frame);
+    } catch (err) {
+      this.fail('ABCI request is not a valid tendermint.abci.Request; closing connection', err);
+      return undefined;
+    }
+    const kind = kindOf(req);
+    this.handled++;
+    if (kind === null) {
+      this.fail('ABCI request of an unknown type; closing connection', new Error('unknown request type'));
+      return undefined;
+    }
+    if (kind === 'echo') {
+      this.send({ echo: { message: req.echo!.message } }, false);
+      return undefined;
+    }
+    if (kind === 'flush') {
+      // Every earlier response is already in the batch (requests finish in order), so
+      // writing the batch now puts them on the wire before the Flush response.
+      this.send({ flush: {} }, true);
+      return undefined;
+    }
+    let result: MaybePromise<Response>;
+    try {
+      result = this.server.callApp(kind, req);
+    } catch (err) {
+      this.appFailed(kind, err);
+      return undefined;
+    }
+    if (!isPromiseLike(result)) {
+      this.send(result, false);
+      return undefined;
+    }
+    return result.then(
+      (res) => { this.send(res, false); },
+      (err: unknown) => { this.appFailed(kind, err); },
+    );
+  }
+
+  private appFailed(kind: RequestKind, err: unknown): void {
+    this.logger.error(`ABCI application threw in ${kind}; answering with an exception, CometBFT will stop`, {
+      conn: this.id,
+      error: errorText(err),
+      stack: err instanceof Error ? err.stack : undefined,
+    });
+    this.send({ exception: { error: `${kind}: ${errorText(err)}` } }, true);
+    this.failed = true;
+    this.socket.end();
+  }
+
+  /** Logs, answers an exception (CometBFT treats it as fatal) and closes the connection. */
+  private fail(msg: string, err: unknown): void {
+    if (this.failed) return;
+    this.logger.error(msg, { conn: this.id, error: errorText(err) });
+    this.failed = true;
+    if (!this.closed) {
+      this.send({ exception: { error: errorText(err) } }, true);
+      this.socket.end();
+    }
+  }
+
+  private send(res: Response, writeNow: boolean): void {
+    if (this.closed) return;
+    this.outBatch.push(encodeFrame(this.encodeResponse(res)));
+    if (writeNow) {
+      this.writeBatch();
+    } else if (!this.writeScheduled) {
+      this.writeScheduled = true;
+      setImmediate(() => this.writeBatch());
+    }
+  }
+
+  /**
+   * Encodes directly; an app that returned an incomplete object (a field
+   * missing at runtime) makes the generated encoder throw, and then the
+   * response is completed with protobuf defaults and encoded again.
+   */
+  private encodeResponse(res: Response): Uint8Array {
+    try {
+      return Response.encode(res).finish();
+    } catch {
+      return Response.encode(Response.fromPartial(res as Parameters<typeof Response.fromPartial>[0])).finish();
+    }
+  }
+
+  private writeBatch(): void {
+    this.writeScheduled = false;
+    const batch = this.outBatch;
+    if (batch.length === 0 || this.closed || this.socket.destroyed || !this.socket.writable) {
+      this.outBatch = [];
+      return;
+    }
+    this.outBatch = [];
+    const data = batch.length === 1 ? batch[0] : Buffer.concat(batch);
+    const accepted = this.socket.write(data);
+    if (!accepted && !this.waitingForDrain) {
+      // Backpressure: stop handling requests until the kernel takes the bytes.
+      this.waitingForDrain = new Promise<void>((resolve) => {
+        const done = () => {
+          this.socket.off('drain', done);
+          this.socket.off('close', done);
+          this.waitingForDrain = null;
+          resolve();
+        };
+        this.socket.on('drain', done);
+        this.socket.on('close', done);
+      });
+    }
+  }
+}
+
+/** Removes a leftover unix socket file if nothing listens on it any more. */
+async function removeStaleUnixSocket(path: string): Promise<void> {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(path);
+  } catch {
+    return;
+  }
+  if (!stat.isSocket()) throw new Error(`ABCI unix socket path exists and is not a socket: ${path}`);
+  const inUse = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(path);
+    probe.once('connect', () => { probe.destroy(); resolve(true); });
+    probe.once('error', () => resolve(false));
+  });
+  if (inUse) throw new Error(`ABCI unix socket is in use by another process: ${path}`);
+  fs.unlinkSync(path);
+}
