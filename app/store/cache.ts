@@ -1,0 +1,140 @@
+/**
+ * A write-buffering overlay over another KVStore: the unit of "try this, keep it or drop it".
+ *
+ * Writes and deletes land in a buffer; reads look in the buffer first and fall through to the
+ * parent. `iterate()` merges buffered entries with the parent's in ascending byte order and
+ * hides deleted keys. `write()` pushes the buffer into the parent (in ascending key order, so a
+ * parent that records the order sees the same sequence on every node) and empties it. A failed
+ * transaction simply drops its CacheStore: nothing reached the parent.
+ *
+ * Caches nest: a tx cache over the block's working cache over committed state.
+ *
+ * Values are copied on `set` (a caller may reuse its array); values returned by `get` and
+ * `iterate` are shared — do not mutate them. Writing to a store while iterating it gives an
+ * unspecified (but memory-safe) view; collect first, then write.
+ */
+import type { KVStore } from "./types.ts";
+import { fromKeyString, lowerBound, prefixEnd, toKeyString } from "./bytes.ts";
+
+/** A buffered entry: the new value, or `null` for a delete. */
+type Pending = Uint8Array | null;
+
+export class CacheStore implements KVStore {
+  // Keys are latin1 strings; see bytes.ts for why their order equals byte order.
+  private readonly pending = new Map<string, Pending>();
+  /** Buffered keys in ascending order; rebuilt lazily after a new key is buffered. */
+  private sortedKeys: string[] | undefined = [];
+  private rev = 0;
+
+  constructor(private readonly parent: KVStore) {}
+
+  /** Increases on every set/delete; lets an owner cache work derived from the contents. */
+  get revision(): number {
+    return this.rev;
+  }
+
+  /** Number of buffered writes and deletes. */
+  get size(): number {
+    return this.pending.size;
+  }
+
+  get(key: Uint8Array): Uint8Array | undefined {
+    const p = this.pending.get(toKeyString(key));
+    if (p !== undefined) return p === null ? undefined : p;
+    return this.parent.get(key);
+  }
+
+  has(key: Uint8Array): boolean {
+    const p = this.pending.get(toKeyString(key));
+    if (p !== undefined) return p !== null;
+    return this.parent.has(key);
+  }
+
+  set(key: Uint8Array, value: Uint8Array): void {
+    if (!(key instanceof Uint8Array) || key.length === 0) throw new TypeError("store key must be non-empty bytes");
+    if (!(value instanceof Uint8Array)) throw new TypeError("store value must be bytes");
+    this.buffer(toKeyString(key), value.slice());
+  }
+
+  delete(key: Uint8Array): void {
+    if (!(key instanceof Uint8Array) || key.length === 0) throw new TypeError("store key must be non-empty bytes");
+    this.buffer(toKeyString(key), null);
+  }
+
+  private buffer(k: string, v: Pending): void {
+    if (!this.pending.has(k)) this.sortedKeys = undefined;
+    this.pending.set(k, v);
+    this.rev++;
+  }
+
+  private sorted(): string[] {
+    if (this.sortedKeys === undefined) this.sortedKeys = [...this.pending.keys()].sort();
+    return this.sortedKeys;
+  }
+
+  *iterate(prefix: Uint8Array): IterableIterator<[Uint8Array, Uint8Array]> {
+    const p = toKeyString(prefix);
+    const end = prefixEnd(p);
+    // Snapshot the buffered range now, so later writes cannot disturb this walk.
+    const keys = this.sorted();
+    const from = lowerBound(keys, p);
+    const to = end === undefined ? keys.length : lowerBound(keys, end);
+    const mine: Array<[string, Pending]> = [];
+    for (let i = from; i < to; i++) mine.push([keys[i], this.pending.get(keys[i]) ?? null]);
+
+    let m = 0;
+    for (const entry of this.parent.iterate(prefix)) {
+      const pk = toKeyString(entry[0]);
+      // Emit buffered entries that sort before the parent's key.
+      while (m < mine.length && mine[m][0] < pk) {
+        const v = mine[m][1];
+        if (v !== null) yield [fromKeyString(mine[m][0]), v];
+        m++;
+      }
+      if (m < mine.length && mine[m][0] === pk) {
+        const v = mine[m][1]; // buffered entry shadows the parent's
+        if (v !== null) yield [fromKeyString(pk), v];
+        m++;
+      } else {
+        yield entry;
+      }
+    }
+    for (; m < mine.length; m++) {
+      const v = mine[m][1];
+      if (v !== null) yield [fromKeyString(mine[m][0]), v];
+    }
+  }
+
+  /** Buffered changes in ascending key order; `undefined` value = delete. */
+  changes(): Array<[Uint8Array, Uint8Array | undefined]> {
+    return this.latin1Changes().map(([k, v]) => [fromKeyString(k), v]);
+  }
+
+  /** @internal Buffered changes with latin1 keys, ascending. */
+  latin1Changes(): Array<[string, Uint8Array | undefined]> {
+    return this.sorted().map((k) => {
+      const v = this.pending.get(k);
+      return [k, v === null ? undefined : v];
+    });
+  }
+
+  /** Merges the buffer into the parent (ascending key order) and empties it. */
+  write(): void {
+    for (const k of this.sorted()) {
+      const v = this.pending.get(k);
+      if (v === undefined) continue;
+      if (v === null) this.parent.delete(fromKeyString(k));
+      else this.parent.set(fromKeyString(k), v);
+    }
+    this.pending.clear();
+    this.sortedKeys = [];
+    this.rev++;
+  }
+
+  /** Drops every buffered write. */
+  discard(): void {
+    this.pending.clear();
+    this.sortedKeys = [];
+    this.rev++;
+  }
+}

@@ -1,0 +1,424 @@
+/**
+ * Committed, authenticated, versioned chain state on LevelDB. See README.md (the spec).
+ *
+ * All committed state is also held in memory (a Map for O(1) reads, plus the Merkle tree
+ * snapshot with its sorted key list for ordered iteration and proofs); LevelDB is the durable
+ * copy and is only read at open. One block's life:
+ *
+ *   working().set/delete …        stage (FinalizeBlock; txs run on CacheStores over working())
+ *   workingHash()                 app hash of committed + staged (cached until the next write)
+ *   commit(height)                one atomic LevelDB batch; then the in-memory state advances
+ *   discard()                     or drop the staged writes
+ */
+import { Level } from "level";
+import type { KVReader, KVStore } from "./types.ts";
+import { CacheStore } from "./cache.ts";
+import {
+  bytesEqual,
+  concatBytes,
+  decodeU64,
+  encodeU64,
+  fromKeyString,
+  lowerBound,
+  prefixEnd,
+  toKeyString,
+} from "./bytes.ts";
+import { HASH_BYTES } from "./hash.ts";
+import { EMPTY_ROOT, leafHash, MerkleTree, type LeafChange } from "./merkle.ts";
+import { encodeCommitmentProof, existenceProofOf, type ProofMessage } from "./proof.ts";
+
+// LevelDB key layout (first byte = table). Only table STATE is authenticated.
+const META = 0x00; //    0x00 ‖ name                → metadata
+const STATE = 0x01; //   0x01 ‖ key                 → value           (the authenticated key space)
+const UNDO = 0x02; //    0x02 ‖ height(u64 BE) ‖ key → 0x00 (was absent) | 0x01 ‖ previous value
+const ROOTS = 0x03; //   0x03 ‖ height(u64 BE)       → app hash at that height
+
+const META_HEIGHT = Uint8Array.of(META, 0x48); // "H": last committed height, u64 BE
+const META_APP_HASH = Uint8Array.of(META, 0x41); // "A": last committed app hash
+const META_FORMAT = Uint8Array.of(META, 0x56); // "V": layout version
+const FORMAT_VERSION = Uint8Array.of(1);
+
+export const DEFAULT_KEEP_RECENT = 100;
+
+export interface CommitStoreOptions {
+  /** Keep the values of the last N committed heights readable through getAt() (N >= 1). */
+  keepRecent?: number;
+  /** fsync each commit (survives power loss, not only process kills). Default true. */
+  sync?: boolean;
+}
+
+export interface StateProof {
+  /** The committed value, or undefined when the proof is an absence proof. */
+  value: Uint8Array | undefined;
+  /** ics23 CommitmentProof bytes (exist or nonexist), verifiable against the app hash. */
+  proof: Uint8Array;
+  /** Height whose app hash (in header height+1) the proof verifies against. */
+  height: bigint;
+}
+
+interface UndoRecord {
+  height: bigint;
+  /** Value before `height` was committed; undefined = absent. */
+  prev: Uint8Array | undefined;
+}
+
+type BatchOp = { type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; key: Uint8Array };
+
+function stateKey(k: string): Uint8Array {
+  const out = new Uint8Array(1 + k.length);
+  out[0] = STATE;
+  for (let i = 0; i < k.length; i++) out[i + 1] = k.charCodeAt(i);
+  return out;
+}
+
+function undoKey(height: bigint, k: string): Uint8Array {
+  const out = new Uint8Array(9 + k.length);
+  out[0] = UNDO;
+  out.set(encodeU64(height), 1);
+  for (let i = 0; i < k.length; i++) out[i + 9] = k.charCodeAt(i);
+  return out;
+}
+
+function rootsKey(height: bigint): Uint8Array {
+  return concatBytes(Uint8Array.of(ROOTS), encodeU64(height));
+}
+
+/** Read-only view of the last committed state. */
+class CommittedView implements KVStore {
+  constructor(private readonly store: CommitStore) {}
+
+  get(key: Uint8Array): Uint8Array | undefined {
+    return this.store.committedGet(toKeyString(key));
+  }
+
+  has(key: Uint8Array): boolean {
+    return this.store.committedGet(toKeyString(key)) !== undefined;
+  }
+
+  *iterate(prefix: Uint8Array): IterableIterator<[Uint8Array, Uint8Array]> {
+    // The key list belongs to one immutable tree snapshot, so a commit during the walk cannot
+    // shift positions under us.
+    const keys = this.store.committedKeys();
+    const p = toKeyString(prefix);
+    const end = prefixEnd(p);
+    const to = end === undefined ? keys.length : lowerBound(keys, end);
+    for (let i = lowerBound(keys, p); i < to; i++) {
+      const v = this.store.committedGet(keys[i]);
+      if (v !== undefined) yield [fromKeyString(keys[i]), v];
+    }
+  }
+
+  set(): void {
+    throw new Error("committed state is read-only; write through CommitStore.working()");
+  }
+
+  delete(): void {
+    throw new Error("committed state is read-only; write through CommitStore.working()");
+  }
+}
+
+export class CommitStore {
+  private height = 0n;
+  private appHash: Uint8Array = EMPTY_ROOT;
+  private readonly values = new Map<string, Uint8Array>();
+  private tree: MerkleTree = MerkleTree.empty();
+  private readonly view: CommittedView;
+  private work: CacheStore | undefined;
+  /** workingHash() result, valid while the working store's revision is unchanged. */
+  private staged: { revision: number; tree: MerkleTree; changes: Array<[string, Uint8Array | undefined]> } | undefined;
+  private committing = false;
+  private closed = false;
+
+  // History (see README "Versioning"): undo records per key (ascending height), the keys
+  // changed at each retained height (ascending height), and the retained app hashes.
+  private readonly undoByKey = new Map<string, UndoRecord[]>();
+  private readonly undoByHeight = new Map<bigint, string[]>();
+  private readonly roots = new Map<bigint, Uint8Array>();
+
+  private constructor(
+    private readonly db: Level<Uint8Array, Uint8Array>,
+    private readonly keepRecent: number,
+    private readonly sync: boolean,
+  ) {
+    this.view = new CommittedView(this);
+  }
+
+  static async open(dir: string, options: CommitStoreOptions = {}): Promise<CommitStore> {
+    const keepRecent = options.keepRecent ?? DEFAULT_KEEP_RECENT;
+    if (!Number.isSafeInteger(keepRecent) || keepRecent < 1) throw new RangeError("keepRecent must be an integer >= 1");
+    const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: "view", valueEncoding: "view" });
+    await db.open();
+    const store = new CommitStore(db, keepRecent, options.sync ?? true);
+    try {
+      await store.load();
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    return store;
+  }
+
+  private async load(): Promise<void> {
+    const keys: string[] = [];
+    const leafParts: Uint8Array[] = [];
+    let height: bigint | undefined;
+    let appHash: Uint8Array | undefined;
+    let format: Uint8Array | undefined;
+    const it = this.db.iterator();
+    try {
+      for (;;) {
+        const entries = await it.nextv(4096);
+        if (entries.length === 0) break;
+        for (const [k, v] of entries) {
+          const table = k[0];
+          if (table === STATE) {
+            const ks = toKeyString(k.subarray(1));
+            const value = new Uint8Array(v);
+            keys.push(ks);
+            this.values.set(ks, value);
+            leafParts.push(leafHash(k.subarray(1), value));
+          } else if (table === UNDO) {
+            const h = decodeU64(k, 1);
+            const ks = toKeyString(k.subarray(9));
+            const prev = v[0] === 0x01 ? new Uint8Array(v.subarray(1)) : undefined;
+            this.addUndo(h, ks, prev);
+          } else if (table === ROOTS) {
+            this.roots.set(decodeU64(k, 1), new Uint8Array(v));
+          } else if (table === META) {
+            if (bytesEqual(k, META_HEIGHT)) height = decodeU64(v);
+            else if (bytesEqual(k, META_APP_HASH)) appHash = new Uint8Array(v);
+            else if (bytesEqual(k, META_FORMAT)) format = new Uint8Array(v);
+          } else {
+            throw new Error(`store: unknown LevelDB table 0x${table.toString(16)}`);
+          }
+        }
+      }
+    } finally {
+      await it.close();
+    }
+    if (format !== undefined && !bytesEqual(format, FORMAT_VERSION)) throw new Error("store: unsupported layout version");
+    const leaves = new Uint8Array(keys.length * HASH_BYTES);
+    for (let i = 0; i < leafParts.length; i++) leaves.set(leafParts[i], i * HASH_BYTES);
+    this.tree = MerkleTree.fromLeaves(keys, leaves); // also checks LevelDB's order
+    if (height === undefined) {
+      if (keys.length > 0 || appHash !== undefined) throw new Error("store: state present but no committed height");
+      return;
+    }
+    if (appHash === undefined) throw new Error("store: committed height without app hash");
+    // Integrity check: the state we loaded must hash to the app hash written in the same batch.
+    if (!bytesEqual(this.tree.root, appHash)) throw new Error(`store: state does not match app hash at height ${height}`);
+    this.height = height;
+    this.appHash = appHash;
+  }
+
+  private addUndo(height: bigint, key: string, prev: Uint8Array | undefined): void {
+    let list = this.undoByKey.get(key);
+    if (list === undefined) this.undoByKey.set(key, (list = []));
+    list.push({ height, prev });
+    let keys = this.undoByHeight.get(height);
+    if (keys === undefined) this.undoByHeight.set(height, (keys = []));
+    keys.push(key);
+  }
+
+  /** Last committed height; 0n before the first commit. */
+  get lastHeight(): bigint {
+    return this.height;
+  }
+
+  /** App hash of the last commit; EMPTY_ROOT before the first commit. */
+  get lastAppHash(): Uint8Array {
+    return this.appHash.slice();
+  }
+
+  /** @internal */
+  committedGet(key: string): Uint8Array | undefined {
+    return this.values.get(key);
+  }
+
+  /** @internal */
+  committedKeys(): readonly string[] {
+    return this.tree.keys;
+  }
+
+  /** Read view of the last committed state; set/delete throw. */
+  committed(): KVReader & KVStore {
+    return this.view;
+  }
+
+  /** The block's staged state: a cache over committed state, created on first use. */
+  working(): KVStore {
+    this.assertUsable();
+    if (this.work === undefined) this.work = new CacheStore(this.view);
+    return this.work;
+  }
+
+  private assertUsable(): void {
+    if (this.closed) throw new Error("store is closed");
+    if (this.committing) throw new Error("a commit is in progress");
+  }
+
+  private stage(): { tree: MerkleTree; changes: Array<[string, Uint8Array | undefined]> } {
+    const work = this.work;
+    if (work === undefined) return { tree: this.tree, changes: [] };
+    if (this.staged !== undefined && this.staged.revision === work.revision) return this.staged;
+    // Keep only real changes: a set to the committed value or a delete of an absent key
+    // changes nothing (and needs no history).
+    const changes: Array<[string, Uint8Array | undefined]> = [];
+    const leafChanges: LeafChange[] = [];
+    for (const [k, v] of work.latin1Changes()) {
+      const old = this.values.get(k);
+      if (v === undefined ? old === undefined : old !== undefined && bytesEqual(old, v)) continue;
+      changes.push([k, v]);
+      leafChanges.push({ key: k, leaf: v === undefined ? undefined : leafHash(fromKeyString(k), v) });
+    }
+    const tree = this.tree.apply(leafChanges);
+    this.staged = { revision: work.revision, tree, changes };
+    return this.staged;
+  }
+
+  /** App hash of committed + staged state. */
+  workingHash(): Uint8Array {
+    if (this.closed) throw new Error("store is closed");
+    return this.stage().tree.root.slice();
+  }
+
+  /**
+   * Persists the staged state as `height` (> lastHeight) in one atomic LevelDB batch: state
+   * writes and deletes, undo records and app hash for `height`, pruning of history older than
+   * the last keepRecent heights, and the new height and app hash. The in-memory state advances
+   * only after the batch is durable. Returns the app hash.
+   */
+  async commit(height: bigint): Promise<Uint8Array> {
+    this.assertUsable();
+    if (height <= this.height) throw new RangeError(`commit height ${height} must exceed last height ${this.height}`);
+    const { tree, changes } = this.stage();
+    const ops: BatchOp[] = [];
+    for (const [k, v] of changes) {
+      const prev = this.values.get(k);
+      ops.push(v === undefined ? { type: "del", key: stateKey(k) } : { type: "put", key: stateKey(k), value: v });
+      ops.push({
+        type: "put",
+        key: undoKey(height, k),
+        value: prev === undefined ? Uint8Array.of(0x00) : concatBytes(Uint8Array.of(0x01), prev),
+      });
+    }
+    // Retained heights after this commit: height-keepRecent+1 … height. An undo record at h
+    // answers reads at heights < h, so records at h <= height-keepRecent+1 are no longer needed.
+    const keep = BigInt(this.keepRecent);
+    const undoCut = height - keep + 1n;
+    const rootCut = height - keep;
+    const prunedUndo: bigint[] = [];
+    for (const [h, keys] of this.undoByHeight) {
+      if (h > undoCut) break; // Map iterates in insertion order = ascending height
+      prunedUndo.push(h);
+      for (const k of keys) ops.push({ type: "del", key: undoKey(h, k) });
+    }
+    const prunedRoots: bigint[] = [];
+    for (const h of this.roots.keys()) {
+      if (h > rootCut) break;
+      prunedRoots.push(h);
+      ops.push({ type: "del", key: rootsKey(h) });
+    }
+    const root = tree.root;
+    ops.push({ type: "put", key: rootsKey(height), value: root });
+    ops.push({ type: "put", key: META_FORMAT, value: FORMAT_VERSION });
+    ops.push({ type: "put", key: META_HEIGHT, value: encodeU64(height) });
+    ops.push({ type: "put", key: META_APP_HASH, value: root });
+
+    this.committing = true;
+    try {
+      await this.db.batch(ops, { sync: this.sync });
+    } finally {
+      this.committing = false;
+    }
+
+    // Durable: advance the in-memory copy to match.
+    for (const [k, v] of changes) {
+      this.addUndo(height, k, this.values.get(k));
+      if (v === undefined) this.values.delete(k);
+      else this.values.set(k, v);
+    }
+    for (const h of prunedUndo) {
+      for (const k of this.undoByHeight.get(h) ?? []) {
+        const list = this.undoByKey.get(k);
+        if (list === undefined) continue;
+        const i = list.findIndex((r) => r.height === h);
+        if (i >= 0) list.splice(i, 1);
+        if (list.length === 0) this.undoByKey.delete(k);
+      }
+      this.undoByHeight.delete(h);
+    }
+    for (const h of prunedRoots) this.roots.delete(h);
+    this.roots.set(height, root);
+    this.tree = tree;
+    this.height = height;
+    this.appHash = root;
+    this.work = undefined;
+    this.staged = undefined;
+    return root.slice();
+  }
+
+  /** Drops the staged state. */
+  discard(): void {
+    this.assertUsable();
+    this.work = undefined;
+    this.staged = undefined;
+  }
+
+  /** Heights whose state getAt() can read, ascending (the last keepRecent commits). */
+  retainedHeights(): bigint[] {
+    return [...this.roots.keys()];
+  }
+
+  /** App hash committed at `height`, if that height is retained. */
+  appHashAt(height: bigint): Uint8Array | undefined {
+    return this.roots.get(height)?.slice();
+  }
+
+  /** Value of `key` as committed at `height`; throws RangeError if the height is not retained. */
+  getAt(key: Uint8Array, height: bigint): Uint8Array | undefined {
+    if (!this.roots.has(height)) throw new RangeError(`height ${height} is not retained`);
+    const k = toKeyString(key);
+    // The first change after `height` recorded what the value was at `height`.
+    for (const r of this.undoByKey.get(k) ?? []) if (r.height > height) return r.prev;
+    return this.values.get(k);
+  }
+
+  /**
+   * Proof for `key` against lastAppHash: an existence proof if the key is committed, else an
+   * absence proof made of the existence proofs of its left and right neighbours (one of them
+   * for keys outside the range; none in an empty tree, whose root is EMPTY_ROOT).
+   */
+  prove(key: Uint8Array): StateProof {
+    if (key.length === 0) throw new RangeError("cannot prove the empty key");
+    const tree = this.tree;
+    const k = toKeyString(key);
+    const i = tree.lowerBound(k);
+    const existence = (pos: number): ProofMessage["exist"] =>
+      existenceProofOf(tree.keyAt(pos), this.values.get(tree.keys[pos]) ?? new Uint8Array(0), tree.path(pos));
+    let msg: ProofMessage;
+    let value: Uint8Array | undefined;
+    if (i < tree.size && tree.keys[i] === k) {
+      value = this.values.get(k);
+      msg = { exist: existence(i) };
+    } else {
+      msg = {
+        nonexist: {
+          key: key.slice(),
+          left: i > 0 ? existence(i - 1) : undefined,
+          right: i < tree.size ? existence(i) : undefined,
+        },
+      };
+    }
+    return { value, proof: encodeCommitmentProof(msg), height: this.height };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.committing) throw new Error("a commit is in progress");
+    this.closed = true;
+    this.work = undefined;
+    this.staged = undefined;
+    await this.db.close();
+  }
+}

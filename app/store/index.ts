@@ -1,0 +1,6 @@
+export type { KVReader, KVStore } from "./types.ts";
+export { CacheStore } from "./cache.ts";
+export { prefixStore } from "./prefix.ts";
+export { CommitStore, DEFAULT_KEEP_RECENT, type CommitStoreOptions, type StateProof } from "./commit-store.ts";
+export { verifyProof, decodeCommitmentProof } from "./proof.ts";
+export { EMPTY_ROOT, leafHash, MerkleTree } from "./merkle.ts";
