@@ -400,7 +400,7 @@ class AbciConnection {
       stack: err instanceof Error ? err.stack : undefined,
     });
     this.send({ exception: { error: `${kind}: ${errorText(err)}` } }, true);
-    this.failed = true;
+    this.stopHandling();
     this.socket.end();
   }
 
@@ -408,11 +408,18 @@ class AbciConnection {
   private fail(msg: string, err: unknown): void {
     if (this.failed) return;
     this.logger.error(msg, { conn: this.id, error: errorText(err) });
-    this.failed = true;
+    this.stopHandling();
     if (!this.closed) {
       this.send({ exception: { error: errorText(err) } }, true);
       this.socket.end();
     }
+  }
+
+  /** Drops every queued request: after an exception nothing more is answered. */
+  private stopHandling(): void {
+    this.failed = true;
+    this.queue.length = 0;
+    this.queueHead = 0;
   }
 
   private send(res: Response, writeNow: boolean): void {
