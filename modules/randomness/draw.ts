@@ -63,14 +63,32 @@ function bytesToUint256BE(bytes: Uint8Array): bigint {
   return n;
 }
 
-/** Unsigned lexicographic byte order (same as the store's key order); shorter prefix first. */
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
+/**
+ * Order of ids: ascending by their UTF-8 bytes (unsigned, shorter prefix first), which is the
+ * store's key order. UTF-8 byte order equals Unicode code point order, so this compares code
+ * points straight from the UTF-16 string without encoding: at the first differing code unit,
+ * surrogates (U+D800..DFFF, i.e. code points >= U+10000) must sort after U+E000..FFFF, which
+ * plain JS `<` gets wrong. The remap below fixes exactly that. Ids must be well-formed UTF-16
+ * (checked in prepare), otherwise two ids could encode to the same bytes.
+ */
+export function compareIds(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    if (a[i] !== b[i]) return a[i] - b[i];
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codeUnitRank(x) - codeUnitRank(y);
   }
   return a.length - b.length;
 }
+
+function codeUnitRank(unit: number): number {
+  if (unit >= 0xe000) return unit - 0x800; // U+E000..FFFF -> 0xD800..0xF7FF
+  if (unit >= 0xd800) return unit + 0x2000; // surrogates   -> 0xF800..0xFFFF
+  return unit;
+}
+
+/** A lone (unpaired) surrogate: the string is not well-formed UTF-16 and has no UTF-8 encoding. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * The slot's random number before reduction:
@@ -113,12 +131,12 @@ function prepare(request: DrawRequest): Prepared {
     throw new RandomnessError(RandomnessErrorCode.BAD_DRAW_SIZE, `k must be an integer in [0, 2^32), got ${k}`);
   }
   const excluded = new Set(request.exclusions ?? []);
-  const keyed: { key: Uint8Array; candidate: Candidate }[] = [];
+  const eligible: Candidate[] = [];
   const seen = new Set<string>();
   for (const candidate of candidates) {
     const { id, stake } = candidate;
-    if (typeof id !== 'string') {
-      throw new RandomnessError(RandomnessErrorCode.BAD_INPUT_LENGTH, 'candidate id must be a string');
+    if (typeof id !== 'string' || LONE_SURROGATE.test(id)) {
+      throw new RandomnessError(RandomnessErrorCode.BAD_CANDIDATE_ID, 'candidate id must be a well-formed string');
     }
     if (seen.has(id)) {
       throw new RandomnessError(RandomnessErrorCode.DUPLICATE_CANDIDATE, `duplicate candidate id ${JSON.stringify(id)}`);
@@ -128,10 +146,9 @@ function prepare(request: DrawRequest): Prepared {
       throw new RandomnessError(RandomnessErrorCode.BAD_STAKE, `stake of ${JSON.stringify(id)} not in [0, 2^256)`);
     }
     if (stake === 0n || excluded.has(id)) continue;
-    keyed.push({ key: utf8ToBytes(id), candidate: { id, stake } });
+    eligible.push({ id, stake });
   }
-  keyed.sort((a, b) => compareBytes(a.key, b.key));
-  const eligible = keyed.map((x) => x.candidate);
+  eligible.sort((a, b) => compareIds(a.id, b.id));
   let total = 0n;
   for (const c of eligible) total += c.stake;
   if (total >= UINT256_LIMIT) {

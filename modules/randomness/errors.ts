@@ -23,6 +23,8 @@ export const RandomnessErrorCode = {
   ENCODE_TO_CURVE_FAILED: 8,
   /** A VRF proof given to proofToHash does not decode (length, Gamma, or s >= q). */
   MALFORMED_PROOF: 9,
+  /** A candidate id is not a well-formed (UTF-16, hence UTF-8 encodable) string. */
+  BAD_CANDIDATE_ID: 10,
 } as const;
 
 export type RandomnessErrorCode = (typeof RandomnessErrorCode)[keyof typeof RandomnessErrorCode];

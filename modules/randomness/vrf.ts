@@ -235,8 +235,7 @@ export function prove(secretKey: Uint8Array, alpha: Uint8Array, suite: VrfSuite)
   assertBytes(alpha, undefined, 'alpha');
   // Step 1: x and Y = x·B (RFC 8032 5.1.5). `scalar` is the clamped x reduced mod q, which acts
   // identically on the prime-order subgroup where H lives (H is cofactor-cleared).
-  const { scalar: x, prefix, pointBytes: pkString } = ed25519.utils.getExtendedPublicKey(secretKey);
-  const y = Point.fromBytes(pkString);
+  const { scalar: x, prefix, point: y, pointBytes: pkString } = ed25519.utils.getExtendedPublicKey(secretKey);
   const h = encodeToCurve(suite, pkString, alpha); // step 2 (salt = PK_string)
   const hString = h.toBytes(); // step 3
   const gamma = h.multiply(x); // step 4, constant-time

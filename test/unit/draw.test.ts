@@ -4,6 +4,7 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import {
   type Candidate,
   type DrawRequest,
+  compareIds,
   draw,
   drawReference,
   slotRandom,
@@ -91,6 +92,31 @@ t.test('sort is by UTF-8 bytes, not UTF-16 code units', async (t) => {
     { id: halfwidth, stake: 1n },
   ] });
   t.same(ids(winner), [halfwidth], 'r = 0 picks the byte-order-first id');
+});
+
+t.test('compareIds equals unsigned UTF-8 byte order', async (t) => {
+  const rnd = stream('compare-ids');
+  const next = (): number => rnd.next().value;
+  // Code points from every UTF-8 length class, including both sides of the surrogate gap.
+  const pool = [0x41, 0x7a, 0x7f, 0x80, 0x7ff, 0x800, 0xd7ff, 0xe000, 0xff61, 0xffff, 0x10000, 0x1f600, 0x10ffff];
+  const randomId = (): string =>
+    String.fromCodePoint(...Array.from({ length: next() % 4 }, () => pool[next() % pool.length]));
+  const byteCompare = (a: string, b: string): number => {
+    const x = utf8ToBytes(a);
+    const y = utf8ToBytes(b);
+    for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+    return x.length - y.length;
+  };
+  let mismatches = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const a = randomId();
+    const b = randomId();
+    if (Math.sign(compareIds(a, b)) !== Math.sign(byteCompare(a, b))) mismatches++;
+  }
+  t.equal(mismatches, 0, '20,000 random pairs agree');
+  expectCode(t, () => draw(request({ candidates: [{ id: 'ok\uD800', stake: 1n }], k: 1 })), RandomnessErrorCode.BAD_CANDIDATE_ID, 'lone high surrogate');
+  expectCode(t, () => draw(request({ candidates: [{ id: '\uDC00x', stake: 1n }], k: 1 })), RandomnessErrorCode.BAD_CANDIDATE_ID, 'lone low surrogate');
+  t.same(ids(draw(request({ candidates: [{ id: '\u{1F600}', stake: 1n }], k: 1 }))), ['\u{1F600}'], 'pairs are fine');
 });
 
 t.test('exactly k distinct winners; k = all; k = 0', async (t) => {
