@@ -22,7 +22,7 @@ import type {
   RequestOfferSnapshot, ResponseOfferSnapshot,
   RequestLoadSnapshotChunk, ResponseLoadSnapshotChunk,
   RequestApplySnapshotChunk, ResponseApplySnapshotChunk,
-} from 'cosmjs-types/tendermint/abci/types.js';
+} from 'cosmjs-types/tendermint/abci/types';
 
 type MaybePromise<T> = T | Promise<T>;
 

@@ -1,0 +1,250 @@
+import {
+  ResponseProcessProposal_ProposalStatus, ResponseVerifyVoteExtension_VerifyStatus,
+  type RequestCheckTx, type RequestFinalizeBlock, type RequestInfo, type RequestInitChain,
+  type RequestPrepareProposal, type RequestQuery, type ResponseCheckTx, type ResponseCommit,
+  type ResponseFinalizeBlock, type ResponseInfo, type ResponseInitChain, type ResponseQuery,
+  type ResponsePrepareProposal, type ResponseProcessProposal, type ResponseExtendVote,
+  type ResponseVerifyVoteExtension, type ExecTxResult, CheckTxType,
+} from 'cosmjs-types/tendermint/abci/types';
+import { SimulateRequest, SimulateResponse } from 'cosmjs-types/cosmos/tx/v1beta1/service';
+import type { AbciApplication } from './abci/application.ts';
+import { ChainError, sdkErrors, toChainError } from './errors.ts';
+import type { AppModule, MsgHandler } from './module.ts';
+import { CacheStore } from './store/cache.ts';
+import type { CommitStore } from './store/commit-store.ts';
+import type { KVStore } from './store/types.ts';
+import { fromUtf8, utf8 } from './bytes.ts';
+import { EventLog } from './events.ts';
+import { infiniteGasMeter } from './tx/gas.ts';
+import { SignatureCache } from './tx/ante.ts';
+import { type DecodedTx, decodeTx, txHash } from './tx/decode.ts';
+import { type BlockInfo, runTx, type TxOutcome } from './tx/run.ts';
+import type { AuthKeeper } from '../modules/auth/keeper.ts';
+import type { BankKeeper } from '../modules/bank/keeper.ts';
+import { buildModules, initModulesGenesis, type GenesisAppState } from './modules.ts';
+
+export const APP_NAME = 'r3mes';
+export const APP_VERSION = '0.1.0';
+export const PROTOCOL_VERSION = 1n;
+
+const CHAIN_ID_KEY = utf8('app/chain_id');
+
+export interface AppOptions {
+  logger?: (line: string) => void;
+}
+
+/**
+ * The R3MES state machine. Knows modules and state, nothing about sockets:
+ * app/abci/server.ts calls it. Every method is deterministic in its inputs
+ * and the committed state; time comes from block headers only.
+ */
+export class R3mesApp implements AbciApplication {
+  readonly auth: AuthKeeper;
+  readonly bank: BankKeeper;
+  readonly modules: AppModule[];
+  private readonly msgHandlers = new Map<string, MsgHandler>();
+  private readonly queryHandlers = new Map<string, (store: KVStore, data: Uint8Array) => Uint8Array>();
+  private readonly signatures = new SignatureCache();
+  /** Stateless check results by tx hash, so FinalizeBlock does not decode again what CheckTx did. */
+  private readonly decoded = new Map<string, DecodedTx>();
+  /** CheckTx's own view: committed state plus the txs it accepted since the last commit. */
+  private checkState: CacheStore;
+  private chainIdCache: string | undefined;
+  private blockInfo: BlockInfo | undefined;
+  private readonly log: (line: string) => void;
+
+  constructor(readonly store: CommitStore, options: AppOptions = {}) {
+    this.log = options.logger ?? (() => {});
+    ({ auth: this.auth, bank: this.bank, modules: this.modules } = buildModules());
+    for (const module of this.modules) {
+      for (const handler of module.msgs) this.msgHandlers.set(handler.typeUrl, handler);
+      for (const [path, handler] of Object.entries(module.queries)) this.queryHandlers.set(path, handler);
+    }
+    this.checkState = new CacheStore(store.committed());
+  }
+
+  get chainId(): string {
+    if (this.chainIdCache === undefined) {
+      const raw = this.store.committed().get(CHAIN_ID_KEY) ?? this.store.working().get(CHAIN_ID_KEY);
+      this.chainIdCache = raw === undefined ? '' : fromUtf8(raw);
+    }
+    return this.chainIdCache;
+  }
+
+  info(_req: RequestInfo): ResponseInfo {
+    return {
+      data: APP_NAME, version: APP_VERSION, appVersion: PROTOCOL_VERSION,
+      lastBlockHeight: this.store.lastHeight, lastBlockAppHash: this.store.lastAppHash,
+    };
+  }
+
+  initChain(req: RequestInitChain): ResponseInitChain {
+    const working = this.store.working();
+    working.set(CHAIN_ID_KEY, utf8(req.chainId));
+    this.chainIdCache = req.chainId;
+    const text = req.appStateBytes.length === 0 ? '{}' : fromUtf8(req.appStateBytes);
+    this.initGenesis(working, JSON.parse(text) as GenesisAppState);
+    // Until block 1 commits, CheckTx sees the genesis state (as in the Cosmos SDK).
+    this.checkState = new CacheStore(working);
+    this.log(`init chain ${req.chainId}: ${this.modules.map((m) => m.name).join(', ')}`);
+    return { consensusParams: undefined, validators: [], appHash: this.store.workingHash() };
+  }
+
+  initGenesis(store: KVStore, state: GenesisAppState): void {
+    initModulesGenesis(this.modules, store, state);
+  }
+
+  exportGenesis(store: KVStore = this.store.committed()): GenesisAppState {
+    return Object.fromEntries(this.modules.map((module) => [module.name, module.exportGenesis(store)]));
+  }
+
+  private decode(bytes: Uint8Array, simulate = false): DecodedTx {
+    const params = this.auth.getParams(this.store.committed());
+    return decodeTx(bytes, { maxTxBytes: params.maxTxBytes, maxMemoCharacters: params.maxMemoCharacters }, (url) => this.msgHandlers.get(url), simulate);
+  }
+
+  private decodeCached(bytes: Uint8Array): DecodedTx {
+    const decoded = this.decode(bytes);
+    if (this.decoded.size > 100_000) this.decoded.clear();
+    this.decoded.set(decoded.hash, decoded);
+    return decoded;
+  }
+
+  checkTx(req: RequestCheckTx): ResponseCheckTx {
+    let outcome: TxOutcome;
+    try {
+      const tx = this.decodeCached(req.tx);
+      const mode = req.type === CheckTxType.RECHECK ? 'recheck' : 'check';
+      const block = { chainId: this.chainId, height: this.store.lastHeight + 1n, blockTimeSeconds: 0n };
+      outcome = runTx(mode, this.checkState, tx, block, this.anteDeps());
+    } catch (thrown) {
+      outcome = errorOutcome(thrown);
+    }
+    return {
+      code: outcome.code, codespace: outcome.codespace, log: outcome.log, data: outcome.data, info: '',
+      gasWanted: outcome.gasWanted, gasUsed: outcome.gasUsed, events: outcome.events,
+    };
+  }
+
+  prepareProposal(req: RequestPrepareProposal): ResponsePrepareProposal {
+    // Keep CometBFT's order; stop at the byte limit of the block.
+    const txs: Uint8Array[] = [];
+    let total = 0n;
+    for (const tx of req.txs) {
+      total += BigInt(tx.length);
+      if (total > req.maxTxBytes) break;
+      txs.push(tx);
+    }
+    return { txs };
+  }
+
+  processProposal(): ResponseProcessProposal {
+    // Invalid txs in a block fail one by one in FinalizeBlock; nothing here rejects a whole block yet.
+    return { status: ResponseProcessProposal_ProposalStatus.ACCEPT };
+  }
+
+  extendVote(): ResponseExtendVote {
+    return { voteExtension: new Uint8Array() };
+  }
+
+  verifyVoteExtension(): ResponseVerifyVoteExtension {
+    return { status: ResponseVerifyVoteExtension_VerifyStatus.ACCEPT };
+  }
+
+  finalizeBlock(req: RequestFinalizeBlock): ResponseFinalizeBlock {
+    const working = this.store.working();
+    const block: BlockInfo = { chainId: this.chainId, height: req.height, blockTimeSeconds: req.time.seconds };
+    this.blockInfo = block;
+    const blockEvents = new EventLog();
+    const hookContext = { store: working, gas: infiniteGasMeter(), events: blockEvents, mode: 'deliver' as const, ...block };
+    for (const module of this.modules) module.beginBlock?.(hookContext);
+
+    const txResults: ExecTxResult[] = req.txs.map((bytes) => {
+      let outcome: TxOutcome;
+      try {
+        const tx = this.decoded.get(txHash(bytes)) ?? this.decode(bytes);
+        outcome = runTx('deliver', working, tx, block, this.anteDeps());
+      } catch (thrown) {
+        outcome = errorOutcome(thrown);
+      }
+      return {
+        code: outcome.code, codespace: outcome.codespace, log: outcome.log, data: outcome.data, info: '',
+        gasWanted: outcome.gasWanted, gasUsed: outcome.gasUsed, events: outcome.events,
+      };
+    });
+
+    for (const module of this.modules) module.endBlock?.(hookContext);
+    return {
+      events: blockEvents.events, txResults, validatorUpdates: [], consensusParamUpdates: undefined,
+      appHash: this.store.workingHash(),
+    };
+  }
+
+  async commit(): Promise<ResponseCommit> {
+    const height = this.blockInfo?.height ?? this.store.lastHeight + 1n;
+    await this.store.commit(height);
+    this.checkState = new CacheStore(this.store.committed());
+    this.decoded.clear();
+    this.blockInfo = undefined;
+    return { retainHeight: 0n };
+  }
+
+  query(req: RequestQuery): ResponseQuery {
+    const base = {
+      code: 0, log: '', info: '', index: 0n, key: req.data, value: new Uint8Array(),
+      proofOps: undefined, height: this.store.lastHeight, codespace: '',
+    };
+    try {
+      if (req.height !== 0n && req.height !== this.store.lastHeight) {
+        throw sdkErrors.invalidRequest(`queries are answered at the latest height ${this.store.lastHeight} only; got height ${req.height}`);
+      }
+      if (req.path === '/cosmos.tx.v1beta1.Service/Simulate') return { ...base, value: this.simulate(req.data) };
+      const storeMatch = /^\/store\/([a-z]+)\/key$/.exec(req.path);
+      if (storeMatch !== null) return { ...base, ...this.queryStoreKey(storeMatch[1], req.data, req.prove) };
+      const handler = this.queryHandlers.get(req.path);
+      if (handler === undefined) throw sdkErrors.unknownRequest(`unknown query path "${req.path}"`);
+      return { ...base, value: handler(this.store.committed(), req.data) };
+    } catch (thrown) {
+      const error = thrown instanceof ChainError ? thrown : sdkErrors.invalidRequest(`query ${req.path} failed: ${(thrown as Error).message}`);
+      return { ...base, code: error.code, codespace: error.codespace, log: error.message };
+    }
+  }
+
+  /** Raw state of one module key, with an ICS23 proof against the app hash of the last commit when asked. */
+  private queryStoreKey(module: string, key: Uint8Array, prove: boolean): Pick<ResponseQuery, 'key' | 'value' | 'proofOps'> {
+    if (!this.modules.some((m) => m.name === module)) throw sdkErrors.unknownRequest(`unknown store "${module}"`);
+    const fullKey = new Uint8Array([...utf8(`${module}/`), ...key]);
+    if (!prove) return { key, value: this.store.committed().get(fullKey) ?? new Uint8Array(), proofOps: undefined };
+    const proven = this.store.prove(fullKey);
+    return {
+      key,
+      value: proven.value ?? new Uint8Array(),
+      proofOps: { ops: [{ type: proven.value === undefined ? 'ics23:nonexist' : 'ics23:exist', key: fullKey, data: proven.proof }] },
+    };
+  }
+
+  private simulate(data: Uint8Array): Uint8Array {
+    const request = SimulateRequest.decode(data);
+    if (request.txBytes.length === 0) throw sdkErrors.invalidRequest('simulate needs tx_bytes');
+    const tx = this.decode(request.txBytes, true);
+    const block = { chainId: this.chainId, height: this.store.lastHeight + 1n, blockTimeSeconds: 0n };
+    const outcome = runTx('simulate', new CacheStore(this.checkState), tx, block, this.anteDeps());
+    if (outcome.code !== 0) throw new ChainError(outcome.codespace, outcome.code, outcome.log);
+    return SimulateResponse.encode({
+      gasInfo: { gasWanted: outcome.gasWanted, gasUsed: outcome.gasUsed },
+      result: { data: outcome.data, log: '', events: outcome.events, msgResponses: outcome.msgResponses },
+    }).finish();
+  }
+
+  private anteDeps() {
+    return { auth: this.auth, bank: this.bank, signatures: this.signatures };
+  }
+}
+
+function errorOutcome(thrown: unknown): TxOutcome {
+  const error = toChainError(thrown);
+  return {
+    code: error.code, codespace: error.codespace, log: error.message, data: new Uint8Array(),
+    gasWanted: 0n, gasUsed: 0n, events: [], msgResponses: [],
+  };
+}

@@ -1,0 +1,89 @@
+import type { Command } from 'commander';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cometbftInit, findCometbft } from '../node/cometbft.ts';
+import { setTomlValues } from '../node/comet-config.ts';
+import { addGenesisAccount, readGenesis, writeGenesis } from '../node/genesis-file.ts';
+import { nodeHome } from '../node/home.ts';
+import { defaultAppState, validateAppState } from '../modules.ts';
+import { R3mesApp } from '../app.ts';
+import { CommitStore } from '../store/commit-store.ts';
+import { parseCoinString } from '../../modules/bank/coins.ts';
+import { decodeAddress } from '../../modules/auth/address.ts';
+import { openKeyring, keyringOptions } from './keys.ts';
+import { printResult } from './output.ts';
+import type { GlobalOptions } from './main.ts';
+
+export function registerInitCommands(program: Command): void {
+  program
+    .command('init <moniker>')
+    .description('create a node home: CometBFT config, keys and genesis with the app\'s default state')
+    .requiredOption('--chain-id <id>', 'chain id written into genesis')
+    .option('--overwrite', 'delete an existing config/ and data/ first', false)
+    .option('--abci <addr>', 'address the app serves ABCI on (proxy_app)', 'tcp://127.0.0.1:26658')
+    .option('--rpc-laddr <addr>', 'CometBFT RPC listen address', 'tcp://127.0.0.1:26657')
+    .option('--p2p-laddr <addr>', 'CometBFT P2P listen address', 'tcp://0.0.0.0:26656')
+    .option('--timeout-commit <duration>', 'CometBFT timeout_commit (block interval)', '1s')
+    .action((moniker: string, opts: { chainId: string; overwrite: boolean; abci: string; rpcLaddr: string; p2pLaddr: string; timeoutCommit: string }, command: Command) => {
+      const global = command.optsWithGlobals<GlobalOptions>();
+      const home = nodeHome(global.home);
+      if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,49}$/.test(opts.chainId)) throw new Error(`chain id "${opts.chainId}" must be 1-50 letters, digits, '.', '_' or '-'`);
+      if (opts.overwrite) for (const dir of ['config', 'data']) rmSync(join(home.root, dir), { recursive: true, force: true });
+      cometbftInit(findCometbft(), home.root);
+      const doc = readGenesis(home.genesisJson);
+      doc.chain_id = opts.chainId;
+      doc.app_state = defaultAppState();
+      writeGenesis(home.genesisJson, doc);
+      const config = setTomlValues(readFileSync(home.configToml, 'utf8'), [
+        ['', 'moniker', moniker],
+        ['', 'proxy_app', opts.abci],
+        ['rpc', 'laddr', opts.rpcLaddr],
+        ['p2p', 'laddr', opts.p2pLaddr],
+        ['consensus', 'timeout_commit', opts.timeoutCommit],
+        ['tx_index', 'indexer', 'kv'],
+      ]);
+      writeFileSync(home.configToml, config);
+      printResult({ moniker, chain_id: opts.chainId, home: home.root, genesis: home.genesisJson }, global.output);
+    });
+
+  const genesis = program.command('genesis').description('edit and check genesis.json');
+  genesis
+    .command('add-account <address-or-key> <coins>')
+    .description('fund an account at genesis, e.g. `genesis add-account alice 1000000ur3mes`')
+    .addOption(keyringOptions.backend())
+    .action(async (who: string, coinsText: string, opts: { keyringBackend: 'test' | 'file' }, command: Command) => {
+      const global = command.optsWithGlobals<GlobalOptions>();
+      const home = nodeHome(global.home);
+      let address = who;
+      if (!who.startsWith('r3mes1')) address = (await openKeyring(home, opts.keyringBackend).show(who)).address;
+      decodeAddress(address);
+      const doc = readGenesis(home.genesisJson);
+      addGenesisAccount(doc, address, parseCoinString(coinsText));
+      writeGenesis(home.genesisJson, doc);
+      printResult({ address, coins: coinsText }, global.output);
+    });
+  genesis
+    .command('validate')
+    .description('check genesis.json the way InitChain will')
+    .action((_opts: unknown, command: Command) => {
+      const global = command.optsWithGlobals<GlobalOptions>();
+      const doc = readGenesis(nodeHome(global.home).genesisJson);
+      validateAppState(doc.app_state ?? {});
+      printResult({ valid: true, chain_id: doc.chain_id }, global.output);
+    });
+
+  program
+    .command('export')
+    .description('write the committed app state as genesis app_state JSON (stop the node first)')
+    .action(async (_opts: unknown, command: Command) => {
+      const global = command.optsWithGlobals<GlobalOptions>();
+      const store = await CommitStore.open(nodeHome(global.home).appDb);
+      try {
+        const app = new R3mesApp(store);
+        const exported = { chain_id: app.chainId, height: store.lastHeight.toString(), app_hash: Buffer.from(store.lastAppHash).toString('hex').toUpperCase(), app_state: app.exportGenesis() };
+        process.stdout.write(JSON.stringify(exported, null, 2) + '\n');
+      } finally {
+        await store.close();
+      }
+    });
+}

@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+import { startNode } from '../node/start.ts';
+import type { GlobalOptions } from './main.ts';
+
+export function registerNodeCommands(program: Command): void {
+  program
+    .command('start')
+    .description('run the node: ABCI app + REST, and CometBFT beside it (use --no-comet to run the app alone)')
+    .option('--abci <addr>', 'ABCI listen address; must match proxy_app in config.toml', 'tcp://127.0.0.1:26658')
+    .option('--rest <host:port>', "REST listen address ('' for none)", '127.0.0.1:1317')
+    .option('--rpc <url>', 'CometBFT RPC the REST server uses', 'http://127.0.0.1:26657')
+    .option('--no-comet', 'do not start cometbft; wait for one started separately')
+    .action(async (opts: { abci: string; rest: string; rpc: string; comet: boolean }, command: Command) => {
+      const global = command.optsWithGlobals<GlobalOptions>();
+      const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+      const node = await startNode({ home: global.home, abci: opts.abci, rest: opts.rest, rpc: opts.rpc, withComet: opts.comet, log });
+      const shutdown = (signal: string) => {
+        log(`${signal}: stopping`);
+        void node.stop().then(() => process.exit(0));
+      };
+      process.once('SIGINT', () => shutdown('SIGINT'));
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+    });
+}

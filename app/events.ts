@@ -1,0 +1,22 @@
+import type { Event } from 'cosmjs-types/tendermint/abci/types';
+
+/**
+ * Collects the Cosmos-style events of one tx or block hook. Attributes are
+ * strings; `indexed` marks those CometBFT's kv indexer should make searchable
+ * (tx_search by transfer.recipient, message.sender, ...).
+ */
+export class EventLog {
+  readonly events: Event[] = [];
+
+  emit(type: string, attributes: Array<[key: string, value: string, indexed?: boolean]>): void {
+    this.events.push({
+      type,
+      attributes: attributes.map(([key, value, indexed]) => ({ key, value, index: indexed ?? true })),
+    });
+  }
+
+  /** Appends another log's events (a successful nested execution). */
+  append(other: EventLog): void {
+    this.events.push(...other.events);
+  }
+}

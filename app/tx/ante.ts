@@ -1,0 +1,99 @@
+import { SignDoc } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
+import { sha256 } from '@noble/hashes/sha2.js';
+import type { Context } from '../context.ts';
+import { sdkErrors } from '../errors.ts';
+import { bytesEqual } from '../bytes.ts';
+import { addressFromPubkey, encodeAddress, moduleAddress } from '../../modules/auth/address.ts';
+import type { AuthKeeper } from '../../modules/auth/keeper.ts';
+import { parseDecimal, requiredFee } from '../../modules/auth/params.ts';
+import type { BankKeeper } from '../../modules/bank/keeper.ts';
+import { formatCoins } from '../../modules/bank/coins.ts';
+import type { DecodedTx } from './decode.ts';
+import { verifySecp256k1 } from './signature.ts';
+
+export const FEE_COLLECTOR = moduleAddress('fee_collector');
+
+/**
+ * Remembers signatures already verified, keyed by everything the check
+ * depended on (tx bytes, account number, chain-id, pubkey), so FinalizeBlock
+ * does not verify again what CheckTx verified. Bounded; oldest entries go first.
+ */
+export class SignatureCache {
+  private readonly verified = new Map<string, true>();
+  constructor(private readonly capacity = 200_000) {}
+
+  key(tx: DecodedTx, accountNumber: bigint, chainId: string, pubkey: Uint8Array): string {
+    return `${tx.hash}/${accountNumber}/${chainId}/${Buffer.from(pubkey).toString('hex')}`;
+  }
+
+  has(key: string): boolean {
+    return this.verified.has(key);
+  }
+
+  add(key: string): void {
+    if (this.verified.size >= this.capacity) {
+      const oldest = this.verified.keys().next().value;
+      if (oldest !== undefined) this.verified.delete(oldest);
+    }
+    this.verified.set(key, true);
+  }
+}
+
+export interface AnteDeps {
+  auth: AuthKeeper;
+  bank: BankKeeper;
+  signatures: SignatureCache;
+}
+
+/**
+ * The stateful checks, in the Cosmos SDK's order: timeout height, tx size gas,
+ * account, fee, pubkey, sequence, signature gas and verification, sequence
+ * increment. Runs on the tx's cache layer: if it throws, nothing it wrote
+ * survives (not even the fee).
+ */
+export function runAnte(ctx: Context, tx: DecodedTx, deps: AnteDeps): void {
+  const params = deps.auth.getParams(ctx.store);
+  if (tx.timeoutHeight !== 0n && ctx.height > tx.timeoutHeight) {
+    throw sdkErrors.txTimeoutHeight(`block height ${ctx.height} is past the tx's timeout height ${tx.timeoutHeight}`);
+  }
+  ctx.gas.consume(params.txSizeCostPerByte * tx.bytes.length, 'txSize');
+
+  const account = deps.auth.getAccount(ctx.store, tx.signer);
+  if (account === undefined) throw sdkErrors.unknownAddress(`account ${encodeAddress(tx.signer)} does not exist`);
+
+  const pubkey = account.pubkey ?? tx.pubkey;
+  if (pubkey === undefined) throw sdkErrors.invalidPubKey(`account ${encodeAddress(tx.signer)} has no pubkey yet and the tx carries none`);
+  if (tx.pubkey !== undefined && !bytesEqual(addressFromPubkey(tx.pubkey), tx.signer)) {
+    throw sdkErrors.invalidPubKey(`pubkey does not belong to signer ${encodeAddress(tx.signer)}`);
+  }
+
+  const minimum = requiredFee(tx.gasLimit, parseDecimal(params.minGasPrice));
+  const paid = tx.fee.find((coin) => coin.denom === params.feeDenom)?.amount ?? 0n;
+  if (ctx.mode !== 'simulate' && paid < minimum) {
+    throw sdkErrors.insufficientFee(`got ${formatCoins(tx.fee) || '0' + params.feeDenom}, required ${minimum}${params.feeDenom} (gas ${tx.gasLimit} × ${params.minGasPrice})`);
+  }
+
+  if (tx.sequence !== account.sequence) {
+    throw sdkErrors.wrongSequence(`account sequence mismatch, expected ${account.sequence}, got ${tx.sequence}`);
+  }
+
+  if (tx.fee.length > 0) deps.bank.send(ctx.store, ctx.events, tx.signer, FEE_COLLECTOR, tx.fee);
+  ctx.events.emit('tx', [['fee', formatCoins(tx.fee)], ['fee_payer', encodeAddress(tx.signer)]]);
+
+  ctx.gas.consume(params.sigVerifyCostSecp256k1, 'secp256k1 signature verification');
+  if (ctx.mode !== 'simulate') verifySignature(ctx, tx, account.accountNumber, pubkey, deps.signatures);
+
+  deps.auth.setAccount(ctx.store, { ...account, pubkey, sequence: account.sequence + 1n });
+  ctx.events.emit('tx', [['acc_seq', `${encodeAddress(tx.signer)}/${account.sequence}`]]);
+  ctx.events.emit('tx', [['signature', Buffer.from(tx.signature).toString('base64')]]);
+}
+
+function verifySignature(ctx: Context, tx: DecodedTx, accountNumber: bigint, pubkey: Uint8Array, cache: SignatureCache): void {
+  const key = cache.key(tx, accountNumber, ctx.chainId, pubkey);
+  if (cache.has(key)) return;
+  const signBytes = SignDoc.encode({ bodyBytes: tx.bodyBytes, authInfoBytes: tx.authInfoBytes, chainId: ctx.chainId, accountNumber }).finish();
+  if (!verifySecp256k1(tx.signature, sha256(signBytes), pubkey)) {
+    throw sdkErrors.unauthorized(`signature verification failed; please verify account number (${accountNumber}) and chain-id (${ctx.chainId})`);
+  }
+  cache.add(key);
+}

@@ -1,0 +1,141 @@
+import { AuthInfo, TxBody, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
+import { SignMode } from 'cosmjs-types/cosmos/tx/signing/v1beta1/signing';
+import { PubKey } from 'cosmjs-types/cosmos/crypto/secp256k1/keys';
+import { createHash } from 'node:crypto';
+import { sdkErrors } from '../errors.ts';
+import type { MsgHandler } from '../module.ts';
+import { bytesEqual } from '../bytes.ts';
+import { parseCoins, type Coin } from '../../modules/bank/coins.ts';
+import { SECP256K1_PUBKEY_TYPE } from '../../modules/auth/keeper.ts';
+import { MAX_TX_GAS } from './gas.ts';
+import { isLowS } from './signature.ts';
+
+export interface DecodedMsg {
+  handler: MsgHandler;
+  msg: unknown;
+}
+
+/**
+ * A tx after every check that needs no state. Pure function of the bytes and
+ * the limits, so the result is cached by tx hash between CheckTx and
+ * FinalizeBlock (stateless checks run once per tx).
+ */
+export interface DecodedTx {
+  bytes: Uint8Array;
+  /** Upper-case hex sha256 of the bytes: CometBFT's tx hash. */
+  hash: string;
+  bodyBytes: Uint8Array;
+  authInfoBytes: Uint8Array;
+  body: TxBody;
+  msgs: DecodedMsg[];
+  signer: Uint8Array;
+  /** From the signer info, when present; required when the account has none yet. */
+  pubkey: Uint8Array | undefined;
+  sequence: bigint;
+  signature: Uint8Array;
+  gasLimit: bigint;
+  fee: Coin[];
+  memo: string;
+  timeoutHeight: bigint;
+}
+
+export interface DecodeLimits {
+  maxTxBytes: number;
+  maxMemoCharacters: number;
+}
+
+export type MsgLookup = (typeUrl: string) => MsgHandler | undefined;
+
+export function txHash(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex').toUpperCase();
+}
+
+/**
+ * `simulate` decodes what a client sends to estimate gas (CosmJS sends an
+ * empty signature, no sign mode and a zero gas limit), so the checks on those
+ * fields are skipped; everything else is the same.
+ */
+export function decodeTx(bytes: Uint8Array, limits: DecodeLimits, lookup: MsgLookup, simulate = false): DecodedTx {
+  if (bytes.length === 0) throw sdkErrors.txDecode('empty tx');
+  if (bytes.length > limits.maxTxBytes) throw sdkErrors.txTooLarge(`tx of ${bytes.length} bytes exceeds the limit of ${limits.maxTxBytes}`);
+  let raw: TxRaw, body: TxBody, authInfo: AuthInfo;
+  try {
+    raw = TxRaw.decode(bytes);
+    body = TxBody.decode(raw.bodyBytes);
+    authInfo = AuthInfo.decode(raw.authInfoBytes);
+  } catch (error) {
+    throw sdkErrors.txDecode(`cannot decode TxRaw/TxBody/AuthInfo: ${(error as Error).message}`);
+  }
+  // Re-encoding must give the same bytes: rejects trailing garbage and non-canonical encodings that would let two byte strings carry one tx.
+  if (!bytesEqual(TxRaw.encode(raw).finish(), bytes)) throw sdkErrors.txDecode('TxRaw is not canonically encoded');
+
+  if (body.messages.length === 0) throw sdkErrors.invalidRequest('tx has no messages');
+  if (body.extensionOptions.length > 0 || body.nonCriticalExtensionOptions.length > 0) {
+    throw sdkErrors.unknownExtensionOptions('extension options are not supported');
+  }
+  if ([...body.memo].length > limits.maxMemoCharacters) {
+    throw sdkErrors.memoTooLarge(`memo has ${[...body.memo].length} characters, the limit is ${limits.maxMemoCharacters}`);
+  }
+
+  const msgs: DecodedMsg[] = [];
+  let signer: Uint8Array | undefined;
+  for (const [index, any] of body.messages.entries()) {
+    const handler = lookup(any.typeUrl);
+    if (handler === undefined) throw sdkErrors.unknownRequest(`message ${index} has unknown type "${any.typeUrl}"`);
+    let msg: unknown;
+    try {
+      msg = handler.decode(any.value);
+    } catch (error) {
+      throw sdkErrors.txDecode(`message ${index} (${any.typeUrl}) does not decode: ${(error as Error).message}`);
+    }
+    const signers = handler.signers(msg);
+    msgs.push({ handler, msg });
+    for (const candidate of signers) {
+      if (signer === undefined) signer = candidate;
+      else if (!bytesEqual(signer, candidate)) throw sdkErrors.unauthorized('all messages of a tx must have the same signer');
+    }
+  }
+  if (signer === undefined) throw sdkErrors.invalidRequest('tx has no signer');
+
+  if (authInfo.signerInfos.length === 0 || raw.signatures.length === 0) throw sdkErrors.noSignatures('tx carries no signature');
+  if (authInfo.signerInfos.length !== 1 || raw.signatures.length !== 1) {
+    throw sdkErrors.tooManySignatures(`expected exactly 1 signer and 1 signature, got ${authInfo.signerInfos.length} and ${raw.signatures.length}`);
+  }
+  const signerInfo = authInfo.signerInfos[0];
+  if (!simulate && signerInfo.modeInfo?.single?.mode !== SignMode.SIGN_MODE_DIRECT) throw sdkErrors.unauthorized('only SIGN_MODE_DIRECT single signatures are supported');
+  let pubkey: Uint8Array | undefined;
+  if (signerInfo.publicKey !== undefined) {
+    if (signerInfo.publicKey.typeUrl !== SECP256K1_PUBKEY_TYPE) throw sdkErrors.invalidPubKey(`unsupported key type "${signerInfo.publicKey.typeUrl}"`);
+    try {
+      pubkey = PubKey.decode(signerInfo.publicKey.value).key;
+    } catch (error) {
+      throw sdkErrors.invalidPubKey(`pubkey does not decode: ${(error as Error).message}`);
+    }
+    if (pubkey.length !== 33 || (pubkey[0] !== 2 && pubkey[0] !== 3)) throw sdkErrors.invalidPubKey('pubkey must be a 33-byte compressed secp256k1 key');
+  }
+  const signature = raw.signatures[0];
+  if (!simulate && signature.length !== 64) throw sdkErrors.unauthorized(`signature must be 64 bytes (r||s), got ${signature.length}`);
+  if (!simulate && !isLowS(signature)) throw sdkErrors.unauthorized('signature s is in the upper half of the curve order (high-S); only low-S signatures are valid');
+
+  const fee = authInfo.fee;
+  if (fee === undefined) throw sdkErrors.insufficientFee('tx has no fee');
+  if (!simulate && (fee.gasLimit === 0n || fee.gasLimit > BigInt(MAX_TX_GAS))) throw sdkErrors.invalidGasLimit(`gas limit must be in 1..${MAX_TX_GAS}, got ${fee.gasLimit}`);
+  if (fee.payer !== '' || fee.granter !== '') throw sdkErrors.invalidRequest('fee payer and fee granter are not supported');
+
+  return {
+    bytes,
+    hash: txHash(bytes),
+    bodyBytes: raw.bodyBytes,
+    authInfoBytes: raw.authInfoBytes,
+    body,
+    msgs,
+    signer,
+    pubkey,
+    sequence: signerInfo.sequence,
+    signature,
+    gasLimit: fee.gasLimit,
+    fee: parseCoins(fee.amount, { what: 'fee' }),
+    memo: body.memo,
+    timeoutHeight: body.timeoutHeight,
+  };
+}

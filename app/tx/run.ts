@@ -1,0 +1,84 @@
+import { TxMsgData } from 'cosmjs-types/cosmos/base/abci/v1beta1/abci';
+import type { Any } from 'cosmjs-types/google/protobuf/any';
+import type { Event } from 'cosmjs-types/tendermint/abci/types';
+import type { Context, ExecMode } from '../context.ts';
+import { toChainError } from '../errors.ts';
+import { EventLog } from '../events.ts';
+import { CacheStore } from '../store/cache.ts';
+import type { KVStore } from '../store/types.ts';
+import { encodeAddress } from '../../modules/auth/address.ts';
+import { type AnteDeps, runAnte } from './ante.ts';
+import type { DecodedTx } from './decode.ts';
+import { GasMeter, GasMeteredStore, infiniteGasMeter } from './gas.ts';
+
+export interface TxOutcome {
+  code: number;
+  codespace: string;
+  log: string;
+  data: Uint8Array;
+  gasWanted: bigint;
+  gasUsed: bigint;
+  events: Event[];
+  msgResponses: Any[];
+}
+
+export interface BlockInfo {
+  chainId: string;
+  height: bigint;
+  blockTimeSeconds: bigint;
+}
+
+/**
+ * Runs one tx on two nested cache layers of `base`: the ante layer (fee,
+ * sequence) and the message layer. Ante fails → both dropped, nothing
+ * charged. A message fails → its layer is dropped; in a block the ante layer
+ * is kept (the fee is paid and the sequence used, as in the Cosmos SDK); in
+ * CheckTx it is dropped too, so the tx never enters the mempool.
+ */
+export function runTx(mode: ExecMode, base: KVStore, tx: DecodedTx, block: BlockInfo, deps: AnteDeps): TxOutcome {
+  const gas = mode === 'simulate' ? infiniteGasMeter() : new GasMeter(Number(tx.gasLimit));
+  const anteLayer = new CacheStore(base);
+  const anteEvents = new EventLog();
+  const context = (store: KVStore, events: EventLog): Context => ({
+    store: new GasMeteredStore(store, gas), gas, events, mode,
+    chainId: block.chainId, height: block.height, blockTimeSeconds: block.blockTimeSeconds,
+  });
+  const failed = (thrown: unknown, events: Event[]): TxOutcome => {
+    const error = toChainError(thrown);
+    return {
+      code: error.code, codespace: error.codespace, log: error.message, data: new Uint8Array(),
+      gasWanted: tx.gasLimit, gasUsed: BigInt(gas.consumed), events, msgResponses: [],
+    };
+  };
+
+  try {
+    runAnte(context(anteLayer, anteEvents), tx, deps);
+  } catch (thrown) {
+    return failed(thrown, []);
+  }
+
+  const msgLayer = new CacheStore(anteLayer);
+  const msgEvents = new EventLog();
+  const msgResponses: Any[] = [];
+  try {
+    for (const { handler, msg } of tx.msgs) {
+      msgEvents.emit('message', [
+        ['action', handler.typeUrl],
+        ['sender', encodeAddress(tx.signer)],
+        ['module', handler.module],
+      ]);
+      msgResponses.push(handler.execute(context(msgLayer, msgEvents), msg));
+    }
+  } catch (thrown) {
+    if (mode === 'deliver') anteLayer.write();
+    return failed(thrown, mode === 'deliver' ? anteEvents.events : []);
+  }
+
+  msgLayer.write();
+  anteLayer.write();
+  anteEvents.append(msgEvents);
+  return {
+    code: 0, codespace: '', log: '', data: TxMsgData.encode({ data: [], msgResponses }).finish(),
+    gasWanted: tx.gasLimit, gasUsed: BigInt(gas.consumed), events: anteEvents.events, msgResponses,
+  };
+}

@@ -1,0 +1,141 @@
+import type { KVStore } from '../../app/store/types.ts';
+import { prefixStore } from '../../app/store/prefix.ts';
+import { concatBytes, fromUtf8, utf8 } from '../../app/bytes.ts';
+import { sdkErrors } from '../../app/errors.ts';
+import type { EventLog } from '../../app/events.ts';
+import { encodeAddress } from '../auth/address.ts';
+import type { AuthKeeper } from '../auth/keeper.ts';
+import { type Coin, formatCoins, MAX_AMOUNT } from './coins.ts';
+
+/** Key layout inside the module's prefix "bank/" (see README). */
+const keys = {
+  balancePrefix: (address: Uint8Array) => concatBytes(utf8('b/'), Uint8Array.of(address.length), address),
+  balance: (address: Uint8Array, denom: string) => concatBytes(utf8('b/'), Uint8Array.of(address.length), address, utf8(denom)),
+  holdersPrefix: utf8('b/'),
+  supply: (denom: string) => concatBytes(utf8('s/'), utf8(denom)),
+  supplyPrefix: utf8('s/'),
+};
+
+/** What the bank needs from auth: recipients get an account on first receipt. */
+export type BankAccountKeeper = Pick<AuthKeeper, 'ensureAccount'>;
+
+/** Read-only layer: balances and supply. */
+export class BankViewKeeper {
+  static readonly storePrefix = utf8('bank/');
+
+  protected view(store: KVStore): KVStore {
+    return prefixStore(store, BankViewKeeper.storePrefix);
+  }
+
+  balance(store: KVStore, address: Uint8Array, denom: string): bigint {
+    const raw = this.view(store).get(keys.balance(address, denom));
+    return raw === undefined ? 0n : BigInt(fromUtf8(raw));
+  }
+
+  allBalances(store: KVStore, address: Uint8Array): Coin[] {
+    const prefix = keys.balancePrefix(address);
+    const coins: Coin[] = [];
+    for (const [key, value] of this.view(store).iterate(prefix)) {
+      coins.push({ denom: fromUtf8(key.slice(prefix.length)), amount: BigInt(fromUtf8(value)) });
+    }
+    return coins;
+  }
+
+  supplyOf(store: KVStore, denom: string): bigint {
+    const raw = this.view(store).get(keys.supply(denom));
+    return raw === undefined ? 0n : BigInt(fromUtf8(raw));
+  }
+
+  totalSupply(store: KVStore): Coin[] {
+    const coins: Coin[] = [];
+    for (const [key, value] of this.view(store).iterate(keys.supplyPrefix)) {
+      coins.push({ denom: fromUtf8(key.slice(keys.supplyPrefix.length)), amount: BigInt(fromUtf8(value)) });
+    }
+    return coins;
+  }
+
+  /** Every (address, coins) with a non-zero balance, in key order: for genesis export. */
+  *allHolders(store: KVStore): IterableIterator<{ address: Uint8Array; coins: Coin[] }> {
+    let current: { address: Uint8Array; coins: Coin[] } | undefined;
+    const base = keys.holdersPrefix.length;
+    for (const [key, value] of this.view(store).iterate(keys.holdersPrefix)) {
+      const addressLength = key[base];
+      const address = key.slice(base + 1, base + 1 + addressLength);
+      const denom = fromUtf8(key.slice(base + 1 + addressLength));
+      if (current === undefined || Buffer.compare(current.address, address) !== 0) {
+        if (current !== undefined) yield current;
+        current = { address, coins: [] };
+      }
+      current.coins.push({ denom, amount: BigInt(fromUtf8(value)) });
+    }
+    if (current !== undefined) yield current;
+  }
+}
+
+/** Full layer: moves, mints and burns coins, keeping total supply exact. */
+export class BankKeeper extends BankViewKeeper {
+  constructor(private readonly accounts: BankAccountKeeper) {
+    super();
+  }
+
+  send(store: KVStore, events: EventLog, from: Uint8Array, to: Uint8Array, coins: Coin[]): void {
+    this.subtract(store, events, from, coins);
+    this.add(store, events, to, coins);
+    events.emit('transfer', [
+      ['recipient', encodeAddress(to)],
+      ['sender', encodeAddress(from)],
+      ['amount', formatCoins(coins)],
+    ]);
+  }
+
+  mint(store: KVStore, events: EventLog, to: Uint8Array, coins: Coin[]): void {
+    for (const coin of coins) this.setSupply(store, coin.denom, this.supplyOf(store, coin.denom) + coin.amount);
+    this.add(store, events, to, coins);
+    events.emit('coinbase', [['minter', encodeAddress(to)], ['amount', formatCoins(coins)]]);
+  }
+
+  burn(store: KVStore, events: EventLog, from: Uint8Array, coins: Coin[]): void {
+    this.subtract(store, events, from, coins);
+    for (const coin of coins) this.setSupply(store, coin.denom, this.supplyOf(store, coin.denom) - coin.amount);
+    events.emit('burn', [['burner', encodeAddress(from)], ['amount', formatCoins(coins)]]);
+  }
+
+  /** Genesis only: the holder of a genesis balance gets an account, as a recipient would. */
+  ensureHolderAccount(store: KVStore, address: Uint8Array): void {
+    this.accounts.ensureAccount(store, address);
+  }
+
+  /** Genesis only: sets a balance without touching supply (genesis supplies its own total, which is then checked). */
+  setBalance(store: KVStore, address: Uint8Array, denom: string, amount: bigint): void {
+    const key = keys.balance(address, denom);
+    if (amount === 0n) this.view(store).delete(key);
+    else this.view(store).set(key, utf8(amount.toString()));
+  }
+
+  setSupply(store: KVStore, denom: string, amount: bigint): void {
+    if (amount < 0n || amount > MAX_AMOUNT) throw sdkErrors.invalidCoins(`supply of ${denom} out of range: ${amount}`);
+    if (amount === 0n) this.view(store).delete(keys.supply(denom));
+    else this.view(store).set(keys.supply(denom), utf8(amount.toString()));
+  }
+
+  private subtract(store: KVStore, events: EventLog, address: Uint8Array, coins: Coin[]): void {
+    for (const coin of coins) {
+      const balance = this.balance(store, address, coin.denom);
+      if (balance < coin.amount) {
+        throw sdkErrors.insufficientFunds(`spendable balance ${balance}${coin.denom} is smaller than ${coin.amount}${coin.denom}`);
+      }
+      this.setBalance(store, address, coin.denom, balance - coin.amount);
+    }
+    events.emit('coin_spent', [['spender', encodeAddress(address)], ['amount', formatCoins(coins)]]);
+  }
+
+  private add(store: KVStore, events: EventLog, address: Uint8Array, coins: Coin[]): void {
+    this.accounts.ensureAccount(store, address);
+    for (const coin of coins) {
+      const sum = this.balance(store, address, coin.denom) + coin.amount;
+      if (sum > MAX_AMOUNT) throw sdkErrors.invalidCoins(`balance of ${coin.denom} would overflow 2^256-1`);
+      this.setBalance(store, address, coin.denom, sum);
+    }
+    events.emit('coin_received', [['receiver', encodeAddress(address)], ['amount', formatCoins(coins)]]);
+  }
+}

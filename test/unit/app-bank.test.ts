@@ -1,0 +1,30 @@
+import t from 'tap';
+import { genesisFor, startHarness, CHAIN_ID } from '../helpers/app-harness.ts';
+import { msgSend, signTx, testKey } from '../helpers/txs.ts';
+
+t.test('MsgSend through CheckTx, FinalizeBlock and Commit moves coins and pays the fee', async (t) => {
+  const alice = await testKey(1);
+  const bob = await testKey(2);
+  const h = await startHarness(genesisFor([alice]));
+  t.teardown(() => h.close());
+  const tx = await signTx(alice, [msgSend(alice.address, bob.address, '1234')], { chainId: CHAIN_ID, accountNumber: 0n, sequence: 0n });
+  const checked = h.check(tx);
+  t.equal(checked.code, 0, `CheckTx accepts: ${checked.log}`);
+  const block = await h.block([tx]);
+  t.equal(block.txResults.length, 1);
+  t.equal(block.txResults[0].code, 0, block.txResults[0].log);
+  const store = h.store.committed();
+  const aliceRaw = (await import('../../modules/auth/address.ts')).decodeAddress(alice.address);
+  const bobRaw = (await import('../../modules/auth/address.ts')).decodeAddress(bob.address);
+  t.equal(h.app.bank.balance(store, bobRaw, 'ur3mes'), 1234n);
+  t.equal(h.app.bank.balance(store, aliceRaw, 'ur3mes'), 1_000_000_000n - 1234n - 5000n);
+  t.equal(h.app.auth.getAccount(store, aliceRaw)?.sequence, 1n);
+  t.equal(h.app.bank.supplyOf(store, 'ur3mes'), 1_000_000_000n, 'supply unchanged by a transfer');
+  const types = block.txResults[0].events.map((e) => e.type);
+  for (const type of ['message', 'transfer', 'coin_spent', 'coin_received', 'tx']) t.ok(types.includes(type), `event ${type}`);
+
+  const appHash = h.store.lastAppHash;
+  await h.reopen();
+  t.same(h.store.lastAppHash, appHash, 'same app hash after reopening the database');
+  t.equal(h.app.bank.balance(h.store.committed(), bobRaw, 'ur3mes'), 1234n);
+});
