@@ -34,7 +34,8 @@ export function existenceProofOf(key: Uint8Array, value: Uint8Array, path: reado
 }
 
 export function encodeCommitmentProof(msg: ProofMessage): Uint8Array {
-  return ics23.CommitmentProof.encode(ics23.CommitmentProof.fromObject(msg)).finish();
+  // protobufjs hands back a Node Buffer whose slice() is a view; return a plain Uint8Array.
+  return new Uint8Array(ics23.CommitmentProof.encode(ics23.CommitmentProof.fromObject(msg)).finish());
 }
 
 export function decodeCommitmentProof(proof: Uint8Array): ics23.CommitmentProof {
