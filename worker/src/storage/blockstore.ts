@@ -91,7 +91,9 @@ export class FileBlockstore implements ContentStore {
     }
     // Checked before reading so a planted huge file cannot exhaust memory.
     if (size > this.maxBlockBytes) throw this.tooLarge(size, `stored block ${cid}`);
-    const bytes: Uint8Array = await readFile(path);
+    const file = await readFile(path);
+    // A plain Uint8Array over the same memory: a Buffer's slice() would surprise callers.
+    const bytes = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
     await verifyBytes(cid, bytes, `blockstore file ${path}`);
     return bytes;
   }

@@ -78,7 +78,13 @@ class HttpTransport {
       if (cause instanceof StorageError) throw cause;
       throw remoteFailure(`${this.source}: reading the response failed: ${(cause as Error).message}`, cause);
     }
-    return Buffer.concat(parts, total);
+    const bytes = new Uint8Array(total);
+    let at = 0;
+    for (const part of parts) {
+      bytes.set(part, at);
+      at += part.byteLength;
+    }
+    return bytes;
   }
 
   /** A short, printable account of a failed response. */

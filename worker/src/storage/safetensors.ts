@@ -121,8 +121,9 @@ function toLittleEndianBytes(tensor: IntTensor): Uint8Array {
 }
 
 function fromLittleEndianBytes(dtype: IntDtype, bytes: Uint8Array, shape: number[]): IntTensor {
-  // slice() copies into a fresh, 0-aligned buffer: tensors in a file need not be aligned.
-  const copy = bytes.slice();
+  // Copy into a fresh, 0-aligned buffer: tensors in a file need not be aligned. (Not
+  // bytes.slice(): on a Buffer that is a view into the whole, possibly pooled, memory.)
+  const copy = new Uint8Array(bytes);
   switch (dtype) {
     case 'I8':
       return { dtype, shape, data: new Int8Array(copy.buffer) };
