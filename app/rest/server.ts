@@ -75,7 +75,13 @@ export async function buildRestServer(opts: RestServerOptions): Promise<FastifyI
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       // Unparsable JSON, body too large (413), wrong content type (415): all a bad request, as the API promises.
-      return sendError(reply, 400, { code: GrpcCode.InvalidArgument, message: error.message, details: [] });
+      let message = error.message;
+      if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+        message = `unsupported content-type ${JSON.stringify(request.headers['content-type'] ?? '')}: send application/json`;
+      } else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        message = `request body is larger than ${app.initialConfig.bodyLimit} bytes`;
+      }
+      return sendError(reply, 400, { code: GrpcCode.InvalidArgument, message, details: [] });
     }
     request.log.error({ err: error }, 'REST handler failed');
     return sendError(reply, 500, { code: GrpcCode.Internal, message: 'internal error', details: [] });
