@@ -11,7 +11,8 @@ import {
   ResponseProcessProposal_ProposalStatus, ResponseVerifyVoteExtension_VerifyStatus,
 } from 'cosmjs-types/tendermint/abci/types';
 import type { AbciApplication } from './application.ts';
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeFrame } from './framing.ts';
+import { BinaryWriter } from 'cosmjs-types/binary';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from './framing.ts';
 
 export interface AbciLogger {
   debug?(msg: string, fields?: Record<string, unknown>): void;
@@ -256,7 +257,8 @@ class AbciConnection {
   private queueHead = 0;
   private pumping = false;
   private readingPaused = false;
-  private outBatch: Uint8Array[] = [];
+  /** Responses encoded since the last write, already framed. */
+  private outWriter: BinaryWriter | null = null;
   private writeScheduled = false;
   private waitingForDrain: Promise<void> | null = null;
   /** Set after a protocol error or an app exception: no more requests are handled. */
@@ -424,7 +426,8 @@ class AbciConnection {
 
   private send(res: Response, writeNow: boolean): void {
     if (this.closed) return;
-    this.outBatch.push(encodeFrame(this.encodeResponse(res)));
+    this.outWriter ??= BinaryWriter.create();
+    appendFramedResponse(this.outWriter, res);
     if (writeNow) {
       this.writeBatch();
     } else if (!this.writeScheduled) {
@@ -433,28 +436,12 @@ class AbciConnection {
     }
   }
 
-  /**
-   * Encodes directly; an app that returned an incomplete object (a field
-   * missing at runtime) makes the generated encoder throw, and then the
-   * response is completed with protobuf defaults and encoded again.
-   */
-  private encodeResponse(res: Response): Uint8Array {
-    try {
-      return Response.encode(res).finish();
-    } catch {
-      return Response.encode(Response.fromPartial(res as Parameters<typeof Response.fromPartial>[0])).finish();
-    }
-  }
-
   private writeBatch(): void {
     this.writeScheduled = false;
-    const batch = this.outBatch;
-    if (batch.length === 0 || this.closed || this.socket.destroyed || !this.socket.writable) {
-      this.outBatch = [];
-      return;
-    }
-    this.outBatch = [];
-    const data = batch.length === 1 ? batch[0] : Buffer.concat(batch);
+    const writer = this.outWriter;
+    this.outWriter = null;
+    if (!writer || this.closed || this.socket.destroyed || !this.socket.writable) return;
+    const data = writer.finish();
     const accepted = this.socket.write(data);
     if (!accepted && !this.waitingForDrain) {
       // Backpressure: stop handling requests until the kernel takes the bytes.
@@ -470,6 +457,32 @@ class AbciConnection {
       });
     }
   }
+}
+
+/**
+ * Appends one framed response to a batch writer. `fork()`/`ldelim()` prefix
+ * the message with its length as an unsigned varint, which is exactly the
+ * framing of framing.ts; encoding a whole batch into one writer matters
+ * because each `finish()` of cosmjs-types allocates a fresh 8 KiB slab, and
+ * one `finish()` per response made the garbage collector the hot spot under
+ * pipelined CheckTx.
+ *
+ * An app that returned an incomplete object (a field missing at runtime)
+ * makes the generated encoder throw part way; the partial output is
+ * unwound and the response, completed with protobuf defaults, encoded again.
+ */
+function appendFramedResponse(writer: BinaryWriter, res: Response): void {
+  writer.fork();
+  const frameStart = writer.states;
+  try {
+    Response.encode(res, writer);
+  } catch {
+    while (writer.states !== frameStart) writer.reset(); // nested forks of the failed encode
+    writer.reset(); // this frame's own fork
+    writer.fork();
+    Response.encode(Response.fromPartial(res as Parameters<typeof Response.fromPartial>[0]), writer);
+  }
+  writer.ldelim();
 }
 
 /** Removes a leftover unix socket file if nothing listens on it any more. */
