@@ -87,6 +87,9 @@ function codeUnitRank(unit: number): number {
   return unit;
 }
 
+/** Code units whose UTF-16 order differs from code point order somewhere (see compareIds). */
+const NEEDS_REMAP = /[\uD800-\uFFFF]/;
+
 /** A lone (unpaired) surrogate: the string is not well-formed UTF-16 and has no UTF-8 encoding. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -148,7 +151,9 @@ function prepare(request: DrawRequest): Prepared {
     if (stake === 0n || excluded.has(id)) continue;
     eligible.push({ id, stake });
   }
-  eligible.sort((a, b) => compareIds(a.id, b.id));
+  // Where no id has a code unit >= U+D800, JS string order already is code point order.
+  if (eligible.some((c) => NEEDS_REMAP.test(c.id))) eligible.sort((a, b) => compareIds(a.id, b.id));
+  else eligible.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   let total = 0n;
   for (const c of eligible) total += c.stake;
   if (total >= UINT256_LIMIT) {
