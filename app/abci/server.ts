@@ -253,7 +253,8 @@ export class AbciServer {
  */
 class AbciConnection {
   private readonly decoder: FrameDecoder;
-  private readonly queue: Uint8Array[] = [];
+  /** Request frames not yet handled, from queueHead on; handled slots are nulled. */
+  private readonly queue: (Uint8Array | null)[] = [];
   private queueHead = 0;
   private pumping = false;
   private readingPaused = false;
@@ -326,7 +327,8 @@ class AbciConnection {
     this.pumping = true;
     try {
       while (this.queueHead < this.queue.length && !this.failed && !this.closed) {
-        const frame = this.queue[this.queueHead];
+        const frame = this.queue[this.queueHead]!;
+        this.queue[this.queueHead] = null; // a block can be large: do not keep it alive
         this.queueHead++;
         this.compactQueue();
         const pending = this.handle(frame);
@@ -343,7 +345,10 @@ class AbciConnection {
 
   private compactQueue(): void {
     const waiting = this.queue.length - this.queueHead;
-    if (this.queueHead >= 1024 && this.queueHead >= waiting) {
+    if (waiting === 0) {
+      this.queue.length = 0;
+      this.queueHead = 0;
+    } else if (this.queueHead >= 1024 && this.queueHead >= waiting) {
       this.queue.splice(0, this.queueHead);
       this.queueHead = 0;
     }
