@@ -22,7 +22,7 @@ export interface Chunk {
 
 let streams: Record<Split, Uint8Array> | undefined;
 
-/** The token stream of a split, loaded on first use. */
+/** The token stream of a split, loaded on first use. Shared with every caller: do not write to it. */
 export function tokenStream(split: Split = 'train'): Uint8Array {
   streams ??= loadBrownText();
   return streams[split];
