@@ -77,7 +77,13 @@ export function runAnte(ctx: Context, tx: DecodedTx, deps: AnteDeps): void {
     throw sdkErrors.wrongSequence(`account sequence mismatch, expected ${account.sequence}, got ${tx.sequence}`);
   }
 
-  if (tx.fee.length > 0) deps.bank.send(ctx.store, ctx.events, tx.signer, FEE_COLLECTOR, tx.fee);
+  // A simulation usually carries no fee, yet the real tx will pay one: charge the
+  // gas of a fee transfer anyway (with one unit, when the signer has it), so
+  // that a client's `fee: "auto"` estimate covers what delivery will cost.
+  const feeToMove = ctx.mode === 'simulate' && tx.fee.length === 0 && deps.bank.balance(ctx.store, tx.signer, params.feeDenom) > 0n
+    ? [{ denom: params.feeDenom, amount: 1n }]
+    : tx.fee;
+  if (feeToMove.length > 0) deps.bank.send(ctx.store, ctx.events, tx.signer, FEE_COLLECTOR, feeToMove);
   ctx.events.emit('tx', [['fee', formatCoins(tx.fee)], ['fee_payer', encodeAddress(tx.signer)]]);
 
   ctx.gas.consume(params.sigVerifyCostSecp256k1, 'secp256k1 signature verification');
