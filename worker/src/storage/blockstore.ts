@@ -9,7 +9,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { CID } from 'multiformats/cid';
 import { assertContentCid, cidOf, verifyBytes } from './cid.ts';
 import type { ContentStore } from './content-store.ts';
@@ -61,8 +61,7 @@ export class FileBlockstore implements ContentStore {
     const cid = await cidOf(bytes);
     const path = this.pathOf(cid);
     // Always rewrite, even when present: puts are rare and this repairs a damaged copy.
-    const dir = join(path, '..');
-    await mkdir(dir, { recursive: true });
+    await mkdir(dirname(path), { recursive: true });
     const temp = `${path}.${randomUUID()}.tmp`;
     const handle = await open(temp, 'wx');
     try {
