@@ -1,0 +1,110 @@
+// Causal multi-head attention on Q8 operands (SPEC.md §4.6). Scores are exact int32 dot
+// products; probabilities Q15; the output is Q16. P is kept for the backward pass.
+
+import { mulShr, narrow, rshr, satG } from './int.ts';
+import { invSqrtQ16 } from './poly.ts';
+import { softmaxRow, softmaxRowBackward } from './softmax.ts';
+
+export interface AttentionOut {
+  /** Q16 [T, H·dh] */
+  o: Int32Array;
+  /** Q15 [H, T, T], zero above the diagonal */
+  p: Int32Array;
+}
+
+/** qr, kr (RoPE'd), v8: Q8 [T, H·dh]. */
+export function attention(qr: Int32Array, kr: Int32Array, v8: Int32Array, T: number, H: number, dh: number): AttentionOut {
+  const D = H * dh;
+  const isd = invSqrtQ16(dh);
+  const o = new Int32Array(T * D);
+  const p = new Int32Array(H * T * T);
+  const z = new Int32Array(T);
+  for (let h = 0; h < H; h++) {
+    const ho = h * dh;
+    for (let t = 0; t < T; t++) {
+      const qo = t * D + ho;
+      for (let u = 0; u <= t; u++) {
+        const ko = u * D + ho;
+        let s = 0;
+        for (let d = 0; d < dh; d++) s += qr[qo + d] * kr[ko + d];
+        z[u] = mulShr(s, isd, 16);
+      }
+      const po = (h * T + t) * T;
+      softmaxRow(z, 0, t + 1, p, po);
+      for (let d = 0; d < dh; d++) {
+        let acc = 0;
+        for (let u = 0; u <= t; u++) acc += p[po + u] * v8[u * D + ho + d];
+        o[qo + d] = rshr(acc, 7);
+      }
+    }
+  }
+  return { o, p };
+}
+
+export interface AttentionGrads {
+  dq: Int32Array;
+  dk: Int32Array;
+  dv: Int32Array;
+}
+
+/** do Q16 [T, H·dh] → gradients w.r.t. qr, kr, v8 (real values, Q16). */
+export function attentionBackward(
+  dout: Int32Array, att: AttentionOut, qr: Int32Array, kr: Int32Array, v8: Int32Array,
+  T: number, H: number, dh: number,
+): AttentionGrads {
+  const D = H * dh;
+  const isd = invSqrtQ16(dh);
+  const dq = new Int32Array(T * D);
+  const dk = new Int32Array(T * D);
+  const dv = new Int32Array(T * D);
+  const p = att.p;
+  const dp = new Int32Array(T);
+  const ds = new Int32Array(T * T);
+  const acc = new Float64Array(dh); // exact integer sums, |Σ| < 2^48
+  for (let h = 0; h < H; h++) {
+    const ho = h * dh;
+    for (let u = 0; u < T; u++) {
+      acc.fill(0);
+      for (let t = u; t < T; t++) {
+        const pv = p[(h * T + t) * T + u];
+        if (pv === 0) continue;
+        const go = t * D + ho;
+        for (let d = 0; d < dh; d++) acc[d] += pv * dout[go + d];
+      }
+      for (let d = 0; d < dh; d++) dv[u * D + ho + d] = satG(narrow(acc[d], 15));
+    }
+    for (let t = 0; t < T; t++) {
+      const go = t * D + ho;
+      for (let u = 0; u <= t; u++) {
+        const vo = u * D + ho;
+        let s = 0;
+        for (let d = 0; d < dh; d++) s += dout[go + d] * v8[vo + d];
+        dp[u] = satG(narrow(s, 8));
+      }
+      const po = (h * T + t) * T;
+      softmaxRowBackward(p, po, dp, 0, t + 1, ds, t * T);
+      for (let u = 0; u <= t; u++) ds[t * T + u] = mulShr(ds[t * T + u], isd, 16);
+    }
+    for (let t = 0; t < T; t++) {
+      acc.fill(0);
+      for (let u = 0; u <= t; u++) {
+        const g = ds[t * T + u];
+        if (g === 0) continue;
+        const ko = u * D + ho;
+        for (let d = 0; d < dh; d++) acc[d] += g * kr[ko + d];
+      }
+      for (let d = 0; d < dh; d++) dq[t * D + ho + d] = satG(narrow(acc[d], 8));
+    }
+    for (let u = 0; u < T; u++) {
+      acc.fill(0);
+      for (let t = u; t < T; t++) {
+        const g = ds[t * T + u];
+        if (g === 0) continue;
+        const qo = t * D + ho;
+        for (let d = 0; d < dh; d++) acc[d] += g * qr[qo + d];
+      }
+      for (let d = 0; d < dh; d++) dk[u * D + ho + d] = satG(narrow(acc[d], 8));
+    }
+  }
+  return { dq, dk, dv };
+}

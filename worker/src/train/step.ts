@@ -1,0 +1,72 @@
+// One training step over a chunk (SPEC.md §6): forward + backward on every sequence, exact
+// gradient sums over the whole chunk, one optimizer update, and the new state hash.
+
+import { crossEntropy, VOCAB } from '../kernels/cpu/xent.ts';
+import { signumStep } from '../kernels/cpu/signum.ts';
+import { type AdapterGrads, type AdapterState, addGrads, cloneAdapter, newGrads } from '../model/adapter.ts';
+import { backward } from '../model/backward.ts';
+import type { Backbone } from '../model/backbone.ts';
+import { LORA_PROJECTIONS } from '../model/config.ts';
+import { forward, quantizeAdapter } from '../model/forward.ts';
+import { stateHash } from './hash.ts';
+import { nextByteTargets, splitSequences } from './sequences.ts';
+
+export interface StepOptions {
+  /** learning rate, Q16 units per step (sign update) */
+  readonly lr: number;
+  /** sequences per micro-batch; any value gives the same result */
+  readonly microBatch?: number;
+}
+
+export interface StepResult {
+  readonly state: AdapterState;
+  /** SHA-256 of the state after this step */
+  readonly hash: Uint8Array;
+  /** exact sum of per-token training losses (Q16 nats) before the update */
+  readonly lossSumQ16: number;
+  readonly tokens: number;
+}
+
+/** Gradient shifts that bring both sums to Q8 units (SPEC §4.9). */
+export const SHIFT_A = 8;
+export const SHIFT_B = 16;
+
+/** Exact gradient of one group of sequences. */
+function microBatchGrads(bb: Backbone, state: AdapterState, seqs: readonly Uint8Array[]): { grads: AdapterGrads; loss: number; tokens: number } {
+  const grads = newGrads(bb.cfg);
+  const lq = quantizeAdapter(state);
+  let loss = 0;
+  let tokens = 0;
+  for (const seq of seqs) {
+    const cache = forward(bb, lq, seq);
+    const dlogits = new Int32Array(seq.length * VOCAB);
+    loss += crossEntropy(cache.logits, nextByteTargets(seq), seq.length, dlogits);
+    tokens += seq.length - 1;
+    backward(bb, lq, cache, dlogits, grads);
+  }
+  return { grads, loss, tokens };
+}
+
+/** Step `step` (1-based) on `chunk`; `state` is not mutated. */
+export function trainStep(bb: Backbone, state: AdapterState, chunk: Uint8Array, step: number, opts: StepOptions): StepResult {
+  const seqs = splitSequences(chunk, bb.cfg.seqLen);
+  const mb = Math.max(1, Math.min(opts.microBatch ?? seqs.length, seqs.length));
+  const total = newGrads(bb.cfg);
+  let lossSumQ16 = 0;
+  let tokens = 0;
+  for (let i = 0; i < seqs.length; i += mb) {
+    const part = microBatchGrads(bb, state, seqs.slice(i, i + mb));
+    addGrads(total, part.grads);
+    lossSumQ16 += part.loss;
+    tokens += part.tokens;
+  }
+  const next = cloneAdapter(state);
+  next.params.forEach((rec, l) => {
+    for (const p of LORA_PROJECTIONS) {
+      const m = next.momentum[l][p];
+      signumStep(rec[p].a, m.a, total.layers[l][p].a, SHIFT_A, opts.lr);
+      signumStep(rec[p].b, m.b, total.layers[l][p].b, SHIFT_B, opts.lr);
+    }
+  });
+  return { state: next, hash: stateHash(step, next), lossSumQ16, tokens };
+}
