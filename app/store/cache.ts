@@ -120,11 +120,21 @@ export class CacheStore implements KVStore {
 
   /** Merges the buffer into the parent (ascending key order) and empties it. */
   write(): void {
-    for (const k of this.sorted()) {
-      const v = this.pending.get(k);
-      if (v === undefined) continue;
-      if (v === null) this.parent.delete(fromKeyString(k));
-      else this.parent.set(fromKeyString(k), v);
+    const parent = this.parent;
+    if (parent instanceof CacheStore) {
+      // Cache over cache (tx over block): hand over the latin1 keys and the already-copied
+      // values directly, skipping the byte conversions and the second copy.
+      for (const k of this.sorted()) {
+        const v = this.pending.get(k);
+        if (v !== undefined) parent.buffer(k, v);
+      }
+    } else {
+      for (const k of this.sorted()) {
+        const v = this.pending.get(k);
+        if (v === undefined) continue;
+        if (v === null) parent.delete(fromKeyString(k));
+        else parent.set(fromKeyString(k), v);
+      }
     }
     this.pending.clear();
     this.sortedKeys = [];

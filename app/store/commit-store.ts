@@ -18,6 +18,7 @@ import {
   concatBytes,
   decodeU64,
   encodeU64,
+  encodeUvarint,
   fromKeyString,
   lowerBound,
   prefixEnd,
@@ -30,7 +31,7 @@ import { encodeCommitmentProof, existenceProofOf, type ProofMessage } from "./pr
 // LevelDB key layout (first byte = table). Only table STATE is authenticated.
 const META = 0x00; //    0x00 ‖ name                → metadata
 const STATE = 0x01; //   0x01 ‖ key                 → value           (the authenticated key space)
-const UNDO = 0x02; //    0x02 ‖ height(u64 BE) ‖ key → 0x00 (was absent) | 0x01 ‖ previous value
+const UNDO = 0x02; //    0x02 ‖ height(u64 BE)       → undo record of that height (encodeUndo)
 const ROOTS = 0x03; //   0x03 ‖ height(u64 BE)       → app hash at that height
 
 const META_HEIGHT = Uint8Array.of(META, 0x48); // "H": last committed height, u64 BE
@@ -62,8 +63,6 @@ interface UndoRecord {
   prev: Uint8Array | undefined;
 }
 
-type BatchOp = { type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; key: Uint8Array };
-
 function stateKey(k: string): Uint8Array {
   const out = new Uint8Array(1 + k.length);
   out[0] = STATE;
@@ -71,11 +70,69 @@ function stateKey(k: string): Uint8Array {
   return out;
 }
 
-function undoKey(height: bigint, k: string): Uint8Array {
-  const out = new Uint8Array(9 + k.length);
-  out[0] = UNDO;
-  out.set(encodeU64(height), 1);
-  for (let i = 0; i < k.length; i++) out[i + 9] = k.charCodeAt(i);
+function undoKey(height: bigint): Uint8Array {
+  return concatBytes(Uint8Array.of(UNDO), encodeU64(height));
+}
+
+/**
+ * Undo record of one height: for each changed key (ascending), the value it had before:
+ *   repeat { uvarint(len key) ‖ key ‖ 0x00 }                          (was absent)
+ *        | { uvarint(len key) ‖ key ‖ 0x01 ‖ uvarint(len prev) ‖ prev }  (had value prev)
+ */
+function encodeUndo(entries: ReadonlyArray<readonly [string, Uint8Array | undefined]>): Uint8Array {
+  let size = 0;
+  for (const [k, prev] of entries) {
+    size += encodeUvarint(k.length).length + k.length + 1;
+    if (prev !== undefined) size += encodeUvarint(prev.length).length + prev.length;
+  }
+  const out = new Uint8Array(size);
+  let o = 0;
+  for (const [k, prev] of entries) {
+    const klen = encodeUvarint(k.length);
+    out.set(klen, o);
+    o += klen.length;
+    for (let i = 0; i < k.length; i++) out[o++] = k.charCodeAt(i);
+    if (prev === undefined) {
+      out[o++] = 0;
+    } else {
+      out[o++] = 1;
+      const vlen = encodeUvarint(prev.length);
+      out.set(vlen, o);
+      o += vlen.length;
+      out.set(prev, o);
+      o += prev.length;
+    }
+  }
+  return out;
+}
+
+function decodeUndo(buf: Uint8Array): Array<[string, Uint8Array | undefined]> {
+  const out: Array<[string, Uint8Array | undefined]> = [];
+  let o = 0;
+  const uvarint = (): number => {
+    let n = 0;
+    let mul = 1;
+    for (;;) {
+      if (o >= buf.length) throw new Error("store: truncated undo record");
+      const b = buf[o++];
+      n += (b & 0x7f) * mul;
+      if (b < 0x80) return n;
+      mul *= 128;
+    }
+  };
+  const take = (len: number): Uint8Array => {
+    if (o + len > buf.length) throw new Error("store: truncated undo record");
+    const part = buf.slice(o, o + len);
+    o += len;
+    return part;
+  };
+  while (o < buf.length) {
+    const key = toKeyString(take(uvarint()));
+    const tag = take(1)[0];
+    if (tag === 0) out.push([key, undefined]);
+    else if (tag === 1) out.push([key, take(uvarint())]);
+    else throw new Error("store: bad undo record");
+  }
   return out;
 }
 
@@ -179,9 +236,7 @@ export class CommitStore {
             leafParts.push(leafHash(k.subarray(1), value));
           } else if (table === UNDO) {
             const h = decodeU64(k, 1);
-            const ks = toKeyString(k.subarray(9));
-            const prev = v[0] === 0x01 ? new Uint8Array(v.subarray(1)) : undefined;
-            this.addUndo(h, ks, prev);
+            for (const [ks, prev] of decodeUndo(v)) this.addUndo(h, ks, prev);
           } else if (table === ROOTS) {
             this.roots.set(decodeU64(k, 1), new Uint8Array(v));
           } else if (table === META) {
@@ -292,16 +347,15 @@ export class CommitStore {
     this.assertUsable();
     if (height <= this.height) throw new RangeError(`commit height ${height} must exceed last height ${this.height}`);
     const { tree, changes } = this.stage();
-    const ops: BatchOp[] = [];
+    // A chained batch: LevelDB applies it as one WriteBatch (one log record), all or nothing.
+    const batch = this.db.batch();
+    const undo: Array<[string, Uint8Array | undefined]> = [];
     for (const [k, v] of changes) {
-      const prev = this.values.get(k);
-      ops.push(v === undefined ? { type: "del", key: stateKey(k) } : { type: "put", key: stateKey(k), value: v });
-      ops.push({
-        type: "put",
-        key: undoKey(height, k),
-        value: prev === undefined ? Uint8Array.of(0x00) : concatBytes(Uint8Array.of(0x01), prev),
-      });
+      if (v === undefined) batch.del(stateKey(k));
+      else batch.put(stateKey(k), v);
+      undo.push([k, this.values.get(k)]);
     }
+    if (undo.length > 0) batch.put(undoKey(height), encodeUndo(undo));
     // Retained heights after this commit: height-keepRecent+1 … height. An undo record at h
     // answers reads at heights < h, so records at h <= height-keepRecent+1 are no longer needed.
     const keep = BigInt(this.keepRecent);
@@ -311,30 +365,31 @@ export class CommitStore {
     for (const [h, keys] of this.undoByHeight) {
       if (h > undoCut) break; // Map iterates in insertion order = ascending height
       prunedUndo.push(h);
-      for (const k of keys) ops.push({ type: "del", key: undoKey(h, k) });
+      if (keys.length > 0) batch.del(undoKey(h));
     }
     const prunedRoots: bigint[] = [];
     for (const h of this.roots.keys()) {
       if (h > rootCut) break;
       prunedRoots.push(h);
-      ops.push({ type: "del", key: rootsKey(h) });
+      batch.del(rootsKey(h));
     }
     const root = tree.root;
-    ops.push({ type: "put", key: rootsKey(height), value: root });
-    ops.push({ type: "put", key: META_FORMAT, value: FORMAT_VERSION });
-    ops.push({ type: "put", key: META_HEIGHT, value: encodeU64(height) });
-    ops.push({ type: "put", key: META_APP_HASH, value: root });
+    batch.put(rootsKey(height), root);
+    batch.put(META_FORMAT, FORMAT_VERSION);
+    batch.put(META_HEIGHT, encodeU64(height));
+    batch.put(META_APP_HASH, root);
 
     this.committing = true;
     try {
-      await this.db.batch(ops, { sync: this.sync });
+      const writeOptions: { sync: boolean } = { sync: this.sync };
+      await batch.write(writeOptions);
     } finally {
       this.committing = false;
     }
 
     // Durable: advance the in-memory copy to match.
+    for (const [k, prev] of undo) this.addUndo(height, k, prev);
     for (const [k, v] of changes) {
-      this.addUndo(height, k, this.values.get(k));
       if (v === undefined) this.values.delete(k);
       else this.values.set(k, v);
     }

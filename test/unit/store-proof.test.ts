@@ -21,7 +21,7 @@ function makeRng(seed: number): (n: number) => number {
   };
 }
 
-async function withStore(t: Tap.Test, fn: (s: CommitStore) => Promise<void>): Promise<void> {
+async function withStore(fn: (s: CommitStore) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "r3mes-proof-"));
   const s = await CommitStore.open(dir, { sync: false });
   try {
@@ -30,9 +30,6 @@ async function withStore(t: Tap.Test, fn: (s: CommitStore) => Promise<void>): Pr
     await s.close();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-declare namespace Tap {
-  type Test = typeof t;
 }
 
 /** Both our wrapper and a direct @confio/ics23 call must agree. */
@@ -48,7 +45,7 @@ function check(root: Uint8Array, key: Uint8Array, value: Uint8Array | undefined,
 }
 
 t.test("empty tree: absence proof holds only against EMPTY_ROOT", async (t) => {
-  await withStore(t, async (s) => {
+  await withStore(async (s) => {
     t.equal(Buffer.from(s.lastAppHash).toString("hex"), Buffer.from(EMPTY_ROOT).toString("hex"));
     const p = s.prove(enc("anything"));
     t.equal(p.value, undefined);
@@ -63,7 +60,7 @@ t.test("empty tree: absence proof holds only against EMPTY_ROOT", async (t) => {
 });
 
 t.test("positions: single key, before first, between, after last", async (t) => {
-  await withStore(t, async (s) => {
+  await withStore(async (s) => {
     s.working().set(enc("m"), enc("middle"));
     await s.commit(1n);
     let root = s.lastAppHash;
@@ -100,7 +97,7 @@ t.test("positions: single key, before first, between, after last", async (t) => 
 });
 
 t.test("forgeries fail", async (t) => {
-  await withStore(t, async (s) => {
+  await withStore(async (s) => {
     const w = s.working();
     for (let i = 0; i < 20; i++) w.set(enc(`key${i}`), enc(`value${i}`));
     await s.commit(7n);
@@ -138,7 +135,7 @@ t.test("forgeries fail", async (t) => {
 
 t.test("randomized: 1..300 keys, every size, seeded PRNG", async (t) => {
   const rnd = makeRng(2024);
-  await withStore(t, async (s) => {
+  await withStore(async (s) => {
     const present = new Map<string, Uint8Array>();
     let bad = 0;
     let checked = 0;
