@@ -58,7 +58,8 @@ export const sdkErrors = {
   txTimeoutHeight: registerError('sdk', 30, 'tx timeout height'),
   unknownExtensionOptions: registerError('sdk', 31, 'unknown extension options'),
   wrongSequence: registerError('sdk', 32, 'incorrect account sequence'),
-  invalidChainId: registerError('sdk', 38, 'invalid chain-id'),
+  invalidChainId: registerError('sdk', 28, 'invalid chain-id'),
+  notFound: registerError('sdk', 38, 'not found'),
   invalidGasLimit: registerError('sdk', 41, 'invalid gas limit'),
 } as const;
 
