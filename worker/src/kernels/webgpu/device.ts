@@ -254,19 +254,22 @@ export class GpuContext {
   }
 
   /**
-   * Records one compute dispatch. `buffers` bind in order to @group(0) @binding(0..n-1).
-   * Workgroup counts above the per-dimension limit (65535) are the caller's to split (see grid2d).
+   * Records one compute dispatch. `buffers[i]` binds to @group(0) @binding(i); a null entry
+   * leaves that binding out (files with several entry points bind only what each one uses, since
+   * 'auto' layouts hold exactly the bindings an entry point touches). Workgroup counts above the
+   * per-dimension limit (65535) are the caller's to split (see grid2d).
    */
   dispatch(
     encoder: GPUCommandEncoder,
     pipeline: GPUComputePipeline,
-    buffers: GPUBuffer[],
+    buffers: Array<GPUBuffer | null>,
     workgroups: [number, number?, number?],
   ): void {
-    const bindGroup = this.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    const entries: GPUBindGroupEntry[] = [];
+    buffers.forEach((buffer, binding) => {
+      if (buffer) entries.push({ binding, resource: { buffer } });
     });
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);

@@ -21,8 +21,14 @@ fn rshr(x: i32, s: u32) -> i32 {
   return select(i32(m), -i32(m), x < 0);
 }
 
-// divr(a, b) = ⌊(2a + b) / (2b)⌋ for a ≥ 0, b > 0, 2a + b < 2^32 (the SPEC's call sites).
-fn divr(a: u32, b: u32) -> u32 { return (2u * a + b) / (2u * b); }
+// divr(a, b) = ⌊(2a + b) / (2b)⌋ = ⌊a/b⌋ + (2·(a mod b) ≥ b), computed in the second form so it
+// is exact for every u32 a and 0 < b ≤ 2^31, not only where the SPEC's 2a + b < 2^32 holds: a
+// call site at the edge of its bound cannot wrap. Callers never pass b = 0.
+fn divr(a: u32, b: u32) -> u32 {
+  let q = a / b;
+  let r = a - q * b;
+  return q + select(0u, 1u, r >= b - r);
+}
 
 // isqrt: ⌊√n⌋ digit by digit, the CPU's loop (the starting bit is lowered first, as there).
 fn isqrt(n: u32) -> u32 {

@@ -68,6 +68,33 @@ export function packTernaryRows(values: Int8Array, rows: number, cols: number): 
   return words;
 }
 
+/**
+ * The CPU's sparse ternary form (cpu/ternary-pack.ts: per row the column indices of +1 weights,
+ * then of −1 weights) → 2-bit rows. A structural copy of the CPU's PackedTernary type, so the
+ * GPU backend does not import CPU modules.
+ */
+export interface SparseTernary {
+  readonly rows: number;
+  readonly cols: number;
+  readonly idx: Int32Array;
+  readonly start: Int32Array;
+  readonly mid: Int32Array;
+}
+
+export function packTernaryRowsFromSparse(w: SparseTernary): Uint32Array {
+  const rowWords = ternaryRowWords(w.cols);
+  const words = new Uint32Array(w.rows * rowWords);
+  for (let n = 0; n < w.rows; n++) {
+    for (let i = w.start[n]; i < w.start[n + 1]; i++) {
+      const c = w.idx[i];
+      if (c < 0 || c >= w.cols) throw new RangeError(`packTernaryRowsFromSparse: column ${c} out of range`);
+      const code = i < w.mid[n] ? 1 : 2;
+      words[n * rowWords + (c >>> 4)] |= code << ((c & 15) * 2);
+    }
+  }
+  return words;
+}
+
 /** Inverse of packTernaryRows. */
 export function unpackTernaryRows(words: Uint32Array, rows: number, cols: number): Int8Array {
   const rowWords = ternaryRowWords(cols);
@@ -86,5 +113,29 @@ export function transpose<T extends Int8Array | Int32Array>(values: T, rows: num
   checkShape(values.length, rows, cols, 'transpose');
   const out = new (values.constructor as new (n: number) => T)(rows * cols);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c];
+  return out;
+}
+
+// acc64: the SPEC's exact 64-bit sums. The CPU keeps them in a Float64Array (exact below 2^52);
+// the GPU keeps (lo u32, hi i32) two's-complement pairs, element i in words 2i, 2i+1.
+
+/** Float64Array of exact integers (|x| < 2^52) → acc64 pairs. */
+export function toAcc64(values: Float64Array): Uint32Array {
+  const out = new Uint32Array(values.length * 2);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isInteger(v) || Math.abs(v) >= 2 ** 52) throw new RangeError(`acc64: ${v} is not an integer below 2^52`);
+    const hi = Math.floor(v / 4294967296);
+    out[2 * i] = v - hi * 4294967296;
+    out[2 * i + 1] = hi >>> 0;
+  }
+  return out;
+}
+
+/** acc64 pairs → Float64Array (exact for |x| < 2^53). */
+export function fromAcc64(pairs: Uint32Array | Int32Array, into?: Float64Array): Float64Array {
+  const n = pairs.length / 2;
+  const out = into ?? new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = (pairs[2 * i + 1] | 0) * 4294967296 + (pairs[2 * i] >>> 0);
   return out;
 }

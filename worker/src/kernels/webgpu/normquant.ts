@@ -1,0 +1,85 @@
+// normquant (SPEC §4.1) on WebGPU: mirrors cpu/normquant.ts `normquant` and `normquantBackward`.
+
+import { GpuContext, grid2d } from './device.ts';
+import { int8RowWords, unpackInt8Rows } from './packing.ts';
+import { withPrelude } from './prelude.ts';
+import { loadWgsl } from './wgsl.ts';
+
+export const NORMQUANT_WGSL = withPrelude(loadWgsl('normquant.wgsl'));
+/** The SPEC's bound: the sum of K squared 10-bit mantissas must fit a u32. */
+export const NORMQUANT_MAX_K = 4096;
+
+export interface NormQuant {
+  /** int8 [T,K] */
+  x8: Int8Array;
+  /** Q24 per token [T] */
+  sx: Int32Array;
+  /** divr(2^30, rms4) per token [T] */
+  rinv: Int32Array;
+  /** bitlen(max|v|) per token [T] */
+  z: Int32Array;
+}
+
+/** GPU buffers of a normquant result; x8 in packInt8Rows layout, ready for ternlin and lora. */
+export interface NormQuantGpu {
+  x8: GPUBuffer;
+  sx: GPUBuffer;
+  rinv: GPUBuffer;
+  z: GPUBuffer;
+}
+
+export function allocNormQuant(ctx: GpuContext, T: number, K: number): NormQuantGpu {
+  return { x8: ctx.storage(T * int8RowWords(K)), sx: ctx.storage(T), rinv: ctx.storage(T), z: ctx.storage(T) };
+}
+
+export function encodeNormquant(ctx: GpuContext, encoder: GPUCommandEncoder, v: GPUBuffer, out: NormQuantGpu, T: number, K: number): void {
+  if (K < 1 || K > NORMQUANT_MAX_K) throw new RangeError(`normquant: K = ${K} not in [1, ${NORMQUANT_MAX_K}]`);
+  if (T === 0) return;
+  ctx.dispatch(
+    encoder,
+    ctx.pipeline(NORMQUANT_WGSL, 'forward'),
+    [ctx.uniform([T, K, int8RowWords(K)]), v, out.x8, out.sx, out.rinv, out.z],
+    grid2d(T),
+  );
+}
+
+export function encodeNormquantBackward(
+  ctx: GpuContext, encoder: GPUCommandEncoder, dxn: GPUBuffer, rinv: GPUBuffer, z: GPUBuffer, dv: GPUBuffer, T: number, K: number,
+): void {
+  if (T * K === 0) return;
+  ctx.dispatch(
+    encoder,
+    ctx.pipeline(NORMQUANT_WGSL, 'backward'),
+    [ctx.uniform([T, K, int8RowWords(K)]), null, null, null, rinv, z, dxn, dv],
+    grid2d(Math.ceil((T * K) / 256)),
+  );
+}
+
+/** v int32 [T,K] → NormQuant. K ≤ 4096. */
+export async function normquant(ctx: GpuContext, v: Int32Array, T: number, K: number): Promise<NormQuant> {
+  const vb = ctx.upload(v.subarray(0, T * K));
+  const out = allocNormQuant(ctx, T, K);
+  try {
+    await ctx.run((e) => encodeNormquant(ctx, e, vb, out, T, K));
+    return {
+      x8: unpackInt8Rows(await ctx.readWords(out.x8, T * int8RowWords(K)), T, K),
+      sx: await ctx.readI32(out.sx, T),
+      rinv: await ctx.readI32(out.rinv, T),
+      z: await ctx.readI32(out.z, T),
+    };
+  } finally {
+    for (const b of [vb, out.x8, out.sx, out.rinv, out.z]) b.destroy();
+  }
+}
+
+/** dv = satG(mulShr(dxn, rinv, z)) per row (rms held constant). */
+export async function normquantBackward(ctx: GpuContext, dxn: Int32Array, nq: NormQuant, T: number, K: number): Promise<Int32Array> {
+  const bufs = [ctx.upload(dxn.subarray(0, T * K)), ctx.upload(nq.rinv), ctx.upload(nq.z), ctx.storage(T * K)];
+  const [db, rb, zb, vb] = bufs;
+  try {
+    await ctx.run((e) => encodeNormquantBackward(ctx, e, db, rb, zb, vb, T, K));
+    return await ctx.readI32(vb, T * K);
+  } finally {
+    for (const b of bufs) b.destroy();
+  }
+}

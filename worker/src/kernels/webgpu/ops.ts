@@ -1,0 +1,9 @@
+// The WebGPU backend's SPEC ops, one import for callers: each function takes the GpuContext
+// first, then the CPU kernel's own arguments, and resolves to the CPU kernel's result.
+
+export { ternlin, ternlinBackward, encodeTernlin, encodeTernlinBackward } from './ternlin.ts';
+export { normquant, normquantBackward, encodeNormquant, encodeNormquantBackward, allocNormQuant } from './normquant.ts';
+export type { NormQuant, NormQuantGpu } from './normquant.ts';
+export { toq8, encodeToq8 } from './toq8.ts';
+export { relu2, relu2Backward, encodeRelu2, encodeRelu2Backward } from './relu2.ts';
+export { signumStep, encodeSignumStep } from './signum.ts';

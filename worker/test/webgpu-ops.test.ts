@@ -1,0 +1,202 @@
+// The SPEC ops on WebGPU against the CPU reference kernels (worker/src/kernels/cpu), byte for
+// byte, ≥ 20 seeds each, with edge values: −128/127 activations, zero rows, ties, saturation,
+// gradients at ±G, and the largest magnitudes the SPEC's bounds allow.
+
+import t from 'tap';
+import { GpuContext } from '../src/kernels/webgpu/device.ts';
+import * as gpu from '../src/kernels/webgpu/ops.ts';
+import { GRAD_MAX } from '../src/kernels/cpu/int.ts';
+import { ternlin, ternlinBackward } from '../src/kernels/cpu/ternlin.ts';
+import { packTernary } from '../src/kernels/cpu/ternary-pack.ts';
+import { normquant, normquantBackward } from '../src/kernels/cpu/normquant.ts';
+import { toq8 } from '../src/kernels/cpu/toq8.ts';
+import { relu2, relu2Backward } from '../src/kernels/cpu/relu2.ts';
+import { signumStep } from '../src/kernels/cpu/signum.ts';
+
+let ctx: GpuContext;
+try {
+  ctx = await GpuContext.open();
+} catch (err) {
+  t.fail(`no WebGPU adapter: ${(err as Error).message}`);
+  process.exit(1);
+}
+t.comment(ctx.label);
+t.teardown(() => ctx.destroy());
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+}
+function intIn(r: () => number, lo: number, hi: number): number {
+  return lo + Math.floor((r() / 2 ** 32) * (hi - lo + 1));
+}
+/** Values in [−bound, bound] with a share of exact extremes and zeros. */
+function ints(r: () => number, n: number, bound: number, edgeShare = 0.1): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = r() / 2 ** 32;
+    out[i] = u < edgeShare / 3 ? bound : u < (2 * edgeShare) / 3 ? -bound : u < edgeShare ? 0 : intIn(r, -bound, bound);
+  }
+  return out;
+}
+function int8s(r: () => number, n: number): Int8Array {
+  const out = new Int8Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = r() % 10;
+    out[i] = u === 0 ? -127 : u === 1 ? 127 : intIn(r, -127, 127);
+  }
+  return out;
+}
+function ternary(r: () => number, n: number): Int8Array {
+  const out = new Int8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (r() % 3) - 1;
+  return out;
+}
+function diff(got: ArrayLike<number>, want: ArrayLike<number>): string | null {
+  if (got.length !== want.length) return `length ${got.length} ≠ ${want.length}`;
+  for (let i = 0; i < got.length; i++) if (got[i] !== want[i] && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) return `[${i}]: GPU ${got[i]} ≠ CPU ${want[i]}`;
+  return null;
+}
+function sameBytes(got: Int8Array | Int32Array, want: Int8Array | Int32Array): string | null {
+  if (got.constructor !== want.constructor) return `type ${got.constructor.name} ≠ ${want.constructor.name}`;
+  const a = Buffer.from(got.buffer, got.byteOffset, got.byteLength);
+  const b = Buffer.from(want.buffer, want.byteOffset, want.byteLength);
+  return a.equals(b) ? null : (diff(got, want) ?? 'bytes differ');
+}
+
+const SEEDS = 20;
+
+// ---- ternlin ------------------------------------------------------------------------------------
+
+t.test('ternlin forward = CPU', async (t) => {
+  for (let seed = 1; seed <= SEEDS + 2; seed++) {
+    const r = rng(seed);
+    const T = intIn(r, 1, 40);
+    const N = intIn(r, 1, 70);
+    const K = seed === 1 ? 4096 : intIn(r, 1, 300);
+    const w = ternary(r, N * K);
+    const x8 = int8s(r, T * K);
+    if (seed === 1) {
+      // Max-magnitude accumulation: every term ±127 over K = 4096 (|acc| = 520192).
+      x8.fill(127, 0, K);
+      w.fill(1, 0, K);
+    }
+    const sx = ints(r, T, 2 ** 23 - 1);
+    for (let i = 0; i < T; i++) sx[i] = Math.abs(sx[i]);
+    const gamma = seed % 5 === 0 ? 65536 : intIn(r, 1, 65536);
+    const pw = packTernary(w, N, K);
+    const got = await gpu.ternlin(ctx, pw, gamma, x8, sx, T);
+    t.equal(sameBytes(got, ternlin(pw, gamma, x8, sx, T)), null, `seed ${seed}: T=${T} N=${N} K=${K} γ=${gamma}`);
+  }
+});
+
+t.test('ternlin backward = CPU', async (t) => {
+  for (let seed = 31; seed <= 31 + SEEDS; seed++) {
+    const r = rng(seed);
+    const T = intIn(r, 1, 30);
+    const N = seed === 31 ? 2048 : intIn(r, 1, 80);
+    const K = intIn(r, 1, 200);
+    const w = ternary(r, N * K);
+    if (seed === 31) w.fill(1);
+    const dy = ints(r, T * N, GRAD_MAX, seed === 31 ? 1 : 0.2);
+    if (seed === 31) dy.fill(GRAD_MAX); // Σ = (2^20 − 1)·2048, the SPEC's i32 bound
+    const gamma = intIn(r, 1, 65536);
+    const pw = packTernary(w, N, K);
+    const got = await gpu.ternlinBackward(ctx, pw, gamma, dy, T);
+    t.equal(sameBytes(got, ternlinBackward(pw, gamma, dy, T)), null, `seed ${seed}: T=${T} N=${N} K=${K}`);
+  }
+  await t.rejects(gpu.ternlinBackward(ctx, packTernary(Int8Array.of(1), 1, 1), 1, Int32Array.of(GRAD_MAX + 1), 1), RangeError);
+});
+
+// ---- normquant ----------------------------------------------------------------------------------
+
+t.test('normquant = CPU (x8, sx, rinv, z)', async (t) => {
+  for (let seed = 61; seed <= 61 + SEEDS + 4; seed++) {
+    const r = rng(seed);
+    const T = intIn(r, 1, 12);
+    const K = seed === 61 ? 4096 : seed === 62 ? 1 : intIn(r, 1, 1100);
+    const bound = [1, 100, 65535, 2 ** 20, 2 ** 30, 2 ** 31 - 1][seed % 6];
+    const v = ints(r, T * K, bound, 0.2);
+    if (seed % 3 === 0) v.fill(0, 0, K); // zero row
+    if (seed % 4 === 0 && T > 1) {
+      v.fill(0, K, 2 * K); // one spike: max/rms = √K, the largest normalized amax
+      v[K] = -bound;
+    }
+    const got = await gpu.normquant(ctx, v, T, K);
+    const want = normquant(v, T, K);
+    for (const f of ['x8', 'sx', 'rinv', 'z'] as const) {
+      t.equal(sameBytes(got[f], want[f]), null, `seed ${seed}: ${f}, T=${T} K=${K} |v| ≤ ${bound}`);
+    }
+  }
+});
+
+t.test('normquant backward = CPU', async (t) => {
+  for (let seed = 91; seed <= 91 + SEEDS; seed++) {
+    const r = rng(seed);
+    const T = intIn(r, 1, 12);
+    const K = intIn(r, 1, 600);
+    const v = ints(r, T * K, [255, 2 ** 16, 2 ** 30][seed % 3], 0.2);
+    if (seed % 4 === 0) v.fill(0, 0, K);
+    const nq = normquant(v, T, K);
+    const dxn = ints(r, T * K, GRAD_MAX, 0.2);
+    const got = await gpu.normquantBackward(ctx, dxn, nq, T, K);
+    t.equal(sameBytes(got, normquantBackward(dxn, nq, T, K)), null, `seed ${seed}: T=${T} K=${K}`);
+  }
+});
+
+// ---- elementwise SPEC ops -------------------------------------------------------------------------
+
+t.test('toq8 = CPU', async (t) => {
+  for (let seed = 121; seed <= 121 + SEEDS; seed++) {
+    const r = rng(seed);
+    const y = ints(r, intIn(r, 1, 5000), [600000, 2 ** 31 - 1][seed % 2], 0.1);
+    // ties of rshr(·, 8): ±(odd·128)
+    for (let i = 0; i < Math.min(40, y.length); i++) y[i] = (2 * intIn(r, -3000, 3000) + 1) * 128;
+    t.equal(sameBytes(await gpu.toq8(ctx, y), toq8(y)), null, `seed ${seed}: n=${y.length}`);
+  }
+});
+
+t.test('relu2 forward and backward = CPU', async (t) => {
+  for (let seed = 151; seed <= 151 + SEEDS; seed++) {
+    const r = rng(seed);
+    const n = intIn(r, 1, 5000);
+    const f = ints(r, n, [2 ** 24, 2 ** 24 + 5, 2 ** 31 - 1, 70000][seed % 4], 0.2);
+    f[0] = 2 ** 24;
+    if (n > 1) f[1] = 2 ** 24 - 1;
+    const dy = ints(r, n, GRAD_MAX, 0.2);
+    t.equal(sameBytes(await gpu.relu2(ctx, f), relu2(f)), null, `seed ${seed}: forward n=${n}`);
+    t.equal(sameBytes(await gpu.relu2Backward(ctx, f, dy), relu2Backward(f, dy)), null, `seed ${seed}: backward`);
+  }
+});
+
+t.test('signumStep = CPU (param and momentum in place)', async (t) => {
+  for (let seed = 181; seed <= 181 + SEEDS; seed++) {
+    const r = rng(seed);
+    const n = intIn(r, 1, 3000);
+    const param = ints(r, n, 65536, 0.2);
+    const momentum = ints(r, n, 2 ** 30 - 1, 0.2);
+    const grad = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const bits = intIn(r, 0, 51);
+      grad[i] = (r() & 1 ? -1 : 1) * Math.floor((r() / 2 ** 32) * 2 ** bits);
+    }
+    grad[0] = 2 ** 52 - 1;
+    if (n > 1) grad[1] = -(2 ** 52 - 1);
+    const shift = seed % 2 ? 16 : 8;
+    const lr = intIn(r, 0, 4096);
+    const [p1, m1] = [param.slice(), momentum.slice()];
+    signumStep(p1, m1, grad, shift, lr);
+    const [p2, m2] = [param.slice(), momentum.slice()];
+    await gpu.signumStep(ctx, p2, m2, grad, shift, lr);
+    t.equal(sameBytes(p2, p1), null, `seed ${seed}: param n=${n} shift=${shift} lr=${lr}`);
+    t.equal(sameBytes(m2, m1), null, `seed ${seed}: momentum`);
+  }
+});
