@@ -12,6 +12,8 @@ import { normquant, normquantBackward } from '../src/kernels/cpu/normquant.ts';
 import { toq8 } from '../src/kernels/cpu/toq8.ts';
 import { relu2, relu2Backward } from '../src/kernels/cpu/relu2.ts';
 import { signumStep } from '../src/kernels/cpu/signum.ts';
+import { ropeApply, ropeBackward, ropeTable } from '../src/kernels/cpu/rope.ts';
+import { crossEntropy } from '../src/kernels/cpu/xent.ts';
 
 let ctx: GpuContext;
 try {
@@ -198,5 +200,60 @@ t.test('signumStep = CPU (param and momentum in place)', async (t) => {
     await gpu.signumStep(ctx, p2, m2, grad, shift, lr);
     t.equal(sameBytes(p2, p1), null, `seed ${seed}: param n=${n} shift=${shift} lr=${lr}`);
     t.equal(sameBytes(m2, m1), null, `seed ${seed}: momentum`);
+  }
+});
+
+// ---- RoPE ---------------------------------------------------------------------------------------
+
+t.test('ropeTable = CPU for every even dh, positions through u32 wrap', async (t) => {
+  let checked = 0;
+  for (let dh = 2; dh <= 256; dh += 2) {
+    const T = dh % 64 === 0 ? 4096 : 64;
+    const got = await gpu.ropeTable(ctx, T, dh);
+    const want = ropeTable(T, dh);
+    const bad = sameBytes(got.cos, want.cos) ?? sameBytes(got.sin, want.sin);
+    if (bad !== null) t.fail(`dh=${dh} T=${T}: ${bad}`);
+    checked++;
+  }
+  t.equal(checked, 128, 'cos and sin tables identical for dh = 2..256 (T = 4096 for multiples of 64)');
+});
+
+t.test('ropeApply and ropeBackward = CPU', async (t) => {
+  for (let seed = 211; seed <= 211 + SEEDS; seed++) {
+    const r = rng(seed);
+    const T = intIn(r, 1, 40);
+    const H = intIn(r, 1, 4);
+    const dh = 2 * intIn(r, 1, 32);
+    const tab = ropeTable(T, dh);
+    const x = ints(r, T * H * dh, 2047, 0.2);
+    const g = ints(r, T * H * dh, seed % 2 ? GRAD_MAX : 2 ** 31 - 1, 0.2);
+    t.equal(sameBytes(await gpu.ropeApply(ctx, x, tab, T, H, dh), ropeApply(x, tab, T, H, dh)), null, `seed ${seed}: apply T=${T} H=${H} dh=${dh}`);
+    t.equal(sameBytes(await gpu.ropeBackward(ctx, g, tab, T, H, dh), ropeBackward(g, tab, T, H, dh)), null, `seed ${seed}: backward`);
+  }
+});
+
+// ---- cross-entropy -------------------------------------------------------------------------------
+
+t.test('crossEntropy = CPU (loss sum and dlogits)', async (t) => {
+  for (let seed = 241; seed <= 241 + SEEDS + 2; seed++) {
+    const r = rng(seed);
+    const T = intIn(r, 1, 50);
+    const bound = [1, 65536, 2 ** 20, 2 ** 24, 2 ** 31 - 1][seed % 5];
+    const logits = ints(r, T * 256, bound, 0.05);
+    if (seed === 241) {
+      // The widest spread: one logit at +max, the rest at −max (mx − y = 2^32 − 2).
+      logits.fill(-(2 ** 31 - 1));
+      logits[0] = 2 ** 31 - 1;
+    }
+    if (seed === 242) logits.fill(12345); // a flat row: S = 256·2^15 = 2^23
+    const targets = new Int16Array(T);
+    for (let i = 0; i < T; i++) targets[i] = r() % 7 === 0 ? -1 : intIn(r, 0, 255);
+    if (seed === 241) targets[0] = 1;
+    const d1 = new Int32Array(T * 256).fill(7);
+    const d2 = new Int32Array(T * 256).fill(9);
+    const want = crossEntropy(logits, targets, T, d1);
+    const got = await gpu.crossEntropy(ctx, logits, targets, T, d2);
+    t.equal(got, want, `seed ${seed}: loss T=${T} |y| ≤ ${bound}`);
+    t.equal(sameBytes(d2, d1), null, `seed ${seed}: dlogits`);
   }
 });

@@ -7,3 +7,6 @@ export type { NormQuant, NormQuantGpu } from './normquant.ts';
 export { toq8, encodeToq8 } from './toq8.ts';
 export { relu2, relu2Backward, encodeRelu2, encodeRelu2Backward } from './relu2.ts';
 export { signumStep, encodeSignumStep } from './signum.ts';
+export { ropeTable, ropeApply, ropeBackward, encodeRopeTable, encodeRope } from './rope.ts';
+export type { RopeTable } from './rope.ts';
+export { crossEntropy, encodeCrossEntropy, lossTotal } from './xent.ts';
