@@ -14,6 +14,7 @@ import { relu2, relu2Backward } from '../src/kernels/cpu/relu2.ts';
 import { signumStep } from '../src/kernels/cpu/signum.ts';
 import { ropeApply, ropeBackward, ropeTable } from '../src/kernels/cpu/rope.ts';
 import { crossEntropy } from '../src/kernels/cpu/xent.ts';
+import { loraA12, loraB10, loraBackward, loraForward } from '../src/kernels/cpu/lora.ts';
 
 let ctx: GpuContext;
 try {
@@ -255,5 +256,66 @@ t.test('crossEntropy = CPU (loss sum and dlogits)', async (t) => {
     const got = await gpu.crossEntropy(ctx, logits, targets, T, d2);
     t.equal(got, want, `seed ${seed}: loss T=${T} |y| ≤ ${bound}`);
     t.equal(sameBytes(d2, d1), null, `seed ${seed}: dlogits`);
+  }
+});
+
+// ---- LoRA ---------------------------------------------------------------------------------------
+
+t.test('loraA12 / loraB10 = CPU', async (t) => {
+  for (let seed = 271; seed <= 271 + SEEDS; seed++) {
+    const r = rng(seed);
+    const a = ints(r, intIn(r, 1, 3000), seed % 2 ? 65536 : 2 ** 31 - 1, 0.2);
+    for (let i = 0; i < Math.min(30, a.length); i++) a[i] = (2 * intIn(r, -5000, 5000) + 1) * (seed % 2 ? 8 : 32); // ties
+    t.equal(sameBytes(await gpu.loraA12(ctx, a), loraA12(a)), null, `seed ${seed}: A12 n=${a.length}`);
+    t.equal(sameBytes(await gpu.loraB10(ctx, a), loraB10(a)), null, `seed ${seed}: B10`);
+  }
+});
+
+function loraCase(seed: number) {
+  const r = rng(seed);
+  const T = intIn(r, 1, 24);
+  const N = intIn(r, 1, 40);
+  const K = seed % 7 === 0 ? 1024 : intIn(r, 1, 130);
+  const rank = [4, 8, 16, 64, 5][seed % 5];
+  const a12 = loraA12(ints(r, rank * K, 65536, 0.2));
+  const b10 = loraB10(ints(r, N * rank, 65536, 0.2));
+  const x8 = int8s(r, T * K);
+  if (seed % 7 === 0) {
+    // Max-magnitude down-projection: A12 = 2^12 against x8 = 127 over K = 1024 (Σ ≈ 2^29).
+    a12.fill(4096, 0, K);
+    x8.fill(127, 0, K);
+  }
+  const sx = ints(r, T, 2 ** 23 - 1, 0.2).map(Math.abs);
+  const y = ints(r, T * N, 2 ** 31 - 1, 0.1);
+  return { r, T, N, K, rank, a12, b10, x8, sx, y };
+}
+
+t.test('loraForward = CPU (u, and y in place)', async (t) => {
+  for (let seed = 301; seed <= 301 + SEEDS + 1; seed++) {
+    const { T, N, K, rank, a12, b10, x8, sx, y } = loraCase(seed);
+    const y1 = y.slice();
+    const y2 = y.slice();
+    const u1 = loraForward(a12, b10, x8, sx, y1, T, N, K, rank);
+    const u2 = await gpu.loraForward(ctx, a12, b10, x8, sx, y2, T, N, K, rank);
+    t.equal(sameBytes(u2, u1), null, `seed ${seed}: u T=${T} N=${N} K=${K} r=${rank}`);
+    t.equal(sameBytes(y2, y1), null, `seed ${seed}: y`);
+  }
+});
+
+t.test('loraBackward = CPU (gA, gB, dx in place)', async (t) => {
+  for (let seed = 331; seed <= 331 + SEEDS + 1; seed++) {
+    const { r, T, N, K, rank, a12, b10, x8, sx } = loraCase(seed);
+    const u = ints(r, T * rank, 4096, 0.2);
+    const dy = ints(r, T * N, GRAD_MAX, seed % 4 === 0 ? 1 : 0.2);
+    const gA0 = new Float64Array(rank * K).map(() => (r() & 1 ? -1 : 1) * Math.floor((r() / 2 ** 32) * 2 ** 40));
+    const gB0 = new Float64Array(N * rank).map(() => (r() & 1 ? -1 : 1) * Math.floor((r() / 2 ** 32) * 2 ** 40));
+    const dx0 = new Float64Array(T * K).map(() => intIn(r, -(2 ** 31), 2 ** 31));
+    const [gA1, gB1, dx1] = [gA0.slice(), gB0.slice(), dx0.slice()];
+    const [gA2, gB2, dx2] = [gA0.slice(), gB0.slice(), dx0.slice()];
+    loraBackward(a12, b10, x8, sx, u, dy, gA1, gB1, dx1, T, N, K, rank);
+    await gpu.loraBackward(ctx, a12, b10, x8, sx, u, dy, gA2, gB2, dx2, T, N, K, rank);
+    t.equal(diff(gA2, gA1), null, `seed ${seed}: gA T=${T} N=${N} K=${K} r=${rank}`);
+    t.equal(diff(gB2, gB1), null, `seed ${seed}: gB`);
+    t.equal(diff(dx2, dx1), null, `seed ${seed}: dx`);
   }
 });

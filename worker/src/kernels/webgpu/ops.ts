@@ -10,3 +10,5 @@ export { signumStep, encodeSignumStep } from './signum.ts';
 export { ropeTable, ropeApply, ropeBackward, encodeRopeTable, encodeRope } from './rope.ts';
 export type { RopeTable } from './rope.ts';
 export { crossEntropy, encodeCrossEntropy, lossTotal } from './xent.ts';
+export { loraA12, loraB10, loraForward, loraBackward, encodeLoraNarrow, encodeLoraForward, encodeLoraBackward } from './lora.ts';
+export type { LoraBackwardGpu } from './lora.ts';
