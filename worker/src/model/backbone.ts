@@ -1,6 +1,7 @@
 // The frozen ternary backbone, generated from the model version's seed (SPEC.md §5, §7).
 
 import { isqrt } from '../kernels/cpu/int.ts';
+import { type PackedTernary, packTernary } from '../kernels/cpu/ternary-pack.ts';
 import { ternaryFromSeed } from '../prng.ts';
 import { type ModelConfig, validateConfig } from './config.ts';
 
@@ -10,6 +11,8 @@ export interface TernaryTensor {
   readonly rows: number;
   readonly cols: number;
   readonly gamma: number;
+  /** the same weights as index lists, for the CPU kernels */
+  readonly packed: PackedTernary;
 }
 
 export interface BackboneLayer {
@@ -35,7 +38,8 @@ export function generatedGamma(fanIn: number): number {
 }
 
 function ternary(seed: Uint8Array, name: string, rows: number, cols: number): TernaryTensor {
-  return { w: ternaryFromSeed(seed, name, rows * cols), rows, cols, gamma: generatedGamma(cols) };
+  const w = ternaryFromSeed(seed, name, rows * cols);
+  return { w, rows, cols, gamma: generatedGamma(cols), packed: packTernary(w, rows, cols) };
 }
 
 export function generateBackbone(cfg: ModelConfig): Backbone {

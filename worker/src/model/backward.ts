@@ -37,7 +37,7 @@ export function backward(
   const { dModel: D, dFF: F, nHeads: H, loraRank: r } = bb.cfg;
   const { T, rope } = cache;
   const dh = headDim(bb.cfg);
-  const dxf = satGAll(ternlinBackward(bb.head.w, bb.head.gamma, dlogits, T, 256, D));
+  const dxf = satGAll(ternlinBackward(bb.head.packed, bb.head.gamma, dlogits, T));
   let gh = normquantBackward(dxf, cache.nqf, T, D);
 
   // Gradient w.r.t. a normalized input shared by projections: exact sum over ternary and
@@ -45,7 +45,7 @@ export function backward(
   const projBack = (
     dx: Float64Array, w: TernaryTensor, p: LoraProjection, l: number, nq: NormQuant, u: Int32Array, dy: Int32Array,
   ) => {
-    addInto(dx, ternlinBackward(w.w, w.gamma, dy, T, D, D));
+    addInto(dx, ternlinBackward(w.packed, w.gamma, dy, T));
     const g = grads.layers[l][p];
     loraBackward(lq[l][p].a12, lq[l][p].b10, nq.x8, nq.sx, u, dy, g.a, g.b, dx, T, D, D, r);
   };
@@ -54,9 +54,9 @@ export function backward(
     const L = bb.layers[l];
     const c = cache.layers[l];
     // FFN branch: h2 = h1 + W2·nq4(relu2(W1·nq3(h1)))
-    const dx4 = satGAll(ternlinBackward(L.w2.w, L.w2.gamma, gh, T, D, F));
+    const dx4 = satGAll(ternlinBackward(L.w2.packed, L.w2.gamma, gh, T));
     const df = relu2Backward(c.f, normquantBackward(dx4, c.nq4, T, F));
-    const dx3 = satGAll(ternlinBackward(L.w1.w, L.w1.gamma, df, T, F, D));
+    const dx3 = satGAll(ternlinBackward(L.w1.packed, L.w1.gamma, df, T));
     gh = join(gh, normquantBackward(dx3, c.nq3, T, D));
     // Attention branch: h1 = h + (Wo + LoRA_o)·nq2(attn(nq1(h)))
     const dxo = new Float64Array(T * D);

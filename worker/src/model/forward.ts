@@ -81,7 +81,7 @@ export function forward(bb: Backbone, lq: readonly LayerLoraQ[], tokens: Uint8Ar
     const q = lq[l];
     const nq1 = normquant(h, T, D);
     const proj = (w: typeof L.wq, p: LoraProjection, nq: NormQuant) => {
-      const y = ternlin(w.w, w.gamma, nq.x8, nq.sx, T, D, D);
+      const y = ternlin(w.packed, w.gamma, nq.x8, nq.sx, T);
       const u = loraForward(q[p].a12, q[p].b10, nq.x8, nq.sx, y, T, D, D, r);
       return { y, u };
     };
@@ -96,12 +96,12 @@ export function forward(bb: Backbone, lq: readonly LayerLoraQ[], tokens: Uint8Ar
     const po = proj(L.wo, 'o', nq2);
     h = addResidual(h, po.y);
     const nq3 = normquant(h, T, D);
-    const f = ternlin(L.w1.w, L.w1.gamma, nq3.x8, nq3.sx, T, F, D);
+    const f = ternlin(L.w1.packed, L.w1.gamma, nq3.x8, nq3.sx, T);
     const nq4 = normquant(relu2(f), T, F);
-    h = addResidual(h, ternlin(L.w2.w, L.w2.gamma, nq4.x8, nq4.sx, T, D, F));
+    h = addResidual(h, ternlin(L.w2.packed, L.w2.gamma, nq4.x8, nq4.sx, T));
     layers.push({ nq1, u: { q: pq.u, k: pk.u, v: pv.u, o: po.u }, qr, kr, v8, att, nq2, nq3, f, nq4 });
   });
   const nqf = normquant(h, T, D);
-  const logits = ternlin(bb.head.w, bb.head.gamma, nqf.x8, nqf.sx, T, 256, D);
+  const logits = ternlin(bb.head.packed, bb.head.gamma, nqf.x8, nqf.sx, T);
   return { T, layers, nqf, rope, logits };
 }

@@ -1,20 +1,51 @@
 // ternlin: frozen ternary weight × int8 activation, int32 accumulation, per-token dequant
 // (SPEC.md §4.2). The accumulation is adds and subtracts only; |acc| ≤ 127·K < 2^19.
+// Tokens are processed four at a time so each weight index is loaded once per four tokens.
 
 import { GRAD_MAX, mulShr } from './int.ts';
+import type { PackedTernary } from './ternary-pack.ts';
 
-/** W tern [N,K], gamma Q16; x8 [T,K], sx Q24 [T] → y Q16 [T,N]. */
-export function ternlin(
-  w: Int8Array, gamma: number, x8: Int8Array, sx: Int32Array, T: number, N: number, K: number,
-): Int32Array {
+/** W [N,K] (packed), gamma Q16; x8 [T,K], sx Q24 [T] → y Q16 [T,N]. */
+export function ternlin(w: PackedTernary, gamma: number, x8: Int8Array, sx: Int32Array, T: number): Int32Array {
+  const { rows: N, cols: K, idx, start, mid } = w;
   const y = new Int32Array(T * N);
-  for (let t = 0; t < T; t++) {
+  let t = 0;
+  for (; t + 4 <= T; t += 4) {
+    const c0 = mulShr(sx[t], gamma, 16);
+    const c1 = mulShr(sx[t + 1], gamma, 16);
+    const c2 = mulShr(sx[t + 2], gamma, 16);
+    const c3 = mulShr(sx[t + 3], gamma, 16);
+    const o0 = t * K;
+    const o1 = o0 + K;
+    const o2 = o1 + K;
+    const o3 = o2 + K;
+    for (let n = 0; n < N; n++) {
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+      const m = mid[n];
+      const e = start[n + 1];
+      for (let i = start[n]; i < m; i++) {
+        const k = idx[i];
+        a0 += x8[o0 + k]; a1 += x8[o1 + k]; a2 += x8[o2 + k]; a3 += x8[o3 + k];
+      }
+      for (let i = m; i < e; i++) {
+        const k = idx[i];
+        a0 -= x8[o0 + k]; a1 -= x8[o1 + k]; a2 -= x8[o2 + k]; a3 -= x8[o3 + k];
+      }
+      y[t * N + n] = mulShr(a0, c0, 8);
+      y[(t + 1) * N + n] = mulShr(a1, c1, 8);
+      y[(t + 2) * N + n] = mulShr(a2, c2, 8);
+      y[(t + 3) * N + n] = mulShr(a3, c3, 8);
+    }
+  }
+  for (; t < T; t++) {
     const c = mulShr(sx[t], gamma, 16);
     const xo = t * K;
     for (let n = 0; n < N; n++) {
-      const wo = n * K;
       let acc = 0;
-      for (let k = 0; k < K; k++) acc += w[wo + k] * x8[xo + k];
+      const m = mid[n];
+      const e = start[n + 1];
+      for (let i = start[n]; i < m; i++) acc += x8[xo + idx[i]];
+      for (let i = m; i < e; i++) acc -= x8[xo + idx[i]];
       y[t * N + n] = mulShr(acc, c, 8);
     }
   }
@@ -22,22 +53,49 @@ export function ternlin(
 }
 
 /** dx[t,k] = mulShr(Σ_n W[n,k]·dy[t,n], gamma, 16): grad w.r.t. the normalized input (not clamped). */
-export function ternlinBackward(
-  w: Int8Array, gamma: number, dy: Int32Array, T: number, N: number, K: number,
-): Int32Array {
+export function ternlinBackward(w: PackedTernary, gamma: number, dy: Int32Array, T: number): Int32Array {
+  const { rows: N, cols: K, idx, start, mid } = w;
+  for (let i = 0; i < T * N; i++) {
+    if (dy[i] > GRAD_MAX || dy[i] < -GRAD_MAX) throw new RangeError('ternlinBackward: gradient out of range');
+  }
+  // |Σ| ≤ (2^20 − 1)·N < 2^31 for N ≤ 2048: the int32 accumulation is exact. The four
+  // accumulator rows are the four token rows of dx itself.
   const dx = new Int32Array(T * K);
-  const acc = new Int32Array(K);
-  for (let t = 0; t < T; t++) {
-    acc.fill(0);
+  let t = 0;
+  for (; t + 4 <= T; t += 4) {
+    const o0 = t * K;
+    const o1 = o0 + K;
+    const o2 = o1 + K;
+    const o3 = o2 + K;
+    for (let n = 0; n < N; n++) {
+      const g0 = dy[t * N + n];
+      const g1 = dy[(t + 1) * N + n];
+      const g2 = dy[(t + 2) * N + n];
+      const g3 = dy[(t + 3) * N + n];
+      if ((g0 | g1 | g2 | g3) === 0) continue;
+      const m = mid[n];
+      const e = start[n + 1];
+      for (let i = start[n]; i < m; i++) {
+        const k = idx[i];
+        dx[o0 + k] += g0; dx[o1 + k] += g1; dx[o2 + k] += g2; dx[o3 + k] += g3;
+      }
+      for (let i = m; i < e; i++) {
+        const k = idx[i];
+        dx[o0 + k] -= g0; dx[o1 + k] -= g1; dx[o2 + k] -= g2; dx[o3 + k] -= g3;
+      }
+    }
+  }
+  for (; t < T; t++) {
+    const o = t * K;
     for (let n = 0; n < N; n++) {
       const g = dy[t * N + n];
       if (g === 0) continue;
-      if (g > GRAD_MAX || g < -GRAD_MAX) throw new RangeError('ternlinBackward: gradient out of range');
-      const wo = n * K;
-      // |Σ| ≤ (2^20 − 1)·N < 2^31 for N ≤ 2048: Int32Array accumulation is exact.
-      for (let k = 0; k < K; k++) acc[k] += w[wo + k] * g;
+      const m = mid[n];
+      const e = start[n + 1];
+      for (let i = start[n]; i < m; i++) dx[o + idx[i]] += g;
+      for (let i = m; i < e; i++) dx[o + idx[i]] -= g;
     }
-    for (let k = 0; k < K; k++) dx[t * K + k] = mulShr(acc[k], gamma, 16);
   }
+  for (let i = 0; i < T * K; i++) dx[i] = mulShr(dx[i], gamma, 16);
   return dx;
 }
