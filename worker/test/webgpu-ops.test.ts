@@ -15,6 +15,7 @@ import { signumStep } from '../src/kernels/cpu/signum.ts';
 import { ropeApply, ropeBackward, ropeTable } from '../src/kernels/cpu/rope.ts';
 import { crossEntropy } from '../src/kernels/cpu/xent.ts';
 import { loraA12, loraB10, loraBackward, loraForward } from '../src/kernels/cpu/lora.ts';
+import { attention, attentionBackward } from '../src/kernels/cpu/attention.ts';
 
 let ctx: GpuContext;
 try {
@@ -317,5 +318,35 @@ t.test('loraBackward = CPU (gA, gB, dx in place)', async (t) => {
     t.equal(diff(gA2, gA1), null, `seed ${seed}: gA T=${T} N=${N} K=${K} r=${rank}`);
     t.equal(diff(gB2, gB1), null, `seed ${seed}: gB`);
     t.equal(diff(dx2, dx1), null, `seed ${seed}: dx`);
+  }
+});
+
+// ---- attention ----------------------------------------------------------------------------------
+
+t.test('attention forward and backward = CPU', async (t) => {
+  for (let seed = 361; seed <= 361 + SEEDS + 1; seed++) {
+    const r = rng(seed);
+    const T = seed === 361 ? 130 : intIn(r, 1, 40);
+    const H = intIn(r, 1, 3);
+    const dh = seed === 362 ? 256 : 2 * intIn(r, 1, 32);
+    const n = T * H * dh;
+    const qr = ints(r, n, 2047, 0.2);
+    const kr = ints(r, n, 2047, 0.2);
+    const v8 = ints(r, n, 2047, 0.2);
+    if (seed % 5 === 0) {
+      // Saturated operands: the largest scores and the sharpest softmax.
+      qr.fill(2047);
+      kr.fill(seed % 2 ? 2047 : -2047);
+    }
+    const dout = ints(r, n, GRAD_MAX, seed % 4 === 0 ? 1 : 0.2);
+    const want = attention(qr, kr, v8, T, H, dh);
+    const got = await gpu.attention(ctx, qr, kr, v8, T, H, dh);
+    t.equal(sameBytes(got.p, want.p), null, `seed ${seed}: P T=${T} H=${H} dh=${dh}`);
+    t.equal(sameBytes(got.o, want.o), null, `seed ${seed}: o`);
+    const gw = attentionBackward(dout, want, qr, kr, v8, T, H, dh);
+    const gg = await gpu.attentionBackward(ctx, dout, want, qr, kr, v8, T, H, dh);
+    t.equal(sameBytes(gg.dq, gw.dq), null, `seed ${seed}: dq`);
+    t.equal(sameBytes(gg.dk, gw.dk), null, `seed ${seed}: dk`);
+    t.equal(sameBytes(gg.dv, gw.dv), null, `seed ${seed}: dv`);
   }
 });

@@ -12,3 +12,5 @@ export type { RopeTable } from './rope.ts';
 export { crossEntropy, encodeCrossEntropy, lossTotal } from './xent.ts';
 export { loraA12, loraB10, loraForward, loraBackward, encodeLoraNarrow, encodeLoraForward, encodeLoraBackward } from './lora.ts';
 export type { LoraBackwardGpu } from './lora.ts';
+export { attention, attentionBackward, encodeAttention, encodeAttentionBackward } from './attention.ts';
+export type { AttentionOut, AttentionGrads, AttentionBackwardGpu } from './attention.ts';
