@@ -4,7 +4,7 @@ import {
   type RequestPrepareProposal, type RequestQuery, type ResponseCheckTx, type ResponseCommit,
   type ResponseFinalizeBlock, type ResponseInfo, type ResponseInitChain, type ResponseQuery,
   type ResponsePrepareProposal, type ResponseProcessProposal, type ResponseExtendVote,
-  type ResponseVerifyVoteExtension, type ExecTxResult, CheckTxType,
+  type ResponseVerifyVoteExtension, type ExecTxResult, type ValidatorUpdate, CheckTxType,
 } from 'cosmjs-types/tendermint/abci/types';
 import { SimulateRequest, SimulateResponse } from 'cosmjs-types/cosmos/tx/v1beta1/service';
 import { BinaryWriter } from 'cosmjs-types/binary';
@@ -18,8 +18,8 @@ import { fromUtf8, utf8 } from './bytes.ts';
 import { EventLog } from './events.ts';
 import { infiniteGasMeter } from './tx/gas.ts';
 import { SignatureCache } from './tx/ante.ts';
-import { type DecodedTx, decodeTx, txHash } from './tx/decode.ts';
-import { type BlockInfo, runTx, type TxOutcome } from './tx/run.ts';
+import { type DecodeLimits, type DecodedTx, decodeTx, txHash } from './tx/decode.ts';
+import { type BlockInfo, NO_BLOCK, runTx, type TxOutcome } from './tx/run.ts';
 import type { AuthKeeper } from '../modules/auth/keeper.ts';
 import type { BankKeeper } from '../modules/bank/keeper.ts';
 import { buildModules, initModulesGenesis, type GenesisAppState } from './modules.ts';
@@ -57,6 +57,8 @@ export class R3mesApp implements AbciApplication {
   /** CheckTx's own view: committed state plus the txs it accepted since the last commit. */
   private checkState: CacheStore;
   private chainIdCache: string | undefined;
+  /** Decode limits from the committed auth params, read once per committed height (not per tx). */
+  private limitsCache: { height: bigint; limits: DecodeLimits } | undefined;
   private blockInfo: BlockInfo | undefined;
   private readonly log: (line: string) => void;
 
@@ -106,8 +108,17 @@ export class R3mesApp implements AbciApplication {
   }
 
   private decode(bytes: Uint8Array, simulate = false): DecodedTx {
-    const params = this.auth.getParams(this.store.committed());
-    return decodeTx(bytes, { maxTxBytes: params.maxTxBytes, maxMemoCharacters: params.maxMemoCharacters }, (url) => this.msgHandlers.get(url), simulate);
+    return decodeTx(bytes, this.decodeLimits(), (url) => this.msgHandlers.get(url), simulate);
+  }
+
+  private decodeLimits(): DecodeLimits {
+    const height = this.store.lastHeight;
+    if (this.limitsCache?.height !== height) {
+      // Committed state changes only at commit, which raises lastHeight.
+      const params = this.auth.getParams(this.store.committed());
+      this.limitsCache = { height, limits: { maxTxBytes: params.maxTxBytes, maxMemoCharacters: params.maxMemoCharacters } };
+    }
+    return this.limitsCache.limits;
   }
 
   private decodeCached(bytes: Uint8Array): DecodedTx {
@@ -122,7 +133,7 @@ export class R3mesApp implements AbciApplication {
     try {
       const tx = this.decodeCached(req.tx);
       const mode = req.type === CheckTxType.RECHECK ? 'recheck' : 'check';
-      const block = { chainId: this.chainId, height: this.store.lastHeight + 1n, blockTimeSeconds: 0n };
+      const block = { chainId: this.chainId, height: this.store.lastHeight + 1n, blockTimeSeconds: 0n, block: NO_BLOCK };
       outcome = runTx(mode, this.checkState, tx, block, this.anteDeps());
     } catch (thrown) {
       outcome = errorOutcome(thrown);
@@ -160,7 +171,10 @@ export class R3mesApp implements AbciApplication {
 
   finalizeBlock(req: RequestFinalizeBlock): ResponseFinalizeBlock {
     const working = this.store.working();
-    const block: BlockInfo = { chainId: this.chainId, height: req.height, blockTimeSeconds: req.time.seconds };
+    const block: BlockInfo = {
+      chainId: this.chainId, height: req.height, blockTimeSeconds: req.time.seconds,
+      block: { hash: req.hash, proposer: req.proposerAddress },
+    };
     this.blockInfo = block;
     const blockEvents = new EventLog();
     const hookContext = { store: working, gas: infiniteGasMeter(), events: blockEvents, mode: 'deliver' as const, ...block };
@@ -180,14 +194,15 @@ export class R3mesApp implements AbciApplication {
       };
     });
 
-    for (const module of this.modules) module.endBlock?.(hookContext);
+    const validatorUpdates: ValidatorUpdate[] = [];
+    for (const module of this.modules) validatorUpdates.push(...(module.endBlock?.(hookContext) ?? []));
     const appHash = this.store.workingHash();
     if (txResults.length > 0) {
       const failed = txResults.filter((result) => result.code !== 0);
       const reasons = failed.slice(0, 3).map((result) => `${result.codespace}/${result.code} ${result.log}`).join('; ');
       this.log(`block ${req.height}: ${txResults.length} txs, ${txResults.length - failed.length} ok, ${failed.length} failed${reasons === '' ? '' : ` (${reasons})`}; app hash ${Buffer.from(appHash).toString('hex').toUpperCase().slice(0, 16)}…`);
     }
-    return { events: blockEvents.events, txResults, validatorUpdates: [], consensusParamUpdates: undefined, appHash };
+    return { events: blockEvents.events, txResults, validatorUpdates, consensusParamUpdates: undefined, appHash };
   }
 
   async commit(): Promise<ResponseCommit> {
@@ -237,7 +252,7 @@ export class R3mesApp implements AbciApplication {
     const request = SimulateRequest.decode(data);
     if (request.txBytes.length === 0) throw sdkErrors.invalidRequest('simulate needs tx_bytes');
     const tx = this.decode(request.txBytes, true);
-    const block = { chainId: this.chainId, height: this.store.lastHeight + 1n, blockTimeSeconds: 0n };
+    const block = { chainId: this.chainId, height: this.store.lastHeight + 1n, blockTimeSeconds: 0n, block: NO_BLOCK };
     const outcome = runTx('simulate', new CacheStore(this.checkState), tx, block, this.anteDeps());
     if (outcome.code !== 0) throw new ChainError(outcome.codespace, outcome.code, outcome.log);
     return SimulateResponse.encode({

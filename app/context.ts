@@ -20,4 +20,10 @@ export interface Context {
   /** Block time from the header, seconds since the Unix epoch; never the wall clock. */
   readonly blockTimeSeconds: bigint;
   readonly mode: ExecMode;
+  /**
+   * The block being executed: its hash (the seed of draws until the VRF
+   * beacon backs them) and its proposer's consensus address. In CheckTx and
+   * simulation these are zero bytes: nothing there may depend on them.
+   */
+  readonly block: { readonly hash: Uint8Array; readonly proposer: Uint8Array };
 }

@@ -1,4 +1,5 @@
 import type { Any } from 'cosmjs-types/google/protobuf/any';
+import type { ValidatorUpdate } from 'cosmjs-types/tendermint/abci/types';
 import type { Context } from './context.ts';
 import type { KVStore } from './store/types.ts';
 
@@ -22,7 +23,18 @@ export type QueryHandler = (store: KVStore, request: Uint8Array) => Uint8Array;
 /** Block hooks every module may implement; the app calls them in module order. */
 export interface BlockHooks {
   beginBlock?(ctx: Context): void;
-  endBlock?(ctx: Context): void;
+  /** May return validator power changes for CometBFT (staking does). */
+  endBlock?(ctx: Context): ValidatorUpdate[] | void;
+}
+
+/**
+ * A module's parameters as governance sees them: read as JSON, replaced as a
+ * whole by a passed parameter-change proposal. `set` validates and throws a
+ * ChainError on a bad value, changing nothing. Parameters change only this way.
+ */
+export interface ModuleParams {
+  get(store: KVStore): unknown;
+  set(store: KVStore, value: unknown): void;
 }
 
 export interface AppModule<Genesis = unknown> extends BlockHooks {
@@ -30,6 +42,7 @@ export interface AppModule<Genesis = unknown> extends BlockHooks {
   readonly msgs: MsgHandler[];
   /** ABCI query path (e.g. `/cosmos.bank.v1beta1.Query/Balance`) → handler. */
   readonly queries: Record<string, QueryHandler>;
+  readonly params?: ModuleParams;
   defaultGenesis(): Genesis;
   /** Validates and writes the module's genesis; throws a ChainError on bad input. */
   initGenesis(store: KVStore, genesis: Genesis): void;

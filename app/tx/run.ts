@@ -26,7 +26,12 @@ export interface BlockInfo {
   chainId: string;
   height: bigint;
   blockTimeSeconds: bigint;
+  /** Hash and proposer of the block; zero bytes outside FinalizeBlock. */
+  block: { hash: Uint8Array; proposer: Uint8Array };
 }
+
+/** What CheckTx and simulation see as "the block": nothing to depend on. */
+export const NO_BLOCK = { hash: new Uint8Array(32), proposer: new Uint8Array(20) };
 
 /**
  * Runs one tx on two nested cache layers of `base`: the ante layer (fee,
@@ -41,7 +46,7 @@ export function runTx(mode: ExecMode, base: KVStore, tx: DecodedTx, block: Block
   const anteEvents = new EventLog();
   const context = (store: KVStore, events: EventLog): Context => ({
     store: new GasMeteredStore(store, gas), gas, events, mode,
-    chainId: block.chainId, height: block.height, blockTimeSeconds: block.blockTimeSeconds,
+    chainId: block.chainId, height: block.height, blockTimeSeconds: block.blockTimeSeconds, block: block.block,
   });
   const failed = (thrown: unknown, events: Event[]): TxOutcome => {
     const error = toChainError(thrown);
