@@ -1,7 +1,6 @@
 // ternlin (SPEC §4.2): frozen ternary W [N,K] × int8 x8 [T,K] with per-token dequantization.
 //   forward:  acc[t,n] = Σ_k W[n,k]·x8[t,k] (i32, |acc| ≤ 127K < 2^19)
-//             c_t = mulShr(sx_t, γ, 16) (Q24); y[t,n] = mulShr(acc, c_t, Y_SHIFT)   (Q24 → Q16)
-// Y_SHIFT is 8, as cpu/ternlin.ts computes (SPEC v1 §4.2 prints 24, which would give Q0; see README).
+//             c_t = mulShr(sx_t, γ, 16) (Q24); y[t,n] = mulShr(acc, c_t, 8)   (Q16; |acc·c| ≤ 2^42)
 //   backward: dx[t,k] = mulShr(Σ_n W[n,k]·dy[t,n], γ, 16)   (i32 sum: |dy| ≤ G, N ≤ 2048)
 // Layouts: x8 packed int8 rows (stride k16·4 words), W packed ternary rows (2-bit codes
 // 00 = 0, 01 = +1, 10 = −1, stride k16 words); sx, dy, y, dx plain i32 row-major.
@@ -23,16 +22,14 @@ fn widen(b: u32) -> u32 {
   return plus | (minus * 0xFFu);
 }
 
-const Y_SHIFT: u32 = 8u;
-
 fn storeY(row: u32, col0: u32, acc: vec4i) {
   if (row >= p.t) { return; }
   let c = mulShr(sx[row], p.gamma, 16u);
   let base = row * p.n + col0;
-  y[base] = mulShr(acc.x, c, Y_SHIFT);
-  if (col0 + 1u < p.n) { y[base + 1u] = mulShr(acc.y, c, Y_SHIFT); }
-  if (col0 + 2u < p.n) { y[base + 2u] = mulShr(acc.z, c, Y_SHIFT); }
-  if (col0 + 3u < p.n) { y[base + 3u] = mulShr(acc.w, c, Y_SHIFT); }
+  y[base] = mulShr(acc.x, c, 8u);
+  if (col0 + 1u < p.n) { y[base + 1u] = mulShr(acc.y, c, 8u); }
+  if (col0 + 2u < p.n) { y[base + 2u] = mulShr(acc.z, c, 8u); }
+  if (col0 + 3u < p.n) { y[base + 3u] = mulShr(acc.w, c, 8u); }
 }
 
 // 4×4 block of y per invocation, 32×32 per 8×8 workgroup (as matmul-ternary-int8.wgsl).
