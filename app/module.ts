@@ -49,3 +49,51 @@ export interface AppModule<Genesis = unknown> extends BlockHooks {
   /** `exportGenesis(initGenesis(g))` equals `g`. */
   exportGenesis(store: KVStore): Genesis;
 }
+
+/**
+ * How a module appears to users: `r3mesd tx <module> <name>`, `r3mesd query
+ * <module> <name>`, REST `GET /r3mes/<module>/v1/...` and the OpenAPI document
+ * are all generated from this description (app/cli/module-commands.ts,
+ * app/rest/module-routes.ts), so the three never disagree.
+ */
+export interface TxCommand {
+  /** kebab-case: `create-validator`. */
+  readonly name: string;
+  readonly description: string;
+  /** Positional argument names, in order: ['amount', 'moniker']. */
+  readonly args: readonly string[];
+  readonly options?: ReadonlyArray<{ readonly name: string; readonly description: string; readonly default?: string }>;
+  readonly typeUrl: string;
+  /** The message value (what the generated type's fromPartial takes) from the CLI input; throws a ChainError on bad input. */
+  build(signer: string, args: Readonly<Record<string, string>>, options: Readonly<Record<string, string>>): unknown;
+}
+
+export interface QueryRoute {
+  /** kebab-case: `validators`, `window`. */
+  readonly name: string;
+  readonly description: string;
+  /** Positional argument names; the same names appear as {params} in `rest`. */
+  readonly args: readonly string[];
+  /** ABCI query path: `/r3mes.staking.v1.Query/Validators`. */
+  readonly path: string;
+  /** REST path: `/r3mes/staking/v1/validators/{address}`. */
+  readonly rest: string;
+  encodeRequest(args: Readonly<Record<string, string>>): Uint8Array;
+  /** JSON-ready response (the generated type's toJSON). */
+  decodeResponse(bytes: Uint8Array): unknown;
+}
+
+/** A message type for CosmJS's Registry: the generated codec. */
+export interface RegistryType {
+  encode(message: never): { finish(): Uint8Array };
+  decode(input: Uint8Array): unknown;
+  fromPartial(object: never): unknown;
+}
+
+export interface ModuleInterface {
+  readonly module: string;
+  readonly txs: readonly TxCommand[];
+  readonly queries: readonly QueryRoute[];
+  /** Every Msg type of the module, for the exported CosmJS Registry. */
+  readonly registryTypes: ReadonlyArray<readonly [typeUrl: string, type: RegistryType]>;
+}
