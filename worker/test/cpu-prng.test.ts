@@ -48,7 +48,7 @@ t.test('backbone and LoRA init are functions of the seed', async (t) => {
   const b1 = generateBackbone(cfg(seedB));
   t.equal(tensorHash(a1.layers[0].w1.w), tensorHash(a2.layers[0].w1.w));
   t.not(tensorHash(a1.layers[0].w1.w), tensorHash(b1.layers[0].w1.w));
-  t.equal(a1.layers[0].wq.gamma, 23170, 'γ = isqrt(2^33/32)');
+  t.equal(a1.layers[0].wq.gamma, 16384, 'γ = isqrt(2^33/32) = 2^16·√(2/32)');
   const la = initAdapter(cfg(seedA));
   t.equal(tensorHash(la.params[0].q.a), tensorHash(initAdapter(cfg(seedA)).params[0].q.a));
   t.not(tensorHash(la.params[0].q.a), tensorHash(initAdapter(cfg(seedB)).params[0].q.a));
