@@ -1,8 +1,8 @@
 import { SignDoc } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { createHash } from 'node:crypto';
 import type { Context } from '../context.ts';
 import { sdkErrors } from '../errors.ts';
-import { bytesEqual } from '../bytes.ts';
+import { bytesEqual, toHex } from '../bytes.ts';
 import { addressFromPubkey, encodeAddress, moduleAddress } from '../../modules/auth/address.ts';
 import type { AuthKeeper } from '../../modules/auth/keeper.ts';
 import { parseDecimal, requiredFee } from '../../modules/auth/params.ts';
@@ -23,7 +23,7 @@ export class SignatureCache {
   constructor(private readonly capacity = 200_000) {}
 
   key(tx: DecodedTx, accountNumber: bigint, chainId: string, pubkey: Uint8Array): string {
-    return `${tx.hash}/${accountNumber}/${chainId}/${Buffer.from(pubkey).toString('hex')}`;
+    return `${tx.hash}/${accountNumber}/${chainId}/${toHex(pubkey)}`;
   }
 
   has(key: string): boolean {
@@ -63,7 +63,7 @@ export function runAnte(ctx: Context, tx: DecodedTx, deps: AnteDeps): void {
 
   const pubkey = account.pubkey ?? tx.pubkey;
   if (pubkey === undefined) throw sdkErrors.invalidPubKey(`account ${encodeAddress(tx.signer)} has no pubkey yet and the tx carries none`);
-  if (tx.pubkey !== undefined && !bytesEqual(addressFromPubkey(tx.pubkey), tx.signer)) {
+  if (tx.pubkey !== undefined && !pubkeyMatchesSigner(tx, tx.pubkey)) {
     throw sdkErrors.invalidPubKey(`pubkey does not belong to signer ${encodeAddress(tx.signer)}`);
   }
 
@@ -91,14 +91,28 @@ export function runAnte(ctx: Context, tx: DecodedTx, deps: AnteDeps): void {
 
   deps.auth.setAccount(ctx.store, { ...account, pubkey, sequence: account.sequence + 1n });
   ctx.events.emit('tx', [['acc_seq', `${encodeAddress(tx.signer)}/${account.sequence}`]]);
-  ctx.events.emit('tx', [['signature', Buffer.from(tx.signature).toString('base64')]]);
+  ctx.events.emit('tx', [['signature', Buffer.from(tx.signature.buffer, tx.signature.byteOffset, tx.signature.byteLength).toString('base64')]]);
+}
+
+/**
+ * Whether the tx's pubkey hashes to its signer: a pure function of the decoded tx, remembered
+ * per DecodedTx so that CheckTx, ReCheckTx and FinalizeBlock hash it once (sha256 + ripemd160).
+ */
+const pubkeyMatches = new WeakMap<DecodedTx, boolean>();
+function pubkeyMatchesSigner(tx: DecodedTx, pubkey: Uint8Array): boolean {
+  let matches = pubkeyMatches.get(tx);
+  if (matches === undefined) {
+    matches = bytesEqual(addressFromPubkey(pubkey), tx.signer);
+    pubkeyMatches.set(tx, matches);
+  }
+  return matches;
 }
 
 function verifySignature(ctx: Context, tx: DecodedTx, accountNumber: bigint, pubkey: Uint8Array, cache: SignatureCache): void {
   const key = cache.key(tx, accountNumber, ctx.chainId, pubkey);
   if (cache.has(key)) return;
   const signBytes = SignDoc.encode({ bodyBytes: tx.bodyBytes, authInfoBytes: tx.authInfoBytes, chainId: ctx.chainId, accountNumber }).finish();
-  if (!verifySecp256k1(tx.signature, sha256(signBytes), pubkey)) {
+  if (!verifySecp256k1(tx.signature, createHash('sha256').update(signBytes).digest(), pubkey)) {
     throw sdkErrors.unauthorized(`signature verification failed; please verify account number (${accountNumber}) and chain-id (${ctx.chainId})`);
   }
   cache.add(key);
