@@ -73,6 +73,13 @@ export function decodeTx(bytes: Uint8Array, limits: DecodeLimits, lookup: MsgLoo
   if (body.extensionOptions.length > 0 || body.nonCriticalExtensionOptions.length > 0) {
     throw sdkErrors.unknownExtensionOptions('extension options are not supported');
   }
+  // Fields of newer Cosmos SDKs that this chain does not implement. Ignoring them would run
+  // the tx with other semantics than the signer asked for (a tx meant to expire at a time
+  // would never expire; an "unordered" tx would still consume a sequence), so refuse them.
+  if (body.unordered) throw sdkErrors.invalidRequest('unordered txs are not supported; sign with a sequence and unordered = false');
+  if (body.timeoutTimestamp !== undefined) {
+    throw sdkErrors.invalidRequest('timeout timestamp is not supported; use timeout_height to bound a tx\'s lifetime');
+  }
   if ([...body.memo].length > limits.maxMemoCharacters) {
     throw sdkErrors.memoTooLarge(`memo has ${[...body.memo].length} characters, the limit is ${limits.maxMemoCharacters}`);
   }
@@ -121,6 +128,8 @@ export function decodeTx(bytes: Uint8Array, limits: DecodeLimits, lookup: MsgLoo
   if (fee === undefined) throw sdkErrors.insufficientFee('tx has no fee');
   if (!simulate && (fee.gasLimit === 0n || fee.gasLimit > BigInt(MAX_TX_GAS))) throw sdkErrors.invalidGasLimit(`gas limit must be in 1..${MAX_TX_GAS}, got ${fee.gasLimit}`);
   if (fee.payer !== '' || fee.granter !== '') throw sdkErrors.invalidRequest('fee payer and fee granter are not supported');
+  // A tip would silently go unpaid: refuse it like the other unsupported fields.
+  if (authInfo.tip !== undefined) throw sdkErrors.invalidRequest('tips are not supported');
 
   return {
     bytes,

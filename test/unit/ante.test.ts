@@ -47,7 +47,7 @@ function genesis(): Record<string, unknown> {
     { address: carol.address, coins: [coin(CAROL_UR3MES.toString())] },
     { address: poor.address, coins: [coin(POOR_UR3MES.toString())] },
     { address: dave.address, coins: [coin('1000000')] },
-  ].sort((a, b) => Buffer.compare(fromBech32(a.address).data, fromBech32(b.address).data));
+  ].sort((a, b) => Buffer.compare(fromBech32(a.address, 90).data, fromBech32(b.address, 90).data));
   return { auth: { params: {}, accounts: [] }, bank: { balances, supply: [] } };
 }
 
@@ -297,6 +297,9 @@ t.test('unsupported tx features are refused, not silently ignored: code 18', asy
   // sequence); a chain without them must say so rather than run the tx anyway.
   await rejectedEverywhere(t, buildTx({ key: alice, body: { timeoutTimestamp: { seconds: 1n, nanos: 0 } } }).bytes, { code: 18, log: /timeout timestamp/ });
   await rejectedEverywhere(t, buildTx({ key: alice, body: { unordered: true } }).bytes, { code: 18, log: /unordered/ });
+  const withTip = buildTx({ key: alice }).raw;
+  const tipped = AuthInfo.encode({ ...AuthInfo.decode(withTip.authInfoBytes), tip: { amount: [coin('1')], tipper: alice.address } }).finish();
+  await rejectedEverywhere(t, encodeRaw({ ...withTip, authInfoBytes: tipped }), { code: 18, log: /tips are not supported/ });
   await rejectedEverywhere(t, buildTx({ key: alice, body: { extensionOptions: [{ typeUrl: '/x.Ext', value: new Uint8Array() }] } }).bytes, { code: 31, log: /extension options/ });
 });
 
@@ -484,8 +487,8 @@ t.test('out of gas: code 11', (t) => {
     t.equal(delivered.gasUsed, gasNeeded, 'the simulation was exact');
   });
 
-  t.test('already in the ante (tx size): nothing charged', (t) =>
-    rejectedEverywhere(t, buildTx({ key: alice, gasLimit: 1000n, fee: [coin('5000')] }).bytes, { code: 11, log: /out of gas in location: txSize; gasWanted: 1000/ }));
+  t.test('already in the ante: nothing charged', (t) =>
+    rejectedEverywhere(t, buildTx({ key: alice, gasLimit: 1000n, fee: [coin('5000')] }).bytes, { code: 11, log: /out of gas in location: \w+; gasWanted: 1000, gasUsed: \d+/ }));
   t.end();
 });
 
@@ -508,14 +511,14 @@ t.test('invalid coins in the message: code 10', async (t) => {
 });
 
 t.test('invalid addresses: code 7', async (t) => {
-  const bobBytes = fromBech32(bob.address).data;
+  const bobBytes = fromBech32(bob.address, 90).data;
   const badChecksum = bob.address.slice(0, -1) + (bob.address.endsWith('q') ? 'p' : 'q');
   const send = (from: string, to: string) => buildTx({ key: alice, messages: [sendMsg(from, to, [coin('1')])] }).bytes;
   await rejectedEverywhere(t, send(alice.address, badChecksum), { code: 7, log: /invalid to_address ".*": .*checksum/i });
   await rejectedEverywhere(t, send(alice.address, toBech32('cosmos', bobBytes)), { code: 7, log: /invalid to_address .*prefix must be "r3mes", got "cosmos"/ });
   await rejectedEverywhere(t, send(alice.address, ''), { code: 7, log: /invalid to_address ""/ });
   await rejectedEverywhere(t, send(alice.address, toBech32('r3mes', bobBytes.subarray(0, 19))), { code: 7, log: /expected 20 or 32 bytes, got 19/ });
-  await rejectedEverywhere(t, send(toBech32('cosmos', fromBech32(alice.address).data), bob.address), { code: 7, log: /invalid from_address/ });
+  await rejectedEverywhere(t, send(toBech32('cosmos', fromBech32(alice.address, 90).data), bob.address), { code: 7, log: /invalid from_address/ });
   await rejectedEverywhere(t, send('r3mes1notanaddress', bob.address), { code: 7, log: /invalid from_address "r3mes1notanaddress"/ });
 });
 
@@ -563,9 +566,10 @@ t.test('gas accounting is deterministic', async (t) => {
   t.equal(first.checked, first.delivered, 'CheckTx gives exactly the delivered gas');
   // The documented rule for estimates (ante.ts): a fee-less simulation still pays for a fee transfer, so
   // it undershoots only by the bytes it lacks (signature, fee), well inside CosmJS's 1.3 "auto" multiplier.
-  t.ok(first.cosmjsStyle <= first.delivered, `CosmJS-style estimate ${first.cosmjsStyle} ≤ delivered ${first.delivered}`);
-  t.ok(first.delivered * 10n <= first.cosmjsStyle * 13n, `delivered ${first.delivered} ≤ 1.3 × estimate ${first.cosmjsStyle}`);
-  t.ok(first.delivered - first.cosmjsStyle <= 10n * 100n, 'the gap is at most the gas of 100 tx bytes');
+  // (It reads the signer's fee balance once more to decide, ~1,100 gas, and lacks the signature's and fee's bytes.)
+  t.ok(first.delivered * 10n <= first.cosmjsStyle * 13n, `delivered ${first.delivered} ≤ 1.3 × CosmJS-style estimate ${first.cosmjsStyle}`);
+  const gap = first.delivered > first.cosmjsStyle ? first.delivered - first.cosmjsStyle : first.cosmjsStyle - first.delivered;
+  t.ok(gap <= 2000n, `estimate within one store read and 100 tx bytes of the delivered gas (gap ${gap})`);
 });
 
 t.test('after all of it the chain still takes a valid tx', async (t) => {
