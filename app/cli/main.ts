@@ -7,6 +7,8 @@ import { registerKeysCommands } from './keys.ts';
 import { registerNodeCommands } from './node.ts';
 import { registerTxCommands } from './tx.ts';
 import { registerQueryCommands } from './query.ts';
+import { registerModuleCommands } from './module-commands.ts';
+import { moduleInterfaces } from '../interfaces.ts';
 
 export interface GlobalOptions {
   home: string;
@@ -29,6 +31,7 @@ registerNodeCommands(program);
 registerKeysCommands(program);
 registerTxCommands(program);
 registerQueryCommands(program);
+registerModuleCommands(program, moduleInterfaces());
 
 
 program.parseAsync(process.argv).catch((error: unknown) => fail(error instanceof Error ? error.message : String(error)));

@@ -8,7 +8,7 @@ import { type KeyringBackend, keyringOptions, openKeyring } from './keys.ts';
 import { printResult } from './output.ts';
 import type { GlobalOptions } from './main.ts';
 
-interface TxOptions {
+export interface TxOptions {
   node: string;
   gas: string;
   gasPrices: string;
@@ -28,7 +28,7 @@ export function withTxOptions(command: Command): Command {
     .addOption(keyringOptions.backend());
 }
 
-function fee(options: TxOptions): StdFee | number | 'auto' {
+export function fee(options: TxOptions): StdFee | number | 'auto' {
   if (options.gas === 'auto') return Number(options.gasAdjustment);
   if (!/^\d+$/.test(options.gas)) throw new Error(`--gas must be a number or 'auto', got "${options.gas}"`);
   return calculateFee(Number(options.gas), GasPrice.fromString(options.gasPrices));

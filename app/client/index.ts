@@ -1,6 +1,7 @@
 import { Comet38Client } from '@cosmjs/tendermint-rpc';
 import { GasPrice, SigningStargateClient, StargateClient } from '@cosmjs/stargate';
 import type { OfflineDirectSigner } from '@cosmjs/proto-signing';
+import { r3mesRegistry } from './registry.ts';
 
 /**
  * Connects stock CosmJS clients to an R3MES node. Comet38Client is used
@@ -14,5 +15,8 @@ export async function connectQueryClient(rpcUrl: string): Promise<StargateClient
 }
 
 export async function connectSigningClient(rpcUrl: string, signer: OfflineDirectSigner, gasPrice = DEFAULT_GAS_PRICE): Promise<SigningStargateClient> {
-  return SigningStargateClient.createWithSigner(await Comet38Client.connect(rpcUrl), signer, { gasPrice: GasPrice.fromString(gasPrice) });
+  return SigningStargateClient.createWithSigner(await Comet38Client.connect(rpcUrl), signer, {
+    gasPrice: GasPrice.fromString(gasPrice),
+    registry: r3mesRegistry(),
+  });
 }

@@ -5,6 +5,8 @@ import { AbciServer } from '../abci/server.ts';
 import { R3mesApp } from '../app.ts';
 import { CommitStore } from '../store/commit-store.ts';
 import { buildRestServer } from '../rest/server.ts';
+import { moduleRoutes } from '../rest/module-routes.ts';
+import { moduleInterfaces } from '../interfaces.ts';
 import { findCometbft, startCometbft } from './cometbft.ts';
 import { nodeHome } from './home.ts';
 
@@ -47,7 +49,7 @@ export async function startNode(options: StartOptions): Promise<RunningNode> {
   let rest: Awaited<ReturnType<typeof buildRestServer>> | undefined;
   if (options.rest !== '') {
     const [host, port] = splitHostPort(options.rest);
-    rest = await buildRestServer({ rpcUrl: options.rpc, logger: false });
+    rest = await buildRestServer({ rpcUrl: options.rpc, logger: false, modules: [moduleRoutes(moduleInterfaces())] });
     await rest.listen({ host, port });
     options.log(`REST listening on http://${host}:${port} (OpenAPI at /openapi.json)`);
   }

@@ -1,0 +1,87 @@
+import type { Command } from 'commander';
+import { Comet38Client } from '@cosmjs/tendermint-rpc';
+import type { ModuleInterface, QueryRoute, TxCommand } from '../module.ts';
+import { connectSigningClient } from '../client/index.ts';
+import { nodeHome } from '../node/home.ts';
+import { fee, type TxOptions, withTxOptions } from './tx.ts';
+import { openKeyring } from './keys.ts';
+import { printResult } from './output.ts';
+import type { GlobalOptions } from './main.ts';
+
+/**
+ * `r3mesd tx <module> <name> ...` and `r3mesd query <module> <name> ...` for
+ * every module's ModuleInterface: the same descriptions that make the REST
+ * routes, so CLI and REST always agree.
+ */
+export function registerModuleCommands(program: Command, interfaces: readonly ModuleInterface[]): void {
+  const txRoot = subcommand(program, 'tx');
+  const queryRoot = subcommand(program, 'query');
+  for (const module of interfaces) {
+    if (module.txs.length > 0) {
+      const group = txRoot.command(module.module).description(`${module.module} transactions`);
+      for (const spec of module.txs) addTxCommand(group, spec);
+    }
+    if (module.queries.length > 0) {
+      const group = queryRoot.command(module.module).description(`${module.module} queries`);
+      for (const route of module.queries) addQueryCommand(group, route);
+    }
+  }
+}
+
+function subcommand(program: Command, name: string): Command {
+  const found = program.commands.find((command) => command.name() === name);
+  if (found === undefined) throw new Error(`r3mesd has no "${name}" command to extend`);
+  return found;
+}
+
+function optionKey(name: string): string {
+  return name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+function addTxCommand(group: Command, spec: TxCommand): void {
+  const command = group.command(`${spec.name} <from-key> ${spec.args.map((arg) => `<${arg}>`).join(' ')}`.trim()).description(spec.description);
+  for (const option of spec.options ?? []) command.option(`--${option.name} <value>`, option.description, option.default);
+  withTxOptions(command).action(async (fromKey: string, ...rest: unknown[]) => {
+    const cmd = rest[rest.length - 1] as Command;
+    const values = rest.slice(0, spec.args.length) as string[];
+    const opts = cmd.opts<TxOptions & Record<string, string>>();
+    const global = cmd.optsWithGlobals<GlobalOptions>();
+    const ring = openKeyring(nodeHome(global.home), opts.keyringBackend);
+    const signer = (await ring.show(fromKey)).address;
+    const args = Object.fromEntries(spec.args.map((name, index) => [name, values[index]]));
+    const options = Object.fromEntries((spec.options ?? []).map((option) => [option.name, opts[optionKey(option.name)]]));
+    const value = spec.build(signer, args, options);
+    const client = await connectSigningClient(opts.node, await ring.signer(fromKey), opts.gasPrices);
+    try {
+      const result = await client.signAndBroadcast(signer, [{ typeUrl: spec.typeUrl, value }], fee(opts), opts.memo);
+      printResult({
+        txhash: result.transactionHash, height: String(result.height), code: result.code,
+        gas_wanted: String(result.gasWanted), gas_used: String(result.gasUsed),
+        events: result.events.filter((event) => !['tx', 'coin_spent', 'coin_received', 'message'].includes(event.type)),
+      }, global.output);
+      if (result.code !== 0) process.exitCode = 1;
+    } finally {
+      client.disconnect();
+    }
+  });
+}
+
+function addQueryCommand(group: Command, route: QueryRoute): void {
+  group
+    .command(`${route.name} ${route.args.map((arg) => `<${arg}>`).join(' ')}`.trim())
+    .description(`${route.description} (REST: GET ${route.rest})`)
+    .option('--node <url>', 'CometBFT RPC of a node', 'http://127.0.0.1:26657')
+    .action(async (...rest: unknown[]) => {
+      const cmd = rest[rest.length - 1] as Command;
+      const values = rest.slice(0, route.args.length) as string[];
+      const args = Object.fromEntries(route.args.map((name, index) => [name, values[index]]));
+      const comet = await Comet38Client.connect(cmd.opts<{ node: string }>().node);
+      try {
+        const answer = await comet.abciQuery({ path: route.path, data: route.encodeRequest(args) });
+        if (answer.code !== 0) throw new Error(`query ${route.path} failed (${answer.codespace}/${answer.code}): ${answer.log ?? ''}`);
+        printResult(route.decodeResponse(answer.value), cmd.optsWithGlobals<GlobalOptions>().output);
+      } finally {
+        comet.disconnect();
+      }
+    });
+}
