@@ -60,6 +60,8 @@ export class R3mesApp implements AbciApplication {
   /** Decode limits from the committed auth params, read once per committed height (not per tx). */
   private limitsCache: { height: bigint; limits: DecodeLimits } | undefined;
   private blockInfo: BlockInfo | undefined;
+  /** The InitChain request until the first Commit: a re-sent first block must rebuild genesis state. */
+  private pendingGenesis: RequestInitChain | undefined;
   private readonly log: (line: string) => void;
 
   constructor(readonly store: CommitStore, options: AppOptions = {}) {
@@ -88,6 +90,11 @@ export class R3mesApp implements AbciApplication {
   }
 
   initChain(req: RequestInitChain): ResponseInitChain {
+    // CometBFT sends InitChain again when it restarts (crash) before the first Commit: Info still
+    // says height 0. Start from nothing staged, or the genesis accounts would be "listed twice", and
+    // a thrown InitChain makes CometBFT stop.
+    this.store.discard();
+    this.pendingGenesis = req;
     const working = this.store.working();
     working.set(CHAIN_ID_KEY, utf8(req.chainId));
     this.chainIdCache = req.chainId;
@@ -170,6 +177,14 @@ export class R3mesApp implements AbciApplication {
   }
 
   finalizeBlock(req: RequestFinalizeBlock): ResponseFinalizeBlock {
+    if (this.blockInfo !== undefined) {
+      // A second FinalizeBlock without a Commit between: CometBFT died after the first and, on restart,
+      // replays the block (Info says H-1, its block store has H). Drop what the first run staged, or the
+      // txs would meet their own effects (sequence already used: code 32, so other tx results and
+      // another LastResultsHash than the other validators). Before block 1, genesis is staged too.
+      this.store.discard();
+      if (this.pendingGenesis !== undefined) this.initChain(this.pendingGenesis);
+    }
     const working = this.store.working();
     const block: BlockInfo = {
       chainId: this.chainId, height: req.height, blockTimeSeconds: req.time.seconds,
@@ -211,6 +226,7 @@ export class R3mesApp implements AbciApplication {
     this.checkState = new CacheStore(this.store.committed());
     this.decoded.clear();
     this.blockInfo = undefined;
+    this.pendingGenesis = undefined;
     return { retainHeight: 0n };
   }
 

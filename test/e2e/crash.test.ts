@@ -231,7 +231,8 @@ t.test('kill -9 of the app and of cometbft during a tx stream loses nothing', as
   for (const sent of stream.sent.values()) {
     let found: { height: string; tx_result: { code: number } } | undefined;
     try {
-      found = await rpcCall(node.rpcUrl, 'tx', { hash: `0x${sent.hash}`, prove: false });
+      // JSON-RPC takes []byte params as base64 (GET URIs take 0x-hex).
+      found = await rpcCall(node.rpcUrl, 'tx', { hash: Buffer.from(sent.hash, 'hex').toString('base64'), prove: false });
     } catch (error) {
       if (!/not found/.test((error as Error).message)) throw error;
     }
