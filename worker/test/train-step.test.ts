@@ -36,11 +36,12 @@ t.test('micro-batch size does not change the step', async (t) => {
 t.test('a step changes the state; the state hash covers step index and bytes', async (t) => {
   const s0 = initAdapter(cfg);
   const r = trainStep(bb, s0, chunk, 1, { lr: 256 });
-  t.notSame(stateBytes(r.state), stateBytes(s0), 'parameters moved');
+  const digest = (b: Uint8Array) => bytesToHex(sha256(b)); // tap's deep diff of big arrays is slow
+  t.not(digest(stateBytes(r.state)), digest(stateBytes(s0)), 'parameters moved');
   t.ok(r.state.params.some((rec) => rec.o.b.some((x) => x !== 0)), 'B left zero');
-  t.notSame(stateHash(1, s0), stateHash(2, s0), 'step index is hashed');
-  t.strictSame(stateBytes(s0).length, 2 * 2 * 4 * 2 * 4 * 32 * 4, 'params + momentum, int32');
-  t.strictSame(stateBytes(initAdapter(cfg)), stateBytes(s0), 'trainStep does not mutate its input');
+  t.not(bytesToHex(stateHash(1, s0)), bytesToHex(stateHash(2, s0)), 'step index is hashed');
+  t.equal(stateBytes(s0).length, 2 * 2 * 4 * 2 * 4 * 32 * 4, 'params + momentum, int32');
+  t.equal(digest(stateBytes(initAdapter(cfg))), digest(stateBytes(s0)), 'trainStep does not mutate its input');
 });
 
 t.test('trace root: Merkle over state hashes, reproducible, seed-dependent', async (t) => {
