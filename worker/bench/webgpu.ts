@@ -66,7 +66,7 @@ for (const [T, N, K] of shapes) {
 
   // CPU kernel (the arbiter's reference).
   const pw = packTernary(w, N, K);
-  let yCpu = new Int32Array(0);
+  let yCpu: Int32Array = new Int32Array(0);
   const cpuMs = await timeMs(T * N * K > 1e8 ? 1 : 3, () => {
     yCpu = ternlinCpu(pw, gamma, x8, sx, T);
   });
@@ -98,7 +98,7 @@ for (const [T, N, K] of shapes) {
     })) / perSubmit;
   const yResident = await ctx.readI32(yBuf, T * N);
 
-  let yGpu = new Int32Array(0);
+  let yGpu: Int32Array = new Int32Array(0);
   const e2eMs = await timeMs(big ? 1 : 3, async () => {
     yGpu = await ternlinGpu(ctx, pw, gamma, x8, sx, T);
   });
