@@ -1,0 +1,74 @@
+import type { AppModule, ModuleParams } from '../../app/module.ts';
+import {
+  QueryActiveVersionRequest, QueryActiveVersionResponse, QueryParamsResponse, QueryProposalRequest, QueryProposalResponse,
+  QueryProposalsRequest, QueryProposalsResponse, QueryTallyRequest, QueryTallyResponse, QueryVersionRequest,
+  QueryVersionResponse, QueryVersionsResponse, QueryVotesRequest, QueryVotesResponse,
+} from '../../proto/gen/r3mes/model/v1/query.ts';
+import { ProposalStatus } from '../../proto/gen/r3mes/model/v1/types.ts';
+import { modelErrors } from './errors.ts';
+import { defaultModelGenesis, exportModelGenesis, initModelGenesis, type ModelGenesis } from './genesis.ts';
+import { type ModelKeeper, MODULE_NAME, tallyToProto } from './keeper.ts';
+import { msgSubmitProposalHandler, msgVoteHandler } from './msgs.ts';
+import { paramsFromJson, paramsToJson } from './params.ts';
+
+export const MODEL_QUERY = '/r3mes.model.v1.Query';
+
+/** The model module's params as governance sees them: the JSON of `paramsToJson`, replaced as a whole. */
+export function modelParams(keeper: ModelKeeper): ModuleParams {
+  return {
+    get: (store) => paramsToJson(keeper.getParams(store)),
+    set: (store, value) => keeper.setParams(store, paramsFromJson(value)),
+  };
+}
+
+export function modelModule(keeper: ModelKeeper): AppModule<ModelGenesis> {
+  const proposalOrThrow = (store: Parameters<ModelKeeper['proposal']>[0], id: bigint) => {
+    const proposal = keeper.proposal(store, id);
+    if (proposal === undefined) throw modelErrors.unknownProposal(`proposal ${id}`);
+    return proposal;
+  };
+  return {
+    name: MODULE_NAME,
+    msgs: [msgSubmitProposalHandler(keeper), msgVoteHandler(keeper)] as AppModule['msgs'],
+    queries: {
+      [`${MODEL_QUERY}/Params`]: (store) => QueryParamsResponse.encode({ params: keeper.getParams(store) }).finish(),
+      [`${MODEL_QUERY}/Versions`]: (store) => QueryVersionsResponse.encode({ versions: keeper.versions(store) }).finish(),
+      [`${MODEL_QUERY}/Version`]: (store, data) => {
+        const { number } = QueryVersionRequest.decode(data);
+        const version = keeper.version(store, number);
+        if (version === undefined) throw modelErrors.unknownVersion(`version ${number}`);
+        return QueryVersionResponse.encode({ version }).finish();
+      },
+      [`${MODEL_QUERY}/ActiveVersion`]: (store, data) => {
+        QueryActiveVersionRequest.decode(data);
+        return QueryActiveVersionResponse.encode({ active: keeper.activeVersion(store), migrating: keeper.migratingVersion(store) }).finish();
+      },
+      [`${MODEL_QUERY}/Proposals`]: (store, data) => {
+        const { status } = QueryProposalsRequest.decode(data);
+        const all = keeper.proposals(store);
+        const proposals = status === ProposalStatus.PROPOSAL_STATUS_UNSPECIFIED ? all : all.filter((proposal) => proposal.status === status);
+        return QueryProposalsResponse.encode({ proposals }).finish();
+      },
+      [`${MODEL_QUERY}/Proposal`]: (store, data) => {
+        const { proposalId } = QueryProposalRequest.decode(data);
+        return QueryProposalResponse.encode({ proposal: proposalOrThrow(store, proposalId) }).finish();
+      },
+      [`${MODEL_QUERY}/Votes`]: (store, data) => {
+        const { proposalId } = QueryVotesRequest.decode(data);
+        proposalOrThrow(store, proposalId);
+        return QueryVotesResponse.encode({ votes: keeper.votes(store, proposalId) }).finish();
+      },
+      [`${MODEL_QUERY}/Tally`]: (store, data) => {
+        const { proposalId } = QueryTallyRequest.decode(data);
+        const proposal = proposalOrThrow(store, proposalId);
+        const tally = proposal.status === ProposalStatus.PROPOSAL_STATUS_VOTING_PERIOD ? tallyToProto(keeper.tally(store, proposalId)) : proposal.finalTally;
+        return QueryTallyResponse.encode({ tally }).finish();
+      },
+    },
+    params: modelParams(keeper),
+    defaultGenesis: defaultModelGenesis,
+    initGenesis: (store, genesis) => initModelGenesis(keeper, store, genesis),
+    exportGenesis: (store) => exportModelGenesis(keeper, store),
+    endBlock: (ctx) => keeper.endBlock(ctx),
+  };
+}
