@@ -325,7 +325,8 @@ export class ModelKeeper extends ModelViewKeeper {
         ctx.events.append(events);
       } catch (error) {
         status = ProposalStatus.PROPOSAL_STATUS_FAILED;
-        failureReason = toChainError(error).message;
+        const failure = toChainError(error);
+        failureReason = `${failure.codespace}/${failure.code}: ${failure.message}`;
         createdVersion = 0n;
       }
     }

@@ -1,0 +1,182 @@
+/**
+ * How the model module appears to users: `r3mesd tx model ...`, `r3mesd query model ...`,
+ * REST `GET /r3mes/model/v1/...` and the OpenAPI document, all from this one description.
+ */
+import { sdkErrors } from '../../app/errors.ts';
+import type { ModuleInterface, QueryRoute, TxCommand } from '../../app/module.ts';
+import {
+  QueryActiveVersionRequest, QueryActiveVersionResponse, QueryParamsRequest, QueryParamsResponse, QueryProposalRequest,
+  QueryProposalResponse, QueryProposalsRequest, QueryProposalsResponse, QueryTallyRequest, QueryTallyResponse,
+  QueryVersionRequest, QueryVersionResponse, QueryVersionsRequest, QueryVersionsResponse, QueryVotesRequest, QueryVotesResponse,
+} from '../../proto/gen/r3mes/model/v1/query.ts';
+import { MsgSubmitProposal, MsgVote } from '../../proto/gen/r3mes/model/v1/tx.ts';
+import { type ProposalContent, VoteOption } from '../../proto/gen/r3mes/model/v1/types.ts';
+import { parseCoinString, toProtoCoins } from '../bank/coins.ts';
+import { modelErrors } from './errors.ts';
+import { GENESIS_VERSION } from './genesis.ts';
+import { MODULE_NAME } from './keeper.ts';
+import { MSG_SUBMIT_PROPOSAL, MSG_VOTE } from './msgs.ts';
+import { validateProposalContent, validateProposalText } from './validate.ts';
+
+const QUERY = '/r3mes.model.v1.Query';
+const REST = '/r3mes/model/v1';
+
+function uint(text: string | undefined, name: string): bigint {
+  if (text === undefined || !/^\d{1,20}$/.test(text) || BigInt(text) >= 1n << 64n) {
+    throw sdkErrors.invalidRequest(`${name} must be a non-negative integer, got "${text ?? ''}"`);
+  }
+  return BigInt(text);
+}
+
+function uint32(text: string | undefined, name: string): number {
+  const value = uint(text, name);
+  if (value > 0xffff_ffffn) throw sdkErrors.invalidRequest(`${name} must fit in 32 bits, got ${text}`);
+  return Number(value);
+}
+
+const voteOptions: Readonly<Record<string, VoteOption>> = {
+  yes: VoteOption.VOTE_OPTION_YES,
+  abstain: VoteOption.VOTE_OPTION_ABSTAIN,
+  no: VoteOption.VOTE_OPTION_NO,
+  veto: VoteOption.VOTE_OPTION_NO_WITH_VETO,
+  no_with_veto: VoteOption.VOTE_OPTION_NO_WITH_VETO,
+};
+
+const genesisArchitecture = GENESIS_VERSION.architecture!;
+const genesisLora = GENESIS_VERSION.lora!;
+
+function submission(signer: string, title: string, summary: string, deposit: string, content: ProposalContent) {
+  validateProposalText(title, summary);
+  validateProposalContent(content);
+  return { proposer: signer, title, summary, content, initialDeposit: toProtoCoins(parseCoinString(deposit)) };
+}
+
+const txs: TxCommand[] = [
+  {
+    name: 'submit-version-proposal',
+    description: 'Propose a new model version (backbone seed or safetensors CID, architecture, LoRA); the deposit is paid in full now',
+    args: ['title', 'deposit'],
+    options: [
+      { name: 'summary', description: 'longer description of the proposal', default: '' },
+      { name: 'backbone-seed', description: '32-byte backbone seed, 64 hex digits (or give --model-cid)', default: '' },
+      { name: 'model-cid', description: 'CIDv1 of the backbone safetensors file (or give --backbone-seed)', default: '' },
+      { name: 'd-model', description: 'model width', default: String(genesisArchitecture.dModel) },
+      { name: 'n-layers', description: 'number of layers', default: String(genesisArchitecture.nLayers) },
+      { name: 'n-heads', description: 'attention heads (divides d-model)', default: String(genesisArchitecture.nHeads) },
+      { name: 'd-ff', description: 'feed-forward width', default: String(genesisArchitecture.dFf) },
+      { name: 'seq-len', description: 'sequence length (divides 2048)', default: String(genesisArchitecture.seqLen) },
+      { name: 'lora-rank', description: 'LoRA rank, 4..64', default: String(genesisLora.rank) },
+      { name: 'lora-alpha', description: 'LoRA alpha', default: String(genesisLora.alpha) },
+      { name: 'lora-targets', description: 'comma-separated subset of q,k,v,o', default: genesisLora.targets.join(',') },
+      { name: 'migration-blocks', description: 'blocks during which old and new versions are both accepted', default: '1000' },
+    ],
+    typeUrl: MSG_SUBMIT_PROPOSAL,
+    build(signer, args, options) {
+      const content: ProposalContent = {
+        newVersion: {
+          modelCid: options['model-cid'] ?? '',
+          backboneSeed: options['backbone-seed'] ?? '',
+          architecture: {
+            dModel: uint32(options['d-model'], 'd-model'),
+            nLayers: uint32(options['n-layers'], 'n-layers'),
+            nHeads: uint32(options['n-heads'], 'n-heads'),
+            dFf: uint32(options['d-ff'], 'd-ff'),
+            vocabSize: 256,
+            seqLen: uint32(options['seq-len'], 'seq-len'),
+          },
+          lora: {
+            rank: uint32(options['lora-rank'], 'lora-rank'),
+            alpha: uint32(options['lora-alpha'], 'lora-alpha'),
+            targets: (options['lora-targets'] ?? '').split(',').map((target) => target.trim()).filter((target) => target !== ''),
+          },
+          migrationBlocks: uint(options['migration-blocks'], 'migration-blocks'),
+        },
+        paramChange: undefined,
+      };
+      return submission(signer, args.title, options.summary ?? '', args.deposit, content);
+    },
+  },
+  {
+    name: 'submit-param-change-proposal',
+    description: "Propose replacing one module's params as a whole (the JSON its params query shows); the deposit is paid in full now",
+    args: ['module', 'params_json', 'title', 'deposit'],
+    options: [{ name: 'summary', description: 'longer description of the proposal', default: '' }],
+    typeUrl: MSG_SUBMIT_PROPOSAL,
+    build(signer, args, options) {
+      const content: ProposalContent = { newVersion: undefined, paramChange: { module: args.module, paramsJson: args.params_json } };
+      return submission(signer, args.title, options.summary ?? '', args.deposit, content);
+    },
+  },
+  {
+    name: 'vote',
+    description: 'Vote on a proposal in its voting period (yes, no, abstain, veto); a later vote replaces an earlier one',
+    args: ['proposal_id', 'option'],
+    typeUrl: MSG_VOTE,
+    build(signer, args) {
+      const option = voteOptions[args.option?.toLowerCase() ?? ''];
+      if (option === undefined) throw modelErrors.invalidVoteOption(`"${args.option}" is not yes, no, abstain or veto`);
+      return { proposalId: uint(args.proposal_id, 'proposal_id'), voter: signer, option };
+    },
+  },
+];
+
+const queries: QueryRoute[] = [
+  {
+    name: 'params', description: 'Governance parameters (deposit, voting period, quorum / threshold / veto in basis points)', args: [],
+    path: `${QUERY}/Params`, rest: `${REST}/params`,
+    encodeRequest: () => QueryParamsRequest.encode({}).finish(),
+    decodeResponse: (bytes) => QueryParamsResponse.toJSON(QueryParamsResponse.decode(bytes)),
+  },
+  {
+    name: 'versions', description: 'Every model version, ascending by number', args: [],
+    path: `${QUERY}/Versions`, rest: `${REST}/versions`,
+    encodeRequest: () => QueryVersionsRequest.encode({}).finish(),
+    decodeResponse: (bytes) => QueryVersionsResponse.toJSON(QueryVersionsResponse.decode(bytes)),
+  },
+  {
+    name: 'version', description: 'One model version', args: ['number'],
+    path: `${QUERY}/Version`, rest: `${REST}/versions/{number}`,
+    encodeRequest: (args) => QueryVersionRequest.encode({ number: uint(args.number, 'number') }).finish(),
+    decodeResponse: (bytes) => QueryVersionResponse.toJSON(QueryVersionResponse.decode(bytes)),
+  },
+  {
+    name: 'active-version', description: 'The active model version and the one migrating, if any', args: [],
+    path: `${QUERY}/ActiveVersion`, rest: `${REST}/active_version`,
+    encodeRequest: () => QueryActiveVersionRequest.encode({}).finish(),
+    decodeResponse: (bytes) => QueryActiveVersionResponse.toJSON(QueryActiveVersionResponse.decode(bytes)),
+  },
+  {
+    name: 'proposals', description: 'Every proposal, ascending by id', args: [],
+    path: `${QUERY}/Proposals`, rest: `${REST}/proposals`,
+    encodeRequest: () => QueryProposalsRequest.encode({ status: 0 }).finish(),
+    decodeResponse: (bytes) => QueryProposalsResponse.toJSON(QueryProposalsResponse.decode(bytes)),
+  },
+  {
+    name: 'proposal', description: 'One proposal', args: ['proposal_id'],
+    path: `${QUERY}/Proposal`, rest: `${REST}/proposals/{proposal_id}`,
+    encodeRequest: (args) => QueryProposalRequest.encode({ proposalId: uint(args.proposal_id, 'proposal_id') }).finish(),
+    decodeResponse: (bytes) => QueryProposalResponse.toJSON(QueryProposalResponse.decode(bytes)),
+  },
+  {
+    name: 'votes', description: "A proposal's votes (empty once tallied)", args: ['proposal_id'],
+    path: `${QUERY}/Votes`, rest: `${REST}/proposals/{proposal_id}/votes`,
+    encodeRequest: (args) => QueryVotesRequest.encode({ proposalId: uint(args.proposal_id, 'proposal_id') }).finish(),
+    decodeResponse: (bytes) => QueryVotesResponse.toJSON(QueryVotesResponse.decode(bytes)),
+  },
+  {
+    name: 'tally', description: "A proposal's tally: current stake while voting, the final tally afterwards", args: ['proposal_id'],
+    path: `${QUERY}/Tally`, rest: `${REST}/proposals/{proposal_id}/tally`,
+    encodeRequest: (args) => QueryTallyRequest.encode({ proposalId: uint(args.proposal_id, 'proposal_id') }).finish(),
+    decodeResponse: (bytes) => QueryTallyResponse.toJSON(QueryTallyResponse.decode(bytes)),
+  },
+];
+
+export const modelInterface: ModuleInterface = {
+  module: MODULE_NAME,
+  txs,
+  queries,
+  registryTypes: [
+    [MSG_SUBMIT_PROPOSAL, MsgSubmitProposal],
+    [MSG_VOTE, MsgVote],
+  ],
+};
