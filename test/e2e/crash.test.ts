@@ -149,6 +149,13 @@ async function appListening(home: string, timeoutMs = 30_000): Promise<void> {
   }), 100);
 }
 
+/** CometBFT's handshake line of its latest start: how far the app, the state and the block store were. */
+function lastHandshake(home: string): string {
+  const lines = readFileSync(join(home, 'cometbft.log'), 'utf8').split('\n').filter((line) => line.includes('ABCI Replay Blocks'));
+  const match = /appHeight=(\d+) storeHeight=(\d+) stateHeight=(\d+)/.exec(lines.at(-1) ?? '');
+  return match === null ? 'no handshake logged' : `handshake: app ${match[1]}, block store ${match[2]}, state ${match[3]}`;
+}
+
 function parseTime(rfc3339: string): { seconds: bigint; nanos: number } {
   const match = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(rfc3339);
   if (match === null) throw new Error(`bad time ${rfc3339}`);
@@ -161,11 +168,13 @@ const bytesOfHex = (text: string) => new Uint8Array(Buffer.from(text, 'hex'));
 t.test('kill -9 of the app and of cometbft during a tx stream loses nothing', async (t) => {
   const senders = await Promise.all([1, 2, 3, 4].map((i) => testKey(i)));
   const recipients = (await Promise.all([101, 102, 103, 104, 105].map((i) => testKey(i)))).map((key) => key.address);
+  const setup = Date.now();
   const node = await startDevNode({ accounts: senders.map((key) => ({ address: key.address, coins: `${FUNDS}ur3mes` })), timeoutCommit: '300ms' });
   t.teardown(() => node.stop());
   const stream = new TxStream(node, senders, recipients);
   t.teardown(() => stream.stop());
   const started = Date.now();
+  t.comment(`node up in ${started - setup} ms`);
   stream.start();
   await sleep(2000);
 
@@ -183,7 +192,7 @@ t.test('kill -9 of the app and of cometbft during a tx stream loses nothing', as
     await appListening(node.home);
     node.startComet();
     await node.waitForHeight(before + 3n, 60_000);
-    t.pass(`app kill ${round + 1}: chain continues past ${before + 3n} after restarting both`);
+    t.pass(`app kill ${round + 1}: chain continues past ${before + 3n} after restarting both (${lastHandshake(node.home)})`);
     await sleep(800);
   }
 
@@ -195,7 +204,7 @@ t.test('kill -9 of the app and of cometbft during a tx stream loses nothing', as
     await node.killComet('SIGKILL');
     node.startComet();
     await node.waitForHeight(before + 3n, 60_000);
-    t.pass(`cometbft kill ${round + 1} (${delayMs} ms after block ${before}): chain continues with the same app process`);
+    t.pass(`cometbft kill ${round + 1} (${delayMs} ms after block ${before}): chain continues with the same app process (${lastHandshake(node.home)})`);
     await sleep(800);
   }
 
