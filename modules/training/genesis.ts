@@ -1,0 +1,116 @@
+/**
+ * Training genesis: the whole module state as the generated GenesisState's protobuf JSON.
+ * Indexes (aggregating windows, submissions by window, per-miner counts, CIDs) and the
+ * schedule's collecting window are derived, not stored in genesis.
+ */
+import type { KVStore } from '../../app/store/types.ts';
+import { GenesisState } from '../../proto/gen/r3mes/training/v1/genesis.ts';
+import { SubmissionStatus, WindowStatus, type Window } from '../../proto/gen/r3mes/training/v1/types.ts';
+import { contentCidProblem } from './cid.ts';
+import { trainingErrors } from './errors.ts';
+import type { TrainingKeeper, TrainingViewKeeper } from './keeper.ts';
+import { defaultParams, validateParams } from './params.ts';
+
+export function defaultGenesis(): GenesisState {
+  return {
+    params: defaultParams(), nextWindowId: 1n, nextSubmissionId: 1n, nextOpenHeight: 1n, windows: [], submissions: [], commits: [],
+  };
+}
+
+export function parseGenesis(json: unknown): GenesisState {
+  try {
+    return GenesisState.fromJSON(json);
+  } catch (error) {
+    throw trainingErrors.invalidGenesis(`not a training GenesisState: ${(error as Error).message}`);
+  }
+}
+
+const bad = trainingErrors.invalidGenesis;
+
+export function initGenesis(training: TrainingKeeper, store: KVStore, genesis: GenesisState): void {
+  if (genesis.params === undefined) throw bad('params missing');
+  validateParams(genesis.params);
+  if (genesis.nextWindowId < 1n || genesis.nextSubmissionId < 1n) throw bad('next_window_id and next_submission_id start at 1');
+
+  const windows = new Map<bigint, Window>();
+  let previous = 0n;
+  let collecting = 0n;
+  for (const window of genesis.windows) {
+    const at = `window ${window.id}`;
+    if (window.id <= previous || window.id >= genesis.nextWindowId) throw bad(`${at}: windows must be sorted by id, unique, below next_window_id`);
+    previous = window.id;
+    if (window.status < WindowStatus.WINDOW_STATUS_COLLECTING || window.status > WindowStatus.WINDOW_STATUS_FAILED) throw bad(`${at}: unknown status`);
+    if (window.seed.length !== 32) throw bad(`${at}: seed must be 32 bytes`);
+    if (window.subnetCount < 1n || window.chunkCount < 1n || window.maxSubmissionsPerMiner < 1n) throw bad(`${at}: subnet_count, chunk_count and max_submissions_per_miner must be positive`);
+    if (!(window.openHeight < window.collectEndHeight && window.collectEndHeight <= window.commitStartHeight
+      && window.commitStartHeight < window.revealStartHeight && window.revealStartHeight < window.revealEndHeight)) {
+      throw bad(`${at}: phase heights must satisfy open < collect_end <= commit_start < reveal_start < reveal_end`);
+    }
+    if (new Set(window.proposers).size !== window.proposers.length) throw bad(`${at}: duplicate proposer`);
+    if (window.status === WindowStatus.WINDOW_STATUS_COLLECTING) {
+      if (collecting !== 0n) throw bad('more than one window is collecting');
+      collecting = window.id;
+    }
+    windows.set(window.id, { ...window, submissionCount: 0n });
+    training.setWindow(store, window);
+  }
+
+  previous = 0n;
+  const seenCids = new Set<string>();
+  for (const submission of genesis.submissions) {
+    const at = `submission ${submission.id}`;
+    if (submission.id <= previous || submission.id >= genesis.nextSubmissionId) throw bad(`${at}: submissions must be sorted by id, unique, below next_submission_id`);
+    previous = submission.id;
+    const window = windows.get(submission.windowId);
+    if (window === undefined) throw bad(`${at}: unknown window ${submission.windowId}`);
+    if (submission.status < SubmissionStatus.SUBMISSION_STATUS_PENDING || submission.status > SubmissionStatus.SUBMISSION_STATUS_REJECTED) throw bad(`${at}: unknown status`);
+    const problem = contentCidProblem(submission.gradientCid);
+    if (problem !== undefined) throw bad(`${at}: ${problem}`);
+    if (seenCids.has(submission.gradientCid)) throw bad(`${at}: duplicate gradient CID`);
+    seenCids.add(submission.gradientCid);
+    if (submission.gradientHash.length !== 32 || submission.traceRoot.length !== 32) throw bad(`${at}: gradient_hash and trace_root must be 32 bytes`);
+    if (submission.ordinal !== training.minerSubmissionCount(store, submission.windowId, submission.miner)) {
+      throw bad(`${at}: ordinal ${submission.ordinal} does not follow the miner's earlier submissions in window ${submission.windowId}`);
+    }
+    window.submissionCount += 1n;
+    training.setSubmission(store, submission, true);
+  }
+  for (const declaredWindow of genesis.windows) {
+    const { id, submissionCount: declared } = declaredWindow;
+    const counted = windows.get(id) as Window;
+    if (declared !== counted.submissionCount) throw bad(`window ${id}: submission_count ${declared} but ${counted.submissionCount} submissions`);
+  }
+
+  let previousKey = '';
+  for (const commit of genesis.commits) {
+    const at = `commit of ${commit.proposer} in window ${commit.windowId}`;
+    const window = windows.get(commit.windowId);
+    if (window === undefined) throw bad(`${at}: unknown window`);
+    const key = `${commit.windowId.toString().padStart(20, '0')}/${commit.proposer}`;
+    if (key <= previousKey) throw bad(`${at}: commits must be sorted by (window_id, proposer) and unique`);
+    previousKey = key;
+    if (!window.proposers.includes(commit.proposer)) throw bad(`${at}: not a proposer of the window`);
+    if (commit.commitment.length !== 32) throw bad(`${at}: commitment must be 32 bytes`);
+    if (commit.revealed && (contentCidProblem(commit.resultCid) !== undefined || commit.resultHash.length !== 32)) throw bad(`${at}: bad revealed result`);
+    training.setCommit(store, commit);
+  }
+
+  training.setParams(store, genesis.params);
+  training.setSchedule(store, {
+    nextWindowId: genesis.nextWindowId, nextSubmissionId: genesis.nextSubmissionId,
+    nextOpenHeight: genesis.nextOpenHeight, collectingWindowId: collecting,
+  });
+}
+
+export function exportGenesis(training: TrainingViewKeeper, store: KVStore): GenesisState {
+  const schedule = training.schedule(store);
+  return {
+    params: training.params(store),
+    nextWindowId: schedule.nextWindowId,
+    nextSubmissionId: schedule.nextSubmissionId,
+    nextOpenHeight: schedule.nextOpenHeight,
+    windows: [...training.windows(store)],
+    submissions: [...training.submissions(store)],
+    commits: [...training.allCommits(store)],
+  };
+}

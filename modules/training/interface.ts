@@ -1,0 +1,112 @@
+/**
+ * How training appears to users: `r3mesd tx training ...`, `r3mesd query training ...`,
+ * REST `GET /r3mes/training/v1/...` and the CosmJS Registry entries.
+ */
+import type { ModuleInterface, QueryRoute } from '../../app/module.ts';
+import { sdkErrors } from '../../app/errors.ts';
+import {
+  QueryAggregationRequest, QueryAggregationResponse, QueryAssignmentRequest, QueryAssignmentResponse,
+  QueryCurrentWindowRequest, QueryCurrentWindowResponse, QueryParamsRequest, QueryParamsResponse,
+  QuerySubmissionRequest, QuerySubmissionResponse, QueryWindowRequest, QueryWindowResponse,
+  QueryWindowSubmissionsRequest, QueryWindowSubmissionsResponse,
+} from '../../proto/gen/r3mes/training/v1/query.ts';
+import { MsgCommitAggregation, MsgRevealAggregation, MsgSubmitGradient } from '../../proto/gen/r3mes/training/v1/tx.ts';
+import { QUERY_PATHS } from './module.ts';
+import { TYPE_URLS } from './msgs.ts';
+
+/** A uint64 argument in decimal. */
+export function uintArg(text: string | undefined, name: string): bigint {
+  if (text === undefined || !/^\d{1,20}$/.test(text) || BigInt(text) >= 1n << 64n) {
+    throw sdkErrors.invalidRequest(`${name} must be an unsigned integer, got "${text ?? ''}"`);
+  }
+  return BigInt(text);
+}
+
+/** A bytes argument in hex (optionally 0x-prefixed). */
+export function hexArg(text: string | undefined, name: string): Buffer {
+  const digits = (text ?? '').replace(/^0x/, '');
+  if (!/^([0-9a-fA-F]{2})*$/.test(digits) || digits.length === 0) throw sdkErrors.invalidRequest(`${name} must be hex bytes, got "${text ?? ''}"`);
+  return Buffer.from(digits, 'hex');
+}
+
+function route(
+  name: string, description: string, args: string[], path: string, rest: string,
+  encodeRequest: QueryRoute['encodeRequest'], decodeResponse: QueryRoute['decodeResponse'],
+): QueryRoute {
+  return { name, description, args, path, rest, encodeRequest, decodeResponse };
+}
+
+export const trainingInterface: ModuleInterface = {
+  module: 'training',
+  txs: [
+    {
+      name: 'submit-gradient',
+      description: 'Submit a gradient (LoRA delta) for the chunk the window seed assigns to you',
+      args: ['window-id', 'subnet', 'model-version', 'gradient-cid', 'gradient-hash', 'trace-root', 'chunk-index'],
+      options: [
+        { name: 'loss-before', description: 'loss before training, fixed-point integer', default: '0' },
+        { name: 'loss-after', description: 'loss after training, fixed-point integer', default: '0' },
+        { name: 'backend', description: 'backend that trained (webgpu, cpu, ...)', default: 'webgpu' },
+      ],
+      typeUrl: TYPE_URLS.submitGradient,
+      build: (signer, args, options) => MsgSubmitGradient.fromPartial({
+        miner: signer,
+        windowId: uintArg(args['window-id'], 'window-id'),
+        subnet: uintArg(args.subnet, 'subnet'),
+        modelVersion: uintArg(args['model-version'], 'model-version'),
+        gradientCid: args['gradient-cid'],
+        gradientHash: hexArg(args['gradient-hash'], 'gradient-hash'),
+        traceRoot: hexArg(args['trace-root'], 'trace-root'),
+        chunkIndex: uintArg(args['chunk-index'], 'chunk-index'),
+        lossBefore: uintArg(options['loss-before'] ?? '0', 'loss-before'),
+        lossAfter: uintArg(options['loss-after'] ?? '0', 'loss-after'),
+        backend: options.backend ?? 'webgpu',
+      }),
+    },
+    {
+      name: 'commit-aggregation',
+      description: 'As a drawn aggregation proposer, commit sha256(result_cid ‖ result_hash ‖ nonce)',
+      args: ['window-id', 'commitment'],
+      typeUrl: TYPE_URLS.commitAggregation,
+      build: (signer, args) => MsgCommitAggregation.fromPartial({
+        proposer: signer, windowId: uintArg(args['window-id'], 'window-id'), commitment: hexArg(args.commitment, 'commitment'),
+      }),
+    },
+    {
+      name: 'reveal-aggregation',
+      description: 'Reveal the committed aggregation result',
+      args: ['window-id', 'result-cid', 'result-hash', 'nonce'],
+      typeUrl: TYPE_URLS.revealAggregation,
+      build: (signer, args) => MsgRevealAggregation.fromPartial({
+        proposer: signer, windowId: uintArg(args['window-id'], 'window-id'), resultCid: args['result-cid'],
+        resultHash: hexArg(args['result-hash'], 'result-hash'), nonce: hexArg(args.nonce, 'nonce'),
+      }),
+    },
+  ],
+  queries: [
+    route('params', 'Training parameters', [], QUERY_PATHS.params, '/r3mes/training/v1/params',
+      () => QueryParamsRequest.encode({}).finish(), (bytes) => QueryParamsResponse.toJSON(QueryParamsResponse.decode(bytes))),
+    route('window', 'A training window: status, seed, phases, proposers, result', ['window_id'], QUERY_PATHS.window, '/r3mes/training/v1/windows/{window_id}',
+      (args) => QueryWindowRequest.encode({ windowId: uintArg(args.window_id, 'window_id') }).finish(),
+      (bytes) => QueryWindowResponse.toJSON(QueryWindowResponse.decode(bytes))),
+    route('current-window', 'The window now collecting submissions (empty when none)', [], QUERY_PATHS.currentWindow, '/r3mes/training/v1/current_window',
+      () => QueryCurrentWindowRequest.encode({}).finish(), (bytes) => QueryCurrentWindowResponse.toJSON(QueryCurrentWindowResponse.decode(bytes))),
+    route('submission', 'One gradient submission', ['submission_id'], QUERY_PATHS.submission, '/r3mes/training/v1/submissions/{submission_id}',
+      (args) => QuerySubmissionRequest.encode({ submissionId: uintArg(args.submission_id, 'submission_id') }).finish(),
+      (bytes) => QuerySubmissionResponse.toJSON(QuerySubmissionResponse.decode(bytes))),
+    route('window-submissions', 'All submissions of a window, by id', ['window_id'], QUERY_PATHS.windowSubmissions, '/r3mes/training/v1/windows/{window_id}/submissions',
+      (args) => QueryWindowSubmissionsRequest.encode({ windowId: uintArg(args.window_id, 'window_id') }).finish(),
+      (bytes) => QueryWindowSubmissionsResponse.toJSON(QueryWindowSubmissionsResponse.decode(bytes))),
+    route('aggregation', 'Commitments and reveals of a window\'s aggregation proposers', ['window_id'], QUERY_PATHS.aggregation, '/r3mes/training/v1/windows/{window_id}/aggregation',
+      (args) => QueryAggregationRequest.encode({ windowId: uintArg(args.window_id, 'window_id') }).finish(),
+      (bytes) => QueryAggregationResponse.toJSON(QueryAggregationResponse.decode(bytes))),
+    route('assignment', 'Subnet, next ordinal and chunk a miner must train in a window', ['window_id', 'miner'], QUERY_PATHS.assignment, '/r3mes/training/v1/windows/{window_id}/assignment/{miner}',
+      (args) => QueryAssignmentRequest.encode({ windowId: uintArg(args.window_id, 'window_id'), miner: args.miner ?? '' }).finish(),
+      (bytes) => QueryAssignmentResponse.toJSON(QueryAssignmentResponse.decode(bytes))),
+  ],
+  registryTypes: [
+    [TYPE_URLS.submitGradient, MsgSubmitGradient],
+    [TYPE_URLS.commitAggregation, MsgCommitAggregation],
+    [TYPE_URLS.revealAggregation, MsgRevealAggregation],
+  ],
+};

@@ -1,0 +1,534 @@
+import type { Context } from '../../app/context.ts';
+import type { KVStore } from '../../app/store/types.ts';
+import { prefixStore } from '../../app/store/prefix.ts';
+import { bytesEqual, concatBytes, readU64be, toHex, u64be, utf8 } from '../../app/bytes.ts';
+import type { Drawer } from '../randomness/drawer.ts';
+import type { MsgCommitAggregation, MsgRevealAggregation, MsgSubmitGradient } from '../../proto/gen/r3mes/training/v1/tx.ts';
+import {
+  AggregationCommit, Params, Schedule, Submission, SubmissionStatus, Window, WindowStatus,
+} from '../../proto/gen/r3mes/training/v1/types.ts';
+import { assignedChunk, commitHash } from './assignment.ts';
+import { trainingErrors } from './errors.ts';
+import type {
+  AggregatorFault, AggregatorSlasher, MinerReader, ModelReader, RewardsHook, SubnetReader, ValidatorReader, WeightedAddress,
+} from './expected-keepers.ts';
+import { defaultParams, parseAmountString } from './params.ts';
+import { validateCommitAggregation, validateRevealAggregation, validateSubmitGradient } from './validate.ts';
+
+/** Key layout inside the module's prefix "training/" (see README). */
+const keys = {
+  params: utf8('p'),
+  schedule: utf8('s'),
+  window: (id: bigint) => concatBytes(utf8('w/'), u64be(id)),
+  windowPrefix: utf8('w/'),
+  aggregating: (id: bigint) => concatBytes(utf8('g/'), u64be(id)),
+  aggregatingPrefix: utf8('g/'),
+  submission: (id: bigint) => concatBytes(utf8('u/'), u64be(id)),
+  submissionPrefix: utf8('u/'),
+  windowSubmission: (windowId: bigint, id: bigint) => concatBytes(utf8('x/'), u64be(windowId), u64be(id)),
+  windowSubmissionPrefix: (windowId: bigint) => concatBytes(utf8('x/'), u64be(windowId)),
+  minerCount: (windowId: bigint, miner: string) => concatBytes(utf8('m/'), u64be(windowId), utf8(miner)),
+  cid: (cid: string) => concatBytes(utf8('c/'), utf8(cid)),
+  commit: (windowId: bigint, proposer: string) => concatBytes(utf8('a/'), u64be(windowId), utf8(proposer)),
+  commitPrefix: (windowId: bigint) => concatBytes(utf8('a/'), u64be(windowId)),
+  commitAllPrefix: utf8('a/'),
+};
+
+export const PROPOSER_DRAW_PURPOSE = 'aggregation-proposer';
+
+export type WindowStatusName = 'collecting' | 'aggregating' | 'finalized' | 'failed';
+
+const STATUS_NAMES: Record<number, WindowStatusName> = {
+  [WindowStatus.WINDOW_STATUS_COLLECTING]: 'collecting',
+  [WindowStatus.WINDOW_STATUS_AGGREGATING]: 'aggregating',
+  [WindowStatus.WINDOW_STATUS_FINALIZED]: 'finalized',
+  [WindowStatus.WINDOW_STATUS_FAILED]: 'failed',
+};
+
+/** What subnet (and later verification) reads of a window: see subnet's WindowReader. */
+export interface WindowInfo {
+  readonly status: WindowStatusName;
+  readonly seed: Uint8Array;
+  readonly modelVersion: bigint;
+  readonly subnetCount: bigint;
+}
+
+export interface MinerAssignment {
+  readonly subnet: bigint;
+  readonly nextOrdinal: bigint;
+  readonly chunkIndex: bigint;
+  readonly remaining: bigint;
+}
+
+export function emptySchedule(): Schedule {
+  return { nextWindowId: 1n, nextSubmissionId: 1n, nextOpenHeight: 1n, collectingWindowId: 0n };
+}
+
+/** Read-only layer: params, windows, submissions, commitments. */
+export class TrainingViewKeeper {
+  static readonly storePrefix = utf8('training/');
+
+  protected view(store: KVStore): KVStore {
+    return prefixStore(store, TrainingViewKeeper.storePrefix);
+  }
+
+  params(store: KVStore): Params {
+    const raw = this.view(store).get(keys.params);
+    return raw === undefined ? defaultParams() : Params.decode(raw);
+  }
+
+  schedule(store: KVStore): Schedule {
+    const raw = this.view(store).get(keys.schedule);
+    return raw === undefined ? emptySchedule() : Schedule.decode(raw);
+  }
+
+  window(store: KVStore, windowId: bigint): Window | undefined {
+    if (windowId < 0n || windowId >= 1n << 64n) return undefined;
+    const raw = this.view(store).get(keys.window(windowId));
+    return raw === undefined ? undefined : Window.decode(raw);
+  }
+
+  /** The window now collecting submissions, if any. */
+  currentWindow(store: KVStore): Window | undefined {
+    const id = this.schedule(store).collectingWindowId;
+    return id === 0n ? undefined : this.window(store, id);
+  }
+
+  /** subnet's WindowReader. */
+  windowInfo(store: KVStore, windowId: bigint): WindowInfo | undefined {
+    const window = this.window(store, windowId);
+    if (window === undefined) return undefined;
+    return { status: STATUS_NAMES[window.status], seed: window.seed, modelVersion: window.modelVersion, subnetCount: window.subnetCount };
+  }
+
+  *windows(store: KVStore): IterableIterator<Window> {
+    for (const [, value] of this.view(store).iterate(keys.windowPrefix)) yield Window.decode(value);
+  }
+
+  submission(store: KVStore, submissionId: bigint): Submission | undefined {
+    if (submissionId < 0n || submissionId >= 1n << 64n) return undefined;
+    const raw = this.view(store).get(keys.submission(submissionId));
+    return raw === undefined ? undefined : Submission.decode(raw);
+  }
+
+  *submissions(store: KVStore): IterableIterator<Submission> {
+    for (const [, value] of this.view(store).iterate(keys.submissionPrefix)) yield Submission.decode(value);
+  }
+
+  /** A window's submissions in id order. */
+  windowSubmissions(store: KVStore, windowId: bigint): Submission[] {
+    const prefix = keys.windowSubmissionPrefix(windowId);
+    const ids = [...this.view(store).iterate(prefix)].map(([key]) => readU64be(key.subarray(prefix.length)));
+    return ids.map((id) => this.requireSubmission(store, id));
+  }
+
+  /** How many submissions `miner` made in the window: the ordinal of its next one. */
+  minerSubmissionCount(store: KVStore, windowId: bigint, miner: string): bigint {
+    const raw = this.view(store).get(keys.minerCount(windowId, miner));
+    return raw === undefined ? 0n : readU64be(raw);
+  }
+
+  submissionByCid(store: KVStore, cid: string): bigint | undefined {
+    const raw = this.view(store).get(keys.cid(cid));
+    return raw === undefined ? undefined : readU64be(raw);
+  }
+
+  /** A window's commitments, ordered by proposer address bytes. */
+  commits(store: KVStore, windowId: bigint): AggregationCommit[] {
+    return [...this.view(store).iterate(keys.commitPrefix(windowId))].map(([, value]) => AggregationCommit.decode(value));
+  }
+
+  *allCommits(store: KVStore): IterableIterator<AggregationCommit> {
+    for (const [, value] of this.view(store).iterate(keys.commitAllPrefix)) yield AggregationCommit.decode(value);
+  }
+
+  commit(store: KVStore, windowId: bigint, proposer: string): AggregationCommit | undefined {
+    const raw = this.view(store).get(keys.commit(windowId, proposer));
+    return raw === undefined ? undefined : AggregationCommit.decode(raw);
+  }
+
+  protected requireSubmission(store: KVStore, submissionId: bigint): Submission {
+    const submission = this.submission(store, submissionId);
+    if (submission === undefined) throw trainingErrors.submissionNotFound(`submission ${submissionId}`);
+    return submission;
+  }
+
+  protected requireWindow(store: KVStore, windowId: bigint): Window {
+    const window = this.window(store, windowId);
+    if (window === undefined) throw trainingErrors.windowNotFound(`window ${windowId}`);
+    return window;
+  }
+}
+
+export interface TrainingDeps {
+  readonly miners: MinerReader;
+  readonly validators: ValidatorReader;
+  readonly models: ModelReader;
+  readonly subnets: SubnetReader;
+  readonly rewards: RewardsHook;
+  readonly slasher: AggregatorSlasher;
+  readonly drawer: Drawer;
+}
+
+/** Full layer: submissions, commit-reveal, the window state machine (beginBlock). */
+export class TrainingKeeper extends TrainingViewKeeper {
+  constructor(private readonly deps: TrainingDeps) {
+    super();
+  }
+
+  /** What a miner's next submission in a window must carry (query `Assignment`). */
+  assignment(store: KVStore, windowId: bigint, miner: string): MinerAssignment {
+    const window = this.requireWindow(store, windowId);
+    const nextOrdinal = this.minerSubmissionCount(store, windowId, miner);
+    return {
+      subnet: this.deps.subnets.assignedSubnet(window, miner),
+      nextOrdinal,
+      chunkIndex: assignedChunk(window.seed, miner, nextOrdinal, window.chunkCount),
+      remaining: nextOrdinal >= window.maxSubmissionsPerMiner ? 0n : window.maxSubmissionsPerMiner - nextOrdinal,
+    };
+  }
+
+  setParams(store: KVStore, params: Params): void {
+    this.view(store).set(keys.params, Params.encode(params).finish());
+  }
+
+  setSchedule(store: KVStore, schedule: Schedule): void {
+    this.view(store).set(keys.schedule, Schedule.encode(schedule).finish());
+  }
+
+  /** Writes a window and keeps the aggregating index in step with its status. */
+  setWindow(store: KVStore, window: Window): void {
+    const view = this.view(store);
+    view.set(keys.window(window.id), Window.encode(window).finish());
+    if (window.status === WindowStatus.WINDOW_STATUS_AGGREGATING) view.set(keys.aggregating(window.id), new Uint8Array());
+    else view.delete(keys.aggregating(window.id));
+  }
+
+  /** Writes a submission; `isNew` also writes its indexes (by window, miner count, CID). */
+  setSubmission(store: KVStore, submission: Submission, isNew: boolean): void {
+    const view = this.view(store);
+    view.set(keys.submission(submission.id), Submission.encode(submission).finish());
+    if (!isNew) return;
+    view.set(keys.windowSubmission(submission.windowId, submission.id), new Uint8Array());
+    const count = this.minerSubmissionCount(store, submission.windowId, submission.miner);
+    view.set(keys.minerCount(submission.windowId, submission.miner), u64be(count + 1n));
+    view.set(keys.cid(submission.gradientCid), u64be(submission.id));
+  }
+
+  setCommit(store: KVStore, commit: AggregationCommit): void {
+    this.view(store).set(keys.commit(commit.windowId, commit.proposer), AggregationCommit.encode(commit).finish());
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  submitGradient(ctx: Context, msg: MsgSubmitGradient): { submissionId: bigint; ordinal: bigint } {
+    validateSubmitGradient(msg);
+    const { store } = ctx;
+    const params = this.params(store);
+
+    const miner = this.deps.miners.miner(store, msg.miner);
+    if (miner === undefined) throw trainingErrors.minerNotRegistered(`${msg.miner}`);
+    if (miner.jailed) throw trainingErrors.minerJailed(`${msg.miner}`);
+    const minStake = parseAmountString(params.minMinerStake, 'min_miner_stake', trainingErrors.invalidParams);
+    if (miner.stake < minStake) throw trainingErrors.insufficientMinerStake(`${msg.miner} has ${miner.stake}ur3mes staked, needs ${minStake}ur3mes`);
+
+    const window = this.requireWindow(store, msg.windowId);
+    if (window.status !== WindowStatus.WINDOW_STATUS_COLLECTING) {
+      throw trainingErrors.windowNotCollecting(`window ${window.id} is ${STATUS_NAMES[window.status]}`);
+    }
+
+    const version = this.deps.models.version(store, msg.modelVersion);
+    if (version === undefined || (version.status !== 'active' && version.status !== 'migration')) {
+      throw trainingErrors.modelVersionNotUsable(`model version ${msg.modelVersion} is ${version === undefined ? 'unknown' : version.status}`);
+    }
+
+    const subnet = this.deps.subnets.assignedSubnet(window, msg.miner);
+    if (msg.subnet !== subnet) throw trainingErrors.wrongSubnet(`window ${window.id} assigns ${msg.miner} to subnet ${subnet}, not ${msg.subnet}`);
+
+    const ordinal = this.minerSubmissionCount(store, window.id, msg.miner);
+    if (ordinal >= window.maxSubmissionsPerMiner) {
+      throw trainingErrors.rateLimited(`${msg.miner} already made ${ordinal} of ${window.maxSubmissionsPerMiner} submissions in window ${window.id}`);
+    }
+
+    const chunk = assignedChunk(window.seed, msg.miner, ordinal, window.chunkCount);
+    if (msg.chunkIndex !== chunk) {
+      throw trainingErrors.wrongChunk(`submission ${ordinal} of ${msg.miner} in window ${window.id} must train chunk ${chunk}, not ${msg.chunkIndex}`);
+    }
+
+    const earlier = this.submissionByCid(store, msg.gradientCid);
+    if (earlier !== undefined) throw trainingErrors.duplicateSubmission(`gradient ${msg.gradientCid} is already submission ${earlier}`);
+
+    const schedule = this.schedule(store);
+    const submission: Submission = {
+      id: schedule.nextSubmissionId, miner: msg.miner, windowId: window.id, subnet, modelVersion: msg.modelVersion,
+      gradientCid: msg.gradientCid, gradientHash: Buffer.from(msg.gradientHash), traceRoot: Buffer.from(msg.traceRoot),
+      chunkIndex: chunk, ordinal, lossBefore: msg.lossBefore, lossAfter: msg.lossAfter, backend: msg.backend,
+      height: ctx.height, status: SubmissionStatus.SUBMISSION_STATUS_PENDING, rejectReason: '',
+    };
+    schedule.nextSubmissionId += 1n;
+    this.setSchedule(store, schedule);
+    this.setSubmission(store, submission, true);
+    window.submissionCount += 1n;
+    this.setWindow(store, window);
+    ctx.events.emit('submission', [
+      ['id', submission.id.toString()],
+      ['miner', submission.miner],
+      ['window', window.id.toString()],
+      ['subnet', subnet.toString()],
+      ['cid', submission.gradientCid],
+      ['chunk', chunk.toString()],
+      ['ordinal', ordinal.toString()],
+      ['model_version', msg.modelVersion.toString()],
+      ['backend', msg.backend, false],
+    ]);
+    return { submissionId: submission.id, ordinal };
+  }
+
+  commitAggregation(ctx: Context, msg: MsgCommitAggregation): void {
+    validateCommitAggregation(msg);
+    const { store } = ctx;
+    const window = this.requireWindow(store, msg.windowId);
+    if (!this.inPhase(window, ctx.height, window.commitStartHeight, window.revealStartHeight)) {
+      throw trainingErrors.notCommitPhase(`window ${window.id} is ${STATUS_NAMES[window.status]}; commits are accepted at heights [${window.commitStartHeight}, ${window.revealStartHeight}), now ${ctx.height}`);
+    }
+    if (!window.proposers.includes(msg.proposer)) throw trainingErrors.notProposer(`${msg.proposer} in window ${window.id}`);
+    if (this.commit(store, window.id, msg.proposer) !== undefined) throw trainingErrors.alreadyCommitted(`${msg.proposer} in window ${window.id}`);
+    this.setCommit(store, {
+      windowId: window.id, proposer: msg.proposer, commitment: Buffer.from(msg.commitment), commitHeight: ctx.height,
+      revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n,
+    });
+    ctx.events.emit('aggregation_commit', [
+      ['window', window.id.toString()],
+      ['proposer', msg.proposer],
+      ['commitment', toHex(msg.commitment), false],
+    ]);
+  }
+
+  revealAggregation(ctx: Context, msg: MsgRevealAggregation): void {
+    validateRevealAggregation(msg);
+    const { store } = ctx;
+    const window = this.requireWindow(store, msg.windowId);
+    if (!this.inPhase(window, ctx.height, window.revealStartHeight, window.revealEndHeight)) {
+      throw trainingErrors.notRevealPhase(`window ${window.id} is ${STATUS_NAMES[window.status]}; reveals are accepted at heights [${window.revealStartHeight}, ${window.revealEndHeight}), now ${ctx.height}`);
+    }
+    if (!window.proposers.includes(msg.proposer)) throw trainingErrors.notProposer(`${msg.proposer} in window ${window.id}`);
+    const commit = this.commit(store, window.id, msg.proposer);
+    if (commit === undefined) throw trainingErrors.noCommitment(`${msg.proposer} did not commit in window ${window.id}`);
+    if (commit.revealed) throw trainingErrors.alreadyRevealed(`${msg.proposer} in window ${window.id}`);
+    if (!bytesEqual(commitHash(msg.resultCid, msg.resultHash, msg.nonce), commit.commitment)) {
+      throw trainingErrors.commitmentMismatch(`sha256(result_cid ‖ result_hash ‖ nonce) of ${msg.proposer} in window ${window.id}`);
+    }
+    this.setCommit(store, {
+      ...commit, revealed: true, resultCid: msg.resultCid, resultHash: Buffer.from(msg.resultHash), revealHeight: ctx.height,
+    });
+    ctx.events.emit('aggregation_reveal', [
+      ['window', window.id.toString()],
+      ['proposer', msg.proposer],
+      ['result_cid', msg.resultCid],
+      ['result_hash', toHex(msg.resultHash), false],
+    ]);
+  }
+
+  /**
+   * For verification (L1/L2): rejects a pending submission, so it is left out of the window's
+   * accepted set. Possible until the window's commit phase starts.
+   */
+  rejectSubmission(ctx: Context, submissionId: bigint, reason: string): void {
+    const submission = this.requireSubmission(ctx.store, submissionId);
+    if (submission.status !== SubmissionStatus.SUBMISSION_STATUS_PENDING) {
+      throw trainingErrors.submissionNotPending(`submission ${submissionId} is ${submission.status === SubmissionStatus.SUBMISSION_STATUS_ACCEPTED ? 'accepted' : 'rejected'}`);
+    }
+    submission.status = SubmissionStatus.SUBMISSION_STATUS_REJECTED;
+    submission.rejectReason = reason.slice(0, 256);
+    this.setSubmission(ctx.store, submission, false);
+    ctx.events.emit('submission_rejected', [
+      ['id', submission.id.toString()],
+      ['miner', submission.miner],
+      ['window', submission.windowId.toString()],
+      ['reason', submission.rejectReason, false],
+    ]);
+  }
+
+  private inPhase(window: Window, height: bigint, start: bigint, end: bigint): boolean {
+    return window.status === WindowStatus.WINDOW_STATUS_AGGREGATING && window.proposers.length > 0 && height >= start && height < end;
+  }
+
+  // ---------------------------------------------------------------- window state machine
+
+  /**
+   * Advances every window by height, in this order (README "Window state machine"):
+   * 1. the collecting window whose collect_end_height is reached becomes aggregating;
+   * 2. each aggregating window, by id: at commit_start_height its accepted set is fixed and
+   *    its proposers drawn; at reveal_end_height it is tallied (finalized or failed);
+   * 3. if no window is collecting and next_open_height is reached, a window opens.
+   */
+  beginBlock(ctx: Context): void {
+    const { store, height } = ctx;
+    const schedule = this.schedule(store);
+
+    if (schedule.collectingWindowId !== 0n) {
+      const window = this.requireWindow(store, schedule.collectingWindowId);
+      if (height >= window.collectEndHeight) {
+        window.status = WindowStatus.WINDOW_STATUS_AGGREGATING;
+        this.setWindow(store, window);
+        schedule.collectingWindowId = 0n;
+        ctx.events.emit('window_collected', [
+          ['window', window.id.toString()],
+          ['submissions', window.submissionCount.toString()],
+        ]);
+      }
+    }
+
+    const aggregating = [...this.view(store).iterate(keys.aggregatingPrefix)].map(([key]) => readU64be(key.subarray(keys.aggregatingPrefix.length)));
+    for (const windowId of aggregating) {
+      const window = this.requireWindow(store, windowId);
+      if (window.proposers.length === 0 && height >= window.commitStartHeight) this.startAggregation(ctx, window);
+      if (window.status === WindowStatus.WINDOW_STATUS_AGGREGATING && height >= window.revealEndHeight) this.tally(ctx, window);
+    }
+
+    if (schedule.collectingWindowId === 0n && height >= schedule.nextOpenHeight) {
+      const version = this.deps.models.activeVersion(store);
+      // Without an active model version nothing can be trained: try again next block.
+      if (version !== undefined) this.openWindow(ctx, schedule, version.number);
+    }
+    this.setSchedule(store, schedule);
+  }
+
+  private openWindow(ctx: Context, schedule: Schedule, modelVersion: bigint): void {
+    const params = this.params(ctx.store);
+    const id = schedule.nextWindowId;
+    const seed = Buffer.from(this.deps.drawer.seed(ctx));
+    const collectEndHeight = ctx.height + params.windowBlocks;
+    const commitStartHeight = collectEndHeight + params.challengePeriodBlocks;
+    const revealStartHeight = commitStartHeight + params.commitPeriodBlocks;
+    const window: Window = {
+      id, status: WindowStatus.WINDOW_STATUS_COLLECTING, openHeight: ctx.height, seed, modelVersion,
+      subnetCount: this.deps.subnets.subnetCount(ctx.store, modelVersion),
+      chunkCount: params.chunkCount, maxSubmissionsPerMiner: params.maxSubmissionsPerMinerPerWindow,
+      collectEndHeight, commitStartHeight, revealStartHeight, revealEndHeight: revealStartHeight + params.revealPeriodBlocks,
+      baseReward: params.baseReward, submissionCount: 0n, acceptedCount: 0n, proposers: [],
+      resultCid: '', resultHash: Buffer.alloc(0), failureReason: '', closedHeight: 0n,
+    };
+    this.setWindow(ctx.store, window);
+    schedule.nextWindowId = id + 1n;
+    schedule.collectingWindowId = id;
+    schedule.nextOpenHeight = collectEndHeight;
+    ctx.events.emit('window_opened', [
+      ['window', id.toString()],
+      ['open_height', ctx.height.toString()],
+      ['model_version', modelVersion.toString()],
+      ['subnet_count', window.subnetCount.toString()],
+      ['chunk_count', window.chunkCount.toString()],
+      ['collect_end_height', collectEndHeight.toString()],
+      ['seed', toHex(seed), false],
+    ]);
+  }
+
+  /** Fixes the accepted set (every still-pending submission) and draws the proposers. */
+  private startAggregation(ctx: Context, window: Window): void {
+    const { store } = ctx;
+    let accepted = 0n;
+    for (const submission of this.windowSubmissions(store, window.id)) {
+      if (submission.status !== SubmissionStatus.SUBMISSION_STATUS_PENDING) continue;
+      submission.status = SubmissionStatus.SUBMISSION_STATUS_ACCEPTED;
+      this.setSubmission(store, submission, false);
+      accepted += 1n;
+    }
+    window.acceptedCount = accepted;
+    if (accepted === 0n) {
+      this.fail(ctx, window, 'no accepted submissions', false);
+      return;
+    }
+    const candidates = this.deps.validators.bondedValidators(store)
+      .filter((validator) => validator.stake > 0n)
+      .map((validator) => ({ id: validator.address, stake: validator.stake }));
+    const wanted = Number(this.params(store).aggregationProposers);
+    const k = Math.min(wanted, candidates.length);
+    if (k === 0) {
+      this.fail(ctx, window, 'no bonded validators to aggregate', false);
+      return;
+    }
+    const drawn = this.deps.drawer.draw(ctx, PROPOSER_DRAW_PURPOSE, window.id.toString(), candidates, k);
+    window.proposers = drawn.map((candidate) => candidate.id);
+    this.setWindow(store, window);
+    ctx.events.emit('aggregation_started', [
+      ['window', window.id.toString()],
+      ['accepted', accepted.toString()],
+      ['rejected', (window.submissionCount - accepted).toString()],
+      ['proposers', window.proposers.join(',')],
+      ['commit_start_height', window.commitStartHeight.toString()],
+      ['reveal_start_height', window.revealStartHeight.toString()],
+      ['reveal_end_height', window.revealEndHeight.toString()],
+    ]);
+    for (const proposer of window.proposers) {
+      ctx.events.emit('aggregation_proposer', [['window', window.id.toString()], ['proposer', proposer]]);
+    }
+  }
+
+  /** Majority = more than half of the drawn proposers revealed the identical (cid, hash). */
+  private tally(ctx: Context, window: Window): void {
+    const commits = new Map(this.commits(ctx.store, window.id).map((commit) => [commit.proposer, commit]));
+    const groups: Array<{ cid: string; hash: Uint8Array; proposers: string[] }> = [];
+    for (const proposer of window.proposers) {
+      const commit = commits.get(proposer);
+      if (commit === undefined || !commit.revealed) continue;
+      const group = groups.find((g) => g.cid === commit.resultCid && bytesEqual(g.hash, commit.resultHash));
+      if (group === undefined) groups.push({ cid: commit.resultCid, hash: commit.resultHash, proposers: [proposer] });
+      else group.proposers.push(proposer);
+    }
+    const drawn = window.proposers.length;
+    const majority = groups.find((group) => group.proposers.length * 2 > drawn);
+
+    for (const proposer of window.proposers) {
+      const commit = commits.get(proposer);
+      let fault: AggregatorFault | undefined;
+      if (commit === undefined || !commit.revealed) fault = 'missing-reveal';
+      else if (majority !== undefined && !majority.proposers.includes(proposer)) fault = 'minority-reveal';
+      if (fault === undefined) continue;
+      this.deps.slasher.penalizeAggregator(ctx, proposer, window.id, fault);
+      ctx.events.emit('aggregator_penalized', [['window', window.id.toString()], ['proposer', proposer], ['fault', fault]]);
+    }
+
+    if (majority === undefined) {
+      this.fail(ctx, window, groups.length === 0 ? 'no reveals' : 'no majority', true);
+      return;
+    }
+    window.status = WindowStatus.WINDOW_STATUS_FINALIZED;
+    window.resultCid = majority.cid;
+    window.resultHash = Buffer.from(majority.hash);
+    window.closedHeight = ctx.height;
+    this.setWindow(ctx.store, window);
+    ctx.events.emit('window_finalized', [
+      ['window', window.id.toString()],
+      ['result_cid', majority.cid],
+      ['result_hash', toHex(majority.hash), false],
+      ['votes', `${majority.proposers.length}/${drawn}`, false],
+      ['accepted', window.acceptedCount.toString()],
+    ]);
+
+    const perMiner = new Map<string, bigint>();
+    for (const submission of this.windowSubmissions(ctx.store, window.id)) {
+      if (submission.status !== SubmissionStatus.SUBMISSION_STATUS_ACCEPTED) continue;
+      perMiner.set(submission.miner, (perMiner.get(submission.miner) ?? 0n) + 1n);
+    }
+    const miners: WeightedAddress[] = [...perMiner.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([address, weight]) => ({ address, weight }));
+    const aggregators: WeightedAddress[] = majority.proposers.map((address) => ({ address, weight: 1n }));
+    this.deps.rewards.distributeWindow(ctx, window.id, {
+      baseReward: parseAmountString(window.baseReward, 'base_reward', trainingErrors.invalidParams), miners, aggregators,
+    });
+  }
+
+  private fail(ctx: Context, window: Window, reason: string, afterTally: boolean): void {
+    window.status = WindowStatus.WINDOW_STATUS_FAILED;
+    window.failureReason = reason;
+    window.closedHeight = ctx.height;
+    this.setWindow(ctx.store, window);
+    ctx.events.emit('window_failed', [
+      ['window', window.id.toString()],
+      ['reason', reason],
+      ['phase', afterTally ? 'tally' : 'aggregation-start', false],
+    ]);
+  }
+}

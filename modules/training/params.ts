@@ -1,0 +1,86 @@
+/**
+ * Training parameters: defaults, rules, and the JSON form governance reads and replaces
+ * (ModuleParams). The JSON form is the protobuf JSON of `Params` with every field present:
+ * camelCase keys, every value a decimal string.
+ */
+import type { ErrorKind } from '../../app/errors.ts';
+import { Params } from '../../proto/gen/r3mes/training/v1/types.ts';
+import { trainingErrors } from './errors.ts';
+
+export const MAX_AMOUNT = (1n << 256n) - 1n;
+
+export function defaultParams(): Params {
+  return {
+    windowBlocks: 100n,
+    chunkTokens: 2048n,
+    chunkCount: 1024n,
+    maxSubmissionsPerMinerPerWindow: 4n,
+    minMinerStake: '1000000',
+    baseReward: '1000000',
+    challengePeriodBlocks: 20n,
+    aggregationProposers: 3n,
+    commitPeriodBlocks: 10n,
+    revealPeriodBlocks: 10n,
+  };
+}
+
+/** [min, max] of every uint64 parameter. */
+const RANGES: Record<string, readonly [bigint, bigint]> = {
+  windowBlocks: [1n, 1_000_000n],
+  chunkTokens: [1n, 1n << 20n],
+  chunkCount: [1n, 1n << 40n],
+  maxSubmissionsPerMinerPerWindow: [1n, 10_000n],
+  challengePeriodBlocks: [0n, 1_000_000n],
+  aggregationProposers: [1n, 100n],
+  commitPeriodBlocks: [1n, 1_000_000n],
+  revealPeriodBlocks: [1n, 1_000_000n],
+};
+const AMOUNTS = ['minMinerStake', 'baseReward'] as const;
+export const PARAM_KEYS = Object.keys(defaultParams()) as Array<keyof Params>;
+
+/** Parses a decimal amount string in [0, 2^256). */
+export function parseAmountString(text: string, what: string, error: ErrorKind): bigint {
+  if (typeof text !== 'string' || !/^(0|[1-9]\d{0,77})$/.test(text)) throw error(`${what} "${String(text)}" is not a decimal integer`);
+  const amount = BigInt(text);
+  if (amount > MAX_AMOUNT) throw error(`${what} ${text} overflows 2^256-1`);
+  return amount;
+}
+
+export function validateParams(params: Params, error: ErrorKind = trainingErrors.invalidParams): void {
+  for (const [key, [min, max]] of Object.entries(RANGES)) {
+    const value = params[key as keyof Params] as bigint;
+    if (typeof value !== 'bigint' || value < min || value > max) throw error(`${key} must be in [${min}, ${max}], got ${String(value)}`);
+  }
+  for (const key of AMOUNTS) parseAmountString(params[key], key, error);
+}
+
+/** The governance JSON form: every field, decimal strings. */
+export function paramsToJson(params: Params): Record<string, string> {
+  return Object.fromEntries(PARAM_KEYS.map((key) => [key, String(params[key])]));
+}
+
+/**
+ * Parses the governance JSON form strictly: an object with exactly the Params keys, each a
+ * decimal string (a non-negative safe integer number is accepted for uint64 fields).
+ */
+export function paramsFromJson(value: unknown, error: ErrorKind = trainingErrors.invalidParams): Params {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw error('params must be a JSON object');
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) if (!PARAM_KEYS.includes(key as keyof Params)) throw error(`unknown parameter "${key}"`);
+  const parsed: Record<string, unknown> = {};
+  for (const key of PARAM_KEYS) {
+    const raw = record[key];
+    if (raw === undefined) throw error(`parameter "${key}" is missing`);
+    if ((AMOUNTS as readonly string[]).includes(key)) {
+      if (typeof raw !== 'string') throw error(`${key} must be a decimal string`);
+      parsed[key] = raw;
+    } else {
+      const text = typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 0 ? String(raw) : raw;
+      if (typeof text !== 'string' || !/^\d{1,20}$/.test(text)) throw error(`${key} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+      parsed[key] = BigInt(text);
+    }
+  }
+  const params = parsed as unknown as Params;
+  validateParams(params, error);
+  return params;
+}

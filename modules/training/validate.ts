@@ -1,0 +1,44 @@
+/**
+ * Stateless checks of training messages: they read no state, so they run in `signers` (before
+ * the ante handler) and again at the start of execution.
+ */
+import { decodeAddress } from '../auth/address.ts';
+import type { MsgCommitAggregation, MsgRevealAggregation, MsgSubmitGradient } from '../../proto/gen/r3mes/training/v1/tx.ts';
+import { NONCE_BYTES, RESULT_HASH_BYTES } from './assignment.ts';
+import { contentCidProblem } from './cid.ts';
+import { trainingErrors } from './errors.ts';
+
+const BACKEND = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+function requireHash(bytes: Uint8Array, field: string): void {
+  if (bytes.length !== RESULT_HASH_BYTES) throw trainingErrors.invalidHash(`${field} is ${bytes.length} bytes, must be ${RESULT_HASH_BYTES}`);
+}
+
+export function requireCid(text: string, field: string): void {
+  const problem = contentCidProblem(text);
+  if (problem !== undefined) throw trainingErrors.invalidCid(`${field}: ${problem}`);
+}
+
+/** Returns the signer (the miner's address bytes). */
+export function validateSubmitGradient(msg: MsgSubmitGradient): Uint8Array {
+  const miner = decodeAddress(msg.miner, 'miner');
+  requireHash(msg.gradientHash, 'gradient_hash');
+  requireHash(msg.traceRoot, 'trace_root');
+  if (!BACKEND.test(msg.backend)) throw trainingErrors.invalidBackend(`backend "${msg.backend.slice(0, 64)}" must match ${BACKEND.source}`);
+  requireCid(msg.gradientCid, 'gradient_cid');
+  return miner;
+}
+
+export function validateCommitAggregation(msg: MsgCommitAggregation): Uint8Array {
+  const proposer = decodeAddress(msg.proposer, 'proposer');
+  requireHash(msg.commitment, 'commitment');
+  return proposer;
+}
+
+export function validateRevealAggregation(msg: MsgRevealAggregation): Uint8Array {
+  const proposer = decodeAddress(msg.proposer, 'proposer');
+  requireCid(msg.resultCid, 'result_cid');
+  requireHash(msg.resultHash, 'result_hash');
+  if (msg.nonce.length !== NONCE_BYTES) throw trainingErrors.invalidNonce(`nonce is ${msg.nonce.length} bytes, must be ${NONCE_BYTES}`);
+  return proposer;
+}
