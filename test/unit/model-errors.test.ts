@@ -1,0 +1,277 @@
+import t from 'tap';
+// ---- fixture: real auth + bank, fake stake and params router (copied per model test file) ----
+import { ChainError } from '../../app/errors.ts';
+import type { Context } from '../../app/context.ts';
+import { fromUtf8, toHex, utf8 } from '../../app/bytes.ts';
+import type { CacheStore } from '../../app/store/cache.ts';
+import type { KVStore } from '../../app/store/types.ts';
+import { AuthKeeper } from '../../modules/auth/keeper.ts';
+import { encodeAddress } from '../../modules/auth/address.ts';
+import { BankKeeper } from '../../modules/bank/keeper.ts';
+import { EventLog } from '../../app/events.ts';
+import type { ParamsRouter, StakeReader } from '../../modules/model/expected-keepers.ts';
+import { ModelKeeper } from '../../modules/model/keeper.ts';
+import { modelModule } from '../../modules/model/module.ts';
+import { defaultModelGenesis } from '../../modules/model/genesis.ts';
+import { MsgSubmitProposal, MsgVote } from '../../proto/gen/r3mes/model/v1/tx.ts';
+import { type NewVersionContent, VoteOption } from '../../proto/gen/r3mes/model/v1/types.ts';
+import { emptyState, testContext } from '../helpers/module-context.ts';
+
+const DENOM = 'ur3mes';
+const addr = (n: number) => new Uint8Array(20).fill(n);
+const PROPOSER = addr(1);
+const VAL_A = addr(10); // 60 stake
+const VAL_B = addr(11); // 30 stake
+const VAL_C = addr(12); // 10 stake
+const FUNDS = 100_000_000n;
+const MIN_DEPOSIT = 10_000_000n;
+
+/** A stand-in for another module's params, kept in the store, validated in set after writing (to prove the layer is dropped). */
+const FAKE_KEY = utf8('fake-staking/params');
+
+function setup({ votingPeriodBlocks = '10' } = {}) {
+  const store = emptyState();
+  const auth = new AuthKeeper();
+  const bank = new BankKeeper(auth);
+  const stakes = new Map<string, bigint>([[toHex(VAL_A), 60n], [toHex(VAL_B), 30n], [toHex(VAL_C), 10n]]);
+  const stake: StakeReader = {
+    votingStake: (_store, address) => stakes.get(toHex(address)) ?? 0n,
+    totalVotingStake: () => [...stakes.values()].reduce((sum, value) => sum + value, 0n),
+  };
+  const setCalls: Array<{ module: string; value: unknown }> = [];
+  // The router is built after the module, as the lead does: it closes over `module`.
+  // eslint-disable-next-line prefer-const
+  let module: ReturnType<typeof modelModule>;
+  const router: ParamsRouter = {
+    modules: () => ['model', 'staking'],
+    get(s, name) {
+      if (name === 'model') return module.params!.get(s);
+      const raw = s.get(FAKE_KEY);
+      return raw === undefined ? { unbondingBlocks: 100 } : JSON.parse(fromUtf8(raw));
+    },
+    set(s, name, value) {
+      setCalls.push({ module: name, value });
+      if (name === 'model') return module.params!.set(s, value);
+      s.set(FAKE_KEY, utf8(JSON.stringify(value)));
+      const blocks = (value as { unbondingBlocks?: unknown }).unbondingBlocks;
+      if (typeof blocks !== 'number' || blocks < 1) throw new ChainError('staking', 2, 'unbondingBlocks must be a positive integer');
+    },
+  };
+  const keeper = new ModelKeeper({ bank, stake, params: router });
+  module = modelModule(keeper);
+  const genesis = defaultModelGenesis();
+  genesis.params.votingPeriodBlocks = votingPeriodBlocks;
+  module.initGenesis(store, genesis);
+  bank.mint(store, new EventLog(), PROPOSER, [{ denom: DENOM, amount: FUNDS }]);
+  const [submitHandler, voteHandler] = module.msgs;
+
+  /** Runs a message as a tx would: encode → decode → stateless signers → execute on a layer of `store`. */
+  function deliver(height: bigint, typeUrl: string, msg: MsgSubmitProposal | MsgVote): Context {
+    const handler = typeUrl === submitHandler.typeUrl ? submitHandler : voteHandler;
+    const bytes = typeUrl === submitHandler.typeUrl ? MsgSubmitProposal.encode(msg as MsgSubmitProposal).finish() : MsgVote.encode(msg as MsgVote).finish();
+    const decoded = handler.decode(bytes);
+    handler.signers(decoded);
+    const ctx = testContext(store, { height });
+    const response = handler.execute(ctx, decoded);
+    lastResponse = response;
+    return ctx;
+  }
+  let lastResponse: { typeUrl: string; value: Uint8Array } | undefined;
+  function endBlock(height: bigint): Context {
+    const ctx = testContext(store, { height });
+    module.endBlock!(ctx);
+    return ctx;
+  }
+  return { store: store as CacheStore & KVStore, auth, bank, keeper, module, stakes, router, setCalls, deliver, endBlock, response: () => lastResponse };
+}
+
+const seedHex = (n: number) => n.toString(16).padStart(2, '0').repeat(32);
+
+function newVersionContent(overrides: Partial<NewVersionContent> = {}): NewVersionContent {
+  return {
+    modelCid: '',
+    backboneSeed: seedHex(7),
+    architecture: { dModel: 128, nLayers: 2, nHeads: 2, dFf: 512, vocabSize: 256, seqLen: 128 },
+    lora: { rank: 16, alpha: 32, targets: ['q', 'v'] },
+    migrationBlocks: 5n,
+    ...overrides,
+  };
+}
+
+function submitMsg(content: MsgSubmitProposal['content'], deposit = MIN_DEPOSIT, overrides: Partial<MsgSubmitProposal> = {}): MsgSubmitProposal {
+  return {
+    proposer: encodeAddress(PROPOSER), title: 'Proposal', summary: 'why', content,
+    initialDeposit: [{ denom: DENOM, amount: deposit.toString() }], ...overrides,
+  };
+}
+
+function voteMsg(proposalId: bigint, voter: Uint8Array, option: VoteOption): MsgVote {
+  return { proposalId, voter: encodeAddress(voter), option };
+}
+
+function eventsOf(ctx: Context, type: string): Array<Record<string, string>> {
+  return ctx.events.events.filter((e) => e.type === type).map((e) => Object.fromEntries(e.attributes.map((a) => [a.key, a.value])));
+}
+// ---- end fixture ----
+import { modelErrors } from '../../modules/model/errors.ts';
+import { defaultModelParams, paramsToJson } from '../../modules/model/params.ts';
+import { ProposalStatus } from '../../proto/gen/r3mes/model/v1/types.ts';
+import { QueryProposalRequest, QueryVersionRequest } from '../../proto/gen/r3mes/model/v1/query.ts';
+
+const SUBMIT = '/r3mes.model.v1.MsgSubmitProposal';
+const VOTE = '/r3mes.model.v1.MsgVote';
+const versionContent = (overrides: Partial<NewVersionContent> = {}) => ({ newVersion: newVersionContent(overrides), paramChange: undefined });
+const model = (code: number) => ({ name: 'ChainError', codespace: 'model', code });
+const sdk = (code: number) => ({ name: 'ChainError', codespace: 'sdk', code });
+
+t.test('the model codespace registers codes 2..15, each once', (t) => {
+  const codes = Object.values(modelErrors).map((kind) => kind.code);
+  t.same(codes, [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+  t.ok(Object.values(modelErrors).every((kind) => kind.codespace === 'model'));
+  t.end();
+});
+
+t.test('model/2 invalid params: ModuleParams.set rejects a bad value and changes nothing', (t) => {
+  const f = setup();
+  const before = f.module.params!.get(f.store);
+  const good = paramsToJson(defaultModelParams());
+  t.throws(() => f.module.params!.set(f.store, { ...good, thresholdBp: 10_001 }), model(2));
+  t.throws(() => f.module.params!.set(f.store, { ...good, minDeposit: '0' }), model(2), 'zero deposit');
+  t.throws(() => f.module.params!.set(f.store, { ...good, votingPeriodBlocks: 5 }), model(2), 'bigint as number');
+  t.throws(() => f.module.params!.set(f.store, { ...good, extra: 1 }), model(2), 'unknown field');
+  const { quorumBp: _dropped, ...missing } = good;
+  t.throws(() => f.module.params!.set(f.store, missing), model(2), 'missing field');
+  t.throws(() => f.module.params!.set(f.store, 'x'), model(2), 'not an object');
+  t.same(f.module.params!.get(f.store), before);
+  t.end();
+});
+
+t.test('model/3 invalid architecture', (t) => {
+  const f = setup();
+  const architecture = { dModel: 96, nLayers: 2, nHeads: 5, dFf: 512, vocabSize: 256, seqLen: 128 };
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ architecture }))), model(3), 'n_heads does not divide d_model');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ architecture: { ...architecture, nHeads: 2, vocabSize: 50_000 } }))), model(3), 'vocab not 256');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ architecture: { ...architecture, nHeads: 2, seqLen: 100 } }))), model(3), 'seq_len does not divide 2048');
+  t.end();
+});
+
+t.test('model/4 invalid LoRA config', (t) => {
+  const f = setup();
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ lora: { rank: 2, alpha: 4, targets: ['q'] } }))), model(4), 'rank below 4');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ lora: { rank: 65, alpha: 4, targets: ['q'] } }))), model(4), 'rank above 64');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ lora: { rank: 8, alpha: 4, targets: ['v', 'q'] } }))), model(4), 'targets out of order');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ lora: { rank: 8, alpha: 4, targets: ['mlp'] } }))), model(4), 'unknown target');
+  t.end();
+});
+
+t.test('model/5 invalid backbone', (t) => {
+  const f = setup();
+  const cid = 'bafkreibnoelefnzgwbcacyt4vh52ymxvzbjq7mmqhtcnwarfq4lzegsiqe';
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ modelCid: cid }))), model(5), 'both seed and CID');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ backboneSeed: '' }))), model(5), 'neither');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ backboneSeed: 'AB'.repeat(32) }))), model(5), 'uppercase seed');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ backboneSeed: '', modelCid: 'QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG' }))), model(5), 'CIDv0');
+  f.deliver(2n, SUBMIT, submitMsg(versionContent({ backboneSeed: '', modelCid: cid })));
+  t.equal(f.keeper.proposal(f.store, 1n)?.content?.newVersion?.modelCid, cid, 'a canonical CIDv1 is accepted');
+  t.end();
+});
+
+t.test('model/6 invalid proposal content', (t) => {
+  const f = setup();
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(undefined)), model(6), 'no content');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg({ newVersion: newVersionContent(), paramChange: { module: 'model', paramsJson: '{}' } })), model(6), 'both kinds');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ migrationBlocks: 0n }))), model(6), 'zero migration window');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg({ newVersion: undefined, paramChange: { module: 'model', paramsJson: '{nope' } })), model(6), 'params not JSON');
+  t.end();
+});
+
+t.test('model/7 invalid proposal title or summary', (t) => {
+  const f = setup();
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent(), MIN_DEPOSIT, { title: '' })), model(7), 'empty title');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent(), MIN_DEPOSIT, { summary: 'x'.repeat(10_001) })), model(7), 'long summary');
+  t.end();
+});
+
+t.test('model/8 unknown params module', (t) => {
+  const f = setup();
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg({ newVersion: undefined, paramChange: { module: 'nosuch', paramsJson: '{}' } })), model(8));
+  t.equal(f.bank.balance(f.store, PROPOSER, DENOM), FUNDS, 'nothing escrowed');
+  t.end();
+});
+
+t.test('model/9 insufficient deposit', (t) => {
+  const f = setup();
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent(), MIN_DEPOSIT - 1n)), model(9), 'below min_deposit');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent(), MIN_DEPOSIT, { initialDeposit: [{ denom: 'uatom', amount: MIN_DEPOSIT.toString() }] })), model(9), 'wrong denom');
+  t.end();
+});
+
+t.test('model/10 unknown proposal', (t) => {
+  const f = setup();
+  t.throws(() => f.deliver(2n, VOTE, voteMsg(99n, VAL_A, VoteOption.VOTE_OPTION_YES)), model(10));
+  t.throws(() => f.module.queries['/r3mes.model.v1.Query/Proposal'](f.store, QueryProposalRequest.encode({ proposalId: 99n }).finish()), model(10), 'query too');
+  t.end();
+});
+
+t.test('model/11 proposal not in voting period', (t) => {
+  const f = setup();
+  f.deliver(2n, SUBMIT, submitMsg(versionContent()));
+  t.throws(() => f.deliver(13n, VOTE, voteMsg(1n, VAL_A, VoteOption.VOTE_OPTION_YES)), model(11), 'after voting_end_height, before the tally');
+  f.endBlock(12n);
+  t.throws(() => f.deliver(13n, VOTE, voteMsg(1n, VAL_A, VoteOption.VOTE_OPTION_YES)), model(11), 'after the tally');
+  t.end();
+});
+
+t.test('model/12 invalid vote option', (t) => {
+  const f = setup();
+  f.deliver(2n, SUBMIT, submitMsg(versionContent()));
+  t.throws(() => f.deliver(3n, VOTE, voteMsg(1n, VAL_A, VoteOption.VOTE_OPTION_UNSPECIFIED)), model(12));
+  t.throws(() => f.deliver(3n, VOTE, voteMsg(1n, VAL_A, 9 as VoteOption)), model(12), 'unknown number');
+  t.end();
+});
+
+t.test('model/13 unknown model version', (t) => {
+  const f = setup();
+  t.throws(() => f.module.queries['/r3mes.model.v1.Query/Version'](f.store, QueryVersionRequest.encode({ number: 2n }).finish()), model(13));
+  t.equal(f.keeper.version(f.store, 2n), undefined);
+  t.notOk(f.keeper.acceptsVersion(f.store, 0n));
+  t.throws(() => new ModelKeeper({ bank: f.bank, stake: { votingStake: () => 0n, totalVotingStake: () => 0n }, params: f.router }).activeVersion(emptyState()), model(13), 'no active version before genesis');
+  t.end();
+});
+
+t.test('model/14 migration in progress: a second version passing during a migration fails', (t) => {
+  const f = setup();
+  f.deliver(2n, SUBMIT, submitMsg(versionContent({ migrationBlocks: 50n })));
+  f.deliver(2n, SUBMIT, submitMsg(versionContent({ backboneSeed: seedHex(8) })));
+  f.deliver(3n, VOTE, voteMsg(1n, VAL_A, VoteOption.VOTE_OPTION_YES));
+  f.deliver(3n, VOTE, voteMsg(2n, VAL_A, VoteOption.VOTE_OPTION_YES));
+  f.endBlock(12n); // proposal 1 executes first (same end height, lower id), proposal 2 then fails
+  const proposal = f.keeper.proposal(f.store, 2n)!;
+  t.equal(proposal.status, ProposalStatus.PROPOSAL_STATUS_FAILED);
+  t.match(proposal.failureReason, /^model\/14: /);
+  t.end();
+});
+
+t.test('model/15 invalid genesis', (t) => {
+  const f = setup();
+  const genesis = defaultModelGenesis();
+  const v1 = genesis.versions[0] as Record<string, unknown>;
+  t.throws(() => f.module.initGenesis(emptyState(), { ...genesis, versions: [{ ...v1, number: '2' }] }), model(15), 'versions not numbered from 1');
+  t.throws(() => f.module.initGenesis(emptyState(), { ...genesis, versions: [] }), model(15), 'no version');
+  t.throws(() => f.module.initGenesis(emptyState(), { ...genesis, versions: [{ ...v1, status: 'VERSION_STATUS_DEPRECATED' }] }), model(15), 'no active version');
+  t.throws(() => f.module.initGenesis(emptyState(), { ...genesis, versions: [v1, { ...v1, number: '2' }] }), model(15), 'two active versions');
+  t.throws(() => f.module.initGenesis(emptyState(), { ...genesis, nextProposalId: 'x' }), model(15), 'bad next id');
+  t.throws(() => f.module.initGenesis(emptyState(), { ...genesis, votes: [{ proposalId: '1', voter: encodeAddress(VAL_A), option: 'VOTE_OPTION_YES' }] }), model(15), 'vote without proposal');
+  t.throws(() => f.module.initGenesis(emptyState(), { ...genesis, versions: [{ ...v1, activationHeight: 'abc' }] }), model(15), 'malformed number');
+  t.end();
+});
+
+t.test('sdk errors keep their codes: invalid address (7), invalid coins (10), insufficient funds (5)', (t) => {
+  const f = setup();
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent(), MIN_DEPOSIT, { proposer: 'cosmos1xyz' })), sdk(7));
+  t.throws(() => f.deliver(2n, VOTE, { proposalId: 1n, voter: 'nope', option: VoteOption.VOTE_OPTION_YES }), sdk(7));
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent(), MIN_DEPOSIT, { initialDeposit: [] })), sdk(10), 'empty deposit');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent(), MIN_DEPOSIT, { initialDeposit: [{ denom: DENOM, amount: '-5' }] })), sdk(10), 'negative');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent(), FUNDS + 1n)), sdk(5), 'deposit above balance');
+  t.end();
+});
