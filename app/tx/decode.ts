@@ -1,6 +1,7 @@
 import { AuthInfo, TxBody, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { SignMode } from 'cosmjs-types/cosmos/tx/signing/v1beta1/signing';
 import { PubKey } from 'cosmjs-types/cosmos/crypto/secp256k1/keys';
+import { BinaryReader } from 'cosmjs-types/binary';
 import { createHash } from 'node:crypto';
 import { sdkErrors } from '../errors.ts';
 import type { MsgHandler } from '../module.ts';
@@ -50,6 +51,32 @@ export function txHash(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex').toUpperCase();
 }
 
+/** Top-level fields of cosmos.tx.v1beta1 TxBody and AuthInfo that the decoder reads. */
+const TX_BODY_FIELDS = new Set([1, 2, 3, 4, 5, 1023, 2047]);
+const AUTH_INFO_FIELDS = new Set([1, 2, 3]);
+
+/**
+ * As the Cosmos SDK does (ADR-020): the protobuf decoder drops fields it does
+ * not know, so a signed field from a newer SDK would be ignored and the tx run
+ * with other semantics than its signer meant; refuse it instead. Body fields
+ * from 1024 up are non-critical by the ADR and may be ignored. Only the top
+ * level is walked: new tx-wide semantics appear there.
+ */
+function rejectUnknownFields(bytes: Uint8Array, known: Set<number>, what: string, allowNonCritical: boolean): void {
+  const reader = new BinaryReader(bytes);
+  while (reader.pos < reader.len) {
+    let field: number;
+    try {
+      const tag = reader.uint32();
+      field = tag >>> 3;
+      reader.skipType(tag & 7);
+    } catch (error) {
+      throw sdkErrors.txDecode(`${what} does not decode: ${(error as Error).message}`);
+    }
+    if (!known.has(field) && !(allowNonCritical && field >= 1024)) throw sdkErrors.txDecode(`${what} has unknown field ${field}`);
+  }
+}
+
 /**
  * `simulate` decodes what a client sends to estimate gas (CosmJS sends an
  * empty signature, no sign mode and a zero gas limit), so the checks on those
@@ -68,6 +95,8 @@ export function decodeTx(bytes: Uint8Array, limits: DecodeLimits, lookup: MsgLoo
   }
   // Re-encoding must give the same bytes: rejects trailing garbage and non-canonical encodings that would let two byte strings carry one tx.
   if (!bytesEqual(TxRaw.encode(raw).finish(), bytes)) throw sdkErrors.txDecode('TxRaw is not canonically encoded');
+  rejectUnknownFields(raw.bodyBytes, TX_BODY_FIELDS, 'TxBody', true);
+  rejectUnknownFields(raw.authInfoBytes, AUTH_INFO_FIELDS, 'AuthInfo', false);
 
   if (body.messages.length === 0) throw sdkErrors.invalidRequest('tx has no messages');
   if (body.extensionOptions.length > 0 || body.nonCriticalExtensionOptions.length > 0) {

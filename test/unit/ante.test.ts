@@ -68,6 +68,9 @@ interface TxSpec {
   memo?: string;
   timeoutHeight?: bigint;
   body?: Partial<TxBody>;
+  /** Raw protobuf appended to the encoded TxBody / AuthInfo before signing (fields the encoder does not know). */
+  bodyExtra?: number[];
+  authInfoExtra?: number[];
   /** Default: 5000ur3mes, the minimum for the default gas limit at 0.025. */
   fee?: ProtoCoin[];
   gasLimit?: bigint;
@@ -96,21 +99,21 @@ function committedAccount(key: TestKey) {
 
 function buildTx(spec: TxSpec): BuiltTx {
   const account = committedAccount(spec.key);
-  const bodyBytes = TxBody.encode(TxBody.fromPartial({
+  const bodyBytes = new Uint8Array([...TxBody.encode(TxBody.fromPartial({
     messages: spec.messages ?? [sendMsg(spec.key.address, bob.address, [coin('1000')])],
     memo: spec.memo ?? '',
     timeoutHeight: spec.timeoutHeight ?? 0n,
     ...spec.body,
-  })).finish();
+  })).finish(), ...(spec.bodyExtra ?? [])]);
   const pubkey = spec.pubkey === undefined ? spec.key.pubkey : spec.pubkey;
-  const authInfoBytes = AuthInfo.encode(AuthInfo.fromPartial({
+  const authInfoBytes = new Uint8Array([...AuthInfo.encode(AuthInfo.fromPartial({
     signerInfos: [{
       publicKey: pubkey === null ? undefined : { typeUrl: '/cosmos.crypto.secp256k1.PubKey', value: PubKey.encode({ key: pubkey }).finish() },
       modeInfo: { single: { mode: spec.signMode ?? SignMode.SIGN_MODE_DIRECT } },
       sequence: spec.sequence ?? account?.sequence ?? 0n,
     }],
     fee: { amount: spec.fee ?? [coin('5000')], gasLimit: spec.gasLimit ?? 200_000n, payer: '', granter: '' },
-  })).finish();
+  })).finish(), ...(spec.authInfoExtra ?? [])]);
   const signDoc = SignDoc.encode({
     bodyBytes, authInfoBytes, chainId: spec.chainId ?? CHAIN_ID, accountNumber: spec.accountNumber ?? account?.accountNumber ?? 0n,
   }).finish();
@@ -301,6 +304,16 @@ t.test('unsupported tx features are refused, not silently ignored: code 18', asy
   const tipped = AuthInfo.encode({ ...AuthInfo.decode(withTip.authInfoBytes), tip: { amount: [coin('1')], tipper: alice.address } }).finish();
   await rejectedEverywhere(t, encodeRaw({ ...withTip, authInfoBytes: tipped }), { code: 18, log: /tips are not supported/ });
   await rejectedEverywhere(t, buildTx({ key: alice, body: { extensionOptions: [{ typeUrl: '/x.Ext', value: new Uint8Array() }] } }).bytes, { code: 31, log: /extension options/ });
+});
+
+t.test('fields this chain does not know, in a signed body or auth info (ADR-020): code 2', async (t) => {
+  // Field 6 of TxBody, varint 1: what a future SDK might add; dropping it would change the tx's meaning.
+  await rejectedEverywhere(t, buildTx({ key: alice, bodyExtra: [0x30, 0x01] }).bytes, { code: 2, log: /TxBody has unknown field 6/ });
+  await rejectedEverywhere(t, buildTx({ key: alice, authInfoExtra: [0x20, 0x01] }).bytes, { code: 2, log: /AuthInfo has unknown field 4/ });
+  // Body fields from 1024 up are non-critical by the ADR: ignored, the tx goes through.
+  const nonCritical = buildTx({ key: alice, bodyExtra: [0xb0, 0x40, 0x01] }).bytes; // field 1030, varint 1
+  t.equal(h.check(nonCritical).code, 0, h.check(nonCritical).log);
+  t.equal((await h.block([nonCritical])).txResults[0].code, 0);
 });
 
 t.test('signatures', (t) => {
