@@ -1,0 +1,89 @@
+/**
+ * In-memory fakes of the keepers training and subnet expect from staking, model and rewards:
+ * the seams the unit tests (test/unit/training-*.test.ts, subnet-*.test.ts) drive. They keep
+ * their state in plain objects, not in the store: good for tests only.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { CID } from 'multiformats/cid';
+import { create as createDigest } from 'multiformats/hashes/digest';
+import type { Context } from '../../app/context.ts';
+import { utf8 } from '../../app/bytes.ts';
+import { encodeAddress } from '../auth/address.ts';
+import { blockHashDrawer, type Drawer } from '../randomness/drawer.ts';
+import { SubnetKeeper } from '../subnet/keeper.ts';
+import { subnetModule } from '../subnet/module.ts';
+import { TrainingKeeper } from './keeper.ts';
+import { trainingModule } from './module.ts';
+import type {
+  AggregatorFault, AggregatorSlasher, MinerReader, MinerView, ModelReader, ModelVersionView, RewardsHook,
+  ValidatorReader, WeightedAddress,
+} from './expected-keepers.ts';
+
+/** A deterministic bech32 address: the first 20 bytes of sha256(label). */
+export function testAddress(label: string): string {
+  return encodeAddress(sha256(utf8(label)).slice(0, 20));
+}
+
+/** The content CID (CIDv1 raw sha2-256, base32) of utf8(label). */
+export function testCid(label: string): string {
+  return CID.createV1(0x55, createDigest(0x12, sha256(utf8(label)))).toString();
+}
+
+export class FakeStaking implements MinerReader, ValidatorReader, AggregatorSlasher {
+  readonly minersByAddress = new Map<string, MinerView>();
+  validators: Array<{ address: string; stake: bigint }> = [];
+  readonly penalties: Array<{ address: string; windowId: bigint; fault: AggregatorFault; height: bigint }> = [];
+
+  miner(_store: unknown, address: string): MinerView | undefined {
+    return this.minersByAddress.get(address);
+  }
+
+  bondedValidators(): ReadonlyArray<{ address: string; stake: bigint }> {
+    return this.validators;
+  }
+
+  penalizeAggregator(ctx: Context, address: string, windowId: bigint, fault: AggregatorFault): void {
+    this.penalties.push({ address, windowId, fault, height: ctx.height });
+  }
+}
+
+export class FakeModels implements ModelReader {
+  versions: ModelVersionView[] = [];
+
+  version(_store: unknown, number: bigint): ModelVersionView | undefined {
+    return this.versions.find((version) => version.number === number);
+  }
+
+  activeVersion(): ModelVersionView | undefined {
+    return this.versions.find((version) => version.status === 'active');
+  }
+}
+
+export class FakeRewards implements RewardsHook {
+  readonly calls: Array<{ windowId: bigint; height: bigint; baseReward: bigint; miners: WeightedAddress[]; aggregators: WeightedAddress[] }> = [];
+
+  distributeWindow(ctx: Context, windowId: bigint, payout: { baseReward: bigint; miners: readonly WeightedAddress[]; aggregators: readonly WeightedAddress[] }): void {
+    this.calls.push({ windowId, height: ctx.height, baseReward: payout.baseReward, miners: [...payout.miners], aggregators: [...payout.aggregators] });
+  }
+}
+
+/**
+ * The keepers wired as app/modules.ts would wire them, over these fakes: a real SubnetKeeper
+ * serves training's SubnetReader, the TrainingKeeper serves subnet's WindowReader, the
+ * block-hash Drawer draws. Model version 1 (8 layers) is active.
+ */
+export function trainingTestbed(drawer: Drawer = blockHashDrawer) {
+  const staking = new FakeStaking();
+  const models = new FakeModels();
+  const rewards = new FakeRewards();
+  models.versions.push({ number: 1n, status: 'active', nLayers: 8 });
+  const subnet = new SubnetKeeper(models);
+  const training = new TrainingKeeper({
+    miners: staking, validators: staking, models, subnets: subnet, rewards, slasher: staking, drawer,
+  });
+  return {
+    staking, models, rewards, subnet, training,
+    trainingModule: trainingModule(training),
+    subnetModule: subnetModule(subnet, { windows: training, miners: staking }),
+  };
+}

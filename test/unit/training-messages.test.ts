@@ -1,0 +1,526 @@
+/**
+ * training: every message's happy path, one test per error code, params, queries, the
+ * worker's pure functions. Other modules are fakes (modules/training/testing.ts); subnet is real.
+ */
+import t, { type Test } from 'tap';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { CID } from 'multiformats/cid';
+import { create as createDigest } from 'multiformats/hashes/digest';
+import { base58btc } from 'multiformats/bases/base58';
+import { ChainError, type ErrorKind } from '../../app/errors.ts';
+import { toHex, utf8 } from '../../app/bytes.ts';
+import { decodeAddress } from '../../modules/auth/address.ts';
+import type { Context } from '../../app/context.ts';
+import { emptyState, testContext } from '../helpers/module-context.ts';
+import { GenesisState as SubnetGenesis } from '../../proto/gen/r3mes/subnet/v1/genesis.ts';
+import { GenesisState } from '../../proto/gen/r3mes/training/v1/genesis.ts';
+import {
+  QueryAggregationRequest, QueryAggregationResponse, QueryAssignmentRequest, QueryAssignmentResponse, QueryCurrentWindowResponse,
+  QueryParamsResponse, QuerySubmissionRequest, QuerySubmissionResponse, QueryWindowRequest, QueryWindowResponse,
+  QueryWindowSubmissionsRequest, QueryWindowSubmissionsResponse,
+} from '../../proto/gen/r3mes/training/v1/query.ts';
+import {
+  MsgCommitAggregation, MsgRevealAggregation, MsgSubmitGradient, MsgSubmitGradientResponse,
+} from '../../proto/gen/r3mes/training/v1/tx.ts';
+import { type Params, SubmissionStatus, WindowStatus } from '../../proto/gen/r3mes/training/v1/types.ts';
+import { assignedSubnet } from '../../modules/subnet/assignment.ts';
+import { assignedChunk, commitHash } from '../../modules/training/assignment.ts';
+import { trainingErrors } from '../../modules/training/errors.ts';
+import { defaultGenesis } from '../../modules/training/genesis.ts';
+import { trainingInterface } from '../../modules/training/interface.ts';
+import { QUERY_PATHS } from '../../modules/training/module.ts';
+import { TYPE_URLS } from '../../modules/training/msgs.ts';
+import { defaultParams } from '../../modules/training/params.ts';
+import { testAddress, testCid, trainingTestbed } from '../../modules/training/testing.ts';
+
+/** Window 1 opens at height 1: collect [1,11), challenge [11,13), commit [13,16), reveal [16,19), tally at 19. */
+const TEST_PARAMS: Partial<Params> = {
+  windowBlocks: 10n, chunkCount: 16n, maxSubmissionsPerMinerPerWindow: 2n, minMinerStake: '100', baseReward: '500',
+  challengePeriodBlocks: 2n, aggregationProposers: 3n, commitPeriodBlocks: 3n, revealPeriodBlocks: 3n,
+};
+const MINERS = ['alice', 'bob', 'carol'].map((name) => testAddress(`miner-${name}`));
+const VALIDATORS = ['v1', 'v2', 'v3', 'v4'].map((name) => testAddress(`validator-${name}`));
+
+function setup(params: Partial<Params> = {}) {
+  const bed = trainingTestbed();
+  const store = emptyState();
+  bed.subnetModule.initGenesis(store, SubnetGenesis.toJSON({ params: { subnetCount: 4n }, activations: [] }));
+  bed.trainingModule.initGenesis(store, GenesisState.toJSON({ ...defaultGenesis(), params: { ...defaultParams(), ...TEST_PARAMS, ...params } }));
+  for (const miner of MINERS) bed.staking.minersByAddress.set(miner, { stake: 1000n, jailed: false, backend: 'webgpu' });
+  bed.staking.validators = VALIDATORS.map((address, i) => ({ address, stake: BigInt(100 * (i + 1)) }));
+  let height = 0n;
+  /** Runs beginBlock for every height up to `target`; returns a deliver context at `target`. */
+  const runTo = (target: bigint): Context => {
+    let ctx = testContext(store, { height: target });
+    while (height < target) {
+      height += 1n;
+      ctx = testContext(store, { height });
+      bed.training.beginBlock(ctx);
+    }
+    return ctx;
+  };
+  const at = (h: bigint) => testContext(store, { height: h });
+  const handlers = Object.fromEntries(bed.trainingModule.msgs.map((handler) => [handler.typeUrl, handler]));
+  return { ...bed, store, runTo, at, handlers };
+}
+type Setup = ReturnType<typeof setup>;
+
+/** A valid gradient for the miner's next submission in the window, with overrides. */
+function gradient(s: Setup, miner: string, windowId = 1n, overrides: Partial<MsgSubmitGradient> = {}): MsgSubmitGradient {
+  const next = s.training.assignment(s.store, windowId, miner);
+  return MsgSubmitGradient.fromPartial({
+    miner, windowId, subnet: next.subnet, modelVersion: 1n,
+    gradientCid: testCid(`gradient/${miner}/${windowId}/${next.nextOrdinal}`),
+    gradientHash: Buffer.from(sha256(utf8(`hash/${miner}/${next.nextOrdinal}`))), traceRoot: Buffer.from(sha256(utf8(`trace/${miner}/${next.nextOrdinal}`))),
+    chunkIndex: next.chunkIndex, lossBefore: 52_000n, lossAfter: 49_500n, backend: 'webgpu', ...overrides,
+  });
+}
+
+function submit(s: Setup, ctx: Context, msg: MsgSubmitGradient) {
+  const handler = s.handlers[TYPE_URLS.submitGradient];
+  handler.signers(msg);
+  return handler.execute(ctx, msg);
+}
+
+const covered = new Set<number>();
+
+function rejects(t: Test, fn: () => unknown, kind: ErrorKind, what: string): void {
+  try {
+    fn();
+    t.fail(`${what}: expected ${kind.codespace}/${kind.code} (${kind.description})`);
+  } catch (error) {
+    t.ok(error instanceof ChainError, `${what}: a ChainError`);
+    const chain = error as ChainError;
+    t.equal(`${chain.codespace}/${chain.code}`, `${kind.codespace}/${kind.code}`, `${what}: ${chain.message}`);
+    if (chain.codespace === 'training') covered.add(chain.code);
+  }
+}
+
+/** Runs to the commit phase of window 1 with one submission per miner; returns the drawn proposers. */
+function toCommitPhase(s: Setup): string[] {
+  const ctx = s.runTo(2n);
+  for (const miner of MINERS) submit(s, ctx, gradient(s, miner));
+  s.runTo(13n);
+  return s.training.window(s.store, 1n)!.proposers;
+}
+
+const RESULT_CID = testCid('aggregate-1');
+const RESULT_HASH = sha256(utf8('aggregate-1'));
+const nonceOf = (proposer: string) => sha256(utf8(`nonce/${proposer}`));
+
+function commitMsg(proposer: string, windowId = 1n, cid = RESULT_CID, hash = RESULT_HASH): MsgCommitAggregation {
+  return MsgCommitAggregation.fromPartial({ proposer, windowId, commitment: Buffer.from(commitHash(cid, hash, nonceOf(proposer))) });
+}
+
+function revealMsg(proposer: string, windowId = 1n, cid = RESULT_CID, hash = RESULT_HASH): MsgRevealAggregation {
+  return MsgRevealAggregation.fromPartial({ proposer, windowId, resultCid: cid, resultHash: Buffer.from(hash), nonce: Buffer.from(nonceOf(proposer)) });
+}
+
+// ------------------------------------------------------------------ happy paths
+
+t.test('MsgSubmitGradient: stored, indexed events, response, assignment advances', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  const window = s.training.window(s.store, 1n)!;
+  const miner = MINERS[0];
+  // The assignment query agrees with the pure functions the worker uses.
+  const next = s.training.assignment(s.store, 1n, miner);
+  t.equal(next.subnet, assignedSubnet(window.seed, miner, window.subnetCount));
+  t.equal(next.chunkIndex, assignedChunk(window.seed, miner, 0n, 16n));
+  t.equal(next.nextOrdinal, 0n);
+  t.equal(next.remaining, 2n);
+
+  const msg = gradient(s, miner);
+  const response = submit(s, ctx, msg);
+  t.equal(response.typeUrl, '/r3mes.training.v1.MsgSubmitGradientResponse');
+  t.same(MsgSubmitGradientResponse.decode(response.value), { submissionId: 1n, ordinal: 0n });
+  const stored = s.training.submission(s.store, 1n)!;
+  t.equal(stored.miner, miner);
+  t.equal(stored.gradientCid, msg.gradientCid);
+  t.equal(stored.chunkIndex, next.chunkIndex);
+  t.equal(stored.status, SubmissionStatus.SUBMISSION_STATUS_PENDING);
+  t.equal(stored.height, 2n);
+  t.equal(s.training.window(s.store, 1n)!.submissionCount, 1n);
+
+  const event = ctx.events.events.find((e) => e.type === 'submission')!;
+  const attrs = Object.fromEntries(event.attributes.map((a) => [a.key, a]));
+  t.equal(attrs.miner.value, miner);
+  t.equal(attrs.window.value, '1');
+  t.equal(attrs.cid.value, msg.gradientCid);
+  t.equal(attrs.subnet.value, next.subnet.toString());
+  for (const key of ['miner', 'window', 'subnet', 'cid']) t.equal(attrs[key].index, true, `${key} is indexed for tx_search`);
+
+  // The second submission gets ordinal 1 and the chunk of ordinal 1.
+  const second = s.training.assignment(s.store, 1n, miner);
+  t.equal(second.nextOrdinal, 1n);
+  t.equal(second.chunkIndex, assignedChunk(window.seed, miner, 1n, 16n));
+  t.same(MsgSubmitGradientResponse.decode(submit(s, ctx, gradient(s, miner)).value), { submissionId: 2n, ordinal: 1n });
+  t.same(s.training.windowSubmissions(s.store, 1n).map((x) => x.id), [1n, 2n]);
+  t.end();
+});
+
+t.test('signers: the miner / the proposer', (t) => {
+  const s = setup();
+  s.runTo(2n);
+  t.same(toHex(s.handlers[TYPE_URLS.submitGradient].signers(gradient(s, MINERS[0]))[0]), toHex(decodeAddress(MINERS[0])));
+  t.same(toHex(s.handlers[TYPE_URLS.commitAggregation].signers(commitMsg(VALIDATORS[0]))[0]), toHex(decodeAddress(VALIDATORS[0])));
+  t.same(toHex(s.handlers[TYPE_URLS.revealAggregation].signers(revealMsg(VALIDATORS[1]))[0]), toHex(decodeAddress(VALIDATORS[1])));
+  t.throws(() => s.handlers[TYPE_URLS.submitGradient].signers({ ...gradient(s, MINERS[0]), miner: 'cosmos1xyz' }), { codespace: 'sdk', code: 7 });
+  t.end();
+});
+
+t.test('MsgCommitAggregation and MsgRevealAggregation: stored, events', (t) => {
+  const s = setup();
+  const proposers = toCommitPhase(s);
+  t.equal(proposers.length, 3);
+  const ctx = s.at(13n);
+  const commitResponse = s.handlers[TYPE_URLS.commitAggregation].execute(ctx, commitMsg(proposers[0]));
+  t.equal(commitResponse.typeUrl, '/r3mes.training.v1.MsgCommitAggregationResponse');
+  const commit = s.training.commit(s.store, 1n, proposers[0])!;
+  t.same(toHex(commit.commitment), toHex(commitHash(RESULT_CID, RESULT_HASH, nonceOf(proposers[0]))));
+  t.equal(commit.revealed, false);
+  t.ok(ctx.events.events.some((e) => e.type === 'aggregation_commit' && e.attributes.some((a) => a.key === 'proposer' && a.value === proposers[0])));
+
+  const revealCtx = s.at(16n);
+  const revealResponse = s.handlers[TYPE_URLS.revealAggregation].execute(revealCtx, revealMsg(proposers[0]));
+  t.equal(revealResponse.typeUrl, '/r3mes.training.v1.MsgRevealAggregationResponse');
+  const revealed = s.training.commit(s.store, 1n, proposers[0])!;
+  t.equal(revealed.revealed, true);
+  t.equal(revealed.resultCid, RESULT_CID);
+  t.equal(revealed.revealHeight, 16n);
+  t.ok(revealCtx.events.events.some((e) => e.type === 'aggregation_reveal'));
+  t.end();
+});
+
+t.test('rejectSubmission (for verification): a pending submission leaves the accepted set', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  submit(s, ctx, gradient(s, MINERS[0]));
+  submit(s, ctx, gradient(s, MINERS[1]));
+  s.training.rejectSubmission(s.at(12n), 1n, 'L2 challenge upheld');
+  t.equal(s.training.submission(s.store, 1n)!.status, SubmissionStatus.SUBMISSION_STATUS_REJECTED);
+  s.runTo(13n);
+  t.equal(s.training.submission(s.store, 2n)!.status, SubmissionStatus.SUBMISSION_STATUS_ACCEPTED);
+  t.equal(s.training.window(s.store, 1n)!.acceptedCount, 1n);
+  t.end();
+});
+
+// ------------------------------------------------------------------ one test per error code
+
+t.test('2 invalid params: governance set rejects a bad value and changes nothing', (t) => {
+  const s = setup();
+  const params = s.trainingModule.params!;
+  const before = params.get(s.store) as Record<string, string>;
+  t.equal(before.windowBlocks, '10');
+  rejects(t, () => params.set(s.store, { ...before, windowBlocks: '0' }), trainingErrors.invalidParams, 'window_blocks 0');
+  rejects(t, () => params.set(s.store, { ...before, minMinerStake: '-1' }), trainingErrors.invalidParams, 'negative stake');
+  rejects(t, () => params.set(s.store, { ...before, extra: '1' }), trainingErrors.invalidParams, 'unknown key');
+  const { revealPeriodBlocks: _, ...missing } = before;
+  rejects(t, () => params.set(s.store, missing), trainingErrors.invalidParams, 'missing key');
+  t.same(params.get(s.store), before, 'unchanged');
+  params.set(s.store, { ...before, windowBlocks: '20', aggregationProposers: 5 });
+  t.equal(s.training.params(s.store).windowBlocks, 20n);
+  t.equal(s.training.params(s.store).aggregationProposers, 5n);
+  t.end();
+});
+
+t.test('3 invalid genesis', (t) => {
+  const s = setup();
+  const fresh = () => emptyState();
+  const base = GenesisState.toJSON(defaultGenesis()) as Record<string, unknown>;
+  rejects(t, () => s.trainingModule.initGenesis(fresh(), { ...base, nextWindowId: '0' }), trainingErrors.invalidGenesis, 'next_window_id 0');
+  rejects(t, () => s.trainingModule.initGenesis(fresh(), { ...base, params: undefined }), trainingErrors.invalidGenesis, 'no params');
+  rejects(t, () => s.trainingModule.initGenesis(fresh(), { ...base, nextWindowId: 'x' }), trainingErrors.invalidGenesis, 'not a number');
+  s.runTo(1n);
+  const exported = GenesisState.toJSON({ ...defaultGenesis(), nextWindowId: 2n, windows: [{ ...s.training.window(s.store, 1n)!, id: 5n }] });
+  rejects(t, () => s.trainingModule.initGenesis(fresh(), exported), trainingErrors.invalidGenesis, 'window id above next_window_id');
+  t.end();
+});
+
+t.test('4 miner not registered', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  const stranger = testAddress('stranger');
+  rejects(t, () => submit(s, ctx, gradient(s, stranger)), trainingErrors.minerNotRegistered, 'unknown miner');
+  t.end();
+});
+
+t.test('5 miner jailed', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  s.staking.minersByAddress.set(MINERS[0], { stake: 1000n, jailed: true, backend: 'webgpu' });
+  rejects(t, () => submit(s, ctx, gradient(s, MINERS[0])), trainingErrors.minerJailed, 'jailed miner');
+  t.end();
+});
+
+t.test('6 miner stake below min_miner_stake', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  s.staking.minersByAddress.set(MINERS[0], { stake: 99n, jailed: false, backend: 'webgpu' });
+  rejects(t, () => submit(s, ctx, gradient(s, MINERS[0])), trainingErrors.insufficientMinerStake, '99 < 100');
+  s.staking.minersByAddress.set(MINERS[0], { stake: 100n, jailed: false, backend: 'webgpu' });
+  t.doesNotThrow(() => submit(s, ctx, gradient(s, MINERS[0])), 'exactly the minimum is enough');
+  t.end();
+});
+
+t.test('7 window not found', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  const msg = { ...gradient(s, MINERS[0]), windowId: 9n };
+  rejects(t, () => submit(s, ctx, msg), trainingErrors.windowNotFound, 'window 9');
+  rejects(t, () => s.trainingModule.queries[QUERY_PATHS.window](s.store, QueryWindowRequest.encode({ windowId: 9n }).finish()), trainingErrors.windowNotFound, 'query');
+  t.end();
+});
+
+t.test('8 window not collecting', (t) => {
+  const s = setup();
+  s.runTo(2n);
+  const msg = gradient(s, MINERS[0]);
+  const ctx = s.runTo(11n);
+  t.equal(s.training.window(s.store, 1n)!.status, WindowStatus.WINDOW_STATUS_AGGREGATING);
+  rejects(t, () => submit(s, ctx, msg), trainingErrors.windowNotCollecting, 'window 1 aggregating at 11');
+  t.doesNotThrow(() => submit(s, ctx, gradient(s, MINERS[0], 2n)), 'window 2 opened at 11 and collects');
+  t.end();
+});
+
+t.test('9 wrong subnet (checked through the subnet module)', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  const msg = gradient(s, MINERS[0]);
+  rejects(t, () => submit(s, ctx, { ...msg, subnet: (msg.subnet + 1n) % 4n }), trainingErrors.wrongSubnet, 'another subnet');
+  t.end();
+});
+
+t.test('10 wrong chunk', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  const msg = gradient(s, MINERS[0]);
+  rejects(t, () => submit(s, ctx, { ...msg, chunkIndex: (msg.chunkIndex + 1n) % 16n }), trainingErrors.wrongChunk, 'next chunk');
+  t.end();
+});
+
+t.test('11 invalid CID', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  const msg = gradient(s, MINERS[0]);
+  const digest = createDigest(0x12, sha256(utf8('x')));
+  const variants: Record<string, string> = {
+    empty: '',
+    garbage: 'not-a-cid',
+    'CIDv0': CID.createV0(digest).toString(),
+    'dag-pb codec': CID.createV1(0x70, digest).toString(),
+    'base58 spelling': CID.createV1(0x55, digest).toString(base58btc),
+    'identity hash': CID.createV1(0x55, createDigest(0x00, utf8('short'))).toString(),
+  };
+  for (const [what, gradientCid] of Object.entries(variants)) rejects(t, () => submit(s, ctx, { ...msg, gradientCid }), trainingErrors.invalidCid, what);
+  rejects(t, () => s.handlers[TYPE_URLS.revealAggregation].signers({ ...revealMsg(VALIDATORS[0]), resultCid: 'bafy' }), trainingErrors.invalidCid, 'result CID');
+  t.end();
+});
+
+t.test('12 model version not active or in migration', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  s.models.versions.push({ number: 2n, status: 'migration', nLayers: 8 }, { number: 0n, status: 'deprecated', nLayers: 8 });
+  rejects(t, () => submit(s, ctx, gradient(s, MINERS[0], 1n, { modelVersion: 0n })), trainingErrors.modelVersionNotUsable, 'deprecated');
+  rejects(t, () => submit(s, ctx, gradient(s, MINERS[0], 1n, { modelVersion: 7n })), trainingErrors.modelVersionNotUsable, 'unknown');
+  t.doesNotThrow(() => submit(s, ctx, gradient(s, MINERS[0], 1n, { modelVersion: 2n })), 'a version in migration is accepted');
+  t.end();
+});
+
+t.test('13 rate limit: max_submissions_per_miner_per_window', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  submit(s, ctx, gradient(s, MINERS[0]));
+  submit(s, ctx, gradient(s, MINERS[0]));
+  t.equal(s.training.assignment(s.store, 1n, MINERS[0]).remaining, 0n);
+  rejects(t, () => submit(s, ctx, gradient(s, MINERS[0])), trainingErrors.rateLimited, 'third of 2');
+  t.doesNotThrow(() => submit(s, ctx, gradient(s, MINERS[1])), 'other miners unaffected');
+  t.end();
+});
+
+t.test('14 duplicate submission (same gradient CID)', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  const first = gradient(s, MINERS[0]);
+  submit(s, ctx, first);
+  rejects(t, () => submit(s, ctx, gradient(s, MINERS[0], 1n, { gradientCid: first.gradientCid })), trainingErrors.duplicateSubmission, 'same miner');
+  rejects(t, () => submit(s, ctx, gradient(s, MINERS[1], 1n, { gradientCid: first.gradientCid })), trainingErrors.duplicateSubmission, 'copied by another miner');
+  t.end();
+});
+
+t.test('15 invalid hash length', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  rejects(t, () => submit(s, ctx, gradient(s, MINERS[0], 1n, { gradientHash: Buffer.alloc(31) })), trainingErrors.invalidHash, 'gradient hash 31 bytes');
+  rejects(t, () => submit(s, ctx, gradient(s, MINERS[0], 1n, { traceRoot: Buffer.alloc(0) })), trainingErrors.invalidHash, 'no trace root');
+  rejects(t, () => s.handlers[TYPE_URLS.commitAggregation].signers({ ...commitMsg(VALIDATORS[0]), commitment: Buffer.alloc(33) }), trainingErrors.invalidHash, 'commitment 33 bytes');
+  t.end();
+});
+
+t.test('16 invalid backend', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  for (const backend of ['', 'Web GPU', 'x'.repeat(33)]) rejects(t, () => submit(s, ctx, gradient(s, MINERS[0], 1n, { backend })), trainingErrors.invalidBackend, JSON.stringify(backend));
+  t.end();
+});
+
+t.test('17 commit outside the commit phase', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  for (const miner of MINERS) submit(s, ctx, gradient(s, miner));
+  rejects(t, () => s.training.commitAggregation(s.at(2n), commitMsg(VALIDATORS[0])), trainingErrors.notCommitPhase, 'collecting');
+  s.runTo(12n);
+  rejects(t, () => s.training.commitAggregation(s.at(12n), commitMsg(VALIDATORS[0])), trainingErrors.notCommitPhase, 'challenge period');
+  const proposers = (s.runTo(13n), s.training.window(s.store, 1n)!.proposers);
+  s.runTo(16n);
+  rejects(t, () => s.training.commitAggregation(s.at(16n), commitMsg(proposers[0])), trainingErrors.notCommitPhase, 'reveal phase');
+  t.end();
+});
+
+t.test('18 reveal outside the reveal phase', (t) => {
+  const s = setup();
+  const proposers = toCommitPhase(s);
+  s.training.commitAggregation(s.at(13n), commitMsg(proposers[0]));
+  rejects(t, () => s.training.revealAggregation(s.at(15n), revealMsg(proposers[0])), trainingErrors.notRevealPhase, 'still committing');
+  s.runTo(19n);
+  rejects(t, () => s.training.revealAggregation(s.at(19n), revealMsg(proposers[0])), trainingErrors.notRevealPhase, 'after the tally');
+  t.end();
+});
+
+t.test('19 not a drawn proposer', (t) => {
+  const s = setup();
+  const proposers = toCommitPhase(s);
+  const outsider = VALIDATORS.find((v) => !proposers.includes(v))!;
+  rejects(t, () => s.training.commitAggregation(s.at(13n), commitMsg(outsider)), trainingErrors.notProposer, 'undrawn validator');
+  t.end();
+});
+
+t.test('20 already committed', (t) => {
+  const s = setup();
+  const proposers = toCommitPhase(s);
+  s.training.commitAggregation(s.at(13n), commitMsg(proposers[0]));
+  rejects(t, () => s.training.commitAggregation(s.at(14n), commitMsg(proposers[0], 1n, testCid('other'))), trainingErrors.alreadyCommitted, 'second commit');
+  t.end();
+});
+
+t.test('21 reveal without commitment', (t) => {
+  const s = setup();
+  const proposers = toCommitPhase(s);
+  s.runTo(16n);
+  rejects(t, () => s.training.revealAggregation(s.at(16n), revealMsg(proposers[1])), trainingErrors.noCommitment, 'never committed');
+  t.end();
+});
+
+t.test('22 already revealed', (t) => {
+  const s = setup();
+  const proposers = toCommitPhase(s);
+  s.training.commitAggregation(s.at(13n), commitMsg(proposers[0]));
+  s.runTo(16n);
+  s.training.revealAggregation(s.at(16n), revealMsg(proposers[0]));
+  rejects(t, () => s.training.revealAggregation(s.at(17n), revealMsg(proposers[0])), trainingErrors.alreadyRevealed, 'second reveal');
+  t.end();
+});
+
+t.test('23 reveal does not match the commitment', (t) => {
+  const s = setup();
+  const proposers = toCommitPhase(s);
+  s.training.commitAggregation(s.at(13n), commitMsg(proposers[0]));
+  s.runTo(16n);
+  rejects(t, () => s.training.revealAggregation(s.at(16n), revealMsg(proposers[0], 1n, testCid('changed my mind'))), trainingErrors.commitmentMismatch, 'other cid');
+  rejects(t, () => s.training.revealAggregation(s.at(16n), { ...revealMsg(proposers[0]), nonce: Buffer.alloc(32) }), trainingErrors.commitmentMismatch, 'other nonce');
+  t.end();
+});
+
+t.test('24 invalid nonce', (t) => {
+  const s = setup();
+  rejects(t, () => s.handlers[TYPE_URLS.revealAggregation].signers({ ...revealMsg(VALIDATORS[0]), nonce: Buffer.alloc(16) }), trainingErrors.invalidNonce, '16-byte nonce');
+  t.end();
+});
+
+t.test('25 submission not found', (t) => {
+  const s = setup();
+  s.runTo(2n);
+  rejects(t, () => s.training.rejectSubmission(s.at(2n), 42n, 'x'), trainingErrors.submissionNotFound, 'reject unknown');
+  rejects(t, () => s.trainingModule.queries[QUERY_PATHS.submission](s.store, QuerySubmissionRequest.encode({ submissionId: 42n }).finish()), trainingErrors.submissionNotFound, 'query');
+  t.end();
+});
+
+t.test('26 submission not pending', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  submit(s, ctx, gradient(s, MINERS[0]));
+  submit(s, ctx, gradient(s, MINERS[1]));
+  s.training.rejectSubmission(s.at(3n), 1n, 'bad');
+  rejects(t, () => s.training.rejectSubmission(s.at(3n), 1n, 'again'), trainingErrors.submissionNotPending, 'already rejected');
+  s.runTo(13n);
+  rejects(t, () => s.training.rejectSubmission(s.at(13n), 2n, 'late'), trainingErrors.submissionNotPending, 'accepted set fixed');
+  t.end();
+});
+
+t.test('every training error code has its test', (t) => {
+  const all = Object.values(trainingErrors).map((kind) => kind.code).sort((a, b) => a - b);
+  t.same([...covered].sort((a, b) => a - b), all);
+  t.end();
+});
+
+// ------------------------------------------------------------------ queries, interface, pure functions
+
+t.test('queries answer what the keeper holds', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  submit(s, ctx, gradient(s, MINERS[0]));
+  const q = s.trainingModule.queries;
+  t.equal(QueryParamsResponse.decode(q[QUERY_PATHS.params](s.store, new Uint8Array())).params!.windowBlocks, 10n);
+  t.equal(QueryWindowResponse.decode(q[QUERY_PATHS.window](s.store, QueryWindowRequest.encode({ windowId: 1n }).finish())).window!.submissionCount, 1n);
+  t.equal(QueryCurrentWindowResponse.decode(q[QUERY_PATHS.currentWindow](s.store, new Uint8Array())).window!.id, 1n);
+  t.equal(QuerySubmissionResponse.decode(q[QUERY_PATHS.submission](s.store, QuerySubmissionRequest.encode({ submissionId: 1n }).finish())).submission!.miner, MINERS[0]);
+  t.equal(QueryWindowSubmissionsResponse.decode(q[QUERY_PATHS.windowSubmissions](s.store, QueryWindowSubmissionsRequest.encode({ windowId: 1n }).finish())).submissions.length, 1);
+  t.same(QueryAggregationResponse.decode(q[QUERY_PATHS.aggregation](s.store, QueryAggregationRequest.encode({ windowId: 1n }).finish())).commits, []);
+  const assignment = QueryAssignmentResponse.decode(q[QUERY_PATHS.assignment](s.store, QueryAssignmentRequest.encode({ windowId: 1n, miner: MINERS[0] }).finish()));
+  t.equal(assignment.nextOrdinal, 1n);
+  t.equal(assignment.remaining, 1n);
+  t.end();
+});
+
+t.test('ModuleInterface: commands build valid messages, routes encode and decode', (t) => {
+  const s = setup();
+  s.runTo(2n);
+  const msg = gradient(s, MINERS[0]);
+  const spec = trainingInterface.txs.find((x) => x.name === 'submit-gradient')!;
+  const built = spec.build(MINERS[0], {
+    'window-id': '1', subnet: msg.subnet.toString(), 'model-version': '1', 'gradient-cid': msg.gradientCid,
+    'gradient-hash': toHex(msg.gradientHash), 'trace-root': toHex(msg.traceRoot), 'chunk-index': msg.chunkIndex.toString(),
+  }, { 'loss-before': '52000', 'loss-after': '49500', backend: 'webgpu' });
+  t.same(MsgSubmitGradient.encode(built as MsgSubmitGradient).finish(), MsgSubmitGradient.encode(msg).finish());
+  t.throws(() => spec.build(MINERS[0], { 'window-id': 'one' }, {}), 'bad number');
+  for (const txSpec of trainingInterface.txs) t.match(txSpec.typeUrl, /^\/r3mes\.training\.v1\.Msg/);
+  const window = trainingInterface.queries.find((x) => x.name === 'window')!;
+  t.equal(window.rest, '/r3mes/training/v1/windows/{window_id}');
+  const answer = s.trainingModule.queries[window.path](s.store, window.encodeRequest({ window_id: '1' }));
+  t.match(window.decodeResponse(answer), { window: { id: '1', status: 'WINDOW_STATUS_COLLECTING' } });
+  for (const route of trainingInterface.queries) t.ok(s.trainingModule.queries[route.path], `${route.path} is served`);
+  t.same(trainingInterface.registryTypes.map(([url]) => url), Object.values(TYPE_URLS));
+  t.end();
+});
+
+t.test('assignedChunk and commitHash: pinned vectors for the worker', (t) => {
+  const seed = sha256(utf8('seed'));
+  const miner = testAddress('miner-alice');
+  const chunks = [0n, 1n, 2n, 3n].map((ordinal) => assignedChunk(seed, miner, ordinal, 1024n));
+  // Recomputed from the README formula, independently of the implementation:
+  const expected = [0n, 1n, 2n, 3n].map((ordinal) => {
+    const ord = Buffer.alloc(8);
+    ord.writeBigUInt64BE(ordinal);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(Buffer.byteLength(miner));
+    const digest = sha256(Buffer.concat([Buffer.from('r3mes/training/chunk/v1'), seed, len, Buffer.from(miner), ord]));
+    return BigInt(`0x${toHex(digest)}`) % 1024n;
+  });
+  t.same(chunks, expected);
+  t.ok(chunks.every((c) => c >= 0n && c < 1024n));
+  t.throws(() => assignedChunk(seed.slice(1), miner, 0n, 4n), 'seed must be 32 bytes');
+  t.throws(() => assignedChunk(seed, miner, 0n, 0n), 'chunk count positive');
+  const nonce = new Uint8Array(32).fill(7);
+  t.equal(toHex(commitHash(RESULT_CID, RESULT_HASH, nonce)), toHex(sha256(Buffer.concat([Buffer.from(RESULT_CID), RESULT_HASH, nonce]))));
+  t.end();
+});
