@@ -1,0 +1,205 @@
+import t from 'tap';
+// ---- fixture: real auth + bank, fake stake and params router (copied per model test file) ----
+import { ChainError } from '../../app/errors.ts';
+import type { Context } from '../../app/context.ts';
+import { fromUtf8, toHex, utf8 } from '../../app/bytes.ts';
+import type { CacheStore } from '../../app/store/cache.ts';
+import type { KVStore } from '../../app/store/types.ts';
+import { AuthKeeper } from '../../modules/auth/keeper.ts';
+import { encodeAddress } from '../../modules/auth/address.ts';
+import { BankKeeper } from '../../modules/bank/keeper.ts';
+import { EventLog } from '../../app/events.ts';
+import type { ParamsRouter, StakeReader } from '../../modules/model/expected-keepers.ts';
+import { ModelKeeper } from '../../modules/model/keeper.ts';
+import { modelModule } from '../../modules/model/module.ts';
+import { defaultModelGenesis } from '../../modules/model/genesis.ts';
+import { MsgSubmitProposal, MsgVote } from '../../proto/gen/r3mes/model/v1/tx.ts';
+import { type NewVersionContent, VoteOption } from '../../proto/gen/r3mes/model/v1/types.ts';
+import { emptyState, testContext } from '../helpers/module-context.ts';
+
+const DENOM = 'ur3mes';
+const addr = (n: number) => new Uint8Array(20).fill(n);
+const PROPOSER = addr(1);
+const VAL_A = addr(10); // 60 stake
+const VAL_B = addr(11); // 30 stake
+const VAL_C = addr(12); // 10 stake
+const FUNDS = 100_000_000n;
+const MIN_DEPOSIT = 10_000_000n;
+
+/** A stand-in for another module's params, kept in the store, validated in set after writing (to prove the layer is dropped). */
+const FAKE_KEY = utf8('fake-staking/params');
+
+function setup({ votingPeriodBlocks = '10' } = {}) {
+  const store = emptyState();
+  const auth = new AuthKeeper();
+  const bank = new BankKeeper(auth);
+  const stakes = new Map<string, bigint>([[toHex(VAL_A), 60n], [toHex(VAL_B), 30n], [toHex(VAL_C), 10n]]);
+  const stake: StakeReader = {
+    votingStake: (_store, address) => stakes.get(toHex(address)) ?? 0n,
+    totalVotingStake: () => [...stakes.values()].reduce((sum, value) => sum + value, 0n),
+  };
+  const setCalls: Array<{ module: string; value: unknown }> = [];
+  // The router is built after the module, as the lead does: it closes over `module`.
+  // eslint-disable-next-line prefer-const
+  let module: ReturnType<typeof modelModule>;
+  const router: ParamsRouter = {
+    modules: () => ['model', 'staking'],
+    get(s, name) {
+      if (name === 'model') return module.params!.get(s);
+      const raw = s.get(FAKE_KEY);
+      return raw === undefined ? { unbondingBlocks: 100 } : JSON.parse(fromUtf8(raw));
+    },
+    set(s, name, value) {
+      setCalls.push({ module: name, value });
+      if (name === 'model') return module.params!.set(s, value);
+      s.set(FAKE_KEY, utf8(JSON.stringify(value)));
+      const blocks = (value as { unbondingBlocks?: unknown }).unbondingBlocks;
+      if (typeof blocks !== 'number' || blocks < 1) throw new ChainError('staking', 2, 'unbondingBlocks must be a positive integer');
+    },
+  };
+  const keeper = new ModelKeeper({ bank, stake, params: router });
+  module = modelModule(keeper);
+  const genesis = defaultModelGenesis();
+  genesis.params.votingPeriodBlocks = votingPeriodBlocks;
+  module.initGenesis(store, genesis);
+  bank.mint(store, new EventLog(), PROPOSER, [{ denom: DENOM, amount: FUNDS }]);
+  const [submitHandler, voteHandler] = module.msgs;
+
+  /** Runs a message as a tx would: encode → decode → stateless signers → execute on a layer of `store`. */
+  function deliver(height: bigint, typeUrl: string, msg: MsgSubmitProposal | MsgVote): Context {
+    const handler = typeUrl === submitHandler.typeUrl ? submitHandler : voteHandler;
+    const bytes = typeUrl === submitHandler.typeUrl ? MsgSubmitProposal.encode(msg as MsgSubmitProposal).finish() : MsgVote.encode(msg as MsgVote).finish();
+    const decoded = handler.decode(bytes);
+    handler.signers(decoded);
+    const ctx = testContext(store, { height });
+    const response = handler.execute(ctx, decoded);
+    lastResponse = response;
+    return ctx;
+  }
+  let lastResponse: { typeUrl: string; value: Uint8Array } | undefined;
+  function endBlock(height: bigint): Context {
+    const ctx = testContext(store, { height });
+    module.endBlock!(ctx);
+    return ctx;
+  }
+  return { store: store as CacheStore & KVStore, auth, bank, keeper, module, stakes, router, setCalls, deliver, endBlock, response: () => lastResponse };
+}
+
+const seedHex = (n: number) => n.toString(16).padStart(2, '0').repeat(32);
+
+function newVersionContent(overrides: Partial<NewVersionContent> = {}): NewVersionContent {
+  return {
+    modelCid: '',
+    backboneSeed: seedHex(7),
+    architecture: { dModel: 128, nLayers: 2, nHeads: 2, dFf: 512, vocabSize: 256, seqLen: 128 },
+    lora: { rank: 16, alpha: 32, targets: ['q', 'v'] },
+    migrationBlocks: 5n,
+    ...overrides,
+  };
+}
+
+function submitMsg(content: MsgSubmitProposal['content'], deposit = MIN_DEPOSIT, overrides: Partial<MsgSubmitProposal> = {}): MsgSubmitProposal {
+  return {
+    proposer: encodeAddress(PROPOSER), title: 'Proposal', summary: 'why', content,
+    initialDeposit: [{ denom: DENOM, amount: deposit.toString() }], ...overrides,
+  };
+}
+
+function voteMsg(proposalId: bigint, voter: Uint8Array, option: VoteOption): MsgVote {
+  return { proposalId, voter: encodeAddress(voter), option };
+}
+
+function eventsOf(ctx: Context, type: string): Array<Record<string, string>> {
+  return ctx.events.events.filter((e) => e.type === type).map((e) => Object.fromEntries(e.attributes.map((a) => [a.key, a.value])));
+}
+// ---- end fixture ----
+import { ProposalStatus } from '../../proto/gen/r3mes/model/v1/types.ts';
+import { moduleAddress } from '../../modules/auth/address.ts';
+
+const SUBMIT = '/r3mes.model.v1.MsgSubmitProposal';
+const VOTE = '/r3mes.model.v1.MsgVote';
+
+/** Every key and value under the model prefix, hex, in key order. */
+function modelState(store: KVStore): Array<[string, string]> {
+  return [...store.iterate(utf8('model/'))].map(([key, value]) => [toHex(key), toHex(value)]);
+}
+
+t.test('genesis: the default has version 1 active and round-trips', (t) => {
+  const f = setup();
+  const genesis = defaultModelGenesis();
+  t.equal(genesis.versions.length, 1);
+  t.match(genesis.versions[0], { number: '1', status: 'VERSION_STATUS_ACTIVE' });
+  const store = emptyState();
+  f.module.initGenesis(store, genesis);
+  t.same(f.module.exportGenesis(store), genesis, 'exportGenesis(initGenesis(g)) = g');
+  t.equal(f.keeper.activeVersion(store).number, 1n);
+  t.ok(f.keeper.acceptsVersion(store, 1n));
+  t.same(JSON.parse(JSON.stringify(genesis)), genesis, 'plain JSON (no bigints)');
+  t.end();
+});
+
+t.test('genesis: a chain mid-flight (migration, finished and open proposals, votes) exports and re-imports identically', (t) => {
+  const f = setup();
+  f.deliver(2n, SUBMIT, submitMsg({ newVersion: newVersionContent({ migrationBlocks: 50n }), paramChange: undefined }));
+  f.deliver(3n, VOTE, voteMsg(1n, VAL_A, VoteOption.VOTE_OPTION_YES));
+  f.deliver(4n, SUBMIT, submitMsg({ newVersion: undefined, paramChange: { module: 'staking', paramsJson: '{"unbondingBlocks":0}' } }));
+  f.deliver(5n, VOTE, voteMsg(2n, VAL_A, VoteOption.VOTE_OPTION_YES));
+  f.endBlock(12n); // proposal 1 passes: version 2 migrating until 62
+  f.endBlock(14n); // proposal 2 passes, fails at execution
+  f.deliver(15n, SUBMIT, submitMsg({ newVersion: newVersionContent({ backboneSeed: seedHex(4) }), paramChange: undefined }));
+  f.deliver(16n, VOTE, voteMsg(3n, VAL_C, VoteOption.VOTE_OPTION_NO_WITH_VETO));
+  f.deliver(16n, VOTE, voteMsg(3n, VAL_A, VoteOption.VOTE_OPTION_ABSTAIN));
+
+  const exported = f.module.exportGenesis(f.store);
+  const escrow = f.bank.balance(f.store, moduleAddress('model'), DENOM);
+  t.equal(escrow, MIN_DEPOSIT, "the open proposal's deposit is escrowed");
+  t.equal(exported.versions.length, 2);
+  t.equal(exported.proposals.length, 3);
+  t.equal(exported.votes.length, 2);
+  t.equal(exported.nextProposalId, '4');
+  t.match(exported.proposals[1], { status: 'PROPOSAL_STATUS_FAILED', failureReason: /^staking\/2/ });
+
+  const fresh = emptyState();
+  f.module.initGenesis(fresh, JSON.parse(JSON.stringify(exported)));
+  t.same(f.module.exportGenesis(fresh), exported, 'export of the import equals the export');
+  t.same(modelState(fresh), modelState(f.store), 'byte-identical module state, pointers and queue included');
+
+  // The imported chain carries on the same way: the open proposal is tallied, the migration completes.
+  f.endBlock(25n);
+  const g = setup();
+  g.module.initGenesis(g.store, JSON.parse(JSON.stringify(exported)));
+  // Escrowed deposits live in the bank's genesis (the module account's balance), not the model's.
+  g.bank.mint(g.store, new EventLog(), moduleAddress('model'), [{ denom: DENOM, amount: escrow }]);
+  g.endBlock(25n);
+  t.equal(g.keeper.proposal(g.store, 3n)?.status, f.keeper.proposal(f.store, 3n)?.status);
+  t.equal(g.keeper.proposal(g.store, 3n)?.status, ProposalStatus.PROPOSAL_STATUS_REJECTED, "10 of 70 vetoing is below 33.40%; no yes");
+  g.endBlock(62n);
+  t.equal(g.keeper.activeVersion(g.store).number, 2n);
+  t.end();
+});
+
+t.test('genesis: params come back exactly as given, including zero basis points', (t) => {
+  const f = setup();
+  const genesis = defaultModelGenesis();
+  genesis.params = { ...genesis.params, quorumBp: 0, vetoThresholdBp: 10_000, minDeposit: '1', depositDenom: 'uother' };
+  const store = emptyState();
+  f.module.initGenesis(store, genesis);
+  t.same(f.module.exportGenesis(store), genesis);
+  t.same(f.module.params!.get(store), genesis.params);
+  t.end();
+});
+
+t.test('genesis: a version in migration needs a consistent window', (t) => {
+  const f = setup();
+  const genesis = defaultModelGenesis();
+  const v1 = genesis.versions[0] as Record<string, unknown>;
+  const v2 = { ...v1, number: '2', status: 'VERSION_STATUS_MIGRATION', activationHeight: '10', migrationBlocks: '5', migrationEndHeight: '15', proposalId: '1' };
+  const store = emptyState();
+  const ok = { ...genesis, versions: [v1, v2] };
+  f.module.initGenesis(store, ok);
+  t.same(f.module.exportGenesis(store), ok);
+  t.equal(f.keeper.migratingVersion(store)?.number, 2n);
+  t.throws(() => f.module.initGenesis(emptyState(), { ...genesis, versions: [v1, { ...v2, migrationEndHeight: '16' }] }), { codespace: 'model', code: 15 });
+  t.throws(() => f.module.initGenesis(emptyState(), { ...genesis, versions: [{ ...v2, number: '1' }, { ...v1, number: '2' }] }), { codespace: 'model', code: 15 }, 'migration before active');
+  t.end();
+});
