@@ -52,8 +52,13 @@ export class R3mesApp implements AbciApplication {
   private readonly msgHandlers = new Map<string, MsgHandler>();
   private readonly queryHandlers = new Map<string, (store: KVStore, data: Uint8Array) => Uint8Array>();
   private readonly signatures = new SignatureCache();
-  /** Stateless check results by tx hash, so FinalizeBlock does not decode again what CheckTx did. */
+  /**
+   * Stateless check results by tx hash, so FinalizeBlock and ReCheckTx do not decode again what
+   * CheckTx did. Valid while the decode limits stay the same; a committed block's txs leave it.
+   */
   private readonly decoded = new Map<string, DecodedTx>();
+  /** Hashes of the txs of the block being finalized: dropped from `decoded` at Commit. */
+  private blockTxHashes: string[] = [];
   /** CheckTx's own view: committed state plus the txs it accepted since the last commit. */
   private checkState: CacheStore;
   private chainIdCache: string | undefined;
@@ -123,12 +128,17 @@ export class R3mesApp implements AbciApplication {
     if (this.limitsCache?.height !== height) {
       // Committed state changes only at commit, which raises lastHeight.
       const params = this.auth.getParams(this.store.committed());
+      const previous = this.limitsCache?.limits;
+      if (previous?.maxTxBytes !== params.maxTxBytes || previous.maxMemoCharacters !== params.maxMemoCharacters) this.decoded.clear();
       this.limitsCache = { height, limits: { maxTxBytes: params.maxTxBytes, maxMemoCharacters: params.maxMemoCharacters } };
     }
     return this.limitsCache.limits;
   }
 
   private decodeCached(bytes: Uint8Array): DecodedTx {
+    this.decodeLimits(); // first, so that a change of limits empties the cache
+    const cached = this.decoded.get(txHash(bytes));
+    if (cached !== undefined) return cached;
     const decoded = this.decode(bytes);
     if (this.decoded.size > 100_000) this.decoded.clear();
     this.decoded.set(decoded.hash, decoded);
@@ -142,6 +152,7 @@ export class R3mesApp implements AbciApplication {
       const mode = req.type === CheckTxType.RECHECK ? 'recheck' : 'check';
       const block = { chainId: this.chainId, height: this.store.lastHeight + 1n, blockTimeSeconds: 0n, block: NO_BLOCK };
       outcome = runTx(mode, this.checkState, tx, block, this.anteDeps());
+      if (outcome.code !== 0) this.decoded.delete(tx.hash); // not in the mempool: nothing will need it
     } catch (thrown) {
       outcome = errorOutcome(thrown);
     }
@@ -191,6 +202,7 @@ export class R3mesApp implements AbciApplication {
       block: { hash: req.hash, proposer: req.proposerAddress },
     };
     this.blockInfo = block;
+    this.blockTxHashes = [];
     const blockEvents = new EventLog();
     const hookContext = { store: working, gas: infiniteGasMeter(), events: blockEvents, mode: 'deliver' as const, ...block };
     for (const module of this.modules) module.beginBlock?.(hookContext);
@@ -198,7 +210,9 @@ export class R3mesApp implements AbciApplication {
     const txResults: ExecTxResult[] = req.txs.map((bytes) => {
       let outcome: TxOutcome;
       try {
-        const tx = this.decoded.get(txHash(bytes)) ?? this.decode(bytes);
+        const hash = txHash(bytes);
+        this.blockTxHashes.push(hash);
+        const tx = this.decoded.get(hash) ?? this.decode(bytes);
         outcome = runTx('deliver', working, tx, block, this.anteDeps());
       } catch (thrown) {
         outcome = errorOutcome(thrown);
@@ -224,7 +238,9 @@ export class R3mesApp implements AbciApplication {
     const height = this.blockInfo?.height ?? this.store.lastHeight + 1n;
     await this.store.commit(height);
     this.checkState = new CacheStore(this.store.committed());
-    this.decoded.clear();
+    // Txs still in the mempool keep their decoding for ReCheckTx and the next block.
+    for (const hash of this.blockTxHashes) this.decoded.delete(hash);
+    this.blockTxHashes = [];
     this.blockInfo = undefined;
     this.pendingGenesis = undefined;
     return { retainHeight: 0n };
