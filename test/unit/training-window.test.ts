@@ -1,0 +1,358 @@
+/**
+ * training: the window state machine in-process, block by block: open (seed = hash of the
+ * opening block) → submissions → accepted set + proposer draw → commit → reveal → finalized
+ * (rewards hook) or failed; penalties for missing and minority reveals; genesis round trip.
+ */
+import t from 'tap';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { toHex, utf8 } from '../../app/bytes.ts';
+import type { Context } from '../../app/context.ts';
+import { emptyState, testContext } from '../helpers/module-context.ts';
+import { draw } from '../../modules/randomness/draw.ts';
+import { GenesisState as SubnetGenesis } from '../../proto/gen/r3mes/subnet/v1/genesis.ts';
+import { GenesisState } from '../../proto/gen/r3mes/training/v1/genesis.ts';
+import { MsgSubmitGradient } from '../../proto/gen/r3mes/training/v1/tx.ts';
+import { type Params, SubmissionStatus, WindowStatus } from '../../proto/gen/r3mes/training/v1/types.ts';
+import { commitHash } from '../../modules/training/assignment.ts';
+import { defaultGenesis } from '../../modules/training/genesis.ts';
+import { PROPOSER_DRAW_PURPOSE } from '../../modules/training/keeper.ts';
+import { defaultParams } from '../../modules/training/params.ts';
+import { testAddress, testCid, trainingTestbed } from '../../modules/training/testing.ts';
+
+/** Window 1 opens at height 1: collect [1,11), challenge [11,13), commit [13,16), reveal [16,19), tally at 19. */
+const TEST_PARAMS: Partial<Params> = {
+  windowBlocks: 10n, chunkCount: 16n, maxSubmissionsPerMinerPerWindow: 2n, minMinerStake: '100', baseReward: '500',
+  challengePeriodBlocks: 2n, aggregationProposers: 3n, commitPeriodBlocks: 3n, revealPeriodBlocks: 3n,
+};
+const MINERS = ['alice', 'bob', 'carol'].map((name) => testAddress(`miner-${name}`));
+const VALIDATORS = ['v1', 'v2', 'v3', 'v4'].map((name) => testAddress(`validator-${name}`));
+
+function setup(params: Partial<Params> = {}, store = emptyState(), init = true) {
+  const bed = trainingTestbed();
+  if (init) {
+    bed.subnetModule.initGenesis(store, SubnetGenesis.toJSON({ params: { subnetCount: 4n }, activations: [] }));
+    bed.trainingModule.initGenesis(store, GenesisState.toJSON({ ...defaultGenesis(), params: { ...defaultParams(), ...TEST_PARAMS, ...params } }));
+  }
+  for (const miner of MINERS) bed.staking.minersByAddress.set(miner, { stake: 1000n, jailed: false, backend: 'webgpu' });
+  bed.staking.validators = VALIDATORS.map((address, i) => ({ address, stake: BigInt(100 * (i + 1)) }));
+  let height = 0n;
+  const contexts: Context[] = [];
+  const runTo = (target: bigint): Context => {
+    while (height < target) {
+      height += 1n;
+      const ctx = testContext(store, { height });
+      bed.training.beginBlock(ctx);
+      contexts.push(ctx);
+    }
+    return testContext(store, { height: target });
+  };
+  const events = (type: string) => contexts.flatMap((ctx) => ctx.events.events.filter((e) => e.type === type));
+  return { ...bed, store, runTo, events, setHeight: (h: bigint) => { height = h; } };
+}
+type Setup = ReturnType<typeof setup>;
+
+function submit(s: Setup, ctx: Context, miner: string, windowId = 1n): void {
+  const next = s.training.assignment(s.store, windowId, miner);
+  s.training.submitGradient(ctx, MsgSubmitGradient.fromPartial({
+    miner, windowId, subnet: next.subnet, modelVersion: 1n,
+    gradientCid: testCid(`gradient/${miner}/${windowId}/${next.nextOrdinal}`),
+    gradientHash: Buffer.from(sha256(utf8(`h/${miner}/${next.nextOrdinal}`))), traceRoot: Buffer.alloc(32, 1),
+    chunkIndex: next.chunkIndex, lossBefore: 100n, lossAfter: 90n, backend: 'cpu',
+  }));
+}
+
+const nonceOf = (proposer: string) => Buffer.from(sha256(utf8(`nonce/${proposer}`)));
+const resultOf = (label: string) => ({ cid: testCid(label), hash: Buffer.from(sha256(utf8(label))) });
+
+/** Each proposer → the result it commits and reveals; `undefined` result = commits nothing; reveal false = commits, never reveals. */
+function aggregate(s: Setup, plan: Array<{ proposer: string; result?: { cid: string; hash: Buffer }; reveal?: boolean }>, windowId = 1n): void {
+  const window = s.training.window(s.store, windowId)!;
+  const commitCtx = s.runTo(window.commitStartHeight);
+  for (const { proposer, result } of plan) {
+    if (result === undefined) continue;
+    s.training.commitAggregation(commitCtx, { proposer, windowId, commitment: Buffer.from(commitHash(result.cid, result.hash, nonceOf(proposer))) });
+  }
+  const revealCtx = s.runTo(window.revealStartHeight);
+  for (const { proposer, result, reveal } of plan) {
+    if (result === undefined || reveal === false) continue;
+    s.training.revealAggregation(revealCtx, { proposer, windowId, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposer) });
+  }
+  s.runTo(window.revealEndHeight);
+}
+
+/** Window 1 with submissions from every miner (alice twice), proposers drawn. */
+function withSubmissions(params: Partial<Params> = {}) {
+  const s = setup(params);
+  const ctx = s.runTo(2n);
+  submit(s, ctx, MINERS[0]);
+  submit(s, ctx, MINERS[0]);
+  submit(s, ctx, MINERS[1]);
+  submit(s, ctx, MINERS[2]);
+  s.runTo(13n);
+  return { s, proposers: s.training.window(s.store, 1n)!.proposers };
+}
+
+t.test('a window opens at height 1 with the hash of its opening block as seed; the next at collect end', (t) => {
+  const s = setup();
+  s.runTo(1n);
+  const window = s.training.window(s.store, 1n)!;
+  t.equal(window.status, WindowStatus.WINDOW_STATUS_COLLECTING);
+  t.equal(toHex(window.seed), toHex(testContext(s.store, { height: 1n }).block.hash), 'seed = hash of block 1');
+  t.equal(window.openHeight, 1n);
+  t.equal(window.modelVersion, 1n);
+  t.equal(window.subnetCount, 4n, 'min(subnet_count 4, 8 layers)');
+  t.equal(window.chunkCount, 16n);
+  t.same(
+    [window.collectEndHeight, window.commitStartHeight, window.revealStartHeight, window.revealEndHeight],
+    [11n, 13n, 16n, 19n],
+  );
+  t.equal(s.training.currentWindow(s.store)!.id, 1n);
+  const opened = s.events('window_opened')[0];
+  t.same(Object.fromEntries(opened.attributes.map((a) => [a.key, a.value])), {
+    window: '1', open_height: '1', model_version: '1', subnet_count: '4', chunk_count: '16', collect_end_height: '11', seed: toHex(window.seed),
+  });
+
+  s.runTo(10n);
+  t.equal(s.training.window(s.store, 2n), undefined, 'no second window while the first collects');
+  s.runTo(11n);
+  t.equal(s.training.window(s.store, 1n)!.status, WindowStatus.WINDOW_STATUS_AGGREGATING);
+  const second = s.training.window(s.store, 2n)!;
+  t.equal(second.status, WindowStatus.WINDOW_STATUS_COLLECTING);
+  t.equal(second.openHeight, 11n);
+  t.equal(toHex(second.seed), toHex(testContext(s.store, { height: 11n }).block.hash), 'seed = hash of block 11');
+  t.not(toHex(second.seed), toHex(window.seed));
+  t.equal(s.events('window_collected').length, 1);
+  t.end();
+});
+
+t.test('without an active model version no window opens; one opens the block a version is active', (t) => {
+  const s = setup();
+  s.models.versions = [];
+  s.runTo(5n);
+  t.equal(s.training.currentWindow(s.store), undefined);
+  s.models.versions.push({ number: 3n, status: 'active', nLayers: 2 });
+  s.runTo(6n);
+  const window = s.training.currentWindow(s.store)!;
+  t.equal(window.id, 1n);
+  t.equal(window.openHeight, 6n);
+  t.equal(window.modelVersion, 3n);
+  t.equal(window.subnetCount, 2n, 'subnet_count capped at 2 layers');
+  t.end();
+});
+
+t.test('full window: submissions → accepted set → proposers drawn → commit → reveal → finalized, rewards paid', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  submit(s, ctx, MINERS[0]);
+  submit(s, ctx, MINERS[0]);
+  submit(s, ctx, MINERS[1]);
+  submit(s, ctx, MINERS[2]);
+  s.training.rejectSubmission(s.runTo(12n), 4n, 'challenge upheld'); // carol's, during the challenge period
+  t.same(s.training.window(s.store, 1n)!.proposers, [], 'no proposers before the commit phase');
+
+  s.runTo(13n);
+  const window = s.training.window(s.store, 1n)!;
+  t.equal(window.acceptedCount, 3n);
+  t.same(s.training.windowSubmissions(s.store, 1n).map((x) => x.status), [
+    SubmissionStatus.SUBMISSION_STATUS_ACCEPTED, SubmissionStatus.SUBMISSION_STATUS_ACCEPTED,
+    SubmissionStatus.SUBMISSION_STATUS_ACCEPTED, SubmissionStatus.SUBMISSION_STATUS_REJECTED,
+  ]);
+  const expected = draw({
+    seed: testContext(s.store, { height: 13n }).block.hash, purpose: PROPOSER_DRAW_PURPOSE, subjectId: '1',
+    candidates: s.staking.validators.map((v) => ({ id: v.address, stake: v.stake })), k: 3,
+  }).map((c) => c.id);
+  t.same(window.proposers, expected, 'stake-weighted draw among bonded validators, seeded by block 13');
+  t.equal(s.events('aggregation_proposer').length, 3);
+
+  const result = resultOf('update-1');
+  aggregate(s, window.proposers.map((proposer) => ({ proposer, result })));
+  const done = s.training.window(s.store, 1n)!;
+  t.equal(done.status, WindowStatus.WINDOW_STATUS_FINALIZED);
+  t.equal(done.resultCid, result.cid);
+  t.equal(toHex(done.resultHash), toHex(result.hash));
+  t.equal(done.closedHeight, 19n);
+  t.same(s.staking.penalties, [], 'nobody penalised');
+  t.equal(s.rewards.calls.length, 1);
+  const call = s.rewards.calls[0];
+  t.equal(call.windowId, 1n);
+  t.equal(call.height, 19n);
+  t.equal(call.baseReward, 500n);
+  const miners = [{ address: MINERS[0], weight: 2n }, { address: MINERS[1], weight: 1n }].sort((a, b) => (a.address < b.address ? -1 : 1));
+  t.same(call.miners, miners, 'accepted submissions per miner, sorted by address; the rejected one is left out');
+  t.same(call.aggregators, window.proposers.map((address) => ({ address, weight: 1n })));
+  t.match(s.events('window_finalized')[0].attributes.find((a) => a.key === 'result_cid'), { value: result.cid, index: true });
+
+  s.runTo(40n);
+  t.equal(s.rewards.calls.filter((c) => c.windowId === 1n).length, 1, 'a finalized window is not processed again');
+  t.end();
+});
+
+t.test('minority reveal: the majority finalizes, the minority proposer is penalised and unpaid', (t) => {
+  const { s, proposers } = withSubmissions();
+  const honest = resultOf('honest');
+  aggregate(s, [
+    { proposer: proposers[0], result: honest },
+    { proposer: proposers[1], result: resultOf('lazy') },
+    { proposer: proposers[2], result: honest },
+  ]);
+  const window = s.training.window(s.store, 1n)!;
+  t.equal(window.status, WindowStatus.WINDOW_STATUS_FINALIZED);
+  t.equal(window.resultCid, honest.cid);
+  t.same(s.staking.penalties, [{ address: proposers[1], windowId: 1n, fault: 'minority-reveal', height: 19n }]);
+  t.same(s.rewards.calls[0].aggregators.map((a) => a.address), [proposers[0], proposers[2]]);
+  t.equal(s.events('aggregator_penalized').length, 1);
+  t.end();
+});
+
+t.test('missing reveals (no commit, or commit without reveal) are penalised; 2 of 3 still finalize', (t) => {
+  const { s, proposers } = withSubmissions();
+  const honest = resultOf('honest');
+  aggregate(s, [
+    { proposer: proposers[0], result: honest },
+    { proposer: proposers[1], result: honest },
+    { proposer: proposers[2], result: honest, reveal: false },
+  ]);
+  t.equal(s.training.window(s.store, 1n)!.status, WindowStatus.WINDOW_STATUS_FINALIZED);
+  t.same(s.staking.penalties.map((p) => [p.address, p.fault]), [[proposers[2], 'missing-reveal']]);
+
+  const second = withSubmissions();
+  aggregate(second.s, [
+    { proposer: second.proposers[0], result: honest },
+    { proposer: second.proposers[1], result: honest },
+    { proposer: second.proposers[2] },
+  ]);
+  t.equal(second.s.training.window(second.s.store, 1n)!.status, WindowStatus.WINDOW_STATUS_FINALIZED);
+  t.same(second.s.staking.penalties.map((p) => [p.address, p.fault]), [[second.proposers[2], 'missing-reveal']]);
+  t.end();
+});
+
+t.test('no majority → failed: all different, or one reveal of three; missing reveals still penalised', (t) => {
+  const { s, proposers } = withSubmissions();
+  aggregate(s, proposers.map((proposer, i) => ({ proposer, result: resultOf(`r${i}`) })));
+  const window = s.training.window(s.store, 1n)!;
+  t.equal(window.status, WindowStatus.WINDOW_STATUS_FAILED);
+  t.equal(window.failureReason, 'no majority');
+  t.equal(window.resultCid, '');
+  t.equal(window.closedHeight, 19n);
+  t.same(s.rewards.calls, [], 'no rewards');
+  t.same(s.staking.penalties, [], 'everyone revealed: nobody can be called the minority');
+  t.match(s.events('window_failed')[0].attributes, [{ key: 'window', value: '1' }, { key: 'reason', value: 'no majority' }]);
+
+  const lone = withSubmissions();
+  aggregate(lone.s, [{ proposer: lone.proposers[0], result: resultOf('x') }, { proposer: lone.proposers[1] }, { proposer: lone.proposers[2] }]);
+  t.equal(lone.s.training.window(lone.s.store, 1n)!.status, WindowStatus.WINDOW_STATUS_FAILED, '1 of 3 is no majority');
+  t.same(lone.s.staking.penalties.map((p) => p.address), [lone.proposers[1], lone.proposers[2]]);
+
+  const silent = withSubmissions();
+  aggregate(silent.s, silent.proposers.map((proposer) => ({ proposer })));
+  t.equal(silent.s.training.window(silent.s.store, 1n)!.failureReason, 'no reveals');
+  t.equal(silent.s.staking.penalties.length, 3);
+  t.end();
+});
+
+t.test('an even split of 4 proposers is no majority', (t) => {
+  const { s, proposers } = withSubmissions({ aggregationProposers: 4n });
+  t.equal(proposers.length, 4);
+  const a = resultOf('a');
+  const b = resultOf('b');
+  aggregate(s, proposers.map((proposer, i) => ({ proposer, result: i < 2 ? a : b })));
+  t.equal(s.training.window(s.store, 1n)!.status, WindowStatus.WINDOW_STATUS_FAILED);
+  t.end();
+});
+
+t.test('fewer bonded validators than aggregation_proposers: all of them are drawn', (t) => {
+  const s = setup();
+  s.staking.validators = s.staking.validators.slice(0, 2);
+  const ctx = s.runTo(2n);
+  submit(s, ctx, MINERS[0]);
+  s.runTo(13n);
+  const proposers = s.training.window(s.store, 1n)!.proposers;
+  t.same([...proposers].sort(), VALIDATORS.slice(0, 2).sort());
+  aggregate(s, proposers.map((proposer) => ({ proposer, result: resultOf('ok') })));
+  t.equal(s.training.window(s.store, 1n)!.status, WindowStatus.WINDOW_STATUS_FINALIZED);
+  t.end();
+});
+
+t.test('a window without accepted submissions, or without validators, fails when aggregation would start', (t) => {
+  const s = setup();
+  s.runTo(13n);
+  let window = s.training.window(s.store, 1n)!;
+  t.equal(window.status, WindowStatus.WINDOW_STATUS_FAILED);
+  t.equal(window.failureReason, 'no accepted submissions');
+  t.equal(window.closedHeight, 13n);
+  t.same(window.proposers, []);
+
+  const v = setup();
+  v.staking.validators = [];
+  submit(v, v.runTo(2n), MINERS[0]);
+  v.runTo(13n);
+  window = v.training.window(v.store, 1n)!;
+  t.equal(window.status, WindowStatus.WINDOW_STATUS_FAILED);
+  t.equal(window.failureReason, 'no bonded validators to aggregate');
+  t.end();
+});
+
+t.test('with challenge_period_blocks 0, proposers are drawn in the block collection ends', (t) => {
+  const s = setup({ challengePeriodBlocks: 0n });
+  submit(s, s.runTo(2n), MINERS[0]);
+  s.runTo(11n);
+  const window = s.training.window(s.store, 1n)!;
+  t.equal(window.status, WindowStatus.WINDOW_STATUS_AGGREGATING);
+  t.equal(window.proposers.length, 3);
+  t.equal(window.commitStartHeight, 11n);
+  t.end();
+});
+
+t.test('parameter changes apply to windows opened after them', (t) => {
+  const s = setup();
+  s.runTo(2n);
+  s.trainingModule.params!.set(s.store, { ...(s.trainingModule.params!.get(s.store) as object), windowBlocks: '5' });
+  s.runTo(11n);
+  t.equal(s.training.window(s.store, 1n)!.collectEndHeight, 11n, 'window 1 keeps its heights');
+  t.equal(s.training.window(s.store, 2n)!.collectEndHeight, 16n, 'window 2 has 5 blocks');
+  t.end();
+});
+
+t.test('genesis: default round trip; mid-window export → import → export is identical and the chain continues identically', (t) => {
+  const fresh = setup({}, emptyState(), false);
+  const g0 = GenesisState.toJSON(defaultGenesis());
+  fresh.trainingModule.initGenesis(fresh.store, g0);
+  t.same(fresh.trainingModule.exportGenesis(fresh.store), g0);
+  t.same(fresh.trainingModule.defaultGenesis(), g0);
+
+  // Window 1 in its reveal phase with commits and one reveal; window 2 collecting with submissions.
+  const s = setup();
+  const early = s.runTo(2n);
+  for (const miner of [MINERS[0], MINERS[0], MINERS[1], MINERS[2]]) submit(s, early, miner);
+  s.training.rejectSubmission(s.runTo(12n), 3n, 'x');
+  const commitCtx = s.runTo(13n);
+  const proposers = s.training.window(s.store, 1n)!.proposers;
+  const result = resultOf('r');
+  for (const proposer of proposers) {
+    s.training.commitAggregation(commitCtx, { proposer, windowId: 1n, commitment: Buffer.from(commitHash(result.cid, result.hash, nonceOf(proposer))) });
+  }
+  submit(s, commitCtx, MINERS[1], 2n);
+  const revealCtx = s.runTo(16n);
+  s.training.revealAggregation(revealCtx, { proposer: proposers[0], windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposers[0]) });
+
+  const g = s.trainingModule.exportGenesis(s.store);
+  const json = JSON.parse(JSON.stringify(g));
+  const copy = setup({}, emptyState(), false);
+  copy.subnetModule.initGenesis(copy.store, SubnetGenesis.toJSON({ params: { subnetCount: 4n }, activations: [] }));
+  copy.trainingModule.initGenesis(copy.store, json);
+  t.same(copy.trainingModule.exportGenesis(copy.store), g, 'exportGenesis(initGenesis(g)) = g');
+  t.equal(copy.training.schedule(copy.store).collectingWindowId, 2n, 'collecting window derived');
+  t.equal(copy.training.assignment(copy.store, 2n, MINERS[1]).nextOrdinal, 1n, 'per-miner counts derived');
+
+  // Both continue: the same reveals, the same blocks, the same state.
+  copy.setHeight(16n);
+  for (const target of [s, copy]) {
+    const ctx = testContext(target.store, { height: 17n });
+    target.training.revealAggregation(ctx, { proposer: proposers[1], windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposers[1]) });
+    target.runTo(25n);
+  }
+  t.same(copy.trainingModule.exportGenesis(copy.store), s.trainingModule.exportGenesis(s.store));
+  t.equal(copy.training.window(copy.store, 1n)!.status, WindowStatus.WINDOW_STATUS_FINALIZED);
+  t.same(copy.rewards.calls, s.rewards.calls);
+  t.end();
+});
