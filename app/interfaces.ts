@@ -1,4 +1,7 @@
 import type { ModuleInterface } from './module.ts';
+import { stakingInterface } from '../modules/staking/interface.ts';
+import { rewardsInterface } from '../modules/rewards/interface.ts';
+import { modelInterface } from '../modules/model/interface.ts';
 
 /**
  * The user-facing description of every R3MES module (CLI commands, REST
@@ -6,5 +9,5 @@ import type { ModuleInterface } from './module.ts';
  * they are wired into app/modules.ts.
  */
 export function moduleInterfaces(): ModuleInterface[] {
-  return [];
+  return [stakingInterface, rewardsInterface, modelInterface];
 }

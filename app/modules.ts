@@ -2,20 +2,62 @@ import type { AppModule } from './module.ts';
 import type { KVStore } from './store/types.ts';
 import { CacheStore } from './store/cache.ts';
 import { sdkErrors } from './errors.ts';
+import { bytesEqual } from './bytes.ts';
 import { AuthKeeper } from '../modules/auth/keeper.ts';
 import { authModule } from '../modules/auth/module.ts';
 import { BankKeeper } from '../modules/bank/keeper.ts';
 import { bankModule } from '../modules/bank/module.ts';
+import { StakingKeeper } from '../modules/staking/keeper.ts';
+import { stakingModule } from '../modules/staking/module.ts';
+import { RewardsKeeper } from '../modules/rewards/keeper.ts';
+import { rewardsModule } from '../modules/rewards/module.ts';
+import { ModelKeeper } from '../modules/model/keeper.ts';
+import { modelModule } from '../modules/model/module.ts';
+import type { ParamsRouter, StakeReader } from '../modules/model/expected-keepers.ts';
 
 /**
  * Wires the keepers together (each receives only what it needs from the
- * others) and lists the modules in the order their genesis and block hooks run.
+ * others) and lists the modules in the order their genesis and block hooks
+ * run: auth before bank (accounts), bank before staking (pool balances),
+ * staking before model (votes are weighed by the stake staking reports).
  */
 export function buildModules() {
   const auth = new AuthKeeper();
   const bank = new BankKeeper(auth);
-  const modules: AppModule[] = [authModule(auth), bankModule(bank)] as AppModule[];
-  return { auth, bank, modules };
+  const staking = new StakingKeeper(bank);
+  const rewards = new RewardsKeeper(bank, staking);
+  const modules: AppModule[] = [];
+  const model = new ModelKeeper({ bank, stake: stakeReader(staking), params: paramsRouter(modules) });
+  modules.push(
+    authModule(auth) as AppModule,
+    bankModule(bank) as AppModule,
+    stakingModule(staking, bank) as AppModule,
+    rewardsModule(rewards) as AppModule,
+    modelModule(model) as AppModule,
+  );
+  return { auth, bank, staking, rewards, model, modules };
+}
+
+/** Governance weighs a vote by the bonded tokens (self + delegations) of the validator its voter operates. */
+function stakeReader(staking: StakingKeeper): StakeReader {
+  return {
+    votingStake: (store, address) => staking.bondedValidators(store).find((v) => bytesEqual(v.operator, address))?.tokens ?? 0n,
+    totalVotingStake: (store) => staking.bondedValidators(store).reduce((sum, v) => sum + v.tokens, 0n),
+  };
+}
+
+/** Every module's params, by module name, for parameter-change proposals. Reads the list when called, so it can be built before it is filled. */
+function paramsRouter(modules: readonly AppModule[]): ParamsRouter {
+  const find = (name: string) => {
+    const params = modules.find((module) => module.name === name)?.params;
+    if (params === undefined) throw sdkErrors.invalidRequest(`module "${name}" has no parameters`);
+    return params;
+  };
+  return {
+    modules: () => modules.filter((module) => module.params !== undefined).map((module) => module.name),
+    get: (store, name) => find(name).get(store),
+    set: (store, name, value) => find(name).set(store, value),
+  };
 }
 
 export type GenesisAppState = Record<string, unknown>;
