@@ -365,6 +365,7 @@ export class TrainingKeeper extends TrainingViewKeeper {
   beginBlock(ctx: Context): void {
     const { store, height } = ctx;
     const schedule = this.schedule(store);
+    const before = Schedule.encode(schedule).finish();
 
     if (schedule.collectingWindowId !== 0n) {
       const window = this.requireWindow(store, schedule.collectingWindowId);
@@ -391,7 +392,8 @@ export class TrainingKeeper extends TrainingViewKeeper {
       // Without an active model version nothing can be trained: try again next block.
       if (version !== undefined) this.openWindow(ctx, schedule, version.number);
     }
-    this.setSchedule(store, schedule);
+    // Written only when it changed: most blocks touch no training state at all.
+    if (!bytesEqual(before, Schedule.encode(schedule).finish())) this.setSchedule(store, schedule);
   }
 
   private openWindow(ctx: Context, schedule: Schedule, modelVersion: bigint): void {
