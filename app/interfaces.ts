@@ -2,6 +2,8 @@ import type { ModuleInterface } from './module.ts';
 import { stakingInterface } from '../modules/staking/interface.ts';
 import { rewardsInterface } from '../modules/rewards/interface.ts';
 import { modelInterface } from '../modules/model/interface.ts';
+import { subnetInterface } from '../modules/subnet/interface.ts';
+import { trainingInterface } from '../modules/training/interface.ts';
 
 /**
  * The user-facing description of every R3MES module (CLI commands, REST
@@ -9,5 +11,5 @@ import { modelInterface } from '../modules/model/interface.ts';
  * they are wired into app/modules.ts.
  */
 export function moduleInterfaces(): ModuleInterface[] {
-  return [stakingInterface, rewardsInterface, modelInterface];
+  return [stakingInterface, rewardsInterface, modelInterface, subnetInterface, trainingInterface];
 }

@@ -14,12 +14,19 @@ import { rewardsModule } from '../modules/rewards/module.ts';
 import { ModelKeeper } from '../modules/model/keeper.ts';
 import { modelModule } from '../modules/model/module.ts';
 import type { ParamsRouter, StakeReader } from '../modules/model/expected-keepers.ts';
+import { SubnetKeeper } from '../modules/subnet/keeper.ts';
+import { subnetModule } from '../modules/subnet/module.ts';
+import { TrainingKeeper } from '../modules/training/keeper.ts';
+import { trainingModule } from '../modules/training/module.ts';
+import { blockHashDrawer } from '../modules/randomness/drawer.ts';
+import { aggregatorSlasher, minerReader, modelReader, rewardsHook, validatorReader } from './adapters.ts';
 
 /**
  * Wires the keepers together (each receives only what it needs from the
  * others) and lists the modules in the order their genesis and block hooks
  * run: auth before bank (accounts), bank before staking (pool balances),
- * staking before model (votes are weighed by the stake staking reports).
+ * staking before model (votes are weighed by the stake staking reports),
+ * model before subnet and training (a window opens on the active version).
  */
 export function buildModules() {
   const auth = new AuthKeeper();
@@ -28,14 +35,23 @@ export function buildModules() {
   const rewards = new RewardsKeeper(bank, staking);
   const modules: AppModule[] = [];
   const model = new ModelKeeper({ bank, stake: stakeReader(staking), params: paramsRouter(modules) });
+  const models = modelReader(model);
+  const miners = minerReader(staking);
+  const subnet = new SubnetKeeper(models);
+  const training = new TrainingKeeper({
+    miners, validators: validatorReader(staking), models, subnets: subnet,
+    rewards: rewardsHook(rewards), slasher: aggregatorSlasher(staking), drawer: blockHashDrawer,
+  });
   modules.push(
     authModule(auth) as AppModule,
     bankModule(bank) as AppModule,
     stakingModule(staking, bank) as AppModule,
     rewardsModule(rewards) as AppModule,
     modelModule(model) as AppModule,
+    subnetModule(subnet, { windows: training, miners }) as AppModule,
+    trainingModule(training) as AppModule,
   );
-  return { auth, bank, staking, rewards, model, modules };
+  return { auth, bank, staking, rewards, model, subnet, training, modules };
 }
 
 /** Governance weighs a vote by the bonded tokens (self + delegations) of the validator its voter operates. */

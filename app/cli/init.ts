@@ -5,6 +5,7 @@ import { cometbftInit, findCometbft } from '../node/cometbft.ts';
 import { setTomlValues } from '../node/comet-config.ts';
 import { addGenesisAccount, readGenesis, writeGenesis } from '../node/genesis-file.ts';
 import { nodeHome } from '../node/home.ts';
+import { addGenesisValidator, readValidatorKeys } from '../node/genesis-validator.ts';
 import { defaultAppState, validateAppState } from '../modules.ts';
 import { R3mesApp } from '../app.ts';
 import { CommitStore } from '../store/commit-store.ts';
@@ -61,6 +62,24 @@ export function registerInitCommands(program: Command): void {
       addGenesisAccount(doc, address, parseCoinString(coinsText));
       writeGenesis(home.genesisJson, doc);
       printResult({ address, coins: coinsText }, global.output);
+    });
+  genesis
+    .command('add-validator <address-or-key> <self-stake>')
+    .description("make this node's consensus key a genesis validator bonding <self-stake> (e.g. 100000000ur3mes) of the operator's genesis balance; creates config/vrf_key.json")
+    .option('--moniker <name>', 'validator name', 'validator')
+    .option('--commission-rate <rate>', 'commission, a decimal in [0, 1]', '0.1')
+    .addOption(keyringOptions.backend())
+    .action(async (who: string, stakeText: string, opts: { moniker: string; commissionRate: string; keyringBackend: 'test' | 'file' }, command: Command) => {
+      const global = command.optsWithGlobals<GlobalOptions>();
+      const home = nodeHome(global.home);
+      const operator = who.startsWith('r3mes1') ? who : (await openKeyring(home, opts.keyringBackend).show(who)).address;
+      const [stake] = parseCoinString(stakeText);
+      if (stake === undefined) throw new Error('self-stake must be an amount like 100000000ur3mes');
+      const doc = readGenesis(home.genesisJson);
+      addGenesisValidator(doc, operator, stake.amount, opts.moniker, readValidatorKeys(home.root), opts.commissionRate);
+      validateAppState(doc.app_state ?? {});
+      writeGenesis(home.genesisJson, doc);
+      printResult({ operator, self_stake: stakeText, moniker: opts.moniker }, global.output);
     });
   genesis
     .command('validate')

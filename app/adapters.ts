@@ -1,0 +1,87 @@
+/**
+ * Adapters between the keepers' own types and the small interfaces other
+ * modules declare in their expected-keepers.ts (Cosmos SDK habit: the caller
+ * states what it needs; the wiring satisfies it). Only app/modules.ts uses them.
+ */
+import type { Context } from './context.ts';
+import { decodeAddress } from '../modules/auth/address.ts';
+import { type StakingKeeper, backendName } from '../modules/staking/keeper.ts';
+import type { ModelViewKeeper } from '../modules/model/keeper.ts';
+import { type ModelVersion, VersionStatus } from '../proto/gen/r3mes/model/v1/types.ts';
+import type { RewardsKeeper } from '../modules/rewards/keeper.ts';
+import type {
+  AggregatorSlasher, MinerReader, ModelReader, ModelVersionView, RewardsHook, ValidatorReader,
+} from '../modules/training/expected-keepers.ts';
+
+/** Share of an aggregator's stake taken for a missing or minority reveal: 1/1000. */
+export const AGGREGATOR_PENALTY = { numerator: 1n, denominator: 1000n } as const;
+
+export function minerReader(staking: StakingKeeper): MinerReader {
+  return {
+    miner(store, address) {
+      let raw: Uint8Array;
+      try {
+        raw = decodeAddress(address);
+      } catch {
+        return undefined;
+      }
+      const info = staking.miner(store, raw);
+      return info === undefined ? undefined : { stake: info.stake, jailed: info.jailed, backend: backendName(info.backend) };
+    },
+  };
+}
+
+export function validatorReader(staking: StakingKeeper): ValidatorReader {
+  return {
+    bondedValidators: (store) => staking.bondedValidators(store).map((v) => ({ address: v.operatorAddress, stake: v.tokens })),
+  };
+}
+
+function versionView(version: ModelVersion | undefined): ModelVersionView | undefined {
+  if (version === undefined) return undefined;
+  const status = version.status === VersionStatus.VERSION_STATUS_ACTIVE ? 'active'
+    : version.status === VersionStatus.VERSION_STATUS_MIGRATION ? 'migration' : 'deprecated';
+  return { number: version.number, status, nLayers: version.architecture?.nLayers ?? 0 };
+}
+
+export function modelReader(model: ModelViewKeeper): ModelReader {
+  return {
+    version: (store, number) => versionView(model.version(store, number)),
+    activeVersion(store) {
+      // The model keeper throws when no version is active; training then simply opens no window.
+      try {
+        return versionView(model.activeVersion(store));
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+/**
+ * Pays a finalized window through rewards: miners by accepted submissions;
+ * the proposers whose reveal matched the majority share the verifiers' part
+ * (aggregation is verification work) until the verification module adds its own.
+ */
+export function rewardsHook(rewards: RewardsKeeper): RewardsHook {
+  return {
+    distributeWindow(ctx: Context, windowId, payout) {
+      const bytes = (list: ReadonlyArray<{ address: string; weight: bigint }>) =>
+        list.map((entry) => ({ address: decodeAddress(entry.address), weight: entry.weight }));
+      rewards.distributeWindow(ctx, windowId, { miners: bytes(payout.miners), verifiers: bytes(payout.aggregators) });
+    },
+  };
+}
+
+export function aggregatorSlasher(staking: StakingKeeper): AggregatorSlasher {
+  return {
+    penalizeAggregator(ctx, address, windowId, fault) {
+      // A penalty must never abort the block hook that applies it: an operator that is gone is simply skipped.
+      try {
+        staking.slashValidator(ctx, decodeAddress(address), AGGREGATOR_PENALTY.numerator, AGGREGATOR_PENALTY.denominator, `aggregation window ${windowId}: ${fault}`, false);
+      } catch {
+        ctx.events.emit('aggregator_penalty_skipped', [['aggregator', address], ['window', windowId.toString()], ['fault', fault]]);
+      }
+    },
+  };
+}
