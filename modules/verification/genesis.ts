@@ -1,0 +1,83 @@
+/**
+ * Verification genesis: the whole module state as the generated GenesisState's protobuf JSON.
+ * Indexes (open, held, due, by submission, L1 deadlines) are derived, not stored in genesis.
+ */
+import type { KVStore } from '../../app/store/types.ts';
+import { GenesisState } from '../../proto/gen/r3mes/verification/v1/genesis.ts';
+import { DisputeOrigin, DisputeOutcome, DisputeStage, L1Status } from '../../proto/gen/r3mes/verification/v1/types.ts';
+import { verificationErrors } from './errors.ts';
+import { HASH_BYTES, type VerificationKeeper, type VerificationViewKeeper } from './keeper.ts';
+import { defaultParams, parseAmount, validateParams } from './params.ts';
+
+export function defaultGenesis(): GenesisState {
+  return { params: defaultParams(), nextDisputeId: 1n, nextScanSubmissionId: 1n, l1Checks: [], disputes: [] };
+}
+
+export function parseGenesis(json: unknown): GenesisState {
+  try {
+    return GenesisState.fromJSON(json);
+  } catch (error) {
+    throw verificationErrors.invalidGenesis(`not a verification GenesisState: ${(error as Error).message}`);
+  }
+}
+
+const bad = verificationErrors.invalidGenesis;
+
+export function initGenesis(keeper: VerificationKeeper, store: KVStore, genesis: GenesisState): void {
+  if (genesis.params === undefined) throw bad('params missing');
+  validateParams(genesis.params);
+  if (genesis.nextDisputeId < 1n || genesis.nextScanSubmissionId < 1n) throw bad('next_dispute_id and next_scan_submission_id start at 1');
+
+  let previous = 0n;
+  for (const check of genesis.l1Checks) {
+    const at = `L1 check of submission ${check.submissionId}`;
+    if (check.submissionId <= previous || check.submissionId >= genesis.nextScanSubmissionId) throw bad(`${at}: sorted, unique, below next_scan_submission_id`);
+    previous = check.submissionId;
+    if (check.status < L1Status.L1_STATUS_PENDING || check.status > L1Status.L1_STATUS_MISSED) throw bad(`${at}: unknown status`);
+    if (check.seed.length !== HASH_BYTES) throw bad(`${at}: seed must be 32 bytes`);
+    if (check.resultHash.length !== 0 && check.resultHash.length !== HASH_BYTES) throw bad(`${at}: result_hash must be empty or 32 bytes`);
+    if (check.verifier === '' || check.miner === '' || check.verifier === check.miner) throw bad(`${at}: verifier and miner must be set and differ`);
+    if (check.disputeId >= genesis.nextDisputeId) throw bad(`${at}: dispute ${check.disputeId} not below next_dispute_id`);
+    keeper.setL1Check(store, check);
+  }
+
+  previous = 0n;
+  const held = new Set<bigint>();
+  for (const dispute of genesis.disputes) {
+    const at = `dispute ${dispute.id}`;
+    if (dispute.id <= previous || dispute.id >= genesis.nextDisputeId) throw bad(`${at}: sorted, unique, below next_dispute_id`);
+    previous = dispute.id;
+    if (dispute.stage < DisputeStage.DISPUTE_STAGE_L2_DRAW || dispute.stage > DisputeStage.DISPUTE_STAGE_RESOLVED) throw bad(`${at}: unknown stage`);
+    if (dispute.origin !== DisputeOrigin.DISPUTE_ORIGIN_CHALLENGE && dispute.origin !== DisputeOrigin.DISPUTE_ORIGIN_L1_FLAG) throw bad(`${at}: unknown origin`);
+    const resolved = dispute.stage === DisputeStage.DISPUTE_STAGE_RESOLVED;
+    const decided = dispute.outcome >= DisputeOutcome.DISPUTE_OUTCOME_CHALLENGE_REJECTED && dispute.outcome <= DisputeOutcome.DISPUTE_OUTCOME_VOID;
+    if (resolved !== decided || (!resolved && dispute.outcome !== DisputeOutcome.DISPUTE_OUTCOME_UNSPECIFIED)) throw bad(`${at}: outcome must be set exactly when resolved`);
+    for (const [field, value] of [['bond', dispute.bond], ['base_reward', dispute.baseReward], ['slashed', dispute.slashed], ['bounty', dispute.bounty]] as const) {
+      parseAmount(value, `${at} ${field}`, bad);
+    }
+    const challenge = dispute.origin === DisputeOrigin.DISPUTE_ORIGIN_CHALLENGE;
+    if (challenge !== (dispute.challenger !== '') || (!challenge && dispute.bond !== '0')) throw bad(`${at}: a challenge has a challenger; an L1 flag has neither challenger nor bond`);
+    if (dispute.expectedHash.length !== HASH_BYTES) throw bad(`${at}: expected_hash must be 32 bytes`);
+    if (dispute.panel.some((seat) => seat.arbiter === '' || (seat.voted && !seat.unavailable && seat.resultHash.length !== HASH_BYTES))) throw bad(`${at}: bad panel seat`);
+    if (dispute.draws.some((draw) => draw.seed.length !== HASH_BYTES)) throw bad(`${at}: draw seeds must be 32 bytes`);
+    if (!resolved) {
+      if (held.has(dispute.submissionId)) throw bad(`${at}: submission ${dispute.submissionId} has two open disputes`);
+      held.add(dispute.submissionId);
+    }
+    keeper.setDispute(store, dispute);
+  }
+
+  keeper.setParams(store, genesis.params);
+  keeper.setModuleState(store, { nextDisputeId: genesis.nextDisputeId, nextScanSubmissionId: genesis.nextScanSubmissionId });
+}
+
+export function exportGenesis(keeper: VerificationViewKeeper, store: KVStore): GenesisState {
+  const state = keeper.moduleState(store);
+  return {
+    params: keeper.params(store),
+    nextDisputeId: state.nextDisputeId,
+    nextScanSubmissionId: state.nextScanSubmissionId,
+    l1Checks: [...keeper.l1Checks(store)],
+    disputes: [...keeper.disputes(store)],
+  };
+}

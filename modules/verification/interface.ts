@@ -1,0 +1,96 @@
+/**
+ * How verification appears to users: `r3mesd tx verification ...`, `r3mesd query verification
+ * ...`, REST `GET /r3mes/verification/v1/...` and the CosmJS Registry entries.
+ */
+import type { ModuleInterface, QueryRoute } from '../../app/module.ts';
+import { hexArg, uintArg } from '../training/interface.ts';
+import {
+  QueryDisputeRequest, QueryDisputeResponse, QueryOpenDisputesRequest, QueryOpenDisputesResponse, QueryPanelRequest,
+  QueryPanelResponse, QueryParamsRequest, QueryParamsResponse, QuerySubmissionRequest, QuerySubmissionResponse,
+  QueryVotesRequest, QueryVotesResponse,
+} from '../../proto/gen/r3mes/verification/v1/query.ts';
+import { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
+import { MODULE_NAME } from './keeper.ts';
+import { QUERY_PATHS } from './module.ts';
+import { TYPE_URLS } from './msgs.ts';
+
+function route(
+  name: string, description: string, args: string[], path: string, rest: string,
+  encodeRequest: QueryRoute['encodeRequest'], decodeResponse: QueryRoute['decodeResponse'],
+): QueryRoute {
+  return { name, description, args, path, rest, encodeRequest, decodeResponse };
+}
+
+const byDispute = (args: Readonly<Record<string, string>>) => ({ disputeId: uintArg(args.dispute_id, 'dispute_id') });
+
+export const verificationInterface: ModuleInterface = {
+  module: MODULE_NAME,
+  txs: [
+    {
+      name: 'submit-verification',
+      description: 'As the drawn L1 or L2 verifier, post the gradient hash your re-execution produced',
+      args: ['submission-id', 'result-hash'],
+      typeUrl: TYPE_URLS.submitVerification,
+      build: (signer, args) => MsgSubmitVerification.fromPartial({
+        verifier: signer, submissionId: uintArg(args['submission-id'], 'submission-id'), resultHash: hexArg(args['result-hash'], 'result-hash'),
+      }),
+    },
+    {
+      name: 'challenge',
+      description: 'Dispute a pending submission, bonding at least challenge_bond_multiplier × base reward (ur3mes)',
+      args: ['submission-id', 'bond'],
+      typeUrl: TYPE_URLS.challenge,
+      build: (signer, args) => MsgChallenge.fromPartial({
+        challenger: signer, submissionId: uintArg(args['submission-id'], 'submission-id'), bond: (args.bond ?? '').replace(/ur3mes$/, ''),
+      }),
+    },
+    {
+      name: 'arbiter-vote',
+      description: 'As an L3 panel arbiter, vote with your CPU re-execution result (or --unavailable true)',
+      args: ['dispute-id'],
+      options: [
+        { name: 'result-hash', description: 'the gradient hash your CPU re-execution produced (hex)', default: '' },
+        { name: 'unavailable', description: 'vote that the miner did not serve the gradient (true/false)', default: 'false' },
+      ],
+      typeUrl: TYPE_URLS.arbiterVote,
+      build: (signer, args, options) => {
+        const unavailable = options.unavailable === 'true';
+        return MsgArbiterVote.fromPartial({
+          arbiter: signer, disputeId: uintArg(args['dispute-id'], 'dispute-id'), unavailable,
+          resultHash: unavailable || (options['result-hash'] ?? '') === '' ? Buffer.alloc(0) : hexArg(options['result-hash'], 'result-hash'),
+        });
+      },
+    },
+    {
+      name: 'report-unavailable',
+      description: 'As a drawn verifier or arbiter, report that the miner does not serve the submission\'s gradient CID',
+      args: ['submission-id'],
+      typeUrl: TYPE_URLS.reportUnavailable,
+      build: (signer, args) => MsgReportUnavailable.fromPartial({ reporter: signer, submissionId: uintArg(args['submission-id'], 'submission-id') }),
+    },
+  ],
+  queries: [
+    route('params', 'Verification parameters', [], QUERY_PATHS.params, '/r3mes/verification/v1/params',
+      () => QueryParamsRequest.encode({}).finish(), (bytes) => QueryParamsResponse.toJSON(QueryParamsResponse.decode(bytes))),
+    route('dispute', 'A dispute: stage, verifiers, panel, votes, draws (with their seeds), outcome', ['dispute_id'], QUERY_PATHS.dispute,
+      '/r3mes/verification/v1/disputes/{dispute_id}',
+      (args) => QueryDisputeRequest.encode(byDispute(args)).finish(), (bytes) => QueryDisputeResponse.toJSON(QueryDisputeResponse.decode(bytes))),
+    route('open-disputes', 'Disputes not yet resolved', [], QUERY_PATHS.openDisputes, '/r3mes/verification/v1/disputes',
+      () => QueryOpenDisputesRequest.encode({}).finish(), (bytes) => QueryOpenDisputesResponse.toJSON(QueryOpenDisputesResponse.decode(bytes))),
+    route('panel', 'The L3 arbiter panel of a dispute: seats, round, deadline, draw seeds', ['dispute_id'], QUERY_PATHS.panel,
+      '/r3mes/verification/v1/disputes/{dispute_id}/panel',
+      (args) => QueryPanelRequest.encode(byDispute(args)).finish(), (bytes) => QueryPanelResponse.toJSON(QueryPanelResponse.decode(bytes))),
+    route('votes', 'The arbiter votes cast in a dispute', ['dispute_id'], QUERY_PATHS.votes, '/r3mes/verification/v1/disputes/{dispute_id}/votes',
+      (args) => QueryVotesRequest.encode(byDispute(args)).finish(), (bytes) => QueryVotesResponse.toJSON(QueryVotesResponse.decode(bytes))),
+    route('submission', 'A submission\'s L1 check (verifier, seed, result), its disputes and whether it is held', ['submission_id'],
+      QUERY_PATHS.submission, '/r3mes/verification/v1/submissions/{submission_id}',
+      (args) => QuerySubmissionRequest.encode({ submissionId: uintArg(args.submission_id, 'submission_id') }).finish(),
+      (bytes) => QuerySubmissionResponse.toJSON(QuerySubmissionResponse.decode(bytes))),
+  ],
+  registryTypes: [
+    [TYPE_URLS.submitVerification, MsgSubmitVerification],
+    [TYPE_URLS.challenge, MsgChallenge],
+    [TYPE_URLS.arbiterVote, MsgArbiterVote],
+    [TYPE_URLS.reportUnavailable, MsgReportUnavailable],
+  ],
+};

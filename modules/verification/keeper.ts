@@ -1,0 +1,797 @@
+import type { Context } from '../../app/context.ts';
+import type { KVStore } from '../../app/store/types.ts';
+import { prefixStore } from '../../app/store/prefix.ts';
+import { bytesEqual, concatBytes, readU64be, toHex, u64be, utf8 } from '../../app/bytes.ts';
+import { decodeAddress, moduleAddress } from '../auth/address.ts';
+import type { Candidate } from '../randomness/draw.ts';
+import type { Drawer } from '../randomness/drawer.ts';
+import type { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
+import {
+  Dispute, DisputeOrigin, DisputeOutcome, DisputeStage, L1Check, L1Status, ModuleState, type PanelSeat, Params,
+} from '../../proto/gen/r3mes/verification/v1/types.ts';
+import { verificationErrors } from './errors.ts';
+import type {
+  SubmissionHoldReader, SubmissionView, TrainingReader, VerificationBankKeeper, VerificationStakingKeeper,
+} from './expected-keepers.ts';
+import { BPS, defaultParams, type Fraction, parseAmount, parseFraction } from './params.ts';
+
+export const MODULE_NAME = 'verification';
+/** The module account that holds every open dispute's bond. */
+export const VERIFICATION_MODULE_ADDRESS = moduleAddress(MODULE_NAME);
+export const DENOM = 'ur3mes';
+export const HASH_BYTES = 32;
+
+/** Draw purposes (domain separation of every draw this module makes). */
+export const DRAW = {
+  l1Sample: 'verify-l1-sample',
+  l1Verifier: 'verify-l1-verifier',
+  l2Verifier: 'verify-l2-verifier',
+  l3Panel: 'verify-l3-panel',
+} as const;
+
+/** Key layout inside the module's prefix "verification/" (see README). */
+const keys = {
+  params: utf8('p'),
+  state: utf8('s'),
+  l1: (submissionId: bigint) => concatBytes(utf8('l/'), u64be(submissionId)),
+  l1Prefix: utf8('l/'),
+  l1Due: (height: bigint, submissionId: bigint) => concatBytes(utf8('e/'), u64be(height), u64be(submissionId)),
+  l1DuePrefix: utf8('e/'),
+  dispute: (id: bigint) => concatBytes(utf8('x/'), u64be(id)),
+  disputePrefix: utf8('x/'),
+  open: (id: bigint) => concatBytes(utf8('o/'), u64be(id)),
+  openPrefix: utf8('o/'),
+  held: (submissionId: bigint) => concatBytes(utf8('h/'), u64be(submissionId)),
+  bySubmission: (submissionId: bigint, id: bigint) => concatBytes(utf8('b/'), u64be(submissionId), u64be(id)),
+  bySubmissionPrefix: (submissionId: bigint) => concatBytes(utf8('b/'), u64be(submissionId)),
+  due: (height: bigint, id: bigint) => concatBytes(utf8('t/'), u64be(height), u64be(id)),
+  duePrefix: utf8('t/'),
+};
+
+export type OutcomeName = 'pending' | 'challenge-rejected' | 'miner-at-fault' | 'no-fault' | 'void';
+
+export const OUTCOME_NAMES: Record<number, OutcomeName> = {
+  [DisputeOutcome.DISPUTE_OUTCOME_UNSPECIFIED]: 'pending',
+  [DisputeOutcome.DISPUTE_OUTCOME_CHALLENGE_REJECTED]: 'challenge-rejected',
+  [DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT]: 'miner-at-fault',
+  [DisputeOutcome.DISPUTE_OUTCOME_NO_FAULT]: 'no-fault',
+  [DisputeOutcome.DISPUTE_OUTCOME_VOID]: 'void',
+};
+
+/** Parsed params: what the keeper computes with. */
+export interface VerificationParams {
+  readonly raw: Params;
+  readonly minerSlash: Fraction;
+  readonly livenessPenalty: Fraction;
+  readonly wrongResultPenalty: Fraction;
+}
+
+export function emptyModuleState(): ModuleState {
+  return { nextDisputeId: 1n, nextScanSubmissionId: 1n };
+}
+
+function isHash(bytes: Uint8Array): boolean {
+  return bytes.length === HASH_BYTES;
+}
+
+/** Read-only layer: params, L1 checks, disputes and their indexes. Serves training's hold check. */
+export class VerificationViewKeeper implements SubmissionHoldReader {
+  static readonly storePrefix = utf8('verification/');
+
+  protected view(store: KVStore): KVStore {
+    return prefixStore(store, VerificationViewKeeper.storePrefix);
+  }
+
+  params(store: KVStore): Params {
+    const raw = this.view(store).get(keys.params);
+    return raw === undefined ? defaultParams() : Params.decode(raw);
+  }
+
+  resolvedParams(store: KVStore): VerificationParams {
+    const raw = this.params(store);
+    return {
+      raw,
+      minerSlash: parseFraction(raw.minerSlashFraction, 'minerSlashFraction'),
+      livenessPenalty: parseFraction(raw.livenessPenaltyFraction, 'livenessPenaltyFraction'),
+      wrongResultPenalty: parseFraction(raw.wrongResultPenaltyFraction, 'wrongResultPenaltyFraction'),
+    };
+  }
+
+  moduleState(store: KVStore): ModuleState {
+    const raw = this.view(store).get(keys.state);
+    return raw === undefined ? emptyModuleState() : ModuleState.decode(raw);
+  }
+
+  l1Check(store: KVStore, submissionId: bigint): L1Check | undefined {
+    if (submissionId < 0n || submissionId >= 1n << 64n) return undefined;
+    const raw = this.view(store).get(keys.l1(submissionId));
+    return raw === undefined ? undefined : L1Check.decode(raw);
+  }
+
+  *l1Checks(store: KVStore): IterableIterator<L1Check> {
+    for (const [, value] of this.view(store).iterate(keys.l1Prefix)) yield L1Check.decode(value);
+  }
+
+  dispute(store: KVStore, disputeId: bigint): Dispute | undefined {
+    if (disputeId < 0n || disputeId >= 1n << 64n) return undefined;
+    const raw = this.view(store).get(keys.dispute(disputeId));
+    return raw === undefined ? undefined : Dispute.decode(raw);
+  }
+
+  *disputes(store: KVStore): IterableIterator<Dispute> {
+    for (const [, value] of this.view(store).iterate(keys.disputePrefix)) yield Dispute.decode(value);
+  }
+
+  /** Unresolved disputes, ascending by id. */
+  openDisputes(store: KVStore): Dispute[] {
+    const ids = [...this.view(store).iterate(keys.openPrefix)].map(([key]) => readU64be(key.subarray(keys.openPrefix.length)));
+    return ids.map((id) => this.requireDispute(store, id));
+  }
+
+  /** Every dispute ever opened on a submission, ascending by id. */
+  submissionDisputes(store: KVStore, submissionId: bigint): Dispute[] {
+    const prefix = keys.bySubmissionPrefix(submissionId);
+    const ids = [...this.view(store).iterate(prefix)].map(([key]) => readU64be(key.subarray(prefix.length)));
+    return ids.map((id) => this.requireDispute(store, id));
+  }
+
+  /** The open dispute of a submission, if any. */
+  openDispute(store: KVStore, submissionId: bigint): Dispute | undefined {
+    if (submissionId < 0n || submissionId >= 1n << 64n) return undefined;
+    const raw = this.view(store).get(keys.held(submissionId));
+    return raw === undefined ? undefined : this.requireDispute(store, readU64be(raw));
+  }
+
+  /** Training's hook: an open dispute holds the submission out of aggregation. */
+  isHeld(store: KVStore, submissionId: bigint): boolean {
+    if (submissionId < 0n || submissionId >= 1n << 64n) return false;
+    return this.view(store).has(keys.held(submissionId));
+  }
+
+  /** Σ bonds of open disputes: what the module account must hold (an invariant). */
+  bondsHeld(store: KVStore): bigint {
+    let sum = 0n;
+    for (const dispute of this.openDisputes(store)) sum += BigInt(dispute.bond);
+    return sum;
+  }
+
+  protected requireDispute(store: KVStore, disputeId: bigint): Dispute {
+    const dispute = this.dispute(store, disputeId);
+    if (dispute === undefined) throw verificationErrors.disputeNotFound(`dispute ${disputeId}`);
+    return dispute;
+  }
+}
+
+export interface VerificationDeps {
+  readonly bank: VerificationBankKeeper;
+  readonly staking: VerificationStakingKeeper;
+  readonly training: TrainingReader;
+  readonly drawer: Drawer;
+}
+
+type Fault = 'missed-deadline' | 'wrong-result';
+
+/** Full layer: the four messages, the dispute state machine (endBlock), settlement. */
+export class VerificationKeeper extends VerificationViewKeeper {
+  constructor(private readonly deps: VerificationDeps) {
+    super();
+  }
+
+  setParams(store: KVStore, params: Params): void {
+    this.view(store).set(keys.params, Params.encode(params).finish());
+  }
+
+  setModuleState(store: KVStore, state: ModuleState): void {
+    this.view(store).set(keys.state, ModuleState.encode(state).finish());
+  }
+
+  /** Writes an L1 check and keeps its deadline index in step with its status. */
+  setL1Check(store: KVStore, check: L1Check): void {
+    const view = this.view(store);
+    view.set(keys.l1(check.submissionId), L1Check.encode(check).finish());
+    if (check.status === L1Status.L1_STATUS_PENDING) view.set(keys.l1Due(check.deadlineHeight, check.submissionId), new Uint8Array());
+    else view.delete(keys.l1Due(check.deadlineHeight, check.submissionId));
+  }
+
+  /**
+   * Writes a dispute and keeps its indexes in step: by submission (always); open, held and
+   * due (see dueHeight) while unresolved. `previousDue` is the due height to clear (the
+   * dispute's dueHeight before the caller changed its stage).
+   */
+  setDispute(store: KVStore, dispute: Dispute, previousDue?: bigint): void {
+    const view = this.view(store);
+    view.set(keys.dispute(dispute.id), Dispute.encode(dispute).finish());
+    view.set(keys.bySubmission(dispute.submissionId, dispute.id), new Uint8Array());
+    if (previousDue !== undefined) view.delete(keys.due(previousDue, dispute.id));
+    if (dispute.stage === DisputeStage.DISPUTE_STAGE_RESOLVED) {
+      view.delete(keys.open(dispute.id));
+      const held = view.get(keys.held(dispute.submissionId));
+      if (held !== undefined && readU64be(held) === dispute.id) view.delete(keys.held(dispute.submissionId));
+    } else {
+      view.set(keys.open(dispute.id), new Uint8Array());
+      view.set(keys.held(dispute.submissionId), u64be(dispute.id));
+      view.set(keys.due(dueHeight(dispute), dispute.id), new Uint8Array());
+    }
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  /** L2: anyone but the miner bonds at least challenge_bond_multiplier × base reward. */
+  challenge(ctx: Context, msg: MsgChallenge): bigint {
+    const challenger = decodeAddress(msg.challenger, 'challenger');
+    const bond = parseBond(msg.bond);
+    const { store } = ctx;
+    const submission = this.requireSubmission(store, msg.submissionId);
+    if (submission.miner === msg.challenger) throw verificationErrors.ownSubmission(`${msg.challenger} mined submission ${submission.id}`);
+    const window = this.deps.training.window(store, submission.windowId);
+    if (window === undefined || submission.status !== 'pending' || ctx.height >= window.commitStartHeight) {
+      throw verificationErrors.challengePeriodOver(`submission ${submission.id} is ${submission.status}; challenges are accepted until height ${window?.commitStartHeight ?? 0n} (exclusive), now ${ctx.height}`);
+    }
+    const open = this.openDispute(store, submission.id);
+    if (open !== undefined) throw verificationErrors.alreadyDisputed(`submission ${submission.id} is in dispute ${open.id}`);
+    const params = this.params(store);
+    const minimum = params.challengeBondMultiplier * window.baseReward;
+    if (bond < minimum) throw verificationErrors.bondTooLow(`bond ${bond}${DENOM} < ${params.challengeBondMultiplier} × base reward ${window.baseReward} = ${minimum}${DENOM}`);
+
+    this.deps.bank.send(store, ctx.events, challenger, VERIFICATION_MODULE_ADDRESS, [{ denom: DENOM, amount: bond }]);
+    const dispute = this.newDispute(ctx, submission, window.baseReward, {
+      origin: DisputeOrigin.DISPUTE_ORIGIN_CHALLENGE, challenger: msg.challenger, bond, stage: DisputeStage.DISPUTE_STAGE_L2_DRAW,
+    });
+    return dispute.id;
+  }
+
+  /** An L1 verifier's result, or an L2 verifier's answer. */
+  submitVerification(ctx: Context, msg: MsgSubmitVerification): { result: 'match' | 'mismatch'; disputeId: bigint } {
+    decodeAddress(msg.verifier, 'verifier');
+    if (!isHash(msg.resultHash)) throw verificationErrors.invalidHash(`result_hash has ${msg.resultHash.length} bytes, expected ${HASH_BYTES}`);
+    const { store } = ctx;
+    const submission = this.requireSubmission(store, msg.submissionId);
+    if (msg.verifier === submission.miner) throw verificationErrors.minerCannotVote(`${msg.verifier} mined submission ${submission.id}`);
+    const dispute = this.openDispute(store, submission.id);
+    if (dispute !== undefined && dispute.challenger === msg.verifier) throw verificationErrors.challengerCannotVote(`${msg.verifier} challenged in dispute ${dispute.id}`);
+    const match = bytesEqual(msg.resultHash, submission.gradientHash);
+
+    if (dispute !== undefined && dispute.l2Verifier === msg.verifier) {
+      if (dispute.stage !== DisputeStage.DISPUTE_STAGE_L2_ANSWER) throw verificationErrors.alreadyVoted(`${msg.verifier} already answered in dispute ${dispute.id}`);
+      if (ctx.height > dispute.nextActionHeight) throw verificationErrors.late(`dispute ${dispute.id}: answers until height ${dispute.nextActionHeight}, now ${ctx.height}`);
+      dispute.l2ResultHash = Buffer.from(msg.resultHash);
+      ctx.events.emit('verifier_answer', [
+        ['dispute', dispute.id.toString()], ['verifier', msg.verifier], ['agrees_with', match ? 'miner' : 'challenger'],
+        ['result_hash', toHex(msg.resultHash), false],
+      ]);
+      if (match) this.settle(ctx, dispute, DisputeOutcome.DISPUTE_OUTCOME_CHALLENGE_REJECTED, 'the L2 verifier reproduced the miner\'s result');
+      else this.escalate(ctx, dispute, 'the L2 verifier agrees with the challenger');
+      return { result: match ? 'match' : 'mismatch', disputeId: dispute.id };
+    }
+    if (dispute !== undefined && dispute.l2Missed.includes(msg.verifier)) {
+      throw verificationErrors.late(`${msg.verifier} missed its deadline in dispute ${dispute.id}`);
+    }
+
+    const check = this.l1Check(store, submission.id);
+    if (check === undefined || check.verifier !== msg.verifier) {
+      throw verificationErrors.notDrawnVerifier(`${msg.verifier} for submission ${submission.id}`);
+    }
+    this.requirePendingL1(ctx, check);
+    check.status = match ? L1Status.L1_STATUS_MATCH : L1Status.L1_STATUS_MISMATCH;
+    check.resultHash = Buffer.from(msg.resultHash);
+    check.answerHeight = ctx.height;
+    ctx.events.emit('l1_verification', [
+      ['submission', submission.id.toString()], ['verifier', msg.verifier], ['result', match ? 'match' : 'mismatch'],
+      ['result_hash', toHex(msg.resultHash), false],
+    ]);
+    let disputeId = 0n;
+    if (!match) disputeId = this.flag(ctx, submission, check, dispute, false);
+    else this.setL1Check(store, check);
+    return { result: match ? 'match' : 'mismatch', disputeId };
+  }
+
+  /** Data availability: a drawn verifier (L1, L2) or a panel arbiter reports the CID unserved. */
+  reportUnavailable(ctx: Context, msg: MsgReportUnavailable): bigint {
+    decodeAddress(msg.reporter, 'reporter');
+    const { store } = ctx;
+    const submission = this.requireSubmission(store, msg.submissionId);
+    if (msg.reporter === submission.miner) throw verificationErrors.minerCannotVote(`${msg.reporter} mined submission ${submission.id}`);
+    const dispute = this.openDispute(store, submission.id);
+    if (dispute !== undefined && dispute.challenger === msg.reporter) throw verificationErrors.challengerCannotVote(`${msg.reporter} challenged in dispute ${dispute.id}`);
+
+    if (dispute !== undefined) {
+      if (dispute.stage === DisputeStage.DISPUTE_STAGE_L2_ANSWER && dispute.l2Verifier === msg.reporter) {
+        if (ctx.height > dispute.nextActionHeight) throw verificationErrors.late(`dispute ${dispute.id}: answers until height ${dispute.nextActionHeight}, now ${ctx.height}`);
+        this.markUnavailable(ctx, dispute, msg.reporter);
+        this.escalate(ctx, dispute, 'the L2 verifier reports the gradient unavailable');
+        return dispute.id;
+      }
+      const seat = activeSeat(dispute, msg.reporter);
+      if (seat !== undefined && dispute.stage === DisputeStage.DISPUTE_STAGE_L3_VOTING) {
+        if (ctx.height > dispute.nextActionHeight) throw verificationErrors.late(`dispute ${dispute.id}: reports until height ${dispute.nextActionHeight}, now ${ctx.height}`);
+        if (dispute.unavailableReported) throw verificationErrors.alreadyReported(`dispute ${dispute.id} by ${dispute.unavailableReporter}`);
+        this.markUnavailable(ctx, dispute, msg.reporter);
+        this.setDispute(store, dispute);
+        return dispute.id;
+      }
+      if (dispute.l2Missed.includes(msg.reporter) || dispute.panel.some((s) => s.arbiter === msg.reporter && s.missed)) {
+        throw verificationErrors.late(`${msg.reporter} missed its deadline in dispute ${dispute.id}`);
+      }
+    }
+    const check = this.l1Check(store, submission.id);
+    if (check === undefined || check.verifier !== msg.reporter) throw verificationErrors.notDrawnVerifier(`${msg.reporter} for submission ${submission.id}`);
+    this.requirePendingL1(ctx, check);
+    check.status = L1Status.L1_STATUS_UNAVAILABLE;
+    check.answerHeight = ctx.height;
+    ctx.events.emit('l1_verification', [['submission', submission.id.toString()], ['verifier', msg.reporter], ['result', 'unavailable']]);
+    return this.flag(ctx, submission, check, dispute, true);
+  }
+
+  /** L3: a panel arbiter's CPU re-execution result (or unavailability); 2 of 3 decide. */
+  arbiterVote(ctx: Context, msg: MsgArbiterVote): OutcomeName {
+    decodeAddress(msg.arbiter, 'arbiter');
+    validateVoteShape(msg);
+    const { store } = ctx;
+    const dispute = this.requireDispute(store, msg.disputeId);
+    if (dispute.stage === DisputeStage.DISPUTE_STAGE_RESOLVED) throw verificationErrors.disputeResolved(`dispute ${dispute.id} was resolved at height ${dispute.resolvedHeight}`);
+    if (dispute.challenger === msg.arbiter) throw verificationErrors.challengerCannotVote(`${msg.arbiter} challenged in dispute ${dispute.id}`);
+    if (dispute.miner === msg.arbiter) throw verificationErrors.minerCannotVote(`${msg.arbiter} mined submission ${dispute.submissionId}`);
+    if (dispute.stage !== DisputeStage.DISPUTE_STAGE_L3_VOTING) throw verificationErrors.notVoting(`dispute ${dispute.id} has no panel voting now`);
+    const seats = dispute.panel.filter((s) => s.arbiter === msg.arbiter);
+    if (seats.length === 0) throw verificationErrors.notOnPanel(`${msg.arbiter} in dispute ${dispute.id}`);
+    const seat = seats.find((s) => !s.missed);
+    if (seat === undefined || ctx.height > dispute.nextActionHeight) throw verificationErrors.late(`dispute ${dispute.id}: votes until height ${dispute.nextActionHeight}, now ${ctx.height}`);
+    if (seat.voted) throw verificationErrors.alreadyVoted(`${msg.arbiter} in dispute ${dispute.id}`);
+    if (msg.unavailable && !dispute.unavailableReported) throw verificationErrors.noUnavailabilityReport(`dispute ${dispute.id}`);
+
+    seat.voted = true;
+    seat.unavailable = msg.unavailable;
+    seat.resultHash = Buffer.from(msg.resultHash);
+    seat.voteHeight = ctx.height;
+    const vote = msg.unavailable ? 'unavailable' : bytesEqual(msg.resultHash, dispute.expectedHash) ? 'no-fault' : 'fault';
+    ctx.events.emit('arbiter_vote', [
+      ['dispute', dispute.id.toString()], ['arbiter', msg.arbiter], ['vote', vote], ['round', seat.round.toString()],
+      ['result_hash', toHex(msg.resultHash), false],
+    ]);
+    if (!this.tryDecide(ctx, dispute)) this.setDispute(store, dispute);
+    return OUTCOME_NAMES[dispute.outcome];
+  }
+
+  // ---------------------------------------------------------------- block hook
+
+  /**
+   * endBlock, in this order (README "Lifecycle"): (1) new submissions are sampled for L1 and
+   * their verifiers drawn, the seed of this block fixed and stored; (2) L1 checks past their
+   * deadline are marked missed; (3) disputes due at or before this height advance, ascending
+   * by (height, id): draws, timeouts, redraws.
+   */
+  endBlock(ctx: Context): void {
+    const candidates = new Lazy(() => this.deps.staking.validatorCandidates(ctx.store).filter((c) => c.stake > 0n));
+    this.scanSubmissions(ctx, candidates);
+    this.expireL1(ctx);
+    this.advanceDue(ctx, candidates);
+  }
+
+  private scanSubmissions(ctx: Context, candidates: Lazy<Candidate[]>): void {
+    const { store } = ctx;
+    const state = this.moduleState(store);
+    const next = this.deps.training.nextSubmissionId(store);
+    if (state.nextScanSubmissionId >= next) return;
+    const params = this.params(store);
+    for (let id = state.nextScanSubmissionId; id < next; id++) {
+      const submission = this.deps.training.submission(store, id);
+      if (submission === undefined || submission.status !== 'pending') continue;
+      const sampleWeights: Candidate[] = [{ id: 'check', stake: params.l1SampleBps }, { id: 'skip', stake: BPS - params.l1SampleBps }];
+      const sampled = this.deps.drawer.draw(ctx, DRAW.l1Sample, id.toString(), sampleWeights, 1)[0].id === 'check';
+      if (!sampled) continue;
+      const exclusions = [submission.miner];
+      if (eligible(candidates.get(), exclusions) === 0) {
+        ctx.events.emit('l1_skipped', [['submission', id.toString()], ['reason', 'no eligible verifier']]);
+        continue;
+      }
+      const seed = Buffer.from(this.deps.drawer.seed(ctx));
+      const [verifier] = this.deps.drawer.draw(ctx, DRAW.l1Verifier, id.toString(), candidates.get(), 1, exclusions);
+      const check: L1Check = {
+        submissionId: id, miner: submission.miner, verifier: verifier.id, seed, drawnHeight: ctx.height,
+        deadlineHeight: ctx.height + params.l1ResponseBlocks, status: L1Status.L1_STATUS_PENDING,
+        resultHash: Buffer.alloc(0), answerHeight: 0n, disputeId: 0n,
+      };
+      this.setL1Check(store, check);
+      ctx.events.emit('l1_sampled', [
+        ['submission', id.toString()], ['miner', submission.miner], ['verifier', verifier.id],
+        ['deadline_height', check.deadlineHeight.toString()], ['seed', toHex(seed), false],
+      ]);
+    }
+    state.nextScanSubmissionId = next;
+    this.setModuleState(store, state);
+  }
+
+  private expireL1(ctx: Context): void {
+    const { store } = ctx;
+    const due: bigint[] = [];
+    for (const [key] of this.view(store).iterate(keys.l1DuePrefix)) {
+      const height = readU64be(key.subarray(2, 10));
+      if (height >= ctx.height) break; // the deadline block itself still accepts answers
+      due.push(readU64be(key.subarray(10, 18)));
+    }
+    if (due.length === 0) return;
+    const params = this.resolvedParams(store);
+    for (const submissionId of due) {
+      const check = this.l1Check(store, submissionId);
+      if (check === undefined) continue;
+      if (check.status !== L1Status.L1_STATUS_PENDING) {
+        this.view(store).delete(keys.l1Due(check.deadlineHeight, submissionId));
+        continue;
+      }
+      check.status = L1Status.L1_STATUS_MISSED;
+      this.setL1Check(store, check);
+      ctx.events.emit('l1_missed', [['submission', submissionId.toString()], ['verifier', check.verifier]]);
+      this.penalize(ctx, check.verifier, params.livenessPenalty, 'missed-deadline', `l1 submission ${submissionId}`);
+    }
+  }
+
+  private advanceDue(ctx: Context, candidates: Lazy<Candidate[]>): void {
+    const { store } = ctx;
+    const due: Array<[bigint, bigint]> = [];
+    for (const [key] of this.view(store).iterate(keys.duePrefix)) {
+      const height = readU64be(key.subarray(2, 10));
+      if (height > ctx.height) break;
+      due.push([height, readU64be(key.subarray(10, 18))]);
+    }
+    for (const [height, id] of due) {
+      const dispute = this.dispute(store, id);
+      this.view(store).delete(keys.due(height, id));
+      if (dispute === undefined || dispute.stage === DisputeStage.DISPUTE_STAGE_RESOLVED || dueHeight(dispute) !== height) continue;
+      this.advance(ctx, dispute, candidates.get());
+    }
+  }
+
+  /** Moves a due dispute on: draw, or handle its deadline. */
+  private advance(ctx: Context, dispute: Dispute, candidates: Candidate[]): void {
+    const params = this.resolvedParams(ctx.store);
+    switch (dispute.stage) {
+      case DisputeStage.DISPUTE_STAGE_L2_DRAW:
+        this.drawL2(ctx, dispute, candidates);
+        return;
+      case DisputeStage.DISPUTE_STAGE_L2_ANSWER: {
+        const missed = dispute.l2Verifier;
+        dispute.l2Missed.push(missed);
+        dispute.l2Verifier = '';
+        ctx.events.emit('verifier_missed', [['dispute', dispute.id.toString()], ['verifier', missed], ['round', dispute.l2Round.toString()]]);
+        this.penalize(ctx, missed, params.livenessPenalty, 'missed-deadline', `dispute ${dispute.id}`);
+        if (dispute.l2Round < params.raw.maxRedraws) {
+          dispute.l2Round += 1n;
+          this.drawL2(ctx, dispute, candidates);
+        } else {
+          this.escalate(ctx, dispute, 'no L2 verifier answered');
+          this.drawPanel(ctx, dispute, candidates, Number(params.raw.panelSize));
+        }
+        return;
+      }
+      case DisputeStage.DISPUTE_STAGE_L3_DRAW:
+        this.drawPanel(ctx, dispute, candidates, Number(params.raw.panelSize));
+        return;
+      case DisputeStage.DISPUTE_STAGE_L3_VOTING: {
+        const missing = dispute.panel.filter((s) => !s.missed && !s.voted);
+        for (const seat of missing) {
+          seat.missed = true;
+          ctx.events.emit('arbiter_missed', [['dispute', dispute.id.toString()], ['arbiter', seat.arbiter], ['round', seat.round.toString()]]);
+          this.penalize(ctx, seat.arbiter, params.livenessPenalty, 'missed-deadline', `dispute ${dispute.id}`);
+        }
+        if (missing.length === 0 || dispute.l3Round >= params.raw.maxRedraws) {
+          this.settle(ctx, dispute, DisputeOutcome.DISPUTE_OUTCOME_VOID, 'the panel reached no majority');
+          return;
+        }
+        dispute.l3Round += 1n;
+        this.drawPanel(ctx, dispute, candidates, missing.length);
+        return;
+      }
+      default:
+        throw new Error(`verification state: dispute ${dispute.id} due in stage ${dispute.stage}`);
+    }
+  }
+
+  /** Draws the L2 verifier for the current round; none eligible → straight to the panel. */
+  private drawL2(ctx: Context, dispute: Dispute, candidates: Candidate[]): void {
+    const params = this.params(ctx.store);
+    const previousDue = dueHeight(dispute);
+    const exclusions = [dispute.miner, dispute.challenger, ...dispute.l2Missed].filter((a) => a !== '');
+    if (eligible(candidates, exclusions) === 0) {
+      this.escalate(ctx, dispute, 'no eligible L2 verifier');
+      this.drawPanel(ctx, dispute, candidates, Number(params.panelSize));
+      return;
+    }
+    const seed = Buffer.from(this.deps.drawer.seed(ctx));
+    const [verifier] = this.deps.drawer.draw(ctx, DRAW.l2Verifier, `${dispute.id}/${dispute.l2Round}`, candidates, 1, exclusions);
+    dispute.draws.push({ purpose: DRAW.l2Verifier, round: dispute.l2Round, height: ctx.height, seed });
+    dispute.l2Verifier = verifier.id;
+    dispute.stage = DisputeStage.DISPUTE_STAGE_L2_ANSWER;
+    dispute.nextActionHeight = ctx.height + params.l2ResponseBlocks;
+    this.setDispute(ctx.store, dispute, previousDue);
+    ctx.events.emit('verifier_drawn', [
+      ['dispute', dispute.id.toString()], ['submission', dispute.submissionId.toString()], ['verifier', verifier.id],
+      ['round', dispute.l2Round.toString()], ['deadline_height', dispute.nextActionHeight.toString()], ['seed', toHex(seed), false],
+    ]);
+  }
+
+  /**
+   * Draws `seats` arbiters (stake-weighted, without replacement) excluding the miner, the
+   * challenger, the L1 and L2 verifiers and everyone who sat on the panel before. Fewer
+   * eligible → fewer seats; none → the dispute is void.
+   */
+  private drawPanel(ctx: Context, dispute: Dispute, candidates: Candidate[], seats: number): void {
+    const params = this.params(ctx.store);
+    const previousDue = dueHeight(dispute);
+    const exclusions = [
+      dispute.miner, dispute.challenger, dispute.l1Verifier, dispute.l2Verifier, ...dispute.l2Missed, ...dispute.panel.map((s) => s.arbiter),
+    ].filter((a) => a !== '');
+    const k = Math.min(seats, eligible(candidates, exclusions));
+    if (k === 0) {
+      this.settle(ctx, dispute, DisputeOutcome.DISPUTE_OUTCOME_VOID, 'no eligible arbiters');
+      return;
+    }
+    const seed = Buffer.from(this.deps.drawer.seed(ctx));
+    const drawn = this.deps.drawer.draw(ctx, DRAW.l3Panel, `${dispute.id}/${dispute.l3Round}`, candidates, k, exclusions);
+    dispute.draws.push({ purpose: DRAW.l3Panel, round: dispute.l3Round, height: ctx.height, seed });
+    for (const arbiter of drawn) {
+      dispute.panel.push({ arbiter: arbiter.id, round: dispute.l3Round, voted: false, resultHash: Buffer.alloc(0), unavailable: false, voteHeight: 0n, missed: false });
+    }
+    dispute.stage = DisputeStage.DISPUTE_STAGE_L3_VOTING;
+    dispute.nextActionHeight = ctx.height + params.l3VoteBlocks;
+    ctx.events.emit('panel_drawn', [
+      ['dispute', dispute.id.toString()], ['submission', dispute.submissionId.toString()], ['round', dispute.l3Round.toString()],
+      ['arbiters', drawn.map((a) => a.id).join(',')], ['deadline_height', dispute.nextActionHeight.toString()], ['seed', toHex(seed), false],
+    ]);
+    // A redrawn panel may already hold a majority among the seats that remain.
+    if (!this.tryDecide(ctx, dispute, previousDue)) this.setDispute(ctx.store, dispute, previousDue);
+  }
+
+  /** To L3: the panel is drawn in this block's endBlock. */
+  private escalate(ctx: Context, dispute: Dispute, reason: string): void {
+    const previousDue = dueHeight(dispute);
+    dispute.stage = DisputeStage.DISPUTE_STAGE_L3_DRAW;
+    dispute.nextActionHeight = ctx.height;
+    this.setDispute(ctx.store, dispute, previousDue);
+    ctx.events.emit('dispute_escalated', [['dispute', dispute.id.toString()], ['submission', dispute.submissionId.toString()], ['reason', reason, false]]);
+  }
+
+  /** An L1 mismatch or unavailability report: opens an L1-flag dispute at L3 (or joins the open one). */
+  private flag(ctx: Context, submission: SubmissionView, check: L1Check, open: Dispute | undefined, unavailable: boolean): bigint {
+    const { store } = ctx;
+    if (open !== undefined) {
+      check.disputeId = open.id;
+      this.setL1Check(store, check);
+      if (unavailable && !open.unavailableReported) {
+        this.markUnavailable(ctx, open, check.verifier);
+        this.setDispute(store, open);
+      }
+      return open.id;
+    }
+    const baseReward = this.deps.training.window(store, submission.windowId)?.baseReward ?? 0n;
+    const dispute = this.newDispute(ctx, submission, baseReward, {
+      origin: DisputeOrigin.DISPUTE_ORIGIN_L1_FLAG, challenger: '', bond: 0n, stage: DisputeStage.DISPUTE_STAGE_L3_DRAW, l1Verifier: check.verifier,
+    });
+    if (unavailable) {
+      this.markUnavailable(ctx, dispute, check.verifier);
+      this.setDispute(store, dispute);
+    }
+    check.disputeId = dispute.id;
+    this.setL1Check(store, check);
+    return dispute.id;
+  }
+
+  private markUnavailable(ctx: Context, dispute: Dispute, reporter: string): void {
+    dispute.unavailableReported = true;
+    dispute.unavailableReporter = reporter;
+    ctx.events.emit('unavailability_reported', [
+      ['dispute', dispute.id.toString()], ['submission', dispute.submissionId.toString()], ['reporter', reporter],
+    ]);
+  }
+
+  private newDispute(
+    ctx: Context, submission: SubmissionView, baseReward: bigint,
+    opening: { origin: DisputeOrigin; challenger: string; bond: bigint; stage: DisputeStage; l1Verifier?: string },
+  ): Dispute {
+    const state = this.moduleState(ctx.store);
+    const dispute: Dispute = {
+      id: state.nextDisputeId, submissionId: submission.id, windowId: submission.windowId, miner: submission.miner,
+      challenger: opening.challenger, bond: opening.bond.toString(), baseReward: baseReward.toString(), origin: opening.origin,
+      stage: opening.stage, outcome: DisputeOutcome.DISPUTE_OUTCOME_UNSPECIFIED, openedHeight: ctx.height, nextActionHeight: ctx.height,
+      expectedHash: Buffer.from(submission.gradientHash), l2Round: 0n, l2Verifier: '', l2Missed: [], l2ResultHash: Buffer.alloc(0),
+      l1Verifier: opening.l1Verifier ?? '', l3Round: 0n, panel: [], unavailableReported: false, unavailableReporter: '', draws: [],
+      resolvedHeight: 0n, resolution: '', slashed: '0', bounty: '0', submissionRejected: false,
+    };
+    state.nextDisputeId += 1n;
+    this.setModuleState(ctx.store, state);
+    this.setDispute(ctx.store, dispute);
+    ctx.events.emit('dispute_opened', [
+      ['dispute', dispute.id.toString()], ['submission', submission.id.toString()], ['miner', submission.miner],
+      ['challenger', opening.challenger], ['origin', opening.origin === DisputeOrigin.DISPUTE_ORIGIN_CHALLENGE ? 'challenge' : 'l1-flag'],
+      ['bond', `${opening.bond}${DENOM}`, false],
+    ]);
+    return dispute;
+  }
+
+  /**
+   * Majority of the active (not missed) seats: floor(n/2)+1. Fault = an unavailability vote or a
+   * result other than the submission's gradient hash. All active seats voted without a
+   * majority (an even panel split) → void. Returns whether the dispute was settled.
+   */
+  private tryDecide(ctx: Context, dispute: Dispute, previousDue?: bigint): boolean {
+    const active = dispute.panel.filter((s) => !s.missed);
+    const threshold = Math.floor(active.length / 2) + 1;
+    const faults = active.filter((s) => s.voted && isFaultVote(s, dispute.expectedHash));
+    const clean = active.filter((s) => s.voted && !isFaultVote(s, dispute.expectedHash));
+    if (faults.length >= threshold) {
+      const unavailable = faults.filter((s) => s.unavailable).length * 2 > faults.length;
+      this.settle(ctx, dispute, DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT, unavailable ? 'the panel confirmed the gradient unavailable' : 'the panel did not reproduce the miner\'s result', previousDue);
+      return true;
+    }
+    if (clean.length >= threshold) {
+      this.settle(ctx, dispute, DisputeOutcome.DISPUTE_OUTCOME_NO_FAULT, 'the panel reproduced the miner\'s result', previousDue);
+      return true;
+    }
+    if (active.length > 0 && active.every((s) => s.voted)) {
+      this.settle(ctx, dispute, DisputeOutcome.DISPUTE_OUTCOME_VOID, 'the panel split evenly', previousDue);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Pays out a decided dispute (README "Who is paid what"). The only slash for work in the
+   * chain is here, after an L3 decision: MINER_AT_FAULT.
+   */
+  private settle(ctx: Context, dispute: Dispute, outcome: DisputeOutcome, reason: string, previousDue?: bigint): void {
+    const { store, events } = ctx;
+    const params = this.resolvedParams(store);
+    const bond = BigInt(dispute.bond);
+    const pay = (to: string, amount: bigint) => {
+      if (amount > 0n) this.deps.bank.send(store, events, VERIFICATION_MODULE_ADDRESS, decodeAddress(to), [{ denom: DENOM, amount }]);
+    };
+    const active = dispute.panel.filter((s) => !s.missed && s.voted);
+    const subject = `dispute ${dispute.id}`;
+
+    switch (outcome) {
+      case DisputeOutcome.DISPUTE_OUTCOME_CHALLENGE_REJECTED: {
+        const minerPart = (bond * params.raw.bondMinerShareBps) / BPS;
+        pay(dispute.miner, minerPart);
+        pay(dispute.l2Verifier, bond - minerPart);
+        break;
+      }
+      case DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT: {
+        dispute.slashed = this.slashMiner(ctx, dispute, params.minerSlash).toString();
+        const submission = this.deps.training.submission(store, dispute.submissionId);
+        if (submission !== undefined && submission.status === 'pending') {
+          this.deps.training.rejectSubmission(ctx, dispute.submissionId, `verification dispute ${dispute.id}: ${reason}`);
+          dispute.submissionRejected = true;
+        }
+        if (dispute.origin === DisputeOrigin.DISPUTE_ORIGIN_CHALLENGE) {
+          pay(dispute.challenger, bond);
+          const bounty = params.raw.bountyMultiplier * BigInt(dispute.baseReward);
+          if (bounty > 0n) this.deps.bank.mint(store, events, decodeAddress(dispute.challenger), [{ denom: DENOM, amount: bounty }]);
+          dispute.bounty = bounty.toString();
+        }
+        for (const seat of active) if (!isFaultVote(seat, dispute.expectedHash)) this.penalize(ctx, seat.arbiter, params.wrongResultPenalty, 'wrong-result', subject);
+        break;
+      }
+      case DisputeOutcome.DISPUTE_OUTCOME_NO_FAULT: {
+        const majority = active.filter((s) => !isFaultVote(s, dispute.expectedHash));
+        const arbitersPart = bond - (bond * params.raw.bondMinerShareBps) / BPS;
+        const each = arbitersPart / BigInt(majority.length);
+        pay(dispute.miner, bond - each * BigInt(majority.length));
+        for (const seat of majority) pay(seat.arbiter, each);
+        // Those whose result the panel proved wrong: the escalating L2 verifier, the flagging L1 verifier, the minority.
+        if (dispute.l2Verifier !== '') this.penalize(ctx, dispute.l2Verifier, params.wrongResultPenalty, 'wrong-result', subject);
+        if (dispute.l1Verifier !== '') this.penalize(ctx, dispute.l1Verifier, params.wrongResultPenalty, 'wrong-result', subject);
+        for (const seat of active) if (isFaultVote(seat, dispute.expectedHash)) this.penalize(ctx, seat.arbiter, params.wrongResultPenalty, 'wrong-result', subject);
+        break;
+      }
+      case DisputeOutcome.DISPUTE_OUTCOME_VOID:
+        pay(dispute.challenger, bond);
+        break;
+      default:
+        throw new Error(`verification: cannot settle with outcome ${outcome}`);
+    }
+    const due = previousDue ?? dueHeight(dispute);
+    dispute.stage = DisputeStage.DISPUTE_STAGE_RESOLVED;
+    dispute.outcome = outcome;
+    dispute.resolvedHeight = ctx.height;
+    dispute.resolution = reason;
+    this.view(store).delete(keys.due(due, dispute.id));
+    this.setDispute(store, dispute);
+    events.emit('dispute_resolved', [
+      ['dispute', dispute.id.toString()], ['submission', dispute.submissionId.toString()], ['outcome', OUTCOME_NAMES[outcome]],
+      ['miner', dispute.miner], ['challenger', dispute.challenger], ['reason', reason, false],
+      ['slashed', `${dispute.slashed}${DENOM}`, false], ['bounty', `${dispute.bounty}${DENOM}`, false],
+      ['submission_rejected', String(dispute.submissionRejected), false],
+    ]);
+  }
+
+  /** Slash and jail from mining; a miner staking no longer knows is skipped (never aborts). */
+  private slashMiner(ctx: Context, dispute: Dispute, fraction: Fraction): bigint {
+    try {
+      return this.deps.staking.slashMiner(ctx, decodeAddress(dispute.miner), fraction.numerator, fraction.denominator, `verification dispute ${dispute.id}`, true);
+    } catch {
+      ctx.events.emit('slash_skipped', [['dispute', dispute.id.toString()], ['miner', dispute.miner]]);
+      return 0n;
+    }
+  }
+
+  /** A validator penalty (burn, no jail). Never aborts the tx or block hook applying it. */
+  private penalize(ctx: Context, address: string, fraction: Fraction, fault: Fault, subject: string): void {
+    if (fraction.numerator === 0n) return;
+    let burned = 0n;
+    try {
+      burned = this.deps.staking.slashValidator(ctx, decodeAddress(address), fraction.numerator, fraction.denominator, `verification ${fault}: ${subject}`, false);
+    } catch {
+      ctx.events.emit('verification_penalty_skipped', [['address', address], ['fault', fault], ['subject', subject, false]]);
+      return;
+    }
+    ctx.events.emit('verification_penalty', [['address', address], ['fault', fault], ['subject', subject, false], ['burned', `${burned}${DENOM}`, false]]);
+  }
+
+  private requireSubmission(store: KVStore, submissionId: bigint): SubmissionView {
+    const submission = submissionId >= 0n && submissionId < 1n << 64n ? this.deps.training.submission(store, submissionId) : undefined;
+    if (submission === undefined) throw verificationErrors.unknownSubmission(`submission ${submissionId}`);
+    return submission;
+  }
+
+  private requirePendingL1(ctx: Context, check: L1Check): void {
+    if (check.status === L1Status.L1_STATUS_MISSED || (check.status === L1Status.L1_STATUS_PENDING && ctx.height > check.deadlineHeight)) {
+      throw verificationErrors.late(`L1 check of submission ${check.submissionId}: answers until height ${check.deadlineHeight}, now ${ctx.height}`);
+    }
+    if (check.status !== L1Status.L1_STATUS_PENDING) throw verificationErrors.alreadyVoted(`${check.verifier} already answered for submission ${check.submissionId}`);
+  }
+}
+
+/**
+ * The endBlock that acts on a dispute: a draw happens at next_action_height; a deadline is
+ * inclusive (an answer in block `deadline` still counts), so it expires in the block after.
+ */
+export function dueHeight(dispute: Dispute): bigint {
+  const deadline = dispute.stage === DisputeStage.DISPUTE_STAGE_L2_ANSWER || dispute.stage === DisputeStage.DISPUTE_STAGE_L3_VOTING;
+  return deadline ? dispute.nextActionHeight + 1n : dispute.nextActionHeight;
+}
+
+function isFaultVote(seat: PanelSeat, expectedHash: Uint8Array): boolean {
+  return seat.unavailable || !bytesEqual(seat.resultHash, expectedHash);
+}
+
+function activeSeat(dispute: Dispute, arbiter: string): PanelSeat | undefined {
+  return dispute.panel.find((s) => s.arbiter === arbiter && !s.missed);
+}
+
+/** Candidates a draw may pick: stake > 0 and not excluded. */
+function eligible(candidates: readonly Candidate[], exclusions: readonly string[]): number {
+  const excluded = new Set(exclusions);
+  let count = 0;
+  for (const candidate of candidates) if (candidate.stake > 0n && !excluded.has(candidate.id)) count++;
+  return count;
+}
+
+export function parseBond(text: string): bigint {
+  const bond = parseAmount(text, 'bond', verificationErrors.invalidBond);
+  if (bond === 0n) throw verificationErrors.invalidBond('bond must be positive');
+  return bond;
+}
+
+/** Stateless shape of a vote: a 32-byte result, or `unavailable` with no result. */
+export function validateVoteShape(msg: MsgArbiterVote): void {
+  if (msg.unavailable) {
+    if (msg.resultHash.length !== 0) throw verificationErrors.invalidVote('an unavailability vote carries no result hash');
+    return;
+  }
+  if (msg.resultHash.length === 0) throw verificationErrors.invalidVote('a vote needs a result hash or unavailable');
+  if (!isHash(msg.resultHash)) throw verificationErrors.invalidHash(`result_hash has ${msg.resultHash.length} bytes, expected ${HASH_BYTES}`);
+}
+
+/** Computes a value once, on first use (the validator set is read only by blocks that draw). */
+class Lazy<T> {
+  private value: T | undefined;
+  private done = false;
+  constructor(private readonly make: () => T) {}
+  get(): T {
+    if (!this.done) {
+      this.value = this.make();
+      this.done = true;
+    }
+    return this.value as T;
+  }
+}
+

@@ -1,0 +1,79 @@
+import type { MsgHandler } from '../../app/module.ts';
+import { decodeAddress } from '../auth/address.ts';
+import {
+  MsgArbiterVote, MsgArbiterVoteResponse, MsgChallenge, MsgChallengeResponse, MsgReportUnavailable,
+  MsgReportUnavailableResponse, MsgSubmitVerification, MsgSubmitVerificationResponse,
+} from '../../proto/gen/r3mes/verification/v1/tx.ts';
+import { verificationErrors } from './errors.ts';
+import { HASH_BYTES, MODULE_NAME, parseBond, validateVoteShape, type VerificationKeeper } from './keeper.ts';
+
+export const TYPE_URLS = {
+  submitVerification: '/r3mes.verification.v1.MsgSubmitVerification',
+  challenge: '/r3mes.verification.v1.MsgChallenge',
+  arbiterVote: '/r3mes.verification.v1.MsgArbiterVote',
+  reportUnavailable: '/r3mes.verification.v1.MsgReportUnavailable',
+} as const;
+
+/** Stateless checks, run before the ante handler (and again at execution by the keeper). */
+export const statelessChecks = {
+  submitVerification(msg: MsgSubmitVerification): Uint8Array {
+    const signer = decodeAddress(msg.verifier, 'verifier');
+    if (msg.resultHash.length !== HASH_BYTES) throw verificationErrors.invalidHash(`result_hash has ${msg.resultHash.length} bytes, expected ${HASH_BYTES}`);
+    return signer;
+  },
+  challenge(msg: MsgChallenge): Uint8Array {
+    const signer = decodeAddress(msg.challenger, 'challenger');
+    parseBond(msg.bond);
+    return signer;
+  },
+  arbiterVote(msg: MsgArbiterVote): Uint8Array {
+    const signer = decodeAddress(msg.arbiter, 'arbiter');
+    validateVoteShape(msg);
+    return signer;
+  },
+  reportUnavailable: (msg: MsgReportUnavailable): Uint8Array => decodeAddress(msg.reporter, 'reporter'),
+};
+
+export function verificationMsgHandlers(keeper: VerificationKeeper): MsgHandler[] {
+  const submitVerification: MsgHandler<MsgSubmitVerification> = {
+    typeUrl: TYPE_URLS.submitVerification,
+    module: MODULE_NAME,
+    decode: (bytes) => MsgSubmitVerification.decode(bytes),
+    signers: (msg) => [statelessChecks.submitVerification(msg)],
+    execute(ctx, msg) {
+      const { result, disputeId } = keeper.submitVerification(ctx, msg);
+      return { typeUrl: `${TYPE_URLS.submitVerification}Response`, value: MsgSubmitVerificationResponse.encode({ result, disputeId }).finish() };
+    },
+  };
+  const challenge: MsgHandler<MsgChallenge> = {
+    typeUrl: TYPE_URLS.challenge,
+    module: MODULE_NAME,
+    decode: (bytes) => MsgChallenge.decode(bytes),
+    signers: (msg) => [statelessChecks.challenge(msg)],
+    execute(ctx, msg) {
+      const disputeId = keeper.challenge(ctx, msg);
+      return { typeUrl: `${TYPE_URLS.challenge}Response`, value: MsgChallengeResponse.encode({ disputeId }).finish() };
+    },
+  };
+  const arbiterVote: MsgHandler<MsgArbiterVote> = {
+    typeUrl: TYPE_URLS.arbiterVote,
+    module: MODULE_NAME,
+    decode: (bytes) => MsgArbiterVote.decode(bytes),
+    signers: (msg) => [statelessChecks.arbiterVote(msg)],
+    execute(ctx, msg) {
+      const outcome = keeper.arbiterVote(ctx, msg);
+      return { typeUrl: `${TYPE_URLS.arbiterVote}Response`, value: MsgArbiterVoteResponse.encode({ outcome }).finish() };
+    },
+  };
+  const reportUnavailable: MsgHandler<MsgReportUnavailable> = {
+    typeUrl: TYPE_URLS.reportUnavailable,
+    module: MODULE_NAME,
+    decode: (bytes) => MsgReportUnavailable.decode(bytes),
+    signers: (msg) => [statelessChecks.reportUnavailable(msg)],
+    execute(ctx, msg) {
+      const disputeId = keeper.reportUnavailable(ctx, msg);
+      return { typeUrl: `${TYPE_URLS.reportUnavailable}Response`, value: MsgReportUnavailableResponse.encode({ disputeId }).finish() };
+    },
+  };
+  return [submitVerification, challenge, arbiterVote, reportUnavailable] as MsgHandler[];
+}

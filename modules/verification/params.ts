@@ -1,0 +1,102 @@
+/**
+ * Verification parameters: defaults, rules, and the JSON form governance reads and replaces
+ * (ModuleParams): the protobuf JSON of `Params` with every field present, every value a string.
+ */
+import type { ErrorKind } from '../../app/errors.ts';
+import { Params } from '../../proto/gen/r3mes/verification/v1/types.ts';
+import { verificationErrors } from './errors.ts';
+
+export const BPS = 10_000n;
+export const MAX_AMOUNT = (1n << 256n) - 1n;
+
+/** A rational in [0, 1]: no floats anywhere in the state machine. */
+export interface Fraction {
+  readonly numerator: bigint;
+  readonly denominator: bigint;
+}
+
+export function defaultParams(): Params {
+  return {
+    l1SampleBps: 1000n,
+    l1ResponseBlocks: 10n,
+    challengeBondMultiplier: 10n,
+    l2ResponseBlocks: 5n,
+    l3VoteBlocks: 50n,
+    panelSize: 3n,
+    bountyMultiplier: 15n,
+    minerSlashFraction: '0.1',
+    livenessPenaltyFraction: '0.001',
+    wrongResultPenaltyFraction: '0.01',
+    maxRedraws: 3n,
+    bondMinerShareBps: 5000n,
+  };
+}
+
+/** [min, max] of every integer parameter. */
+const RANGES: Record<string, readonly [bigint, bigint]> = {
+  l1SampleBps: [0n, BPS],
+  l1ResponseBlocks: [1n, 1_000_000n],
+  challengeBondMultiplier: [1n, 1_000_000n],
+  l2ResponseBlocks: [1n, 1_000_000n],
+  l3VoteBlocks: [1n, 1_000_000n],
+  panelSize: [1n, 21n],
+  bountyMultiplier: [10n, 20n],
+  maxRedraws: [0n, 100n],
+  bondMinerShareBps: [0n, BPS],
+};
+const FRACTIONS = ['minerSlashFraction', 'livenessPenaltyFraction', 'wrongResultPenaltyFraction'] as const;
+export const PARAM_KEYS = Object.keys(defaultParams()) as Array<keyof Params>;
+
+/** "0.1", "1", "0.001": at most 18 fractional digits, in [0, 1], read exactly. */
+export function parseFraction(text: string, what: string, error: ErrorKind = verificationErrors.invalidParams): Fraction {
+  const match = typeof text === 'string' ? /^(\d{1,20})(?:\.(\d{1,18}))?$/.exec(text) : null;
+  if (match === null) throw error(`${what} "${String(text)}" is not a decimal like 0.1`);
+  const digits = match[2] ?? '';
+  const fraction = { numerator: BigInt(match[1] + digits), denominator: 10n ** BigInt(digits.length) };
+  if (fraction.numerator > fraction.denominator) throw error(`${what} ${text} is above 1`);
+  return fraction;
+}
+
+/** Parses a decimal amount in [0, 2^256). */
+export function parseAmount(text: string, what: string, error: ErrorKind): bigint {
+  if (typeof text !== 'string' || !/^(0|[1-9]\d{0,77})$/.test(text)) throw error(`${what} "${String(text)}" is not a decimal integer`);
+  const amount = BigInt(text);
+  if (amount > MAX_AMOUNT) throw error(`${what} ${text} overflows 2^256-1`);
+  return amount;
+}
+
+export function validateParams(params: Params, error: ErrorKind = verificationErrors.invalidParams): void {
+  for (const [key, [min, max]] of Object.entries(RANGES)) {
+    const value = params[key as keyof Params] as unknown;
+    if (typeof value !== 'bigint' || value < min || value > max) throw error(`${key} must be in [${min}, ${max}], got ${String(value)}`);
+  }
+  for (const key of FRACTIONS) parseFraction(params[key], key, error);
+  if (parseFraction(params.minerSlashFraction, 'minerSlashFraction', error).numerator === 0n) throw error('minerSlashFraction must be above 0');
+}
+
+export function paramsToJson(params: Params): Record<string, string> {
+  return Object.fromEntries(PARAM_KEYS.map((key) => [key, String(params[key])]));
+}
+
+/** Strict: exactly the Params keys; integers as decimal strings (or safe integer numbers), fractions as strings. */
+export function paramsFromJson(value: unknown, error: ErrorKind = verificationErrors.invalidParams): Params {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw error('params must be a JSON object');
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) if (!PARAM_KEYS.includes(key as keyof Params)) throw error(`unknown parameter "${key}"`);
+  const parsed: Record<string, unknown> = {};
+  for (const key of PARAM_KEYS) {
+    const raw = record[key];
+    if (raw === undefined) throw error(`parameter "${key}" is missing`);
+    if ((FRACTIONS as readonly string[]).includes(key)) {
+      if (typeof raw !== 'string') throw error(`${key} must be a decimal string`);
+      parsed[key] = raw;
+    } else {
+      const text = typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 0 ? String(raw) : raw;
+      if (typeof text !== 'string' || !/^\d{1,20}$/.test(text)) throw error(`${key} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+      parsed[key] = BigInt(text);
+    }
+  }
+  const params = parsed as unknown as Params;
+  validateParams(params, error);
+  return params;
+}
