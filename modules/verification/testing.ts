@@ -1,0 +1,335 @@
+/**
+ * Test seams for verification (test/unit/verification-*.test.ts): a fake training (submissions,
+ * windows, rejectSubmission, an aggregation start that honours holds), a sorted in-memory
+ * store fast enough for long simulations, and a testbed with the REAL auth, bank and staking
+ * keepers whose slashes, penalties and mints are recorded. Good for tests only.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import type { Context, ExecMode } from '../../app/context.ts';
+import { utf8 } from '../../app/bytes.ts';
+import { ChainError } from '../../app/errors.ts';
+import { CacheStore } from '../../app/store/cache.ts';
+import { lowerBound, prefixEnd, toKeyString, fromKeyString } from '../../app/store/bytes.ts';
+import type { KVStore } from '../../app/store/types.ts';
+import { EventLog } from '../../app/events.ts';
+import { infiniteGasMeter } from '../../app/tx/gas.ts';
+import { AuthKeeper } from '../auth/keeper.ts';
+import { decodeAddress, encodeAddress } from '../auth/address.ts';
+import { BankKeeper } from '../bank/keeper.ts';
+import { blockHashDrawer, type Drawer } from '../randomness/drawer.ts';
+import { StakingKeeper } from '../staking/keeper.ts';
+import { defaultStakingParams } from '../staking/params.ts';
+import { BackendClass, Params as StakingParams } from '../../proto/gen/r3mes/staking/v1/types.ts';
+import { DisputeOutcome, DisputeStage, type Dispute, type Params } from '../../proto/gen/r3mes/verification/v1/types.ts';
+import { trainingErrors } from '../training/errors.ts';
+import type { SubmissionView, TrainingReader, VerificationStakingKeeper, WindowView } from './expected-keepers.ts';
+import { DENOM, VERIFICATION_MODULE_ADDRESS, VerificationKeeper } from './keeper.ts';
+import { verificationModule } from './module.ts';
+import { defaultParams } from './params.ts';
+
+/** A KVStore over a sorted key array: O(log n) prefix iteration however many keys it holds. */
+export class SortedMemStore implements KVStore {
+  private readonly values = new Map<string, Uint8Array>();
+  private readonly sorted: string[] = [];
+
+  get(key: Uint8Array): Uint8Array | undefined {
+    return this.values.get(toKeyString(key));
+  }
+
+  has(key: Uint8Array): boolean {
+    return this.values.has(toKeyString(key));
+  }
+
+  set(key: Uint8Array, value: Uint8Array): void {
+    const k = toKeyString(key);
+    if (!this.values.has(k)) this.sorted.splice(lowerBound(this.sorted, k), 0, k);
+    this.values.set(k, value.slice());
+  }
+
+  delete(key: Uint8Array): void {
+    const k = toKeyString(key);
+    if (this.values.delete(k)) this.sorted.splice(lowerBound(this.sorted, k), 1);
+  }
+
+  *iterate(prefix: Uint8Array): IterableIterator<[Uint8Array, Uint8Array]> {
+    const p = toKeyString(prefix);
+    const end = prefixEnd(p);
+    const from = lowerBound(this.sorted, p);
+    const to = end === undefined ? this.sorted.length : lowerBound(this.sorted, end);
+    for (const k of this.sorted.slice(from, to)) {
+      const value = this.values.get(k);
+      if (value !== undefined) yield [fromKeyString(k), value];
+    }
+  }
+}
+
+interface FakeSubmission {
+  id: bigint;
+  miner: string;
+  windowId: bigint;
+  gradientCid: string;
+  gradientHash: Uint8Array;
+  status: SubmissionView['status'];
+  height: bigint;
+  rejectReason: string;
+}
+
+/** Training as verification sees it, in plain objects. */
+export class FakeTraining implements TrainingReader {
+  readonly submissionsById = new Map<bigint, FakeSubmission>();
+  readonly windows = new Map<bigint, WindowView>();
+  readonly rejections: Array<{ submissionId: bigint; height: bigint; reason: string }> = [];
+  nextId = 1n;
+
+  openWindow(windowId: bigint, commitStartHeight: bigint, baseReward: bigint): void {
+    this.windows.set(windowId, { commitStartHeight, baseReward });
+  }
+
+  submit(miner: string, windowId: bigint, gradientHash: Uint8Array, height: bigint): bigint {
+    const id = this.nextId++;
+    this.submissionsById.set(id, {
+      id, miner, windowId, gradientCid: `bafkrei-fake-${id}`, gradientHash, status: 'pending', height, rejectReason: '',
+    });
+    return id;
+  }
+
+  /** Training's aggregation start with the hold hook: pending, unheld submissions become accepted; held ones are returned. */
+  startAggregation(windowId: bigint, isHeld: (submissionId: bigint) => boolean): bigint[] {
+    const held: bigint[] = [];
+    for (const submission of this.submissionsById.values()) {
+      if (submission.windowId !== windowId || submission.status !== 'pending') continue;
+      if (isHeld(submission.id)) held.push(submission.id);
+      else submission.status = 'accepted';
+    }
+    return held;
+  }
+
+  submission(_store: KVStore, submissionId: bigint): SubmissionView | undefined {
+    const s = this.submissionsById.get(submissionId);
+    return s === undefined ? undefined : { ...s };
+  }
+
+  window(_store: KVStore, windowId: bigint): WindowView | undefined {
+    return this.windows.get(windowId);
+  }
+
+  nextSubmissionId(): bigint {
+    return this.nextId;
+  }
+
+  rejectSubmission(ctx: Context, submissionId: bigint, reason: string): void {
+    const submission = this.submissionsById.get(submissionId);
+    if (submission === undefined) throw trainingErrors.submissionNotFound(`submission ${submissionId}`);
+    if (submission.status !== 'pending') throw trainingErrors.submissionNotPending(`submission ${submissionId} is ${submission.status}`);
+    submission.status = 'rejected';
+    submission.rejectReason = reason;
+    this.rejections.push({ submissionId, height: ctx.height, reason });
+  }
+}
+
+/** A deterministic 20-byte address and its bech32 form. */
+export function testAccount(label: string): { bytes: Uint8Array; address: string } {
+  const bytes = sha256(utf8(label)).slice(0, 20);
+  return { bytes, address: encodeAddress(bytes) };
+}
+
+/** 32 bytes standing for a gradient hash. */
+export function testHash(label: string): Buffer {
+  return Buffer.from(sha256(utf8(`hash:${label}`)));
+}
+
+export interface SlashRecord {
+  readonly kind: 'miner' | 'validator';
+  readonly address: string;
+  readonly height: bigint;
+  readonly reason: string;
+  readonly burned: bigint;
+}
+
+export interface TestbedOptions {
+  readonly validators?: readonly bigint[];
+  readonly params?: Partial<Params>;
+  readonly drawer?: Drawer;
+  readonly store?: KVStore;
+  readonly hashSeed?: string;
+  readonly jailBlocks?: bigint;
+}
+
+/**
+ * Real auth/bank/staking, fake training, the verification keeper and module. Validators
+ * `v1..vN` (stakes from options), bonded through staking's endBlock. Every block-level helper
+ * runs on the state directly (as a block hook would); `tx` runs on a cache layer that is
+ * merged on success and dropped on failure, as the app does.
+ */
+export function verificationTestbed(options: TestbedOptions = {}) {
+  const state = options.store ?? new SortedMemStore();
+  const auth = new AuthKeeper();
+  const bank = new BankKeeper(auth);
+  const staking = new StakingKeeper(bank);
+  const training = new FakeTraining();
+  const slashes: SlashRecord[] = [];
+  let minted = 0n;
+  const recordingStaking: VerificationStakingKeeper = {
+    validatorCandidates: (store) => staking.validatorCandidates(store),
+    slashMiner(ctx, address, numerator, denominator, reason, jail) {
+      const burned = staking.slashMiner(ctx, address, numerator, denominator, reason, jail);
+      slashes.push({ kind: 'miner', address: encodeAddress(address), height: ctx.height, reason, burned });
+      return burned;
+    },
+    slashValidator(ctx, address, numerator, denominator, reason, jail) {
+      const burned = staking.slashValidator(ctx, address, numerator, denominator, reason, jail);
+      slashes.push({ kind: 'validator', address: encodeAddress(address), height: ctx.height, reason, burned });
+      return burned;
+    },
+  };
+  const recordingBank = {
+    send: bank.send.bind(bank),
+    mint(store: KVStore, events: EventLog, to: Uint8Array, coins: Array<{ denom: string; amount: bigint }>) {
+      for (const coin of coins) minted += coin.amount;
+      bank.mint(store, events, to, coins);
+    },
+  };
+  const keeper = new VerificationKeeper({ bank: recordingBank, staking: recordingStaking, training, drawer: options.drawer ?? blockHashDrawer });
+  const module = verificationModule(keeper);
+  staking.setParams(state, StakingParams.fromPartial({
+    ...defaultStakingParams, minSelfStake: '100', powerReduction: '100', minMinerStake: '100', jailBlocks: options.jailBlocks ?? 600n,
+  }));
+  keeper.setParams(state, { ...defaultParams(), ...options.params });
+
+  let height = 1n;
+  const events = new EventLog();
+  const blockHash = (at: bigint) => sha256(utf8(`block-${options.hashSeed ?? 'verification'}-${at}`));
+  const context = (store: KVStore, mode: ExecMode = 'deliver'): Context => {
+    const hash = blockHash(height);
+    return {
+      store, gas: infiniteGasMeter(), events, chainId: 'r3mes-test-1', height, blockTimeSeconds: 1_700_000_000n + height, mode,
+      block: { hash, proposer: new Uint8Array(20) },
+    };
+  };
+
+  const validators = (options.validators ?? [1000n, 1000n, 1000n, 1000n, 1000n, 1000n]).map((stake, i) => {
+    const account = testAccount(`validator-${i + 1}`);
+    bank.mint(state, events, account.bytes, [{ denom: DENOM, amount: stake }]);
+    staking.createValidator(context(state), {
+      operator: account.bytes, consensusPubkey: sha256(utf8(`cons-${i}`)), vrfPubkey: sha256(utf8(`vrf-${i}`)), moniker: `v${i + 1}`,
+      commissionRate: '0.1', selfStake: stake,
+    });
+    return account.address;
+  });
+  staking.endBlock(context(state));
+
+  const h = {
+    state, auth, bank, staking, training, keeper, module, slashes, validators, events,
+    get height() {
+      return height;
+    },
+    set height(value: bigint) {
+      height = value;
+    },
+    get minted() {
+      return minted;
+    },
+    ctx: (mode: ExecMode = 'deliver') => context(state, mode),
+    /** The block hash of a height: the seed the block-hash drawer uses there. */
+    blockHash,
+    /** Runs a message (or any keeper call) as a tx: a cache layer kept only on success. */
+    tx<T>(run: (ctx: Context) => T, mode: ExecMode = 'deliver'): T {
+      const cache = new CacheStore(state);
+      const result = run(context(cache, mode));
+      cache.write();
+      return result;
+    },
+    /** The block's endBlock hooks: verification, then staking (validator set). */
+    endBlock(): void {
+      const ctx = context(state);
+      keeper.endBlock(ctx);
+      staking.endBlock(ctx);
+    },
+    /** endBlock, then the next height. */
+    nextBlock(): void {
+      h.endBlock();
+      height += 1n;
+    },
+    fund(address: Uint8Array, amount: bigint): void {
+      bank.mint(state, events, address, [{ denom: DENOM, amount }]);
+    },
+    registerMiner(label: string, stake: bigint): { bytes: Uint8Array; address: string } {
+      const account = testAccount(label);
+      h.fund(account.bytes, stake);
+      staking.registerMiner(context(state), { miner: account.bytes, stake, backend: BackendClass.BACKEND_CLASS_WEBGPU, gpuArch: 'test' });
+      return account;
+    },
+    balance: (address: string | Uint8Array) => bank.balance(state, typeof address === 'string' ? testAccountBytes(address) : address, DENOM),
+    moduleBalance: () => bank.balance(state, VERIFICATION_MODULE_ADDRESS, DENOM),
+    supply: () => bank.supplyOf(state, DENOM),
+    sumOfBalances(): bigint {
+      let sum = 0n;
+      for (const holder of bank.allHolders(state)) for (const coin of holder.coins) if (coin.denom === DENOM) sum += coin.amount;
+      return sum;
+    },
+    burned(): bigint {
+      return slashes.reduce((sum, s) => sum + s.burned, 0n);
+    },
+    minerStake: (address: Uint8Array) => staking.miner(state, address)?.stake ?? 0n,
+    validatorTokens: (address: string) => BigInt(staking.validator(state, testAccountBytes(address))?.tokens ?? '0'),
+    dispute(id: bigint): Dispute {
+      const dispute = keeper.dispute(state, id);
+      if (dispute === undefined) throw new Error(`no dispute ${id}`);
+      return dispute;
+    },
+    /**
+     * The invariants every test ends with: (1) every miner slash follows an L3 decision of the
+     * dispute it names, in the same block, with a fault majority of the panel; every
+     * wrong-result penalty too; (2) the module account holds exactly the open bonds; (3) total
+     * supply = Σ balances = the supply before + minted − burned.
+     */
+    invariants(initialSupply: bigint): string[] {
+      const problems: string[] = [];
+      for (const slash of slashes) {
+        const wrongResult = slash.reason.startsWith('verification wrong-result');
+        if (slash.kind === 'validator' && !wrongResult) {
+          if (!slash.reason.startsWith('verification missed-deadline')) problems.push(`unexpected validator slash ${slash.reason}`);
+          continue;
+        }
+        const match = /dispute (\d+)/.exec(slash.reason);
+        const dispute = match === null ? undefined : keeper.dispute(state, BigInt(match[1]));
+        if (dispute === undefined || dispute.stage !== DisputeStage.DISPUTE_STAGE_RESOLVED || dispute.resolvedHeight !== slash.height) {
+          problems.push(`${slash.kind} slash "${slash.reason}" at ${slash.height} does not follow an L3 decision`);
+          continue;
+        }
+        const decidedByPanel = dispute.outcome === DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT || dispute.outcome === DisputeOutcome.DISPUTE_OUTCOME_NO_FAULT;
+        if (!decidedByPanel) problems.push(`slash "${slash.reason}" after outcome ${dispute.outcome}`);
+        if (slash.kind === 'miner' && (dispute.outcome !== DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT || slash.address !== dispute.miner)) {
+          problems.push(`miner slash of ${slash.address} in dispute ${dispute.id} with outcome ${dispute.outcome}`);
+        }
+        if (slash.kind === 'miner') {
+          const active = dispute.panel.filter((s) => !s.missed);
+          const faults = active.filter((s) => s.voted && (s.unavailable || !Buffer.from(s.resultHash).equals(Buffer.from(dispute.expectedHash)))).length;
+          if (faults * 2 <= active.length) problems.push(`miner slash in dispute ${dispute.id} without a panel fault majority`);
+        }
+      }
+      if (h.moduleBalance() !== keeper.bondsHeld(state)) problems.push(`module account ${h.moduleBalance()} != open bonds ${keeper.bondsHeld(state)}`);
+      if (h.supply() !== h.sumOfBalances()) problems.push(`supply ${h.supply()} != Σ balances ${h.sumOfBalances()}`);
+      if (h.supply() !== initialSupply + minted - h.burned()) problems.push(`supply ${h.supply()} != ${initialSupply} + minted ${minted} − burned ${h.burned()}`);
+      return problems;
+    },
+  };
+  return h;
+}
+
+function testAccountBytes(address: string): Uint8Array {
+  return decodeAddress(address);
+}
+
+export type VerificationTestbed = ReturnType<typeof verificationTestbed>;
+
+/** The ChainError a call throws, or undefined. */
+export function thrownError(run: () => unknown): ChainError | undefined {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ChainError) return error;
+    throw error;
+  }
+  return undefined;
+}
