@@ -1,7 +1,7 @@
 import {
   ResponseProcessProposal_ProposalStatus, ResponseVerifyVoteExtension_VerifyStatus,
   type RequestCheckTx, type RequestFinalizeBlock, type RequestInfo, type RequestInitChain,
-  type RequestPrepareProposal, type RequestQuery, type ResponseCheckTx, type ResponseCommit,
+  type RequestPrepareProposal, type RequestProcessProposal, type RequestQuery, type ResponseCheckTx, type ResponseCommit,
   type ResponseFinalizeBlock, type ResponseInfo, type ResponseInitChain, type ResponseQuery,
   type ResponsePrepareProposal, type ResponseProcessProposal, type ResponseExtendVote,
   type ResponseVerifyVoteExtension, type ExecTxResult, type ValidatorUpdate, CheckTxType,
@@ -14,7 +14,7 @@ import type { AppModule, MsgHandler } from './module.ts';
 import { CacheStore } from './store/cache.ts';
 import type { CommitStore } from './store/commit-store.ts';
 import type { KVStore } from './store/types.ts';
-import { fromUtf8, utf8 } from './bytes.ts';
+import { bytesEqual, fromUtf8, toHex, utf8 } from './bytes.ts';
 import { EventLog } from './events.ts';
 import { infiniteGasMeter } from './tx/gas.ts';
 import { SignatureCache } from './tx/ante.ts';
@@ -23,6 +23,9 @@ import { type BlockInfo, NO_BLOCK, runTx, type TxOutcome } from './tx/run.ts';
 import type { AuthKeeper } from '../modules/auth/keeper.ts';
 import type { BankKeeper } from '../modules/bank/keeper.ts';
 import { buildModules, initModulesGenesis, type GenesisAppState } from './modules.ts';
+import type { BeaconCheck, BeaconKeeper } from '../modules/randomness/keeper.ts';
+import { isBeaconFormat } from '../modules/randomness/beacon-tx.ts';
+import { beaconErrors } from '../modules/randomness/errors.ts';
 
 export const APP_NAME = 'r3mes';
 export const APP_VERSION = '0.1.0';
@@ -38,6 +41,12 @@ BinaryWriter.alloc = (size: number): Uint8Array => new Uint8Array(size);
 
 export interface AppOptions {
   logger?: (line: string) => void;
+  /** This node's VRF secret key (config/vrf_key.json): with it, the node's proposals carry the beacon tx. */
+  vrfSecretKey?: Uint8Array;
+  /** This node's CometBFT address (from config/priv_validator_key.json): a beacon is proposed only for our own blocks. */
+  consensusAddress?: Uint8Array;
+  /** Tests only (`r3mesd start --test-forge-vrf`): propose beacon txs whose proof has one bit flipped. */
+  forgeBeacon?: boolean;
 }
 
 /**
@@ -48,6 +57,7 @@ export interface AppOptions {
 export class R3mesApp implements AbciApplication {
   readonly auth: AuthKeeper;
   readonly bank: BankKeeper;
+  readonly randomness: BeaconKeeper;
   readonly modules: AppModule[];
   private readonly msgHandlers = new Map<string, MsgHandler>();
   private readonly queryHandlers = new Map<string, (store: KVStore, data: Uint8Array) => Uint8Array>();
@@ -68,10 +78,14 @@ export class R3mesApp implements AbciApplication {
   /** The InitChain request until the first Commit: a re-sent first block must rebuild genesis state. */
   private pendingGenesis: RequestInitChain | undefined;
   private readonly log: (line: string) => void;
+  private readonly options: AppOptions;
+  /** The last beacon ProcessProposal accepted, so FinalizeBlock of the same block need not verify the proof again. */
+  private checkedBeacon: { height: bigint; firstTx: Uint8Array; proposer: Uint8Array; check: BeaconCheck } | undefined;
 
   constructor(readonly store: CommitStore, options: AppOptions = {}) {
     this.log = options.logger ?? (() => {});
-    ({ auth: this.auth, bank: this.bank, modules: this.modules } = buildModules());
+    this.options = options;
+    ({ auth: this.auth, bank: this.bank, randomness: this.randomness, modules: this.modules } = buildModules());
     for (const module of this.modules) {
       for (const handler of module.msgs) this.msgHandlers.set(handler.typeUrl, handler);
       for (const [path, handler] of Object.entries(module.queries)) this.queryHandlers.set(path, handler);
@@ -148,6 +162,8 @@ export class R3mesApp implements AbciApplication {
   checkTx(req: RequestCheckTx): ResponseCheckTx {
     let outcome: TxOutcome;
     try {
+      // Beacon txs (modules/randomness/beacon-tx.ts) come only from a block's proposer, never the mempool.
+      if (isBeaconFormat(req.tx)) throw beaconErrors.beaconTxFromUser('beacon-format tx (starts with 0x00 "R3VRF")');
       const tx = this.decodeCached(req.tx);
       const mode = req.type === CheckTxType.RECHECK ? 'recheck' : 'check';
       const block = { chainId: this.chainId, height: this.store.lastHeight + 1n, blockTimeSeconds: 0n, block: NO_BLOCK };
@@ -162,11 +178,27 @@ export class R3mesApp implements AbciApplication {
     };
   }
 
+  /**
+   * State the next block builds on: committed state, or before block 1 commits the genesis state
+   * InitChain staged (the genesis validators and their VRF keys live there).
+   */
+  private proposalState(): KVStore {
+    return this.pendingGenesis !== undefined ? this.store.working() : this.store.committed();
+  }
+
   prepareProposal(req: RequestPrepareProposal): ResponsePrepareProposal {
-    // Keep CometBFT's order; stop at the byte limit of the block.
+    // The beacon tx first (randomness README, "Beacon"), then CometBFT's txs in its order, stopping
+    // at the block's byte limit. Never throws: a failure to prove leaves the beacon out, and the
+    // other validators reject the proposal, which costs a round, not the node.
     const txs: Uint8Array[] = [];
     let total = 0n;
+    const beaconTx = this.proposeBeacon(req);
+    if (beaconTx !== undefined && BigInt(beaconTx.length) <= req.maxTxBytes) {
+      txs.push(beaconTx);
+      total += BigInt(beaconTx.length);
+    }
     for (const tx of req.txs) {
+      if (isBeaconFormat(tx)) continue; // CheckTx refuses these; a peer's mempool might not
       total += BigInt(tx.length);
       if (total > req.maxTxBytes) break;
       txs.push(tx);
@@ -174,9 +206,56 @@ export class R3mesApp implements AbciApplication {
     return { txs };
   }
 
-  processProposal(): ResponseProcessProposal {
-    // Invalid txs in a block fail one by one in FinalizeBlock; nothing here rejects a whole block yet.
+  private proposeBeacon(req: RequestPrepareProposal): Uint8Array | undefined {
+    const { vrfSecretKey, consensusAddress, forgeBeacon } = this.options;
+    if (vrfSecretKey === undefined) return undefined;
+    if (consensusAddress !== undefined && !bytesEqual(consensusAddress, req.proposerAddress)) {
+      this.log(`prepare proposal ${req.height}: proposer ${toHex(req.proposerAddress)} is not this node (${toHex(consensusAddress)}); no beacon`);
+      return undefined;
+    }
+    try {
+      const tx = this.randomness.makeBeaconTx(this.proposalState(), this.chainId, req.height, req.proposerAddress, vrfSecretKey);
+      if (tx !== undefined && forgeBeacon === true) tx[tx.length - 48] ^= 0x01; // a bit of the proof's challenge c
+      return tx;
+    } catch (thrown) {
+      this.log(`prepare proposal ${req.height}: no beacon tx: ${(thrown as Error).message}`);
+      return undefined;
+    }
+  }
+
+  processProposal(req: RequestProcessProposal): ResponseProcessProposal {
+    // The block must carry the proposer's valid beacon tx first and no other beacon-format tx.
+    // Invalid user txs are no reason to reject: they fail one by one in FinalizeBlock.
+    // Always ACCEPT or REJECT (UNKNOWN makes CometBFT panic), so nothing may throw out of here.
+    let check: BeaconCheck;
+    try {
+      check = this.randomness.checkProposal(this.proposalState(), this.chainId, req.height, req.proposerAddress, req.txs);
+    } catch (thrown) {
+      check = { ok: false, reason: `internal error: ${(thrown as Error).message}` };
+    }
+    if (!check.ok) {
+      this.log(`process proposal ${req.height} by ${toHex(req.proposerAddress).toUpperCase()}: REJECT (${check.reason})`);
+      return { status: ResponseProcessProposal_ProposalStatus.REJECT };
+    }
+    this.checkedBeacon = { height: req.height, firstTx: req.txs[0] ?? new Uint8Array(), proposer: req.proposerAddress, check };
     return { status: ResponseProcessProposal_ProposalStatus.ACCEPT };
+  }
+
+  /**
+   * The beacon of the block being finalized. A decided block passed ProcessProposal on > 2/3 of
+   * the power, so its beacon checks out; should it not (a replay of a block this app never
+   * checked is still checked here, deterministically), the value is the derived one and the
+   * beacon-format txs fail — every node computes the same either way.
+   */
+  private blockBeacon(req: RequestFinalizeBlock): BeaconCheck {
+    const firstTx = req.txs[0];
+    const cached = this.checkedBeacon;
+    if (cached !== undefined && cached.height === req.height && bytesEqual(cached.proposer, req.proposerAddress) && bytesEqual(cached.firstTx, firstTx ?? new Uint8Array())) {
+      return cached.check;
+    }
+    // FinalizeBlock runs on the working state, which before any write equals what ProcessProposal read.
+    const check = this.randomness.checkBeacon(this.store.working(), this.chainId, req.height, req.proposerAddress, firstTx);
+    return check.ok ? check : this.randomness.derived(this.store.working(), this.chainId, req.height);
   }
 
   extendVote(): ResponseExtendVote {
@@ -205,11 +284,19 @@ export class R3mesApp implements AbciApplication {
     this.blockTxHashes = [];
     const blockEvents = new EventLog();
     const hookContext = { store: working, gas: infiniteGasMeter(), events: blockEvents, mode: 'deliver' as const, ...block };
+    // The beacon of this height is stored before any hook or tx runs: draws in this block read it.
+    const beacon = this.blockBeacon(req);
+    this.randomness.recordBeacon(working, blockEvents, req.height, req.proposerAddress, beacon);
     for (const module of this.modules) module.beginBlock?.(hookContext);
 
-    const txResults: ExecTxResult[] = req.txs.map((bytes) => {
+    const txResults: ExecTxResult[] = req.txs.map((bytes, index) => {
       let outcome: TxOutcome;
       try {
+        if (isBeaconFormat(bytes)) {
+          // The one valid beacon tx (first, proof checked) succeeds with nothing to do: its value is stored above.
+          if (index === 0 && beacon.ok && beacon.source === 'vrf') return { code: 0, codespace: '', log: '', data: new Uint8Array(), info: 'beacon', gasWanted: 0n, gasUsed: 0n, events: [] };
+          throw beaconErrors.invalidBeaconTx(`tx ${index} of block ${req.height}`);
+        }
         const hash = txHash(bytes);
         this.blockTxHashes.push(hash);
         const tx = this.decoded.get(hash) ?? this.decode(bytes);
@@ -243,6 +330,7 @@ export class R3mesApp implements AbciApplication {
     this.blockTxHashes = [];
     this.blockInfo = undefined;
     this.pendingGenesis = undefined;
+    this.checkedBeacon = undefined;
     return { retainHeight: 0n };
   }
 

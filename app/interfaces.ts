@@ -1,5 +1,6 @@
 import type { ModuleInterface } from './module.ts';
 import { stakingInterface } from '../modules/staking/interface.ts';
+import { randomnessInterface } from '../modules/randomness/interface.ts';
 import { rewardsInterface } from '../modules/rewards/interface.ts';
 import { modelInterface } from '../modules/model/interface.ts';
 import { subnetInterface } from '../modules/subnet/interface.ts';
@@ -11,5 +12,5 @@ import { trainingInterface } from '../modules/training/interface.ts';
  * they are wired into app/modules.ts.
  */
 export function moduleInterfaces(): ModuleInterface[] {
-  return [stakingInterface, rewardsInterface, modelInterface, subnetInterface, trainingInterface];
+  return [stakingInterface, randomnessInterface, rewardsInterface, modelInterface, subnetInterface, trainingInterface];
 }

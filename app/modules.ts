@@ -18,7 +18,9 @@ import { SubnetKeeper } from '../modules/subnet/keeper.ts';
 import { subnetModule } from '../modules/subnet/module.ts';
 import { TrainingKeeper } from '../modules/training/keeper.ts';
 import { trainingModule } from '../modules/training/module.ts';
-import { blockHashDrawer } from '../modules/randomness/drawer.ts';
+import { beaconDrawer } from '../modules/randomness/drawer.ts';
+import { BeaconKeeper } from '../modules/randomness/keeper.ts';
+import { randomnessModule } from '../modules/randomness/module.ts';
 import { aggregatorSlasher, minerReader, modelReader, rewardsHook, validatorReader } from './adapters.ts';
 
 /**
@@ -26,6 +28,7 @@ import { aggregatorSlasher, minerReader, modelReader, rewardsHook, validatorRead
  * others) and lists the modules in the order their genesis and block hooks
  * run: auth before bank (accounts), bank before staking (pool balances),
  * staking before model (votes are weighed by the stake staking reports),
+ * randomness anywhere (its beacon is stored by the app before every hook),
  * model before subnet and training (a window opens on the active version).
  */
 export function buildModules() {
@@ -33,6 +36,8 @@ export function buildModules() {
   const bank = new BankKeeper(auth);
   const staking = new StakingKeeper(bank);
   const rewards = new RewardsKeeper(bank, staking);
+  // The beacon checks a block's VRF proof against the key staking registered for its proposer.
+  const randomness = new BeaconKeeper({ vrfPubkeyOf: (store, address) => staking.validatorByConsensusAddress(store, address)?.vrfPubkey });
   const modules: AppModule[] = [];
   const model = new ModelKeeper({ bank, stake: stakeReader(staking), params: paramsRouter(modules) });
   const models = modelReader(model);
@@ -40,18 +45,19 @@ export function buildModules() {
   const subnet = new SubnetKeeper(models);
   const training = new TrainingKeeper({
     miners, validators: validatorReader(staking), models, subnets: subnet,
-    rewards: rewardsHook(rewards), slasher: aggregatorSlasher(staking), drawer: blockHashDrawer,
+    rewards: rewardsHook(rewards), slasher: aggregatorSlasher(staking), drawer: beaconDrawer(randomness),
   });
   modules.push(
     authModule(auth) as AppModule,
     bankModule(bank) as AppModule,
     stakingModule(staking, bank) as AppModule,
+    randomnessModule(randomness) as AppModule,
     rewardsModule(rewards) as AppModule,
     modelModule(model) as AppModule,
     subnetModule(subnet, { windows: training, miners }) as AppModule,
     trainingModule(training) as AppModule,
   );
-  return { auth, bank, staking, rewards, model, subnet, training, modules };
+  return { auth, bank, staking, randomness, rewards, model, subnet, training, modules };
 }
 
 /** Governance weighs a vote by the bonded tokens (self + delegations) of the validator its voter operates. */

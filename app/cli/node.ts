@@ -10,10 +10,13 @@ export function registerNodeCommands(program: Command): void {
     .option('--rest <host:port>', "REST listen address ('' for none)", '127.0.0.1:1317')
     .option('--rpc <url>', 'CometBFT RPC the REST server uses', 'http://127.0.0.1:26657')
     .option('--no-comet', 'do not start cometbft; wait for one started separately')
-    .action(async (opts: { abci: string; rest: string; rpc: string; comet: boolean }, command: Command) => {
+    .option('--vrf-key <file>', "the VRF key this node's proposals prove the beacon with (default <home>/config/vrf_key.json if present)")
+    .option('--test-forge-vrf', 'TESTS ONLY: propose beacon txs with a forged VRF proof (also R3MES_TEST_FORGE_VRF=1)', false)
+    .action(async (opts: { abci: string; rest: string; rpc: string; comet: boolean; vrfKey?: string; testForgeVrf: boolean }, command: Command) => {
       const global = command.optsWithGlobals<GlobalOptions>();
       const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-      const node = await startNode({ home: global.home, abci: opts.abci, rest: opts.rest, rpc: opts.rpc, withComet: opts.comet, log });
+      const forgeVrf = opts.testForgeVrf || process.env.R3MES_TEST_FORGE_VRF === '1';
+      const node = await startNode({ home: global.home, abci: opts.abci, rest: opts.rest, rpc: opts.rpc, withComet: opts.comet, vrfKey: opts.vrfKey, forgeVrf, log });
       const shutdown = (signal: string) => {
         log(`${signal}: stopping`);
         void node.stop().then(() => process.exit(0));

@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { AbciServer } from '../abci/server.ts';
@@ -9,6 +9,8 @@ import { moduleRoutes } from '../rest/module-routes.ts';
 import { moduleInterfaces } from '../interfaces.ts';
 import { findCometbft, startCometbft } from './cometbft.ts';
 import { nodeHome } from './home.ts';
+import { vrfKeyPath } from './genesis-validator.ts';
+import { publicKeyFromSecret } from '../../modules/randomness/vrf.ts';
 
 export interface StartOptions {
   home: string;
@@ -20,6 +22,10 @@ export interface StartOptions {
   rpc: string;
   /** Start and supervise `cometbft start` for this home. */
   withComet: boolean;
+  /** The VRF key file (`r3mesd start --vrf-key`); default `<home>/config/vrf_key.json` when that exists. */
+  vrfKey?: string;
+  /** Tests only: propose beacon txs with a forged proof (`--test-forge-vrf`, or R3MES_TEST_FORGE_VRF=1). */
+  forgeVrf?: boolean;
   log: (line: string) => void;
 }
 
@@ -37,7 +43,8 @@ export async function startNode(options: StartOptions): Promise<RunningNode> {
   const home = nodeHome(options.home);
   mkdirSync(dirname(home.appDb), { recursive: true });
   const store = await CommitStore.open(home.appDb);
-  const app = new R3mesApp(store, { logger: options.log });
+  const proposer = proposerKeys(options, home.root);
+  const app = new R3mesApp(store, { logger: options.log, ...proposer });
   options.log(`state at height ${store.lastHeight}, app hash ${Buffer.from(store.lastAppHash).toString('hex').toUpperCase()}`);
 
   const say = (level: string) => (message: string, fields?: Record<string, unknown>) =>
@@ -82,6 +89,34 @@ export async function startNode(options: StartOptions): Promise<RunningNode> {
     });
   }
   return { app, stop };
+}
+
+/**
+ * What this node needs to put the beacon tx in its proposals: its VRF secret key and its
+ * consensus address (the proposer address CometBFT will give PrepareProposal). A node without a
+ * VRF key proposes no beacon tx; if staking has a VRF key for it, its proposals are rejected.
+ */
+function proposerKeys(options: StartOptions, home: string): { vrfSecretKey?: Uint8Array; consensusAddress?: Uint8Array; forgeBeacon?: boolean } {
+  const out: { vrfSecretKey?: Uint8Array; consensusAddress?: Uint8Array; forgeBeacon?: boolean } = {};
+  const validatorKeyPath = join(home, 'config', 'priv_validator_key.json');
+  if (existsSync(validatorKeyPath)) {
+    const file = JSON.parse(readFileSync(validatorKeyPath, 'utf8')) as { address?: string };
+    if (typeof file.address === 'string' && /^[0-9A-Fa-f]{40}$/.test(file.address)) out.consensusAddress = new Uint8Array(Buffer.from(file.address, 'hex'));
+  }
+  const path = options.vrfKey ?? vrfKeyPath(home);
+  if (options.vrfKey !== undefined || existsSync(path)) {
+    const file = JSON.parse(readFileSync(path, 'utf8')) as { secret_key?: string };
+    if (typeof file.secret_key !== 'string' || !/^[0-9a-f]{64}$/.test(file.secret_key)) throw new Error(`${path}: secret_key must be 64 hex characters`);
+    out.vrfSecretKey = new Uint8Array(Buffer.from(file.secret_key, 'hex'));
+    options.log(`VRF key ${path} (public key ${Buffer.from(publicKeyFromSecret(out.vrfSecretKey)).toString('hex')}): this node's proposals carry the beacon`);
+  } else {
+    options.log(`no VRF key (${path}): this node's proposals carry no beacon tx`);
+  }
+  if (options.forgeVrf === true) {
+    out.forgeBeacon = true;
+    options.log('TEST ONLY: --test-forge-vrf: this node proposes forged beacon proofs; the others will reject its blocks');
+  }
+  return out;
 }
 
 export function splitHostPort(address: string): [string, number] {

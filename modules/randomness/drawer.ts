@@ -1,12 +1,12 @@
 import type { Context } from '../../app/context.ts';
 import { type Candidate, draw } from './draw.ts';
+import type { BeaconKeeper } from './keeper.ts';
 
 /**
  * The one function every module draws through (training proposers, subnet
  * assignments, verifiers, panels). Keepers receive a Drawer at wiring time, so
- * the source of randomness can change in one place: today the hash of the
- * block being executed; with the VRF beacon, the beacon value fixed when the
- * thing being drawn for was submitted.
+ * the source of randomness can change in one place: the chain wires
+ * `beaconDrawer` (the VRF beacon of the block being executed).
  */
 export interface Drawer {
   /** Seed for draws made in this block: 32 bytes, identical on every node. */
@@ -15,7 +15,7 @@ export interface Drawer {
   draw(ctx: Context, purpose: string, subjectId: string, candidates: readonly Candidate[], k: number, exclusions?: Iterable<string>): readonly Candidate[];
 }
 
-/** Temporary source: the block hash. A proposer could grind it; the VRF beacon (issue: verification) replaces it. */
+/** Former source: the block hash. A proposer can grind it; kept for tests of keepers that take a Drawer. */
 export const blockHashDrawer: Drawer = {
   seed(ctx) {
     if (ctx.mode !== 'deliver') throw new Error('draws happen only while executing a block');
@@ -25,3 +25,28 @@ export const blockHashDrawer: Drawer = {
     return draw({ seed: blockHashDrawer.seed(ctx), purpose, subjectId, candidates, k, exclusions });
   },
 };
+
+/** Length of a draw seed: the first 32 bytes of the 64-byte beacon (a SHA-512 output, so any prefix is uniform). */
+export const DRAW_SEED_LENGTH = 32;
+
+/**
+ * The chain's source: the beacon stored for the height being executed (FinalizeBlock stores it
+ * before any tx or hook runs), so a draw in block H uses beacon(H), which the proposer of H could
+ * only withhold, not choose. Something drawn for later (a window's proposers, a panel) must use
+ * the seed recorded when it was submitted (training keeps the window seed from its opening block),
+ * never a seed a claimant picks.
+ */
+export function beaconDrawer(beacons: Pick<BeaconKeeper, 'beaconValue'>): Drawer {
+  const drawer: Drawer = {
+    seed(ctx) {
+      if (ctx.mode !== 'deliver') throw new Error('draws happen only while executing a block');
+      const value = beacons.beaconValue(ctx.store, ctx.chainId, ctx.height);
+      if (value === undefined) throw new Error(`no beacon for height ${ctx.height}: draws use the beacon of the block being executed`);
+      return value.slice(0, DRAW_SEED_LENGTH);
+    },
+    draw(ctx, purpose, subjectId, candidates, k, exclusions) {
+      return draw({ seed: drawer.seed(ctx), purpose, subjectId, candidates, k, exclusions });
+    },
+  };
+  return drawer;
+}

@@ -1,3 +1,5 @@
+import { registerError } from '../../app/errors.ts';
+
 /**
  * Errors of the randomness module, registered in one place (codespace + code), in the
  * style of Cosmos SDK `errors.Register`. Codes are part of the wire contract: never
@@ -39,3 +41,17 @@ export class RandomnessError extends Error {
     this.name = 'RandomnessError';
   }
 }
+
+/**
+ * Beacon errors, as ChainErrors (they reach users through CheckTx results, queries and genesis).
+ * Same codespace, numbered after the codes above so a (codespace, code) pair means one thing.
+ */
+export const beaconErrors = {
+  /** A beacon-format tx (magic 0x00 "R3VRF") sent by a user: only the proposer adds one, in PrepareProposal. */
+  beaconTxFromUser: registerError(RANDOMNESS_CODESPACE, 11, 'beacon txs are added by the block proposer, not accepted from users'),
+  /** In a block: a beacon-format tx that is not the block's valid beacon tx in first position. */
+  invalidBeaconTx: registerError(RANDOMNESS_CODESPACE, 12, 'invalid or misplaced beacon tx'),
+  beaconNotFound: registerError(RANDOMNESS_CODESPACE, 13, 'beacon not found'),
+  invalidParams: registerError(RANDOMNESS_CODESPACE, 14, 'invalid randomness params'),
+  invalidGenesis: registerError(RANDOMNESS_CODESPACE, 15, 'invalid randomness genesis'),
+} as const;
