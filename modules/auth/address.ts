@@ -16,12 +16,39 @@ export function moduleAddress(moduleName: string): Uint8Array {
   return sha256(utf8(moduleName)).slice(0, 20);
 }
 
+/**
+ * Bech32 encoding and decoding cost more per tx than the signature check's
+ * bookkeeping (the checksum is computed bit by bit), and the same few
+ * addresses recur in every block: remember recent results. Bounded; cleared
+ * whole when full, which keeps it O(1) and deterministic in effect (a cache
+ * never changes a result).
+ */
+const CACHE_LIMIT = 50_000;
+const encoded = new Map<string, string>();
+const decoded = new Map<string, Uint8Array>();
+
 export function encodeAddress(address: Uint8Array): string {
-  return toBech32(BECH32_PREFIX, address);
+  const key = Buffer.from(address.buffer, address.byteOffset, address.byteLength).toString('latin1');
+  let text = encoded.get(key);
+  if (text === undefined) {
+    text = toBech32(BECH32_PREFIX, address);
+    if (encoded.size >= CACHE_LIMIT) encoded.clear();
+    encoded.set(key, text);
+  }
+  return text;
 }
 
-/** Parses a bech32 `r3mes1...` address; anything else is sdk code 7. */
+/** Parses a bech32 `r3mes1...` address; anything else is sdk code 7. Returns a fresh copy: callers may keep or change it. */
 export function decodeAddress(text: string, field = 'address'): Uint8Array {
+  const known = decoded.get(text);
+  if (known !== undefined) return known.slice();
+  const data = decodeAddressUncached(text, field);
+  if (decoded.size >= CACHE_LIMIT) decoded.clear();
+  decoded.set(text, data.slice());
+  return data;
+}
+
+function decodeAddressUncached(text: string, field: string): Uint8Array {
   let decoded: { prefix: string; data: Uint8Array };
   try {
     decoded = fromBech32(text, 90);

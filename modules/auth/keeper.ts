@@ -11,9 +11,10 @@ export const SECP256K1_PUBKEY_TYPE = '/cosmos.crypto.secp256k1.PubKey';
 export const BASE_ACCOUNT_TYPE = '/cosmos.auth.v1beta1.BaseAccount';
 
 /** Key layout inside the module's prefix "auth/" (see README). */
+const ACCOUNT_PREFIX = utf8('a/');
 const keys = {
-  account: (address: Uint8Array) => concatBytes(utf8('a/'), address),
-  accountPrefix: utf8('a/'),
+  account: (address: Uint8Array) => concatBytes(ACCOUNT_PREFIX, address),
+  accountPrefix: ACCOUNT_PREFIX,
   nextAccountNumber: utf8('n'),
   params: utf8('p'),
 };
@@ -39,9 +40,18 @@ export class AuthKeeper implements AccountReader {
     return prefixStore(store, AuthKeeper.storePrefix);
   }
 
+  /** Parsed params by the stored bytes object: every tx reads them, the bytes change only by governance. */
+  private readonly parsedParams = new WeakMap<Uint8Array, AuthParams>();
+
   getParams(store: KVStore): AuthParams {
     const raw = this.view(store).get(keys.params);
-    return raw === undefined ? defaultAuthParams : (JSON.parse(fromUtf8(raw)) as AuthParams);
+    if (raw === undefined) return defaultAuthParams;
+    let params = this.parsedParams.get(raw);
+    if (params === undefined) {
+      params = JSON.parse(fromUtf8(raw)) as AuthParams;
+      this.parsedParams.set(raw, params);
+    }
+    return params;
   }
 
   setParams(store: KVStore, params: AuthParams): void {

@@ -8,12 +8,24 @@ import type { AuthKeeper } from '../auth/keeper.ts';
 import { type Coin, formatCoins, MAX_AMOUNT } from './coins.ts';
 
 /** Key layout inside the module's prefix "bank/" (see README). */
+const BALANCE_PREFIX = utf8('b/');
+const SUPPLY_PREFIX = utf8('s/');
+/** Denoms are few and recur in every tx: encode each once. */
+const denomBytes = new Map<string, Uint8Array>();
+function denomKey(denom: string): Uint8Array {
+  let bytes = denomBytes.get(denom);
+  if (bytes === undefined) {
+    bytes = utf8(denom);
+    if (denomBytes.size < 10_000) denomBytes.set(denom, bytes);
+  }
+  return bytes;
+}
 const keys = {
-  balancePrefix: (address: Uint8Array) => concatBytes(utf8('b/'), Uint8Array.of(address.length), address),
-  balance: (address: Uint8Array, denom: string) => concatBytes(utf8('b/'), Uint8Array.of(address.length), address, utf8(denom)),
-  holdersPrefix: utf8('b/'),
-  supply: (denom: string) => concatBytes(utf8('s/'), utf8(denom)),
-  supplyPrefix: utf8('s/'),
+  balancePrefix: (address: Uint8Array) => concatBytes(BALANCE_PREFIX, Uint8Array.of(address.length), address),
+  balance: (address: Uint8Array, denom: string) => concatBytes(BALANCE_PREFIX, Uint8Array.of(address.length), address, denomKey(denom)),
+  holdersPrefix: BALANCE_PREFIX,
+  supply: (denom: string) => concatBytes(SUPPLY_PREFIX, denomKey(denom)),
+  supplyPrefix: SUPPLY_PREFIX,
 };
 
 /** What the bank needs from auth: recipients get an account on first receipt. */
