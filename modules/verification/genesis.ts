@@ -25,7 +25,7 @@ const bad = verificationErrors.invalidGenesis;
 
 export function initGenesis(keeper: VerificationKeeper, store: KVStore, genesis: GenesisState): void {
   if (genesis.params === undefined) throw bad('params missing');
-  validateParams(genesis.params);
+  validateParams(genesis.params, bad);
   if (genesis.nextDisputeId < 1n || genesis.nextScanSubmissionId < 1n) throw bad('next_dispute_id and next_scan_submission_id start at 1');
 
   let previous = 0n;
