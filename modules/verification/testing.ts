@@ -153,6 +153,8 @@ export interface TestbedOptions {
   readonly store?: KVStore;
   readonly hashSeed?: string;
   readonly jailBlocks?: bigint;
+  /** Training to verify against (default: a FakeTraining). */
+  readonly training?: TrainingReader;
 }
 
 /**
@@ -167,6 +169,7 @@ export function verificationTestbed(options: TestbedOptions = {}) {
   const bank = new BankKeeper(auth);
   const staking = new StakingKeeper(bank);
   const training = new FakeTraining();
+  const trainingReader = options.training ?? training;
   const slashes: SlashRecord[] = [];
   let minted = 0n;
   const recordingStaking: VerificationStakingKeeper = {
@@ -189,7 +192,7 @@ export function verificationTestbed(options: TestbedOptions = {}) {
       bank.mint(store, events, to, coins);
     },
   };
-  const keeper = new VerificationKeeper({ bank: recordingBank, staking: recordingStaking, training, drawer: options.drawer ?? blockHashDrawer });
+  const keeper = new VerificationKeeper({ bank: recordingBank, staking: recordingStaking, training: trainingReader, drawer: options.drawer ?? blockHashDrawer });
   const module = verificationModule(keeper);
   staking.setParams(state, StakingParams.fromPartial({
     ...defaultStakingParams, minSelfStake: '100', powerReduction: '100', minMinerStake: '100', jailBlocks: options.jailBlocks ?? 600n,

@@ -1,0 +1,186 @@
+/**
+ * verification: the AppModule (queries, params), the ModuleInterface (CLI builders, REST
+ * routes, registry), genesis round trip in mid-dispute, and the lifecycle against the REAL
+ * training keeper (rejectSubmission, the challenge period of a real window).
+ */
+import t from 'tap';
+import { MsgSubmitGradient } from '../../proto/gen/r3mes/training/v1/tx.ts';
+import { SubmissionStatus } from '../../proto/gen/r3mes/training/v1/types.ts';
+import { GenesisState } from '../../proto/gen/r3mes/verification/v1/genesis.ts';
+import { MsgArbiterVote, MsgChallenge, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
+import { DisputeOutcome, DisputeStage, L1Status } from '../../proto/gen/r3mes/verification/v1/types.ts';
+import { defaultParams as trainingDefaults } from '../../modules/training/params.ts';
+import { testCid, trainingTestbed } from '../../modules/training/testing.ts';
+import { verificationInterface } from '../../modules/verification/interface.ts';
+import { QUERY_PATHS } from '../../modules/verification/module.ts';
+import { TYPE_URLS } from '../../modules/verification/msgs.ts';
+import { trainingReader } from '../../modules/verification/training-adapter.ts';
+import { SortedMemStore, testAccount, testHash, verificationTestbed } from '../../modules/verification/testing.ts';
+
+const GOOD = testHash('good');
+const BAD = testHash('bad');
+
+/** Several submissions left in every stage: L1 pending/answered, disputes at L2, at L3 with a vote, resolved. */
+function midDispute() {
+  const h = verificationTestbed({ params: { l1SampleBps: 5000n } });
+  const miner = h.registerMiner('miner', 100_000n);
+  const challenger = testAccount('challenger');
+  h.fund(challenger.bytes, 1_000_000n);
+  h.height = 10n;
+  h.training.openWindow(1n, 200n, 1000n);
+  const ids = [1, 2, 3, 4, 5, 6].map((i) => h.training.submit(miner.address, 1n, i % 2 === 0 ? GOOD : BAD, h.height));
+  h.nextBlock();
+  const challenge = (id: bigint) => h.tx((ctx) => h.keeper.challenge(ctx, MsgChallenge.fromPartial({ challenger: challenger.address, submissionId: id, bond: '10000' })));
+  const open = ids.filter((id) => !h.keeper.isHeld(h.state, id)).slice(0, 3);
+  const [atL2, atL3, resolved] = open.map(challenge);
+  h.nextBlock();
+  const verify = (disputeId: bigint, hash: Buffer) => h.tx((ctx) => h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({
+    verifier: h.dispute(disputeId).l2Verifier, submissionId: h.dispute(disputeId).submissionId, resultHash: hash,
+  })));
+  verify(atL3, BAD.equals(Buffer.from(h.dispute(atL3).expectedHash)) ? GOOD : BAD);
+  verify(resolved, Buffer.from(h.dispute(resolved).expectedHash));
+  h.nextBlock();
+  const arbiter = h.dispute(atL3).panel[0].arbiter;
+  h.tx((ctx) => h.keeper.arbiterVote(ctx, MsgArbiterVote.fromPartial({ arbiter, disputeId: atL3, resultHash: GOOD })));
+  return { h, miner, challenger, ids, atL2, atL3, resolved };
+}
+
+t.test('genesis: default and mid-dispute state round trip; imported state keeps running', (t) => {
+  const empty = verificationTestbed();
+  const fresh = new SortedMemStore();
+  empty.module.initGenesis(fresh, empty.module.defaultGenesis());
+  t.same(empty.module.exportGenesis(fresh), empty.module.defaultGenesis(), 'default');
+
+  const { h, atL2, atL3, resolved } = midDispute();
+  const exported = h.module.exportGenesis(h.state) as { disputes: unknown[]; l1Checks: unknown[] };
+  t.equal(exported.disputes.length, 3);
+  t.ok(exported.l1Checks.length > 0, 'L1 checks exported');
+  t.equal(h.dispute(atL2).stage, DisputeStage.DISPUTE_STAGE_L2_ANSWER);
+  t.equal(h.dispute(atL3).stage, DisputeStage.DISPUTE_STAGE_L3_VOTING);
+  t.equal(h.dispute(resolved).outcome, DisputeOutcome.DISPUTE_OUTCOME_CHALLENGE_REJECTED);
+  const json = JSON.parse(JSON.stringify(exported));
+
+  const other = verificationTestbed();
+  const store = new SortedMemStore();
+  other.module.initGenesis(store, json);
+  t.same(other.module.exportGenesis(store), json, 'exportGenesis(initGenesis(g)) = g');
+  t.same(GenesisState.fromJSON(json), GenesisState.fromJSON(other.module.exportGenesis(store)));
+  t.ok(other.keeper.isHeld(store, h.dispute(atL2).submissionId), 'held index derived');
+  t.notOk(other.keeper.isHeld(store, h.dispute(resolved).submissionId));
+  t.same(other.keeper.openDisputes(store).map((d) => d.id), [atL2, atL3], 'open index derived');
+  t.equal(h.keeper.bondsHeld(h.state), 20_000n);
+
+  // The due index was derived too: the original keeps running to the L2 deadline, and the
+  // imported state's indexes answer the same.
+  const before = h.dispute(atL2);
+  while (h.height <= before.nextActionHeight + 1n) h.nextBlock();
+  t.equal(h.dispute(atL2).l2Missed.length, 1, 'the L2 deadline fires');
+  t.end();
+});
+
+t.test('queries through the module and the interface routes', (t) => {
+  const { h, atL3, ids } = midDispute();
+  const route = (name: string) => verificationInterface.queries.find((q) => q.name === name)!;
+  const ask = (name: string, args: Record<string, string> = {}) => {
+    const r = route(name);
+    return r.decodeResponse(h.module.queries[r.path](h.state, r.encodeRequest(args))) as Record<string, unknown>;
+  };
+  for (const q of verificationInterface.queries) {
+    t.ok(q.rest.startsWith('/r3mes/verification/v1/'), `${q.name}: REST ${q.rest}`);
+    t.ok(h.module.queries[q.path], `${q.name}: ABCI ${q.path} served`);
+    for (const arg of q.args) t.match(q.rest, `{${arg}}`, `${q.name}: {${arg}} in the REST path`);
+  }
+  t.same(Object.values(QUERY_PATHS).sort(), verificationInterface.queries.map((q) => q.path).sort(), 'every query has a route');
+  t.equal((ask('params').params as Record<string, string>).panelSize, '3');
+  const dispute = ask('dispute', { dispute_id: atL3.toString() }).dispute as Record<string, unknown>;
+  t.equal(dispute.stage, 'DISPUTE_STAGE_L3_VOTING');
+  t.equal((ask('open-disputes').disputes as unknown[]).length, 2);
+  const panel = ask('panel', { dispute_id: atL3.toString() });
+  t.equal((panel.seats as unknown[]).length, 3);
+  t.equal(panel.deadlineHeight, h.dispute(atL3).nextActionHeight.toString());
+  t.equal((panel.draws as unknown[]).length, 2, 'L2 and L3 draws with their seeds');
+  t.equal((ask('votes', { dispute_id: atL3.toString() }).votes as unknown[]).length, 1);
+  const submission = ask('submission', { submission_id: h.dispute(atL3).submissionId.toString() });
+  t.equal(submission.held, true);
+  t.equal((submission.disputes as unknown[]).length, 1);
+  const sampled = ids.find((id) => h.keeper.l1Check(h.state, id) !== undefined)!;
+  t.equal((ask('submission', { submission_id: sampled.toString() }).l1Check as Record<string, unknown>).status, 'L1_STATUS_PENDING');
+  t.throws(() => route('dispute').encodeRequest({ dispute_id: 'x' }), { codespace: 'sdk', code: 18 });
+  t.end();
+});
+
+t.test('interface: tx builders, registry types, message handlers', (t) => {
+  const signer = testAccount('someone').address;
+  const build = (name: string, args: Record<string, string>, options: Record<string, string> = {}) => {
+    const tx = verificationInterface.txs.find((x) => x.name === name)!;
+    return { typeUrl: tx.typeUrl, value: tx.build(signer, args, options) };
+  };
+  t.same(build('challenge', { 'submission-id': '7', bond: '10000ur3mes' }).value, MsgChallenge.fromPartial({ challenger: signer, submissionId: 7n, bond: '10000' }));
+  t.same(build('submit-verification', { 'submission-id': '7', 'result-hash': GOOD.toString('hex') }).value,
+    MsgSubmitVerification.fromPartial({ verifier: signer, submissionId: 7n, resultHash: GOOD }));
+  t.same(build('arbiter-vote', { 'dispute-id': '3' }, { 'result-hash': GOOD.toString('hex') }).value,
+    MsgArbiterVote.fromPartial({ arbiter: signer, disputeId: 3n, resultHash: GOOD }));
+  t.same(build('arbiter-vote', { 'dispute-id': '3' }, { unavailable: 'true' }).value, MsgArbiterVote.fromPartial({ arbiter: signer, disputeId: 3n, unavailable: true }));
+  t.equal(build('report-unavailable', { 'submission-id': '7' }).typeUrl, TYPE_URLS.reportUnavailable);
+  const h = verificationTestbed();
+  t.same(verificationInterface.registryTypes.map(([url]) => url).sort(), h.module.msgs.map((m) => m.typeUrl).sort(), 'every message registered');
+  for (const handler of h.module.msgs) {
+    const registry = verificationInterface.registryTypes.find(([url]) => url === handler.typeUrl)![1];
+    t.equal(handler.module, 'verification');
+    t.ok(registry.decode(new Uint8Array()), `${handler.typeUrl} decodes`);
+  }
+  t.end();
+});
+
+t.test('against the real training keeper: a disputed submission is rejected and left out of aggregation', (t) => {
+  const tb = trainingTestbed();
+  const store = new SortedMemStore();
+  tb.training.setParams(store, { ...trainingDefaults(), windowBlocks: 10n, challengePeriodBlocks: 70n, minMinerStake: '100', baseReward: '1000', chunkCount: 16n });
+  const h = verificationTestbed({ store, training: trainingReader(tb.training), params: { l1SampleBps: 0n } });
+  const cheater = h.registerMiner('cheater', 100_000n);
+  const honest = h.registerMiner('honest', 100_000n);
+  for (const miner of [cheater, honest]) tb.staking.minersByAddress.set(miner.address, { stake: 100_000n, jailed: false, backend: 'webgpu' });
+  tb.staking.validators = h.validators.map((address) => ({ address, stake: 1000n }));
+  const challenger = testAccount('watcher');
+  h.fund(challenger.bytes, 100_000n);
+  const initialSupply = h.supply();
+  const ctx = () => h.ctx();
+  h.height = 1n;
+  tb.training.beginBlock(ctx());
+  const window = tb.training.window(store, 1n)!;
+  const submit = (miner: string, label: string) => {
+    const a = tb.training.assignment(store, 1n, miner);
+    return h.tx((c) => tb.training.submitGradient(c, MsgSubmitGradient.fromPartial({
+      miner, windowId: 1n, subnet: a.subnet, modelVersion: 1n, gradientCid: testCid(label), gradientHash: testHash(label),
+      traceRoot: testHash(`trace-${label}`), chunkIndex: a.chunkIndex, backend: 'webgpu',
+    }))).submissionId;
+  };
+  const bad = submit(cheater.address, 'cheat');
+  const good = submit(honest.address, 'honest');
+  h.nextBlock();
+  t.equal(h.keeper.moduleState(store).nextScanSubmissionId, 3n, 'scanned through the adapter');
+  const disputeId = h.tx((c) => h.keeper.challenge(c, MsgChallenge.fromPartial({ challenger: challenger.address, submissionId: bad, bond: '10000' })));
+  h.nextBlock();
+  const verifier = h.dispute(disputeId).l2Verifier;
+  h.tx((c) => h.keeper.submitVerification(c, MsgSubmitVerification.fromPartial({ verifier, submissionId: bad, resultHash: testHash('what it should be') })));
+  h.nextBlock();
+  const arbiters = h.dispute(disputeId).panel.map((s) => s.arbiter);
+  for (const arbiter of arbiters.slice(0, 2)) {
+    h.tx((c) => h.keeper.arbiterVote(c, MsgArbiterVote.fromPartial({ arbiter, disputeId, resultHash: testHash('what it should be') })));
+  }
+  t.equal(h.dispute(disputeId).outcome, DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT);
+  t.equal(tb.training.submission(store, bad)?.status, SubmissionStatus.SUBMISSION_STATUS_REJECTED, 'rejected by the real keeper');
+  t.match(tb.training.submission(store, bad)?.rejectReason, /verification dispute 1/);
+  h.height = window.commitStartHeight;
+  tb.training.beginBlock(h.ctx());
+  t.equal(tb.training.submission(store, good)?.status, SubmissionStatus.SUBMISSION_STATUS_ACCEPTED);
+  t.equal(tb.training.window(store, 1n)?.acceptedCount, 1n, 'only the honest submission is aggregated');
+  t.equal(h.balance(challenger.bytes), 100_000n + 15_000n);
+  t.same(h.invariants(initialSupply), []);
+  // After the challenge period the real window refuses challenges.
+  const late = testAccount('late');
+  h.fund(late.bytes, 100_000n);
+  t.throws(() => h.tx((c) => h.keeper.challenge(c, MsgChallenge.fromPartial({ challenger: late.address, submissionId: good, bond: '10000' }))), { codespace: 'verification', code: 6 });
+  t.equal(h.keeper.l1Check(store, good)?.status ?? L1Status.L1_STATUS_UNSPECIFIED, L1Status.L1_STATUS_UNSPECIFIED, 'sampling off');
+  t.end();
+});
