@@ -1,0 +1,87 @@
+// What every command shares: the content store a worker uses, reading a file-or-CID argument,
+// training chunks, and turning any error into one clear line.
+
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { assertChunk } from '../data/chunk.ts';
+import { chunkAt, chunkCount } from '../data/corpus.ts';
+import { DataError, DataErrorCode } from '../data/errors.ts';
+import { FileBlockstore } from '../storage/blockstore.ts';
+import { cidOf, parseCid } from '../storage/cid.ts';
+import type { ContentStore } from '../storage/content-store.ts';
+import { GatewayClient, KuboClient } from '../storage/remote.ts';
+
+export const DEFAULT_HOME = process.env.R3MES_HOME ?? join(homedir(), '.r3mes');
+export const DEFAULT_NODE = 'http://127.0.0.1:26657';
+
+export interface StoreOptions {
+  store?: string;
+  ipfsApi?: string;
+  gateway?: string;
+}
+
+/** --store DIR (embedded blockstore), --ipfs-api URL (Kubo RPC) or --gateway URL (a worker's gateway). */
+export async function openStore(opts: StoreOptions, fallbackDir?: string): Promise<{ store: ContentStore; describe: string }> {
+  const given = [opts.store, opts.ipfsApi, opts.gateway].filter((x) => x !== undefined);
+  if (given.length > 1) throw new Error('use one of --store, --ipfs-api, --gateway');
+  let store: ContentStore;
+  let describe: string;
+  if (opts.ipfsApi) {
+    store = new KuboClient(opts.ipfsApi, { timeoutMs: 30_000 });
+    describe = `kubo ${opts.ipfsApi}`;
+  } else if (opts.gateway) {
+    store = new GatewayClient(opts.gateway, { timeoutMs: 30_000 });
+    describe = `gateway ${opts.gateway}`;
+  } else {
+    const dir = opts.store ?? fallbackDir;
+    if (!dir) throw new Error('no content store: pass --store DIR, --ipfs-api URL or --gateway URL');
+    return { store: await FileBlockstore.open(dir), describe: `blockstore ${dir}` };
+  }
+  // A remote store must answer before any work is done (and long before anything is signed).
+  await store.has(await cidOf(new Uint8Array(0)));
+  return { store, describe };
+}
+
+/** A local path, or a CID fetched from the store (re-hashed by the store). */
+export async function readFileOrCid(arg: string, store?: ContentStore): Promise<{ bytes: Uint8Array; cid?: string }> {
+  if (/^bafk/.test(arg) && !arg.includes('/')) {
+    const cid = parseCid(arg);
+    if (!store) throw new Error(`${arg} is a CID: pass --store, --ipfs-api or --gateway to fetch it`);
+    return { bytes: await store.get(cid), cid: arg };
+  }
+  try {
+    return { bytes: new Uint8Array(await readFile(arg)) };
+  } catch (cause) {
+    throw new Error(`cannot read ${arg}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** Chunk `index` of the Brown corpus train split. */
+export function corpusChunk(index: bigint): Uint8Array {
+  const count = BigInt(chunkCount('train'));
+  if (index < 0n || index >= count) {
+    throw new DataError(DataErrorCode.ChunkIndex, `chunk index ${index} is outside the local corpus (0..${count - 1n}); the chain's chunk_count must not exceed it`);
+  }
+  return chunkAt(Number(index), 'train').tokens;
+}
+
+export async function readChunkFile(path: string): Promise<Uint8Array> {
+  const bytes = new Uint8Array(await readFile(path));
+  assertChunk(bytes);
+  return bytes;
+}
+
+export function parseUint(text: string, what: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^(0|[1-9][0-9]*)$/.test(text) || Number(text) > max) throw new Error(`${what} must be an integer in 0..${max}, got "${text}"`);
+  return Number(text);
+}
+
+/** One line: `error [codespace/code]: message`. */
+export function formatError(err: unknown): string {
+  const e = err as { codespace?: string; code?: unknown; message?: string };
+  const tag = typeof e?.codespace === 'string' && typeof e.code === 'number' ? ` [${e.codespace}/${e.code}]` : '';
+  return `error${tag}: ${e?.message ?? String(err)}`;
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

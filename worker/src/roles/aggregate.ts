@@ -1,0 +1,104 @@
+// The proposer: for each window in AGGREGATING that drew this key, in the commit phase fetch the
+// ACCEPTED deltas (CID-checked), aggregate them (src/aggregate), store the result, and commit
+// sha256(result_cid ‖ result_hash ‖ nonce); in the reveal phase reveal it. The nonce and the
+// result are journaled before the commit is broadcast, so a restart can still reveal.
+
+import { randomBytes } from 'node:crypto';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { commitHash } from '../../../modules/training/assignment.ts';
+import { SubmissionStatus, WindowStatus } from '../../../proto/gen/r3mes/training/v1/types.ts';
+import { aggregateDeltas, type AggregateInput } from '../aggregate/file.ts';
+import type { AggregationRule } from '../aggregate/rules.ts';
+import type { ChainReader, ChainWriter, Window } from '../chain/client.ts';
+import { ChainError, ChainErrorCode } from '../chain/errors.ts';
+import { decodeDelta } from '../output/delta.ts';
+import { parseCid } from '../storage/cid.ts';
+import type { ContentStore } from '../storage/content-store.ts';
+import type { Journal, JournalEntry } from './journal.ts';
+import type { WorkerStats } from './stats.ts';
+
+export interface ProposerDeps {
+  readonly chain: ChainReader;
+  readonly writer: ChainWriter;
+  readonly store: ContentStore;
+  readonly journal: Journal;
+  readonly rule: AggregationRule;
+  readonly stats: WorkerStats;
+  readonly log: (line: string) => void;
+}
+
+export type DutyOutcome = { window: bigint; action: 'committed' | 'revealed' | 'waiting' | 'done' | 'not-drawn' };
+
+const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+
+/** The window's ACCEPTED submissions in id order, fetched and checked against their CIDs. */
+export async function acceptedDeltas(chain: ChainReader, store: ContentStore, windowId: bigint): Promise<AggregateInput[]> {
+  const subs = (await chain.windowSubmissions(windowId))
+    .filter((s) => s.status === SubmissionStatus.SUBMISSION_STATUS_ACCEPTED)
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const out: AggregateInput[] = [];
+  for (const s of subs) {
+    const bytes = await store.get(parseCid(s.gradientCid));
+    out.push({ cid: s.gradientCid, file: await decodeDelta(bytes, { cid: s.gradientCid }) });
+  }
+  return out;
+}
+
+async function send(deps: ProposerDeps, entry: JournalEntry, tx: { txBytes: Uint8Array; txhash: string }): Promise<void> {
+  await deps.journal.record(entry);
+  const out = await deps.writer.broadcast(tx);
+  if (out.code !== 0) {
+    await deps.journal.update(entry, { status: 'failed', error: out.rawLog });
+    throw new ChainError(ChainErrorCode.TxFailed, `${entry.kind} for window ${entry.window} refused (code ${out.code}): ${out.rawLog}`, { abciCode: out.code, txhash: tx.txhash });
+  }
+  deps.stats.lastTxhash = tx.txhash;
+  await deps.journal.update(entry, { status: 'included', height: out.height.toString() });
+}
+
+export async function proposerDutyForWindow(deps: ProposerDeps, w: Window, height: bigint): Promise<DutyOutcome> {
+  const me = deps.writer.address;
+  if (w.status !== WindowStatus.WINDOW_STATUS_AGGREGATING || !w.proposers.includes(me)) return { window: w.id, action: 'not-drawn' };
+  const commits = await deps.chain.aggregation(w.id);
+  const mine = commits.find((c) => c.proposer === me);
+  const commitEntry = deps.journal.get('commit-aggregation', w.id, 0n);
+  if (height >= w.commitStartHeight && height < w.revealStartHeight) {
+    if (mine || (commitEntry && commitEntry.status !== 'failed')) return { window: w.id, action: 'waiting' };
+    deps.stats.status = `aggregating window ${w.id}`;
+    const inputs = await acceptedDeltas(deps.chain, deps.store, w.id);
+    const agg = await aggregateDeltas(inputs, deps.rule, w.id);
+    const stored = await deps.store.put(agg.bytes);
+    if (!stored.equals(agg.cid)) throw new ChainError(ChainErrorCode.TxFailed, `the store answered ${stored} for aggregate ${agg.cid}; nothing committed`);
+    const nonce = new Uint8Array(randomBytes(32));
+    const commitment = commitHash(agg.cid.toString(), agg.resultHash, nonce);
+    const tx = await deps.writer.signCommitAggregation(w.id, commitment);
+    await send(deps, {
+      kind: 'commit-aggregation', window: w.id.toString(), ordinal: '0', cid: agg.cid.toString(), txhash: tx.txhash, txBytes: b64(tx.txBytes),
+      status: 'signed', resultHash: bytesToHex(agg.resultHash), nonce: bytesToHex(nonce),
+    }, tx);
+    deps.log(`window ${w.id}: committed aggregate ${agg.cid} (${inputs.length} inputs)`);
+    return { window: w.id, action: 'committed' };
+  }
+  if (height >= w.revealStartHeight && height < w.revealEndHeight) {
+    if (mine?.revealed) return { window: w.id, action: 'done' };
+    const revealEntry = deps.journal.get('reveal-aggregation', w.id, 0n);
+    if (revealEntry && revealEntry.status !== 'failed') return { window: w.id, action: 'waiting' };
+    if (!mine || !commitEntry?.nonce || !commitEntry.resultHash) return { window: w.id, action: 'done' }; // nothing (of ours) to reveal
+    const tx = await deps.writer.signRevealAggregation(w.id, commitEntry.cid, hexToBytes(commitEntry.resultHash), hexToBytes(commitEntry.nonce));
+    await send(deps, {
+      kind: 'reveal-aggregation', window: w.id.toString(), ordinal: '0', cid: commitEntry.cid, txhash: tx.txhash, txBytes: b64(tx.txBytes), status: 'signed',
+    }, tx);
+    deps.log(`window ${w.id}: revealed ${commitEntry.cid}`);
+    return { window: w.id, action: 'revealed' };
+  }
+  return { window: w.id, action: height < w.commitStartHeight ? 'waiting' : 'done' };
+}
+
+/** Looks at the windows that can be aggregating now (the three before the collecting one). */
+export async function proposerDuty(deps: ProposerDeps): Promise<DutyOutcome[]> {
+  const height = await deps.chain.height();
+  const current = await deps.chain.currentWindow();
+  const top = current ? current.id : 0n;
+  const out: DutyOutcome[] = [];
+  for (let id = top - 1n; id >= 1n && id >= top - 3n; id--) out.push(await proposerDutyForWindow(deps, await deps.chain.window(id), height));
+  return out;
+}
