@@ -1,0 +1,230 @@
+/**
+ * verification: an in-process simulation of 1,000 training windows, driving the keepers
+ * directly (no ABCI). 12 miners, 3 of them cheaters (half their submissions carry a wrong
+ * gradient hash, half of those also withhold the data); 10 validators, one a griefer that
+ * always claims a mismatch and the rest honest but missing 10% of first-round tasks; a watcher
+ * that challenges 40% of cheating submissions and a false challenger that challenges 3% of
+ * honest ones. Checked at the end: every cheating submission whose work was checked (an L1
+ * answer or a challenge) ended with its miner slashed and the submission rejected; no honest
+ * miner was ever slashed; nothing held was accepted into aggregation; every slash followed an
+ * L3 decision; supply = Σ balances = initial + minted − burned; the module account = open bonds.
+ */
+import t from 'tap';
+import { ChainError } from '../../app/errors.ts';
+import { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
+import { DisputeOutcome, DisputeStage, L1Status } from '../../proto/gen/r3mes/verification/v1/types.ts';
+import { verificationErrors } from '../../modules/verification/errors.ts';
+import { testAccount, testHash, verificationTestbed } from '../../modules/verification/testing.ts';
+
+const WINDOWS = 1000;
+const WINDOW_EVERY = 4n;
+const CHALLENGE_PERIOD = 16n;
+const BASE_REWARD = 1000n;
+
+/** mulberry32: a seeded PRNG, so every run is the same run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+t.test(`simulation: ${WINDOWS} windows with cheating miners and false challengers`, (t) => {
+  const started = process.hrtime.bigint();
+  const random = prng(20240601);
+  const h = verificationTestbed({
+    validators: [1000n, 1100n, 1200n, 1300n, 1400n, 1500n, 1600n, 1700n, 1800n, 1900n],
+    params: { l1SampleBps: 2000n, l1ResponseBlocks: 2n, l2ResponseBlocks: 2n, l3VoteBlocks: 2n, maxRedraws: 1n },
+    jailBlocks: 8n,
+  });
+  const griefer = h.validators[9];
+  const miners = Array.from({ length: 12 }, (_, i) => ({ ...h.registerMiner(`miner-${i}`, 1_000_000n), cheater: i < 3 }));
+  const watcher = testAccount('watcher');
+  const falseChallenger = testAccount('false-challenger');
+  h.fund(watcher.bytes, 10n ** 12n);
+  h.fund(falseChallenger.bytes, 10n ** 12n);
+  const initialSupply = h.supply();
+
+  const truth = new Map<bigint, { hash: Buffer; cheat: boolean; withheld: boolean; miner: string }>();
+  const checked = new Set<bigint>();
+  const missDecisions = new Map<string, boolean>();
+  const misses = (key: string, round: bigint) => {
+    if (round > 0n) return false;
+    let decision = missDecisions.get(key);
+    if (decision === undefined) {
+      decision = random() < 0.1;
+      missDecisions.set(key, decision);
+    }
+    return decision;
+  };
+  let pendingL1: bigint[] = [];
+  let heldAtAggregation = 0;
+  let challenges = 0;
+  let falseChallenges = 0;
+  const windowsByCommit = new Map<bigint, bigint>();
+  const tryTx = (run: () => unknown): ChainError | undefined => {
+    try {
+      run();
+      return undefined;
+    } catch (error) {
+      if (error instanceof ChainError) return error;
+      throw error;
+    }
+  };
+  const honestResult = (submissionId: bigint) => truth.get(submissionId)!.hash;
+
+  const lastHeight = 2n + WINDOW_EVERY * BigInt(WINDOWS) + CHALLENGE_PERIOD + 2n;
+  let windowId = 0n;
+  let fresh: bigint[] = [];
+  for (let height = 2n; height <= lastHeight; height++) {
+    h.height = height;
+    // Miners: a window opens every WINDOW_EVERY blocks; every miner not jailed submits once.
+    if (windowId < BigInt(WINDOWS) && (height - 2n) % WINDOW_EVERY === 0n) {
+      windowId += 1n;
+      h.training.openWindow(windowId, height + CHALLENGE_PERIOD, BASE_REWARD);
+      windowsByCommit.set(height + CHALLENGE_PERIOD, windowId);
+      const submitted: bigint[] = [];
+      for (const miner of miners) {
+        const info = h.staking.miner(h.state, miner.bytes)!;
+        if (info.jailed) {
+          // A cheater slashed below min_miner_stake cannot unjail: it is out of the game.
+          if (height >= info.jailedUntil) tryTx(() => h.tx((ctx) => h.staking.unjailMiner(ctx, miner.bytes)));
+          continue;
+        }
+        const cheat = miner.cheater && random() < 0.5;
+        const withheld = cheat && random() < 0.5;
+        const id = h.training.nextId;
+        const trueHash = testHash(`true-${id}`);
+        h.training.submit(miner.address, windowId, cheat ? testHash(`cheat-${id}`) : trueHash, height);
+        truth.set(id, { hash: trueHash, cheat, withheld, miner: miner.address });
+        submitted.push(id);
+      }
+      fresh = submitted;
+    } else if (fresh.length > 0) {
+      // Challengers look at the previous block's submissions.
+      for (const id of fresh) {
+        const fact = truth.get(id)!;
+        const challenger = fact.cheat ? (random() < 0.4 ? watcher : undefined) : (random() < 0.03 ? falseChallenger : undefined);
+        if (challenger === undefined) continue;
+        const error = tryTx(() => h.tx((ctx) => h.keeper.challenge(ctx, MsgChallenge.fromPartial({ challenger: challenger.address, submissionId: id, bond: '10000' }))));
+        if (error !== undefined) {
+          t.equal(error.code, verificationErrors.alreadyDisputed.code, 'a challenge fails only on an already flagged submission');
+          continue;
+        }
+        challenges += 1;
+        if (!fact.cheat) falseChallenges += 1;
+        checked.add(id);
+      }
+      fresh = [];
+    }
+
+    // L1 verifiers.
+    pendingL1 = pendingL1.filter((id) => {
+      const check = h.keeper.l1Check(h.state, id)!;
+      if (check.status !== L1Status.L1_STATUS_PENDING || height > check.deadlineHeight) return false;
+      if (check.verifier !== griefer && misses(`l1:${id}`, 0n)) return true;
+      const fact = truth.get(id)!;
+      if (check.verifier === griefer) {
+        h.tx((ctx) => h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({ verifier: griefer, submissionId: id, resultHash: testHash(`grief-${id}`) })));
+      } else if (fact.withheld) {
+        h.tx((ctx) => h.keeper.reportUnavailable(ctx, MsgReportUnavailable.fromPartial({ reporter: check.verifier, submissionId: id })));
+      } else {
+        h.tx((ctx) => h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({ verifier: check.verifier, submissionId: id, resultHash: honestResult(id) })));
+      }
+      checked.add(id);
+      return false;
+    });
+
+    // L2 verifiers and L3 arbiters.
+    for (const dispute of h.keeper.openDisputes(h.state)) {
+      const id = dispute.submissionId;
+      const fact = truth.get(id)!;
+      if (dispute.stage === DisputeStage.DISPUTE_STAGE_L2_ANSWER) {
+        const verifier = dispute.l2Verifier;
+        if (verifier !== griefer && misses(`l2:${dispute.id}:${verifier}`, dispute.l2Round)) continue;
+        if (verifier !== griefer && fact.withheld) {
+          h.tx((ctx) => h.keeper.reportUnavailable(ctx, MsgReportUnavailable.fromPartial({ reporter: verifier, submissionId: id })));
+        } else {
+          const result = verifier === griefer ? testHash(`grief-${id}`) : honestResult(id);
+          h.tx((ctx) => h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({ verifier, submissionId: id, resultHash: result })));
+        }
+      } else if (dispute.stage === DisputeStage.DISPUTE_STAGE_L3_VOTING) {
+        for (const seat of dispute.panel) {
+          if (seat.missed || seat.voted) continue;
+          if (h.keeper.dispute(h.state, dispute.id)!.stage === DisputeStage.DISPUTE_STAGE_RESOLVED) break;
+          if (seat.arbiter !== griefer && misses(`l3:${dispute.id}:${seat.arbiter}`, seat.round)) continue;
+          let vote: Partial<MsgArbiterVote>;
+          if (seat.arbiter === griefer) vote = { resultHash: testHash(`grief-${id}`) };
+          else if (fact.withheld) {
+            if (!h.keeper.dispute(h.state, dispute.id)!.unavailableReported) {
+              h.tx((ctx) => h.keeper.reportUnavailable(ctx, MsgReportUnavailable.fromPartial({ reporter: seat.arbiter, submissionId: id })));
+            }
+            vote = { unavailable: true };
+          } else vote = { resultHash: honestResult(id) };
+          h.tx((ctx) => h.keeper.arbiterVote(ctx, MsgArbiterVote.fromPartial({ arbiter: seat.arbiter, disputeId: dispute.id, ...vote })));
+        }
+      }
+    }
+
+    // Training: a window's aggregation start accepts its pending, unheld submissions.
+    const aggregating = windowsByCommit.get(height);
+    if (aggregating !== undefined) {
+      heldAtAggregation += h.training.startAggregation(aggregating, (id) => h.keeper.isHeld(h.state, id)).length;
+    }
+
+    // The endBlock of this height samples new submissions; remember which were sampled.
+    const before = h.training.nextId;
+    h.endBlock();
+    for (let id = before - BigInt(miners.length); id < before; id++) {
+      if (id >= 1n && h.keeper.l1Check(h.state, id)?.drawnHeight === height) pendingL1.push(id);
+    }
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+
+  const disputes = [...h.keeper.disputes(h.state)];
+  const byOutcome = new Map<number, number>();
+  for (const d of disputes) byOutcome.set(d.outcome, (byOutcome.get(d.outcome) ?? 0) + 1);
+  t.equal(h.keeper.openDisputes(h.state).length, 0, 'every dispute resolved');
+  t.equal(heldAtAggregation, 0, 'no window reached aggregation with a held submission');
+
+  // Every cheating submission whose work was checked: its miner slashed in a dispute on it, the submission rejected.
+  let cheatsChecked = 0;
+  let cheatsUnchecked = 0;
+  const slashedSubmissions = new Set(h.slashes.filter((s) => s.kind === 'miner').map((s) => h.dispute(BigInt(/dispute (\d+)/.exec(s.reason)![1])).submissionId));
+  const problems: string[] = [];
+  for (const [id, fact] of truth) {
+    if (!fact.cheat) continue;
+    if (!checked.has(id)) {
+      cheatsUnchecked += 1;
+      continue;
+    }
+    cheatsChecked += 1;
+    const fault = h.keeper.submissionDisputes(h.state, id).some((d) => d.outcome === DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT);
+    if (!fault || !slashedSubmissions.has(id)) problems.push(`cheating submission ${id} checked but its miner not slashed`);
+    if (h.training.submissionsById.get(id)?.status !== 'rejected') problems.push(`cheating submission ${id} not rejected`);
+  }
+  t.same(problems.slice(0, 5), [], 'every checked cheater slashed, every checked cheat rejected');
+  for (const id of slashedSubmissions) if (!truth.get(id)!.cheat) problems.push(`honest submission ${id} led to a slash`);
+  const honestMiners = miners.filter((m) => !m.cheater);
+  for (const miner of honestMiners) {
+    if (h.minerStake(miner.bytes) !== 1_000_000n) problems.push(`honest miner ${miner.address} lost stake`);
+    if (h.slashes.some((s) => s.address === miner.address)) problems.push(`honest miner ${miner.address} slashed`);
+  }
+  t.same(problems, [], 'no honest miner ever slashed');
+  for (const miner of miners.filter((m) => m.cheater)) t.ok(h.minerStake(miner.bytes) < 1_000_000n, `cheater ${miner.address} slashed`);
+  t.ok(cheatsChecked > 100, `${cheatsChecked} cheats checked (${cheatsUnchecked} slipped through unchecked)`);
+  t.ok(falseChallenges > 50, `${falseChallenges} false challenges of ${challenges}`);
+  t.ok((byOutcome.get(DisputeOutcome.DISPUTE_OUTCOME_NO_FAULT) ?? 0) > 10, 'the griefer forced L3 no-fault decisions');
+  t.ok((byOutcome.get(DisputeOutcome.DISPUTE_OUTCOME_CHALLENGE_REJECTED) ?? 0) > 10, 'false challenges rejected at L2');
+  t.ok(h.validatorTokens(griefer) < 1900n, 'the griefer paid for its wrong results');
+  t.same(h.invariants(initialSupply), [], 'no slash before an L3 decision; module account = open bonds; supply exact');
+  t.equal(h.moduleBalance(), 0n);
+  t.comment(`${WINDOWS} windows, ${truth.size} submissions, ${disputes.length} disputes ${JSON.stringify(Object.fromEntries(byOutcome))}, ` +
+    `minted ${h.minted}, burned ${h.burned()}, ${seconds.toFixed(1)} s`);
+  t.ok(seconds < 60, `under a minute (${seconds.toFixed(1)} s)`);
+  t.end();
+});
