@@ -6,6 +6,11 @@
  * funded accounts) is written into node0's genesis.json and copied to every node; then each node
  * runs as one `r3mesd start --home NODEHOME` process, which supervises that node's cometbft.
  *
+ * Every node is a staking genesis validator with its own VRF key (the randomness beacon): for
+ * each home, the same function `r3mesd genesis add-validator` uses bonds a funded operator
+ * account with that node's consensus key and creates HOME/config/vrf_key.json; CometBFT's genesis
+ * validators become exactly the staking ones (equal power), so the two always agree.
+ *
  * Each r3mesd is spawned in its own process group (detached), so `kill(-pid)` reaches the app
  * and its cometbft child together: a node can be killed whole, and teardown leaves nothing behind.
  *
@@ -23,6 +28,8 @@ import { setTomlValues } from '../../app/node/comet-config.ts';
 import { addGenesisAccount, readGenesis, writeGenesis, type GenesisDoc } from '../../app/node/genesis-file.ts';
 import { nodeHome } from '../../app/node/home.ts';
 import { defaultAppState } from '../../app/modules.ts';
+import { addGenesisValidator, readValidatorKeys } from '../../app/node/genesis-validator.ts';
+import { encodeAddress } from '../../modules/auth/address.ts';
 import { parseCoinString } from '../../modules/bank/coins.ts';
 import { cometbftBinary, freePort, R3MESD } from './devnode.ts';
 
@@ -167,6 +174,10 @@ export interface LocalnetOptions {
   log?: (line: string) => void;
 }
 
+/** Each validator's operator account is funded with this and bonds VALIDATOR_SELF_STAKE of it (power 100000 each). */
+export const VALIDATOR_FUNDS = 1_000_000_000_000n;
+export const VALIDATOR_SELF_STAKE = 100_000_000_000n;
+
 export interface LocalnetKey {
   name: string;
   address: string;
@@ -182,11 +193,17 @@ export interface LocalnetNode {
   restUrl: string;
   abci: string;
   p2pPort: number;
+  /** CometBFT address of the node's consensus key, upper-case hex (as in block headers' proposer_address). */
+  consensusAddress: string;
+  /** Bech32 operator address of its staking validator. */
+  operatorAddress: string;
+  /** Its VRF public key, hex, registered in staking genesis. */
+  vrfPubkey: string;
   /** The r3mesd process while it runs (its cometbft is its child, in the same process group). */
   process: ChildProcess | undefined;
   running(): boolean;
-  /** Spawns `r3mesd start` (app + supervised cometbft); output appends to HOME/app.log and HOME/cometbft.log. */
-  start(): void;
+  /** Spawns `r3mesd start` (app + supervised cometbft) with `extraArgs` appended (e.g. `--test-forge-vrf`); output appends to HOME/app.log and HOME/cometbft.log. */
+  start(extraArgs?: string[]): void;
   /** Signals the whole process group (app and cometbft). SIGTERM waits for a clean stop, then escalates to SIGKILL. */
   kill(signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>;
   height(): Promise<bigint>;
@@ -253,6 +270,13 @@ export async function createLocalnet(options: LocalnetOptions): Promise<Localnet
   }
   const funded = readGenesis(genesisPath);
   for (const account of options.accounts ?? []) addGenesisAccount(funded, account.address, parseCoinString(account.coins));
+  // One staking validator per node: its consensus key (cometbft testnet wrote it), a fresh VRF key, a funded operator.
+  const validatorKeys = homes.map((home) => readValidatorKeys(home));
+  const operators = homes.map((_, i) => encodeAddress(new Uint8Array(createHash('sha256').update(`${chainId}/operator/${i}`).digest().subarray(0, 20))));
+  homes.forEach((_, i) => {
+    addGenesisAccount(funded, operators[i], [{ denom: 'ur3mes', amount: VALIDATOR_FUNDS }]);
+    addGenesisValidator(funded, operators[i], VALIDATOR_SELF_STAKE, `node${i}`, validatorKeys[i]);
+  });
   writeGenesis(genesisPath, funded);
   for (const home of homes.slice(1)) copyFileSync(genesisPath, nodeHome(home).genesisJson);
 
@@ -280,13 +304,15 @@ export async function createLocalnet(options: LocalnetOptions): Promise<Localnet
     const rpcUrl = `http://127.0.0.1:${ports[i].rpc}`;
     const node: LocalnetNode = {
       index: i, name: `node${i}`, home, nodeId: nodeIds[i], rpcUrl,
+      consensusAddress: validatorKeys[i].consensusAddressHex.toUpperCase(), operatorAddress: operators[i],
+      vrfPubkey: Buffer.from(validatorKeys[i].vrfPubkey).toString('hex'),
       restUrl: `http://127.0.0.1:${ports[i].rest}`, abci: `tcp://127.0.0.1:${ports[i].abci}`, p2pPort: ports[i].p2p,
       process: undefined,
       running: () => node.process !== undefined && node.process.exitCode === null && node.process.signalCode === null,
-      start() {
+      start(extraArgs = []) {
         if (node.running()) throw new Error(`${node.name} is already running`);
         const out = openSync(join(home, 'app.log'), 'a');
-        const child = spawn(R3MESD, ['start', '--home', home, '--abci', node.abci, '--rest', `127.0.0.1:${ports[i].rest}`, '--rpc', rpcUrl], {
+        const child = spawn(R3MESD, ['start', '--home', home, '--abci', node.abci, '--rest', `127.0.0.1:${ports[i].rest}`, '--rpc', rpcUrl, ...extraArgs], {
           detached: true, stdio: ['ignore', out, out], env: { ...process.env, COMETBFT: cometbft },
         });
         closeSync(out);
