@@ -359,7 +359,7 @@ t.test('genesis: explicit genesis beacon, retention and pruning, export → impo
   const state = appState(validators, [user], randomness);
   const node = await openNode(state);
   t.teardown(() => closeNode(node));
-  let previous = genesisBeacon;
+  let previous: Uint8Array = genesisBeacon;
   for (let height = 1n; height <= 6n; height++) {
     const proposer = validators[Number(height) % validators.length];
     const tx = beaconTxBy(proposer, height, previous);
