@@ -1,0 +1,319 @@
+// r3mes-worker's commands (train, verify, arbitrate, aggregate, serve); main.ts runs them.
+// Every failure ends in one line on stderr, `error [codespace/code]: message`, and exit code 1;
+// a re-execution that disagrees exits 3. Nothing is signed before every input has been checked.
+
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { aggregateDeltas, DEFAULT_RULE } from '../aggregate/file.ts';
+import { parseRule } from '../aggregate/rules.ts';
+import { BACKEND_CHOICES, type BackendChoice, chooseBackend, type TrainBackend } from '../backend.ts';
+import type { KeyringBackend } from '../chain/keys.ts';
+import { decodeDelta } from '../output/delta.ts';
+import { decodeState } from '../output/state.ts';
+import { decodeTrace, type Trace } from '../output/trace.ts';
+import { decodeSafetensors } from '../storage/safetensors.ts';
+import type { ContentStore } from '../storage/content-store.ts';
+import { Journal } from '../roles/journal.ts';
+import { DEFAULT_LR, DEFAULT_STEPS } from '../roles/job.ts';
+import type { LoadedModel } from '../roles/model.ts';
+import { startWorkerServer } from '../roles/server.ts';
+import { WorkerStats } from '../roles/stats.ts';
+import { reexecuteSubmission, verifyStep } from '../roles/verify.ts';
+import type { ModelIdentity } from '../output/metadata.ts';
+import { corpusChunk, DEFAULT_HOME, DEFAULT_NODE, formatError, openStore, parseUint, readChunkFile, readFileOrCid, sleep, type StoreOptions } from './common.ts';
+import { ProgressBar } from './progress.ts';
+import { writeFile } from 'node:fs/promises';
+import { cidOf } from '../storage/cid.ts';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const print = (value: unknown) =>
+  process.stdout.write(`${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? bytesToHex(v) : v), 2)}\n`);
+
+const nodeOption = () => new Option('--node <url>', 'CometBFT RPC of a node').default(DEFAULT_NODE);
+const homeOption = () => new Option('--home <dir>', 'home directory: keyring-<backend>/ (as r3mesd keys) and worker/ (journal, checkpoints, store)').default(DEFAULT_HOME);
+const keyOption = () => new Option('--key <name>', 'key name in the keyring').makeOptionMandatory();
+const keyringOption = () => new Option('--keyring-backend <backend>', "'file' (passphrase from $R3MES_KEYRING_PASSPHRASE) or 'test'").choices(['file', 'test']).default('file');
+const backendOption = (def = 'auto') => new Option('--backend <backend>', 'cpu, webgpu or auto').choices(BACKEND_CHOICES as string[]).default(def);
+const storeOptions = (c: Command) =>
+  c.option('--store <dir>', 'embedded blockstore directory (default <home>/worker/store)')
+    .option('--ipfs-api <url>', 'use a Kubo RPC endpoint instead of the embedded store')
+    .option('--gateway <url>', 'read (and write) through another worker\'s gateway');
+
+interface StoreOpts extends StoreOptions { home?: string }
+const storeFrom = (o: StoreOpts) => openStore(o, o.home ? join(o.home, 'worker', 'store') : undefined);
+
+/** Checks a --model file is readable safetensors before anything else happens. */
+async function readModelFile(path: string | undefined): Promise<Uint8Array | undefined> {
+  if (path === undefined) return undefined;
+  const { bytes } = await readFileOrCid(path);
+  try {
+    decodeSafetensors(bytes);
+  } catch (cause) {
+    throw new Error(`model file ${path} is corrupt: ${(cause as Error).message}`, { cause });
+  }
+  return bytes;
+}
+
+async function modelFor(identity: ModelIdentity, modelFile: Uint8Array | undefined, store: ContentStore | undefined): Promise<LoadedModel> {
+  const { loadModel } = await import('../roles/model.ts');
+  return loadModel(identity, { modelFile, store });
+}
+
+/** The chain side (CosmJS, the app's registry) is loaded only by commands that talk to a node. */
+const chainModules = async () => ({
+  ...(await import('../chain/client.ts')),
+  ...(await import('../chain/keys.ts')),
+  ...(await import('../roles/model.ts')),
+  ...(await import('../roles/train.ts')),
+  ...(await import('../roles/aggregate.ts')),
+});
+
+function progressHook(label: string, stats?: WorkerStats) {
+  const bar = new ProgressBar(label);
+  return (s: number, n: number, tokens: number, seconds: number) => {
+    const tps = seconds > 0 ? tokens / seconds : 0;
+    if (stats) stats.tokensPerSecond = tps;
+    bar.update(s, n, tps);
+  };
+}
+
+export interface ProgramIo {
+  writeOut?: (s: string) => void;
+  writeErr?: (s: string) => void;
+  /** throw a CommanderError instead of exiting (for tests) */
+  exitOverride?: boolean;
+}
+
+export function buildProgram(io: ProgramIo = {}): Command {
+  const program = new Command('r3mes-worker')
+    .description('R3MES worker: deterministic integer BitNet b1.58 + LoRA training, verification and aggregation')
+    .showHelpAfterError()
+    .configureOutput({ writeOut: io.writeOut ?? ((s) => process.stdout.write(s)), writeErr: io.writeErr ?? ((s) => process.stderr.write(s)) });
+  // Set before the commands are added: subcommands inherit both.
+  if (io.exitOverride) program.exitOverride();
+
+  // ---- train -------------------------------------------------------------------------------
+  storeOptions(program.command('train')
+    .description('mine: follow the windows, train the assigned chunk, publish the delta, send MsgSubmitGradient (never twice)')
+    .addOption(nodeOption()).addOption(homeOption()).addOption(keyOption()).addOption(keyringOption()).addOption(backendOption())
+    .option('--gateway-listen <host:port>', 'serve /ipfs/{cid}, /stats and /health while mining')
+    .option('--once', 'handle one window, then exit')
+    .option('--steps <n>', 'training steps per chunk', String(DEFAULT_STEPS))
+    .option('--lr <q16>', 'learning rate, Q16 units per sign step', String(DEFAULT_LR))
+    .option('--per-window <n>', 'submissions per window', '1')
+    .option('--model <file>', "backbone file, for a model version that names one by CID (checked against it)")
+    .option('--poll-ms <ms>', 'how often to look at the chain', '3000'))
+    .action(async (o: StoreOpts & {
+      node: string; home: string; key: string; keyringBackend: KeyringBackend; backend: BackendChoice; gatewayListen?: string;
+      once?: boolean; steps: string; lr: string; perWindow: string; model?: string; pollMs: string;
+    }) => {
+      const steps = parseUint(o.steps, '--steps', 1024);
+      const lr = parseUint(o.lr, '--lr', 65536);
+      const perWindow = parseUint(o.perWindow, '--per-window', 10_000);
+      const pollMs = parseUint(o.pollMs, '--poll-ms', 3_600_000);
+      if (steps < 1 || perWindow < 1) throw new Error('--steps and --per-window must be at least 1');
+      const backend = await chooseBackend(o.backend);
+      const modelFile = await readModelFile(o.model);
+      const { store, describe } = await storeFrom(o);
+      const { openSigner, RpcChainReader, RpcChainWriter, mineOnce, identityOfVersion } = await chainModules();
+      const { signer, address } = await openSigner(o.home, o.key, o.keyringBackend);
+      const chain = await RpcChainReader.connect(o.node);
+      const writer = await RpcChainWriter.connect(o.node, signer);
+      const stats = new WorkerStats();
+      Object.assign(stats, { role: 'train', backend: backend.name, adapter: backend.adapter, address, status: 'running' });
+      const server = o.gatewayListen ? await startWorkerServer(o.gatewayListen, { store, stats }) : undefined;
+      if (server) log(`serving ${describe} and /stats at ${server.address}`);
+      const journal = await Journal.open(join(o.home, 'worker', 'journal.json'));
+      const models = new Map<bigint, LoadedModel>();
+      log(`mining as ${address} on ${backend.adapter}; store: ${describe}`);
+      try {
+        for (;;) {
+          let outcome;
+          try {
+            outcome = await mineOnce({
+              chain, writer, store, journal, backend, steps, lr, perWindow, stats, log,
+              workDir: join(o.home, 'worker', 'jobs'), chunkAt: corpusChunk,
+              loadModel: async (v) => {
+                let m = models.get(v);
+                if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
+                return m;
+              },
+              onStep: progressHook('train', stats),
+            });
+          } catch (err) {
+            stats.status = 'error';
+            stats.lastError = formatError(err);
+            throw err;
+          }
+          if (outcome.kind !== 'no-window') stats.status = outcome.kind;
+          if (o.once && outcome.kind !== 'no-window' && outcome.kind !== 'in-flight') {
+            print(outcome);
+            return;
+          }
+          await sleep(pollMs);
+        }
+      } finally {
+        await server?.app.close();
+        chain.disconnect();
+        writer.disconnect();
+        backend.close();
+      }
+    });
+
+  // ---- verify / arbitrate --------------------------------------------------------------------
+  const reexec = (name: 'verify' | 'arbitrate', description: string) =>
+    storeOptions(program.command(name).description(description)
+      .addOption(backendOption(name === 'arbitrate' ? 'cpu' : 'auto'))
+      .option('--step <k>', 're-execute only step K from the checkpoint of step K−1 (--state)')
+      .option('--state <file|cid>', 'state checkpoint of step K−1')
+      .option('--trace <file|cid>', 'expected trace: a trace JSON or an adapter delta file')
+      .option('--delta <file|cid>', 're-execute the whole job behind an adapter delta file')
+      .option('--submission <id>', 're-execute a submission on chain (fetches its delta by CID)')
+      .option('--chunk-index <n>', 'chunk of the Brown train split (default: the one the file names)')
+      .option('--chunk-file <file>', 'chunk bytes (exactly 2048)')
+      .option('--model <file>', 'backbone file, for a model that names one by CID')
+      .addOption(nodeOption()).addOption(homeOption()))
+      .action(async (o: StoreOpts & {
+        backend: BackendChoice; step?: string; state?: string; trace?: string; delta?: string; submission?: string;
+        chunkIndex?: string; chunkFile?: string; model?: string; node: string; home: string;
+      }) => {
+        if (name === 'arbitrate' && o.backend !== 'cpu') throw new Error('arbitrate re-executes on the CPU reference only (L3); --backend webgpu/auto is refused');
+        const modes = [o.step !== undefined, o.delta !== undefined, o.submission !== undefined].filter(Boolean).length;
+        if (modes !== 1) throw new Error(`${name}: give exactly one of --step K (with --state), --delta FILE|CID, --submission ID`);
+        const backend: TrainBackend = await chooseBackend(o.backend);
+        const modelFile = await readModelFile(o.model);
+        const { store } = await storeFrom(o);
+        const chunkOf = async (named?: bigint): Promise<Uint8Array> => {
+          if (o.chunkFile) return readChunkFile(o.chunkFile);
+          if (o.chunkIndex !== undefined) return corpusChunk(BigInt(parseUint(o.chunkIndex, '--chunk-index')));
+          if (named !== undefined) return corpusChunk(named);
+          throw new Error('name the chunk: --chunk-index N or --chunk-file FILE');
+        };
+        if (o.step !== undefined) {
+          const step = parseUint(o.step, '--step');
+          if (step < 1) throw new Error('--step must be at least 1 (step 0 is the initial state)');
+          if (!o.state) throw new Error('--step needs --state FILE|CID (the checkpoint of step K−1)');
+          const st = await readFileOrCid(o.state, store);
+          const checkpoint = await decodeState(st.bytes, { cid: st.cid });
+          let expected: Trace | undefined;
+          let namedChunk: bigint | undefined;
+          if (o.trace) {
+            const tr = await readFileOrCid(o.trace, store);
+            if (tr.bytes[0] === 0x7b) expected = decodeTrace(new TextDecoder().decode(tr.bytes));
+            else {
+              const d = await decodeDelta(tr.bytes, { cid: tr.cid });
+              expected = { stepHashes: d.info.stepHashes, root: d.traceRoot };
+              namedChunk = d.info.chunkIndex;
+            }
+          }
+          const model = await modelFor(checkpoint.model, modelFile, store);
+          const verdict = await verifyStep({ model, checkpoint, chunk: await chunkOf(namedChunk), step, backend, expected });
+          print(verdict);
+          if (verdict.match === false) process.exitCode = 3;
+          return;
+        }
+        let deltaBytes: { bytes: Uint8Array; cid?: string };
+        let onChain: { gradientHash: Uint8Array; traceRoot: Uint8Array; chunkIndex: bigint } | undefined;
+        if (o.submission !== undefined) {
+          const { RpcChainReader } = await chainModules();
+          const chain = await RpcChainReader.connect(o.node);
+          try {
+            const sub = await chain.submission(BigInt(parseUint(o.submission, '--submission')));
+            deltaBytes = await readFileOrCid(sub.gradientCid, store);
+            onChain = { gradientHash: sub.gradientHash, traceRoot: sub.traceRoot, chunkIndex: sub.chunkIndex };
+          } finally {
+            chain.disconnect();
+          }
+        } else {
+          deltaBytes = await readFileOrCid(o.delta!, store);
+        }
+        const delta = await decodeDelta(deltaBytes.bytes, { cid: deltaBytes.cid });
+        const model = await modelFor(delta.info.model, modelFile, store);
+        const verdict = await reexecuteSubmission({
+          model, delta, chunk: await chunkOf(delta.info.chunkIndex), backend, onChain, onStep: progressHook(name),
+        });
+        print({ ...verdict, vote: verdict.match ? 'miner' : 'challenger', note: 'the chain has no verification module yet: nothing was sent' });
+        if (!verdict.match) process.exitCode = 3;
+      });
+  reexec('verify', 'L1/L2: re-execute a submission, a delta file, or one step from a committed state, and compare hashes');
+  reexec('arbitrate', 'L3: re-execute on the CPU reference (CPU only) and vote');
+
+  // ---- aggregate -----------------------------------------------------------------------------
+  storeOptions(program.command('aggregate')
+    .description('proposer duty: aggregate the accepted deltas of windows this key was drawn for, commit, then reveal; or --inputs offline')
+    .addOption(nodeOption()).addOption(homeOption()).addOption(new Option('--key <name>', 'key name in the keyring')).addOption(keyringOption())
+    .option('--rule <rule>', 'median | trimmed-mean:K | krum:F[:M] (worker/SPEC.md §11)', 'median')
+    .option('--once', 'one pass over the windows, then exit')
+    .option('--inputs <files...>', 'offline: aggregate these delta files (in this order)')
+    .option('--window <n>', 'offline: window id recorded in the result', '0')
+    .option('--out <file>', 'offline: write the aggregate here')
+    .option('--poll-ms <ms>', 'how often to look at the chain', '3000'))
+    .action(async (o: StoreOpts & {
+      node: string; home: string; key?: string; keyringBackend: KeyringBackend; rule: string; once?: boolean; inputs?: string[]; window: string; out?: string; pollMs: string;
+    }) => {
+      const rule = o.rule ? parseRule(o.rule) : DEFAULT_RULE;
+      if (o.inputs) {
+        const inputs = [];
+        for (const f of o.inputs) {
+          const { bytes, cid } = await readFileOrCid(f);
+          const file = await decodeDelta(bytes, { cid });
+          inputs.push({ cid: cid ?? (await cidOf(bytes)).toString(), file });
+        }
+        const agg = await aggregateDeltas(inputs, rule, BigInt(parseUint(o.window, '--window')));
+        if (o.out) await writeFile(o.out, agg.bytes);
+        print({ cid: agg.cid.toString(), resultHash: bytesToHex(agg.resultHash), rule: o.rule, inputs: inputs.length, selected: agg.result.selected });
+        return;
+      }
+      if (!o.key) throw new Error('aggregate: --key is required (or --inputs for offline aggregation)');
+      const pollMs = parseUint(o.pollMs, '--poll-ms', 3_600_000);
+      const { store } = await storeFrom(o);
+      const { openSigner, RpcChainReader, RpcChainWriter, proposerDuty } = await chainModules();
+      const { signer, address } = await openSigner(o.home, o.key, o.keyringBackend);
+      const chain = await RpcChainReader.connect(o.node);
+      const writer = await RpcChainWriter.connect(o.node, signer);
+      const journal = await Journal.open(join(o.home, 'worker', 'journal.json'));
+      const stats = new WorkerStats();
+      Object.assign(stats, { role: 'aggregate', address, status: 'running' });
+      log(`proposer duty as ${address}, rule ${o.rule}`);
+      try {
+        for (;;) {
+          const outcomes = await proposerDuty({ chain, writer, store, journal, rule, stats, log });
+          if (o.once) {
+            print(outcomes);
+            return;
+          }
+          await sleep(pollMs);
+        }
+      } finally {
+        chain.disconnect();
+        writer.disconnect();
+      }
+    });
+
+  // ---- serve ---------------------------------------------------------------------------------
+  storeOptions(program.command('serve')
+    .description('serve the content store over HTTP (GET /ipfs/{cid}, POST /ipfs) with /stats and /health')
+    .addOption(homeOption())
+    .option('--listen <host:port>', 'address to listen on', '127.0.0.1:4080'))
+    .action(async (o: StoreOpts & { home: string; listen: string }) => {
+      const { store, describe } = await storeFrom(o);
+      const stats = new WorkerStats();
+      Object.assign(stats, { role: 'serve', status: 'serving' });
+      const { address } = await startWorkerServer(o.listen, { store, stats });
+      log(`serving ${describe} at ${address}`);
+      await new Promise<never>(() => {});
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    process.stderr.write(`${formatError(err)}\n`);
+    process.exitCode = 1;
+  }
+}
+
