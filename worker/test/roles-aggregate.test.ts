@@ -1,0 +1,90 @@
+// Proposer duty against an in-memory chain: aggregate the ACCEPTED deltas, commit once (the
+// nonce journaled first), reveal what was committed; a restart neither commits twice nor loses
+// the nonce.
+import t from 'tap';
+import { join } from 'node:path';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { commitHash } from '../../modules/training/assignment.ts';
+import { SubmissionStatus, WindowStatus, type AggregationCommit, type Submission, type Window } from '../../proto/gen/r3mes/training/v1/types.ts';
+import { decodeAggregate, unflatten } from '../src/aggregate/file.ts';
+import { parseRule } from '../src/aggregate/rules.ts';
+import { type SignedTx, txHashOf } from '../src/chain/client.ts';
+import type { ModelConfig } from '../src/model/config.ts';
+import { encodeDelta } from '../src/output/delta.ts';
+import { proposerDutyForWindow, type ProposerDeps } from '../src/roles/aggregate.ts';
+import { Journal } from '../src/roles/journal.ts';
+import { WorkerStats } from '../src/roles/stats.ts';
+import { FileBlockstore } from '../src/storage/blockstore.ts';
+import { parseCid } from '../src/storage/cid.ts';
+
+const ME = 'r3mes1proposer';
+const cfg: ModelConfig = { vocab: 256, dModel: 16, nLayers: 1, nHeads: 2, dFF: 16, seqLen: 16, loraRank: 4, seed: new Uint8Array(32).fill(2) };
+
+t.test('commit once, then reveal the committed result', async (t) => {
+  const dir = t.testdir();
+  const store = await FileBlockstore.open(join(dir, 'store'));
+  const subs: Submission[] = [];
+  for (let k = 0; k < 4; k++) {
+    const flat = Array.from({ length: 8 }, (_, j) => Int32Array.from({ length: 64 }, (_, i) => ((i + j + k) % 9) - 4 + (k === 2 ? 50000 : 0)));
+    const enc = await encodeDelta(unflatten(flat, 1), {
+      model: { version: 1n, backbone: { seed: cfg.seed }, cfg }, miner: `r3mes1m${k}`, window: 5n, ordinal: 0n, chunkIndex: BigInt(k),
+      chunkHash: bytesToHex(sha256(Uint8Array.of(k))), backend: 'cpu', lr: 256, stepHashes: [sha256(Uint8Array.of(k))], lossBefore: 0, lossAfter: 0,
+    });
+    await store.put(enc.bytes);
+    subs.push({
+      id: BigInt(10 - k), miner: `r3mes1m${k}`, windowId: 5n, subnet: 0n, modelVersion: 1n, gradientCid: enc.cid.toString(), gradientHash: Buffer.from(enc.gradientHash),
+      traceRoot: Buffer.from(enc.traceRoot), chunkIndex: BigInt(k), ordinal: 0n, lossBefore: 0n, lossAfter: 0n, backend: 'cpu', height: 3n,
+      status: k === 3 ? SubmissionStatus.SUBMISSION_STATUS_REJECTED : SubmissionStatus.SUBMISSION_STATUS_ACCEPTED, rejectReason: '',
+    });
+  }
+  const win = {
+    id: 5n, status: WindowStatus.WINDOW_STATUS_AGGREGATING, commitStartHeight: 120n, revealStartHeight: 130n, revealEndHeight: 140n, proposers: ['r3mes1other', ME],
+  } as Window;
+  const commits: AggregationCommit[] = [];
+  const sent: { kind: string; body: Record<string, string> }[] = [];
+  const sign = (kind: string, body: Record<string, string>): SignedTx => {
+    const txBytes = new TextEncoder().encode(JSON.stringify({ kind, ...body }));
+    return { txBytes, txhash: txHashOf(txBytes) };
+  };
+  const chain = {
+    height: async () => 0n, currentWindow: async () => undefined, window: async () => win, assignment: async () => { throw new Error('unused'); },
+    windowSubmissions: async () => subs, submission: async () => { throw new Error('unused'); }, aggregation: async () => commits,
+    modelVersion: async () => { throw new Error('unused'); }, txResult: async () => undefined,
+  };
+  const writer = {
+    address: ME,
+    signSubmitGradient: async () => { throw new Error('unused'); },
+    signCommitAggregation: async (w: bigint, c: Uint8Array) => sign('commit', { window: w.toString(), commitment: bytesToHex(c) }),
+    signRevealAggregation: async (w: bigint, cid: string, h: Uint8Array, n: Uint8Array) => sign('reveal', { window: w.toString(), cid, hash: bytesToHex(h), nonce: bytesToHex(n) }),
+    broadcast: async (tx: SignedTx) => {
+      const body = JSON.parse(new TextDecoder().decode(tx.txBytes)) as Record<string, string>;
+      sent.push({ kind: body.kind, body });
+      return { txhash: tx.txhash, height: 125n, code: 0, rawLog: '' };
+    },
+  };
+  const deps = async (): Promise<ProposerDeps> => ({
+    chain, writer, store, journal: await Journal.open(join(dir, 'journal.json')), rule: parseRule('median'), stats: new WorkerStats(), log: () => {},
+  });
+
+  t.equal((await proposerDutyForWindow(await deps(), win, 110n)).action, 'waiting', 'before the commit phase');
+  t.equal((await proposerDutyForWindow(await deps(), win, 121n)).action, 'committed');
+  t.equal(sent.length, 1);
+  // Restart in the commit phase before the chain shows the commit: the journal prevents a second one.
+  t.equal((await proposerDutyForWindow(await deps(), win, 122n)).action, 'waiting');
+  t.equal(sent.length, 1, 'committed once');
+  commits.push({ windowId: 5n, proposer: ME, commitment: Buffer.from(sent[0].body.commitment, 'hex'), commitHeight: 121n, revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n });
+
+  t.equal((await proposerDutyForWindow(await deps(), win, 131n)).action, 'revealed');
+  t.equal(sent.length, 2);
+  const reveal = sent[1].body;
+  t.equal(bytesToHex(commitHash(reveal.cid, Buffer.from(reveal.hash, 'hex'), Buffer.from(reveal.nonce, 'hex'))), sent[0].body.commitment, 'the reveal opens the commitment');
+  t.equal((await proposerDutyForWindow(await deps(), win, 132n)).action, 'waiting', 'not revealed twice');
+  t.equal(sent.length, 2);
+
+  // The aggregate: ACCEPTED inputs only, in submission-id order, the outlier (k = 2) held off by the median.
+  const agg = await decodeAggregate(await store.get(parseCid(reveal.cid)), { cid: reveal.cid });
+  t.same(agg.inputCids, [subs[2], subs[1], subs[0]].map((s) => s.gradientCid));
+  t.ok(agg.delta[0].q.a.every((v) => Math.abs(v) <= 4));
+  t.equal((await proposerDutyForWindow(await deps(), { ...win, proposers: ['r3mes1other'] } as Window, 121n)).action, 'not-drawn');
+});
