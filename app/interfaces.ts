@@ -5,6 +5,7 @@ import { rewardsInterface } from '../modules/rewards/interface.ts';
 import { modelInterface } from '../modules/model/interface.ts';
 import { subnetInterface } from '../modules/subnet/interface.ts';
 import { trainingInterface } from '../modules/training/interface.ts';
+import { verificationInterface } from '../modules/verification/interface.ts';
 
 /**
  * The user-facing description of every R3MES module (CLI commands, REST
@@ -12,5 +13,5 @@ import { trainingInterface } from '../modules/training/interface.ts';
  * they are wired into app/modules.ts.
  */
 export function moduleInterfaces(): ModuleInterface[] {
-  return [stakingInterface, randomnessInterface, rewardsInterface, modelInterface, subnetInterface, trainingInterface];
+  return [stakingInterface, randomnessInterface, rewardsInterface, modelInterface, subnetInterface, trainingInterface, verificationInterface];
 }

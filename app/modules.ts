@@ -19,6 +19,9 @@ import { subnetModule } from '../modules/subnet/module.ts';
 import { TrainingKeeper } from '../modules/training/keeper.ts';
 import { trainingModule } from '../modules/training/module.ts';
 import { beaconDrawer } from '../modules/randomness/drawer.ts';
+import { VerificationKeeper } from '../modules/verification/keeper.ts';
+import { verificationModule } from '../modules/verification/module.ts';
+import { trainingReader } from '../modules/verification/training-adapter.ts';
 import { BeaconKeeper } from '../modules/randomness/keeper.ts';
 import { randomnessModule } from '../modules/randomness/module.ts';
 import { aggregatorSlasher, minerReader, modelReader, rewardsHook, validatorReader } from './adapters.ts';
@@ -43,10 +46,15 @@ export function buildModules() {
   const models = modelReader(model);
   const miners = minerReader(staking);
   const subnet = new SubnetKeeper(models);
+  // Training and verification need each other: training asks whether a dispute holds a submission,
+  // verification reads submissions. The hold reader is bound late to break the construction cycle.
+  let verification: VerificationKeeper | undefined;
   const training = new TrainingKeeper({
     miners, validators: validatorReader(staking), models, subnets: subnet,
     rewards: rewardsHook(rewards), slasher: aggregatorSlasher(staking), drawer: beaconDrawer(randomness),
+    holds: { isHeld: (store, submissionId) => verification?.isHeld(store, submissionId) ?? false },
   });
+  verification = new VerificationKeeper({ bank, staking, training: trainingReader(training), drawer: beaconDrawer(randomness) });
   modules.push(
     authModule(auth) as AppModule,
     bankModule(bank) as AppModule,
@@ -56,8 +64,9 @@ export function buildModules() {
     modelModule(model) as AppModule,
     subnetModule(subnet, { windows: training, miners }) as AppModule,
     trainingModule(training) as AppModule,
+    verificationModule(verification) as AppModule,
   );
-  return { auth, bank, staking, randomness, rewards, model, subnet, training, modules };
+  return { auth, bank, staking, randomness, rewards, model, subnet, training, verification, modules };
 }
 
 /** Governance weighs a vote by the bonded tokens (self + delegations) of the validator its voter operates. */

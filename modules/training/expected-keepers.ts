@@ -85,3 +85,12 @@ export type AggregatorFault = 'missing-reveal' | 'minority-reveal';
 export interface AggregatorSlasher {
   penalizeAggregator(ctx: Context, address: string, windowId: bigint, fault: AggregatorFault): void;
 }
+
+/**
+ * Verification's view of disputes: a submission under an open dispute when its
+ * window starts aggregating is held out of the accepted set (it stays pending;
+ * if the miner loses, verification rejects it).
+ */
+export interface SubmissionHoldReader {
+  isHeld(store: KVStore, submissionId: bigint): boolean;
+}

@@ -11,6 +11,7 @@ import { assignedChunk, commitHash } from './assignment.ts';
 import { trainingErrors } from './errors.ts';
 import type {
   AggregatorFault, AggregatorSlasher, MinerReader, ModelReader, RewardsHook, SubnetReader, ValidatorReader, WeightedAddress,
+  SubmissionHoldReader,
 } from './expected-keepers.ts';
 import { defaultParams, parseAmountString } from './params.ts';
 import { validateCommitAggregation, validateRevealAggregation, validateSubmitGradient } from './validate.ts';
@@ -168,6 +169,8 @@ export interface TrainingDeps {
   readonly rewards: RewardsHook;
   readonly slasher: AggregatorSlasher;
   readonly drawer: Drawer;
+  /** Disputes that hold submissions out of aggregation; none when verification is not wired. */
+  readonly holds?: SubmissionHoldReader;
 }
 
 /** Full layer: submissions, commit-reveal, the window state machine (beginBlock). */
@@ -432,6 +435,7 @@ export class TrainingKeeper extends TrainingViewKeeper {
     let accepted = 0n;
     for (const submission of this.windowSubmissions(store, window.id)) {
       if (submission.status !== SubmissionStatus.SUBMISSION_STATUS_PENDING) continue;
+      if (this.deps.holds?.isHeld(store, submission.id) === true) continue;
       submission.status = SubmissionStatus.SUBMISSION_STATUS_ACCEPTED;
       this.setSubmission(store, submission, false);
       accepted += 1n;
