@@ -233,7 +233,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
         const verdict = await reexecuteSubmission({
           model, delta, chunk: await chunkOf(delta.info.chunkIndex), backend, onChain, onStep: progressHook(name),
         });
-        print({ ...verdict, vote: verdict.match ? 'miner' : 'challenger', note: 'the chain has no verification module yet: nothing was sent' });
+        print({ ...verdict, vote: verdict.match ? 'miner' : 'challenger', note: 'verdict only: the worker does not send verification messages yet' });
         if (!verdict.match) process.exitCode = 3;
       });
   reexec('verify', 'L1/L2: re-execute a submission, a delta file, or one step from a committed state, and compare hashes');
