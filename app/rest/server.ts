@@ -12,6 +12,7 @@ import { registerRoutes as registerAuthRoutes } from './auth.ts';
 import { registerRoutes as registerBankRoutes } from './bank.ts';
 import { registerRoutes as registerHealthRoutes } from './health.ts';
 import { registerRoutes as registerTxRoutes } from './tx.ts';
+import { registerDashboardRoutes } from './dashboard/routes.ts';
 
 export interface RestServerOptions {
   /** CometBFT RPC, e.g. http://127.0.0.1:26657 (tcp:// is accepted too). */
@@ -121,7 +122,7 @@ export async function buildRestServer(opts: RestServerOptions): Promise<FastifyI
     async () => app.swagger(),
   );
 
-  for (const register of [registerHealthRoutes, registerAuthRoutes, registerBankRoutes, registerTxRoutes, ...(opts.modules ?? [])]) {
+  for (const register of [registerHealthRoutes, registerAuthRoutes, registerBankRoutes, registerTxRoutes, registerDashboardRoutes, ...(opts.modules ?? [])]) {
     await register(app, ctx);
   }
   return app;

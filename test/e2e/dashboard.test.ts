@@ -1,0 +1,356 @@
+/**
+ * The dashboard in a real browser: Debian's headless Chromium, driven by playwright-core, loads
+ * `GET /` of a real node's REST server while the node runs short training windows. The node's
+ * funded key is the genesis validator (the only aggregation proposer); a second key registers as
+ * miner and submits one gradient; the validator commits and reveals. The page must show the
+ * height moving, that window's row appearing and reaching `finalized`, its submission, the loss
+ * chart point, and the validator and miner with their stakes — with no script errors and no
+ * Content-Security-Policy violations. A second test serves the page beside a scripted API (the
+ * verification module's disputes, which a devnet cannot produce on demand, and a loss history).
+ */
+import t from 'tap';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { OfflineDirectSigner } from '@cosmjs/proto-signing';
+import { calculateFee, GasPrice, type SigningStargateClient } from '@cosmjs/stargate';
+import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
+import { Keyring } from '../../app/keys/index.ts';
+import { connectSigningClient, DEFAULT_GAS_PRICE } from '../../app/client/index.ts';
+import type { ModuleInterface } from '../../app/module.ts';
+import { stakingInterface } from '../../modules/staking/interface.ts';
+import { trainingInterface } from '../../modules/training/interface.ts';
+import { commitHash } from '../../modules/training/assignment.ts';
+import { cidOf } from '../../worker/src/storage/cid.ts';
+import Fastify from 'fastify';
+import { registerDashboardRoutes } from '../../app/rest/dashboard/routes.ts';
+import { startDevNode, type DevNode } from '../helpers/devnode.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+  '--no-first-run', '--disable-component-update', '--disable-sync'];
+const FUNDS = 1_000_000_000_000n;
+const SELF_STAKE = 100_000_000_000n;
+const MINER_STAKE = 2_000_000n;
+// Short windows (training README, "Params"); each tx here is signed in-process and lands in the
+// next block, so four blocks of commit and of reveal leave room to spare.
+const TRAINING = { windowBlocks: '8', challengePeriodBlocks: '1', commitPeriodBlocks: '4', revealPeriodBlocks: '4' };
+const LOSS_BEFORE = 5 * 65536; // Q16 nats/byte (worker/SPEC.md 4.8): 5.0
+const LOSS_AFTER = 3 * 65536 + 32768; // 3.5
+
+type Json = Record<string, any>;
+
+async function getJson(base: string, path: string): Promise<{ status: number; body: Json }> {
+  const response = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(5000) });
+  return { status: response.status, body: (await response.json()) as Json };
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, everyMs = 150): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = ` (last error: ${(error as Error).message})`;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** The message a CLI command of `module` would build: the same ModuleInterface description. */
+function msg(module: ModuleInterface, name: string, signer: string, args: Record<string, string>, options: Record<string, string> = {}) {
+  const spec = module.txs.find((tx) => tx.name === name);
+  if (spec === undefined) throw new Error(`${module.module} has no tx ${name}`);
+  return { typeUrl: spec.typeUrl, value: spec.build(signer, args, options) };
+}
+
+t.test('dashboard in headless Chromium: live height, a window row that reaches finalized, submissions, loss chart, stakes', async (t) => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/install-browser`);
+  const keep = process.env.R3MES_KEEP_TEST_HOMES !== undefined;
+  const scratch = mkdtempSync(join(tmpdir(), 'r3mes-dashboard-'));
+  t.teardown(() => { if (!keep) rmSync(scratch, { recursive: true, force: true }); });
+
+  const keyring = Keyring.open(join(scratch, 'keys'), 'test');
+  const validator = await keyring.add('val');
+  const miner = await keyring.add('miner');
+
+  let node: DevNode | undefined;
+  let browser: Browser | undefined;
+  const clients: SigningStargateClient[] = [];
+  // Teardowns run in reverse order: clients, then the browser, then the node.
+  t.teardown(async () => node?.stop());
+  t.teardown(async () => browser?.close());
+  t.teardown(() => { for (const client of clients) client.disconnect(); });
+
+  node = await startDevNode({
+    accounts: [{ address: validator.address, coins: `${FUNDS}ur3mes` }, { address: miner.address, coins: `${FUNDS}ur3mes` }],
+    validator: { address: validator.address, selfStake: `${SELF_STAKE}ur3mes`, moniker: 'dash-validator' },
+    moduleParams: { training: TRAINING },
+    timeoutCommit: '500ms',
+  });
+  const rest = node.restUrl;
+  await waitFor('the REST server', 30_000, async () => ((await getJson(rest, '/health')).status === 200 ? true : undefined));
+
+  // --- The page itself, over plain HTTP.
+  for (const path of ['/', '/dashboard']) {
+    const response = await fetch(`${rest}${path}`, { signal: AbortSignal.timeout(5000) });
+    t.equal(response.status, 200, `GET ${path}`);
+    t.match(response.headers.get('content-type') ?? '', /^text\/html; charset=utf-8/, `${path}: HTML`);
+    t.match(response.headers.get('content-security-policy') ?? '', /default-src 'none'.*script-src 'sha256-.*connect-src 'self'/, `${path}: CSP with script hashes, same-origin fetches only`);
+    const html = await response.text();
+    t.match(html, /<title>R3MES dashboard<\/title>/);
+    // The one URL in the page is the SVG namespace, a name that is never fetched.
+    t.notMatch(html.replaceAll('http://www.w3.org/2000/svg', ''), /<script[^>]+src=|<link[^>]+href=|https?:\/\//, `${path}: self-contained (no external script, stylesheet or URL)`);
+  }
+  const openapi = await getJson(rest, '/openapi.json');
+  t.notOk(Object.keys(openapi.body.paths as Json).some((p) => p === '/' || p === '/dashboard'), 'the page is not part of the JSON API description');
+
+  // --- Chromium opens the dashboard.
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+  const page: Page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    // A 404 of an optional route (a module this node does not have) is logged by Chromium as a
+    // failed resource; the page shows "—" for it. Anything else is a problem.
+    if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of 404/.test(message.text())) {
+      problems.push(`console: ${message.text()}`);
+    }
+  });
+  page.setDefaultTimeout(20_000);
+  await page.goto(`${rest}/`, { waitUntil: 'load', timeout: 20_000 });
+  await page.waitForSelector('[data-testid="connection"][data-state="live"]');
+  t.equal(await page.textContent('[data-testid="chain-id"]'), node.chainId, 'header: chain id');
+
+  const shownHeight = async () => BigInt((await page.getAttribute('[data-testid="height"]', 'data-height')) || '0');
+  const firstHeight = await shownHeight();
+  t.ok(firstHeight >= 2n, `header: height ${firstHeight}`);
+  const laterHeight = await waitFor('the shown height to move', 15_000, async () => {
+    const h = await shownHeight();
+    return h > firstHeight ? h : undefined;
+  }, 250);
+  t.ok(laterHeight > firstHeight, `height updates live (${firstHeight} → ${laterHeight}) without a reload`);
+  await page.waitForSelector(`[data-testid="validator-row-${validator.address}"][data-status="bonded"]`);
+  t.equal(await page.textContent(`[data-testid="validator-stake-${validator.address}"]`), '100,000', 'validator stake in R3MES');
+
+  // --- A window with one submission, committed and revealed by the only validator.
+  const sign = async (signer: OfflineDirectSigner) => {
+    const client = await connectSigningClient(node!.rpcUrl, signer);
+    clients.push(client);
+    return client;
+  };
+  const minerClient = await sign(await keyring.signer('miner'));
+  const validatorClient = await sign(await keyring.signer('val'));
+  /** Sign, broadcast through REST (CheckTx), then poll the REST tx lookup until a block has it (no 3 s CosmJS poll). */
+  const send = async (client: SigningStargateClient, from: string, message: ReturnType<typeof msg>, what: string): Promise<Json> => {
+    const gas = await client.simulate(from, [message], undefined);
+    const signed = await client.sign(from, [message], calculateFee(Math.ceil(gas * 1.5), GasPrice.fromString(DEFAULT_GAS_PRICE)), '');
+    const txBytes = Buffer.from(TxRaw.encode(signed).finish()).toString('base64');
+    const response = await fetch(`${rest}/cosmos/tx/v1beta1/txs`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tx_bytes: txBytes, mode: 'BROADCAST_MODE_SYNC' }), signal: AbortSignal.timeout(10_000),
+    });
+    const checked = (await response.json()) as Json;
+    if (checked.tx_response?.code !== 0) throw new Error(`${what}: CheckTx refused it: ${JSON.stringify(checked)}`);
+    const hash = checked.tx_response.txhash as string;
+    const found = await waitFor(`${what} (${hash}) in a block`, 20_000, async () => {
+      const answer = await getJson(rest, `/cosmos/tx/v1beta1/txs/${hash}`);
+      return answer.status === 200 ? answer.body : undefined;
+    });
+    t.equal(found.tx_response.code, 0, `${what}: ${found.tx_response.raw_log}`);
+    return found;
+  };
+  const windowOf = async (id: bigint): Promise<Json> => (await getJson(rest, `/r3mes/training/v1/windows/${id}`)).body.window as Json;
+
+  await send(minerClient, miner.address, msg(stakingInterface, 'register-miner', miner.address, { stake: `${MINER_STAKE}ur3mes`, backend: 'webgpu', 'gpu-arch': 'sm_90' }), 'register-miner');
+  await page.waitForSelector(`[data-testid="miner-row-${miner.address}"][data-status="active"]`);
+  t.equal(await page.textContent(`[data-testid="miner-stake-${miner.address}"]`), '2', 'miner stake in R3MES');
+
+  // The next window, so its whole collect phase is ahead.
+  const current = (await getJson(rest, '/r3mes/training/v1/current_window')).body.window as Json | undefined;
+  if (current === undefined) throw new Error('no window is collecting');
+  const windowId = BigInt(current.id) + 1n;
+  const opened = await waitFor(`window ${windowId} to open`, 30_000, async () => {
+    const answer = await getJson(rest, `/r3mes/training/v1/windows/${windowId}`);
+    return answer.status === 200 ? (answer.body.window as Json) : undefined;
+  }, 200);
+  await page.waitForSelector(`[data-testid="window-row-${windowId}"][data-status="collecting"]`);
+  t.pass(`window ${windowId}'s row appears as collecting`);
+
+  const assignment = (await getJson(rest, `/r3mes/training/v1/windows/${windowId}/assignment/${miner.address}`)).body;
+  const gradient = randomBytes(4096);
+  const gradientCid = (await cidOf(gradient)).toString();
+  await send(minerClient, miner.address, msg(trainingInterface, 'submit-gradient', miner.address, {
+    'window-id': String(windowId), subnet: assignment.subnet ?? '0', 'model-version': opened.modelVersion, 'gradient-cid': gradientCid,
+    'gradient-hash': createHash('sha256').update(gradient).digest('hex'), 'trace-root': randomBytes(32).toString('hex'), 'chunk-index': assignment.chunkIndex ?? '0',
+  }, { 'loss-before': String(LOSS_BEFORE), 'loss-after': String(LOSS_AFTER), backend: 'webgpu' }), 'submit-gradient');
+
+  const aggregating = await waitFor(`window ${windowId} to draw its proposers`, 30_000, async () => {
+    const w = await windowOf(windowId);
+    return w.status === 'WINDOW_STATUS_AGGREGATING' && (w.proposers ?? []).length > 0 ? w : undefined;
+  }, 100);
+  t.same(aggregating.proposers, [validator.address], 'the genesis validator is the proposer');
+  await page.waitForSelector(`[data-testid="window-row-${windowId}"][data-status="aggregating"]`);
+
+  const result = randomBytes(2048);
+  const resultCid = (await cidOf(result)).toString();
+  const resultHash = createHash('sha256').update(result).digest();
+  const nonce = randomBytes(32);
+  await send(validatorClient, validator.address, msg(trainingInterface, 'commit-aggregation', validator.address, {
+    'window-id': String(windowId), commitment: Buffer.from(commitHash(resultCid, resultHash, nonce)).toString('hex'),
+  }), 'commit-aggregation');
+  // A tx sent once the chain is at reveal_start − 1 lands in the block at reveal_start.
+  await node.waitForHeight(BigInt(opened.revealStartHeight) - 1n, 30_000);
+  await send(validatorClient, validator.address, msg(trainingInterface, 'reveal-aggregation', validator.address, {
+    'window-id': String(windowId), 'result-cid': resultCid, 'result-hash': resultHash.toString('hex'), nonce: nonce.toString('hex'),
+  }), 'reveal-aggregation');
+
+  // --- The row reaches finalized in the page, with the model update.
+  const row = `[data-testid="window-row-${windowId}"]`;
+  await page.waitForSelector(`${row}[data-status="finalized"]`, { timeout: 30_000 });
+  t.pass(`window ${windowId}'s row reaches finalized`);
+  t.equal(await page.textContent(`[data-testid="window-status-${windowId}"]`), 'finalized', 'status badge');
+  t.equal(await page.textContent(`[data-testid="window-result-${windowId}"]`), resultCid, 'model update CID in the row');
+  t.equal(await page.textContent(`[data-testid="window-submissions-${windowId}"]`), '1', 'submission count in the row');
+  t.equal(await page.getAttribute(`[data-testid="submissions-window-${windowId}"] tr[data-testid^="submission-row-"]`, 'data-status'), 'accepted', 'the submission, accepted');
+  const point = await page.getAttribute(`[data-testid="loss-point-${windowId}"]`, 'data-loss-after');
+  t.equal(Number(point), LOSS_AFTER / 65536, 'loss chart: mean loss after of the window, in nats/byte');
+  t.equal(await page.getAttribute('[data-testid="beacon"]', 'data-available') !== null, true, 'beacon shown (a value, or "—" when the node has no beacon route)');
+
+  const shot = join(scratch, 'dashboard.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  t.ok(existsSync(shot), `screenshot ${shot}${keep ? '' : ' (set R3MES_KEEP_TEST_HOMES to keep it)'}`);
+  t.same(problems, [], 'no script errors or CSP violations in the page');
+});
+
+/** A headless Chromium page that records script errors and CSP violations. */
+async function openPage(browser: Browser, url: string, problems: string[]): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of 404/.test(message.text())) problems.push(`console: ${message.text()}`);
+  });
+  page.setDefaultTimeout(15_000);
+  await page.goto(url, { waitUntil: 'load', timeout: 15_000 });
+  return page;
+}
+
+t.test('dashboard against a scripted API: disputes with panels and votes, a resolved dispute, loss history, jailed validator, beacon', async (t) => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/install-browser`);
+  const keep = process.env.R3MES_KEEP_TEST_HOMES !== undefined;
+  const scratch = mkdtempSync(join(tmpdir(), 'r3mes-dashboard-stub-'));
+  t.teardown(() => { if (!keep) rmSync(scratch, { recursive: true, force: true }); });
+
+  const addr = (n: number) => `r3mes1${String(n).repeat(38).slice(0, 38)}`;
+  const b64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
+  const expectedHash = b64('aa'.repeat(32));
+  let height = 100;
+  let disputeTwoOpen = true;
+  const windowJson = (id: number, status: string, extra: Json = {}) => ({
+    id: String(id), status: `WINDOW_STATUS_${status}`, openHeight: String(id * 10), collectEndHeight: String(id * 10 + 10),
+    commitStartHeight: String(id * 10 + 12), revealStartHeight: String(id * 10 + 14), revealEndHeight: String(id * 10 + 16), ...extra,
+  });
+  const windows = new Map<number, Json>([
+    [1, windowJson(1, 'FINALIZED', { submissionCount: '2', acceptedCount: '2', proposers: [addr(1)], resultCid: 'bafkreiaaaa1' })],
+    [2, windowJson(2, 'FAILED', { failureReason: 'no majority', submissionCount: '1', acceptedCount: '1', proposers: [addr(1)] })],
+    [3, windowJson(3, 'FINALIZED', { submissionCount: '2', acceptedCount: '1', proposers: [addr(1)], resultCid: 'bafkreiaaaa3' })],
+    [4, windowJson(4, 'FINALIZED', { submissionCount: '1', acceptedCount: '1', proposers: [addr(1)], resultCid: 'bafkreiaaaa4' })],
+    [5, windowJson(5, 'AGGREGATING', { submissionCount: '1', acceptedCount: '1', proposers: [addr(1)] })],
+    [6, windowJson(6, 'COLLECTING')],
+  ]);
+  let submissionId = 0;
+  const submission = (window: number, lossBefore: number, lossAfter: number, status = 'ACCEPTED') => ({
+    id: String(++submissionId), miner: addr(2), windowId: String(window), subnet: '1', chunkIndex: String(7 * submissionId), lossBefore: String(lossBefore),
+    lossAfter: String(lossAfter), backend: 'webgpu', status: `SUBMISSION_STATUS_${status}`, gradientCid: `bafkreigradient${submissionId}`,
+  });
+  const Q = 65536;
+  const submissions = new Map<number, Json[]>([
+    [1, [submission(1, 6 * Q, 5 * Q), submission(1, 6 * Q, 4 * Q)]], // mean after 4.5
+    [2, [submission(2, 5 * Q, 4 * Q)]],
+    // The rejected one does not count in the mean.
+    [3, [submission(3, 4 * Q, 3 * Q), submission(3, 4 * Q, 9 * Q, 'REJECTED')]],
+    [4, [submission(4, 3 * Q, 2 * Q)]],
+    [5, [submission(5, 2 * Q, Q + Q / 2)]],
+    [6, []],
+  ]);
+  const seat = (arbiter: string, extra: Json = {}) => ({ arbiter, round: '1', ...extra });
+  const disputeOne = {
+    id: '1', submissionId: '3', windowId: '3', miner: addr(2), challenger: addr(3), bond: '10000000', origin: 'DISPUTE_ORIGIN_CHALLENGE',
+    stage: 'DISPUTE_STAGE_L3_VOTING', outcome: 'DISPUTE_OUTCOME_UNSPECIFIED', openedHeight: '40', nextActionHeight: '150', expectedHash,
+    panel: [seat(addr(4), { voted: true, resultHash: expectedHash, voteHeight: '95' }), seat(addr(5), { voted: true, resultHash: b64('bb'.repeat(32)), voteHeight: '97' }), seat(addr(6))],
+  };
+  const disputeTwo = { id: '2', submissionId: '4', windowId: '4', miner: addr(2), challenger: addr(3), bond: '10000000', origin: 'DISPUTE_ORIGIN_CHALLENGE', stage: 'DISPUTE_STAGE_L2_ANSWER', openedHeight: '60', nextActionHeight: '105', expectedHash };
+  const disputeTwoResolved = { ...disputeTwo, stage: 'DISPUTE_STAGE_RESOLVED', outcome: 'DISPUTE_OUTCOME_CHALLENGE_REJECTED', resolvedHeight: '104', resolution: 'verifier agreed with the miner' };
+
+  const api = Fastify();
+  registerDashboardRoutes(api);
+  api.get('/health', async () => ({ status: 'ok', network: 'r3mes-stub-1', latest_block_height: String(++height), latest_block_time: '2026-01-01T12:00:00Z', catching_up: false }));
+  api.get('/openapi.json', async () => ({ paths: Object.fromEntries(['/health', '/r3mes/randomness/v1/beacons/latest', '/r3mes/randomness/v1/beacons/{height}', '/r3mes/verification/v1/disputes', '/r3mes/verification/v1/disputes/{dispute_id}'].map((p) => [p, { get: {} }])) }));
+  api.get('/r3mes/randomness/v1/beacons/latest', async () => ({ beacon: { height: String(height), value: 'c0ffee'.repeat(10) + 'abcd', proposer: 'AB'.repeat(20), proof: '00'.repeat(80) } }));
+  api.get('/r3mes/training/v1/current_window', async () => ({ window: windows.get(6) }));
+  api.get<{ Params: { id: string } }>('/r3mes/training/v1/windows/:id', async (request, reply) => {
+    const window = windows.get(Number(request.params.id));
+    return window === undefined ? reply.code(404).send({ code: 5, message: 'window not found', details: [] }) : { window };
+  });
+  api.get<{ Params: { id: string } }>('/r3mes/training/v1/windows/:id/submissions', async (request) => ({ submissions: submissions.get(Number(request.params.id)) ?? [] }));
+  api.get('/r3mes/staking/v1/validators', async () => ({ validators: [
+    { validator: { operatorAddress: addr(1), moniker: 'alpha', commissionRate: '0.1', tokens: '100000000000' }, power: '100000' },
+    { validator: { operatorAddress: addr(7), moniker: 'beta <b>bold</b>', commissionRate: '0.05', tokens: '1500000', jailed: true } },
+  ] }));
+  api.get('/r3mes/staking/v1/miners', async () => ({ miners: [{ address: addr(2), stake: '1000000', backend: 'BACKEND_CLASS_WEBGPU', gpuArch: 'sm_90', registeredHeight: '12' }] }));
+  api.get('/r3mes/verification/v1/disputes', async () => ({ disputes: disputeTwoOpen ? [disputeOne, disputeTwo] : [disputeOne] }));
+  api.get<{ Params: { id: string } }>('/r3mes/verification/v1/disputes/:id', async (request) => ({ dispute: request.params.id === '1' ? disputeOne : disputeTwoResolved }));
+  const url = await api.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => api.close());
+
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+  t.teardown(() => browser.close());
+  const problems: string[] = [];
+  const page = await openPage(browser, `${url}/dashboard`, problems);
+  await page.waitForSelector('[data-testid="connection"][data-state="live"]');
+
+  t.equal(await page.textContent('[data-testid="chain-id"]'), 'r3mes-stub-1');
+  t.match(await page.textContent('[data-testid="beacon"]'), /^c0ffeec0ffee…eeabcd @\d+$/, 'beacon value (hex, shortened) and its height');
+  for (const [id, status] of [[1, 'finalized'], [2, 'failed'], [3, 'finalized'], [4, 'finalized'], [5, 'aggregating'], [6, 'collecting']] as const) {
+    t.equal(await page.getAttribute(`[data-testid="window-row-${id}"]`, 'data-status'), status, `window ${id} ${status}`);
+  }
+  t.equal(await page.textContent('[data-testid="window-result-2"]'), 'no majority', 'failure reason of a failed window');
+  t.equal(await page.textContent('[data-testid="window-result-5"]'), 'reveal phase', 'phase of an aggregating window from the height');
+
+  // Loss chart: one point per window with counted submissions, mean loss_after / 65536, rejected ones left out.
+  t.equal(await page.getAttribute('[data-testid="loss-chart"]', 'data-points'), '5');
+  const means = await Promise.all([1, 2, 3, 4, 5].map(async (id) => Number(await page.getAttribute(`[data-testid="loss-point-${id}"]`, 'data-loss-after'))));
+  t.same(means, [4.5, 4, 3, 2, 1.5], 'mean loss after per window');
+  const ys = await Promise.all([1, 5].map(async (id) => Number(await page.getAttribute(`[data-testid="loss-point-${id}"]`, 'cy'))));
+  t.ok(ys[1] > ys[0], 'a lower loss is drawn lower');
+  t.equal(await page.locator('[data-testid^="submissions-window-"]').count(), 3, 'submissions of the three latest windows that have any');
+
+  // Disputes: stage, panel seats and their votes.
+  t.equal(await page.getAttribute('[data-testid="dispute-row-1"]', 'data-stage'), 'l3-voting');
+  t.same(await page.locator('[data-testid="dispute-panel-1"] tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-vote'))),
+    ["miner's result", 'other result bbbbbbbb…bbbb', '—'], 'each arbiter seat with its vote');
+  t.equal(await page.getAttribute('[data-testid="dispute-row-2"]', 'data-stage'), 'l2-answer');
+  disputeTwoOpen = false;
+  await page.waitForSelector('[data-testid="dispute-row-2"][data-stage="resolved"]');
+  t.equal(await page.textContent('[data-testid="dispute-outcome-2"]'), 'challenge rejected', 'a dispute that left the open list shows how it ended');
+
+  // Staking, with user-written text shown as text.
+  t.equal(await page.getAttribute(`[data-testid="validator-row-${addr(7)}"]`, 'data-status'), 'jailed');
+  t.equal(await page.textContent(`[data-testid="validator-stake-${addr(7)}"]`), '1.5');
+  t.equal(await page.locator(`[data-testid="validator-row-${addr(7)}"] b`).count(), 0, 'a moniker with markup is not parsed as HTML');
+  t.equal(await page.getAttribute(`[data-testid="miner-row-${addr(2)}"]`, 'data-status'), 'active');
+
+  // The API going away shows in the header; coming back, the page goes on by itself.
+  await api.close();
+  await page.waitForSelector('[data-testid="connection"][data-state="down"]');
+  t.pass('node unreachable is shown');
+
+  const shot = join(scratch, 'dashboard-stub.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  t.ok(existsSync(shot), `screenshot ${shot}`);
+  t.same(problems.filter((p) => !/Failed to fetch|ERR_CONNECTION_REFUSED/.test(p)), [], 'no script errors or CSP violations in the page');
+});
