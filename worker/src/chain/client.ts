@@ -18,16 +18,27 @@ import {
 import type { AggregationCommit, Submission, Window } from '../../../proto/gen/r3mes/training/v1/types.ts';
 import { MsgSubmitGradientResponse, type MsgSubmitGradient } from '../../../proto/gen/r3mes/training/v1/tx.ts';
 import { QueryVersionRequest, QueryVersionResponse } from '../../../proto/gen/r3mes/model/v1/query.ts';
+import {
+  QueryDisputeRequest as VQueryDisputeRequest, QueryDisputeResponse as VQueryDisputeResponse,
+  QueryOpenDisputesRequest as VQueryOpenDisputesRequest, QueryOpenDisputesResponse as VQueryOpenDisputesResponse,
+  QuerySubmissionRequest as VQuerySubmissionRequest, QuerySubmissionResponse as VQuerySubmissionResponse,
+} from '../../../proto/gen/r3mes/verification/v1/query.ts';
+import type { Dispute, L1Check } from '../../../proto/gen/r3mes/verification/v1/types.ts';
+import { MsgChallengeResponse } from '../../../proto/gen/r3mes/verification/v1/tx.ts';
 import type { ModelVersion } from '../../../proto/gen/r3mes/model/v1/types.ts';
 import { ChainError, ChainErrorCode, isNetworkError } from './errors.ts';
 
-export type { AggregationCommit, ModelVersion, Submission, Window };
+export type { AggregationCommit, Dispute, L1Check, ModelVersion, Submission, Window };
 export type Assignment = QueryAssignmentResponse;
 export type GradientFields = Omit<MsgSubmitGradient, 'miner'>;
 
 export const TYPE_SUBMIT_GRADIENT = '/r3mes.training.v1.MsgSubmitGradient';
 export const TYPE_COMMIT_AGGREGATION = '/r3mes.training.v1.MsgCommitAggregation';
 export const TYPE_REVEAL_AGGREGATION = '/r3mes.training.v1.MsgRevealAggregation';
+export const TYPE_SUBMIT_VERIFICATION = '/r3mes.verification.v1.MsgSubmitVerification';
+export const TYPE_CHALLENGE = '/r3mes.verification.v1.MsgChallenge';
+export const TYPE_ARBITER_VOTE = '/r3mes.verification.v1.MsgArbiterVote';
+export const TYPE_REPORT_UNAVAILABLE = '/r3mes.verification.v1.MsgReportUnavailable';
 
 /** What the roles read. */
 export interface ChainReader {
@@ -40,6 +51,18 @@ export interface ChainReader {
   aggregation(windowId: bigint): Promise<AggregationCommit[]>;
   modelVersion(version: bigint): Promise<ModelVersion>;
   /** code of an indexed tx, or undefined when the node does not know it */
+  txResult(txhash: string): Promise<{ code: number; height: bigint; rawLog: string } | undefined>;
+}
+
+/** What the verifier and arbiter read: training's submissions and verification's duties. */
+export interface VerificationReader {
+  height(): Promise<bigint>;
+  /** a training submission, or undefined when no submission has this id (yet) */
+  findSubmission(submissionId: bigint): Promise<Submission | undefined>;
+  /** verification's view of a submission: its L1 check (absent when not sampled) */
+  l1Check(submissionId: bigint): Promise<L1Check | undefined>;
+  openDisputes(): Promise<Dispute[]>;
+  modelVersion(version: bigint): Promise<ModelVersion>;
   txResult(txhash: string): Promise<{ code: number; height: bigint; rawLog: string } | undefined>;
 }
 
@@ -57,6 +80,8 @@ export interface TxOutcome {
   /** decoded MsgSubmitGradientResponse, for a gradient submission */
   readonly submissionId?: bigint;
   readonly ordinal?: bigint;
+  /** decoded MsgChallengeResponse, for a challenge */
+  readonly disputeId?: bigint;
 }
 
 /** What the roles send. Signing and broadcasting are separate so a journal can sit between. */
@@ -65,6 +90,16 @@ export interface ChainWriter {
   signSubmitGradient(fields: GradientFields): Promise<SignedTx>;
   signCommitAggregation(windowId: bigint, commitment: Uint8Array): Promise<SignedTx>;
   signRevealAggregation(windowId: bigint, resultCid: string, resultHash: Uint8Array, nonce: Uint8Array): Promise<SignedTx>;
+  broadcast(tx: SignedTx): Promise<TxOutcome>;
+}
+
+/** What the verifier, arbiter and challenger send (the verification module's four messages). */
+export interface VerificationWriter {
+  readonly address: string;
+  signSubmitVerification(submissionId: bigint, resultHash: Uint8Array): Promise<SignedTx>;
+  signReportUnavailable(submissionId: bigint): Promise<SignedTx>;
+  signArbiterVote(disputeId: bigint, vote: { resultHash: Uint8Array } | { unavailable: true }): Promise<SignedTx>;
+  signChallenge(submissionId: bigint, bondUr3mes: bigint): Promise<SignedTx>;
   broadcast(tx: SignedTx): Promise<TxOutcome>;
 }
 
@@ -83,7 +118,7 @@ async function reach<T>(rpcUrl: string, what: string, fn: () => Promise<T>): Pro
   }
 }
 
-export class RpcChainReader implements ChainReader {
+export class RpcChainReader implements ChainReader, VerificationReader {
   private constructor(readonly rpcUrl: string, private readonly comet: Comet38Client) {}
 
   static async connect(rpcUrl: string): Promise<RpcChainReader> {
@@ -148,6 +183,28 @@ export class RpcChainReader implements ChainReader {
     return v;
   }
 
+  async findSubmission(submissionId: bigint): Promise<Submission | undefined> {
+    const answer = await reach(this.rpcUrl, 'training submission', () =>
+      this.comet.abciQuery({ path: '/r3mes.training.v1.Query/Submission', data: QuerySubmissionRequest.encode({ submissionId }).finish() }));
+    if (answer.code !== 0) return undefined; // not found (the module answers an error for an unknown id)
+    return QuerySubmissionResponse.decode(answer.value).submission;
+  }
+
+  async l1Check(submissionId: bigint): Promise<L1Check | undefined> {
+    const path = '/r3mes.verification.v1.Query/Submission';
+    return (await this.query(path, VQuerySubmissionRequest.encode({ submissionId }).finish(), (b) => VQuerySubmissionResponse.decode(b))).l1Check;
+  }
+
+  async openDisputes(): Promise<Dispute[]> {
+    const path = '/r3mes.verification.v1.Query/OpenDisputes';
+    return (await this.query(path, VQueryOpenDisputesRequest.encode({}).finish(), (b) => VQueryOpenDisputesResponse.decode(b))).disputes;
+  }
+
+  async dispute(disputeId: bigint): Promise<Dispute | undefined> {
+    const path = '/r3mes.verification.v1.Query/Dispute';
+    return (await this.query(path, VQueryDisputeRequest.encode({ disputeId }).finish(), (b) => VQueryDisputeResponse.decode(b))).dispute;
+  }
+
   async txResult(txhash: string): Promise<{ code: number; height: bigint; rawLog: string } | undefined> {
     try {
       const r = await this.comet.tx({ hash: Buffer.from(txhash, 'hex') });
@@ -167,7 +224,7 @@ export interface WriterOptions {
   timeoutMs?: number;
 }
 
-export class RpcChainWriter implements ChainWriter {
+export class RpcChainWriter implements ChainWriter, VerificationWriter {
   private constructor(
     readonly rpcUrl: string,
     readonly address: string,
@@ -210,6 +267,23 @@ export class RpcChainWriter implements ChainWriter {
     return this.sign(TYPE_REVEAL_AGGREGATION, { proposer: this.address, windowId, resultCid, resultHash: Buffer.from(resultHash), nonce: Buffer.from(nonce) }, 'sign MsgRevealAggregation');
   }
 
+  signSubmitVerification(submissionId: bigint, resultHash: Uint8Array): Promise<SignedTx> {
+    return this.sign(TYPE_SUBMIT_VERIFICATION, { verifier: this.address, submissionId, resultHash: Buffer.from(resultHash) }, 'sign MsgSubmitVerification');
+  }
+
+  signReportUnavailable(submissionId: bigint): Promise<SignedTx> {
+    return this.sign(TYPE_REPORT_UNAVAILABLE, { reporter: this.address, submissionId }, 'sign MsgReportUnavailable');
+  }
+
+  signArbiterVote(disputeId: bigint, vote: { resultHash: Uint8Array } | { unavailable: true }): Promise<SignedTx> {
+    const body = 'unavailable' in vote ? { resultHash: Buffer.alloc(0), unavailable: true } : { resultHash: Buffer.from(vote.resultHash), unavailable: false };
+    return this.sign(TYPE_ARBITER_VOTE, { arbiter: this.address, disputeId, ...body }, 'sign MsgArbiterVote');
+  }
+
+  signChallenge(submissionId: bigint, bondUr3mes: bigint): Promise<SignedTx> {
+    return this.sign(TYPE_CHALLENGE, { challenger: this.address, submissionId, bond: bondUr3mes.toString() }, 'sign MsgChallenge');
+  }
+
   async broadcast(tx: SignedTx): Promise<TxOutcome> {
     const r = await reach(this.rpcUrl, `broadcast ${tx.txhash}`, () => this.client.broadcastTx(tx.txBytes, this.options.timeoutMs));
     const out: TxOutcome = { txhash: r.transactionHash, height: BigInt(r.height), code: r.code, rawLog: r.rawLog ?? '' };
@@ -218,6 +292,8 @@ export class RpcChainWriter implements ChainWriter {
       const decoded = MsgSubmitGradientResponse.decode(resp.value);
       return { ...out, submissionId: decoded.submissionId, ordinal: decoded.ordinal };
     }
+    const challenge = r.msgResponses.find((m) => m.typeUrl === `${TYPE_CHALLENGE}Response`);
+    if (r.code === 0 && challenge) return { ...out, disputeId: MsgChallengeResponse.decode(challenge.value).disputeId };
     return out;
   }
 }

@@ -13,7 +13,7 @@ import type { TrainBackend } from '../backend.ts';
 import { type ChainReader, type ChainWriter, type SignedTx } from '../chain/client.ts';
 import { ChainError, ChainErrorCode } from '../chain/errors.ts';
 import { assertChunk, chunkHash } from '../data/chunk.ts';
-import { adapterDelta, encodeDelta } from '../output/delta.ts';
+import { adapterDelta, DELTA_BOUND, encodeDelta, type LoraPairs } from '../output/delta.ts';
 import { OutputError, OutputErrorCode } from '../output/errors.ts';
 import type { ContentStore } from '../storage/content-store.ts';
 import { WindowStatus } from '../../../proto/gen/r3mes/training/v1/types.ts';
@@ -40,6 +40,27 @@ export interface MinerDeps {
   readonly stats: WorkerStats;
   readonly log: (line: string) => void;
   readonly onStep?: (s: number, steps: number, tokens: number, seconds: number) => void;
+  /**
+   * Demo only: tamper the delta before it is encoded (see tamperDelta). The CID and the
+   * gradient hash are those of the tampered bytes, so only re-execution can tell.
+   */
+  readonly cheat?: boolean;
+}
+
+/**
+ * The cheating miner of the demo: moves the first parameter of layer 0's first projection (A)
+ * by one unit, deterministically (towards zero from the bound). The trace stays honest.
+ */
+export function tamperDelta(delta: LoraPairs): LoraPairs {
+  return delta.map((rec, l) => {
+    if (l !== 0) return rec;
+    const out = { ...rec };
+    const first = Object.keys(rec)[0] as keyof typeof rec;
+    const a = rec[first].a.slice();
+    a[0] = a[0] >= DELTA_BOUND ? a[0] - 1 : a[0] + 1;
+    out[first] = { a, b: rec[first].b };
+    return out;
+  });
 }
 
 export type MineOutcome =
@@ -127,7 +148,9 @@ export async function mineOnce(deps: MinerDeps): Promise<MineOutcome> {
   stats.lossBefore = job.lossBefore;
   stats.lossAfter = job.lossAfter;
 
-  const enc = await encodeDelta(adapterDelta(job.initial, job.final), {
+  const honest = adapterDelta(job.initial, job.final);
+  if (deps.cheat) log(`window ${window.id}: --cheat: tampering the delta before upload`);
+  const enc = await encodeDelta(deps.cheat ? tamperDelta(honest) : honest, {
     model: model.identity, miner: writer.address, window: window.id, ordinal: a.nextOrdinal, chunkIndex: a.chunkIndex,
     chunkHash: chunkHash(chunk), backend: deps.backend.name, lr: deps.lr, stepHashes: job.stepHashes,
     lossBefore: job.lossBefore, lossAfter: job.lossAfter,

@@ -4,7 +4,17 @@
 //   - reexecuteSubmission: a whole job from the initial adapter on the chunk a delta file names,
 //     compared with the file's step hashes, trace root and gradient hash (and with the chain's).
 
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
+import type { SignedTx, Submission, VerificationReader, VerificationWriter } from '../chain/client.ts';
+import { DisputeStage, L1Status } from '../../../proto/gen/r3mes/verification/v1/types.ts';
+import { decodeDelta } from '../output/delta.ts';
+import type { ContentStore } from '../storage/content-store.ts';
+import { parseCid } from '../storage/cid.ts';
+import { JournalError } from './journal.ts';
 import type { TrainBackend } from '../backend.ts';
 import { chunkHash } from '../data/chunk.ts';
 import { adapterDelta, type DeltaFile, gradientHash, shapeOfModel } from '../output/delta.ts';
@@ -86,4 +96,299 @@ export async function reexecuteSubmission(args: {
     gradientHash: bytesToHex(mine), claimedTraceRoot: traceRoot, claimedGradientHash: args.onChain ? bytesToHex(args.onChain.gradientHash) : undefined,
     lossBefore: job.lossBefore, lossAfter: job.lossAfter, reasons,
   };
+}
+
+// ---- Verification duties ---------------------------------------------------------------------
+// `verify --key K` / `arbitrate --key K`: each pass asks the chain which duties are drawn to
+// this key (L1 checks by scanning new submission ids, L2 answers and L3 seats from the open
+// disputes), fetches the delta by CID, re-executes the chunk on the chain's model version and
+// sends the recomputed gradient hash (or reports the CID unavailable).
+//
+// Never twice: a duty is taken only while the chain shows it unanswered, and every signed tx is
+// written to `<home>/worker/verify-journal.json` (with its bytes) BEFORE it is broadcast. A duty
+// with a journal entry is never signed again: a `signed` entry is looked up by tx hash and, when
+// the node does not know it and the deadline has not passed, the same bytes are sent again.
+
+export type DutyKind = 'l1' | 'l2' | 'l3';
+
+export interface Duty {
+  readonly kind: DutyKind;
+  /** journal key: l1/{submission}, l2/{dispute}/{round}, l3/{dispute} */
+  readonly key: string;
+  readonly submissionId: bigint;
+  readonly disputeId?: bigint;
+  readonly miner: string;
+  /** last height at which the answer counts (inclusive) */
+  readonly deadline: bigint;
+  /** L3: someone has already reported the CID unavailable (an `unavailable` vote needs it) */
+  readonly unavailableReported?: boolean;
+}
+
+export type DutyRole = 'verify' | 'arbitrate';
+
+/** How many new submission ids one pass looks at (the rest wait for the next pass). */
+export const SCAN_BATCH = 200;
+
+/**
+ * The duties drawn to `me` that the chain still shows unanswered, and the next submission id to
+ * scan for L1 checks. `verify`: L1 checks and L2 answers; `arbitrate`: L3 panel seats.
+ */
+export async function selectDuties(
+  chain: Pick<VerificationReader, 'height' | 'findSubmission' | 'l1Check' | 'openDisputes'>,
+  me: string, role: DutyRole, scanFrom: bigint,
+): Promise<{ duties: Duty[]; scanFrom: bigint }> {
+  const height = await chain.height();
+  const duties: Duty[] = [];
+  let next = scanFrom < 1n ? 1n : scanFrom;
+  if (role === 'verify') {
+    for (let n = 0; n < SCAN_BATCH; n++, next++) {
+      const sub = await chain.findSubmission(next);
+      if (!sub) break;
+      const check = await chain.l1Check(next);
+      if (!check || check.verifier !== me || check.status !== L1Status.L1_STATUS_PENDING || height > check.deadlineHeight) continue;
+      duties.push({ kind: 'l1', key: `l1/${next}`, submissionId: next, miner: check.miner, deadline: check.deadlineHeight });
+    }
+  }
+  for (const d of await chain.openDisputes()) {
+    if (role === 'verify' && d.stage === DisputeStage.DISPUTE_STAGE_L2_ANSWER && d.l2Verifier === me && d.l2ResultHash.length === 0 && height <= d.nextActionHeight) {
+      duties.push({ kind: 'l2', key: `l2/${d.id}/${d.l2Round}`, submissionId: d.submissionId, disputeId: d.id, miner: d.miner, deadline: d.nextActionHeight });
+    }
+    if (role === 'arbitrate' && d.stage === DisputeStage.DISPUTE_STAGE_L3_VOTING && height <= d.nextActionHeight) {
+      const seat = d.panel.find((s) => s.arbiter === me && !s.missed);
+      if (seat && !seat.voted) {
+        duties.push({
+          kind: 'l3', key: `l3/${d.id}`, submissionId: d.submissionId, disputeId: d.id, miner: d.miner, deadline: d.nextActionHeight,
+          unavailableReported: d.unavailableReported,
+        });
+      }
+    }
+  }
+  return { duties, scanFrom: next };
+}
+
+/** What re-execution of a submission gave: the recomputed gradient hash, or "could not fetch". */
+export type Recomputed = { kind: 'hash'; resultHash: Uint8Array } | { kind: 'unavailable'; reason: string };
+
+/** The result posted for a delta file that does not decode: never equal to a real gradient hash. */
+export const UNDECODABLE_RESULT = sha256(new TextEncoder().encode('r3mes/verify/undecodable-delta'));
+
+/**
+ * Fetches the submission's delta by CID and re-executes its job on the chain's model version and
+ * chunk (steps and learning rate from the file, which the chain does not record). A store that
+ * cannot deliver the CID is "unavailable"; a file that does not decode is a wrong result.
+ */
+export async function recomputeSubmission(args: {
+  submission: Submission; store: ContentStore; backend: TrainBackend;
+  loadModel: (version: bigint) => Promise<LoadedModel>; chunkAt: (index: bigint) => Uint8Array;
+  onStep?: (s: number, n: number, tokens: number, seconds: number) => void;
+}): Promise<Recomputed> {
+  const { submission: sub } = args;
+  let bytes: Uint8Array;
+  try {
+    bytes = await args.store.get(parseCid(sub.gradientCid));
+  } catch (err) {
+    return { kind: 'unavailable', reason: (err as Error).message };
+  }
+  let delta: DeltaFile;
+  try {
+    delta = await decodeDelta(bytes, { cid: sub.gradientCid });
+  } catch {
+    return { kind: 'hash', resultHash: UNDECODABLE_RESULT };
+  }
+  const model = await args.loadModel(sub.modelVersion);
+  const job = await runTrainingJob({ model, chunk: args.chunkAt(sub.chunkIndex), steps: delta.steps, lr: delta.info.lr, backend: args.backend, onStep: args.onStep });
+  return { kind: 'hash', resultHash: gradientHash(adapterDelta(job.initial, job.final), shapeOfModel(model.identity)) };
+}
+
+// -- the duty journal --
+
+export type DutyEntryStatus = 'signed' | 'included' | 'failed';
+
+export interface DutyEntry {
+  readonly key: string;
+  /** verification | report-unavailable | arbiter-vote */
+  readonly msg: string;
+  readonly deadline: string;
+  readonly txhash: string;
+  readonly txBytes: string;
+  readonly status: DutyEntryStatus;
+  /** hex of the posted result hash, "unavailable", or empty */
+  readonly result: string;
+  readonly height?: string;
+  readonly error?: string;
+}
+
+interface DutyJournalFile {
+  version: 1;
+  /** next submission id to scan for L1 checks (decimal) */
+  scanFrom: string;
+  entries: DutyEntry[];
+}
+
+export class DutyJournal {
+  private constructor(readonly path: string, private readonly entries: Map<string, DutyEntry>, public scanFrom: bigint) {}
+
+  static async open(path: string): Promise<DutyJournal> {
+    let text: string | undefined;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    if (text === undefined) return new DutyJournal(path, new Map(), 1n);
+    let data: DutyJournalFile;
+    try {
+      data = JSON.parse(text) as DutyJournalFile;
+    } catch (cause) {
+      throw new JournalError(`duty journal ${path} is not JSON; refusing to continue (it records what may already be on chain)`, { cause });
+    }
+    if (data?.version !== 1 || !Array.isArray(data.entries) || !/^[0-9]+$/.test(data.scanFrom)) throw new JournalError(`${path} is not an r3mes duty journal (version 1)`);
+    return new DutyJournal(path, new Map(data.entries.map((e) => [e.key, e])), BigInt(data.scanFrom));
+  }
+
+  get(key: string): DutyEntry | undefined {
+    return this.entries.get(key);
+  }
+
+  all(): DutyEntry[] {
+    return [...this.entries.values()];
+  }
+
+  async record(entry: DutyEntry): Promise<DutyEntry> {
+    this.entries.set(entry.key, entry);
+    await this.flush();
+    return entry;
+  }
+
+  async setScanFrom(next: bigint): Promise<void> {
+    if (next === this.scanFrom) return;
+    this.scanFrom = next;
+    await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const dir = dirname(this.path);
+    await mkdir(dir, { recursive: true });
+    const body: DutyJournalFile = { version: 1, scanFrom: this.scanFrom.toString(), entries: this.all() };
+    const temp = `${this.path}.${randomUUID()}.tmp`;
+    const handle = await open(temp, 'wx', 0o600);
+    try {
+      await handle.writeFile(`${JSON.stringify(body, null, 1)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, this.path);
+  }
+}
+
+// -- one pass --
+
+export interface DutyDeps {
+  readonly chain: VerificationReader;
+  readonly writer: VerificationWriter;
+  readonly store: ContentStore;
+  readonly journal: DutyJournal;
+  readonly backend: TrainBackend;
+  readonly role: DutyRole;
+  readonly loadModel: (version: bigint) => Promise<LoadedModel>;
+  readonly chunkAt: (index: bigint) => Uint8Array;
+  readonly log: (line: string) => void;
+  readonly onStep?: (s: number, n: number, tokens: number, seconds: number) => void;
+}
+
+export interface DutyOutcome {
+  readonly key: string;
+  readonly kind: DutyKind;
+  readonly submissionId: bigint;
+  readonly disputeId?: bigint;
+  /** match / mismatch / unavailable */
+  readonly verdict: string;
+  /** sent / resent / already-sent / failed / skipped */
+  readonly action: string;
+  readonly txhash?: string;
+  readonly resultHash?: string;
+}
+
+const short = (addr: string) => (addr.length > 16 ? `${addr.slice(0, 12)}…` : addr);
+const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+
+function describe(d: Duty): string {
+  if (d.kind === 'l1') return `L1 check of submission ${d.submissionId} (miner ${short(d.miner)})`;
+  if (d.kind === 'l2') return `L2 answer in dispute ${d.disputeId} on submission ${d.submissionId} (miner ${short(d.miner)})`;
+  return `L3 vote in dispute ${d.disputeId} on submission ${d.submissionId} (miner ${short(d.miner)})`;
+}
+
+/** Broadcasts a journaled tx and records what happened to it. */
+async function send(deps: DutyDeps, entry: DutyEntry, tx: SignedTx): Promise<DutyEntry> {
+  try {
+    const out = await deps.writer.broadcast(tx);
+    if (out.code !== 0) return deps.journal.record({ ...entry, status: 'failed', error: out.rawLog, height: out.height.toString() });
+    return deps.journal.record({ ...entry, status: 'included', height: out.height.toString() });
+  } catch (err) {
+    // Left `signed`: the next pass asks the chain about this tx hash before anything else.
+    deps.log(`${entry.key}: broadcast of ${tx.txhash} failed (${(err as Error).message}); will look it up next pass`);
+    return entry;
+  }
+}
+
+/** A journal entry still `signed`: ask the chain by tx hash; unknown and in time → the same bytes again. */
+async function settleSigned(deps: DutyDeps, entry: DutyEntry): Promise<DutyEntry> {
+  const tx = await deps.chain.txResult(entry.txhash);
+  if (tx) return deps.journal.record({ ...entry, status: tx.code === 0 ? 'included' : 'failed', height: tx.height.toString(), error: tx.code === 0 ? undefined : tx.rawLog });
+  if ((await deps.chain.height()) > BigInt(entry.deadline)) return deps.journal.record({ ...entry, status: 'failed', error: 'never seen on chain before the deadline' });
+  return send(deps, entry, { txBytes: new Uint8Array(Buffer.from(entry.txBytes, 'base64')), txhash: entry.txhash });
+}
+
+async function signAndSend(deps: DutyDeps, key: string, deadline: bigint, msg: string, result: string, sign: () => Promise<SignedTx>): Promise<DutyEntry> {
+  const tx = await sign();
+  const entry = await deps.journal.record({ key, msg, deadline: deadline.toString(), txhash: tx.txhash, txBytes: b64(tx.txBytes), status: 'signed', result });
+  return send(deps, entry, tx); // journaled (durable) BEFORE the broadcast
+}
+
+/** One pass: settle journaled txs, select the duties drawn to this key, do each at most once. */
+export async function dutyPass(deps: DutyDeps): Promise<DutyOutcome[]> {
+  const { chain, writer, journal, log } = deps;
+  for (const e of journal.all().filter((x) => x.status === 'signed')) await settleSigned(deps, e);
+  const { duties, scanFrom } = await selectDuties(chain, writer.address, deps.role, journal.scanFrom);
+  const outcomes: DutyOutcome[] = [];
+  for (const duty of duties) {
+    const base = { key: duty.key, kind: duty.kind, submissionId: duty.submissionId, disputeId: duty.disputeId };
+    const done = journal.get(duty.key);
+    if (done) {
+      // The chain has not caught up with a tx we already sent (or it failed): never sign again.
+      outcomes.push({ ...base, verdict: done.result === 'unavailable' ? 'unavailable' : '?', action: 'already-sent', txhash: done.txhash });
+      continue;
+    }
+    const submission = await chain.findSubmission(duty.submissionId);
+    if (!submission) continue;
+    const r = await recomputeSubmission({ submission, store: deps.store, backend: deps.backend, loadModel: deps.loadModel, chunkAt: deps.chunkAt, onStep: deps.onStep });
+    let entry: DutyEntry;
+    let verdict: string;
+    if (r.kind === 'unavailable') {
+      verdict = 'unavailable';
+      if (duty.kind === 'l3' && duty.unavailableReported) {
+        entry = await signAndSend(deps, duty.key, duty.deadline, 'arbiter-vote', 'unavailable', () => writer.signArbiterVote(duty.disputeId!, { unavailable: true }));
+      } else {
+        // L1/L2: the report is the answer. L3: report first; the `unavailable` vote follows next pass.
+        const key = duty.kind === 'l3' ? `${duty.key}/report` : duty.key;
+        if (journal.get(key)) {
+          outcomes.push({ ...base, verdict, action: 'already-sent', txhash: journal.get(key)!.txhash });
+          continue;
+        }
+        entry = await signAndSend(deps, key, duty.deadline, 'report-unavailable', 'unavailable', () => writer.signReportUnavailable(duty.submissionId));
+      }
+      log(`${describe(duty)}: CID ${submission.gradientCid} unavailable (${r.reason}) → ${entry.status === 'failed' ? `refused: ${entry.error}` : 'reported'}`);
+    } else {
+      const hex = bytesToHex(r.resultHash);
+      verdict = hex === bytesToHex(submission.gradientHash) ? 'match' : 'mismatch';
+      entry = duty.kind === 'l3'
+        ? await signAndSend(deps, duty.key, duty.deadline, 'arbiter-vote', hex, () => writer.signArbiterVote(duty.disputeId!, { resultHash: r.resultHash }))
+        : await signAndSend(deps, duty.key, duty.deadline, 'verification', hex, () => writer.signSubmitVerification(duty.submissionId, r.resultHash));
+      log(`${describe(duty)}: ${verdict} → ${entry.status === 'failed' ? `refused: ${entry.error}` : 'sent'}`);
+    }
+    outcomes.push({ ...base, verdict, action: entry.status === 'failed' ? 'failed' : 'sent', txhash: entry.txhash, resultHash: entry.result });
+  }
+  await journal.setScanFrom(scanFrom);
+  return outcomes;
 }
