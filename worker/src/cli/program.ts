@@ -67,6 +67,8 @@ const chainModules = async () => ({
   ...(await import('../roles/model.ts')),
   ...(await import('../roles/train.ts')),
   ...(await import('../roles/aggregate.ts')),
+  ...(await import('../roles/challenge.ts')),
+  ...(await import('../roles/arbitrate.ts')),
 });
 
 function progressHook(label: string, stats?: WorkerStats) {
@@ -103,10 +105,11 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--lr <q16>', 'learning rate, Q16 units per sign step', String(DEFAULT_LR))
     .option('--per-window <n>', 'submissions per window', '1')
     .option('--model <file>', "backbone file, for a model version that names one by CID (checked against it)")
-    .option('--poll-ms <ms>', 'how often to look at the chain', '3000'))
+    .option('--poll-ms <ms>', 'how often to look at the chain', '3000')
+    .option('--cheat', 'DEMO ONLY: tamper the delta before upload (consistent CID and hash); re-execution exposes it'))
     .action(async (o: StoreOpts & {
       node: string; home: string; key: string; keyringBackend: KeyringBackend; backend: BackendChoice; gatewayListen?: string;
-      once?: boolean; steps: string; lr: string; perWindow: string; model?: string; pollMs: string;
+      once?: boolean; steps: string; lr: string; perWindow: string; model?: string; pollMs: string; cheat?: boolean;
     }) => {
       const steps = parseUint(o.steps, '--steps', 1024);
       const lr = parseUint(o.lr, '--lr', 65536);
@@ -132,7 +135,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
           let outcome;
           try {
             outcome = await mineOnce({
-              chain, writer, store, journal, backend, steps, lr, perWindow, stats, log,
+              chain, writer, store, journal, backend, steps, lr, perWindow, stats, log, cheat: o.cheat === true,
               workDir: join(o.home, 'worker', 'jobs'), chunkAt: corpusChunk,
               loadModel: async (v) => {
                 let m = models.get(v);
@@ -173,17 +176,54 @@ export function buildProgram(io: ProgramIo = {}): Command {
       .option('--chunk-index <n>', 'chunk of the Brown train split (default: the one the file names)')
       .option('--chunk-file <file>', 'chunk bytes (exactly 2048)')
       .option('--model <file>', 'backbone file, for a model that names one by CID')
+      .addOption(new Option('--key <name>', `duty mode: poll for the ${name === 'verify' ? 'L1 checks and L2 answers' : 'L3 panel seats'} drawn to this key, re-execute, send the result`))
+      .addOption(keyringOption())
+      .option('--once', 'duty mode: one pass, print the outcomes, exit')
+      .option('--poll-ms <ms>', 'duty mode: how often to look at the chain', '3000')
       .addOption(nodeOption()).addOption(homeOption()))
       .action(async (o: StoreOpts & {
         backend: BackendChoice; step?: string; state?: string; trace?: string; delta?: string; submission?: string;
         chunkIndex?: string; chunkFile?: string; model?: string; node: string; home: string;
+        key?: string; keyringBackend: KeyringBackend; once?: boolean; pollMs: string;
       }) => {
         if (name === 'arbitrate' && o.backend !== 'cpu') throw new Error('arbitrate re-executes on the CPU reference only (L3); --backend webgpu/auto is refused');
-        const modes = [o.step !== undefined, o.delta !== undefined, o.submission !== undefined].filter(Boolean).length;
-        if (modes !== 1) throw new Error(`${name}: give exactly one of --step K (with --state), --delta FILE|CID, --submission ID`);
+        const modes = [o.step !== undefined, o.delta !== undefined, o.submission !== undefined, o.key !== undefined].filter(Boolean).length;
+        if (modes !== 1) throw new Error(`${name}: give exactly one of --key NAME (duties), --step K (with --state), --delta FILE|CID, --submission ID`);
         const backend: TrainBackend = await chooseBackend(o.backend);
         const modelFile = await readModelFile(o.model);
-        const { store } = await storeFrom(o);
+        const { store, describe } = await storeFrom(o);
+        if (o.key !== undefined) {
+          const pollMs = parseUint(o.pollMs, '--poll-ms', 3_600_000);
+          const { openSigner, RpcChainReader, RpcChainWriter, identityOfVersion } = await chainModules();
+          const { DutyJournal, dutyPass } = await import('../roles/verify.ts');
+          const { signer, address } = await openSigner(o.home, o.key, o.keyringBackend);
+          const chain = await RpcChainReader.connect(o.node);
+          const writer = await RpcChainWriter.connect(o.node, signer);
+          const journal = await DutyJournal.open(join(o.home, 'worker', 'verify-journal.json'));
+          const models = new Map<bigint, LoadedModel>();
+          log(`${name} duties as ${address} on ${backend.adapter}; store: ${describe}`);
+          try {
+            for (;;) {
+              const outcomes = await dutyPass({
+                chain, writer, store, journal, backend, role: name, chunkAt: corpusChunk, log, onStep: progressHook(name),
+                loadModel: async (v) => {
+                  let m = models.get(v);
+                  if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
+                  return m;
+                },
+              });
+              if (o.once) {
+                print(outcomes);
+                return;
+              }
+              await sleep(pollMs);
+            }
+          } finally {
+            chain.disconnect();
+            writer.disconnect();
+            backend.close();
+          }
+        }
         const chunkOf = async (named?: bigint): Promise<Uint8Array> => {
           if (o.chunkFile) return readChunkFile(o.chunkFile);
           if (o.chunkIndex !== undefined) return corpusChunk(BigInt(parseUint(o.chunkIndex, '--chunk-index')));
@@ -233,11 +273,32 @@ export function buildProgram(io: ProgramIo = {}): Command {
         const verdict = await reexecuteSubmission({
           model, delta, chunk: await chunkOf(delta.info.chunkIndex), backend, onChain, onStep: progressHook(name),
         });
-        print({ ...verdict, vote: verdict.match ? 'miner' : 'challenger', note: 'verdict only: the worker does not send verification messages yet' });
+        print({ ...verdict, vote: verdict.match ? 'miner' : 'challenger', note: 'verdict only: use --key NAME to take the duties drawn to a key and send the results' });
         if (!verdict.match) process.exitCode = 3;
       });
   reexec('verify', 'L1/L2: re-execute a submission, a delta file, or one step from a committed state, and compare hashes');
   reexec('arbitrate', 'L3: re-execute on the CPU reference (CPU only) and vote');
+
+  // ---- challenge -----------------------------------------------------------------------------
+  program.command('challenge')
+    .description('dispute a pending submission (MsgChallenge): bond ≥ challenge_bond_multiplier × the window\'s base reward')
+    .addOption(nodeOption()).addOption(homeOption()).addOption(keyOption()).addOption(keyringOption())
+    .requiredOption('--submission <id>', 'the submission to challenge')
+    .requiredOption('--bond <amount>', 'bond in ur3mes ("5000" or "5000ur3mes")')
+    .action(async (o: { node: string; home: string; key: string; keyringBackend: KeyringBackend; submission: string; bond: string }) => {
+      const { openSigner, RpcChainWriter, challengeSubmission, parseBond } = await chainModules();
+      const submissionId = BigInt(parseUint(o.submission, '--submission'));
+      const bond = parseBond(o.bond);
+      const { signer } = await openSigner(o.home, o.key, o.keyringBackend);
+      const writer = await RpcChainWriter.connect(o.node, signer);
+      try {
+        const out = await challengeSubmission(writer, submissionId, bond);
+        log(`challenged submission ${submissionId} with ${bond}ur3mes → dispute ${out.disputeId ?? '?'} (tx ${out.txhash})`);
+        print(out);
+      } finally {
+        writer.disconnect();
+      }
+    });
 
   // ---- aggregate -----------------------------------------------------------------------------
   storeOptions(program.command('aggregate')

@@ -13,7 +13,8 @@ import type { TrainBackend } from '../backend.ts';
 import { type ChainReader, type ChainWriter, type SignedTx } from '../chain/client.ts';
 import { ChainError, ChainErrorCode } from '../chain/errors.ts';
 import { assertChunk, chunkHash } from '../data/chunk.ts';
-import { adapterDelta, DELTA_BOUND, encodeDelta, type LoraPairs } from '../output/delta.ts';
+import { adapterDelta, encodeDelta } from '../output/delta.ts';
+import { tamperDelta } from './miner-cheat.ts';
 import { OutputError, OutputErrorCode } from '../output/errors.ts';
 import type { ContentStore } from '../storage/content-store.ts';
 import { WindowStatus } from '../../../proto/gen/r3mes/training/v1/types.ts';
@@ -45,22 +46,6 @@ export interface MinerDeps {
    * gradient hash are those of the tampered bytes, so only re-execution can tell.
    */
   readonly cheat?: boolean;
-}
-
-/**
- * The cheating miner of the demo: moves the first parameter of layer 0's first projection (A)
- * by one unit, deterministically (towards zero from the bound). The trace stays honest.
- */
-export function tamperDelta(delta: LoraPairs): LoraPairs {
-  return delta.map((rec, l) => {
-    if (l !== 0) return rec;
-    const out = { ...rec };
-    const first = Object.keys(rec)[0] as keyof typeof rec;
-    const a = rec[first].a.slice();
-    a[0] = a[0] >= DELTA_BOUND ? a[0] - 1 : a[0] + 1;
-    out[first] = { a, b: rec[first].b };
-    return out;
-  });
 }
 
 export type MineOutcome =
