@@ -1,0 +1,208 @@
+// Verification duties against an in-memory chain: which duties are this key's, re-execution of
+// an honest delta agrees and of a `train --cheat` delta disagrees, a missing CID is reported,
+// and nothing is ever signed twice for one duty (journal before broadcast; same bytes on resend).
+import t from 'tap';
+import { join } from 'node:path';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { cpuBackend } from '../src/backend.ts';
+import { type SignedTx, txHashOf, type Dispute, type L1Check, type Submission, type VerificationReader, type VerificationWriter } from '../src/chain/client.ts';
+import { chunkHash } from '../src/data/chunk.ts';
+import type { ModelConfig } from '../src/model/config.ts';
+import { adapterDelta, encodeDelta } from '../src/output/delta.ts';
+import type { ModelIdentity } from '../src/output/metadata.ts';
+import { runTrainingJob } from '../src/roles/job.ts';
+import { tamperDelta } from '../src/roles/miner-cheat.ts';
+import { loadModel } from '../src/roles/model.ts';
+import { DutyJournal, dutyPass, selectDuties, type DutyDeps } from '../src/roles/verify.ts';
+import { arbitratePass } from '../src/roles/arbitrate.ts';
+import { FileBlockstore } from '../src/storage/blockstore.ts';
+import { cidOf } from '../src/storage/cid.ts';
+import { DisputeStage, L1Status, type PanelSeat } from '../../proto/gen/r3mes/verification/v1/types.ts';
+import { SubmissionStatus } from '../../proto/gen/r3mes/training/v1/types.ts';
+
+const ME = 'r3mes1verifier';
+const cfg: ModelConfig = { vocab: 256, dModel: 16, nLayers: 1, nHeads: 2, dFF: 16, seqLen: 16, loraRank: 4, seed: new Uint8Array(32).fill(3) };
+const identity: ModelIdentity = { version: 1n, backbone: { seed: cfg.seed }, cfg };
+const chunk = Uint8Array.from({ length: 2048 }, (_, i) => 97 + ((i * 7 + (i >> 5)) % 26));
+const backend = cpuBackend();
+
+function submission(id: bigint, cid: string, gradientHash: Uint8Array, miner = 'r3mes1miner'): Submission {
+  return {
+    id, miner, windowId: 1n, subnet: 0n, modelVersion: 1n, gradientCid: cid, gradientHash: Buffer.from(gradientHash), traceRoot: Buffer.alloc(32),
+    chunkIndex: 0n, ordinal: 0n, lossBefore: 0n, lossAfter: 0n, backend: 'cpu', height: 2n, status: SubmissionStatus.SUBMISSION_STATUS_PENDING, rejectReason: '',
+  };
+}
+function l1(submissionId: bigint, verifier: string, status = L1Status.L1_STATUS_PENDING, deadline = 20n): L1Check {
+  return {
+    submissionId, miner: 'r3mes1miner', verifier, seed: Buffer.alloc(32), drawnHeight: 2n, deadlineHeight: deadline, status, resultHash: Buffer.alloc(0),
+    answerHeight: 0n, disputeId: 0n,
+  };
+}
+function dispute(id: bigint, submissionId: bigint, over: Partial<Dispute>): Dispute {
+  return {
+    id, submissionId, windowId: 1n, miner: 'r3mes1miner', challenger: 'r3mes1challenger', bond: '100', baseReward: '10', origin: 1, stage: DisputeStage.DISPUTE_STAGE_L2_ANSWER,
+    outcome: 0, openedHeight: 3n, nextActionHeight: 20n, expectedHash: Buffer.alloc(32), l2Round: 0n, l2Verifier: '', l2Missed: [], l2ResultHash: Buffer.alloc(0),
+    l1Verifier: '', l3Round: 0n, panel: [], unavailableReported: false, unavailableReporter: '', draws: [], resolvedHeight: 0n, resolution: '', slashed: '', bounty: '',
+    submissionRejected: false, ...over,
+  };
+}
+const seat = (arbiter: string, over: Partial<PanelSeat> = {}): PanelSeat => ({ arbiter, round: 0n, voted: false, resultHash: Buffer.alloc(0), unavailable: false, voteHeight: 0n, missed: false, ...over });
+
+/** An in-memory chain: what the reader sees, and every tx the writer broadcast (decoded). */
+function fakeChain(subs: Submission[], checks: L1Check[], disputes: Dispute[], height = 10n) {
+  const sent: { txhash: string; msg: Record<string, string> }[] = [];
+  const landed = new Map<string, { code: number; height: bigint; rawLog: string }>();
+  let failNextBroadcast = false;
+  const chain: VerificationReader = {
+    height: async () => height,
+    findSubmission: async (id) => subs.find((s) => s.id === id),
+    l1Check: async (id) => checks.find((c) => c.submissionId === id),
+    openDisputes: async () => disputes,
+    modelVersion: async () => { throw new Error('unused'); },
+    txResult: async (h) => landed.get(h),
+  };
+  const sign = (msg: Record<string, string>): Promise<SignedTx> => {
+    const txBytes = new TextEncoder().encode(JSON.stringify(msg));
+    return Promise.resolve({ txBytes, txhash: txHashOf(txBytes) });
+  };
+  const writer: VerificationWriter = {
+    address: ME,
+    signSubmitVerification: (id, h) => sign({ type: 'verification', submission: id.toString(), result: bytesToHex(h) }),
+    signReportUnavailable: (id) => sign({ type: 'report-unavailable', submission: id.toString() }),
+    signArbiterVote: (d, v) => sign({ type: 'arbiter-vote', dispute: d.toString(), result: 'unavailable' in v ? 'unavailable' : bytesToHex(v.resultHash) }),
+    signChallenge: (id, bond) => sign({ type: 'challenge', submission: id.toString(), bond: bond.toString() }),
+    broadcast: async (tx) => {
+      sent.push({ txhash: tx.txhash, msg: JSON.parse(new TextDecoder().decode(tx.txBytes)) as Record<string, string> });
+      if (failNextBroadcast) {
+        failNextBroadcast = false;
+        throw new Error('socket hang up');
+      }
+      landed.set(tx.txhash, { code: 0, height, rawLog: '' });
+      return { txhash: tx.txhash, height, code: 0, rawLog: '' };
+    },
+  };
+  return { chain, writer, sent, landed, failNext: () => { failNextBroadcast = true; } };
+}
+
+// One honest job, shared: the honest delta and the --cheat delta of the same training.
+const model = await loadModel(identity);
+const job = await runTrainingJob({ model, chunk, steps: 2, lr: 256, backend });
+const info = {
+  model: identity, miner: 'r3mes1miner', window: 1n, ordinal: 0n, chunkIndex: 0n, chunkHash: chunkHash(chunk), backend: 'cpu', lr: 256,
+  stepHashes: job.stepHashes, lossBefore: job.lossBefore, lossAfter: job.lossAfter,
+};
+const honest = await encodeDelta(adapterDelta(job.initial, job.final), info);
+const cheat = await encodeDelta(tamperDelta(adapterDelta(job.initial, job.final)), info);
+
+async function deps(dir: string, c: ReturnType<typeof fakeChain>, role: 'verify' | 'arbitrate' = 'verify'): Promise<DutyDeps & { lines: string[] }> {
+  const store = await FileBlockstore.open(join(dir, 'store'));
+  await store.put(honest.bytes);
+  await store.put(cheat.bytes);
+  const lines: string[] = [];
+  return {
+    chain: c.chain, writer: c.writer, store, journal: await DutyJournal.open(join(dir, 'verify-journal.json')), backend, role,
+    loadModel: async () => model, chunkAt: () => chunk, log: (l) => lines.push(l), lines,
+  };
+}
+
+t.test('the cheat keeps CID and hash consistent with the tampered bytes', async (t) => {
+  t.not(bytesToHex(cheat.gradientHash), bytesToHex(honest.gradientHash));
+  t.equal((await cidOf(cheat.bytes)).toString(), cheat.cid.toString());
+  t.same(cheat.traceRoot, honest.traceRoot, 'the trace is the honest one: only re-execution of the delta tells');
+});
+
+t.test('duty selection: only what is drawn to this key and still unanswered on chain', async (t) => {
+  const h = sha256(Uint8Array.of(1));
+  const subs = [1n, 2n, 3n, 4n, 5n].map((id) => submission(id, honest.cid.toString(), h));
+  const checks = [l1(1n, ME), l1(2n, 'r3mes1other'), l1(3n, ME, L1Status.L1_STATUS_MATCH), l1(4n, ME, L1Status.L1_STATUS_PENDING, 9n)]; // 5: not sampled
+  const disputes = [
+    dispute(1n, 1n, { l2Verifier: ME }),
+    dispute(2n, 2n, { l2Verifier: 'r3mes1other' }),
+    dispute(3n, 3n, { l2Verifier: ME, l2ResultHash: Buffer.from(h) }),
+    dispute(4n, 4n, { stage: DisputeStage.DISPUTE_STAGE_L3_VOTING, panel: [seat('r3mes1a'), seat(ME)] }),
+    dispute(5n, 5n, { stage: DisputeStage.DISPUTE_STAGE_L3_VOTING, panel: [seat(ME, { voted: true })] }),
+    dispute(6n, 2n, { stage: DisputeStage.DISPUTE_STAGE_L3_VOTING, panel: [seat(ME, { missed: true })] }),
+    dispute(7n, 1n, { stage: DisputeStage.DISPUTE_STAGE_L3_VOTING, nextActionHeight: 9n, panel: [seat(ME)] }),
+  ];
+  const c = fakeChain(subs, checks, disputes);
+  const v = await selectDuties(c.chain, ME, 'verify', 1n);
+  t.same(v.duties.map((d) => d.key), ['l1/1', 'l2/1/0']);
+  t.equal(v.scanFrom, 6n, 'the next id to scan is past the last known submission');
+  const again = await selectDuties(c.chain, ME, 'verify', v.scanFrom);
+  t.same(again.duties.map((d) => d.key), ['l2/1/0'], 'scanned submissions are not scanned again');
+  const a = await selectDuties(c.chain, ME, 'arbitrate', 1n);
+  t.same(a.duties.map((d) => d.key), ['l3/4'], 'arbitrate takes only unvoted, unmissed seats within the deadline');
+  t.equal(a.scanFrom, 1n, 'the arbiter does not scan L1 checks');
+});
+
+t.test('L1: honest agrees, --cheat disagrees, a missing CID is reported; never twice', async (t) => {
+  const dir = t.testdir();
+  const missing = (await cidOf(Uint8Array.of(1, 2, 3))).toString();
+  const subs = [submission(1n, honest.cid.toString(), honest.gradientHash), submission(2n, cheat.cid.toString(), cheat.gradientHash), submission(3n, missing, honest.gradientHash)];
+  const c = fakeChain(subs, [l1(1n, ME), l1(2n, ME), l1(3n, ME)], []);
+  const d = await deps(dir, c);
+  const out = await dutyPass(d);
+  t.same(out.map((o) => [o.key, o.verdict, o.action]), [['l1/1', 'match', 'sent'], ['l1/2', 'mismatch', 'sent'], ['l1/3', 'unavailable', 'sent']]);
+  t.same(c.sent.map((s) => s.msg), [
+    { type: 'verification', submission: '1', result: bytesToHex(honest.gradientHash) },
+    { type: 'verification', submission: '2', result: bytesToHex(honest.gradientHash) },
+    { type: 'report-unavailable', submission: '3' },
+  ], 'the cheat is answered with the honest re-execution hash');
+  t.match(d.lines[0], /^L1 check of submission 1 \(miner r3mes1miner\): match → sent$/);
+  t.match(d.lines[1], /submission 2 .*: mismatch → sent/);
+
+  // The chain has not caught up (checks still PENDING): nothing is signed again, this pass or after a restart.
+  const again = await dutyPass(d);
+  t.same(again, [], 'scanned ids are not re-taken');
+  const fresh = await DutyJournal.open(join(dir, 'verify-journal.json'));
+  fresh.scanFrom = 1n; // force a rescan: the journal alone must stop a second send
+  const restarted = await dutyPass({ ...d, journal: fresh });
+  t.same(restarted.map((o) => o.action), ['already-sent', 'already-sent', 'already-sent']);
+  t.equal(c.sent.length, 3, 'no second tx for any duty');
+});
+
+t.test('a broadcast lost in flight is resent with the same bytes, once', async (t) => {
+  const subs = [submission(1n, honest.cid.toString(), honest.gradientHash)];
+  const c = fakeChain(subs, [l1(1n, ME)], []);
+  const d = await deps(t.testdir(), c);
+  c.failNext();
+  await dutyPass(d);
+  t.equal(c.sent.length, 1);
+  t.equal(d.journal.get('l1/1')?.status, 'signed', 'journaled before the broadcast, still unknown');
+  await dutyPass(d);
+  t.equal(c.sent.length, 2);
+  t.equal(c.sent[1].txhash, c.sent[0].txhash, 'the same signed bytes, not a new tx');
+  t.equal(d.journal.get('l1/1')?.status, 'included');
+  await dutyPass(d);
+  t.equal(c.sent.length, 2, 'settled: nothing more');
+});
+
+t.test('L2 answer and L3 votes (unavailable: report, then vote)', async (t) => {
+  const missing = (await cidOf(Uint8Array.of(9))).toString();
+  const subs = [submission(1n, cheat.cid.toString(), cheat.gradientHash), submission(2n, missing, honest.gradientHash)];
+  const d3 = dispute(3n, 2n, { stage: DisputeStage.DISPUTE_STAGE_L3_VOTING, panel: [seat(ME)] });
+  const c = fakeChain(subs, [], [
+    dispute(1n, 1n, { l2Verifier: ME }),
+    dispute(2n, 1n, { stage: DisputeStage.DISPUTE_STAGE_L3_VOTING, panel: [seat(ME), seat('r3mes1b')] }),
+    d3,
+  ]);
+  const v = await deps(t.testdir(), c, 'verify');
+  const l2 = await dutyPass(v);
+  t.same(l2.map((o) => [o.key, o.verdict]), [['l2/1/0', 'mismatch']]);
+  t.same(c.sent[0].msg, { type: 'verification', submission: '1', result: bytesToHex(honest.gradientHash) }, 'the L2 answer is MsgSubmitVerification');
+
+  const a = await deps(t.testdir(), c, 'arbitrate');
+  const first = await arbitratePass(a);
+  t.same(first.map((o) => [o.key, o.verdict]), [['l3/2', 'mismatch'], ['l3/3', 'unavailable']]);
+  t.same(c.sent.slice(1).map((s) => s.msg), [
+    { type: 'arbiter-vote', dispute: '2', result: bytesToHex(honest.gradientHash) },
+    { type: 'report-unavailable', submission: '2' },
+  ]);
+  c.chain.openDisputes = async () => [{ ...d3, unavailableReported: true }];
+  await arbitratePass(a);
+  t.same(c.sent.at(-1)?.msg, { type: 'arbiter-vote', dispute: '3', result: 'unavailable' }, 'votes unavailable once the report is on chain');
+  await arbitratePass(a);
+  t.equal(c.sent.length, 4, 'and only once');
+  await t.rejects(arbitratePass({ ...a, backend: { ...backend, name: 'webgpu' } as typeof backend }), /CPU reference only/);
+});
