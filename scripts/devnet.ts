@@ -1,0 +1,325 @@
+/**
+ * `npm run devnet` (through scripts/devnet, which installs what is missing first): a one-machine
+ * R3MES network that mines. One node (ABCI app + REST + CometBFT) whose genesis validator is the
+ * aggregation proposer, short windows and a tiny model version (CPU training of a chunk takes
+ * seconds), the embedded content store behind a gateway, one miner and one aggregator
+ * (r3mes-worker). Every process's output goes to <home>/logs/<role>.log; the terminal shows the
+ * workers' lines prefixed with their role and one story line per chain event (windows, submissions,
+ * aggregation, rewards, supply). Ctrl-C (or SIGTERM) stops every process it started.
+ *
+ * Flags: --keep (restart on the existing state), --home DIR (default .devnet), --rpc-port,
+ * --rest-port, --abci-port, --p2p-port, --gateway-port, --block-time (CometBFT timeout_commit,
+ * default 1s), --window-blocks (default 12), --verbose (node output on the terminal too).
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { readGenesis, writeGenesis } from '../app/node/genesis-file.ts';
+import { nodeHome } from '../app/node/home.ts';
+import { validateAppState } from '../app/modules.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const R3MESD = join(ROOT, 'bin', 'r3mesd');
+const WORKER = join(ROOT, 'worker', 'bin', 'r3mes-worker');
+const CHAIN_ID = 'r3mes-devnet-1';
+const DENOM = 'ur3mes';
+const FUNDS = 1_000_000_000_000n; // per key: 1,000,000 R3MES
+const SELF_STAKE = 100_000_000_000n;
+const MINER_STAKE = 1_000_000n;
+const ROLES = ['validator', 'miner', 'verifier'] as const;
+type Role = (typeof ROLES)[number];
+/** A model version CPU training handles in seconds: 2 layers of width 64, 64-token sequences. */
+const TINY_ARCHITECTURE = { dModel: 64, nLayers: 2, nHeads: 2, dFf: 128, vocabSize: 256, seqLen: 64 };
+
+// ---- flags ---------------------------------------------------------------------------------
+interface Options {
+  keep: boolean; verbose: boolean; home: string; rpcPort: number; restPort: number; abciPort: number; p2pPort: number;
+  gatewayPort: number; blockTime: string; windowBlocks: number;
+}
+function parseArgs(argv: string[]): Options {
+  const o: Options = {
+    keep: false, verbose: false, home: join(ROOT, '.devnet'), rpcPort: 26657, restPort: 1317, abciPort: 26658, p2pPort: 26656,
+    gatewayPort: 4080, blockTime: '1s', windowBlocks: 12,
+  };
+  const ports: Record<string, keyof Options> = {
+    '--rpc-port': 'rpcPort', '--rest-port': 'restPort', '--abci-port': 'abciPort', '--p2p-port': 'p2pPort', '--gateway-port': 'gatewayPort', '--window-blocks': 'windowBlocks',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) fail(`${arg} needs a value`);
+      return v!;
+    };
+    if (arg === '--keep') o.keep = true;
+    else if (arg === '--verbose') o.verbose = true;
+    else if (arg === '--home') o.home = resolve(value());
+    else if (arg === '--block-time') o.blockTime = value();
+    else if (arg in ports) {
+      const v = value();
+      if (!/^[1-9][0-9]*$/.test(v)) fail(`${arg} must be a positive integer, got "${v}"`);
+      (o as unknown as Record<string, number>)[ports[arg]!] = Number(v);
+    } else if (arg === '-h' || arg === '--help') {
+      process.stdout.write(`${readFileSync(import.meta.filename, 'utf8').split('*/')[0]!.replace(/^\/\*\*\n/, '').replace(/^ \* ?/gm, '')}\n`);
+      process.exit(0);
+    } else fail(`unknown option ${arg} (see --help)`);
+  }
+  return o;
+}
+function fail(message: string): never {
+  process.stderr.write(`devnet: ${message}\n`);
+  process.exit(2);
+}
+
+// ---- output ----------------------------------------------------------------------------------
+const COLORS: Record<string, string> = { node: '90', serve: '36', miner: '33', aggregator: '35', story: '1;32', devnet: '1' };
+const useColor = Boolean(process.stdout.isTTY) && process.env.NO_COLOR === undefined;
+function say(role: string, line: string): void {
+  const tag = role.padEnd(10);
+  process.stdout.write(useColor ? `\x1b[${COLORS[role] ?? '0'}m${tag}\x1b[0m ${line}\n` : `${tag} ${line}\n`);
+}
+const story = (line: string) => say('story', line);
+const r3mes = (amount: bigint) => {
+  const whole = amount / 1_000_000n;
+  const frac = (amount % 1_000_000n).toString().padStart(6, '0').replace(/0+$/, '');
+  return `${whole}${frac ? `.${frac}` : ''} R3MES`;
+};
+
+// ---- processes -------------------------------------------------------------------------------
+const children: Array<{ role: string; child: ChildProcess }> = [];
+let stopping = false;
+const cleanEnv = (): NodeJS.ProcessEnv => {
+  const { NODE_OPTIONS: _drop, ...env } = process.env; // tap's loader would cost every child a second
+  return env;
+};
+
+function startProcess(role: string, command: string, args: string[], logDir: string, show: (line: string) => boolean): ChildProcess {
+  const log: WriteStream = createWriteStream(join(logDir, `${role}.log`), { flags: 'a' });
+  const child = spawn(command, args, { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push({ role, child });
+  for (const stream of [child.stdout!, child.stderr!]) {
+    let rest = '';
+    stream.on('data', (data: Buffer) => {
+      log.write(data);
+      const lines = (rest + data.toString('utf8')).split(/\r?\n|\r/);
+      rest = lines.pop() ?? '';
+      for (const line of lines) if (line.trim() !== '' && show(line)) say(role, line);
+    });
+  }
+  child.on('exit', (code, signal) => {
+    log.end();
+    if (!stopping) {
+      say('devnet', `${role} exited (${signal ?? `code ${code}`}); see ${join(logDir, `${role}.log`)}. Stopping the devnet.`);
+      void shutdown(1);
+    }
+  });
+  return child;
+}
+
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    // Workers first, the node last (it stops CometBFT itself).
+    const order = [...children].reverse();
+    for (const { child } of order) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const deadline = Date.now() + 10_000;
+    for (const { child } of order) {
+      while (child.exitCode === null && child.signalCode === null && Date.now() < deadline) await sleep(100);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    say('devnet', 'stopped');
+  }
+  process.exit(code);
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const run = promisify(execFile);
+async function cli(args: string[]): Promise<string> {
+  try {
+    return (await run(R3MESD, args, { cwd: ROOT, env: cleanEnv(), timeout: 120_000 })).stdout;
+  } catch (error) {
+    const e = error as { stderr?: string; stdout?: string; message: string };
+    throw new Error(`r3mesd ${args.slice(0, 3).join(' ')}: ${(e.stderr || e.stdout || e.message).trim()}`);
+  }
+}
+
+// ---- chain access ----------------------------------------------------------------------------
+interface Attr { key: string; value: string }
+interface AbciEvent { type: string; attributes: Attr[] }
+function makeRpc(url: string) {
+  return async <T>(method: string, params: Record<string, unknown> = {}): Promise<T> => {
+    const response = await fetch(url, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }), signal: AbortSignal.timeout(10_000) });
+    const body = (await response.json()) as { result?: T; error?: { message: string; data?: string } };
+    if (body.error !== undefined) throw new Error(`${method}: ${body.error.message} ${body.error.data ?? ''}`);
+    return body.result as T;
+  };
+}
+const attrsOf = (event: AbciEvent) => Object.fromEntries(event.attributes.map((a) => [a.key, a.value])) as Record<string, string | undefined>;
+/** The ur3mes amount in a coins string ("70000000ur3mes") or a bare integer. */
+const coinAmount = (coins: string | undefined) => BigInt(new RegExp(`^(\\d+)$|(\\d+)${DENOM}`).exec(coins ?? '')?.slice(1).find((x) => x !== undefined) ?? '0');
+
+// ---- main --------------------------------------------------------------------------------------
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const home = o.home;
+  const rpcUrl = `http://127.0.0.1:${o.rpcPort}`;
+  const restUrl = `http://127.0.0.1:${o.restPort}`;
+  const gatewayUrl = `http://127.0.0.1:${o.gatewayPort}`;
+  const abci = `tcp://127.0.0.1:${o.abciPort}`;
+  const keyring = ['--keyring-backend', 'test'];
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+
+  const fresh = !o.keep || !existsSync(join(home, 'config', 'genesis.json'));
+  if (fresh) {
+    say('devnet', `initializing ${home} (chain ${CHAIN_ID}, ${o.windowBlocks}-block windows, tiny model d_model ${TINY_ARCHITECTURE.dModel} × ${TINY_ARCHITECTURE.nLayers} layers)`);
+    rmSync(home, { recursive: true, force: true });
+    await cli(['init', 'devnet', '--home', home, '--chain-id', CHAIN_ID, '--abci', abci, '--rpc-laddr', `tcp://127.0.0.1:${o.rpcPort}`,
+      '--p2p-laddr', `tcp://127.0.0.1:${o.p2pPort}`, '--timeout-commit', o.blockTime]);
+    await Promise.all(ROLES.map((role) => cli(['keys', 'add', role, '--home', home, ...keyring, '--output', 'json']).then((out) =>
+      import('node:fs').then((fs) => fs.writeFileSync(join(home, `${role}.json`), out)))));
+    for (const role of ROLES) await cli(['genesis', 'add-account', role, `${FUNDS}${DENOM}`, '--home', home, ...keyring]);
+    await cli(['genesis', 'add-validator', 'validator', `${SELF_STAKE}${DENOM}`, '--moniker', 'devnet-validator', '--commission-rate', '0.1', '--home', home, ...keyring]);
+    // Short windows and a tiny model (training README "Params"; model genesis version 1).
+    const genesisPath = nodeHome(home).genesisJson;
+    const doc = readGenesis(genesisPath);
+    const appState = doc.app_state as Record<string, any>;
+    Object.assign(appState.training.params, {
+      windowBlocks: String(o.windowBlocks), challengePeriodBlocks: '2', commitPeriodBlocks: '6', revealPeriodBlocks: '6', aggregationProposers: '1',
+    });
+    appState.model.versions[0].architecture = TINY_ARCHITECTURE;
+    validateAppState(appState);
+    writeGenesis(genesisPath, doc);
+    // Each worker has its own home (journal, checkpoints) with a copy of the devnet keyring.
+    for (const role of ROLES) cpSync(join(home, 'keyring-test'), join(home, 'workers', role, 'keyring-test'), { recursive: true });
+  }
+  const logDir = join(home, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const address = Object.fromEntries(ROLES.map((role) => [role, (JSON.parse(readFileSync(join(home, `${role}.json`), 'utf8')) as { address: string }).address])) as Record<Role, string>;
+  const nameOf = (addr: string | undefined) => {
+    const role = ROLES.find((r) => address[r] === addr);
+    return role === undefined ? (addr ?? '?') : `${role} ${addr!.slice(0, 12)}…${addr!.slice(-4)}`;
+  };
+  const genesisSupply = (() => {
+    const doc = readGenesis(nodeHome(home).genesisJson) as { app_state: { bank: { balances: Array<{ coins: Array<{ denom: string; amount: string }> }> } } };
+    return doc.app_state.bank.balances.flatMap((b) => b.coins).filter((c) => c.denom === DENOM).reduce((sum, c) => sum + BigInt(c.amount), 0n);
+  })();
+
+  process.stdout.write(`R3MES devnet (${CHAIN_ID}), home ${home}
+  CometBFT RPC   ${rpcUrl}
+  REST           ${restUrl}   (OpenAPI: /openapi.json)
+  ABCI           ${abci.replace('tcp://', 'tcp://')}
+  content store  ${gatewayUrl}/ipfs/{cid}   (embedded blockstore ${join(home, 'store')}; /stats, /health)
+  validator      validator ${address.validator} (${r3mes(SELF_STAKE)} bonded; the aggregation proposer)
+  miner          miner     ${address.miner}
+  verifier       verifier  ${address.verifier} (funded only, see below)
+  keys           keyring-backend test in ${home}; mnemonics in ${home}/<name>.json
+  logs           ${logDir}/<role>.log
+Try, in another terminal:
+  bin/r3mesd query training current-window --node ${rpcUrl}
+  bin/r3mesd query bank balances ${address.miner} --node ${rpcUrl}
+  curl ${restUrl}/r3mes/training/v1/params
+`);
+  say('devnet', 'verifier: NOT started. `r3mes-worker verify` re-executes and prints a verdict but does not yet act on chain duties,');
+  say('devnet', '          so L1/L2/L3 verification duties run only when a worker verifier is running; here submissions are accepted unchallenged.');
+
+  // ---- node ----
+  const nodeShow = o.verbose ? () => true : (line: string) => /error|panic|exception|[1-9][0-9]* failed/i.test(line);
+  startProcess('node', R3MESD, ['start', '--home', home, '--abci', abci, '--rest', `127.0.0.1:${o.restPort}`, '--rpc', rpcUrl], logDir, nodeShow);
+  const rpc = makeRpc(rpcUrl);
+  const height = async () => BigInt((await rpc<{ sync_info: { latest_block_height: string } }>('status')).sync_info.latest_block_height);
+  for (const deadline = Date.now() + 120_000; ;) {
+    const h = await height().catch(() => 0n);
+    if (h >= 2n) break;
+    if (Date.now() > deadline) throw new Error(`the node produced no blocks in 120 s; see ${logDir}/node.log`);
+    await sleep(300);
+  }
+  say('devnet', `blocks are being produced (every ~${o.blockTime})`);
+
+  // ---- content store, miner registration, workers ----
+  const workerShow = (line: string) => !/^(train|verify|arbitrate) \[/.test(line) || /100%/.test(line);
+  startProcess('serve', WORKER, ['serve', '--home', join(home, 'workers', 'validator'), '--store', join(home, 'store'), '--listen', `127.0.0.1:${o.gatewayPort}`], logDir, workerShow);
+  const registered = await fetch(`${restUrl}/r3mes/staking/v1/miners/${address.miner}`).then((r) => r.ok, () => false);
+  if (!registered) {
+    const out = await cli(['tx', 'staking', 'register-miner', 'miner', `${MINER_STAKE}${DENOM}`, 'cpu', 'x86_64', '--home', home, ...keyring, '--node', rpcUrl, '-o', 'json']);
+    const tx = JSON.parse(out) as { code: number; height: string; txhash: string; raw_log?: string };
+    if (tx.code !== 0) throw new Error(`register-miner failed (code ${tx.code}): ${tx.raw_log ?? out}`);
+  }
+  for (const deadline = Date.now() + 20_000; ;) {
+    if (await fetch(gatewayUrl + '/health').then((r) => r.ok, () => false)) break;
+    if (Date.now() > deadline) throw new Error(`the content store did not answer at ${gatewayUrl}; see ${logDir}/serve.log`);
+    await sleep(200);
+  }
+  const common = (role: Role) => ['--home', join(home, 'workers', role), ...keyring, '--node', rpcUrl, '--gateway', gatewayUrl, '--poll-ms', '1000'];
+  startProcess('miner', WORKER, ['train', '--key', 'miner', '--backend', 'cpu', ...common('miner')], logDir, workerShow);
+  startProcess('aggregator', WORKER, ['aggregate', '--key', 'validator', '--rule', 'median', ...common('validator')], logDir, workerShow);
+
+  // ---- the story: one line per chain event, from each block's results ----
+  let minted = 0n;
+  let burned = 0n;
+  let next = 1n;
+  const lossOf = async (id: string | undefined) => {
+    if (id === undefined) return '';
+    const sub = await fetch(`${restUrl}/r3mes/training/v1/submissions/${id}`).then((r) => r.json() as Promise<{ submission?: { lossBefore?: string; lossAfter?: string } }>, () => undefined);
+    const q16 = (v: string | undefined) => (Number(v ?? '0') / 65536).toFixed(2);
+    return sub?.submission ? `, loss ${q16(sub.submission.lossBefore)}→${q16(sub.submission.lossAfter)} nats/byte` : '';
+  };
+  // With --keep the chain is replayed from block 1 to count what was minted and burned, silently.
+  const quietUntil = await height();
+  const tell = async (h: bigint, event: AbciEvent) => {
+    const a = attrsOf(event);
+    if (event.type === 'coinbase') minted += coinAmount(a.amount);
+    if (event.type === 'burn') burned += coinAmount(a.amount);
+    if (h <= quietUntil && !fresh) return;
+    switch (event.type) {
+      case 'coinbase': return;
+      case 'burn': story(`burned ${r3mes(coinAmount(a.amount))} from ${nameOf(a.burner)}`); return;
+      case 'register_miner': story(`${nameOf(a.miner)} registered as a miner (${a.backend}, stake ${r3mes(coinAmount(a.stake))})`); return;
+      case 'window_opened': story(`window ${a.window} opened at height ${h} (seed ${a.seed?.slice(0, 12)}…, model v${a.model_version}, collecting until ${a.collect_end_height})`); return;
+      case 'submission': story(`${nameOf(a.miner)} submitted chunk ${a.chunk} to window ${a.window} (submission ${a.id}, cid ${a.cid}${await lossOf(a.id)})`); return;
+      case 'submission_rejected': story(`submission ${a.id} of ${nameOf(a.miner)} rejected in window ${a.window}: ${a.reason}`); return;
+      case 'window_collected': story(`window ${a.window} stopped collecting: ${a.submissions} submission(s); challenge period`); return;
+      case 'aggregation_started': story(`window ${a.window} aggregating: ${a.accepted} accepted, ${a.rejected} rejected; proposer(s) ${(a.proposers ?? '').split(',').map(nameOf).join(', ')}`); return;
+      case 'aggregation_commit': story(`${nameOf(a.proposer)} committed to an aggregate of window ${a.window}`); return;
+      case 'aggregation_reveal': story(`${nameOf(a.proposer)} revealed the aggregate of window ${a.window}: ${a.result_cid}`); return;
+      case 'aggregator_penalized': story(`${nameOf(a.proposer)} penalized in window ${a.window}: ${a.fault}`); return;
+      case 'window_finalized': story(`window ${a.window} finalized: model update ${a.result_cid} (${a.accepted} accepted submission(s)) → ${gatewayUrl}/ipfs/${a.result_cid}`); return;
+      case 'window_failed': story(`window ${a.window} failed (${a.phase ?? ''}): ${a.reason}`); return;
+      case 'window_rewards':
+        story(`rewards for window ${a.window_id}: minted ${r3mes(coinAmount(a.minted))} (miners ${r3mes(coinAmount(a.miners_paid))}, verifiers ${r3mes(coinAmount(a.verifiers_paid))}, validators ${r3mes(coinAmount(a.validators_paid))}, community pool ${r3mes(coinAmount(a.community_pool))})`);
+        return;
+      case 'reward_payout': story(`  ${nameOf(a.recipient)} +${r3mes(coinAmount(a.amount))} (${a.role})`); return;
+      default:
+        if (/verification|dispute|challenge|arbit/.test(event.type)) story(`${event.type}: ${event.attributes.map((x) => `${x.key}=${x.value}`).join(' ')}`);
+    }
+  };
+  for (;;) {
+    const top = await height().catch(() => next - 1n);
+    for (; next <= top; next++) {
+      const results = await rpc<{ finalize_block_events?: AbciEvent[]; txs_results?: Array<{ code: number; log?: string; events?: AbciEvent[] }> | null }>('block_results', { height: next.toString() });
+      // Block order: begin-block events, then txs, then end-block events (CometBFT gives the block's events in one list, in emission order).
+      const blockEvents = results.finalize_block_events ?? [];
+      const txEvents = (results.txs_results ?? []).flatMap((tx) => (tx.code === 0 ? tx.events ?? [] : []));
+      let rewarded = false;
+      for (const event of [...blockEvents, ...txEvents]) {
+        await tell(next, event);
+        if (event.type === 'window_rewards') rewarded = true;
+      }
+      for (const tx of results.txs_results ?? []) if (tx.code !== 0) story(`a tx failed at height ${next} (code ${tx.code}): ${tx.log ?? ''}`);
+      if (rewarded && (fresh || next > quietUntil)) {
+        const supply = await fetch(`${restUrl}/cosmos/bank/v1beta1/supply`).then((r) => r.json() as Promise<{ supply?: Array<{ denom: string; amount: string }> }>, () => undefined);
+        const expected = genesisSupply + minted - burned;
+        const actual = supply?.supply?.find((c) => c.denom === DENOM)?.amount;
+        const note = actual === undefined ? '' : BigInt(actual) === expected ? ' ✓ chain agrees' : ` ✗ chain says ${r3mes(BigInt(actual))} (later blocks may have moved it)`;
+        story(`supply: genesis ${r3mes(genesisSupply)} + minted ${r3mes(minted)} − burned ${r3mes(burned)} = ${r3mes(expected)}${note}`);
+      }
+    }
+    await sleep(500);
+  }
+}
+
+main().catch((error: unknown) => {
+  say('devnet', `error: ${(error as Error).message}`);
+  void shutdown(1);
+});
