@@ -18,7 +18,7 @@ import { DutyJournal, dutyPass, selectDuties, type DutyDeps } from '../src/roles
 import { arbitratePass } from '../src/roles/arbitrate.ts';
 import { FileBlockstore } from '../src/storage/blockstore.ts';
 import { cidOf } from '../src/storage/cid.ts';
-import { DisputeStage, L1Status, type PanelSeat } from '../../proto/gen/r3mes/verification/v1/types.ts';
+import { Dispute as DisputeProto, DisputeStage, L1Check as L1CheckProto, L1Status, PanelSeat } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { SubmissionStatus } from '../../proto/gen/r3mes/training/v1/types.ts';
 
 const ME = 'r3mes1verifier';
@@ -34,20 +34,15 @@ function submission(id: bigint, cid: string, gradientHash: Uint8Array, miner = '
   };
 }
 function l1(submissionId: bigint, verifier: string, status = L1Status.L1_STATUS_PENDING, deadline = 20n): L1Check {
-  return {
-    submissionId, miner: 'r3mes1miner', verifier, seed: Buffer.alloc(32), drawnHeight: 2n, deadlineHeight: deadline, status, resultHash: Buffer.alloc(0),
-    answerHeight: 0n, disputeId: 0n,
-  };
+  return L1CheckProto.fromPartial({ submissionId, miner: 'r3mes1miner', verifier, seed: Buffer.alloc(32), drawnHeight: 2n, deadlineHeight: deadline, status });
 }
 function dispute(id: bigint, submissionId: bigint, over: Partial<Dispute>): Dispute {
-  return {
+  return DisputeProto.fromPartial({
     id, submissionId, windowId: 1n, miner: 'r3mes1miner', challenger: 'r3mes1challenger', bond: '100', baseReward: '10', origin: 1, stage: DisputeStage.DISPUTE_STAGE_L2_ANSWER,
-    outcome: 0, openedHeight: 3n, nextActionHeight: 20n, expectedHash: Buffer.alloc(32), l2Round: 0n, l2Verifier: '', l2Missed: [], l2ResultHash: Buffer.alloc(0),
-    l1Verifier: '', l3Round: 0n, panel: [], unavailableReported: false, unavailableReporter: '', draws: [], resolvedHeight: 0n, resolution: '', slashed: '', bounty: '',
-    submissionRejected: false, ...over,
-  };
+    openedHeight: 3n, nextActionHeight: 20n, expectedHash: Buffer.alloc(32), ...over,
+  });
 }
-const seat = (arbiter: string, over: Partial<PanelSeat> = {}): PanelSeat => ({ arbiter, round: 0n, voted: false, resultHash: Buffer.alloc(0), unavailable: false, voteHeight: 0n, missed: false, ...over });
+const seat = (arbiter: string, over: Partial<PanelSeat> = {}): PanelSeat => PanelSeat.fromPartial({ arbiter, ...over });
 
 /** An in-memory chain: what the reader sees, and every tx the writer broadcast (decoded). */
 function fakeChain(subs: Submission[], checks: L1Check[], disputes: Dispute[], height = 10n) {
