@@ -50,4 +50,9 @@ export const verificationErrors = {
   alreadyReported: registerError(VERIFICATION_CODESPACE, 21, 'unavailability already reported'),
   /** A vote must carry either a 32-byte result hash or `unavailable`, not both or neither. */
   invalidVote: registerError(VERIFICATION_CODESPACE, 22, 'invalid vote'),
+  /**
+   * The submission was scanned but has no stored draw seed (it came from a genesis without
+   * submission seeds): a dispute on it could only be drawn with a beacon chosen later.
+   */
+  noSubmissionSeed: registerError(VERIFICATION_CODESPACE, 23, 'submission has no draw seed'),
 } as const;

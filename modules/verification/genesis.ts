@@ -10,7 +10,7 @@ import { HASH_BYTES, type VerificationKeeper, type VerificationViewKeeper } from
 import { defaultParams, parseAmount, validateParams } from './params.ts';
 
 export function defaultGenesis(): GenesisState {
-  return { params: defaultParams(), nextDisputeId: 1n, nextScanSubmissionId: 1n, l1Checks: [], disputes: [] };
+  return { params: defaultParams(), nextDisputeId: 1n, nextScanSubmissionId: 1n, l1Checks: [], disputes: [], submissionSeeds: [] };
 }
 
 export function parseGenesis(json: unknown): GenesisState {
@@ -60,11 +60,25 @@ export function initGenesis(keeper: VerificationKeeper, store: KVStore, genesis:
     if (dispute.expectedHash.length !== HASH_BYTES) throw bad(`${at}: expected_hash must be 32 bytes`);
     if (dispute.panel.some((seat) => seat.arbiter === '' || (seat.voted && !seat.unavailable && seat.resultHash.length !== HASH_BYTES))) throw bad(`${at}: bad panel seat`);
     if (dispute.draws.some((draw) => draw.seed.length !== HASH_BYTES)) throw bad(`${at}: draw seeds must be 32 bytes`);
+    // An open dispute has drawn (its first draw is in the endBlock that opened it) and keeps
+    // the submission seed it draws with; a resolved one may predate submission seeds.
+    if (dispute.submissionSeed.length !== HASH_BYTES && !(resolved && dispute.submissionSeed.length === 0)) {
+      throw bad(`${at}: submission_seed must be 32 bytes (empty allowed only once resolved)`);
+    }
     if (!resolved) {
       if (held.has(dispute.submissionId)) throw bad(`${at}: submission ${dispute.submissionId} has two open disputes`);
       held.add(dispute.submissionId);
     }
     keeper.setDispute(store, dispute);
+  }
+
+  previous = 0n;
+  for (const entry of genesis.submissionSeeds) {
+    const at = `submission seed of submission ${entry.submissionId}`;
+    if (entry.submissionId <= previous || entry.submissionId >= genesis.nextScanSubmissionId) throw bad(`${at}: sorted, unique, below next_scan_submission_id`);
+    previous = entry.submissionId;
+    if (entry.seed.length !== HASH_BYTES) throw bad(`${at}: seed must be 32 bytes`);
+    keeper.setSubmissionSeed(store, entry.submissionId, entry.seed);
   }
 
   keeper.setParams(store, genesis.params);
@@ -79,5 +93,6 @@ export function exportGenesis(keeper: VerificationViewKeeper, store: KVStore): G
     nextScanSubmissionId: state.nextScanSubmissionId,
     l1Checks: [...keeper.l1Checks(store)],
     disputes: [...keeper.disputes(store)],
+    submissionSeeds: [...keeper.submissionSeeds(store)],
   };
 }

@@ -3,11 +3,11 @@ import type { KVStore } from '../../app/store/types.ts';
 import { prefixStore } from '../../app/store/prefix.ts';
 import { bytesEqual, concatBytes, readU64be, toHex, u64be, utf8 } from '../../app/bytes.ts';
 import { decodeAddress, moduleAddress } from '../auth/address.ts';
-import type { Candidate } from '../randomness/draw.ts';
+import { type Candidate, draw } from '../randomness/draw.ts';
 import type { Drawer } from '../randomness/drawer.ts';
 import type { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import {
-  Dispute, DisputeOrigin, DisputeOutcome, DisputeStage, L1Check, L1Status, ModuleState, type PanelSeat, Params,
+  Dispute, DisputeOrigin, DisputeOutcome, DisputeStage, L1Check, L1Status, ModuleState, type PanelSeat, Params, type SubmissionSeed,
 } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { verificationErrors } from './errors.ts';
 import type {
@@ -46,6 +46,8 @@ const keys = {
   bySubmissionPrefix: (submissionId: bigint) => concatBytes(utf8('b/'), u64be(submissionId)),
   due: (height: bigint, id: bigint) => concatBytes(utf8('t/'), u64be(height), u64be(id)),
   duePrefix: utf8('t/'),
+  seed: (submissionId: bigint) => concatBytes(utf8('q/'), u64be(submissionId)),
+  seedPrefix: utf8('q/'),
 };
 
 export type OutcomeName = 'pending' | 'challenge-rejected' | 'miner-at-fault' | 'no-fault' | 'void';
@@ -155,6 +157,19 @@ export class VerificationViewKeeper implements SubmissionHoldReader {
     return sum;
   }
 
+  /** The submission's draw seed (32 bytes), fixed in the endBlock of the block that included it; undefined once pruned. */
+  submissionSeed(store: KVStore, submissionId: bigint): Uint8Array | undefined {
+    if (submissionId < 0n || submissionId >= 1n << 64n) return undefined;
+    return this.view(store).get(keys.seed(submissionId));
+  }
+
+  /** Stored submission seeds, ascending by submission id. */
+  *submissionSeeds(store: KVStore): IterableIterator<SubmissionSeed> {
+    for (const [key, value] of this.view(store).iterate(keys.seedPrefix)) {
+      yield { submissionId: readU64be(key.subarray(keys.seedPrefix.length)), seed: Buffer.from(value) };
+    }
+  }
+
   protected requireDispute(store: KVStore, disputeId: bigint): Dispute {
     const dispute = this.dispute(store, disputeId);
     if (dispute === undefined) throw verificationErrors.disputeNotFound(`dispute ${disputeId}`);
@@ -183,6 +198,10 @@ export class VerificationKeeper extends VerificationViewKeeper {
 
   setModuleState(store: KVStore, state: ModuleState): void {
     this.view(store).set(keys.state, ModuleState.encode(state).finish());
+  }
+
+  setSubmissionSeed(store: KVStore, submissionId: bigint, seed: Uint8Array): void {
+    this.view(store).set(keys.seed(submissionId), seed);
   }
 
   /** Writes an L1 check and keeps its deadline index in step with its status. */
@@ -229,6 +248,12 @@ export class VerificationKeeper extends VerificationViewKeeper {
     }
     const open = this.openDispute(store, submission.id);
     if (open !== undefined) throw verificationErrors.alreadyDisputed(`submission ${submission.id} is in dispute ${open.id}`);
+    // A submission scanned without a seed being stored (imported from a genesis older than
+    // submission seeds) has no fixed seed: its dispute could only be drawn with a later beacon.
+    // One not scanned yet (included in this very block) gets its seed in this block's endBlock.
+    if (submission.id < this.moduleState(store).nextScanSubmissionId && this.submissionSeed(store, submission.id) === undefined) {
+      throw verificationErrors.noSubmissionSeed(`submission ${submission.id} has no stored draw seed (imported from a genesis without submission seeds)`);
+    }
     const params = this.params(store);
     const minimum = params.challengeBondMultiplier * window.baseReward;
     if (bond < minimum) throw verificationErrors.bondTooLow(`bond ${bond}${DENOM} < ${params.challengeBondMultiplier} × base reward ${window.baseReward} = ${minimum}${DENOM}`);
@@ -355,16 +380,18 @@ export class VerificationKeeper extends VerificationViewKeeper {
   // ---------------------------------------------------------------- block hook
 
   /**
-   * endBlock, in this order (README "Lifecycle"): (1) new submissions are sampled for L1 and
-   * their verifiers drawn, the seed of this block fixed and stored; (2) L1 checks past their
-   * deadline are marked missed; (3) disputes due at or before this height advance, ascending
-   * by (height, id): draws, timeouts, redraws.
+   * endBlock, in this order (README "Lifecycle"): (1) new submissions get this block's seed
+   * stored as their submission seed, are sampled for L1 and their verifiers drawn; (2) L1
+   * checks past their deadline are marked missed; (3) disputes due at or before this height
+   * advance, ascending by (height, id): draws (with the submission seed), timeouts, redraws;
+   * (4) submission seeds no dispute can need any more are pruned.
    */
   endBlock(ctx: Context): void {
     const candidates = new Lazy(() => this.deps.staking.validatorCandidates(ctx.store).filter((c) => c.stake > 0n));
     this.scanSubmissions(ctx, candidates);
     this.expireL1(ctx);
     this.advanceDue(ctx, candidates);
+    this.pruneSeeds(ctx);
   }
 
   private scanSubmissions(ctx: Context, candidates: Lazy<Candidate[]>): void {
@@ -373,9 +400,12 @@ export class VerificationKeeper extends VerificationViewKeeper {
     const next = this.deps.training.nextSubmissionId(store);
     if (state.nextScanSubmissionId >= next) return;
     const params = this.params(store);
+    const blockSeed = Buffer.from(this.deps.drawer.seed(ctx));
     for (let id = state.nextScanSubmissionId; id < next; id++) {
       const submission = this.deps.training.submission(store, id);
       if (submission === undefined || submission.status !== 'pending') continue;
+      // Every pending submission, sampled or not: the seed of its dispute draws, fixed now.
+      this.setSubmissionSeed(store, id, blockSeed);
       const sampleWeights: Candidate[] = [{ id: 'check', stake: params.l1SampleBps }, { id: 'skip', stake: BPS - params.l1SampleBps }];
       const sampled = this.deps.drawer.draw(ctx, DRAW.l1Sample, id.toString(), sampleWeights, 1)[0].id === 'check';
       if (!sampled) continue;
@@ -384,7 +414,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
         ctx.events.emit('l1_skipped', [['submission', id.toString()], ['reason', 'no eligible verifier']]);
         continue;
       }
-      const seed = Buffer.from(this.deps.drawer.seed(ctx));
+      const seed = blockSeed;
       const [verifier] = this.deps.drawer.draw(ctx, DRAW.l1Verifier, id.toString(), candidates.get(), 1, exclusions);
       const check: L1Check = {
         submissionId: id, miner: submission.miner, verifier: verifier.id, seed, drawnHeight: ctx.height,
@@ -399,6 +429,26 @@ export class VerificationKeeper extends VerificationViewKeeper {
     }
     state.nextScanSubmissionId = next;
     this.setModuleState(store, state);
+  }
+
+  /**
+   * Deletes submission seeds, ascending by submission id, while no dispute can be opened on the
+   * submission any more: it is gone or no longer pending, or its window's challenge period is
+   * over (h ≥ commit_start_height). Stops at the first seed still needed, so a later submission
+   * of a window that closes earlier waits for it (bounded by the longest challenge period).
+   * Disputes hold their own copy (`submission_seed`), taken at the latest in the endBlock that
+   * opened them, before this runs; an L1 flag after pruning uses its L1 check's seed (the same).
+   */
+  private pruneSeeds(ctx: Context): void {
+    const { store } = ctx;
+    const prunable: bigint[] = [];
+    for (const { submissionId } of this.submissionSeeds(store)) {
+      const submission = this.deps.training.submission(store, submissionId);
+      const window = submission === undefined ? undefined : this.deps.training.window(store, submission.windowId);
+      if (submission !== undefined && submission.status === 'pending' && window !== undefined && ctx.height < window.commitStartHeight) break;
+      prunable.push(submissionId);
+    }
+    for (const id of prunable) this.view(store).delete(keys.seed(id));
   }
 
   private expireL1(ctx: Context): void {
@@ -496,8 +546,9 @@ export class VerificationKeeper extends VerificationViewKeeper {
       this.drawPanel(ctx, dispute, candidates, Number(params.panelSize));
       return;
     }
-    const seed = Buffer.from(this.deps.drawer.seed(ctx));
-    const [verifier] = this.deps.drawer.draw(ctx, DRAW.l2Verifier, `${dispute.id}/${dispute.l2Round}`, candidates, 1, exclusions);
+    const seed = this.drawSeed(ctx, dispute);
+    if (seed === undefined) return;
+    const [verifier] = draw({ seed, purpose: DRAW.l2Verifier, subjectId: `${dispute.id}/${dispute.l2Round}`, candidates, k: 1, exclusions });
     dispute.draws.push({ purpose: DRAW.l2Verifier, round: dispute.l2Round, height: ctx.height, seed });
     dispute.l2Verifier = verifier.id;
     dispute.stage = DisputeStage.DISPUTE_STAGE_L2_ANSWER;
@@ -525,8 +576,9 @@ export class VerificationKeeper extends VerificationViewKeeper {
       this.settle(ctx, dispute, DisputeOutcome.DISPUTE_OUTCOME_VOID, 'no eligible arbiters');
       return;
     }
-    const seed = Buffer.from(this.deps.drawer.seed(ctx));
-    const drawn = this.deps.drawer.draw(ctx, DRAW.l3Panel, `${dispute.id}/${dispute.l3Round}`, candidates, k, exclusions);
+    const seed = this.drawSeed(ctx, dispute);
+    if (seed === undefined) return;
+    const drawn = draw({ seed, purpose: DRAW.l3Panel, subjectId: `${dispute.id}/${dispute.l3Round}`, candidates, k, exclusions });
     dispute.draws.push({ purpose: DRAW.l3Panel, round: dispute.l3Round, height: ctx.height, seed });
     for (const arbiter of drawn) {
       dispute.panel.push({ arbiter: arbiter.id, round: dispute.l3Round, voted: false, resultHash: Buffer.alloc(0), unavailable: false, voteHeight: 0n, missed: false });
@@ -539,6 +591,25 @@ export class VerificationKeeper extends VerificationViewKeeper {
     ]);
     // A redrawn panel may already hold a majority among the seats that remain.
     if (!this.tryDecide(ctx, dispute, previousDue)) this.setDispute(ctx.store, dispute, previousDue);
+  }
+
+  /**
+   * The seed of every draw of a dispute: the submission's seed, fixed in the block that included
+   * the submission, never the beacon of the block that draws (a challenger who proposes blocks
+   * could time its challenge to pick one). Copied into the dispute at its first draw when the
+   * dispute opened in the submission's own block. None (impossible after a valid genesis) →
+   * the dispute is void, bond returned; returns undefined.
+   */
+  private drawSeed(ctx: Context, dispute: Dispute): Buffer | undefined {
+    if (dispute.submissionSeed.length !== HASH_BYTES) {
+      const stored = this.submissionSeed(ctx.store, dispute.submissionId);
+      if (stored === undefined) {
+        this.settle(ctx, dispute, DisputeOutcome.DISPUTE_OUTCOME_VOID, 'the submission has no stored draw seed', dueHeight(dispute));
+        return undefined;
+      }
+      dispute.submissionSeed = Buffer.from(stored);
+    }
+    return Buffer.from(dispute.submissionSeed);
   }
 
   /** To L3: the panel is drawn in this block's endBlock. */
@@ -565,6 +636,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
     const baseReward = this.deps.training.window(store, submission.windowId)?.baseReward ?? 0n;
     const dispute = this.newDispute(ctx, submission, baseReward, {
       origin: DisputeOrigin.DISPUTE_ORIGIN_L1_FLAG, challenger: '', bond: 0n, stage: DisputeStage.DISPUTE_STAGE_L3_DRAW, l1Verifier: check.verifier,
+      seed: check.seed, // the same seed (the L1 check was drawn in the scan that stored it), kept after pruning
     });
     if (unavailable) {
       this.markUnavailable(ctx, dispute, check.verifier);
@@ -585,7 +657,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
 
   private newDispute(
     ctx: Context, submission: SubmissionView, baseReward: bigint,
-    opening: { origin: DisputeOrigin; challenger: string; bond: bigint; stage: DisputeStage; l1Verifier?: string },
+    opening: { origin: DisputeOrigin; challenger: string; bond: bigint; stage: DisputeStage; l1Verifier?: string; seed?: Uint8Array },
   ): Dispute {
     const state = this.moduleState(ctx.store);
     const dispute: Dispute = {
@@ -595,6 +667,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
       expectedHash: Buffer.from(submission.gradientHash), l2Round: 0n, l2Verifier: '', l2Missed: [], l2ResultHash: Buffer.alloc(0),
       l1Verifier: opening.l1Verifier ?? '', l3Round: 0n, panel: [], unavailableReported: false, unavailableReporter: '', draws: [],
       resolvedHeight: 0n, resolution: '', slashed: '0', bounty: '0', submissionRejected: false,
+      submissionSeed: Buffer.from(this.submissionSeed(ctx.store, submission.id) ?? opening.seed ?? new Uint8Array()),
     };
     state.nextDisputeId += 1n;
     this.setModuleState(ctx.store, state);

@@ -82,7 +82,8 @@ t.test('L2: the verifier agrees with the miner → challenge rejected, bond spli
   t.equal(dispute.stage, DisputeStage.DISPUTE_STAGE_L2_ANSWER);
   t.equal(dispute.nextActionHeight, 11n + 5n, 'answers within 5 blocks');
   t.equal(dispute.draws.length, 1);
-  t.same(Buffer.from(dispute.draws[0].seed), Buffer.from(h.blockHash(11n)), 'the seed of the drawing block is stored');
+  t.same(Buffer.from(dispute.draws[0].seed), Buffer.from(h.blockHash(10n)), 'the seed of the submission\'s block (10), not of the drawing block, is used and stored');
+  t.same(Buffer.from(dispute.submissionSeed), Buffer.from(h.blockHash(10n)), 'the dispute keeps the submission seed');
   t.equal(dispute.draws[0].height, 11n);
   const verifier = dispute.l2Verifier;
   t.ok(h.validators.includes(verifier), 'a bonded validator');

@@ -6,7 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import { Dispute, L1Check, Params } from "./types.js";
+import { Dispute, L1Check, Params, SubmissionSeed } from "./types.js";
 
 export const protobufPackage = "r3mes.verification.v1";
 
@@ -20,10 +20,19 @@ export interface GenesisState {
   l1Checks: L1Check[];
   /** Sorted by id. */
   disputes: Dispute[];
+  /** Sorted by submission_id, each below next_scan_submission_id, 32-byte seeds. */
+  submissionSeeds: SubmissionSeed[];
 }
 
 function createBaseGenesisState(): GenesisState {
-  return { params: undefined, nextDisputeId: 0n, nextScanSubmissionId: 0n, l1Checks: [], disputes: [] };
+  return {
+    params: undefined,
+    nextDisputeId: 0n,
+    nextScanSubmissionId: 0n,
+    l1Checks: [],
+    disputes: [],
+    submissionSeeds: [],
+  };
 }
 
 export const GenesisState: MessageFns<GenesisState> = {
@@ -48,6 +57,9 @@ export const GenesisState: MessageFns<GenesisState> = {
     }
     for (const v of message.disputes) {
       Dispute.encode(v!, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.submissionSeeds) {
+      SubmissionSeed.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -105,6 +117,14 @@ export const GenesisState: MessageFns<GenesisState> = {
             message.disputes.push(Dispute.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.submissionSeeds.push(SubmissionSeed.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -136,6 +156,11 @@ export const GenesisState: MessageFns<GenesisState> = {
         ? object.l1_checks.map((e: any) => L1Check.fromJSON(e))
         : [],
       disputes: globalThis.Array.isArray(object?.disputes) ? object.disputes.map((e: any) => Dispute.fromJSON(e)) : [],
+      submissionSeeds: globalThis.Array.isArray(object?.submissionSeeds)
+        ? object.submissionSeeds.map((e: any) => SubmissionSeed.fromJSON(e))
+        : globalThis.Array.isArray(object?.submission_seeds)
+        ? object.submission_seeds.map((e: any) => SubmissionSeed.fromJSON(e))
+        : [],
     };
   },
 
@@ -156,6 +181,9 @@ export const GenesisState: MessageFns<GenesisState> = {
     if (message.disputes?.length) {
       obj.disputes = message.disputes.map((e) => Dispute.toJSON(e));
     }
+    if (message.submissionSeeds?.length) {
+      obj.submissionSeeds = message.submissionSeeds.map((e) => SubmissionSeed.toJSON(e));
+    }
     return obj;
   },
 
@@ -175,6 +203,7 @@ export const GenesisState: MessageFns<GenesisState> = {
       : 0n;
     message.l1Checks = object.l1Checks?.map((e) => L1Check.fromPartial(e)) || [];
     message.disputes = object.disputes?.map((e) => Dispute.fromPartial(e)) || [];
+    message.submissionSeeds = object.submissionSeeds?.map((e) => SubmissionSeed.fromPartial(e)) || [];
     return message;
   },
 };

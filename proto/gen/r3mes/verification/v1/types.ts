@@ -286,7 +286,10 @@ export interface PanelSeat {
   missed: boolean;
 }
 
-/** A draw made for a dispute: its seed is fixed and stored in the block that draws. */
+/**
+ * A draw made for a dispute: which draw, the height that drew it, and the seed it used (the
+ * submission's seed, fixed in the block that included the submission, README "Draws").
+ */
 export interface DrawRecord {
   /** "l2-verifier" or "l3-panel". */
   purpose: string;
@@ -332,6 +335,21 @@ export interface Dispute {
   slashed: string;
   bounty: string;
   submissionRejected: boolean;
+  /**
+   * The seed every draw of this dispute uses: the submission's seed (SubmissionSeed), fixed in
+   * the block that included the submission. Copied when the dispute opens, or at its first draw
+   * when the submission is included in the same block; 32 bytes once anything was drawn.
+   */
+  submissionSeed: Buffer;
+}
+
+/**
+ * The draw seed of a submission, fixed (drawer.seed) in the endBlock of the block that included
+ * it; kept while a dispute can still be opened on it (README "Draws").
+ */
+export interface SubmissionSeed {
+  submissionId: bigint;
+  seed: Buffer;
 }
 
 export interface ModuleState {
@@ -1303,6 +1321,7 @@ function createBaseDispute(): Dispute {
     slashed: "",
     bounty: "",
     submissionRejected: false,
+    submissionSeed: Buffer.alloc(0),
   };
 }
 
@@ -1415,6 +1434,9 @@ export const Dispute: MessageFns<Dispute> = {
     }
     if (message.submissionRejected !== false) {
       writer.uint32(224).bool(message.submissionRejected);
+    }
+    if (message.submissionSeed.length !== 0) {
+      writer.uint32(234).bytes(message.submissionSeed);
     }
     return writer;
   },
@@ -1656,6 +1678,14 @@ export const Dispute: MessageFns<Dispute> = {
             message.submissionRejected = reader.bool();
             continue;
           }
+          case 29: {
+            if (tag !== 234) {
+              break;
+            }
+
+            message.submissionSeed = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1758,6 +1788,11 @@ export const Dispute: MessageFns<Dispute> = {
         : isSet(object.submission_rejected)
         ? globalThis.Boolean(object.submission_rejected)
         : false,
+      submissionSeed: isSet(object.submissionSeed)
+        ? Buffer.from(bytesFromBase64(object.submissionSeed))
+        : isSet(object.submission_seed)
+        ? Buffer.from(bytesFromBase64(object.submission_seed))
+        : Buffer.alloc(0),
     };
   },
 
@@ -1847,6 +1882,9 @@ export const Dispute: MessageFns<Dispute> = {
     if (message.submissionRejected !== false) {
       obj.submissionRejected = message.submissionRejected;
     }
+    if (message.submissionSeed.length !== 0) {
+      obj.submissionSeed = base64FromBytes(message.submissionSeed);
+    }
     return obj;
   },
 
@@ -1891,6 +1929,101 @@ export const Dispute: MessageFns<Dispute> = {
     message.slashed = object.slashed ?? "";
     message.bounty = object.bounty ?? "";
     message.submissionRejected = object.submissionRejected ?? false;
+    message.submissionSeed = object.submissionSeed ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseSubmissionSeed(): SubmissionSeed {
+  return { submissionId: 0n, seed: Buffer.alloc(0) };
+}
+
+export const SubmissionSeed: MessageFns<SubmissionSeed> = {
+  encode(message: SubmissionSeed, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.submissionId !== 0n) {
+      if (BigInt.asUintN(64, message.submissionId) !== message.submissionId) {
+        throw new globalThis.Error("value provided for field message.submissionId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.submissionId);
+    }
+    if (message.seed.length !== 0) {
+      writer.uint32(18).bytes(message.seed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SubmissionSeed {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubmissionSeed();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.submissionId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.seed = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SubmissionSeed {
+    return {
+      submissionId: isSet(object.submissionId)
+        ? BigInt(object.submissionId)
+        : isSet(object.submission_id)
+        ? BigInt(object.submission_id)
+        : 0n,
+      seed: isSet(object.seed) ? Buffer.from(bytesFromBase64(object.seed)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: SubmissionSeed): unknown {
+    const obj: any = {};
+    if (message.submissionId !== 0n) {
+      obj.submissionId = message.submissionId.toString();
+    }
+    if (message.seed.length !== 0) {
+      obj.seed = base64FromBytes(message.seed);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SubmissionSeed>, I>>(base?: I): SubmissionSeed {
+    return SubmissionSeed.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SubmissionSeed>, I>>(object: I): SubmissionSeed {
+    const message = createBaseSubmissionSeed();
+    message.submissionId = (object.submissionId !== undefined && object.submissionId !== null)
+      ? BigInt(object.submissionId)
+      : 0n;
+    message.seed = object.seed ?? Buffer.alloc(0);
     return message;
   },
 };
