@@ -1,0 +1,164 @@
+/**
+ * `npm run devnet` mines: the devnet entry (scripts/devnet, in a temp home on free ports) runs a
+ * node, the content store, a miner and an aggregator; within a bounded time a window is finalized
+ * with a model update built from the miner's accepted submission, the miner is paid the miners'
+ * budget, and the supply is exact: genesis + minted − burned. Checked against the chain itself
+ * (REST, and every block's results through CometBFT RPC), not against the devnet's story lines.
+ * Teardown stops the devnet with SIGTERM (as Ctrl-C) and checks that nothing it started survives.
+ */
+import t from 'tap';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, freePort } from '../helpers/devnode.ts';
+import { rpcCall } from '../helpers/localnet.ts';
+
+const DENOM = 'ur3mes';
+const BOUND_MS = 4 * 60_000;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+interface AbciEvent { type: string; attributes: Array<{ key: string; value: string }> }
+const attrs = (e: AbciEvent) => Object.fromEntries(e.attributes.map((a) => [a.key, a.value])) as Record<string, string | undefined>;
+const amountOf = (coins: string | undefined) => BigInt(/^(\d+)$/.exec(coins ?? '')?.[1] ?? new RegExp(`(\\d+)${DENOM}`).exec(coins ?? '')?.[1] ?? '0');
+
+/** Pids of live processes whose command line mentions `needle` (processes this test started). */
+function processesMentioning(needle: string): number[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return out.split('\n').filter((line) => line.includes(needle)).map((line) => Number(line.trim().split(/\s+/)[0]));
+}
+
+t.test('npm run devnet: windows open and close, the miner is paid, supply is exact', async (t) => {
+  const started = Date.now();
+  const home = join(mkdtempSync(join(tmpdir(), 'r3mes-devnet-')), 'net');
+  const [rpcPort, restPort, abciPort, p2pPort, gatewayPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const rpcUrl = `http://127.0.0.1:${rpcPort}`;
+  const restUrl = `http://127.0.0.1:${restPort}`;
+  const { NODE_OPTIONS: _tapLoader, ...env } = process.env;
+  const devnet = spawn('bash', [join(ROOT, 'scripts', 'devnet'), '--home', home, '--rpc-port', String(rpcPort), '--rest-port', String(restPort),
+    '--abci-port', String(abciPort), '--p2p-port', String(p2pPort), '--gateway-port', String(gatewayPort)],
+  { cwd: ROOT, env: { ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  devnet.stdout.on('data', (d: Buffer) => { output += d.toString(); });
+  devnet.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+  const exited = new Promise<number | null>((done) => devnet.once('exit', (code) => done(code)));
+  let stopped = false;
+  t.teardown(async () => {
+    if (!stopped) {
+      devnet.kill('SIGTERM');
+      await Promise.race([exited, sleep(20_000)]);
+    }
+    for (const pid of processesMentioning(home)) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+    try { process.kill(-devnet.pid!, 'SIGKILL'); } catch { /* group already empty */ }
+    if (process.env.R3MES_KEEP_TEST_HOMES === undefined) rmSync(join(home, '..'), { recursive: true, force: true });
+  });
+
+  const rest = async <T>(path: string): Promise<T> => {
+    const response = await fetch(restUrl + path, { signal: AbortSignal.timeout(10_000) });
+    if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
+    return response.json() as Promise<T>;
+  };
+  const height = async () => BigInt((await rpcCall<{ sync_info: { latest_block_height: string } }>(rpcUrl, 'status')).sync_info.latest_block_height);
+
+  // --- Wait (bounded) for a finalized window whose rewards were paid.
+  let rewardedWindow: string | undefined;
+  while (rewardedWindow === undefined) {
+    if (devnet.exitCode !== null) throw new Error(`the devnet exited (${devnet.exitCode}):\n${output}`);
+    if (Date.now() - started > BOUND_MS) throw new Error(`no window was finalized and paid within ${BOUND_MS / 1000} s:\n${output}`);
+    rewardedWindow = /rewards for window (\d+):/.exec(output)?.[1];
+    await sleep(1000);
+  }
+  const finalizedAfter = (Date.now() - started) / 1000;
+  const addresses = Object.fromEntries(['validator', 'miner', 'verifier'].map((role) =>
+    [role, (JSON.parse(readFileSync(join(home, `${role}.json`), 'utf8')) as { address: string }).address])) as Record<string, string>;
+  const miner = addresses.miner!;
+
+  // --- The window: finalized, with a model update, from the miner's accepted submission.
+  const { window } = await rest<{ window: { status: string; resultCid?: string; acceptedCount?: string } }>(`/r3mes/training/v1/windows/${rewardedWindow}`);
+  t.equal(window.status, 'WINDOW_STATUS_FINALIZED', `window ${rewardedWindow} finalized`);
+  t.match(window.resultCid, /^bafk/, 'with a model update CID');
+  const update = await fetch(`http://127.0.0.1:${gatewayPort}/ipfs/${window.resultCid}`);
+  t.equal(update.status, 200, 'the model update is fetchable from the devnet content store');
+
+  // --- A consistent snapshot: balance and supply read at one height, and every block up to it scanned.
+  let snapshot: { h: bigint; balance: bigint; supply: bigint } | undefined;
+  for (let tries = 0; snapshot === undefined && tries < 20; tries++) {
+    const h = await height();
+    const [balances, supply] = await Promise.all([
+      rest<{ balances: Array<{ denom: string; amount: string }> }>(`/cosmos/bank/v1beta1/balances/${miner}`),
+      rest<{ supply: Array<{ denom: string; amount: string }> }>('/cosmos/bank/v1beta1/supply'),
+    ]);
+    if ((await height()) === h) {
+      snapshot = { h, balance: BigInt(balances.balances.find((c) => c.denom === DENOM)?.amount ?? '0'), supply: BigInt(supply.supply.find((c) => c.denom === DENOM)?.amount ?? '0') };
+    }
+  }
+  if (snapshot === undefined) throw new Error('could not read balance and supply at one height');
+
+  let minted = 0n;
+  let burned = 0n;
+  let minerStake = 0n;
+  let minerFees = 0n;
+  let minerRewards = 0n;
+  const minerSubmissions: Array<{ id: string; window: string }> = [];
+  for (let h = 1n; h <= snapshot.h; h++) {
+    const results = await rpcCall<{ finalize_block_events?: AbciEvent[]; txs_results?: Array<{ code: number; events?: AbciEvent[] }> | null }>(rpcUrl, 'block_results', { height: h.toString() });
+    const txEvents = (results.txs_results ?? []).filter((tx) => tx.code === 0).flatMap((tx) => tx.events ?? []);
+    // Fees are charged even when a tx fails in its messages.
+    const feeEvents = (results.txs_results ?? []).flatMap((tx) => (tx.events ?? []).filter((e) => e.type === 'tx'));
+    for (const e of feeEvents) if (attrs(e).fee_payer === miner) minerFees += amountOf(attrs(e).fee);
+    for (const e of [...(results.finalize_block_events ?? []), ...txEvents]) {
+      const a = attrs(e);
+      if (e.type === 'coinbase') minted += amountOf(a.amount);
+      if (e.type === 'burn') burned += amountOf(a.amount);
+      if (e.type === 'register_miner' && a.miner === miner) minerStake += amountOf(a.stake);
+      if (e.type === 'reward_payout' && a.recipient === miner) minerRewards += amountOf(a.amount);
+      if (e.type === 'submission' && a.miner === miner) minerSubmissions.push({ id: a.id!, window: a.window! });
+    }
+  }
+
+  const inWindow = minerSubmissions.filter((s) => s.window === rewardedWindow);
+  t.ok(inWindow.length >= 1, `the miner submitted to window ${rewardedWindow}`);
+  for (const s of inWindow) {
+    const { submission } = await rest<{ submission: { status: string; miner: string } }>(`/r3mes/training/v1/submissions/${s.id}`);
+    t.equal(submission.status, 'SUBMISSION_STATUS_ACCEPTED', `submission ${s.id} accepted`);
+  }
+  t.equal(window.acceptedCount, String(inWindow.length), 'the window aggregated the miner\'s accepted submission(s)');
+
+  // --- Rewards: the miners' budget of the window went to the (only) miner.
+  const { window: paid } = await rest<{ window: { minted: string; minersPaid: string } }>(`/r3mes/rewards/v1/windows/${rewardedWindow}`);
+  const { params } = await rest<{ params: { rewardPerWindow: string; minersShareBps: number } }>('/r3mes/rewards/v1/params');
+  t.equal(BigInt(paid.minersPaid), (BigInt(params.rewardPerWindow) * BigInt(params.minersShareBps)) / 10_000n, 'miners paid: reward_per_window × miners share');
+  t.ok(minerRewards >= BigInt(paid.minersPaid), `the miner received the miners' budget (${minerRewards} ur3mes in all)`);
+  const genesis = JSON.parse(readFileSync(join(home, 'config', 'genesis.json'), 'utf8')) as {
+    app_state: { bank: { balances: Array<{ address: string; coins: Array<{ denom: string; amount: string }> }> } };
+  };
+  const genesisBalance = (address: string) => BigInt(genesis.app_state.bank.balances.find((b) => b.address === address)?.coins.find((c) => c.denom === DENOM)?.amount ?? '0');
+  const genesisSupply = genesis.app_state.bank.balances.flatMap((b) => b.coins).filter((c) => c.denom === DENOM).reduce((s, c) => s + BigInt(c.amount), 0n);
+  t.ok(minerStake > 0n, 'the miner registered (stake bonded)');
+  t.equal(snapshot.balance, genesisBalance(miner) - minerStake - minerFees + minerRewards,
+    'miner balance = genesis − stake − fees + rewards (increased by exactly the rewards paid)');
+
+  // --- Supply accounting, exact.
+  t.ok(minted >= BigInt(paid.minted), 'the window\'s rewards were minted');
+  t.equal(snapshot.supply, genesisSupply + minted - burned, `total supply = genesis ${genesisSupply} + minted ${minted} − burned ${burned}`);
+
+  // --- The story the user reads.
+  t.match(output, /window \d+ opened/, 'story: windows open');
+  t.match(output, /submitted chunk \d+ to window \d+ \(submission \d+, cid bafk\w+, loss [\d.]+→[\d.]+/, 'story: who submitted what');
+  t.match(output, new RegExp(`window ${rewardedWindow} finalized: model update bafk`), 'story: the model update of the window');
+  t.match(output, /miner r3mes1\S+ \+70 R3MES \(miner\)/, 'story: what the miner was paid');
+  t.match(output, /supply: .* ✓ chain agrees/, 'story: supply accounting');
+  t.match(output, /verifier: NOT started/, 'the missing verifier is said honestly');
+
+  // --- Ctrl-C: everything stops, nothing survives.
+  const stopAt = Date.now();
+  devnet.kill('SIGTERM');
+  stopped = true;
+  const code = await Promise.race([exited, sleep(20_000).then(() => 'timeout' as const)]);
+  t.equal(code, 0, 'the devnet exits 0 on SIGTERM');
+  await sleep(500);
+  t.same(processesMentioning(home), [], 'no process of the devnet survives');
+  t.comment(`window ${rewardedWindow} finalized and paid after ${finalizedAfter.toFixed(0)} s (height ${snapshot.h}); stopped in ${((Date.now() - stopAt) / 1000).toFixed(1)} s`);
+});
