@@ -109,10 +109,13 @@ function startProcess(role: string, command: string, args: string[], logDir: str
   }
   child.on('exit', (code, signal) => {
     log.end();
-    if (!stopping) {
+    // Ctrl-C in a terminal signals the whole process group: the children may exit before this
+    // process handles its own SIGINT, so an exit is called unexpected only a moment later.
+    setTimeout(() => {
+      if (stopping) return;
       say('devnet', `${role} exited (${signal ?? `code ${code}`}); see ${join(logDir, `${role}.log`)}. Stopping the devnet.`);
       void shutdown(1);
-    }
+    }, 300);
   });
   return child;
 }
