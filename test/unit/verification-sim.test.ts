@@ -223,6 +223,13 @@ t.test(`simulation: ${WINDOWS} windows with cheating miners and false challenger
   t.ok(h.validatorTokens(griefer) < 1900n, 'the griefer paid for its wrong results');
   t.same(h.invariants(initialSupply), [], 'no slash before an L3 decision; module account = open bonds; supply exact');
   t.equal(h.moduleBalance(), 0n);
+  const seedProblems: string[] = [];
+  for (const dispute of h.keeper.disputes(h.state)) {
+    if (dispute.draws.some((d) => !Buffer.from(d.seed).equals(Buffer.from(dispute.submissionSeed)))) seedProblems.push(`dispute ${dispute.id} drew with another seed`);
+  }
+  t.same(seedProblems.slice(0, 5), [], 'every dispute draw used its submission\'s seed');
+  const seedsLeft = [...h.keeper.submissionSeeds(h.state)].length;
+  t.ok(seedsLeft < 100, `submission seeds pruned after the challenge period (${seedsLeft} of ${truth.size} left)`);
   t.comment(`${WINDOWS} windows, ${truth.size} submissions, ${disputes.length} disputes ${JSON.stringify(Object.fromEntries(byOutcome))}, ` +
     `minted ${h.minted}, burned ${h.burned()}, ${seconds.toFixed(1)} s`);
   t.ok(seconds < 60, `under a minute (${seconds.toFixed(1)} s)`);
