@@ -172,8 +172,11 @@ export class R3mesApp implements AbciApplication {
     } catch (thrown) {
       outcome = errorOutcome(thrown);
     }
+    // No data, as in the Cosmos SDK: CometBFT's broadcast_tx_sync returns CheckTx data as hex and
+    // CosmJS decodes that field as base64, so data of an odd byte length (e.g. the TxMsgData of
+    // MsgCommitAggregation) makes every CosmJS broadcast of such a tx throw after it entered the mempool.
     return {
-      code: outcome.code, codespace: outcome.codespace, log: outcome.log, data: outcome.data, info: '',
+      code: outcome.code, codespace: outcome.codespace, log: outcome.log, data: new Uint8Array(), info: '',
       gasWanted: outcome.gasWanted, gasUsed: outcome.gasUsed, events: outcome.events,
     };
   }

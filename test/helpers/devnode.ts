@@ -8,6 +8,9 @@ import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { readGenesis, writeGenesis } from '../../app/node/genesis-file.ts';
+import { nodeHome } from '../../app/node/home.ts';
+import { validateAppState } from '../../app/modules.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const R3MESD = join(ROOT, 'bin', 'r3mesd');
@@ -50,7 +53,22 @@ export interface DevNode {
   stop(): Promise<void>;
 }
 
-export async function startDevNode(options: { accounts: Array<{ address: string; coins: string }>; timeoutCommit?: string }): Promise<DevNode> {
+export interface DevNodeOptions {
+  accounts: Array<{ address: string; coins: string }>;
+  timeoutCommit?: string;
+  /**
+   * Makes this funded address the node's genesis validator (`r3mesd genesis add-validator`, before
+   * start): it bonds `selfStake` (e.g. "100000000ur3mes") of its genesis balance with the node's
+   * consensus key, so staking and CometBFT both have it as the only validator.
+   */
+  validator?: { address: string; selfStake: string; moniker?: string; commissionRate?: string };
+  /** Module params merged over the defaults in genesis, e.g. `{ training: { windowBlocks: '5' } }` (keys as in the genesis JSON). */
+  moduleParams?: Record<string, Record<string, unknown>>;
+  /** Last edit of the genesis app_state before start (after accounts, validator and params). */
+  editAppState?: (appState: Record<string, unknown>) => void;
+}
+
+export async function startDevNode(options: DevNodeOptions): Promise<DevNode> {
   const home = mkdtempSync(join(tmpdir(), 'r3mes-node-'));
   const [abciPort, rpcPort, p2pPort, restPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const abci = `tcp://127.0.0.1:${abciPort}`;
@@ -59,6 +77,25 @@ export async function startDevNode(options: { accounts: Array<{ address: string;
     '--rpc-laddr', `tcp://127.0.0.1:${rpcPort}`, '--p2p-laddr', `tcp://127.0.0.1:${p2pPort}`,
     '--timeout-commit', options.timeoutCommit ?? '300ms']);
   for (const account of options.accounts) r3mesd(['genesis', 'add-account', account.address, account.coins, '--home', home]);
+  if (options.validator !== undefined) {
+    const { address, selfStake, moniker, commissionRate } = options.validator;
+    r3mesd(['genesis', 'add-validator', address, selfStake, '--home', home, '--moniker', moniker ?? 'e2e-validator',
+      ...(commissionRate === undefined ? [] : ['--commission-rate', commissionRate])]);
+  }
+  if (options.moduleParams !== undefined || options.editAppState !== undefined) {
+    const genesisPath = nodeHome(home).genesisJson;
+    const doc = readGenesis(genesisPath);
+    const appState = (doc.app_state ??= {}) as Record<string, unknown>;
+    for (const [module, params] of Object.entries(options.moduleParams ?? {})) {
+      const state = appState[module] as { params?: Record<string, unknown> } | undefined;
+      if (state?.params === undefined) throw new Error(`genesis has no params for module "${module}"`);
+      for (const key of Object.keys(params)) if (!(key in state.params)) throw new Error(`module "${module}" has no param "${key}"`);
+      Object.assign(state.params, params);
+    }
+    options.editAppState?.(appState);
+    validateAppState(appState); // what InitChain will check, with a clear error here rather than a node that does not start
+    writeGenesis(genesisPath, doc);
+  }
 
   let app: ChildProcess | undefined;
   let comet: ChildProcess | undefined;
