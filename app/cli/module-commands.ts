@@ -56,6 +56,7 @@ function addTxCommand(group: Command, spec: TxCommand): void {
       const result = await client.signAndBroadcast(signer, [{ typeUrl: spec.typeUrl, value }], fee(opts), opts.memo);
       printResult({
         txhash: result.transactionHash, height: String(result.height), code: result.code,
+        ...(result.code !== 0 ? { raw_log: result.rawLog ?? '' } : {}),
         gas_wanted: String(result.gasWanted), gas_used: String(result.gasUsed),
         events: result.events.filter((event) => !['tx', 'coin_spent', 'coin_received', 'message'].includes(event.type)),
       }, global.output);

@@ -49,6 +49,7 @@ export function registerTxCommands(program: Command): void {
         const result = await client.sendTokens(from, to, coins, fee(opts), opts.memo);
         printResult({
           txhash: result.transactionHash, height: String(result.height), code: result.code,
+          ...(result.code !== 0 ? { raw_log: result.rawLog ?? '' } : {}),
           gas_wanted: String(result.gasWanted), gas_used: String(result.gasUsed),
         }, global.output);
         if (result.code !== 0) process.exitCode = 1;
