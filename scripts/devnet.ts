@@ -5,17 +5,28 @@
  * seconds), the embedded content store behind a gateway, one miner and one aggregator
  * (r3mes-worker). Every process's output goes to <home>/logs/<role>.log; the terminal shows the
  * workers' lines prefixed with their role and one story line per chain event (windows, submissions,
- * aggregation, rewards, supply). Ctrl-C (or SIGTERM) stops every process it started.
+ * aggregation, rewards, supply, verification). Ctrl-C (or SIGTERM) stops every process it started.
+ *
+ * Verification: a second genesis validator `verifier` (1% of the voting power, no node of its own:
+ * CometBFT goes on with `validator`'s 99%) so that disputes have someone to draw besides whoever
+ * is excluded; once the first submission is in, both validator keys run `r3mes-worker verify --key` (L1 checks, L2 answers) and
+ * `arbitrate --key` (L3 seats), and `verifier` also runs an aggregator in case it is drawn.
+ * --cheater: a second miner `cheater` runs `train --cheat` (a tampered delta only re-execution
+ * exposes); the devnet acts as a watcher (key `watcher`) that challenges each of the cheater's
+ * submissions as soon as it is included; the dispute goes L2 → L3 → the cheater is slashed and
+ * jailed, the watcher gets its bond back plus the bounty (L1 sampling is off in this mode so the
+ * challenge, not an L1 flag, opens the dispute).
  *
  * Flags: --keep (restart on the existing state), --home DIR (default .devnet), --rpc-port,
  * --rest-port, --abci-port, --p2p-port, --gateway-port, --block-time (CometBFT timeout_commit,
- * default 1s), --window-blocks (default 12), --verbose (node output on the terminal too).
+ * default 1s), --window-blocks (default 12, 20 with --cheater), --verbose (node output on the terminal too), --cheater.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { readGenesis, writeGenesis } from '../app/node/genesis-file.ts';
+import { addGenesisValidator, readValidatorKeys } from '../app/node/genesis-validator.ts';
 import { nodeHome } from '../app/node/home.ts';
 import { validateAppState } from '../app/modules.ts';
 
@@ -26,21 +37,22 @@ const CHAIN_ID = 'r3mes-devnet-1';
 const DENOM = 'ur3mes';
 const FUNDS = 1_000_000_000_000n; // per key: 1,000,000 R3MES
 const SELF_STAKE = 100_000_000_000n;
+const VERIFIER_STAKE = 1_000_000_000n; // 1% of the voting power: the chain never waits for it
 const MINER_STAKE = 1_000_000n;
-const ROLES = ['validator', 'miner', 'verifier'] as const;
+const ROLES = ['validator', 'miner', 'verifier', 'cheater', 'watcher'] as const;
 type Role = (typeof ROLES)[number];
 /** A model version CPU training handles in seconds: 2 layers of width 64, 64-token sequences. */
 const TINY_ARCHITECTURE = { dModel: 64, nLayers: 2, nHeads: 2, dFf: 128, vocabSize: 256, seqLen: 64 };
 
 // ---- flags ---------------------------------------------------------------------------------
 interface Options {
-  keep: boolean; verbose: boolean; home: string; rpcPort: number; restPort: number; abciPort: number; p2pPort: number;
+  keep: boolean; verbose: boolean; cheater: boolean; home: string; rpcPort: number; restPort: number; abciPort: number; p2pPort: number;
   gatewayPort: number; blockTime: string; windowBlocks: number;
 }
 function parseArgs(argv: string[]): Options {
   const o: Options = {
-    keep: false, verbose: false, home: join(ROOT, '.devnet'), rpcPort: 26657, restPort: 1317, abciPort: 26658, p2pPort: 26656,
-    gatewayPort: 4080, blockTime: '1s', windowBlocks: 12,
+    keep: false, verbose: false, cheater: false, home: join(ROOT, '.devnet'), rpcPort: 26657, restPort: 1317, abciPort: 26658, p2pPort: 26656,
+    gatewayPort: 4080, blockTime: '1s', windowBlocks: 0,
   };
   const ports: Record<string, keyof Options> = {
     '--rpc-port': 'rpcPort', '--rest-port': 'restPort', '--abci-port': 'abciPort', '--p2p-port': 'p2pPort', '--gateway-port': 'gatewayPort', '--window-blocks': 'windowBlocks',
@@ -54,6 +66,7 @@ function parseArgs(argv: string[]): Options {
     };
     if (arg === '--keep') o.keep = true;
     else if (arg === '--verbose') o.verbose = true;
+    else if (arg === '--cheater') o.cheater = true;
     else if (arg === '--home') o.home = resolve(value());
     else if (arg === '--block-time') o.blockTime = value();
     else if (arg in ports) {
@@ -65,6 +78,7 @@ function parseArgs(argv: string[]): Options {
       process.exit(0);
     } else fail(`unknown option ${arg} (see --help)`);
   }
+  if (o.windowBlocks === 0) o.windowBlocks = o.cheater ? 20 : 12; // two miners and the duties share the CPU
   return o;
 }
 function fail(message: string): never {
@@ -73,7 +87,10 @@ function fail(message: string): never {
 }
 
 // ---- output ----------------------------------------------------------------------------------
-const COLORS: Record<string, string> = { node: '90', serve: '36', miner: '33', aggregator: '35', story: '1;32', devnet: '1' };
+const COLORS: Record<string, string> = {
+  node: '90', serve: '36', miner: '33', aggregator: '35', story: '1;32', devnet: '1', cheater: '31', watcher: '1;31',
+  verifier: '34', arbiter: '34', 'val-verify': '34', 'val-arbit': '34', 'ver-aggr': '35',
+};
 const useColor = Boolean(process.stdout.isTTY) && process.env.NO_COLOR === undefined;
 function say(role: string, line: string): void {
   const tag = role.padEnd(10);
@@ -94,7 +111,8 @@ const cleanEnv = (): NodeJS.ProcessEnv => {
   return env;
 };
 
-function startProcess(role: string, command: string, args: string[], logDir: string, show: (line: string) => boolean): ChildProcess {
+/** on exit: 'stop' the devnet (default), 'ignore' it, or 'restart' the process (duties: their journal never signs twice). */
+function startProcess(role: string, command: string, args: string[], logDir: string, show: (line: string) => boolean, onExit: 'stop' | 'ignore' | 'restart' = 'stop'): ChildProcess {
   const log: WriteStream = createWriteStream(join(logDir, `${role}.log`), { flags: 'a' });
   const child = spawn(command, args, { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   children.push({ role, child });
@@ -113,6 +131,15 @@ function startProcess(role: string, command: string, args: string[], logDir: str
     // process handles its own SIGINT, so an exit is called unexpected only a moment later.
     setTimeout(() => {
       if (stopping) return;
+      if (onExit === 'ignore') {
+        say('devnet', `${role} exited (${signal ?? `code ${code}`}); the rest of the devnet goes on (see ${join(logDir, `${role}.log`)})`);
+        return;
+      }
+      if (onExit === 'restart') {
+        say('devnet', `${role} exited (${signal ?? `code ${code}`}); restarting it in 2 s`);
+        setTimeout(() => { if (!stopping) startProcess(role, command, args, logDir, show, onExit); }, 2000);
+        return;
+      }
       say('devnet', `${role} exited (${signal ?? `code ${code}`}); see ${join(logDir, `${role}.log`)}. Stopping the devnet.`);
       void shutdown(1);
     }, 300);
@@ -184,6 +211,9 @@ async function main(): Promise<void> {
       import('node:fs').then((fs) => fs.writeFileSync(join(home, `${role}.json`), out)))));
     for (const role of ROLES) await cli(['genesis', 'add-account', role, `${FUNDS}${DENOM}`, '--home', home, ...keyring]);
     await cli(['genesis', 'add-validator', 'validator', `${SELF_STAKE}${DENOM}`, '--moniker', 'devnet-validator', '--commission-rate', '0.1', '--home', home, ...keyring]);
+    // A second genesis validator with a consensus key of its own that no node runs (1% of the power).
+    const verifierHome = join(home, 'validators', 'verifier');
+    await cli(['init', 'devnet-verifier', '--home', verifierHome, '--chain-id', CHAIN_ID]);
     // Short windows and a tiny model (training README "Params"; model genesis version 1).
     const genesisPath = nodeHome(home).genesisJson;
     const doc = readGenesis(genesisPath);
@@ -192,6 +222,10 @@ async function main(): Promise<void> {
       windowBlocks: String(o.windowBlocks), challengePeriodBlocks: '2', commitPeriodBlocks: '6', revealPeriodBlocks: '6', aggregationProposers: '1',
     });
     appState.model.versions[0].architecture = TINY_ARCHITECTURE;
+    // Disputes settle within a minute or two (verification README "Params").
+    Object.assign(appState.verification.params, { l1ResponseBlocks: '30', l2ResponseBlocks: '30', l3VoteBlocks: '40', ...(o.cheater ? { l1SampleBps: '0' } : {}) });
+    const verifierAddress = (JSON.parse(readFileSync(join(home, 'verifier.json'), 'utf8')) as { address: string }).address;
+    addGenesisValidator(doc, verifierAddress, VERIFIER_STAKE, 'devnet-verifier', readValidatorKeys(verifierHome), '0.1');
     validateAppState(appState);
     writeGenesis(genesisPath, doc);
     // Each worker has its own home (journal, checkpoints) with a copy of the devnet keyring.
@@ -216,16 +250,17 @@ async function main(): Promise<void> {
   content store  ${gatewayUrl}/ipfs/{cid}   (embedded blockstore ${join(home, 'store')}; /stats, /health)
   validator      validator ${address.validator} (${r3mes(SELF_STAKE)} bonded; the aggregation proposer)
   miner          miner     ${address.miner}
-  verifier       verifier  ${address.verifier} (funded only, see below)
-  keys           keyring-backend test in ${home}; mnemonics in ${home}/<name>.json
+  verifier       verifier  ${address.verifier} (${r3mes(VERIFIER_STAKE)} bonded, no node; verifies and arbitrates)
+${o.cheater ? `  cheater        cheater   ${address.cheater} (a miner that submits tampered deltas)
+  watcher        watcher   ${address.watcher} (challenges the cheater's submissions)
+` : ''}  keys           keyring-backend test in ${home}; mnemonics in ${home}/<name>.json
   logs           ${logDir}/<role>.log
 Try, in another terminal:
   bin/r3mesd query training current-window --node ${rpcUrl}
   bin/r3mesd query bank balances ${address.miner} --node ${rpcUrl}
   curl ${restUrl}/r3mes/training/v1/params
 `);
-  say('devnet', 'verifier: NOT started. `r3mes-worker verify` re-executes and prints a verdict but does not yet act on chain duties,');
-  say('devnet', '          so L1/L2/L3 verification duties run only when a worker verifier is running; here submissions are accepted unchallenged.');
+  say('devnet', 'verifier: started. validator and verifier each run `r3mes-worker verify --key` (L1 checks, L2 answers) and `arbitrate --key` (L3 seats).');
 
   // ---- node ----
   const nodeShow = o.verbose ? () => true : (line: string) => /error|panic|exception|[1-9][0-9]* failed/i.test(line);
@@ -243,11 +278,12 @@ Try, in another terminal:
   // ---- content store, miner registration, workers ----
   const workerShow = (line: string) => !/^(train|verify|arbitrate) \[/.test(line) || /100%/.test(line);
   startProcess('serve', WORKER, ['serve', '--home', join(home, 'workers', 'validator'), '--store', join(home, 'store'), '--listen', `127.0.0.1:${o.gatewayPort}`], logDir, workerShow);
-  const registered = await fetch(`${restUrl}/r3mes/staking/v1/miners/${address.miner}`).then((r) => r.ok, () => false);
-  if (!registered) {
-    const out = await cli(['tx', 'staking', 'register-miner', 'miner', `${MINER_STAKE}${DENOM}`, 'cpu', 'x86_64', '--home', home, ...keyring, '--node', rpcUrl, '-o', 'json']);
+  for (const who of o.cheater ? (['miner', 'cheater'] as const) : (['miner'] as const)) {
+    const registered = await fetch(`${restUrl}/r3mes/staking/v1/miners/${address[who]}`).then((r) => r.ok, () => false);
+    if (registered) continue;
+    const out = await cli(['tx', 'staking', 'register-miner', who, `${MINER_STAKE}${DENOM}`, 'cpu', 'x86_64', '--home', home, ...keyring, '--node', rpcUrl, '-o', 'json']);
     const tx = JSON.parse(out) as { code: number; height: string; txhash: string; raw_log?: string };
-    if (tx.code !== 0) throw new Error(`register-miner failed (code ${tx.code}): ${tx.raw_log ?? out}`);
+    if (tx.code !== 0) throw new Error(`register-miner ${who} failed (code ${tx.code}): ${tx.raw_log ?? out}`);
   }
   for (const deadline = Date.now() + 20_000; ;) {
     if (await fetch(gatewayUrl + '/health').then((r) => r.ok, () => false)) break;
@@ -257,6 +293,44 @@ Try, in another terminal:
   const common = (role: Role) => ['--home', join(home, 'workers', role), ...keyring, '--node', rpcUrl, '--gateway', gatewayUrl, '--poll-ms', '1000'];
   startProcess('miner', WORKER, ['train', '--key', 'miner', '--backend', 'cpu', ...common('miner')], logDir, workerShow);
   startProcess('aggregator', WORKER, ['aggregate', '--key', 'validator', '--rule', 'median', ...common('validator')], logDir, workerShow);
+  if (o.cheater) startProcess('cheater', WORKER, ['train', '--key', 'cheater', '--cheat', '--backend', 'cpu', ...common('cheater')], logDir, workerShow, 'ignore'); // exits once jailed
+  // Verification duties: both bonded validators can be drawn (L1, L2, L3 seats). Started once the
+  // miners have a first submission in (or after 40 blocks): a 2-core machine starting every worker
+  // at once trains too slowly for the first windows.
+  const duty = (role: Role) => [...common(role).slice(0, -2), '--poll-ms', '2000'];
+  let dutiesStarted = false;
+  const startDuties = () => {
+    if (dutiesStarted) return;
+    dutiesStarted = true;
+    startProcess('val-verify', WORKER, ['verify', '--key', 'validator', ...duty('validator')], logDir, workerShow, 'restart');
+    startProcess('val-arbit', WORKER, ['arbitrate', '--key', 'validator', ...duty('validator')], logDir, workerShow, 'restart');
+    startProcess('verifier', WORKER, ['verify', '--key', 'verifier', ...duty('verifier')], logDir, workerShow, 'restart');
+    startProcess('arbiter', WORKER, ['arbitrate', '--key', 'verifier', ...duty('verifier')], logDir, workerShow, 'restart');
+    startProcess('ver-aggr', WORKER, ['aggregate', '--key', 'verifier', '--rule', 'median', ...duty('verifier')], logDir, workerShow, 'restart');
+  };
+  const dutiesBy = (await height()) + 40n;
+
+  // ---- the watcher (--cheater): challenge each of the cheater's submissions as soon as it is included ----
+  const challenged = new Set<string>();
+  const challenge = async (submission: string, window: string) => {
+    if (challenged.has(submission)) return;
+    challenged.add(submission);
+    try {
+      const [{ window: w }, { params }] = await Promise.all([
+        fetch(`${restUrl}/r3mes/training/v1/windows/${window}`).then((r) => r.json() as Promise<{ window: { baseReward: string } }>),
+        fetch(`${restUrl}/r3mes/verification/v1/params`).then((r) => r.json() as Promise<{ params: { challengeBondMultiplier: string } }>),
+      ]);
+      const bond = BigInt(w.baseReward) * BigInt(params.challengeBondMultiplier);
+      say('watcher', `submission ${submission} is the cheater's: challenging it with a bond of ${r3mes(bond)}`);
+      const { stdout } = await run(WORKER, ['challenge', '--key', 'watcher', '--submission', submission, '--bond', bond.toString(), '--home', join(home, 'workers', 'watcher'), ...keyring, '--node', rpcUrl],
+        { cwd: ROOT, env: cleanEnv(), timeout: 120_000 });
+      const out = JSON.parse(stdout) as { disputeId?: string; txhash?: string };
+      say('watcher', `challenge sent (tx ${out.txhash ?? '?'}, dispute ${out.disputeId ?? '?'})`);
+    } catch (error) {
+      const e = error as { stderr?: string; message: string };
+      say('watcher', `challenge of submission ${submission} failed: ${(e.stderr || e.message).trim().split('\n').pop()}`);
+    }
+  };
 
   // ---- the story: one line per chain event, from each block's results ----
   let minted = 0n;
@@ -280,7 +354,11 @@ Try, in another terminal:
       case 'burn': story(`burned ${r3mes(coinAmount(a.amount))} from ${nameOf(a.burner)}`); return;
       case 'register_miner': story(`${nameOf(a.miner)} registered as a miner (${a.backend}, stake ${r3mes(coinAmount(a.stake))})`); return;
       case 'window_opened': story(`window ${a.window} opened at height ${h} (seed ${a.seed?.slice(0, 12)}…, model v${a.model_version}, collecting until ${a.collect_end_height})`); return;
-      case 'submission': story(`${nameOf(a.miner)} submitted chunk ${a.chunk} to window ${a.window} (submission ${a.id}, cid ${a.cid}${await lossOf(a.id)})`); return;
+      case 'submission':
+        story(`${nameOf(a.miner)} submitted chunk ${a.chunk} to window ${a.window} (submission ${a.id}, cid ${a.cid}${await lossOf(a.id)})`);
+        startDuties();
+        if (o.cheater && a.miner === address.cheater && a.id !== undefined) void challenge(a.id, a.window ?? '0');
+        return;
       case 'submission_rejected': story(`submission ${a.id} of ${nameOf(a.miner)} rejected in window ${a.window}: ${a.reason}`); return;
       case 'window_collected': story(`window ${a.window} stopped collecting: ${a.submissions} submission(s); challenge period`); return;
       case 'aggregation_started': story(`window ${a.window} aggregating: ${a.accepted} accepted, ${a.rejected} rejected; proposer(s) ${(a.proposers ?? '').split(',').map(nameOf).join(', ')}`); return;
@@ -293,14 +371,38 @@ Try, in another terminal:
         story(`rewards for window ${a.window_id}: minted ${r3mes(coinAmount(a.minted))} (miners ${r3mes(coinAmount(a.miners_paid))}, verifiers ${r3mes(coinAmount(a.verifiers_paid))}, validators ${r3mes(coinAmount(a.validators_paid))}, community pool ${r3mes(coinAmount(a.community_pool))})`);
         return;
       case 'reward_payout': story(`  ${nameOf(a.recipient)} +${r3mes(coinAmount(a.amount))} (${a.role})`); return;
+      case 'l1_sampled': story(`L1: submission ${a.submission} of ${nameOf(a.miner)} sampled; ${nameOf(a.verifier)} re-executes it by height ${a.deadline_height}`); return;
+      case 'l1_skipped': story(`L1: submission ${a.submission} sampled but not checked: ${a.reason}`); return;
+      case 'l1_verification': story(`L1: ${nameOf(a.verifier)} re-executed submission ${a.submission}: ${a.result}`); return;
+      case 'l1_missed': story(`L1: ${nameOf(a.verifier)} missed the check of submission ${a.submission}`); return;
+      case 'dispute_opened': story(`dispute ${a.dispute} opened on submission ${a.submission} of ${nameOf(a.miner)} (${a.origin}${a.challenger ? ` by ${nameOf(a.challenger)}` : ''}${a.bond ? `, bond ${r3mes(coinAmount(a.bond))}` : ''})`); return;
+      case 'verifier_drawn': story(`L2: dispute ${a.dispute}: ${nameOf(a.verifier)} drawn to re-execute submission ${a.submission} (round ${a.round}, answer by height ${a.deadline_height})`); return;
+      case 'verifier_answer': story(`L2: dispute ${a.dispute}: ${nameOf(a.verifier)} re-executed and agrees with the ${a.agrees_with}`); return;
+      case 'verifier_missed': story(`L2: dispute ${a.dispute}: ${nameOf(a.verifier)} missed its answer (round ${a.round})`); return;
+      case 'dispute_escalated': story(`dispute ${a.dispute} escalated to L3 (${a.reason ?? ''})`); return;
+      case 'panel_drawn': story(`L3: dispute ${a.dispute}: panel ${(a.arbiters ?? '').split(',').map(nameOf).join(', ')} (round ${a.round}, votes by height ${a.deadline_height})`); return;
+      case 'unavailability_reported': story(`dispute ${a.dispute}: ${nameOf(a.reporter)} reports the delta of submission ${a.submission} unavailable`); return;
+      case 'arbiter_vote': story(`L3: dispute ${a.dispute}: ${nameOf(a.arbiter)} voted ${a.vote}`); return;
+      case 'arbiter_missed': story(`L3: dispute ${a.dispute}: ${nameOf(a.arbiter)} missed its vote (round ${a.round})`); return;
+      case 'dispute_resolved':
+        story(`dispute ${a.dispute} resolved: ${a.outcome} (${a.reason ?? ''}); slashed ${r3mes(coinAmount(a.slashed))}, bounty ${r3mes(coinAmount(a.bounty))}${a.challenger ? ` to ${nameOf(a.challenger)}` : ''}, submission rejected: ${a.submission_rejected}`);
+        return;
+      case 'slash': story(`slashed ${a.role ?? ''} ${nameOf(a.address)}: burned ${r3mes(coinAmount(a.burned))} (${a.fraction ?? ''})${a.jailed === 'true' ? ', jailed' : ''}: ${a.reason ?? ''}`); return;
+      case 'verification_penalty': story(`penalty: ${nameOf(a.address)} ${a.fault} (${a.subject}), burned ${r3mes(coinAmount(a.burned))}`); return;
       default:
         if (/verification|dispute|challenge|arbit/.test(event.type)) story(`${event.type}: ${event.attributes.map((x) => `${x.key}=${x.value}`).join(' ')}`);
     }
   };
   for (;;) {
-    const top = await height().catch(() => next - 1n);
+    // The app's committed height (CometBFT's status runs ahead of it while a block is applied): its
+    // results are stored and REST reads the state after it.
+    const top = await rpc<{ response: { last_block_height?: string } }>('abci_info').then((r) => BigInt(r.response.last_block_height ?? '0'), () => next - 1n);
+    if (top >= dutiesBy) startDuties();
     for (; next <= top; next++) {
-      const results = await rpc<{ finalize_block_events?: AbciEvent[]; txs_results?: Array<{ code: number; log?: string; events?: AbciEvent[] }> | null }>('block_results', { height: next.toString() });
+      // The status may name a height whose results CometBFT has not stored yet: try again later.
+      const results = await rpc<{ finalize_block_events?: AbciEvent[]; txs_results?: Array<{ code: number; log?: string; events?: AbciEvent[] }> | null }>('block_results', { height: next.toString() })
+        .catch(() => undefined);
+      if (results === undefined) break;
       // Block order: begin-block events, then txs, then end-block events (CometBFT gives the block's events in one list, in emission order).
       const blockEvents = results.finalize_block_events ?? [];
       const txEvents = (results.txs_results ?? []).flatMap((tx) => (tx.code === 0 ? tx.events ?? [] : []));

@@ -1,0 +1,208 @@
+/**
+ * `npm run devnet -- --cheater`: a second miner submits tampered deltas (`train --cheat`); the
+ * devnet's watcher challenges them; the dispute goes L2 (a drawn validator re-executes and agrees
+ * with the challenger) → L3 (a panel of the remaining validator votes fault) → the cheater is
+ * slashed and jailed, the challenger gets its bond back plus the minted bounty. The honest miner is
+ * never slashed and is paid. Supply stays exact. Checked against the chain (REST and every block's
+ * results through CometBFT RPC), and the story lines the user reads are checked too.
+ */
+import t from 'tap';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, freePort } from '../helpers/devnode.ts';
+import { rpcCall } from '../helpers/localnet.ts';
+
+const DENOM = 'ur3mes';
+const BOUND_MS = 5 * 60_000;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+interface AbciEvent { type: string; attributes: Array<{ key: string; value: string }> }
+const attrs = (e: AbciEvent) => Object.fromEntries(e.attributes.map((a) => [a.key, a.value])) as Record<string, string | undefined>;
+const amountOf = (coins: string | undefined) => BigInt(/^(\d+)$/.exec(coins ?? '')?.[1] ?? new RegExp(`(\\d+)${DENOM}`).exec(coins ?? '')?.[1] ?? '0');
+
+function processesMentioning(needle: string): number[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return out.split('\n').filter((line) => line.includes(needle)).map((line) => Number(line.trim().split(/\s+/)[0]));
+}
+
+// The dispute (L2 then L3) is bounded by BOUND_MS; the scan and the stop need a little more than tap's 300 s.
+t.setTimeout(BOUND_MS + 2 * 60_000);
+
+t.test('npm run devnet -- --cheater: challenged, L2, L3, slashed and jailed; the challenger is paid; supply exact', async (t) => {
+  const started = Date.now();
+  const home = join(mkdtempSync(join(tmpdir(), 'r3mes-devnet-cheater-')), 'net');
+  const [rpcPort, restPort, abciPort, p2pPort, gatewayPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const rpcUrl = `http://127.0.0.1:${rpcPort}`;
+  const restUrl = `http://127.0.0.1:${restPort}`;
+  const { NODE_OPTIONS: _tapLoader, ...env } = process.env;
+  const devnet = spawn('bash', [join(ROOT, 'scripts', 'devnet'), '--cheater', '--home', home, '--rpc-port', String(rpcPort), '--rest-port', String(restPort),
+    '--abci-port', String(abciPort), '--p2p-port', String(p2pPort), '--gateway-port', String(gatewayPort)],
+  { cwd: ROOT, env: { ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  devnet.stdout.on('data', (d: Buffer) => { output += d.toString(); });
+  devnet.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+  const exited = new Promise<number | null>((done) => devnet.once('exit', (code) => done(code)));
+  let stopped = false;
+  t.teardown(async () => {
+    if (!stopped) {
+      devnet.kill('SIGTERM');
+      await Promise.race([exited, sleep(20_000)]);
+    }
+    for (const pid of processesMentioning(home)) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+    try { process.kill(-devnet.pid!, 'SIGKILL'); } catch { /* group already empty */ }
+    if (process.env.R3MES_KEEP_TEST_HOMES === undefined) rmSync(join(home, '..'), { recursive: true, force: true });
+  });
+
+  const rest = async <T>(path: string): Promise<T> => {
+    const response = await fetch(restUrl + path, { signal: AbortSignal.timeout(10_000) });
+    if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
+    return response.json() as Promise<T>;
+  };
+  // The app's committed height: the state REST reads (CometBFT's status may run a block ahead of it).
+  const height = async () => BigInt((await rpcCall<{ response: { last_block_height?: string } }>(rpcUrl, 'abci_info')).response.last_block_height ?? '0');
+
+  // --- Wait (bounded) for a dispute settled against the cheater and a paid honest window.
+  while (!(/dispute \d+ resolved: miner-at-fault/.test(output) && /miner r3mes1\S+ \+70 R3MES \(miner\)/.test(output))) {
+    if (devnet.exitCode !== null) throw new Error(`the devnet exited (${devnet.exitCode}):\n${output}`);
+    if (Date.now() - started > BOUND_MS) throw new Error(`no dispute settled against the cheater (and paid honest window) within ${BOUND_MS / 1000} s:\n${output}`);
+    await sleep(1000);
+  }
+  const settledAfter = (Date.now() - started) / 1000;
+  const addresses = Object.fromEntries(['validator', 'miner', 'verifier', 'cheater', 'watcher'].map((role) =>
+    [role, (JSON.parse(readFileSync(join(home, `${role}.json`), 'utf8')) as { address: string }).address])) as Record<string, string>;
+  const { miner, cheater, watcher } = addresses as { miner: string; cheater: string; watcher: string };
+
+  // --- A consistent snapshot at one height.
+  type Snap = { h: bigint; watcher: bigint; miner: bigint; supply: bigint; cheaterRecord: { stake: string; jailed?: boolean } };
+  let snap: Snap | undefined;
+  const balance = async (addr: string) => BigInt((await rest<{ balances: Array<{ denom: string; amount: string }> }>(`/cosmos/bank/v1beta1/balances/${addr}`)).balances.find((c) => c.denom === DENOM)?.amount ?? '0');
+  for (let tries = 0; snap === undefined && tries < 30; tries++) {
+    const h = await height();
+    const [w, m, supply, record] = await Promise.all([
+      balance(watcher), balance(miner),
+      rest<{ supply: Array<{ denom: string; amount: string }> }>('/cosmos/bank/v1beta1/supply'),
+      rest<{ miner: { stake: string; jailed?: boolean } }>(`/r3mes/staking/v1/miners/${cheater}`),
+    ]);
+    if ((await height()) === h) snap = { h, watcher: w, miner: m, supply: BigInt(supply.supply.find((c) => c.denom === DENOM)?.amount ?? '0'), cheaterRecord: record.miner };
+  }
+  if (snap === undefined) throw new Error('could not read balances and supply at one height');
+
+  // --- Every block up to the snapshot.
+  let minted = 0n;
+  let burned = 0n;
+  const fees: Record<string, bigint> = {};
+  const stakes: Record<string, bigint> = {};
+  const minerRewards: bigint[] = [];
+  const cheaterSubmissions = new Set<string>();
+  const opened = new Map<string, { submission: string; challenger?: string; origin?: string; bond: bigint }>();
+  const resolved = new Map<string, Record<string, string | undefined>>();
+  const seen: Record<string, Array<Record<string, string | undefined>>> = {};
+  const slashes: Array<Record<string, string | undefined>> = [];
+  for (let h = 1n; h <= snap.h; h++) {
+    const results = await rpcCall<{ finalize_block_events?: AbciEvent[]; txs_results?: Array<{ code: number; events?: AbciEvent[] }> | null }>(rpcUrl, 'block_results', { height: h.toString() });
+    const txEvents = (results.txs_results ?? []).filter((tx) => tx.code === 0).flatMap((tx) => tx.events ?? []);
+    for (const e of (results.txs_results ?? []).flatMap((tx) => (tx.events ?? []).filter((x) => x.type === 'tx'))) {
+      const payer = attrs(e).fee_payer ?? '';
+      fees[payer] = (fees[payer] ?? 0n) + amountOf(attrs(e).fee);
+    }
+    for (const e of [...(results.finalize_block_events ?? []), ...txEvents]) {
+      const a = attrs(e);
+      (seen[e.type] ??= []).push(a);
+      if (e.type === 'coinbase') minted += amountOf(a.amount);
+      if (e.type === 'burn') burned += amountOf(a.amount);
+      if (e.type === 'register_miner') stakes[a.miner!] = amountOf(a.stake);
+      if (e.type === 'reward_payout' && a.recipient === miner && a.role === 'miner') minerRewards.push(amountOf(a.amount));
+      if (e.type === 'submission' && a.miner === cheater) cheaterSubmissions.add(a.id!);
+      if (e.type === 'dispute_opened') opened.set(a.dispute!, { submission: a.submission!, challenger: a.challenger, origin: a.origin, bond: amountOf(a.bond) });
+      if (e.type === 'dispute_resolved') resolved.set(a.dispute!, a);
+      if (e.type === 'slash') slashes.push(a);
+    }
+  }
+
+  // --- Challenged, L2, L3, resolved against the cheater.
+  t.ok(opened.size >= 1, `${opened.size} dispute(s) opened`);
+  for (const [id, d] of opened) {
+    t.ok(cheaterSubmissions.has(d.submission), `dispute ${id} is on a submission of the cheater (${d.submission})`);
+    t.equal(d.origin, 'challenge', `dispute ${id} opened by a challenge`);
+    t.equal(d.challenger, watcher, `dispute ${id} challenged by the watcher`);
+  }
+  const settled = [...resolved.keys()];
+  t.ok(settled.length >= 1, `${settled.length} dispute(s) resolved`);
+  const { params: vparams } = await rest<{ params: { minerSlashFraction: string; challengeBondMultiplier: string; bountyMultiplier: string } }>('/r3mes/verification/v1/params');
+  for (const id of settled) {
+    const r = resolved.get(id)!;
+    t.equal(r.outcome, 'miner-at-fault', `dispute ${id}: miner at fault`);
+    t.equal(r.miner, cheater, `dispute ${id}: the cheater lost`);
+    t.ok((seen.verifier_drawn ?? []).some((x) => x.dispute === id && x.verifier !== cheater && x.verifier !== watcher), `dispute ${id}: an L2 verifier was drawn (neither miner nor challenger)`);
+    t.ok((seen.verifier_answer ?? []).some((x) => x.dispute === id && x.agrees_with === 'challenger'), `dispute ${id}: the L2 verifier re-executed and agreed with the challenger`);
+    t.ok((seen.dispute_escalated ?? []).some((x) => x.dispute === id), `dispute ${id}: escalated to L3`);
+    const panel = (seen.panel_drawn ?? []).find((x) => x.dispute === id);
+    t.ok(panel, `dispute ${id}: an L3 panel was drawn`);
+    const l2 = (seen.verifier_drawn ?? []).filter((x) => x.dispute === id).map((x) => x.verifier);
+    t.notOk((panel?.arbiters ?? '').split(',').some((x) => l2.includes(x) || x === cheater || x === watcher), `dispute ${id}: the panel excludes the L2 verifier, the miner and the challenger`);
+    t.ok((seen.arbiter_vote ?? []).some((x) => x.dispute === id && x.vote === 'fault'), `dispute ${id}: an arbiter voted fault`);
+    const window = (await rest<{ submission: { windowId: string } }>(`/r3mes/training/v1/submissions/${opened.get(id)!.submission}`)).submission.windowId;
+    const { window: w } = await rest<{ window: { baseReward: string } }>(`/r3mes/training/v1/windows/${window}`);
+    t.equal(amountOf(r.bounty), BigInt(w.baseReward) * BigInt(vparams.bountyMultiplier), `dispute ${id}: bounty = bounty_multiplier × base reward`);
+    t.ok(opened.get(id)!.bond >= BigInt(w.baseReward) * BigInt(vparams.challengeBondMultiplier), `dispute ${id}: bond ≥ multiplier × base reward`);
+  }
+
+  // --- The cheater: slashed by the slash fraction once per lost dispute, and jailed.
+  const [num, den] = (() => { const [i, f = ''] = vparams.minerSlashFraction.split('.'); return [BigInt(i! + f), 10n ** BigInt(f.length)]; })();
+  let expectedStake = stakes[cheater] ?? 0n;
+  const cheaterSlashes = slashes.filter((s) => s.address === cheater);
+  t.equal(cheaterSlashes.length, settled.length, 'the cheater is slashed once per lost dispute');
+  for (let i = 0; i < cheaterSlashes.length; i++) expectedStake -= (expectedStake * num) / den;
+  t.ok(expectedStake < (stakes[cheater] ?? 0n), 'the cheater\'s stake went down');
+  t.equal(BigInt(snap.cheaterRecord.stake), expectedStake, `the cheater's miner stake = registered × (1 − ${vparams.minerSlashFraction}) per slash`);
+  t.equal(snap.cheaterRecord.jailed, true, 'the cheater is jailed');
+
+  // --- The challenger: bond back and the bounty, minus its fees.
+  const genesis = JSON.parse(readFileSync(join(home, 'config', 'genesis.json'), 'utf8')) as {
+    app_state: { bank: { balances: Array<{ address: string; coins: Array<{ denom: string; amount: string }> }> } };
+  };
+  const genesisBalance = (address: string) => BigInt(genesis.app_state.bank.balances.find((b) => b.address === address)?.coins.find((c) => c.denom === DENOM)?.amount ?? '0');
+  const openBonds = [...opened].filter(([id]) => !resolved.has(id)).reduce((s, [, d]) => s + d.bond, 0n);
+  const bounties = settled.reduce((s, id) => s + amountOf(resolved.get(id)!.bounty), 0n);
+  t.ok(bounties > 0n, 'a bounty was paid');
+  t.equal(snap.watcher, genesisBalance(watcher) - (fees[watcher] ?? 0n) - openBonds + bounties,
+    'challenger balance = genesis − fees + bounties (settled bonds returned; bonds of still-open disputes held)');
+
+  // --- The honest miner: never slashed, an accepted submission, paid.
+  t.same(slashes.filter((s) => s.address === miner), [], 'the honest miner is never slashed');
+  t.ok(minerRewards.length >= 1, 'the honest miner was paid for a window');
+  const minerRecord = await rest<{ miner: { stake: string; jailed?: boolean } }>(`/r3mes/staking/v1/miners/${miner}`);
+  t.equal(BigInt(minerRecord.miner.stake), stakes[miner], 'the honest miner keeps its whole stake');
+  t.notOk(minerRecord.miner.jailed, 'the honest miner is not jailed');
+  t.equal(snap.miner, genesisBalance(miner) - stakes[miner]! - (fees[miner] ?? 0n) + minerRewards.reduce((s, x) => s + x, 0n), 'miner balance = genesis − stake − fees + rewards');
+  t.ok((seen.submission ?? []).some((s) => s.miner === miner), 'the honest miner submitted');
+
+  // --- Supply: exact.
+  const genesisSupply = genesis.app_state.bank.balances.flatMap((b) => b.coins).filter((c) => c.denom === DENOM).reduce((s, c) => s + BigInt(c.amount), 0n);
+  t.equal(snap.supply, genesisSupply + minted - burned, `total supply = genesis ${genesisSupply} + minted ${minted} − burned ${burned}`);
+
+  // --- The story the user reads.
+  t.match(output, /watcher +submission \d+ is the cheater's: challenging it/, 'log: the watcher challenges');
+  t.match(output, /dispute \d+ opened on submission \d+ of cheater .* \(challenge by watcher/, 'story: dispute opened');
+  t.match(output, /L2: dispute \d+: (validator|verifier) \S+ drawn to re-execute/, 'story: L2 verifier drawn');
+  t.match(output, /L2: dispute \d+: .* agrees with the challenger/, 'story: L2 answer');
+  t.match(output, /dispute \d+ escalated to L3/, 'story: escalation');
+  t.match(output, /L3: dispute \d+: panel /, 'story: panel drawn');
+  t.match(output, /L3: dispute \d+: .* voted fault/, 'story: arbiter vote');
+  t.match(output, /slashed miner cheater .*jailed/, 'story: slash');
+  t.match(output, /dispute \d+ resolved: miner-at-fault .* bounty [\d.]+ R3MES to watcher/, 'story: resolution and bounty');
+  t.notMatch(output, /verifier: NOT started/, 'the verifier is started');
+
+  // --- Ctrl-C: everything stops.
+  devnet.kill('SIGTERM');
+  stopped = true;
+  const code = await Promise.race([exited, sleep(20_000).then(() => 'timeout' as const)]);
+  t.equal(code, 0, 'the devnet exits 0 on SIGTERM');
+  await sleep(500);
+  t.same(processesMentioning(home), [], 'no process of the devnet survives');
+  t.comment(`${settled.length} dispute(s) settled against the cheater after ${settledAfter.toFixed(0)} s (height ${snap.h})`);
+});
