@@ -3,6 +3,7 @@
  * (ModuleParams). The JSON form is the protobuf JSON of `Params` with every field present:
  * camelCase keys, every value a decimal string.
  */
+import { strictParamsFromJson } from '../../app/params-json.ts';
 import type { ErrorKind } from '../../app/errors.ts';
 import { Params } from '../../proto/gen/r3mes/training/v1/types.ts';
 import { trainingErrors } from './errors.ts';
@@ -64,23 +65,7 @@ export function paramsToJson(params: Params): Record<string, string> {
  * decimal string (a non-negative safe integer number is accepted for uint64 fields).
  */
 export function paramsFromJson(value: unknown, error: ErrorKind = trainingErrors.invalidParams): Params {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw error('params must be a JSON object');
-  const record = value as Record<string, unknown>;
-  for (const key of Object.keys(record)) if (!PARAM_KEYS.includes(key as keyof Params)) throw error(`unknown parameter "${key}"`);
-  const parsed: Record<string, unknown> = {};
-  for (const key of PARAM_KEYS) {
-    const raw = record[key];
-    if (raw === undefined) throw error(`parameter "${key}" is missing`);
-    if ((AMOUNTS as readonly string[]).includes(key)) {
-      if (typeof raw !== 'string') throw error(`${key} must be a decimal string`);
-      parsed[key] = raw;
-    } else {
-      const text = typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 0 ? String(raw) : raw;
-      if (typeof text !== 'string' || !/^\d{1,20}$/.test(text)) throw error(`${key} must be a non-negative integer, got ${JSON.stringify(raw)}`);
-      parsed[key] = BigInt(text);
-    }
-  }
-  const params = parsed as unknown as Params;
+  const params = strictParamsFromJson<Params>(value, PARAM_KEYS, AMOUNTS, error);
   validateParams(params, error);
   return params;
 }

@@ -2,6 +2,7 @@
  * Verification parameters: defaults, rules, and the JSON form governance reads and replaces
  * (ModuleParams): the protobuf JSON of `Params` with every field present, every value a string.
  */
+import { strictParamsFromJson } from '../../app/params-json.ts';
 import type { ErrorKind } from '../../app/errors.ts';
 import { Params } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { verificationErrors } from './errors.ts';
@@ -80,23 +81,7 @@ export function paramsToJson(params: Params): Record<string, string> {
 
 /** Strict: exactly the Params keys; integers as decimal strings (or safe integer numbers), fractions as strings. */
 export function paramsFromJson(value: unknown, error: ErrorKind = verificationErrors.invalidParams): Params {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw error('params must be a JSON object');
-  const record = value as Record<string, unknown>;
-  for (const key of Object.keys(record)) if (!PARAM_KEYS.includes(key as keyof Params)) throw error(`unknown parameter "${key}"`);
-  const parsed: Record<string, unknown> = {};
-  for (const key of PARAM_KEYS) {
-    const raw = record[key];
-    if (raw === undefined) throw error(`parameter "${key}" is missing`);
-    if ((FRACTIONS as readonly string[]).includes(key)) {
-      if (typeof raw !== 'string') throw error(`${key} must be a decimal string`);
-      parsed[key] = raw;
-    } else {
-      const text = typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 0 ? String(raw) : raw;
-      if (typeof text !== 'string' || !/^\d{1,20}$/.test(text)) throw error(`${key} must be a non-negative integer, got ${JSON.stringify(raw)}`);
-      parsed[key] = BigInt(text);
-    }
-  }
-  const params = parsed as unknown as Params;
+  const params = strictParamsFromJson<Params>(value, PARAM_KEYS, FRACTIONS, error);
   validateParams(params, error);
   return params;
 }
