@@ -291,8 +291,12 @@ Try, in another terminal:
     await sleep(200);
   }
   const common = (role: Role) => ['--home', join(home, 'workers', role), ...keyring, '--node', rpcUrl, '--gateway', gatewayUrl, '--poll-ms', '1000'];
-  startProcess('miner', WORKER, ['train', '--key', 'miner', '--backend', 'cpu', ...common('miner')], logDir, workerShow);
-  startProcess('aggregator', WORKER, ['aggregate', '--key', 'validator', '--rule', 'median', ...common('validator')], logDir, workerShow);
+  // Restarted, not fatal, when they exit (e.g. a chunk finished after its window closed): their
+  // journals never sign the same duty twice, so a restart resumes instead of double-submitting.
+  startProcess('miner', WORKER, ['train', '--key', 'miner', '--backend', 'cpu', ...common('miner')], logDir, workerShow, 'restart');
+  startProcess('aggregator', WORKER, ['aggregate', '--key', 'validator', '--rule', 'median', ...common('validator')], logDir, workerShow, 'restart');
+  // The second validator can be drawn as aggregation proposer too (stake-weighted): its aggregator runs from the start.
+  startProcess('ver-aggr', WORKER, ['aggregate', '--key', 'verifier', '--rule', 'median', ...common('verifier')], logDir, workerShow, 'restart');
   if (o.cheater) startProcess('cheater', WORKER, ['train', '--key', 'cheater', '--cheat', '--backend', 'cpu', ...common('cheater')], logDir, workerShow, 'ignore'); // exits once jailed
   // Verification duties: both bonded validators can be drawn (L1, L2, L3 seats). Started once the
   // miners have a first submission in (or after 40 blocks): a 2-core machine starting every worker
@@ -306,7 +310,6 @@ Try, in another terminal:
     startProcess('val-arbit', WORKER, ['arbitrate', '--key', 'validator', ...duty('validator')], logDir, workerShow, 'restart');
     startProcess('verifier', WORKER, ['verify', '--key', 'verifier', ...duty('verifier')], logDir, workerShow, 'restart');
     startProcess('arbiter', WORKER, ['arbitrate', '--key', 'verifier', ...duty('verifier')], logDir, workerShow, 'restart');
-    startProcess('ver-aggr', WORKER, ['aggregate', '--key', 'verifier', '--rule', 'median', ...duty('verifier')], logDir, workerShow, 'restart');
   };
   const dutiesBy = (await height()) + 40n;
 
