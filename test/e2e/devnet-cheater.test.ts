@@ -7,68 +7,27 @@
  * results through CometBFT RPC), and the story lines the user reads are checked too.
  */
 import t from 'tap';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, freePort } from '../helpers/devnode.ts';
 import { rpcCall } from '../helpers/localnet.ts';
+import { type AbciEvent, DENOM, amountOf, attrs, processesMentioning, sleep, startDevnetRun } from '../helpers/devnet-run.ts';
 
-const DENOM = 'ur3mes';
 const BOUND_MS = 5 * 60_000;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-interface AbciEvent { type: string; attributes: Array<{ key: string; value: string }> }
-const attrs = (e: AbciEvent) => Object.fromEntries(e.attributes.map((a) => [a.key, a.value])) as Record<string, string | undefined>;
-const amountOf = (coins: string | undefined) => BigInt(/^(\d+)$/.exec(coins ?? '')?.[1] ?? new RegExp(`(\\d+)${DENOM}`).exec(coins ?? '')?.[1] ?? '0');
-
-function processesMentioning(needle: string): number[] {
-  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  return out.split('\n').filter((line) => line.includes(needle)).map((line) => Number(line.trim().split(/\s+/)[0]));
-}
 
 // The dispute (L2 then L3) is bounded by BOUND_MS; the scan and the stop need a little more than tap's 300 s.
 t.setTimeout(BOUND_MS + 2 * 60_000);
 
 t.test('npm run devnet -- --cheater: challenged, L2, L3, slashed and jailed; the challenger is paid; supply exact', async (t) => {
   const started = Date.now();
-  const home = join(mkdtempSync(join(tmpdir(), 'r3mes-devnet-cheater-')), 'net');
-  const [rpcPort, restPort, abciPort, p2pPort, gatewayPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
-  const rpcUrl = `http://127.0.0.1:${rpcPort}`;
-  const restUrl = `http://127.0.0.1:${restPort}`;
-  const { NODE_OPTIONS: _tapLoader, ...env } = process.env;
-  const devnet = spawn('bash', [join(ROOT, 'scripts', 'devnet'), '--cheater', '--home', home, '--rpc-port', String(rpcPort), '--rest-port', String(restPort),
-    '--abci-port', String(abciPort), '--p2p-port', String(p2pPort), '--gateway-port', String(gatewayPort)],
-  { cwd: ROOT, env: { ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let output = '';
-  devnet.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-  devnet.stderr.on('data', (d: Buffer) => { output += d.toString(); });
-  const exited = new Promise<number | null>((done) => devnet.once('exit', (code) => done(code)));
-  let stopped = false;
-  t.teardown(async () => {
-    if (!stopped) {
-      devnet.kill('SIGTERM');
-      await Promise.race([exited, sleep(20_000)]);
-    }
-    for (const pid of processesMentioning(home)) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-    }
-    try { process.kill(-devnet.pid!, 'SIGKILL'); } catch { /* group already empty */ }
-    if (process.env.R3MES_KEEP_TEST_HOMES === undefined) rmSync(join(home, '..'), { recursive: true, force: true });
-  });
-
-  const rest = async <T>(path: string): Promise<T> => {
-    const response = await fetch(restUrl + path, { signal: AbortSignal.timeout(10_000) });
-    if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
-    return response.json() as Promise<T>;
-  };
+  const run = await startDevnetRun(t, ['--cheater'], 'r3mes-devnet-cheater-');
+  const { devnet, home, rpcUrl, rest } = run;
   // The app's committed height: the state REST reads (CometBFT's status may run a block ahead of it).
   const height = async () => BigInt((await rpcCall<{ response: { last_block_height?: string } }>(rpcUrl, 'abci_info')).response.last_block_height ?? '0');
 
   // --- Wait (bounded) for a dispute settled against the cheater and a paid honest window.
-  while (!(/dispute \d+ resolved: miner-at-fault/.test(output) && /miner r3mes1\S+ \+70 R3MES \(miner\)/.test(output))) {
-    if (devnet.exitCode !== null) throw new Error(`the devnet exited (${devnet.exitCode}):\n${output}`);
-    if (Date.now() - started > BOUND_MS) throw new Error(`no dispute settled against the cheater (and paid honest window) within ${BOUND_MS / 1000} s:\n${output}`);
+  while (!(/dispute \d+ resolved: miner-at-fault/.test(run.output) && /miner r3mes1\S+ \+70 R3MES \(miner\)/.test(run.output))) {
+    if (devnet.exitCode !== null) throw new Error(`the devnet exited (${devnet.exitCode}):\n${run.output}`);
+    if (Date.now() - started > BOUND_MS) throw new Error(`no dispute settled against the cheater (and paid honest window) within ${BOUND_MS / 1000} s:\n${run.output}`);
     await sleep(1000);
   }
   const settledAfter = (Date.now() - started) / 1000;
@@ -186,21 +145,19 @@ t.test('npm run devnet -- --cheater: challenged, L2, L3, slashed and jailed; the
   t.equal(snap.supply, genesisSupply + minted - burned, `total supply = genesis ${genesisSupply} + minted ${minted} − burned ${burned}`);
 
   // --- The story the user reads.
-  t.match(output, /watcher +submission \d+ is the cheater's: challenging it/, 'log: the watcher challenges');
-  t.match(output, /dispute \d+ opened on submission \d+ of cheater .* \(challenge by watcher/, 'story: dispute opened');
-  t.match(output, /L2: dispute \d+: (validator|verifier) \S+ drawn to re-execute/, 'story: L2 verifier drawn');
-  t.match(output, /L2: dispute \d+: .* agrees with the challenger/, 'story: L2 answer');
-  t.match(output, /dispute \d+ escalated to L3/, 'story: escalation');
-  t.match(output, /L3: dispute \d+: panel /, 'story: panel drawn');
-  t.match(output, /L3: dispute \d+: .* voted fault/, 'story: arbiter vote');
-  t.match(output, /slashed miner cheater .*jailed/, 'story: slash');
-  t.match(output, /dispute \d+ resolved: miner-at-fault .* bounty [\d.]+ R3MES to watcher/, 'story: resolution and bounty');
-  t.notMatch(output, /verifier: NOT started/, 'the verifier is started');
+  t.match(run.output, /watcher +submission \d+ is the cheater's: challenging it/, 'log: the watcher challenges');
+  t.match(run.output, /dispute \d+ opened on submission \d+ of cheater .* \(challenge by watcher/, 'story: dispute opened');
+  t.match(run.output, /L2: dispute \d+: (validator|verifier) \S+ drawn to re-execute/, 'story: L2 verifier drawn');
+  t.match(run.output, /L2: dispute \d+: .* agrees with the challenger/, 'story: L2 answer');
+  t.match(run.output, /dispute \d+ escalated to L3/, 'story: escalation');
+  t.match(run.output, /L3: dispute \d+: panel /, 'story: panel drawn');
+  t.match(run.output, /L3: dispute \d+: .* voted fault/, 'story: arbiter vote');
+  t.match(run.output, /slashed miner cheater .*jailed/, 'story: slash');
+  t.match(run.output, /dispute \d+ resolved: miner-at-fault .* bounty [\d.]+ R3MES to watcher/, 'story: resolution and bounty');
+  t.notMatch(run.output, /verifier: NOT started/, 'the verifier is started');
 
   // --- Ctrl-C: everything stops.
-  devnet.kill('SIGTERM');
-  stopped = true;
-  const code = await Promise.race([exited, sleep(20_000).then(() => 'timeout' as const)]);
+  const code = await run.stop();
   t.equal(code, 0, 'the devnet exits 0 on SIGTERM');
   await sleep(500);
   t.same(processesMentioning(home), [], 'no process of the devnet survives');

@@ -7,67 +7,25 @@
  * Teardown stops the devnet with SIGTERM (as Ctrl-C) and checks that nothing it started survives.
  */
 import t from 'tap';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, freePort } from '../helpers/devnode.ts';
 import { rpcCall } from '../helpers/localnet.ts';
+import { type AbciEvent, DENOM, amountOf, attrs, processesMentioning, sleep, startDevnetRun } from '../helpers/devnet-run.ts';
 
-const DENOM = 'ur3mes';
 const BOUND_MS = 4 * 60_000;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-interface AbciEvent { type: string; attributes: Array<{ key: string; value: string }> }
-const attrs = (e: AbciEvent) => Object.fromEntries(e.attributes.map((a) => [a.key, a.value])) as Record<string, string | undefined>;
-const amountOf = (coins: string | undefined) => BigInt(/^(\d+)$/.exec(coins ?? '')?.[1] ?? new RegExp(`(\\d+)${DENOM}`).exec(coins ?? '')?.[1] ?? '0');
-
-/** Pids of live processes whose command line mentions `needle` (processes this test started). */
-function processesMentioning(needle: string): number[] {
-  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  return out.split('\n').filter((line) => line.includes(needle)).map((line) => Number(line.trim().split(/\s+/)[0]));
-}
 
 t.test('npm run devnet: windows open and close, the miner is paid, supply is exact', async (t) => {
   const started = Date.now();
-  const home = join(mkdtempSync(join(tmpdir(), 'r3mes-devnet-')), 'net');
-  const [rpcPort, restPort, abciPort, p2pPort, gatewayPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
-  const rpcUrl = `http://127.0.0.1:${rpcPort}`;
-  const restUrl = `http://127.0.0.1:${restPort}`;
-  const { NODE_OPTIONS: _tapLoader, ...env } = process.env;
-  const devnet = spawn('bash', [join(ROOT, 'scripts', 'devnet'), '--home', home, '--rpc-port', String(rpcPort), '--rest-port', String(restPort),
-    '--abci-port', String(abciPort), '--p2p-port', String(p2pPort), '--gateway-port', String(gatewayPort)],
-  { cwd: ROOT, env: { ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let output = '';
-  devnet.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-  devnet.stderr.on('data', (d: Buffer) => { output += d.toString(); });
-  const exited = new Promise<number | null>((done) => devnet.once('exit', (code) => done(code)));
-  let stopped = false;
-  t.teardown(async () => {
-    if (!stopped) {
-      devnet.kill('SIGTERM');
-      await Promise.race([exited, sleep(20_000)]);
-    }
-    for (const pid of processesMentioning(home)) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-    }
-    try { process.kill(-devnet.pid!, 'SIGKILL'); } catch { /* group already empty */ }
-    if (process.env.R3MES_KEEP_TEST_HOMES === undefined) rmSync(join(home, '..'), { recursive: true, force: true });
-  });
-
-  const rest = async <T>(path: string): Promise<T> => {
-    const response = await fetch(restUrl + path, { signal: AbortSignal.timeout(10_000) });
-    if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
-    return response.json() as Promise<T>;
-  };
+  const run = await startDevnetRun(t, [], 'r3mes-devnet-');
+  const { devnet, home, rpcUrl, rest } = run;
   const height = async () => BigInt((await rpcCall<{ sync_info: { latest_block_height: string } }>(rpcUrl, 'status')).sync_info.latest_block_height);
 
   // --- Wait (bounded) for a finalized window whose rewards were paid.
   let rewardedWindow: string | undefined;
   while (rewardedWindow === undefined) {
-    if (devnet.exitCode !== null) throw new Error(`the devnet exited (${devnet.exitCode}):\n${output}`);
-    if (Date.now() - started > BOUND_MS) throw new Error(`no window was finalized and paid within ${BOUND_MS / 1000} s:\n${output}`);
-    rewardedWindow = /rewards for window (\d+):/.exec(output)?.[1];
+    if (devnet.exitCode !== null) throw new Error(`the devnet exited (${devnet.exitCode}):\n${run.output}`);
+    if (Date.now() - started > BOUND_MS) throw new Error(`no window was finalized and paid within ${BOUND_MS / 1000} s:\n${run.output}`);
+    rewardedWindow = /rewards for window (\d+):/.exec(run.output)?.[1];
     await sleep(1000);
   }
   const finalizedAfter = (Date.now() - started) / 1000;
@@ -79,7 +37,7 @@ t.test('npm run devnet: windows open and close, the miner is paid, supply is exa
   const { window } = await rest<{ window: { status: string; resultCid?: string; acceptedCount?: string } }>(`/r3mes/training/v1/windows/${rewardedWindow}`);
   t.equal(window.status, 'WINDOW_STATUS_FINALIZED', `window ${rewardedWindow} finalized`);
   t.match(window.resultCid, /^bafk/, 'with a model update CID');
-  const update = await fetch(`http://127.0.0.1:${gatewayPort}/ipfs/${window.resultCid}`);
+  const update = await fetch(`${run.gatewayUrl}/ipfs/${window.resultCid}`);
   t.equal(update.status, 200, 'the model update is fetchable from the devnet content store');
 
   // --- A consistent snapshot: balance and supply read at one height, and every block up to it scanned.
@@ -145,18 +103,16 @@ t.test('npm run devnet: windows open and close, the miner is paid, supply is exa
   t.equal(snapshot.supply, genesisSupply + minted - burned, `total supply = genesis ${genesisSupply} + minted ${minted} − burned ${burned}`);
 
   // --- The story the user reads.
-  t.match(output, /window \d+ opened/, 'story: windows open');
-  t.match(output, /submitted chunk \d+ to window \d+ \(submission \d+, cid bafk\w+, loss [\d.]+→[\d.]+/, 'story: who submitted what');
-  t.match(output, new RegExp(`window ${rewardedWindow} finalized: model update bafk`), 'story: the model update of the window');
-  t.match(output, /miner r3mes1\S+ \+70 R3MES \(miner\)/, 'story: what the miner was paid');
-  t.match(output, /supply: .* ✓ chain agrees/, 'story: supply accounting');
-  t.match(output, /verifier: started/, 'the verifier roles are started');
+  t.match(run.output, /window \d+ opened/, 'story: windows open');
+  t.match(run.output, /submitted chunk \d+ to window \d+ \(submission \d+, cid bafk\w+, loss [\d.]+→[\d.]+/, 'story: who submitted what');
+  t.match(run.output, new RegExp(`window ${rewardedWindow} finalized: model update bafk`), 'story: the model update of the window');
+  t.match(run.output, /miner r3mes1\S+ \+70 R3MES \(miner\)/, 'story: what the miner was paid');
+  t.match(run.output, /supply: .* ✓ chain agrees/, 'story: supply accounting');
+  t.match(run.output, /verifier: started/, 'the verifier roles are started');
 
   // --- Ctrl-C: everything stops, nothing survives.
   const stopAt = Date.now();
-  devnet.kill('SIGTERM');
-  stopped = true;
-  const code = await Promise.race([exited, sleep(20_000).then(() => 'timeout' as const)]);
+  const code = await run.stop();
   t.equal(code, 0, 'the devnet exits 0 on SIGTERM');
   await sleep(500);
   t.same(processesMentioning(home), [], 'no process of the devnet survives');
