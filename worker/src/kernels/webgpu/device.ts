@@ -161,6 +161,9 @@ export class GpuContext {
   // Keyed by shader source + entry point: a kernel's WGSL is fixed text, so one compile per
   // process; shapes go through uniforms so they never force a recompile.
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  // Uniform buffers are written once at creation and never again, so equal contents can share
+  // one buffer: a training step records thousands of dispatches with a few dozen distinct shapes.
+  private readonly uniforms = new Map<string, GPUBuffer>();
 
   constructor(opened: OpenedDevice) {
     this.opened = opened;
@@ -220,6 +223,12 @@ export class GpuContext {
     // Uniform structs are 16-byte aligned in size.
     const padded = new Uint32Array(Math.max(4, Math.ceil(words.length / 4) * 4));
     for (let i = 0; i < words.length; i++) padded[i] = words[i] >>> 0;
+    const key = padded.join(',');
+    const cached = this.uniforms.get(key);
+    if (cached) return cached;
+    // Bounded: past this many shapes the oldest references are dropped (buffers still recorded
+    // in a pending command stay alive until it completes; nothing here destroys them).
+    if (this.uniforms.size >= 4096) this.uniforms.clear();
     const buffer = this.device.createBuffer({
       size: padded.byteLength,
       usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST,
@@ -227,6 +236,7 @@ export class GpuContext {
     });
     new Uint32Array(buffer.getMappedRange()).set(padded);
     buffer.unmap();
+    this.uniforms.set(key, buffer);
     return buffer;
   }
 
@@ -242,6 +252,38 @@ export class GpuContext {
     staging.unmap();
     staging.destroy();
     return out;
+  }
+
+  /**
+   * Reads several buffers with one copy pass and one map (a round trip each would dominate a
+   * step on a real GPU). Returns one Int32Array of `words[i]` words per buffer.
+   */
+  async readManyI32(buffers: readonly GPUBuffer[], words: readonly number[]): Promise<Int32Array[]> {
+    const total = words.reduce((n, w) => n + w, 0);
+    const staging = this.device.createBuffer({ size: Math.max(4, total * 4), usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    const encoder = this.device.createCommandEncoder();
+    let off = 0;
+    buffers.forEach((b, i) => {
+      if (words[i] > 0) encoder.copyBufferToBuffer(b, 0, staging, off * 4, words[i] * 4);
+      off += words[i];
+    });
+    this.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(MAP_MODE_READ);
+    const all = new Int32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    staging.destroy();
+    const out: Int32Array[] = [];
+    off = 0;
+    for (const w of words) {
+      out.push(all.slice(off, off + w));
+      off += w;
+    }
+    return out;
+  }
+
+  /** Overwrites the start of `buffer` with `data` (ordered before later submits). */
+  write(buffer: GPUBuffer, data: TypedInts): void {
+    this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
   }
 
   async readI32(buffer: GPUBuffer, count: number): Promise<Int32Array> {
@@ -294,6 +336,7 @@ export class GpuContext {
   }
 
   destroy(): void {
+    this.uniforms.clear();
     this.device.destroy();
     liveInstances.delete(this.opened.gpu);
   }

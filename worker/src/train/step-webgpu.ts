@@ -1,0 +1,354 @@
+// One training step (SPEC.md §6) on WebGPU: the model of src/model/{forward,backward}.ts with
+// every op and every join on the device, the backbone resident, gradients summed exactly in
+// acc64 pairs across the whole chunk, and the signum update on the device. Only the embedding
+// rows and targets go up per sequence, and only the new adapter state and the per-token losses
+// come back per step. The result is the CPU step's, byte for byte (test/webgpu-step.test.ts).
+
+import { VOCAB } from '../kernels/cpu/xent.ts';
+import type { GpuContext } from '../kernels/webgpu/device.ts';
+import {
+  allocNormQuant, encodeAttention, encodeAttentionBackward, encodeCrossEntropy, encodeLoraBackward, encodeLoraForward,
+  encodeLoraNarrow, encodeNormquant, encodeNormquantBackward, encodeRelu2, encodeRelu2Backward, encodeRope, encodeRopeTable,
+  encodeSignumStep, encodeTernlin, encodeTernlinBackward, encodeToq8, lossTotal, type NormQuantGpu,
+} from '../kernels/webgpu/ops.ts';
+import { packTernaryRows } from '../kernels/webgpu/packing.ts';
+import { encodeAccAdd, encodeAccSatG, encodeAddClamp, encodeClampInPlace, G_MAX, H_MAX } from '../kernels/webgpu/step-glue.ts';
+import type { AdapterState, LoraPair } from '../model/adapter.ts';
+import type { Backbone, TernaryTensor } from '../model/backbone.ts';
+import { headDim, LORA_PROJECTIONS, type LoraProjection } from '../model/config.ts';
+import { stateHash } from './hash.ts';
+import { nextByteTargets, splitSequences } from './sequences.ts';
+import { SHIFT_A, SHIFT_B, type StepOptions, type StepResult } from './step.ts';
+
+interface WeightGpu {
+  readonly buf: GPUBuffer;
+  readonly gamma: number;
+  /** rows (outputs) */
+  readonly N: number;
+  /** cols (inputs) */
+  readonly K: number;
+}
+
+/** One projection's adapter on the device: master weights, momentum, forward copies, gradients. */
+interface LoraGpu {
+  readonly a: GPUBuffer;
+  readonly b: GPUBuffer;
+  readonly ma: GPUBuffer;
+  readonly mb: GPUBuffer;
+  readonly a12: GPUBuffer;
+  readonly b10: GPUBuffer;
+  /** acc64 pairs [r·D] */
+  readonly gA: GPUBuffer;
+  readonly gB: GPUBuffer;
+}
+
+/** What the backward pass of one layer needs from its forward pass. */
+interface LayerCacheGpu {
+  readonly nq1: NormQuantGpu;
+  readonly nq2: NormQuantGpu;
+  readonly nq3: NormQuantGpu;
+  readonly nq4: NormQuantGpu;
+  readonly u: Record<LoraProjection, GPUBuffer>;
+  readonly qr: GPUBuffer;
+  readonly kr: GPUBuffer;
+  readonly v8: GPUBuffer;
+  readonly p: GPUBuffer;
+  readonly f: GPUBuffer;
+}
+
+interface LayerGpu {
+  readonly w: Record<'q' | 'k' | 'v' | 'o' | '1' | '2', WeightGpu>;
+  readonly lora: Record<LoraProjection, LoraGpu>;
+  readonly cache: LayerCacheGpu;
+}
+
+/** Per-sequence inputs: one slot per sequence of a micro-batch (a command buffer). */
+interface SlotGpu {
+  readonly h0: GPUBuffer;
+  readonly targets: GPUBuffer;
+}
+
+/**
+ * A backbone resident on one device, with the buffers of one sequence's forward and backward
+ * pass. Sequences run one after another inside a command buffer (each dispatch is its own pass,
+ * so WebGPU orders them), which lets every scratch buffer be reused.
+ */
+export class WebGpuTrainer {
+  private readonly owned: GPUBuffer[] = [];
+  private readonly layers: LayerGpu[];
+  private readonly head: WeightGpu;
+  private readonly T: number;
+  private readonly ropeCos: GPUBuffer;
+  private readonly ropeSin: GPUBuffer;
+  private readonly s: Record<string, GPUBuffer>;
+  private readonly nqf: NormQuantGpu;
+  private slots: SlotGpu[] = [];
+  private destroyed = false;
+
+  constructor(readonly ctx: GpuContext, readonly bb: Backbone) {
+    const { dModel: D, dFF: F, nHeads: H, loraRank: r, seqLen: T } = bb.cfg;
+    this.T = T;
+    const n = r * D;
+    const store = (words: number): GPUBuffer => this.keep(ctx.storage(words));
+    const weight = (t: TernaryTensor): WeightGpu => ({
+      buf: this.keep(ctx.upload(packTernaryRows(t.w, t.rows, t.cols))), gamma: t.gamma, N: t.rows, K: t.cols,
+    });
+    const nq = (K: number): NormQuantGpu => {
+      const q = allocNormQuant(ctx, T, K);
+      for (const b of Object.values(q)) this.keep(b);
+      return q;
+    };
+    this.layers = bb.layers.map((L) => {
+      const lora = {} as Record<LoraProjection, LoraGpu>;
+      const u = {} as Record<LoraProjection, GPUBuffer>;
+      for (const p of LORA_PROJECTIONS) {
+        lora[p] = { a: store(n), b: store(n), ma: store(n), mb: store(n), a12: store(n), b10: store(n), gA: store(2 * n), gB: store(2 * n) };
+        u[p] = store(T * r);
+      }
+      return {
+        w: { q: weight(L.wq), k: weight(L.wk), v: weight(L.wv), o: weight(L.wo), 1: weight(L.w1), 2: weight(L.w2) },
+        lora,
+        cache: {
+          nq1: nq(D), nq2: nq(D), nq3: nq(D), nq4: nq(F), u,
+          qr: store(T * D), kr: store(T * D), v8: store(T * D), p: store(H * T * T), f: store(T * F),
+        },
+      };
+    });
+    this.head = weight(bb.head);
+    this.nqf = nq(D);
+    const TD = T * D;
+    const TF = T * F;
+    this.s = {
+      // forward scratch
+      h: store(TD), y: store(TD), q8: store(TD), o: store(TD), a2: store(TF), logits: store(T * VOCAB),
+      // loss of the current sequence (two words per token, see xent.wgsl)
+      loss: store(2 * T),
+      // backward scratch
+      dlogits: store(T * VOCAB), gh: store(TD), dxD: store(TD), dxF: store(TF), dF: store(TF), nqD: store(TD),
+      acc: store(2 * TD), dxl: store(TD), dsum: store(TD), dout: store(TD), ds: store(H * T * T),
+      dq: store(TD), dk: store(TD), dv: store(TD), dqr: store(TD), dkr: store(TD), du: store(T * r), dux: store(T * r),
+    };
+    const half = (T * headDim(bb.cfg)) / 2;
+    this.ropeCos = store(half);
+    this.ropeSin = store(half);
+  }
+
+  private keep(b: GPUBuffer): GPUBuffer {
+    this.owned.push(b);
+    return b;
+  }
+
+  private slot(i: number): SlotGpu {
+    while (this.slots.length <= i) {
+      const { dModel: D } = this.bb.cfg;
+      this.slots.push({ h0: this.keep(this.ctx.storage(this.T * D)), targets: this.keep(this.ctx.storage(this.T)) });
+    }
+    return this.slots[i];
+  }
+
+  /** One SPEC §6 step; `state` is not mutated. */
+  async step(state: AdapterState, chunk: Uint8Array, step: number, opts: StepOptions): Promise<StepResult> {
+    if (this.destroyed) throw new Error('WebGpuTrainer: used after destroy()');
+    const { ctx, bb } = this;
+    const { dModel: D, loraRank: r, seqLen: T } = bb.cfg;
+    const seqs = splitSequences(chunk, T);
+    const mb = Math.max(1, Math.min(opts.microBatch ?? seqs.length, seqs.length));
+    const n = r * D;
+
+    // State up, forward copies, gradients zeroed, RoPE table: all before the first sequence.
+    this.layers.forEach((layer, l) => {
+      for (const p of LORA_PROJECTIONS) {
+        const g = layer.lora[p];
+        ctx.write(g.a, state.params[l][p].a);
+        ctx.write(g.b, state.params[l][p].b);
+        ctx.write(g.ma, state.momentum[l][p].a);
+        ctx.write(g.mb, state.momentum[l][p].b);
+      }
+    });
+    await ctx.run((e) => {
+      encodeRopeTable(ctx, e, this.ropeCos, this.ropeSin, T, headDim(bb.cfg));
+      for (const layer of this.layers) {
+        for (const p of LORA_PROJECTIONS) {
+          const g = layer.lora[p];
+          encodeLoraNarrow(ctx, e, g.a, g.a12, n, 4, 4096);
+          encodeLoraNarrow(ctx, e, g.b, g.b10, n, 6, 1024);
+          e.clearBuffer(g.gA);
+          e.clearBuffer(g.gB);
+        }
+      }
+    });
+
+    // Every sequence's per-token losses land in one buffer, read once at the end.
+    const lossAll = ctx.storage(2 * T * seqs.length);
+    let tokens = 0;
+    try {
+      for (let i = 0; i < seqs.length; i += mb) {
+        const group = seqs.slice(i, i + mb);
+        group.forEach((seq, j) => {
+          const slot = this.slot(j);
+          ctx.write(slot.h0, this.embedRows(seq));
+          ctx.write(slot.targets, Int32Array.from(nextByteTargets(seq)));
+          tokens += seq.length - 1;
+        });
+        await ctx.run((e) => {
+          group.forEach((_seq, j) => {
+            const slot = this.slot(j);
+            e.copyBufferToBuffer(slot.h0, 0, this.s.h, 0, T * D * 4);
+            this.encodeForward(e);
+            encodeCrossEntropy(ctx, e, this.s.logits, slot.targets, this.s.dlogits, this.s.loss, T);
+            e.copyBufferToBuffer(this.s.loss, 0, lossAll, (i + j) * 2 * T * 4, 2 * T * 4);
+            this.encodeBackward(e);
+          });
+        });
+      }
+      await ctx.run((e) => {
+        for (const layer of this.layers) {
+          for (const p of LORA_PROJECTIONS) {
+            const g = layer.lora[p];
+            encodeSignumStep(ctx, e, g.a, g.ma, g.gA, n, SHIFT_A, opts.lr);
+            encodeSignumStep(ctx, e, g.b, g.mb, g.gB, n, SHIFT_B, opts.lr);
+          }
+        }
+      });
+      const bufs: GPUBuffer[] = [];
+      for (const layer of this.layers) for (const p of LORA_PROJECTIONS) bufs.push(layer.lora[p].a, layer.lora[p].b, layer.lora[p].ma, layer.lora[p].mb);
+      const words = bufs.map(() => n);
+      bufs.push(lossAll);
+      words.push(2 * T * seqs.length);
+      const back = await ctx.readManyI32(bufs, words);
+      const lossWords = back.pop() as Int32Array;
+      let k = 0;
+      const params: Record<LoraProjection, LoraPair>[] = [];
+      const momentum: Record<LoraProjection, LoraPair>[] = [];
+      for (let l = 0; l < this.layers.length; l++) {
+        const pr = {} as Record<LoraProjection, LoraPair>;
+        const mr = {} as Record<LoraProjection, LoraPair>;
+        for (const p of LORA_PROJECTIONS) {
+          pr[p] = { a: back[k], b: back[k + 1] };
+          mr[p] = { a: back[k + 2], b: back[k + 3] };
+          k += 4;
+        }
+        params.push(pr);
+        momentum.push(mr);
+      }
+      const next: AdapterState = { params, momentum };
+      const lw = new Uint32Array(lossWords.buffer, lossWords.byteOffset, lossWords.length);
+      const lossSumQ16 = lossTotal(lw, T * seqs.length);
+      return { state: next, hash: stateHash(step, next), lossSumQ16, tokens };
+    } finally {
+      lossAll.destroy();
+    }
+  }
+
+  /** h[t] = E[token_t]·2^16 (SPEC §5), the first residual stream of a sequence. */
+  private embedRows(seq: Uint8Array): Int32Array {
+    const D = this.bb.cfg.dModel;
+    const h = new Int32Array(seq.length * D);
+    for (let t = 0; t < seq.length; t++) {
+      const e = seq[t] * D;
+      for (let k = 0; k < D; k++) h[t * D + k] = this.bb.embed[e + k] * 65536;
+    }
+    return h;
+  }
+
+  private encodeForward(e: GPUCommandEncoder): void {
+    const { ctx, T, s } = this;
+    const { dModel: D, dFF: F, nHeads: H, loraRank: r } = this.bb.cfg;
+    const dh = headDim(this.bb.cfg);
+    const TD = T * D;
+    for (const layer of this.layers) {
+      const c = layer.cache;
+      const proj = (p: LoraProjection, nq: NormQuantGpu): void => {
+        const w = layer.w[p];
+        encodeTernlin(ctx, e, w.buf, w.gamma, nq.x8, nq.sx, s.y, T, w.N, w.K);
+        encodeLoraForward(ctx, e, layer.lora[p].a12, layer.lora[p].b10, nq.x8, nq.sx, s.y, c.u[p], T, D, D, r);
+      };
+      encodeNormquant(ctx, e, s.h, c.nq1, T, D);
+      proj('q', c.nq1);
+      encodeToq8(ctx, e, s.y, s.q8, TD);
+      encodeRope(ctx, e, false, this.ropeCos, this.ropeSin, s.q8, c.qr, T, H, dh);
+      proj('k', c.nq1);
+      encodeToq8(ctx, e, s.y, s.q8, TD);
+      encodeRope(ctx, e, false, this.ropeCos, this.ropeSin, s.q8, c.kr, T, H, dh);
+      proj('v', c.nq1);
+      encodeToq8(ctx, e, s.y, c.v8, TD);
+      encodeAttention(ctx, e, c.qr, c.kr, c.v8, s.o, c.p, T, H, dh);
+      encodeNormquant(ctx, e, s.o, c.nq2, T, D);
+      proj('o', c.nq2);
+      encodeAddClamp(ctx, e, s.h, s.y, TD, H_MAX);
+      encodeNormquant(ctx, e, s.h, c.nq3, T, D);
+      const w1 = layer.w[1];
+      encodeTernlin(ctx, e, w1.buf, w1.gamma, c.nq3.x8, c.nq3.sx, c.f, T, w1.N, w1.K);
+      encodeRelu2(ctx, e, c.f, s.a2, T * F);
+      encodeNormquant(ctx, e, s.a2, c.nq4, T, F);
+      const w2 = layer.w[2];
+      encodeTernlin(ctx, e, w2.buf, w2.gamma, c.nq4.x8, c.nq4.sx, s.y, T, w2.N, w2.K);
+      encodeAddClamp(ctx, e, s.h, s.y, TD, H_MAX);
+    }
+    encodeNormquant(ctx, e, s.h, this.nqf, T, D);
+    encodeTernlin(ctx, e, this.head.buf, this.head.gamma, this.nqf.x8, this.nqf.sx, s.logits, T, this.head.N, this.head.K);
+  }
+
+  private encodeBackward(e: GPUCommandEncoder): void {
+    const { ctx, T, s } = this;
+    const { dModel: D, dFF: F, nHeads: H, loraRank: r } = this.bb.cfg;
+    const dh = headDim(this.bb.cfg);
+    const TD = T * D;
+    const TF = T * F;
+    // Head: dxf = satG(ternlin backward), then normquant backward → gh.
+    encodeTernlinBackward(ctx, e, this.head.buf, this.head.gamma, s.dlogits, s.dxD, T, this.head.N, this.head.K);
+    encodeClampInPlace(ctx, e, s.dxD, TD, G_MAX);
+    encodeNormquantBackward(ctx, e, s.dxD, this.nqf.rinv, this.nqf.z, s.gh, T, D);
+
+    for (let l = this.layers.length - 1; l >= 0; l--) {
+      const layer = this.layers[l];
+      const c = layer.cache;
+      // FFN branch.
+      const w2 = layer.w[2];
+      encodeTernlinBackward(ctx, e, w2.buf, w2.gamma, s.gh, s.dxF, T, w2.N, w2.K);
+      encodeClampInPlace(ctx, e, s.dxF, TF, G_MAX);
+      encodeNormquantBackward(ctx, e, s.dxF, c.nq4.rinv, c.nq4.z, s.dF, T, F);
+      encodeRelu2Backward(ctx, e, c.f, s.dF, s.dxF, TF);
+      const w1 = layer.w[1];
+      encodeTernlinBackward(ctx, e, w1.buf, w1.gamma, s.dxF, s.dxD, T, w1.N, w1.K);
+      encodeClampInPlace(ctx, e, s.dxD, TD, G_MAX);
+      encodeNormquantBackward(ctx, e, s.dxD, c.nq3.rinv, c.nq3.z, s.nqD, T, D);
+      encodeAddClamp(ctx, e, s.gh, s.nqD, TD, G_MAX);
+
+      // Attention branch: dx of a normalized input = satG(Σ over consumers of ternlin dx + LoRA dx).
+      const projBack = (p: LoraProjection, nq: NormQuantGpu, dy: GPUBuffer): void => {
+        const w = layer.w[p];
+        encodeTernlinBackward(ctx, e, w.buf, w.gamma, dy, s.dxD, T, w.N, w.K);
+        encodeAccAdd(ctx, e, s.acc, s.dxD, TD);
+        const g = layer.lora[p];
+        encodeLoraBackward(ctx, e, {
+          a12: g.a12, b10: g.b10, x8: nq.x8, sx: nq.sx, u: c.u[p], dy, du: s.du, dux: s.dux, gA: g.gA, gB: g.gB, dxl: s.dxl,
+        }, T, D, D, r);
+        encodeAccAdd(ctx, e, s.acc, s.dxl, TD);
+      };
+      e.clearBuffer(s.acc);
+      projBack('o', c.nq2, s.gh);
+      encodeAccSatG(ctx, e, s.acc, s.dsum, TD);
+      encodeNormquantBackward(ctx, e, s.dsum, c.nq2.rinv, c.nq2.z, s.dout, T, D);
+      encodeAttentionBackward(ctx, e, {
+        qr: c.qr, kr: c.kr, v8: c.v8, dout: s.dout, p: c.p, ds: s.ds, dq: s.dq, dk: s.dk, dv: s.dv,
+      }, T, H, dh);
+      encodeRope(ctx, e, true, this.ropeCos, this.ropeSin, s.dq, s.dqr, T, H, dh);
+      encodeRope(ctx, e, true, this.ropeCos, this.ropeSin, s.dk, s.dkr, T, H, dh);
+      e.clearBuffer(s.acc);
+      projBack('q', c.nq1, s.dqr);
+      projBack('k', c.nq1, s.dkr);
+      projBack('v', c.nq1, s.dv);
+      encodeAccSatG(ctx, e, s.acc, s.dsum, TD);
+      encodeNormquantBackward(ctx, e, s.dsum, c.nq1.rinv, c.nq1.z, s.nqD, T, D);
+      encodeAddClamp(ctx, e, s.gh, s.nqD, TD, G_MAX);
+    }
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const b of this.owned) b.destroy();
+    this.owned.length = 0;
+  }
+}
