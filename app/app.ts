@@ -17,7 +17,8 @@ import type { KVStore } from './store/types.ts';
 import { bytesEqual, fromUtf8, toHex, utf8 } from './bytes.ts';
 import { EventLog } from './events.ts';
 import { infiniteGasMeter } from './tx/gas.ts';
-import { SignatureCache } from './tx/ante.ts';
+import { SignatureCache, signatureJob } from './tx/ante.ts';
+import { sharedVerifyPool, type VerifyJob } from './tx/verify-pool.ts';
 import { type DecodeLimits, type DecodedTx, decodeTx, txHash } from './tx/decode.ts';
 import { type BlockInfo, NO_BLOCK, runTx, type TxOutcome } from './tx/run.ts';
 import type { AuthKeeper } from '../modules/auth/keeper.ts';
@@ -179,6 +180,53 @@ export class R3mesApp implements AbciApplication {
       code: outcome.code, codespace: outcome.codespace, log: outcome.log, data: new Uint8Array(), info: '',
       gasWanted: outcome.gasWanted, gasUsed: outcome.gasUsed, events: outcome.events,
     };
+  }
+
+  /**
+   * CheckTx of several requests that arrived together (CometBFT pipelines CheckTx on the mempool
+   * connection and flushes), answered in order and exactly as `checkTx` one by one would answer.
+   * The signatures are verified ahead on the worker pool (app/tx/verify-pool.ts) while this
+   * thread runs the txs before them: a verified signature lands in the verify-once cache under a
+   * key that binds tx bytes, account number, chain-id and pubkey, so the ante handler finds it
+   * there, and verifies inline whatever the pool did not confirm.
+   */
+  async checkTxBatch(reqs: RequestCheckTx[]): Promise<ResponseCheckTx[]> {
+    const pool = sharedVerifyPool();
+    if (pool === undefined || reqs.length === 0) return reqs.map((req) => this.checkTx(req));
+    const chainId = this.chainId;
+    const deps = this.anteDeps();
+    // Chunks grow so that the first answer comes back soon and later ones amortise the messages.
+    const chunks: Array<{ end: number; keys: string[]; verified: Promise<Uint8Array> }> = [];
+    let start = 0;
+    let size = 16;
+    while (start < reqs.length) {
+      const end = Math.min(reqs.length, start + size);
+      const keys: string[] = [];
+      const jobs: VerifyJob[] = [];
+      for (let i = start; i < end; i++) {
+        try {
+          if (isBeaconFormat(reqs[i].tx)) continue;
+          const prepared = signatureJob(this.checkState, this.decodeCached(reqs[i].tx), chainId, deps);
+          if (prepared === undefined) continue;
+          keys.push(prepared.key);
+          jobs.push(prepared.job);
+        } catch {
+          // CheckTx below answers with the error.
+        }
+      }
+      chunks.push({ end, keys, verified: jobs.length === 0 ? Promise.resolve(new Uint8Array()) : pool.verify(jobs) });
+      start = end;
+      size = Math.min(size * 2, 128);
+    }
+    const responses: ResponseCheckTx[] = [];
+    for (const chunk of chunks) {
+      const verified = await chunk.verified;
+      chunk.keys.forEach((key, i) => {
+        if (verified[i] === 1) this.signatures.add(key);
+      });
+      while (responses.length < chunk.end) responses.push(this.checkTx(reqs[responses.length]));
+    }
+    return responses;
   }
 
   /**

@@ -31,6 +31,12 @@ export interface AbciApplication {
   initChain(req: RequestInitChain): MaybePromise<ResponseInitChain>;
   query(req: RequestQuery): MaybePromise<ResponseQuery>;
   checkTx(req: RequestCheckTx): MaybePromise<ResponseCheckTx>;
+  /**
+   * Optional: several CheckTx requests that arrived together on the mempool connection, answered
+   * in order, each exactly as `checkTx` would answer it alone. The server uses it when it has
+   * more than one CheckTx queued (CometBFT pipelines them and flushes).
+   */
+  checkTxBatch?(reqs: RequestCheckTx[]): MaybePromise<ResponseCheckTx[]>;
   prepareProposal(req: RequestPrepareProposal): MaybePromise<ResponsePrepareProposal>;
   processProposal(req: RequestProcessProposal): MaybePromise<ResponseProcessProposal>;
   extendVote(req: RequestExtendVote): MaybePromise<ResponseExtendVote>;

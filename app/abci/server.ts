@@ -47,6 +47,11 @@ const CONSENSUS_KINDS: ReadonlySet<RequestKind> = new Set<RequestKind>([
   'verifyVoteExtension', 'finalizeBlock', 'commit',
 ]);
 
+/** First byte of a framed Request holding a CheckTx (field 8, length-delimited). */
+const CHECK_TX_TAG = (8 << 3) | 2;
+/** Most CheckTx requests handed to the app at once. */
+const MAX_CHECK_TX_BATCH = 1024;
+
 /** Pause reading a connection when this many decoded requests wait; resume below the low mark. */
 const QUEUE_HIGH_WATER = 4096;
 const QUEUE_LOW_WATER = 1024;
@@ -180,6 +185,16 @@ export class AbciServer {
     const conn = new AbciConnection(id, socket, this, this.logger, this.maxFrameBytes);
     this.connections.add(conn);
     socket.once('close', () => this.connections.delete(conn));
+  }
+
+  /** Whether the application answers pipelined CheckTx requests together. */
+  get batchesCheckTx(): boolean {
+    return typeof this.app.checkTxBatch === 'function';
+  }
+
+  /** CheckTx requests answered together (see AbciApplication.checkTxBatch). */
+  callCheckTxBatch(reqs: Request[]): MaybePromise<Response[]> {
+    return mapMaybe(this.app.checkTxBatch!(reqs.map((req) => req.checkTx!)), (responses) => responses.map((checkTx) => ({ checkTx })));
   }
 
   /** Runs one non-echo, non-flush request against the application. */
@@ -330,8 +345,21 @@ class AbciConnection {
         const frame = this.queue[this.queueHead]!;
         this.queue[this.queueHead] = null; // a block can be large: do not keep it alive
         this.queueHead++;
-        this.compactQueue();
-        const pending = this.handle(frame);
+        let pending: Promise<void> | undefined;
+        if (frame[0] === CHECK_TX_TAG && this.server.batchesCheckTx && this.queue[this.queueHead]?.[0] === CHECK_TX_TAG) {
+          // Consecutive CheckTx requests (up to the next Flush or other request) go to the app together.
+          const frames = [frame];
+          while (frames.length < MAX_CHECK_TX_BATCH && this.queue[this.queueHead]?.[0] === CHECK_TX_TAG) {
+            frames.push(this.queue[this.queueHead]!);
+            this.queue[this.queueHead] = null;
+            this.queueHead++;
+          }
+          this.compactQueue();
+          pending = this.handleCheckTxBatch(frames);
+        } else {
+          this.compactQueue();
+          pending = this.handle(frame);
+        }
         if (pending) await pending;
         if (this.waitingForDrain) await this.waitingForDrain;
       }
@@ -398,6 +426,52 @@ class AbciConnection {
       (res) => { this.send(res, false); },
       (err: unknown) => { this.appFailed(kind, err); },
     );
+  }
+
+  /**
+   * Several CheckTx frames at once: decoded, answered by the app's checkTxBatch in order. Anything
+   * unexpected (a frame that is not a plain CheckTx after all) falls back to one by one.
+   */
+  private handleCheckTxBatch(frames: Uint8Array[]): Promise<void> | undefined {
+    const reqs: Request[] = [];
+    for (const frame of frames) {
+      let req: Request | undefined;
+      try {
+        req = Request.decode(frame);
+      } catch {
+        req = undefined;
+      }
+      if (req === undefined || kindOf(req) !== 'checkTx') return this.handleEach(frames);
+      reqs.push(req);
+    }
+    this.handled += reqs.length;
+    let result: MaybePromise<Response[]>;
+    try {
+      result = this.server.callCheckTxBatch(reqs);
+    } catch (err) {
+      this.appFailed('checkTx', err);
+      return undefined;
+    }
+    const sendAll = (responses: Response[]) => {
+      if (responses.length !== reqs.length) {
+        this.appFailed('checkTx', new Error(`checkTxBatch answered ${responses.length} of ${reqs.length} requests`));
+        return;
+      }
+      for (const res of responses) this.send(res, false);
+    };
+    if (!isPromiseLike(result)) {
+      sendAll(result);
+      return undefined;
+    }
+    return result.then(sendAll, (err: unknown) => { this.appFailed('checkTx', err); });
+  }
+
+  private async handleEach(frames: Uint8Array[]): Promise<void> {
+    for (const frame of frames) {
+      if (this.failed || this.closed) return;
+      const pending = this.handle(frame);
+      if (pending) await pending;
+    }
   }
 
   private appFailed(kind: RequestKind, err: unknown): void {

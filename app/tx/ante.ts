@@ -10,6 +10,8 @@ import type { BankKeeper } from '../../modules/bank/keeper.ts';
 import { formatCoins } from '../../modules/bank/coins.ts';
 import type { DecodedTx } from './decode.ts';
 import { verifySecp256k1 } from './signature.ts';
+import type { VerifyJob } from './verify-pool.ts';
+import type { KVStore } from '../store/types.ts';
 
 export const FEE_COLLECTOR = moduleAddress('fee_collector');
 
@@ -106,6 +108,26 @@ function pubkeyMatchesSigner(tx: DecodedTx, pubkey: Uint8Array): boolean {
     pubkeyMatches.set(tx, matches);
   }
   return matches;
+}
+
+/**
+ * What verifying `tx`'s signature against `store` would check, for verification ahead of time
+ * (app/tx/verify-pool.ts): the cache key and the sign doc's parts, or undefined when the ante
+ * handler would not get as far as verifying (no account, no pubkey) or it is already cached.
+ * The key binds every input, so a result computed here is valid whenever the ante handler
+ * later asks with the same key, and unused otherwise.
+ */
+export function signatureJob(store: KVStore, tx: DecodedTx, chainId: string, deps: AnteDeps): { key: string; job: VerifyJob } | undefined {
+  const account = deps.auth.getAccount(store, tx.signer);
+  if (account === undefined) return undefined;
+  const pubkey = account.pubkey ?? tx.pubkey;
+  if (pubkey === undefined) return undefined;
+  const key = deps.signatures.key(tx, account.accountNumber, chainId, pubkey);
+  if (deps.signatures.has(key)) return undefined;
+  return {
+    key,
+    job: { bodyBytes: tx.bodyBytes, authInfoBytes: tx.authInfoBytes, chainId, accountNumber: account.accountNumber, signature: tx.signature, pubkey },
+  };
 }
 
 function verifySignature(ctx: Context, tx: DecodedTx, accountNumber: bigint, pubkey: Uint8Array, cache: SignatureCache): void {

@@ -241,6 +241,31 @@ t.test('a big burst pauses reading and still answers everything in order', async
   t.equal(kindOf(got[n]), 'flush');
 });
 
+t.test('an app with checkTxBatch gets queued CheckTx together, answers go out in order before Flush', async (t) => {
+  class BatchApp extends TestApp {
+    batches: number[] = [];
+    async checkTxBatch(reqs: RequestCheckTx[]): Promise<ResponseCheckTx[]> {
+      this.batches.push(reqs.length);
+      await sleep(5);
+      return reqs.map((req) => checkTxResponse(`b:${dec.decode(req.tx)}`));
+    }
+  }
+  const app = new BatchApp();
+  const { connect } = await startServer(t, app);
+  const c = await connect();
+  const n = 300;
+  const reqs: Request[] = [checkTx('sync:alone'), { echo: { message: 'between' } }];
+  for (let i = 0; i < n; i++) reqs.push(checkTx(String(i)));
+  reqs.push(flush(), checkTx('sync:last'), flush());
+  c.send(...reqs);
+  const got = await c.waitFor(n + 5);
+  t.same(got.map(kindOf), ['checkTx', 'echo', ...Array.from({ length: n }, () => 'checkTx'), 'flush', 'checkTx', 'flush']);
+  t.equal(dec.decode(got[0].checkTx!.data), 'alone', 'a lone CheckTx goes through checkTx');
+  t.same(got.slice(2, 2 + n).map((r) => dec.decode(r.checkTx!.data)), Array.from({ length: n }, (_, i) => `b:${i}`));
+  t.equal(dec.decode(got[n + 3].checkTx!.data), 'last');
+  t.ok(app.batches.length >= 1 && app.batches.reduce((a, b) => a + b, 0) === n, `batches ${app.batches.join(',')}`);
+});
+
 t.test('consensus calls never overlap, even across connections', async (t) => {
   const app = new TestApp();
   const { connect } = await startServer(t, app);

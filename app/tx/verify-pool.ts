@@ -1,0 +1,214 @@
+/**
+ * secp256k1 signature verification on worker threads, so that CheckTx's most expensive step
+ * (≈70 µs of libsecp256k1 per tx) runs on another core while the main thread executes txs.
+ *
+ * A job carries what the sign doc is made of (body bytes, auth info bytes, chain-id, account
+ * number), the signature and the pubkey; the worker builds the SIGN_MODE_DIRECT sign doc,
+ * hashes it and verifies exactly as `verifySecp256k1` does (64-byte r‖s, low-S, libsecp256k1).
+ * The answer is only ever used to fill the verify-once cache (app/tx/ante.ts SignatureCache),
+ * whose key binds every input of the check; a "no", a missing answer or a dead worker just
+ * leaves the check to the main thread. The state machine's results therefore do not depend on
+ * whether, when or how a worker answered.
+ *
+ * The worker is plain JavaScript evaluated from a string (no TypeScript loader needed in the
+ * thread) and is unref'd: it never keeps a process alive.
+ */
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { utf8 } from '../bytes.ts';
+
+export interface VerifyJob {
+  bodyBytes: Uint8Array;
+  authInfoBytes: Uint8Array;
+  chainId: string;
+  accountNumber: bigint;
+  signature: Uint8Array;
+  pubkey: Uint8Array;
+}
+
+const WORKER_SOURCE = String.raw`
+const { parentPort, workerData } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const native = require(workerData.bindingPath);
+// n/2 of secp256k1, big-endian: a signature is valid only with s <= n/2 (and s != 0).
+const HALF = Buffer.from('7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0', 'hex');
+function lowS(sig) {
+  const s = sig.subarray(32, 64);
+  let zero = true;
+  for (let i = 0; i < 32; i++) if (s[i] !== 0) { zero = false; break; }
+  if (zero) return false;
+  return Buffer.compare(Buffer.from(s.buffer, s.byteOffset, 32), HALF) <= 0;
+}
+function varint(out, n) {
+  while (n >= 0x80n) { out.push(Number(n & 0x7fn) | 0x80); n >>= 7n; }
+  out.push(Number(n));
+}
+function lenField(out, tag, bytes) {
+  if (bytes.length === 0) return;
+  out.push(tag);
+  varint(out, BigInt(bytes.length));
+}
+// cosmos.tx.v1beta1.SignDoc: 1 body_bytes, 2 auth_info_bytes, 3 chain_id, 4 account_number
+// (proto3: empty / zero fields are not written), as cosmjs-types encodes it.
+function signDocHash(body, authInfo, chainId, accountNumber) {
+  const hash = createHash('sha256');
+  const head = [];
+  lenField(head, 0x0a, body);
+  hash.update(Uint8Array.from(head)); hash.update(body);
+  const mid = [];
+  lenField(mid, 0x12, authInfo);
+  hash.update(Uint8Array.from(mid)); hash.update(authInfo);
+  const chain = chainId;
+  const tail = [];
+  lenField(tail, 0x1a, chain);
+  const tailHead = Uint8Array.from(tail);
+  hash.update(tailHead); hash.update(chain);
+  if (accountNumber !== 0n) { const an = [0x20]; varint(an, accountNumber); hash.update(Uint8Array.from(an)); }
+  return hash.digest();
+}
+parentPort.on('message', (msg) => {
+  // One packed buffer per batch: per job 5 lengths (body, auth info, chain-id, signature, pubkey).
+  const { data, lens, accounts } = msg;
+  const n = accounts.length;
+  const ok = new Uint8Array(n);
+  let o = 0;
+  for (let i = 0; i < n; i++) {
+    const body = data.subarray(o, o += lens[5 * i]);
+    const authInfo = data.subarray(o, o += lens[5 * i + 1]);
+    const chainId = data.subarray(o, o += lens[5 * i + 2]);
+    const signature = data.subarray(o, o += lens[5 * i + 3]);
+    const pubkey = data.subarray(o, o += lens[5 * i + 4]);
+    try {
+      if (signature.length !== 64 || pubkey.length !== 33 || !lowS(signature)) continue;
+      const digest = signDocHash(body, authInfo, chainId, accounts[i]);
+      ok[i] = native.ecdsaVerify(signature, digest, pubkey) ? 1 : 0;
+    } catch {
+      ok[i] = 0;
+    }
+  }
+  parentPort.postMessage({ id: msg.id, ok }, [ok.buffer]);
+});
+`;
+
+interface Pending {
+  resolve: (ok: Uint8Array) => void;
+  size: number;
+}
+
+class PoolWorker {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  dead = false;
+
+  constructor(bindingPath: string) {
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bindingPath } });
+    this.worker.unref();
+    this.worker.on('message', (msg: { id: number; ok: Uint8Array }) => {
+      const job = this.pending.get(msg.id);
+      if (job === undefined) return;
+      this.pending.delete(msg.id);
+      if (this.pending.size === 0) this.worker.unref();
+      job.resolve(msg.ok);
+    });
+    const die = () => {
+      this.dead = true;
+      for (const job of this.pending.values()) job.resolve(new Uint8Array(job.size));
+      this.pending.clear();
+    };
+    this.worker.on('error', die);
+    this.worker.on('exit', die);
+  }
+
+  get load(): number {
+    return this.pending.size;
+  }
+
+  verify(jobs: VerifyJob[]): Promise<Uint8Array> {
+    if (this.dead) return Promise.resolve(new Uint8Array(jobs.length));
+    const id = this.nextId++;
+    // Pack the batch into fresh buffers (transferred, not cloned): the inputs are often views
+    // into much larger arrays (a whole ABCI frame), which structured clone would copy whole.
+    const lens = new Uint32Array(jobs.length * 5);
+    const accounts = new BigUint64Array(jobs.length);
+    const chains = jobs.map((j) => utf8(j.chainId));
+    let total = 0;
+    jobs.forEach((j, i) => {
+      lens[5 * i] = j.bodyBytes.length;
+      lens[5 * i + 1] = j.authInfoBytes.length;
+      lens[5 * i + 2] = chains[i].length;
+      lens[5 * i + 3] = j.signature.length;
+      lens[5 * i + 4] = j.pubkey.length;
+      accounts[i] = j.accountNumber;
+      total += j.bodyBytes.length + j.authInfoBytes.length + chains[i].length + j.signature.length + j.pubkey.length;
+    });
+    const data = new Uint8Array(total);
+    let o = 0;
+    jobs.forEach((j, i) => {
+      for (const part of [j.bodyBytes, j.authInfoBytes, chains[i], j.signature, j.pubkey]) {
+        data.set(part, o);
+        o += part.length;
+      }
+    });
+    return new Promise<Uint8Array>((resolve) => {
+      // While a job is out, the worker must keep the process alive long enough to answer it.
+      if (this.pending.size === 0) this.worker.ref();
+      this.pending.set(id, { resolve, size: jobs.length });
+      this.worker.postMessage({ id, data, lens, accounts }, [data.buffer, lens.buffer, accounts.buffer]);
+    });
+  }
+
+  terminate(): Promise<number> {
+    return this.worker.terminate();
+  }
+}
+
+export class VerifyPool {
+  private readonly workers: PoolWorker[];
+
+  constructor(size: number, bindingPath: string) {
+    this.workers = Array.from({ length: size }, () => new PoolWorker(bindingPath));
+  }
+
+  get size(): number {
+    return this.workers.filter((w) => !w.dead).length;
+  }
+
+  /** Verifies `jobs` on the least-loaded worker: 1 = valid, 0 = invalid or not checked. */
+  verify(jobs: VerifyJob[]): Promise<Uint8Array> {
+    let best: PoolWorker | undefined;
+    for (const w of this.workers) if (!w.dead && (best === undefined || w.load < best.load)) best = w;
+    return best === undefined ? Promise.resolve(new Uint8Array(jobs.length)) : best.verify(jobs);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+function bindingPath(): string | undefined {
+  try {
+    const path = createRequire(import.meta.url).resolve('secp256k1/bindings');
+    createRequire(import.meta.url)(path); // it must load here to be worth a thread
+    return path;
+  } catch {
+    return undefined;
+  }
+}
+
+let shared: VerifyPool | null | undefined;
+
+/**
+ * The process-wide pool: one worker per core beyond the first (at most 4), or none on a single
+ * core, without the native binding, or with R3MES_VERIFY_WORKERS=0 (then callers verify inline).
+ */
+export function sharedVerifyPool(): VerifyPool | undefined {
+  if (shared === undefined) {
+    const configured = process.env.R3MES_VERIFY_WORKERS;
+    const size = configured !== undefined && /^\d+$/.test(configured) ? Number(configured) : Math.min(4, availableParallelism() - 1);
+    const path = size > 0 ? bindingPath() : undefined;
+    shared = path === undefined ? null : new VerifyPool(size, path);
+  }
+  return shared ?? undefined;
+}
