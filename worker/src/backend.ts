@@ -1,15 +1,18 @@
 // Which device trains: `cpu` (the TypeScript reference kernels, the arbiter's backend) or
-// `webgpu` (the WGSL kernels through Dawn). Both compute the same integers by construction
-// (SPEC.md), so the choice changes speed and the `backend` label on chain, never the bytes.
+// `webgpu` (the WGSL kernels through Dawn, a whole step on the device: src/train/step-webgpu.ts).
+// Both compute the same integers by construction (SPEC.md), so the choice changes speed and the
+// `backend` label on chain, never the bytes.
 //
-// Today only the CPU has a whole-model training step: the WGSL kernels (src/kernels/webgpu)
-// reproduce every op byte for byte, but no model forward/backward chains them yet. So `webgpu`
-// is refused with a clear message and `auto` resolves to `cpu`; when a GPU step lands it plugs
-// in here as another TrainBackend.
+// `webgpu` opens the real GPU, or Mesa's llvmpipe software renderer where there is none (the
+// tested path on machines without a GPU). `auto` takes WebGPU only on a hardware adapter and the
+// CPU otherwise: llvmpipe runs the same WGSL on the same CPU cores, so it is a correctness path,
+// not a speed-up one (see `npm run bench`).
 
+import { GpuContext } from './kernels/webgpu/device.ts';
 import type { AdapterState } from './model/adapter.ts';
 import type { Backbone } from './model/backbone.ts';
 import { type StepOptions, type StepResult, trainStep } from './train/step.ts';
+import { WebGpuTrainer } from './train/step-webgpu.ts';
 
 export type BackendName = 'cpu' | 'webgpu';
 export type BackendChoice = BackendName | 'auto';
@@ -41,19 +44,54 @@ export function cpuBackend(): TrainBackend {
   };
 }
 
-/** True once a whole-model WebGPU training step exists (see the note at the top). */
-export const WEBGPU_TRAINING_AVAILABLE = false;
+/**
+ * The whole-step WebGPU trainer on an open device. One resident backbone at a time: a step on
+ * another backbone (a new model version) frees the old one's buffers first.
+ */
+export function webgpuBackend(ctx: GpuContext): TrainBackend {
+  let trainer: WebGpuTrainer | undefined;
+  let closed = false;
+  return {
+    name: 'webgpu',
+    adapter: ctx.label,
+    step: async (bb, state, chunk, step, opts) => {
+      if (closed) throw new BackendError('backend webgpu: used after close()');
+      if (trainer?.bb !== bb) {
+        trainer?.destroy();
+        trainer = new WebGpuTrainer(ctx, bb);
+      }
+      return trainer.step(state, chunk, step, opts);
+    },
+    close: () => {
+      if (closed) return;
+      closed = true;
+      trainer?.destroy();
+      ctx.destroy();
+    },
+  };
+}
 
 export async function chooseBackend(choice: BackendChoice): Promise<TrainBackend> {
   switch (choice) {
     case 'cpu':
       return cpuBackend();
-    case 'auto':
-      return cpuBackend();
-    case 'webgpu':
-      throw new BackendError(
-        'backend webgpu: the WGSL kernels exist but no whole-model WebGPU training step does yet; use --backend cpu (same bytes) or auto',
-      );
+    case 'webgpu': {
+      let ctx: GpuContext;
+      try {
+        ctx = await GpuContext.open();
+      } catch (err) {
+        throw new BackendError(`backend webgpu: ${(err as Error).message}`);
+      }
+      return webgpuBackend(ctx);
+    }
+    case 'auto': {
+      try {
+        return webgpuBackend(await GpuContext.open({ preferHardware: true, allowSoftware: false }));
+      } catch {
+        // No hardware adapter (or no Dawn driver at all): the CPU computes the same bytes.
+        return cpuBackend();
+      }
+    }
     default:
       throw new BackendError(`unknown backend ${JSON.stringify(choice)}: use cpu, webgpu or auto`);
   }

@@ -12,6 +12,8 @@ export type WebGpuBackend = 'webgpu-hw' | 'webgpu-llvmpipe';
 export interface OpenDeviceOptions {
   /** Try the platform's default (hardware) backend first. Default true; false goes straight to llvmpipe. */
   preferHardware?: boolean;
+  /** Fall back to Mesa's llvmpipe when no hardware adapter opens. Default true. */
+  allowSoftware?: boolean;
 }
 
 export interface OpenedDevice {
@@ -71,8 +73,10 @@ export async function openDevice(options: OpenDeviceOptions = {}): Promise<Opene
 
   const attempts: Array<{ flags: string[]; featureLevel: 'core' | 'compatibility' }> = [];
   if (preferHardware) attempts.push({ flags: [], featureLevel: 'core' });
-  attempts.push({ flags: ['backend=opengl'], featureLevel: 'compatibility' });
-  attempts.push({ flags: ['backend=opengles'], featureLevel: 'compatibility' });
+  if (options.allowSoftware ?? true) {
+    attempts.push({ flags: ['backend=opengl'], featureLevel: 'compatibility' });
+    attempts.push({ flags: ['backend=opengles'], featureLevel: 'compatibility' });
+  }
 
   const tried: string[] = [];
   for (const { flags, featureLevel } of attempts) {
