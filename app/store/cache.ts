@@ -13,20 +13,25 @@
  * `iterate` are shared — do not mutate them. Writing to a store while iterating it gives an
  * unspecified (but memory-safe) view; collect first, then write.
  */
-import type { KVStore } from "./types.ts";
+import { type KVStore, type StringKeyedStore, stringKeyed } from "./types.ts";
 import { fromKeyString, lowerBound, prefixEnd, toKeyString } from "./bytes.ts";
 
 /** A buffered entry: the new value, or `null` for a delete. */
 type Pending = Uint8Array | null;
 
-export class CacheStore implements KVStore {
+export class CacheStore implements StringKeyedStore {
   // Keys are latin1 strings; see bytes.ts for why their order equals byte order.
   private readonly pending = new Map<string, Pending>();
   /** Buffered keys in ascending order; rebuilt lazily after a new key is buffered. */
   private sortedKeys: string[] | undefined = [];
   private rev = 0;
 
-  constructor(private readonly parent: KVStore) {}
+  /** The parent when it takes latin1 keys too (then keys are never converted back to bytes). */
+  private readonly parentS: StringKeyedStore | undefined;
+
+  constructor(private readonly parent: KVStore) {
+    this.parentS = stringKeyed(parent);
+  }
 
   /** Increases on every set/delete; lets an owner cache work derived from the contents. */
   get revision(): number {
@@ -39,15 +44,23 @@ export class CacheStore implements KVStore {
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
-    const p = this.pending.get(toKeyString(key));
+    return this.getS(toKeyString(key));
+  }
+
+  getS(k: string): Uint8Array | undefined {
+    const p = this.pending.get(k);
     if (p !== undefined) return p === null ? undefined : p;
-    return this.parent.get(key);
+    return this.parentS !== undefined ? this.parentS.getS(k) : this.parent.get(fromKeyString(k));
   }
 
   has(key: Uint8Array): boolean {
-    const p = this.pending.get(toKeyString(key));
+    return this.hasS(toKeyString(key));
+  }
+
+  hasS(k: string): boolean {
+    const p = this.pending.get(k);
     if (p !== undefined) return p !== null;
-    return this.parent.has(key);
+    return this.parentS !== undefined ? this.parentS.hasS(k) : this.parent.has(fromKeyString(k));
   }
 
   set(key: Uint8Array, value: Uint8Array): void {
@@ -56,9 +69,20 @@ export class CacheStore implements KVStore {
     this.buffer(toKeyString(key), value.slice());
   }
 
+  setS(k: string, value: Uint8Array): void {
+    if (typeof k !== "string" || k.length === 0) throw new TypeError("store key must be non-empty bytes");
+    if (!(value instanceof Uint8Array)) throw new TypeError("store value must be bytes");
+    this.buffer(k, value.slice());
+  }
+
   delete(key: Uint8Array): void {
     if (!(key instanceof Uint8Array) || key.length === 0) throw new TypeError("store key must be non-empty bytes");
     this.buffer(toKeyString(key), null);
+  }
+
+  deleteS(k: string): void {
+    if (typeof k !== "string" || k.length === 0) throw new TypeError("store key must be non-empty bytes");
+    this.buffer(k, null);
   }
 
   private buffer(k: string, v: Pending): void {

@@ -11,7 +11,7 @@
  *   discard()                     or drop the staged writes
  */
 import { Level } from "level";
-import type { KVReader, KVStore } from "./types.ts";
+import type { KVReader, KVStore, StringKeyedStore } from "./types.ts";
 import { CacheStore } from "./cache.ts";
 import {
   bytesEqual,
@@ -141,15 +141,31 @@ function rootsKey(height: bigint): Uint8Array {
 }
 
 /** Read-only view of the last committed state. */
-class CommittedView implements KVStore {
+class CommittedView implements StringKeyedStore {
   constructor(private readonly store: CommitStore) {}
 
   get(key: Uint8Array): Uint8Array | undefined {
     return this.store.committedGet(toKeyString(key));
   }
 
+  getS(key: string): Uint8Array | undefined {
+    return this.store.committedGet(key);
+  }
+
   has(key: Uint8Array): boolean {
     return this.store.committedGet(toKeyString(key)) !== undefined;
+  }
+
+  hasS(key: string): boolean {
+    return this.store.committedGet(key) !== undefined;
+  }
+
+  setS(): void {
+    throw new Error("committed state is read-only; write through CommitStore.working()");
+  }
+
+  deleteS(): void {
+    throw new Error("committed state is read-only; write through CommitStore.working()");
   }
 
   *iterate(prefix: Uint8Array): IterableIterator<[Uint8Array, Uint8Array]> {

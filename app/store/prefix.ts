@@ -2,39 +2,70 @@
  * A module's view of state: every key is silently prefixed, so a module sees (and can reach)
  * only its own key space. Iteration strips the prefix again.
  */
-import type { KVStore } from "./types.ts";
-import { concatBytes } from "./bytes.ts";
+import { type KVStore, type StringKeyedStore, stringKeyed } from "./types.ts";
+import { concatBytes, toKeyString } from "./bytes.ts";
 
-class PrefixStore implements KVStore {
+class PrefixStore implements StringKeyedStore {
+  /** The prefix as a latin1 key string, for parents that take string keys (no byte concat). */
+  private readonly prefixS: string;
+  private readonly parentS: StringKeyedStore | undefined;
+
   constructor(
     private readonly parent: KVStore,
     private readonly prefix: Uint8Array,
-  ) {}
+  ) {
+    this.prefixS = toKeyString(prefix);
+    this.parentS = stringKeyed(parent);
+  }
 
   private full(key: Uint8Array): Uint8Array {
     return concatBytes(this.prefix, key);
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
-    return this.parent.get(this.full(key));
+    return this.parentS !== undefined ? this.parentS.getS(this.prefixS + toKeyString(key)) : this.parent.get(this.full(key));
+  }
+
+  getS(key: string): Uint8Array | undefined {
+    return this.parentS !== undefined ? this.parentS.getS(this.prefixS + key) : this.parent.get(this.full(fromLatin1(key)));
   }
 
   has(key: Uint8Array): boolean {
-    return this.parent.has(this.full(key));
+    return this.parentS !== undefined ? this.parentS.hasS(this.prefixS + toKeyString(key)) : this.parent.has(this.full(key));
+  }
+
+  hasS(key: string): boolean {
+    return this.parentS !== undefined ? this.parentS.hasS(this.prefixS + key) : this.parent.has(this.full(fromLatin1(key)));
   }
 
   set(key: Uint8Array, value: Uint8Array): void {
-    this.parent.set(this.full(key), value);
+    if (this.parentS !== undefined) this.parentS.setS(this.prefixS + toKeyString(key), value);
+    else this.parent.set(this.full(key), value);
+  }
+
+  setS(key: string, value: Uint8Array): void {
+    if (this.parentS !== undefined) this.parentS.setS(this.prefixS + key, value);
+    else this.parent.set(this.full(fromLatin1(key)), value);
   }
 
   delete(key: Uint8Array): void {
-    this.parent.delete(this.full(key));
+    if (this.parentS !== undefined) this.parentS.deleteS(this.prefixS + toKeyString(key));
+    else this.parent.delete(this.full(key));
+  }
+
+  deleteS(key: string): void {
+    if (this.parentS !== undefined) this.parentS.deleteS(this.prefixS + key);
+    else this.parent.delete(this.full(fromLatin1(key)));
   }
 
   *iterate(prefix: Uint8Array): IterableIterator<[Uint8Array, Uint8Array]> {
     const cut = this.prefix.length;
     for (const [k, v] of this.parent.iterate(this.full(prefix))) yield [k.subarray(cut), v];
   }
+}
+
+function fromLatin1(s: string): Uint8Array {
+  return Uint8Array.from(Buffer.from(s, "latin1"));
 }
 
 /**

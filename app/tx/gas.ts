@@ -1,5 +1,6 @@
 import { sdkErrors } from '../errors.ts';
-import type { KVStore } from '../store/types.ts';
+import { type KVStore, type StringKeyedStore, stringKeyed } from '../store/types.ts';
+import { fromKeyString } from '../store/bytes.ts';
 
 /**
  * The deterministic gas schedule, the Cosmos SDK's defaults, so that gas a
@@ -44,11 +45,40 @@ export function infiniteGasMeter(): GasMeter {
 }
 
 /** Charges every store access of a tx to its gas meter. */
-export class GasMeteredStore implements KVStore {
+export class GasMeteredStore implements StringKeyedStore {
+  private readonly innerS: StringKeyedStore | undefined;
+
   constructor(
     private readonly inner: KVStore,
     private readonly meter: GasMeter,
-  ) {}
+  ) {
+    this.innerS = stringKeyed(inner);
+  }
+
+  // The latin1 key string has one char per key byte: `key.length` is the byte length, so these
+  // charge exactly what the byte methods below charge.
+  getS(key: string): Uint8Array | undefined {
+    const value = this.innerS !== undefined ? this.innerS.getS(key) : this.inner.get(fromKeyString(key));
+    this.meter.consume(gasSchedule.readFlat + gasSchedule.readPerByte * (key.length + (value?.length ?? 0)), 'ReadFlat');
+    return value;
+  }
+
+  hasS(key: string): boolean {
+    this.meter.consume(gasSchedule.readFlat, 'Has');
+    return this.innerS !== undefined ? this.innerS.hasS(key) : this.inner.has(fromKeyString(key));
+  }
+
+  setS(key: string, value: Uint8Array): void {
+    this.meter.consume(gasSchedule.writeFlat + gasSchedule.writePerByte * (key.length + value.length), 'WriteFlat');
+    if (this.innerS !== undefined) this.innerS.setS(key, value);
+    else this.inner.set(fromKeyString(key), value);
+  }
+
+  deleteS(key: string): void {
+    this.meter.consume(gasSchedule.deleteFlat, 'Delete');
+    if (this.innerS !== undefined) this.innerS.deleteS(key);
+    else this.inner.delete(fromKeyString(key));
+  }
 
   get(key: Uint8Array): Uint8Array | undefined {
     const value = this.inner.get(key);

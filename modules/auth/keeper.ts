@@ -116,12 +116,162 @@ export function accountToProto(account: Account): BaseAccount {
   });
 }
 
-function encodeAccount(account: Account): Uint8Array {
-  return BaseAccount.encode(accountToProto(account)).finish();
+/**
+ * Stored form: the BaseAccount protobuf bytes exactly as cosmjs-types encodes `accountToProto`
+ * (proto3: fields 1 address, 2 pubkey Any, 3 account number, 4 sequence; empty and zero fields
+ * left out), written by hand because every tx reads and writes two or three accounts and the
+ * generic encoder and decoder (with their writer, Any and PubKey objects) cost several times
+ * more. test/unit/auth-account-codec.test.ts checks byte equality with cosmjs-types.
+ */
+const PUBKEY_TYPE_BYTES = utf8(SECP256K1_PUBKEY_TYPE);
+
+function varintLength(n: bigint | number): number {
+  let length = 1;
+  let v = BigInt(n);
+  while (v >= 0x80n) {
+    v >>= 7n;
+    length++;
+  }
+  return length;
 }
 
+function writeVarint(out: Uint8Array, offset: number, n: bigint | number): number {
+  if (typeof n === 'number' && n < 0x80) {
+    out[offset] = n;
+    return offset + 1;
+  }
+  let v = BigInt(n);
+  while (v >= 0x80n) {
+    out[offset++] = Number(v & 0x7fn) | 0x80;
+    v >>= 7n;
+  }
+  out[offset++] = Number(v);
+  return offset;
+}
+
+function writeBytesField(out: Uint8Array, offset: number, tag: number, bytes: Uint8Array): number {
+  out[offset++] = tag;
+  offset = writeVarint(out, offset, bytes.length);
+  out.set(bytes, offset);
+  return offset + bytes.length;
+}
+
+function encodeAccount(account: Account): Uint8Array {
+  const address = latin1Bytes(encodeAddress(account.address));
+  let size = 0;
+  if (address.length > 0) size += 1 + varintLength(address.length) + address.length;
+  let pubkeyAnyLength = 0;
+  let pubkeyValueLength = 0;
+  if (account.pubkey !== undefined) {
+    pubkeyValueLength = account.pubkey.length === 0 ? 0 : 1 + varintLength(account.pubkey.length) + account.pubkey.length;
+    pubkeyAnyLength = 1 + varintLength(PUBKEY_TYPE_BYTES.length) + PUBKEY_TYPE_BYTES.length
+      + (pubkeyValueLength === 0 ? 0 : 1 + varintLength(pubkeyValueLength) + pubkeyValueLength);
+    size += 1 + varintLength(pubkeyAnyLength) + pubkeyAnyLength;
+  }
+  if (account.accountNumber !== 0n) size += 1 + varintLength(account.accountNumber);
+  if (account.sequence !== 0n) size += 1 + varintLength(account.sequence);
+  const out = new Uint8Array(size);
+  let o = 0;
+  if (address.length > 0) o = writeBytesField(out, o, 0x0a, address);
+  if (account.pubkey !== undefined) {
+    out[o++] = 0x12;
+    o = writeVarint(out, o, pubkeyAnyLength);
+    o = writeBytesField(out, o, 0x0a, PUBKEY_TYPE_BYTES);
+    if (pubkeyValueLength > 0) {
+      out[o++] = 0x12;
+      o = writeVarint(out, o, pubkeyValueLength);
+      o = writeBytesField(out, o, 0x0a, account.pubkey);
+    }
+  }
+  if (account.accountNumber !== 0n) {
+    out[o++] = 0x18;
+    o = writeVarint(out, o, account.accountNumber);
+  }
+  if (account.sequence !== 0n) {
+    out[o++] = 0x20;
+    o = writeVarint(out, o, account.sequence);
+  }
+  return out;
+}
+
+/** Bech32 text is ASCII: its UTF-8 bytes are its char codes. */
+function latin1Bytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) return utf8(text);
+    out[i] = c;
+  }
+  return out;
+}
+
+/**
+ * The fast reader handles what encodeAccount writes (each field once, in order, a secp256k1
+ * pubkey); anything else goes to the generic cosmjs-types decoder, so both accept the same
+ * bytes and give the same account.
+ */
 function decodeAccount(address: Uint8Array, raw: Uint8Array): Account {
+  return decodeAccountFast(address, raw) ?? decodeAccountGeneric(address, raw);
+}
+
+function decodeAccountGeneric(address: Uint8Array, raw: Uint8Array): Account {
   const proto = BaseAccount.decode(raw);
   const pubkey = proto.pubKey === undefined ? undefined : PubKey.decode(proto.pubKey.value).key;
   return { address, accountNumber: proto.accountNumber, sequence: proto.sequence, pubkey };
+}
+
+function decodeAccountFast(address: Uint8Array, raw: Uint8Array): Account | undefined {
+  let o = 0;
+  const n = raw.length;
+  const varint = (): bigint | undefined => {
+    let result = 0n;
+    let shift = 0n;
+    for (let i = 0; i < 10; i++) {
+      if (o >= n) return undefined;
+      const b = raw[o++];
+      result |= BigInt(b & 0x7f) << shift;
+      if (b < 0x80) return result;
+      shift += 7n;
+    }
+    return undefined;
+  };
+  const smallLength = (): number | undefined => {
+    if (o >= n || raw[o] >= 0x80) return undefined;
+    return raw[o++];
+  };
+  if (o < n && raw[o] === 0x0a) {
+    o++;
+    const length = smallLength();
+    if (length === undefined || o + length > n) return undefined;
+    o += length; // the address: implied by the key
+  }
+  let pubkey: Uint8Array | undefined;
+  if (o < n && raw[o] === 0x12) {
+    o++;
+    const anyLength = smallLength();
+    if (anyLength !== 70 || o + 70 > n) return undefined;
+    // 0x0a 31 "/cosmos.crypto.secp256k1.PubKey" 0x12 35 0x0a 33 <key>
+    if (raw[o] !== 0x0a || raw[o + 1] !== PUBKEY_TYPE_BYTES.length) return undefined;
+    for (let i = 0; i < PUBKEY_TYPE_BYTES.length; i++) if (raw[o + 2 + i] !== PUBKEY_TYPE_BYTES[i]) return undefined;
+    o += 2 + PUBKEY_TYPE_BYTES.length;
+    if (raw[o] !== 0x12 || raw[o + 1] !== 35 || raw[o + 2] !== 0x0a || raw[o + 3] !== 33) return undefined;
+    pubkey = raw.slice(o + 4, o + 4 + 33);
+    o += 4 + 33;
+  }
+  let accountNumber = 0n;
+  if (o < n && raw[o] === 0x18) {
+    o++;
+    const v = varint();
+    if (v === undefined || v >= 1n << 64n) return undefined;
+    accountNumber = v;
+  }
+  let sequence = 0n;
+  if (o < n && raw[o] === 0x20) {
+    o++;
+    const v = varint();
+    if (v === undefined || v >= 1n << 64n) return undefined;
+    sequence = v;
+  }
+  if (o !== n) return undefined;
+  return { address, accountNumber, sequence, pubkey };
 }
