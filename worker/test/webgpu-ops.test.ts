@@ -64,7 +64,7 @@ function ternary(r: () => number, n: number): Int8Array {
   for (let i = 0; i < n; i++) out[i] = (r() % 3) - 1;
   return out;
 }
-function diff(got: ArrayLike<number>, want: ArrayLike<number>): string | null {
+function diff(got: ArrayLike<number | bigint>, want: ArrayLike<number | bigint>): string | null {
   if (got.length !== want.length) return `length ${got.length} ≠ ${want.length}`;
   for (let i = 0; i < got.length; i++) if (got[i] !== want[i] && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) return `[${i}]: GPU ${got[i]} ≠ CPU ${want[i]}`;
   return null;
@@ -140,6 +140,9 @@ t.test('normquant = CPU (x8, sx, rinv, z)', async (t) => {
       t.equal(sameBytes(got[f], want[f]), null, `seed ${seed}: ${f}, T=${T} K=${K} |v| ≤ ${bound}`);
     }
   }
+  // SPEC §4.1: Σ m10² fits u32 only for K ≤ 4096; both backends refuse longer rows.
+  t.throws(() => normquant(new Int32Array(4097), 1, 4097), RangeError, 'CPU: K = 4097 refused');
+  await t.rejects(async () => gpu.normquant(ctx, new Int32Array(4097), 1, 4097), RangeError, 'WebGPU: K = 4097 refused');
 });
 
 t.test('normquant backward = CPU', async (t) => {
@@ -187,13 +190,13 @@ t.test('signumStep = CPU (param and momentum in place)', async (t) => {
     const n = intIn(r, 1, 3000);
     const param = ints(r, n, 65536, 0.2);
     const momentum = ints(r, n, 2 ** 30 - 1, 0.2);
-    const grad = new Float64Array(n);
+    const grad = new BigInt64Array(n);
     for (let i = 0; i < n; i++) {
       const bits = intIn(r, 0, 51);
-      grad[i] = (r() & 1 ? -1 : 1) * Math.floor((r() / 2 ** 32) * 2 ** bits);
+      grad[i] = BigInt((r() & 1 ? -1 : 1) * Math.floor((r() / 2 ** 32) * 2 ** bits));
     }
-    grad[0] = 2 ** 52 - 1;
-    if (n > 1) grad[1] = -(2 ** 52 - 1);
+    grad[0] = 2n ** 52n - 1n;
+    if (n > 1) grad[1] = -(2n ** 52n - 1n);
     const shift = seed % 2 ? 16 : 8;
     const lr = intIn(r, 0, 4096);
     const [p1, m1] = [param.slice(), momentum.slice()];
@@ -303,14 +306,15 @@ t.test('loraForward = CPU (u, and y in place)', async (t) => {
   }
 });
 
-t.test('loraBackward = CPU (gA, gB, dx in place)', async (t) => {
+t.test('loraBackward = CPU (gA, gB in place; dx term written)', async (t) => {
   for (let seed = 331; seed <= 331 + SEEDS + 1; seed++) {
     const { r, T, N, K, rank, a12, b10, x8, sx } = loraCase(seed);
     const u = ints(r, T * rank, 4096, 0.2);
     const dy = ints(r, T * N, GRAD_MAX, seed % 4 === 0 ? 1 : 0.2);
-    const gA0 = new Float64Array(rank * K).map(() => (r() & 1 ? -1 : 1) * Math.floor((r() / 2 ** 32) * 2 ** 40));
-    const gB0 = new Float64Array(N * rank).map(() => (r() & 1 ? -1 : 1) * Math.floor((r() / 2 ** 32) * 2 ** 40));
-    const dx0 = new Float64Array(T * K).map(() => intIn(r, -(2 ** 31), 2 ** 31));
+    const gA0 = BigInt64Array.from({ length: rank * K }, () => BigInt((r() & 1 ? -1 : 1) * Math.floor((r() / 2 ** 32) * 2 ** 40)));
+    const gB0 = BigInt64Array.from({ length: N * rank }, () => BigInt((r() & 1 ? -1 : 1) * Math.floor((r() / 2 ** 32) * 2 ** 40)));
+    // dx receives lora's term (written, not added): both sides start from the same stale values.
+    const dx0 = Int32Array.from({ length: T * K }, () => intIn(r, -(2 ** 31 - 1), 2 ** 31 - 1));
     const [gA1, gB1, dx1] = [gA0.slice(), gB0.slice(), dx0.slice()];
     const [gA2, gB2, dx2] = [gA0.slice(), gB0.slice(), dx0.slice()];
     loraBackward(a12, b10, x8, sx, u, dy, gA1, gB1, dx1, T, N, K, rank);

@@ -97,11 +97,11 @@ async function runGpu(c: StoredCase): Promise<Record<string, Vec>> {
       const b10 = await gpu.loraB10(ctx, i32(I.B));
       const y = i32(I.y0);
       const u = await gpu.loraForward(ctx, a12, b10, i8(I.x8), i32(I.sx), y, T, N, K, r);
-      const gA = new Float64Array(r * K);
-      const gB = new Float64Array(N * r);
-      const dx = new Float64Array(T * K);
+      const gA = new BigInt64Array(r * K);
+      const gB = new BigInt64Array(N * r);
+      const dx = new Int32Array(T * K);
       await gpu.loraBackward(ctx, a12, b10, i8(I.x8), i32(I.sx), u, i32(I.dy), gA, gB, dx, T, N, K, r);
-      return { y: arr(y), u: arr(u), gA: arr(gA), gB: arr(gB), dx: arr(dx) };
+      return { y: arr(y), u: arr(u), gA: Array.from(gA, Number), gB: Array.from(gB, Number), dx: arr(dx) };
     }
     case 'rope': {
       const tab = await gpu.ropeTable(ctx, T, dh);
@@ -129,7 +129,7 @@ async function runGpu(c: StoredCase): Promise<Record<string, Vec>> {
     case 'signum': {
       const p = i32(I.p);
       const m = i32(I.m);
-      await gpu.signumStep(ctx, p, m, Float64Array.from(I.g64), I.shift[0], I.lr[0]);
+      await gpu.signumStep(ctx, p, m, BigInt64Array.from(I.g64, BigInt), I.shift[0], I.lr[0]);
       return { p: arr(p), m: arr(m) };
     }
     default:

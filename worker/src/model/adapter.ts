@@ -18,9 +18,12 @@ export interface AdapterState {
   readonly momentum: readonly Record<LoraProjection, LoraPair>[];
 }
 
-/** Exact integer gradient sums (acc64 of the spec), same shapes as the parameters. */
+/**
+ * Exact integer gradient sums (acc64 of the spec: int64 per element, SPEC §1, §2.1), same shapes
+ * as the parameters. Within SPEC §8 (chunks ≤ 2^16 tokens) every element stays below 2^48.
+ */
 export interface AdapterGrads {
-  readonly layers: readonly Record<LoraProjection, { a: Float64Array; b: Float64Array }>[];
+  readonly layers: readonly Record<LoraProjection, { a: BigInt64Array; b: BigInt64Array }>[];
 }
 
 function zeros<T>(cfg: ModelConfig, make: (n: number) => T): Record<LoraProjection, { a: T; b: T }>[] {
@@ -47,10 +50,10 @@ export function initAdapter(cfg: ModelConfig): AdapterState {
 }
 
 export function newGrads(cfg: ModelConfig): AdapterGrads {
-  return { layers: zeros(cfg, (n) => new Float64Array(n)) };
+  return { layers: zeros(cfg, (n) => new BigInt64Array(n)) };
 }
 
-/** into += from, exactly (both hold integers below 2^52). */
+/** into += from, exactly (int64; both hold sums below 2^52 by SPEC §8, so no wrap-around). */
 export function addGrads(into: AdapterGrads, from: AdapterGrads): void {
   into.layers.forEach((rec, l) => {
     for (const p of LORA_PROJECTIONS) {

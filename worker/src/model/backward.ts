@@ -13,14 +13,27 @@ import type { Backbone, TernaryTensor } from './backbone.ts';
 import { headDim, type LoraProjection } from './config.ts';
 import type { ForwardCache, LayerLoraQ } from './forward.ts';
 
-function satGAll(x: Float64Array | Int32Array): Int32Array {
+function satGAll(x: Int32Array): Int32Array {
   const out = new Int32Array(x.length);
   for (let i = 0; i < x.length; i++) out[i] = satG(x[i]);
   return out;
 }
 
-function addInto(acc: Float64Array, x: Int32Array): void {
-  for (let i = 0; i < x.length; i++) acc[i] += x[i];
+/**
+ * satG of the exact elementwise sum of int32 terms (a gradient join, SPEC §5). The terms are kept
+ * as separate Int32Arrays (each is sat32'd by its op) and summed only here: at most 6 terms (q, k,
+ * v × ternary and LoRA) of |x| ≤ 2^31−1 give |Σ| < 2^34, exact in a JS number (SPEC §2), and only
+ * the clamped int32 is stored. A shared int32 accumulator could overflow (two sat32 terms already
+ * can), and clamping partial sums would change the result.
+ */
+function satGSum(terms: readonly Int32Array[]): Int32Array {
+  const out = new Int32Array(terms[0].length);
+  for (let i = 0; i < out.length; i++) {
+    let s = 0;
+    for (let k = 0; k < terms.length; k++) s += terms[k][i];
+    out[i] = satG(s);
+  }
+  return out;
 }
 
 /** h-gradient plus a branch gradient, clamped (residual join). */
@@ -40,14 +53,15 @@ export function backward(
   const dxf = satGAll(ternlinBackward(bb.head.packed, bb.head.gamma, dlogits, T));
   let gh = normquantBackward(dxf, cache.nqf, T, D);
 
-  // Gradient w.r.t. a normalized input shared by projections: exact sum over ternary and
-  // LoRA paths, clamped once (SPEC §5).
+  // Gradient w.r.t. a normalized input shared by projections: the ternary and LoRA terms of each
+  // projection, summed exactly over all consumers and clamped once by satGSum (SPEC §5).
   const projBack = (
-    dx: Float64Array, w: TernaryTensor, p: LoraProjection, l: number, nq: NormQuant, u: Int32Array, dy: Int32Array,
-  ) => {
-    addInto(dx, ternlinBackward(w.packed, w.gamma, dy, T));
+    w: TernaryTensor, p: LoraProjection, l: number, nq: NormQuant, u: Int32Array, dy: Int32Array,
+  ): Int32Array[] => {
     const g = grads.layers[l][p];
-    loraBackward(lq[l][p].a12, lq[l][p].b10, nq.x8, nq.sx, u, dy, g.a, g.b, dx, T, D, D, r);
+    const dxl = new Int32Array(T * D);
+    loraBackward(lq[l][p].a12, lq[l][p].b10, nq.x8, nq.sx, u, dy, g.a, g.b, dxl, T, D, D, r);
+    return [ternlinBackward(w.packed, w.gamma, dy, T), dxl];
   };
 
   for (let l = bb.layers.length - 1; l >= 0; l--) {
@@ -59,16 +73,15 @@ export function backward(
     const dx3 = satGAll(ternlinBackward(L.w1.packed, L.w1.gamma, df, T));
     gh = join(gh, normquantBackward(dx3, c.nq3, T, D));
     // Attention branch: h1 = h + (Wo + LoRA_o)·nq2(attn(nq1(h)))
-    const dxo = new Float64Array(T * D);
-    projBack(dxo, L.wo, 'o', l, c.nq2, c.u.o, gh);
-    const dout = normquantBackward(satGAll(dxo), c.nq2, T, D);
+    const dout = normquantBackward(satGSum(projBack(L.wo, 'o', l, c.nq2, c.u.o, gh)), c.nq2, T, D);
     const g = attentionBackward(dout, c.att, c.qr, c.kr, c.v8, T, H, dh);
     const dq = ropeBackward(g.dq, rope, T, H, dh);
     const dk = ropeBackward(g.dk, rope, T, H, dh);
-    const dx1 = new Float64Array(T * D);
-    projBack(dx1, L.wq, 'q', l, c.nq1, c.u.q, dq);
-    projBack(dx1, L.wk, 'k', l, c.nq1, c.u.k, dk);
-    projBack(dx1, L.wv, 'v', l, c.nq1, c.u.v, g.dv);
-    gh = join(gh, normquantBackward(satGAll(dx1), c.nq1, T, D));
+    const dx1 = satGSum([
+      ...projBack(L.wq, 'q', l, c.nq1, c.u.q, dq),
+      ...projBack(L.wk, 'k', l, c.nq1, c.u.k, dk),
+      ...projBack(L.wv, 'v', l, c.nq1, c.u.v, g.dv),
+    ]);
+    gh = join(gh, normquantBackward(dx1, c.nq1, T, D));
   }
 }

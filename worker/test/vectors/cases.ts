@@ -56,11 +56,11 @@ export function runKernel(c: Omit<Case, 'outputs'>): Record<string, Vec> {
       const b10 = loraB10(i32(I.B));
       const y = i32(I.y0);
       const u = loraForward(a12, b10, i8(I.x8), i32(I.sx), y, T, N, K, r);
-      const gA = new Float64Array(r * K);
-      const gB = new Float64Array(N * r);
-      const dx = new Float64Array(T * K);
+      const gA = new BigInt64Array(r * K);
+      const gB = new BigInt64Array(N * r);
+      const dx = new Int32Array(T * K);
       loraBackward(a12, b10, i8(I.x8), i32(I.sx), u, i32(I.dy), gA, gB, dx, T, N, K, r);
-      return { y: arr(y), u: arr(u), gA: arr(gA), gB: arr(gB), dx: arr(dx) };
+      return { y: arr(y), u: arr(u), gA: Array.from(gA, Number), gB: Array.from(gB, Number), dx: arr(dx) };
     }
     case 'rope': {
       const tab = ropeTable(T, dh);
@@ -86,7 +86,7 @@ export function runKernel(c: Omit<Case, 'outputs'>): Record<string, Vec> {
     case 'signum': {
       const p = i32(I.p);
       const m = i32(I.m);
-      signumStep(p, m, Float64Array.from(I.g64), I.shift[0], I.lr[0]);
+      signumStep(p, m, BigInt64Array.from(I.g64, BigInt), I.shift[0], I.lr[0]);
       return { p: arr(p), m: arr(m) };
     }
     default:

@@ -60,18 +60,31 @@ export function attentionBackward(
   const p = att.p;
   const dp = new Int32Array(T);
   const ds = new Int32Array(T * T);
-  const acc = new Float64Array(dh); // exact integer sums, |Σ| < 2^48
+  // Each output element is one exact dot product over positions, summed in a JS number (SPEC §2):
+  // dv: |P·do| ≤ 2^15·2^20, dq/dk: |ds·k| ≤ 2^20·2^11 per term; T ≤ 4096 ⇒ |Σ| < 2^47 < 2^53.
+  // The head's operands are copied position-minor ([dh, T]) so each dot product is contiguous.
+  const doT = new Int32Array(dh * T);
+  const qT = new Int32Array(dh * T);
+  const kT = new Int32Array(dh * T);
+  const col = new Int32Array(T);
   for (let h = 0; h < H; h++) {
     const ho = h * dh;
-    for (let u = 0; u < T; u++) {
-      acc.fill(0);
-      for (let t = u; t < T; t++) {
-        const pv = p[(h * T + t) * T + u];
-        if (pv === 0) continue;
-        const go = t * D + ho;
-        for (let d = 0; d < dh; d++) acc[d] += pv * dout[go + d];
+    for (let t = 0; t < T; t++) {
+      const ro = t * D + ho;
+      for (let d = 0; d < dh; d++) {
+        doT[d * T + t] = dout[ro + d];
+        qT[d * T + t] = qr[ro + d];
+        kT[d * T + t] = kr[ro + d];
       }
-      for (let d = 0; d < dh; d++) dv[u * D + ho + d] = satG(narrow(acc[d], 15));
+    }
+    for (let u = 0; u < T; u++) {
+      for (let t = u; t < T; t++) col[t] = p[(h * T + t) * T + u];
+      for (let d = 0; d < dh; d++) {
+        const o = d * T;
+        let acc = 0;
+        for (let t = u; t < T; t++) acc += col[t] * doT[o + t];
+        dv[u * D + ho + d] = satG(narrow(acc, 15));
+      }
     }
     for (let t = 0; t < T; t++) {
       const go = t * D + ho;
@@ -86,24 +99,22 @@ export function attentionBackward(
       for (let u = 0; u <= t; u++) ds[t * T + u] = mulShr(ds[t * T + u], isd, 16);
     }
     for (let t = 0; t < T; t++) {
-      acc.fill(0);
-      for (let u = 0; u <= t; u++) {
-        const g = ds[t * T + u];
-        if (g === 0) continue;
-        const ko = u * D + ho;
-        for (let d = 0; d < dh; d++) acc[d] += g * kr[ko + d];
+      const so = t * T;
+      for (let d = 0; d < dh; d++) {
+        const o = d * T;
+        let acc = 0;
+        for (let u = 0; u <= t; u++) acc += ds[so + u] * kT[o + u];
+        dq[t * D + ho + d] = satG(narrow(acc, 8));
       }
-      for (let d = 0; d < dh; d++) dq[t * D + ho + d] = satG(narrow(acc[d], 8));
     }
     for (let u = 0; u < T; u++) {
-      acc.fill(0);
-      for (let t = u; t < T; t++) {
-        const g = ds[t * T + u];
-        if (g === 0) continue;
-        const qo = t * D + ho;
-        for (let d = 0; d < dh; d++) acc[d] += g * qr[qo + d];
+      for (let t = u; t < T; t++) col[t] = ds[t * T + u];
+      for (let d = 0; d < dh; d++) {
+        const o = d * T;
+        let acc = 0;
+        for (let t = u; t < T; t++) acc += col[t] * qT[o + t];
+        dk[u * D + ho + d] = satG(narrow(acc, 8));
       }
-      for (let d = 0; d < dh; d++) dk[u * D + ho + d] = satG(narrow(acc[d], 8));
     }
   }
   return { dq, dk, dv };

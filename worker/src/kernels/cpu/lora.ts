@@ -4,8 +4,12 @@
 
 import { clamp, mulShr, narrow, rshr, satG } from './int.ts';
 
-/** Exact integer accumulator (|x| < 2^52): the CPU form of the spec's acc64. */
-export type Acc64 = Float64Array;
+/**
+ * The spec's acc64 (SPEC §1, §2.1): exact signed 64-bit sums, one int64 per element. Kernels add a
+ * per-call partial sum into each element once (computed in a JS number, exact below 2^53, SPEC
+ * §2); within the SPEC §8 bounds an element stays below 2^52, far from the int64 limit of 2^63.
+ */
+export type Acc64 = BigInt64Array;
 
 export function loraA12(a: Int32Array): Int32Array {
   const out = new Int32Array(a.length);
@@ -46,40 +50,66 @@ export function loraForward(
 }
 
 /**
- * Backward: gB += Σ_t dy⊗u (Q24 units), gA += Σ_t (du·sx)⊗x8 (Q16 units), and the gradient
- * w.r.t. the normalized input added into dx (exact sum; the caller applies satG).
+ * Backward: gB += Σ_t dy⊗u (Q24 units), gA += Σ_t (du·sx)⊗x8 (Q16 units), and dxl = the LoRA term
+ * of the gradient w.r.t. the normalized input, dxl[t,k] = narrow(Σ_j A12[j,k]·du[t,j], 12), written
+ * (not added): the caller sums it exactly with the ternary term before satG (SPEC §4.3, §5).
+ *
+ * Each gradient element gets one exact partial sum over this call's T tokens, computed in a JS
+ * number and added into the int64 accumulator once. Bounds (SPEC §1, §4.3, §5: T ≤ 4096):
+ *   gB: |dy·u| ≤ (2^20−1)·2^12 < 2^32 per token ⇒ |Σ_t| < 2^44;
+ *   gA: |dux| = |mulShr(du, sx, 24)| ≤ 2^20·2^23/2^24 = 2^19, |x8| ≤ 127 ⇒ < 2^26 per token ⇒ |Σ_t| < 2^38;
+ * both < 2^53, so every partial sum is exact.
  */
 export function loraBackward(
   a12: Int32Array, b10: Int32Array, x8: Int8Array, sx: Int32Array, u: Int32Array, dy: Int32Array,
-  gA: Acc64, gB: Acc64, dx: Float64Array, T: number, N: number, K: number, r: number,
+  gA: Acc64, gB: Acc64, dxl: Int32Array, T: number, N: number, K: number, r: number,
 ): void {
-  const du = new Int32Array(r);
+  // Token-minor copies so every partial sum below is one contiguous dot product over t.
+  const dyT = new Int32Array(N * T);
+  const uT = new Int32Array(r * T);
+  const duxT = new Int32Array(r * T);
+  const x8T = new Int8Array(K * T);
+  const du = new Int32Array(T * r);
   for (let t = 0; t < T; t++) {
     const yo = t * N;
     const uo = t * r;
-    for (let j = 0; j < r; j++) du[j] = 0;
-    for (let n = 0; n < N; n++) {
-      const g = dy[yo + n];
-      if (g === 0) continue;
-      const bo = n * r;
-      for (let j = 0; j < r; j++) gB[bo + j] += g * u[uo + j];
-    }
-    for (let j = 0; j < r; j++) {
-      let acc = 0;
-      for (let n = 0; n < N; n++) acc += b10[n * r + j] * dy[yo + n];
-      du[j] = satG(narrow(acc, 10));
-    }
     const xo = t * K;
+    for (let n = 0; n < N; n++) dyT[n * T + t] = dy[yo + n];
+    for (let k = 0; k < K; k++) x8T[k * T + t] = x8[xo + k];
     for (let j = 0; j < r; j++) {
-      const dux = mulShr(du[j], sx[t], 24);
-      if (dux === 0) continue;
-      const ao = j * K;
-      for (let k = 0; k < K; k++) gA[ao + k] += dux * x8[xo + k];
+      uT[j * T + t] = u[uo + j];
+      let acc = 0; // |Σ_n B10·dy| ≤ N·2^10·2^20 ≤ 2^41
+      for (let n = 0; n < N; n++) acc += b10[n * r + j] * dy[yo + n];
+      const d = satG(narrow(acc, 10));
+      du[uo + j] = d;
+      duxT[j * T + t] = mulShr(d, sx[t], 24);
     }
+  }
+  for (let n = 0; n < N; n++) {
+    const dyo = n * T;
+    for (let j = 0; j < r; j++) {
+      const uo = j * T;
+      let s = 0;
+      for (let t = 0; t < T; t++) s += dyT[dyo + t] * uT[uo + t];
+      if (s !== 0) gB[n * r + j] += BigInt(s);
+    }
+  }
+  for (let j = 0; j < r; j++) {
+    const dxo = j * T;
     for (let k = 0; k < K; k++) {
-      let acc = 0;
-      for (let j = 0; j < r; j++) acc += a12[j * K + k] * du[j];
-      dx[xo + k] += narrow(acc, 12);
+      const xo = k * T;
+      let s = 0;
+      for (let t = 0; t < T; t++) s += duxT[dxo + t] * x8T[xo + t];
+      if (s !== 0) gA[j * K + k] += BigInt(s);
+    }
+  }
+  for (let t = 0; t < T; t++) {
+    const uo = t * r;
+    const xo = t * K;
+    for (let k = 0; k < K; k++) {
+      let acc = 0; // |Σ_j A12·du| ≤ 64·2^12·2^20 = 2^38
+      for (let j = 0; j < r; j++) acc += a12[j * K + k] * du[uo + j];
+      dxl[xo + k] = narrow(acc, 12);
     }
   }
 }

@@ -15,8 +15,12 @@ export interface NormQuant {
   z: Int32Array;
 }
 
-/** v int32 [T,K] → NormQuant. K ≤ 4096. */
+/** Largest row length: ss = Σ m10² < 2^20·K fits u32 only for K ≤ 4096 (SPEC §4.1 step 4). */
+export const NORMQUANT_MAX_K = 4096;
+
+/** v int32 [T,K] → NormQuant. K ≤ 4096 (RangeError otherwise, as on WebGPU). */
 export function normquant(v: Int32Array, T: number, K: number): NormQuant {
+  if (K > NORMQUANT_MAX_K) throw new RangeError(`normquant: K = ${K} > ${NORMQUANT_MAX_K} (SPEC §4.1: Σ m10² must fit u32)`);
   const x8 = new Int8Array(T * K);
   const sx = new Int32Array(T);
   const rinv = new Int32Array(T);

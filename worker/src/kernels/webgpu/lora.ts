@@ -1,6 +1,6 @@
 // LoRA (SPEC §4.3) on WebGPU: mirrors cpu/lora.ts `loraA12`, `loraB10`, `loraForward`,
 // `loraBackward`, including their in-place effects on the host arrays (y for the forward; gA, gB,
-// dx for the backward).
+// dxl for the backward).
 
 import { GpuContext, grid2d } from './device.ts';
 import { fromAcc64, int8RowWords, packInt8Rows, toAcc64 } from './packing.ts';
@@ -96,10 +96,10 @@ export async function loraForward(
   }
 }
 
-/** As the CPU: gA, gB (exact sums) and dx (exact, before the caller's satG) updated in place. */
+/** As the CPU: gA, gB (int64 exact sums) updated in place; dxl ← lora's int32 term of dx (written). */
 export async function loraBackward(
   ctx: GpuContext, a12: Int32Array, b10: Int32Array, x8: Int8Array, sx: Int32Array, u: Int32Array, dy: Int32Array,
-  gA: Float64Array, gB: Float64Array, dx: Float64Array, T: number, N: number, K: number, r: number,
+  gA: BigInt64Array, gB: BigInt64Array, dxl: Int32Array, T: number, N: number, K: number, r: number,
 ): Promise<void> {
   const b: LoraBackwardGpu = {
     a12: ctx.upload(a12.subarray(0, r * K)),
@@ -118,8 +118,7 @@ export async function loraBackward(
     await ctx.run((e) => encodeLoraBackward(ctx, e, b, T, N, K, r));
     fromAcc64(await ctx.readWords(b.gA, 2 * r * K), gA.subarray(0, r * K));
     fromAcc64(await ctx.readWords(b.gB, 2 * N * r), gB.subarray(0, N * r));
-    const dxl = await ctx.readI32(b.dxl, T * K);
-    for (let i = 0; i < T * K; i++) dx[i] += dxl[i];
+    dxl.set(await ctx.readI32(b.dxl, T * K));
   } finally {
     for (const buf of Object.values(b)) buf.destroy();
   }

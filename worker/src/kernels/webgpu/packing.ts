@@ -116,26 +116,27 @@ export function transpose<T extends Int8Array | Int32Array>(values: T, rows: num
   return out;
 }
 
-// acc64: the SPEC's exact 64-bit sums. The CPU keeps them in a Float64Array (exact below 2^52);
-// the GPU keeps (lo u32, hi i32) two's-complement pairs, element i in words 2i, 2i+1.
+// acc64: the SPEC's exact 64-bit sums. The CPU keeps them in a BigInt64Array (one int64 per
+// element); the GPU keeps (lo u32, hi i32) two's-complement pairs, element i in words 2i, 2i+1.
 
-/** Float64Array of exact integers (|x| < 2^52) → acc64 pairs. */
-export function toAcc64(values: Float64Array): Uint32Array {
+const ACC_MAX = 1n << 52n;
+
+/** BigInt64Array of acc64 sums (SPEC §1 range |x| < 2^52, else RangeError) → acc64 pairs. */
+export function toAcc64(values: BigInt64Array): Uint32Array {
   const out = new Uint32Array(values.length * 2);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (!Number.isInteger(v) || Math.abs(v) >= 2 ** 52) throw new RangeError(`acc64: ${v} is not an integer below 2^52`);
-    const hi = Math.floor(v / 4294967296);
-    out[2 * i] = v - hi * 4294967296;
-    out[2 * i + 1] = hi >>> 0;
+    if (v >= ACC_MAX || v <= -ACC_MAX) throw new RangeError(`acc64: ${v} is outside ±2^52`);
+    out[2 * i] = Number(BigInt.asUintN(32, v));
+    out[2 * i + 1] = Number(BigInt.asUintN(32, v >> 32n));
   }
   return out;
 }
 
-/** acc64 pairs → Float64Array (exact for |x| < 2^53). */
-export function fromAcc64(pairs: Uint32Array | Int32Array, into?: Float64Array): Float64Array {
+/** acc64 pairs → BigInt64Array (exact for every int64), written into `into` when given. */
+export function fromAcc64(pairs: Uint32Array | Int32Array, into?: BigInt64Array): BigInt64Array {
   const n = pairs.length / 2;
-  const out = into ?? new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = (pairs[2 * i + 1] | 0) * 4294967296 + (pairs[2 * i] >>> 0);
+  const out = into ?? new BigInt64Array(n);
+  for (let i = 0; i < n; i++) out[i] = (BigInt(pairs[2 * i + 1] | 0) << 32n) + BigInt(pairs[2 * i] >>> 0);
   return out;
 }

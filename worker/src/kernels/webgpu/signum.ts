@@ -22,7 +22,7 @@ export function encodeSignumStep(
 }
 
 export async function signumStep(
-  ctx: GpuContext, param: Int32Array, momentum: Int32Array, grad64: Float64Array, shift: number, lr: number,
+  ctx: GpuContext, param: Int32Array, momentum: Int32Array, grad64: BigInt64Array, shift: number, lr: number,
 ): Promise<void> {
   const n = param.length;
   const bufs = [ctx.upload(param), ctx.upload(momentum.subarray(0, n)), ctx.upload(toAcc64(grad64.subarray(0, n)))];
