@@ -1,11 +1,13 @@
 /**
  * Training parameters: defaults, rules, and the JSON form governance reads and replaces
  * (ModuleParams). The JSON form is the protobuf JSON of `Params` with every field present:
- * camelCase keys, every value a decimal string.
+ * camelCase keys, every value a string: decimal for numbers and amounts, the rule's spelling
+ * for `aggregationRule`.
  */
 import { strictParamsFromJson } from '../../app/params-json.ts';
 import type { ErrorKind } from '../../app/errors.ts';
 import { Params } from '../../proto/gen/r3mes/training/v1/types.ts';
+import { DEFAULT_AGGREGATION_RULE, parseAggregationRule } from './aggregation-rule.ts';
 import { trainingErrors } from './errors.ts';
 
 export const MAX_AMOUNT = (1n << 256n) - 1n;
@@ -22,6 +24,7 @@ export function defaultParams(): Params {
     aggregationProposers: 3n,
     commitPeriodBlocks: 10n,
     revealPeriodBlocks: 10n,
+    aggregationRule: DEFAULT_AGGREGATION_RULE,
   };
 }
 
@@ -37,6 +40,8 @@ const RANGES: Record<string, readonly [bigint, bigint]> = {
   revealPeriodBlocks: [1n, 1_000_000n],
 };
 const AMOUNTS = ['minMinerStake', 'baseReward'] as const;
+/** String-valued keys of the governance JSON: the amounts and the aggregation rule. */
+const STRING_KEYS: readonly string[] = [...AMOUNTS, 'aggregationRule'];
 export const PARAM_KEYS = Object.keys(defaultParams()) as Array<keyof Params>;
 
 /** Parses a decimal amount string in [0, 2^256). */
@@ -53,19 +58,20 @@ export function validateParams(params: Params, error: ErrorKind = trainingErrors
     if (typeof value !== 'bigint' || value < min || value > max) throw error(`${key} must be in [${min}, ${max}], got ${String(value)}`);
   }
   for (const key of AMOUNTS) parseAmountString(params[key], key, error);
+  parseAggregationRule(params.aggregationRule, error);
 }
 
-/** The governance JSON form: every field, decimal strings. */
+/** The governance JSON form: every field, as strings. */
 export function paramsToJson(params: Params): Record<string, string> {
   return Object.fromEntries(PARAM_KEYS.map((key) => [key, String(params[key])]));
 }
 
 /**
  * Parses the governance JSON form strictly: an object with exactly the Params keys, each a
- * decimal string (a non-negative safe integer number is accepted for uint64 fields).
+ * string (a non-negative safe integer number is accepted for uint64 fields).
  */
 export function paramsFromJson(value: unknown, error: ErrorKind = trainingErrors.invalidParams): Params {
-  const params = strictParamsFromJson<Params>(value, PARAM_KEYS, AMOUNTS, error);
+  const params = strictParamsFromJson<Params>(value, PARAM_KEYS, STRING_KEYS, error);
   validateParams(params, error);
   return params;
 }

@@ -224,6 +224,31 @@ t.test('2 invalid params: governance set rejects a bad value and changes nothing
   t.end();
 });
 
+t.test('2 invalid params: the aggregation rule — malformed or out of range is refused, state unchanged; a valid change is read back', (t) => {
+  const s = setup();
+  const params = s.trainingModule.params!;
+  const before = params.get(s.store) as Record<string, string>;
+  t.equal(before.aggregationRule, 'median', 'default rule in the governance JSON');
+  const bad: unknown[] = [
+    '', 'mean', 'Median', 'median:1', 'median ', 'trimmed-mean', 'trimmed-mean:', 'trimmed-mean:-1', 'trimmed-mean:01', 'trimmed-mean:1.5',
+    'trimmed-mean:10001', 'trimmed-mean:1:2', 'krum', 'krum:x', 'krum:1:0', 'krum:10001', 'krum:1:10001', 'krum:1:2:3', 'krum:1:', 'krum::1',
+    'trimmed-mean:99999999999', 7, null,
+  ];
+  for (const rule of bad) rejects(t, () => params.set(s.store, { ...before, aggregationRule: rule }), trainingErrors.invalidParams, `rule ${JSON.stringify(rule)}`);
+  t.match(String((() => { try { params.set(s.store, { ...before, aggregationRule: 'krum:1:0' }); } catch (e) { return (e as Error).message; } })()), /aggregationRule "krum:1:0": M must be in \[1, 10000\]/, 'the reason names the rule and the range');
+  t.same(params.get(s.store), before, 'unchanged after every refusal');
+  t.equal(s.training.params(s.store).aggregationRule, 'median');
+  for (const rule of ['trimmed-mean:0', 'trimmed-mean:10000', 'krum:0', 'krum:2', 'krum:2:3', 'krum:10000:10000', 'median']) {
+    params.set(s.store, { ...before, aggregationRule: rule });
+    t.equal(s.training.params(s.store).aggregationRule, rule, `${rule} accepted and stored as spelled`);
+  }
+  params.set(s.store, { ...before, aggregationRule: 'trimmed-mean:1' });
+  const q = s.trainingModule.queries!;
+  t.equal(QueryParamsResponse.decode(q[QUERY_PATHS.params](s.store, new Uint8Array())).params!.aggregationRule, 'trimmed-mean:1', 'the Params query shows it');
+  t.equal((params.get(s.store) as Record<string, string>).aggregationRule, 'trimmed-mean:1');
+  t.end();
+});
+
 t.test('3 invalid genesis', (t) => {
   const s = setup();
   const fresh = () => emptyState();
@@ -231,6 +256,10 @@ t.test('3 invalid genesis', (t) => {
   rejects(t, () => s.trainingModule.initGenesis(fresh(), { ...base, nextWindowId: '0' }), trainingErrors.invalidGenesis, 'next_window_id 0');
   rejects(t, () => s.trainingModule.initGenesis(fresh(), { ...base, params: undefined }), trainingErrors.invalidGenesis, 'no params');
   rejects(t, () => s.trainingModule.initGenesis(fresh(), { ...base, nextWindowId: 'x' }), trainingErrors.invalidGenesis, 'not a number');
+  const badRule = { ...base, params: { ...(base.params as object), aggregationRule: 'krum:1:0' } };
+  const target = fresh();
+  rejects(t, () => s.trainingModule.initGenesis(target, badRule), trainingErrors.invalidParams, 'genesis with a bad aggregation rule');
+  t.equal([...target.iterate(new Uint8Array())].length, 0, 'nothing written');
   s.runTo(1n);
   const exported = GenesisState.toJSON({ ...defaultGenesis(), nextWindowId: 2n, windows: [{ ...s.training.window(s.store, 1n)!, id: 5n }] });
   rejects(t, () => s.trainingModule.initGenesis(fresh(), exported), trainingErrors.invalidGenesis, 'window id above next_window_id');

@@ -319,6 +319,12 @@ t.test('genesis: default round trip; mid-window export → import → export is 
   fresh.trainingModule.initGenesis(fresh.store, g0);
   t.same(fresh.trainingModule.exportGenesis(fresh.store), g0);
   t.same(fresh.trainingModule.defaultGenesis(), g0);
+  t.equal(((g0 as { params: Record<string, unknown> }).params).aggregationRule, 'median', 'the default rule is in the default genesis');
+  const krum = GenesisState.toJSON({ ...defaultGenesis(), params: { ...defaultParams(), aggregationRule: 'krum:1:2' } });
+  const other = setup({}, emptyState(), false);
+  other.trainingModule.initGenesis(other.store, JSON.parse(JSON.stringify(krum)));
+  t.same(other.trainingModule.exportGenesis(other.store), krum, 'a non-default rule survives the round trip');
+  t.equal(other.training.params(other.store).aggregationRule, 'krum:1:2');
 
   // Window 1 in its reveal phase with commits and one reveal; window 2 collecting with submissions.
   const s = setup();

@@ -128,6 +128,12 @@ export interface Params {
   commitPeriodBlocks: bigint;
   /** Length of the reveal phase, in blocks. */
   revealPeriodBlocks: bigint;
+  /**
+   * The robust aggregation rule every proposer applies (worker/SPEC.md §11): "median",
+   * "trimmed-mean:K" or "krum:F" / "krum:F:M" (decimal integers). Read by proposers when they
+   * aggregate; the chain only checks its syntax and ranges.
+   */
+  aggregationRule: string;
 }
 
 export interface Window {
@@ -221,6 +227,7 @@ function createBaseParams(): Params {
     aggregationProposers: 0n,
     commitPeriodBlocks: 0n,
     revealPeriodBlocks: 0n,
+    aggregationRule: "",
   };
 }
 
@@ -281,6 +288,9 @@ export const Params: MessageFns<Params> = {
         throw new globalThis.Error("value provided for field message.revealPeriodBlocks of type uint64 too large");
       }
       writer.uint32(80).uint64(message.revealPeriodBlocks);
+    }
+    if (message.aggregationRule !== "") {
+      writer.uint32(90).string(message.aggregationRule);
     }
     return writer;
   },
@@ -378,6 +388,14 @@ export const Params: MessageFns<Params> = {
             message.revealPeriodBlocks = reader.uint64() as bigint;
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.aggregationRule = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -442,6 +460,11 @@ export const Params: MessageFns<Params> = {
         : isSet(object.reveal_period_blocks)
         ? BigInt(object.reveal_period_blocks)
         : 0n,
+      aggregationRule: isSet(object.aggregationRule)
+        ? globalThis.String(object.aggregationRule)
+        : isSet(object.aggregation_rule)
+        ? globalThis.String(object.aggregation_rule)
+        : "",
     };
   },
 
@@ -476,6 +499,9 @@ export const Params: MessageFns<Params> = {
     }
     if (message.revealPeriodBlocks !== 0n) {
       obj.revealPeriodBlocks = message.revealPeriodBlocks.toString();
+    }
+    if (message.aggregationRule !== "") {
+      obj.aggregationRule = message.aggregationRule;
     }
     return obj;
   },
@@ -513,6 +539,7 @@ export const Params: MessageFns<Params> = {
     message.revealPeriodBlocks = (object.revealPeriodBlocks !== undefined && object.revealPeriodBlocks !== null)
       ? BigInt(object.revealPeriodBlocks)
       : 0n;
+    message.aggregationRule = object.aggregationRule ?? "";
     return message;
   },
 };
