@@ -1,12 +1,28 @@
 // ternlin: frozen ternary weight × int8 activation, int32 accumulation, per-token dequant
 // (SPEC.md §4.2). The accumulation is adds and subtracts only; |acc| ≤ 127·K < 2^19.
 // Tokens are processed four at a time so each weight index is loaded once per four tokens.
+//
+// `ternlin` and `ternlinBackward` run the WebAssembly SIMD kernel (../wasm/ternlin.ts, same
+// integers, ~10–30× faster) when it loads, else the JS kernels `ternlinJs` and
+// `ternlinBackwardJs` below, which are the readable reference:
+// worker/test/cpu-ternlin-wasm.test.ts proves the two equal.
 
+import { ternlinBackwardWasm, ternlinWasm } from '../wasm/ternlin.ts';
 import { GRAD_MAX, mulShr } from './int.ts';
 import type { PackedTernary } from './ternary-pack.ts';
 
 /** W [N,K] (packed), gamma Q16; x8 [T,K], sx Q24 [T] → y Q16 [T,N]. */
 export function ternlin(w: PackedTernary, gamma: number, x8: Int8Array, sx: Int32Array, T: number): Int32Array {
+  return ternlinWasm(w, gamma, x8, sx, T) ?? ternlinJs(w, gamma, x8, sx, T);
+}
+
+/** dx[t,k] = mulShr(Σ_n W[n,k]·dy[t,n], gamma, 16): grad w.r.t. the normalized input (not clamped). */
+export function ternlinBackward(w: PackedTernary, gamma: number, dy: Int32Array, T: number): Int32Array {
+  return ternlinBackwardWasm(w, gamma, dy, T) ?? ternlinBackwardJs(w, gamma, dy, T);
+}
+
+/** `ternlin` in plain JS (the reference). */
+export function ternlinJs(w: PackedTernary, gamma: number, x8: Int8Array, sx: Int32Array, T: number): Int32Array {
   const { rows: N, cols: K, idx, start, mid } = w;
   const y = new Int32Array(T * N);
   let t = 0;
@@ -52,8 +68,8 @@ export function ternlin(w: PackedTernary, gamma: number, x8: Int8Array, sx: Int3
   return y;
 }
 
-/** dx[t,k] = mulShr(Σ_n W[n,k]·dy[t,n], gamma, 16): grad w.r.t. the normalized input (not clamped). */
-export function ternlinBackward(w: PackedTernary, gamma: number, dy: Int32Array, T: number): Int32Array {
+/** `ternlinBackward` in plain JS (the reference). */
+export function ternlinBackwardJs(w: PackedTernary, gamma: number, dy: Int32Array, T: number): Int32Array {
   const { rows: N, cols: K, idx, start, mid } = w;
   for (let i = 0; i < T * N; i++) {
     if (dy[i] > GRAD_MAX || dy[i] < -GRAD_MAX) throw new RangeError('ternlinBackward: gradient out of range');
