@@ -48,18 +48,6 @@ export function narrow(x: number, s: number): number {
   return sat32(q);
 }
 
-/**
- * narrow for an acc64 held as a bigint (a BigInt64Array element): sat32(roundHalfAway(x / 2^s)),
- * exact for every int64 — the same integer as `narrow` gives for |x| < 2^52.
- */
-export function narrow64(x: bigint, s: number): number {
-  const neg = x < 0n;
-  let m = neg ? -x : x;
-  if (s > 0) m = (m + (1n << BigInt(s - 1))) >> BigInt(s);
-  const q = m > 2147483647n ? I32_MAX : Number(m);
-  return neg ? -q : q;
-}
-
 /** mulShr(a, b, s) = sat32(roundHalfAway(a·b / 2^s)); call sites bound |a·b| < 2^52. */
 export function mulShr(a: number, b: number, s: number): number {
   return narrow(a * b, s);

@@ -1,7 +1,7 @@
 // Sign-momentum optimizer step (SPEC.md §4.9). The update is ±lr per element, so the fixed-
 // point scale of the gradient only matters through its sign and the momentum average.
 
-import { clamp, narrow64, rshr } from './int.ts';
+import { clamp, narrow, rshr } from './int.ts';
 
 const G_OPT = 1073741823; // 2^30 − 1: keeps g − m inside int32
 const P_MAX = 65536;
@@ -17,7 +17,7 @@ export function signumStep(param: Int32Array, momentum: Int32Array, grad64: BigI
   for (let i = 0; i < param.length; i++) {
     const x = grad64[i];
     if (x >= ACC_MAX || x <= -ACC_MAX) throw new RangeError(`signumStep: gradient sum ${x} outside ±2^52 (SPEC §8)`);
-    const g = clamp(narrow64(x, shift), -G_OPT, G_OPT);
+    const g = clamp(narrow(Number(x), shift), -G_OPT, G_OPT); // |x| < 2^52: Number(x) is exact
     const m = momentum[i] + rshr(g - momentum[i], 3);
     momentum[i] = m;
     param[i] = clamp(param[i] - (m > 0 ? lr : m < 0 ? -lr : 0), -P_MAX, P_MAX);
