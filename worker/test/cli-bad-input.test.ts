@@ -82,6 +82,7 @@ t.test('verify: one step from a committed state, a whole delta; mismatches and b
   });
   const p = (n: string) => join(dir, n);
   await writeFile(p('s0'), s0.bytes);
+  await writeFile(p('s1'), job.checkpoints[1]);
   await writeFile(p('chunk'), chunk);
   await writeFile(p('short'), chunk.subarray(0, 2000));
   await writeFile(p('trace.json'), encodeTrace(makeTrace(job.stepHashes)));
@@ -96,6 +97,14 @@ t.test('verify: one step from a committed state, a whole delta; mismatches and b
   const whole = await run(['arbitrate', '--delta', p('delta'), '--chunk-file', p('chunk')]);
   t.equal(whole.code, 0, whole.stderr);
   t.equal((JSON.parse(whole.stdout) as { match: boolean }).match, true);
+
+  // The same delta (mined on the CPU) re-executed on WebGPU (llvmpipe here): same verdict.
+  const onGpu = await run(['verify', '--delta', p('delta'), '--chunk-file', p('chunk'), '--backend', 'webgpu']);
+  t.equal(onGpu.code, 0, onGpu.stderr);
+  t.equal((JSON.parse(onGpu.stdout) as { match: boolean }).match, true, 'WebGPU re-execution agrees with the CPU-mined delta');
+  const stepOnGpu = await run(['verify', '--step', '2', '--state', p('s1'), '--chunk-file', p('chunk'), '--trace', p('trace.json'), '--backend', 'webgpu']);
+  t.equal(stepOnGpu.code, 0, stepOnGpu.stderr);
+  t.equal((JSON.parse(stepOnGpu.stdout) as { hash: string }).hash, bytesToHex(job.stepHashes[2]), 'verify --step 2 on WebGPU');
 
   // A trace that disagrees at step 1: exit 3, the expected and actual hashes printed.
   const other = [...job.stepHashes];
@@ -172,8 +181,10 @@ t.test('unreachable chain or storage: a clear error and nothing journaled', asyn
   t.match(storage.stderr, /^error \[storage\/7\]: kubo http:\/\/127.0.0.1:1/m);
   const noKey = await run(['train', '--key', 'ghost', '--keyring-backend', 'test', '--home', home, '--backend', 'cpu']);
   t.match(noKey.stderr, /error \[chain\/4\]: key "ghost"/);
-  const gpu = await run(['train', '--key', 'miner', '--keyring-backend', 'test', '--home', home, '--backend', 'webgpu']);
-  t.match(gpu.stderr, /backend webgpu/);
+  // The WebGPU backend opens (llvmpipe here), then the unreachable node stops the miner the same way.
+  const gpu = await run(['train', '--key', 'miner', '--keyring-backend', 'test', '--home', home, '--node', 'http://127.0.0.1:1', '--backend', 'webgpu']);
+  t.equal(gpu.code, 1);
+  t.match(gpu.stderr, /^error \[chain\/1\]: chain node http:\/\/127.0.0.1:1 is unreachable/m);
   t.notOk(existsSync(join(home, 'worker', 'journal.json')), 'nothing was signed');
   const agg = await run(['aggregate', '--key', 'miner', '--keyring-backend', 'test', '--home', home, '--node', 'http://127.0.0.1:1', '--once']);
   t.match(agg.stderr, /error \[chain\/1\]/);
