@@ -1,12 +1,12 @@
 /**
  * Verification genesis: the whole module state as the generated GenesisState's protobuf JSON.
- * Indexes (open, held, due, by submission, L1 deadlines) are derived, not stored in genesis.
+ * Indexes (open, held, due, by submission, L1 deadlines, pending L1 checks by verifier) are derived, not stored in genesis.
  */
 import type { KVStore } from '../../app/store/types.ts';
 import { GenesisState } from '../../proto/gen/r3mes/verification/v1/genesis.ts';
 import { DisputeOrigin, DisputeOutcome, DisputeStage, L1Status } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { verificationErrors } from './errors.ts';
-import { HASH_BYTES, type VerificationKeeper, type VerificationViewKeeper } from './keeper.ts';
+import { HASH_BYTES, MAX_VERIFIER_BYTES, type VerificationKeeper, type VerificationViewKeeper } from './keeper.ts';
 import { defaultParams, parseAmount, validateParams } from './params.ts';
 
 export function defaultGenesis(): GenesisState {
@@ -37,6 +37,7 @@ export function initGenesis(keeper: VerificationKeeper, store: KVStore, genesis:
     if (check.seed.length !== HASH_BYTES) throw bad(`${at}: seed must be 32 bytes`);
     if (check.resultHash.length !== 0 && check.resultHash.length !== HASH_BYTES) throw bad(`${at}: result_hash must be empty or 32 bytes`);
     if (check.verifier === '' || check.miner === '' || check.verifier === check.miner) throw bad(`${at}: verifier and miner must be set and differ`);
+    if (Buffer.byteLength(check.verifier, 'utf8') > MAX_VERIFIER_BYTES) throw bad(`${at}: verifier address longer than ${MAX_VERIFIER_BYTES} bytes`);
     if (check.disputeId >= genesis.nextDisputeId) throw bad(`${at}: dispute ${check.disputeId} not below next_dispute_id`);
     keeper.setL1Check(store, check);
   }

@@ -5,7 +5,7 @@
 import type { ModuleInterface, QueryRoute } from '../../app/module.ts';
 import { hexArg, uintArg } from '../training/interface.ts';
 import {
-  QueryDisputeRequest, QueryDisputeResponse, QueryOpenDisputesRequest, QueryOpenDisputesResponse, QueryPanelRequest,
+  QueryChecksByVerifierRequest, QueryChecksByVerifierResponse, QueryDisputeRequest, QueryDisputeResponse, QueryOpenDisputesRequest, QueryOpenDisputesResponse, QueryPanelRequest,
   QueryPanelResponse, QueryParamsRequest, QueryParamsResponse, QuerySubmissionRequest, QuerySubmissionResponse,
   QueryVotesRequest, QueryVotesResponse,
 } from '../../proto/gen/r3mes/verification/v1/query.ts';
@@ -86,6 +86,14 @@ export const verificationInterface: ModuleInterface = {
       QUERY_PATHS.submission, '/r3mes/verification/v1/submissions/{submission_id}',
       (args) => QuerySubmissionRequest.encode({ submissionId: uintArg(args.submission_id, 'submission_id') }).finish(),
       (bytes) => QuerySubmissionResponse.toJSON(QuerySubmissionResponse.decode(bytes))),
+    route('checks-by-verifier', 'The pending L1 checks drawn to a verifier, by submission id (first page: up to 100)', ['verifier'],
+      QUERY_PATHS.checksByVerifier, '/r3mes/verification/v1/verifiers/{verifier}/l1_checks',
+      (args) => QueryChecksByVerifierRequest.encode({ verifier: args.verifier ?? '', startAfter: 0n, limit: 0n }).finish(),
+      (bytes) => QueryChecksByVerifierResponse.toJSON(QueryChecksByVerifierResponse.decode(bytes))),
+    route('checks-by-verifier-after', 'The next page of a verifier\'s pending L1 checks: those with submission id > start_after', ['verifier', 'start_after'],
+      QUERY_PATHS.checksByVerifier, '/r3mes/verification/v1/verifiers/{verifier}/l1_checks/after/{start_after}',
+      (args) => QueryChecksByVerifierRequest.encode({ verifier: args.verifier ?? '', startAfter: uintArg(args.start_after, 'start_after'), limit: 0n }).finish(),
+      (bytes) => QueryChecksByVerifierResponse.toJSON(QueryChecksByVerifierResponse.decode(bytes))),
   ],
   registryTypes: [
     [TYPE_URLS.submitVerification, MsgSubmitVerification],

@@ -29,6 +29,19 @@ export const DRAW = {
   l3Panel: 'verify-l3-panel',
 } as const;
 
+/** A verifier's address as a key part: u8(length) ‖ utf8, so no address is a prefix of another's keys. */
+const verifierKey = (verifier: string): Uint8Array => {
+  const bytes = utf8(verifier);
+  if (bytes.length > MAX_VERIFIER_BYTES) throw verificationErrors.invalidGenesis(`verifier address of ${bytes.length} bytes (at most ${MAX_VERIFIER_BYTES})`);
+  return concatBytes(Uint8Array.of(bytes.length), bytes);
+};
+
+/** Longest verifier address the by-verifier index can hold (a bech32 address is at most 90). */
+export const MAX_VERIFIER_BYTES = 255;
+/** ChecksByVerifier: page size when the request names none, and the most one page holds. */
+export const CHECKS_PAGE_DEFAULT = 100n;
+export const CHECKS_PAGE_MAX = 1000n;
+
 /** Key layout inside the module's prefix "verification/" (see README). */
 const keys = {
   params: utf8('p'),
@@ -37,6 +50,8 @@ const keys = {
   l1Prefix: utf8('l/'),
   l1Due: (height: bigint, submissionId: bigint) => concatBytes(utf8('e/'), u64be(height), u64be(submissionId)),
   l1DuePrefix: utf8('e/'),
+  l1ByVerifier: (verifier: string, submissionId: bigint) => concatBytes(utf8('v/'), verifierKey(verifier), u64be(submissionId)),
+  l1ByVerifierPrefix: (verifier: string) => concatBytes(utf8('v/'), verifierKey(verifier)),
   dispute: (id: bigint) => concatBytes(utf8('x/'), u64be(id)),
   disputePrefix: utf8('x/'),
   open: (id: bigint) => concatBytes(utf8('o/'), u64be(id)),
@@ -112,6 +127,27 @@ export class VerificationViewKeeper implements SubmissionHoldReader {
 
   *l1Checks(store: KVStore): IterableIterator<L1Check> {
     for (const [, value] of this.view(store).iterate(keys.l1Prefix)) yield L1Check.decode(value);
+  }
+
+  /**
+   * The PENDING L1 checks drawn to `verifier`, ascending by submission id, from the by-verifier
+   * index (`v/`): those with id > `startAfter`, at most `limit` (0 = CHECKS_PAGE_DEFAULT, capped
+   * at CHECKS_PAGE_MAX). `nextStartAfter` is the last id returned when more follow, else 0.
+   * A pending check past its deadline stays listed until the endBlock that marks it missed.
+   */
+  pendingChecksByVerifier(store: KVStore, verifier: string, startAfter = 0n, limit = 0n): { checks: L1Check[]; nextStartAfter: bigint } {
+    const size = limit === 0n ? CHECKS_PAGE_DEFAULT : limit > CHECKS_PAGE_MAX ? CHECKS_PAGE_MAX : limit;
+    const prefix = keys.l1ByVerifierPrefix(verifier);
+    const checks: L1Check[] = [];
+    for (const [key] of this.view(store).iterate(prefix)) {
+      const id = readU64be(key.subarray(prefix.length));
+      if (id <= startAfter) continue;
+      if (BigInt(checks.length) === size) return { checks, nextStartAfter: checks[checks.length - 1].submissionId };
+      const check = this.l1Check(store, id);
+      if (check === undefined) throw new Error(`verification index v/ names submission ${id} without an L1 check`);
+      checks.push(check);
+    }
+    return { checks, nextStartAfter: 0n };
   }
 
   dispute(store: KVStore, disputeId: bigint): Dispute | undefined {
@@ -204,12 +240,17 @@ export class VerificationKeeper extends VerificationViewKeeper {
     this.view(store).set(keys.seed(submissionId), seed);
   }
 
-  /** Writes an L1 check and keeps its deadline index in step with its status. */
+  /** Writes an L1 check and keeps its deadline and by-verifier indexes in step with its status. */
   setL1Check(store: KVStore, check: L1Check): void {
     const view = this.view(store);
     view.set(keys.l1(check.submissionId), L1Check.encode(check).finish());
-    if (check.status === L1Status.L1_STATUS_PENDING) view.set(keys.l1Due(check.deadlineHeight, check.submissionId), new Uint8Array());
-    else view.delete(keys.l1Due(check.deadlineHeight, check.submissionId));
+    if (check.status === L1Status.L1_STATUS_PENDING) {
+      view.set(keys.l1Due(check.deadlineHeight, check.submissionId), new Uint8Array());
+      view.set(keys.l1ByVerifier(check.verifier, check.submissionId), new Uint8Array());
+    } else {
+      view.delete(keys.l1Due(check.deadlineHeight, check.submissionId));
+      view.delete(keys.l1ByVerifier(check.verifier, check.submissionId));
+    }
   }
 
   /**

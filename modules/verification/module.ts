@@ -1,8 +1,9 @@
 import type { AppModule, ModuleParams } from '../../app/module.ts';
 import { sdkErrors } from '../../app/errors.ts';
 import { GenesisState } from '../../proto/gen/r3mes/verification/v1/genesis.ts';
+import { decodeAddress } from '../auth/address.ts';
 import {
-  QueryDisputeRequest, QueryDisputeResponse, QueryOpenDisputesResponse, QueryPanelRequest, QueryPanelResponse,
+  QueryChecksByVerifierRequest, QueryChecksByVerifierResponse, QueryDisputeRequest, QueryDisputeResponse, QueryOpenDisputesResponse, QueryPanelRequest, QueryPanelResponse,
   QueryParamsResponse, QuerySubmissionRequest, QuerySubmissionResponse, QueryVotesRequest, QueryVotesResponse,
 } from '../../proto/gen/r3mes/verification/v1/query.ts';
 import { DisputeStage } from '../../proto/gen/r3mes/verification/v1/types.ts';
@@ -19,6 +20,7 @@ export const QUERY_PATHS = {
   panel: '/r3mes.verification.v1.Query/Panel',
   votes: '/r3mes.verification.v1.Query/Votes',
   submission: '/r3mes.verification.v1.Query/Submission',
+  checksByVerifier: '/r3mes.verification.v1.Query/ChecksByVerifier',
 } as const;
 
 /** Governance's view of the params: the JSON form of README "Params". */
@@ -65,6 +67,11 @@ export function verificationModule(keeper: VerificationKeeper): AppModule<unknow
           submissionId, l1Check: keeper.l1Check(store, submissionId), disputes: keeper.submissionDisputes(store, submissionId),
           held: keeper.isHeld(store, submissionId),
         }).finish();
+      },
+      [QUERY_PATHS.checksByVerifier]: (store, data) => {
+        const { verifier, startAfter, limit } = QueryChecksByVerifierRequest.decode(data);
+        decodeAddress(verifier, 'verifier');
+        return QueryChecksByVerifierResponse.encode(keeper.pendingChecksByVerifier(store, verifier, startAfter, limit)).finish();
       },
     },
     params: verificationParams(keeper),

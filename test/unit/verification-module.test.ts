@@ -7,7 +7,8 @@ import t from 'tap';
 import { MsgSubmitGradient } from '../../proto/gen/r3mes/training/v1/tx.ts';
 import { SubmissionStatus } from '../../proto/gen/r3mes/training/v1/types.ts';
 import { GenesisState } from '../../proto/gen/r3mes/verification/v1/genesis.ts';
-import { MsgArbiterVote, MsgChallenge, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
+import { QueryChecksByVerifierRequest, QueryChecksByVerifierResponse } from '../../proto/gen/r3mes/verification/v1/query.ts';
+import { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import { DisputeOutcome, DisputeStage, L1Status } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { defaultParams as trainingDefaults } from '../../modules/training/params.ts';
 import { testCid, trainingTestbed } from '../../modules/training/testing.ts';
@@ -90,7 +91,7 @@ t.test('queries through the module and the interface routes', (t) => {
     t.ok(h.module.queries[q.path], `${q.name}: ABCI ${q.path} served`);
     for (const arg of q.args) t.match(q.rest, `{${arg}}`, `${q.name}: {${arg}} in the REST path`);
   }
-  t.same(Object.values(QUERY_PATHS).sort(), verificationInterface.queries.map((q) => q.path).sort(), 'every query has a route');
+  t.same(Object.values(QUERY_PATHS).sort(), [...new Set(verificationInterface.queries.map((q) => q.path))].sort(), 'every query has a route');
   t.equal((ask('params').params as Record<string, string>).panelSize, '3');
   const dispute = ask('dispute', { dispute_id: atL3.toString() }).dispute as Record<string, unknown>;
   t.equal(dispute.stage, 'DISPUTE_STAGE_L3_VOTING');
@@ -106,6 +107,98 @@ t.test('queries through the module and the interface routes', (t) => {
   const sampled = ids.find((id) => h.keeper.l1Check(h.state, id) !== undefined)!;
   t.equal((ask('submission', { submission_id: sampled.toString() }).l1Check as Record<string, unknown>).status, 'L1_STATUS_PENDING');
   t.throws(() => route('dispute').encodeRequest({ dispute_id: 'x' }), { codespace: 'sdk', code: 18 });
+  t.end();
+});
+
+/** Every submission sampled for L1: `n` submissions in one block, their checks drawn in its endBlock. */
+function allSampled(n: number) {
+  const h = verificationTestbed({ params: { l1SampleBps: 10_000n, l1ResponseBlocks: 5n } });
+  const miner = h.registerMiner('miner', 100_000n);
+  h.height = 10n;
+  h.training.openWindow(1n, 200n, 1000n);
+  const ids = Array.from({ length: n }, (_, i) => h.training.submit(miner.address, 1n, i % 2 === 0 ? GOOD : BAD, h.height));
+  h.nextBlock();
+  return { h, miner, ids };
+}
+
+t.test('ChecksByVerifier: each verifier\'s pending L1 checks, ascending, from the index; answered, flagged and missed ones leave it', (t) => {
+  const { h, ids } = allSampled(24);
+  const route = (name: string) => verificationInterface.queries.find((q) => q.name === name)!;
+  const ask = (name: string, args: Record<string, string>) => {
+    const r = route(name);
+    return r.decodeResponse(h.module.queries[r.path](h.state, r.encodeRequest(args))) as { checks?: Record<string, string>[]; nextStartAfter?: string };
+  };
+  const raw = (verifier: string, startAfter = 0n, limit = 0n) => QueryChecksByVerifierResponse.decode(
+    h.module.queries[QUERY_PATHS.checksByVerifier](h.state, QueryChecksByVerifierRequest.encode({ verifier, startAfter, limit }).finish()));
+  const all = ids.map((id) => h.keeper.l1Check(h.state, id)!);
+  t.ok(all.every((c) => c.status === L1Status.L1_STATUS_PENDING), 'every submission sampled, every check pending');
+  const expected = (v: string) => all.filter((c) => c.verifier === v && c.status === L1Status.L1_STATUS_PENDING).map((c) => c.submissionId);
+  const busy = h.validators.filter((v) => expected(v).length > 0);
+  t.ok(busy.length >= 2, 'the draw spread the checks over several validators');
+
+  // Happy path: exactly the checks drawn to each verifier, ascending by submission id, whole L1Check values.
+  for (const v of h.validators) {
+    const page = raw(v);
+    t.same(page.checks.map((c) => c.submissionId), expected(v), `${v.slice(0, 14)}…: its checks, ascending`);
+    t.same(page.checks, expected(v).map((id) => h.keeper.l1Check(h.state, id)), 'the stored checks themselves');
+    t.equal(page.nextStartAfter, 0n, 'one page');
+  }
+  const v = busy.reduce((a, b) => (expected(a).length >= expected(b).length ? a : b));
+  const mine = expected(v);
+  t.ok(mine.length >= 3, 'a verifier with several checks');
+
+  // Paging: limit 2 walks the same list; the last page says 0; start_after skips.
+  const walked: bigint[] = [];
+  let after = 0n;
+  for (let pages = 0; pages < 100; pages++) {
+    const page = raw(v, after, 2n);
+    t.ok(page.checks.length <= 2);
+    walked.push(...page.checks.map((c) => c.submissionId));
+    if (page.nextStartAfter === 0n) break;
+    t.equal(page.nextStartAfter, page.checks[page.checks.length - 1].submissionId, 'next_start_after = the last id returned');
+    after = page.nextStartAfter;
+  }
+  t.same(walked, mine, 'pages of 2 give the same ordered list');
+  t.same(raw(v, mine[0]).checks.map((c) => c.submissionId), mine.slice(1), 'start_after is exclusive');
+  t.same(raw(v, 0n, 1_000_000n).checks.length, mine.length, 'a huge limit is capped, not refused');
+
+  // REST/CLI routes.
+  const first = ask('checks-by-verifier', { verifier: v });
+  t.same(first.checks!.map((c) => c.submissionId), mine.map(String), 'REST /verifiers/{verifier}/l1_checks');
+  t.equal(first.checks![0].status, 'L1_STATUS_PENDING');
+  t.equal(first.nextStartAfter, undefined, 'last page: next_start_after 0, omitted in protobuf JSON');
+  t.same(ask('checks-by-verifier-after', { verifier: v, start_after: mine[0].toString() }).checks!.map((c) => c.submissionId), mine.slice(1).map(String));
+  t.match(route('checks-by-verifier').rest, '/r3mes/verification/v1/verifiers/{verifier}/l1_checks');
+
+  // Empty: a validator with nothing drawn, an address that is no validator.
+  t.same(raw(testAccount('nobody').address).checks, [], 'no checks: empty list');
+  t.equal(raw(testAccount('nobody').address).nextStartAfter, 0n);
+  t.same(raw(v, mine[mine.length - 1]).checks, [], 'past the last: empty');
+  t.throws(() => raw('not-an-address'), { codespace: 'sdk', code: 7 }, 'a malformed address is refused');
+
+  // Answer one (match), report one unavailable (flag) — both leave the index.
+  const [answered, flagged] = mine;
+  const expectedHash = (id: bigint) => (ids.indexOf(id) % 2 === 0 ? GOOD : BAD);
+  h.tx((ctx) => h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({ verifier: v, submissionId: answered, resultHash: expectedHash(answered) })));
+  h.tx((ctx) => h.keeper.reportUnavailable(ctx, MsgReportUnavailable.fromPartial({ reporter: v, submissionId: flagged })));
+  t.same(raw(v).checks.map((c) => c.submissionId), mine.slice(2), 'answered and flagged checks are no longer pending');
+
+  // Deadline passes: the endBlock after it marks the rest missed; the index empties.
+  const deadline = h.keeper.l1Check(h.state, mine[2])!.deadlineHeight;
+  t.same(raw(v).checks.map((c) => c.submissionId), mine.slice(2), 'still listed up to the deadline');
+  while (h.height <= deadline + 1n) h.nextBlock();
+  t.equal(h.keeper.l1Check(h.state, mine[2])!.status, L1Status.L1_STATUS_MISSED);
+  for (const x of h.validators) t.same(raw(x).checks, [], 'every check answered or missed: every list empty');
+
+  // The index is derived from genesis: an imported state answers the same.
+  const fresh = allSampled(24);
+  const exported = JSON.parse(JSON.stringify(fresh.h.module.exportGenesis(fresh.h.state)));
+  const other = verificationTestbed();
+  const store = new SortedMemStore();
+  other.module.initGenesis(store, exported);
+  for (const x of fresh.h.validators) {
+    t.same(other.keeper.pendingChecksByVerifier(store, x), fresh.h.keeper.pendingChecksByVerifier(fresh.h.state, x), 'genesis import rebuilds the index');
+  }
   t.end();
 });
 

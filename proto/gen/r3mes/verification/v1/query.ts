@@ -68,6 +68,23 @@ export interface QuerySubmissionResponse {
   held: boolean;
 }
 
+/**
+ * The PENDING L1 checks drawn to a verifier, ascending by submission id (an index written when
+ * the check is drawn). Paged: the checks with submission id > start_after, at most `limit`
+ * (0 = the default 100; capped at 1000).
+ */
+export interface QueryChecksByVerifierRequest {
+  verifier: string;
+  startAfter: bigint;
+  limit: bigint;
+}
+
+export interface QueryChecksByVerifierResponse {
+  checks: L1Check[];
+  /** The submission id to pass as start_after for the next page; 0 when this page is the last. */
+  nextStartAfter: bigint;
+}
+
 function createBaseQueryParamsRequest(): QueryParamsRequest {
   return {};
 }
@@ -1034,6 +1051,215 @@ export const QuerySubmissionResponse: MessageFns<QuerySubmissionResponse> = {
       : undefined;
     message.disputes = object.disputes?.map((e) => Dispute.fromPartial(e)) || [];
     message.held = object.held ?? false;
+    return message;
+  },
+};
+
+function createBaseQueryChecksByVerifierRequest(): QueryChecksByVerifierRequest {
+  return { verifier: "", startAfter: 0n, limit: 0n };
+}
+
+export const QueryChecksByVerifierRequest: MessageFns<QueryChecksByVerifierRequest> = {
+  encode(message: QueryChecksByVerifierRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.verifier !== "") {
+      writer.uint32(10).string(message.verifier);
+    }
+    if (message.startAfter !== 0n) {
+      if (BigInt.asUintN(64, message.startAfter) !== message.startAfter) {
+        throw new globalThis.Error("value provided for field message.startAfter of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.startAfter);
+    }
+    if (message.limit !== 0n) {
+      if (BigInt.asUintN(64, message.limit) !== message.limit) {
+        throw new globalThis.Error("value provided for field message.limit of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryChecksByVerifierRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryChecksByVerifierRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.verifier = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.startAfter = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.limit = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryChecksByVerifierRequest {
+    return {
+      verifier: isSet(object.verifier) ? globalThis.String(object.verifier) : "",
+      startAfter: isSet(object.startAfter)
+        ? BigInt(object.startAfter)
+        : isSet(object.start_after)
+        ? BigInt(object.start_after)
+        : 0n,
+      limit: isSet(object.limit) ? BigInt(object.limit) : 0n,
+    };
+  },
+
+  toJSON(message: QueryChecksByVerifierRequest): unknown {
+    const obj: any = {};
+    if (message.verifier !== "") {
+      obj.verifier = message.verifier;
+    }
+    if (message.startAfter !== 0n) {
+      obj.startAfter = message.startAfter.toString();
+    }
+    if (message.limit !== 0n) {
+      obj.limit = message.limit.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryChecksByVerifierRequest>, I>>(base?: I): QueryChecksByVerifierRequest {
+    return QueryChecksByVerifierRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryChecksByVerifierRequest>, I>>(object: I): QueryChecksByVerifierRequest {
+    const message = createBaseQueryChecksByVerifierRequest();
+    message.verifier = object.verifier ?? "";
+    message.startAfter = (object.startAfter !== undefined && object.startAfter !== null)
+      ? BigInt(object.startAfter)
+      : 0n;
+    message.limit = (object.limit !== undefined && object.limit !== null) ? BigInt(object.limit) : 0n;
+    return message;
+  },
+};
+
+function createBaseQueryChecksByVerifierResponse(): QueryChecksByVerifierResponse {
+  return { checks: [], nextStartAfter: 0n };
+}
+
+export const QueryChecksByVerifierResponse: MessageFns<QueryChecksByVerifierResponse> = {
+  encode(message: QueryChecksByVerifierResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.checks) {
+      L1Check.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextStartAfter !== 0n) {
+      if (BigInt.asUintN(64, message.nextStartAfter) !== message.nextStartAfter) {
+        throw new globalThis.Error("value provided for field message.nextStartAfter of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.nextStartAfter);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryChecksByVerifierResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryChecksByVerifierResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.checks.push(L1Check.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.nextStartAfter = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryChecksByVerifierResponse {
+    return {
+      checks: globalThis.Array.isArray(object?.checks) ? object.checks.map((e: any) => L1Check.fromJSON(e)) : [],
+      nextStartAfter: isSet(object.nextStartAfter)
+        ? BigInt(object.nextStartAfter)
+        : isSet(object.next_start_after)
+        ? BigInt(object.next_start_after)
+        : 0n,
+    };
+  },
+
+  toJSON(message: QueryChecksByVerifierResponse): unknown {
+    const obj: any = {};
+    if (message.checks?.length) {
+      obj.checks = message.checks.map((e) => L1Check.toJSON(e));
+    }
+    if (message.nextStartAfter !== 0n) {
+      obj.nextStartAfter = message.nextStartAfter.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryChecksByVerifierResponse>, I>>(base?: I): QueryChecksByVerifierResponse {
+    return QueryChecksByVerifierResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryChecksByVerifierResponse>, I>>(
+    object: I,
+  ): QueryChecksByVerifierResponse {
+    const message = createBaseQueryChecksByVerifierResponse();
+    message.checks = object.checks?.map((e) => L1Check.fromPartial(e)) || [];
+    message.nextStartAfter = (object.nextStartAfter !== undefined && object.nextStartAfter !== null)
+      ? BigInt(object.nextStartAfter)
+      : 0n;
     return message;
   },
 };
