@@ -1,24 +1,29 @@
 // Our CPU int8 × ternary matmul against a native int8 GEMM, side by side in one run:
-//   ours  cpu/ternlin.ts (the only int8 matmul of the CPU path): W ternary [N,K], packed once
+//   js    cpu/ternlin.ts ternlinJs (the readable reference kernel): W ternary [N,K], packed once
 //         (packTernary), × x8 int8 [T,K] → int32 accumulators Σ_k W[n,k]·x8[t,k], then the
 //         per-token dequant mulShr(acc, c_t, 8). JavaScript, one thread.
+//   wasm  wasm/ternlin.ts ternlinWasm (what cpu/ternlin.ts `ternlin` runs): the same integers
+//         with WebAssembly 128-bit SIMD (paired ternary rows in i16, i32x4.dot_i16x8_s), one
+//         thread; the per-call copies into wasm memory and the dequant are timed with it.
 //   ORT   onnxruntime-node's MatMulInteger (MLAS int8 GEMM), A = x8 int8 [T,K] (graph input),
 //         B = Wᵀ int8 [K,N] (initializer, so ORT may prepack it as we pack W), no zero points
 //         → Y int32 [T,N], the raw accumulators. One intra-op thread.
-// Both sides compute the same integers: ternlin runs with sx_t = 256 and γ = 1.0 (65536, Q16),
+// All compute the same integers: ternlin runs with sx_t = 256 and γ = 1.0 (65536, Q16),
 // so c_t = 256 and mulShr(acc, 256, 8) = acc: its output is the raw accumulator (the dequant
 // multiply is still paid). Results are compared element for element, and on the small shapes
 // against a plain dense loop too. Weights come from the backbone generator (ternaryFromSeed:
 // half zeros), activations are fixed pseudo-random int8 in [−127, 127].
 // Speed: best wall time per call; GOPS counts a multiply-add as 2 ops (2·T·K·N, dense
-// equivalent, as worker/bench/webgpu.ts). "ours/ORT" is ORT's time over ours (our speed as a
-// fraction of ORT's; the worker issue's target is ≥ 0.5).
+// equivalent, as worker/bench/webgpu.ts). "wasm/s8s8" and "wasm/u8s8" are ORT's time over the
+// wasm kernel's (our speed as a fraction of ORT's; the worker issue's target is ≥ 0.5). The JS
+// kernel is skipped above 2^30 multiply-adds (seconds per call).
 // Whole-step training tokens/s is printed by worker/bench/train.ts.
 // Run: npx tsx worker/bench/ort-matmul.ts [T K N ...]
 
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-import { ternlin } from '../src/kernels/cpu/ternlin.ts';
+import { ternlinJs } from '../src/kernels/cpu/ternlin.ts';
 import { packTernary } from '../src/kernels/cpu/ternary-pack.ts';
+import { ternlinWasm } from '../src/kernels/wasm/ternlin.ts';
 import { prngBytes, ternaryFromSeed } from '../src/prng.ts';
 
 interface Shape { label: string; T: number; K: number; N: number }
@@ -126,10 +131,11 @@ if (ort) {
 } else {
   console.log(`ORT: onnxruntime-node could not be loaded (${ortWhy}); printing our kernel only`);
 }
-console.log('ours:     cpu/ternlin.ts with sx=256, γ=1.0 → raw int32 accumulators Σ_k W[n,k]·x8[t,k], one JS thread');
+console.log('js:       cpu/ternlin.ts ternlinJs with sx=256, γ=1.0 → raw int32 accumulators Σ_k W[n,k]·x8[t,k], one JS thread');
+console.log('wasm:     wasm/ternlin.ts ternlinWasm (cpu/ternlin.ts ternlin), same arguments and integers, WebAssembly SIMD, one thread');
 console.log('ORT s8s8: MatMulInteger(x8 int8 [T,K], Wᵀ int8 [K,N] initializer) → the same int32 accumulators');
 console.log('ORT u8s8: MatMulInteger(x8+128 uint8 [T,K], a_zero_point 128, Wᵀ int8 initializer) → the same (MLAS u8×s8 path)');
-console.log('ours/ORT = faster ORT time / our time (our speed as a fraction of ORT\'s); GOPS = 2·T·K·N / time');
+console.log('wasm/s8s8, wasm/u8s8 = ORT time / wasm time (our speed as a fraction of ORT\'s); GOPS = 2·T·K·N / time');
 console.log();
 
 type OrtResult = { ms: number; note: string };
@@ -165,10 +171,11 @@ async function runOrt(o: Ort, aType: 'int8' | 'uint8', x8: Int8Array, b: Int8Arr
 }
 
 const seed = new Uint8Array(32).fill(7);
-const widths = [22, 20, 9, 9, 9, 9, 9, 9, 9];
+const widths = [22, 20, 8, 6, 8, 6, 8, 6, 8, 6, 9, 9];
 const row = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[0]) : i < widths.length ? c.padStart(widths[i]) : c)).join(' ');
-console.log(row(['shape', 'T×K·K×N', 'ours ms', 'GOPS', 's8s8 ms', 'GOPS', 'u8s8 ms', 'GOPS', 'ours/ORT', 'result']));
-const ratios: number[] = [];
+console.log(row(['shape', 'T×K·K×N', 'js ms', 'GOPS', 'wasm ms', 'GOPS', 's8s8 ms', 'GOPS', 'u8s8 ms', 'GOPS', 'wasm/s8s8', 'wasm/u8s8', 'result']));
+const ratiosS8: number[] = [];
+const ratiosU8: number[] = [];
 let mismatches = 0;
 for (const { label, T, K, N } of shapes) {
   const w = ternaryFromSeed(seed, `bench.${T}.${K}.${N}`, N * K); // W [N,K], row n = output n
@@ -182,12 +189,23 @@ for (const { label, T, K, N } of shapes) {
   const fmt = (ms: number): string => (Number.isFinite(ms) ? ms.toFixed(ms < 10 ? 3 : 1) : '-');
   const gops = (ms: number): string => (Number.isFinite(ms) ? (ops / ms / 1e6).toFixed(2) : '-');
 
-  let ours: Int32Array = new Int32Array(0);
-  const oursMs = await bestMs(() => {
-    ours = ternlin(packed, gamma, x8, sx, T);
-  });
-
   const notes: string[] = [];
+  let ours: Int32Array = new Int32Array(0);
+  const wasmMs = await bestMs(() => {
+    ours = ternlinWasm(packed, gamma, x8, sx, T) ?? new Int32Array(0);
+  });
+  if (ours.length !== T * N) throw new Error('the wasm kernel did not load');
+  let jsMs = NaN;
+  if (T * K * N <= 2 ** 30) {
+    let js: Int32Array = new Int32Array(0);
+    jsMs = await bestMs(() => {
+      js = ternlinJs(packed, gamma, x8, sx, T);
+    });
+    const same = js.length === ours.length && js.every((v, i) => v === ours[i]);
+    notes.push(same ? 'js = wasm' : 'JS/WASM MISMATCH');
+    if (!same) mismatches++;
+  }
+
   if (T * K * N <= 1 << 24) {
     // the definition, densely: the same integers both kernels must give
     let ok = true;
@@ -211,16 +229,20 @@ for (const { label, T, K, N } of shapes) {
     u8 = await runOrt(ort, 'uint8', x8, b, ours, T, K, N);
     notes.push(s8.note, u8.note);
   }
-  const ortBest = Math.min(...[s8.ms, u8.ms].filter(Number.isFinite));
-  const ratio = Number.isFinite(ortBest) ? ortBest / oursMs : NaN;
-  if (Number.isFinite(ratio)) ratios.push(ratio);
-  console.log(row([label, `${T}×${K}·${K}×${N}`, fmt(oursMs), gops(oursMs), fmt(s8.ms), gops(s8.ms), fmt(u8.ms), gops(u8.ms),
-    Number.isFinite(ratio) ? ratio.toFixed(3) : '-', notes.join(', ')]));
+  const rS8 = s8.ms / wasmMs;
+  const rU8 = u8.ms / wasmMs;
+  if (Number.isFinite(rS8)) ratiosS8.push(rS8);
+  if (Number.isFinite(rU8)) ratiosU8.push(rU8);
+  const ratio = (r: number): string => (Number.isFinite(r) ? r.toFixed(3) : '-');
+  console.log(row([label, `${T}×${K}·${K}×${N}`, fmt(jsMs), gops(jsMs), fmt(wasmMs), gops(wasmMs), fmt(s8.ms), gops(s8.ms), fmt(u8.ms), gops(u8.ms),
+    ratio(rS8), ratio(rU8), notes.join(', ')]));
 }
-if (ratios.length > 0) {
-  const geo = Math.exp(ratios.reduce((s, r) => s + Math.log(r), 0) / ratios.length);
-  const min = Math.min(...ratios);
-  console.log(`\nours/ORT: geometric mean ${geo.toFixed(3)}, worst ${min.toFixed(3)} (worker issue's target ≥ 0.5: ${min >= 0.5 ? 'met' : 'not met'})`);
+console.log();
+for (const [name, rs] of [['wasm/s8s8', ratiosS8], ['wasm/u8s8', ratiosU8]] as const) {
+  if (rs.length === 0) continue;
+  const geo = Math.exp(rs.reduce((s, r) => s + Math.log(r), 0) / rs.length);
+  const min = Math.min(...rs);
+  console.log(`${name}: geometric mean ${geo.toFixed(3)}, worst ${min.toFixed(3)} (worker issue's target ≥ 0.5: ${min >= 0.5 ? 'met' : 'not met'})`);
 }
 if (mismatches > 0) {
   console.error(`${mismatches} result mismatch(es): the kernels disagree on the integers`);

@@ -20,7 +20,7 @@ interface Exports {
   memory: WebAssembly.Memory;
   /** returns 1 if some value is −128 */
   prepx(src: number, dst: number, rows: number, kp: number): number;
-  mm(x: number, p: number, out: number, rows: number, pairs: number, kp: number, chunk: number): void;
+  mm(x: number, p: number, out: number, rows: number, pairs: number, kp: number, chunk: number, ostride: number): void;
   /** h = 2^(s−1), inv = 2^−s */
   dequant(acc: number, stride: number, c: number, y: number, T: number, N: number, h: number, inv: number): void;
   /** returns 1 if some |dy| > G */
@@ -47,6 +47,17 @@ export function wasmTernlinAvailable(): boolean {
 }
 
 const up = (x: number, m: number): number => Math.ceil(x / m) * m;
+
+/** Weight bytes per `mm` call: column groups whose paired rows stay in cache over all tokens. */
+const GROUP_BYTES = 1 << 17;
+
+/** mm over column groups of at most GROUP_BYTES of weights (out rows are 2·pairs i32s). */
+function mmGrouped(e: Exports, x: number, p: number, out: number, rows: number, pairs: number, kp: number, chunk: number): void {
+  const g = Math.max(2, Math.floor(GROUP_BYTES / (kp * 4)) * 2); // pairs per group, even
+  for (let p0 = 0; p0 < pairs; p0 += g) {
+    e.mm(x, p + p0 * kp * 2, out + p0 * 8, rows, Math.min(g, pairs - p0), kp, chunk, 2 * pairs);
+  }
+}
 const SCRATCH = 256; // the kernel's long accumulators live at [0, 256)
 
 /** Byte offsets of consecutive regions (16-aligned) after the scratch; grows memory to fit. */
@@ -132,7 +143,7 @@ export function ternlinWasm(w: PackedTernary, gamma: number, x8: Int8Array, sx: 
   const cs = new Int32Array(mem, c, T);
   for (let t = 0; t < T; t++) cs[t] = mulShr(sx[t], gamma, 16);
   const has128 = e.prepx(src, X, Tp, Kp);
-  e.mm(X, Pw, out, Tp, pairs, Kp, has128 ? 31 : 32);
+  mmGrouped(e, X, Pw, out, Tp, pairs, Kp, has128 ? 31 : 32);
   e.dequant(out, Np, c, y, T, N, 2 ** 7, 2 ** -8);
   return new Int32Array(mem, y, T * N).slice();
 }
@@ -160,7 +171,7 @@ export function ternlinBackwardWasm(w: PackedTernary, gamma: number, dy: Int32Ar
   new Int32Array(mem, g, T).fill(gamma);
   if (e.splitdy(src, dig, T, N, Tp, N8)) throw outOfRange(); // checks |dy| ≤ G as it splits
   e.prepx(dig, X, 3 * Tp, N8); // digits are in [−64, 64]: chunks of 32
-  e.mm(X, Pw, R, 3 * Tp, kpairs, N8, 32);
+  mmGrouped(e, X, Pw, R, 3 * Tp, kpairs, N8, 32);
   e.joindx(R, Kr, Tp);
   e.dequant(R, Kr, g, dx, T, K, 2 ** 15, 2 ** -16);
   return new Int32Array(mem, dx, T * K).slice();

@@ -19,7 +19,7 @@
 ;; Layouts (bytes; all multiples of 16):
 ;;   X: [rows/4][kp/8][4 rows][8 k] i16 — 4 rows (tokens) side by side per step of 8 k
 ;;   P: [pairs/2][kp/8][2 pairs][8 k] i16
-;;   out: [rows][2·pairs] i32, row-major
+;;   out: [rows][ostride] i32, row-major
 ;; Blocking: 4 rows × 2 pairs (= 4 output columns): 8 chunk accumulators + 2 weight vectors +
 ;; 1 activation vector live in registers.
 (module
@@ -60,15 +60,16 @@
 
   ;; out[r, n] = Σ_k X[r,k]·W[n,k] for r < rows, n < 2·pairs (X, P layouts above).
   ;; rows % 4 = 0, pairs % 2 = 0, kp % 8 = 0; chunk = 32 if |X| ≤ 127, 31 if X may be −128.
+  ;; Output rows are `ostride` i32s apart (≥ 2·pairs: the caller may run column groups).
   (func (export "mm") (param $x i32) (param $p i32) (param $out i32) (param $rows i32) (param $pairs i32) (param $kp i32)
-    (param $chunk i32)
+    (param $chunk i32) (param $ostride i32)
     (local $tb i32) (local $pb i32) (local $xb i32) (local $pbase i32) (local $xp i32) (local $wp i32)
     (local $nk i32) (local $left i32) (local $it i32) (local $np i32) (local $o i32)
     (local $w0 v128) (local $w1 v128) (local $xv v128)
     (local $a00 v128) (local $a01 v128) (local $a10 v128) (local $a11 v128)
     (local $a20 v128) (local $a21 v128) (local $a30 v128) (local $a31 v128)
     (local.set $nk (i32.shr_u (local.get $kp) (i32.const 3)))
-    (local.set $np (i32.shl (local.get $pairs) (i32.const 1)))
+    (local.set $np (local.get $ostride))
     (block $done
       (br_if $done (i32.eqz (local.get $rows)))
       (br_if $done (i32.eqz (local.get $pairs)))
