@@ -294,9 +294,9 @@ Try, in another terminal:
   // Restarted, not fatal, when they exit (e.g. a chunk finished after its window closed): their
   // journals never sign the same duty twice, so a restart resumes instead of double-submitting.
   startProcess('miner', WORKER, ['train', '--key', 'miner', '--backend', 'cpu', ...common('miner')], logDir, workerShow, 'restart');
-  startProcess('aggregator', WORKER, ['aggregate', '--key', 'validator', '--rule', 'median', ...common('validator')], logDir, workerShow, 'restart');
+  startProcess('aggregator', WORKER, ['aggregate', '--key', 'validator', ...common('validator')], logDir, workerShow, 'restart');
   // The second validator can be drawn as aggregation proposer too (stake-weighted): its aggregator runs from the start.
-  startProcess('ver-aggr', WORKER, ['aggregate', '--key', 'verifier', '--rule', 'median', ...common('verifier')], logDir, workerShow, 'restart');
+  startProcess('ver-aggr', WORKER, ['aggregate', '--key', 'verifier', ...common('verifier')], logDir, workerShow, 'restart');
   if (o.cheater) startProcess('cheater', WORKER, ['train', '--key', 'cheater', '--cheat', '--backend', 'cpu', ...common('cheater')], logDir, workerShow, 'ignore'); // exits once jailed
   // Verification duties: both bonded validators can be drawn (L1, L2, L3 seats). Started once the
   // miners have a first submission in (or after 40 blocks): a 2-core machine starting every worker

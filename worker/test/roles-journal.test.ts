@@ -53,6 +53,7 @@ class FakeChain implements ChainReader, ChainWriter {
   async windowSubmissions() { return this.subs; }
   async submission(id: bigint) { return this.subs.find((s) => s.id === id)!; }
   async aggregation() { return []; }
+  async trainingParams(): Promise<never> { throw new Error('unused'); }
   async modelVersion(): Promise<never> { throw new Error('unused'); }
   async txResult(txhash: string) { return this.applied.has(txhash) ? { code: 0, height: this.height_, rawLog: '' } : undefined; }
 

@@ -44,15 +44,27 @@ function dispute(id: bigint, submissionId: bigint, over: Partial<Dispute>): Disp
 }
 const seat = (arbiter: string, over: Partial<PanelSeat> = {}): PanelSeat => PanelSeat.fromPartial({ arbiter, ...over });
 
-/** An in-memory chain: what the reader sees, and every tx the writer broadcast (decoded). */
+/**
+ * An in-memory chain: what the reader sees, and every tx the writer broadcast (decoded).
+ * `pendingL1Checks` answers as the verification module's ChecksByVerifier index does: only the
+ * verifier's PENDING checks, ascending by submission id, whatever order `checks` is in.
+ */
 function fakeChain(subs: Submission[], checks: L1Check[], disputes: Dispute[], height = 10n) {
   const sent: { txhash: string; msg: Record<string, string> }[] = [];
   const landed = new Map<string, { code: number; height: bigint; rawLog: string }>();
+  const queries = { pendingL1Checks: 0, findSubmission: 0 };
   let failNextBroadcast = false;
   const chain: VerificationReader = {
     height: async () => height,
-    findSubmission: async (id) => subs.find((s) => s.id === id),
-    l1Check: async (id) => checks.find((c) => c.submissionId === id),
+    findSubmission: async (id) => {
+      queries.findSubmission++;
+      return subs.find((s) => s.id === id);
+    },
+    pendingL1Checks: async (verifier) => {
+      queries.pendingL1Checks++;
+      return checks.filter((c) => c.verifier === verifier && c.status === L1Status.L1_STATUS_PENDING)
+        .sort((a, b) => (a.submissionId < b.submissionId ? -1 : a.submissionId > b.submissionId ? 1 : 0));
+    },
     openDisputes: async () => disputes,
     modelVersion: async () => { throw new Error('unused'); },
     txResult: async (h) => landed.get(h),
@@ -77,7 +89,7 @@ function fakeChain(subs: Submission[], checks: L1Check[], disputes: Dispute[], h
       return { txhash: tx.txhash, height, code: 0, rawLog: '' };
     },
   };
-  return { chain, writer, sent, landed, failNext: () => { failNextBroadcast = true; } };
+  return { chain, writer, sent, landed, queries, checks, failNext: () => { failNextBroadcast = true; } };
 }
 
 // One honest job, shared: the honest delta and the --cheat delta of the same training.
@@ -110,7 +122,8 @@ t.test('the cheat keeps CID and hash consistent with the tampered bytes', async 
 t.test('duty selection: only what is drawn to this key and still unanswered on chain', async (t) => {
   const h = sha256(Uint8Array.of(1));
   const subs = [1n, 2n, 3n, 4n, 5n].map((id) => submission(id, honest.cid.toString(), h));
-  const checks = [l1(1n, ME), l1(2n, 'r3mes1other'), l1(3n, ME, L1Status.L1_STATUS_MATCH), l1(4n, ME, L1Status.L1_STATUS_PENDING, 9n)]; // 5: not sampled
+  // 5: not sampled; 4: pending but past its deadline (not yet marked missed); 3: answered.
+  const checks = [l1(4n, ME, L1Status.L1_STATUS_PENDING, 9n), l1(2n, 'r3mes1other'), l1(3n, ME, L1Status.L1_STATUS_MATCH), l1(1n, ME)];
   const disputes = [
     dispute(1n, 1n, { l2Verifier: ME }),
     dispute(2n, 2n, { l2Verifier: 'r3mes1other' }),
@@ -121,14 +134,21 @@ t.test('duty selection: only what is drawn to this key and still unanswered on c
     dispute(7n, 1n, { stage: DisputeStage.DISPUTE_STAGE_L3_VOTING, nextActionHeight: 9n, panel: [seat(ME)] }),
   ];
   const c = fakeChain(subs, checks, disputes);
-  const v = await selectDuties(c.chain, ME, 'verify', 1n);
+  const v = await selectDuties(c.chain, ME, 'verify');
   t.same(v.duties.map((d) => d.key), ['l1/1', 'l2/1/0']);
-  t.equal(v.scanFrom, 6n, 'the next id to scan is past the last known submission');
-  const again = await selectDuties(c.chain, ME, 'verify', v.scanFrom);
-  t.same(again.duties.map((d) => d.key), ['l2/1/0'], 'scanned submissions are not scanned again');
-  const a = await selectDuties(c.chain, ME, 'arbitrate', 1n);
+  t.same(c.queries, { pendingL1Checks: 1, findSubmission: 0 }, 'one ChecksByVerifier query, no scan of submission ids');
+  const a = await selectDuties(c.chain, ME, 'arbitrate');
   t.same(a.duties.map((d) => d.key), ['l3/4'], 'arbitrate takes only unvoted, unmissed seats within the deadline');
-  t.equal(a.scanFrom, 1n, 'the arbiter does not scan L1 checks');
+  t.equal(c.queries.pendingL1Checks, 1, 'the arbiter does not ask for L1 checks');
+
+  // Many submissions: the cost of a pass does not grow with them, and the order is the chain's.
+  const many = Array.from({ length: 500 }, (_, i) => BigInt(i + 1));
+  const big = fakeChain(many.map((id) => submission(id, honest.cid.toString(), h)),
+    many.filter((id) => id % 97n === 0n).reverse().map((id) => l1(id, id % 2n === 0n ? ME : 'r3mes1other')), []);
+  const sel = await selectDuties(big.chain, ME, 'verify');
+  t.same(sel.duties.map((d) => d.submissionId), [194n, 388n], 'this key\'s pending checks, ascending by submission id');
+  t.same(big.queries, { pendingL1Checks: 1, findSubmission: 0 });
+  t.end();
 });
 
 t.test('L1: honest agrees, --cheat disagrees, a missing CID is reported; never twice', async (t) => {
@@ -149,12 +169,29 @@ t.test('L1: honest agrees, --cheat disagrees, a missing CID is reported; never t
 
   // The chain has not caught up (checks still PENDING): nothing is signed again, this pass or after a restart.
   const again = await dutyPass(d);
-  t.same(again, [], 'scanned ids are not re-taken');
+  t.same(again.map((o) => [o.key, o.action]), [['l1/1', 'already-sent'], ['l1/2', 'already-sent'], ['l1/3', 'already-sent']], 'the journal holds them back');
   const fresh = await DutyJournal.open(join(dir, 'verify-journal.json'));
-  fresh.scanFrom = 1n; // force a rescan: the journal alone must stop a second send
   const restarted = await dutyPass({ ...d, journal: fresh });
-  t.same(restarted.map((o) => o.action), ['already-sent', 'already-sent', 'already-sent']);
+  t.same(restarted.map((o) => o.action), ['already-sent', 'already-sent', 'already-sent'], 'after a restart too');
   t.equal(c.sent.length, 3, 'no second tx for any duty');
+  // The chain catches up: the answered checks leave the index, and the pass has nothing to do.
+  for (const check of c.checks) check.status = check.submissionId === 3n ? L1Status.L1_STATUS_UNAVAILABLE : L1Status.L1_STATUS_MATCH;
+  t.same(await dutyPass({ ...d, journal: fresh }), [], 'nothing pending: nothing to do');
+  t.equal(c.sent.length, 3);
+});
+
+t.test('duty journal: a file written by a scanning worker (with scanFrom) still opens; scanFrom is no longer written', async (t) => {
+  const dir = t.testdir({
+    'verify-journal.json': JSON.stringify({ version: 1, scanFrom: '42', entries: [{ key: 'l1/7', msg: 'verification', deadline: '20', txhash: 'AB', txBytes: '', status: 'included', result: '' }] }),
+  });
+  const j = await DutyJournal.open(join(dir, 'verify-journal.json'));
+  t.equal(j.get('l1/7')?.status, 'included', 'entries kept');
+  await j.record({ key: 'l1/8', msg: 'verification', deadline: '20', txhash: 'CD', txBytes: '', status: 'signed', result: '' });
+  const { readFile } = await import('node:fs/promises');
+  const body = JSON.parse(await readFile(join(dir, 'verify-journal.json'), 'utf8')) as Record<string, unknown>;
+  t.equal(body.scanFrom, undefined);
+  t.same((body.entries as { key: string }[]).map((e) => e.key), ['l1/7', 'l1/8']);
+  await t.rejects(DutyJournal.open(join(t.testdir({ 'j.json': JSON.stringify({ version: 1, scanFrom: 'x', entries: [] }) }), 'j.json')), /not an r3mes duty journal/);
 });
 
 t.test('a broadcast lost in flight is resent with the same bytes, once', async (t) => {

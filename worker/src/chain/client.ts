@@ -12,13 +12,14 @@ import { connectSigningClient, DEFAULT_GAS_PRICE } from '../../../app/client/ind
 import type { OfflineDirectSigner } from '@cosmjs/proto-signing';
 import {
   QueryAggregationRequest, QueryAggregationResponse, QueryAssignmentRequest, QueryAssignmentResponse,
-  QueryCurrentWindowRequest, QueryCurrentWindowResponse, QueryWindowRequest, QueryWindowResponse,
+  QueryParamsRequest, QueryParamsResponse, QueryCurrentWindowRequest, QueryCurrentWindowResponse, QueryWindowRequest, QueryWindowResponse,
   QueryWindowSubmissionsRequest, QueryWindowSubmissionsResponse, QuerySubmissionRequest, QuerySubmissionResponse,
 } from '../../../proto/gen/r3mes/training/v1/query.ts';
-import type { AggregationCommit, Submission, Window } from '../../../proto/gen/r3mes/training/v1/types.ts';
+import type { AggregationCommit, Params as TrainingParams, Submission, Window } from '../../../proto/gen/r3mes/training/v1/types.ts';
 import { MsgSubmitGradientResponse, type MsgSubmitGradient } from '../../../proto/gen/r3mes/training/v1/tx.ts';
 import { QueryVersionRequest, QueryVersionResponse } from '../../../proto/gen/r3mes/model/v1/query.ts';
 import {
+  QueryChecksByVerifierRequest as VQueryChecksByVerifierRequest, QueryChecksByVerifierResponse as VQueryChecksByVerifierResponse,
   QueryDisputeRequest as VQueryDisputeRequest, QueryDisputeResponse as VQueryDisputeResponse,
   QueryOpenDisputesRequest as VQueryOpenDisputesRequest, QueryOpenDisputesResponse as VQueryOpenDisputesResponse,
   QuerySubmissionRequest as VQuerySubmissionRequest, QuerySubmissionResponse as VQuerySubmissionResponse,
@@ -28,7 +29,7 @@ import { MsgChallengeResponse } from '../../../proto/gen/r3mes/verification/v1/t
 import type { ModelVersion } from '../../../proto/gen/r3mes/model/v1/types.ts';
 import { ChainError, ChainErrorCode, isNetworkError } from './errors.ts';
 
-export type { AggregationCommit, Dispute, L1Check, ModelVersion, Submission, Window };
+export type { AggregationCommit, Dispute, L1Check, ModelVersion, Submission, TrainingParams, Window };
 export type Assignment = QueryAssignmentResponse;
 export type GradientFields = Omit<MsgSubmitGradient, 'miner'>;
 
@@ -49,6 +50,8 @@ export interface ChainReader {
   windowSubmissions(windowId: bigint): Promise<Submission[]>;
   submission(submissionId: bigint): Promise<Submission>;
   aggregation(windowId: bigint): Promise<AggregationCommit[]>;
+  /** the training module's params now (the aggregation rule among them) */
+  trainingParams(): Promise<TrainingParams>;
   modelVersion(version: bigint): Promise<ModelVersion>;
   /** code of an indexed tx, or undefined when the node does not know it */
   txResult(txhash: string): Promise<{ code: number; height: bigint; rawLog: string } | undefined>;
@@ -59,8 +62,12 @@ export interface VerificationReader {
   height(): Promise<bigint>;
   /** a training submission, or undefined when no submission has this id (yet) */
   findSubmission(submissionId: bigint): Promise<Submission | undefined>;
-  /** verification's view of a submission: its L1 check (absent when not sampled) */
-  l1Check(submissionId: bigint): Promise<L1Check | undefined>;
+  /**
+   * The PENDING L1 checks drawn to `verifier`, ascending by submission id (the verification
+   * module's ChecksByVerifier query, every page). A check past its deadline may still be listed
+   * until the chain marks it missed.
+   */
+  pendingL1Checks(verifier: string): Promise<L1Check[]>;
   openDisputes(): Promise<Dispute[]>;
   modelVersion(version: bigint): Promise<ModelVersion>;
   txResult(txhash: string): Promise<{ code: number; height: bigint; rawLog: string } | undefined>;
@@ -177,6 +184,12 @@ export class RpcChainReader implements ChainReader, VerificationReader {
     return (await this.query('/r3mes.training.v1.Query/Aggregation', QueryAggregationRequest.encode({ windowId }).finish(), (b) => QueryAggregationResponse.decode(b))).commits;
   }
 
+  async trainingParams(): Promise<TrainingParams> {
+    const p = (await this.query('/r3mes.training.v1.Query/Params', QueryParamsRequest.encode({}).finish(), (b) => QueryParamsResponse.decode(b))).params;
+    if (!p) throw new ChainError(ChainErrorCode.QueryFailed, 'the training module answered no params');
+    return p;
+  }
+
   async modelVersion(version: bigint): Promise<ModelVersion> {
     const v = (await this.query('/r3mes.model.v1.Query/Version', QueryVersionRequest.encode({ number: version }).finish(), (b) => QueryVersionResponse.decode(b))).version;
     if (!v) throw new ChainError(ChainErrorCode.QueryFailed, `model version ${version} not found`);
@@ -193,6 +206,18 @@ export class RpcChainReader implements ChainReader, VerificationReader {
   async l1Check(submissionId: bigint): Promise<L1Check | undefined> {
     const path = '/r3mes.verification.v1.Query/Submission';
     return (await this.query(path, VQuerySubmissionRequest.encode({ submissionId }).finish(), (b) => VQuerySubmissionResponse.decode(b))).l1Check;
+  }
+
+  async pendingL1Checks(verifier: string): Promise<L1Check[]> {
+    const path = '/r3mes.verification.v1.Query/ChecksByVerifier';
+    const out: L1Check[] = [];
+    let startAfter = 0n;
+    for (;;) {
+      const page = await this.query(path, VQueryChecksByVerifierRequest.encode({ verifier, startAfter, limit: 0n }).finish(), (b) => VQueryChecksByVerifierResponse.decode(b));
+      out.push(...page.checks);
+      if (page.nextStartAfter === 0n || page.nextStartAfter <= startAfter) return out;
+      startAfter = page.nextStartAfter;
+    }
   }
 
   async openDisputes(): Promise<Dispute[]> {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { aggregateDeltas, DEFAULT_RULE } from '../aggregate/file.ts';
-import { parseRule } from '../aggregate/rules.ts';
+import { parseRule, ruleName } from '../aggregate/rules.ts';
 import { BACKEND_CHOICES, type BackendChoice, chooseBackend, type TrainBackend } from '../backend.ts';
 import type { KeyringBackend } from '../chain/keys.ts';
 import { decodeDelta } from '../output/delta.ts';
@@ -304,16 +304,16 @@ export function buildProgram(io: ProgramIo = {}): Command {
   storeOptions(program.command('aggregate')
     .description('proposer duty: aggregate the accepted deltas of windows this key was drawn for, commit, then reveal; or --inputs offline')
     .addOption(nodeOption()).addOption(homeOption()).addOption(new Option('--key <name>', 'key name in the keyring')).addOption(keyringOption())
-    .option('--rule <rule>', 'median | trimmed-mean:K | krum:F[:M] (worker/SPEC.md §11)', 'median')
+    .option('--rule <rule>', 'median | trimmed-mean:K | krum:F[:M] (worker/SPEC.md §11). Offline (--inputs): default median. Duty mode: the rule comes from the chain\'s training params (aggregation_rule) each window; --rule overrides it, with a warning (a proposer that differs from the others is penalised)')
     .option('--once', 'one pass over the windows, then exit')
     .option('--inputs <files...>', 'offline: aggregate these delta files (in this order)')
     .option('--window <n>', 'offline: window id recorded in the result', '0')
     .option('--out <file>', 'offline: write the aggregate here')
     .option('--poll-ms <ms>', 'how often to look at the chain', '3000'))
     .action(async (o: StoreOpts & {
-      node: string; home: string; key?: string; keyringBackend: KeyringBackend; rule: string; once?: boolean; inputs?: string[]; window: string; out?: string; pollMs: string;
+      node: string; home: string; key?: string; keyringBackend: KeyringBackend; rule?: string; once?: boolean; inputs?: string[]; window: string; out?: string; pollMs: string;
     }) => {
-      const rule = o.rule ? parseRule(o.rule) : DEFAULT_RULE;
+      const rule = o.rule !== undefined ? parseRule(o.rule) : DEFAULT_RULE;
       if (o.inputs) {
         const inputs = [];
         for (const f of o.inputs) {
@@ -323,7 +323,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
         }
         const agg = await aggregateDeltas(inputs, rule, BigInt(parseUint(o.window, '--window')));
         if (o.out) await writeFile(o.out, agg.bytes);
-        print({ cid: agg.cid.toString(), resultHash: bytesToHex(agg.resultHash), rule: o.rule, inputs: inputs.length, selected: agg.result.selected });
+        print({ cid: agg.cid.toString(), resultHash: bytesToHex(agg.resultHash), rule: ruleName(rule), inputs: inputs.length, selected: agg.result.selected });
         return;
       }
       if (!o.key) throw new Error('aggregate: --key is required (or --inputs for offline aggregation)');
@@ -336,10 +336,12 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const journal = await Journal.open(join(o.home, 'worker', 'journal.json'));
       const stats = new WorkerStats();
       Object.assign(stats, { role: 'aggregate', address, status: 'running' });
-      log(`proposer duty as ${address}, rule ${o.rule}`);
+      const ruleOverride = o.rule !== undefined ? rule : undefined;
+      if (ruleOverride) log(`warning: --rule ${ruleName(ruleOverride)} overrides the chain's aggregation_rule (training params) in every window; proposers that differ reveal a minority result and are penalised`);
+      log(`proposer duty as ${address}, rule ${ruleOverride ? `${ruleName(ruleOverride)} (--rule)` : `from the chain's training params (now ${(await chain.trainingParams()).aggregationRule || 'median'})`}`);
       try {
         for (;;) {
-          const outcomes = await proposerDuty({ chain, writer, store, journal, rule, stats, log });
+          const outcomes = await proposerDuty({ chain, writer, store, journal, ruleOverride, stats, log });
           if (o.once) {
             print(outcomes);
             return;

@@ -1,5 +1,6 @@
 // The proposer: for each window in AGGREGATING that drew this key, in the commit phase fetch the
-// ACCEPTED deltas (CID-checked), aggregate them (src/aggregate), store the result, and commit
+// ACCEPTED deltas (CID-checked), aggregate them (src/aggregate) with the rule of the chain's
+// training params (`aggregation_rule`, read at that moment), store the result, and commit
 // sha256(result_cid ‖ result_hash ‖ nonce); in the reveal phase reveal it. The nonce and the
 // result are journaled before the commit is broadcast, so a restart can still reveal.
 
@@ -8,7 +9,7 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { commitHash } from '../../../modules/training/assignment.ts';
 import { SubmissionStatus, WindowStatus } from '../../../proto/gen/r3mes/training/v1/types.ts';
 import { aggregateDeltas, type AggregateInput } from '../aggregate/file.ts';
-import type { AggregationRule } from '../aggregate/rules.ts';
+import { type AggregationRule, parseRule, ruleName } from '../aggregate/rules.ts';
 import type { ChainReader, ChainWriter, Window } from '../chain/client.ts';
 import { ChainError, ChainErrorCode } from '../chain/errors.ts';
 import { decodeDelta } from '../output/delta.ts';
@@ -22,7 +23,11 @@ export interface ProposerDeps {
   readonly writer: ChainWriter;
   readonly store: ContentStore;
   readonly journal: Journal;
-  readonly rule: AggregationRule;
+  /**
+   * Overrides the chain's rule (testing, experiments): a proposer that applies another rule than
+   * the others reveals a minority result and is penalised. Absent: the chain's `aggregation_rule`.
+   */
+  readonly ruleOverride?: AggregationRule;
   readonly stats: WorkerStats;
   readonly log: (line: string) => void;
 }
@@ -55,6 +60,27 @@ async function send(deps: ProposerDeps, entry: JournalEntry, tx: { txBytes: Uint
   await deps.journal.update(entry, { status: 'included', height: out.height.toString() });
 }
 
+/**
+ * The rule to aggregate with now: the chain's training param `aggregation_rule` (empty: `median`,
+ * the default of worker/SPEC.md §11), or the override — logged as a warning when it differs.
+ */
+export async function aggregationRuleNow(deps: Pick<ProposerDeps, 'chain' | 'ruleOverride' | 'log'>, windowId: bigint): Promise<AggregationRule> {
+  const text = (await deps.chain.trainingParams()).aggregationRule;
+  let chainRule: AggregationRule;
+  try {
+    chainRule = parseRule(text === '' ? 'median' : text);
+  } catch (cause) {
+    if (deps.ruleOverride === undefined) throw new ChainError(ChainErrorCode.QueryFailed, `the chain's aggregation_rule "${text}" is not one this worker knows (${(cause as Error).message}); nothing committed for window ${windowId}`, {}, { cause });
+    deps.log(`warning: window ${windowId}: the chain's aggregation_rule "${text}" is unknown to this worker; using --rule ${ruleName(deps.ruleOverride)}`);
+    return deps.ruleOverride;
+  }
+  if (deps.ruleOverride !== undefined && ruleName(deps.ruleOverride) !== ruleName(chainRule)) {
+    deps.log(`warning: window ${windowId}: aggregating with --rule ${ruleName(deps.ruleOverride)}, not the chain's aggregation_rule ${ruleName(chainRule)}: the other proposers will reveal another result, and a minority reveal is penalised`);
+    return deps.ruleOverride;
+  }
+  return chainRule;
+}
+
 export async function proposerDutyForWindow(deps: ProposerDeps, w: Window, height: bigint): Promise<DutyOutcome> {
   const me = deps.writer.address;
   if (w.status !== WindowStatus.WINDOW_STATUS_AGGREGATING || !w.proposers.includes(me)) return { window: w.id, action: 'not-drawn' };
@@ -64,8 +90,9 @@ export async function proposerDutyForWindow(deps: ProposerDeps, w: Window, heigh
   if (height >= w.commitStartHeight && height < w.revealStartHeight) {
     if (mine || (commitEntry && commitEntry.status !== 'failed')) return { window: w.id, action: 'waiting' };
     deps.stats.status = `aggregating window ${w.id}`;
+    const rule = await aggregationRuleNow(deps, w.id);
     const inputs = await acceptedDeltas(deps.chain, deps.store, w.id);
-    const agg = await aggregateDeltas(inputs, deps.rule, w.id);
+    const agg = await aggregateDeltas(inputs, rule, w.id);
     const stored = await deps.store.put(agg.bytes);
     if (!stored.equals(agg.cid)) throw new ChainError(ChainErrorCode.TxFailed, `the store answered ${stored} for aggregate ${agg.cid}; nothing committed`);
     const nonce = new Uint8Array(randomBytes(32));
@@ -75,7 +102,7 @@ export async function proposerDutyForWindow(deps: ProposerDeps, w: Window, heigh
       kind: 'commit-aggregation', window: w.id.toString(), ordinal: '0', cid: agg.cid.toString(), txhash: tx.txhash, txBytes: b64(tx.txBytes),
       status: 'signed', resultHash: bytesToHex(agg.resultHash), nonce: bytesToHex(nonce),
     }, tx);
-    deps.log(`window ${w.id}: committed aggregate ${agg.cid} (${inputs.length} inputs)`);
+    deps.log(`window ${w.id}: committed aggregate ${agg.cid} (${inputs.length} inputs, rule ${ruleName(rule)})`);
     return { window: w.id, action: 'committed' };
   }
   if (height >= w.revealStartHeight && height < w.revealEndHeight) {

@@ -100,9 +100,9 @@ export async function reexecuteSubmission(args: {
 
 // ---- Verification duties ---------------------------------------------------------------------
 // `verify --key K` / `arbitrate --key K`: each pass asks the chain which duties are drawn to
-// this key (L1 checks by scanning new submission ids, L2 answers and L3 seats from the open
-// disputes), fetches the delta by CID, re-executes the chunk on the chain's model version and
-// sends the recomputed gradient hash (or reports the CID unavailable).
+// this key (the pending L1 checks from verification's ChecksByVerifier query, L2 answers and L3
+// seats from the open disputes), fetches the delta by CID, re-executes the chunk on the chain's
+// model version and sends the recomputed gradient hash (or reports the CID unavailable).
 //
 // Never twice: a duty is taken only while the chain shows it unanswered, and every signed tx is
 // written to `<home>/worker/verify-journal.json` (with its bytes) BEFORE it is broadcast. A duty
@@ -126,27 +126,21 @@ export interface Duty {
 
 export type DutyRole = 'verify' | 'arbitrate';
 
-/** How many new submission ids one pass looks at (the rest wait for the next pass). */
-export const SCAN_BATCH = 200;
-
 /**
- * The duties drawn to `me` that the chain still shows unanswered, and the next submission id to
- * scan for L1 checks. `verify`: L1 checks and L2 answers; `arbitrate`: L3 panel seats.
+ * The duties drawn to `me` that the chain still shows unanswered. `verify`: L1 checks (the
+ * chain's index of pending checks by verifier: one query a pass, however many submissions there
+ * are) and L2 answers; `arbitrate`: L3 panel seats.
  */
 export async function selectDuties(
-  chain: Pick<VerificationReader, 'height' | 'findSubmission' | 'l1Check' | 'openDisputes'>,
-  me: string, role: DutyRole, scanFrom: bigint,
-): Promise<{ duties: Duty[]; scanFrom: bigint }> {
+  chain: Pick<VerificationReader, 'height' | 'pendingL1Checks' | 'openDisputes'>, me: string, role: DutyRole,
+): Promise<{ duties: Duty[] }> {
   const height = await chain.height();
   const duties: Duty[] = [];
-  let next = scanFrom < 1n ? 1n : scanFrom;
   if (role === 'verify') {
-    for (let n = 0; n < SCAN_BATCH; n++, next++) {
-      const sub = await chain.findSubmission(next);
-      if (!sub) break;
-      const check = await chain.l1Check(next);
-      if (!check || check.verifier !== me || check.status !== L1Status.L1_STATUS_PENDING || height > check.deadlineHeight) continue;
-      duties.push({ kind: 'l1', key: `l1/${next}`, submissionId: next, miner: check.miner, deadline: check.deadlineHeight });
+    for (const check of await chain.pendingL1Checks(me)) {
+      // The chain lists only this key's pending checks; the filter guards against a node that does not.
+      if (check.verifier !== me || check.status !== L1Status.L1_STATUS_PENDING || height > check.deadlineHeight) continue;
+      duties.push({ kind: 'l1', key: `l1/${check.submissionId}`, submissionId: check.submissionId, miner: check.miner, deadline: check.deadlineHeight });
     }
   }
   for (const d of await chain.openDisputes()) {
@@ -163,7 +157,7 @@ export async function selectDuties(
       }
     }
   }
-  return { duties, scanFrom: next };
+  return { duties };
 }
 
 /** What re-execution of a submission gave: the recomputed gradient hash, or "could not fetch". */
@@ -220,13 +214,16 @@ export interface DutyEntry {
 
 interface DutyJournalFile {
   version: 1;
-  /** next submission id to scan for L1 checks (decimal) */
-  scanFrom: string;
+  /**
+   * Written by workers that scanned submission ids for L1 checks (before ChecksByVerifier); read
+   * and ignored, no longer written.
+   */
+  scanFrom?: string;
   entries: DutyEntry[];
 }
 
 export class DutyJournal {
-  private constructor(readonly path: string, private readonly entries: Map<string, DutyEntry>, public scanFrom: bigint) {}
+  private constructor(readonly path: string, private readonly entries: Map<string, DutyEntry>) {}
 
   static async open(path: string): Promise<DutyJournal> {
     let text: string | undefined;
@@ -235,15 +232,17 @@ export class DutyJournal {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    if (text === undefined) return new DutyJournal(path, new Map(), 1n);
+    if (text === undefined) return new DutyJournal(path, new Map());
     let data: DutyJournalFile;
     try {
       data = JSON.parse(text) as DutyJournalFile;
     } catch (cause) {
       throw new JournalError(`duty journal ${path} is not JSON; refusing to continue (it records what may already be on chain)`, { cause });
     }
-    if (data?.version !== 1 || !Array.isArray(data.entries) || !/^[0-9]+$/.test(data.scanFrom)) throw new JournalError(`${path} is not an r3mes duty journal (version 1)`);
-    return new DutyJournal(path, new Map(data.entries.map((e) => [e.key, e])), BigInt(data.scanFrom));
+    if (data?.version !== 1 || !Array.isArray(data.entries) || (data.scanFrom !== undefined && !/^[0-9]+$/.test(data.scanFrom))) {
+      throw new JournalError(`${path} is not an r3mes duty journal (version 1)`);
+    }
+    return new DutyJournal(path, new Map(data.entries.map((e) => [e.key, e])));
   }
 
   get(key: string): DutyEntry | undefined {
@@ -260,16 +259,10 @@ export class DutyJournal {
     return entry;
   }
 
-  async setScanFrom(next: bigint): Promise<void> {
-    if (next === this.scanFrom) return;
-    this.scanFrom = next;
-    await this.flush();
-  }
-
   private async flush(): Promise<void> {
     const dir = dirname(this.path);
     await mkdir(dir, { recursive: true });
-    const body: DutyJournalFile = { version: 1, scanFrom: this.scanFrom.toString(), entries: this.all() };
+    const body: DutyJournalFile = { version: 1, entries: this.all() };
     const temp = `${this.path}.${randomUUID()}.tmp`;
     const handle = await open(temp, 'wx', 0o600);
     try {
@@ -350,7 +343,7 @@ async function signAndSend(deps: DutyDeps, key: string, deadline: bigint, msg: s
 export async function dutyPass(deps: DutyDeps): Promise<DutyOutcome[]> {
   const { chain, writer, journal, log } = deps;
   for (const e of journal.all().filter((x) => x.status === 'signed')) await settleSigned(deps, e);
-  const { duties, scanFrom } = await selectDuties(chain, writer.address, deps.role, journal.scanFrom);
+  const { duties } = await selectDuties(chain, writer.address, deps.role);
   const outcomes: DutyOutcome[] = [];
   for (const duty of duties) {
     const base = { key: duty.key, kind: duty.kind, submissionId: duty.submissionId, disputeId: duty.disputeId };
@@ -389,6 +382,5 @@ export async function dutyPass(deps: DutyDeps): Promise<DutyOutcome[]> {
     }
     outcomes.push({ ...base, verdict, action: entry.status === 'failed' ? 'failed' : 'sent', txhash: entry.txhash, resultHash: entry.result });
   }
-  await journal.setScanFrom(scanFrom);
   return outcomes;
 }
