@@ -105,6 +105,10 @@ class PoolWorker {
   constructor(bindingPath: string) {
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bindingPath } });
     this.worker.unref();
+    // An unref() before the thread is online does not hold (Node 20): repeat it then, unless a job is out.
+    this.worker.once('online', () => {
+      if (this.pending.size === 0) this.worker.unref();
+    });
     this.worker.on('message', (msg: { id: number; ok: Uint8Array }) => {
       const job = this.pending.get(msg.id);
       if (job === undefined) return;
