@@ -134,8 +134,11 @@ export class R3mesApp implements AbciApplication {
     return Object.fromEntries(this.modules.map((module) => [module.name, module.exportGenesis(store)]));
   }
 
-  private decode(bytes: Uint8Array, simulate = false): DecodedTx {
-    return decodeTx(bytes, this.decodeLimits(), (url) => this.msgHandlers.get(url), simulate);
+  private readonly lookupHandler = (url: string): MsgHandler | undefined => this.msgHandlers.get(url);
+
+  /** `hash`, when the caller already has it, must be txHash(bytes). */
+  private decode(bytes: Uint8Array, simulate = false, hash?: string): DecodedTx {
+    return decodeTx(bytes, this.decodeLimits(), this.lookupHandler, simulate, hash);
   }
 
   private decodeLimits(): DecodeLimits {
@@ -152,9 +155,10 @@ export class R3mesApp implements AbciApplication {
 
   private decodeCached(bytes: Uint8Array): DecodedTx {
     this.decodeLimits(); // first, so that a change of limits empties the cache
-    const cached = this.decoded.get(txHash(bytes));
+    const hash = txHash(bytes);
+    const cached = this.decoded.get(hash);
     if (cached !== undefined) return cached;
-    const decoded = this.decode(bytes);
+    const decoded = this.decode(bytes, false, hash);
     if (this.decoded.size > 100_000) this.decoded.clear();
     this.decoded.set(decoded.hash, decoded);
     return decoded;
@@ -350,7 +354,7 @@ export class R3mesApp implements AbciApplication {
         }
         const hash = txHash(bytes);
         this.blockTxHashes.push(hash);
-        const tx = this.decoded.get(hash) ?? this.decode(bytes);
+        const tx = this.decoded.get(hash) ?? this.decode(bytes, false, hash);
         outcome = runTx('deliver', working, tx, block, this.anteDeps());
       } catch (thrown) {
         outcome = errorOutcome(thrown);

@@ -10,6 +10,8 @@
 
 /** Bytes → latin1 string (no copy of the input). */
 export function toKeyString(bytes: Uint8Array): string {
+  // Short keys (nearly all): fromCharCode over the bytes beats wrapping them in a Buffer.
+  if (bytes.length <= 64) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 }
 

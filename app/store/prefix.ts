@@ -3,7 +3,7 @@
  * only its own key space. Iteration strips the prefix again.
  */
 import { type KVStore, type StringKeyedStore, stringKeyed } from "./types.ts";
-import { concatBytes, toKeyString } from "./bytes.ts";
+import { bytesEqual, concatBytes, toKeyString } from "./bytes.ts";
 
 class PrefixStore implements StringKeyedStore {
   /** The prefix as a latin1 key string, for parents that take string keys (no byte concat). */
@@ -13,8 +13,9 @@ class PrefixStore implements StringKeyedStore {
   constructor(
     private readonly parent: KVStore,
     private readonly prefix: Uint8Array,
+    prefixS: string,
   ) {
-    this.prefixS = toKeyString(prefix);
+    this.prefixS = prefixS;
     this.parentS = stringKeyed(parent);
   }
 
@@ -74,5 +75,15 @@ function fromLatin1(s: string): Uint8Array {
  */
 export function prefixStore(parent: KVStore, prefix: Uint8Array): KVStore {
   if (prefix.length === 0) throw new RangeError("prefixStore: empty prefix");
-  return new PrefixStore(parent, prefix.slice());
+  // Keepers make a view per access with the same constant prefix array: reuse its copy and its
+  // key string (checked against the array's current bytes, in case a caller changed it).
+  let known = prepared.get(prefix);
+  if (known === undefined || !bytesEqual(known.bytes, prefix)) {
+    const bytes = prefix.slice();
+    known = { bytes, string: toKeyString(bytes) };
+    prepared.set(prefix, known);
+  }
+  return new PrefixStore(parent, known.bytes, known.string);
 }
+
+const prepared = new WeakMap<Uint8Array, { bytes: Uint8Array; string: string }>();

@@ -82,7 +82,7 @@ function rejectUnknownFields(bytes: Uint8Array, known: Set<number>, what: string
  * empty signature, no sign mode and a zero gas limit), so the checks on those
  * fields are skipped; everything else is the same.
  */
-export function decodeTx(bytes: Uint8Array, limits: DecodeLimits, lookup: MsgLookup, simulate = false): DecodedTx {
+export function decodeTx(bytes: Uint8Array, limits: DecodeLimits, lookup: MsgLookup, simulate = false, hash?: string): DecodedTx {
   if (bytes.length === 0) throw sdkErrors.txDecode('empty tx');
   if (bytes.length > limits.maxTxBytes) throw sdkErrors.txTooLarge(`tx of ${bytes.length} bytes exceeds the limit of ${limits.maxTxBytes}`);
   let raw: TxRaw, body: TxBody, authInfo: AuthInfo;
@@ -162,7 +162,7 @@ export function decodeTx(bytes: Uint8Array, limits: DecodeLimits, lookup: MsgLoo
 
   return {
     bytes,
-    hash: txHash(bytes),
+    hash: hash ?? txHash(bytes),
     bodyBytes: raw.bodyBytes,
     authInfoBytes: raw.authInfoBytes,
     body,

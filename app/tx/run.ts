@@ -44,39 +44,29 @@ export function runTx(mode: ExecMode, base: KVStore, tx: DecodedTx, block: Block
   const gas = mode === 'simulate' ? infiniteGasMeter() : new GasMeter(Number(tx.gasLimit));
   const anteLayer = new CacheStore(base);
   const anteEvents = new EventLog();
-  const context = (store: KVStore, events: EventLog): Context => ({
-    store: new GasMeteredStore(store, gas), gas, events, mode,
-    chainId: block.chainId, height: block.height, blockTimeSeconds: block.blockTimeSeconds, block: block.block,
-  });
-  const failed = (thrown: unknown, events: Event[]): TxOutcome => {
-    const error = toChainError(thrown);
-    return {
-      code: error.code, codespace: error.codespace, log: error.message, data: new Uint8Array(),
-      gasWanted: tx.gasLimit, gasUsed: BigInt(gas.consumed), events, msgResponses: [],
-    };
-  };
 
   try {
-    runAnte(context(anteLayer, anteEvents), tx, deps);
+    runAnte(txContext(anteLayer, anteEvents, gas, mode, block), tx, deps);
   } catch (thrown) {
-    return failed(thrown, []);
+    return failedOutcome(thrown, [], tx, gas);
   }
 
   const msgLayer = new CacheStore(anteLayer);
   const msgEvents = new EventLog();
   const msgResponses: Any[] = [];
   try {
+    const msgContext = txContext(msgLayer, msgEvents, gas, mode, block);
     for (const { handler, msg } of tx.msgs) {
       msgEvents.emit('message', [
         ['action', handler.typeUrl],
         ['sender', encodeAddress(tx.signer)],
         ['module', handler.module],
       ]);
-      msgResponses.push(handler.execute(context(msgLayer, msgEvents), msg));
+      msgResponses.push(handler.execute(msgContext, msg));
     }
   } catch (thrown) {
     if (mode === 'deliver') anteLayer.write();
-    return failed(thrown, mode === 'deliver' ? anteEvents.events : []);
+    return failedOutcome(thrown, mode === 'deliver' ? anteEvents.events : [], tx, gas);
   }
 
   msgLayer.write();
@@ -85,5 +75,20 @@ export function runTx(mode: ExecMode, base: KVStore, tx: DecodedTx, block: Block
   return {
     code: 0, codespace: '', log: '', data: TxMsgData.encode({ data: [], msgResponses }).finish(),
     gasWanted: tx.gasLimit, gasUsed: BigInt(gas.consumed), events: anteEvents.events, msgResponses,
+  };
+}
+
+function txContext(store: KVStore, events: EventLog, gas: GasMeter, mode: ExecMode, block: BlockInfo): Context {
+  return {
+    store: new GasMeteredStore(store, gas), gas, events, mode,
+    chainId: block.chainId, height: block.height, blockTimeSeconds: block.blockTimeSeconds, block: block.block,
+  };
+}
+
+function failedOutcome(thrown: unknown, events: Event[], tx: DecodedTx, gas: GasMeter): TxOutcome {
+  const error = toChainError(thrown);
+  return {
+    code: error.code, codespace: error.codespace, log: error.message, data: new Uint8Array(),
+    gasWanted: tx.gasLimit, gasUsed: BigInt(gas.consumed), events, msgResponses: [],
   };
 }

@@ -3,13 +3,32 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { ripemd160 } from '@noble/hashes/legacy.js';
 import { sdkErrors } from '../../app/errors.ts';
 import { utf8 } from '../../app/bytes.ts';
+import { createHash } from 'node:crypto';
 
 export const BECH32_PREFIX = 'r3mes';
 
 /** Cosmos address of a compressed secp256k1 public key: ripemd160(sha256(pubkey)). */
 export function addressFromPubkey(compressedPubkey: Uint8Array): Uint8Array {
-  return ripemd160(sha256(compressedPubkey));
+  // The same few keys sign block after block: remember their addresses (a copy goes out).
+  const key = Buffer.from(compressedPubkey.buffer, compressedPubkey.byteOffset, compressedPubkey.byteLength).toString('latin1');
+  let address = pubkeyAddresses.get(key);
+  if (address === undefined) {
+    address = nodeRipemd160 ? new Uint8Array(createHash('ripemd160').update(createHash('sha256').update(compressedPubkey).digest()).digest()) : ripemd160(sha256(compressedPubkey));
+    if (pubkeyAddresses.size >= CACHE_LIMIT) pubkeyAddresses.clear();
+    pubkeyAddresses.set(key, address);
+  }
+  return address.slice();
 }
+
+const pubkeyAddresses = new Map<string, Uint8Array>();
+/** OpenSSL's ripemd160 when this Node has it (same function as @noble/hashes', native). */
+const nodeRipemd160 = (() => {
+  try {
+    return createHash('ripemd160').update('abc').digest('hex') === '8eb208f7e05d987a9b044a8e98c6b087f15a0bfc';
+  } catch {
+    return false;
+  }
+})();
 
 /** Address of a module account (fee collector, ...): the first 20 bytes of sha256(name), as in the SDK. */
 export function moduleAddress(moduleName: string): Uint8Array {
@@ -28,7 +47,7 @@ const encoded = new Map<string, string>();
 const decoded = new Map<string, Uint8Array>();
 
 export function encodeAddress(address: Uint8Array): string {
-  const key = Buffer.from(address.buffer, address.byteOffset, address.byteLength).toString('latin1');
+  const key = address.length <= 64 ? String.fromCharCode.apply(null, address as unknown as number[]) : Buffer.from(address.buffer, address.byteOffset, address.byteLength).toString('latin1');
   let text = encoded.get(key);
   if (text === undefined) {
     text = toBech32(BECH32_PREFIX, address);

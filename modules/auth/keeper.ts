@@ -220,35 +220,41 @@ function decodeAccountGeneric(address: Uint8Array, raw: Uint8Array): Account {
   return { address, accountNumber: proto.accountNumber, sequence: proto.sequence, pubkey };
 }
 
+/** Cursor of decodeAccountFast (module-level: no closures allocated per read). */
+let cursor = 0;
+
+function readVarint(raw: Uint8Array): bigint | undefined {
+  let result = 0n;
+  let shift = 0n;
+  for (let i = 0; i < 10; i++) {
+    if (cursor >= raw.length) return undefined;
+    const b = raw[cursor++];
+    result |= BigInt(b & 0x7f) << shift;
+    if (b < 0x80) return result;
+    shift += 7n;
+  }
+  return undefined;
+}
+
+function readSmallLength(raw: Uint8Array): number | undefined {
+  if (cursor >= raw.length || raw[cursor] >= 0x80) return undefined;
+  return raw[cursor++];
+}
+
 function decodeAccountFast(address: Uint8Array, raw: Uint8Array): Account | undefined {
-  let o = 0;
+  cursor = 0;
   const n = raw.length;
-  const varint = (): bigint | undefined => {
-    let result = 0n;
-    let shift = 0n;
-    for (let i = 0; i < 10; i++) {
-      if (o >= n) return undefined;
-      const b = raw[o++];
-      result |= BigInt(b & 0x7f) << shift;
-      if (b < 0x80) return result;
-      shift += 7n;
-    }
-    return undefined;
-  };
-  const smallLength = (): number | undefined => {
-    if (o >= n || raw[o] >= 0x80) return undefined;
-    return raw[o++];
-  };
-  if (o < n && raw[o] === 0x0a) {
-    o++;
-    const length = smallLength();
-    if (length === undefined || o + length > n) return undefined;
-    o += length; // the address: implied by the key
+  if (cursor < n && raw[cursor] === 0x0a) {
+    cursor++;
+    const length = readSmallLength(raw);
+    if (length === undefined || cursor + length > n) return undefined;
+    cursor += length; // the address: implied by the key
   }
   let pubkey: Uint8Array | undefined;
-  if (o < n && raw[o] === 0x12) {
-    o++;
-    const anyLength = smallLength();
+  if (cursor < n && raw[cursor] === 0x12) {
+    cursor++;
+    const anyLength = readSmallLength(raw);
+    let o = cursor;
     if (anyLength !== 70 || o + 70 > n) return undefined;
     // 0x0a 31 "/cosmos.crypto.secp256k1.PubKey" 0x12 35 0x0a 33 <key>
     if (raw[o] !== 0x0a || raw[o + 1] !== PUBKEY_TYPE_BYTES.length) return undefined;
@@ -256,22 +262,22 @@ function decodeAccountFast(address: Uint8Array, raw: Uint8Array): Account | unde
     o += 2 + PUBKEY_TYPE_BYTES.length;
     if (raw[o] !== 0x12 || raw[o + 1] !== 35 || raw[o + 2] !== 0x0a || raw[o + 3] !== 33) return undefined;
     pubkey = raw.slice(o + 4, o + 4 + 33);
-    o += 4 + 33;
+    cursor = o + 4 + 33;
   }
   let accountNumber = 0n;
-  if (o < n && raw[o] === 0x18) {
-    o++;
-    const v = varint();
+  if (cursor < n && raw[cursor] === 0x18) {
+    cursor++;
+    const v = readVarint(raw);
     if (v === undefined || v >= 1n << 64n) return undefined;
     accountNumber = v;
   }
   let sequence = 0n;
-  if (o < n && raw[o] === 0x20) {
-    o++;
-    const v = varint();
+  if (cursor < n && raw[cursor] === 0x20) {
+    cursor++;
+    const v = readVarint(raw);
     if (v === undefined || v >= 1n << 64n) return undefined;
     sequence = v;
   }
-  if (o !== n) return undefined;
+  if (cursor !== n) return undefined;
   return { address, accountNumber, sequence, pubkey };
 }
