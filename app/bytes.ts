@@ -10,6 +10,25 @@ export function fromUtf8(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }
 
+/** utf8(text) for short text (amounts, denoms, keys): an ASCII loop beats TextEncoder's call overhead. */
+export function utf8Short(text: string): Uint8Array {
+  if (text.length > 64) return encoder.encode(text);
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) return encoder.encode(text);
+    out[i] = c;
+  }
+  return out;
+}
+
+/** fromUtf8(bytes) for short byte strings; ASCII directly, anything else through the strict decoder. */
+export function fromUtf8Short(bytes: Uint8Array): string {
+  if (bytes.length > 64) return decoder.decode(bytes);
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] > 0x7f) return decoder.decode(bytes);
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
+}
+
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   let length = 0;
   for (const part of parts) length += part.length;

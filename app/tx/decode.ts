@@ -2,7 +2,7 @@ import { AuthInfo, TxBody, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { SignMode } from 'cosmjs-types/cosmos/tx/signing/v1beta1/signing';
 import { PubKey } from 'cosmjs-types/cosmos/crypto/secp256k1/keys';
 import { BinaryReader } from 'cosmjs-types/binary';
-import { createHash } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import { sdkErrors } from '../errors.ts';
 import type { MsgHandler } from '../module.ts';
 import { bytesEqual } from '../bytes.ts';
@@ -48,8 +48,13 @@ export interface DecodeLimits {
 export type MsgLookup = (typeUrl: string) => MsgHandler | undefined;
 
 export function txHash(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex').toUpperCase();
+  return oneShotSha256Hex(bytes).toUpperCase();
 }
+
+/** node:crypto's one-shot hash() where this Node has it (20.12+), else createHash. */
+const oneShotSha256Hex: (bytes: Uint8Array) => string = typeof nodeCrypto.hash === 'function'
+  ? (bytes) => nodeCrypto.hash('sha256', bytes, 'hex')
+  : (bytes) => nodeCrypto.createHash('sha256').update(bytes).digest('hex');
 
 /** Top-level fields of cosmos.tx.v1beta1 TxBody and AuthInfo that the decoder reads. */
 const TX_BODY_FIELDS = new Set([1, 2, 3, 4, 5, 1023, 2047]);

@@ -2,7 +2,7 @@ import { fromBech32, toBech32 } from '@cosmjs/encoding';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ripemd160 } from '@noble/hashes/legacy.js';
 import { sdkErrors } from '../../app/errors.ts';
-import { utf8 } from '../../app/bytes.ts';
+import { bytesEqual, utf8 } from '../../app/bytes.ts';
 import { createHash } from 'node:crypto';
 
 export const BECH32_PREFIX = 'r3mes';
@@ -46,7 +46,22 @@ const CACHE_LIMIT = 50_000;
 const encoded = new Map<string, string>();
 const decoded = new Map<string, Uint8Array>();
 
+/**
+ * The same address objects (a tx's signer, the fee collector, a message's decoded addresses) are
+ * encoded again and again within a tx: remember the text per object, with a copy of the bytes it
+ * was made from, so that an array changed since still gets its own text.
+ */
+const byObject = new WeakMap<Uint8Array, { bytes: Uint8Array; text: string }>();
+
 export function encodeAddress(address: Uint8Array): string {
+  const known = byObject.get(address);
+  if (known !== undefined && bytesEqual(known.bytes, address)) return known.text;
+  const text = encodeAddressByValue(address);
+  byObject.set(address, { bytes: address.slice(), text });
+  return text;
+}
+
+function encodeAddressByValue(address: Uint8Array): string {
   const key = address.length <= 64 ? String.fromCharCode.apply(null, address as unknown as number[]) : Buffer.from(address.buffer, address.byteOffset, address.byteLength).toString('latin1');
   let text = encoded.get(key);
   if (text === undefined) {

@@ -1,6 +1,6 @@
 import type { KVStore } from '../../app/store/types.ts';
 import { prefixStore } from '../../app/store/prefix.ts';
-import { concatBytes, fromUtf8, utf8 } from '../../app/bytes.ts';
+import { concatBytes, fromUtf8, fromUtf8Short, utf8, utf8Short } from '../../app/bytes.ts';
 import { sdkErrors } from '../../app/errors.ts';
 import type { EventLog } from '../../app/events.ts';
 import { encodeAddress } from '../auth/address.ts';
@@ -41,7 +41,7 @@ export class BankViewKeeper {
 
   balance(store: KVStore, address: Uint8Array, denom: string): bigint {
     const raw = this.view(store).get(keys.balance(address, denom));
-    return raw === undefined ? 0n : BigInt(fromUtf8(raw));
+    return raw === undefined ? 0n : BigInt(fromUtf8Short(raw));
   }
 
   allBalances(store: KVStore, address: Uint8Array): Coin[] {
@@ -121,7 +121,7 @@ export class BankKeeper extends BankViewKeeper {
   setBalance(store: KVStore, address: Uint8Array, denom: string, amount: bigint): void {
     const key = keys.balance(address, denom);
     if (amount === 0n) this.view(store).delete(key);
-    else this.view(store).set(key, utf8(amount.toString()));
+    else this.view(store).set(key, utf8Short(amount.toString()));
   }
 
   setSupply(store: KVStore, denom: string, amount: bigint): void {
