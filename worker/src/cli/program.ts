@@ -20,6 +20,9 @@ import type { LoadedModel } from '../roles/model.ts';
 import { startWorkerServer } from '../roles/server.ts';
 import { WorkerStats } from '../roles/stats.ts';
 import { reexecuteSubmission, verifyStep } from '../roles/verify.ts';
+import { BaseStates } from '../roles/base-state.ts';
+import { initAdapter } from '../model/adapter.ts';
+import { stateHash } from '../train/hash.ts';
 import type { ModelIdentity } from '../output/metadata.ts';
 import { corpusChunk, DEFAULT_HOME, DEFAULT_NODE, formatError, openStore, parseUint, readChunkFile, readFileOrCid, sleep, type StoreOptions } from './common.ts';
 import { ProgressBar } from './progress.ts';
@@ -128,6 +131,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const server = o.gatewayListen ? await startWorkerServer(o.gatewayListen, { store, stats }) : undefined;
       if (server) log(`serving ${describe} and /stats at ${server.address}`);
       const journal = await Journal.open(join(o.home, 'worker', 'journal.json'));
+      const bases = new BaseStates(chain, store);
       const models = new Map<bigint, LoadedModel>();
       log(`mining as ${address} on ${backend.adapter}; store: ${describe}`);
       try {
@@ -135,7 +139,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
           let outcome;
           try {
             outcome = await mineOnce({
-              chain, writer, store, journal, backend, steps, lr, perWindow, stats, log, cheat: o.cheat === true,
+              chain, writer, store, journal, backend, steps, lr, perWindow, stats, log, cheat: o.cheat === true, bases,
               workDir: join(o.home, 'worker', 'jobs'), chunkAt: corpusChunk,
               loadModel: async (v) => {
                 let m = models.get(v);
@@ -200,12 +204,13 @@ export function buildProgram(io: ProgramIo = {}): Command {
           const chain = await RpcChainReader.connect(o.node);
           const writer = await RpcChainWriter.connect(o.node, signer);
           const journal = await DutyJournal.open(join(o.home, 'worker', 'verify-journal.json'));
+          const bases = new BaseStates(chain, store);
           const models = new Map<bigint, LoadedModel>();
           log(`${name} duties as ${address} on ${backend.adapter}; store: ${describe}`);
           try {
             for (;;) {
               const outcomes = await dutyPass({
-                chain, writer, store, journal, backend, role: name, chunkAt: corpusChunk, log, onStep: progressHook(name),
+                chain, writer, store, journal, backend, role: name, chunkAt: corpusChunk, log, onStep: progressHook(name), bases,
                 loadModel: async (v) => {
                   let m = models.get(v);
                   if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
@@ -255,6 +260,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
         }
         let deltaBytes: { bytes: Uint8Array; cid?: string };
         let onChain: { gradientHash: Uint8Array; traceRoot: Uint8Array; chunkIndex: bigint } | undefined;
+        let windowId: bigint | undefined;
         if (o.submission !== undefined) {
           const { RpcChainReader } = await chainModules();
           const chain = await RpcChainReader.connect(o.node);
@@ -262,6 +268,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
             const sub = await chain.submission(BigInt(parseUint(o.submission, '--submission')));
             deltaBytes = await readFileOrCid(sub.gradientCid, store);
             onChain = { gradientHash: sub.gradientHash, traceRoot: sub.traceRoot, chunkIndex: sub.chunkIndex };
+            windowId = sub.windowId;
           } finally {
             chain.disconnect();
           }
@@ -270,8 +277,23 @@ export function buildProgram(io: ProgramIo = {}): Command {
         }
         const delta = await decodeDelta(deltaBytes.bytes, { cid: deltaBytes.cid });
         const model = await modelFor(delta.info.model, modelFile, store);
+        // The job starts from its window's base. A delta whose first state is the initial adapter
+        // needs no chain; any other asks the chain (--node) which window updates make the base.
+        let base;
+        const startsFromInitial = bytesToHex(stateHash(0, initAdapter(model.identity.cfg))) === bytesToHex(delta.info.stepHashes[0] ?? new Uint8Array());
+        if (!startsFromInitial || windowId !== undefined) {
+          const { RpcChainReader } = await chainModules();
+          const chain = await RpcChainReader.connect(o.node);
+          try {
+            const b = await new BaseStates(chain, store).forWindow(windowId ?? delta.info.window, model);
+            if (b.windows.length > 0) log(`re-executing from the base of window ${windowId ?? delta.info.window}: updates of windows ${b.windows.join(', ')}`);
+            base = b.state;
+          } finally {
+            chain.disconnect();
+          }
+        }
         const verdict = await reexecuteSubmission({
-          model, delta, chunk: await chunkOf(delta.info.chunkIndex), backend, onChain, onStep: progressHook(name),
+          model, delta, chunk: await chunkOf(delta.info.chunkIndex), backend, onChain, base, onStep: progressHook(name),
         });
         print({ ...verdict, vote: verdict.match ? 'miner' : 'challenger', note: 'verdict only: use --key NAME to take the duties drawn to a key and send the results' });
         if (!verdict.match) process.exitCode = 3;

@@ -1,4 +1,4 @@
-// One training job on one chunk: `steps` SPEC §6 steps from the initial adapter, a state
+// One training job on one chunk: `steps` SPEC §6 steps from the window's base adapter, a state
 // checkpoint after every step (so a restart mid-chunk resumes instead of redoing), the trace,
 // and the losses before and after. Same chunk, model and lr ⇒ same bytes, whatever the backend.
 
@@ -21,6 +21,8 @@ export interface JobSpec {
   readonly steps: number;
   readonly lr: number;
   readonly backend: TrainBackend;
+  /** the state step 1 starts from (the window's base, roles/base-state.ts); default the initial adapter */
+  readonly base?: AdapterState;
   /** where checkpoints live; without it nothing is written and nothing resumes */
   readonly workDir?: string;
   /** called after every step (s of steps) with the step's tokens and seconds */
@@ -52,8 +54,11 @@ export async function runTrainingJob(spec: JobSpec): Promise<JobOutcome> {
   assertChunk(spec.chunk);
   if (!Number.isSafeInteger(spec.steps) || spec.steps < 1) throw new RangeError(`steps must be a positive integer, got ${spec.steps}`);
   const { backbone: bb, identity } = spec.model;
-  const initial = initAdapter(identity.cfg);
-  const jobKey = JSON.stringify({ ...modelMetadata(identity), chunk: chunkHash(spec.chunk), steps: spec.steps, lr: spec.lr });
+  const initial = spec.base ?? initAdapter(identity.cfg);
+  // The base's hash is part of the key: a checkpoint trained from another base never resumes.
+  const jobKey = JSON.stringify({
+    ...modelMetadata(identity), chunk: chunkHash(spec.chunk), steps: spec.steps, lr: spec.lr, base: bytesToHex(stateHash(0, initial)),
+  });
 
   let state = initial;
   let stepHashes = [stateHash(0, initial)];

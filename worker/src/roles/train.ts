@@ -20,6 +20,7 @@ import type { ContentStore } from '../storage/content-store.ts';
 import { WindowStatus } from '../../../proto/gen/r3mes/training/v1/types.ts';
 import { type Journal, type JournalEntry } from './journal.ts';
 import { runTrainingJob } from './job.ts';
+import type { BaseStates } from './base-state.ts';
 import type { LoadedModel } from './model.ts';
 import type { WorkerStats } from './stats.ts';
 import { join } from 'node:path';
@@ -34,6 +35,11 @@ export interface MinerDeps {
   /** the 2048 tokens of chunk `index` of the training data */
   readonly chunkAt: (index: bigint) => Uint8Array;
   readonly workDir: string;
+  /**
+   * The windows' base adapters (the finalized updates so far). Without it every job starts from
+   * the initial adapter, which is right only while no window of the version has finalized.
+   */
+  readonly bases?: BaseStates;
   readonly steps: number;
   readonly lr: number;
   /** submissions this worker makes per window (≤ the chain's max_submissions_per_miner) */
@@ -117,9 +123,11 @@ export async function mineOnce(deps: MinerDeps): Promise<MineOutcome> {
   stats.chunk = a.chunkIndex.toString();
   stats.status = 'training';
   stats.stepsTotal = deps.steps;
-  log(`window ${window.id}: training chunk ${a.chunkIndex} (ordinal ${a.nextOrdinal}) on ${deps.backend.name}`);
+  const base = await deps.bases?.forWindow(window.id, model);
+  const from = base && base.windows.length > 0 ? ` from the base of ${base.windows.length} finalized window update(s)` : ' from the initial adapter';
+  log(`window ${window.id}: training chunk ${a.chunkIndex} (ordinal ${a.nextOrdinal}) on ${deps.backend.name}${from}`);
   const job = await runTrainingJob({
-    model, chunk, steps: deps.steps, lr: deps.lr, backend: deps.backend,
+    model, chunk, steps: deps.steps, lr: deps.lr, backend: deps.backend, base: base?.state,
     workDir: join(deps.workDir, `w${window.id}-o${a.nextOrdinal}`),
     onStep: (s, n, tokens, seconds) => {
       stats.step = s;

@@ -1,7 +1,7 @@
 // Re-execution, the work behind L1/L2 verification and L3 arbitration:
 //   - verifyStep: one step K from a committed state checkpoint of step K − 1 → stateHash_K,
 //     compared with an expected trace (the step a dispute narrowed down to);
-//   - reexecuteSubmission: a whole job from the initial adapter on the chunk a delta file names,
+//   - reexecuteSubmission: a whole job from the window's base adapter on the chunk a delta file names,
 //     compared with the file's step hashes, trace root and gradient hash (and with the chain's).
 
 import { randomUUID } from 'node:crypto';
@@ -24,6 +24,8 @@ import { firstDivergence, type Trace } from '../output/trace.ts';
 import { traceRoot as traceRootOf } from '../train/trace.ts';
 import { runTrainingJob } from './job.ts';
 import type { LoadedModel } from './model.ts';
+import type { BaseStates } from './base-state.ts';
+import type { AdapterState } from '../model/adapter.ts';
 
 export interface StepVerdict {
   readonly step: number;
@@ -70,6 +72,8 @@ export interface SubmissionVerdict {
 
 export async function reexecuteSubmission(args: {
   model: LoadedModel; delta: DeltaFile; chunk: Uint8Array; backend: TrainBackend;
+  /** the base of the delta's window (roles/base-state.ts); default the initial adapter */
+  base?: AdapterState;
   /** what the chain recorded, when checking a submission */
   onChain?: { gradientHash: Uint8Array; traceRoot: Uint8Array; chunkIndex: bigint };
   onStep?: (s: number, n: number, tokens: number, seconds: number) => void;
@@ -79,7 +83,7 @@ export async function reexecuteSubmission(args: {
   if (chunkHash(chunk) !== delta.info.chunkHash) {
     throw new OutputError(OutputErrorCode.BadMetadata, `the delta was trained on chunk ${delta.info.chunkHash.slice(0, 16)}…, not on the chunk given (${chunkHash(chunk).slice(0, 16)}…)`);
   }
-  const job = await runTrainingJob({ model: args.model, chunk, steps: delta.steps, lr: delta.info.lr, backend: args.backend, onStep: args.onStep });
+  const job = await runTrainingJob({ model: args.model, chunk, steps: delta.steps, lr: delta.info.lr, backend: args.backend, base: args.base, onStep: args.onStep });
   const firstDivergentStep = firstDivergence(job.stepHashes, delta.info.stepHashes);
   if (firstDivergentStep >= 0) reasons.push(`state hash differs from step ${firstDivergentStep}`);
   const mine = gradientHash(adapterDelta(job.initial, job.final), shapeOfModel(args.model.identity));
@@ -174,6 +178,8 @@ export const UNDECODABLE_RESULT = sha256(new TextEncoder().encode('r3mes/verify/
 export async function recomputeSubmission(args: {
   submission: Submission; store: ContentStore; backend: TrainBackend;
   loadModel: (version: bigint) => Promise<LoadedModel>; chunkAt: (index: bigint) => Uint8Array;
+  /** the windows' base adapters; without it jobs start from the initial adapter */
+  bases?: BaseStates;
   onStep?: (s: number, n: number, tokens: number, seconds: number) => void;
 }): Promise<Recomputed> {
   const { submission: sub } = args;
@@ -190,7 +196,10 @@ export async function recomputeSubmission(args: {
     return { kind: 'hash', resultHash: UNDECODABLE_RESULT };
   }
   const model = await args.loadModel(sub.modelVersion);
-  const job = await runTrainingJob({ model, chunk: args.chunkAt(sub.chunkIndex), steps: delta.steps, lr: delta.info.lr, backend: args.backend, onStep: args.onStep });
+  const base = await args.bases?.forWindow(sub.windowId, model);
+  const job = await runTrainingJob({
+    model, chunk: args.chunkAt(sub.chunkIndex), steps: delta.steps, lr: delta.info.lr, backend: args.backend, base: base?.state, onStep: args.onStep,
+  });
   return { kind: 'hash', resultHash: gradientHash(adapterDelta(job.initial, job.final), shapeOfModel(model.identity)) };
 }
 
@@ -286,6 +295,8 @@ export interface DutyDeps {
   readonly role: DutyRole;
   readonly loadModel: (version: bigint) => Promise<LoadedModel>;
   readonly chunkAt: (index: bigint) => Uint8Array;
+  /** the windows' base adapters (see recomputeSubmission) */
+  readonly bases?: BaseStates;
   readonly log: (line: string) => void;
   readonly onStep?: (s: number, n: number, tokens: number, seconds: number) => void;
 }
@@ -355,7 +366,9 @@ export async function dutyPass(deps: DutyDeps): Promise<DutyOutcome[]> {
     }
     const submission = await chain.findSubmission(duty.submissionId);
     if (!submission) continue;
-    const r = await recomputeSubmission({ submission, store: deps.store, backend: deps.backend, loadModel: deps.loadModel, chunkAt: deps.chunkAt, onStep: deps.onStep });
+    const r = await recomputeSubmission({
+      submission, store: deps.store, backend: deps.backend, loadModel: deps.loadModel, chunkAt: deps.chunkAt, bases: deps.bases, onStep: deps.onStep,
+    });
     let entry: DutyEntry;
     let verdict: string;
     if (r.kind === 'unavailable') {

@@ -1,0 +1,93 @@
+// The adapter a window's jobs start from (its "base"): the model version's initial adapter
+// (SPEC §7) plus, in window-id order, the aggregate of every window of the same model version
+// that was FINALIZED before this window opened (closed_height < open_height), each added with
+// the parameter clamp (applyDelta). Momentum starts at zero in every job.
+//
+// Everything in the definition is on chain and fixed once the window opens (a window finalized
+// later has closed_height ≥ the opening height), so miners and verifiers compute the same base,
+// and the trace's first entry (stateHash_0) binds a submission to it. Updates are summed rather
+// than chained through each window's own base so that overlapping windows lose nothing: a
+// window that opened before another was finalized still contributes its update afterwards.
+
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { WindowStatus, type Window } from '../../../proto/gen/r3mes/training/v1/types.ts';
+import { decodeAggregate } from '../aggregate/file.ts';
+import { type AdapterState, initAdapter } from '../model/adapter.ts';
+import { applyDelta, gradientHash, type LoraPairs, shapeOfModel } from '../output/delta.ts';
+import { OutputError, OutputErrorCode } from '../output/errors.ts';
+import { modelMetadata } from '../output/metadata.ts';
+import { parseCid } from '../storage/cid.ts';
+import type { ContentStore } from '../storage/content-store.ts';
+import type { LoadedModel } from './model.ts';
+
+export interface BaseState {
+  readonly state: AdapterState;
+  /** the windows whose aggregates were applied, ascending */
+  readonly windows: readonly bigint[];
+}
+
+export interface BaseChain {
+  window(windowId: bigint): Promise<Window>;
+}
+
+/** Bases per window and decoded aggregates per finalized window, fetched once each. */
+export class BaseStates {
+  private readonly bases = new Map<bigint, BaseState>();
+  private readonly finalized = new Map<bigint, Window>();
+  private readonly updates = new Map<bigint, LoraPairs>();
+
+  constructor(private readonly chain: BaseChain, private readonly store: ContentStore) {}
+
+  /** The base of window `windowId` for `model` (the window's model version, loaded). */
+  async forWindow(windowId: bigint, model: LoadedModel): Promise<BaseState> {
+    const cached = this.bases.get(windowId);
+    if (cached) return cached;
+    const w = await this.chain.window(windowId);
+    if (w.modelVersion !== model.identity.version) {
+      throw new OutputError(OutputErrorCode.BadMetadata, `base state: window ${windowId} trains model version ${w.modelVersion}, not ${model.identity.version}`);
+    }
+    let state = initAdapter(model.identity.cfg);
+    const applied: bigint[] = [];
+    for (let id = 1n; id < windowId; id++) {
+      const v = await this.windowIfFinal(id);
+      if (!v || v.modelVersion !== w.modelVersion || v.closedHeight >= w.openHeight) continue;
+      state = applyDelta(state, await this.update(v, model));
+      applied.push(id);
+    }
+    const base = { state, windows: applied };
+    this.bases.set(windowId, base);
+    return base;
+  }
+
+  /** A window that is finalized with a result (immutable from then on), else undefined. */
+  private async windowIfFinal(id: bigint): Promise<Window | undefined> {
+    const known = this.finalized.get(id);
+    if (known) return known;
+    const v = await this.chain.window(id);
+    if (v.status !== WindowStatus.WINDOW_STATUS_FINALIZED || v.resultCid === '') return undefined;
+    this.finalized.set(id, v);
+    return v;
+  }
+
+  /** Window `v`'s aggregate, fetched by its result CID and checked against its result hash. */
+  private async update(v: Window, model: LoadedModel): Promise<LoraPairs> {
+    const known = this.updates.get(v.id);
+    if (known) return known;
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.store.get(parseCid(v.resultCid));
+    } catch (err) {
+      throw new OutputError(OutputErrorCode.CidMismatch, `base state: the aggregate of window ${v.id} (${v.resultCid}) cannot be fetched: ${(err as Error).message}`);
+    }
+    const agg = await decodeAggregate(bytes, { cid: v.resultCid });
+    const same = JSON.stringify(modelMetadata(agg.model)) === JSON.stringify(modelMetadata(model.identity));
+    if (agg.window !== v.id || !same) {
+      throw new OutputError(OutputErrorCode.BadMetadata, `base state: ${v.resultCid} is not window ${v.id}'s aggregate of this model (it names window ${agg.window})`);
+    }
+    if (bytesToHex(gradientHash(agg.delta, shapeOfModel(model.identity))) !== bytesToHex(v.resultHash)) {
+      throw new OutputError(OutputErrorCode.BadMetadata, `base state: the aggregate ${v.resultCid} does not hash to window ${v.id}'s result_hash`);
+    }
+    this.updates.set(v.id, agg.delta);
+    return agg.delta;
+  }
+}
