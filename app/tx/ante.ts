@@ -2,7 +2,7 @@ import { SignDoc } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { createHash } from 'node:crypto';
 import type { Context } from '../context.ts';
 import { sdkErrors } from '../errors.ts';
-import { bytesEqual, toHex } from '../bytes.ts';
+import { bytesEqual } from '../bytes.ts';
 import { addressFromPubkey, encodeAddress, moduleAddress } from '../../modules/auth/address.ts';
 import type { AuthKeeper } from '../../modules/auth/keeper.ts';
 import { parseDecimal, requiredFee } from '../../modules/auth/params.ts';
@@ -25,7 +25,9 @@ export class SignatureCache {
   constructor(private readonly capacity = 200_000) {}
 
   key(tx: DecodedTx, accountNumber: bigint, chainId: string, pubkey: Uint8Array): string {
-    return `${tx.hash}/${accountNumber}/${chainId}/${toHex(pubkey)}`;
+    // Fixed-length hash, then digits, the pubkey's length and the pubkey as latin1 (one char per
+    // byte), and the chain-id last: every part is delimited, so no two inputs share a key.
+    return `${tx.hash}/${accountNumber}/${pubkey.length}/${String.fromCharCode.apply(null, pubkey as unknown as number[])}${chainId}`;
   }
 
   has(key: string): boolean {

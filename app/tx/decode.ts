@@ -83,6 +83,42 @@ function rejectUnknownFields(bytes: Uint8Array, known: Set<number>, what: string
 }
 
 /**
+ * Whether `bytes` is exactly what TxRaw.encode writes for the message they decode to:
+ * body_bytes (field 1) and auth_info_bytes (field 2) each at most once, in this order, left out
+ * when empty, then any number of signatures (field 3, written even when empty), all lengths as
+ * minimal varints, nothing else and nothing after. Same answer as re-encoding and comparing
+ * (test/unit/tx-canonical.test.ts), without building the encoding.
+ */
+export function isCanonicalTxRaw(bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  let o = 0;
+  let lastField = 0;
+  while (o < n) {
+    const tag = bytes[o++];
+    const field = tag >> 3;
+    if ((tag & 7) !== 2 || field < 1 || field > 3 || tag >= 0x80) return false;
+    if (field < lastField || (field === lastField && field !== 3)) return false;
+    lastField = field;
+    let length = 0;
+    let shift = 0;
+    for (;;) {
+      if (o >= n || shift > 28) return false;
+      const b = bytes[o++];
+      length += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+      if (b < 0x80) {
+        if (b === 0 && shift > 7) return false; // non-minimal varint (trailing zero group)
+        break;
+      }
+    }
+    if (length === 0 && field !== 3) return false; // empty body / auth info is not written
+    if (length > n - o) return false;
+    o += length;
+  }
+  return true;
+}
+
+/**
  * `simulate` decodes what a client sends to estimate gas (CosmJS sends an
  * empty signature, no sign mode and a zero gas limit), so the checks on those
  * fields are skipped; everything else is the same.
@@ -99,7 +135,7 @@ export function decodeTx(bytes: Uint8Array, limits: DecodeLimits, lookup: MsgLoo
     throw sdkErrors.txDecode(`cannot decode TxRaw/TxBody/AuthInfo: ${(error as Error).message}`);
   }
   // Re-encoding must give the same bytes: rejects trailing garbage and non-canonical encodings that would let two byte strings carry one tx.
-  if (!bytesEqual(TxRaw.encode(raw).finish(), bytes)) throw sdkErrors.txDecode('TxRaw is not canonically encoded');
+  if (!isCanonicalTxRaw(bytes)) throw sdkErrors.txDecode('TxRaw is not canonically encoded');
   rejectUnknownFields(raw.bodyBytes, TX_BODY_FIELDS, 'TxBody', true);
   rejectUnknownFields(raw.authInfoBytes, AUTH_INFO_FIELDS, 'AuthInfo', false);
 
