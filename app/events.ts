@@ -7,6 +7,10 @@ import type { Event } from 'cosmjs-types/tendermint/abci/types';
  */
 export class EventLog {
   readonly events: Event[] = [];
+  /** False for a log that drops everything: callers may skip building attributes. */
+  get enabled(): boolean {
+    return true;
+  }
 
   emit(type: string, attributes: Array<[key: string, value: string, indexed?: boolean]>): void {
     this.events.push({
@@ -19,4 +23,18 @@ export class EventLog {
   append(other: EventLog): void {
     this.events.push(...other.events);
   }
+}
+
+/**
+ * A log that keeps nothing: ReCheckTx's events reach no one (CometBFT reads only the code of a
+ * recheck to decide eviction), so building, encoding and sending them is waste.
+ */
+export class DiscardedEventLog extends EventLog {
+  override get enabled(): boolean {
+    return false;
+  }
+
+  override emit(): void {}
+
+  override append(): void {}
 }

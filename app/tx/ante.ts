@@ -88,12 +88,13 @@ export function runAnte(ctx: Context, tx: DecodedTx, deps: AnteDeps): void {
     ? [{ denom: params.feeDenom, amount: 1n }]
     : tx.fee;
   if (feeToMove.length > 0) deps.bank.send(ctx.store, ctx.events, tx.signer, FEE_COLLECTOR, feeToMove);
-  ctx.events.emit('tx', [['fee', formatCoins(tx.fee)], ['fee_payer', encodeAddress(tx.signer)]]);
+  if (ctx.events.enabled) ctx.events.emit('tx', [['fee', formatCoins(tx.fee)], ['fee_payer', encodeAddress(tx.signer)]]);
 
   ctx.gas.consume(params.sigVerifyCostSecp256k1, 'secp256k1 signature verification');
   if (ctx.mode !== 'simulate') verifySignature(ctx, tx, account.accountNumber, pubkey, deps.signatures);
 
   deps.auth.setAccount(ctx.store, { ...account, pubkey, sequence: account.sequence + 1n });
+  if (!ctx.events.enabled) return;
   ctx.events.emit('tx', [['acc_seq', `${encodeAddress(tx.signer)}/${account.sequence}`]]);
   ctx.events.emit('tx', [['signature', Buffer.from(tx.signature.buffer, tx.signature.byteOffset, tx.signature.byteLength).toString('base64')]]);
 }

@@ -3,7 +3,7 @@ import type { Any } from 'cosmjs-types/google/protobuf/any';
 import type { Event } from 'cosmjs-types/tendermint/abci/types';
 import type { Context, ExecMode } from '../context.ts';
 import { toChainError } from '../errors.ts';
-import { EventLog } from '../events.ts';
+import { DiscardedEventLog, EventLog } from '../events.ts';
 import { CacheStore } from '../store/cache.ts';
 import type { KVStore } from '../store/types.ts';
 import { encodeAddress } from '../../modules/auth/address.ts';
@@ -43,7 +43,8 @@ export const NO_BLOCK = { hash: new Uint8Array(32), proposer: new Uint8Array(20)
 export function runTx(mode: ExecMode, base: KVStore, tx: DecodedTx, block: BlockInfo, deps: AnteDeps): TxOutcome {
   const gas = mode === 'simulate' ? infiniteGasMeter() : new GasMeter(Number(tx.gasLimit));
   const anteLayer = new CacheStore(base);
-  const anteEvents = new EventLog();
+  // ReCheckTx answers only whether the tx stays in the mempool: no events (see DiscardedEventLog).
+  const anteEvents = mode === 'recheck' ? new DiscardedEventLog() : new EventLog();
 
   try {
     runAnte(txContext(anteLayer, anteEvents, gas, mode, block), tx, deps);
@@ -52,12 +53,12 @@ export function runTx(mode: ExecMode, base: KVStore, tx: DecodedTx, block: Block
   }
 
   const msgLayer = new CacheStore(anteLayer);
-  const msgEvents = new EventLog();
+  const msgEvents = mode === 'recheck' ? new DiscardedEventLog() : new EventLog();
   const msgResponses: Any[] = [];
   try {
     const msgContext = txContext(msgLayer, msgEvents, gas, mode, block);
     for (const { handler, msg } of tx.msgs) {
-      msgEvents.emit('message', [
+      if (msgEvents.enabled) msgEvents.emit('message', [
         ['action', handler.typeUrl],
         ['sender', encodeAddress(tx.signer)],
         ['module', handler.module],

@@ -93,7 +93,7 @@ export class BankKeeper extends BankViewKeeper {
   send(store: KVStore, events: EventLog, from: Uint8Array, to: Uint8Array, coins: Coin[]): void {
     this.subtract(store, events, from, coins);
     this.add(store, events, to, coins);
-    events.emit('transfer', [
+    if (events.enabled) events.emit('transfer', [
       ['recipient', encodeAddress(to)],
       ['sender', encodeAddress(from)],
       ['amount', formatCoins(coins)],
@@ -138,7 +138,7 @@ export class BankKeeper extends BankViewKeeper {
       }
       this.setBalance(store, address, coin.denom, balance - coin.amount);
     }
-    events.emit('coin_spent', [['spender', encodeAddress(address)], ['amount', formatCoins(coins)]]);
+    if (events.enabled) events.emit('coin_spent', [['spender', encodeAddress(address)], ['amount', formatCoins(coins)]]);
   }
 
   private add(store: KVStore, events: EventLog, address: Uint8Array, coins: Coin[]): void {
@@ -148,6 +148,6 @@ export class BankKeeper extends BankViewKeeper {
       if (sum > MAX_AMOUNT) throw sdkErrors.invalidCoins(`balance of ${coin.denom} would overflow 2^256-1`);
       this.setBalance(store, address, coin.denom, sum);
     }
-    events.emit('coin_received', [['receiver', encodeAddress(address)], ['amount', formatCoins(coins)]]);
+    if (events.enabled) events.emit('coin_received', [['receiver', encodeAddress(address)], ['amount', formatCoins(coins)]]);
   }
 }
