@@ -147,11 +147,10 @@ export class CacheStore implements StringKeyedStore {
     const parent = this.parent;
     if (parent instanceof CacheStore) {
       // Cache over cache (tx over block): hand over the latin1 keys and the already-copied
-      // values directly, skipping the byte conversions and the second copy.
-      for (const k of this.sorted()) {
-        const v = this.pending.get(k);
-        if (v !== undefined) parent.buffer(k, v);
-      }
+      // values directly, skipping the byte conversions and the second copy. No sort: a cache
+      // keeps no order of its own (it sorts when asked), and the Map's insertion order is itself
+      // a deterministic function of the writes.
+      for (const [k, v] of this.pending) parent.buffer(k, v);
     } else {
       for (const k of this.sorted()) {
         const v = this.pending.get(k);

@@ -44,7 +44,7 @@ export function moduleAddress(moduleName: string): Uint8Array {
  */
 const CACHE_LIMIT = 50_000;
 const encoded = new Map<string, string>();
-const decoded = new Map<string, Uint8Array>();
+const decoded = new Map<string, { bytes: Uint8Array; text: string }>();
 
 /**
  * The same address objects (a tx's signer, the fee collector, a message's decoded addresses) are
@@ -74,12 +74,18 @@ function encodeAddressByValue(address: Uint8Array): string {
 
 /** Parses a bech32 `r3mes1...` address; anything else is sdk code 7. Returns a fresh copy: callers may keep or change it. */
 export function decodeAddress(text: string, field = 'address'): Uint8Array {
-  const known = decoded.get(text);
-  if (known !== undefined) return known.slice();
-  const data = decodeAddressUncached(text, field);
-  if (decoded.size >= CACHE_LIMIT) decoded.clear();
-  decoded.set(text, data.slice());
-  return data;
+  let known = decoded.get(text);
+  if (known === undefined) {
+    const bytes = decodeAddressUncached(text, field).slice();
+    // The canonical text (bech32 also accepts upper case, which encodes back in lower case).
+    known = { bytes, text: encodeAddressByValue(bytes) };
+    if (decoded.size >= CACHE_LIMIT) decoded.clear();
+    decoded.set(text, known);
+  }
+  // The cached array never leaves this module, so it can stand as the reference bytes of the copy.
+  const copy = known.bytes.slice();
+  byObject.set(copy, known);
+  return copy;
 }
 
 function decodeAddressUncached(text: string, field: string): Uint8Array {
