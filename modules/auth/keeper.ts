@@ -85,6 +85,14 @@ export class AuthKeeper implements AccountReader {
     return this.getAccount(store, address) ?? this.newAccount(store, address);
   }
 
+  /**
+   * ensureAccount for callers that do not need the account: the same store reads and writes
+   * (so the same gas), without decoding an account that exists.
+   */
+  ensureAccountExists(store: KVStore, address: Uint8Array): void {
+    if (this.view(store).get(keys.account(address)) === undefined) this.newAccount(store, address);
+  }
+
   nextAccountNumber(store: KVStore): bigint {
     const raw = this.view(store).get(keys.nextAccountNumber);
     return raw === undefined ? 0n : readU64be(raw);

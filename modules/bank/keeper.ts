@@ -29,7 +29,7 @@ const keys = {
 };
 
 /** What the bank needs from auth: recipients get an account on first receipt. */
-export type BankAccountKeeper = Pick<AuthKeeper, 'ensureAccount'>;
+export type BankAccountKeeper = Pick<AuthKeeper, 'ensureAccountExists'>;
 
 /** Read-only layer: balances and supply. */
 export class BankViewKeeper {
@@ -114,7 +114,7 @@ export class BankKeeper extends BankViewKeeper {
 
   /** Genesis only: the holder of a genesis balance gets an account, as a recipient would. */
   ensureHolderAccount(store: KVStore, address: Uint8Array): void {
-    this.accounts.ensureAccount(store, address);
+    this.accounts.ensureAccountExists(store, address);
   }
 
   /** Genesis only: sets a balance without touching supply (genesis supplies its own total, which is then checked). */
@@ -142,7 +142,7 @@ export class BankKeeper extends BankViewKeeper {
   }
 
   private add(store: KVStore, events: EventLog, address: Uint8Array, coins: Coin[]): void {
-    this.accounts.ensureAccount(store, address);
+    this.accounts.ensureAccountExists(store, address);
     for (const coin of coins) {
       const sum = this.balance(store, address, coin.denom) + coin.amount;
       if (sum > MAX_AMOUNT) throw sdkErrors.invalidCoins(`balance of ${coin.denom} would overflow 2^256-1`);
