@@ -249,6 +249,10 @@ export interface WriterOptions {
   timeoutMs?: number;
 }
 
+/** Signing attempts when the account sequence moved under us, and the wait between them. */
+const SEQUENCE_RETRIES = 5;
+const SEQUENCE_RETRY_MS = 1500;
+
 export class RpcChainWriter implements ChainWriter, VerificationWriter {
   private constructor(
     readonly rpcUrl: string,
@@ -271,6 +275,21 @@ export class RpcChainWriter implements ChainWriter, VerificationWriter {
 
   private async sign(typeUrl: string, value: object, what: string): Promise<SignedTx> {
     const msgs = [{ typeUrl, value }];
+    // Several processes may sign with one key (the devnet's validator key aggregates, verifies
+    // and arbitrates): a tx of another one still in the mempool makes the simulation refuse our
+    // account sequence. Nothing is journaled or sent yet, so waiting a block and signing again
+    // with the sequence read afresh is safe.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.signOnce(msgs, what);
+      } catch (err) {
+        if (attempt >= SEQUENCE_RETRIES || !/account sequence mismatch/.test((err as Error).message)) throw err;
+        await new Promise((resolve) => setTimeout(resolve, SEQUENCE_RETRY_MS));
+      }
+    }
+  }
+
+  private async signOnce(msgs: Array<{ typeUrl: string; value: object }>, what: string): Promise<SignedTx> {
     return reach(this.rpcUrl, what, async () => {
       const gas = await this.client.simulate(this.address, msgs, '');
       const fee = calculateFee(Math.ceil(gas * this.options.gasAdjustment), GasPrice.fromString(this.options.gasPrice));
