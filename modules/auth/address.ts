@@ -74,6 +74,15 @@ function encodeAddressByValue(address: Uint8Array): string {
 
 /** Parses a bech32 `r3mes1...` address; anything else is sdk code 7. Returns a fresh copy: callers may keep or change it. */
 export function decodeAddress(text: string, field = 'address'): Uint8Array {
+  return decodeAddressShared(text, field).slice();
+}
+
+/**
+ * decodeAddress without the copy, for hot paths that only read the bytes (a message's signer
+ * and parties): the array is shared with every later caller and MUST NOT be changed. It is also
+ * known to encodeAddress, which returns its canonical text without encoding.
+ */
+export function decodeAddressShared(text: string, field = 'address'): Uint8Array {
   let known = decoded.get(text);
   if (known === undefined) {
     const bytes = decodeAddressUncached(text, field).slice();
@@ -81,11 +90,9 @@ export function decodeAddress(text: string, field = 'address'): Uint8Array {
     known = { bytes, text: encodeAddressByValue(bytes) };
     if (decoded.size >= CACHE_LIMIT) decoded.clear();
     decoded.set(text, known);
+    byObject.set(bytes, { bytes: bytes.slice(), text: known.text });
   }
-  // The cached array never leaves this module, so it can stand as the reference bytes of the copy.
-  const copy = known.bytes.slice();
-  byObject.set(copy, known);
-  return copy;
+  return known.bytes;
 }
 
 function decodeAddressUncached(text: string, field: string): Uint8Array {

@@ -1,7 +1,7 @@
 import { MsgSend, MsgSendResponse } from 'cosmjs-types/cosmos/bank/v1beta1/tx';
 import type { MsgHandler } from '../../app/module.ts';
 import { sdkErrors } from '../../app/errors.ts';
-import { decodeAddress } from '../auth/address.ts';
+import { decodeAddressShared } from '../auth/address.ts';
 import { parseCoins } from './coins.ts';
 import type { BankKeeper } from './keeper.ts';
 
@@ -11,15 +11,16 @@ export function msgSendHandler(bank: BankKeeper): MsgHandler<MsgSend> {
     module: 'bank',
     decode: (bytes) => MsgSend.decode(bytes),
     signers(msg) {
-      const from = decodeAddress(msg.fromAddress, 'from_address');
-      decodeAddress(msg.toAddress, 'to_address');
+      // Shared arrays (not copies): nothing downstream changes an address's bytes.
+      const from = decodeAddressShared(msg.fromAddress, 'from_address');
+      decodeAddressShared(msg.toAddress, 'to_address');
       if (msg.amount.length === 0) throw sdkErrors.invalidCoins('MsgSend amount is empty');
       parseCoins(msg.amount, { what: 'MsgSend amount' });
       return [from];
     },
     execute(ctx, msg) {
-      const from = decodeAddress(msg.fromAddress, 'from_address');
-      const to = decodeAddress(msg.toAddress, 'to_address');
+      const from = decodeAddressShared(msg.fromAddress, 'from_address');
+      const to = decodeAddressShared(msg.toAddress, 'to_address');
       bank.send(ctx.store, ctx.events, from, to, parseCoins(msg.amount, { what: 'MsgSend amount' }));
       return { typeUrl: '/cosmos.bank.v1beta1.MsgSendResponse', value: MsgSendResponse.encode({}).finish() };
     },
