@@ -10,6 +10,10 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rpcCall } from '../helpers/localnet.ts';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { initAdapter } from '../../worker/src/model/adapter.ts';
+import { decodeDelta } from '../../worker/src/output/delta.ts';
+import { stateHash } from '../../worker/src/train/hash.ts';
 import { type AbciEvent, DENOM, amountOf, attrs, processesMentioning, sleep, startDevnetRun } from '../helpers/devnet-run.ts';
 
 const BOUND_MS = 4 * 60_000;
@@ -109,6 +113,26 @@ t.test('npm run devnet: windows open and close, the miner is paid, supply is exa
   t.match(run.output, /miner r3mes1\S+ \+70 R3MES \(miner\)/, 'story: what the miner was paid');
   t.match(run.output, /supply: .* ✓ chain agrees/, 'story: supply accounting');
   t.match(run.output, /verifier: started/, 'the verifier roles are started');
+
+  // --- The next windows start from the model updates: a job whose first state (stateHash_0 of
+  // its trace) is the initial adapter plus the finalized aggregates, not the initial adapter.
+  let based: RegExpExecArray | null = null;
+  for (const deadline = Date.now() + 3 * 60_000; based === null; await sleep(1000)) {
+    if (Date.now() > deadline) throw new Error(`no job started from a base with model updates:\n${run.output}`);
+    based = /miner +window (\d+): training chunk \d+ \(ordinal 0\) on \w+ from the base of (\d+) finalized window update/.exec(run.output);
+  }
+  const basedWindow = based[1]!;
+  t.ok(Number(based[2]) >= 1, `window ${basedWindow} trains from the base of ${based[2]} window update(s)`);
+  let basedSub: { gradientCid: string } | undefined;
+  for (const deadline = Date.now() + 2 * 60_000; basedSub === undefined; await sleep(1000)) {
+    if (Date.now() > deadline) throw new Error(`no submission in window ${basedWindow}:\n${run.output}`);
+    const subs = await rest<{ submissions?: Array<{ gradientCid: string; miner: string }> }>(`/r3mes/training/v1/windows/${basedWindow}/submissions`).catch(() => ({ submissions: [] }));
+    basedSub = subs.submissions?.find((x) => x.miner === miner);
+  }
+  const deltaBytes = new Uint8Array(await (await fetch(`${run.gatewayUrl}/ipfs/${basedSub.gradientCid}`)).arrayBuffer());
+  const delta = await decodeDelta(deltaBytes, { cid: basedSub.gradientCid });
+  const initialHash = bytesToHex(stateHash(0, initAdapter(delta.info.model.cfg)));
+  t.not(bytesToHex(delta.info.stepHashes[0]!), initialHash, `window ${basedWindow}'s job did not start from the initial adapter`);
 
   // --- Ctrl-C: everything stops, nothing survives.
   const stopAt = Date.now();
