@@ -59,7 +59,7 @@ async function signedTxBytes(): Promise<number> {
     lossBefore: 300000n, lossAfter: 290000n, backend: 'webgpu',
   };
   const raw = await client.sign(address, [{ typeUrl: TYPE_SUBMIT_GRADIENT, value }], { amount: [{ denom: 'ur3mes', amount: '2000' }], gas: '200000' }, '', {
-    accountNumber: 7n, sequence: 12n, chainId: 'r3mes-1',
+    accountNumber: 7n, sequence: 12, chainId: 'r3mes-1',
   });
   return TxRaw.encode(raw).finish().length;
 }
