@@ -67,27 +67,33 @@ function signDocHash(body, authInfo, chainId, accountNumber) {
   if (accountNumber !== 0n) { const an = [0x20]; varint(an, accountNumber); hash.update(Uint8Array.from(an)); }
   return hash.digest();
 }
-parentPort.on('message', (msg) => {
-  // One packed buffer per batch: per job 5 lengths (body, auth info, chain-id, signature, pubkey).
-  const { data, lens, accounts } = msg;
-  const n = accounts.length;
+parentPort.on('message', (buffer) => {
+  // One transferred buffer per batch: u32 id, u32 n, n × 5 u32 lengths (body, auth info,
+  // chain-id, signature, pubkey), n × u64 account numbers (8-aligned), then the bytes.
+  const head = new DataView(buffer);
+  const id = head.getUint32(0, true);
+  const n = head.getUint32(4, true);
+  const lensAt = 8;
+  const accountsAt = (lensAt + n * 20 + 7) & ~7;
+  let o = accountsAt + n * 8;
+  const data = new Uint8Array(buffer);
   const ok = new Uint8Array(n);
-  let o = 0;
   for (let i = 0; i < n; i++) {
-    const body = data.subarray(o, o += lens[5 * i]);
-    const authInfo = data.subarray(o, o += lens[5 * i + 1]);
-    const chainId = data.subarray(o, o += lens[5 * i + 2]);
-    const signature = data.subarray(o, o += lens[5 * i + 3]);
-    const pubkey = data.subarray(o, o += lens[5 * i + 4]);
+    const len = (k) => head.getUint32(lensAt + (5 * i + k) * 4, true);
+    const body = data.subarray(o, o += len(0));
+    const authInfo = data.subarray(o, o += len(1));
+    const chainId = data.subarray(o, o += len(2));
+    const signature = data.subarray(o, o += len(3));
+    const pubkey = data.subarray(o, o += len(4));
     try {
       if (signature.length !== 64 || pubkey.length !== 33 || !lowS(signature)) continue;
-      const digest = signDocHash(body, authInfo, chainId, accounts[i]);
+      const digest = signDocHash(body, authInfo, chainId, head.getBigUint64(accountsAt + 8 * i, true));
       ok[i] = native.ecdsaVerify(signature, digest, pubkey) ? 1 : 0;
     } catch {
       ok[i] = 0;
     }
   }
-  parentPort.postMessage({ id: msg.id, ok }, [ok.buffer]);
+  parentPort.postMessage({ id, ok }, [ok.buffer]);
 });
 `;
 
@@ -132,34 +138,46 @@ class PoolWorker {
   verify(jobs: VerifyJob[]): Promise<Uint8Array> {
     if (this.dead) return Promise.resolve(new Uint8Array(jobs.length));
     const id = this.nextId++;
-    // Pack the batch into fresh buffers (transferred, not cloned): the inputs are often views
-    // into much larger arrays (a whole ABCI frame), which structured clone would copy whole.
-    const lens = new Uint32Array(jobs.length * 5);
-    const accounts = new BigUint64Array(jobs.length);
-    const chains = jobs.map((j) => utf8(j.chainId));
-    let total = 0;
-    jobs.forEach((j, i) => {
-      lens[5 * i] = j.bodyBytes.length;
-      lens[5 * i + 1] = j.authInfoBytes.length;
-      lens[5 * i + 2] = chains[i].length;
-      lens[5 * i + 3] = j.signature.length;
-      lens[5 * i + 4] = j.pubkey.length;
-      accounts[i] = j.accountNumber;
-      total += j.bodyBytes.length + j.authInfoBytes.length + chains[i].length + j.signature.length + j.pubkey.length;
-    });
-    const data = new Uint8Array(total);
-    let o = 0;
-    jobs.forEach((j, i) => {
-      for (const part of [j.bodyBytes, j.authInfoBytes, chains[i], j.signature, j.pubkey]) {
-        data.set(part, o);
-        o += part.length;
+    // Pack the batch into one fresh buffer and transfer it (no clone): the inputs are often
+    // views into much larger arrays (a whole ABCI frame), which structured clone would copy whole.
+    const n = jobs.length;
+    let lastChain = '';
+    let lastChainBytes: Uint8Array = new Uint8Array();
+    const chains = jobs.map((j) => {
+      if (j.chainId !== lastChain) {
+        lastChain = j.chainId;
+        lastChainBytes = utf8(j.chainId);
       }
+      return lastChainBytes;
     });
+    const lensAt = 8;
+    const accountsAt = (lensAt + n * 20 + 7) & ~7;
+    let total = accountsAt + n * 8;
+    for (let i = 0; i < n; i++) {
+      const j = jobs[i];
+      total += j.bodyBytes.length + j.authInfoBytes.length + chains[i].length + j.signature.length + j.pubkey.length;
+    }
+    const buffer = new ArrayBuffer(total);
+    const head = new DataView(buffer);
+    const data = new Uint8Array(buffer);
+    head.setUint32(0, id, true);
+    head.setUint32(4, n, true);
+    let o = accountsAt + n * 8;
+    for (let i = 0; i < n; i++) {
+      const j = jobs[i];
+      const parts = [j.bodyBytes, j.authInfoBytes, chains[i], j.signature, j.pubkey];
+      for (let k = 0; k < 5; k++) {
+        head.setUint32(lensAt + (5 * i + k) * 4, parts[k].length, true);
+        data.set(parts[k], o);
+        o += parts[k].length;
+      }
+      head.setBigUint64(accountsAt + 8 * i, j.accountNumber, true);
+    }
     return new Promise<Uint8Array>((resolve) => {
       // While a job is out, the worker must keep the process alive long enough to answer it.
       if (this.pending.size === 0) this.worker.ref();
-      this.pending.set(id, { resolve, size: jobs.length });
-      this.worker.postMessage({ id, data, lens, accounts }, [data.buffer, lens.buffer, accounts.buffer]);
+      this.pending.set(id, { resolve, size: n });
+      this.worker.postMessage(buffer, [buffer]);
     });
   }
 
