@@ -4,10 +4,10 @@
 // element so the test runs the very functions the kernels call.
 
 import t, { type Test } from 'tap';
-import { GpuContext } from '../src/kernels/webgpu/device.ts';
 import { withPrelude } from '../src/kernels/webgpu/prelude.ts';
 import { bitlen, divr, isqrt, mulShr, narrow, rshr } from '../src/kernels/cpu/int.ts';
 import { iexp, iln, invSqrtQ16, ln1p, pow2neg, sinq } from '../src/kernels/cpu/poly.ts';
+import { openTestGpu, rng } from './helpers/gpu.ts';
 
 const PROBE = withPrelude(
   `
@@ -48,15 +48,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
 const OPS = ['rshr', 'mulShr', 'narrow', 'divr', 'isqrt', 'bitlen', 'pow2neg', 'ln1p', 'sinq', 'iexp', 'iln', 'invSqrtQ16'] as const;
 type Op = (typeof OPS)[number];
 
-let ctx: GpuContext;
-try {
-  ctx = await GpuContext.open();
-} catch (err) {
-  t.fail(`no WebGPU adapter: ${(err as Error).message}`);
-  process.exit(1);
-}
-t.comment(ctx.label);
-t.teardown(() => ctx.destroy());
+const ctx = await openTestGpu();
 
 /** Runs the probe: triples (a, b, s) as u32 words → one i32 per triple. */
 async function probe(op: Op, triples: Uint32Array): Promise<Int32Array> {
@@ -76,16 +68,6 @@ async function probe(op: Op, triples: Uint32Array): Promise<Int32Array> {
   return y;
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-}
 /** Uniform-ish integer with magnitude below 2^bits, random sign. */
 function signedBits(r: () => number, bits: number): number {
   const mag = Math.floor((r() / 2 ** 32) * 2 ** bits);

@@ -3,7 +3,6 @@
 // worker's claim is that both backends give the same bits, and a skipped test proves nothing.
 
 import t from 'tap';
-import { GpuContext } from '../src/kernels/webgpu/device.ts';
 import { matmulTernaryInt8, MAX_K_TERNARY } from '../src/kernels/webgpu/matmul-ternary-int8.ts';
 import { matmulInt8Int8, MAX_K_INT8 } from '../src/kernels/webgpu/matmul-int8-int8.ts';
 import { quantizeAbsmaxInt8, MAX_ABS_QUANT_INPUT } from '../src/kernels/webgpu/quantize-absmax-int8.ts';
@@ -14,6 +13,7 @@ import {
   unpackInt8Rows,
   unpackTernaryRows,
 } from '../src/kernels/webgpu/packing.ts';
+import { openTestGpu, rng } from './helpers/gpu.ts';
 
 // ---- naive CPU references (to be replaced by worker/src/kernels/cpu once it lands) -----------
 
@@ -73,16 +73,6 @@ function refShiftRightRound(x: Int32Array, s: number, mode: RoundingMode): Int32
 // ---- seeded randomness and comparison -----------------------------------------------------------
 
 /** splitmix32: small, seedable, good enough to pick shapes and values. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-}
 function intIn(r: () => number, lo: number, hi: number): number {
   return lo + (r() % (hi - lo + 1));
 }
@@ -113,15 +103,7 @@ function sameBytes(got: Int8Array | Int32Array, want: Int8Array | Int32Array): s
 
 // ---- the device --------------------------------------------------------------------------------
 
-let ctx: GpuContext;
-try {
-  ctx = await GpuContext.open();
-} catch (err) {
-  t.fail(`no WebGPU adapter: ${(err as Error).message}`);
-  process.exit(1);
-}
-t.comment(ctx.label);
-t.teardown(() => ctx.destroy());
+const ctx = await openTestGpu();
 
 t.test('adapter genuinely runs WGSL', async (t) => {
   t.ok(ctx.opened.hasDot4I8Packed, 'dot4I8Packed (packed_4x8_integer_dot_product) available');

@@ -3,7 +3,6 @@
 // gradients at ±G, and the largest magnitudes the SPEC's bounds allow.
 
 import t from 'tap';
-import { GpuContext } from '../src/kernels/webgpu/device.ts';
 import * as gpu from '../src/kernels/webgpu/ops.ts';
 import { GRAD_MAX } from '../src/kernels/cpu/int.ts';
 import { ternlin, ternlinBackward } from '../src/kernels/cpu/ternlin.ts';
@@ -16,29 +15,12 @@ import { ropeApply, ropeBackward, ropeTable } from '../src/kernels/cpu/rope.ts';
 import { crossEntropy } from '../src/kernels/cpu/xent.ts';
 import { loraA12, loraB10, loraBackward, loraForward } from '../src/kernels/cpu/lora.ts';
 import { attention, attentionBackward } from '../src/kernels/cpu/attention.ts';
+import { openTestGpu, rng } from './helpers/gpu.ts';
 
-let ctx: GpuContext;
-try {
-  ctx = await GpuContext.open();
-} catch (err) {
-  t.fail(`no WebGPU adapter: ${(err as Error).message}`);
-  process.exit(1);
-}
-t.comment(ctx.label);
-t.teardown(() => ctx.destroy());
+const ctx = await openTestGpu();
 
 // ---- helpers ------------------------------------------------------------------------------------
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-}
 function intIn(r: () => number, lo: number, hi: number): number {
   return lo + Math.floor((r() / 2 ** 32) * (hi - lo + 1));
 }

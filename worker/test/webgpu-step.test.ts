@@ -8,7 +8,6 @@ import t from 'tap';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { readFileSync } from 'node:fs';
 import { chooseBackend } from '../src/backend.ts';
-import { GpuContext } from '../src/kernels/webgpu/device.ts';
 import { type AdapterState, initAdapter } from '../src/model/adapter.ts';
 import { type Backbone, generateBackbone, type TernaryTensor } from '../src/model/backbone.ts';
 import { packTernary } from '../src/kernels/cpu/ternary-pack.ts';
@@ -18,27 +17,10 @@ import { trainStep } from '../src/train/step.ts';
 import { WebGpuTrainer } from '../src/train/step-webgpu.ts';
 import { encodeAccAdd, encodeAccSatG, encodeAddClamp, encodeClampInPlace, G_MAX, H_MAX } from '../src/kernels/webgpu/step-glue.ts';
 import { traceRoot } from '../src/train/trace.ts';
+import { openTestGpu, rng } from './helpers/gpu.ts';
 
-let ctx: GpuContext;
-try {
-  ctx = await GpuContext.open();
-} catch (err) {
-  t.fail(`no WebGPU adapter: ${(err as Error).message}`);
-  process.exit(1);
-}
-t.comment(ctx.label);
-t.teardown(() => ctx.destroy());
+const ctx = await openTestGpu();
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-}
 
 const hex = bytesToHex;
 const text = new TextEncoder().encode(

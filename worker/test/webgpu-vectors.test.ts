@@ -4,10 +4,10 @@
 
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
-import { GpuContext } from '../src/kernels/webgpu/device.ts';
 import * as gpu from '../src/kernels/webgpu/ops.ts';
 import { withPrelude } from '../src/kernels/webgpu/prelude.ts';
 import { vectorHash } from './vectors/hash.ts';
+import { openTestGpu } from './helpers/gpu.ts';
 
 type Vec = number[];
 interface StoredCase {
@@ -19,15 +19,7 @@ interface StoredCase {
   sha256: Record<string, string>;
 }
 
-let ctx: GpuContext;
-try {
-  ctx = await GpuContext.open();
-} catch (err) {
-  t.fail(`no WebGPU adapter: ${(err as Error).message}`);
-  process.exit(1);
-}
-t.comment(ctx.label);
-t.teardown(() => ctx.destroy());
+const ctx = await openTestGpu();
 
 // iexp and iln have no kernel of their own (they live inside softmax and xent); this probe runs
 // the very WGSL functions those kernels call.
