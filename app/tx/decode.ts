@@ -150,8 +150,11 @@ export function decodeTx(bytes: Uint8Array, limits: DecodeLimits, lookup: MsgLoo
   if (body.timeoutTimestamp !== undefined) {
     throw sdkErrors.invalidRequest('timeout timestamp is not supported; use timeout_height to bound a tx\'s lifetime');
   }
-  if ([...body.memo].length > limits.maxMemoCharacters) {
-    throw sdkErrors.memoTooLarge(`memo has ${[...body.memo].length} characters, the limit is ${limits.maxMemoCharacters}`);
+  // The Cosmos SDK's max_memo_characters is compared with Go's len(memo): UTF-8 bytes, not
+  // characters, so a client's memo is accepted or refused here exactly as on a Cosmos chain.
+  const memoBytes = Buffer.byteLength(body.memo, 'utf8');
+  if (memoBytes > limits.maxMemoCharacters) {
+    throw sdkErrors.memoTooLarge(`memo has ${memoBytes} bytes (UTF-8), the limit is ${limits.maxMemoCharacters}`);
   }
 
   const msgs: DecodedMsg[] = [];

@@ -416,11 +416,16 @@ t.test('sequences', (t) => {
   t.end();
 });
 
-t.test('memo longer than 256 characters: code 12', async (t) => {
-  await rejectedEverywhere(t, buildTx({ key: alice, memo: 'm'.repeat(257) }).bytes, { code: 12, log: /memo has 257 characters, the limit is 256/ });
+t.test('memo longer than 256 bytes (UTF-8, as the Cosmos SDK counts): code 12', async (t) => {
+  await rejectedEverywhere(t, buildTx({ key: alice, memo: 'm'.repeat(257) }).bytes, { code: 12, log: /memo has 257 bytes \(UTF-8\), the limit is 256/ });
+  // 129 characters of two bytes each: 258 bytes, refused although it is far below 256 characters.
+  await rejectedEverywhere(t, buildTx({ key: alice, memo: 'é'.repeat(129) }).bytes, { code: 12, log: /memo has 258 bytes \(UTF-8\), the limit is 256/ });
   const ok = buildTx({ key: alice, memo: 'm'.repeat(256) }).bytes;
-  t.equal(h.check(ok).code, 0, 'exactly 256 is fine');
+  t.equal(h.check(ok).code, 0, 'exactly 256 bytes is fine');
   t.equal((await h.block([ok])).txResults[0].code, 0);
+  const wide = buildTx({ key: alice, memo: 'é'.repeat(128) }).bytes;
+  t.equal(h.check(wide).code, 0, '128 two-byte characters = 256 bytes is fine');
+  t.equal((await h.block([wide])).txResults[0].code, 0);
 });
 
 t.test('timeout height passed: code 30', async (t) => {
