@@ -11,6 +11,9 @@ import { SECP256K1_PUBKEY_TYPE } from '../../modules/auth/keeper.ts';
 import { MAX_TX_GAS } from './gas.ts';
 import { isLowS } from './signature.ts';
 
+/** The Cosmos SDK's default tx_sig_limit: more signatures than this is code 14. */
+const TX_SIG_LIMIT = 7;
+
 export interface DecodedMsg {
   handler: MsgHandler;
   msg: unknown;
@@ -178,8 +181,14 @@ export function decodeTx(bytes: Uint8Array, limits: DecodeLimits, lookup: MsgLoo
   if (signer === undefined) throw sdkErrors.invalidRequest('tx has no signer');
 
   if (authInfo.signerInfos.length === 0 || raw.signatures.length === 0) throw sdkErrors.noSignatures('tx carries no signature');
+  // As the Cosmos SDK's ante chain: more signatures than tx_sig_limit (7) is code 14; any other
+  // count that does not match the messages' one signer is unauthorized (code 4).
+  const sigCount = Math.max(authInfo.signerInfos.length, raw.signatures.length);
+  if (sigCount > TX_SIG_LIMIT) {
+    throw sdkErrors.tooManySignatures(`signatures: ${sigCount}, limit: ${TX_SIG_LIMIT}`);
+  }
   if (authInfo.signerInfos.length !== 1 || raw.signatures.length !== 1) {
-    throw sdkErrors.tooManySignatures(`expected exactly 1 signer and 1 signature, got ${authInfo.signerInfos.length} and ${raw.signatures.length}`);
+    throw sdkErrors.unauthorized(`expected exactly 1 signer and 1 signature (one signer per tx), got ${authInfo.signerInfos.length} and ${raw.signatures.length}`);
   }
   const signerInfo = authInfo.signerInfos[0];
   if (!simulate && signerInfo.modeInfo?.single?.mode !== SignMode.SIGN_MODE_DIRECT) throw sdkErrors.unauthorized('only SIGN_MODE_DIRECT single signatures are supported');

@@ -324,12 +324,13 @@ t.test('signatures', (t) => {
     await rejectedEverywhere(t, encodeRaw({ ...tx, authInfoBytes: noSignerInfo }), { code: 15, log: /no signature/ });
   });
 
-  t.test('two signatures: code 14', async (t) => {
+  t.test('two signatures: code 4 (unauthorized, as Cosmos); more than 7: code 14', async (t) => {
     const tx = buildTx({ key: alice }).raw;
-    await rejectedEverywhere(t, encodeRaw({ ...tx, signatures: [tx.signatures[0], tx.signatures[0]] }), { code: 14, log: /exactly 1 signer and 1 signature, got 1 and 2/ });
+    await rejectedEverywhere(t, encodeRaw({ ...tx, signatures: [tx.signatures[0], tx.signatures[0]] }), { code: 4, log: /exactly 1 signer and 1 signature \(one signer per tx\), got 1 and 2/ });
     const authInfo = AuthInfo.decode(tx.authInfoBytes);
     const twoInfos = AuthInfo.encode({ ...authInfo, signerInfos: [authInfo.signerInfos[0], authInfo.signerInfos[0]] }).finish();
-    await rejectedEverywhere(t, encodeRaw({ ...tx, authInfoBytes: twoInfos, signatures: [tx.signatures[0], tx.signatures[0]] }), { code: 14, log: /got 2 and 2/ });
+    await rejectedEverywhere(t, encodeRaw({ ...tx, authInfoBytes: twoInfos, signatures: [tx.signatures[0], tx.signatures[0]] }), { code: 4, log: /got 2 and 2/ });
+    await rejectedEverywhere(t, encodeRaw({ ...tx, signatures: Array.from({ length: 8 }, () => tx.signatures[0]) }), { code: 14, log: /signatures: 8, limit: 7/ });
   });
 
   t.test('wrong sign mode: code 4', async (t) => {
