@@ -19,7 +19,9 @@
  *
  * Flags: --keep (restart on the existing state), --home DIR (default .devnet), --rpc-port,
  * --rest-port, --abci-port, --p2p-port, --gateway-port, --block-time (CometBFT timeout_commit,
- * default 1s), --window-blocks (default 12, 20 with --cheater), --verbose (node output on the terminal too), --cheater.
+ * default 1s), --window-blocks (default 12, 20 with --cheater), --verbose (node output on the terminal too), --cheater,
+ * --backend cpu|webgpu|auto (the miners' training backend, default cpu; the verifiers use auto:
+ * a hardware GPU when there is one, else the CPU — the bytes are the same either way).
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
@@ -48,11 +50,13 @@ const TINY_ARCHITECTURE = { dModel: 64, nLayers: 2, nHeads: 2, dFf: 128, vocabSi
 interface Options {
   keep: boolean; verbose: boolean; cheater: boolean; home: string; rpcPort: number; restPort: number; abciPort: number; p2pPort: number;
   gatewayPort: number; blockTime: string; windowBlocks: number;
+  /** the miners' training backend: cpu (default; the devnet's timings assume it), webgpu or auto */
+  backend: 'cpu' | 'webgpu' | 'auto';
 }
 function parseArgs(argv: string[]): Options {
   const o: Options = {
     keep: false, verbose: false, cheater: false, home: join(ROOT, '.devnet'), rpcPort: 26657, restPort: 1317, abciPort: 26658, p2pPort: 26656,
-    gatewayPort: 4080, blockTime: '1s', windowBlocks: 0,
+    gatewayPort: 4080, blockTime: '1s', windowBlocks: 0, backend: 'cpu',
   };
   const ports: Record<string, keyof Options> = {
     '--rpc-port': 'rpcPort', '--rest-port': 'restPort', '--abci-port': 'abciPort', '--p2p-port': 'p2pPort', '--gateway-port': 'gatewayPort', '--window-blocks': 'windowBlocks',
@@ -69,6 +73,11 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--cheater') o.cheater = true;
     else if (arg === '--home') o.home = resolve(value());
     else if (arg === '--block-time') o.blockTime = value();
+    else if (arg === '--backend') {
+      const v = value();
+      if (v !== 'cpu' && v !== 'webgpu' && v !== 'auto') fail(`--backend must be cpu, webgpu or auto, got "${v}"`);
+      o.backend = v as Options['backend'];
+    }
     else if (arg in ports) {
       const v = value();
       if (!/^[1-9][0-9]*$/.test(v)) fail(`${arg} must be a positive integer, got "${v}"`);
@@ -281,7 +290,7 @@ Try, in another terminal:
   for (const who of o.cheater ? (['miner', 'cheater'] as const) : (['miner'] as const)) {
     const registered = await fetch(`${restUrl}/r3mes/staking/v1/miners/${address[who]}`).then((r) => r.ok, () => false);
     if (registered) continue;
-    const out = await cli(['tx', 'staking', 'register-miner', who, `${MINER_STAKE}${DENOM}`, 'cpu', 'x86_64', '--home', home, ...keyring, '--node', rpcUrl, '-o', 'json']);
+    const out = await cli(['tx', 'staking', 'register-miner', who, `${MINER_STAKE}${DENOM}`, o.backend === 'webgpu' ? 'webgpu' : 'cpu', 'x86_64', '--home', home, ...keyring, '--node', rpcUrl, '-o', 'json']);
     const tx = JSON.parse(out) as { code: number; height: string; txhash: string; raw_log?: string };
     if (tx.code !== 0) throw new Error(`register-miner ${who} failed (code ${tx.code}): ${tx.raw_log ?? out}`);
   }
@@ -293,11 +302,11 @@ Try, in another terminal:
   const common = (role: Role) => ['--home', join(home, 'workers', role), ...keyring, '--node', rpcUrl, '--gateway', gatewayUrl, '--poll-ms', '1000'];
   // Restarted, not fatal, when they exit (e.g. a chunk finished after its window closed): their
   // journals never sign the same duty twice, so a restart resumes instead of double-submitting.
-  startProcess('miner', WORKER, ['train', '--key', 'miner', '--backend', 'cpu', ...common('miner')], logDir, workerShow, 'restart');
+  startProcess('miner', WORKER, ['train', '--key', 'miner', '--backend', o.backend, ...common('miner')], logDir, workerShow, 'restart');
   startProcess('aggregator', WORKER, ['aggregate', '--key', 'validator', ...common('validator')], logDir, workerShow, 'restart');
   // The second validator can be drawn as aggregation proposer too (stake-weighted): its aggregator runs from the start.
   startProcess('ver-aggr', WORKER, ['aggregate', '--key', 'verifier', ...common('verifier')], logDir, workerShow, 'restart');
-  if (o.cheater) startProcess('cheater', WORKER, ['train', '--key', 'cheater', '--cheat', '--backend', 'cpu', ...common('cheater')], logDir, workerShow, 'ignore'); // exits once jailed
+  if (o.cheater) startProcess('cheater', WORKER, ['train', '--key', 'cheater', '--cheat', '--backend', o.backend, ...common('cheater')], logDir, workerShow, 'ignore'); // exits once jailed
   // Verification duties: both bonded validators can be drawn (L1, L2, L3 seats). Started once the
   // miners have a first submission in (or after 40 blocks): a 2-core machine starting every worker
   // at once trains too slowly for the first windows.
