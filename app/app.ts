@@ -395,11 +395,19 @@ export class R3mesApp implements AbciApplication {
       proofOps: undefined, height: this.store.lastHeight, codespace: '',
     };
     try {
+      const storeMatch = /^\/store\/([a-z]+)\/key$/.exec(req.path);
       if (req.height !== 0n && req.height !== this.store.lastHeight) {
-        throw sdkErrors.invalidRequest(`queries are answered at the latest height ${this.store.lastHeight} only; got height ${req.height}`);
+        // Raw keys (and their proofs) are kept for the retained heights; module queries read the
+        // latest state only.
+        if (storeMatch === null) {
+          throw sdkErrors.invalidRequest(
+            `module queries are answered at the latest height ${this.store.lastHeight} only; got height ${req.height} ` +
+              '(raw store queries, /store/<module>/key, are answered at any retained height)',
+          );
+        }
+        return { ...base, height: req.height, ...this.queryStoreKey(storeMatch[1], req.data, req.prove, req.height) };
       }
       if (req.path === '/cosmos.tx.v1beta1.Service/Simulate') return { ...base, value: this.simulate(req.data) };
-      const storeMatch = /^\/store\/([a-z]+)\/key$/.exec(req.path);
       if (storeMatch !== null) return { ...base, ...this.queryStoreKey(storeMatch[1], req.data, req.prove) };
       const handler = this.queryHandlers.get(req.path);
       if (handler === undefined) throw sdkErrors.unknownRequest(`unknown query path "${req.path}"`);
@@ -410,12 +418,18 @@ export class R3mesApp implements AbciApplication {
     }
   }
 
-  /** Raw state of one module key, with an ICS23 proof against the app hash of the last commit when asked. */
-  private queryStoreKey(module: string, key: Uint8Array, prove: boolean): Pick<ResponseQuery, 'key' | 'value' | 'proofOps'> {
+  /**
+   * Raw state of one module key at the last commit (or at a retained `height`), with an ICS23
+   * proof against that height's app hash when asked.
+   */
+  private queryStoreKey(module: string, key: Uint8Array, prove: boolean, height?: bigint): Pick<ResponseQuery, 'key' | 'value' | 'proofOps'> {
     if (!this.modules.some((m) => m.name === module)) throw sdkErrors.unknownRequest(`unknown store "${module}"`);
     const fullKey = new Uint8Array([...utf8(`${module}/`), ...key]);
-    if (!prove) return { key, value: this.store.committed().get(fullKey) ?? new Uint8Array(), proofOps: undefined };
-    const proven = this.store.prove(fullKey);
+    if (!prove) {
+      const value = height === undefined ? this.store.committed().get(fullKey) : this.store.getAt(fullKey, height);
+      return { key, value: value ?? new Uint8Array(), proofOps: undefined };
+    }
+    const proven = height === undefined ? this.store.prove(fullKey) : this.store.proveAt(fullKey, height);
     return {
       key,
       value: proven.value ?? new Uint8Array(),

@@ -205,6 +205,8 @@ export class CommitStore {
   // History (see README "Versioning"): undo records per key (ascending height), the keys
   // changed at each retained height (ascending height), and the retained app hashes.
   private readonly undoByKey = new Map<string, UndoRecord[]>();
+  /** The last tree rebuilt by proveAt, valid while the store is at `atHeight`. */
+  private historical: { height: bigint; atHeight: bigint; tree: MerkleTree; values: Map<string, Uint8Array> } | undefined;
   private readonly undoByHeight = new Map<bigint, string[]>();
   private readonly roots = new Map<bigint, Uint8Array>();
 
@@ -461,27 +463,41 @@ export class CommitStore {
    * for keys outside the range; none in an empty tree, whose root is EMPTY_ROOT).
    */
   prove(key: Uint8Array): StateProof {
-    if (key.length === 0) throw new RangeError("cannot prove the empty key");
-    const tree = this.tree;
-    const k = toKeyString(key);
-    const i = tree.lowerBound(k);
-    const existence = (pos: number): ProofMessage["exist"] =>
-      existenceProofOf(tree.keyAt(pos), this.values.get(tree.keys[pos]) ?? new Uint8Array(0), tree.path(pos));
-    let msg: ProofMessage;
-    let value: Uint8Array | undefined;
-    if (i < tree.size && tree.keys[i] === k) {
-      value = this.values.get(k);
-      msg = { exist: existence(i) };
-    } else {
-      msg = {
-        nonexist: {
-          key: key.slice(),
-          left: i > 0 ? existence(i - 1) : undefined,
-          right: i < tree.size ? existence(i) : undefined,
-        },
-      };
+    return proofIn(this.tree, this.values, this.height, key);
+  }
+
+  /**
+   * Proof for `key` against the app hash committed at `height`, any retained height (light
+   * clients ask for height H and check against header H+1, by which time the node may be past
+   * H). The tree of that height is rebuilt from the current state and the undo records
+   * (O(n log n)), checked against the stored root, and kept for the next query at that height.
+   */
+  proveAt(key: Uint8Array, height: bigint): StateProof {
+    if (height === this.height) return this.prove(key);
+    const root = this.roots.get(height);
+    if (root === undefined) {
+      const kept = this.retainedHeights();
+      throw new RangeError(`height ${height} is not retained (retained: ${kept.length > 0 ? `${kept[0]}–${kept[kept.length - 1]}` : "none"})`);
     }
-    return { value, proof: encodeCommitmentProof(msg), height: this.height };
+    let snap = this.historical;
+    if (snap === undefined || snap.height !== height || snap.atHeight !== this.height) {
+      const values = new Map(this.values);
+      for (const [k, records] of this.undoByKey) {
+        // The first change after `height` recorded the value the key had at `height`.
+        const first = records.find((r) => r.height > height);
+        if (first === undefined) continue;
+        if (first.prev === undefined) values.delete(k);
+        else values.set(k, first.prev);
+      }
+      const keys = [...values.keys()].sort(); // latin1 strings: code-unit order is byte order
+      const leaves = new Uint8Array(keys.length * 32);
+      keys.forEach((k, i) => leaves.set(leafHash(fromKeyString(k), values.get(k)!), i * 32));
+      const tree = MerkleTree.fromLeaves(keys, leaves);
+      if (!bytesEqual(tree.root, root)) throw new Error(`store: the state rebuilt for height ${height} does not match its app hash`);
+      snap = { height, atHeight: this.height, tree, values };
+      this.historical = snap;
+    }
+    return proofIn(snap.tree, snap.values, height, key);
   }
 
   async close(): Promise<void> {
@@ -492,4 +508,28 @@ export class CommitStore {
     this.staged = undefined;
     await this.db.close();
   }
+}
+
+/** Existence or absence proof of `key` in `tree` (whose leaf values are `values`). */
+function proofIn(tree: MerkleTree, values: ReadonlyMap<string, Uint8Array>, height: bigint, key: Uint8Array): StateProof {
+  if (key.length === 0) throw new RangeError("cannot prove the empty key");
+  const k = toKeyString(key);
+  const i = tree.lowerBound(k);
+  const existence = (pos: number): ProofMessage["exist"] =>
+    existenceProofOf(tree.keyAt(pos), values.get(tree.keys[pos]) ?? new Uint8Array(0), tree.path(pos));
+  let msg: ProofMessage;
+  let value: Uint8Array | undefined;
+  if (i < tree.size && tree.keys[i] === k) {
+    value = values.get(k);
+    msg = { exist: existence(i) };
+  } else {
+    msg = {
+      nonexist: {
+        key: key.slice(),
+        left: i > 0 ? existence(i - 1) : undefined,
+        right: i < tree.size ? existence(i) : undefined,
+      },
+    };
+  }
+  return { value, proof: encodeCommitmentProof(msg), height };
 }

@@ -49,4 +49,20 @@ t.test('abci_query with prove=true returns proofs that verify against the app ha
   const absentProof = new Uint8Array(Buffer.from(absentOp?.data ?? '', 'base64'));
   t.ok(verifyProof(absentHash, absentKey, undefined, absentProof), 'absence proof verifies');
   t.notOk(verifyProof(absentHash, absentKey, utf8('1'), absentProof), 'an absence proof does not prove a value');
+
+  // An earlier height (a light client asks for H, then checks header H+1): answered from the
+  // retained history, against that height's own app hash.
+  const old = BigInt(present.response.height);
+  await node.waitForHeight(old + 3n);
+  const atOld = await node.rpc<AbciQueryResult>('abci_query', {
+    path: '/store/bank/key', data: Buffer.from(balanceKey(alice.address)).toString('hex'), prove: true, height: old.toString(),
+  });
+  t.equal(atOld.response.code, 0, atOld.response.log);
+  t.equal(atOld.response.height, old.toString(), 'answered at the height asked for');
+  const oldOp = atOld.response.proofOps?.ops[0];
+  const oldValue = new Uint8Array(Buffer.from(atOld.response.value ?? '', 'base64'));
+  t.ok(verifyProof(await headerAppHash(old + 1n), fullKey, oldValue, new Uint8Array(Buffer.from(oldOp?.data ?? '', 'base64'))), 'historical proof verifies against header H+1');
+  const moduleAtOld = await node.rpc<AbciQueryResult>('abci_query', { path: '/cosmos.bank.v1beta1.Query/TotalSupply', data: '', height: old.toString() });
+  t.not(moduleAtOld.response.code, 0, 'a module query at an old height is refused with a code');
+  t.match(moduleAtOld.response.log, /module queries are answered at the latest height/);
 });

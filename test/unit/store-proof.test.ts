@@ -181,3 +181,60 @@ t.test("randomized: 1..300 keys, every size, seeded PRNG", async (t) => {
     t.ok(checked > 5000);
   });
 });
+
+t.test("historical proofs: every retained height proves against its own app hash", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "r3mes-proof-"));
+  const s = await CommitStore.open(dir, { sync: false, keepRecent: 4 });
+  try {
+    const rng = makeRng(11);
+    const universe = Array.from({ length: 40 }, (_, i) => `k${String(i).padStart(2, "0")}`);
+    const roots = new Map<bigint, Uint8Array>();
+    const states = new Map<bigint, Map<string, string>>();
+    let state = new Map<string, string>();
+    for (let h = 1n; h <= 7n; h++) {
+      const w = s.working();
+      for (let n = 0; n < 12; n++) {
+        const k = universe[rng(universe.length)]!;
+        if (rng(3) === 0) {
+          w.delete(enc(k));
+          state.delete(k);
+        } else {
+          const v = `v${h}-${n}`;
+          w.set(enc(k), enc(v));
+          state.set(k, v);
+        }
+      }
+      await s.commit(h);
+      roots.set(h, s.lastAppHash);
+      states.set(h, new Map(state));
+      state = new Map(state);
+    }
+    t.same(s.retainedHeights(), [4n, 5n, 6n, 7n], "keepRecent 4");
+    for (const h of [4n, 5n, 6n, 7n]) {
+      t.same(s.appHashAt(h), roots.get(h), `app hash of ${h} kept`);
+      let ok = 0;
+      for (const k of [...universe, "a-before", "zz-after"]) {
+        const p = s.proveAt(enc(k), h);
+        const want = states.get(h)!.get(k);
+        if (want === undefined ? p.value !== undefined : p.value === undefined || latin1(p.value) !== want) {
+          t.fail(`height ${h}, key ${k}: value ${p.value && latin1(p.value)}, expected ${want}`);
+          continue;
+        }
+        if (p.height !== h) t.fail(`proof height ${p.height}, expected ${h}`);
+        if (check(roots.get(h)!, enc(k), want === undefined ? undefined : enc(want), p.proof)) ok++;
+        else t.fail(`height ${h}, key ${k}: proof does not verify against the app hash of ${h}`);
+      }
+      t.equal(ok, universe.length + 2, `height ${h}: every key's inclusion or absence proof verifies`);
+    }
+    // A key whose value changed after height 4: its proof at 4 holds against 4's hash only.
+    const changed = universe.find((k) => states.get(4n)!.get(k) !== states.get(7n)!.get(k) && states.get(4n)!.has(k))!;
+    const old = s.proveAt(enc(changed), 4n);
+    t.ok(check(roots.get(4n)!, enc(changed), old.value, old.proof), "the old value at height 4");
+    t.notOk(check(roots.get(7n)!, enc(changed), old.value, old.proof), "does not verify against height 7");
+    t.throws(() => s.proveAt(enc("k00"), 3n), /height 3 is not retained \(retained: 4–7\)/, "pruned height: a clear error");
+    t.throws(() => s.proveAt(enc("k00"), 8n), /height 8 is not retained/, "future height");
+  } finally {
+    await s.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
