@@ -34,8 +34,8 @@ class FakeChain implements ChainReader, ChainWriter {
   applied = new Set<string>();
   sequence = 0;
   height_ = 10n;
-  /** 'drop': the next broadcast dies before reaching the chain; 'lose-answer': it lands, the answer is lost */
-  fault: 'none' | 'drop' | 'lose-answer' = 'none';
+  /** 'drop': the next broadcast dies before reaching the chain; 'lose-answer': it lands, the answer is lost; 'window-closed': refused with training code 8 */
+  fault: 'none' | 'drop' | 'lose-answer' | 'window-closed' = 'none';
   broadcasts = 0;
   readonly win: Window = {
     id: 1n, status: WindowStatus.WINDOW_STATUS_COLLECTING, openHeight: 1n, seed: Buffer.alloc(32), modelVersion: 1n, subnetCount: 1n,
@@ -68,6 +68,7 @@ class FakeChain implements ChainReader, ChainWriter {
     const fault = this.fault;
     this.fault = 'none';
     if (fault === 'drop') throw new Error('connect ECONNREFUSED 127.0.0.1:26657');
+    if (fault === 'window-closed') return { txhash: tx.txhash, height: this.height_, code: 8, rawLog: 'window 1 is aggregating: window not collecting' };
     const body = JSON.parse(new TextDecoder().decode(tx.txBytes)) as { seq: number; cid: string; chunk: string };
     if (body.seq !== this.sequence) return { txhash: tx.txhash, height: this.height_, code: 32, rawLog: 'account sequence mismatch' };
     if (this.subs.some((s) => s.gradientCid === body.cid)) return { txhash: tx.txhash, height: this.height_, code: 14, rawLog: 'duplicate submission' };
@@ -156,6 +157,21 @@ t.test('a journaled tx whose window closed is marked failed, never re-sent', asy
   t.equal((await mineOnce(await deps(t, chain, dir))).kind, 'no-window');
   t.equal(chain.broadcasts, before);
   t.equal((await Journal.open(join(dir, 'journal.json'))).all()[0].status, 'failed');
+});
+
+t.test('the window closes between the height check and inclusion: journaled failed, no error, nothing re-sent', async (t) => {
+  const dir = t.testdir();
+  const chain = new FakeChain();
+  const lines: string[] = [];
+  chain.fault = 'window-closed';
+  const r = await mineOnce(await deps(t, chain, dir, { log: (l) => lines.push(l) }));
+  t.equal(r.kind, 'window-closed', 'an outcome, not an exception');
+  t.match(lines.join('\n'), /stopped collecting before the submission was included/);
+  t.equal(chain.subs.length, 0);
+  const entries = (await Journal.open(join(dir, 'journal.json'))).all();
+  t.equal(entries.length, 1);
+  t.equal(entries[0].status, 'failed', 'the journal says the tx failed');
+  t.match(entries[0].error, /window not collecting/);
 });
 
 t.test('restart mid-chunk resumes from the checkpoint and gives the same bytes', async (t) => {

@@ -170,7 +170,19 @@ export async function mineOnce(deps: MinerDeps): Promise<MineOutcome> {
     resultHash: bytesToHex(enc.gradientHash),
   };
   await journal.record(entry); // durable BEFORE the broadcast
-  const done = await sendSigned(deps, entry, signed);
+  let done: JournalEntry;
+  try {
+    done = await sendSigned(deps, entry, signed);
+  } catch (err) {
+    // The window stopped collecting between the height check above and inclusion: a race the
+    // miner cannot prevent, not a fault. The entry is journaled as failed; the next window goes on.
+    if (err instanceof ChainError && err.code === ChainErrorCode.TxFailed && /window not collecting/.test(err.message)) {
+      log(`window ${window.id} stopped collecting before the submission was included; the next window goes on`);
+      stats.status = 'window-closed';
+      return { kind: 'window-closed', window: window.id };
+    }
+    throw err;
+  }
   stats.status = 'submitted';
   log(`window ${window.id}: submitted ${enc.cid} in tx ${signed.txhash}${done.submissionId ? ` (submission ${done.submissionId})` : ''}`);
   return { kind: 'submitted', window: window.id, ordinal: a.nextOrdinal, cid: enc.cid.toString(), txhash: signed.txhash, submissionId: done.submissionId ? BigInt(done.submissionId) : undefined };
