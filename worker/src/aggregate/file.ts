@@ -51,7 +51,8 @@ export interface EncodedAggregate {
   readonly delta: LoraPairs;
 }
 
-function sameModel(a: ModelIdentity, b: ModelIdentity): boolean {
+/** Same model identity (every metadata field of the version, backbone and config). */
+export function sameModel(a: ModelIdentity, b: ModelIdentity): boolean {
   const ma = modelMetadata(a);
   const mb = modelMetadata(b);
   return Object.keys(ma).every((k) => ma[k] === mb[k]);

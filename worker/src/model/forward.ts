@@ -65,17 +65,24 @@ function addResidual(h: Int32Array, y: Int32Array): Int32Array {
   return out;
 }
 
+/** h[t] = E[token_t]·2^16 (SPEC §5): the first residual stream of a sequence, Q16 [T, D]. */
+export function embedTokens(bb: Backbone, tokens: Uint8Array): Int32Array {
+  const D = bb.cfg.dModel;
+  const h = new Int32Array(tokens.length * D);
+  for (let t = 0; t < tokens.length; t++) {
+    const e = tokens[t] * D;
+    for (let k = 0; k < D; k++) h[t * D + k] = bb.embed[e + k] * 65536;
+  }
+  return h;
+}
+
 /** tokens: one sequence of T ≤ seqLen bytes. */
 export function forward(bb: Backbone, lq: readonly LayerLoraQ[], tokens: Uint8Array): ForwardCache {
   const { dModel: D, dFF: F, nHeads: H, loraRank: r } = bb.cfg;
   const T = tokens.length;
   const dh = headDim(bb.cfg);
   const rope = ropeFor(T, dh);
-  let h: Int32Array = new Int32Array(T * D);
-  for (let t = 0; t < T; t++) {
-    const e = tokens[t] * D;
-    for (let k = 0; k < D; k++) h[t * D + k] = bb.embed[e + k] * 65536;
-  }
+  let h: Int32Array = embedTokens(bb, tokens);
   const layers: LayerCache[] = [];
   bb.layers.forEach((L, l) => {
     const q = lq[l];

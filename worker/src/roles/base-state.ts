@@ -11,11 +11,10 @@
 
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { WindowStatus, type Window } from '../../../proto/gen/r3mes/training/v1/types.ts';
-import { decodeAggregate } from '../aggregate/file.ts';
+import { decodeAggregate, sameModel } from '../aggregate/file.ts';
 import { type AdapterState, initAdapter } from '../model/adapter.ts';
 import { applyDelta, gradientHash, type LoraPairs, shapeOfModel } from '../output/delta.ts';
 import { OutputError, OutputErrorCode } from '../output/errors.ts';
-import { modelMetadata } from '../output/metadata.ts';
 import { parseCid } from '../storage/cid.ts';
 import type { ContentStore } from '../storage/content-store.ts';
 import type { LoadedModel } from './model.ts';
@@ -80,8 +79,7 @@ export class BaseStates {
       throw new OutputError(OutputErrorCode.CidMismatch, `base state: the aggregate of window ${v.id} (${v.resultCid}) cannot be fetched: ${(err as Error).message}`);
     }
     const agg = await decodeAggregate(bytes, { cid: v.resultCid });
-    const same = JSON.stringify(modelMetadata(agg.model)) === JSON.stringify(modelMetadata(model.identity));
-    if (agg.window !== v.id || !same) {
+    if (agg.window !== v.id || !sameModel(agg.model, model.identity)) {
       throw new OutputError(OutputErrorCode.BadMetadata, `base state: ${v.resultCid} is not window ${v.id}'s aggregate of this model (it names window ${agg.window})`);
     }
     if (bytesToHex(gradientHash(agg.delta, shapeOfModel(model.identity))) !== bytesToHex(v.resultHash)) {

@@ -15,6 +15,7 @@ import { packTernaryRows } from '../kernels/webgpu/packing.ts';
 import { encodeAccAdd, encodeAccSatG, encodeAddClamp, encodeClampInPlace, G_MAX, H_MAX } from '../kernels/webgpu/step-glue.ts';
 import type { AdapterState, LoraPair } from '../model/adapter.ts';
 import type { Backbone, TernaryTensor } from '../model/backbone.ts';
+import { embedTokens } from '../model/forward.ts';
 import { headDim, LORA_PROJECTIONS, type LoraProjection } from '../model/config.ts';
 import { stateHash } from './hash.ts';
 import { nextByteTargets, splitSequences } from './sequences.ts';
@@ -186,7 +187,7 @@ export class WebGpuTrainer {
         const group = seqs.slice(i, i + mb);
         group.forEach((seq, j) => {
           const slot = this.slot(j);
-          ctx.write(slot.h0, this.embedRows(seq));
+          ctx.write(slot.h0, embedTokens(bb, seq));
           ctx.write(slot.targets, Int32Array.from(nextByteTargets(seq)));
           tokens += seq.length - 1;
         });
@@ -238,17 +239,6 @@ export class WebGpuTrainer {
     } finally {
       lossAll.destroy();
     }
-  }
-
-  /** h[t] = E[token_t]·2^16 (SPEC §5), the first residual stream of a sequence. */
-  private embedRows(seq: Uint8Array): Int32Array {
-    const D = this.bb.cfg.dModel;
-    const h = new Int32Array(seq.length * D);
-    for (let t = 0; t < seq.length; t++) {
-      const e = seq[t] * D;
-      for (let k = 0; k < D; k++) h[t * D + k] = this.bb.embed[e + k] * 65536;
-    }
-    return h;
   }
 
   private encodeForward(e: GPUCommandEncoder): void {
