@@ -165,11 +165,16 @@ export class R3mesApp implements AbciApplication {
   }
 
   checkTx(req: RequestCheckTx): ResponseCheckTx {
+    return this.checkDecoded(req, undefined);
+  }
+
+  /** CheckTx of `req`, whose stateless decoding `decoded` the caller may already hold (from decodeCached of the same bytes). */
+  private checkDecoded(req: RequestCheckTx, decoded: DecodedTx | undefined): ResponseCheckTx {
     let outcome: TxOutcome;
     try {
       // Beacon txs (modules/randomness/beacon-tx.ts) come only from a block's proposer, never the mempool.
       if (isBeaconFormat(req.tx)) throw beaconErrors.beaconTxFromUser('beacon-format tx (starts with 0x00 "R3VRF")');
-      const tx = this.decodeCached(req.tx);
+      const tx = decoded ?? this.decodeCached(req.tx);
       const mode = req.type === CheckTxType.RECHECK ? 'recheck' : 'check';
       const block = { chainId: this.chainId, height: this.store.lastHeight + 1n, blockTimeSeconds: 0n, block: NO_BLOCK };
       outcome = runTx(mode, this.checkState, tx, block, this.anteDeps());
@@ -201,6 +206,8 @@ export class R3mesApp implements AbciApplication {
     const deps = this.anteDeps();
     // Chunks grow so that the first answer comes back soon and later ones amortise the messages.
     const chunks: Array<{ end: number; keys: string[]; verified: Promise<Uint8Array> }> = [];
+    // Each request's decoding, made once here and handed to its CheckTx below (a tx hash and a cache lookup less).
+    const decoded: Array<DecodedTx | undefined> = new Array(reqs.length).fill(undefined);
     let start = 0;
     let size = 16;
     while (start < reqs.length) {
@@ -210,7 +217,9 @@ export class R3mesApp implements AbciApplication {
       for (let i = start; i < end; i++) {
         try {
           if (isBeaconFormat(reqs[i].tx)) continue;
-          const prepared = signatureJob(this.checkState, this.decodeCached(reqs[i].tx), chainId, deps);
+          const tx = this.decodeCached(reqs[i].tx);
+          decoded[i] = tx;
+          const prepared = signatureJob(this.checkState, tx, chainId, deps);
           if (prepared === undefined) continue;
           keys.push(prepared.key);
           jobs.push(prepared.job);
@@ -228,7 +237,7 @@ export class R3mesApp implements AbciApplication {
       chunk.keys.forEach((key, i) => {
         if (verified[i] === 1) this.signatures.add(key);
       });
-      while (responses.length < chunk.end) responses.push(this.checkTx(reqs[responses.length]));
+      while (responses.length < chunk.end) responses.push(this.checkDecoded(reqs[responses.length], decoded[responses.length]));
     }
     return responses;
   }

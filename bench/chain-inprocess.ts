@@ -15,6 +15,8 @@ import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { cpus, loadavg } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { Session as InspectorSession } from 'node:inspector';
 import { secp256k1 as nobleSecp256k1 } from '@noble/curves/secp256k1.js';
 import { AuthInfo, SignDoc, TxBody, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { SignMode } from 'cosmjs-types/cosmos/tx/signing/v1beta1/signing';
@@ -86,6 +88,10 @@ export function signedSends(spec: Omit<SendSpec, 'to' | 'amount'> & { sends: Arr
   const digest = createHash('sha256').update(signBytes).digest();
   const signature = native.signatureNormalize(native.ecdsaSign(digest, spec.from.privkey).signature);
   return TxRaw.encode({ bodyBytes, authInfoBytes, signatures: [signature] }).finish();
+}
+
+function postInspector(session: InspectorSession, method: string): Promise<unknown> {
+  return new Promise((resolve, reject) => session.post(method, (error, result) => (error === null ? resolve(result) : reject(error))));
 }
 
 const nowMs = (): number => performance.now();
@@ -185,7 +191,14 @@ async function main(): Promise<void> {
 
   // --- warm blocks: CheckTx every tx (as the mempool does), then FinalizeBlock + Commit
   const rows: Array<{ check: Phase; finalize: Phase; commit: Phase }> = [];
+  const profiler = process.env.BENCH_PROFILE === undefined ? undefined : new InspectorSession();
   for (let b = 0; b < blocks; b++) {
+    // BENCH_PROFILE=<file.cpuprofile>: a V8 CPU profile of the main thread over blocks 2.. (after warm-up).
+    if (b === 1 && profiler !== undefined) {
+      profiler.connect();
+      await postInspector(profiler, 'Profiler.enable');
+      await postInspector(profiler, 'Profiler.start');
+    }
     const txs = blockTxs[b];
     const [, check] = await phaseAsync(async () => {
       const results = pipelined
@@ -205,6 +218,12 @@ async function main(): Promise<void> {
     const failed = response.txResults.find((r) => r.code !== 0);
     if (failed !== undefined) throw new Error(`bench: tx failed in block: ${failed.codespace}/${failed.code} ${failed.log}`);
     rows.push({ check, finalize, commit });
+  }
+
+  if (profiler !== undefined && blocks > 1) {
+    const { profile } = await postInspector(profiler, 'Profiler.stop') as { profile: unknown };
+    writeFileSync(process.env.BENCH_PROFILE ?? '', JSON.stringify(profile));
+    profiler.disconnect();
   }
 
   // --- cold block: no CheckTx first (a syncing node), so decode and verify happen in FinalizeBlock

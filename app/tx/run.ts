@@ -43,8 +43,10 @@ export const NO_BLOCK = { hash: new Uint8Array(32), proposer: new Uint8Array(20)
 export function runTx(mode: ExecMode, base: KVStore, tx: DecodedTx, block: BlockInfo, deps: AnteDeps): TxOutcome {
   const gas = mode === 'simulate' ? infiniteGasMeter() : new GasMeter(Number(tx.gasLimit));
   const anteLayer = new CacheStore(base);
-  // ReCheckTx answers only whether the tx stays in the mempool: no events (see DiscardedEventLog).
-  const anteEvents = mode === 'recheck' ? new DiscardedEventLog() : new EventLog();
+  // CheckTx and ReCheckTx answer only whether the tx enters (stays in) the mempool: no events
+  // (see DiscardedEventLog). Delivery and simulation keep them.
+  const keepEvents = mode === 'deliver' || mode === 'simulate';
+  const anteEvents = keepEvents ? new EventLog() : new DiscardedEventLog();
 
   try {
     runAnte(txContext(anteLayer, anteEvents, gas, mode, block), tx, deps);
@@ -53,7 +55,7 @@ export function runTx(mode: ExecMode, base: KVStore, tx: DecodedTx, block: Block
   }
 
   const msgLayer = new CacheStore(anteLayer);
-  const msgEvents = mode === 'recheck' ? new DiscardedEventLog() : new EventLog();
+  const msgEvents = keepEvents ? new EventLog() : new DiscardedEventLog();
   const msgResponses: Any[] = [];
   try {
     const msgContext = txContext(msgLayer, msgEvents, gas, mode, block);

@@ -10,6 +10,8 @@ t.test('MsgSend through CheckTx, FinalizeBlock and Commit moves coins and pays t
   const tx = await signTx(alice, [msgSend(alice.address, bob.address, '1234')], { chainId: CHAIN_ID, accountNumber: 0n, sequence: 0n });
   const checked = h.check(tx);
   t.equal(checked.code, 0, `CheckTx accepts: ${checked.log}`);
+  t.same(checked.events, [], 'CheckTx answers without events (app/events.ts DiscardedEventLog: no one reads them)');
+  t.ok(checked.gasUsed > 0n && checked.gasUsed <= checked.gasWanted, `CheckTx still meters gas (${checked.gasUsed} of ${checked.gasWanted})`);
   const block = await h.block([tx]);
   t.equal(block.txResults.length, 1);
   t.equal(block.txResults[0].code, 0, block.txResults[0].log);
@@ -22,6 +24,7 @@ t.test('MsgSend through CheckTx, FinalizeBlock and Commit moves coins and pays t
   t.equal(h.app.bank.supplyOf(store, 'ur3mes'), 1_000_000_000n, 'supply unchanged by a transfer');
   const types = block.txResults[0].events.map((e) => e.type);
   for (const type of ['message', 'transfer', 'coin_spent', 'coin_received', 'tx']) t.ok(types.includes(type), `event ${type}`);
+  t.equal(block.txResults[0].gasUsed, checked.gasUsed, 'FinalizeBlock uses the gas CheckTx measured (events cost no gas)');
 
   const appHash = h.store.lastAppHash;
   await h.reopen();
