@@ -7,7 +7,7 @@ import {
   type ResponseVerifyVoteExtension, type ExecTxResult, type ValidatorUpdate, CheckTxType,
 } from 'cosmjs-types/tendermint/abci/types';
 import { SimulateRequest, SimulateResponse } from 'cosmjs-types/cosmos/tx/v1beta1/service';
-import { BinaryWriter } from 'cosmjs-types/binary';
+import './proto-runtime.ts'; // allocation-light protobuf runtime: first, before anything decodes
 import type { AbciApplication } from './abci/application.ts';
 import { ChainError, sdkErrors, toChainError } from './errors.ts';
 import type { AppModule, MsgHandler } from './module.ts';
@@ -34,11 +34,6 @@ export const PROTOCOL_VERSION = 1n;
 
 const CHAIN_ID_KEY = utf8('app/chain_id');
 
-// cosmjs-types' BinaryWriter.alloc builds a fresh slab pool on every call, so each small
-// `encode().finish()` allocated (and zeroed) an 8 KiB slab and returned a view into it: about
-// a sixth of FinalizeBlock's time and most of its garbage (bench/chain-inprocess.ts). An
-// exact-size array holds the same bytes.
-BinaryWriter.alloc = (size: number): Uint8Array => new Uint8Array(size);
 
 export interface AppOptions {
   logger?: (line: string) => void;

@@ -73,7 +73,7 @@ function fromLatin1(s: string): Uint8Array {
  * `prefix` must be non-empty. Choose module prefixes so that none is a prefix of another
  * (e.g. fixed-length, or length-delimited), otherwise one module's keys fall inside the other's.
  */
-export function prefixStore(parent: KVStore, prefix: Uint8Array): KVStore {
+export function prefixStore(parent: KVStore, prefix: Uint8Array): StringKeyedStore {
   if (prefix.length === 0) throw new RangeError("prefixStore: empty prefix");
   // Keepers make a view per access with the same constant prefix array: reuse its copy and its
   // key string (checked against the array's current bytes, in case a caller changed it).

@@ -1,4 +1,5 @@
-import type { KVStore } from '../../app/store/types.ts';
+import type { KVStore, StringKeyedStore } from '../../app/store/types.ts';
+import { bytesEqual, toKeyString } from '../../app/store/bytes.ts';
 import { prefixStore } from '../../app/store/prefix.ts';
 import { concatBytes, fromUtf8, fromUtf8Short, utf8, utf8Short } from '../../app/bytes.ts';
 import { sdkErrors } from '../../app/errors.ts';
@@ -20,9 +21,30 @@ function denomKey(denom: string): Uint8Array {
   }
   return bytes;
 }
+/**
+ * The balance key "b/" ‖ len(address) ‖ address ‖ denom, as a latin1 key string
+ * (app/store/bytes.ts), built without the bytes: balances are read and written about eight times per transfer, and the key bytes
+ * plus their conversion were a tenth of the allocations of a tx. The address part is remembered
+ * per address array (addresses are shared, never changed; checked against a copy anyway).
+ */
+const addressKeyParts = new WeakMap<Uint8Array, { bytes: Uint8Array; part: string }>();
+const denomStrings = new Map<string, string>();
+function balanceKeyString(address: Uint8Array, denom: string): string {
+  let known = addressKeyParts.get(address);
+  if (known === undefined || !bytesEqual(known.bytes, address)) {
+    known = { bytes: address.slice(), part: toKeyString(concatBytes(BALANCE_PREFIX, Uint8Array.of(address.length), address)) };
+    addressKeyParts.set(address, known);
+  }
+  let denomPart = denomStrings.get(denom);
+  if (denomPart === undefined) {
+    denomPart = toKeyString(denomKey(denom));
+    if (denomStrings.size < 10_000) denomStrings.set(denom, denomPart);
+  }
+  return known.part + denomPart;
+}
+
 const keys = {
   balancePrefix: (address: Uint8Array) => concatBytes(BALANCE_PREFIX, Uint8Array.of(address.length), address),
-  balance: (address: Uint8Array, denom: string) => concatBytes(BALANCE_PREFIX, Uint8Array.of(address.length), address, denomKey(denom)),
   holdersPrefix: BALANCE_PREFIX,
   supply: (denom: string) => concatBytes(SUPPLY_PREFIX, denomKey(denom)),
   supplyPrefix: SUPPLY_PREFIX,
@@ -35,12 +57,12 @@ export type BankAccountKeeper = Pick<AuthKeeper, 'ensureAccountExists'>;
 export class BankViewKeeper {
   static readonly storePrefix = utf8('bank/');
 
-  protected view(store: KVStore): KVStore {
+  protected view(store: KVStore): StringKeyedStore {
     return prefixStore(store, BankViewKeeper.storePrefix);
   }
 
   balance(store: KVStore, address: Uint8Array, denom: string): bigint {
-    const raw = this.view(store).get(keys.balance(address, denom));
+    const raw = this.view(store).getS(balanceKeyString(address, denom));
     return raw === undefined ? 0n : BigInt(fromUtf8Short(raw));
   }
 
@@ -119,9 +141,9 @@ export class BankKeeper extends BankViewKeeper {
 
   /** Genesis only: sets a balance without touching supply (genesis supplies its own total, which is then checked). */
   setBalance(store: KVStore, address: Uint8Array, denom: string, amount: bigint): void {
-    const key = keys.balance(address, denom);
-    if (amount === 0n) this.view(store).delete(key);
-    else this.view(store).set(key, utf8Short(amount.toString()));
+    const key = balanceKeyString(address, denom);
+    if (amount === 0n) this.view(store).deleteS(key);
+    else this.view(store).setS(key, utf8Short(amount.toString()));
   }
 
   setSupply(store: KVStore, denom: string, amount: bigint): void {
