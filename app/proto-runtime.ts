@@ -34,3 +34,22 @@ export function readStringAsciiFast(this: BinaryReader): string {
 }
 
 BinaryReader.prototype.string = readStringAsciiFast;
+
+/**
+ * A BinaryReader over `bytes` itself. cosmjs-types' constructor copies its input
+ * (`new Uint8Array(buf)`), so each nested `X.decode(bytes)` of a tx copied the bytes again —
+ * TxRaw, then TxBody and AuthInfo, then the pubkey: four copies of a few hundred bytes per tx,
+ * each a fresh ArrayBuffer. Decoded `bytes` fields are then views into `bytes`: use it only on
+ * arrays nobody changes afterwards (tx bytes, and the views decoded from them).
+ */
+class SharedBytesReader extends BinaryReader {
+  constructor(bytes: Uint8Array) {
+    super();
+    this.buf = bytes;
+    this.len = bytes.length;
+  }
+}
+
+export function readerOver(bytes: Uint8Array): BinaryReader {
+  return new SharedBytesReader(bytes);
+}

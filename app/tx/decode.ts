@@ -1,7 +1,7 @@
 import { AuthInfo, TxBody, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { SignMode } from 'cosmjs-types/cosmos/tx/signing/v1beta1/signing';
 import { PubKey } from 'cosmjs-types/cosmos/crypto/secp256k1/keys';
-import { BinaryReader } from 'cosmjs-types/binary';
+import { readerOver } from '../proto-runtime.ts';
 import * as nodeCrypto from 'node:crypto';
 import { sdkErrors } from '../errors.ts';
 import type { MsgHandler } from '../module.ts';
@@ -71,7 +71,7 @@ const AUTH_INFO_FIELDS = new Set([1, 2, 3]);
  * level is walked: new tx-wide semantics appear there.
  */
 function rejectUnknownFields(bytes: Uint8Array, known: Set<number>, what: string, allowNonCritical: boolean): void {
-  const reader = new BinaryReader(bytes);
+  const reader = readerOver(bytes);
   while (reader.pos < reader.len) {
     let field: number;
     try {
@@ -131,9 +131,10 @@ export function decodeTx(bytes: Uint8Array, limits: DecodeLimits, lookup: MsgLoo
   if (bytes.length > limits.maxTxBytes) throw sdkErrors.txTooLarge(`tx of ${bytes.length} bytes exceeds the limit of ${limits.maxTxBytes}`);
   let raw: TxRaw, body: TxBody, authInfo: AuthInfo;
   try {
-    raw = TxRaw.decode(bytes);
-    body = TxBody.decode(raw.bodyBytes);
-    authInfo = AuthInfo.decode(raw.authInfoBytes);
+    // Readers over the bytes themselves, not copies (app/proto-runtime.ts): tx bytes are never changed.
+    raw = TxRaw.decode(readerOver(bytes));
+    body = TxBody.decode(readerOver(raw.bodyBytes));
+    authInfo = AuthInfo.decode(readerOver(raw.authInfoBytes));
   } catch (error) {
     throw sdkErrors.txDecode(`cannot decode TxRaw/TxBody/AuthInfo: ${(error as Error).message}`);
   }
@@ -196,7 +197,7 @@ export function decodeTx(bytes: Uint8Array, limits: DecodeLimits, lookup: MsgLoo
   if (signerInfo.publicKey !== undefined) {
     if (signerInfo.publicKey.typeUrl !== SECP256K1_PUBKEY_TYPE) throw sdkErrors.invalidPubKey(`unsupported key type "${signerInfo.publicKey.typeUrl}"`);
     try {
-      pubkey = PubKey.decode(signerInfo.publicKey.value).key;
+      pubkey = PubKey.decode(readerOver(signerInfo.publicKey.value)).key;
     } catch (error) {
       throw sdkErrors.invalidPubKey(`pubkey does not decode: ${(error as Error).message}`);
     }

@@ -88,3 +88,14 @@ t.test('a MsgSend round-trips through the patched reader and writer', async (t) 
   writer.uint32(10).string('x');
   t.same(Array.from(writer.finish()), [10, 1, 0x78]);
 });
+
+t.test('readerOver decodes like a copying reader, as views into the same bytes', async (t) => {
+  const { TxRaw } = await import('cosmjs-types/cosmos/tx/v1beta1/tx');
+  const { readerOver } = await import('../../app/proto-runtime.ts');
+  const bytes = TxRaw.encode({ bodyBytes: Uint8Array.of(1, 2, 3), authInfoBytes: Uint8Array.of(4, 5), signatures: [new Uint8Array(64).fill(7)] }).finish();
+  const shared = TxRaw.decode(readerOver(bytes));
+  t.same(shared, TxRaw.decode(bytes), 'same message as the stock (copying) decode');
+  t.equal(shared.bodyBytes.buffer, bytes.buffer, 'fields are views into the input, not into a copy');
+  t.not(TxRaw.decode(bytes).bodyBytes.buffer, bytes.buffer, 'the stock reader copies (what readerOver saves)');
+  t.throws(() => TxRaw.decode(readerOver(bytes.subarray(0, bytes.length - 3))), 'a truncated input still fails to decode');
+});
