@@ -86,3 +86,21 @@ export function lowerBound(arr: readonly string[], key: string): number {
   }
   return lo;
 }
+
+/**
+ * `build(id)` as a latin1 key string, remembered per `id` array: keepers key state by addresses,
+ * which are shared arrays that recur in every tx (a signer, a recipient, the fee collector), so the
+ * key bytes and their conversion need not be made on every read and write. Checked against a copy
+ * of `id`, in case a caller changed the array.
+ */
+export function keyStringMemo(build: (id: Uint8Array) => Uint8Array): (id: Uint8Array) => string {
+  const known = new WeakMap<Uint8Array, { bytes: Uint8Array; key: string }>();
+  return (id) => {
+    let entry = known.get(id);
+    if (entry === undefined || !bytesEqual(entry.bytes, id)) {
+      entry = { bytes: id.slice(), key: toKeyString(build(id)) };
+      known.set(id, entry);
+    }
+    return entry.key;
+  };
+}

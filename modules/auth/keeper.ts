@@ -1,9 +1,10 @@
 import { BaseAccount } from 'cosmjs-types/cosmos/auth/v1beta1/auth';
 import { PubKey } from 'cosmjs-types/cosmos/crypto/secp256k1/keys';
 import type { Any } from 'cosmjs-types/google/protobuf/any';
-import type { KVStore } from '../../app/store/types.ts';
+import type { KVStore, StringKeyedStore } from '../../app/store/types.ts';
 import { prefixStore } from '../../app/store/prefix.ts';
-import { concatBytes, fromUtf8, readU64be, u64be, utf8 } from '../../app/bytes.ts';
+import { bytesEqual, concatBytes, fromUtf8, readU64be, u64be, utf8 } from '../../app/bytes.ts';
+import { keyStringMemo } from '../../app/store/bytes.ts';
 import { encodeAddress } from './address.ts';
 import { type AuthParams, defaultAuthParams } from './params.ts';
 
@@ -13,7 +14,8 @@ export const BASE_ACCOUNT_TYPE = '/cosmos.auth.v1beta1.BaseAccount';
 /** Key layout inside the module's prefix "auth/" (see README). */
 const ACCOUNT_PREFIX = utf8('a/');
 const keys = {
-  account: (address: Uint8Array) => concatBytes(ACCOUNT_PREFIX, address),
+  /** As a latin1 key string, remembered per address array (app/store/bytes.ts keyStringMemo): read and written in every tx. */
+  account: keyStringMemo((address) => concatBytes(ACCOUNT_PREFIX, address)),
   accountPrefix: ACCOUNT_PREFIX,
   nextAccountNumber: utf8('n'),
   params: utf8('p'),
@@ -36,7 +38,7 @@ export interface AccountReader {
 export class AuthKeeper implements AccountReader {
   static readonly storePrefix = utf8('auth/');
 
-  private view(store: KVStore): KVStore {
+  private view(store: KVStore): StringKeyedStore {
     return prefixStore(store, AuthKeeper.storePrefix);
   }
 
@@ -61,12 +63,21 @@ export class AuthKeeper implements AccountReader {
   }
 
   getAccount(store: KVStore, address: Uint8Array): Account | undefined {
-    const raw = this.view(store).get(keys.account(address));
-    return raw === undefined ? undefined : decodeAccount(address, raw);
+    const raw = this.view(store).getS(keys.account(address));
+    if (raw === undefined) return undefined;
+    // Stored values are shared and never changed (app/store/cache.ts), so the account decoded
+    // from one is the account of every later read of it: CheckTx's signature job, its ante
+    // handler and FinalizeBlock's all read the same committed bytes. Frozen: callers build new
+    // accounts with spreads, never change one.
+    const known = decodedAccounts.get(raw);
+    if (known !== undefined && bytesEqual(known.address, address)) return known;
+    const account = Object.freeze(decodeAccount(address, raw));
+    decodedAccounts.set(raw, account);
+    return account;
   }
 
   setAccount(store: KVStore, account: Account): void {
-    this.view(store).set(keys.account(account.address), encodeAccount(account));
+    this.view(store).setS(keys.account(account.address), encodeAccount(account));
   }
 
   /** Creates an account with the next account number; the caller checks it does not exist. */
@@ -90,7 +101,7 @@ export class AuthKeeper implements AccountReader {
    * (so the same gas), without decoding an account that exists.
    */
   ensureAccountExists(store: KVStore, address: Uint8Array): void {
-    if (this.view(store).get(keys.account(address)) === undefined) this.newAccount(store, address);
+    if (this.view(store).getS(keys.account(address)) === undefined) this.newAccount(store, address);
   }
 
   nextAccountNumber(store: KVStore): bigint {
@@ -218,6 +229,9 @@ function latin1Bytes(text: string): Uint8Array {
  * pubkey); anything else goes to the generic cosmjs-types decoder, so both accept the same
  * bytes and give the same account.
  */
+/** Accounts by the stored value they were decoded from (see getAccount). */
+const decodedAccounts = new WeakMap<Uint8Array, Readonly<Account>>();
+
 function decodeAccount(address: Uint8Array, raw: Uint8Array): Account {
   return decodeAccountFast(address, raw) ?? decodeAccountGeneric(address, raw);
 }

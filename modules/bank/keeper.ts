@@ -1,5 +1,5 @@
 import type { KVStore, StringKeyedStore } from '../../app/store/types.ts';
-import { bytesEqual, toKeyString } from '../../app/store/bytes.ts';
+import { keyStringMemo, toKeyString } from '../../app/store/bytes.ts';
 import { prefixStore } from '../../app/store/prefix.ts';
 import { concatBytes, fromUtf8, fromUtf8Short, utf8, utf8Short } from '../../app/bytes.ts';
 import { sdkErrors } from '../../app/errors.ts';
@@ -22,25 +22,19 @@ function denomKey(denom: string): Uint8Array {
   return bytes;
 }
 /**
- * The balance key "b/" ‖ len(address) ‖ address ‖ denom, as a latin1 key string
- * (app/store/bytes.ts), built without the bytes: balances are read and written about eight times per transfer, and the key bytes
- * plus their conversion were a tenth of the allocations of a tx. The address part is remembered
- * per address array (addresses are shared, never changed; checked against a copy anyway).
+ * The balance key "b/" ‖ len(address) ‖ address ‖ denom as a latin1 key string (app/store/bytes.ts),
+ * built without the bytes: balances are read and written about eight times per transfer, and the
+ * key bytes plus their conversion were a tenth of the allocations of a tx.
  */
-const addressKeyParts = new WeakMap<Uint8Array, { bytes: Uint8Array; part: string }>();
+const addressKeyPart = keyStringMemo((address) => keys.balancePrefix(address));
 const denomStrings = new Map<string, string>();
 function balanceKeyString(address: Uint8Array, denom: string): string {
-  let known = addressKeyParts.get(address);
-  if (known === undefined || !bytesEqual(known.bytes, address)) {
-    known = { bytes: address.slice(), part: toKeyString(concatBytes(BALANCE_PREFIX, Uint8Array.of(address.length), address)) };
-    addressKeyParts.set(address, known);
-  }
   let denomPart = denomStrings.get(denom);
   if (denomPart === undefined) {
     denomPart = toKeyString(denomKey(denom));
     if (denomStrings.size < 10_000) denomStrings.set(denom, denomPart);
   }
-  return known.part + denomPart;
+  return addressKeyPart(address) + denomPart;
 }
 
 const keys = {
