@@ -18,6 +18,8 @@ import { fromKeyString, lowerBound, prefixEnd, toKeyString } from "./bytes.ts";
 
 /** A buffered entry: the new value, or `null` for a delete. */
 type Pending = Uint8Array | null;
+/** In a savepoint's log: the key had no buffered entry. */
+const ABSENT = Symbol("absent");
 
 export class CacheStore implements StringKeyedStore {
   // Keys are latin1 strings; see bytes.ts for why their order equals byte order.
@@ -25,6 +27,8 @@ export class CacheStore implements StringKeyedStore {
   /** Buffered keys in ascending order; rebuilt lazily after a new key is buffered. */
   private sortedKeys: string[] | undefined = [];
   private rev = 0;
+  /** The open savepoint: each key's buffered entry before its first change since then. */
+  private savepointLog: Map<string, Pending | typeof ABSENT> | undefined;
 
   /** The parent when it takes latin1 keys too (then keys are never converted back to bytes). */
   private readonly parentS: StringKeyedStore | undefined;
@@ -86,8 +90,38 @@ export class CacheStore implements StringKeyedStore {
   }
 
   private buffer(k: string, v: Pending): void {
-    if (!this.pending.has(k)) this.sortedKeys = undefined;
+    const before = this.pending.get(k);
+    if (before === undefined) this.sortedKeys = undefined;
+    const log = this.savepointLog;
+    if (log !== undefined && !log.has(k)) log.set(k, before === undefined ? ABSENT : before);
     this.pending.set(k, v);
+    this.rev++;
+  }
+
+  /**
+   * Opens a savepoint: `rollbackToSavepoint()` then undoes every set and delete made after it,
+   * leaving the buffer exactly as it was (entries and their order). It is what a nested cache
+   * layer gives (a tx's message writes dropped, its fee and sequence kept) without a second
+   * layer that every read of the messages would pass through. One savepoint at a time; `write`
+   * and `discard` close it.
+   */
+  savepoint(): void {
+    if (this.savepointLog !== undefined) throw new Error("CacheStore: a savepoint is already open");
+    this.savepointLog = new Map();
+  }
+
+  /** Undoes every change since `savepoint()` and closes it. */
+  rollbackToSavepoint(): void {
+    const log = this.savepointLog;
+    if (log === undefined) throw new Error("CacheStore: no savepoint to roll back to");
+    for (const [k, before] of log) {
+      // Re-setting a key that was buffered before keeps its place in the Map's order; keys
+      // first buffered after the savepoint leave it.
+      if (before === ABSENT) this.pending.delete(k);
+      else this.pending.set(k, before);
+    }
+    this.savepointLog = undefined;
+    this.sortedKeys = undefined;
     this.rev++;
   }
 
@@ -161,6 +195,7 @@ export class CacheStore implements StringKeyedStore {
     }
     this.pending.clear();
     this.sortedKeys = [];
+    this.savepointLog = undefined;
     this.rev++;
   }
 
@@ -168,6 +203,7 @@ export class CacheStore implements StringKeyedStore {
   discard(): void {
     this.pending.clear();
     this.sortedKeys = [];
+    this.savepointLog = undefined;
     this.rev++;
   }
 }

@@ -34,31 +34,32 @@ export interface BlockInfo {
 export const NO_BLOCK = { hash: new Uint8Array(32), proposer: new Uint8Array(20) };
 
 /**
- * Runs one tx on two nested cache layers of `base`: the ante layer (fee,
- * sequence) and the message layer. Ante fails → both dropped, nothing
- * charged. A message fails → its layer is dropped; in a block the ante layer
- * is kept (the fee is paid and the sequence used, as in the Cosmos SDK); in
- * CheckTx it is dropped too, so the tx never enters the mempool.
+ * Runs one tx on a cache layer of `base`, ante handler (fee, sequence) first, then the messages.
+ * Ante fails → the layer is dropped, nothing charged. A message fails → its writes are undone
+ * (in a block: back to a savepoint taken after the ante handler, so the fee is paid and the
+ * sequence used, as in the Cosmos SDK); in CheckTx the whole layer is dropped, so the tx never
+ * enters the mempool.
  */
 export function runTx(mode: ExecMode, base: KVStore, tx: DecodedTx, block: BlockInfo, deps: AnteDeps): TxOutcome {
   const gas = mode === 'simulate' ? infiniteGasMeter() : new GasMeter(Number(tx.gasLimit));
-  const anteLayer = new CacheStore(base);
+  const layer = new CacheStore(base);
+  const metered = new GasMeteredStore(layer, gas);
   // CheckTx and ReCheckTx answer only whether the tx enters (stays in) the mempool: no events
   // (see DiscardedEventLog). Delivery and simulation keep them.
   const keepEvents = mode === 'deliver' || mode === 'simulate';
   const anteEvents = keepEvents ? new EventLog() : new DiscardedEventLog();
 
   try {
-    runAnte(txContext(anteLayer, anteEvents, gas, mode, block), tx, deps);
+    runAnte(txContext(metered, anteEvents, gas, mode, block), tx, deps);
   } catch (thrown) {
     return failedOutcome(thrown, [], tx, gas);
   }
 
-  const msgLayer = new CacheStore(anteLayer);
+  if (mode === 'deliver') layer.savepoint();
   const msgEvents = keepEvents ? new EventLog() : new DiscardedEventLog();
   const msgResponses: Any[] = [];
   try {
-    const msgContext = txContext(msgLayer, msgEvents, gas, mode, block);
+    const msgContext = txContext(metered, msgEvents, gas, mode, block);
     for (const { handler, msg } of tx.msgs) {
       if (msgEvents.enabled) msgEvents.emit('message', [
         ['action', handler.typeUrl],
@@ -68,12 +69,14 @@ export function runTx(mode: ExecMode, base: KVStore, tx: DecodedTx, block: Block
       msgResponses.push(handler.execute(msgContext, msg));
     }
   } catch (thrown) {
-    if (mode === 'deliver') anteLayer.write();
+    if (mode === 'deliver') {
+      layer.rollbackToSavepoint();
+      layer.write();
+    }
     return failedOutcome(thrown, mode === 'deliver' ? anteEvents.events : [], tx, gas);
   }
 
-  msgLayer.write();
-  anteLayer.write();
+  layer.write();
   anteEvents.append(msgEvents);
   return {
     code: 0, codespace: '', log: '', data: TxMsgData.encode({ data: [], msgResponses }).finish(),
@@ -81,9 +84,9 @@ export function runTx(mode: ExecMode, base: KVStore, tx: DecodedTx, block: Block
   };
 }
 
-function txContext(store: KVStore, events: EventLog, gas: GasMeter, mode: ExecMode, block: BlockInfo): Context {
+function txContext(store: GasMeteredStore, events: EventLog, gas: GasMeter, mode: ExecMode, block: BlockInfo): Context {
   return {
-    store: new GasMeteredStore(store, gas), gas, events, mode,
+    store, gas, events, mode,
     chainId: block.chainId, height: block.height, blockTimeSeconds: block.blockTimeSeconds, block: block.block,
   };
 }

@@ -216,3 +216,65 @@ t.test("prefixStore isolates key spaces", async (t) => {
   t.same(list(nested), [["1", "n"]]);
   t.throws(() => prefixStore(c, new Uint8Array(0)));
 });
+
+t.test("savepoint: rollback restores the buffer exactly (entries and order), equal to a nested layer dropped", async (t) => {
+  let seed = 777;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const randomOps = (store: CacheStore, count: number, tag: string): void => {
+    for (let op = 0; op < count; op++) {
+      const k = enc("k" + rnd(40));
+      if (rnd(3) === 0) store.delete(k);
+      else store.set(k, enc(`${tag}${op}`));
+    }
+  };
+  for (let round = 0; round < 50; round++) {
+    const base = new MapStore();
+    for (let i = 0; i < 20; i++) base.set(enc("k" + rnd(40)), enc("b" + i));
+    // The same ante writes on both; then message writes on a savepoint (one) or a nested layer (two).
+    const single = new CacheStore(base);
+    const outer = new CacheStore(base);
+    const anteSeed = seed;
+    randomOps(single, 8, "ante");
+    seed = anteSeed;
+    randomOps(outer, 8, "ante");
+    const before = single.latin1Changes();
+    const orderBefore = [...(single as unknown as { pending: Map<string, unknown> }).pending.keys()];
+    single.savepoint();
+    const inner = new CacheStore(outer);
+    const msgSeed = seed;
+    randomOps(single, 12, "msg");
+    seed = msgSeed;
+    randomOps(inner, 12, "msg");
+    t.same(list(single), list(inner), `round ${round}: same view during the messages`);
+    const keep = rnd(2) === 0;
+    if (keep) {
+      inner.write();
+    } else {
+      single.rollbackToSavepoint();
+      t.same(single.latin1Changes(), before, `round ${round}: rollback restores every buffered entry`);
+      t.same([...(single as unknown as { pending: Map<string, unknown> }).pending.keys()], orderBefore, `round ${round}: and their order`);
+    }
+    t.same(list(single), list(outer), `round ${round}: ${keep ? "kept" : "rolled back"} equals the nested layer ${keep ? "written" : "dropped"}`);
+  }
+});
+
+t.test("savepoint misuse is an error; write and discard close it", async (t) => {
+  const store = new CacheStore(new MapStore());
+  t.throws(() => store.rollbackToSavepoint(), /no savepoint/);
+  store.savepoint();
+  t.throws(() => store.savepoint(), /already open/);
+  store.set(enc("a"), enc("1"));
+  store.write();
+  t.throws(() => store.rollbackToSavepoint(), /no savepoint/, "write closed it");
+  store.savepoint();
+  store.discard();
+  t.throws(() => store.rollbackToSavepoint(), /no savepoint/, "discard closed it");
+  store.savepoint();
+  store.set(enc("b"), enc("2"));
+  store.delete(enc("a"));
+  store.rollbackToSavepoint();
+  t.equal(store.size, 0, "nothing buffered after rolling back to an empty buffer");
+});
