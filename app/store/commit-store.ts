@@ -18,7 +18,6 @@ import {
   concatBytes,
   decodeU64,
   encodeU64,
-  encodeUvarint,
   fromKeyString,
   lowerBound,
   prefixEnd,
@@ -82,28 +81,45 @@ function undoKey(height: bigint): Uint8Array {
 function encodeUndo(entries: ReadonlyArray<readonly [string, Uint8Array | undefined]>): Uint8Array {
   let size = 0;
   for (const [k, prev] of entries) {
-    size += encodeUvarint(k.length).length + k.length + 1;
-    if (prev !== undefined) size += encodeUvarint(prev.length).length + prev.length;
+    size += uvarintLength(k.length) + k.length + 1;
+    if (prev !== undefined) size += uvarintLength(prev.length) + prev.length;
   }
+  // Varints written in place: a block changes thousands of keys, and an array per length was
+  // most of this function's garbage.
   const out = new Uint8Array(size);
   let o = 0;
   for (const [k, prev] of entries) {
-    const klen = encodeUvarint(k.length);
-    out.set(klen, o);
-    o += klen.length;
+    o = writeUvarint(out, o, k.length);
     for (let i = 0; i < k.length; i++) out[o++] = k.charCodeAt(i);
     if (prev === undefined) {
       out[o++] = 0;
     } else {
       out[o++] = 1;
-      const vlen = encodeUvarint(prev.length);
-      out.set(vlen, o);
-      o += vlen.length;
+      o = writeUvarint(out, o, prev.length);
       out.set(prev, o);
       o += prev.length;
     }
   }
   return out;
+}
+
+function uvarintLength(n: number): number {
+  let length = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    length++;
+  }
+  return length;
+}
+
+/** Writes `n` (a non-negative safe integer) as an unsigned varint at `o`; returns the offset after it. */
+function writeUvarint(out: Uint8Array, o: number, n: number): number {
+  while (n >= 0x80) {
+    out[o++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  out[o++] = n;
+  return o;
 }
 
 function decodeUndo(buf: Uint8Array): Array<[string, Uint8Array | undefined]> {

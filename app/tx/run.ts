@@ -30,6 +30,10 @@ export interface BlockInfo {
   block: { hash: Uint8Array; proposer: Uint8Array };
 }
 
+/** A log that keeps nothing holds no state: one serves every CheckTx. */
+const DISCARDED_EVENTS = new DiscardedEventLog();
+const EMPTY = new Uint8Array(0);
+
 /** What CheckTx and simulation see as "the block": nothing to depend on. */
 export const NO_BLOCK = { hash: new Uint8Array(32), proposer: new Uint8Array(20) };
 
@@ -47,7 +51,7 @@ export function runTx(mode: ExecMode, base: KVStore, tx: DecodedTx, block: Block
   // CheckTx and ReCheckTx answer only whether the tx enters (stays in) the mempool: no events
   // (see DiscardedEventLog). Delivery and simulation keep them.
   const keepEvents = mode === 'deliver' || mode === 'simulate';
-  const anteEvents = keepEvents ? new EventLog() : new DiscardedEventLog();
+  const anteEvents = keepEvents ? new EventLog() : DISCARDED_EVENTS;
 
   try {
     runAnte(txContext(metered, anteEvents, gas, mode, block), tx, deps);
@@ -56,7 +60,7 @@ export function runTx(mode: ExecMode, base: KVStore, tx: DecodedTx, block: Block
   }
 
   if (mode === 'deliver') layer.savepoint();
-  const msgEvents = keepEvents ? new EventLog() : new DiscardedEventLog();
+  const msgEvents = keepEvents ? new EventLog() : DISCARDED_EVENTS;
   const msgResponses: Any[] = [];
   try {
     const msgContext = txContext(metered, msgEvents, gas, mode, block);
@@ -79,8 +83,9 @@ export function runTx(mode: ExecMode, base: KVStore, tx: DecodedTx, block: Block
   layer.write();
   anteEvents.append(msgEvents);
   return {
-    code: 0, codespace: '', log: '', data: TxMsgData.encode({ data: [], msgResponses }).finish(),
-    gasWanted: tx.gasLimit, gasUsed: BigInt(gas.consumed), events: anteEvents.events, msgResponses,
+    // CheckTx answers without data (app.ts checkTx): its TxMsgData would be encoded for nothing.
+    code: 0, codespace: '', log: '', data: keepEvents ? TxMsgData.encode({ data: [], msgResponses }).finish() : EMPTY,
+    gasWanted: tx.gasLimit, gasUsed: BigInt(gas.consumed), events: keepEvents ? anteEvents.events : [], msgResponses,
   };
 }
 
