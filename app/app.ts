@@ -17,7 +17,7 @@ import type { KVStore } from './store/types.ts';
 import { bytesEqual, fromUtf8, toHex, utf8 } from './bytes.ts';
 import { EventLog } from './events.ts';
 import { infiniteGasMeter } from './tx/gas.ts';
-import { SignatureCache, signatureJob } from './tx/ante.ts';
+import { SignatureCache, signatureJob, type VerifiedSignature } from './tx/ante.ts';
 import { sharedVerifyPool, type VerifyJob } from './tx/verify-pool.ts';
 import { type DecodeLimits, type DecodedTx, decodeTx, txHash } from './tx/decode.ts';
 import { type BlockInfo, NO_BLOCK, runTx, type TxOutcome } from './tx/run.ts';
@@ -190,9 +190,9 @@ export class R3mesApp implements AbciApplication {
    * CheckTx of several requests that arrived together (CometBFT pipelines CheckTx on the mempool
    * connection and flushes), answered in order and exactly as `checkTx` one by one would answer.
    * The signatures are verified ahead on the worker pool (app/tx/verify-pool.ts) while this
-   * thread runs the txs before them: a verified signature lands in the verify-once cache under a
-   * key that binds tx bytes, account number, chain-id and pubkey, so the ante handler finds it
-   * there, and verifies inline whatever the pool did not confirm.
+   * thread runs the txs before them: a verified signature lands in the verify-once cache with
+   * tx hash (so bytes), account number, chain-id and pubkey, so the ante handler finds it there
+   * when it checks the same inputs, and verifies inline whatever the pool did not confirm.
    */
   async checkTxBatch(reqs: RequestCheckTx[]): Promise<ResponseCheckTx[]> {
     const pool = sharedVerifyPool();
@@ -200,14 +200,14 @@ export class R3mesApp implements AbciApplication {
     const chainId = this.chainId;
     const deps = this.anteDeps();
     // Chunks grow so that the first answer comes back soon and later ones amortise the messages.
-    const chunks: Array<{ end: number; keys: string[]; verified: Promise<Uint8Array> }> = [];
+    const chunks: Array<{ end: number; checks: VerifiedSignature[]; verified: Promise<Uint8Array> }> = [];
     // Each request's decoding, made once here and handed to its CheckTx below (a tx hash and a cache lookup less).
     const decoded: Array<DecodedTx | undefined> = new Array(reqs.length).fill(undefined);
     let start = 0;
     let size = 16;
     while (start < reqs.length) {
       const end = Math.min(reqs.length, start + size);
-      const keys: string[] = [];
+      const checks: VerifiedSignature[] = [];
       const jobs: VerifyJob[] = [];
       for (let i = start; i < end; i++) {
         try {
@@ -216,21 +216,21 @@ export class R3mesApp implements AbciApplication {
           decoded[i] = tx;
           const prepared = signatureJob(this.checkState, tx, chainId, deps);
           if (prepared === undefined) continue;
-          keys.push(prepared.key);
+          checks.push(prepared.check);
           jobs.push(prepared.job);
         } catch {
           // CheckTx below answers with the error.
         }
       }
-      chunks.push({ end, keys, verified: jobs.length === 0 ? Promise.resolve(new Uint8Array()) : pool.verify(jobs) });
+      chunks.push({ end, checks, verified: jobs.length === 0 ? Promise.resolve(new Uint8Array()) : pool.verify(jobs) });
       start = end;
       size = Math.min(size * 2, 128);
     }
     const responses: ResponseCheckTx[] = [];
     for (const chunk of chunks) {
       const verified = await chunk.verified;
-      chunk.keys.forEach((key, i) => {
-        if (verified[i] === 1) this.signatures.add(key);
+      chunk.checks.forEach((check, i) => {
+        if (verified[i] === 1) this.signatures.add(check);
       });
       while (responses.length < chunk.end) responses.push(this.checkDecoded(reqs[responses.length], decoded[responses.length]));
     }

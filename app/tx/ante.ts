@@ -16,30 +16,48 @@ import type { KVStore } from '../store/types.ts';
 export const FEE_COLLECTOR = moduleAddress('fee_collector');
 
 /**
- * Remembers signatures already verified, keyed by everything the check
- * depended on (tx bytes, account number, chain-id, pubkey), so FinalizeBlock
- * does not verify again what CheckTx verified. Bounded; oldest entries go first.
+ * What a verified signature was checked against: the tx (its hash binds body, auth info and
+ * signature), and the account number, chain-id and pubkey the sign doc and the check used.
+ */
+export interface VerifiedSignature {
+  txHash: string;
+  accountNumber: bigint;
+  chainId: string;
+  pubkey: Uint8Array;
+}
+
+/**
+ * Remembers signatures already verified, with everything the check depended on, so
+ * FinalizeBlock does not verify again what CheckTx verified. Entries are found by tx hash (the
+ * same string object on every lookup of a tx, so its hash is computed once by V8) and then must
+ * match account number, chain-id and pubkey. Bounded; oldest txs go first.
  */
 export class SignatureCache {
-  private readonly verified = new Map<string, true>();
+  private readonly byTx = new Map<string, VerifiedSignature[]>();
   constructor(private readonly capacity = 200_000) {}
 
-  key(tx: DecodedTx, accountNumber: bigint, chainId: string, pubkey: Uint8Array): string {
-    // Fixed-length hash, then digits, the pubkey's length and the pubkey as latin1 (one char per
-    // byte), and the chain-id last: every part is delimited, so no two inputs share a key.
-    return `${tx.hash}/${accountNumber}/${pubkey.length}/${String.fromCharCode.apply(null, pubkey as unknown as number[])}${chainId}`;
-  }
-
-  has(key: string): boolean {
-    return this.verified.has(key);
-  }
-
-  add(key: string): void {
-    if (this.verified.size >= this.capacity) {
-      const oldest = this.verified.keys().next().value;
-      if (oldest !== undefined) this.verified.delete(oldest);
+  has(check: VerifiedSignature): boolean {
+    const entries = this.byTx.get(check.txHash);
+    if (entries === undefined) return false;
+    for (const entry of entries) {
+      if (entry.accountNumber === check.accountNumber && entry.chainId === check.chainId && bytesEqual(entry.pubkey, check.pubkey)) return true;
     }
-    this.verified.set(key, true);
+    return false;
+  }
+
+  add(check: VerifiedSignature): void {
+    if (this.has(check)) return;
+    const entry = { ...check, pubkey: check.pubkey.slice() };
+    const entries = this.byTx.get(check.txHash);
+    if (entries !== undefined) {
+      entries.push(entry);
+      return;
+    }
+    if (this.byTx.size >= this.capacity) {
+      const oldest = this.byTx.keys().next().value;
+      if (oldest !== undefined) this.byTx.delete(oldest);
+    }
+    this.byTx.set(check.txHash, [entry]);
   }
 }
 
@@ -115,30 +133,30 @@ function pubkeyMatchesSigner(tx: DecodedTx, pubkey: Uint8Array): boolean {
 
 /**
  * What verifying `tx`'s signature against `store` would check, for verification ahead of time
- * (app/tx/verify-pool.ts): the cache key and the sign doc's parts, or undefined when the ante
- * handler would not get as far as verifying (no account, no pubkey) or it is already cached.
- * The key binds every input, so a result computed here is valid whenever the ante handler
- * later asks with the same key, and unused otherwise.
+ * (app/tx/verify-pool.ts): the inputs of the check and the sign doc's parts, or undefined when
+ * the ante handler would not get as far as verifying (no account, no pubkey) or it is already
+ * cached. The cache entry carries every input, so a result computed here is used only when the
+ * ante handler later checks exactly those inputs.
  */
-export function signatureJob(store: KVStore, tx: DecodedTx, chainId: string, deps: AnteDeps): { key: string; job: VerifyJob } | undefined {
+export function signatureJob(store: KVStore, tx: DecodedTx, chainId: string, deps: AnteDeps): { check: VerifiedSignature; job: VerifyJob } | undefined {
   const account = deps.auth.getAccount(store, tx.signer);
   if (account === undefined) return undefined;
   const pubkey = account.pubkey ?? tx.pubkey;
   if (pubkey === undefined) return undefined;
-  const key = deps.signatures.key(tx, account.accountNumber, chainId, pubkey);
-  if (deps.signatures.has(key)) return undefined;
+  const check: VerifiedSignature = { txHash: tx.hash, accountNumber: account.accountNumber, chainId, pubkey };
+  if (deps.signatures.has(check)) return undefined;
   return {
-    key,
+    check,
     job: { bodyBytes: tx.bodyBytes, authInfoBytes: tx.authInfoBytes, chainId, accountNumber: account.accountNumber, signature: tx.signature, pubkey },
   };
 }
 
 function verifySignature(ctx: Context, tx: DecodedTx, accountNumber: bigint, pubkey: Uint8Array, cache: SignatureCache): void {
-  const key = cache.key(tx, accountNumber, ctx.chainId, pubkey);
-  if (cache.has(key)) return;
+  const check: VerifiedSignature = { txHash: tx.hash, accountNumber, chainId: ctx.chainId, pubkey };
+  if (cache.has(check)) return;
   const signBytes = SignDoc.encode({ bodyBytes: tx.bodyBytes, authInfoBytes: tx.authInfoBytes, chainId: ctx.chainId, accountNumber }).finish();
   if (!verifySecp256k1(tx.signature, createHash('sha256').update(signBytes).digest(), pubkey)) {
     throw sdkErrors.unauthorized(`signature verification failed; please verify account number (${accountNumber}) and chain-id (${ctx.chainId})`);
   }
-  cache.add(key);
+  cache.add(check);
 }

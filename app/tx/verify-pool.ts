@@ -40,32 +40,41 @@ function lowS(sig) {
   if (zero) return false;
   return Buffer.compare(Buffer.from(s.buffer, s.byteOffset, 32), HALF) <= 0;
 }
-function varint(out, n) {
-  while (n >= 0x80n) { out.push(Number(n & 0x7fn) | 0x80); n >>= 7n; }
-  out.push(Number(n));
+// The sign doc in one buffer, hashed in one call: createHash with an update per field crossed
+// into C++ eight times per tx.
+const oneShot = typeof require('node:crypto').hash === 'function'
+  ? (bytes) => require('node:crypto').hash('sha256', bytes, 'buffer')
+  : (bytes) => createHash('sha256').update(bytes).digest();
+function varintLength(n) {
+  let length = 1;
+  while (n >= 0x80n) { n >>= 7n; length++; }
+  return length;
 }
-function lenField(out, tag, bytes) {
-  if (bytes.length === 0) return;
-  out.push(tag);
-  varint(out, BigInt(bytes.length));
+function writeVarint(out, o, n) {
+  while (n >= 0x80n) { out[o++] = Number(n & 0x7fn) | 0x80; n >>= 7n; }
+  out[o++] = Number(n);
+  return o;
+}
+function fieldLength(bytes) {
+  return bytes.length === 0 ? 0 : 1 + varintLength(BigInt(bytes.length)) + bytes.length;
+}
+function writeField(out, o, tag, bytes) {
+  if (bytes.length === 0) return o;
+  out[o++] = tag;
+  o = writeVarint(out, o, BigInt(bytes.length));
+  out.set(bytes, o);
+  return o + bytes.length;
 }
 // cosmos.tx.v1beta1.SignDoc: 1 body_bytes, 2 auth_info_bytes, 3 chain_id, 4 account_number
 // (proto3: empty / zero fields are not written), as cosmjs-types encodes it.
 function signDocHash(body, authInfo, chainId, accountNumber) {
-  const hash = createHash('sha256');
-  const head = [];
-  lenField(head, 0x0a, body);
-  hash.update(Uint8Array.from(head)); hash.update(body);
-  const mid = [];
-  lenField(mid, 0x12, authInfo);
-  hash.update(Uint8Array.from(mid)); hash.update(authInfo);
-  const chain = chainId;
-  const tail = [];
-  lenField(tail, 0x1a, chain);
-  const tailHead = Uint8Array.from(tail);
-  hash.update(tailHead); hash.update(chain);
-  if (accountNumber !== 0n) { const an = [0x20]; varint(an, accountNumber); hash.update(Uint8Array.from(an)); }
-  return hash.digest();
+  const size = fieldLength(body) + fieldLength(authInfo) + fieldLength(chainId) + (accountNumber === 0n ? 0 : 1 + varintLength(accountNumber));
+  const doc = new Uint8Array(size);
+  let o = writeField(doc, 0, 0x0a, body);
+  o = writeField(doc, o, 0x12, authInfo);
+  o = writeField(doc, o, 0x1a, chainId);
+  if (accountNumber !== 0n) { doc[o++] = 0x20; o = writeVarint(doc, o, accountNumber); }
+  return oneShot(doc);
 }
 parentPort.on('message', (buffer) => {
   // One transferred buffer per batch: u32 id, u32 n, n × 5 u32 lengths (body, auth info,
