@@ -30,7 +30,6 @@ export interface DecodedTx {
   hash: string;
   bodyBytes: Uint8Array;
   authInfoBytes: Uint8Array;
-  body: TxBody;
   msgs: DecodedMsg[];
   signer: Uint8Array;
   /** From the signer info, when present; required when the account has none yet. */
@@ -219,7 +218,6 @@ export function decodeTx(bytes: Uint8Array, limits: DecodeLimits, lookup: MsgLoo
     hash: hash ?? txHash(bytes),
     bodyBytes: raw.bodyBytes,
     authInfoBytes: raw.authInfoBytes,
-    body,
     msgs,
     signer,
     pubkey,
