@@ -17,8 +17,9 @@ import type { KVStore } from './store/types.ts';
 import { bytesEqual, fromUtf8, toHex, utf8 } from './bytes.ts';
 import { EventLog } from './events.ts';
 import { infiniteGasMeter } from './tx/gas.ts';
-import { SignatureCache, signatureJob, type VerifiedSignature } from './tx/ante.ts';
-import { sharedVerifyPool, type VerifyJob } from './tx/verify-pool.ts';
+import { SignatureCache, signatureJob } from './tx/ante.ts';
+import { BatchSignatures } from './tx/batch-signatures.ts';
+import { sharedVerifyPool } from './tx/verify-pool.ts';
 import { type DecodeLimits, type DecodedTx, decodeTx, txHash } from './tx/decode.ts';
 import { type BlockInfo, NO_BLOCK, runTx, type TxOutcome } from './tx/run.ts';
 import type { AuthKeeper } from '../modules/auth/keeper.ts';
@@ -58,6 +59,11 @@ export class R3mesApp implements AbciApplication {
   private readonly msgHandlers = new Map<string, MsgHandler>();
   private readonly queryHandlers = new Map<string, (store: KVStore, data: Uint8Array) => Uint8Array>();
   private readonly signatures = new SignatureCache();
+  /**
+   * Signatures of CheckTx batches verified ahead on the worker pool and on this thread (stolen
+   * while waiting); the rest were verified by the ante handler as it ran them. For benchmarks.
+   */
+  readonly batchSignatureCounts = { worker: 0, ahead: 0 };
   /**
    * Stateless check results by tx hash, so FinalizeBlock and ReCheckTx do not decode again what
    * CheckTx did. Valid while the decode limits stay the same; a committed block's txs leave it.
@@ -189,51 +195,36 @@ export class R3mesApp implements AbciApplication {
   /**
    * CheckTx of several requests that arrived together (CometBFT pipelines CheckTx on the mempool
    * connection and flushes), answered in order and exactly as `checkTx` one by one would answer.
-   * The signatures are verified ahead on the worker pool (app/tx/verify-pool.ts) while this
-   * thread runs the txs before them: a verified signature lands in the verify-once cache with
-   * tx hash (so bytes), account number, chain-id and pubkey, so the ante handler finds it there
-   * when it checks the same inputs, and verifies inline whatever the pool did not confirm.
+   * The signatures are verified ahead, on the worker pool or on this thread when it would
+   * otherwise wait (app/tx/batch-signatures.ts), into the verify-once cache, which matches tx
+   * hash (so bytes), account number, chain-id and pubkey: the ante handler finds a signature
+   * there only when it checks exactly those inputs, and verifies inline whatever is not there.
    */
   async checkTxBatch(reqs: RequestCheckTx[]): Promise<ResponseCheckTx[]> {
     const pool = sharedVerifyPool();
     if (pool === undefined || reqs.length === 0) return reqs.map((req) => this.checkTx(req));
     const chainId = this.chainId;
     const deps = this.anteDeps();
-    // Chunks grow so that the first answer comes back soon and later ones amortise the messages.
-    const chunks: Array<{ end: number; checks: VerifiedSignature[]; verified: Promise<Uint8Array> }> = [];
-    // Each request's decoding, made once here and handed to its CheckTx below (a tx hash and a cache lookup less).
+    // Each request's decoding, made once (when its signature is prepared or when it runs).
     const decoded: Array<DecodedTx | undefined> = new Array(reqs.length).fill(undefined);
-    let start = 0;
-    let size = 16;
-    while (start < reqs.length) {
-      const end = Math.min(reqs.length, start + size);
-      const checks: VerifiedSignature[] = [];
-      const jobs: VerifyJob[] = [];
-      for (let i = start; i < end; i++) {
-        try {
-          if (isBeaconFormat(reqs[i].tx)) continue;
-          const tx = this.decodeCached(reqs[i].tx);
-          decoded[i] = tx;
-          const prepared = signatureJob(this.checkState, tx, chainId, deps);
-          if (prepared === undefined) continue;
-          checks.push(prepared.check);
-          jobs.push(prepared.job);
-        } catch {
-          // CheckTx below answers with the error.
-        }
+    const prepare = (i: number) => {
+      try {
+        if (isBeaconFormat(reqs[i].tx)) return undefined;
+        const tx = decoded[i] ?? this.decodeCached(reqs[i].tx);
+        decoded[i] = tx;
+        return signatureJob(this.checkState, tx, chainId, deps);
+      } catch {
+        return undefined; // CheckTx answers with the error
       }
-      chunks.push({ end, checks, verified: jobs.length === 0 ? Promise.resolve(new Uint8Array()) : pool.verify(jobs) });
-      start = end;
-      size = Math.min(size * 2, 128);
-    }
+    };
+    const signatures = new BatchSignatures(reqs.length, prepare, pool, this.signatures);
     const responses: ResponseCheckTx[] = [];
-    for (const chunk of chunks) {
-      const verified = await chunk.verified;
-      chunk.checks.forEach((check, i) => {
-        if (verified[i] === 1) this.signatures.add(check);
-      });
-      while (responses.length < chunk.end) responses.push(this.checkDecoded(reqs[responses.length], decoded[responses.length]));
+    for (const [k, { start, end }] of signatures.ranges.entries()) {
+      await signatures.ready(k);
+      for (let i = start; i < end; i++) responses.push(this.checkDecoded(reqs[i], decoded[i]));
     }
+    this.batchSignatureCounts.worker += signatures.counts.worker;
+    this.batchSignatureCounts.ahead += signatures.counts.inline;
     return responses;
   }
 

@@ -226,6 +226,9 @@ async function main(): Promise<void> {
     profiler.disconnect();
   }
 
+  const { worker: verifiedByWorker, ahead: verifiedAhead } = harness.app.batchSignatureCounts;
+  const signatureShare = { worker: verifiedByWorker, ahead: verifiedAhead, inline: blocks * txsPerBlock - verifiedByWorker - verifiedAhead };
+
   // --- cold block: no CheckTx first (a syncing node), so decode and verify happen in FinalizeBlock
   const [cold, coldTotal] = await phaseAsync(() => harness.block(blockTxs[blocks]));
   if (cold.txResults.some((r) => r.code !== 0)) throw new Error('bench: cold block tx failed');
@@ -261,6 +264,10 @@ async function main(): Promise<void> {
     ['end-to-end tx/s (CheckTx + FinalizeBlock + Commit)', wall((r) => [r.check, r.finalize, r.commit]), cpu((r) => [r.check, r.finalize, r.commit])],
     [`end-to-end tx/s, block 1 (JIT warm-up)`, rate(txsPerBlock, endToEnd(rows[0], 'wall')), rate(txsPerBlock, endToEnd(rows[0], 'cpu'))],
     [`end-to-end tx/s, steady state (blocks 2–${blocks}): median [min–max]`, steady('wall'), steady('cpu')],
+    ...(pipelined ? [[
+      'CheckTx signatures verified: worker / main thread ahead (while waiting) / main thread inline',
+      `${signatureShare.worker.toLocaleString('en')} / ${signatureShare.ahead.toLocaleString('en')} / ${signatureShare.inline.toLocaleString('en')}`, '',
+    ] as [string, string, string]] : []),
     ['cold FinalizeBlock + Commit tx/s (no CheckTx before)', rate(txsPerBlock, coldTotal.wall), rate(txsPerBlock, coldTotal.cpu)],
     ['state keys before / after', `${keysBefore.toLocaleString('en')} / ${keysAfter.toLocaleString('en')}`, ''],
     [`verifier: ${verifierName}, verifies/s`, `${Math.round(verifierRate).toLocaleString('en')} (${(verifierRate / nobleRate).toFixed(1)}× baseline)`, ''],

@@ -105,3 +105,52 @@ t.test('checkTxBatch answers as CheckTx one by one', async (t) => {
   t.same(one.responses.map((r) => r.code), [0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 32, 9, 2, 32, 0]);
   t.ok(sharedVerifyPool() === undefined || sharedVerifyPool()!.size > 0);
 });
+
+t.test('a batch of many chunks, signatures shared between the worker and the main thread, answers as CheckTx one by one', async (t) => {
+  const keys = await Promise.all(Array.from({ length: 40 }, (_, i) => testKey(100 + i)));
+  const run = async (batched: boolean, busyWorker = false) => {
+    const harness = await startHarness(genesisFor(keys));
+    await harness.block([]);
+    const accountNumber = (i: number) => harness.app.auth.getAccount(harness.store.committed(), decodeAddress(keys[i].address))!.accountNumber;
+    const txs: Uint8Array[] = [];
+    for (let seq = 0n; seq < 8n; seq++) {
+      for (let i = 0; i < keys.length; i++) {
+        const tx = await signTx(keys[i], [msgSend(keys[i].address, keys[(i + 3) % keys.length].address, '5')], { chainId: CHAIN_ID, accountNumber: accountNumber(i), sequence: seq });
+        // Every 37th tx gets a broken signature: it fails (code 4) and, in CheckTx, the
+        // sender's later txs then fail on their sequence (code 32) — wherever it was verified.
+        if (txs.length % 37 === 36) tx[tx.length - 1] ^= 0x01;
+        txs.push(tx);
+      }
+    }
+    const reqs = txs.map((tx) => ({ tx, type: 0 as const }));
+    const before = { ...harness.app.batchSignatureCounts };
+    // A worker still busy with other work (≈ 0.2 s of it) makes the main thread verify from the back of the batch.
+    const busy = busyWorker ? sharedVerifyPool()?.verify(Array.from({ length: 3000 }, () => job(1n, CHAIN_ID, 50))) : undefined;
+    const responses = batched ? await harness.app.checkTxBatch(reqs) : reqs.map((req) => harness.app.checkTx(req));
+    const counts = { worker: harness.app.batchSignatureCounts.worker - before.worker, ahead: harness.app.batchSignatureCounts.ahead - before.ahead };
+    await busy;
+    const block = await harness.block(txs);
+    await harness.close();
+    return { responses, results: block.txResults, appHash: block.appHash, counts, n: txs.length };
+  };
+  const one = await run(false);
+  const batch = await run(true);
+  const stealing = await run(true, true);
+  t.same(stealing.responses, one.responses, 'same CheckTx answers with the worker busy elsewhere');
+  t.same(stealing.appHash, one.appHash, 'same app hash with the worker busy elsewhere');
+  t.comment(`signatures verified: idle worker ${JSON.stringify(batch.counts)}, busy worker ${JSON.stringify(stealing.counts)}`);
+  if (sharedVerifyPool() !== undefined) t.ok(stealing.counts.ahead > 0, `with the worker busy, the main thread verified ahead (${stealing.counts.ahead})`);
+  t.equal(one.n, 320);
+  t.same(batch.responses, one.responses, 'same CheckTx answers');
+  t.same(batch.results, one.results, 'same block results');
+  t.same(batch.appHash, one.appHash, 'same app hash');
+  const codes = one.responses.map((r) => r.code);
+  t.ok(codes.filter((c) => c === 4).length >= 8, `broken signatures refused with code 4 (${codes.filter((c) => c === 4).length})`);
+  t.ok(codes.filter((c) => c === 0).length > 200, 'most txs accepted');
+  if (sharedVerifyPool() !== undefined) {
+    t.ok(batch.counts.worker > 0, `the worker verified some (${batch.counts.worker})`);
+    t.ok(batch.counts.worker + batch.counts.ahead <= one.n, `no signature counted twice (${batch.counts.worker} + ${batch.counts.ahead})`);
+  } else {
+    t.comment('no signature worker on this machine (one core or no native binding): the batch ran inline');
+  }
+});
