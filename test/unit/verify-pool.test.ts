@@ -95,10 +95,12 @@ t.test('checkTxBatch answers as CheckTx one by one', async (t) => {
     const responses = batched ? await harness.app.checkTxBatch(reqs) : reqs.map((req) => harness.app.checkTx(req));
     const block = await harness.block(txs);
     await harness.close();
-    return { responses, results: block.txResults, appHash: block.appHash };
+    return { responses, results: block.txResults, appHash: block.appHash, byWorker: harness.app.batchSignatureCounts.worker };
   };
   const one = await run(false);
   const batch = await run(true);
+  // Only the first chunk (8 txs) stays on the main thread: a small batch still uses the worker.
+  if (sharedVerifyPool() !== undefined) t.ok(batch.byWorker > 0, `the worker verified signatures of this 16-tx batch (${batch.byWorker})`);
   t.same(batch.responses, one.responses);
   t.same(batch.results, one.results);
   t.same(batch.appHash, one.appHash);
