@@ -106,7 +106,8 @@ export class BatchSignatures {
       for (let i = chunk.start; i < chunk.end; i++) {
         const prepared = this.prepare(i);
         if (prepared === undefined) continue;
-        checks.push(prepared.check);
+        // The pubkey as sent (verify packs the job now), whatever happens to the array before the answer.
+        checks.push({ ...prepared.check, pubkey: prepared.check.pubkey.slice() });
         jobs.push(prepared.job);
       }
       if (jobs.length === 0) {

@@ -125,12 +125,15 @@ export function isCanonicalTxRaw(bytes: Uint8Array): boolean {
  * empty signature, no sign mode and a zero gas limit), so the checks on those
  * fields are skipped; everything else is the same.
  */
-export function decodeTx(bytes: Uint8Array, limits: DecodeLimits, lookup: MsgLookup, simulate = false, hash?: string): DecodedTx {
-  if (bytes.length === 0) throw sdkErrors.txDecode('empty tx');
-  if (bytes.length > limits.maxTxBytes) throw sdkErrors.txTooLarge(`tx of ${bytes.length} bytes exceeds the limit of ${limits.maxTxBytes}`);
+export function decodeTx(input: Uint8Array, limits: DecodeLimits, lookup: MsgLookup, simulate = false, hash?: string): DecodedTx {
+  if (input.length === 0) throw sdkErrors.txDecode('empty tx');
+  if (input.length > limits.maxTxBytes) throw sdkErrors.txTooLarge(`tx of ${input.length} bytes exceeds the limit of ${limits.maxTxBytes}`);
+  // One private copy, and every decoded field a view into it (readerOver, app/proto-runtime.ts;
+  // cosmjs-types' own readers made four copies): a decoded tx is cached by hash from CheckTx to
+  // FinalizeBlock, so it must not change if a caller reuses its buffer.
+  const bytes = input.slice();
   let raw: TxRaw, body: TxBody, authInfo: AuthInfo;
   try {
-    // Readers over the bytes themselves, not copies (app/proto-runtime.ts): tx bytes are never changed.
     raw = TxRaw.decode(readerOver(bytes));
     body = TxBody.decode(readerOver(raw.bodyBytes));
     authInfo = AuthInfo.decode(readerOver(raw.authInfoBytes));

@@ -31,3 +31,20 @@ t.test('MsgSend through CheckTx, FinalizeBlock and Commit moves coins and pays t
   t.same(h.store.lastAppHash, appHash, 'same app hash after reopening the database');
   t.equal(h.app.bank.balance(h.store.committed(), bobRaw, 'ur3mes'), 1234n);
 });
+
+t.test('a tx decoded in CheckTx does not change when the caller reuses its buffer', async (t) => {
+  const alice = await testKey(1);
+  const bob = await testKey(2);
+  const h = await startHarness(genesisFor([alice]));
+  t.teardown(() => h.close());
+  const tx = await signTx(alice, [msgSend(alice.address, bob.address, '77')], { chainId: CHAIN_ID, accountNumber: 0n, sequence: 0n });
+  const pristine = tx.slice();
+  t.equal(h.check(tx).code, 0);
+  tx.fill(0xee); // the caller reuses its buffer for something else
+  const block = await h.block([pristine]);
+  t.equal(block.txResults[0].code, 0, block.txResults[0].log);
+  const { TxRaw } = await import('cosmjs-types/cosmos/tx/v1beta1/tx');
+  const signature = Buffer.from(TxRaw.decode(pristine).signatures[0]).toString('base64');
+  const attributes = block.txResults[0].events.filter((e) => e.type === 'tx').flatMap((e) => e.attributes);
+  t.equal(attributes.find((a) => a.key === 'signature')?.value, signature, 'the block sees the tx as signed, not the reused buffer');
+});
