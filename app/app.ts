@@ -35,7 +35,6 @@ export const PROTOCOL_VERSION = 1n;
 
 const CHAIN_ID_KEY = utf8('app/chain_id');
 
-
 export interface AppOptions {
   logger?: (line: string) => void;
   /** This node's VRF secret key (config/vrf_key.json): with it, the node's proposals carry the beacon tx. */
@@ -224,7 +223,7 @@ export class R3mesApp implements AbciApplication {
       for (let i = start; i < end; i++) responses.push(this.checkDecoded(reqs[i], decoded[i]));
     }
     this.batchSignatureCounts.worker += signatures.counts.worker;
-    this.batchSignatureCounts.ahead += signatures.counts.inline;
+    this.batchSignatureCounts.ahead += signatures.counts.ahead;
     return responses;
   }
 

@@ -40,16 +40,25 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Protobuf-style unsigned varint of a non-negative safe integer. */
-export function encodeUvarint(n: number): Uint8Array {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`bad varint ${n}`);
-  const out: number[] = [];
+/** Bytes of the protobuf-style unsigned varint of `n`, a non-negative safe integer. */
+export function uvarintLength(n: number): number {
+  let length = 1;
   while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+    length++;
+  }
+  return length;
+}
+
+/** Writes the unsigned varint of `n` (a non-negative safe integer) at `o`; returns the offset after it. */
+export function writeUvarint(out: Uint8Array, o: number, n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`bad varint ${n}`);
+  while (n >= 0x80) {
+    out[o++] = (n % 0x80) | 0x80;
     n = Math.floor(n / 0x80);
   }
-  out.push(n);
-  return Uint8Array.from(out);
+  out[o++] = n;
+  return o;
 }
 
 const U64_MAX = (1n << 64n) - 1n;

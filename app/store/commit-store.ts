@@ -22,6 +22,8 @@ import {
   lowerBound,
   prefixEnd,
   toKeyString,
+  uvarintLength,
+  writeUvarint,
 } from "./bytes.ts";
 import { HASH_BYTES } from "./hash.ts";
 import { EMPTY_ROOT, leafHash, MerkleTree, type LeafChange } from "./merkle.ts";
@@ -84,8 +86,7 @@ function encodeUndo(entries: ReadonlyArray<readonly [string, Uint8Array | undefi
     size += uvarintLength(k.length) + k.length + 1;
     if (prev !== undefined) size += uvarintLength(prev.length) + prev.length;
   }
-  // Varints written in place: a block changes thousands of keys, and an array per length was
-  // most of this function's garbage.
+  // Varints written in place: a block changes thousands of keys.
   const out = new Uint8Array(size);
   let o = 0;
   for (const [k, prev] of entries) {
@@ -101,25 +102,6 @@ function encodeUndo(entries: ReadonlyArray<readonly [string, Uint8Array | undefi
     }
   }
   return out;
-}
-
-function uvarintLength(n: number): number {
-  let length = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80);
-    length++;
-  }
-  return length;
-}
-
-/** Writes `n` (a non-negative safe integer) as an unsigned varint at `o`; returns the offset after it. */
-function writeUvarint(out: Uint8Array, o: number, n: number): number {
-  while (n >= 0x80) {
-    out[o++] = (n % 0x80) | 0x80;
-    n = Math.floor(n / 0x80);
-  }
-  out[o++] = n;
-  return o;
 }
 
 function decodeUndo(buf: Uint8Array): Array<[string, Uint8Array | undefined]> {

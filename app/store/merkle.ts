@@ -20,7 +20,7 @@
  * node at or after p: those are rehashed (≈ n − p inner hashes; leaf hashes are reused, never
  * recomputed for unchanged keys). Nodes before p are copied, bar ancestors of changed values.
  */
-import { fromKeyString, lowerBound } from "./bytes.ts";
+import { fromKeyString, lowerBound, uvarintLength, writeUvarint } from "./bytes.ts";
 import { HASH_BYTES, innerHash, innerHashInto, sha256 } from "./hash.ts";
 
 /** Root of the tree with no leaves: sha256 of the empty string, as in CometBFT. */
@@ -31,20 +31,9 @@ const LEAF_PREFIX = 0x00;
 /** leaf = sha256(0x00 ‖ uvarint(len k) ‖ k ‖ 0x20 ‖ sha256(v)). */
 export function leafHash(key: Uint8Array, value: Uint8Array): Uint8Array {
   const valueHash = sha256(value);
-  let lenBytes = 0;
-  for (let n = key.length; ; n = Math.floor(n / 128)) {
-    lenBytes++;
-    if (n < 128) break;
-  }
-  const buf = new Uint8Array(1 + lenBytes + key.length + 1 + HASH_BYTES);
+  const buf = new Uint8Array(1 + uvarintLength(key.length) + key.length + 1 + HASH_BYTES);
   buf[0] = LEAF_PREFIX;
-  let o = 1;
-  let n = key.length;
-  while (n >= 128) {
-    buf[o++] = (n % 128) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[o++] = n;
+  let o = writeUvarint(buf, 1, key.length);
   buf.set(key, o);
   o += key.length;
   buf[o++] = HASH_BYTES;

@@ -38,19 +38,14 @@ export class SignatureCache {
 
   has(check: VerifiedSignature): boolean {
     const entries = this.byTx.get(check.txHash);
-    if (entries === undefined) return false;
-    for (const entry of entries) {
-      if (entry.accountNumber === check.accountNumber && entry.chainId === check.chainId && bytesEqual(entry.pubkey, check.pubkey)) return true;
-    }
-    return false;
+    return entries !== undefined && matchesAny(entries, check);
   }
 
   add(check: VerifiedSignature): void {
-    if (this.has(check)) return;
     const entry = { ...check, pubkey: check.pubkey.slice() };
     const entries = this.byTx.get(check.txHash);
     if (entries !== undefined) {
-      entries.push(entry);
+      if (!matchesAny(entries, check)) entries.push(entry);
       return;
     }
     if (this.byTx.size >= this.capacity) {
@@ -59,6 +54,14 @@ export class SignatureCache {
     }
     this.byTx.set(check.txHash, [entry]);
   }
+}
+
+/** Whether one of `entries` (all of `check`'s tx) was verified with `check`'s other inputs. */
+function matchesAny(entries: readonly VerifiedSignature[], check: VerifiedSignature): boolean {
+  for (const entry of entries) {
+    if (entry.accountNumber === check.accountNumber && entry.chainId === check.chainId && bytesEqual(entry.pubkey, check.pubkey)) return true;
+  }
+  return false;
 }
 
 export interface AnteDeps {
@@ -151,11 +154,21 @@ export function signatureJob(store: KVStore, tx: DecodedTx, chainId: string, dep
   };
 }
 
+/**
+ * Whether `job`'s signature is valid over its SIGN_MODE_DIRECT sign doc: the check of the ante
+ * handler, also run ahead by app/tx/batch-signatures.ts (the worker in verify-pool.ts builds the
+ * same sign doc itself).
+ */
+export function verifyJob(job: VerifyJob): boolean {
+  const signBytes = SignDoc.encode({ bodyBytes: job.bodyBytes, authInfoBytes: job.authInfoBytes, chainId: job.chainId, accountNumber: job.accountNumber }).finish();
+  return verifySecp256k1(job.signature, createHash('sha256').update(signBytes).digest(), job.pubkey);
+}
+
 function verifySignature(ctx: Context, tx: DecodedTx, accountNumber: bigint, pubkey: Uint8Array, cache: SignatureCache): void {
   const check: VerifiedSignature = { txHash: tx.hash, accountNumber, chainId: ctx.chainId, pubkey };
   if (cache.has(check)) return;
-  const signBytes = SignDoc.encode({ bodyBytes: tx.bodyBytes, authInfoBytes: tx.authInfoBytes, chainId: ctx.chainId, accountNumber }).finish();
-  if (!verifySecp256k1(tx.signature, createHash('sha256').update(signBytes).digest(), pubkey)) {
+  const job = { bodyBytes: tx.bodyBytes, authInfoBytes: tx.authInfoBytes, chainId: ctx.chainId, accountNumber, signature: tx.signature, pubkey };
+  if (!verifyJob(job)) {
     throw sdkErrors.unauthorized(`signature verification failed; please verify account number (${accountNumber}) and chain-id (${ctx.chainId})`);
   }
   cache.add(check);

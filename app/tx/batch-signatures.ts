@@ -13,10 +13,7 @@
  * whoever verified what (test/unit/verify-pool.test.ts).
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { createHash } from 'node:crypto';
-import { SignDoc } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
-import type { SignatureCache, VerifiedSignature } from './ante.ts';
-import { verifySecp256k1 } from './signature.ts';
+import { type SignatureCache, type VerifiedSignature, verifyJob } from './ante.ts';
 import type { VerifyJob, VerifyPool } from './verify-pool.ts';
 
 /** Txs per chunk: one worker message each; small enough that stealing one blocks this thread ~2 ms. */
@@ -50,8 +47,8 @@ export class BatchSignatures {
   private front = 0;
   private back: number;
   private inFlight = 0;
-  /** Signatures verified by the worker and by this thread (for tests and benchmarks). */
-  readonly counts = { worker: 0, inline: 0 };
+  /** Signatures verified by the worker and ahead by this thread (for tests and benchmarks). */
+  readonly counts = { worker: 0, ahead: 0 };
 
   constructor(
     size: number,
@@ -141,13 +138,7 @@ export class BatchSignatures {
       const prepared = this.prepare(i);
       if (prepared === undefined) continue;
       if (verifyJob(prepared.job)) this.cache.add(prepared.check);
-      this.counts.inline++;
+      this.counts.ahead++;
     }
   }
-}
-
-/** What the worker checks for a job, on this thread: the SIGN_MODE_DIRECT sign doc's hash, low-S, libsecp256k1. */
-export function verifyJob(job: VerifyJob): boolean {
-  const signBytes = SignDoc.encode({ bodyBytes: job.bodyBytes, authInfoBytes: job.authInfoBytes, chainId: job.chainId, accountNumber: job.accountNumber }).finish();
-  return verifySecp256k1(job.signature, createHash('sha256').update(signBytes).digest(), job.pubkey);
 }

@@ -29,7 +29,7 @@ export interface VerifyJob {
 
 const WORKER_SOURCE = String.raw`
 const { parentPort, workerData } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
+const crypto = require('node:crypto');
 const native = require(workerData.bindingPath);
 // n/2 of secp256k1, big-endian: a signature is valid only with s <= n/2 (and s != 0).
 const HALF = Buffer.from('7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0', 'hex');
@@ -42,9 +42,9 @@ function lowS(sig) {
 }
 // The sign doc in one buffer, hashed in one call: createHash with an update per field crossed
 // into C++ eight times per tx.
-const oneShot = typeof require('node:crypto').hash === 'function'
-  ? (bytes) => require('node:crypto').hash('sha256', bytes, 'buffer')
-  : (bytes) => createHash('sha256').update(bytes).digest();
+const oneShot = typeof crypto.hash === 'function'
+  ? (bytes) => crypto.hash('sha256', bytes, 'buffer')
+  : (bytes) => crypto.createHash('sha256').update(bytes).digest();
 function varintLength(n) {
   let length = 1;
   while (n >= 0x80n) { n >>= 7n; length++; }

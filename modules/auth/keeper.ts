@@ -224,14 +224,14 @@ function latin1Bytes(text: string): Uint8Array {
   return out;
 }
 
+/** Accounts by the stored value they were decoded from (see getAccount). */
+const decodedAccounts = new WeakMap<Uint8Array, Readonly<Account>>();
+
 /**
  * The fast reader handles what encodeAccount writes (each field once, in order, a secp256k1
  * pubkey); anything else goes to the generic cosmjs-types decoder, so both accept the same
  * bytes and give the same account.
  */
-/** Accounts by the stored value they were decoded from (see getAccount). */
-const decodedAccounts = new WeakMap<Uint8Array, Readonly<Account>>();
-
 function decodeAccount(address: Uint8Array, raw: Uint8Array): Account {
   return decodeAccountFast(address, raw) ?? decodeAccountGeneric(address, raw);
 }

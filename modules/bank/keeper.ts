@@ -11,36 +11,32 @@ import { type Coin, formatCoins, MAX_AMOUNT } from './coins.ts';
 /** Key layout inside the module's prefix "bank/" (see README). */
 const BALANCE_PREFIX = utf8('b/');
 const SUPPLY_PREFIX = utf8('s/');
-/** Denoms are few and recur in every tx: encode each once. */
-const denomBytes = new Map<string, Uint8Array>();
-function denomKey(denom: string): Uint8Array {
-  let bytes = denomBytes.get(denom);
-  if (bytes === undefined) {
-    bytes = utf8(denom);
-    if (denomBytes.size < 10_000) denomBytes.set(denom, bytes);
+/** Denoms are few and recur in every tx: encode each once, as bytes and as a latin1 key string. */
+const denoms = new Map<string, { bytes: Uint8Array; key: string }>();
+function denomEntry(denom: string): { bytes: Uint8Array; key: string } {
+  let entry = denoms.get(denom);
+  if (entry === undefined) {
+    const bytes = utf8(denom);
+    entry = { bytes, key: toKeyString(bytes) };
+    if (denoms.size < 10_000) denoms.set(denom, entry);
   }
-  return bytes;
+  return entry;
 }
+
 /**
  * The balance key "b/" ‖ len(address) ‖ address ‖ denom as a latin1 key string (app/store/bytes.ts),
  * built without the bytes: balances are read and written about eight times per transfer, and the
  * key bytes plus their conversion were a tenth of the allocations of a tx.
  */
 const addressKeyPart = keyStringMemo((address) => keys.balancePrefix(address));
-const denomStrings = new Map<string, string>();
 function balanceKeyString(address: Uint8Array, denom: string): string {
-  let denomPart = denomStrings.get(denom);
-  if (denomPart === undefined) {
-    denomPart = toKeyString(denomKey(denom));
-    if (denomStrings.size < 10_000) denomStrings.set(denom, denomPart);
-  }
-  return addressKeyPart(address) + denomPart;
+  return addressKeyPart(address) + denomEntry(denom).key;
 }
 
 const keys = {
   balancePrefix: (address: Uint8Array) => concatBytes(BALANCE_PREFIX, Uint8Array.of(address.length), address),
   holdersPrefix: BALANCE_PREFIX,
-  supply: (denom: string) => concatBytes(SUPPLY_PREFIX, denomKey(denom)),
+  supply: (denom: string) => concatBytes(SUPPLY_PREFIX, denomEntry(denom).bytes),
   supplyPrefix: SUPPLY_PREFIX,
 };
 

@@ -2,6 +2,7 @@ import t from 'tap';
 import { BinaryReader, BinaryWriter } from 'cosmjs-types/binary';
 import { MsgSend } from 'cosmjs-types/cosmos/bank/v1beta1/tx';
 import { originalReadString, readStringAsciiFast } from '../../app/proto-runtime.ts';
+import { xorshift32 } from '../helpers/rng.ts';
 
 /** A protobuf length-delimited payload: varint length, then the bytes. */
 function lengthDelimited(bytes: Uint8Array): Uint8Array {
@@ -20,19 +21,6 @@ function both(bytes: Uint8Array): { fast: string; original: string } {
   return {
     fast: readStringAsciiFast.call(new BinaryReader(frame)),
     original: originalReadString.call(new BinaryReader(frame)),
-  };
-}
-
-/** xorshift32: the cases are the same on every run. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
   };
 }
 
@@ -62,7 +50,7 @@ t.test('fast string decoding equals cosmjs-types utf8Read on every kind of input
     const { fast, original } = both(bytes);
     t.equal(fast, original, name);
   }
-  const next = rng(0x5eed);
+  const next = xorshift32(0x5eed);
   let compared = 0;
   for (let i = 0; i < 2000; i++) {
     const length = next() % 600;

@@ -7,6 +7,7 @@ import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { isCanonicalTxRaw } from '../../app/tx/decode.ts';
 import { msgSend, signTx, testKey } from '../helpers/txs.ts';
 import { CHAIN_ID } from '../helpers/app-harness.ts';
+import { xorshift32 } from '../helpers/rng.ts';
 
 function reference(bytes: Uint8Array): boolean {
   try {
@@ -16,14 +17,9 @@ function reference(bytes: Uint8Array): boolean {
   }
 }
 
-// A small deterministic PRNG (xorshift32): the same cases every run.
-let seed = 0x12345678;
-const rand = (n: number) => {
-  seed ^= seed << 13; seed >>>= 0;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5; seed >>>= 0;
-  return seed % n;
-};
+// The same cases every run.
+const next = xorshift32(0x12345678);
+const rand = (n: number) => next() % n;
 
 t.test('agrees with decode + re-encode', async (t) => {
   const key = await testKey(1);
