@@ -3,7 +3,7 @@
  * modules declare in their expected-keepers.ts (Cosmos SDK habit: the caller
  * states what it needs; the wiring satisfies it). Only app/modules.ts uses them.
  */
-import type { Context } from './context.ts';
+import type { Context } from './core/context.ts';
 import { decodeAddress } from '../modules/auth/address.ts';
 import { type StakingKeeper, backendName } from '../modules/staking/keeper.ts';
 import type { ModelViewKeeper } from '../modules/model/keeper.ts';

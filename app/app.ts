@@ -9,14 +9,14 @@ import {
 import { SimulateRequest, SimulateResponse } from 'cosmjs-types/cosmos/tx/v1beta1/service';
 import './proto-runtime.ts'; // allocation-light protobuf runtime: first, before anything decodes
 import type { AbciApplication } from './abci/application.ts';
-import { ChainError, sdkErrors, toChainError } from './errors.ts';
-import type { AppModule, MsgHandler } from './module.ts';
-import { CacheStore } from './store/cache.ts';
+import { ChainError, sdkErrors, toChainError } from './core/errors.ts';
+import type { AppModule, MsgHandler } from './core/module.ts';
+import { CacheStore } from './core/store/cache.ts';
 import type { CommitStore } from './store/commit-store.ts';
-import type { KVStore } from './store/types.ts';
-import { bytesEqual, fromUtf8, toHex, utf8 } from './bytes.ts';
-import { EventLog } from './events.ts';
-import { infiniteGasMeter } from './tx/gas.ts';
+import type { KVStore } from './core/store/types.ts';
+import { bytesEqual, fromUtf8, toHex, utf8 } from './core/bytes.ts';
+import { EventLog } from './core/events.ts';
+import { infiniteGasMeter } from './core/gas.ts';
 import { SignatureCache, signatureJob } from './tx/ante.ts';
 import { BatchSignatures } from './tx/batch-signatures.ts';
 import { sharedVerifyPool } from './tx/verify-pool.ts';

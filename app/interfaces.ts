@@ -1,4 +1,4 @@
-import type { ModuleInterface } from './module.ts';
+import type { ModuleInterface } from './core/module.ts';
 import { stakingInterface } from '../modules/staking/interface.ts';
 import { randomnessInterface } from '../modules/randomness/interface.ts';
 import { rewardsInterface } from '../modules/rewards/interface.ts';

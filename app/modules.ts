@@ -1,8 +1,8 @@
-import type { AppModule } from './module.ts';
-import type { KVStore } from './store/types.ts';
-import { CacheStore } from './store/cache.ts';
-import { sdkErrors } from './errors.ts';
-import { bytesEqual } from './bytes.ts';
+import type { AppModule } from './core/module.ts';
+import type { KVStore } from './core/store/types.ts';
+import { CacheStore } from './core/store/cache.ts';
+import { sdkErrors } from './core/errors.ts';
+import { bytesEqual } from './core/bytes.ts';
 import { AuthKeeper } from '../modules/auth/keeper.ts';
 import { authModule } from '../modules/auth/module.ts';
 import { BankKeeper } from '../modules/bank/keeper.ts';

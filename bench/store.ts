@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CacheStore } from "../app/store/cache.ts";
+import { CacheStore } from "../app/core/store/cache.ts";
 import { CommitStore } from "../app/store/commit-store.ts";
 import { leafHash, MerkleTree } from "../app/store/merkle.ts";
 

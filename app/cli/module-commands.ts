@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Comet38Client } from '@cosmjs/tendermint-rpc';
-import type { ModuleInterface, QueryRoute, TxCommand } from '../module.ts';
+import type { ModuleInterface, QueryRoute, TxCommand } from '../core/module.ts';
 import { connectSigningClient } from '../client/index.ts';
 import { nodeHome } from '../node/home.ts';
 import { fee, type TxOptions, withTxOptions } from './tx.ts';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { ModuleInterface, QueryRoute } from '../module.ts';
-import { ChainError } from '../errors.ts';
+import type { ModuleInterface, QueryRoute } from '../core/module.ts';
+import { ChainError } from '../core/errors.ts';
 import type { RegisterRoutes, RestContext } from './context.ts';
 import { badRequest } from './errors.ts';
 import { errorResponses } from './schemas.ts';

@@ -11,8 +11,8 @@
  *   discard()                     or drop the staged writes
  */
 import { Level } from "level";
-import type { KVReader, KVStore, StringKeyedStore } from "./types.ts";
-import { CacheStore } from "./cache.ts";
+import type { KVReader, KVStore, StringKeyedStore } from "../core/store/types.ts";
+import { CacheStore } from "../core/store/cache.ts";
 import {
   bytesEqual,
   concatBytes,
@@ -24,7 +24,7 @@ import {
   toKeyString,
   uvarintLength,
   writeUvarint,
-} from "./bytes.ts";
+} from "../core/store/bytes.ts";
 import { HASH_BYTES } from "./hash.ts";
 import { EMPTY_ROOT, leafHash, MerkleTree, type LeafChange } from "./merkle.ts";
 import { encodeCommitmentProof, existenceProofOf, type ProofMessage } from "./proof.ts";

@@ -20,7 +20,7 @@
  * node at or after p: those are rehashed (≈ n − p inner hashes; leaf hashes are reused, never
  * recomputed for unchanged keys). Nodes before p are copied, bar ancestors of changed values.
  */
-import { fromKeyString, lowerBound, uvarintLength, writeUvarint } from "./bytes.ts";
+import { fromKeyString, lowerBound, uvarintLength, writeUvarint } from "../core/store/bytes.ts";
 import { HASH_BYTES, innerHash, innerHashInto, sha256 } from "./hash.ts";
 
 /** Root of the tree with no leaves: sha256 of the empty string, as in CometBFT. */

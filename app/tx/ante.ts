@@ -1,8 +1,8 @@
 import { SignDoc } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { createHash } from 'node:crypto';
-import type { Context } from '../context.ts';
-import { sdkErrors } from '../errors.ts';
-import { bytesEqual } from '../bytes.ts';
+import type { Context } from '../core/context.ts';
+import { sdkErrors } from '../core/errors.ts';
+import { bytesEqual } from '../core/bytes.ts';
 import { addressFromPubkey, encodeAddress, moduleAddress } from '../../modules/auth/address.ts';
 import type { AuthKeeper } from '../../modules/auth/keeper.ts';
 import { parseDecimal, requiredFee } from '../../modules/auth/params.ts';
@@ -11,7 +11,7 @@ import { formatCoins } from '../../modules/bank/coins.ts';
 import type { DecodedTx } from './decode.ts';
 import { verifySecp256k1 } from './signature.ts';
 import type { VerifyJob } from './verify-pool.ts';
-import type { KVStore } from '../store/types.ts';
+import type { KVStore } from '../core/store/types.ts';
 
 export const FEE_COLLECTOR = moduleAddress('fee_collector');
 

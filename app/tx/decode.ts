@@ -3,12 +3,12 @@ import { SignMode } from 'cosmjs-types/cosmos/tx/signing/v1beta1/signing';
 import { PubKey } from 'cosmjs-types/cosmos/crypto/secp256k1/keys';
 import { readerOver } from '../proto-runtime.ts';
 import * as nodeCrypto from 'node:crypto';
-import { sdkErrors } from '../errors.ts';
-import type { MsgHandler } from '../module.ts';
-import { bytesEqual } from '../bytes.ts';
+import { sdkErrors } from '../core/errors.ts';
+import type { MsgHandler } from '../core/module.ts';
+import { bytesEqual } from '../core/bytes.ts';
 import { parseCoins, type Coin } from '../../modules/bank/coins.ts';
 import { SECP256K1_PUBKEY_TYPE } from '../../modules/auth/keeper.ts';
-import { MAX_TX_GAS } from './gas.ts';
+import { MAX_TX_GAS } from '../core/gas.ts';
 import { isLowS } from './signature.ts';
 
 /** The Cosmos SDK's default tx_sig_limit: more signatures than this is code 14. */

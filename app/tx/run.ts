@@ -1,15 +1,15 @@
 import { TxMsgData } from 'cosmjs-types/cosmos/base/abci/v1beta1/abci';
 import type { Any } from 'cosmjs-types/google/protobuf/any';
 import type { Event } from 'cosmjs-types/tendermint/abci/types';
-import type { Context, ExecMode } from '../context.ts';
-import { toChainError } from '../errors.ts';
-import { DiscardedEventLog, EventLog } from '../events.ts';
-import { CacheStore } from '../store/cache.ts';
-import type { KVStore } from '../store/types.ts';
+import type { Context, ExecMode } from '../core/context.ts';
+import { toChainError } from '../core/errors.ts';
+import { DiscardedEventLog, EventLog } from '../core/events.ts';
+import { CacheStore } from '../core/store/cache.ts';
+import type { KVStore } from '../core/store/types.ts';
 import { encodeAddress } from '../../modules/auth/address.ts';
 import { type AnteDeps, runAnte } from './ante.ts';
 import type { DecodedTx } from './decode.ts';
-import { GasMeter, GasMeteredStore, infiniteGasMeter } from './gas.ts';
+import { GasMeter, GasMeteredStore, infiniteGasMeter } from '../core/gas.ts';
 
 export interface TxOutcome {
   code: number;

@@ -16,7 +16,7 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { utf8 } from '../bytes.ts';
+import { utf8 } from '../core/bytes.ts';
 
 export interface VerifyJob {
   bodyBytes: Uint8Array;

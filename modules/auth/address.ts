@@ -1,8 +1,8 @@
 import { fromBech32, toBech32 } from '@cosmjs/encoding';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ripemd160 } from '@noble/hashes/legacy.js';
-import { sdkErrors } from '../../app/errors.ts';
-import { bytesEqual, utf8 } from '../../app/bytes.ts';
+import { sdkErrors } from '../../app/core/errors.ts';
+import { bytesEqual, utf8 } from '../../app/core/bytes.ts';
 import { createHash } from 'node:crypto';
 
 export const BECH32_PREFIX = 'r3mes';

@@ -1,10 +1,10 @@
 import { BaseAccount } from 'cosmjs-types/cosmos/auth/v1beta1/auth';
 import { PubKey } from 'cosmjs-types/cosmos/crypto/secp256k1/keys';
 import type { Any } from 'cosmjs-types/google/protobuf/any';
-import type { KVStore, StringKeyedStore } from '../../app/store/types.ts';
-import { prefixStore } from '../../app/store/prefix.ts';
-import { bytesEqual, concatBytes, fromUtf8, readU64be, u64be, utf8 } from '../../app/bytes.ts';
-import { keyStringMemo } from '../../app/store/bytes.ts';
+import type { KVStore, StringKeyedStore } from '../../app/core/store/types.ts';
+import { prefixStore } from '../../app/core/store/prefix.ts';
+import { bytesEqual, concatBytes, fromUtf8, readU64be, u64be, utf8 } from '../../app/core/bytes.ts';
+import { keyStringMemo } from '../../app/core/store/bytes.ts';
 import { encodeAddress } from './address.ts';
 import { type AuthParams, defaultAuthParams } from './params.ts';
 
@@ -14,7 +14,7 @@ export const BASE_ACCOUNT_TYPE = '/cosmos.auth.v1beta1.BaseAccount';
 /** Key layout inside the module's prefix "auth/" (see README). */
 const ACCOUNT_PREFIX = utf8('a/');
 const keys = {
-  /** As a latin1 key string, remembered per address array (app/store/bytes.ts keyStringMemo): read and written in every tx. */
+  /** As a latin1 key string, remembered per address array (app/core/store/bytes.ts keyStringMemo): read and written in every tx. */
   account: keyStringMemo((address) => concatBytes(ACCOUNT_PREFIX, address)),
   accountPrefix: ACCOUNT_PREFIX,
   nextAccountNumber: utf8('n'),
@@ -65,7 +65,7 @@ export class AuthKeeper implements AccountReader {
   getAccount(store: KVStore, address: Uint8Array): Account | undefined {
     const raw = this.view(store).getS(keys.account(address));
     if (raw === undefined) return undefined;
-    // Stored values are shared and never changed (app/store/cache.ts), so the account decoded
+    // Stored values are shared and never changed (app/core/store/cache.ts), so the account decoded
     // from one is the account of every later read of it: CheckTx's signature job, its ante
     // handler and FinalizeBlock's all read the same committed bytes. Frozen: callers build new
     // accounts with spreads, never change one.

@@ -1,7 +1,7 @@
 import { QueryAccountRequest, QueryAccountResponse, QueryParamsResponse } from 'cosmjs-types/cosmos/auth/v1beta1/query';
 import { BaseAccount } from 'cosmjs-types/cosmos/auth/v1beta1/auth';
-import type { AppModule } from '../../app/module.ts';
-import { sdkErrors } from '../../app/errors.ts';
+import type { AppModule } from '../../app/core/module.ts';
+import { sdkErrors } from '../../app/core/errors.ts';
 import { decodeAddress, encodeAddress } from './address.ts';
 import { accountToProto, type AuthKeeper, BASE_ACCOUNT_TYPE } from './keeper.ts';
 import { type AuthParams, defaultAuthParams, validateAuthParams } from './params.ts';

@@ -1,4 +1,4 @@
-import { sdkErrors } from '../../app/errors.ts';
+import { sdkErrors } from '../../app/core/errors.ts';
 
 /**
  * Auth parameters. The minimum gas price is a chain parameter (not a node

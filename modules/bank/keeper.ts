@@ -1,9 +1,9 @@
-import type { KVStore, StringKeyedStore } from '../../app/store/types.ts';
-import { keyStringMemo, toKeyString } from '../../app/store/bytes.ts';
-import { prefixStore } from '../../app/store/prefix.ts';
-import { concatBytes, fromUtf8, fromUtf8Short, utf8, utf8Short } from '../../app/bytes.ts';
-import { sdkErrors } from '../../app/errors.ts';
-import type { EventLog } from '../../app/events.ts';
+import type { KVStore, StringKeyedStore } from '../../app/core/store/types.ts';
+import { keyStringMemo, toKeyString } from '../../app/core/store/bytes.ts';
+import { prefixStore } from '../../app/core/store/prefix.ts';
+import { concatBytes, fromUtf8, fromUtf8Short, utf8, utf8Short } from '../../app/core/bytes.ts';
+import { sdkErrors } from '../../app/core/errors.ts';
+import type { EventLog } from '../../app/core/events.ts';
 import { encodeAddress } from '../auth/address.ts';
 import type { AuthKeeper } from '../auth/keeper.ts';
 import { type Coin, formatCoins, MAX_AMOUNT } from './coins.ts';
@@ -24,7 +24,7 @@ function denomEntry(denom: string): { bytes: Uint8Array; key: string } {
 }
 
 /**
- * The balance key "b/" ‖ len(address) ‖ address ‖ denom as a latin1 key string (app/store/bytes.ts),
+ * The balance key "b/" ‖ len(address) ‖ address ‖ denom as a latin1 key string (app/core/store/bytes.ts),
  * built without the bytes: balances are read and written about eight times per transfer, and the
  * key bytes plus their conversion were a tenth of the allocations of a tx.
  */

@@ -2,8 +2,8 @@ import {
   QueryAllBalancesRequest, QueryAllBalancesResponse, QueryBalanceRequest, QueryBalanceResponse,
   QuerySupplyOfRequest, QuerySupplyOfResponse, QueryTotalSupplyResponse,
 } from 'cosmjs-types/cosmos/bank/v1beta1/query';
-import type { AppModule } from '../../app/module.ts';
-import { sdkErrors } from '../../app/errors.ts';
+import type { AppModule } from '../../app/core/module.ts';
+import { sdkErrors } from '../../app/core/errors.ts';
 import { decodeAddress, encodeAddress } from '../auth/address.ts';
 import { parseAmount, toProtoCoins, validateDenom } from './coins.ts';
 import type { BankKeeper } from './keeper.ts';

@@ -1,6 +1,6 @@
 import { MsgSend, MsgSendResponse } from 'cosmjs-types/cosmos/bank/v1beta1/tx';
-import type { MsgHandler } from '../../app/module.ts';
-import { sdkErrors } from '../../app/errors.ts';
+import type { MsgHandler } from '../../app/core/module.ts';
+import { sdkErrors } from '../../app/core/errors.ts';
 import { decodeAddressShared } from '../auth/address.ts';
 import { parseCoins } from './coins.ts';
 import type { BankKeeper } from './keeper.ts';

@@ -3,7 +3,7 @@
  * wire contract: never renumber, only append. Each check raises exactly one of these; malformed
  * addresses and coins and a short balance keep their `sdk` codes (7, 10, 5).
  */
-import { registerError } from '../../app/errors.ts';
+import { registerError } from '../../app/core/errors.ts';
 
 export const MODEL_CODESPACE = 'model';
 

@@ -3,8 +3,8 @@
  * (Cosmos `expected_keepers.go`). `app/modules.ts` hands in the real keepers; tests hand in
  * fakes. Nothing here imports another module's internals.
  */
-import type { EventLog } from '../../app/events.ts';
-import type { KVStore } from '../../app/store/types.ts';
+import type { EventLog } from '../../app/core/events.ts';
+import type { KVStore } from '../../app/core/store/types.ts';
 import type { Coin } from '../bank/coins.ts';
 
 /**

@@ -7,7 +7,7 @@ import { GenesisState } from '../../proto/gen/r3mes/model/v1/genesis.ts';
 import {
   ModelVersion, Proposal, ProposalStatus, Vote, VersionStatus,
 } from '../../proto/gen/r3mes/model/v1/types.ts';
-import type { KVStore } from '../../app/store/types.ts';
+import type { KVStore } from '../../app/core/store/types.ts';
 import { decodeAddress } from '../auth/address.ts';
 import { parseAmount, validateDenom } from '../bank/coins.ts';
 import { modelErrors } from './errors.ts';

@@ -2,8 +2,8 @@
  * How the model module appears to users: `r3mesd tx model ...`, `r3mesd query model ...`,
  * REST `GET /r3mes/model/v1/...` and the OpenAPI document, all from this one description.
  */
-import { sdkErrors } from '../../app/errors.ts';
-import type { ModuleInterface, QueryRoute, TxCommand } from '../../app/module.ts';
+import { sdkErrors } from '../../app/core/errors.ts';
+import type { ModuleInterface, QueryRoute, TxCommand } from '../../app/core/module.ts';
 import {
   QueryActiveVersionRequest, QueryActiveVersionResponse, QueryParamsRequest, QueryParamsResponse, QueryProposalRequest,
   QueryProposalResponse, QueryProposalsRequest, QueryProposalsResponse, QueryTallyRequest, QueryTallyResponse,

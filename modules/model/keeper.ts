@@ -3,13 +3,13 @@
  * proposals, votes and params (what training and subnet receive, as `ModelReader`);
  * `ModelKeeper` adds proposal submission, voting and the EndBlock lifecycle.
  */
-import type { Context } from '../../app/context.ts';
-import { concatBytes, readU64be, u64be, utf8 } from '../../app/bytes.ts';
-import { toChainError } from '../../app/errors.ts';
-import { EventLog } from '../../app/events.ts';
-import { CacheStore } from '../../app/store/cache.ts';
-import { prefixStore } from '../../app/store/prefix.ts';
-import type { KVStore } from '../../app/store/types.ts';
+import type { Context } from '../../app/core/context.ts';
+import { concatBytes, readU64be, u64be, utf8 } from '../../app/core/bytes.ts';
+import { toChainError } from '../../app/core/errors.ts';
+import { EventLog } from '../../app/core/events.ts';
+import { CacheStore } from '../../app/core/store/cache.ts';
+import { prefixStore } from '../../app/core/store/prefix.ts';
+import type { KVStore } from '../../app/core/store/types.ts';
 import {
   ModelVersion, Params, Proposal, ProposalStatus, type TallyResult, Vote, VersionStatus, VoteOption,
 } from '../../proto/gen/r3mes/model/v1/types.ts';

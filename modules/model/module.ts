@@ -1,4 +1,4 @@
-import type { AppModule, ModuleParams } from '../../app/module.ts';
+import type { AppModule, ModuleParams } from '../../app/core/module.ts';
 import {
   QueryActiveVersionRequest, QueryActiveVersionResponse, QueryParamsResponse, QueryProposalRequest, QueryProposalResponse,
   QueryProposalsRequest, QueryProposalsResponse, QueryTallyRequest, QueryTallyResponse, QueryVersionRequest,

@@ -1,5 +1,5 @@
-import type { MsgHandler } from '../../app/module.ts';
-import { sdkErrors } from '../../app/errors.ts';
+import type { MsgHandler } from '../../app/core/module.ts';
+import { sdkErrors } from '../../app/core/errors.ts';
 import {
   MsgSubmitProposal, MsgSubmitProposalResponse, MsgVote, MsgVoteResponse,
 } from '../../proto/gen/r3mes/model/v1/tx.ts';

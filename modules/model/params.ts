@@ -4,7 +4,7 @@
  * change replaces them as a whole: the JSON must name exactly these fields.
  */
 import { parseAmount, validateDenom } from '../bank/coins.ts';
-import { ChainError } from '../../app/errors.ts';
+import { ChainError } from '../../app/core/errors.ts';
 import type { Params } from '../../proto/gen/r3mes/model/v1/types.ts';
 import { modelErrors } from './errors.ts';
 

@@ -3,7 +3,7 @@
  * proposal text and content. Limits are those of the worker's kernels (worker/SPEC.md §5).
  */
 import { CID } from 'multiformats/cid';
-import { utf8 } from '../../app/bytes.ts';
+import { utf8 } from '../../app/core/bytes.ts';
 import type { Architecture, LoraConfig, ProposalContent } from '../../proto/gen/r3mes/model/v1/types.ts';
 import { modelErrors } from './errors.ts';
 

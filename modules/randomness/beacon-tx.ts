@@ -14,7 +14,7 @@
  * magic, whatever follows. Everything beacon-format that is not the one valid beacon tx of the
  * block is refused (CheckTx, ProcessProposal) or fails (FinalizeBlock).
  */
-import { readU64be, u64be } from '../../app/bytes.ts';
+import { readU64be, u64be } from '../../app/core/bytes.ts';
 import { VRF_PROOF_LENGTH } from './vrf.ts';
 
 export const BEACON_TX_MAGIC: Uint8Array = Uint8Array.of(0x00, 0x52, 0x33, 0x56, 0x52, 0x46);

@@ -1,4 +1,4 @@
-import type { Context } from '../../app/context.ts';
+import type { Context } from '../../app/core/context.ts';
 import { type Candidate, draw } from './draw.ts';
 import type { BeaconKeeper } from './keeper.ts';
 

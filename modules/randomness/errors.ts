@@ -1,4 +1,4 @@
-import { registerError } from '../../app/errors.ts';
+import { registerError } from '../../app/core/errors.ts';
 
 /**
  * Errors of the randomness module, registered in one place (codespace + code), in the

@@ -1,4 +1,4 @@
-import type { KVStore } from '../../app/store/types.ts';
+import type { KVStore } from '../../app/core/store/types.ts';
 
 /**
  * What the beacon needs from staking: the VRF public key registered for the validator whose

@@ -1,4 +1,4 @@
-import type { ModuleInterface } from '../../app/module.ts';
+import type { ModuleInterface } from '../../app/core/module.ts';
 import {
   QueryBeaconRequest, QueryBeaconResponse, QueryLatestBeaconRequest, QueryLatestBeaconResponse, QueryParamsRequest, QueryParamsResponse,
 } from '../../proto/gen/r3mes/randomness/v1/query.ts';

@@ -5,10 +5,10 @@
  * any tx or hook runs); draws read the stored value through `beaconDrawer`.
  */
 import { sha512 } from '@noble/hashes/sha2.js';
-import type { KVStore } from '../../app/store/types.ts';
-import type { EventLog } from '../../app/events.ts';
-import { prefixStore } from '../../app/store/prefix.ts';
-import { concatBytes, readU64be, toHex, u64be, utf8 } from '../../app/bytes.ts';
+import type { KVStore } from '../../app/core/store/types.ts';
+import type { EventLog } from '../../app/core/events.ts';
+import { prefixStore } from '../../app/core/store/prefix.ts';
+import { concatBytes, readU64be, toHex, u64be, utf8 } from '../../app/core/bytes.ts';
 import { Beacon, Params } from '../../proto/gen/r3mes/randomness/v1/types.ts';
 import { decodeBeaconTx, encodeBeaconTx, isBeaconFormat } from './beacon-tx.ts';
 import { beaconErrors } from './errors.ts';

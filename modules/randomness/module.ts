@@ -1,5 +1,5 @@
-import type { AppModule, ModuleParams } from '../../app/module.ts';
-import { toHex } from '../../app/bytes.ts';
+import type { AppModule, ModuleParams } from '../../app/core/module.ts';
+import { toHex } from '../../app/core/bytes.ts';
 import {
   QueryBeaconRequest, QueryBeaconResponse, QueryLatestBeaconResponse, QueryParamsResponse,
 } from '../../proto/gen/r3mes/randomness/v1/query.ts';

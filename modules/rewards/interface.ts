@@ -1,4 +1,4 @@
-import type { ModuleInterface } from '../../app/module.ts';
+import type { ModuleInterface } from '../../app/core/module.ts';
 import {
   QueryParamsRequest, QueryParamsResponse, QueryWindowRewardsRequest, QueryWindowRewardsResponse,
 } from '../../proto/gen/r3mes/rewards/v1/query.ts';

@@ -1,7 +1,7 @@
-import type { Context } from '../../app/context.ts';
-import type { KVStore } from '../../app/store/types.ts';
-import { prefixStore } from '../../app/store/prefix.ts';
-import { concatBytes, u64be, utf8 } from '../../app/bytes.ts';
+import type { Context } from '../../app/core/context.ts';
+import type { KVStore } from '../../app/core/store/types.ts';
+import { prefixStore } from '../../app/core/store/prefix.ts';
+import { concatBytes, u64be, utf8 } from '../../app/core/bytes.ts';
 import { encodeAddress, moduleAddress } from '../auth/address.ts';
 import { MAX_AMOUNT } from '../bank/coins.ts';
 import { Params, WindowRewards } from '../../proto/gen/r3mes/rewards/v1/types.ts';

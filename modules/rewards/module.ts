@@ -1,4 +1,4 @@
-import type { AppModule, ModuleParams } from '../../app/module.ts';
+import type { AppModule, ModuleParams } from '../../app/core/module.ts';
 import { GenesisState } from '../../proto/gen/r3mes/rewards/v1/genesis.ts';
 import {
   QueryParamsResponse, QueryWindowRewardsRequest, QueryWindowRewardsResponse,

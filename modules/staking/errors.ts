@@ -1,4 +1,4 @@
-import { registerError } from '../../app/errors.ts';
+import { registerError } from '../../app/core/errors.ts';
 
 /** Errors of the staking module (codespace `staking`). Codes are wire contract: never renumber, only append. */
 export const STAKING_CODESPACE = 'staking';

@@ -1,4 +1,4 @@
-import type { ModuleInterface, QueryRoute, RegistryType, TxCommand } from '../../app/module.ts';
+import type { ModuleInterface, QueryRoute, RegistryType, TxCommand } from '../../app/core/module.ts';
 import { decodeAddress } from '../auth/address.ts';
 import {
   MsgAddMinerStake, MsgCreateValidator, MsgDelegate, MsgRegisterMiner, MsgUnbondMiner, MsgUndelegate, MsgUnjail, MsgUnjailMiner,

@@ -1,9 +1,9 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { ValidatorUpdate } from 'cosmjs-types/tendermint/abci/types';
-import type { Context } from '../../app/context.ts';
-import type { KVStore } from '../../app/store/types.ts';
-import { prefixStore } from '../../app/store/prefix.ts';
-import { bytesEqual, concatBytes, readU64be, toHex, u64be, utf8 } from '../../app/bytes.ts';
+import type { Context } from '../../app/core/context.ts';
+import type { KVStore } from '../../app/core/store/types.ts';
+import { prefixStore } from '../../app/core/store/prefix.ts';
+import { bytesEqual, concatBytes, readU64be, toHex, u64be, utf8 } from '../../app/core/bytes.ts';
 import { decodeAddress, encodeAddress, moduleAddress } from '../auth/address.ts';
 import { MAX_AMOUNT } from '../bank/coins.ts';
 import type { Candidate } from '../randomness/draw.ts';

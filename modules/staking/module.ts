@@ -1,5 +1,5 @@
-import type { AppModule, ModuleParams } from '../../app/module.ts';
-import type { KVStore } from '../../app/store/types.ts';
+import type { AppModule, ModuleParams } from '../../app/core/module.ts';
+import type { KVStore } from '../../app/core/store/types.ts';
 import { decodeAddress, encodeAddress } from '../auth/address.ts';
 import { GenesisState } from '../../proto/gen/r3mes/staking/v1/genesis.ts';
 import {

@@ -1,5 +1,5 @@
 import type { Any } from 'cosmjs-types/google/protobuf/any';
-import type { MsgHandler } from '../../app/module.ts';
+import type { MsgHandler } from '../../app/core/module.ts';
 import { decodeAddress } from '../auth/address.ts';
 import {
   MsgAddMinerStake, MsgAddMinerStakeResponse, MsgCreateValidator, MsgCreateValidatorResponse, MsgDelegate, MsgDelegateResponse,

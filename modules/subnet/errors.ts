@@ -2,7 +2,7 @@
  * Errors of the subnet module (codespace `subnet`), registered once here. Codes are part of
  * the wire contract: never renumber, only append. Malformed addresses keep `sdk` code 7.
  */
-import { registerError } from '../../app/errors.ts';
+import { registerError } from '../../app/core/errors.ts';
 
 export const SUBNET_CODESPACE = 'subnet';
 

@@ -2,7 +2,7 @@
  * What the subnet module needs from other modules (Cosmos `expected_keepers.go`).
  * `app/modules.ts` hands in the real keepers; tests hand in fakes.
  */
-import type { KVStore } from '../../app/store/types.ts';
+import type { KVStore } from '../../app/core/store/types.ts';
 
 export interface ModelVersionView {
   readonly number: bigint;

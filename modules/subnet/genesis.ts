@@ -1,4 +1,4 @@
-import type { KVStore } from '../../app/store/types.ts';
+import type { KVStore } from '../../app/core/store/types.ts';
 import { GenesisState } from '../../proto/gen/r3mes/subnet/v1/genesis.ts';
 import { contentCidProblem } from '../training/cid.ts';
 import { subnetErrors } from './errors.ts';

@@ -2,7 +2,7 @@
  * How subnet appears to users: `r3mesd tx subnet submit-activation`, `r3mesd query subnet ...`,
  * REST `GET /r3mes/subnet/v1/...` and the CosmJS Registry entry.
  */
-import type { ModuleInterface } from '../../app/module.ts';
+import type { ModuleInterface } from '../../app/core/module.ts';
 import {
   QueryActivationsRequest, QueryActivationsResponse, QueryAssignmentRequest, QueryAssignmentResponse,
   QueryParamsRequest, QueryParamsResponse, QuerySubnetsRequest, QuerySubnetsResponse,

@@ -1,4 +1,4 @@
-import type { AppModule, ModuleParams } from '../../app/module.ts';
+import type { AppModule, ModuleParams } from '../../app/core/module.ts';
 import { decodeAddress } from '../auth/address.ts';
 import { GenesisState } from '../../proto/gen/r3mes/subnet/v1/genesis.ts';
 import {

@@ -1,4 +1,4 @@
-import type { MsgHandler } from '../../app/module.ts';
+import type { MsgHandler } from '../../app/core/module.ts';
 import { MsgSubmitActivation, MsgSubmitActivationResponse } from '../../proto/gen/r3mes/subnet/v1/tx.ts';
 import { type ActivationDeps, type SubnetKeeper, validateSubmitActivation } from './keeper.ts';
 

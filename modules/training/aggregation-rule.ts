@@ -14,7 +14,7 @@
  * Integers are decimal without leading zeros. Whether a rule fits a window's input count
  * (2K < N, N ≥ 2F + 3, M ≤ N − F) is known only at aggregation; see the training README.
  */
-import type { ErrorKind } from '../../app/errors.ts';
+import type { ErrorKind } from '../../app/core/errors.ts';
 
 export const DEFAULT_AGGREGATION_RULE = 'median';
 export const MAX_RULE_PARAMETER = 10_000;

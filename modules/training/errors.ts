@@ -3,7 +3,7 @@
  * of the wire contract: never renumber, only append. Each check raises exactly one of these;
  * malformed addresses keep the `sdk` code 7.
  */
-import { registerError } from '../../app/errors.ts';
+import { registerError } from '../../app/core/errors.ts';
 
 export const TRAINING_CODESPACE = 'training';
 

@@ -1,10 +1,10 @@
 /**
  * What the training module needs from other modules, as small interfaces the caller declares
  * (Cosmos `expected_keepers.go`). `app/modules.ts` hands in the real keepers; tests hand in
- * fakes (modules/training/testing.ts). Nothing here imports another module's internals.
+ * fakes (test/helpers/training-testbed.ts). Nothing here imports another module's internals.
  */
-import type { Context } from '../../app/context.ts';
-import type { KVStore } from '../../app/store/types.ts';
+import type { Context } from '../../app/core/context.ts';
+import type { KVStore } from '../../app/core/store/types.ts';
 
 /** A registered miner as staking sees it. */
 export interface MinerView {

@@ -3,7 +3,7 @@
  * Indexes (aggregating windows, submissions by window, per-miner counts, CIDs) and the
  * schedule's collecting window are derived, not stored in genesis.
  */
-import type { KVStore } from '../../app/store/types.ts';
+import type { KVStore } from '../../app/core/store/types.ts';
 import { GenesisState } from '../../proto/gen/r3mes/training/v1/genesis.ts';
 import { SubmissionStatus, WindowStatus, type Window } from '../../proto/gen/r3mes/training/v1/types.ts';
 import { contentCidProblem } from './cid.ts';

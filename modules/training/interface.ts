@@ -2,8 +2,8 @@
  * How training appears to users: `r3mesd tx training ...`, `r3mesd query training ...`,
  * REST `GET /r3mes/training/v1/...` and the CosmJS Registry entries.
  */
-import type { ModuleInterface, QueryRoute } from '../../app/module.ts';
-import { sdkErrors } from '../../app/errors.ts';
+import type { ModuleInterface, QueryRoute } from '../../app/core/module.ts';
+import { sdkErrors } from '../../app/core/errors.ts';
 import {
   QueryAggregationRequest, QueryAggregationResponse, QueryAssignmentRequest, QueryAssignmentResponse,
   QueryCurrentWindowRequest, QueryCurrentWindowResponse, QueryParamsRequest, QueryParamsResponse,

@@ -1,7 +1,7 @@
-import type { Context } from '../../app/context.ts';
-import type { KVStore } from '../../app/store/types.ts';
-import { prefixStore } from '../../app/store/prefix.ts';
-import { bytesEqual, concatBytes, readU64be, toHex, u64be, utf8 } from '../../app/bytes.ts';
+import type { Context } from '../../app/core/context.ts';
+import type { KVStore } from '../../app/core/store/types.ts';
+import { prefixStore } from '../../app/core/store/prefix.ts';
+import { bytesEqual, concatBytes, readU64be, toHex, u64be, utf8 } from '../../app/core/bytes.ts';
 import type { Drawer } from '../randomness/drawer.ts';
 import type { MsgCommitAggregation, MsgRevealAggregation, MsgSubmitGradient } from '../../proto/gen/r3mes/training/v1/tx.ts';
 import {

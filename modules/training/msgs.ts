@@ -1,4 +1,4 @@
-import type { MsgHandler } from '../../app/module.ts';
+import type { MsgHandler } from '../../app/core/module.ts';
 import {
   MsgCommitAggregation, MsgCommitAggregationResponse, MsgRevealAggregation, MsgRevealAggregationResponse,
   MsgSubmitGradient, MsgSubmitGradientResponse,

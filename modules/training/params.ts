@@ -4,8 +4,8 @@
  * camelCase keys, every value a string: decimal for numbers and amounts, the rule's spelling
  * for `aggregationRule`.
  */
-import { strictParamsFromJson } from '../../app/params-json.ts';
-import type { ErrorKind } from '../../app/errors.ts';
+import { strictParamsFromJson } from '../../app/core/params-json.ts';
+import type { ErrorKind } from '../../app/core/errors.ts';
 import { Params } from '../../proto/gen/r3mes/training/v1/types.ts';
 import { DEFAULT_AGGREGATION_RULE, parseAggregationRule } from './aggregation-rule.ts';
 import { trainingErrors } from './errors.ts';

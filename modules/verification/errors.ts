@@ -3,7 +3,7 @@
  * are part of the wire contract: never renumber, only append. Malformed addresses keep `sdk` 7,
  * a bond the challenger cannot pay `sdk` 5.
  */
-import { registerError } from '../../app/errors.ts';
+import { registerError } from '../../app/core/errors.ts';
 
 export const VERIFICATION_CODESPACE = 'verification';
 

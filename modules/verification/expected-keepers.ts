@@ -3,8 +3,8 @@
  * `expected_keepers.go`). Bank and staking are narrowed `Pick`s of their keepers; training is
  * reached through `TrainingReader`, which `training-adapter.ts` builds from the TrainingKeeper.
  */
-import type { Context } from '../../app/context.ts';
-import type { KVStore } from '../../app/store/types.ts';
+import type { Context } from '../../app/core/context.ts';
+import type { KVStore } from '../../app/core/store/types.ts';
 import type { BankKeeper } from '../bank/keeper.ts';
 import type { StakingKeeper } from '../staking/keeper.ts';
 

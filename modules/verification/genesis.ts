@@ -2,7 +2,7 @@
  * Verification genesis: the whole module state as the generated GenesisState's protobuf JSON.
  * Indexes (open, held, due, by submission, L1 deadlines, pending L1 checks by verifier) are derived, not stored in genesis.
  */
-import type { KVStore } from '../../app/store/types.ts';
+import type { KVStore } from '../../app/core/store/types.ts';
 import { GenesisState } from '../../proto/gen/r3mes/verification/v1/genesis.ts';
 import { DisputeOrigin, DisputeOutcome, DisputeStage, L1Status } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { verificationErrors } from './errors.ts';

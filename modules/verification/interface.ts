@@ -2,7 +2,7 @@
  * How verification appears to users: `r3mesd tx verification ...`, `r3mesd query verification
  * ...`, REST `GET /r3mes/verification/v1/...` and the CosmJS Registry entries.
  */
-import type { ModuleInterface, QueryRoute } from '../../app/module.ts';
+import type { ModuleInterface, QueryRoute } from '../../app/core/module.ts';
 import { hexArg, uintArg } from '../training/interface.ts';
 import {
   QueryChecksByVerifierRequest, QueryChecksByVerifierResponse, QueryDisputeRequest, QueryDisputeResponse, QueryOpenDisputesRequest, QueryOpenDisputesResponse, QueryPanelRequest,

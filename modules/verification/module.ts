@@ -1,5 +1,5 @@
-import type { AppModule, ModuleParams } from '../../app/module.ts';
-import { sdkErrors } from '../../app/errors.ts';
+import type { AppModule, ModuleParams } from '../../app/core/module.ts';
+import { sdkErrors } from '../../app/core/errors.ts';
 import { GenesisState } from '../../proto/gen/r3mes/verification/v1/genesis.ts';
 import { decodeAddress } from '../auth/address.ts';
 import {

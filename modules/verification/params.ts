@@ -2,8 +2,8 @@
  * Verification parameters: defaults, rules, and the JSON form governance reads and replaces
  * (ModuleParams): the protobuf JSON of `Params` with every field present, every value a string.
  */
-import { strictParamsFromJson } from '../../app/params-json.ts';
-import type { ErrorKind } from '../../app/errors.ts';
+import { strictParamsFromJson } from '../../app/core/params-json.ts';
+import type { ErrorKind } from '../../app/core/errors.ts';
 import { Params } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { verificationErrors } from './errors.ts';
 

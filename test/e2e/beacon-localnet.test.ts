@@ -11,7 +11,7 @@ import t from 'tap';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { concatBytes, toHex, u64be } from '../../app/bytes.ts';
+import { concatBytes, toHex, u64be } from '../../app/core/bytes.ts';
 import { QueryBeaconRequest, QueryBeaconResponse } from '../../proto/gen/r3mes/randomness/v1/query.ts';
 import type { Beacon } from '../../proto/gen/r3mes/randomness/v1/types.ts';
 import { decodeBeaconTx } from '../../modules/randomness/beacon-tx.ts';

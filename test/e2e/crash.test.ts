@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import type { RequestFinalizeBlock } from 'cosmjs-types/tendermint/abci/types';
 import { R3mesApp } from '../../app/app.ts';
 import { CommitStore } from '../../app/store/commit-store.ts';
-import { utf8 } from '../../app/bytes.ts';
+import { utf8 } from '../../app/core/bytes.ts';
 import { readGenesis } from '../../app/node/genesis-file.ts';
 import { decodeAddress } from '../../modules/auth/address.ts';
 import { nodeHome } from '../../app/node/home.ts';

@@ -19,7 +19,7 @@ import { calculateFee, GasPrice, type SigningStargateClient } from '@cosmjs/star
 import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { Keyring } from '../../app/keys/index.ts';
 import { connectSigningClient, DEFAULT_GAS_PRICE } from '../../app/client/index.ts';
-import type { ModuleInterface } from '../../app/module.ts';
+import type { ModuleInterface } from '../../app/core/module.ts';
 import { stakingInterface } from '../../modules/staking/interface.ts';
 import { trainingInterface } from '../../modules/training/interface.ts';
 import { commitHash } from '../../modules/training/assignment.ts';

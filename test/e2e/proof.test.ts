@@ -1,6 +1,6 @@
 import t from 'tap';
 import { verifyProof } from '../../app/store/proof.ts';
-import { concatBytes, utf8 } from '../../app/bytes.ts';
+import { concatBytes, utf8 } from '../../app/core/bytes.ts';
 import { decodeAddress } from '../../modules/auth/address.ts';
 import { startDevNode } from '../helpers/devnode.ts';
 import { testKey } from '../helpers/txs.ts';

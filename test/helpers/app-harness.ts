@@ -9,7 +9,7 @@ import type { ResponseCheckTx, ResponseFinalizeBlock } from 'cosmjs-types/tender
 import { fromBech32 } from '@cosmjs/encoding';
 import { R3mesApp } from '../../app/app.ts';
 import { CommitStore } from '../../app/store/commit-store.ts';
-import { utf8 } from '../../app/bytes.ts';
+import { utf8 } from '../../app/core/bytes.ts';
 import type { TestKey } from './txs.ts';
 
 export const CHAIN_ID = 'r3mes-test-1';

@@ -3,15 +3,15 @@
  * in-memory state, a fake stake reader and a params router with a stand-in
  * second module, and builders for proposals and votes.
  */
-import { ChainError } from '../../app/errors.ts';
-import type { Context } from '../../app/context.ts';
-import { fromUtf8, toHex, utf8 } from '../../app/bytes.ts';
-import type { CacheStore } from '../../app/store/cache.ts';
-import type { KVStore } from '../../app/store/types.ts';
+import { ChainError } from '../../app/core/errors.ts';
+import type { Context } from '../../app/core/context.ts';
+import { fromUtf8, toHex, utf8 } from '../../app/core/bytes.ts';
+import type { CacheStore } from '../../app/core/store/cache.ts';
+import type { KVStore } from '../../app/core/store/types.ts';
 import { AuthKeeper } from '../../modules/auth/keeper.ts';
 import { encodeAddress } from '../../modules/auth/address.ts';
 import { BankKeeper } from '../../modules/bank/keeper.ts';
-import { EventLog } from '../../app/events.ts';
+import { EventLog } from '../../app/core/events.ts';
 import type { ParamsRouter, StakeReader } from '../../modules/model/expected-keepers.ts';
 import { ModelKeeper } from '../../modules/model/keeper.ts';
 import { modelModule } from '../../modules/model/module.ts';

@@ -3,11 +3,11 @@
  * handlers directly (no ABCI, no LevelDB): what a block would hand them.
  */
 import { createHash } from 'node:crypto';
-import type { Context, ExecMode } from '../../app/context.ts';
-import { EventLog } from '../../app/events.ts';
-import { CacheStore } from '../../app/store/cache.ts';
-import type { KVStore } from '../../app/store/types.ts';
-import { infiniteGasMeter } from '../../app/tx/gas.ts';
+import type { Context, ExecMode } from '../../app/core/context.ts';
+import { EventLog } from '../../app/core/events.ts';
+import { CacheStore } from '../../app/core/store/cache.ts';
+import type { KVStore } from '../../app/core/store/types.ts';
+import { infiniteGasMeter } from '../../app/core/gas.ts';
 
 /** An empty state: a cache over a store with nothing in it. Writes stay in the cache. */
 export function emptyState(): CacheStore {

@@ -23,7 +23,7 @@ import { CHAIN_ID, startHarness, type Harness } from '../helpers/app-harness.ts'
 import { testKey, type TestKey } from '../helpers/txs.ts';
 import { decodeAddress, encodeAddress } from '../../modules/auth/address.ts';
 import { FEE_COLLECTOR } from '../../app/tx/ante.ts';
-import { MAX_TX_GAS } from '../../app/tx/gas.ts';
+import { MAX_TX_GAS } from '../../app/core/gas.ts';
 import { defaultAuthParams } from '../../modules/auth/params.ts';
 
 const SECP256K1_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;

@@ -10,7 +10,7 @@ t.test('MsgSend through CheckTx, FinalizeBlock and Commit moves coins and pays t
   const tx = await signTx(alice, [msgSend(alice.address, bob.address, '1234')], { chainId: CHAIN_ID, accountNumber: 0n, sequence: 0n });
   const checked = h.check(tx);
   t.equal(checked.code, 0, `CheckTx accepts: ${checked.log}`);
-  t.same(checked.events, [], 'CheckTx answers without events (app/events.ts DiscardedEventLog: no one reads them)');
+  t.same(checked.events, [], 'CheckTx answers without events (app/core/events.ts DiscardedEventLog: no one reads them)');
   t.ok(checked.gasUsed > 0n && checked.gasUsed <= checked.gasWanted, `CheckTx still meters gas (${checked.gasUsed} of ${checked.gasWanted})`);
   const block = await h.block([tx]);
   t.equal(block.txResults.length, 1);

@@ -5,9 +5,9 @@
 import t from 'tap';
 import { BaseAccount } from 'cosmjs-types/cosmos/auth/v1beta1/auth';
 import { AuthKeeper, accountToProto, type Account } from '../../modules/auth/keeper.ts';
-import { CacheStore } from '../../app/store/cache.ts';
-import { SortedMemStore } from '../../modules/verification/testing.ts';
-import { utf8 } from '../../app/bytes.ts';
+import { CacheStore } from '../../app/core/store/cache.ts';
+import { SortedMemStore } from '../helpers/verification-testbed.ts';
+import { utf8 } from '../../app/core/bytes.ts';
 
 const auth = new AuthKeeper();
 const numbers = [0n, 1n, 127n, 128n, 300n, 16_383n, 16_384n, 2n ** 32n, 2n ** 63n, 2n ** 64n - 1n];

@@ -16,7 +16,7 @@ import {
 } from 'cosmjs-types/tendermint/abci/types';
 import { R3mesApp, type AppOptions } from '../../app/app.ts';
 import { CommitStore } from '../../app/store/commit-store.ts';
-import { concatBytes, toHex, u64be, utf8 } from '../../app/bytes.ts';
+import { concatBytes, toHex, u64be, utf8 } from '../../app/core/bytes.ts';
 import { defaultAppState } from '../../app/modules.ts';
 import { addGenesisAccount, type GenesisDoc } from '../../app/node/genesis-file.ts';
 import { addGenesisValidator } from '../../app/node/genesis-validator.ts';

@@ -3,7 +3,7 @@
  * supply accounting, one test per rewards error code, params, queries and genesis round trip.
  */
 import t, { type Test } from 'tap';
-import { ChainError, type ErrorKind } from '../../app/errors.ts';
+import { ChainError, type ErrorKind } from '../../app/core/errors.ts';
 import { AuthKeeper } from '../../modules/auth/keeper.ts';
 import { encodeAddress } from '../../modules/auth/address.ts';
 import { BankKeeper } from '../../modules/bank/keeper.ts';

@@ -4,8 +4,8 @@
  * per staking error code.
  */
 import t, { type Test } from 'tap';
-import { ChainError, type ErrorKind } from '../../app/errors.ts';
-import { CacheStore } from '../../app/store/cache.ts';
+import { ChainError, type ErrorKind } from '../../app/core/errors.ts';
+import { CacheStore } from '../../app/core/store/cache.ts';
 import type { Any } from 'cosmjs-types/google/protobuf/any';
 import { AuthKeeper } from '../../modules/auth/keeper.ts';
 import { encodeAddress } from '../../modules/auth/address.ts';

@@ -14,7 +14,7 @@ import { defaultStakingParams } from '../../modules/staking/params.ts';
 import { BackendClass, Params } from '../../proto/gen/r3mes/staking/v1/types.ts';
 import { QueryPoolResponse, QueryValidatorsResponse, QueryMinerRequest, QueryMinerResponse } from '../../proto/gen/r3mes/staking/v1/query.ts';
 import { emptyState, testContext } from '../helpers/module-context.ts';
-import type { KVStore } from '../../app/store/types.ts';
+import type { KVStore } from '../../app/core/store/types.ts';
 
 const DENOM = 'ur3mes';
 const addr = (n: number) => new Uint8Array(20).fill(n);

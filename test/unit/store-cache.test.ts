@@ -1,7 +1,7 @@
 import t from "tap";
-import { CacheStore } from "../../app/store/cache.ts";
-import { prefixStore } from "../../app/store/prefix.ts";
-import type { KVStore } from "../../app/store/types.ts";
+import { CacheStore } from "../../app/core/store/cache.ts";
+import { prefixStore } from "../../app/core/store/prefix.ts";
+import type { KVStore } from "../../app/core/store/types.ts";
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : new TextDecoder().decode(b));

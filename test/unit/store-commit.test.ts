@@ -84,7 +84,7 @@ t.test("discard: staged writes vanish; commit height must increase", async (t) =
 });
 
 t.test("working store is a cache: tx caches over it, failed tx dropped", async (t) => {
-  const { CacheStore } = await import("../../app/store/cache.ts");
+  const { CacheStore } = await import("../../app/core/store/cache.ts");
   const s = await CommitStore.open(tempDir(t), { sync: false });
   const ok = new CacheStore(s.working());
   ok.set(enc("x"), enc("1"));

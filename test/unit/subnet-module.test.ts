@@ -1,13 +1,13 @@
 /**
  * subnet: the layer split, the per-window assignment, MsgSubmitActivation (happy path and one
  * test per error code), queries, params, genesis. Windows come from the real training keeper;
- * staking and model are fakes (modules/training/testing.ts).
+ * staking and model are fakes (test/helpers/training-testbed.ts).
  */
 import t, { type Test } from 'tap';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { toHex, utf8 } from '../../app/bytes.ts';
-import { ChainError, type ErrorKind } from '../../app/errors.ts';
-import type { Context } from '../../app/context.ts';
+import { toHex, utf8 } from '../../app/core/bytes.ts';
+import { ChainError, type ErrorKind } from '../../app/core/errors.ts';
+import type { Context } from '../../app/core/context.ts';
 import { emptyState, testContext } from '../helpers/module-context.ts';
 import { decodeAddress } from '../../modules/auth/address.ts';
 import { GenesisState } from '../../proto/gen/r3mes/subnet/v1/genesis.ts';
@@ -24,7 +24,7 @@ import { QUERY_PATHS } from '../../modules/subnet/module.ts';
 import { SUBMIT_ACTIVATION_TYPE_URL } from '../../modules/subnet/msgs.ts';
 import { defaultGenesis as trainingDefaultGenesis } from '../../modules/training/genesis.ts';
 import { defaultParams as trainingDefaultParams } from '../../modules/training/params.ts';
-import { testAddress, testCid, trainingTestbed } from '../../modules/training/testing.ts';
+import { testAddress, testCid, trainingTestbed } from '../helpers/training-testbed.ts';
 
 const MINERS = Array.from({ length: 40 }, (_, i) => testAddress(`subnet-miner-${i}`));
 

@@ -1,16 +1,16 @@
 /**
  * training: every message's happy path, one test per error code, params, queries, the
- * worker's pure functions. Other modules are fakes (modules/training/testing.ts); subnet is real.
+ * worker's pure functions. Other modules are fakes (test/helpers/training-testbed.ts); subnet is real.
  */
 import t, { type Test } from 'tap';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { CID } from 'multiformats/cid';
 import { create as createDigest } from 'multiformats/hashes/digest';
 import { base58btc } from 'multiformats/bases/base58';
-import { ChainError, type ErrorKind } from '../../app/errors.ts';
-import { toHex, utf8 } from '../../app/bytes.ts';
+import { ChainError, type ErrorKind } from '../../app/core/errors.ts';
+import { toHex, utf8 } from '../../app/core/bytes.ts';
 import { decodeAddress } from '../../modules/auth/address.ts';
-import type { Context } from '../../app/context.ts';
+import type { Context } from '../../app/core/context.ts';
 import { emptyState, testContext } from '../helpers/module-context.ts';
 import { GenesisState as SubnetGenesis } from '../../proto/gen/r3mes/subnet/v1/genesis.ts';
 import { GenesisState } from '../../proto/gen/r3mes/training/v1/genesis.ts';
@@ -31,7 +31,7 @@ import { trainingInterface } from '../../modules/training/interface.ts';
 import { QUERY_PATHS } from '../../modules/training/module.ts';
 import { TYPE_URLS } from '../../modules/training/msgs.ts';
 import { defaultParams } from '../../modules/training/params.ts';
-import { testAddress, testCid, trainingTestbed } from '../../modules/training/testing.ts';
+import { testAddress, testCid, trainingTestbed } from '../helpers/training-testbed.ts';
 
 /** Window 1 opens at height 1: collect [1,11), challenge [11,13), commit [13,16), reveal [16,19), tally at 19. */
 const TEST_PARAMS: Partial<Params> = {

@@ -5,8 +5,8 @@
  */
 import t from 'tap';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { toHex, utf8 } from '../../app/bytes.ts';
-import type { Context } from '../../app/context.ts';
+import { toHex, utf8 } from '../../app/core/bytes.ts';
+import type { Context } from '../../app/core/context.ts';
 import { emptyState, testContext } from '../helpers/module-context.ts';
 import { draw } from '../../modules/randomness/draw.ts';
 import { GenesisState as SubnetGenesis } from '../../proto/gen/r3mes/subnet/v1/genesis.ts';
@@ -17,7 +17,7 @@ import { commitHash } from '../../modules/training/assignment.ts';
 import { defaultGenesis } from '../../modules/training/genesis.ts';
 import { PROPOSER_DRAW_PURPOSE } from '../../modules/training/keeper.ts';
 import { defaultParams } from '../../modules/training/params.ts';
-import { testAddress, testCid, trainingTestbed } from '../../modules/training/testing.ts';
+import { testAddress, testCid, trainingTestbed } from '../helpers/training-testbed.ts';
 
 /** Window 1 opens at height 1: collect [1,11), challenge [11,13), commit [13,16), reveal [16,19), tally at 19. */
 const TEST_PARAMS: Partial<Params> = {

@@ -3,13 +3,13 @@
  * (codespace `verification`), and a rejected message changes nothing.
  */
 import t, { type Test } from 'tap';
-import type { ErrorKind } from '../../app/errors.ts';
+import type { ErrorKind } from '../../app/core/errors.ts';
 import { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import { DisputeStage } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { verificationErrors } from '../../modules/verification/errors.ts';
 import { TYPE_URLS } from '../../modules/verification/msgs.ts';
 import { defaultParams, paramsToJson } from '../../modules/verification/params.ts';
-import { testAccount, testHash, thrownError, verificationTestbed } from '../../modules/verification/testing.ts';
+import { testAccount, testHash, thrownError, verificationTestbed } from '../helpers/verification-testbed.ts';
 
 const GOOD = testHash('good');
 const BAD = testHash('bad');

@@ -6,11 +6,11 @@
  * invariants: no slash before an L3 decision, module account = open bonds, supply exact.
  */
 import t, { type Test } from 'tap';
-import type { Context } from '../../app/context.ts';
+import type { Context } from '../../app/core/context.ts';
 import { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import { DisputeOutcome, DisputeStage, L1Status, type Params } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { VERIFICATION_MODULE_ADDRESS } from '../../modules/verification/keeper.ts';
-import { testAccount, testHash, verificationTestbed } from '../../modules/verification/testing.ts';
+import { testAccount, testHash, verificationTestbed } from '../helpers/verification-testbed.ts';
 
 const BASE_REWARD = 1000n;
 const BOND = 10n * BASE_REWARD;

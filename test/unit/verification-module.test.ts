@@ -11,12 +11,12 @@ import { QueryChecksByVerifierRequest, QueryChecksByVerifierResponse } from '../
 import { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import { DisputeOutcome, DisputeStage, L1Status } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { defaultParams as trainingDefaults } from '../../modules/training/params.ts';
-import { testCid, trainingTestbed } from '../../modules/training/testing.ts';
+import { testCid, trainingTestbed } from '../helpers/training-testbed.ts';
 import { verificationInterface } from '../../modules/verification/interface.ts';
 import { QUERY_PATHS } from '../../modules/verification/module.ts';
 import { TYPE_URLS } from '../../modules/verification/msgs.ts';
 import { trainingReader } from '../../modules/verification/training-adapter.ts';
-import { SortedMemStore, testAccount, testHash, verificationTestbed } from '../../modules/verification/testing.ts';
+import { SortedMemStore, testAccount, testHash, verificationTestbed } from '../helpers/verification-testbed.ts';
 
 const GOOD = testHash('good');
 const BAD = testHash('bad');

@@ -7,13 +7,13 @@
  */
 import t from 'tap';
 import { sha256 } from '@noble/hashes/sha2.js';
-import type { Context } from '../../app/context.ts';
-import { concatBytes, u64be, utf8 } from '../../app/bytes.ts';
+import type { Context } from '../../app/core/context.ts';
+import { concatBytes, u64be, utf8 } from '../../app/core/bytes.ts';
 import { draw } from '../../modules/randomness/draw.ts';
 import type { Drawer } from '../../modules/randomness/drawer.ts';
 import { DRAW } from '../../modules/verification/keeper.ts';
 import { exportGenesis, initGenesis } from '../../modules/verification/genesis.ts';
-import { testAccount, testHash, thrownError, verificationTestbed } from '../../modules/verification/testing.ts';
+import { testAccount, testHash, thrownError, verificationTestbed } from '../helpers/verification-testbed.ts';
 import { GenesisState } from '../../proto/gen/r3mes/verification/v1/genesis.ts';
 import { MsgChallenge, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import { DisputeOutcome, DisputeStage, type Params } from '../../proto/gen/r3mes/verification/v1/types.ts';

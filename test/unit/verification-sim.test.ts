@@ -10,11 +10,11 @@
  * L3 decision; supply = Σ balances = initial + minted − burned; the module account = open bonds.
  */
 import t from 'tap';
-import { ChainError } from '../../app/errors.ts';
+import { ChainError } from '../../app/core/errors.ts';
 import { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import { DisputeOutcome, DisputeStage, L1Status } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { verificationErrors } from '../../modules/verification/errors.ts';
-import { testAccount, testHash, verificationTestbed } from '../../modules/verification/testing.ts';
+import { testAccount, testHash, verificationTestbed } from '../helpers/verification-testbed.ts';
 
 const WINDOWS = 1000;
 const WINDOW_EVERY = 4n;

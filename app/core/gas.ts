@@ -1,6 +1,6 @@
-import { sdkErrors } from '../errors.ts';
-import { type KVStore, type StringKeyedStore, stringKeyed } from '../store/types.ts';
-import { fromKeyString } from '../store/bytes.ts';
+import { sdkErrors } from './errors.ts';
+import { type KVStore, type StringKeyedStore, stringKeyed } from './store/types.ts';
+import { fromKeyString } from './store/bytes.ts';
 
 /**
  * The deterministic gas schedule, the Cosmos SDK's defaults, so that gas a

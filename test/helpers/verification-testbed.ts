@@ -5,27 +5,27 @@
  * keepers whose slashes, penalties and mints are recorded. Good for tests only.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import type { Context, ExecMode } from '../../app/context.ts';
-import { utf8 } from '../../app/bytes.ts';
-import { ChainError } from '../../app/errors.ts';
-import { CacheStore } from '../../app/store/cache.ts';
-import { lowerBound, prefixEnd, toKeyString, fromKeyString } from '../../app/store/bytes.ts';
-import type { KVStore } from '../../app/store/types.ts';
-import { EventLog } from '../../app/events.ts';
-import { infiniteGasMeter } from '../../app/tx/gas.ts';
-import { AuthKeeper } from '../auth/keeper.ts';
-import { decodeAddress, encodeAddress } from '../auth/address.ts';
-import { BankKeeper } from '../bank/keeper.ts';
-import { blockHashDrawer, type Drawer } from '../randomness/drawer.ts';
-import { StakingKeeper } from '../staking/keeper.ts';
-import { defaultStakingParams } from '../staking/params.ts';
+import type { Context, ExecMode } from '../../app/core/context.ts';
+import { utf8 } from '../../app/core/bytes.ts';
+import { ChainError } from '../../app/core/errors.ts';
+import { CacheStore } from '../../app/core/store/cache.ts';
+import { lowerBound, prefixEnd, toKeyString, fromKeyString } from '../../app/core/store/bytes.ts';
+import type { KVStore } from '../../app/core/store/types.ts';
+import { EventLog } from '../../app/core/events.ts';
+import { infiniteGasMeter } from '../../app/core/gas.ts';
+import { AuthKeeper } from '../../modules/auth/keeper.ts';
+import { decodeAddress, encodeAddress } from '../../modules/auth/address.ts';
+import { BankKeeper } from '../../modules/bank/keeper.ts';
+import { blockHashDrawer, type Drawer } from '../../modules/randomness/drawer.ts';
+import { StakingKeeper } from '../../modules/staking/keeper.ts';
+import { defaultStakingParams } from '../../modules/staking/params.ts';
 import { BackendClass, Params as StakingParams } from '../../proto/gen/r3mes/staking/v1/types.ts';
 import { DisputeOutcome, DisputeStage, type Dispute, type Params } from '../../proto/gen/r3mes/verification/v1/types.ts';
-import { trainingErrors } from '../training/errors.ts';
-import type { SubmissionView, TrainingReader, VerificationStakingKeeper, WindowView } from './expected-keepers.ts';
-import { DENOM, VERIFICATION_MODULE_ADDRESS, VerificationKeeper } from './keeper.ts';
-import { verificationModule } from './module.ts';
-import { defaultParams } from './params.ts';
+import { trainingErrors } from '../../modules/training/errors.ts';
+import type { SubmissionView, TrainingReader, VerificationStakingKeeper, WindowView } from '../../modules/verification/expected-keepers.ts';
+import { DENOM, VERIFICATION_MODULE_ADDRESS, VerificationKeeper } from '../../modules/verification/keeper.ts';
+import { verificationModule } from '../../modules/verification/module.ts';
+import { defaultParams } from '../../modules/verification/params.ts';
 
 /** A KVStore over a sorted key array: O(log n) prefix iteration however many keys it holds. */
 export class SortedMemStore implements KVStore {

@@ -6,18 +6,18 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { CID } from 'multiformats/cid';
 import { create as createDigest } from 'multiformats/hashes/digest';
-import type { Context } from '../../app/context.ts';
-import { utf8 } from '../../app/bytes.ts';
-import { encodeAddress } from '../auth/address.ts';
-import { blockHashDrawer, type Drawer } from '../randomness/drawer.ts';
-import { SubnetKeeper } from '../subnet/keeper.ts';
-import { subnetModule } from '../subnet/module.ts';
-import { TrainingKeeper } from './keeper.ts';
-import { trainingModule } from './module.ts';
+import type { Context } from '../../app/core/context.ts';
+import { utf8 } from '../../app/core/bytes.ts';
+import { encodeAddress } from '../../modules/auth/address.ts';
+import { blockHashDrawer, type Drawer } from '../../modules/randomness/drawer.ts';
+import { SubnetKeeper } from '../../modules/subnet/keeper.ts';
+import { subnetModule } from '../../modules/subnet/module.ts';
+import { TrainingKeeper } from '../../modules/training/keeper.ts';
+import { trainingModule } from '../../modules/training/module.ts';
 import type {
   AggregatorFault, AggregatorSlasher, MinerReader, MinerView, ModelReader, ModelVersionView, RewardsHook,
   ValidatorReader, WeightedAddress,
-} from './expected-keepers.ts';
+} from '../../modules/training/expected-keepers.ts';
 
 /** A deterministic bech32 address: the first 20 bytes of sha256(label). */
 export function testAddress(label: string): string {

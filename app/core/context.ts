@@ -1,5 +1,5 @@
 import type { KVStore } from './store/types.ts';
-import type { GasMeter } from './tx/gas.ts';
+import type { GasMeter } from './gas.ts';
 import type { EventLog } from './events.ts';
 
 /** Why a tx is being run: it changes which checks apply (simulation skips signatures). */
