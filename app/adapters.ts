@@ -4,7 +4,7 @@
  * states what it needs; the wiring satisfies it). Only app/modules.ts uses them.
  */
 import type { Context } from './core/context.ts';
-import { decodeAddress } from '../modules/auth/address.ts';
+import { decodeAddress } from './core/address.ts';
 import { type StakingKeeper, backendName } from '../modules/staking/keeper.ts';
 import type { ModelViewKeeper } from '../modules/model/keeper.ts';
 import { type ModelVersion, VersionStatus } from '../proto/gen/r3mes/model/v1/types.ts';

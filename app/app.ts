@@ -17,11 +17,12 @@ import type { KVStore } from './core/store/types.ts';
 import { bytesEqual, fromUtf8, toHex, utf8 } from './core/bytes.ts';
 import { EventLog } from './core/events.ts';
 import { infiniteGasMeter } from './core/gas.ts';
-import { SignatureCache, signatureJob } from './tx/ante.ts';
+import { SignatureCache, signatureJob } from './tx/signature-cache.ts';
 import { BatchSignatures } from './tx/batch-signatures.ts';
 import { sharedVerifyPool } from './tx/verify-pool.ts';
 import { type DecodeLimits, type DecodedTx, decodeTx, txHash } from './tx/decode.ts';
-import { type BlockInfo, NO_BLOCK, runTx, type TxOutcome } from './tx/run.ts';
+import { type AnteHandler, type BlockInfo, NO_BLOCK, runTx, type TxOutcome } from './tx/run.ts';
+import { runAnte, signatureInputs } from '../modules/auth/ante.ts';
 import type { AuthKeeper } from '../modules/auth/keeper.ts';
 import type { BankKeeper } from '../modules/bank/keeper.ts';
 import { buildModules, initModulesGenesis, type GenesisAppState } from './modules.ts';
@@ -58,6 +59,8 @@ export class R3mesApp implements AbciApplication {
   private readonly msgHandlers = new Map<string, MsgHandler>();
   private readonly queryHandlers = new Map<string, (store: KVStore, data: Uint8Array) => Uint8Array>();
   private readonly signatures = new SignatureCache();
+  /** The auth module's ante handler, wired to this node's keepers and verify-once signature cache. */
+  private readonly ante: AnteHandler;
   /**
    * Signatures of CheckTx batches verified ahead on the worker pool and on this thread (stolen
    * while waiting); the rest were verified by the ante handler as it ran them. For benchmarks.
@@ -87,6 +90,8 @@ export class R3mesApp implements AbciApplication {
     this.log = options.logger ?? (() => {});
     this.options = options;
     ({ auth: this.auth, bank: this.bank, randomness: this.randomness, modules: this.modules } = buildModules());
+    const anteDeps = { auth: this.auth, bank: this.bank, signatures: this.signatures };
+    this.ante = (ctx, tx) => runAnte(ctx, tx, anteDeps);
     for (const module of this.modules) {
       for (const handler of module.msgs) this.msgHandlers.set(handler.typeUrl, handler);
       for (const [path, handler] of Object.entries(module.queries)) this.queryHandlers.set(path, handler);
@@ -177,7 +182,7 @@ export class R3mesApp implements AbciApplication {
       const tx = decoded ?? this.decodeCached(req.tx);
       const mode = req.type === CheckTxType.RECHECK ? 'recheck' : 'check';
       const block = { chainId: this.chainId, height: this.store.lastHeight + 1n, blockTimeSeconds: 0n, block: NO_BLOCK };
-      outcome = runTx(mode, this.checkState, tx, block, this.anteDeps());
+      outcome = runTx(mode, this.checkState, tx, block, this.ante);
       if (outcome.code !== 0) this.decoded.delete(tx.hash); // not in the mempool: nothing will need it
     } catch (thrown) {
       outcome = errorOutcome(thrown);
@@ -203,7 +208,6 @@ export class R3mesApp implements AbciApplication {
     const pool = sharedVerifyPool();
     if (pool === undefined || reqs.length === 0) return reqs.map((req) => this.checkTx(req));
     const chainId = this.chainId;
-    const deps = this.anteDeps();
     // Each request's decoding, made once (when its signature is prepared or when it runs).
     const decoded: Array<DecodedTx | undefined> = new Array(reqs.length).fill(undefined);
     const prepare = (i: number) => {
@@ -211,7 +215,8 @@ export class R3mesApp implements AbciApplication {
         if (isBeaconFormat(reqs[i].tx)) return undefined;
         const tx = decoded[i] ?? this.decodeCached(reqs[i].tx);
         decoded[i] = tx;
-        return signatureJob(this.checkState, tx, chainId, deps);
+        const inputs = signatureInputs(this.checkState, tx, this.auth);
+        return inputs && signatureJob(tx, chainId, inputs.accountNumber, inputs.pubkey, this.signatures);
       } catch {
         return undefined; // CheckTx answers with the error
       }
@@ -349,7 +354,7 @@ export class R3mesApp implements AbciApplication {
         const hash = txHash(bytes);
         this.blockTxHashes.push(hash);
         const tx = this.decoded.get(hash) ?? this.decode(bytes, false, hash);
-        outcome = runTx('deliver', working, tx, block, this.anteDeps());
+        outcome = runTx('deliver', working, tx, block, this.ante);
       } catch (thrown) {
         outcome = errorOutcome(thrown);
       }
@@ -436,7 +441,7 @@ export class R3mesApp implements AbciApplication {
     if (request.txBytes.length === 0) throw sdkErrors.invalidRequest('simulate needs tx_bytes');
     const tx = this.decode(request.txBytes, true);
     const block = { chainId: this.chainId, height: this.store.lastHeight + 1n, blockTimeSeconds: 0n, block: NO_BLOCK };
-    const outcome = runTx('simulate', new CacheStore(this.checkState), tx, block, this.anteDeps());
+    const outcome = runTx('simulate', new CacheStore(this.checkState), tx, block, this.ante);
     if (outcome.code !== 0) throw new ChainError(outcome.codespace, outcome.code, outcome.log);
     return SimulateResponse.encode({
       gasInfo: { gasWanted: outcome.gasWanted, gasUsed: outcome.gasUsed },
@@ -444,9 +449,6 @@ export class R3mesApp implements AbciApplication {
     }).finish();
   }
 
-  private anteDeps() {
-    return { auth: this.auth, bank: this.bank, signatures: this.signatures };
-  }
 }
 
 function errorOutcome(thrown: unknown): TxOutcome {

@@ -22,8 +22,8 @@ import { AuthInfo, SignDoc, TxBody, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1
 import { SignMode } from 'cosmjs-types/cosmos/tx/signing/v1beta1/signing';
 import { PubKey } from 'cosmjs-types/cosmos/crypto/secp256k1/keys';
 import { MsgSend } from 'cosmjs-types/cosmos/bank/v1beta1/tx';
-import { addressFromPubkey, encodeAddress } from '../modules/auth/address.ts';
-import { SECP256K1_PUBKEY_TYPE } from '../modules/auth/keeper.ts';
+import { addressFromPubkey, encodeAddress } from '../app/core/address.ts';
+import { SECP256K1_PUBKEY_TYPE } from '../app/core/address.ts';
 import { verifierName, verifySecp256k1 } from '../app/tx/signature.ts';
 import { sharedVerifyPool } from '../app/tx/verify-pool.ts';
 import { CHAIN_ID, genesisFor, startHarness } from '../test/helpers/app-harness.ts';

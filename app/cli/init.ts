@@ -9,8 +9,8 @@ import { addGenesisValidator, readValidatorKeys } from '../node/genesis-validato
 import { defaultAppState, validateAppState } from '../modules.ts';
 import { R3mesApp } from '../app.ts';
 import { CommitStore } from '../store/commit-store.ts';
-import { parseCoinString } from '../../modules/bank/coins.ts';
-import { decodeAddress } from '../../modules/auth/address.ts';
+import { parseCoinString } from '../core/coins.ts';
+import { decodeAddress } from '../core/address.ts';
 import { openKeyring, keyringOptions } from './keys.ts';
 import { printResult } from './output.ts';
 import type { GlobalOptions } from './main.ts';

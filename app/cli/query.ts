@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { Comet38Client } from '@cosmjs/tendermint-rpc';
 import { QueryClient, setupBankExtension } from '@cosmjs/stargate';
 import { connectQueryClient } from '../client/index.ts';
-import { decodeAddress } from '../../modules/auth/address.ts';
+import { decodeAddress } from '../core/address.ts';
 import { printResult } from './output.ts';
 import type { GlobalOptions } from './main.ts';
 

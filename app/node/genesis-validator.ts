@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeAddress, decodeAddress } from '../../modules/auth/address.ts';
+import { encodeAddress, decodeAddress } from '../core/address.ts';
 import { BONDED_POOL } from '../../modules/staking/keeper.ts';
 import { generateKeyPair, publicKeyFromSecret } from '../../modules/randomness/vrf.ts';
 import type { GenesisDoc } from './genesis-file.ts';

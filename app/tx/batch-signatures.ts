@@ -8,12 +8,12 @@
  * - sent and answered: the verified signatures are in the cache already;
  * - sent, not yet answered: rather than wait, this thread verifies the signatures of the last
  *   chunk nobody has taken yet (from the back of the batch), and looks again.
- * Results only ever fill the verify-once cache (app/tx/ante.ts SignatureCache), which matches
+ * Results only ever fill the verify-once cache (app/tx/signature-cache.ts SignatureCache), which matches
  * every input of a check, so CheckTx answers exactly as it would one request at a time
  * whoever verified what (test/unit/verify-pool.test.ts).
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { type SignatureCache, type VerifiedSignature, verifyJob } from './ante.ts';
+import { type SignatureCache, type VerifiedSignature, verifyJob } from './signature-cache.ts';
 import type { VerifyJob, VerifyPool } from './verify-pool.ts';
 
 /** Txs per chunk: one worker message each; small enough that stealing one blocks this thread ~2 ms. */
@@ -27,7 +27,7 @@ const FIRST_CHUNK = 8;
 /** Txs sent to the worker ahead of this thread (≈ 20 ms of worker time at ~75 µs a signature). */
 const AHEAD = 256;
 
-/** A tx's signature check as signatureJob (app/tx/ante.ts) prepares it, or undefined (nothing to verify ahead). */
+/** A tx's signature check as signatureJob (app/tx/signature-cache.ts) prepares it, or undefined (nothing to verify ahead). */
 export type PrepareCheck = (index: number) => { check: VerifiedSignature; job: VerifyJob } | undefined;
 
 type ChunkState = 'new' | 'sent' | 'answered' | 'taken';

@@ -6,8 +6,8 @@ import * as nodeCrypto from 'node:crypto';
 import { sdkErrors } from '../core/errors.ts';
 import type { MsgHandler } from '../core/module.ts';
 import { bytesEqual } from '../core/bytes.ts';
-import { parseCoins, type Coin } from '../../modules/bank/coins.ts';
-import { SECP256K1_PUBKEY_TYPE } from '../../modules/auth/keeper.ts';
+import { parseCoins, type Coin } from '../core/coins.ts';
+import { SECP256K1_PUBKEY_TYPE } from '../core/address.ts';
 import { MAX_TX_GAS } from '../core/gas.ts';
 import { isLowS } from './signature.ts';
 

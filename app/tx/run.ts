@@ -6,8 +6,7 @@ import { toChainError } from '../core/errors.ts';
 import { DiscardedEventLog, EventLog } from '../core/events.ts';
 import { CacheStore } from '../core/store/cache.ts';
 import type { KVStore } from '../core/store/types.ts';
-import { encodeAddress } from '../../modules/auth/address.ts';
-import { type AnteDeps, runAnte } from './ante.ts';
+import { encodeAddress } from '../core/address.ts';
 import type { DecodedTx } from './decode.ts';
 import { GasMeter, GasMeteredStore, infiniteGasMeter } from '../core/gas.ts';
 
@@ -38,13 +37,20 @@ const EMPTY = new Uint8Array(0);
 export const NO_BLOCK = { hash: new Uint8Array(32), proposer: new Uint8Array(20) };
 
 /**
+ * The stateful checks before a tx's messages run (signature, sequence, fee), as the Cosmos SDK's
+ * `sdk.AnteHandler`: it throws to refuse the tx. The node wires the auth module's
+ * (modules/auth/ante.ts); the pipeline knows no module.
+ */
+export type AnteHandler = (ctx: Context, tx: DecodedTx) => void;
+
+/**
  * Runs one tx on a cache layer of `base`, ante handler (fee, sequence) first, then the messages.
  * Ante fails → the layer is dropped, nothing charged. A message fails → its writes are undone
  * (in a block: back to a savepoint taken after the ante handler, so the fee is paid and the
  * sequence used, as in the Cosmos SDK); in CheckTx the whole layer is dropped, so the tx never
  * enters the mempool.
  */
-export function runTx(mode: ExecMode, base: KVStore, tx: DecodedTx, block: BlockInfo, deps: AnteDeps): TxOutcome {
+export function runTx(mode: ExecMode, base: KVStore, tx: DecodedTx, block: BlockInfo, ante: AnteHandler): TxOutcome {
   const gas = mode === 'simulate' ? infiniteGasMeter() : new GasMeter(Number(tx.gasLimit));
   const layer = new CacheStore(base);
   const metered = new GasMeteredStore(layer, gas);
@@ -54,7 +60,7 @@ export function runTx(mode: ExecMode, base: KVStore, tx: DecodedTx, block: Block
   const anteEvents = keepEvents ? new EventLog() : DISCARDED_EVENTS;
 
   try {
-    runAnte(txContext(metered, anteEvents, gas, mode, block), tx, deps);
+    ante(txContext(metered, anteEvents, gas, mode, block), tx);
   } catch (thrown) {
     return failedOutcome(thrown, [], tx, gas);
   }

@@ -5,7 +5,7 @@
  * A job carries what the sign doc is made of (body bytes, auth info bytes, chain-id, account
  * number), the signature and the pubkey; the worker builds the SIGN_MODE_DIRECT sign doc,
  * hashes it and verifies exactly as `verifySecp256k1` does (64-byte r‖s, low-S, libsecp256k1).
- * The answer is only ever used to fill the verify-once cache (app/tx/ante.ts SignatureCache),
+ * The answer is only ever used to fill the verify-once cache (app/tx/signature-cache.ts SignatureCache),
  * whose key binds every input of the check; a "no", a missing answer or a dead worker just
  * leaves the check to the main thread. The state machine's results therefore do not depend on
  * whether, when or how a worker answered.

@@ -5,10 +5,9 @@ import type { KVStore, StringKeyedStore } from '../../app/core/store/types.ts';
 import { prefixStore } from '../../app/core/store/prefix.ts';
 import { bytesEqual, concatBytes, fromUtf8, readU64be, u64be, utf8 } from '../../app/core/bytes.ts';
 import { keyStringMemo } from '../../app/core/store/bytes.ts';
-import { encodeAddress } from './address.ts';
+import { encodeAddress, SECP256K1_PUBKEY_TYPE } from '../../app/core/address.ts';
 import { type AuthParams, defaultAuthParams } from './params.ts';
 
-export const SECP256K1_PUBKEY_TYPE = '/cosmos.crypto.secp256k1.PubKey';
 export const BASE_ACCOUNT_TYPE = '/cosmos.auth.v1beta1.BaseAccount';
 
 /** Key layout inside the module's prefix "auth/" (see README). */

@@ -2,7 +2,7 @@ import { QueryAccountRequest, QueryAccountResponse, QueryParamsResponse } from '
 import { BaseAccount } from 'cosmjs-types/cosmos/auth/v1beta1/auth';
 import type { AppModule } from '../../app/core/module.ts';
 import { sdkErrors } from '../../app/core/errors.ts';
-import { decodeAddress, encodeAddress } from './address.ts';
+import { decodeAddress, encodeAddress } from '../../app/core/address.ts';
 import { accountToProto, type AuthKeeper, BASE_ACCOUNT_TYPE } from './keeper.ts';
 import { type AuthParams, defaultAuthParams, validateAuthParams } from './params.ts';
 

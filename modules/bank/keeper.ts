@@ -4,9 +4,9 @@ import { prefixStore } from '../../app/core/store/prefix.ts';
 import { concatBytes, fromUtf8, fromUtf8Short, utf8, utf8Short } from '../../app/core/bytes.ts';
 import { sdkErrors } from '../../app/core/errors.ts';
 import type { EventLog } from '../../app/core/events.ts';
-import { encodeAddress } from '../auth/address.ts';
+import { encodeAddress } from '../../app/core/address.ts';
 import type { AuthKeeper } from '../auth/keeper.ts';
-import { type Coin, formatCoins, MAX_AMOUNT } from './coins.ts';
+import { type Coin, formatCoins, MAX_AMOUNT } from '../../app/core/coins.ts';
 
 /** Key layout inside the module's prefix "bank/" (see README). */
 const BALANCE_PREFIX = utf8('b/');

@@ -4,8 +4,8 @@ import {
 } from 'cosmjs-types/cosmos/bank/v1beta1/query';
 import type { AppModule } from '../../app/core/module.ts';
 import { sdkErrors } from '../../app/core/errors.ts';
-import { decodeAddress, encodeAddress } from '../auth/address.ts';
-import { parseAmount, toProtoCoins, validateDenom } from './coins.ts';
+import { decodeAddress, encodeAddress } from '../../app/core/address.ts';
+import { parseAmount, toProtoCoins, validateDenom } from '../../app/core/coins.ts';
 import type { BankKeeper } from './keeper.ts';
 import { msgSendHandler } from './msgs.ts';
 

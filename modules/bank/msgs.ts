@@ -1,8 +1,8 @@
 import { MsgSend, MsgSendResponse } from 'cosmjs-types/cosmos/bank/v1beta1/tx';
 import type { MsgHandler } from '../../app/core/module.ts';
 import { sdkErrors } from '../../app/core/errors.ts';
-import { decodeAddressShared } from '../auth/address.ts';
-import { parseCoins } from './coins.ts';
+import { decodeAddressShared } from '../../app/core/address.ts';
+import { parseCoins } from '../../app/core/coins.ts';
 import type { BankKeeper } from './keeper.ts';
 
 export function msgSendHandler(bank: BankKeeper): MsgHandler<MsgSend> {

@@ -5,7 +5,7 @@
  */
 import type { EventLog } from '../../app/core/events.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
-import type { Coin } from '../bank/coins.ts';
+import type { Coin } from '../../app/core/coins.ts';
 
 /**
  * Voting power for governance, read from staking AT TALLY TIME (EndBlock of the proposal's

@@ -8,8 +8,8 @@ import {
   ModelVersion, Proposal, ProposalStatus, Vote, VersionStatus,
 } from '../../proto/gen/r3mes/model/v1/types.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
-import { decodeAddress } from '../auth/address.ts';
-import { parseAmount, validateDenom } from '../bank/coins.ts';
+import { decodeAddress } from '../../app/core/address.ts';
+import { parseAmount, validateDenom } from '../../app/core/coins.ts';
 import { modelErrors } from './errors.ts';
 import { type ModelKeeper, voteKey, voteOptionNames } from './keeper.ts';
 import { defaultModelParams, type ModelParamsJson, paramsFromJson, paramsToJson } from './params.ts';

@@ -11,7 +11,7 @@ import {
 } from '../../proto/gen/r3mes/model/v1/query.ts';
 import { MsgSubmitProposal, MsgVote } from '../../proto/gen/r3mes/model/v1/tx.ts';
 import { type ProposalContent, VoteOption } from '../../proto/gen/r3mes/model/v1/types.ts';
-import { parseCoinString, toProtoCoins } from '../bank/coins.ts';
+import { parseCoinString, toProtoCoins } from '../../app/core/coins.ts';
 import { modelErrors } from './errors.ts';
 import { GENESIS_VERSION } from './genesis.ts';
 import { MODULE_NAME } from './keeper.ts';

@@ -14,8 +14,8 @@ import {
   ModelVersion, Params, Proposal, ProposalStatus, type TallyResult, Vote, VersionStatus, VoteOption,
 } from '../../proto/gen/r3mes/model/v1/types.ts';
 import type { MsgSubmitProposal, MsgVote } from '../../proto/gen/r3mes/model/v1/tx.ts';
-import { decodeAddress, encodeAddress, moduleAddress } from '../auth/address.ts';
-import { type Coin, parseAmount, parseCoins } from '../bank/coins.ts';
+import { decodeAddress, encodeAddress, moduleAddress } from '../../app/core/address.ts';
+import { type Coin, parseAmount, parseCoins } from '../../app/core/coins.ts';
 import { modelErrors } from './errors.ts';
 import type { DepositBank, ParamsRouter, StakeReader } from './expected-keepers.ts';
 import { BASIS_POINTS, defaultModelParams, type ModelParams, validateModelParams } from './params.ts';

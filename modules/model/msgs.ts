@@ -3,8 +3,8 @@ import { sdkErrors } from '../../app/core/errors.ts';
 import {
   MsgSubmitProposal, MsgSubmitProposalResponse, MsgVote, MsgVoteResponse,
 } from '../../proto/gen/r3mes/model/v1/tx.ts';
-import { decodeAddress } from '../auth/address.ts';
-import { parseCoins } from '../bank/coins.ts';
+import { decodeAddress } from '../../app/core/address.ts';
+import { parseCoins } from '../../app/core/coins.ts';
 import { modelErrors } from './errors.ts';
 import { type ModelKeeper, MODULE_NAME, voteOptionNames } from './keeper.ts';
 import { validateProposalContent, validateProposalText } from './validate.ts';

@@ -3,7 +3,7 @@
  * field present (bigints and amounts as decimal strings, basis points as integers). A parameter
  * change replaces them as a whole: the JSON must name exactly these fields.
  */
-import { parseAmount, validateDenom } from '../bank/coins.ts';
+import { parseAmount, validateDenom } from '../../app/core/coins.ts';
 import { ChainError } from '../../app/core/errors.ts';
 import type { Params } from '../../proto/gen/r3mes/model/v1/types.ts';
 import { modelErrors } from './errors.ts';

@@ -1,5 +1,5 @@
 import { Params } from '../../proto/gen/r3mes/rewards/v1/types.ts';
-import { MAX_AMOUNT } from '../bank/coins.ts';
+import { MAX_AMOUNT } from '../../app/core/coins.ts';
 import { rewardsErrors } from './errors.ts';
 
 export const BPS = 10_000n;

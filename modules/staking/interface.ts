@@ -1,5 +1,5 @@
 import type { ModuleInterface, QueryRoute, RegistryType, TxCommand } from '../../app/core/module.ts';
-import { decodeAddress } from '../auth/address.ts';
+import { decodeAddress } from '../../app/core/address.ts';
 import {
   MsgAddMinerStake, MsgCreateValidator, MsgDelegate, MsgRegisterMiner, MsgUnbondMiner, MsgUndelegate, MsgUnjail, MsgUnjailMiner,
 } from '../../proto/gen/r3mes/staking/v1/tx.ts';

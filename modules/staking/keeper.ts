@@ -4,8 +4,8 @@ import type { Context } from '../../app/core/context.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
 import { prefixStore } from '../../app/core/store/prefix.ts';
 import { bytesEqual, concatBytes, readU64be, toHex, u64be, utf8 } from '../../app/core/bytes.ts';
-import { decodeAddress, encodeAddress, moduleAddress } from '../auth/address.ts';
-import { MAX_AMOUNT } from '../bank/coins.ts';
+import { decodeAddress, encodeAddress, moduleAddress } from '../../app/core/address.ts';
+import { MAX_AMOUNT } from '../../app/core/coins.ts';
 import type { Candidate } from '../randomness/draw.ts';
 import {
   BackendClass, Delegation, LastValidatorPower, Miner, Params, UnbondingEntry, UnbondingKind, Validator,

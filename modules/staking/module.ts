@@ -1,6 +1,6 @@
 import type { AppModule, ModuleParams } from '../../app/core/module.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
-import { decodeAddress, encodeAddress } from '../auth/address.ts';
+import { decodeAddress, encodeAddress } from '../../app/core/address.ts';
 import { GenesisState } from '../../proto/gen/r3mes/staking/v1/genesis.ts';
 import {
   QueryDelegationRequest, QueryDelegationResponse, QueryDelegatorDelegationsRequest, QueryDelegatorDelegationsResponse,

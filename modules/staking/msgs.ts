@@ -1,6 +1,6 @@
 import type { Any } from 'cosmjs-types/google/protobuf/any';
 import type { MsgHandler } from '../../app/core/module.ts';
-import { decodeAddress } from '../auth/address.ts';
+import { decodeAddress } from '../../app/core/address.ts';
 import {
   MsgAddMinerStake, MsgAddMinerStakeResponse, MsgCreateValidator, MsgCreateValidatorResponse, MsgDelegate, MsgDelegateResponse,
   MsgRegisterMiner, MsgRegisterMinerResponse, MsgUnbondMiner, MsgUnbondMinerResponse, MsgUndelegate, MsgUndelegateResponse,

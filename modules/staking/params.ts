@@ -1,5 +1,5 @@
 import { Params } from '../../proto/gen/r3mes/staking/v1/types.ts';
-import { MAX_AMOUNT } from '../bank/coins.ts';
+import { MAX_AMOUNT } from '../../app/core/coins.ts';
 import { stakingErrors } from './errors.ts';
 
 /** A non-negative rational, numerator / denominator: commission rates, slash fractions. No floats. */

@@ -2,7 +2,7 @@ import type { Context } from '../../app/core/context.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
 import { prefixStore } from '../../app/core/store/prefix.ts';
 import { concatBytes, toHex, u64be, utf8 } from '../../app/core/bytes.ts';
-import { decodeAddress } from '../auth/address.ts';
+import { decodeAddress } from '../../app/core/address.ts';
 import { contentCidProblem } from '../training/cid.ts';
 import type { MsgSubmitActivation } from '../../proto/gen/r3mes/subnet/v1/tx.ts';
 import { Activation, Params } from '../../proto/gen/r3mes/subnet/v1/types.ts';

@@ -1,5 +1,5 @@
 import type { AppModule, ModuleParams } from '../../app/core/module.ts';
-import { decodeAddress } from '../auth/address.ts';
+import { decodeAddress } from '../../app/core/address.ts';
 import { GenesisState } from '../../proto/gen/r3mes/subnet/v1/genesis.ts';
 import {
   QueryActivationsRequest, QueryActivationsResponse, QueryAssignmentRequest, QueryAssignmentResponse,

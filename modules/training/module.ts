@@ -1,6 +1,6 @@
 import type { AppModule, ModuleParams } from '../../app/core/module.ts';
 import { sdkErrors } from '../../app/core/errors.ts';
-import { decodeAddress } from '../auth/address.ts';
+import { decodeAddress } from '../../app/core/address.ts';
 import { GenesisState } from '../../proto/gen/r3mes/training/v1/genesis.ts';
 import {
   QueryAggregationRequest, QueryAggregationResponse, QueryAssignmentRequest, QueryAssignmentResponse,

@@ -2,7 +2,7 @@
  * Stateless checks of training messages: they read no state, so they run in `signers` (before
  * the ante handler) and again at the start of execution.
  */
-import { decodeAddress } from '../auth/address.ts';
+import { decodeAddress } from '../../app/core/address.ts';
 import type { MsgCommitAggregation, MsgRevealAggregation, MsgSubmitGradient } from '../../proto/gen/r3mes/training/v1/tx.ts';
 import { NONCE_BYTES, RESULT_HASH_BYTES } from './assignment.ts';
 import { contentCidProblem } from './cid.ts';

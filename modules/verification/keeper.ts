@@ -2,7 +2,7 @@ import type { Context } from '../../app/core/context.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
 import { prefixStore } from '../../app/core/store/prefix.ts';
 import { bytesEqual, concatBytes, readU64be, toHex, u64be, utf8 } from '../../app/core/bytes.ts';
-import { decodeAddress, moduleAddress } from '../auth/address.ts';
+import { decodeAddress, moduleAddress } from '../../app/core/address.ts';
 import { type Candidate, draw } from '../randomness/draw.ts';
 import type { Drawer } from '../randomness/drawer.ts';
 import type { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';

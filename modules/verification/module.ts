@@ -1,7 +1,7 @@
 import type { AppModule, ModuleParams } from '../../app/core/module.ts';
 import { sdkErrors } from '../../app/core/errors.ts';
 import { GenesisState } from '../../proto/gen/r3mes/verification/v1/genesis.ts';
-import { decodeAddress } from '../auth/address.ts';
+import { decodeAddress } from '../../app/core/address.ts';
 import {
   QueryChecksByVerifierRequest, QueryChecksByVerifierResponse, QueryDisputeRequest, QueryDisputeResponse, QueryOpenDisputesResponse, QueryPanelRequest, QueryPanelResponse,
   QueryParamsResponse, QuerySubmissionRequest, QuerySubmissionResponse, QueryVotesRequest, QueryVotesResponse,

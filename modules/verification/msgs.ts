@@ -1,5 +1,5 @@
 import type { MsgHandler } from '../../app/core/module.ts';
-import { decodeAddress } from '../auth/address.ts';
+import { decodeAddress } from '../../app/core/address.ts';
 import {
   MsgArbiterVote, MsgArbiterVoteResponse, MsgChallenge, MsgChallengeResponse, MsgReportUnavailable,
   MsgReportUnavailableResponse, MsgSubmitVerification, MsgSubmitVerificationResponse,

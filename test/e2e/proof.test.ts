@@ -1,7 +1,7 @@
 import t from 'tap';
 import { verifyProof } from '../../app/store/proof.ts';
 import { concatBytes, utf8 } from '../../app/core/bytes.ts';
-import { decodeAddress } from '../../modules/auth/address.ts';
+import { decodeAddress } from '../../app/core/address.ts';
 import { startDevNode } from '../helpers/devnode.ts';
 import { testKey } from '../helpers/txs.ts';
 

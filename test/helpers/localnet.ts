@@ -29,8 +29,8 @@ import { addGenesisAccount, readGenesis, writeGenesis, type GenesisDoc } from '.
 import { nodeHome } from '../../app/node/home.ts';
 import { defaultAppState } from '../../app/modules.ts';
 import { addGenesisValidator, readValidatorKeys } from '../../app/node/genesis-validator.ts';
-import { encodeAddress } from '../../modules/auth/address.ts';
-import { parseCoinString } from '../../modules/bank/coins.ts';
+import { encodeAddress } from '../../app/core/address.ts';
+import { parseCoinString } from '../../app/core/coins.ts';
 import { cometbftBinary, freePort, R3MESD } from './devnode.ts';
 
 // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import { fromUtf8, toHex, utf8 } from '../../app/core/bytes.ts';
 import type { CacheStore } from '../../app/core/store/cache.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
 import { AuthKeeper } from '../../modules/auth/keeper.ts';
-import { encodeAddress } from '../../modules/auth/address.ts';
+import { encodeAddress } from '../../app/core/address.ts';
 import { BankKeeper } from '../../modules/bank/keeper.ts';
 import { EventLog } from '../../app/core/events.ts';
 import type { ParamsRouter, StakeReader } from '../../modules/model/expected-keepers.ts';

@@ -8,7 +8,7 @@ import { CID } from 'multiformats/cid';
 import { create as createDigest } from 'multiformats/hashes/digest';
 import type { Context } from '../../app/core/context.ts';
 import { utf8 } from '../../app/core/bytes.ts';
-import { encodeAddress } from '../../modules/auth/address.ts';
+import { encodeAddress } from '../../app/core/address.ts';
 import { blockHashDrawer, type Drawer } from '../../modules/randomness/drawer.ts';
 import { SubnetKeeper } from '../../modules/subnet/keeper.ts';
 import { subnetModule } from '../../modules/subnet/module.ts';

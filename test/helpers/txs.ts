@@ -9,7 +9,7 @@ import { Secp256k1, sha256 } from '@cosmjs/crypto';
 import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { SignMode } from 'cosmjs-types/cosmos/tx/signing/v1beta1/signing';
 import { createHash } from 'node:crypto';
-import { addressFromPubkey, encodeAddress } from '../../modules/auth/address.ts';
+import { addressFromPubkey, encodeAddress } from '../../app/core/address.ts';
 
 export const registry = new Registry(defaultRegistryTypes);
 

@@ -14,7 +14,7 @@ import type { KVStore } from '../../app/core/store/types.ts';
 import { EventLog } from '../../app/core/events.ts';
 import { infiniteGasMeter } from '../../app/core/gas.ts';
 import { AuthKeeper } from '../../modules/auth/keeper.ts';
-import { decodeAddress, encodeAddress } from '../../modules/auth/address.ts';
+import { decodeAddress, encodeAddress } from '../../app/core/address.ts';
 import { BankKeeper } from '../../modules/bank/keeper.ts';
 import { blockHashDrawer, type Drawer } from '../../modules/randomness/drawer.ts';
 import { StakingKeeper } from '../../modules/staking/keeper.ts';

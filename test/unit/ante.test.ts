@@ -21,8 +21,8 @@ import type { Coin as ProtoCoin } from 'cosmjs-types/cosmos/base/v1beta1/coin';
 import type { ExecTxResult, ResponseCheckTx } from 'cosmjs-types/tendermint/abci/types';
 import { CHAIN_ID, startHarness, type Harness } from '../helpers/app-harness.ts';
 import { testKey, type TestKey } from '../helpers/txs.ts';
-import { decodeAddress, encodeAddress } from '../../modules/auth/address.ts';
-import { FEE_COLLECTOR } from '../../app/tx/ante.ts';
+import { decodeAddress, encodeAddress } from '../../app/core/address.ts';
+import { FEE_COLLECTOR } from '../../modules/auth/ante.ts';
 import { MAX_TX_GAS } from '../../app/core/gas.ts';
 import { defaultAuthParams } from '../../modules/auth/params.ts';
 

@@ -16,8 +16,8 @@ t.test('MsgSend through CheckTx, FinalizeBlock and Commit moves coins and pays t
   t.equal(block.txResults.length, 1);
   t.equal(block.txResults[0].code, 0, block.txResults[0].log);
   const store = h.store.committed();
-  const aliceRaw = (await import('../../modules/auth/address.ts')).decodeAddress(alice.address);
-  const bobRaw = (await import('../../modules/auth/address.ts')).decodeAddress(bob.address);
+  const aliceRaw = (await import('../../app/core/address.ts')).decodeAddress(alice.address);
+  const bobRaw = (await import('../../app/core/address.ts')).decodeAddress(bob.address);
   t.equal(h.app.bank.balance(store, bobRaw, 'ur3mes'), 1234n);
   t.equal(h.app.bank.balance(store, aliceRaw, 'ur3mes'), 1_000_000_000n - 1234n - 5000n);
   t.equal(h.app.auth.getAccount(store, aliceRaw)?.sequence, 1n);

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { validateAppState } from '../../app/modules.ts';
 import { ChainError } from '../../app/core/errors.ts';
-import { decodeAddress } from '../../modules/auth/address.ts';
+import { decodeAddress } from '../../app/core/address.ts';
 import { genesisFor, startHarness, CHAIN_ID } from '../helpers/app-harness.ts';
 import { msgSend, signTx, testKey } from '../helpers/txs.ts';
 

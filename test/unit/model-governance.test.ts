@@ -5,7 +5,7 @@ import { fromUtf8, toHex, utf8 } from '../../app/core/bytes.ts';
 import type { CacheStore } from '../../app/core/store/cache.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
 import { AuthKeeper } from '../../modules/auth/keeper.ts';
-import { encodeAddress } from '../../modules/auth/address.ts';
+import { encodeAddress } from '../../app/core/address.ts';
 import { BankKeeper } from '../../modules/bank/keeper.ts';
 import { EventLog } from '../../app/core/events.ts';
 import type { ParamsRouter, StakeReader } from '../../modules/model/expected-keepers.ts';
@@ -18,7 +18,7 @@ import {
   DENOM, addr, PROPOSER, VAL_A, VAL_B, VAL_C, FUNDS, MIN_DEPOSIT, FAKE_KEY, setup, seedHex, newVersionContent, submitMsg, voteMsg, eventsOf,
 } from '../helpers/model-fixture.ts';
 import { emptyState, testContext } from '../helpers/module-context.ts';
-import { moduleAddress } from '../../modules/auth/address.ts';
+import { moduleAddress } from '../../app/core/address.ts';
 import { MsgSubmitProposalResponse } from '../../proto/gen/r3mes/model/v1/tx.ts';
 import { ProposalStatus, VersionStatus } from '../../proto/gen/r3mes/model/v1/types.ts';
 import {

@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap';
 import { ChainError, type ErrorKind } from '../../app/core/errors.ts';
 import { AuthKeeper } from '../../modules/auth/keeper.ts';
-import { encodeAddress } from '../../modules/auth/address.ts';
+import { encodeAddress } from '../../app/core/address.ts';
 import { BankKeeper } from '../../modules/bank/keeper.ts';
 import { StakingKeeper } from '../../modules/staking/keeper.ts';
 import { defaultStakingParams } from '../../modules/staking/params.ts';

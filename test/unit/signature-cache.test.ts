@@ -1,5 +1,5 @@
 import t from 'tap';
-import { SignatureCache, type VerifiedSignature } from '../../app/tx/ante.ts';
+import { SignatureCache, type VerifiedSignature } from '../../app/tx/signature-cache.ts';
 
 const base = (): VerifiedSignature => ({
   txHash: 'A'.repeat(64),

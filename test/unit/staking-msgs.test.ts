@@ -8,7 +8,7 @@ import { ChainError, type ErrorKind } from '../../app/core/errors.ts';
 import { CacheStore } from '../../app/core/store/cache.ts';
 import type { Any } from 'cosmjs-types/google/protobuf/any';
 import { AuthKeeper } from '../../modules/auth/keeper.ts';
-import { encodeAddress } from '../../modules/auth/address.ts';
+import { encodeAddress } from '../../app/core/address.ts';
 import { BankKeeper } from '../../modules/bank/keeper.ts';
 import { stakingErrors } from '../../modules/staking/errors.ts';
 import { BONDED_POOL, StakingKeeper, UNBONDING_POOL } from '../../modules/staking/keeper.ts';

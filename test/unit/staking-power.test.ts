@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { AuthKeeper } from '../../modules/auth/keeper.ts';
-import { encodeAddress } from '../../modules/auth/address.ts';
+import { encodeAddress } from '../../app/core/address.ts';
 import { BankKeeper } from '../../modules/bank/keeper.ts';
 import { bankModule } from '../../modules/bank/module.ts';
 import { BONDED_POOL, StakingKeeper, UNBONDING_POOL } from '../../modules/staking/keeper.ts';

@@ -9,7 +9,7 @@ import { toHex, utf8 } from '../../app/core/bytes.ts';
 import { ChainError, type ErrorKind } from '../../app/core/errors.ts';
 import type { Context } from '../../app/core/context.ts';
 import { emptyState, testContext } from '../helpers/module-context.ts';
-import { decodeAddress } from '../../modules/auth/address.ts';
+import { decodeAddress } from '../../app/core/address.ts';
 import { GenesisState } from '../../proto/gen/r3mes/subnet/v1/genesis.ts';
 import {
   QueryActivationsRequest, QueryActivationsResponse, QueryAssignmentRequest, QueryAssignmentResponse,

@@ -9,7 +9,7 @@ import { create as createDigest } from 'multiformats/hashes/digest';
 import { base58btc } from 'multiformats/bases/base58';
 import { ChainError, type ErrorKind } from '../../app/core/errors.ts';
 import { toHex, utf8 } from '../../app/core/bytes.ts';
-import { decodeAddress } from '../../modules/auth/address.ts';
+import { decodeAddress } from '../../app/core/address.ts';
 import type { Context } from '../../app/core/context.ts';
 import { emptyState, testContext } from '../helpers/module-context.ts';
 import { GenesisState as SubnetGenesis } from '../../proto/gen/r3mes/subnet/v1/genesis.ts';

@@ -13,7 +13,7 @@ import { verifySecp256k1 } from '../../app/tx/signature.ts';
 import { createRequire } from 'node:module';
 import { CHAIN_ID, genesisFor, startHarness } from '../helpers/app-harness.ts';
 import { msgSend, signTx, testKey } from '../helpers/txs.ts';
-import { decodeAddress } from '../../modules/auth/address.ts';
+import { decodeAddress } from '../../app/core/address.ts';
 
 const ORDER = nobleSecp256k1.Point.Fn.ORDER;
 const key = await testKey(1);

@@ -1,5 +1,5 @@
 import type { Coin as ProtoCoin } from 'cosmjs-types/cosmos/base/v1beta1/coin';
-import { sdkErrors } from '../../app/core/errors.ts';
+import { sdkErrors } from './errors.ts';
 
 /** Amounts are bigint bounded like the Cosmos SDK's `Int`: 0 ≤ amount < 2^256. */
 export const MAX_AMOUNT = (1n << 256n) - 1n;

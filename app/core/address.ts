@@ -1,11 +1,14 @@
 import { fromBech32, toBech32 } from '@cosmjs/encoding';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ripemd160 } from '@noble/hashes/legacy.js';
-import { sdkErrors } from '../../app/core/errors.ts';
-import { bytesEqual, utf8 } from '../../app/core/bytes.ts';
+import { sdkErrors } from './errors.ts';
+import { bytesEqual, utf8 } from './bytes.ts';
 import { createHash } from 'node:crypto';
 
 export const BECH32_PREFIX = 'r3mes';
+
+/** Type URL of a secp256k1 public key in a tx's signer info and in an account. */
+export const SECP256K1_PUBKEY_TYPE = '/cosmos.crypto.secp256k1.PubKey';
 
 /** Cosmos address of a compressed secp256k1 public key: ripemd160(sha256(pubkey)). */
 export function addressFromPubkey(compressedPubkey: Uint8Array): Uint8Array {
