@@ -12,6 +12,9 @@ import type { RewardsKeeper } from '../modules/rewards/keeper.ts';
 import type {
   AggregatorSlasher, MinerReader, ModelReader, ModelVersionView, RewardsHook, ValidatorReader,
 } from '../modules/training/expected-keepers.ts';
+import type { TrainingKeeper } from '../modules/training/keeper.ts';
+import { SubmissionStatus } from '../proto/gen/r3mes/training/v1/types.ts';
+import type { SubmissionStatusName, TrainingReader } from '../modules/verification/expected-keepers.ts';
 
 /** Share of an aggregator's stake taken for a missing or minority reveal: 1/1000. */
 export const AGGREGATOR_PENALTY = { numerator: 1n, denominator: 1000n } as const;
@@ -83,5 +86,32 @@ export function aggregatorSlasher(staking: StakingKeeper): AggregatorSlasher {
         ctx.events.emit('aggregator_penalty_skipped', [['aggregator', address], ['window', windowId.toString()], ['fault', fault]]);
       }
     },
+  };
+}
+
+/** Verification's TrainingReader over the TrainingKeeper (tests use it over the real keeper too). */
+const STATUS: Record<number, SubmissionStatusName> = {
+  [SubmissionStatus.SUBMISSION_STATUS_PENDING]: 'pending',
+  [SubmissionStatus.SUBMISSION_STATUS_ACCEPTED]: 'accepted',
+  [SubmissionStatus.SUBMISSION_STATUS_REJECTED]: 'rejected',
+};
+
+export function trainingReader(training: Pick<TrainingKeeper, 'submission' | 'window' | 'schedule' | 'rejectSubmission'>): TrainingReader {
+  return {
+    submission(store, submissionId) {
+      const submission = training.submission(store, submissionId);
+      if (submission === undefined) return undefined;
+      return {
+        id: submission.id, miner: submission.miner, windowId: submission.windowId, gradientCid: submission.gradientCid,
+        gradientHash: submission.gradientHash, status: STATUS[submission.status] ?? 'rejected', height: submission.height,
+      };
+    },
+    window(store, windowId) {
+      const window = training.window(store, windowId);
+      if (window === undefined) return undefined;
+      return { commitStartHeight: window.commitStartHeight, baseReward: BigInt(window.baseReward) };
+    },
+    nextSubmissionId: (store) => training.schedule(store).nextSubmissionId,
+    rejectSubmission: (ctx, submissionId, reason) => training.rejectSubmission(ctx, submissionId, reason),
   };
 }

@@ -21,10 +21,9 @@ import { trainingModule } from '../modules/training/module.ts';
 import { beaconDrawer } from '../modules/randomness/drawer.ts';
 import { VerificationKeeper } from '../modules/verification/keeper.ts';
 import { verificationModule } from '../modules/verification/module.ts';
-import { trainingReader } from '../modules/verification/training-adapter.ts';
 import { BeaconKeeper } from '../modules/randomness/keeper.ts';
 import { randomnessModule } from '../modules/randomness/module.ts';
-import { aggregatorSlasher, minerReader, modelReader, rewardsHook, validatorReader } from './adapters.ts';
+import { aggregatorSlasher, minerReader, modelReader, rewardsHook, trainingReader, validatorReader } from './adapters.ts';
 
 /**
  * Wires the keepers together (each receives only what it needs from the

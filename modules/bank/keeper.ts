@@ -5,7 +5,7 @@ import { concatBytes, fromUtf8, fromUtf8Short, utf8, utf8Short } from '../../app
 import { sdkErrors } from '../../app/core/errors.ts';
 import type { EventLog } from '../../app/core/events.ts';
 import { encodeAddress } from '../../app/core/address.ts';
-import type { AuthKeeper } from '../auth/keeper.ts';
+import type { BankAccountKeeper } from './expected-keepers.ts';
 import { type Coin, formatCoins, MAX_AMOUNT } from '../../app/core/coins.ts';
 
 /** Key layout inside the module's prefix "bank/" (see README). */
@@ -39,9 +39,6 @@ const keys = {
   supply: (denom: string) => concatBytes(SUPPLY_PREFIX, denomEntry(denom).bytes),
   supplyPrefix: SUPPLY_PREFIX,
 };
-
-/** What the bank needs from auth: recipients get an account on first receipt. */
-export type BankAccountKeeper = Pick<AuthKeeper, 'ensureAccountExists'>;
 
 /** Read-only layer: balances and supply. */
 export class BankViewKeeper {

@@ -6,12 +6,11 @@ import { prefixStore } from '../../app/core/store/prefix.ts';
 import { bytesEqual, concatBytes, readU64be, toHex, u64be, utf8 } from '../../app/core/bytes.ts';
 import { decodeAddress, encodeAddress, moduleAddress } from '../../app/core/address.ts';
 import { MAX_AMOUNT } from '../../app/core/coins.ts';
-import type { Candidate } from '../randomness/draw.ts';
 import {
   BackendClass, Delegation, LastValidatorPower, Miner, Params, UnbondingEntry, UnbondingKind, Validator,
 } from '../../proto/gen/r3mes/staking/v1/types.ts';
 import { stakingErrors } from './errors.ts';
-import type { StakingBankKeeper } from './expected-keepers.ts';
+import type { Candidate, StakingBankKeeper } from './expected-keepers.ts';
 import {
   defaultStakingParams, type Fraction, fractionAtMost, parseRate, resolveStakingParams, type StakingParams,
 } from './params.ts';

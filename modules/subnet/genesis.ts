@@ -1,6 +1,6 @@
 import type { KVStore } from '../../app/core/store/types.ts';
 import { GenesisState } from '../../proto/gen/r3mes/subnet/v1/genesis.ts';
-import { contentCidProblem } from '../training/cid.ts';
+import { contentCidProblem } from '../../app/core/cid.ts';
 import { subnetErrors } from './errors.ts';
 import type { SubnetKeeper, SubnetViewKeeper } from './keeper.ts';
 import { defaultParams, validateParams } from './params.ts';

@@ -8,7 +8,7 @@ import {
   QueryParamsRequest, QueryParamsResponse, QuerySubnetsRequest, QuerySubnetsResponse,
 } from '../../proto/gen/r3mes/subnet/v1/query.ts';
 import { MsgSubmitActivation } from '../../proto/gen/r3mes/subnet/v1/tx.ts';
-import { hexArg, uintArg } from '../training/interface.ts';
+import { hexArg, uintArg } from '../../app/core/args.ts';
 import { QUERY_PATHS } from './module.ts';
 import { SUBMIT_ACTIVATION_TYPE_URL } from './msgs.ts';
 

@@ -3,7 +3,7 @@ import type { KVStore } from '../../app/core/store/types.ts';
 import { prefixStore } from '../../app/core/store/prefix.ts';
 import { concatBytes, toHex, u64be, utf8 } from '../../app/core/bytes.ts';
 import { decodeAddress } from '../../app/core/address.ts';
-import { contentCidProblem } from '../training/cid.ts';
+import { contentCidProblem } from '../../app/core/cid.ts';
 import type { MsgSubmitActivation } from '../../proto/gen/r3mes/subnet/v1/tx.ts';
 import { Activation, Params } from '../../proto/gen/r3mes/subnet/v1/types.ts';
 import { assignedSubnet, effectiveSubnetCount, type LayerRange, subnetLayerRanges } from './assignment.ts';

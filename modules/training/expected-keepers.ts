@@ -5,6 +5,10 @@
  */
 import type { Context } from '../../app/core/context.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
+import type { Drawer } from '../randomness/drawer.ts';
+
+/** Stake-weighted draws from the beacon (the randomness module's Drawer): the window's proposers. */
+export type { Drawer };
 
 /** A registered miner as staking sees it. */
 export interface MinerView {

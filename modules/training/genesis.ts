@@ -6,7 +6,7 @@
 import type { KVStore } from '../../app/core/store/types.ts';
 import { GenesisState } from '../../proto/gen/r3mes/training/v1/genesis.ts';
 import { SubmissionStatus, WindowStatus, type Window } from '../../proto/gen/r3mes/training/v1/types.ts';
-import { contentCidProblem } from './cid.ts';
+import { contentCidProblem } from '../../app/core/cid.ts';
 import { trainingErrors } from './errors.ts';
 import type { TrainingKeeper, TrainingViewKeeper } from './keeper.ts';
 import { defaultParams, validateParams } from './params.ts';

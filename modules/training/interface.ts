@@ -3,7 +3,7 @@
  * REST `GET /r3mes/training/v1/...` and the CosmJS Registry entries.
  */
 import type { ModuleInterface, QueryRoute } from '../../app/core/module.ts';
-import { sdkErrors } from '../../app/core/errors.ts';
+import { hexArg, uintArg } from '../../app/core/args.ts';
 import {
   QueryAggregationRequest, QueryAggregationResponse, QueryAssignmentRequest, QueryAssignmentResponse,
   QueryCurrentWindowRequest, QueryCurrentWindowResponse, QueryParamsRequest, QueryParamsResponse,
@@ -13,21 +13,6 @@ import {
 import { MsgCommitAggregation, MsgRevealAggregation, MsgSubmitGradient } from '../../proto/gen/r3mes/training/v1/tx.ts';
 import { QUERY_PATHS } from './module.ts';
 import { TYPE_URLS } from './msgs.ts';
-
-/** A uint64 argument in decimal. */
-export function uintArg(text: string | undefined, name: string): bigint {
-  if (text === undefined || !/^\d{1,20}$/.test(text) || BigInt(text) >= 1n << 64n) {
-    throw sdkErrors.invalidRequest(`${name} must be an unsigned integer, got "${text ?? ''}"`);
-  }
-  return BigInt(text);
-}
-
-/** A bytes argument in hex (optionally 0x-prefixed). */
-export function hexArg(text: string | undefined, name: string): Buffer {
-  const digits = (text ?? '').replace(/^0x/, '');
-  if (!/^([0-9a-fA-F]{2})*$/.test(digits) || digits.length === 0) throw sdkErrors.invalidRequest(`${name} must be hex bytes, got "${text ?? ''}"`);
-  return Buffer.from(digits, 'hex');
-}
 
 function route(
   name: string, description: string, args: string[], path: string, rest: string,

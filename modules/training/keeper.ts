@@ -2,7 +2,6 @@ import type { Context } from '../../app/core/context.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
 import { prefixStore } from '../../app/core/store/prefix.ts';
 import { bytesEqual, concatBytes, readU64be, toHex, u64be, utf8 } from '../../app/core/bytes.ts';
-import type { Drawer } from '../randomness/drawer.ts';
 import type { MsgCommitAggregation, MsgRevealAggregation, MsgSubmitGradient } from '../../proto/gen/r3mes/training/v1/tx.ts';
 import {
   AggregationCommit, Params, Schedule, Submission, SubmissionStatus, Window, WindowStatus,
@@ -12,6 +11,7 @@ import { trainingErrors } from './errors.ts';
 import type {
   AggregatorFault, AggregatorSlasher, MinerReader, ModelReader, RewardsHook, SubnetReader, ValidatorReader, WeightedAddress,
   SubmissionHoldReader,
+  Drawer,
 } from './expected-keepers.ts';
 import { defaultParams, parseAmountString } from './params.ts';
 import { validateCommitAggregation, validateRevealAggregation, validateSubmitGradient } from './validate.ts';

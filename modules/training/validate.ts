@@ -5,7 +5,7 @@
 import { decodeAddress } from '../../app/core/address.ts';
 import type { MsgCommitAggregation, MsgRevealAggregation, MsgSubmitGradient } from '../../proto/gen/r3mes/training/v1/tx.ts';
 import { NONCE_BYTES, RESULT_HASH_BYTES } from './assignment.ts';
-import { contentCidProblem } from './cid.ts';
+import { contentCidProblem } from '../../app/core/cid.ts';
 import { trainingErrors } from './errors.ts';
 
 const BACKEND = /^[a-z0-9][a-z0-9-]{0,31}$/;

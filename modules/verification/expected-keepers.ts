@@ -1,12 +1,16 @@
 /**
  * What verification needs from other modules, declared by the caller (Cosmos
  * `expected_keepers.go`). Bank and staking are narrowed `Pick`s of their keepers; training is
- * reached through `TrainingReader`, which `training-adapter.ts` builds from the TrainingKeeper.
+ * reached through `TrainingReader`, which the node builds from the TrainingKeeper (app/adapters.ts).
  */
 import type { Context } from '../../app/core/context.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
 import type { BankKeeper } from '../bank/keeper.ts';
 import type { StakingKeeper } from '../staking/keeper.ts';
+import type { Candidate, Drawer } from '../randomness/drawer.ts';
+
+/** Stake-weighted draws from the beacon (the randomness module's Drawer). */
+export type { Candidate, Drawer };
 
 /** Bonds move into and out of the module account; bounties are minted. */
 export type VerificationBankKeeper = Pick<BankKeeper, 'send' | 'mint'>;

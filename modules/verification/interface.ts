@@ -3,7 +3,7 @@
  * ...`, REST `GET /r3mes/verification/v1/...` and the CosmJS Registry entries.
  */
 import type { ModuleInterface, QueryRoute } from '../../app/core/module.ts';
-import { hexArg, uintArg } from '../training/interface.ts';
+import { hexArg, uintArg } from '../../app/core/args.ts';
 import {
   QueryChecksByVerifierRequest, QueryChecksByVerifierResponse, QueryDisputeRequest, QueryDisputeResponse, QueryOpenDisputesRequest, QueryOpenDisputesResponse, QueryPanelRequest,
   QueryPanelResponse, QueryParamsRequest, QueryParamsResponse, QuerySubmissionRequest, QuerySubmissionResponse,

@@ -3,8 +3,6 @@ import type { KVStore } from '../../app/core/store/types.ts';
 import { prefixStore } from '../../app/core/store/prefix.ts';
 import { bytesEqual, concatBytes, readU64be, toHex, u64be, utf8 } from '../../app/core/bytes.ts';
 import { decodeAddress, moduleAddress } from '../../app/core/address.ts';
-import { type Candidate, draw } from '../randomness/draw.ts';
-import type { Drawer } from '../randomness/drawer.ts';
 import type { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import {
   Dispute, DisputeOrigin, DisputeOutcome, DisputeStage, L1Check, L1Status, ModuleState, type PanelSeat, Params, type SubmissionSeed,
@@ -12,6 +10,7 @@ import {
 import { verificationErrors } from './errors.ts';
 import type {
   SubmissionHoldReader, SubmissionView, TrainingReader, VerificationBankKeeper, VerificationStakingKeeper,
+  Candidate, Drawer,
 } from './expected-keepers.ts';
 import { BPS, defaultParams, type Fraction, parseAmount, parseFraction } from './params.ts';
 
@@ -589,7 +588,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
     }
     const seed = this.drawSeed(ctx, dispute);
     if (seed === undefined) return;
-    const [verifier] = draw({ seed, purpose: DRAW.l2Verifier, subjectId: `${dispute.id}/${dispute.l2Round}`, candidates, k: 1, exclusions });
+    const [verifier] = this.deps.drawer.drawWithSeed(seed, DRAW.l2Verifier, `${dispute.id}/${dispute.l2Round}`, candidates, 1, exclusions);
     dispute.draws.push({ purpose: DRAW.l2Verifier, round: dispute.l2Round, height: ctx.height, seed });
     dispute.l2Verifier = verifier.id;
     dispute.stage = DisputeStage.DISPUTE_STAGE_L2_ANSWER;
@@ -619,7 +618,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
     }
     const seed = this.drawSeed(ctx, dispute);
     if (seed === undefined) return;
-    const drawn = draw({ seed, purpose: DRAW.l3Panel, subjectId: `${dispute.id}/${dispute.l3Round}`, candidates, k, exclusions });
+    const drawn = this.deps.drawer.drawWithSeed(seed, DRAW.l3Panel, `${dispute.id}/${dispute.l3Round}`, candidates, k, exclusions);
     dispute.draws.push({ purpose: DRAW.l3Panel, round: dispute.l3Round, height: ctx.height, seed });
     for (const arbiter of drawn) {
       dispute.panel.push({ arbiter: arbiter.id, round: dispute.l3Round, voted: false, resultHash: Buffer.alloc(0), unavailable: false, voteHeight: 0n, missed: false });

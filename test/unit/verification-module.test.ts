@@ -15,7 +15,7 @@ import { testCid, trainingTestbed } from '../helpers/training-testbed.ts';
 import { verificationInterface } from '../../modules/verification/interface.ts';
 import { QUERY_PATHS } from '../../modules/verification/module.ts';
 import { TYPE_URLS } from '../../modules/verification/msgs.ts';
-import { trainingReader } from '../../modules/verification/training-adapter.ts';
+import { trainingReader } from '../../app/adapters.ts';
 import { SortedMemStore, testAccount, testHash, verificationTestbed } from '../helpers/verification-testbed.ts';
 
 const GOOD = testHash('good');

@@ -10,7 +10,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import type { Context } from '../../app/core/context.ts';
 import { concatBytes, u64be, utf8 } from '../../app/core/bytes.ts';
 import { draw } from '../../modules/randomness/draw.ts';
-import type { Drawer } from '../../modules/randomness/drawer.ts';
+import { type Drawer, seededDrawer } from '../../modules/randomness/drawer.ts';
 import { DRAW } from '../../modules/verification/keeper.ts';
 import { exportGenesis, initGenesis } from '../../modules/verification/genesis.ts';
 import { testAccount, testHash, thrownError, verificationTestbed } from '../helpers/verification-testbed.ts';
@@ -28,16 +28,10 @@ const SUBMISSION_SEED = sha256(utf8('the beacon of the submission block'));
 
 /** A beacon-like drawer: `run` changes every block's seed except the submission block's. */
 function beaconLikeDrawer(run: string, fixed: Map<bigint, Uint8Array> = new Map([[SUBMIT_HEIGHT, SUBMISSION_SEED]])): Drawer {
-  const drawer: Drawer = {
-    seed(ctx: Context) {
-      if (ctx.mode !== 'deliver') throw new Error('draws happen only while executing a block');
-      return fixed.get(ctx.height) ?? sha256(utf8(`beacon-${run}-${ctx.height}`));
-    },
-    draw(ctx, purpose, subjectId, candidates, k, exclusions) {
-      return draw({ seed: drawer.seed(ctx), purpose, subjectId, candidates, k, exclusions });
-    },
-  };
-  return drawer;
+  return seededDrawer((ctx: Context) => {
+    if (ctx.mode !== 'deliver') throw new Error('draws happen only while executing a block');
+    return fixed.get(ctx.height) ?? sha256(utf8(`beacon-${run}-${ctx.height}`));
+  });
 }
 
 function setup(run: string, params: Partial<Params> = {}) {
