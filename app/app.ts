@@ -25,7 +25,8 @@ import { type AnteHandler, type BlockInfo, NO_BLOCK, runTx, type TxOutcome } fro
 import { runAnte, signatureInputs } from '../modules/auth/ante.ts';
 import type { AuthKeeper } from '../modules/auth/keeper.ts';
 import type { BankKeeper } from '../modules/bank/keeper.ts';
-import { buildModules, initModulesGenesis, type GenesisAppState } from './modules.ts';
+import { buildModules } from './modules.ts';
+import { initModulesGenesis, type GenesisAppState } from '../genesis/app-state.ts';
 import type { BeaconCheck, BeaconKeeper } from '../modules/randomness/keeper.ts';
 import { isBeaconFormat } from '../modules/randomness/beacon-tx.ts';
 import { beaconErrors } from '../modules/randomness/errors.ts';

@@ -1,6 +1,4 @@
 import type { AppModule } from './core/module.ts';
-import type { KVStore } from './core/store/types.ts';
-import { CacheStore } from './core/store/cache.ts';
 import { sdkErrors } from './core/errors.ts';
 import { bytesEqual } from './core/bytes.ts';
 import { AuthKeeper } from '../modules/auth/keeper.ts';
@@ -88,31 +86,4 @@ function paramsRouter(modules: readonly AppModule[]): ParamsRouter {
     get: (store, name) => find(name).get(store),
     set: (store, name, value) => find(name).set(store, value),
   };
-}
-
-export type GenesisAppState = Record<string, unknown>;
-
-export function defaultAppState(): GenesisAppState {
-  return Object.fromEntries(buildModules().modules.map((module) => [module.name, module.defaultGenesis()]));
-}
-
-/** Writes every module's genesis, in module order; state for an unknown module is an error. */
-export function initModulesGenesis(modules: AppModule[], store: KVStore, state: GenesisAppState): void {
-  const known = new Set(modules.map((module) => module.name));
-  for (const name of Object.keys(state)) {
-    if (!known.has(name)) throw sdkErrors.invalidRequest(`genesis has state for unknown module "${name}"`);
-  }
-  for (const module of modules) module.initGenesis(store, state[module.name] ?? module.defaultGenesis());
-}
-
-/** Runs InitChain's genesis checks on an empty in-memory state: what `r3mesd genesis validate` does. */
-export function validateAppState(state: GenesisAppState): void {
-  const empty: KVStore = {
-    get: () => undefined,
-    has: () => false,
-    iterate: function* () {},
-    set: () => { throw new Error('read-only'); },
-    delete: () => { throw new Error('read-only'); },
-  };
-  initModulesGenesis(buildModules().modules, new CacheStore(empty), state);
 }

@@ -27,10 +27,13 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { readGenesis, writeGenesis } from '../app/node/genesis-file.ts';
-import { addGenesisValidator, readValidatorKeys } from '../app/node/genesis-validator.ts';
+import { readGenesis, writeGenesis } from '../genesis/file.ts';
+import { addGenesisValidator } from '../genesis/validator.ts';
+import { readValidatorKeys } from '../app/node/validator-keys.ts';
 import { nodeHome } from '../app/node/home.ts';
-import { validateAppState } from '../app/modules.ts';
+import { buildModules } from '../app/modules.ts';
+import { validateAppState } from '../genesis/app-state.ts';
+import { applyDevnetTemplate, DEVNET_ARCHITECTURE } from '../genesis/devnet.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const R3MESD = join(ROOT, 'bin', 'r3mesd');
@@ -44,7 +47,6 @@ const MINER_STAKE = 1_000_000n;
 const ROLES = ['validator', 'miner', 'verifier', 'cheater', 'watcher'] as const;
 type Role = (typeof ROLES)[number];
 /** A model version CPU training handles in seconds: 2 layers of width 64, 64-token sequences. */
-const TINY_ARCHITECTURE = { dModel: 64, nLayers: 2, nHeads: 2, dFf: 128, vocabSize: 256, seqLen: 64 };
 
 // ---- flags ---------------------------------------------------------------------------------
 interface Options {
@@ -212,7 +214,7 @@ async function main(): Promise<void> {
 
   const fresh = !o.keep || !existsSync(join(home, 'config', 'genesis.json'));
   if (fresh) {
-    say('devnet', `initializing ${home} (chain ${CHAIN_ID}, ${o.windowBlocks}-block windows, tiny model d_model ${TINY_ARCHITECTURE.dModel} × ${TINY_ARCHITECTURE.nLayers} layers)`);
+    say('devnet', `initializing ${home} (chain ${CHAIN_ID}, ${o.windowBlocks}-block windows, tiny model d_model ${DEVNET_ARCHITECTURE.dModel} × ${DEVNET_ARCHITECTURE.nLayers} layers)`);
     rmSync(home, { recursive: true, force: true });
     await cli(['init', 'devnet', '--home', home, '--chain-id', CHAIN_ID, '--abci', abci, '--rpc-laddr', `tcp://127.0.0.1:${o.rpcPort}`,
       '--p2p-laddr', `tcp://127.0.0.1:${o.p2pPort}`, '--timeout-commit', o.blockTime]);
@@ -223,19 +225,14 @@ async function main(): Promise<void> {
     // A second genesis validator with a consensus key of its own that no node runs (1% of the power).
     const verifierHome = join(home, 'validators', 'verifier');
     await cli(['init', 'devnet-verifier', '--home', verifierHome, '--chain-id', CHAIN_ID]);
-    // Short windows and a tiny model (training README "Params"; model genesis version 1).
+    // Short windows, a tiny model, quick disputes (genesis/devnet.ts).
     const genesisPath = nodeHome(home).genesisJson;
     const doc = readGenesis(genesisPath);
-    const appState = doc.app_state as Record<string, any>;
-    Object.assign(appState.training.params, {
-      windowBlocks: String(o.windowBlocks), challengePeriodBlocks: '2', commitPeriodBlocks: '6', revealPeriodBlocks: '6', aggregationProposers: '1',
-    });
-    appState.model.versions[0].architecture = TINY_ARCHITECTURE;
-    // Disputes settle within a minute or two (verification README "Params").
-    Object.assign(appState.verification.params, { l1ResponseBlocks: '30', l2ResponseBlocks: '30', l3VoteBlocks: '40', ...(o.cheater ? { l1SampleBps: '0' } : {}) });
+    const appState = (doc.app_state ??= {});
+    applyDevnetTemplate(appState, { windowBlocks: o.windowBlocks, cheater: o.cheater });
     const verifierAddress = (JSON.parse(readFileSync(join(home, 'verifier.json'), 'utf8')) as { address: string }).address;
     addGenesisValidator(doc, verifierAddress, VERIFIER_STAKE, 'devnet-verifier', readValidatorKeys(verifierHome), '0.1');
-    validateAppState(appState);
+    validateAppState(buildModules().modules, appState);
     writeGenesis(genesisPath, doc);
     // Each worker has its own home (journal, checkpoints) with a copy of the devnet keyring.
     for (const role of ROLES) cpSync(join(home, 'keyring-test'), join(home, 'workers', role, 'keyring-test'), { recursive: true });

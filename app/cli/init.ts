@@ -3,10 +3,12 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cometbftInit, findCometbft } from '../node/cometbft.ts';
 import { setTomlValues } from '../node/comet-config.ts';
-import { addGenesisAccount, readGenesis, writeGenesis } from '../node/genesis-file.ts';
+import { addGenesisAccount, readGenesis, writeGenesis } from '../../genesis/file.ts';
 import { nodeHome } from '../node/home.ts';
-import { addGenesisValidator, readValidatorKeys } from '../node/genesis-validator.ts';
-import { defaultAppState, validateAppState } from '../modules.ts';
+import { addGenesisValidator } from '../../genesis/validator.ts';
+import { readValidatorKeys } from '../node/validator-keys.ts';
+import { buildModules } from '../modules.ts';
+import { defaultAppState, validateAppState } from '../../genesis/app-state.ts';
 import { R3mesApp } from '../app.ts';
 import { CommitStore } from '../store/commit-store.ts';
 import { parseCoinString } from '../core/coins.ts';
@@ -33,7 +35,7 @@ export function registerInitCommands(program: Command): void {
       cometbftInit(findCometbft(), home.root);
       const doc = readGenesis(home.genesisJson);
       doc.chain_id = opts.chainId;
-      doc.app_state = defaultAppState();
+      doc.app_state = defaultAppState(buildModules().modules);
       writeGenesis(home.genesisJson, doc);
       const config = setTomlValues(readFileSync(home.configToml, 'utf8'), [
         ['', 'moniker', moniker],
@@ -77,7 +79,7 @@ export function registerInitCommands(program: Command): void {
       if (stake === undefined) throw new Error('self-stake must be an amount like 100000000ur3mes');
       const doc = readGenesis(home.genesisJson);
       addGenesisValidator(doc, operator, stake.amount, opts.moniker, readValidatorKeys(home.root), opts.commissionRate);
-      validateAppState(doc.app_state ?? {});
+      validateAppState(buildModules().modules, doc.app_state ?? {});
       writeGenesis(home.genesisJson, doc);
       printResult({ operator, self_stake: stakeText, moniker: opts.moniker }, global.output);
     });
@@ -87,7 +89,7 @@ export function registerInitCommands(program: Command): void {
     .action((_opts: unknown, command: Command) => {
       const global = command.optsWithGlobals<GlobalOptions>();
       const doc = readGenesis(nodeHome(global.home).genesisJson);
-      validateAppState(doc.app_state ?? {});
+      validateAppState(buildModules().modules, doc.app_state ?? {});
       printResult({ valid: true, chain_id: doc.chain_id }, global.output);
     });
 

@@ -9,7 +9,7 @@ import { moduleRoutes } from '../rest/module-routes.ts';
 import { moduleInterfaces } from '../interfaces.ts';
 import { findCometbft, startCometbft } from './cometbft.ts';
 import { nodeHome } from './home.ts';
-import { vrfKeyPath } from './genesis-validator.ts';
+import { vrfKeyPath } from './validator-keys.ts';
 import { publicKeyFromSecret } from '../../modules/randomness/vrf.ts';
 
 export interface StartOptions {

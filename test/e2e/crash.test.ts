@@ -23,7 +23,7 @@ import type { RequestFinalizeBlock } from 'cosmjs-types/tendermint/abci/types';
 import { R3mesApp } from '../../app/app.ts';
 import { CommitStore } from '../../app/store/commit-store.ts';
 import { utf8 } from '../../app/core/bytes.ts';
-import { readGenesis } from '../../app/node/genesis-file.ts';
+import { readGenesis } from '../../genesis/file.ts';
 import { decodeAddress } from '../../app/core/address.ts';
 import { nodeHome } from '../../app/node/home.ts';
 import { startDevNode, type DevNode } from '../helpers/devnode.ts';

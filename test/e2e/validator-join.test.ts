@@ -18,7 +18,7 @@ import { R3MESD, cometbftBinary, freePort } from '../helpers/devnode.ts';
 import { createLocalnet, latestHeight, removeLocalnet, rpcCall, sleep, waitFor, type Localnet } from '../helpers/localnet.ts';
 import { setTomlValues } from '../../app/node/comet-config.ts';
 import { nodeHome } from '../../app/node/home.ts';
-import { readValidatorKeys } from '../../app/node/genesis-validator.ts';
+import { readValidatorKeys } from '../../app/node/validator-keys.ts';
 
 const run = promisify(execFile);
 // Without tap's NODE_OPTIONS (its process-info loader costs every r3mesd process a second).

@@ -8,9 +8,10 @@ import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { readGenesis, writeGenesis } from '../../app/node/genesis-file.ts';
+import { readGenesis, writeGenesis } from '../../genesis/file.ts';
 import { nodeHome } from '../../app/node/home.ts';
-import { validateAppState } from '../../app/modules.ts';
+import { buildModules } from '../../app/modules.ts';
+import { validateAppState } from '../../genesis/app-state.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const R3MESD = join(ROOT, 'bin', 'r3mesd');
@@ -93,7 +94,7 @@ export async function startDevNode(options: DevNodeOptions): Promise<DevNode> {
       Object.assign(state.params, params);
     }
     options.editAppState?.(appState);
-    validateAppState(appState); // what InitChain will check, with a clear error here rather than a node that does not start
+    validateAppState(buildModules().modules, appState); // what InitChain will check, with a clear error here rather than a node that does not start
     writeGenesis(genesisPath, doc);
   }
 

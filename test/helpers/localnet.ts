@@ -25,10 +25,12 @@ import { QueryAccountRequest, QueryAccountResponse } from 'cosmjs-types/cosmos/a
 import { BaseAccount } from 'cosmjs-types/cosmos/auth/v1beta1/auth';
 import { QueryBalanceRequest, QueryBalanceResponse } from 'cosmjs-types/cosmos/bank/v1beta1/query';
 import { setTomlValues } from '../../app/node/comet-config.ts';
-import { addGenesisAccount, readGenesis, writeGenesis, type GenesisDoc } from '../../app/node/genesis-file.ts';
+import { addGenesisAccount, readGenesis, writeGenesis, type GenesisDoc } from '../../genesis/file.ts';
 import { nodeHome } from '../../app/node/home.ts';
-import { defaultAppState } from '../../app/modules.ts';
-import { addGenesisValidator, readValidatorKeys } from '../../app/node/genesis-validator.ts';
+import { buildModules } from '../../app/modules.ts';
+import { defaultAppState } from '../../genesis/app-state.ts';
+import { addGenesisValidator } from '../../genesis/validator.ts';
+import { readValidatorKeys } from '../../app/node/validator-keys.ts';
 import { encodeAddress } from '../../app/core/address.ts';
 import { parseCoinString } from '../../app/core/coins.ts';
 import { cometbftBinary, freePort, R3MESD } from './devnode.ts';
@@ -260,7 +262,7 @@ export async function createLocalnet(options: LocalnetOptions): Promise<Localnet
   const genesisPath = nodeHome(homes[0]).genesisJson;
   const genesis = readGenesis(genesisPath);
   genesis.chain_id = chainId;
-  genesis.app_state = defaultAppState();
+  genesis.app_state = defaultAppState(buildModules().modules);
   writeGenesis(genesisPath, genesis);
   const keys: LocalnetKey[] = [];
   for (const key of options.keys ?? []) {

@@ -17,9 +17,10 @@ import {
 import { R3mesApp, type AppOptions } from '../../app/app.ts';
 import { CommitStore } from '../../app/store/commit-store.ts';
 import { concatBytes, toHex, u64be, utf8 } from '../../app/core/bytes.ts';
-import { defaultAppState } from '../../app/modules.ts';
-import { addGenesisAccount, type GenesisDoc } from '../../app/node/genesis-file.ts';
-import { addGenesisValidator } from '../../app/node/genesis-validator.ts';
+import { buildModules } from '../../app/modules.ts';
+import { defaultAppState, validateAppState } from '../../genesis/app-state.ts';
+import { addGenesisAccount, type GenesisDoc } from '../../genesis/file.ts';
+import { addGenesisValidator } from '../../genesis/validator.ts';
 import { msgSend, signTx, testKey, type TestKey } from '../helpers/txs.ts';
 import { testContext } from '../helpers/module-context.ts';
 import { beaconDrawer } from '../../modules/randomness/drawer.ts';
@@ -55,7 +56,7 @@ async function makeValidator(index: number): Promise<Validator> {
 
 /** Genesis app state: every validator bonded with its VRF key, plus funded users. */
 function appState(validators: Validator[], users: TestKey[], randomness?: RandomnessGenesisJson): Record<string, unknown> {
-  const doc: GenesisDoc = { genesis_time: '2024-01-01T00:00:00Z', chain_id: CHAIN_ID, initial_height: '1', app_hash: '', app_state: defaultAppState() };
+  const doc: GenesisDoc = { genesis_time: '2024-01-01T00:00:00Z', chain_id: CHAIN_ID, initial_height: '1', app_hash: '', app_state: defaultAppState(buildModules().modules) };
   for (const key of [...validators.map((v) => v.operator), ...users]) addGenesisAccount(doc, key.address, [{ denom: 'ur3mes', amount: FUNDS }]);
   for (const v of validators) {
     addGenesisValidator(doc, v.operator.address, 100_000_000_000n, `v${v.index}`, {
@@ -391,7 +392,6 @@ t.test('genesis: explicit genesis beacon, retention and pruning, export → impo
     ['unsorted beacons', { ...randomness, beacons: [json.beacons[1], json.beacons[0]] }],
   ];
   for (const [name, value] of bad) {
-    const { validateAppState } = await import('../../app/modules.ts');
-    t.throws(() => validateAppState({ ...state, randomness: value }), /randomness genesis|randomness params/, name);
+    t.throws(() => validateAppState(buildModules().modules, { ...state, randomness: value }), /randomness genesis|randomness params/, name);
   }
 });

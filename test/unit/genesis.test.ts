@@ -1,5 +1,8 @@
 import t from 'tap';
-import { validateAppState } from '../../app/modules.ts';
+import { buildModules } from '../../app/modules.ts';
+import { validateAppState as validateWith } from '../../genesis/app-state.ts';
+
+const validateAppState = (state: Record<string, unknown>) => validateWith(buildModules().modules, state);
 import { ChainError } from '../../app/core/errors.ts';
 import { decodeAddress } from '../../app/core/address.ts';
 import { genesisFor, startHarness, CHAIN_ID } from '../helpers/app-harness.ts';

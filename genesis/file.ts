@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { AuthGenesis } from '../../modules/auth/module.ts';
-import type { BankGenesis } from '../../modules/bank/module.ts';
-import { decodeAddress } from '../core/address.ts';
-import { type Coin, MAX_AMOUNT } from '../core/coins.ts';
+import type { AuthGenesis } from '../modules/auth/module.ts';
+import type { BankGenesis } from '../modules/bank/module.ts';
+import { decodeAddress } from '../app/core/address.ts';
+import { type Coin, MAX_AMOUNT } from '../app/core/coins.ts';
 
 /** CometBFT's genesis.json, of which the app owns `app_state`. */
 export interface GenesisDoc {

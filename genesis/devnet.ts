@@ -1,0 +1,29 @@
+import type { GenesisAppState } from './app-state.ts';
+
+/**
+ * The devnet's genesis template (`npm run devnet`): the default app state with short windows, a
+ * tiny model and disputes that settle in a minute or two, so a whole mining network runs on one
+ * CPU. Everything else stays at the modules' defaults.
+ */
+
+/** Model genesis version 1's architecture on a devnet: a chunk trains in seconds on a CPU. */
+export const DEVNET_ARCHITECTURE = { dModel: 64, nLayers: 2, nHeads: 2, dFf: 128, vocabSize: 256, seqLen: 64 };
+
+export interface DevnetTemplateOptions {
+  /** Blocks per training window. */
+  windowBlocks: number;
+  /** A cheater devnet: no L1 sampling, so every dispute is a challenge the log can follow. */
+  cheater: boolean;
+}
+
+/** Applies the template to `appState` (made by `r3mesd init`): training, model and verification params. */
+export function applyDevnetTemplate(appState: GenesisAppState, options: DevnetTemplateOptions): void {
+  const state = appState as Record<string, any>;
+  // Short windows (training README "Params").
+  Object.assign(state.training.params, {
+    windowBlocks: String(options.windowBlocks), challengePeriodBlocks: '2', commitPeriodBlocks: '6', revealPeriodBlocks: '6', aggregationProposers: '1',
+  });
+  state.model.versions[0].architecture = DEVNET_ARCHITECTURE;
+  // Disputes settle within a minute or two (verification README "Params").
+  Object.assign(state.verification.params, { l1ResponseBlocks: '30', l2ResponseBlocks: '30', l3VoteBlocks: '40', ...(options.cheater ? { l1SampleBps: '0' } : {}) });
+}
