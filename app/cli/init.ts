@@ -15,7 +15,7 @@ import { parseCoinString } from '../core/coins.ts';
 import { decodeAddress } from '../core/address.ts';
 import { openKeyring, keyringOptions } from './keys.ts';
 import { printResult } from './output.ts';
-import type { GlobalOptions } from './main.ts';
+import type { GlobalOptions } from './options.ts';
 
 export function registerInitCommands(program: Command): void {
   program

@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import { Keyring } from '../keys/keyring.ts';
 import { type NodeHome, nodeHome } from '../node/home.ts';
 import { printResult } from './output.ts';
-import type { GlobalOptions } from './main.ts';
+import type { GlobalOptions } from './options.ts';
 
 export type KeyringBackend = 'test' | 'file';
 

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { APP_VERSION } from '../app.ts';
 import { DEFAULT_HOME } from '../node/home.ts';
-import { fail, type OutputFormat } from './output.ts';
+import { fail } from './output.ts';
 import { registerInitCommands } from './init.ts';
 import { registerKeysCommands } from './keys.ts';
 import { registerNodeCommands } from './node.ts';
@@ -9,11 +9,6 @@ import { registerTxCommands } from './tx.ts';
 import { registerQueryCommands } from './query.ts';
 import { registerModuleCommands } from './module-commands.ts';
 import { moduleInterfaces } from '../interfaces.ts';
-
-export interface GlobalOptions {
-  home: string;
-  output: OutputFormat;
-}
 
 const program = new Command('r3mesd')
   .description('R3MES node: a Cosmos-style chain for verifiable AI training, run beside CometBFT')

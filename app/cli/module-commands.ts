@@ -6,7 +6,7 @@ import { nodeHome } from '../node/home.ts';
 import { fee, type TxOptions, withTxOptions } from './tx.ts';
 import { openKeyring } from './keys.ts';
 import { printResult } from './output.ts';
-import type { GlobalOptions } from './main.ts';
+import type { GlobalOptions } from './options.ts';
 
 /**
  * `r3mesd tx <module> <name> ...` and `r3mesd query <module> <name> ...` for

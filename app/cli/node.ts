@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { startNode } from '../node/start.ts';
-import type { GlobalOptions } from './main.ts';
+import type { GlobalOptions } from './options.ts';
 
 export function registerNodeCommands(program: Command): void {
   program

@@ -4,7 +4,7 @@ import { QueryClient, setupBankExtension } from '@cosmjs/stargate';
 import { connectQueryClient } from '../client/index.ts';
 import { decodeAddress } from '../core/address.ts';
 import { printResult } from './output.ts';
-import type { GlobalOptions } from './main.ts';
+import type { GlobalOptions } from './options.ts';
 
 export function registerQueryCommands(program: Command): void {
   const query = program.command('query').alias('q').description('read chain state through a node\'s RPC');

@@ -6,7 +6,7 @@ import { decodeAddress } from '../core/address.ts';
 import { parseCoinString } from '../core/coins.ts';
 import { type KeyringBackend, keyringOptions, openKeyring } from './keys.ts';
 import { printResult } from './output.ts';
-import type { GlobalOptions } from './main.ts';
+import type { GlobalOptions } from './options.ts';
 
 export interface TxOptions {
   node: string;
