@@ -13,9 +13,8 @@
 import { Level } from "level";
 import type { KVReader, KVStore, StringKeyedStore } from "../core/store/types.ts";
 import { CacheStore } from "../core/store/cache.ts";
+import { bytesEqual, concatBytes } from "../core/bytes.ts";
 import {
-  bytesEqual,
-  concatBytes,
   decodeU64,
   encodeU64,
   fromKeyString,

@@ -6,7 +6,7 @@
  * in header height+1).
  */
 import { ics23, tendermintSpec, verifyMembership, verifyNonMembership } from "@confio/ics23";
-import { bytesEqual } from "../core/store/bytes.ts";
+import { bytesEqual } from "../core/bytes.ts";
 import { EMPTY_ROOT, type PathStep } from "./merkle.ts";
 
 /** The leaf op of every proof: sha256(0x00 ‖ varint(len k) ‖ k ‖ varint(32) ‖ sha256(v)). */

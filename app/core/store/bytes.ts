@@ -8,6 +8,8 @@
  * and correct ordering without a custom comparator.
  */
 
+import { bytesEqual } from "../bytes.ts";
+
 /** Bytes → latin1 string (no copy of the input). */
 export function toKeyString(bytes: Uint8Array): string {
   // Short keys (nearly all): fromCharCode over the bytes beats wrapping them in a Buffer.
@@ -19,24 +21,6 @@ export function toKeyString(bytes: Uint8Array): string {
 export function fromKeyString(s: string): Uint8Array {
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
-
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  let len = 0;
-  for (const p of parts) len += p.length;
-  const out = new Uint8Array(len);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
   return out;
 }
 

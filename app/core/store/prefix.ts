@@ -3,7 +3,8 @@
  * only its own key space. Iteration strips the prefix again.
  */
 import { type KVStore, type StringKeyedStore, stringKeyed } from "./types.ts";
-import { bytesEqual, concatBytes, toKeyString } from "./bytes.ts";
+import { bytesEqual, concatBytes } from "../bytes.ts";
+import { toKeyString } from "./bytes.ts";
 
 class PrefixStore implements StringKeyedStore {
   /** The prefix as a latin1 key string, for parents that take string keys (no byte concat). */
