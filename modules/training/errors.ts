@@ -58,4 +58,6 @@ export const trainingErrors = {
   submissionNotFound: registerError(TRAINING_CODESPACE, 25, 'submission not found'),
   /** The submission is no longer pending (its window's accepted set is fixed). */
   submissionNotPending: registerError(TRAINING_CODESPACE, 26, 'submission not pending'),
+  /** The submission names another model version than its window's: its delta was trained on another base. */
+  wrongModelVersion: registerError(TRAINING_CODESPACE, 27, 'wrong model version'),
 } as const;

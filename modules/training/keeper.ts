@@ -244,6 +244,10 @@ export class TrainingKeeper extends TrainingViewKeeper {
     if (version === undefined || (version.status !== 'active' && version.status !== 'migration')) {
       throw trainingErrors.modelVersionNotUsable(`model version ${msg.modelVersion} is ${version === undefined ? 'unknown' : version.status}`);
     }
+    // A delta trained on another base cannot be aggregated with the window's (it would poison the update).
+    if (msg.modelVersion !== window.modelVersion) {
+      throw trainingErrors.wrongModelVersion(`window ${window.id} trains model version ${window.modelVersion}, not ${msg.modelVersion}`);
+    }
 
     const subnet = this.deps.subnets.assignedSubnet(window, msg.miner);
     if (msg.subnet !== subnet) throw trainingErrors.wrongSubnet(`window ${window.id} assigns ${msg.miner} to subnet ${subnet}, not ${msg.subnet}`);

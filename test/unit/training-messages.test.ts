@@ -352,7 +352,18 @@ t.test('12 model version not active or in migration', (t) => {
   s.models.versions.push({ number: 2n, status: 'migration', nLayers: 8 }, { number: 0n, status: 'deprecated', nLayers: 8 });
   rejects(t, () => submit(s, ctx, gradient(s, MINERS[0], 1n, { modelVersion: 0n })), trainingErrors.modelVersionNotUsable, 'deprecated');
   rejects(t, () => submit(s, ctx, gradient(s, MINERS[0], 1n, { modelVersion: 7n })), trainingErrors.modelVersionNotUsable, 'unknown');
-  t.doesNotThrow(() => submit(s, ctx, gradient(s, MINERS[0], 1n, { modelVersion: 2n })), 'a version in migration is accepted');
+  t.end();
+});
+
+t.test('27 wrong model version: a submission names its window\'s version', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  s.models.versions.push({ number: 2n, status: 'migration', nLayers: 8 });
+  t.equal(s.training.window(s.store, 1n)?.modelVersion, 1n, 'window 1 trains version 1');
+  // Version 2 is usable (in migration), but a delta trained on it cannot join window 1's aggregate.
+  rejects(t, () => submit(s, ctx, gradient(s, MINERS[0], 1n, { modelVersion: 2n })), trainingErrors.wrongModelVersion, 'another usable version');
+  t.equal(s.training.windowSubmissions(s.store, 1n).length, 0, 'nothing stored');
+  t.doesNotThrow(() => submit(s, ctx, gradient(s, MINERS[0], 1n, { modelVersion: 1n })), 'the window\'s version is accepted');
   t.end();
 });
 
