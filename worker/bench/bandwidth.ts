@@ -4,12 +4,12 @@
 // The file sizes are real encodings (encodeSafetensors, encodeDelta, a signed TxRaw) for the
 // devnet's tiny model and the genesis model; the largest config the SPEC allows is computed
 // from the same formulas, which the two encoded rows check.
-// Run: npx tsx worker/bench/bandwidth.ts
+// Run: npx tsx --conditions=r3mes-source worker/bench/bandwidth.ts  (the condition: @r3mes/client from its sources)
 
 import { DirectSecp256k1Wallet } from '@cosmjs/proto-signing';
 import { SigningStargateClient } from '@cosmjs/stargate';
 import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
-import { r3mesRegistry } from '../../app/client/registry.ts';
+import { r3mesRegistry } from '@r3mes/client';
 import { TYPE_SUBMIT_GRADIENT } from '../src/chain/client.ts';
 import { initAdapter } from '../src/model/adapter.ts';
 import { generateBackbone } from '../src/model/backbone.ts';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { Keyring } from '../../app/keys/keyring.ts';
+import { Keyring } from '@r3mes/client';
 import { cpuBackend } from '../src/backend.ts';
 import { chunkHash } from '../src/data/chunk.ts';
 import { generateBackbone } from '../src/model/backbone.ts';

@@ -5,9 +5,9 @@ import t from 'tap';
 import { join } from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { commitHash } from '../../modules/training/assignment.ts';
-import { defaultParams } from '../../modules/training/params.ts';
-import { type Params, SubmissionStatus, WindowStatus, type AggregationCommit, type Submission, type Window } from '../../proto/gen/r3mes/training/v1/types.ts';
+import {
+  commitHash, defaultTrainingParams, type TrainingParams, SubmissionStatus, WindowStatus, type AggregationCommit, type Submission, type Window,
+} from '@r3mes/client';
 import { decodeAggregate, unflatten } from '../src/aggregate/file.ts';
 import { parseRule, ruleName as ruleNameOf } from '../src/aggregate/rules.ts';
 import { type ChainReader, type SignedTx, txHashOf } from '../src/chain/client.ts';
@@ -49,7 +49,7 @@ async function fixture(dir: string) {
     const txBytes = new TextEncoder().encode(JSON.stringify({ kind, ...body }));
     return { txBytes, txhash: txHashOf(txBytes) };
   };
-  const params: Params = defaultParams();
+  const params: TrainingParams = defaultTrainingParams();
   const reads = { trainingParams: 0 };
   const chain: ChainReader = {
     height: async () => 0n, currentWindow: async () => undefined, window: async () => win, assignment: async () => { throw new Error('unused'); },
@@ -132,7 +132,7 @@ t.test('the rule comes from the chain params at aggregation time, not from the w
 
 t.test('an empty chain rule is median; an unknown one commits nothing; --rule overrides with a warning', async (t) => {
   const log: string[] = [];
-  const chainWith = (aggregationRule: string) => ({ trainingParams: async () => ({ ...defaultParams(), aggregationRule }) } as unknown as ChainReader);
+  const chainWith = (aggregationRule: string) => ({ trainingParams: async () => ({ ...defaultTrainingParams(), aggregationRule }) } as unknown as ChainReader);
   t.same(await aggregationRuleNow({ chain: chainWith(''), log: (l) => log.push(l) }, 1n), parseRule('median'), 'no rule on chain (older state): median');
   t.same(await aggregationRuleNow({ chain: chainWith('krum:2:3'), log: (l) => log.push(l) }, 1n), parseRule('krum:2:3'));
   t.same(log, [], 'no warning without an override');

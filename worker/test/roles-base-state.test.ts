@@ -4,7 +4,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { WindowStatus, type Submission, type Window } from '../../proto/gen/r3mes/training/v1/types.ts';
+import { WindowStatus, type Submission, type Window } from '@r3mes/client';
 import { aggregateDeltas } from '../src/aggregate/file.ts';
 import { cpuBackend } from '../src/backend.ts';
 import { initAdapter } from '../src/model/adapter.ts';

@@ -19,7 +19,7 @@ import { WorkerStats } from '../src/roles/stats.ts';
 import { mineOnce, type MinerDeps } from '../src/roles/train.ts';
 import { FileBlockstore } from '../src/storage/blockstore.ts';
 import { parseCid } from '../src/storage/cid.ts';
-import { WindowStatus, SubmissionStatus } from '../../proto/gen/r3mes/training/v1/types.ts';
+import { WindowStatus, SubmissionStatus } from '@r3mes/client';
 
 const seed = new Uint8Array(32).fill(11);
 const cfg: ModelConfig = { vocab: 256, dModel: 16, nLayers: 1, nHeads: 2, dFF: 16, seqLen: 16, loraRank: 4, seed };

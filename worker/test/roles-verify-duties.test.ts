@@ -18,8 +18,7 @@ import { DutyJournal, dutyPass, selectDuties, type DutyDeps } from '../src/roles
 import { arbitratePass } from '../src/roles/arbitrate.ts';
 import { FileBlockstore } from '../src/storage/blockstore.ts';
 import { cidOf } from '../src/storage/cid.ts';
-import { Dispute as DisputeProto, DisputeStage, L1Check as L1CheckProto, L1Status, PanelSeat } from '../../proto/gen/r3mes/verification/v1/types.ts';
-import { SubmissionStatus } from '../../proto/gen/r3mes/training/v1/types.ts';
+import { Dispute as DisputeProto, DisputeStage, L1Check as L1CheckProto, L1Status, PanelSeat, SubmissionStatus } from '@r3mes/client';
 
 const ME = 'r3mes1verifier';
 const cfg: ModelConfig = { vocab: 256, dModel: 16, nLayers: 1, nHeads: 2, dFF: 16, seqLen: 16, loraRank: 4, seed: new Uint8Array(32).fill(3) };

@@ -1,6 +1,6 @@
 // The worker's view of the chain: the generic ABCI queries of the training and model modules
 // (`/r3mes.<module>.v1.Query/<Method>` with the generated proto types) and signed messages
-// through a stock CosmJS SigningStargateClient (`connectSigningClient` from app/client).
+// through a stock CosmJS SigningStargateClient (`connectSigningClient` from @r3mes/client).
 // Roles depend on the small interfaces below, never on CosmJS, so tests can fake the chain.
 
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -8,30 +8,31 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { calculateFee, GasPrice, type SigningStargateClient } from '@cosmjs/stargate';
 import { Comet38Client } from '@cosmjs/tendermint-rpc';
 import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
-import { connectSigningClient, DEFAULT_GAS_PRICE } from '../../../app/client/index.ts';
 import type { OfflineDirectSigner } from '@cosmjs/proto-signing';
 import {
+  type AggregationCommit, connectSigningClient, DEFAULT_GAS_PRICE, type Dispute, type L1Check, modelQuery, type ModelVersion, type Submission,
+  type TrainingParams, trainingQuery, trainingTx, verificationQuery, verificationTx, type Window,
+} from '@r3mes/client';
+import { ChainError, ChainErrorCode, isNetworkError } from './errors.ts';
+
+const {
   QueryAggregationRequest, QueryAggregationResponse, QueryAssignmentRequest, QueryAssignmentResponse,
   QueryParamsRequest, QueryParamsResponse, QueryCurrentWindowRequest, QueryCurrentWindowResponse, QueryWindowRequest, QueryWindowResponse,
   QueryWindowSubmissionsRequest, QueryWindowSubmissionsResponse, QuerySubmissionRequest, QuerySubmissionResponse,
-} from '../../../proto/gen/r3mes/training/v1/query.ts';
-import type { AggregationCommit, Params as TrainingParams, Submission, Window } from '../../../proto/gen/r3mes/training/v1/types.ts';
-import { MsgSubmitGradientResponse, type MsgSubmitGradient } from '../../../proto/gen/r3mes/training/v1/tx.ts';
-import { QueryVersionRequest, QueryVersionResponse } from '../../../proto/gen/r3mes/model/v1/query.ts';
-import {
-  QueryChecksByVerifierRequest as VQueryChecksByVerifierRequest, QueryChecksByVerifierResponse as VQueryChecksByVerifierResponse,
-  QueryDisputeRequest as VQueryDisputeRequest, QueryDisputeResponse as VQueryDisputeResponse,
-  QueryOpenDisputesRequest as VQueryOpenDisputesRequest, QueryOpenDisputesResponse as VQueryOpenDisputesResponse,
-  QuerySubmissionRequest as VQuerySubmissionRequest, QuerySubmissionResponse as VQuerySubmissionResponse,
-} from '../../../proto/gen/r3mes/verification/v1/query.ts';
-import type { Dispute, L1Check } from '../../../proto/gen/r3mes/verification/v1/types.ts';
-import { MsgChallengeResponse } from '../../../proto/gen/r3mes/verification/v1/tx.ts';
-import type { ModelVersion } from '../../../proto/gen/r3mes/model/v1/types.ts';
-import { ChainError, ChainErrorCode, isNetworkError } from './errors.ts';
+} = trainingQuery;
+const { MsgSubmitGradientResponse } = trainingTx;
+const { QueryVersionRequest, QueryVersionResponse } = modelQuery;
+const {
+  QueryChecksByVerifierRequest: VQueryChecksByVerifierRequest, QueryChecksByVerifierResponse: VQueryChecksByVerifierResponse,
+  QueryDisputeRequest: VQueryDisputeRequest, QueryDisputeResponse: VQueryDisputeResponse,
+  QueryOpenDisputesRequest: VQueryOpenDisputesRequest, QueryOpenDisputesResponse: VQueryOpenDisputesResponse,
+  QuerySubmissionRequest: VQuerySubmissionRequest, QuerySubmissionResponse: VQuerySubmissionResponse,
+} = verificationQuery;
+const { MsgChallengeResponse } = verificationTx;
 
 export type { AggregationCommit, Dispute, L1Check, ModelVersion, Submission, TrainingParams, Window };
-export type Assignment = QueryAssignmentResponse;
-export type GradientFields = Omit<MsgSubmitGradient, 'miner'>;
+export type Assignment = trainingQuery.QueryAssignmentResponse;
+export type GradientFields = Omit<trainingTx.MsgSubmitGradient, 'miner'>;
 
 export const TYPE_SUBMIT_GRADIENT = '/r3mes.training.v1.MsgSubmitGradient';
 export const TYPE_COMMIT_AGGREGATION = '/r3mes.training.v1.MsgCommitAggregation';

@@ -4,7 +4,7 @@
 
 import { join } from 'node:path';
 import type { OfflineDirectSigner } from '@cosmjs/proto-signing';
-import { Keyring, type KeyringBackend } from '../../../app/keys/keyring.ts';
+import { Keyring, type KeyringBackend } from '@r3mes/client';
 import { ChainError, ChainErrorCode } from './errors.ts';
 
 export type { KeyringBackend };

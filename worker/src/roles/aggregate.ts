@@ -6,8 +6,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { commitHash } from '../../../modules/training/assignment.ts';
-import { SubmissionStatus, WindowStatus } from '../../../proto/gen/r3mes/training/v1/types.ts';
+import { commitHash, SubmissionStatus, WindowStatus } from '@r3mes/client';
 import { aggregateDeltas, type AggregateInput } from '../aggregate/file.ts';
 import { type AggregationRule, parseRule, ruleName } from '../aggregate/rules.ts';
 import type { ChainReader, ChainWriter, Window } from '../chain/client.ts';

@@ -10,7 +10,7 @@
 // window that opened before another was finalized still contributes its update afterwards.
 
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { WindowStatus, type Window } from '../../../proto/gen/r3mes/training/v1/types.ts';
+import { WindowStatus, type Window } from '@r3mes/client';
 import { decodeAggregate, sameModel } from '../aggregate/file.ts';
 import { type AdapterState, initAdapter } from '../model/adapter.ts';
 import { applyDelta, gradientHash, type LoraPairs, shapeOfModel } from '../output/delta.ts';

@@ -17,7 +17,7 @@ import { adapterDelta, encodeDelta } from '../output/delta.ts';
 import { tamperDelta } from './miner-cheat.ts';
 import { OutputError, OutputErrorCode } from '../output/errors.ts';
 import type { ContentStore } from '../storage/content-store.ts';
-import { WindowStatus } from '../../../proto/gen/r3mes/training/v1/types.ts';
+import { WindowStatus } from '@r3mes/client';
 import { type Journal, type JournalEntry } from './journal.ts';
 import { runTrainingJob } from './job.ts';
 import type { BaseStates } from './base-state.ts';

@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { SignedTx, Submission, VerificationReader, VerificationWriter } from '../chain/client.ts';
-import { DisputeStage, L1Status } from '../../../proto/gen/r3mes/verification/v1/types.ts';
+import { DisputeStage, L1Status } from '@r3mes/client';
 import { decodeDelta } from '../output/delta.ts';
 import type { ContentStore } from '../storage/content-store.ts';
 import { parseCid } from '../storage/cid.ts';

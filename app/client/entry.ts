@@ -1,0 +1,20 @@
+/**
+ * @r3mes/client: what a program outside the chain (the worker, a wallet, a script) needs to talk
+ * to an R3MES node. See README.md for how the package is resolved in the repository (sources)
+ * and when installed (the bundle in dist/).
+ */
+
+// CosmJS: the registry of every R3MES message, and query/signing clients wired to it.
+export { r3mesRegistry } from './registry.ts';
+export { connectQueryClient, connectSigningClient, DEFAULT_GAS_PRICE } from './index.ts';
+
+// The keyring r3mesd keys writes (same files, same derivation).
+export * from '../keys/index.ts';
+
+// Rules a client must compute exactly as the chain does.
+export { commitHash } from '../../modules/training/assignment.ts';
+// The training module's genesis defaults (a running chain answers its live ones to Query/Params).
+export { defaultParams as defaultTrainingParams } from '../../modules/training/params.ts';
+
+// The generated protobuf messages.
+export * from './proto.ts';
