@@ -89,3 +89,38 @@ t.test('a MsgSend to a module account is refused before its balance is checked',
   const checked = h.check(tx);
   t.equal(checked.code, 4, `unauthorized, not insufficient funds: ${checked.log}`);
 });
+
+t.test('genesis refuses a module account as validator operator, delegator, unbonding recipient or miner', async (t) => {
+  const { buildModules } = await import('../../app/modules.ts');
+  const { validateAppState } = await import('../../genesis/app-state.ts');
+  const { ChainError } = await import('../../app/core/errors.ts');
+  const modules = buildModules().modules;
+  const user = (await testKey(1)).address;
+  const blocked = encodeAddress(moduleAddress('community_pool'));
+  const pool = encodeAddress(moduleAddress('bonded_pool'));
+  const key = (n: number) => Buffer.alloc(32, n).toString('base64');
+  const validator = (operator: string) => ({ operatorAddress: operator, consensusPubkey: key(1), vrfPubkey: key(2), moniker: 'v', commissionRate: '0.1', tokens: '1000000', jailed: false, jailedUntil: '0', createdHeight: '0' });
+  const sorted = (list: Array<{ address: string; coins: unknown[] }>) => list.sort((a, b) => Buffer.compare(decodeAddress(a.address), decodeAddress(b.address)));
+  const state = (staking: Record<string, unknown>, extraBonded = 0n) => ({
+    bank: { balances: sorted([{ address: pool, coins: [{ denom: 'ur3mes', amount: (1_000_000n + extraBonded).toString() }] }]), supply: [] },
+    staking: { validators: [], delegations: [], unbondingEntries: [], miners: [], nextUnbondingId: '0', ...staking },
+  });
+  const refused = (name: string, appState: Record<string, unknown>) => {
+    let thrown: unknown;
+    try {
+      validateAppState(modules, appState);
+    } catch (error) {
+      thrown = error;
+    }
+    t.ok(thrown instanceof ChainError && thrown.codespace === 'staking' && thrown.code === 23 && /is a module account/.test(thrown.message), `${name}: ${String(thrown)}`);
+  };
+  t.doesNotThrow(() => validateAppState(modules, state({ validators: [validator(user)], delegations: [{ delegatorAddress: user, validatorAddress: user, amount: '1000000' }] })), 'a user validator is fine');
+  refused('operator', state({ validators: [validator(blocked)], delegations: [{ delegatorAddress: blocked, validatorAddress: blocked, amount: '1000000' }] }));
+  refused('delegator', state({ validators: [validator(user)], delegations: [{ delegatorAddress: blocked, validatorAddress: user, amount: '1000000' }] }));
+  refused('miner', state({ miners: [{ address: blocked, stake: '1000000', backend: 'BACKEND_CLASS_CPU', gpuArch: 'cpu', jailed: false, jailedUntil: '0', registeredHeight: '0' }] }));
+  const unbondingPool = encodeAddress(moduleAddress('unbonding_pool'));
+  refused('unbonding recipient', {
+    bank: { balances: sorted([{ address: unbondingPool, coins: [{ denom: 'ur3mes', amount: '5' }] }]), supply: [] },
+    staking: { validators: [], delegations: [], miners: [], nextUnbondingId: '1', unbondingEntries: [{ id: '0', delegatorAddress: blocked, validatorAddress: '', kind: 'UNBONDING_KIND_MINER', amount: '5', creationHeight: '1', completionHeight: '2' }] },
+  });
+});
