@@ -16,6 +16,7 @@ import type { CommitStore } from './store/commit-store.ts';
 import type { KVStore } from './core/store/types.ts';
 import { bytesEqual, fromUtf8, toHex, utf8 } from './core/bytes.ts';
 import { EventLog } from './core/events.ts';
+import { INVARIANT_EVENT } from './core/invariants.ts';
 import { infiniteGasMeter } from './core/gas.ts';
 import { SignatureCache, signatureJob } from './tx/signature-cache.ts';
 import { BatchSignatures } from './tx/batch-signatures.ts';
@@ -67,6 +68,11 @@ export class R3mesApp implements AbciApplication {
    * while waiting); the rest were verified by the ante handler as it ran them. For benchmarks.
    */
   readonly batchSignatureCounts = { worker: 0, ahead: 0 };
+  /**
+   * Invariant failures the block hooks reported (`invariant_broken` events, app/core/invariants.ts)
+   * since this process started: each is logged; the count is for a metric (`r3mes_invariant_failures_total`).
+   */
+  invariantFailures = 0;
   /**
    * Stateless check results by tx hash, so FinalizeBlock and ReCheckTx do not decode again what
    * CheckTx did. Valid while the decode limits stay the same; a committed block's txs leave it.
@@ -367,6 +373,7 @@ export class R3mesApp implements AbciApplication {
 
     const validatorUpdates: ValidatorUpdate[] = [];
     for (const module of this.modules) validatorUpdates.push(...(module.endBlock?.(hookContext) ?? []));
+    this.countInvariantFailures(req.height, blockEvents);
     const appHash = this.store.workingHash();
     if (txResults.length > 0) {
       const failed = txResults.filter((result) => result.code !== 0);
@@ -374,6 +381,16 @@ export class R3mesApp implements AbciApplication {
       this.log(`block ${req.height}: ${txResults.length} txs, ${txResults.length - failed.length} ok, ${failed.length} failed${reasons === '' ? '' : ` (${reasons})`}; app hash ${Buffer.from(appHash).toString('hex').toUpperCase().slice(0, 16)}…`);
     }
     return { events: blockEvents.events, txResults, validatorUpdates, consensusParamUpdates: undefined, appHash };
+  }
+
+  /** Logs and counts the invariant failures the block hooks reported (they never throw on them). */
+  private countInvariantFailures(height: bigint, events: EventLog): void {
+    for (const event of events.events) {
+      if (event.type !== INVARIANT_EVENT) continue;
+      this.invariantFailures += 1;
+      const attributes = Object.fromEntries(event.attributes.map((a) => [a.key, a.value]));
+      this.log(`block ${height}: INVARIANT BROKEN ${attributes.module ?? '?'}/${attributes.invariant ?? '?'}: ${attributes.detail ?? ''}`);
+    }
   }
 
   async commit(): Promise<ResponseCommit> {

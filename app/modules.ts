@@ -2,14 +2,15 @@ import type { AppModule } from './core/module.ts';
 import { sdkErrors } from './core/errors.ts';
 import { bytesEqual } from './core/bytes.ts';
 import { AuthKeeper } from '../modules/auth/keeper.ts';
+import { FEE_COLLECTOR } from '../modules/auth/ante.ts';
 import { authModule } from '../modules/auth/module.ts';
 import { BankKeeper } from '../modules/bank/keeper.ts';
 import { bankModule } from '../modules/bank/module.ts';
-import { StakingKeeper } from '../modules/staking/keeper.ts';
+import { BONDED_POOL, StakingKeeper, UNBONDING_POOL } from '../modules/staking/keeper.ts';
 import { stakingModule } from '../modules/staking/module.ts';
-import { RewardsKeeper } from '../modules/rewards/keeper.ts';
+import { COMMUNITY_POOL, REWARDS_POOL, RewardsKeeper } from '../modules/rewards/keeper.ts';
 import { rewardsModule } from '../modules/rewards/module.ts';
-import { ModelKeeper } from '../modules/model/keeper.ts';
+import { MODEL_MODULE_ADDRESS, ModelKeeper } from '../modules/model/keeper.ts';
 import { modelModule } from '../modules/model/module.ts';
 import type { ParamsRouter, StakeReader } from '../modules/model/expected-keepers.ts';
 import { SubnetKeeper } from '../modules/subnet/keeper.ts';
@@ -17,11 +18,27 @@ import { subnetModule } from '../modules/subnet/module.ts';
 import { TrainingKeeper } from '../modules/training/keeper.ts';
 import { trainingModule } from '../modules/training/module.ts';
 import { beaconDrawer } from '../modules/randomness/drawer.ts';
-import { VerificationKeeper } from '../modules/verification/keeper.ts';
+import { VERIFICATION_MODULE_ADDRESS, VerificationKeeper } from '../modules/verification/keeper.ts';
 import { verificationModule } from '../modules/verification/module.ts';
 import { BeaconKeeper } from '../modules/randomness/keeper.ts';
 import { randomnessModule } from '../modules/randomness/module.ts';
 import { aggregatorSlasher, minerReader, modelReader, rewardsHook, trainingReader, validatorReader } from './adapters.ts';
+
+/**
+ * Every module account, by name (`moduleAddress(name)`): the bank's blocked addresses (the Cosmos
+ * SDK's `BlockedAddrs`). No user-initiated send may pay one (MsgSend: sdk 4 "<address> is not
+ * allowed to receive funds"); each holds exactly what its module accounts for, and the modules'
+ * own transfers keep working (bank README "Blocked addresses").
+ */
+export const MODULE_ACCOUNTS: ReadonlyArray<readonly [name: string, address: Uint8Array]> = [
+  ['fee_collector', FEE_COLLECTOR],
+  ['bonded_pool', BONDED_POOL],
+  ['unbonding_pool', UNBONDING_POOL],
+  ['rewards_pool', REWARDS_POOL],
+  ['community_pool', COMMUNITY_POOL],
+  ['model', MODEL_MODULE_ADDRESS],
+  ['verification', VERIFICATION_MODULE_ADDRESS],
+];
 
 /**
  * Wires the keepers together (each receives only what it needs from the
@@ -33,7 +50,7 @@ import { aggregatorSlasher, minerReader, modelReader, rewardsHook, trainingReade
  */
 export function buildModules() {
   const auth = new AuthKeeper();
-  const bank = new BankKeeper(auth);
+  const bank = new BankKeeper(auth, MODULE_ACCOUNTS.map(([, address]) => address));
   const staking = new StakingKeeper(bank);
   const rewards = new RewardsKeeper(bank, staking);
   // The beacon checks a block's VRF proof against the key staking registered for its proposer.

@@ -93,10 +93,25 @@ export class BankViewKeeper {
   }
 }
 
-/** Full layer: moves, mints and burns coins, keeping total supply exact. */
+/**
+ * Full layer: moves, mints and burns coins, keeping total supply exact.
+ *
+ * `blockedAddrs` (the Cosmos SDK's `BlockedAddrs`, given by the node at wiring time: every
+ * module account) may not receive funds through a user-initiated send (MsgSend refuses them,
+ * sdk 4). `send` itself does not check: the modules' own transfers into and out of their
+ * accounts (bonds, deposits, stake, rewards) go through it.
+ */
 export class BankKeeper extends BankViewKeeper {
-  constructor(private readonly accounts: BankAccountKeeper) {
+  private readonly blocked: ReadonlySet<string>;
+
+  constructor(private readonly accounts: BankAccountKeeper, blockedAddrs: Iterable<Uint8Array> = []) {
     super();
+    this.blocked = new Set([...blockedAddrs].map((address) => toKeyString(address)));
+  }
+
+  /** Whether `address` is a blocked address (a module account): no user-initiated send may pay it. */
+  isBlocked(address: Uint8Array): boolean {
+    return this.blocked.size > 0 && this.blocked.has(toKeyString(address));
   }
 
   send(store: KVStore, events: EventLog, from: Uint8Array, to: Uint8Array, coins: Coin[]): void {

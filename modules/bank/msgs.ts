@@ -21,6 +21,8 @@ export function msgSendHandler(bank: BankKeeper): MsgHandler<MsgSend> {
     execute(ctx, msg) {
       const from = decodeAddressShared(msg.fromAddress, 'from_address');
       const to = decodeAddressShared(msg.toAddress, 'to_address');
+      // Module accounts hold exactly what their module accounts for (bank README "Blocked addresses").
+      if (bank.isBlocked(to)) throw sdkErrors.unauthorized(`${msg.toAddress} is not allowed to receive funds`);
       bank.send(ctx.store, ctx.events, from, to, parseCoins(msg.amount, { what: 'MsgSend amount' }));
       return { typeUrl: '/cosmos.bank.v1beta1.MsgSendResponse', value: MsgSendResponse.encode({}).finish() };
     },

@@ -3,7 +3,8 @@ import type { KVStore } from '../../app/core/store/types.ts';
 import { prefixStore } from '../../app/core/store/prefix.ts';
 import { concatBytes, u64be, utf8 } from '../../app/core/bytes.ts';
 import { encodeAddress, moduleAddress } from '../../app/core/address.ts';
-import { MAX_AMOUNT } from '../../app/core/coins.ts';
+import { type Coin, formatCoins, MAX_AMOUNT } from '../../app/core/coins.ts';
+import { reportInvariant } from '../../app/core/invariants.ts';
 import { Params, WindowRewards } from '../../proto/gen/r3mes/rewards/v1/types.ts';
 import { rewardsErrors } from './errors.ts';
 import type { RewardsBankKeeper, RewardsStakingKeeper } from './expected-keepers.ts';
@@ -121,6 +122,11 @@ export class RewardsKeeper extends RewardsViewKeeper {
     this.view(store).set(keys.params, Params.encode(params).finish());
   }
 
+  /** Everything the rewards pool holds: nothing between windows (genesis refuses a balance there). */
+  poolHoldings(store: KVStore): Coin[] {
+    return this.bank.allBalances(store, REWARDS_POOL);
+  }
+
   setWindowRewards(store: KVStore, record: WindowRewards): void {
     this.view(store).set(keys.window(record.windowId), WindowRewards.encode(record).finish());
   }
@@ -136,8 +142,14 @@ export class RewardsKeeper extends RewardsViewKeeper {
     const miners = sortedGroup(contributions.miners, 'miner');
     const verifiers = sortedGroup(contributions.verifiers, 'verifier');
     const params = this.params(ctx.store);
-    const minted = params.rewardPerWindow;
     const denom = params.rewardDenom;
+    let minted = params.rewardPerWindow;
+    // Governance sets reward_per_window; a mint past the supply bound would throw in the block hook.
+    const supply = this.bank.supplyOf(ctx.store, denom);
+    if (minted > MAX_AMOUNT - supply) {
+      reportInvariant(ctx.events, 'rewards', 'supply-bound', `window ${windowId}: minting ${minted}${denom} would take the supply ${supply}${denom} past 2^256-1; nothing minted`);
+      minted = 0n;
+    }
 
     const minersBudget = (minted * params.minersShareBps) / BPS;
     const verifiersBudget = (minted * params.verifiersShareBps) / BPS;
@@ -174,8 +186,7 @@ export class RewardsKeeper extends RewardsViewKeeper {
       ]);
     }
     if (communityPool > 0n) this.bank.send(ctx.store, ctx.events, REWARDS_POOL, COMMUNITY_POOL, [{ denom, amount: communityPool }]);
-    const left = this.bank.balance(ctx.store, REWARDS_POOL, denom);
-    if (left !== 0n) throw new Error(`rewards: pool holds ${left}${denom} after window ${windowId}`);
+    this.sweepPool(ctx, windowId);
 
     const distribution: WindowDistribution = {
       windowId, minted, minersPaid: minerShares.paid, verifiersPaid: verifierShares.paid, validatorsPaid: validatorShares.paid,
@@ -191,5 +202,21 @@ export class RewardsKeeper extends RewardsViewKeeper {
       ['community_pool', communityPool.toString(), false],
     ]);
     return distribution;
+  }
+
+  /**
+   * The rewards pool is transit and must be empty after a window's payouts (README
+   * "Distribution", 7). Whatever it still holds, in any denom, came from outside this module (a
+   * genesis balance, a bug: sends to it are blocked): it is swept to the community pool and
+   * reported (`rewards_pool_swept` and `invariant_broken`), never thrown on — a throw here would
+   * halt the chain at every replay of the block.
+   */
+  private sweepPool(ctx: Context, windowId: bigint): void {
+    const left = this.bank.allBalances(ctx.store, REWARDS_POOL);
+    if (left.length === 0) return;
+    this.bank.send(ctx.store, ctx.events, REWARDS_POOL, COMMUNITY_POOL, left);
+    const amount = formatCoins(left);
+    ctx.events.emit('rewards_pool_swept', [['window_id', windowId.toString()], ['amount', amount, false]]);
+    reportInvariant(ctx.events, 'rewards', 'rewards-pool-empty', `window ${windowId}: the rewards pool held ${amount} after the payouts; swept to the community pool`);
   }
 }

@@ -5,7 +5,9 @@ import {
 } from '../../proto/gen/r3mes/rewards/v1/query.ts';
 import { Params } from '../../proto/gen/r3mes/rewards/v1/types.ts';
 import { rewardsErrors } from './errors.ts';
-import type { RewardsKeeper } from './keeper.ts';
+import { REWARDS_POOL, type RewardsKeeper } from './keeper.ts';
+import { encodeAddress } from '../../app/core/address.ts';
+import { formatCoins } from '../../app/core/coins.ts';
 import { defaultRewardsParams, resolveRewardsParams, rewardsParamsFromJson } from './params.ts';
 
 const Q = '/r3mes.rewards.v1.Query/';
@@ -56,6 +58,10 @@ export function rewardsModule(rewards: RewardsKeeper): AppModule<RewardsGenesisJ
         if (parts.reduce((a, b) => a + b, 0n) !== minted) throw rewardsErrors.invalidGenesis(`window ${window.windowId}: paid + community pool ≠ minted`);
         rewards.setWindowRewards(store, window);
       }
+      // The rewards pool is transit: empty between windows. A genesis balance there is refused (the
+      // bank's genesis runs first); a surplus that still gets in is swept at the next window.
+      const held = rewards.poolHoldings(store);
+      if (held.length > 0) throw rewardsErrors.invalidGenesis(`the rewards pool ${encodeAddress(REWARDS_POOL)} holds ${formatCoins(held)}; it must be empty`);
     },
     exportGenesis: (store) => GenesisState.toJSON({ params: rewards.getParams(store), windows: [...rewards.allWindowRewards(store)] }),
   };

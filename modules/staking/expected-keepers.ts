@@ -10,3 +10,10 @@ export type { Candidate };
  * Pool query). Nothing else.
  */
 export type StakingBankKeeper = Pick<BankKeeper, 'send' | 'burn' | 'balance'>;
+
+/**
+ * Genesis also asks whether an address is blocked (a module account): no module account may be
+ * a validator operator, delegator, miner or unbonding recipient, or it would be paid rewards and
+ * stake its module does not account for.
+ */
+export type StakingGenesisBankKeeper = Pick<BankKeeper, 'balance' | 'isBlocked'>;

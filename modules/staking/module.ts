@@ -10,7 +10,7 @@ import {
 } from '../../proto/gen/r3mes/staking/v1/query.ts';
 import { Delegation, Miner, Params, UnbondingKind, type Validator } from '../../proto/gen/r3mes/staking/v1/types.ts';
 import { stakingErrors } from './errors.ts';
-import type { StakingBankKeeper } from './expected-keepers.ts';
+import type { StakingGenesisBankKeeper } from './expected-keepers.ts';
 import {
   BONDED_POOL, compareAddresses, type StakingKeeper, UNBONDING_POOL, validateBackend, validateGpuArch, validateMoniker, validatePubkey,
 } from './keeper.ts';
@@ -39,7 +39,7 @@ export function stakingParams(staking: StakingKeeper): ModuleParams {
  * The staking AppModule. `bank` is read at genesis to check that the pool accounts hold
  * exactly the stake the genesis declares (bank's genesis must run first).
  */
-export function stakingModule(staking: StakingKeeper, bank: Pick<StakingBankKeeper, 'balance'>): AppModule<StakingGenesisJson> {
+export function stakingModule(staking: StakingKeeper, bank: StakingGenesisBankKeeper): AppModule<StakingGenesisJson> {
   const info = (store: KVStore, validator: Validator): ValidatorInfo => ({
     validator, power: staking.lastPower(store, decodeAddress(validator.operatorAddress)),
   });
@@ -146,7 +146,12 @@ function checkSorted(addresses: Uint8Array[][], what: string): void {
  * from the validators, and InitChain returns no validator updates: CometBFT's own genesis.json
  * must list exactly these validators with these powers (see README, "Genesis").
  */
-export function initStakingGenesis(staking: StakingKeeper, bank: Pick<StakingBankKeeper, 'balance'>, store: KVStore, json: unknown): void {
+export function initStakingGenesis(staking: StakingKeeper, bank: StakingGenesisBankKeeper, store: KVStore, json: unknown): void {
+  const party = (address: string, what: string): Uint8Array => {
+    const raw = decodeAddress(address, what);
+    if (bank.isBlocked(raw)) throw bad(`${what} ${address} is a module account (a blocked address)`);
+    return raw;
+  };
   let genesis: GenesisState;
   try {
     genesis = GenesisState.fromJSON(json);
@@ -158,7 +163,7 @@ export function initStakingGenesis(staking: StakingKeeper, bank: Pick<StakingBan
   staking.setParams(store, params);
 
   const tokens = new Map<string, bigint>();
-  checkSorted(genesis.validators.map((v) => [decodeAddress(v.operatorAddress, 'genesis validator')]), 'validators');
+  checkSorted(genesis.validators.map((v) => [party(v.operatorAddress, 'genesis validator')]), 'validators');
   for (const validator of genesis.validators) {
     validatePubkey(validator.consensusPubkey, `consensus pubkey of ${validator.operatorAddress}`);
     validatePubkey(validator.vrfPubkey, `VRF pubkey of ${validator.operatorAddress}`);
@@ -170,7 +175,7 @@ export function initStakingGenesis(staking: StakingKeeper, bank: Pick<StakingBan
     staking.genesisValidator(store, validator);
   }
 
-  checkSorted(genesis.delegations.map((d) => [decodeAddress(d.delegatorAddress, 'genesis delegator'), decodeAddress(d.validatorAddress, 'genesis validator')]), 'delegations');
+  checkSorted(genesis.delegations.map((d) => [party(d.delegatorAddress, 'genesis delegator'), decodeAddress(d.validatorAddress, 'genesis validator')]), 'delegations');
   const delegated = new Map<string, bigint>();
   for (const delegation of genesis.delegations) {
     if (!tokens.has(delegation.validatorAddress)) throw bad(`delegation to unknown validator ${delegation.validatorAddress}`);
@@ -190,7 +195,7 @@ export function initStakingGenesis(staking: StakingKeeper, bank: Pick<StakingBan
     if (entry.id <= previousId) throw bad('unbonding entries must be sorted by id and unique');
     previousId = entry.id;
     if (entry.id >= genesis.nextUnbondingId) throw bad(`unbonding id ${entry.id} not below nextUnbondingId`);
-    decodeAddress(entry.delegatorAddress, 'unbonding delegator');
+    party(entry.delegatorAddress, 'unbonding delegator');
     if (entry.kind === UnbondingKind.UNBONDING_KIND_DELEGATION) {
       if (!tokens.has(entry.validatorAddress)) throw bad(`unbonding entry ${entry.id} from unknown validator`);
     } else if (entry.kind !== UnbondingKind.UNBONDING_KIND_MINER || entry.validatorAddress !== '') {
@@ -202,7 +207,7 @@ export function initStakingGenesis(staking: StakingKeeper, bank: Pick<StakingBan
   }
   staking.setNextUnbondingId(store, genesis.nextUnbondingId);
 
-  checkSorted(genesis.miners.map((m) => [decodeAddress(m.address, 'genesis miner')]), 'miners');
+  checkSorted(genesis.miners.map((m) => [party(m.address, 'genesis miner')]), 'miners');
   for (const miner of genesis.miners) {
     validateBackend(miner.backend);
     validateGpuArch(miner.gpuArch);

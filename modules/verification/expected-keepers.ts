@@ -12,8 +12,8 @@ import type { Candidate, Drawer } from '../randomness/drawer.ts';
 /** Stake-weighted draws from the beacon (the randomness module's Drawer). */
 export type { Candidate, Drawer };
 
-/** Bonds move into and out of the module account; bounties are minted. */
-export type VerificationBankKeeper = Pick<BankKeeper, 'send' | 'mint'>;
+/** Bonds move into and out of the module account; bounties are minted (within the supply bound, hence `supplyOf`). */
+export type VerificationBankKeeper = Pick<BankKeeper, 'send' | 'mint' | 'supplyOf'>;
 
 /**
  * Draw candidates (bonded validators, id = bech32 operator address, stake = tokens), the L3

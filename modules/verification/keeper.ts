@@ -3,6 +3,8 @@ import type { KVStore } from '../../app/core/store/types.ts';
 import { prefixStore } from '../../app/core/store/prefix.ts';
 import { bytesEqual, concatBytes, readU64be, toHex, u64be, utf8 } from '../../app/core/bytes.ts';
 import { decodeAddress, moduleAddress } from '../../app/core/address.ts';
+import { MAX_AMOUNT } from '../../app/core/coins.ts';
+import { reportInvariant } from '../../app/core/invariants.ts';
 import type { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import {
   Dispute, DisputeOrigin, DisputeOutcome, DisputeStage, L1Check, L1Status, ModuleState, type PanelSeat, Params, type SubmissionSeed,
@@ -776,7 +778,13 @@ export class VerificationKeeper extends VerificationViewKeeper {
         }
         if (dispute.origin === DisputeOrigin.DISPUTE_ORIGIN_CHALLENGE) {
           pay(dispute.challenger, bond);
-          const bounty = params.raw.bountyMultiplier * BigInt(dispute.baseReward);
+          let bounty = params.raw.bountyMultiplier * BigInt(dispute.baseReward);
+          // Governance sets the base reward and multiplier; a mint past the supply bound would throw in the block hook.
+          const supply = this.deps.bank.supplyOf(store, DENOM);
+          if (bounty > MAX_AMOUNT - supply) {
+            reportInvariant(events, MODULE_NAME, 'supply-bound', `dispute ${dispute.id}: a bounty of ${bounty}${DENOM} would take the supply ${supply}${DENOM} past 2^256-1; no bounty minted`);
+            bounty = 0n;
+          }
           if (bounty > 0n) this.deps.bank.mint(store, events, decodeAddress(dispute.challenger), [{ denom: DENOM, amount: bounty }]);
           dispute.bounty = bounty.toString();
         }

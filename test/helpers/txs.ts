@@ -35,6 +35,8 @@ export interface SignOptions {
   feeAmount?: string;
   memo?: string;
   includePubkey?: boolean;
+  /** The registry that encodes the messages (default: the Cosmos types only; r3mesRegistry() for R3MES messages). */
+  registry?: Registry;
 }
 
 export function msgSend(from: string, to: string, amount: string, denom = 'ur3mes') {
@@ -42,7 +44,7 @@ export function msgSend(from: string, to: string, amount: string, denom = 'ur3me
 }
 
 export async function signTx(key: TestKey, messages: Array<{ typeUrl: string; value: unknown }>, options: SignOptions): Promise<Uint8Array> {
-  const bodyBytes = registry.encode({ typeUrl: '/cosmos.tx.v1beta1.TxBody', value: { messages, memo: options.memo ?? '' } });
+  const bodyBytes = (options.registry ?? registry).encode({ typeUrl: '/cosmos.tx.v1beta1.TxBody', value: { messages, memo: options.memo ?? '' } });
   const gasLimit = options.gasLimit ?? 200_000n;
   const pubkeyAny = encodePubkey(encodeSecp256k1Pubkey(key.pubkey));
   const authInfoBytes = makeAuthInfoBytes(

@@ -187,6 +187,7 @@ export function verificationTestbed(options: TestbedOptions = {}) {
   };
   const recordingBank = {
     send: bank.send.bind(bank),
+    supplyOf: bank.supplyOf.bind(bank),
     mint(store: KVStore, events: EventLog, to: Uint8Array, coins: Array<{ denom: string; amount: bigint }>) {
       for (const coin of coins) minted += coin.amount;
       bank.mint(store, events, to, coins);
