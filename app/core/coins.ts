@@ -10,8 +10,23 @@ export interface Coin {
   amount: bigint;
 }
 
+/**
+ * The one spelling of an amount: decimal digits, no sign, no leading zero ("0" itself is the
+ * spelling of zero), at most 78 digits. As the Cosmos SDK's `math.Int` refuses "007" in JSON:
+ * a proto Coin with amount "007" must not be the same coin as "7" (two encodings, one meaning).
+ */
+export const AMOUNT_TEXT = /^(0|[1-9]\d{0,77})$/;
+
+/** Why `text` is not an amount's spelling (AMOUNT_TEXT), or undefined when it is one; `what` names the field. */
+export function amountTextProblem(text: unknown, what: string): string | undefined {
+  if (typeof text !== 'string' || !/^\d{1,78}$/.test(text)) return `${what} "${String(text)}" is not a non-negative integer`;
+  if (!AMOUNT_TEXT.test(text)) return `${what} "${text}" has a leading zero`;
+  return undefined;
+}
+
 export function parseAmount(text: string, what = 'amount'): bigint {
-  if (!/^\d{1,78}$/.test(text)) throw sdkErrors.invalidCoins(`${what} "${text}" is not a non-negative integer`);
+  const problem = amountTextProblem(text, what);
+  if (problem !== undefined) throw sdkErrors.invalidCoins(problem);
   const amount = BigInt(text);
   if (amount > MAX_AMOUNT) throw sdkErrors.invalidCoins(`${what} ${text} overflows 2^256-1`);
   return amount;
@@ -29,7 +44,7 @@ export function parseCoins(coins: ProtoCoin[], { allowZero = false, what = 'coin
   const parsed: Coin[] = [];
   for (const coin of coins) {
     validateDenom(coin.denom);
-    const amount = parseAmount(coin.amount, `${what} amount`);
+    const amount = parseAmount(coin.amount, `${what}: ${coin.denom} amount`);
     if (amount === 0n && !allowZero) throw sdkErrors.invalidCoins(`${what}: ${coin.denom} amount must be positive`);
     const previous = parsed[parsed.length - 1];
     if (previous !== undefined && previous.denom >= coin.denom) throw sdkErrors.invalidCoins(`${what}: denoms must be sorted and unique`);
@@ -42,7 +57,7 @@ export function formatCoins(coins: Coin[]): string {
   return coins.map((coin) => `${coin.amount}${coin.denom}`).join(',');
 }
 
-/** Parses the CLI and event form "100ur3mes,5uatom". */
+/** Parses the CLI and event form "100ur3mes,5uatom" (amounts spelled as `parseAmount` requires). */
 export function parseCoinString(text: string): Coin[] {
   if (text.trim() === '') return [];
   const coins = text.split(',').map((part) => {

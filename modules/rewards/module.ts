@@ -7,7 +7,7 @@ import { Params } from '../../proto/gen/r3mes/rewards/v1/types.ts';
 import { rewardsErrors } from './errors.ts';
 import { REWARDS_POOL, type RewardsKeeper } from './keeper.ts';
 import { encodeAddress } from '../../app/core/address.ts';
-import { formatCoins } from '../../app/core/coins.ts';
+import { AMOUNT_TEXT, formatCoins } from '../../app/core/coins.ts';
 import { defaultRewardsParams, resolveRewardsParams, rewardsParamsFromJson } from './params.ts';
 
 const Q = '/r3mes.rewards.v1.Query/';
@@ -53,7 +53,7 @@ export function rewardsModule(rewards: RewardsKeeper): AppModule<RewardsGenesisJ
         if (window.windowId <= previous) throw rewardsErrors.invalidGenesis('windows must be sorted by window_id and unique');
         previous = window.windowId;
         const amounts = [window.minted, window.minersPaid, window.verifiersPaid, window.validatorsPaid, window.communityPool];
-        if (amounts.some((amount) => !/^\d{1,78}$/.test(amount))) throw rewardsErrors.invalidGenesis(`window ${window.windowId} has a malformed amount`);
+        if (amounts.some((amount) => !AMOUNT_TEXT.test(amount))) throw rewardsErrors.invalidGenesis(`window ${window.windowId} has a malformed amount (decimal digits, no leading zero)`);
         const [minted, ...parts] = amounts.map(BigInt);
         if (parts.reduce((a, b) => a + b, 0n) !== minted) throw rewardsErrors.invalidGenesis(`window ${window.windowId}: paid + community pool ≠ minted`);
         rewards.setWindowRewards(store, window);

@@ -1,5 +1,5 @@
 import { Params } from '../../proto/gen/r3mes/rewards/v1/types.ts';
-import { MAX_AMOUNT } from '../../app/core/coins.ts';
+import { AMOUNT_TEXT, MAX_AMOUNT } from '../../app/core/coins.ts';
 import { rewardsErrors } from './errors.ts';
 
 export const BPS = 10_000n;
@@ -26,8 +26,8 @@ const DENOM = /^[a-zA-Z][a-zA-Z0-9/:._-]{2,127}$/;
 /** Validates params and returns them parsed; throws rewards 5 on any bad value. */
 export function resolveRewardsParams(params: Params): RewardsParams {
   if (!DENOM.test(params.rewardDenom)) throw rewardsErrors.invalidParams(`rewardDenom "${params.rewardDenom}" is not a valid denom`);
-  if (!/^\d{1,78}$/.test(params.rewardPerWindow) || BigInt(params.rewardPerWindow) > MAX_AMOUNT) {
-    throw rewardsErrors.invalidParams(`rewardPerWindow "${params.rewardPerWindow}" is not an integer in [0, 2^256)`);
+  if (!AMOUNT_TEXT.test(params.rewardPerWindow) || BigInt(params.rewardPerWindow) > MAX_AMOUNT) {
+    throw rewardsErrors.invalidParams(`rewardPerWindow "${params.rewardPerWindow}" is not an integer in [0, 2^256) without a leading zero`);
   }
   const shares = [params.minersShareBps, params.verifiersShareBps, params.validatorsShareBps];
   if (shares.some((share) => !Number.isSafeInteger(share) || share < 0 || share > 10_000)) throw rewardsErrors.invalidParams('shares must be integers in [0, 10000]');

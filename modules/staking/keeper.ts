@@ -5,7 +5,7 @@ import type { KVStore } from '../../app/core/store/types.ts';
 import { prefixStore } from '../../app/core/store/prefix.ts';
 import { bytesEqual, concatBytes, readU64be, toHex, u64be, utf8 } from '../../app/core/bytes.ts';
 import { decodeAddress, encodeAddress, moduleAddress } from '../../app/core/address.ts';
-import { MAX_AMOUNT } from '../../app/core/coins.ts';
+import { MAX_AMOUNT, AMOUNT_TEXT } from '../../app/core/coins.ts';
 import {
   BackendClass, Delegation, LastValidatorPower, Miner, Params, UnbondingEntry, UnbondingKind, Validator,
 } from '../../proto/gen/r3mes/staking/v1/types.ts';
@@ -94,6 +94,7 @@ export interface DelegationInfo {
 /** Checks a positive amount given as a decimal string; staking 8 otherwise. */
 export function parsePositiveAmount(text: string, what: string): bigint {
   if (!/^\d{1,78}$/.test(text)) throw stakingErrors.invalidAmount(`${what} "${text}" is not a positive integer`);
+  if (!AMOUNT_TEXT.test(text)) throw stakingErrors.invalidAmount(`${what} "${text}" has a leading zero`);
   const amount = BigInt(text);
   if (amount === 0n || amount > MAX_AMOUNT) throw stakingErrors.invalidAmount(`${what} ${text} must be in [1, 2^256)`);
   return amount;

@@ -1,6 +1,7 @@
 import type { AppModule, ModuleParams } from '../../app/core/module.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
 import { decodeAddress, encodeAddress } from '../../app/core/address.ts';
+import { amountTextProblem } from '../../app/core/coins.ts';
 import { GenesisState } from '../../proto/gen/r3mes/staking/v1/genesis.ts';
 import {
   QueryDelegationRequest, QueryDelegationResponse, QueryDelegatorDelegationsRequest, QueryDelegatorDelegationsResponse,
@@ -125,7 +126,8 @@ export function stakingModule(staking: StakingKeeper, bank: StakingGenesisBankKe
 const bad = stakingErrors.invalidGenesis;
 
 function amountOf(text: string, what: string, allowZero: boolean): bigint {
-  if (!/^\d{1,78}$/.test(text)) throw bad(`${what} "${text}" is not a non-negative integer`);
+  const problem = amountTextProblem(text, what);
+  if (problem !== undefined) throw bad(problem);
   const amount = BigInt(text);
   if (!allowZero && amount === 0n) throw bad(`${what} is zero`);
   return amount;

@@ -1,5 +1,5 @@
 import { Params } from '../../proto/gen/r3mes/staking/v1/types.ts';
-import { MAX_AMOUNT } from '../../app/core/coins.ts';
+import { MAX_AMOUNT, amountTextProblem } from '../../app/core/coins.ts';
 import { stakingErrors } from './errors.ts';
 
 /** A non-negative rational, numerator / denominator: commission rates, slash fractions. No floats. */
@@ -51,7 +51,8 @@ export function fractionAtMost(a: Fraction, b: Fraction): boolean {
 }
 
 function parseParamAmount(text: string, key: string, min: bigint): bigint {
-  if (!/^\d{1,78}$/.test(text)) throw stakingErrors.invalidParams(`${key} "${text}" is not a non-negative integer`);
+  const problem = amountTextProblem(text, key);
+  if (problem !== undefined) throw stakingErrors.invalidParams(problem);
   const value = BigInt(text);
   if (value < min || value > MAX_AMOUNT) throw stakingErrors.invalidParams(`${key} ${text} must be in [${min}, 2^256)`);
   return value;

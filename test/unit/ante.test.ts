@@ -519,6 +519,10 @@ t.test('invalid coins in the message: code 10', async (t) => {
   await rejectedEverywhere(t, send([coin('-5')]), { code: 10, log: /"-5" is not a non-negative integer/ });
   await rejectedEverywhere(t, send([coin('1.5')]), { code: 10, log: /not a non-negative integer/ });
   await rejectedEverywhere(t, send([coin('')]), { code: 10, log: /not a non-negative integer/ });
+  // One spelling per amount (issue 12): "007" is not the coin "7", "00" is not "0".
+  await rejectedEverywhere(t, send([coin('007')]), { code: 10, log: /MsgSend amount: ur3mes amount "007" has a leading zero/ });
+  await rejectedEverywhere(t, send([coin('00')]), { code: 10, log: /"00" has a leading zero/ });
+  await rejectedEverywhere(t, buildTx({ key: alice, fee: [coin('05000')] }).bytes, { code: 10, log: /fee: ur3mes amount "05000" has a leading zero/ });
   await rejectedEverywhere(t, send([coin('1'), coin('1', 'uatom')]), { code: 10, log: /denoms must be sorted and unique/ });
   await rejectedEverywhere(t, send([coin('1'), coin('2')]), { code: 10, log: /denoms must be sorted and unique/ });
   await rejectedEverywhere(t, send([coin('1', 'x')]), { code: 10, log: /invalid denom "x"/ });
