@@ -2,6 +2,7 @@ import type { Any } from 'cosmjs-types/google/protobuf/any';
 import type { ValidatorUpdate } from 'cosmjs-types/tendermint/abci/types';
 import type { Context } from './context.ts';
 import type { KVStore } from './store/types.ts';
+import type { ProtoFields } from './proto-fields.ts';
 
 /**
  * One message type a module handles. `decode` and `signers` are stateless
@@ -12,6 +13,12 @@ export interface MsgHandler<Msg = unknown> {
   /** Module name for the `message.module` event. */
   readonly module: string;
   decode(bytes: Uint8Array): Msg;
+  /**
+   * The field table (app/core/proto-fields.ts) holding this message type (`typeUrl` without its
+   * "/") and every type it nests, e.g. the generated `protoFields` of proto/gen/fields.ts: the tx
+   * decoder refuses a message carrying a field not declared there, at any depth (sdk/2, ADR-020).
+   */
+  readonly fields: ProtoFields;
   /** Addresses that must sign, after validating the message's own fields. */
   signers(msg: Msg): Uint8Array[];
   execute(ctx: Context, msg: Msg): Any;

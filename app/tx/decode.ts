@@ -1,7 +1,6 @@
 import { AuthInfo, TxBody, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { SignMode } from 'cosmjs-types/cosmos/tx/signing/v1beta1/signing';
 import { PubKey } from 'cosmjs-types/cosmos/crypto/secp256k1/keys';
-import { readerOver } from '../proto-runtime.ts';
 import * as nodeCrypto from 'node:crypto';
 import { sdkErrors } from '../core/errors.ts';
 import type { MsgHandler } from '../core/module.ts';
@@ -10,6 +9,8 @@ import { parseCoins, type Coin } from '../core/coins.ts';
 import { SECP256K1_PUBKEY_TYPE } from '../core/address.ts';
 import { MAX_TX_GAS } from '../core/gas.ts';
 import { isLowS } from './signature.ts';
+import { type ProtoFields, unknownFieldProblem } from '../core/proto-fields.ts';
+import { readerOver } from '../proto-runtime.ts';
 
 /** The Cosmos SDK's default tx_sig_limit: more signatures than this is code 14. */
 const TX_SIG_LIMIT = 7;
@@ -58,30 +59,39 @@ const oneShotSha256Hex: (bytes: Uint8Array) => string = typeof nodeCrypto.hash =
   ? (bytes) => nodeCrypto.hash('sha256', bytes, 'hex')
   : (bytes) => nodeCrypto.createHash('sha256').update(bytes).digest('hex');
 
-/** Top-level fields of cosmos.tx.v1beta1 TxBody and AuthInfo that the decoder reads. */
-const TX_BODY_FIELDS = new Set([1, 2, 3, 4, 5, 1023, 2047]);
-const AUTH_INFO_FIELDS = new Set([1, 2, 3]);
-
 /**
- * As the Cosmos SDK does (ADR-020): the protobuf decoder drops fields it does
- * not know, so a signed field from a newer SDK would be ignored and the tx run
- * with other semantics than its signer meant; refuse it instead. Body fields
- * from 1024 up are non-critical by the ADR and may be ignored. Only the top
- * level is walked: new tx-wide semantics appear there.
+ * Field tables (app/core/proto-fields.ts) of the Cosmos tx types the decoder reads, from
+ * cosmos-sdk's tx/v1beta1/tx.proto, base/v1beta1/coin.proto, crypto/secp256k1/keys.proto,
+ * crypto/multisig/v1beta1/multisig.proto and google/protobuf/{any,timestamp}.proto. A field not
+ * declared here, at any depth, is refused (ADR-020): the protobuf decoder would drop it, and the
+ * tx would run with other semantics than its signer meant. Only TxBody's own fields from 1024 up
+ * are non-critical and may be ignored. The Anys' values are checked against their own type's
+ * table: the pubkey here, each message against its handler's `fields`.
  */
-function rejectUnknownFields(bytes: Uint8Array, known: Set<number>, what: string, allowNonCritical: boolean): void {
-  const reader = readerOver(bytes);
-  while (reader.pos < reader.len) {
-    let field: number;
-    try {
-      const tag = reader.uint32();
-      field = tag >>> 3;
-      reader.skipType(tag & 7);
-    } catch (error) {
-      throw sdkErrors.txDecode(`${what} does not decode: ${(error as Error).message}`);
-    }
-    if (!known.has(field) && !(allowNonCritical && field >= 1024)) throw sdkErrors.txDecode(`${what} has unknown field ${field}`);
-  }
+export const TX_FIELDS: ProtoFields = {
+  'cosmos.tx.v1beta1.TxBody': {
+    1: 'google.protobuf.Any' /* messages */, 2: 'len' /* memo */, 3: 'varint' /* timeout_height */, 4: 'varint' /* unordered */,
+    5: 'google.protobuf.Timestamp' /* timeout_timestamp */, 1023: 'google.protobuf.Any' /* extension_options */,
+    2047: 'google.protobuf.Any' /* non_critical_extension_options */,
+  },
+  'cosmos.tx.v1beta1.AuthInfo': { 1: 'cosmos.tx.v1beta1.SignerInfo' /* signer_infos */, 2: 'cosmos.tx.v1beta1.Fee', 3: 'cosmos.tx.v1beta1.Tip' },
+  'cosmos.tx.v1beta1.SignerInfo': { 1: 'google.protobuf.Any' /* public_key */, 2: 'cosmos.tx.v1beta1.ModeInfo', 3: 'varint' /* sequence */ },
+  'cosmos.tx.v1beta1.ModeInfo': { 1: 'cosmos.tx.v1beta1.ModeInfo.Single', 2: 'cosmos.tx.v1beta1.ModeInfo.Multi' },
+  'cosmos.tx.v1beta1.ModeInfo.Single': { 1: 'varint' /* mode */ },
+  'cosmos.tx.v1beta1.ModeInfo.Multi': { 1: 'cosmos.crypto.multisig.v1beta1.CompactBitArray', 2: 'cosmos.tx.v1beta1.ModeInfo' },
+  'cosmos.crypto.multisig.v1beta1.CompactBitArray': { 1: 'varint' /* extra_bits_stored */, 2: 'len' /* elems */ },
+  'cosmos.tx.v1beta1.Fee': { 1: 'cosmos.base.v1beta1.Coin' /* amount */, 2: 'varint' /* gas_limit */, 3: 'len' /* payer */, 4: 'len' /* granter */ },
+  'cosmos.tx.v1beta1.Tip': { 1: 'cosmos.base.v1beta1.Coin' /* amount */, 2: 'len' /* tipper */ },
+  'cosmos.base.v1beta1.Coin': { 1: 'len' /* denom */, 2: 'len' /* amount */ },
+  'google.protobuf.Any': { 1: 'len' /* type_url */, 2: 'len' /* value */ },
+  'google.protobuf.Timestamp': { 1: 'varint' /* seconds */, 2: 'varint' /* nanos */ },
+  'cosmos.crypto.secp256k1.PubKey': { 1: 'len' /* key */ },
+};
+
+/** sdk/2 naming what carries an undeclared field (`TxBody has unknown field 7`), unless every field is declared. */
+function rejectUnknownFields(bytes: Uint8Array, type: string, fields: ProtoFields, what: string, allowNonCriticalAtTop = false): void {
+  const problem = unknownFieldProblem(bytes, type, fields, { allowNonCriticalAtTop });
+  if (problem !== undefined) throw sdkErrors.txDecode(`${what} ${problem}`);
 }
 
 /**
@@ -142,8 +152,8 @@ export function decodeTx(input: Uint8Array, limits: DecodeLimits, lookup: MsgLoo
   }
   // Re-encoding must give the same bytes: rejects trailing garbage and non-canonical encodings that would let two byte strings carry one tx.
   if (!isCanonicalTxRaw(bytes)) throw sdkErrors.txDecode('TxRaw is not canonically encoded');
-  rejectUnknownFields(raw.bodyBytes, TX_BODY_FIELDS, 'TxBody', true);
-  rejectUnknownFields(raw.authInfoBytes, AUTH_INFO_FIELDS, 'AuthInfo', false);
+  rejectUnknownFields(raw.bodyBytes, 'cosmos.tx.v1beta1.TxBody', TX_FIELDS, 'TxBody', true);
+  rejectUnknownFields(raw.authInfoBytes, 'cosmos.tx.v1beta1.AuthInfo', TX_FIELDS, 'AuthInfo');
 
   if (body.messages.length === 0) throw sdkErrors.invalidRequest('tx has no messages');
   if (body.extensionOptions.length > 0 || body.nonCriticalExtensionOptions.length > 0) {
@@ -174,6 +184,7 @@ export function decodeTx(input: Uint8Array, limits: DecodeLimits, lookup: MsgLoo
     } catch (error) {
       throw sdkErrors.txDecode(`message ${index} (${any.typeUrl}) does not decode: ${(error as Error).message}`);
     }
+    rejectUnknownFields(any.value, any.typeUrl.slice(1), handler.fields, `message ${index} (${any.typeUrl})`);
     const signers = handler.signers(msg);
     msgs.push({ handler, msg });
     for (const candidate of signers) {
@@ -203,6 +214,7 @@ export function decodeTx(input: Uint8Array, limits: DecodeLimits, lookup: MsgLoo
     } catch (error) {
       throw sdkErrors.invalidPubKey(`pubkey does not decode: ${(error as Error).message}`);
     }
+    rejectUnknownFields(signerInfo.publicKey.value, 'cosmos.crypto.secp256k1.PubKey', TX_FIELDS, 'pubkey');
     if (pubkey.length !== 33 || (pubkey[0] !== 2 && pubkey[0] !== 3)) throw sdkErrors.invalidPubKey('pubkey must be a 33-byte compressed secp256k1 key');
   }
   const signature = raw.signatures[0];

@@ -1,14 +1,25 @@
 import { MsgSend, MsgSendResponse } from 'cosmjs-types/cosmos/bank/v1beta1/tx';
 import type { MsgHandler } from '../../app/core/module.ts';
+import type { ProtoFields } from '../../app/core/proto-fields.ts';
 import { sdkErrors } from '../../app/core/errors.ts';
 import { decodeAddressShared } from '../../app/core/address.ts';
 import { parseCoins } from '../../app/core/coins.ts';
 import type { BankKeeper } from './keeper.ts';
 
+/**
+ * Field table of cosmos.bank.v1beta1.MsgSend and the Coin it nests (cosmos-sdk's bank/v1beta1/tx.proto,
+ * base/v1beta1/coin.proto): a MsgSend carrying another field is refused (sdk/2, ADR-020).
+ */
+export const MSG_SEND_FIELDS: ProtoFields = {
+  'cosmos.bank.v1beta1.MsgSend': { 1: 'len' /* from_address */, 2: 'len' /* to_address */, 3: 'cosmos.base.v1beta1.Coin' /* amount */ },
+  'cosmos.base.v1beta1.Coin': { 1: 'len' /* denom */, 2: 'len' /* amount */ },
+};
+
 export function msgSendHandler(bank: BankKeeper): MsgHandler<MsgSend> {
   return {
     typeUrl: '/cosmos.bank.v1beta1.MsgSend',
     module: 'bank',
+    fields: MSG_SEND_FIELDS,
     decode: (bytes) => MsgSend.decode(bytes),
     signers(msg) {
       // Shared arrays (not copies): nothing downstream changes an address's bytes.

@@ -1,4 +1,5 @@
 import type { MsgHandler } from '../../app/core/module.ts';
+import { protoFields } from '../../proto/gen/fields.ts';
 import { sdkErrors } from '../../app/core/errors.ts';
 import {
   MsgSubmitProposal, MsgSubmitProposalResponse, MsgVote, MsgVoteResponse,
@@ -16,6 +17,7 @@ export function msgSubmitProposalHandler(keeper: ModelKeeper): MsgHandler<MsgSub
   return {
     typeUrl: MSG_SUBMIT_PROPOSAL,
     module: MODULE_NAME,
+    fields: protoFields,
     decode: (bytes) => MsgSubmitProposal.decode(bytes),
     signers(msg) {
       const proposer = decodeAddress(msg.proposer, 'proposer');
@@ -36,6 +38,7 @@ export function msgVoteHandler(keeper: ModelKeeper): MsgHandler<MsgVote> {
   return {
     typeUrl: MSG_VOTE,
     module: MODULE_NAME,
+    fields: protoFields,
     decode: (bytes) => MsgVote.decode(bytes),
     signers(msg) {
       const voter = decodeAddress(msg.voter, 'voter');

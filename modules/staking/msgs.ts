@@ -1,4 +1,5 @@
 import type { Any } from 'cosmjs-types/google/protobuf/any';
+import { protoFields } from '../../proto/gen/fields.ts';
 import type { MsgHandler } from '../../app/core/module.ts';
 import { decodeAddress } from '../../app/core/address.ts';
 import {
@@ -22,6 +23,7 @@ export function stakingMsgHandlers(staking: StakingKeeper): MsgHandler[] {
   const createValidator: MsgHandler<MsgCreateValidator> = {
     typeUrl: `${PREFIX}MsgCreateValidator`,
     module: 'staking',
+    fields: protoFields,
     decode: (bytes) => MsgCreateValidator.decode(bytes),
     signers(msg) {
       const operator = decodeAddress(msg.operatorAddress, 'operator_address');
@@ -44,6 +46,7 @@ export function stakingMsgHandlers(staking: StakingKeeper): MsgHandler[] {
   const delegate: MsgHandler<MsgDelegate> = {
     typeUrl: `${PREFIX}MsgDelegate`,
     module: 'staking',
+    fields: protoFields,
     decode: (bytes) => MsgDelegate.decode(bytes),
     signers(msg) {
       const delegator = decodeAddress(msg.delegatorAddress, 'delegator_address');
@@ -60,6 +63,7 @@ export function stakingMsgHandlers(staking: StakingKeeper): MsgHandler[] {
   const undelegate: MsgHandler<MsgUndelegate> = {
     typeUrl: `${PREFIX}MsgUndelegate`,
     module: 'staking',
+    fields: protoFields,
     decode: (bytes) => MsgUndelegate.decode(bytes),
     signers(msg) {
       const delegator = decodeAddress(msg.delegatorAddress, 'delegator_address');
@@ -76,6 +80,7 @@ export function stakingMsgHandlers(staking: StakingKeeper): MsgHandler[] {
   const unjail: MsgHandler<MsgUnjail> = {
     typeUrl: `${PREFIX}MsgUnjail`,
     module: 'staking',
+    fields: protoFields,
     decode: (bytes) => MsgUnjail.decode(bytes),
     signers: (msg) => [decodeAddress(msg.validatorAddress, 'validator_address')],
     execute(ctx, msg) {
@@ -87,6 +92,7 @@ export function stakingMsgHandlers(staking: StakingKeeper): MsgHandler[] {
   const registerMiner: MsgHandler<MsgRegisterMiner> = {
     typeUrl: `${PREFIX}MsgRegisterMiner`,
     module: 'staking',
+    fields: protoFields,
     decode: (bytes) => MsgRegisterMiner.decode(bytes),
     signers(msg) {
       const miner = decodeAddress(msg.minerAddress, 'miner_address');
@@ -106,6 +112,7 @@ export function stakingMsgHandlers(staking: StakingKeeper): MsgHandler[] {
   const addMinerStake: MsgHandler<MsgAddMinerStake> = {
     typeUrl: `${PREFIX}MsgAddMinerStake`,
     module: 'staking',
+    fields: protoFields,
     decode: (bytes) => MsgAddMinerStake.decode(bytes),
     signers(msg) {
       const miner = decodeAddress(msg.minerAddress, 'miner_address');
@@ -121,6 +128,7 @@ export function stakingMsgHandlers(staking: StakingKeeper): MsgHandler[] {
   const unbondMiner: MsgHandler<MsgUnbondMiner> = {
     typeUrl: `${PREFIX}MsgUnbondMiner`,
     module: 'staking',
+    fields: protoFields,
     decode: (bytes) => MsgUnbondMiner.decode(bytes),
     signers(msg) {
       const miner = decodeAddress(msg.minerAddress, 'miner_address');
@@ -136,6 +144,7 @@ export function stakingMsgHandlers(staking: StakingKeeper): MsgHandler[] {
   const unjailMiner: MsgHandler<MsgUnjailMiner> = {
     typeUrl: `${PREFIX}MsgUnjailMiner`,
     module: 'staking',
+    fields: protoFields,
     decode: (bytes) => MsgUnjailMiner.decode(bytes),
     signers: (msg) => [decodeAddress(msg.minerAddress, 'miner_address')],
     execute(ctx, msg) {

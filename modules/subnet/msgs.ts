@@ -1,4 +1,5 @@
 import type { MsgHandler } from '../../app/core/module.ts';
+import { protoFields } from '../../proto/gen/fields.ts';
 import { MsgSubmitActivation, MsgSubmitActivationResponse } from '../../proto/gen/r3mes/subnet/v1/tx.ts';
 import { type ActivationDeps, type SubnetKeeper, validateSubmitActivation } from './keeper.ts';
 
@@ -8,6 +9,7 @@ export function msgSubmitActivationHandler(subnet: SubnetKeeper, deps: Activatio
   return {
     typeUrl: SUBMIT_ACTIVATION_TYPE_URL,
     module: 'subnet',
+    fields: protoFields,
     decode: (bytes) => MsgSubmitActivation.decode(bytes),
     signers: (msg) => [validateSubmitActivation(msg)],
     execute(ctx, msg) {

@@ -1,4 +1,5 @@
 import type { MsgHandler } from '../../app/core/module.ts';
+import { protoFields } from '../../proto/gen/fields.ts';
 import {
   MsgCommitAggregation, MsgCommitAggregationResponse, MsgRevealAggregation, MsgRevealAggregationResponse,
   MsgSubmitGradient, MsgSubmitGradientResponse,
@@ -16,6 +17,7 @@ export function msgSubmitGradientHandler(training: TrainingKeeper): MsgHandler<M
   return {
     typeUrl: TYPE_URLS.submitGradient,
     module: 'training',
+    fields: protoFields,
     decode: (bytes) => MsgSubmitGradient.decode(bytes),
     signers: (msg) => [validateSubmitGradient(msg)],
     execute(ctx, msg) {
@@ -29,6 +31,7 @@ export function msgCommitAggregationHandler(training: TrainingKeeper): MsgHandle
   return {
     typeUrl: TYPE_URLS.commitAggregation,
     module: 'training',
+    fields: protoFields,
     decode: (bytes) => MsgCommitAggregation.decode(bytes),
     signers: (msg) => [validateCommitAggregation(msg)],
     execute(ctx, msg) {
@@ -42,6 +45,7 @@ export function msgRevealAggregationHandler(training: TrainingKeeper): MsgHandle
   return {
     typeUrl: TYPE_URLS.revealAggregation,
     module: 'training',
+    fields: protoFields,
     decode: (bytes) => MsgRevealAggregation.decode(bytes),
     signers: (msg) => [validateRevealAggregation(msg)],
     execute(ctx, msg) {

@@ -1,4 +1,5 @@
 import type { MsgHandler } from '../../app/core/module.ts';
+import { protoFields } from '../../proto/gen/fields.ts';
 import { decodeAddress } from '../../app/core/address.ts';
 import {
   MsgArbiterVote, MsgArbiterVoteResponse, MsgChallenge, MsgChallengeResponse, MsgReportUnavailable,
@@ -38,6 +39,7 @@ export function verificationMsgHandlers(keeper: VerificationKeeper): MsgHandler[
   const submitVerification: MsgHandler<MsgSubmitVerification> = {
     typeUrl: TYPE_URLS.submitVerification,
     module: MODULE_NAME,
+    fields: protoFields,
     decode: (bytes) => MsgSubmitVerification.decode(bytes),
     signers: (msg) => [statelessChecks.submitVerification(msg)],
     execute(ctx, msg) {
@@ -48,6 +50,7 @@ export function verificationMsgHandlers(keeper: VerificationKeeper): MsgHandler[
   const challenge: MsgHandler<MsgChallenge> = {
     typeUrl: TYPE_URLS.challenge,
     module: MODULE_NAME,
+    fields: protoFields,
     decode: (bytes) => MsgChallenge.decode(bytes),
     signers: (msg) => [statelessChecks.challenge(msg)],
     execute(ctx, msg) {
@@ -58,6 +61,7 @@ export function verificationMsgHandlers(keeper: VerificationKeeper): MsgHandler[
   const arbiterVote: MsgHandler<MsgArbiterVote> = {
     typeUrl: TYPE_URLS.arbiterVote,
     module: MODULE_NAME,
+    fields: protoFields,
     decode: (bytes) => MsgArbiterVote.decode(bytes),
     signers: (msg) => [statelessChecks.arbiterVote(msg)],
     execute(ctx, msg) {
@@ -68,6 +72,7 @@ export function verificationMsgHandlers(keeper: VerificationKeeper): MsgHandler[
   const reportUnavailable: MsgHandler<MsgReportUnavailable> = {
     typeUrl: TYPE_URLS.reportUnavailable,
     module: MODULE_NAME,
+    fields: protoFields,
     decode: (bytes) => MsgReportUnavailable.decode(bytes),
     signers: (msg) => [statelessChecks.reportUnavailable(msg)],
     execute(ctx, msg) {

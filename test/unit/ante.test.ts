@@ -15,6 +15,7 @@ import { SignMode } from 'cosmjs-types/cosmos/tx/signing/v1beta1/signing';
 import { PubKey } from 'cosmjs-types/cosmos/crypto/secp256k1/keys';
 import { MsgSend } from 'cosmjs-types/cosmos/bank/v1beta1/tx';
 import { MsgDelegate } from 'cosmjs-types/cosmos/staking/v1beta1/tx';
+import { MsgSubmitProposal } from '../../proto/gen/r3mes/model/v1/tx.ts';
 import { SimulateRequest, SimulateResponse } from 'cosmjs-types/cosmos/tx/v1beta1/service';
 import type { Any } from 'cosmjs-types/google/protobuf/any';
 import type { Coin as ProtoCoin } from 'cosmjs-types/cosmos/base/v1beta1/coin';
@@ -71,6 +72,9 @@ interface TxSpec {
   /** Raw protobuf appended to the encoded TxBody / AuthInfo before signing (fields the encoder does not know). */
   bodyExtra?: number[];
   authInfoExtra?: number[];
+  /** Rewrites the encoded TxBody / AuthInfo (after the extras) before signing. */
+  bodyEdit?: (bytes: Uint8Array) => Uint8Array;
+  authInfoEdit?: (bytes: Uint8Array) => Uint8Array;
   /** Default: 5000ur3mes, the minimum for the default gas limit at 0.025. */
   fee?: ProtoCoin[];
   gasLimit?: bigint;
@@ -99,21 +103,22 @@ function committedAccount(key: TestKey) {
 
 function buildTx(spec: TxSpec): BuiltTx {
   const account = committedAccount(spec.key);
-  const bodyBytes = new Uint8Array([...TxBody.encode(TxBody.fromPartial({
+  const edit = (bytes: Uint8Array, how?: (bytes: Uint8Array) => Uint8Array) => (how === undefined ? bytes : how(bytes));
+  const bodyBytes = edit(new Uint8Array([...TxBody.encode(TxBody.fromPartial({
     messages: spec.messages ?? [sendMsg(spec.key.address, bob.address, [coin('1000')])],
     memo: spec.memo ?? '',
     timeoutHeight: spec.timeoutHeight ?? 0n,
     ...spec.body,
-  })).finish(), ...(spec.bodyExtra ?? [])]);
+  })).finish(), ...(spec.bodyExtra ?? [])]), spec.bodyEdit);
   const pubkey = spec.pubkey === undefined ? spec.key.pubkey : spec.pubkey;
-  const authInfoBytes = new Uint8Array([...AuthInfo.encode(AuthInfo.fromPartial({
+  const authInfoBytes = edit(new Uint8Array([...AuthInfo.encode(AuthInfo.fromPartial({
     signerInfos: [{
       publicKey: pubkey === null ? undefined : { typeUrl: '/cosmos.crypto.secp256k1.PubKey', value: PubKey.encode({ key: pubkey }).finish() },
       modeInfo: { single: { mode: spec.signMode ?? SignMode.SIGN_MODE_DIRECT } },
       sequence: spec.sequence ?? account?.sequence ?? 0n,
     }],
     fee: { amount: spec.fee ?? [coin('5000')], gasLimit: spec.gasLimit ?? 200_000n, payer: '', granter: '' },
-  })).finish(), ...(spec.authInfoExtra ?? [])]);
+  })).finish(), ...(spec.authInfoExtra ?? [])]), spec.authInfoEdit);
   const signDoc = SignDoc.encode({
     bodyBytes, authInfoBytes, chainId: spec.chainId ?? CHAIN_ID, accountNumber: spec.accountNumber ?? account?.accountNumber ?? 0n,
   }).finish();
@@ -124,6 +129,45 @@ function buildTx(spec: TxSpec): BuiltTx {
 }
 
 const encodeRaw = (txRaw: TxRaw) => TxRaw.encode(txRaw).finish();
+
+function varint(value: number): number[] {
+  const out: number[] = [];
+  for (; value >= 0x80; value = Math.floor(value / 128)) out.push((value & 0x7f) | 0x80);
+  out.push(value);
+  return out;
+}
+
+/**
+ * `bytes` (a protobuf message) with `extra` appended inside the first occurrence of the
+ * length-delimited field path[0], inside its field path[1], and so on; at the top when `path` is
+ * empty. Every enclosing length is rewritten.
+ */
+function appendInside(bytes: Uint8Array, path: number[], extra: number[]): Uint8Array {
+  if (path.length === 0) return new Uint8Array([...bytes, ...extra]);
+  let o = 0;
+  const read = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = bytes[o++];
+      value += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return value;
+    }
+  };
+  while (o < bytes.length) {
+    const tagStart = o;
+    const tag = read();
+    if ((tag & 7) === 0) { read(); continue; }
+    if ((tag & 7) === 1) { o += 8; continue; }
+    if ((tag & 7) === 5) { o += 4; continue; }
+    const length = read();
+    const start = o;
+    o += length;
+    if (tag >>> 3 !== path[0]) continue;
+    const inner = appendInside(bytes.subarray(start, o), path.slice(1), extra);
+    return new Uint8Array([...bytes.subarray(0, tagStart), ...varint(tag), ...varint(inner.length), ...inner, ...bytes.subarray(o)]);
+  }
+  throw new Error(`no field ${path[0]}`);
+}
 
 // ---------------------------------------------------------------------------
 // What "nothing changed" means, and the checks every rejection goes through.
@@ -314,6 +358,38 @@ t.test('fields this chain does not know, in a signed body or auth info (ADR-020)
   const nonCritical = buildTx({ key: alice, bodyExtra: [0xb0, 0x40, 0x01] }).bytes; // field 1030, varint 1
   t.equal(h.check(nonCritical).code, 0, h.check(nonCritical).log);
   t.equal((await h.block([nonCritical])).txResults[0].code, 0);
+});
+
+t.test('unknown fields at every level of a tx (ADR-020): code 2, naming where', async (t) => {
+  const extra = [0x78, 0x01]; // field 15, varint 1
+  const inAuthInfo = (path: number[]) => buildTx({ key: alice, authInfoEdit: (bytes) => appendInside(bytes, path, extra) }).bytes;
+  await rejectedEverywhere(t, inAuthInfo([1]), { code: 2, log: /^AuthInfo has unknown field 15 inside field 1 \(cosmos\.tx\.v1beta1\.SignerInfo\)/ });
+  await rejectedEverywhere(t, inAuthInfo([1, 2]), { code: 2, log: /AuthInfo has unknown field 15 inside field 2 \(cosmos\.tx\.v1beta1\.ModeInfo\) inside field 1/ });
+  await rejectedEverywhere(t, inAuthInfo([1, 2, 1]), { code: 2, log: /AuthInfo has unknown field 15 inside field 1 \(cosmos\.tx\.v1beta1\.ModeInfo\.Single\)/ });
+  await rejectedEverywhere(t, inAuthInfo([1, 1]), { code: 2, log: /AuthInfo has unknown field 15 inside field 1 \(google\.protobuf\.Any\)/ });
+  await rejectedEverywhere(t, inAuthInfo([1, 1, 2]), { code: 2, log: /^pubkey has unknown field 15/ });
+  await rejectedEverywhere(t, inAuthInfo([2]), { code: 2, log: /AuthInfo has unknown field 15 inside field 2 \(cosmos\.tx\.v1beta1\.Fee\)/ });
+  await rejectedEverywhere(t, inAuthInfo([2, 1]), { code: 2, log: /AuthInfo has unknown field 15 inside field 1 \(cosmos\.base\.v1beta1\.Coin\) inside field 2/ });
+  // The body's message Any, and the message inside it, at its top and in a nested Coin.
+  await rejectedEverywhere(t, buildTx({ key: alice, bodyEdit: (bytes) => appendInside(bytes, [1], extra) }).bytes, { code: 2, log: /TxBody has unknown field 15 inside field 1 \(google\.protobuf\.Any\)/ });
+  const send = sendMsg(alice.address, bob.address, [coin('1000')]);
+  const withValue = (value: Uint8Array) => buildTx({ key: alice, messages: [{ typeUrl: MSG_SEND, value }] }).bytes;
+  await rejectedEverywhere(t, withValue(appendInside(send.value, [], extra)), { code: 2, log: /^message 0 \(\/cosmos\.bank\.v1beta1\.MsgSend\) has unknown field 15: tx parse error$/ });
+  await rejectedEverywhere(t, withValue(appendInside(send.value, [3], extra)), { code: 2, log: /message 0 \(\/cosmos\.bank\.v1beta1\.MsgSend\) has unknown field 15 inside field 3 \(cosmos\.base\.v1beta1\.Coin\)/ });
+  // Non-critical numbers are allowed in TxBody's own fields only, not inside a message.
+  await rejectedEverywhere(t, withValue(appendInside(send.value, [], [0xb0, 0x40, 0x01])), { code: 2, log: /MsgSend\) has unknown field 1030/ });
+  // An R3MES message, nested three deep: MsgSubmitProposal > ProposalContent > ParamChangeContent.
+  const proposal = MsgSubmitProposal.encode(MsgSubmitProposal.fromPartial({
+    proposer: alice.address, title: 't', summary: 's', initialDeposit: [coin('10000000')],
+    content: { paramChange: { module: 'auth', paramsJson: '{}' } },
+  })).finish();
+  const proposalTx = (value: Uint8Array) => buildTx({ key: alice, messages: [{ typeUrl: '/r3mes.model.v1.MsgSubmitProposal', value }] }).bytes;
+  await rejectedEverywhere(t, proposalTx(appendInside(proposal, [4, 2], extra)), {
+    code: 2, log: /has unknown field 15 inside field 2 \(r3mes\.model\.v1\.ParamChangeContent\) inside field 4 \(r3mes\.model\.v1\.ProposalContent\)/,
+  });
+  // The same message without the extra field gets past the decoder (it fails later, on its own merits, or not at all).
+  const clean = h.check(proposalTx(proposal));
+  t.not(`${clean.codespace}/${clean.code}`, 'sdk/2', `the clean proposal is no parse error (${clean.codespace}/${clean.code} ${clean.log})`);
 });
 
 t.test('signatures', (t) => {
