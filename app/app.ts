@@ -31,6 +31,7 @@ import { initModulesGenesis, type GenesisAppState } from '../genesis/app-state.t
 import type { BeaconCheck, BeaconKeeper } from '../modules/randomness/keeper.ts';
 import { isBeaconFormat } from '../modules/randomness/beacon-tx.ts';
 import { beaconErrors } from '../modules/randomness/errors.ts';
+import { readMaxGas, writeMaxGas } from './block-gas.ts';
 
 export const APP_NAME = 'r3mes';
 export const APP_VERSION = '0.1.0';
@@ -132,6 +133,7 @@ export class R3mesApp implements AbciApplication {
     this.chainIdCache = req.chainId;
     const text = req.appStateBytes.length === 0 ? '{}' : fromUtf8(req.appStateBytes);
     this.initGenesis(working, JSON.parse(text) as GenesisAppState);
+    writeMaxGas(working, req.consensusParams?.block?.maxGas); // app/block-gas.ts
     // Until block 1 commits, CheckTx sees the genesis state (as in the Cosmos SDK).
     this.checkState = new CacheStore(working);
     this.log(`init chain ${req.chainId}: ${this.modules.map((m) => m.name).join(', ')}`);
@@ -258,10 +260,16 @@ export class R3mesApp implements AbciApplication {
       txs.push(beaconTx);
       total += BigInt(beaconTx.length);
     }
+    const maxGas = readMaxGas(this.proposalState());
+    let gas = 0n;
     for (const tx of req.txs) {
       if (isBeaconFormat(tx)) continue; // CheckTx refuses these; a peer's mempool might not
       total += BigInt(tx.length);
       if (total > req.maxTxBytes) break;
+      if (maxGas !== undefined) {
+        gas += this.gasLimitOf(tx);
+        if (gas > maxGas) break; // block.max_gas (app/block-gas.ts)
+      }
       txs.push(tx);
     }
     return { txs };
@@ -298,8 +306,26 @@ export class R3mesApp implements AbciApplication {
       this.log(`process proposal ${req.height} by ${toHex(req.proposerAddress).toUpperCase()}: REJECT (${check.reason})`);
       return { status: ResponseProcessProposal_ProposalStatus.REJECT };
     }
+    const maxGas = readMaxGas(this.proposalState());
+    if (maxGas !== undefined) {
+      const gas = req.txs.reduce((sum, tx) => sum + this.gasLimitOf(tx), 0n);
+      if (gas > maxGas) {
+        this.log(`process proposal ${req.height} by ${toHex(req.proposerAddress).toUpperCase()}: REJECT (txs' gas limits sum to ${gas}, above block.max_gas ${maxGas})`);
+        return { status: ResponseProcessProposal_ProposalStatus.REJECT };
+      }
+    }
     this.checkedBeacon = { height: req.height, firstTx: req.txs[0] ?? new Uint8Array(), proposer: req.proposerAddress, check };
     return { status: ResponseProcessProposal_ProposalStatus.ACCEPT };
+  }
+
+  /** A tx's gas limit as block.max_gas counts it: 0 for the beacon tx and for a tx that does not decode (app/block-gas.ts). */
+  private gasLimitOf(tx: Uint8Array): bigint {
+    if (isBeaconFormat(tx)) return 0n;
+    try {
+      return this.decodeCached(tx).gasLimit;
+    } catch {
+      return 0n;
+    }
   }
 
   /**

@@ -3,7 +3,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cometbftInit, findCometbft } from '../node/cometbft.ts';
 import { setTomlValues } from '../node/comet-config.ts';
-import { addGenesisAccount, readGenesis, writeGenesis } from '../../genesis/file.ts';
+import { addGenesisAccount, type GenesisDoc, readGenesis, writeGenesis } from '../../genesis/file.ts';
 import { nodeHome } from '../node/home.ts';
 import { addGenesisValidator } from '../../genesis/validator.ts';
 import { readValidatorKeys } from '../node/validator-keys.ts';
@@ -14,6 +14,7 @@ import { CommitStore } from '../store/commit-store.ts';
 import { parseCoinString } from '../core/coins.ts';
 import { decodeAddress } from '../core/address.ts';
 import { openKeyring, keyringOptions } from './keys.ts';
+import { DEFAULT_MAX_GAS } from '../block-gas.ts';
 import { printResult } from './output.ts';
 import type { GlobalOptions } from './options.ts';
 
@@ -36,6 +37,7 @@ export function registerInitCommands(program: Command): void {
       const doc = readGenesis(home.genesisJson);
       doc.chain_id = opts.chainId;
       doc.app_state = defaultAppState(buildModules().modules);
+      setBlockMaxGas(doc, DEFAULT_MAX_GAS); // app/block-gas.ts: the app enforces it
       writeGenesis(home.genesisJson, doc);
       const config = setTomlValues(readFileSync(home.configToml, 'utf8'), [
         ['', 'moniker', moniker],
@@ -107,4 +109,11 @@ export function registerInitCommands(program: Command): void {
         await store.close();
       }
     });
+}
+
+/** consensus_params.block.max_gas of a genesis doc (CometBFT writes it as a decimal string). */
+function setBlockMaxGas(doc: GenesisDoc, maxGas: bigint): void {
+  const params = (doc.consensus_params ?? {}) as { block?: Record<string, unknown> };
+  params.block = { ...params.block, max_gas: maxGas.toString() };
+  doc.consensus_params = params;
 }

@@ -15,6 +15,9 @@ t.test('a stock CosmJS SigningStargateClient sends MsgSend with fee "auto" on a 
   t.teardown(() => client.disconnect());
 
   t.equal(await client.getChainId(), node.chainId);
+  // `r3mesd init` writes block.max_gas (app/block-gas.ts); CometBFT runs with it and the sends below fit.
+  const params = await node.rpc<{ consensus_params: { block: { max_gas: string } } }>('consensus_params');
+  t.equal(params.consensus_params.block.max_gas, '100000000', 'CometBFT\'s block.max_gas is r3mesd init\'s 100,000,000');
   const before = await client.getBalance(alice.address, 'ur3mes');
   t.equal(before.amount, '1000000000');
 

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ResponseCheckTx, ResponseFinalizeBlock } from 'cosmjs-types/tendermint/abci/types';
+import type { RequestInitChain, ResponseCheckTx, ResponseFinalizeBlock } from 'cosmjs-types/tendermint/abci/types';
 import { fromBech32 } from '@cosmjs/encoding';
 import { R3mesApp } from '../../app/app.ts';
 import { CommitStore } from '../../app/store/commit-store.ts';
@@ -43,13 +43,14 @@ function addressBytes(address: string): string {
   return Buffer.from(fromBech32(address, 90).data).toString('hex');
 }
 
-export async function startHarness(appState: Record<string, unknown>, dir = mkdtempSync(join(tmpdir(), 'r3mes-app-'))): Promise<Harness> {
+/** `init` overrides fields of the InitChain request (e.g. consensusParams). */
+export async function startHarness(appState: Record<string, unknown>, dir = mkdtempSync(join(tmpdir(), 'r3mes-app-')), init: Partial<RequestInitChain> = {}): Promise<Harness> {
   let store = await CommitStore.open(join(dir, 'app.db'));
   let app = new R3mesApp(store);
   if (store.lastHeight === 0n) {
     app.initChain({
       time: { seconds: 1_700_000_000n, nanos: 0 }, chainId: CHAIN_ID, consensusParams: undefined, validators: [],
-      appStateBytes: utf8(JSON.stringify(appState)), initialHeight: 1n,
+      appStateBytes: utf8(JSON.stringify(appState)), initialHeight: 1n, ...init,
     });
   }
   const harness: Harness = {
