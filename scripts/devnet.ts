@@ -12,8 +12,9 @@
  * is excluded; once the first submission is in, both validator keys run `r3mes-worker verify --key` (L1 checks, L2 answers) and
  * `arbitrate --key` (L3 seats), and `verifier` also runs an aggregator in case it is drawn.
  * --cheater: a second miner `cheater` runs `train --cheat` (a tampered delta only re-execution
- * exposes); the devnet acts as a watcher (key `watcher`) that challenges each of the cheater's
- * submissions as soon as it is included; the dispute goes L2 → L3 → the cheater is slashed and
+ * exposes) and a watcher (key `watcher`) runs `r3mes-worker watch --share 100%`: it re-executes
+ * every submission (the honest miner's match) within its challenge period and challenges each
+ * mismatch with the bond the chain asks; the dispute goes L2 → L3 → the cheater is slashed and
  * jailed, the watcher gets its bond back plus the bounty (L1 sampling is off in this mode so the
  * challenge, not an L1 flag, opens the dispute).
  *
@@ -258,7 +259,7 @@ async function main(): Promise<void> {
   miner          miner     ${address.miner}
   verifier       verifier  ${address.verifier} (${r3mes(VERIFIER_STAKE)} bonded, no node; verifies and arbitrates)
 ${o.cheater ? `  cheater        cheater   ${address.cheater} (a miner that submits tampered deltas)
-  watcher        watcher   ${address.watcher} (challenges the cheater's submissions)
+  watcher        watcher   ${address.watcher} (r3mes-worker watch: re-executes every submission, challenges mismatches)
 ` : ''}  keys           keyring-backend test in ${home}; mnemonics in ${home}/<name>.json
   logs           ${logDir}/<role>.log
 Try, in another terminal:
@@ -282,7 +283,7 @@ Try, in another terminal:
   say('devnet', `blocks are being produced (every ~${o.blockTime})`);
 
   // ---- content store, miner registration, workers ----
-  const workerShow = (line: string) => !/^(train|verify|arbitrate) \[/.test(line) || /100%/.test(line);
+  const workerShow = (line: string) => !/^(train|verify|arbitrate|watch) \[/.test(line) || /100%/.test(line);
   startProcess('serve', WORKER, ['serve', '--home', join(home, 'workers', 'validator'), '--store', join(home, 'store'), '--listen', `127.0.0.1:${o.gatewayPort}`], logDir, workerShow);
   for (const who of o.cheater ? (['miner', 'cheater'] as const) : (['miner'] as const)) {
     const registered = await fetch(`${restUrl}/r3mes/staking/v1/miners/${address[who]}`).then((r) => r.ok, () => false);
@@ -303,7 +304,13 @@ Try, in another terminal:
   startProcess('aggregator', WORKER, ['aggregate', '--key', 'validator', ...common('validator')], logDir, workerShow, 'restart');
   // The second validator can be drawn as aggregation proposer too (stake-weighted): its aggregator runs from the start.
   startProcess('ver-aggr', WORKER, ['aggregate', '--key', 'verifier', ...common('verifier')], logDir, workerShow, 'restart');
-  if (o.cheater) startProcess('cheater', WORKER, ['train', '--key', 'cheater', '--cheat', '--backend', o.backend, ...common('cheater')], logDir, workerShow, 'ignore'); // exits once jailed
+  if (o.cheater) {
+    startProcess('cheater', WORKER, ['train', '--key', 'cheater', '--cheat', '--backend', o.backend, ...common('cheater')], logDir, workerShow, 'ignore'); // exits once jailed
+    // The watcher: anyone can be one. It knows no key to suspect: it re-executes every submission
+    // (the cheater tampers each delta, so 100% catches it every time; a real watcher takes a share)
+    // and challenges what does not match. Its journal never challenges twice across restarts.
+    startProcess('watcher', WORKER, ['watch', '--key', 'watcher', '--share', '100%', ...common('watcher')], logDir, workerShow, 'restart');
+  }
   // Verification duties: both bonded validators can be drawn (L1, L2, L3 seats). Started once the
   // miners have a first submission in (or after 40 blocks): a 2-core machine starting every worker
   // at once trains too slowly for the first windows.
@@ -318,28 +325,6 @@ Try, in another terminal:
     startProcess('arbiter', WORKER, ['arbitrate', '--key', 'verifier', ...duty('verifier')], logDir, workerShow, 'restart');
   };
   const dutiesBy = (await height()) + 40n;
-
-  // ---- the watcher (--cheater): challenge each of the cheater's submissions as soon as it is included ----
-  const challenged = new Set<string>();
-  const challenge = async (submission: string, window: string) => {
-    if (challenged.has(submission)) return;
-    challenged.add(submission);
-    try {
-      const [{ window: w }, { params }] = await Promise.all([
-        fetch(`${restUrl}/r3mes/training/v1/windows/${window}`).then((r) => r.json() as Promise<{ window: { baseReward: string } }>),
-        fetch(`${restUrl}/r3mes/verification/v1/params`).then((r) => r.json() as Promise<{ params: { challengeBondMultiplier: string } }>),
-      ]);
-      const bond = BigInt(w.baseReward) * BigInt(params.challengeBondMultiplier);
-      say('watcher', `submission ${submission} is the cheater's: challenging it with a bond of ${r3mes(bond)}`);
-      const { stdout } = await run(WORKER, ['challenge', '--key', 'watcher', '--submission', submission, '--bond', bond.toString(), '--home', join(home, 'workers', 'watcher'), ...keyring, '--node', rpcUrl],
-        { cwd: ROOT, env: cleanEnv(), timeout: 120_000 });
-      const out = JSON.parse(stdout) as { disputeId?: string; txhash?: string };
-      say('watcher', `challenge sent (tx ${out.txhash ?? '?'}, dispute ${out.disputeId ?? '?'})`);
-    } catch (error) {
-      const e = error as { stderr?: string; message: string };
-      say('watcher', `challenge of submission ${submission} failed: ${(e.stderr || e.message).trim().split('\n').pop()}`);
-    }
-  };
 
   // ---- the story: one line per chain event, from each block's results ----
   let minted = 0n;
@@ -366,7 +351,6 @@ Try, in another terminal:
       case 'submission':
         story(`${nameOf(a.miner)} submitted chunk ${a.chunk} to window ${a.window} (submission ${a.id}, cid ${a.cid}${await lossOf(a.id)})`);
         startDuties();
-        if (o.cheater && a.miner === address.cheater && a.id !== undefined) void challenge(a.id, a.window ?? '0');
         return;
       case 'submission_rejected': story(`submission ${a.id} of ${nameOf(a.miner)} rejected in window ${a.window}: ${a.reason}`); return;
       case 'window_collected': story(`window ${a.window} stopped collecting: ${a.submissions} submission(s); challenge period`); return;

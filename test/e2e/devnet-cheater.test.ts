@@ -1,6 +1,7 @@
 /**
  * `npm run devnet -- --cheater`: a second miner submits tampered deltas (`train --cheat`); the
- * devnet's watcher challenges them; the dispute goes L2 (a drawn validator re-executes and agrees
+ * devnet's watcher (`r3mes-worker watch --share 100%`, no key to suspect) re-executes every
+ * submission and challenges the mismatches; the dispute goes L2 (a drawn validator re-executes and agrees
  * with the challenger) → L3 (a panel of the remaining validator votes fault) → the cheater is
  * slashed and jailed, the challenger gets its bond back plus the minted bounty. The honest miner is
  * never slashed and is paid. Supply stays exact. Checked against the chain (REST and every block's
@@ -145,7 +146,11 @@ t.test('npm run devnet -- --cheater: challenged, L2, L3, slashed and jailed; the
   t.equal(snap.supply, genesisSupply + minted - burned, `total supply = genesis ${genesisSupply} + minted ${minted} − burned ${burned}`);
 
   // --- The story the user reads.
-  t.match(run.output, /watcher +submission \d+ is the cheater's: challenging it/, 'log: the watcher challenges');
+  // The watcher is `r3mes-worker watch --share 100%`: it knows no suspect, re-executes every submission.
+  t.match(run.output, /watcher +watching as r3mes1\S+: 100% of the submissions of every miner/, 'log: the watcher watches everyone');
+  t.match(run.output, /watcher +submission \d+ \(window \d+, miner r3mes1\S+\): re-executed: match/, 'log: the watcher re-executes an honest submission: match, no challenge');
+  t.match(run.output, /watcher +submission \d+ \(window \d+, miner r3mes1\S+\): re-executed: MISMATCH \(\w+… ≠ submitted \w+…\): challenging with a bond of \d+ur3mes/, 'log: the watcher re-executes the cheater\'s submission and challenges');
+  t.match(run.output, /watcher +submission \d+ .*: challenged → dispute \d+ \(tx [0-9A-F]+\)/, 'log: the challenge is in a block');
   t.match(run.output, /dispute \d+ opened on submission \d+ of cheater .* \(challenge by watcher/, 'story: dispute opened');
   t.match(run.output, /L2: dispute \d+: (validator|verifier) \S+ drawn to re-execute/, 'story: L2 verifier drawn');
   t.match(run.output, /L2: dispute \d+: .* agrees with the challenger/, 'story: L2 answer');

@@ -5,15 +5,17 @@
 
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { calculateFee, GasPrice, type SigningStargateClient } from '@cosmjs/stargate';
+import { calculateFee, GasPrice, SigningStargateClient } from '@cosmjs/stargate';
 import { Comet38Client } from '@cosmjs/tendermint-rpc';
 import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
+import { TxMsgData } from 'cosmjs-types/cosmos/base/abci/v1beta1/abci';
 import type { OfflineDirectSigner } from '@cosmjs/proto-signing';
 import {
-  type AggregationCommit, connectSigningClient, DEFAULT_GAS_PRICE, type Dispute, type L1Check, modelQuery, type ModelVersion, type Submission,
-  type TrainingParams, trainingQuery, trainingTx, verificationQuery, verificationTx, type Window,
+  type AggregationCommit, DEFAULT_GAS_PRICE, type Dispute, type L1Check, modelQuery, type ModelVersion, r3mesRegistry, type Submission,
+  type TrainingParams, trainingQuery, trainingTx, verificationQuery, verificationTx, verificationTypes, type Window,
 } from '@r3mes/client';
-import { ChainError, ChainErrorCode, isNetworkError } from './errors.ts';
+import { ChainError, ChainErrorCode, describeError, isConnectionError, isNetworkError } from './errors.ts';
+import { DEFAULT_RPC_TIMEOUT_MS, HttpRpcClient } from './rpc.ts';
 
 const {
   QueryAggregationRequest, QueryAggregationResponse, QueryAssignmentRequest, QueryAssignmentResponse,
@@ -27,10 +29,12 @@ const {
   QueryDisputeRequest: VQueryDisputeRequest, QueryDisputeResponse: VQueryDisputeResponse,
   QueryOpenDisputesRequest: VQueryOpenDisputesRequest, QueryOpenDisputesResponse: VQueryOpenDisputesResponse,
   QuerySubmissionRequest: VQuerySubmissionRequest, QuerySubmissionResponse: VQuerySubmissionResponse,
+  QueryParamsRequest: VQueryParamsRequest, QueryParamsResponse: VQueryParamsResponse,
 } = verificationQuery;
 const { MsgChallengeResponse } = verificationTx;
 
 export type { AggregationCommit, Dispute, L1Check, ModelVersion, Submission, TrainingParams, Window };
+export type VerificationParams = verificationTypes.Params;
 export type Assignment = trainingQuery.QueryAssignmentResponse;
 export type GradientFields = Omit<trainingTx.MsgSubmitGradient, 'miner'>;
 
@@ -115,23 +119,69 @@ export function txHashOf(txBytes: Uint8Array): string {
   return bytesToHex(sha256(txBytes)).toUpperCase();
 }
 
-/** Wraps a call to the node so that a dead node is a clear ChainError, not a stack trace. */
-async function reach<T>(rpcUrl: string, what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (cause) {
-    if (cause instanceof ChainError) throw cause;
-    if (isNetworkError(cause)) throw new ChainError(ChainErrorCode.Unreachable, `chain node ${rpcUrl} is unreachable (${what}): ${(cause as Error).message}`, {}, { cause });
-    throw new ChainError(ChainErrorCode.QueryFailed, `${what} failed: ${(cause as Error).message}`, {}, { cause });
+/**
+ * Retries of a call whose connection broke (errors.ts isConnectionError): `attempts` tries in all,
+ * waiting baseMs, 2·baseMs, … (at most maxMs) between them. `onRetry` is told each time.
+ */
+export interface RetryPolicy {
+  readonly attempts: number;
+  readonly baseMs: number;
+  readonly maxMs: number;
+  readonly onRetry?: (what: string, attempt: number, error: string, waitMs: number) => void;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseMs: 500, maxMs: 8_000 };
+
+const backoffMs = (policy: RetryPolicy, attempt: number) => Math.min(policy.maxMs, policy.baseMs * 2 ** (attempt - 1));
+const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function unreachable(rpcUrl: string, what: string, cause: unknown, attempts = 1): ChainError {
+  const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
+  return new ChainError(ChainErrorCode.Unreachable, `chain node ${rpcUrl} is unreachable (${what})${tries}: ${describeError(cause)}`, {}, { cause });
+}
+
+/**
+ * Wraps a call to the node so that a dead node is a clear ChainError, not a stack trace; with a
+ * policy, a call whose connection broke is tried again (only for calls that are safe to repeat:
+ * queries, simulation, signing; never a broadcast, see RpcChainWriter.broadcast).
+ */
+async function reach<T>(rpcUrl: string, what: string, fn: () => Promise<T>, policy?: RetryPolicy, beforeRetry?: () => Promise<void> | void): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (cause) {
+      if (cause instanceof ChainError) throw cause;
+      if (policy && attempt < policy.attempts && isConnectionError(cause)) {
+        const ms = backoffMs(policy, attempt);
+        policy.onRetry?.(what, attempt, describeError(cause), ms);
+        await wait(ms);
+        await beforeRetry?.();
+        continue;
+      }
+      if (isNetworkError(cause)) throw unreachable(rpcUrl, what, cause, attempt);
+      throw new ChainError(ChainErrorCode.QueryFailed, `${what} failed: ${describeError(cause)}`, {}, { cause });
+    }
   }
 }
 
-export class RpcChainReader implements ChainReader, VerificationReader {
-  private constructor(readonly rpcUrl: string, private readonly comet: Comet38Client) {}
+export interface ConnectOptions {
+  /** retries of a call whose connection broke (default DEFAULT_RETRY) */
+  retry?: RetryPolicy;
+  /** per-request timeout of the HTTP transport (default 30 s) */
+  rpcTimeoutMs?: number;
+}
 
-  static async connect(rpcUrl: string): Promise<RpcChainReader> {
-    const comet = await reach(rpcUrl, 'connect', () => Comet38Client.connect(rpcUrl));
-    const reader = new RpcChainReader(rpcUrl, comet);
+/** A Comet38Client over the fresh-connection transport (rpc.ts). */
+export function connectComet(rpcUrl: string, rpcTimeoutMs = DEFAULT_RPC_TIMEOUT_MS): Comet38Client {
+  return Comet38Client.create(new HttpRpcClient(rpcUrl, rpcTimeoutMs));
+}
+
+export class RpcChainReader implements ChainReader, VerificationReader {
+  private constructor(readonly rpcUrl: string, private readonly comet: Comet38Client, private readonly retry: RetryPolicy) {}
+
+  static async connect(rpcUrl: string, options: ConnectOptions = {}): Promise<RpcChainReader> {
+    const comet = await reach(rpcUrl, 'connect', async () => connectComet(rpcUrl, options.rpcTimeoutMs));
+    const reader = new RpcChainReader(rpcUrl, comet, options.retry ?? DEFAULT_RETRY);
     await reader.height(); // fail now, with a clear message, if nobody answers
     return reader;
   }
@@ -141,7 +191,7 @@ export class RpcChainReader implements ChainReader, VerificationReader {
   }
 
   private async query<T>(path: string, data: Uint8Array, decode: (b: Uint8Array) => T): Promise<T> {
-    const answer = await reach(this.rpcUrl, path, () => this.comet.abciQuery({ path, data }));
+    const answer = await reach(this.rpcUrl, path, () => this.comet.abciQuery({ path, data }), this.retry);
     if (answer.code !== 0) {
       throw new ChainError(ChainErrorCode.QueryFailed, `query ${path} failed (${answer.codespace ?? ''}/${answer.code}): ${answer.log ?? ''}`, { codespace: answer.codespace, abciCode: answer.code });
     }
@@ -153,7 +203,7 @@ export class RpcChainReader implements ChainReader, VerificationReader {
   }
 
   async height(): Promise<bigint> {
-    const status = await reach(this.rpcUrl, 'status', () => this.comet.status());
+    const status = await reach(this.rpcUrl, 'status', () => this.comet.status(), this.retry);
     return BigInt(status.syncInfo.latestBlockHeight);
   }
 
@@ -199,7 +249,7 @@ export class RpcChainReader implements ChainReader, VerificationReader {
 
   async findSubmission(submissionId: bigint): Promise<Submission | undefined> {
     const answer = await reach(this.rpcUrl, 'training submission', () =>
-      this.comet.abciQuery({ path: '/r3mes.training.v1.Query/Submission', data: QuerySubmissionRequest.encode({ submissionId }).finish() }));
+      this.comet.abciQuery({ path: '/r3mes.training.v1.Query/Submission', data: QuerySubmissionRequest.encode({ submissionId }).finish() }), this.retry);
     if (answer.code !== 0) return undefined; // not found (the module answers an error for an unknown id)
     return QuerySubmissionResponse.decode(answer.value).submission;
   }
@@ -226,49 +276,115 @@ export class RpcChainReader implements ChainReader, VerificationReader {
     return (await this.query(path, VQueryOpenDisputesRequest.encode({}).finish(), (b) => VQueryOpenDisputesResponse.decode(b))).disputes;
   }
 
+  async verificationParams(): Promise<VerificationParams> {
+    const path = '/r3mes.verification.v1.Query/Params';
+    const p = (await this.query(path, VQueryParamsRequest.encode({}).finish(), (b) => VQueryParamsResponse.decode(b))).params;
+    if (!p) throw new ChainError(ChainErrorCode.QueryFailed, 'the verification module answered no params');
+    return p;
+  }
+
   async dispute(disputeId: bigint): Promise<Dispute | undefined> {
     const path = '/r3mes.verification.v1.Query/Dispute';
     return (await this.query(path, VQueryDisputeRequest.encode({ disputeId }).finish(), (b) => VQueryDisputeResponse.decode(b))).dispute;
   }
 
   async txResult(txhash: string): Promise<{ code: number; height: bigint; rawLog: string } | undefined> {
-    try {
-      const r = await this.comet.tx({ hash: Buffer.from(txhash, 'hex') });
-      return { code: r.result.code, height: BigInt(r.height), rawLog: r.result.log ?? '' };
-    } catch (cause) {
-      if (isNetworkError(cause)) throw new ChainError(ChainErrorCode.Unreachable, `chain node ${this.rpcUrl} is unreachable (tx ${txhash}): ${(cause as Error).message}`, {}, { cause });
-      return undefined; // "tx not found"
-    }
+    const r = await lookupTx(this.rpcUrl, () => this.comet, txhash, this.retry);
+    return r && { code: r.code, height: r.height, rawLog: r.rawLog };
   }
+}
+
+/** A tx the node has indexed, decoded as the writer reports it. */
+function outcomeOf(txhash: string, r: Awaited<ReturnType<Comet38Client['tx']>>): TxOutcome {
+  const out: TxOutcome = { txhash, height: BigInt(r.height), code: r.result.code, rawLog: r.result.log ?? '' };
+  if (r.result.code !== 0 || !r.result.data) return out;
+  const responses = TxMsgData.decode(r.result.data).msgResponses;
+  const submit = responses.find((m) => m.typeUrl === `${TYPE_SUBMIT_GRADIENT}Response`);
+  if (submit) {
+    const decoded = MsgSubmitGradientResponse.decode(submit.value);
+    return { ...out, submissionId: decoded.submissionId, ordinal: decoded.ordinal };
+  }
+  const challenge = responses.find((m) => m.typeUrl === `${TYPE_CHALLENGE}Response`);
+  if (challenge) return { ...out, disputeId: MsgChallengeResponse.decode(challenge.value).disputeId };
+  return out;
+}
+
+/** The indexed tx with this hash, or undefined when the node does not know it ("tx … not found"). */
+async function lookupTx(rpcUrl: string, comet: () => Comet38Client, txhash: string, policy?: RetryPolicy, beforeRetry?: () => Promise<void> | void): Promise<TxOutcome | undefined> {
+  return reach(rpcUrl, `look up tx ${txhash}`, async () => {
+    try {
+      return outcomeOf(txhash, await comet().tx({ hash: Buffer.from(txhash, 'hex') }));
+    } catch (cause) {
+      if (isConnectionError(cause)) throw cause;
+      return undefined; // "tx (…) not found" (as before: any answer that is not the tx)
+    }
+  }, policy, beforeRetry);
 }
 
 export interface WriterOptions {
   gasPrice?: string;
   /** multiplier on simulated gas */
   gasAdjustment?: number;
-  /** how long broadcastTx waits for inclusion */
+  /** how long broadcast waits for inclusion */
   timeoutMs?: number;
+  /** how often broadcast asks the node whether the tx is in a block */
+  pollMs?: number;
+  /** retries of a connection that broke, each on a fresh client (default DEFAULT_RETRY) */
+  retry?: RetryPolicy;
+  /** per-request timeout of the HTTP transport (default 30 s) */
+  rpcTimeoutMs?: number;
 }
 
 /** Signing attempts when the account sequence moved under us, and the wait between them. */
 const SEQUENCE_RETRIES = 5;
 const SEQUENCE_RETRY_MS = 1500;
 
+/**
+ * Signs and broadcasts through a stock SigningStargateClient over a Comet38Client of our own
+ * (rpc.ts: a fresh connection per request). A call whose connection breaks (refused, reset, hang
+ * up, timeout) is tried again on a new client, with backoff, up to `retry.attempts` times:
+ *   - signing (account query, simulation, chain id) is only queries: nothing is sent, so it is
+ *     simply done again;
+ *   - a broadcast is never signed again: the same signed bytes are sent again (same account
+ *     sequence, same hash: at most one copy can land), and only after asking the node for the tx
+ *     by hash: a tx already in a block is reported, not re-sent; one already in the mempool makes
+ *     the node answer "tx already exists in cache", and the writer then waits for its block.
+ */
 export class RpcChainWriter implements ChainWriter, VerificationWriter {
+  private comet: Comet38Client;
+  private client: SigningStargateClient;
+
   private constructor(
     readonly rpcUrl: string,
     readonly address: string,
-    private readonly client: SigningStargateClient,
-    private readonly options: Required<WriterOptions>,
-  ) {}
+    private readonly signer: OfflineDirectSigner,
+    private readonly options: Required<Omit<WriterOptions, 'retry'>> & { retry: RetryPolicy },
+  ) {
+    [this.comet, this.client] = this.fresh();
+  }
 
   static async connect(rpcUrl: string, signer: OfflineDirectSigner, options: WriterOptions = {}): Promise<RpcChainWriter> {
     const [account] = await signer.getAccounts();
     if (!account) throw new ChainError(ChainErrorCode.KeyUnavailable, 'the signer has no account');
-    const opts = { gasPrice: options.gasPrice ?? DEFAULT_GAS_PRICE, gasAdjustment: options.gasAdjustment ?? 1.4, timeoutMs: options.timeoutMs ?? 60_000 };
-    const client = await reach(rpcUrl, 'connect', () => connectSigningClient(rpcUrl, signer, opts.gasPrice));
-    return new RpcChainWriter(rpcUrl, account.address, client, opts);
+    const opts = {
+      gasPrice: options.gasPrice ?? DEFAULT_GAS_PRICE, gasAdjustment: options.gasAdjustment ?? 1.4, timeoutMs: options.timeoutMs ?? 60_000,
+      pollMs: options.pollMs ?? 1_000, retry: options.retry ?? DEFAULT_RETRY, rpcTimeoutMs: options.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS,
+    };
+    GasPrice.fromString(opts.gasPrice); // a bad --gas-price fails here, not at the first signature
+    return reach(rpcUrl, 'connect', async () => new RpcChainWriter(rpcUrl, account.address, signer, opts));
   }
+
+  /** A new transport, Comet38Client and SigningStargateClient: nothing of the old connection is reused. */
+  private fresh(): [Comet38Client, SigningStargateClient] {
+    const comet = connectComet(this.rpcUrl, this.options.rpcTimeoutMs);
+    const client = SigningStargateClient.createWithSigner(comet, this.signer, { gasPrice: GasPrice.fromString(this.options.gasPrice), registry: r3mesRegistry() });
+    return [comet, client];
+  }
+
+  private readonly reconnect = (): void => {
+    this.client.disconnect();
+    [this.comet, this.client] = this.fresh();
+  };
 
   disconnect(): void {
     this.client.disconnect();
@@ -291,13 +407,14 @@ export class RpcChainWriter implements ChainWriter, VerificationWriter {
   }
 
   private async signOnce(msgs: Array<{ typeUrl: string; value: object }>, what: string): Promise<SignedTx> {
+    // Only queries and local signing: safe to do again on a fresh client when the connection breaks.
     return reach(this.rpcUrl, what, async () => {
       const gas = await this.client.simulate(this.address, msgs, '');
       const fee = calculateFee(Math.ceil(gas * this.options.gasAdjustment), GasPrice.fromString(this.options.gasPrice));
       const raw = await this.client.sign(this.address, msgs, fee, '');
       const txBytes = TxRaw.encode(raw).finish();
       return { txBytes, txhash: txHashOf(txBytes) };
-    });
+    }, this.options.retry, this.reconnect);
   }
 
   signSubmitGradient(fields: GradientFields): Promise<SignedTx> {
@@ -329,16 +446,53 @@ export class RpcChainWriter implements ChainWriter, VerificationWriter {
     return this.sign(TYPE_CHALLENGE, { challenger: this.address, submissionId, bond: bondUr3mes.toString() }, 'sign MsgChallenge');
   }
 
+  /**
+   * Hands the signed bytes to the node (broadcast_tx_sync) and waits for their block. A CheckTx
+   * refusal is a ChainError TxFailed; a tx not in a block within timeoutMs is a QueryFailed
+   * ("sent, not yet in a block": the caller's journal looks it up later); a node that cannot be
+   * reached after every retry is Unreachable. Never signs anything.
+   */
   async broadcast(tx: SignedTx): Promise<TxOutcome> {
-    const r = await reach(this.rpcUrl, `broadcast ${tx.txhash}`, () => this.client.broadcastTx(tx.txBytes, this.options.timeoutMs));
-    const out: TxOutcome = { txhash: r.transactionHash, height: BigInt(r.height), code: r.code, rawLog: r.rawLog ?? '' };
-    const resp = r.msgResponses.find((m) => m.typeUrl === `${TYPE_SUBMIT_GRADIENT}Response`);
-    if (r.code === 0 && resp) {
-      const decoded = MsgSubmitGradientResponse.decode(resp.value);
-      return { ...out, submissionId: decoded.submissionId, ordinal: decoded.ordinal };
+    const { retry } = this.options;
+    const what = `broadcast ${tx.txhash}`;
+    // 1. Into the mempool. After a broken connection we do not know whether the node got the bytes:
+    //    ask for the tx by hash first (in a block → done), then send the very same bytes again.
+    // A broken connection in the lookup counts as one attempt, like one in the broadcast.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (attempt > 1) {
+          const landed = await lookupTx(this.rpcUrl, () => this.comet, tx.txhash);
+          if (landed) return landed;
+        }
+        const r = await this.comet.broadcastTxSync({ tx: tx.txBytes });
+        if (r.code !== 0) {
+          // Refused by CheckTx. After a lost answer the first copy may have been included meanwhile
+          // (its sequence is then spent and this copy refused): that one counts.
+          const landed = attempt > 1 ? await lookupTx(this.rpcUrl, () => this.comet, tx.txhash, retry, this.reconnect) : undefined;
+          if (landed) return landed;
+          throw new ChainError(ChainErrorCode.TxFailed, `${what} refused by CheckTx (${r.codespace ?? ''}/${r.code}): ${r.log ?? ''}`, { codespace: r.codespace, abciCode: r.code, txhash: tx.txhash });
+        }
+        break;
+      } catch (cause) {
+        if (cause instanceof ChainError && !(cause.code === ChainErrorCode.Unreachable && isConnectionError(cause.cause))) throw cause;
+        if (/tx already exists in cache/i.test((cause as Error)?.message ?? '')) break; // the node has it: wait for the block
+        if (!isConnectionError(cause)) throw new ChainError(ChainErrorCode.QueryFailed, `${what} failed: ${describeError(cause)}`, { txhash: tx.txhash }, { cause });
+        if (attempt >= retry.attempts) throw unreachable(this.rpcUrl, what, cause, attempt);
+        const ms = backoffMs(retry, attempt);
+        retry.onRetry?.(what, attempt, describeError(cause), ms);
+        await wait(ms);
+        this.reconnect();
+      }
     }
-    const challenge = r.msgResponses.find((m) => m.typeUrl === `${TYPE_CHALLENGE}Response`);
-    if (r.code === 0 && challenge) return { ...out, disputeId: MsgChallengeResponse.decode(challenge.value).disputeId };
-    return out;
+    // 2. Into a block: poll by hash (a broken connection here only costs a retry of the lookup).
+    const deadline = Date.now() + this.options.timeoutMs;
+    for (;;) {
+      const landed = await lookupTx(this.rpcUrl, () => this.comet, tx.txhash, retry, this.reconnect);
+      if (landed) return landed;
+      if (Date.now() >= deadline) {
+        throw new ChainError(ChainErrorCode.QueryFailed, `${tx.txhash} was sent but is not in a block after ${this.options.timeoutMs / 1000} s; look it up later`, { txhash: tx.txhash });
+      }
+      await wait(this.options.pollMs);
+    }
   }
 }

@@ -1,4 +1,4 @@
-// r3mes-worker's commands (train, verify, arbitrate, aggregate, serve); main.ts runs them.
+// r3mes-worker's commands (train, verify, arbitrate, challenge, watch, aggregate, serve); main.ts runs them.
 // Every failure ends in one line on stderr, `error [codespace/code]: message`, and exit code 1;
 // a re-execution that disagrees exits 3. Nothing is signed before every input has been checked.
 
@@ -30,6 +30,8 @@ import { writeFile } from 'node:fs/promises';
 import { cidOf } from '../storage/cid.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+/** A call to the node whose connection broke, about to be tried again on a fresh one. */
+const retryLog = (what: string, attempt: number, error: string, waitMs: number) => log(`node: ${what} failed (${error}); retry ${attempt} in ${waitMs} ms`);
 const print = (value: unknown) =>
   process.stdout.write(`${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? bytesToHex(v) : v), 2)}\n`);
 
@@ -122,10 +124,10 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const backend = await chooseBackend(o.backend);
       const modelFile = await readModelFile(o.model);
       const { store, describe } = await storeFrom(o);
-      const { openSigner, RpcChainReader, RpcChainWriter, mineOnce, identityOfVersion } = await chainModules();
+      const { openSigner, RpcChainReader, RpcChainWriter, mineOnce, identityOfVersion, DEFAULT_RETRY } = await chainModules();
       const { signer, address } = await openSigner(o.home, o.key, o.keyringBackend);
       const chain = await RpcChainReader.connect(o.node);
-      const writer = await RpcChainWriter.connect(o.node, signer);
+      const writer = await RpcChainWriter.connect(o.node, signer, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
       const stats = new WorkerStats();
       Object.assign(stats, { role: 'train', backend: backend.name, adapter: backend.adapter, address, status: 'running' });
       const server = o.gatewayListen ? await startWorkerServer(o.gatewayListen, { store, stats }) : undefined;
@@ -198,11 +200,11 @@ export function buildProgram(io: ProgramIo = {}): Command {
         const { store, describe } = await storeFrom(o);
         if (o.key !== undefined) {
           const pollMs = parseUint(o.pollMs, '--poll-ms', 3_600_000);
-          const { openSigner, RpcChainReader, RpcChainWriter, identityOfVersion } = await chainModules();
+          const { openSigner, RpcChainReader, RpcChainWriter, identityOfVersion, DEFAULT_RETRY } = await chainModules();
           const { DutyJournal, dutyPass } = await import('../roles/verify.ts');
           const { signer, address } = await openSigner(o.home, o.key, o.keyringBackend);
           const chain = await RpcChainReader.connect(o.node);
-          const writer = await RpcChainWriter.connect(o.node, signer);
+          const writer = await RpcChainWriter.connect(o.node, signer, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
           const journal = await DutyJournal.open(join(o.home, 'worker', 'verify-journal.json'));
           const bases = new BaseStates(chain, store);
           const models = new Map<bigint, LoadedModel>();
@@ -308,17 +310,91 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .requiredOption('--submission <id>', 'the submission to challenge')
     .requiredOption('--bond <amount>', 'bond in ur3mes ("5000" or "5000ur3mes")')
     .action(async (o: { node: string; home: string; key: string; keyringBackend: KeyringBackend; submission: string; bond: string }) => {
-      const { openSigner, RpcChainWriter, challengeSubmission, parseBond } = await chainModules();
+      const { openSigner, RpcChainWriter, challengeSubmission, parseBond, DEFAULT_RETRY } = await chainModules();
       const submissionId = BigInt(parseUint(o.submission, '--submission'));
       const bond = parseBond(o.bond);
       const { signer } = await openSigner(o.home, o.key, o.keyringBackend);
-      const writer = await RpcChainWriter.connect(o.node, signer);
+      const writer = await RpcChainWriter.connect(o.node, signer, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
       try {
         const out = await challengeSubmission(writer, submissionId, bond);
         log(`challenged submission ${submissionId} with ${bond}ur3mes → dispute ${out.disputeId ?? '?'} (tx ${out.txhash})`);
         print(out);
       } finally {
         writer.disconnect();
+      }
+    });
+
+  // ---- watch ---------------------------------------------------------------------------------
+  storeOptions(program.command('watch')
+    .description('re-execute a share of everyone\'s submissions within their challenge period and challenge mismatches (MsgChallenge with the bond the chain asks)')
+    .addOption(nodeOption()).addOption(homeOption()).addOption(keyOption()).addOption(keyringOption()).addOption(backendOption())
+    .option('--share <share>', 'share of the submissions to re-execute: percent ("10%", "2.5%") or basis points ("250bps")', '10%')
+    .option('--miner <address...>', 'watch only these miners (repeatable; default: every miner)')
+    .option('--secret-file <file>', 'the watcher\'s secret that chooses the submissions (created if absent; default <home>/worker/watch-secret)')
+    .option('--lookback <n>', 'windows before the current one to look at', '4')
+    .option('--model <file>', 'backbone file, for a model version that names one by CID')
+    .option('--listen <host:port>', 'serve /stats and /health')
+    .option('--once', 'one pass, print the outcomes, exit')
+    .option('--poll-ms <ms>', 'how often to look at the chain', '3000'))
+    .action(async (o: StoreOpts & {
+      node: string; home: string; key: string; keyringBackend: KeyringBackend; backend: BackendChoice; share: string; miner?: string[];
+      secretFile?: string; lookback: string; model?: string; listen?: string; once?: boolean; pollMs: string;
+    }) => {
+      const { parseShare, loadWatchSecret, WatchJournal, WatchClock, watchPass } = await import('../roles/watch.ts');
+      const shareBps = parseShare(o.share);
+      const pollMs = parseUint(o.pollMs, '--poll-ms', 3_600_000);
+      const lookbackWindows = parseUint(o.lookback, '--lookback', 1000);
+      if (lookbackWindows < 1) throw new Error('--lookback must be at least 1');
+      for (const m of o.miner ?? []) if (!/^r3mes1[02-9ac-hj-np-z]{38,}$/.test(m)) throw new Error(`--miner must be an r3mes1… address, got "${m}"`);
+      const backend = await chooseBackend(o.backend);
+      const modelFile = await readModelFile(o.model);
+      const { store, describe } = await storeFrom(o);
+      const { openSigner, RpcChainReader, RpcChainWriter, identityOfVersion, DEFAULT_RETRY } = await chainModules();
+      const { signer, address } = await openSigner(o.home, o.key, o.keyringBackend);
+      const secret = await loadWatchSecret(o.secretFile ?? join(o.home, 'worker', 'watch-secret'));
+      const chain = await RpcChainReader.connect(o.node, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
+      const writer = await RpcChainWriter.connect(o.node, signer, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
+      const journal = await WatchJournal.open(join(o.home, 'worker', 'watch-journal.json'));
+      const stats = new WorkerStats();
+      Object.assign(stats, { role: 'watch', backend: backend.name, adapter: backend.adapter, address, status: 'watching' });
+      const server = o.listen ? await startWorkerServer(o.listen, { stats }) : undefined;
+      if (server) log(`serving /stats and /health at ${server.address}`);
+      const bases = new BaseStates(chain, store);
+      const models = new Map<bigint, LoadedModel>();
+      const miners = new Set(o.miner ?? []);
+      const clock = new WatchClock();
+      const told = new Set<string>();
+      log(`watching as ${address}: ${shareBps / 100}% of the submissions of ${miners.size > 0 ? [...miners].join(', ') : 'every miner'} on ${backend.adapter}; store: ${describe}`);
+      try {
+        for (;;) {
+          try {
+            const outcomes = await watchPass({
+              chain, writer, store, journal, backend, secret, shareBps, miners, clock, lookbackWindows, stats, log, told, bases, chunkAt: corpusChunk,
+              onStep: progressHook('watch', stats),
+              loadModel: async (v) => {
+                let m = models.get(v);
+                if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
+                return m;
+              },
+            });
+            stats.status = 'watching';
+            if (o.once) {
+              print(outcomes);
+              return;
+            }
+          } catch (err) {
+            stats.status = 'error';
+            stats.lastError = formatError(err);
+            if (o.once) throw err;
+            log(`watch pass failed: ${formatError(err)}; next pass in ${pollMs} ms`);
+          }
+          await sleep(pollMs);
+        }
+      } finally {
+        await server?.app.close();
+        chain.disconnect();
+        writer.disconnect();
+        backend.close();
       }
     });
 
@@ -351,10 +427,10 @@ export function buildProgram(io: ProgramIo = {}): Command {
       if (!o.key) throw new Error('aggregate: --key is required (or --inputs for offline aggregation)');
       const pollMs = parseUint(o.pollMs, '--poll-ms', 3_600_000);
       const { store } = await storeFrom(o);
-      const { openSigner, RpcChainReader, RpcChainWriter, proposerDuty } = await chainModules();
+      const { openSigner, RpcChainReader, RpcChainWriter, proposerDuty, DEFAULT_RETRY } = await chainModules();
       const { signer, address } = await openSigner(o.home, o.key, o.keyringBackend);
       const chain = await RpcChainReader.connect(o.node);
-      const writer = await RpcChainWriter.connect(o.node, signer);
+      const writer = await RpcChainWriter.connect(o.node, signer, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
       const journal = await Journal.open(join(o.home, 'worker', 'journal.json'));
       const stats = new WorkerStats();
       Object.assign(stats, { role: 'aggregate', address, status: 'running' });

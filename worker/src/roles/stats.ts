@@ -20,6 +20,8 @@ export interface StatsSnapshot {
   lastCid: string | null;
   lastTxhash: string | null;
   lastError: string | null;
+  /** role-specific counts (watch: seen, selected, reexecuted, matches, mismatches, challenged, …) */
+  counters: Record<string, number>;
   uptimeSeconds: number;
 }
 
@@ -45,6 +47,11 @@ export class WorkerStats {
   lastCid: string | null = null;
   lastTxhash: string | null = null;
   lastError: string | null = null;
+  counters: Record<string, number> = {};
+
+  count(name: string, by = 1): void {
+    this.counters[name] = (this.counters[name] ?? 0) + by;
+  }
 
   snapshot(): StatsSnapshot {
     return {
@@ -52,7 +59,7 @@ export class WorkerStats {
       window: this.window, chunk: this.chunk, step: this.step, steps: this.steps, stepsTotal: this.stepsTotal,
       tokens: this.tokens, tokensPerSecond: Math.round(this.tokensPerSecond), lossBefore: this.lossBefore, lossAfter: this.lossAfter,
       submissions: this.submissions, lastCid: this.lastCid, lastTxhash: this.lastTxhash, lastError: this.lastError,
-      uptimeSeconds: Math.floor((Date.now() - this.startedAt) / 1000),
+      counters: { ...this.counters }, uptimeSeconds: Math.floor((Date.now() - this.startedAt) / 1000),
     };
   }
 }
