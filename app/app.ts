@@ -420,7 +420,11 @@ export class R3mesApp implements AbciApplication {
   }
 
   async commit(): Promise<ResponseCommit> {
-    const height = this.blockInfo?.height ?? this.store.lastHeight + 1n;
+    // Only a finalized block is committed. The ABCI edge lets no other Commit through
+    // (app/abci/README.md, "Consensus order"); this is the state machine's own guard: committing
+    // an empty height here would put the app one height ahead of CometBFT.
+    if (this.blockInfo === undefined) throw new Error(`Commit without a FinalizeBlock since the last Commit (height ${this.store.lastHeight})`);
+    const height = this.blockInfo.height;
     await this.store.commit(height);
     this.checkState = new CacheStore(this.store.committed());
     // Txs still in the mempool keep their decoding for ReCheckTx and the next block.

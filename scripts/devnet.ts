@@ -208,6 +208,8 @@ async function main(): Promise<void> {
   const rpcUrl = `http://127.0.0.1:${o.rpcPort}`;
   const restUrl = `http://127.0.0.1:${o.restPort}`;
   const gatewayUrl = `http://127.0.0.1:${o.gatewayPort}`;
+  // ABCI over TCP on purpose (--abci-port, printed below for people who attach tools); passed to
+  // both init and start. r3mesd's own default is the unix socket <home>/abci.sock.
   const abci = `tcp://127.0.0.1:${o.abciPort}`;
   const keyring = ['--keyring-backend', 'test'];
   process.once('SIGINT', () => void shutdown(0));

@@ -13,6 +13,7 @@ import {
 import type { AbciApplication } from './application.ts';
 import { BinaryWriter } from 'cosmjs-types/binary';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from './framing.ts';
+import { ConsensusGate, ConsensusOrderError, type ConsensusKind } from './consensus-gate.ts';
 
 export interface AbciLogger {
   debug?(msg: string, fields?: Record<string, unknown>): void;
@@ -25,6 +26,8 @@ export interface AbciServerOptions {
   logger?: AbciLogger;
   /** Largest request frame accepted, in bytes (default 64 MiB). */
   maxFrameBytes?: number;
+  /** Permissions of a unix socket file (default 0o600: only this user may connect). */
+  unixSocketMode?: number;
 }
 
 type MaybePromise<T> = T | Promise<T>;
@@ -38,11 +41,11 @@ const REQUEST_KINDS = [
 type RequestKind = (typeof REQUEST_KINDS)[number];
 
 /**
- * Methods of CometBFT's consensus connection. They run under one server-wide
- * lock, so even a stale connection left over from a CometBFT restart can
- * never overlap two of them.
+ * Methods of CometBFT's consensus connection. They are accepted only in consensus order and
+ * only on the consensus connection (ConsensusGate), and run under one server-wide lock, so a
+ * call still running for a connection that closed never overlaps the next one.
  */
-const CONSENSUS_KINDS: ReadonlySet<RequestKind> = new Set<RequestKind>([
+const CONSENSUS_KINDS: ReadonlySet<RequestKind> = new Set<ConsensusKind>([
   'initChain', 'prepareProposal', 'processProposal', 'extendVote',
   'verifyVoteExtension', 'finalizeBlock', 'commit',
 ]);
@@ -81,6 +84,15 @@ function kindOf(req: Request): RequestKind | null {
     if (req[kind] !== undefined) return kind;
   }
   return null;
+}
+
+/** How many request kinds a decoded Request carries: CometBFT sends exactly one. */
+function kindCount(req: Request): number {
+  let n = 0;
+  for (const kind of REQUEST_KINDS) {
+    if (req[kind] !== undefined) n++;
+  }
+  return n;
 }
 
 type ListenTarget = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
@@ -125,6 +137,8 @@ export class AbciServer {
   private readonly logger: AbciLogger;
   private readonly maxFrameBytes: number;
   private readonly consensusLock = new ConsensusLock();
+  private readonly gate: ConsensusGate<AbciConnection>;
+  private readonly unixSocketMode: number;
   private readonly connections = new Set<AbciConnection>();
   private server: net.Server | null = null;
   private target: ListenTarget | null = null;
@@ -134,13 +148,27 @@ export class AbciServer {
     this.app = app;
     this.logger = opts.logger ?? consoleLogger;
     this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.unixSocketMode = opts.unixSocketMode ?? 0o600;
+    this.gate = new ConsensusGate<AbciConnection>(() =>
+      mapMaybe(app.info({ version: '', blockVersion: 0n, p2pVersion: 0n, abciVersion: '' }), (info) => info.lastBlockHeight));
+  }
+
+  /** The id of the connection that holds the consensus role, or null (for tests and logs). */
+  get consensusConnectionId(): number | null {
+    return this.gate.ownerId;
   }
 
   /** Starts listening; resolves once the socket is bound. */
   async listen(addr: string): Promise<void> {
     if (this.server) throw new Error('AbciServer is already listening');
     const target = parseListenAddress(addr);
-    if (target.kind === 'unix') await removeStaleUnixSocket(target.path);
+    if (target.kind === 'unix') {
+      // sun_path holds 108 bytes on Linux (104 on macOS) with its NUL; a longer path would not bind.
+      if (Buffer.byteLength(target.path) > 103) {
+        throw new Error(`ABCI unix socket path is ${Buffer.byteLength(target.path)} bytes, over 103: use a shorter path or tcp://: ${target.path}`);
+      }
+      await removeStaleUnixSocket(target.path);
+    }
     const server = net.createServer((socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => reject(err);
@@ -149,9 +177,20 @@ export class AbciServer {
         server.off('error', onError);
         resolve();
       };
-      if (target.kind === 'unix') server.listen(target.path, onListening);
-      else server.listen(target.port, target.host, onListening);
+      if (target.kind === 'unix') {
+        // The socket file is created by bind, inside listen(): a umask that leaves only the
+        // owner's bits makes it 0600 from the start, so no other user can connect in between.
+        const oldMask = setUmask(0o777 & ~this.unixSocketMode);
+        try {
+          server.listen(target.path, onListening);
+        } finally {
+          if (oldMask !== undefined) setUmask(oldMask);
+        }
+      } else {
+        server.listen(target.port, target.host, onListening);
+      }
     });
+    if (target.kind === 'unix') fs.chmodSync(target.path, this.unixSocketMode);
     server.on('error', (err) => this.logger.error('ABCI listener error', { error: errorText(err) }));
     this.server = server;
     this.target = target;
@@ -184,7 +223,17 @@ export class AbciServer {
     const id = this.nextConnectionId++;
     const conn = new AbciConnection(id, socket, this, this.logger, this.maxFrameBytes);
     this.connections.add(conn);
-    socket.once('close', () => this.connections.delete(conn));
+    // A consensus connection that ends gives up its role (CometBFT stopped or restarts).
+    socket.once('end', () => this.release(conn));
+    socket.once('close', () => {
+      this.release(conn);
+      this.connections.delete(conn);
+    });
+  }
+
+  /** `conn` ended, closed or failed: it sends no more consensus requests. */
+  release(conn: AbciConnection): void {
+    this.gate.release(conn);
   }
 
   /** Whether the application answers pipelined CheckTx requests together. */
@@ -197,9 +246,22 @@ export class AbciServer {
     return mapMaybe(this.app.checkTxBatch!(reqs.map((req) => req.checkTx!)), (responses) => responses.map((checkTx) => ({ checkTx })));
   }
 
-  /** Runs one non-echo, non-flush request against the application. */
-  callApp(kind: Exclude<RequestKind, 'echo' | 'flush'>, req: Request): MaybePromise<Response> {
-    if (CONSENSUS_KINDS.has(kind)) return this.consensusLock.run(() => this.dispatch(kind, req));
+  /**
+   * Runs one non-echo, non-flush request of `conn` against the application. A consensus request
+   * out of consensus order, or on another connection than the consensus connection, rejects
+   * with ConsensusOrderError and never reaches the app.
+   */
+  callApp(conn: AbciConnection, kind: Exclude<RequestKind, 'echo' | 'flush'>, req: Request): MaybePromise<Response> {
+    if (CONSENSUS_KINDS.has(kind)) {
+      return this.consensusLock.run(() => this.gate.run(conn, kind as ConsensusKind, req, () => this.dispatch(kind, req)));
+    }
+    if (kind === 'offerSnapshot' || kind === 'applySnapshotChunk') {
+      // A restored snapshot moves the app's height without a Commit: ask it again next time.
+      return mapMaybe(this.dispatch(kind, req), (res) => {
+        this.gate.forgetHeight();
+        return res;
+      });
+    }
     return this.dispatch(kind, req);
   }
 
@@ -283,7 +345,7 @@ class AbciConnection {
   private handled = 0;
 
   constructor(
-    private readonly id: number,
+    readonly id: number,
     private readonly socket: net.Socket,
     private readonly server: AbciServer,
     private readonly logger: AbciLogger,
@@ -401,6 +463,10 @@ class AbciConnection {
       this.fail('ABCI request of an unknown type; closing connection', new Error('unknown request type'));
       return undefined;
     }
+    if (kindCount(req) !== 1) {
+      this.fail('ABCI request carries more than one request type; closing connection', new Error('request carries more than one request type'));
+      return undefined;
+    }
     if (kind === 'echo') {
       this.send({ echo: { message: req.echo!.message } }, false);
       return undefined;
@@ -413,7 +479,7 @@ class AbciConnection {
     }
     let result: MaybePromise<Response>;
     try {
-      result = this.server.callApp(kind, req);
+      result = this.server.callApp(this, kind, req);
     } catch (err) {
       this.appFailed(kind, err);
       return undefined;
@@ -424,7 +490,10 @@ class AbciConnection {
     }
     return result.then(
       (res) => { this.send(res, false); },
-      (err: unknown) => { this.appFailed(kind, err); },
+      (err: unknown) => {
+        if (err instanceof ConsensusOrderError) this.refuse(err);
+        else this.appFailed(kind, err);
+      },
     );
   }
 
@@ -485,6 +554,14 @@ class AbciConnection {
     this.socket.end();
   }
 
+  /**
+   * A consensus request out of order or on the wrong connection: the app never saw it. Answered
+   * with an exception, and the connection closed, like any bad input.
+   */
+  private refuse(err: ConsensusOrderError): void {
+    this.fail('ABCI consensus request refused; closing connection', err);
+  }
+
   /** Logs, answers an exception (CometBFT treats it as fatal) and closes the connection. */
   private fail(msg: string, err: unknown): void {
     if (this.failed) return;
@@ -499,6 +576,7 @@ class AbciConnection {
   /** Drops every queued request: after an exception nothing more is answered. */
   private stopHandling(): void {
     this.failed = true;
+    this.server.release(this); // it handles no more requests: it cannot be the consensus connection
     this.queue.length = 0;
     this.queueHead = 0;
   }
@@ -562,6 +640,15 @@ function appendFramedResponse(writer: BinaryWriter, res: Response): void {
     Response.encode(Response.fromPartial(res as Parameters<typeof Response.fromPartial>[0]), writer);
   }
   writer.ldelim();
+}
+
+/** process.umask(mask), returning the old mask; undefined where the process may not set it (a worker thread). */
+function setUmask(mask: number): number | undefined {
+  try {
+    return process.umask(mask);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Removes a leftover unix socket file if nothing listens on it any more. */

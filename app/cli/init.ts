@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { cometbftInit, findCometbft } from '../node/cometbft.ts';
 import { setTomlValues } from '../node/comet-config.ts';
 import { addGenesisAccount, type GenesisDoc, readGenesis, writeGenesis } from '../../genesis/file.ts';
-import { nodeHome } from '../node/home.ts';
+import { defaultAbciAddress, nodeHome } from '../node/home.ts';
 import { addGenesisValidator } from '../../genesis/validator.ts';
 import { readValidatorKeys } from '../node/validator-keys.ts';
 import { buildModules } from '../modules.ts';
@@ -24,14 +24,17 @@ export function registerInitCommands(program: Command): void {
     .description('create a node home: CometBFT config, keys and genesis with the app\'s default state')
     .requiredOption('--chain-id <id>', 'chain id written into genesis')
     .option('--overwrite', 'delete an existing config/ and data/ first', false)
-    .option('--abci <addr>', 'address the app serves ABCI on (proxy_app)', 'tcp://127.0.0.1:26658')
+    .option('--abci <addr>', 'address the app serves ABCI on, written as CometBFT\'s proxy_app (default unix://<home>/abci.sock; TCP: tcp://127.0.0.1:26658)')
     .option('--rpc-laddr <addr>', 'CometBFT RPC listen address', 'tcp://127.0.0.1:26657')
     .option('--p2p-laddr <addr>', 'CometBFT P2P listen address', 'tcp://0.0.0.0:26656')
     .option('--timeout-commit <duration>', 'CometBFT timeout_commit (block interval)', '1s')
-    .action((moniker: string, opts: { chainId: string; overwrite: boolean; abci: string; rpcLaddr: string; p2pLaddr: string; timeoutCommit: string }, command: Command) => {
+    .action((moniker: string, opts: { chainId: string; overwrite: boolean; abci?: string; rpcLaddr: string; p2pLaddr: string; timeoutCommit: string }, command: Command) => {
       const global = command.optsWithGlobals<GlobalOptions>();
       const home = nodeHome(global.home);
       if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,49}$/.test(opts.chainId)) throw new Error(`chain id "${opts.chainId}" must be 1-50 letters, digits, '.', '_' or '-'`);
+      if (opts.abci === undefined && Buffer.byteLength(home.abciSocket) > 103) {
+        throw new Error(`the ABCI socket ${home.abciSocket} is a path over 103 bytes (the kernel's limit): pass --abci unix:///a/shorter/path or --abci tcp://127.0.0.1:26658`);
+      }
       if (opts.overwrite) for (const dir of ['config', 'data']) rmSync(join(home.root, dir), { recursive: true, force: true });
       cometbftInit(findCometbft(), home.root);
       const doc = readGenesis(home.genesisJson);
@@ -41,14 +44,14 @@ export function registerInitCommands(program: Command): void {
       writeGenesis(home.genesisJson, doc);
       const config = setTomlValues(readFileSync(home.configToml, 'utf8'), [
         ['', 'moniker', moniker],
-        ['', 'proxy_app', opts.abci],
+        ['', 'proxy_app', opts.abci ?? defaultAbciAddress(home)],
         ['rpc', 'laddr', opts.rpcLaddr],
         ['p2p', 'laddr', opts.p2pLaddr],
         ['consensus', 'timeout_commit', opts.timeoutCommit],
         ['tx_index', 'indexer', 'kv'],
       ]);
       writeFileSync(home.configToml, config);
-      printResult({ moniker, chain_id: opts.chainId, home: home.root, genesis: home.genesisJson }, global.output);
+      printResult({ moniker, chain_id: opts.chainId, home: home.root, genesis: home.genesisJson, abci: opts.abci ?? defaultAbciAddress(home) }, global.output);
     });
 
   const genesis = program.command('genesis').description('edit and check genesis.json');

@@ -6,13 +6,13 @@ export function registerNodeCommands(program: Command): void {
   program
     .command('start')
     .description('run the node: ABCI app + REST, and CometBFT beside it (use --no-comet to run the app alone)')
-    .option('--abci <addr>', 'ABCI listen address; must match proxy_app in config.toml', 'tcp://127.0.0.1:26658')
+    .option('--abci <addr>', 'ABCI listen address, unix:///path or tcp://host:port; must match proxy_app in config.toml (default: that proxy_app, else unix://<home>/abci.sock)')
     .option('--rest <host:port>', "REST listen address ('' for none)", '127.0.0.1:1317')
     .option('--rpc <url>', 'CometBFT RPC the REST server uses', 'http://127.0.0.1:26657')
     .option('--no-comet', 'do not start cometbft; wait for one started separately')
     .option('--vrf-key <file>', "the VRF key this node's proposals prove the beacon with (default <home>/config/vrf_key.json if present)")
     .option('--test-forge-vrf', 'TESTS ONLY: propose beacon txs with a forged VRF proof (also R3MES_TEST_FORGE_VRF=1)', false)
-    .action(async (opts: { abci: string; rest: string; rpc: string; comet: boolean; vrfKey?: string; testForgeVrf: boolean }, command: Command) => {
+    .action(async (opts: { abci?: string; rest: string; rpc: string; comet: boolean; vrfKey?: string; testForgeVrf: boolean }, command: Command) => {
       const global = command.optsWithGlobals<GlobalOptions>();
       const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
       const forgeVrf = opts.testForgeVrf || process.env.R3MES_TEST_FORGE_VRF === '1';

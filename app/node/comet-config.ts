@@ -1,6 +1,6 @@
 /**
  * Edits CometBFT's config.toml in place, key by key, keeping every comment and
- * every other setting as `cometbft init` wrote them.
+ * every other setting as `cometbft init` wrote them; reads single string values.
  */
 export type TomlValue = string | number | boolean;
 
@@ -30,4 +30,26 @@ export function setTomlValue(text: string, section: string, key: string, value: 
 
 export function setTomlValues(text: string, values: Array<[section: string, key: string, value: TomlValue]>): string {
   return values.reduce((acc, [section, key, value]) => setTomlValue(acc, section, key, value), text);
+}
+
+/** The string value of `key` in `[section]` ('' for the top level), or undefined if absent or not a plain "string". */
+export function getTomlString(text: string, section: string, key: string): string | undefined {
+  let current = '';
+  for (const line of text.split('\n')) {
+    const header = /^\s*\[([^\]]+)\]\s*$/.exec(line);
+    if (header !== null) {
+      current = header[1].trim();
+      continue;
+    }
+    if (current !== section) continue;
+    const match = /^\s*([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*")\s*(?:#.*)?$/.exec(line);
+    if (match !== null && match[1] === key) {
+      try {
+        return JSON.parse(match[2]) as string;
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
 }

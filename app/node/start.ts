@@ -8,14 +8,17 @@ import { buildRestServer } from '../rest/server.ts';
 import { moduleRoutes } from '../rest/module-routes.ts';
 import { moduleInterfaces } from '../interfaces.ts';
 import { findCometbft, startCometbft } from './cometbft.ts';
-import { nodeHome } from './home.ts';
+import { nodeHome, startAbciAddress } from './home.ts';
 import { vrfKeyPath } from './validator-keys.ts';
 import { publicKeyFromSecret } from '../../modules/randomness/vrf.ts';
 
 export interface StartOptions {
   home: string;
-  /** Where the ABCI server listens; must match `proxy_app` in config.toml. */
-  abci: string;
+  /**
+   * Where the ABCI server listens; must match `proxy_app` in config.toml. Default: that
+   * proxy_app, else `unix://<home>/abci.sock` (app/node/home.ts, startAbciAddress).
+   */
+  abci?: string;
   /** host:port of the REST server, or '' for none. */
   rest: string;
   /** CometBFT RPC that REST talks to. */
@@ -50,8 +53,9 @@ export async function startNode(options: StartOptions): Promise<RunningNode> {
   const say = (level: string) => (message: string, fields?: Record<string, unknown>) =>
     options.log(`abci ${level}: ${message}${fields === undefined ? '' : ' ' + JSON.stringify(fields)}`);
   const abci = new AbciServer(app, { logger: { info: say('info'), warn: say('warn'), error: say('error') } });
-  await abci.listen(options.abci);
-  options.log(`ABCI listening on ${options.abci}`);
+  const abciAddress = options.abci ?? startAbciAddress(home);
+  await abci.listen(abciAddress);
+  options.log(`ABCI listening on ${abci.address() ?? abciAddress}`);
 
   let rest: Awaited<ReturnType<typeof buildRestServer>> | undefined;
   if (options.rest !== '') {

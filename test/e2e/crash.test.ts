@@ -26,6 +26,7 @@ import { utf8 } from '../../app/core/bytes.ts';
 import { readGenesis } from '../../genesis/file.ts';
 import { decodeAddress } from '../../app/core/address.ts';
 import { nodeHome } from '../../app/node/home.ts';
+import { parseListenAddress } from '../../app/abci/server.ts';
 import { startDevNode, type DevNode } from '../helpers/devnode.ts';
 import { msgSend, signTx, testKey, type TestKey } from '../helpers/txs.ts';
 import { genesisFor, startHarness } from '../helpers/app-harness.ts';
@@ -133,17 +134,11 @@ async function rpcDown(node: DevNode, timeoutMs: number): Promise<boolean> {
   }
 }
 
-function abciPort(home: string): number {
-  const match = /^proxy_app = "tcp:\/\/[^:]+:(\d+)"/m.exec(readFileSync(nodeHome(home).configToml, 'utf8'));
-  if (match === null) throw new Error('proxy_app not found in config.toml');
-  return Number(match[1]);
-}
-
-/** Waits until the app accepts TCP connections on its ABCI port, so cometbft does not sit out its 3 s retry. */
-async function appListening(home: string, timeoutMs = 30_000): Promise<void> {
-  const port = abciPort(home);
+/** Waits until the app accepts connections on its ABCI address (unix socket or TCP), so cometbft does not sit out its 3 s retry. */
+async function appListening(node: DevNode, timeoutMs = 30_000): Promise<void> {
+  const target = parseListenAddress(node.abci);
   await waitFor('the app to listen on ABCI', timeoutMs, () => new Promise<true | undefined>((resolve) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = target.kind === 'unix' ? connect(target.path) : connect(target.port, target.host);
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -234,7 +229,7 @@ t.test('kill -9 of the app and of cometbft during a tx stream loses nothing', as
     t.comment(`app kill ${round + 1} (${at}, height ${before}+): ${cometStopped ? 'cometbft stopped on its own' : 'cometbft still answered RPC 6 s later (hung in shutdown); killing it'}`);
     await node.killComet('SIGKILL'); // no-op when it already exited
     node.startApp();
-    await appListening(node.home);
+    await appListening(node);
     node.startComet();
     await node.waitForHeight(before + 3n, 60_000);
     t.pass(`app kill ${round + 1}: chain continues past ${before + 3n} after restarting both (${lastHandshake(node.home)})`);

@@ -2,6 +2,8 @@
  * A real single-node chain for end-to-end tests: `r3mesd init` in a temp
  * home, funded genesis accounts, then the app (`r3mesd start --no-comet`) and
  * `cometbft start` as two separate processes, so a test can kill -9 either.
+ * ABCI runs on r3mesd's default, the unix socket `<home>/abci.sock`, unless
+ * `abciTransport: 'tcp'` asks for a TCP port.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
@@ -41,6 +43,8 @@ export function r3mesd(args: string[], env: NodeJS.ProcessEnv = {}): string {
 
 export interface DevNode {
   home: string;
+  /** Where the app serves ABCI: `unix://<home>/abci.sock` (r3mesd's default) or `tcp://127.0.0.1:<port>`. */
+  abci: string;
   rpcUrl: string;
   restUrl: string;
   chainId: string;
@@ -65,16 +69,22 @@ export interface DevNodeOptions {
   validator?: { address: string; selfStake: string; moniker?: string; commissionRate?: string };
   /** Module params merged over the defaults in genesis, e.g. `{ training: { windowBlocks: '5' } }` (keys as in the genesis JSON). */
   moduleParams?: Record<string, Record<string, unknown>>;
+  /**
+   * The ABCI transport: 'unix' (default) leaves --abci out of `init` and `start`, so the node
+   * runs on r3mesd's default, its unix socket; 'tcp' passes `--abci tcp://127.0.0.1:<free port>` to both.
+   */
+  abciTransport?: 'unix' | 'tcp';
   /** Last edit of the genesis app_state before start (after accounts, validator and params). */
   editAppState?: (appState: Record<string, unknown>) => void;
 }
 
 export async function startDevNode(options: DevNodeOptions): Promise<DevNode> {
   const home = mkdtempSync(join(tmpdir(), 'r3mes-node-'));
-  const [abciPort, rpcPort, p2pPort, restPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const abci = `tcp://127.0.0.1:${abciPort}`;
+  const [rpcPort, p2pPort, restPort] = [await freePort(), await freePort(), await freePort()];
+  const abciFlag = options.abciTransport === 'tcp' ? ['--abci', `tcp://127.0.0.1:${await freePort()}`] : [];
+  const abci = abciFlag[1] ?? `unix://${nodeHome(home).abciSocket}`;
   const rpcUrl = `http://127.0.0.1:${rpcPort}`;
-  r3mesd(['init', 'e2e', '--home', home, '--chain-id', E2E_CHAIN_ID, '--abci', abci,
+  r3mesd(['init', 'e2e', '--home', home, '--chain-id', E2E_CHAIN_ID, ...abciFlag,
     '--rpc-laddr', `tcp://127.0.0.1:${rpcPort}`, '--p2p-laddr', `tcp://127.0.0.1:${p2pPort}`,
     '--timeout-commit', options.timeoutCommit ?? '300ms']);
   for (const account of options.accounts) r3mesd(['genesis', 'add-account', account.address, account.coins, '--home', home]);
@@ -108,9 +118,9 @@ export async function startDevNode(options: DevNodeOptions): Promise<DevNode> {
       : new Promise<void>((done) => child.once('exit', () => done()));
 
   const node: DevNode = {
-    home, rpcUrl, restUrl: `http://127.0.0.1:${restPort}`, chainId: E2E_CHAIN_ID,
+    home, abci, rpcUrl, restUrl: `http://127.0.0.1:${restPort}`, chainId: E2E_CHAIN_ID,
     startApp() {
-      app = spawn(R3MESD, ['start', '--home', home, '--no-comet', '--abci', abci, '--rest', `127.0.0.1:${restPort}`, '--rpc', rpcUrl], { stdio: ['ignore', 'pipe', 'pipe'] });
+      app = spawn(R3MESD, ['start', '--home', home, '--no-comet', ...abciFlag, '--rest', `127.0.0.1:${restPort}`, '--rpc', rpcUrl], { stdio: ['ignore', 'pipe', 'pipe'] });
       app.stdout?.pipe(appLog, { end: false });
       app.stderr?.pipe(appLog, { end: false });
     },

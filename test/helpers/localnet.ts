@@ -288,7 +288,7 @@ export async function createLocalnet(options: LocalnetOptions): Promise<Localnet
     const configPath = nodeHome(home).configToml;
     writeFileSync(configPath, setTomlValues(readFileSync(configPath, 'utf8'), [
       ['', 'moniker', `node${i}`],
-      ['', 'proxy_app', `tcp://127.0.0.1:${ports[i].abci}`],
+      ['', 'proxy_app', `tcp://127.0.0.1:${ports[i].abci}`], // TCP on purpose (r3mesd's default is <home>/abci.sock); start gets the same --abci
       ['rpc', 'laddr', `tcp://127.0.0.1:${ports[i].rpc}`],
       ['p2p', 'laddr', `tcp://127.0.0.1:${ports[i].p2p}`],
       ['p2p', 'persistent_peers', peers],
