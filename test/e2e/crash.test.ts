@@ -327,8 +327,11 @@ t.test('kill -9 of the app and of cometbft during a tx stream loses nothing', as
   const store = await CommitStore.open(join(dir, 'app.db'), { sync: false });
   t.teardown(() => store.close());
   const app = new R3mesApp(store);
+  // CometBFT hands the app genesis.json's consensus params at InitChain; the app keeps block.max_gas in its state.
+  const block = (genesis.consensus_params as { block?: { max_bytes: string; max_gas: string } } | undefined)?.block;
+  const consensusParams = block === undefined ? undefined : { block: { maxBytes: BigInt(block.max_bytes), maxGas: BigInt(block.max_gas) } };
   const init = app.initChain({
-    time: parseTime(genesis.genesis_time), chainId: genesis.chain_id, consensusParams: undefined, validators: [],
+    time: parseTime(genesis.genesis_time), chainId: genesis.chain_id, consensusParams, validators: [],
     appStateBytes: utf8(JSON.stringify(genesis.app_state)), initialHeight: BigInt(genesis.initial_height === '0' ? 1 : genesis.initial_height),
   });
   t.equal(hex(init.appHash), blocks.get(1n)!.header.app_hash, 'InitChain app hash is header 1\'s app hash');
