@@ -56,6 +56,8 @@ export function initGenesis(keeper: VerificationKeeper, store: KVStore, genesis:
     for (const [field, value] of [['bond', dispute.bond], ['base_reward', dispute.baseReward], ['slashed', dispute.slashed], ['bounty', dispute.bounty]] as const) {
       parseAmount(value, `${at} ${field}`, bad);
     }
+    // l2_fee: empty (a dispute from before L2 fees) or a decimal no larger than the bond.
+    if (dispute.l2Fee !== '' && parseAmount(dispute.l2Fee, `${at} l2_fee`, bad) > BigInt(dispute.bond)) throw bad(`${at}: l2_fee above the bond`);
     const challenge = dispute.origin === DisputeOrigin.DISPUTE_ORIGIN_CHALLENGE;
     if (challenge !== (dispute.challenger !== '') || (!challenge && dispute.bond !== '0')) throw bad(`${at}: a challenge has a challenger; an L1 flag has neither challenger nor bond`);
     if (dispute.expectedHash.length !== HASH_BYTES) throw bad(`${at}: expected_hash must be 32 bytes`);

@@ -187,10 +187,10 @@ export class VerificationViewKeeper implements SubmissionHoldReader {
     return this.view(store).has(keys.held(submissionId));
   }
 
-  /** Σ bonds of open disputes: what the module account must hold (an invariant). */
+  /** Σ (bond − L2 fee paid) of open disputes: what the module account must hold (an invariant). */
   bondsHeld(store: KVStore): bigint {
     let sum = 0n;
-    for (const dispute of this.openDisputes(store)) sum += BigInt(dispute.bond);
+    for (const dispute of this.openDisputes(store)) sum += bondHeld(dispute);
     return sum;
   }
 
@@ -326,6 +326,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
         ['dispute', dispute.id.toString()], ['verifier', msg.verifier], ['agrees_with', match ? 'miner' : 'challenger'],
         ['result_hash', toHex(msg.resultHash), false],
       ]);
+      this.payL2Fee(ctx, dispute);
       if (match) this.settle(ctx, dispute, DisputeOutcome.DISPUTE_OUTCOME_CHALLENGE_REJECTED, 'the L2 verifier reproduced the miner\'s result');
       else this.escalate(ctx, dispute, 'the L2 verifier agrees with the challenger');
       return { result: match ? 'match' : 'mismatch', disputeId: dispute.id };
@@ -365,6 +366,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
       if (dispute.stage === DisputeStage.DISPUTE_STAGE_L2_ANSWER && dispute.l2Verifier === msg.reporter) {
         if (ctx.height > dispute.nextActionHeight) throw verificationErrors.late(`dispute ${dispute.id}: answers until height ${dispute.nextActionHeight}, now ${ctx.height}`);
         this.markUnavailable(ctx, dispute, msg.reporter);
+        this.payL2Fee(ctx, dispute);
         this.escalate(ctx, dispute, 'the L2 verifier reports the gradient unavailable');
         return dispute.id;
       }
@@ -708,7 +710,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
       stage: opening.stage, outcome: DisputeOutcome.DISPUTE_OUTCOME_UNSPECIFIED, openedHeight: ctx.height, nextActionHeight: ctx.height,
       expectedHash: Buffer.from(submission.gradientHash), l2Round: 0n, l2Verifier: '', l2Missed: [], l2ResultHash: Buffer.alloc(0),
       l1Verifier: opening.l1Verifier ?? '', l3Round: 0n, panel: [], unavailableReported: false, unavailableReporter: '', draws: [],
-      resolvedHeight: 0n, resolution: '', slashed: '0', bounty: '0', submissionRejected: false,
+      resolvedHeight: 0n, resolution: '', slashed: '0', bounty: '0', submissionRejected: false, l2Fee: '0',
       submissionSeed: Buffer.from(this.submissionSeed(ctx.store, submission.id) ?? opening.seed ?? new Uint8Array()),
     };
     state.nextDisputeId += 1n;
@@ -755,7 +757,8 @@ export class VerificationKeeper extends VerificationViewKeeper {
   private settle(ctx: Context, dispute: Dispute, outcome: DisputeOutcome, reason: string, previousDue?: bigint): void {
     const { store, events } = ctx;
     const params = this.resolvedParams(store);
-    const bond = BigInt(dispute.bond);
+    // What the module account still holds for this dispute: the bond less the L2 verifier's fee.
+    const bond = bondHeld(dispute);
     const pay = (to: string, amount: bigint) => {
       if (amount > 0n) this.deps.bank.send(store, events, VERIFICATION_MODULE_ADDRESS, decodeAddress(to), [{ denom: DENOM, amount }]);
     };
@@ -763,12 +766,10 @@ export class VerificationKeeper extends VerificationViewKeeper {
     const subject = `dispute ${dispute.id}`;
 
     switch (outcome) {
-      case DisputeOutcome.DISPUTE_OUTCOME_CHALLENGE_REJECTED: {
-        const minerPart = (bond * params.raw.bondMinerShareBps) / BPS;
-        pay(dispute.miner, minerPart);
-        pay(dispute.l2Verifier, bond - minerPart);
+      case DisputeOutcome.DISPUTE_OUTCOME_CHALLENGE_REJECTED:
+        // The L2 verifier was paid its fee when it answered, as it would have been had it agreed with the challenger.
+        pay(dispute.miner, bond);
         break;
-      }
       case DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT: {
         dispute.slashed = this.slashMiner(ctx, dispute, params.minerSlash).toString();
         const submission = this.deps.training.submission(store, dispute.submissionId);
@@ -824,6 +825,19 @@ export class VerificationKeeper extends VerificationViewKeeper {
     ]);
   }
 
+  /**
+   * The L2 verifier's fee, paid from the bond the moment it answers (a result or an
+   * unavailability report): ⌊bond · l2_verifier_fee_bps / 10⁴⌋, whichever side the answer takes,
+   * so agreeing with the miner (which ends the dispute) pays no more than agreeing with the
+   * challenger (which escalates). The challenger pays it in every outcome.
+   */
+  private payL2Fee(ctx: Context, dispute: Dispute): void {
+    const fee = (BigInt(dispute.bond) * this.params(ctx.store).l2VerifierFeeBps) / BPS;
+    dispute.l2Fee = fee.toString();
+    if (fee > 0n) this.deps.bank.send(ctx.store, ctx.events, VERIFICATION_MODULE_ADDRESS, decodeAddress(dispute.l2Verifier), [{ denom: DENOM, amount: fee }]);
+    ctx.events.emit('l2_verifier_paid', [['dispute', dispute.id.toString()], ['verifier', dispute.l2Verifier], ['amount', `${fee}${DENOM}`, false]]);
+  }
+
   /** Slash and jail from mining; a miner staking no longer knows is skipped (never aborts). */
   private slashMiner(ctx: Context, dispute: Dispute, fraction: Fraction): bigint {
     try {
@@ -868,6 +882,16 @@ export class VerificationKeeper extends VerificationViewKeeper {
 export function dueHeight(dispute: Dispute): bigint {
   const deadline = dispute.stage === DisputeStage.DISPUTE_STAGE_L2_ANSWER || dispute.stage === DisputeStage.DISPUTE_STAGE_L3_VOTING;
   return deadline ? dispute.nextActionHeight + 1n : dispute.nextActionHeight;
+}
+
+/** The L2 fee paid out of a dispute's bond so far (empty = none: a dispute from an older genesis). */
+export function l2FeeOf(dispute: Dispute): bigint {
+  return dispute.l2Fee === '' ? 0n : BigInt(dispute.l2Fee);
+}
+
+/** What the module account holds for a dispute while it is open: its bond less the L2 fee paid. */
+export function bondHeld(dispute: Dispute): bigint {
+  return BigInt(dispute.bond) - l2FeeOf(dispute);
 }
 
 function isFaultVote(seat: PanelSeat, expectedHash: Uint8Array): boolean {

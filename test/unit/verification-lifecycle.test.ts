@@ -15,6 +15,8 @@ import { testAccount, testHash, verificationTestbed } from '../helpers/verificat
 const BASE_REWARD = 1000n;
 const BOND = 10n * BASE_REWARD;
 const BOUNTY = 15n * BASE_REWARD;
+/** The L2 verifier's fee: l2_verifier_fee_bps (1000) of the bond, paid from it when the verifier answers. */
+const FEE = BOND / 10n;
 const MINER_STAKE = 100_000n;
 const MINER_SLASH = MINER_STAKE / 10n;
 const VALIDATOR_STAKE = 1000n;
@@ -68,7 +70,7 @@ function scenario(t: Test, options: { params?: Partial<Params>; submitted?: Buff
   return s;
 }
 
-t.test('L2: the verifier agrees with the miner → challenge rejected, bond split miner/verifier', (t) => {
+t.test('L2: the verifier agrees with the miner → challenge rejected, the verifier its fee, the miner the rest of the bond', (t) => {
   const s = scenario(t);
   const { h } = s;
   const disputeId = s.challenge();
@@ -93,8 +95,8 @@ t.test('L2: the verifier agrees with the miner → challenge rejected, bond spli
   t.same(s.verify(verifier, GOOD), { result: 'match', disputeId });
   dispute = h.dispute(disputeId);
   t.equal(dispute.outcome, DisputeOutcome.DISPUTE_OUTCOME_CHALLENGE_REJECTED);
-  t.equal(h.balance(s.miner.bytes), s.start.miner + BOND / 2n, 'miner gets half the bond');
-  t.equal(h.balance(verifier), BOND / 2n, 'verifier gets the other half (it had no liquid balance)');
+  t.equal(h.balance(s.miner.bytes), s.start.miner + BOND - FEE, 'miner gets the bond less the verifier\'s fee');
+  t.equal(h.balance(verifier), FEE, 'verifier gets its fee (it had no liquid balance)');
   t.equal(h.balance(s.challenger.bytes), s.start.challenger - BOND, 'challenger lost the bond');
   t.equal(h.moduleBalance(), 0n);
   t.equal(h.supply(), s.start.supply, 'no mint, no burn');
@@ -134,9 +136,9 @@ t.test('L2 → L3: the miner is at fault → slashed and jailed, submission reje
   t.equal(h.minerStake(s.miner.bytes), MINER_STAKE - MINER_SLASH, 'miner stake slashed by the fraction');
   t.ok(h.staking.miner(h.state, s.miner.bytes)?.jailed, 'jailed from mining');
   t.equal(h.training.submissionsById.get(s.submissionId)?.status, 'rejected');
-  t.equal(h.balance(s.challenger.bytes), s.start.challenger + BOUNTY, 'bond back plus the bounty');
+  t.equal(h.balance(s.challenger.bytes), s.start.challenger - FEE + BOUNTY, 'bond back (less the L2 fee the challenger pays) plus the bounty');
   t.equal(h.balance(s.miner.bytes), s.start.miner, 'miner liquid balance untouched');
-  t.equal(h.balance(verifier), 0n, 'the L2 verifier is paid by rewards, not here');
+  t.equal(h.balance(verifier), FEE, 'the L2 verifier got the same fee as for agreeing with the miner');
   for (const arbiter of arbiters) t.equal(h.balance(arbiter), 0n);
   t.equal(h.moduleBalance(), 0n);
   t.equal(h.supply(), s.start.supply - MINER_SLASH + BOUNTY, 'supply: − slash + bounty');
@@ -158,10 +160,11 @@ t.test('L3: no fault (2-1) → bond to miner and the majority arbiters; escalati
   t.equal(s.vote(disputeId, arbiters[0], BAD), 'pending');
   t.equal(s.vote(disputeId, arbiters[1], GOOD), 'pending');
   t.equal(s.vote(disputeId, arbiters[2], GOOD), 'no-fault');
-  const half = BOND / 2n;
-  t.equal(h.balance(s.miner.bytes), s.start.miner + half, 'miner: half of the bond (+ remainder, 0 here)');
+  const half = (BOND - FEE) / 2n;
+  t.equal(h.balance(s.miner.bytes), s.start.miner + half, 'miner: half of the bond left after the L2 fee (+ remainder, 0 here)');
   t.equal(h.balance(arbiters[1]), half / 2n);
   t.equal(h.balance(arbiters[2]), half / 2n);
+  t.equal(h.balance(verifier), FEE, 'the L2 verifier keeps its fee; its stake pays for the wrong result');
   t.equal(h.balance(arbiters[0]), 0n, 'the minority gets nothing');
   t.equal(h.balance(s.challenger.bytes), s.start.challenger - BOND);
   t.equal(h.moduleBalance(), 0n);
@@ -192,9 +195,9 @@ t.test('L2: no answer → the verifier is penalised and another drawn; it answer
   t.equal(dispute.nextActionHeight, 17n + 5n);
   t.equal(dispute.draws.length, 2, 'each draw stores its seed');
   t.equal(s.verify(second, GOOD).result, 'match');
-  t.equal(h.balance(second), BOND / 2n);
-  t.equal(h.balance(first), 0n);
-  t.equal(h.balance(s.miner.bytes), s.start.miner + BOND / 2n);
+  t.equal(h.balance(second), FEE);
+  t.equal(h.balance(first), 0n, 'no fee for the verifier that missed');
+  t.equal(h.balance(s.miner.bytes), s.start.miner + BOND - FEE);
   t.same(s.tokenChanges(), { [first]: -LIVENESS }, 'liveness penalty only');
   t.equal(h.supply(), s.start.supply - LIVENESS);
   t.equal(h.moduleBalance(), 0n);
@@ -251,7 +254,8 @@ t.test('L3: no majority after the last redraw → void, bond refunded, nobody sl
   s.advanceTo(12n + 50n + 2n);
   const dispute = h.dispute(disputeId);
   t.equal(dispute.outcome, DisputeOutcome.DISPUTE_OUTCOME_VOID);
-  t.equal(h.balance(s.challenger.bytes), s.start.challenger, 'bond refunded in full');
+  t.equal(h.balance(s.challenger.bytes), s.start.challenger - FEE, 'bond refunded less the L2 verifier\'s fee');
+  t.equal(h.balance(verifier), FEE);
   t.equal(h.balance(s.miner.bytes), s.start.miner);
   t.equal(h.minerStake(s.miner.bytes), MINER_STAKE);
   t.same(s.tokenChanges(), { [arbiters[1]]: -LIVENESS, [arbiters[2]]: -LIVENESS }, 'only the non-voters, for liveness');
@@ -340,7 +344,8 @@ t.test('Data availability at L2: the verifier reports the CID unserved, the pane
   dispute = h.dispute(disputeId);
   t.match(dispute.resolution, /unavailable/);
   t.equal(h.minerStake(s.miner.bytes), MINER_STAKE - MINER_SLASH);
-  t.equal(h.balance(s.challenger.bytes), s.start.challenger + BOUNTY);
+  t.equal(h.balance(s.challenger.bytes), s.start.challenger - FEE + BOUNTY);
+  t.equal(h.balance(verifier), FEE, 'an unavailability report is an answer: the same fee');
   t.equal(h.training.submissionsById.get(s.submissionId)?.status, 'rejected');
   t.equal(h.supply(), s.start.supply - MINER_SLASH + BOUNTY);
   t.equal(h.moduleBalance(), 0n);
@@ -409,7 +414,35 @@ t.test('An honest challenger against an L1-verified submission: the challenge st
   const arbiters = h.dispute(disputeId).panel.map((seat) => seat.arbiter);
   s.vote(disputeId, arbiters[0], GOOD);
   t.equal(s.vote(disputeId, arbiters[1], GOOD), 'miner-at-fault');
-  t.equal(h.balance(s.challenger.bytes), s.start.challenger + BOUNTY);
+  t.equal(h.balance(s.challenger.bytes), s.start.challenger - FEE + BOUNTY);
   s.finish(t);
+  t.end();
+});
+
+t.test('L2: the verifier\'s pay does not depend on the side it takes (match, mismatch, unavailable)', (t) => {
+  const changes: Record<string, bigint> = {};
+  for (const answer of ['match', 'mismatch', 'unavailable'] as const) {
+    const s = scenario(t);
+    const { h } = s;
+    const disputeId = s.challenge();
+    h.nextBlock();
+    const verifier = h.dispute(disputeId).l2Verifier;
+    const before = h.balance(verifier);
+    if (answer === 'unavailable') s.report(verifier);
+    else s.verify(verifier, answer === 'match' ? GOOD : BAD);
+    changes[answer] = h.balance(verifier) - before;
+    t.equal(h.dispute(disputeId).l2Fee, FEE.toString(), `${answer}: the fee is recorded in the dispute`);
+    t.equal(h.moduleBalance(), h.keeper.bondsHeld(h.state), `${answer}: module account = open bonds less fees paid`);
+    // Whatever happens next (L3 for a mismatch), the verifier's balance does not move again.
+    if (answer !== 'match') {
+      h.nextBlock();
+      const arbiters = h.dispute(disputeId).panel.map((seat) => seat.arbiter);
+      for (const arbiter of arbiters.slice(0, 2)) s.vote(disputeId, arbiter, GOOD);
+      t.equal(h.dispute(disputeId).outcome, DisputeOutcome.DISPUTE_OUTCOME_NO_FAULT);
+      t.equal(h.balance(verifier) - before, changes[answer], `${answer}: settlement pays the verifier nothing more`);
+    }
+    s.finish(t);
+  }
+  t.same(changes, { match: FEE, mismatch: FEE, unavailable: FEE }, 'the same balance change whichever answer');
   t.end();
 });

@@ -69,7 +69,7 @@ t.test('genesis: default and mid-dispute state round trip; imported state keeps 
   t.ok(other.keeper.isHeld(store, h.dispute(atL2).submissionId), 'held index derived');
   t.notOk(other.keeper.isHeld(store, h.dispute(resolved).submissionId));
   t.same(other.keeper.openDisputes(store).map((d) => d.id), [atL2, atL3], 'open index derived');
-  t.equal(h.keeper.bondsHeld(h.state), 20_000n);
+  t.equal(h.keeper.bondsHeld(h.state), 20_000n - 1_000n, 'two open bonds, less the fee the L2 verifier at L3 was paid');
 
   // The due index was derived too: the original keeps running to the L2 deadline, and the
   // imported state's indexes answer the same.
@@ -268,7 +268,7 @@ t.test('against the real training keeper: a disputed submission is rejected and 
   tb.training.beginBlock(h.ctx());
   t.equal(tb.training.submission(store, good)?.status, SubmissionStatus.SUBMISSION_STATUS_ACCEPTED);
   t.equal(tb.training.window(store, 1n)?.acceptedCount, 1n, 'only the honest submission is aggregated');
-  t.equal(h.balance(challenger.bytes), 100_000n + 15_000n);
+  t.equal(h.balance(challenger.bytes), 100_000n - 1_000n + 15_000n, 'bond back less the L2 fee, plus the bounty');
   t.same(h.invariants(initialSupply), []);
   // After the challenge period the real window refuses challenges.
   const late = testAccount('late');

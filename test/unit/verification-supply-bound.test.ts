@@ -33,7 +33,7 @@ t.test('MINER_AT_FAULT with a bounty past the supply bound: bond back, no bounty
   const dispute = h.dispute(disputeId);
   t.equal(dispute.outcome, DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT);
   t.equal(dispute.bounty, '0', 'no bounty minted');
-  t.equal(h.balance(challenger.bytes), BOND, 'the bond is back');
+  t.equal(h.balance(challenger.bytes), BOND - BOND / 10n, 'the bond is back, less the L2 verifier\'s fee');
   const reported = h.events.events.slice(before).filter((e) => e.type === INVARIANT_EVENT).map((e) => Object.fromEntries(e.attributes.map((a) => [a.key, a.value])));
   t.match(reported, [{ module: 'verification', invariant: 'supply-bound' }]);
   t.same(h.invariants(initialSupply), []);

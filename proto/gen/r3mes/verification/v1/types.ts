@@ -172,7 +172,7 @@ export function disputeStageToJSON(object: DisputeStage): string {
 
 export enum DisputeOutcome {
   DISPUTE_OUTCOME_UNSPECIFIED = 0,
-  /** DISPUTE_OUTCOME_CHALLENGE_REJECTED - The L2 verifier agreed with the miner: bond split between miner and verifier. */
+  /** DISPUTE_OUTCOME_CHALLENGE_REJECTED - The L2 verifier agreed with the miner: the bond (less the L2 verifier's fee) to the miner. */
   DISPUTE_OUTCOME_CHALLENGE_REJECTED = 1,
   /** DISPUTE_OUTCOME_MINER_AT_FAULT - The panel found the miner at fault (wrong result or data unavailable). */
   DISPUTE_OUTCOME_MINER_AT_FAULT = 2,
@@ -252,8 +252,16 @@ export interface Params {
   wrongResultPenaltyFraction: string;
   /** Redraws of an L2 verifier, or of missing arbiters, before the dispute moves on. */
   maxRedraws: bigint;
-  /** Miner's share of a forfeited bond, in basis points; the rest goes to the verifier(s). */
+  /**
+   * Miner's share of a forfeited bond at a NO_FAULT decision, in basis points; the rest goes
+   * to the clean-voting arbiters.
+   */
   bondMinerShareBps: bigint;
+  /**
+   * The L2 verifier's fee, in basis points of the bond: paid from the bond to the drawn L2
+   * verifier when it answers (match, mismatch or unavailable alike), whatever it answers.
+   */
+  l2VerifierFeeBps: bigint;
 }
 
 /** The L1 (optimistic) check of one sampled submission. */
@@ -341,6 +349,11 @@ export interface Dispute {
    * when the submission is included in the same block; 32 bytes once anything was drawn.
    */
   submissionSeed: Buffer;
+  /**
+   * ur3mes (decimal) paid from the bond to the L2 verifier when it answered ("0" or empty: no
+   * answer yet). The module account holds bond − l2_fee for an open dispute.
+   */
+  l2Fee: string;
 }
 
 /**
@@ -372,6 +385,7 @@ function createBaseParams(): Params {
     wrongResultPenaltyFraction: "",
     maxRedraws: 0n,
     bondMinerShareBps: 0n,
+    l2VerifierFeeBps: 0n,
   };
 }
 
@@ -439,6 +453,12 @@ export const Params: MessageFns<Params> = {
         throw new globalThis.Error("value provided for field message.bondMinerShareBps of type uint64 too large");
       }
       writer.uint32(96).uint64(message.bondMinerShareBps);
+    }
+    if (message.l2VerifierFeeBps !== 0n) {
+      if (BigInt.asUintN(64, message.l2VerifierFeeBps) !== message.l2VerifierFeeBps) {
+        throw new globalThis.Error("value provided for field message.l2VerifierFeeBps of type uint64 too large");
+      }
+      writer.uint32(104).uint64(message.l2VerifierFeeBps);
     }
     return writer;
   },
@@ -552,6 +572,14 @@ export const Params: MessageFns<Params> = {
             message.bondMinerShareBps = reader.uint64() as bigint;
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.l2VerifierFeeBps = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -626,6 +654,11 @@ export const Params: MessageFns<Params> = {
         : isSet(object.bond_miner_share_bps)
         ? BigInt(object.bond_miner_share_bps)
         : 0n,
+      l2VerifierFeeBps: isSet(object.l2VerifierFeeBps)
+        ? BigInt(object.l2VerifierFeeBps)
+        : isSet(object.l2_verifier_fee_bps)
+        ? BigInt(object.l2_verifier_fee_bps)
+        : 0n,
     };
   },
 
@@ -667,6 +700,9 @@ export const Params: MessageFns<Params> = {
     if (message.bondMinerShareBps !== 0n) {
       obj.bondMinerShareBps = message.bondMinerShareBps.toString();
     }
+    if (message.l2VerifierFeeBps !== 0n) {
+      obj.l2VerifierFeeBps = message.l2VerifierFeeBps.toString();
+    }
     return obj;
   },
 
@@ -703,6 +739,9 @@ export const Params: MessageFns<Params> = {
       : 0n;
     message.bondMinerShareBps = (object.bondMinerShareBps !== undefined && object.bondMinerShareBps !== null)
       ? BigInt(object.bondMinerShareBps)
+      : 0n;
+    message.l2VerifierFeeBps = (object.l2VerifierFeeBps !== undefined && object.l2VerifierFeeBps !== null)
+      ? BigInt(object.l2VerifierFeeBps)
       : 0n;
     return message;
   },
@@ -1322,6 +1361,7 @@ function createBaseDispute(): Dispute {
     bounty: "",
     submissionRejected: false,
     submissionSeed: Buffer.alloc(0),
+    l2Fee: "",
   };
 }
 
@@ -1437,6 +1477,9 @@ export const Dispute: MessageFns<Dispute> = {
     }
     if (message.submissionSeed.length !== 0) {
       writer.uint32(234).bytes(message.submissionSeed);
+    }
+    if (message.l2Fee !== "") {
+      writer.uint32(242).string(message.l2Fee);
     }
     return writer;
   },
@@ -1686,6 +1729,14 @@ export const Dispute: MessageFns<Dispute> = {
             message.submissionSeed = Buffer.from(reader.bytes());
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.l2Fee = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1793,6 +1844,11 @@ export const Dispute: MessageFns<Dispute> = {
         : isSet(object.submission_seed)
         ? Buffer.from(bytesFromBase64(object.submission_seed))
         : Buffer.alloc(0),
+      l2Fee: isSet(object.l2Fee)
+        ? globalThis.String(object.l2Fee)
+        : isSet(object.l2_fee)
+        ? globalThis.String(object.l2_fee)
+        : "",
     };
   },
 
@@ -1885,6 +1941,9 @@ export const Dispute: MessageFns<Dispute> = {
     if (message.submissionSeed.length !== 0) {
       obj.submissionSeed = base64FromBytes(message.submissionSeed);
     }
+    if (message.l2Fee !== "") {
+      obj.l2Fee = message.l2Fee;
+    }
     return obj;
   },
 
@@ -1930,6 +1989,7 @@ export const Dispute: MessageFns<Dispute> = {
     message.bounty = object.bounty ?? "";
     message.submissionRejected = object.submissionRejected ?? false;
     message.submissionSeed = object.submissionSeed ?? Buffer.alloc(0);
+    message.l2Fee = object.l2Fee ?? "";
     return message;
   },
 };
