@@ -5,12 +5,13 @@
 import type { KVStore } from '../../app/core/store/types.ts';
 import { GenesisState } from '../../proto/gen/r3mes/verification/v1/genesis.ts';
 import { DisputeOrigin, DisputeOutcome, DisputeStage, L1Status } from '../../proto/gen/r3mes/verification/v1/types.ts';
+import { decodeAddress } from '../../app/core/address.ts';
 import { verificationErrors } from './errors.ts';
 import { HASH_BYTES, MAX_VERIFIER_BYTES, type VerificationKeeper, type VerificationViewKeeper } from './keeper.ts';
 import { defaultParams, parseAmount, validateParams } from './params.ts';
 
 export function defaultGenesis(): GenesisState {
-  return { params: defaultParams(), nextDisputeId: 1n, nextScanSubmissionId: 1n, l1Checks: [], disputes: [], submissionSeeds: [] };
+  return { params: defaultParams(), nextDisputeId: 1n, nextScanSubmissionId: 1n, l1Checks: [], disputes: [], submissionSeeds: [], verifierCredits: [] };
 }
 
 export function parseGenesis(json: unknown): GenesisState {
@@ -84,6 +85,24 @@ export function initGenesis(keeper: VerificationKeeper, store: KVStore, genesis:
     keeper.setSubmissionSeed(store, entry.submissionId, entry.seed);
   }
 
+  let previousKey: Buffer | undefined;
+  for (const credit of genesis.verifierCredits) {
+    const at = `verifier credit of ${credit.verifier}`;
+    const bytes = Buffer.from(credit.verifier, 'utf8');
+    if (credit.verifier === '' || bytes.length > MAX_VERIFIER_BYTES) throw bad(`${at}: verifier must be set, at most ${MAX_VERIFIER_BYTES} bytes`);
+    if (credit.checks === 0n) throw bad(`${at}: checks must be above 0`);
+    try {
+      decodeAddress(credit.verifier); // rewards pays it from a block hook: it must be an address
+    } catch {
+      throw bad(`${at}: not a bech32 address`);
+    }
+    // Store order: byte length, then bytes (the key is u8(length) ‖ utf8).
+    const key = Buffer.concat([Buffer.of(bytes.length), bytes]);
+    if (previousKey !== undefined && Buffer.compare(previousKey, key) >= 0) throw bad(`${at}: sorted (byte length, then bytes) and unique`);
+    previousKey = key;
+    keeper.setVerifierCredit(store, credit);
+  }
+
   keeper.setParams(store, genesis.params);
   keeper.setModuleState(store, { nextDisputeId: genesis.nextDisputeId, nextScanSubmissionId: genesis.nextScanSubmissionId });
 }
@@ -97,5 +116,6 @@ export function exportGenesis(keeper: VerificationViewKeeper, store: KVStore): G
     l1Checks: [...keeper.l1Checks(store)],
     disputes: [...keeper.disputes(store)],
     submissionSeeds: [...keeper.submissionSeeds(store)],
+    verifierCredits: [...keeper.verifierCredits(store)],
   };
 }

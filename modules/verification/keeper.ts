@@ -8,6 +8,7 @@ import { reportInvariant } from '../../app/core/invariants.ts';
 import type { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import {
   Dispute, DisputeOrigin, DisputeOutcome, DisputeStage, L1Check, L1Status, ModuleState, type PanelSeat, Params, type SubmissionSeed,
+  type VerifierCredit,
 } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { verificationErrors } from './errors.ts';
 import type {
@@ -64,6 +65,8 @@ const keys = {
   duePrefix: utf8('t/'),
   seed: (submissionId: bigint) => concatBytes(utf8('q/'), u64be(submissionId)),
   seedPrefix: utf8('q/'),
+  credit: (verifier: string) => concatBytes(utf8('c/'), verifierKey(verifier)),
+  creditPrefix: utf8('c/'),
 };
 
 export type OutcomeName = 'pending' | 'challenge-rejected' | 'miner-at-fault' | 'no-fault' | 'void';
@@ -207,6 +210,13 @@ export class VerificationViewKeeper implements SubmissionHoldReader {
     }
   }
 
+  /** Confirmed, unpaid L1 checks per verifier, in store order (address byte length, then bytes). */
+  *verifierCredits(store: KVStore): IterableIterator<VerifierCredit> {
+    for (const [key, value] of this.view(store).iterate(keys.creditPrefix)) {
+      yield { verifier: Buffer.from(key.subarray(keys.creditPrefix.length + 1)).toString('utf8'), checks: readU64be(value) };
+    }
+  }
+
   protected requireDispute(store: KVStore, disputeId: bigint): Dispute {
     const dispute = this.dispute(store, disputeId);
     if (dispute === undefined) throw verificationErrors.disputeNotFound(`dispute ${disputeId}`);
@@ -239,6 +249,22 @@ export class VerificationKeeper extends VerificationViewKeeper {
 
   setSubmissionSeed(store: KVStore, submissionId: bigint, seed: Uint8Array): void {
     this.view(store).set(keys.seed(submissionId), seed);
+  }
+
+  setVerifierCredit(store: KVStore, credit: VerifierCredit): void {
+    if (credit.checks === 0n) this.view(store).delete(keys.credit(credit.verifier));
+    else this.view(store).set(keys.credit(credit.verifier), u64be(credit.checks));
+  }
+
+  /**
+   * Rewards' hook (app/adapters.ts), once per finalized window: every verifier's confirmed,
+   * unpaid L1 checks (weight = their number), in store order, and the ledger emptied — each
+   * confirmed check is paid by exactly one window's verifiers' share.
+   */
+  takeVerifierCredits(store: KVStore): VerifierCredit[] {
+    const credits = [...this.verifierCredits(store)];
+    for (const credit of credits) this.view(store).delete(keys.credit(credit.verifier));
+    return credits;
   }
 
   /** Writes an L1 check and keeps its deadline and by-verifier indexes in step with its status. */
@@ -463,7 +489,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
       const check: L1Check = {
         submissionId: id, miner: submission.miner, verifier: verifier.id, seed, drawnHeight: ctx.height,
         deadlineHeight: ctx.height + params.l1ResponseBlocks, status: L1Status.L1_STATUS_PENDING,
-        resultHash: Buffer.alloc(0), answerHeight: 0n, disputeId: 0n,
+        resultHash: Buffer.alloc(0), answerHeight: 0n, disputeId: 0n, credited: false,
       };
       this.setL1Check(store, check);
       ctx.events.emit('l1_sampled', [
@@ -492,7 +518,10 @@ export class VerificationKeeper extends VerificationViewKeeper {
       if (submission !== undefined && submission.status === 'pending' && window !== undefined && ctx.height < window.commitStartHeight) break;
       prunable.push(submissionId);
     }
-    for (const id of prunable) this.view(store).delete(keys.seed(id));
+    for (const id of prunable) {
+      this.view(store).delete(keys.seed(id));
+      this.confirmMatch(ctx, id);
+    }
   }
 
   private expireL1(ctx: Context): void {
@@ -810,6 +839,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
       default:
         throw new Error(`verification: cannot settle with outcome ${outcome}`);
     }
+    this.settleL1Check(ctx, dispute, outcome, params);
     const due = previousDue ?? dueHeight(dispute);
     dispute.stage = DisputeStage.DISPUTE_STAGE_RESOLVED;
     dispute.outcome = outcome;
@@ -823,6 +853,46 @@ export class VerificationKeeper extends VerificationViewKeeper {
       ['slashed', `${dispute.slashed}${DENOM}`, false], ['bounty', `${dispute.bounty}${DENOM}`, false],
       ['submission_rejected', String(dispute.submissionRejected), false],
     ]);
+  }
+
+  /**
+   * What a decided dispute means for the submission's L1 check (README "L1 verifiers are
+   * paid"). MINER_AT_FAULT: a mismatch or unavailability report is confirmed (credited); a match
+   * is proven wrong (wrong-result penalty). Any other outcome: a match is confirmed once no
+   * dispute can be opened on the submission any more (its seed is pruned); before that, pruning
+   * confirms it. A flag the panel did not uphold is penalised by settle (NO_FAULT), never credited.
+   */
+  private settleL1Check(ctx: Context, dispute: Dispute, outcome: DisputeOutcome, params: VerificationParams): void {
+    const check = this.l1Check(ctx.store, dispute.submissionId);
+    if (check === undefined || check.credited) return;
+    const match = check.status === L1Status.L1_STATUS_MATCH;
+    const flagged = check.status === L1Status.L1_STATUS_MISMATCH || check.status === L1Status.L1_STATUS_UNAVAILABLE;
+    if (outcome === DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT) {
+      if (flagged) this.creditL1(ctx, check);
+      else if (match) this.penalize(ctx, check.verifier, params.wrongResultPenalty, 'wrong-result', `l1 submission ${check.submissionId} (dispute ${dispute.id})`);
+      return;
+    }
+    if (match && this.submissionSeed(ctx.store, dispute.submissionId) === undefined) this.creditL1(ctx, check);
+  }
+
+  /** A match confirmed at pruning: the submission can no longer be challenged, is not rejected and no dispute holds it. */
+  private confirmMatch(ctx: Context, submissionId: bigint): void {
+    const check = this.l1Check(ctx.store, submissionId);
+    if (check === undefined || check.credited || check.status !== L1Status.L1_STATUS_MATCH) return;
+    const submission = this.deps.training.submission(ctx.store, submissionId);
+    if (submission === undefined || submission.status === 'rejected' || this.isHeld(ctx.store, submissionId)) return;
+    this.creditL1(ctx, check);
+  }
+
+  /** Counts a confirmed L1 answer once in its verifier's credits (paid by the next finalized window). */
+  private creditL1(ctx: Context, check: L1Check): void {
+    check.credited = true;
+    this.setL1Check(ctx.store, check);
+    const view = this.view(ctx.store);
+    const raw = view.get(keys.credit(check.verifier));
+    view.set(keys.credit(check.verifier), u64be((raw === undefined ? 0n : readU64be(raw)) + 1n));
+    const result = check.status === L1Status.L1_STATUS_MATCH ? 'match' : check.status === L1Status.L1_STATUS_MISMATCH ? 'mismatch' : 'unavailable';
+    ctx.events.emit('l1_confirmed', [['submission', check.submissionId.toString()], ['verifier', check.verifier], ['result', result]]);
   }
 
   /**

@@ -6,7 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import { Dispute, L1Check, Params, SubmissionSeed } from "./types.js";
+import { Dispute, L1Check, Params, SubmissionSeed, VerifierCredit } from "./types.js";
 
 export const protobufPackage = "r3mes.verification.v1";
 
@@ -22,6 +22,11 @@ export interface GenesisState {
   disputes: Dispute[];
   /** Sorted by submission_id, each below next_scan_submission_id, 32-byte seeds. */
   submissionSeeds: SubmissionSeed[];
+  /**
+   * Confirmed, unpaid L1 checks per verifier, in store order (address byte length, then bytes),
+   * unique, checks > 0.
+   */
+  verifierCredits: VerifierCredit[];
 }
 
 function createBaseGenesisState(): GenesisState {
@@ -32,6 +37,7 @@ function createBaseGenesisState(): GenesisState {
     l1Checks: [],
     disputes: [],
     submissionSeeds: [],
+    verifierCredits: [],
   };
 }
 
@@ -60,6 +66,9 @@ export const GenesisState: MessageFns<GenesisState> = {
     }
     for (const v of message.submissionSeeds) {
       SubmissionSeed.encode(v!, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.verifierCredits) {
+      VerifierCredit.encode(v!, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -125,6 +134,14 @@ export const GenesisState: MessageFns<GenesisState> = {
             message.submissionSeeds.push(SubmissionSeed.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.verifierCredits.push(VerifierCredit.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -161,6 +178,11 @@ export const GenesisState: MessageFns<GenesisState> = {
         : globalThis.Array.isArray(object?.submission_seeds)
         ? object.submission_seeds.map((e: any) => SubmissionSeed.fromJSON(e))
         : [],
+      verifierCredits: globalThis.Array.isArray(object?.verifierCredits)
+        ? object.verifierCredits.map((e: any) => VerifierCredit.fromJSON(e))
+        : globalThis.Array.isArray(object?.verifier_credits)
+        ? object.verifier_credits.map((e: any) => VerifierCredit.fromJSON(e))
+        : [],
     };
   },
 
@@ -184,6 +206,9 @@ export const GenesisState: MessageFns<GenesisState> = {
     if (message.submissionSeeds?.length) {
       obj.submissionSeeds = message.submissionSeeds.map((e) => SubmissionSeed.toJSON(e));
     }
+    if (message.verifierCredits?.length) {
+      obj.verifierCredits = message.verifierCredits.map((e) => VerifierCredit.toJSON(e));
+    }
     return obj;
   },
 
@@ -204,6 +229,7 @@ export const GenesisState: MessageFns<GenesisState> = {
     message.l1Checks = object.l1Checks?.map((e) => L1Check.fromPartial(e)) || [];
     message.disputes = object.disputes?.map((e) => Dispute.fromPartial(e)) || [];
     message.submissionSeeds = object.submissionSeeds?.map((e) => SubmissionSeed.fromPartial(e)) || [];
+    message.verifierCredits = object.verifierCredits?.map((e) => VerifierCredit.fromPartial(e)) || [];
     return message;
   },
 };

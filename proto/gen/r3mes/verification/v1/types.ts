@@ -278,6 +278,21 @@ export interface L1Check {
   answerHeight: bigint;
   /** The dispute an L1 mismatch or unavailability report opened (0 when none). */
   disputeId: bigint;
+  /**
+   * The answer was confirmed (a match on a submission that can no longer be found at fault, or
+   * a mismatch / unavailability report an L3 panel upheld) and counted once in the verifier's
+   * credits (README "L1 verifiers are paid").
+   */
+  credited: boolean;
+}
+
+/**
+ * Confirmed L1 checks of one verifier not yet paid: the weight the next finalized window's
+ * verifiers' share pays it by (rewards).
+ */
+export interface VerifierCredit {
+  verifier: string;
+  checks: bigint;
 }
 
 /** One seat of an L3 panel. */
@@ -759,6 +774,7 @@ function createBaseL1Check(): L1Check {
     resultHash: Buffer.alloc(0),
     answerHeight: 0n,
     disputeId: 0n,
+    credited: false,
   };
 }
 
@@ -808,6 +824,9 @@ export const L1Check: MessageFns<L1Check> = {
         throw new globalThis.Error("value provided for field message.disputeId of type uint64 too large");
       }
       writer.uint32(80).uint64(message.disputeId);
+    }
+    if (message.credited !== false) {
+      writer.uint32(88).bool(message.credited);
     }
     return writer;
   },
@@ -905,6 +924,14 @@ export const L1Check: MessageFns<L1Check> = {
             message.disputeId = reader.uint64() as bigint;
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.credited = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -953,6 +980,7 @@ export const L1Check: MessageFns<L1Check> = {
         : isSet(object.dispute_id)
         ? BigInt(object.dispute_id)
         : 0n,
+      credited: isSet(object.credited) ? globalThis.Boolean(object.credited) : false,
     };
   },
 
@@ -988,6 +1016,9 @@ export const L1Check: MessageFns<L1Check> = {
     if (message.disputeId !== 0n) {
       obj.disputeId = message.disputeId.toString();
     }
+    if (message.credited !== false) {
+      obj.credited = message.credited;
+    }
     return obj;
   },
 
@@ -1014,6 +1045,95 @@ export const L1Check: MessageFns<L1Check> = {
       ? BigInt(object.answerHeight)
       : 0n;
     message.disputeId = (object.disputeId !== undefined && object.disputeId !== null) ? BigInt(object.disputeId) : 0n;
+    message.credited = object.credited ?? false;
+    return message;
+  },
+};
+
+function createBaseVerifierCredit(): VerifierCredit {
+  return { verifier: "", checks: 0n };
+}
+
+export const VerifierCredit: MessageFns<VerifierCredit> = {
+  encode(message: VerifierCredit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.verifier !== "") {
+      writer.uint32(10).string(message.verifier);
+    }
+    if (message.checks !== 0n) {
+      if (BigInt.asUintN(64, message.checks) !== message.checks) {
+        throw new globalThis.Error("value provided for field message.checks of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.checks);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VerifierCredit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVerifierCredit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.verifier = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.checks = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VerifierCredit {
+    return {
+      verifier: isSet(object.verifier) ? globalThis.String(object.verifier) : "",
+      checks: isSet(object.checks) ? BigInt(object.checks) : 0n,
+    };
+  },
+
+  toJSON(message: VerifierCredit): unknown {
+    const obj: any = {};
+    if (message.verifier !== "") {
+      obj.verifier = message.verifier;
+    }
+    if (message.checks !== 0n) {
+      obj.checks = message.checks.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VerifierCredit>, I>>(base?: I): VerifierCredit {
+    return VerifierCredit.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VerifierCredit>, I>>(object: I): VerifierCredit {
+    const message = createBaseVerifierCredit();
+    message.verifier = object.verifier ?? "";
+    message.checks = (object.checks !== undefined && object.checks !== null) ? BigInt(object.checks) : 0n;
     return message;
   },
 };
