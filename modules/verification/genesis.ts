@@ -37,6 +37,7 @@ export function initGenesis(keeper: VerificationKeeper, store: KVStore, genesis:
     if (check.status < L1Status.L1_STATUS_PENDING || check.status > L1Status.L1_STATUS_MISSED) throw bad(`${at}: unknown status`);
     if (check.seed.length !== HASH_BYTES) throw bad(`${at}: seed must be 32 bytes`);
     if (check.resultHash.length !== 0 && check.resultHash.length !== HASH_BYTES) throw bad(`${at}: result_hash must be empty or 32 bytes`);
+    if (check.commitment.length !== 0 && check.commitment.length !== HASH_BYTES) throw bad(`${at}: commitment must be empty or 32 bytes`);
     if (check.verifier === '' || check.miner === '' || check.verifier === check.miner) throw bad(`${at}: verifier and miner must be set and differ`);
     if (Buffer.byteLength(check.verifier, 'utf8') > MAX_VERIFIER_BYTES) throw bad(`${at}: verifier address longer than ${MAX_VERIFIER_BYTES} bytes`);
     if (check.disputeId >= genesis.nextDisputeId) throw bad(`${at}: dispute ${check.disputeId} not below next_dispute_id`);
@@ -64,6 +65,7 @@ export function initGenesis(keeper: VerificationKeeper, store: KVStore, genesis:
     if (dispute.expectedHash.length !== HASH_BYTES) throw bad(`${at}: expected_hash must be 32 bytes`);
     if (dispute.panel.some((seat) => seat.arbiter === '' || (seat.voted && !seat.unavailable && seat.resultHash.length !== HASH_BYTES))) throw bad(`${at}: bad panel seat`);
     if (dispute.draws.some((draw) => draw.seed.length !== HASH_BYTES)) throw bad(`${at}: draw seeds must be 32 bytes`);
+    if ([dispute.l2Commitment, ...dispute.panel.map((seat) => seat.commitment)].some((c) => c.length !== 0 && c.length !== HASH_BYTES)) throw bad(`${at}: commitments must be empty or 32 bytes`);
     // An open dispute has drawn (its first draw is in the endBlock that opened it) and keeps
     // the submission seed it draws with; a resolved one may predate submission seeds.
     if (dispute.submissionSeed.length !== HASH_BYTES && !(resolved && dispute.submissionSeed.length === 0)) {

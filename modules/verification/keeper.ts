@@ -11,6 +11,7 @@ import {
   type VerifierCredit,
 } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { verificationErrors } from './errors.ts';
+import { COMMITMENT_BYTES, commitDomain, SALT_BYTES, UNAVAILABLE_RESULT, verificationCommitment } from './commitment.ts';
 import type {
   SubmissionHoldReader, SubmissionView, TrainingReader, VerificationBankKeeper, VerificationStakingKeeper,
   Candidate, Drawer,
@@ -333,10 +334,10 @@ export class VerificationKeeper extends VerificationViewKeeper {
     return dispute.id;
   }
 
-  /** An L1 verifier's result, or an L2 verifier's answer. */
-  submitVerification(ctx: Context, msg: MsgSubmitVerification): { result: 'match' | 'mismatch'; disputeId: bigint } {
+  /** An L1 verifier's result, or an L2 verifier's answer: a commitment, then (a later block) its reveal. */
+  submitVerification(ctx: Context, msg: MsgSubmitVerification): { result: 'committed' | 'match' | 'mismatch'; disputeId: bigint } {
     decodeAddress(msg.verifier, 'verifier');
-    if (!isHash(msg.resultHash)) throw verificationErrors.invalidHash(`result_hash has ${msg.resultHash.length} bytes, expected ${HASH_BYTES}`);
+    const phase = verificationPhase(msg);
     const { store } = ctx;
     const submission = this.requireSubmission(store, msg.submissionId);
     if (msg.verifier === submission.miner) throw verificationErrors.minerCannotVote(`${msg.verifier} mined submission ${submission.id}`);
@@ -346,7 +347,18 @@ export class VerificationKeeper extends VerificationViewKeeper {
 
     if (dispute !== undefined && dispute.l2Verifier === msg.verifier) {
       if (dispute.stage !== DisputeStage.DISPUTE_STAGE_L2_ANSWER) throw verificationErrors.alreadyVoted(`${msg.verifier} already answered in dispute ${dispute.id}`);
+      if (phase === 'commit') {
+        const commitDeadline = commitDeadlineOf(dispute);
+        if (ctx.height > commitDeadline) throw verificationErrors.late(`dispute ${dispute.id}: commitments until height ${commitDeadline}, now ${ctx.height}`);
+        if (dispute.l2Commitment.length !== 0) throw verificationErrors.alreadyCommitted(`${msg.verifier} in dispute ${dispute.id}`);
+        dispute.l2Commitment = Buffer.from(msg.commitment);
+        dispute.l2CommitHeight = ctx.height;
+        this.setDispute(store, dispute);
+        emitCommitted(ctx, 'l2', dispute.id, msg.verifier);
+        return { result: 'committed', disputeId: dispute.id };
+      }
       if (ctx.height > dispute.nextActionHeight) throw verificationErrors.late(`dispute ${dispute.id}: answers until height ${dispute.nextActionHeight}, now ${ctx.height}`);
+      checkReveal(ctx, dispute.l2Commitment, dispute.l2CommitHeight, commitDomain('l2', dispute.id, dispute.l2Round), msg.resultHash, msg.salt, msg.verifier);
       dispute.l2ResultHash = Buffer.from(msg.resultHash);
       ctx.events.emit('verifier_answer', [
         ['dispute', dispute.id.toString()], ['verifier', msg.verifier], ['agrees_with', match ? 'miner' : 'challenger'],
@@ -366,6 +378,17 @@ export class VerificationKeeper extends VerificationViewKeeper {
       throw verificationErrors.notDrawnVerifier(`${msg.verifier} for submission ${submission.id}`);
     }
     this.requirePendingL1(ctx, check);
+    if (phase === 'commit') {
+      const commitDeadline = check.commitDeadlineHeight === 0n ? check.deadlineHeight : check.commitDeadlineHeight;
+      if (ctx.height > commitDeadline) throw verificationErrors.late(`L1 check of submission ${check.submissionId}: commitments until height ${commitDeadline}, now ${ctx.height}`);
+      if (check.commitment.length !== 0) throw verificationErrors.alreadyCommitted(`${msg.verifier} for submission ${check.submissionId}`);
+      check.commitment = Buffer.from(msg.commitment);
+      check.commitHeight = ctx.height;
+      this.setL1Check(store, check);
+      emitCommitted(ctx, 'l1', check.submissionId, msg.verifier);
+      return { result: 'committed', disputeId: 0n };
+    }
+    checkReveal(ctx, check.commitment, check.commitHeight, commitDomain('l1', check.submissionId), msg.resultHash, msg.salt, msg.verifier);
     check.status = match ? L1Status.L1_STATUS_MATCH : L1Status.L1_STATUS_MISMATCH;
     check.resultHash = Buffer.from(msg.resultHash);
     check.answerHeight = ctx.height;
@@ -417,10 +440,10 @@ export class VerificationKeeper extends VerificationViewKeeper {
     return this.flag(ctx, submission, check, dispute, true);
   }
 
-  /** L3: a panel arbiter's CPU re-execution result (or unavailability); 2 of 3 decide. */
+  /** L3: a panel arbiter's CPU re-execution result (or unavailability), committed then revealed; 2 of 3 decide. */
   arbiterVote(ctx: Context, msg: MsgArbiterVote): OutcomeName {
     decodeAddress(msg.arbiter, 'arbiter');
-    validateVoteShape(msg);
+    const phase = votePhase(msg);
     const { store } = ctx;
     const dispute = this.requireDispute(store, msg.disputeId);
     if (dispute.stage === DisputeStage.DISPUTE_STAGE_RESOLVED) throw verificationErrors.disputeResolved(`dispute ${dispute.id} was resolved at height ${dispute.resolvedHeight}`);
@@ -432,7 +455,22 @@ export class VerificationKeeper extends VerificationViewKeeper {
     const seat = seats.find((s) => !s.missed);
     if (seat === undefined || ctx.height > dispute.nextActionHeight) throw verificationErrors.late(`dispute ${dispute.id}: votes until height ${dispute.nextActionHeight}, now ${ctx.height}`);
     if (seat.voted) throw verificationErrors.alreadyVoted(`${msg.arbiter} in dispute ${dispute.id}`);
+    const commitDeadline = commitDeadlineOf(dispute);
+    if (phase === 'commit') {
+      if (ctx.height > commitDeadline) throw verificationErrors.late(`dispute ${dispute.id}: commitments until height ${commitDeadline}, now ${ctx.height}`);
+      if (seat.commitment.length !== 0) throw verificationErrors.alreadyCommitted(`${msg.arbiter} in dispute ${dispute.id}`);
+      seat.commitment = Buffer.from(msg.commitment);
+      seat.commitHeight = ctx.height;
+      this.setDispute(store, dispute);
+      emitCommitted(ctx, 'l3', dispute.id, msg.arbiter);
+      return OUTCOME_NAMES[dispute.outcome];
+    }
     if (msg.unavailable && !dispute.unavailableReported) throw verificationErrors.noUnavailabilityReport(`dispute ${dispute.id}`);
+    // No reveal while a seat may still commit: it could copy the votes revealed so far.
+    if (ctx.height <= commitDeadline && dispute.panel.some((s) => !s.missed && s.commitment.length === 0)) {
+      throw verificationErrors.revealTooEarly(`dispute ${dispute.id}: reveals open once every active seat has committed or after height ${commitDeadline}`);
+    }
+    checkReveal(ctx, seat.commitment, seat.commitHeight, commitDomain('l3', dispute.id), msg.unavailable ? UNAVAILABLE_RESULT : msg.resultHash, msg.salt, msg.arbiter);
 
     seat.voted = true;
     seat.unavailable = msg.unavailable;
@@ -488,8 +526,9 @@ export class VerificationKeeper extends VerificationViewKeeper {
       const [verifier] = this.deps.drawer.draw(ctx, DRAW.l1Verifier, id.toString(), candidates.get(), 1, exclusions);
       const check: L1Check = {
         submissionId: id, miner: submission.miner, verifier: verifier.id, seed, drawnHeight: ctx.height,
-        deadlineHeight: ctx.height + params.l1ResponseBlocks, status: L1Status.L1_STATUS_PENDING,
+        deadlineHeight: ctx.height + params.l1ResponseBlocks + params.revealBlocks, status: L1Status.L1_STATUS_PENDING,
         resultHash: Buffer.alloc(0), answerHeight: 0n, disputeId: 0n, credited: false,
+        commitment: Buffer.alloc(0), commitHeight: 0n, commitDeadlineHeight: ctx.height + params.l1ResponseBlocks,
       };
       this.setL1Check(store, check);
       ctx.events.emit('l1_sampled', [
@@ -613,7 +652,10 @@ export class VerificationKeeper extends VerificationViewKeeper {
   private drawL2(ctx: Context, dispute: Dispute, candidates: Candidate[]): void {
     const params = this.params(ctx.store);
     const previousDue = dueHeight(dispute);
-    const exclusions = [dispute.miner, dispute.challenger, ...dispute.l2Missed].filter((a) => a !== '');
+    // The submission's L1 verifier already answered (or holds the check): L2 is another validator's opinion,
+    // and one validator never holds two answers (two commitments) on one submission.
+    const l1Verifier = this.l1Check(ctx.store, dispute.submissionId)?.verifier ?? '';
+    const exclusions = [dispute.miner, dispute.challenger, l1Verifier, ...dispute.l2Missed].filter((a) => a !== '');
     if (eligible(candidates, exclusions) === 0) {
       this.escalate(ctx, dispute, 'no eligible L2 verifier');
       this.drawPanel(ctx, dispute, candidates, Number(params.panelSize));
@@ -624,8 +666,11 @@ export class VerificationKeeper extends VerificationViewKeeper {
     const [verifier] = this.deps.drawer.drawWithSeed(seed, DRAW.l2Verifier, `${dispute.id}/${dispute.l2Round}`, candidates, 1, exclusions);
     dispute.draws.push({ purpose: DRAW.l2Verifier, round: dispute.l2Round, height: ctx.height, seed });
     dispute.l2Verifier = verifier.id;
+    dispute.l2Commitment = Buffer.alloc(0);
+    dispute.l2CommitHeight = 0n;
     dispute.stage = DisputeStage.DISPUTE_STAGE_L2_ANSWER;
-    dispute.nextActionHeight = ctx.height + params.l2ResponseBlocks;
+    dispute.commitDeadlineHeight = ctx.height + params.l2ResponseBlocks;
+    dispute.nextActionHeight = dispute.commitDeadlineHeight + params.revealBlocks;
     this.setDispute(ctx.store, dispute, previousDue);
     ctx.events.emit('verifier_drawn', [
       ['dispute', dispute.id.toString()], ['submission', dispute.submissionId.toString()], ['verifier', verifier.id],
@@ -654,10 +699,14 @@ export class VerificationKeeper extends VerificationViewKeeper {
     const drawn = this.deps.drawer.drawWithSeed(seed, DRAW.l3Panel, `${dispute.id}/${dispute.l3Round}`, candidates, k, exclusions);
     dispute.draws.push({ purpose: DRAW.l3Panel, round: dispute.l3Round, height: ctx.height, seed });
     for (const arbiter of drawn) {
-      dispute.panel.push({ arbiter: arbiter.id, round: dispute.l3Round, voted: false, resultHash: Buffer.alloc(0), unavailable: false, voteHeight: 0n, missed: false });
+      dispute.panel.push({
+        arbiter: arbiter.id, round: dispute.l3Round, voted: false, resultHash: Buffer.alloc(0), unavailable: false, voteHeight: 0n, missed: false,
+        commitment: Buffer.alloc(0), commitHeight: 0n,
+      });
     }
     dispute.stage = DisputeStage.DISPUTE_STAGE_L3_VOTING;
-    dispute.nextActionHeight = ctx.height + params.l3VoteBlocks;
+    dispute.commitDeadlineHeight = ctx.height + params.l3VoteBlocks;
+    dispute.nextActionHeight = dispute.commitDeadlineHeight + params.revealBlocks;
     ctx.events.emit('panel_drawn', [
       ['dispute', dispute.id.toString()], ['submission', dispute.submissionId.toString()], ['round', dispute.l3Round.toString()],
       ['arbiters', drawn.map((a) => a.id).join(',')], ['deadline_height', dispute.nextActionHeight.toString()], ['seed', toHex(seed), false],
@@ -740,6 +789,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
       expectedHash: Buffer.from(submission.gradientHash), l2Round: 0n, l2Verifier: '', l2Missed: [], l2ResultHash: Buffer.alloc(0),
       l1Verifier: opening.l1Verifier ?? '', l3Round: 0n, panel: [], unavailableReported: false, unavailableReporter: '', draws: [],
       resolvedHeight: 0n, resolution: '', slashed: '0', bounty: '0', submissionRejected: false, l2Fee: '0',
+      l2Commitment: Buffer.alloc(0), l2CommitHeight: 0n, commitDeadlineHeight: 0n,
       submissionSeed: Buffer.from(this.submissionSeed(ctx.store, submission.id) ?? opening.seed ?? new Uint8Array()),
     };
     state.nextDisputeId += 1n;
@@ -952,6 +1002,46 @@ export class VerificationKeeper extends VerificationViewKeeper {
 export function dueHeight(dispute: Dispute): bigint {
   const deadline = dispute.stage === DisputeStage.DISPUTE_STAGE_L2_ANSWER || dispute.stage === DisputeStage.DISPUTE_STAGE_L3_VOTING;
   return deadline ? dispute.nextActionHeight + 1n : dispute.nextActionHeight;
+}
+
+/** The last height a commitment counts in the dispute's current answer stage (0 from an older genesis: the reveal deadline). */
+export function commitDeadlineOf(dispute: Dispute): bigint {
+  return dispute.commitDeadlineHeight === 0n ? dispute.nextActionHeight : dispute.commitDeadlineHeight;
+}
+
+function emitCommitted(ctx: Context, stage: 'l1' | 'l2' | 'l3', subject: bigint, verifier: string): void {
+  ctx.events.emit('verification_committed', [['stage', stage], ['subject', subject.toString()], ['verifier', verifier]]);
+}
+
+/** A reveal: there is a commitment, from an earlier block, and the answer and salt hash to it. */
+function checkReveal(ctx: Context, commitment: Uint8Array, commitHeight: bigint, domain: string, result: Uint8Array, salt: Uint8Array, signer: string): void {
+  if (commitment.length === 0) throw verificationErrors.noCommitment(`${signer} committed nothing for ${domain}`);
+  if (ctx.height <= commitHeight) throw verificationErrors.revealTooEarly(`${domain}: committed at height ${commitHeight}; reveal in a later block`);
+  if (!bytesEqual(verificationCommitment(domain, result, salt, signer), commitment)) throw verificationErrors.revealMismatch(`${domain}: the answer and salt do not hash to ${signer}'s commitment`);
+}
+
+/** Stateless shape of MsgSubmitVerification: a commit (only a 32-byte commitment) or a reveal (32-byte result and salt). */
+export function verificationPhase(msg: MsgSubmitVerification): 'commit' | 'reveal' {
+  if (msg.commitment.length !== 0) {
+    if (msg.commitment.length !== COMMITMENT_BYTES) throw verificationErrors.invalidCommitment(`commitment has ${msg.commitment.length} bytes, expected ${COMMITMENT_BYTES}`);
+    if (msg.resultHash.length !== 0 || msg.salt.length !== 0) throw verificationErrors.invalidCommitment('a commitment carries no result hash and no salt');
+    return 'commit';
+  }
+  if (!isHash(msg.resultHash)) throw verificationErrors.invalidHash(`result_hash has ${msg.resultHash.length} bytes, expected ${HASH_BYTES}`);
+  if (msg.salt.length !== SALT_BYTES) throw verificationErrors.invalidCommitment(`a reveal needs its ${SALT_BYTES}-byte salt, got ${msg.salt.length} bytes`);
+  return 'reveal';
+}
+
+/** Stateless shape of MsgArbiterVote: a commit (only a 32-byte commitment) or a reveal (a vote and a 32-byte salt). */
+export function votePhase(msg: MsgArbiterVote): 'commit' | 'reveal' {
+  if (msg.commitment.length !== 0) {
+    if (msg.commitment.length !== COMMITMENT_BYTES) throw verificationErrors.invalidCommitment(`commitment has ${msg.commitment.length} bytes, expected ${COMMITMENT_BYTES}`);
+    if (msg.resultHash.length !== 0 || msg.unavailable || msg.salt.length !== 0) throw verificationErrors.invalidCommitment('a commitment carries no vote and no salt');
+    return 'commit';
+  }
+  validateVoteShape(msg);
+  if (msg.salt.length !== SALT_BYTES) throw verificationErrors.invalidCommitment(`a reveal needs its ${SALT_BYTES}-byte salt, got ${msg.salt.length} bytes`);
+  return 'reveal';
 }
 
 /** The L2 fee paid out of a dispute's bond so far (empty = none: a dispute from an older genesis). */

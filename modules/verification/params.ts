@@ -31,6 +31,7 @@ export function defaultParams(): Params {
     maxRedraws: 3n,
     bondMinerShareBps: 5000n,
     l2VerifierFeeBps: 1000n,
+    revealBlocks: 5n,
   };
 }
 
@@ -46,6 +47,7 @@ const RANGES: Record<string, readonly [bigint, bigint]> = {
   maxRedraws: [0n, 100n],
   bondMinerShareBps: [0n, BPS],
   l2VerifierFeeBps: [0n, BPS],
+  revealBlocks: [1n, 1_000_000n],
 };
 const FRACTIONS = ['minerSlashFraction', 'livenessPenaltyFraction', 'wrongResultPenaltyFraction'] as const;
 export const PARAM_KEYS = Object.keys(defaultParams()) as Array<keyof Params>;

@@ -34,7 +34,7 @@ function scenario(submitted: Buffer) {
     h, miner, challenger, submissionId, verifier: check.verifier, initialSupply,
     answer: (hash: Buffer | 'unavailable') => (hash === 'unavailable'
       ? h.tx((ctx) => h.keeper.reportUnavailable(ctx, MsgReportUnavailable.fromPartial({ reporter: check.verifier, submissionId })))
-      : h.tx((ctx) => h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({ verifier: check.verifier, submissionId, resultHash: hash })))),
+      : h.answer(check.verifier, submissionId, hash)),
     /** Runs blocks until the window's aggregation start (training accepts unheld pending submissions) and a little past. */
     pastChallengePeriod() {
       while (h.height < COMMIT_START + 2n) {
@@ -45,9 +45,7 @@ function scenario(submitted: Buffer) {
     /** Decides the open dispute with the first two arbiters voting `hash`. */
     panelVotes(disputeId: bigint, hash: Buffer) {
       if (h.dispute(disputeId).panel.length === 0) h.nextBlock();
-      for (const seat of h.dispute(disputeId).panel.slice(0, 2)) {
-        h.tx((ctx) => h.keeper.arbiterVote(ctx, MsgArbiterVote.fromPartial({ arbiter: seat.arbiter, disputeId, resultHash: hash })));
-      }
+      h.votes(disputeId, h.dispute(disputeId).panel.map((seat) => [seat.arbiter, hash] as const));
     },
     credits: () => [...h.keeper.verifierCredits(h.state)].map((c) => [c.verifier, c.checks]),
   };
@@ -80,9 +78,7 @@ t.test('a mismatch on a cheating submission is credited when the panel finds the
     t.same(s.credits(), [], 'a flag alone is not credited');
     s.h.nextBlock();
     if (answer === 'unavailable') {
-      for (const seat of s.h.dispute(disputeId).panel.slice(0, 2)) {
-        s.h.tx((ctx) => s.h.keeper.arbiterVote(ctx, MsgArbiterVote.fromPartial({ arbiter: seat.arbiter, disputeId, unavailable: true })));
-      }
+      s.h.votes(disputeId, s.h.dispute(disputeId).panel.map((seat) => [seat.arbiter, 'unavailable'] as const));
     } else s.panelVotes(disputeId, GOOD);
     t.equal(s.h.dispute(disputeId).outcome, DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT);
     t.same(s.credits(), [[s.verifier, 1n]], `${answer === 'unavailable' ? 'unavailability report' : 'mismatch'} confirmed by L3: credited`);
@@ -105,7 +101,7 @@ t.test('a match on a cheating submission (a lazy verifier copying the claimed ha
     s.h.nextBlock();
     l2 = s.h.dispute(disputeId).l2Verifier;
   }
-  s.h.tx((ctx) => s.h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({ verifier: l2, submissionId: s.submissionId, resultHash: GOOD })));
+  s.h.answer(l2, s.submissionId, GOOD);
   s.panelVotes(disputeId, GOOD);
   t.equal(s.h.dispute(disputeId).outcome, DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT);
   t.ok(s.h.validatorTokens(s.verifier) <= tokens - WRONG, 'the lazy L1 verifier pays the wrong-result penalty');
@@ -134,7 +130,7 @@ t.test('a false flag is penalised (NO_FAULT), never credited; a match held by a 
   m.pastChallengePeriod();
   t.ok(m.h.keeper.isHeld(m.h.state, m.submissionId), 'still held after the challenge period');
   t.same(m.credits(), [], 'not credited while held');
-  m.h.tx((ctx) => m.h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({ verifier: m.h.dispute(held).l2Verifier, submissionId: m.submissionId, resultHash: GOOD })));
+  m.h.answer(m.h.dispute(held).l2Verifier, m.submissionId, GOOD);
   t.equal(m.h.dispute(held).outcome, DisputeOutcome.DISPUTE_OUTCOME_CHALLENGE_REJECTED);
   t.same(m.credits(), [[m.verifier, 1n]], 'credited when the last possible dispute ends without a fault');
   finish(t, m);

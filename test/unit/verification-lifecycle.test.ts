@@ -47,12 +47,10 @@ function scenario(t: Test, options: { params?: Partial<Params>; submitted?: Buff
     challenge: (bond = BOND, ctxMode: Context['mode'] = 'deliver') => h.tx((ctx) => h.keeper.challenge(ctx, MsgChallenge.fromPartial({
       challenger: challenger.address, submissionId, bond: bond.toString(),
     })), ctxMode),
-    verify: (verifier: string, hash: Buffer) => h.tx((ctx) => h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({
-      verifier, submissionId, resultHash: hash,
-    }))),
-    vote: (disputeId: bigint, arbiter: string, hash: Buffer | 'unavailable') => h.tx((ctx) => h.keeper.arbiterVote(ctx, MsgArbiterVote.fromPartial(
-      hash === 'unavailable' ? { arbiter, disputeId, unavailable: true } : { arbiter, disputeId, resultHash: hash },
-    ))),
+    /** Commit now, reveal in the next block (README "Commit, then reveal"). */
+    verify: (verifier: string, hash: Buffer) => h.answer(verifier, submissionId, hash),
+    /** The arbiters commit now, reveal once reveals open; the outcome after each reveal. */
+    votes: (disputeId: bigint, votes: ReadonlyArray<readonly [string, Buffer | 'unavailable']>) => h.votes(disputeId, votes),
     report: (reporter: string) => h.tx((ctx) => h.keeper.reportUnavailable(ctx, MsgReportUnavailable.fromPartial({ reporter, submissionId }))),
     /** endBlock of every height up to and including `height - 1`; txs then run at `height`. */
     advanceTo(height: bigint) {
@@ -82,7 +80,8 @@ t.test('L2: the verifier agrees with the miner → challenge rejected, the verif
   h.nextBlock();
   dispute = h.dispute(disputeId);
   t.equal(dispute.stage, DisputeStage.DISPUTE_STAGE_L2_ANSWER);
-  t.equal(dispute.nextActionHeight, 11n + 5n, 'answers within 5 blocks');
+  t.equal(dispute.commitDeadlineHeight, 11n + 5n, 'commits within 5 blocks');
+  t.equal(dispute.nextActionHeight, 11n + 5n + 5n, 'reveals within 5 more');
   t.equal(dispute.draws.length, 1);
   t.same(Buffer.from(dispute.draws[0].seed), Buffer.from(h.blockHash(10n)), 'the seed of the submission\'s block (10), not of the drawing block, is used and stored');
   t.same(Buffer.from(dispute.submissionSeed), Buffer.from(h.blockHash(10n)), 'the dispute keeps the submission seed');
@@ -122,13 +121,12 @@ t.test('L2 → L3: the miner is at fault → slashed and jailed, submission reje
   let dispute = h.dispute(disputeId);
   t.equal(dispute.stage, DisputeStage.DISPUTE_STAGE_L3_VOTING);
   t.equal(dispute.panel.length, 3, '3 arbiters');
-  t.equal(dispute.nextActionHeight, 12n + 50n, 'votes within 50 blocks');
+  t.equal(dispute.commitDeadlineHeight, 13n + 50n, 'votes committed within 50 blocks of the draw (13: the L2 reveal was at 12+1)');
+  t.equal(dispute.nextActionHeight, 13n + 50n + 5n, 'and revealed within 5 more');
   const arbiters = dispute.panel.map((seat) => seat.arbiter);
   t.equal(new Set(arbiters).size, 3);
   for (const excluded of [s.miner.address, s.challenger.address, verifier]) t.notOk(arbiters.includes(excluded), 'excluded from the panel');
-  t.equal(s.vote(disputeId, arbiters[0], GOOD), 'pending');
-  t.equal(h.slashes.length, 0, 'one vote decides nothing');
-  t.equal(s.vote(disputeId, arbiters[1], GOOD), 'miner-at-fault', '2 of 3 decide');
+  t.same(s.votes(disputeId, [[arbiters[0], GOOD], [arbiters[1], GOOD]]), ['pending', 'miner-at-fault'], 'one vote decides nothing; 2 of 3 decide');
   dispute = h.dispute(disputeId);
   t.equal(dispute.slashed, MINER_SLASH.toString());
   t.equal(dispute.bounty, BOUNTY.toString());
@@ -157,9 +155,7 @@ t.test('L3: no fault (2-1) → bond to miner and the majority arbiters; escalati
   s.verify(verifier, BAD);
   h.nextBlock();
   const arbiters = h.dispute(disputeId).panel.map((seat) => seat.arbiter);
-  t.equal(s.vote(disputeId, arbiters[0], BAD), 'pending');
-  t.equal(s.vote(disputeId, arbiters[1], GOOD), 'pending');
-  t.equal(s.vote(disputeId, arbiters[2], GOOD), 'no-fault');
+  t.same(s.votes(disputeId, [[arbiters[0], BAD], [arbiters[1], GOOD], [arbiters[2], GOOD]]), ['pending', 'pending', 'no-fault']);
   const half = (BOND - FEE) / 2n;
   t.equal(h.balance(s.miner.bytes), s.start.miner + half, 'miner: half of the bond left after the L2 fee (+ remainder, 0 here)');
   t.equal(h.balance(arbiters[1]), half / 2n);
@@ -183,16 +179,18 @@ t.test('L2: no answer → the verifier is penalised and another drawn; it answer
   const disputeId = s.challenge();
   h.nextBlock();
   const first = h.dispute(disputeId).l2Verifier;
-  s.advanceTo(16n); // deadline 16 inclusive: nothing happens at endBlock 16
+  t.equal(h.commitAnswer(first, s.submissionId, GOOD).result, 'committed', 'the first verifier commits but never reveals');
+  s.advanceTo(21n); // commit deadline 16, reveal deadline 21 inclusive: nothing happens at endBlock 21
   h.nextBlock();
-  t.equal(h.dispute(disputeId).l2Verifier, first, 'still the first verifier through its deadline block');
-  h.nextBlock(); // endBlock 17: missed
+  t.equal(h.dispute(disputeId).l2Verifier, first, 'still the first verifier through its reveal deadline block');
+  h.nextBlock(); // endBlock 22: missed (a commitment without a reveal is no answer)
   const dispute = h.dispute(disputeId);
   t.same(dispute.l2Missed, [first]);
   t.equal(dispute.l2Round, 1n);
   const second = dispute.l2Verifier;
   t.not(second, first, 'redrawn without the one that missed');
-  t.equal(dispute.nextActionHeight, 17n + 5n);
+  t.equal(dispute.nextActionHeight, 22n + 5n + 5n);
+  t.equal(dispute.l2Commitment.length, 0, 'the new round starts without a commitment');
   t.equal(dispute.draws.length, 2, 'each draw stores its seed');
   t.equal(s.verify(second, GOOD).result, 'match');
   t.equal(h.balance(second), FEE);
@@ -209,19 +207,19 @@ t.test('L2: redraws exhausted → escalate to L3; L3 non-voters penalised and re
   const s = scenario(t, { params: { maxRedraws: 1n } });
   const { h } = s;
   const disputeId = s.challenge();
-  h.nextBlock(); // draw round 0 at 11, deadline 16
+  h.nextBlock(); // draw round 0 at 11, commit deadline 16, reveal deadline 21
   const first = h.dispute(disputeId).l2Verifier;
-  s.advanceTo(18n); // endBlock 17: missed, round 1 drawn, deadline 22
+  s.advanceTo(23n); // endBlock 22: missed, round 1 drawn, reveal deadline 32
   const second = h.dispute(disputeId).l2Verifier;
-  s.advanceTo(24n); // endBlock 23: missed again, no redraws left → panel drawn
+  s.advanceTo(34n); // endBlock 33: missed again, no redraws left → panel drawn
   let dispute = h.dispute(disputeId);
   t.same(dispute.l2Missed, [first, second]);
   t.equal(dispute.l2Verifier, '');
   t.equal(dispute.stage, DisputeStage.DISPUTE_STAGE_L3_VOTING);
   const arbiters = dispute.panel.map((seat) => seat.arbiter);
   t.equal(arbiters.length, 3, '6 validators − 2 missed verifiers leaves 4: panel of 3');
-  t.equal(s.vote(disputeId, arbiters[0], GOOD), 'pending');
-  s.advanceTo(23n + 50n + 2n); // endBlock 74: two seats missed, one replacement left (6 − 2 − 3 = 1)
+  t.same(s.votes(disputeId, [[arbiters[0], GOOD]]), ['pending'], 'revealed after the commit deadline (the other seats never committed)');
+  s.advanceTo(dispute.nextActionHeight + 2n); // two seats missed at the reveal deadline, one replacement left (6 − 2 − 3 = 1)
   dispute = h.dispute(disputeId);
   t.equal(dispute.l3Round, 1n);
   const missed = dispute.panel.filter((seat) => seat.missed).map((seat) => seat.arbiter);
@@ -229,7 +227,7 @@ t.test('L2: redraws exhausted → escalate to L3; L3 non-voters penalised and re
   const replacements = dispute.panel.filter((seat) => seat.round === 1n).map((seat) => seat.arbiter);
   t.equal(replacements.length, 1, 'only one eligible validator left');
   t.equal(dispute.stage, DisputeStage.DISPUTE_STAGE_L3_VOTING, 'two active seats, one vote: no majority yet');
-  t.equal(s.vote(disputeId, replacements[0], GOOD), 'no-fault', '2 of 2 active seats');
+  t.same(s.votes(disputeId, [[replacements[0], GOOD]]), ['no-fault'], '2 of 2 active seats');
   const half = BOND / 2n;
   t.equal(h.balance(arbiters[0]), half / 2n);
   t.equal(h.balance(replacements[0]), half / 2n);
@@ -250,8 +248,8 @@ t.test('L3: no majority after the last redraw → void, bond refunded, nobody sl
   s.verify(verifier, BAD);
   h.nextBlock();
   const arbiters = h.dispute(disputeId).panel.map((seat) => seat.arbiter);
-  s.vote(disputeId, arbiters[0], BAD);
-  s.advanceTo(12n + 50n + 2n);
+  s.votes(disputeId, [[arbiters[0], BAD]]);
+  s.advanceTo(h.dispute(disputeId).nextActionHeight + 2n);
   const dispute = h.dispute(disputeId);
   t.equal(dispute.outcome, DisputeOutcome.DISPUTE_OUTCOME_VOID);
   t.equal(h.balance(s.challenger.bytes), s.start.challenger - FEE, 'bond refunded less the L2 verifier\'s fee');
@@ -273,7 +271,8 @@ t.test('L1: a sampled submission whose verifier reproduces it is verified; nothi
   t.ok(check, 'sampled in the endBlock of its block');
   t.equal(check?.status, L1Status.L1_STATUS_PENDING);
   t.equal(check?.drawnHeight, 10n);
-  t.equal(check?.deadlineHeight, 20n);
+  t.equal(check?.commitDeadlineHeight, 20n, 'commit by 10 + l1_response_blocks');
+  t.equal(check?.deadlineHeight, 25n, 'reveal by + reveal_blocks');
   t.equal(check?.seed.length, 32, 'the seed is fixed and stored at submission');
   t.not(check?.verifier, s.miner.address);
   t.same(s.verify(check!.verifier, GOOD), { result: 'match', disputeId: 0n });
@@ -300,8 +299,7 @@ t.test('L1: mismatch flags the submission → L3 without bond → miner slashed 
   t.equal(dispute.l1Verifier, check.verifier);
   const arbiters = dispute.panel.map((seat) => seat.arbiter);
   t.notOk(arbiters.includes(check.verifier), 'the flagging verifier is not on the panel');
-  s.vote(disputeId, arbiters[0], GOOD);
-  t.equal(s.vote(disputeId, arbiters[1], GOOD), 'miner-at-fault');
+  t.same(s.votes(disputeId, [[arbiters[0], GOOD], [arbiters[1], GOOD]]), ['pending', 'miner-at-fault']);
   t.equal(h.minerStake(s.miner.bytes), MINER_STAKE - MINER_SLASH);
   t.equal(h.training.submissionsById.get(s.submissionId)?.status, 'rejected');
   t.equal(h.supply(), s.start.supply - MINER_SLASH, 'no bounty without a bond');
@@ -315,7 +313,7 @@ t.test('L1: no answer by the deadline → liveness penalty; the submission is ac
   const s = scenario(t, { params: { l1SampleBps: 10_000n } });
   const { h } = s;
   const check = h.keeper.l1Check(h.state, s.submissionId)!;
-  s.advanceTo(21n); // endBlock 20 (the deadline) still waits
+  s.advanceTo(26n); // endBlock 25 (the reveal deadline) still waits
   t.equal(h.keeper.l1Check(h.state, s.submissionId)?.status, L1Status.L1_STATUS_PENDING);
   h.nextBlock();
   t.equal(h.keeper.l1Check(h.state, s.submissionId)?.status, L1Status.L1_STATUS_MISSED);
@@ -339,8 +337,7 @@ t.test('Data availability at L2: the verifier reports the CID unserved, the pane
   t.equal(dispute.stage, DisputeStage.DISPUTE_STAGE_L3_DRAW, 'escalated');
   h.nextBlock();
   const arbiters = h.dispute(disputeId).panel.map((seat) => seat.arbiter);
-  s.vote(disputeId, arbiters[0], 'unavailable');
-  t.equal(s.vote(disputeId, arbiters[1], 'unavailable'), 'miner-at-fault');
+  t.same(s.votes(disputeId, [[arbiters[0], 'unavailable'], [arbiters[1], 'unavailable']]), ['pending', 'miner-at-fault']);
   dispute = h.dispute(disputeId);
   t.match(dispute.resolution, /unavailable/);
   t.equal(h.minerStake(s.miner.bytes), MINER_STAKE - MINER_SLASH);
@@ -361,8 +358,7 @@ t.test('Data availability at L1: a report the panel does not confirm → no faul
   t.equal(h.keeper.l1Check(h.state, s.submissionId)?.status, L1Status.L1_STATUS_UNAVAILABLE);
   h.nextBlock();
   const arbiters = h.dispute(disputeId).panel.map((seat) => seat.arbiter);
-  s.vote(disputeId, arbiters[0], GOOD);
-  t.equal(s.vote(disputeId, arbiters[1], GOOD), 'no-fault');
+  t.same(s.votes(disputeId, [[arbiters[0], GOOD], [arbiters[1], GOOD]]), ['pending', 'no-fault']);
   t.same(s.tokenChanges(), { [check.verifier]: -WRONG });
   t.same(s.balances(), { ...s.start, supply: s.start.supply - WRONG });
   s.finish(t);
@@ -378,8 +374,7 @@ t.test('A panelist reports unavailability during L3; the report lets the panel v
   h.nextBlock();
   const arbiters = h.dispute(disputeId).panel.map((seat) => seat.arbiter);
   t.equal(s.report(arbiters[2]), disputeId);
-  s.vote(disputeId, arbiters[2], 'unavailable');
-  t.equal(s.vote(disputeId, arbiters[0], GOOD), 'miner-at-fault', 'a wrong result and an unavailability vote are both faults');
+  t.same(s.votes(disputeId, [[arbiters[2], 'unavailable'], [arbiters[0], GOOD]]), ['pending', 'miner-at-fault'], 'a wrong result and an unavailability vote are both faults');
   t.equal(h.supply(), s.start.supply - MINER_SLASH + BOUNTY);
   s.finish(t);
   t.end();
@@ -403,17 +398,12 @@ t.test('An honest challenger against an L1-verified submission: the challenge st
   s.verify(check.verifier, BAD); // a colluding L1 verifier "reproduces" the bad result
   const disputeId = s.challenge();
   h.nextBlock();
-  let verifier = h.dispute(disputeId).l2Verifier;
-  if (verifier === check.verifier) {
-    // the colluder drawn again at L2 stays silent; the redraw gets an honest one
-    s.advanceTo(h.dispute(disputeId).nextActionHeight + 2n);
-    verifier = h.dispute(disputeId).l2Verifier;
-  }
+  const verifier = h.dispute(disputeId).l2Verifier;
+  t.not(verifier, check.verifier, 'the submission\'s L1 verifier is never its L2 verifier');
   s.verify(verifier, GOOD);
   h.nextBlock();
   const arbiters = h.dispute(disputeId).panel.map((seat) => seat.arbiter);
-  s.vote(disputeId, arbiters[0], GOOD);
-  t.equal(s.vote(disputeId, arbiters[1], GOOD), 'miner-at-fault');
+  t.same(s.votes(disputeId, [[arbiters[0], GOOD], [arbiters[1], GOOD]]), ['pending', 'miner-at-fault']);
   t.equal(h.balance(s.challenger.bytes), s.start.challenger - FEE + BOUNTY);
   s.finish(t);
   t.end();
@@ -437,7 +427,7 @@ t.test('L2: the verifier\'s pay does not depend on the side it takes (match, mis
     if (answer !== 'match') {
       h.nextBlock();
       const arbiters = h.dispute(disputeId).panel.map((seat) => seat.arbiter);
-      for (const arbiter of arbiters.slice(0, 2)) s.vote(disputeId, arbiter, GOOD);
+      s.votes(disputeId, arbiters.slice(0, 2).map((arbiter) => [arbiter, GOOD] as const));
       t.equal(h.dispute(disputeId).outcome, DisputeOutcome.DISPUTE_OUTCOME_NO_FAULT);
       t.equal(h.balance(verifier) - before, changes[answer], `${answer}: settlement pays the verifier nothing more`);
     }

@@ -38,7 +38,7 @@ t.test(`simulation: ${WINDOWS} windows with cheating miners and false challenger
   const random = prng(20240601);
   const h = verificationTestbed({
     validators: [1000n, 1100n, 1200n, 1300n, 1400n, 1500n, 1600n, 1700n, 1800n, 1900n],
-    params: { l1SampleBps: 2000n, l1ResponseBlocks: 2n, l2ResponseBlocks: 2n, l3VoteBlocks: 2n, maxRedraws: 1n },
+    params: { l1SampleBps: 2000n, l1ResponseBlocks: 2n, l2ResponseBlocks: 2n, l3VoteBlocks: 2n, revealBlocks: 2n, maxRedraws: 1n },
     jailBlocks: 8n,
   });
   const griefer = h.validators[9];
@@ -122,19 +122,23 @@ t.test(`simulation: ${WINDOWS} windows with cheating miners and false challenger
       fresh = [];
     }
 
-    // L1 verifiers.
+    // L1 verifiers: commit in one block, reveal in a later one (an unavailability report needs no commitment).
     pendingL1 = pendingL1.filter((id) => {
       const check = h.keeper.l1Check(h.state, id)!;
       if (check.status !== L1Status.L1_STATUS_PENDING || height > check.deadlineHeight) return false;
       if (check.verifier !== griefer && misses(`l1:${id}`, 0n)) return true;
       const fact = truth.get(id)!;
-      if (check.verifier === griefer) {
-        h.tx((ctx) => h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({ verifier: griefer, submissionId: id, resultHash: testHash(`grief-${id}`) })));
-      } else if (fact.withheld) {
+      if (check.verifier !== griefer && fact.withheld) {
         h.tx((ctx) => h.keeper.reportUnavailable(ctx, MsgReportUnavailable.fromPartial({ reporter: check.verifier, submissionId: id })));
-      } else {
-        h.tx((ctx) => h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({ verifier: check.verifier, submissionId: id, resultHash: honestResult(id) })));
+        checked.add(id);
+        return false;
       }
+      const result = check.verifier === griefer ? testHash(`grief-${id}`) : honestResult(id);
+      if (check.commitment.length === 0) {
+        h.commitAnswer(check.verifier, id, result);
+        return true;
+      }
+      h.revealAnswer(check.verifier, id, result);
       checked.add(id);
       return false;
     });
@@ -150,22 +154,27 @@ t.test(`simulation: ${WINDOWS} windows with cheating miners and false challenger
           h.tx((ctx) => h.keeper.reportUnavailable(ctx, MsgReportUnavailable.fromPartial({ reporter: verifier, submissionId: id })));
         } else {
           const result = verifier === griefer ? testHash(`grief-${id}`) : honestResult(id);
-          h.tx((ctx) => h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({ verifier, submissionId: id, resultHash: result })));
+          if (dispute.l2Commitment.length === 0) h.commitAnswer(verifier, id, result);
+          else if (dispute.l2CommitHeight < height) h.revealAnswer(verifier, id, result);
         }
       } else if (dispute.stage === DisputeStage.DISPUTE_STAGE_L3_VOTING) {
+        // Arbiters commit in one block; they reveal once every active seat has committed or the commit deadline has passed.
+        const revealsOpen = height > dispute.commitDeadlineHeight || dispute.panel.every((s) => s.missed || s.commitment.length > 0);
         for (const seat of dispute.panel) {
           if (seat.missed || seat.voted) continue;
           if (h.keeper.dispute(h.state, dispute.id)!.stage === DisputeStage.DISPUTE_STAGE_RESOLVED) break;
           if (seat.arbiter !== griefer && misses(`l3:${dispute.id}:${seat.arbiter}`, seat.round)) continue;
-          let vote: Partial<MsgArbiterVote>;
-          if (seat.arbiter === griefer) vote = { resultHash: testHash(`grief-${id}`) };
+          let vote: Uint8Array | 'unavailable';
+          if (seat.arbiter === griefer) vote = testHash(`grief-${id}`);
           else if (fact.withheld) {
             if (!h.keeper.dispute(h.state, dispute.id)!.unavailableReported) {
               h.tx((ctx) => h.keeper.reportUnavailable(ctx, MsgReportUnavailable.fromPartial({ reporter: seat.arbiter, submissionId: id })));
             }
-            vote = { unavailable: true };
-          } else vote = { resultHash: honestResult(id) };
-          h.tx((ctx) => h.keeper.arbiterVote(ctx, MsgArbiterVote.fromPartial({ arbiter: seat.arbiter, disputeId: dispute.id, ...vote })));
+            vote = 'unavailable';
+          } else vote = honestResult(id);
+          if (seat.commitment.length === 0) {
+            if (height <= dispute.commitDeadlineHeight) h.commitVote(dispute.id, seat.arbiter, vote);
+          } else if (revealsOpen && seat.commitHeight < height) h.revealVote(dispute.id, seat.arbiter, vote);
         }
       }
     }

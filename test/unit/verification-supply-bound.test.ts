@@ -23,13 +23,11 @@ t.test('MINER_AT_FAULT with a bounty past the supply bound: bond back, no bounty
   const initialSupply = h.supply();
   const disputeId = h.tx((ctx) => h.keeper.challenge(ctx, MsgChallenge.fromPartial({ challenger: challenger.address, submissionId, bond: BOND.toString() })));
   h.nextBlock();
-  h.tx((ctx) => h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({ verifier: h.dispute(disputeId).l2Verifier, submissionId, resultHash: testHash('good') })));
+  h.answer(h.dispute(disputeId).l2Verifier, submissionId, testHash('good'));
   h.nextBlock();
   const arbiters = h.dispute(disputeId).panel.map((seat) => seat.arbiter);
   const before = h.events.events.length;
-  for (const arbiter of arbiters.slice(0, 2)) {
-    t.doesNotThrow(() => h.tx((ctx) => h.keeper.arbiterVote(ctx, MsgArbiterVote.fromPartial({ arbiter, disputeId, resultHash: testHash('good') }))));
-  }
+  t.doesNotThrow(() => h.votes(disputeId, arbiters.slice(0, 2).map((arbiter) => [arbiter, testHash('good')] as const)));
   const dispute = h.dispute(disputeId);
   t.equal(dispute.outcome, DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT);
   t.equal(dispute.bounty, '0', 'no bounty minted');

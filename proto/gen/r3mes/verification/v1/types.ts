@@ -262,6 +262,11 @@ export interface Params {
    * verifier when it answers (match, mismatch or unavailable alike), whatever it answers.
    */
   l2VerifierFeeBps: bigint;
+  /**
+   * Blocks after a commit deadline (L1, L2, L3) in which committed answers are revealed
+   * (deadline inclusive).
+   */
+  revealBlocks: bigint;
 }
 
 /** The L1 (optimistic) check of one sampled submission. */
@@ -272,6 +277,7 @@ export interface L1Check {
   /** The draw seed fixed in the block that included the submission (32 bytes). */
   seed: Buffer;
   drawnHeight: bigint;
+  /** The last height a reveal counts (commit_deadline_height + reveal_blocks). */
   deadlineHeight: bigint;
   status: L1Status;
   resultHash: Buffer;
@@ -284,6 +290,11 @@ export interface L1Check {
    * credits (README "L1 verifiers are paid").
    */
   credited: boolean;
+  /** The verifier's commitment (32 bytes once committed) and the height that recorded it. */
+  commitment: Buffer;
+  commitHeight: bigint;
+  /** The last height a commitment is accepted. */
+  commitDeadlineHeight: bigint;
 }
 
 /**
@@ -307,6 +318,9 @@ export interface PanelSeat {
   voteHeight: bigint;
   /** Did not vote by its round's deadline: penalised and replaced. */
   missed: boolean;
+  /** The arbiter's commitment (32 bytes once committed) and the height that recorded it. */
+  commitment: Buffer;
+  commitHeight: bigint;
 }
 
 /**
@@ -369,6 +383,14 @@ export interface Dispute {
    * answer yet). The module account holds bond − l2_fee for an open dispute.
    */
   l2Fee: string;
+  /** The current L2 verifier's commitment (32 bytes once committed) and the height that recorded it. */
+  l2Commitment: Buffer;
+  l2CommitHeight: bigint;
+  /**
+   * L2_ANSWER / L3_VOTING: the last height a commitment is accepted; next_action_height is then
+   * the last height a reveal counts (commit_deadline_height + reveal_blocks).
+   */
+  commitDeadlineHeight: bigint;
 }
 
 /**
@@ -401,6 +423,7 @@ function createBaseParams(): Params {
     maxRedraws: 0n,
     bondMinerShareBps: 0n,
     l2VerifierFeeBps: 0n,
+    revealBlocks: 0n,
   };
 }
 
@@ -474,6 +497,12 @@ export const Params: MessageFns<Params> = {
         throw new globalThis.Error("value provided for field message.l2VerifierFeeBps of type uint64 too large");
       }
       writer.uint32(104).uint64(message.l2VerifierFeeBps);
+    }
+    if (message.revealBlocks !== 0n) {
+      if (BigInt.asUintN(64, message.revealBlocks) !== message.revealBlocks) {
+        throw new globalThis.Error("value provided for field message.revealBlocks of type uint64 too large");
+      }
+      writer.uint32(112).uint64(message.revealBlocks);
     }
     return writer;
   },
@@ -595,6 +624,14 @@ export const Params: MessageFns<Params> = {
             message.l2VerifierFeeBps = reader.uint64() as bigint;
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.revealBlocks = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -674,6 +711,11 @@ export const Params: MessageFns<Params> = {
         : isSet(object.l2_verifier_fee_bps)
         ? BigInt(object.l2_verifier_fee_bps)
         : 0n,
+      revealBlocks: isSet(object.revealBlocks)
+        ? BigInt(object.revealBlocks)
+        : isSet(object.reveal_blocks)
+        ? BigInt(object.reveal_blocks)
+        : 0n,
     };
   },
 
@@ -718,6 +760,9 @@ export const Params: MessageFns<Params> = {
     if (message.l2VerifierFeeBps !== 0n) {
       obj.l2VerifierFeeBps = message.l2VerifierFeeBps.toString();
     }
+    if (message.revealBlocks !== 0n) {
+      obj.revealBlocks = message.revealBlocks.toString();
+    }
     return obj;
   },
 
@@ -758,6 +803,9 @@ export const Params: MessageFns<Params> = {
     message.l2VerifierFeeBps = (object.l2VerifierFeeBps !== undefined && object.l2VerifierFeeBps !== null)
       ? BigInt(object.l2VerifierFeeBps)
       : 0n;
+    message.revealBlocks = (object.revealBlocks !== undefined && object.revealBlocks !== null)
+      ? BigInt(object.revealBlocks)
+      : 0n;
     return message;
   },
 };
@@ -775,6 +823,9 @@ function createBaseL1Check(): L1Check {
     answerHeight: 0n,
     disputeId: 0n,
     credited: false,
+    commitment: Buffer.alloc(0),
+    commitHeight: 0n,
+    commitDeadlineHeight: 0n,
   };
 }
 
@@ -827,6 +878,21 @@ export const L1Check: MessageFns<L1Check> = {
     }
     if (message.credited !== false) {
       writer.uint32(88).bool(message.credited);
+    }
+    if (message.commitment.length !== 0) {
+      writer.uint32(98).bytes(message.commitment);
+    }
+    if (message.commitHeight !== 0n) {
+      if (BigInt.asUintN(64, message.commitHeight) !== message.commitHeight) {
+        throw new globalThis.Error("value provided for field message.commitHeight of type uint64 too large");
+      }
+      writer.uint32(104).uint64(message.commitHeight);
+    }
+    if (message.commitDeadlineHeight !== 0n) {
+      if (BigInt.asUintN(64, message.commitDeadlineHeight) !== message.commitDeadlineHeight) {
+        throw new globalThis.Error("value provided for field message.commitDeadlineHeight of type uint64 too large");
+      }
+      writer.uint32(112).uint64(message.commitDeadlineHeight);
     }
     return writer;
   },
@@ -932,6 +998,30 @@ export const L1Check: MessageFns<L1Check> = {
             message.credited = reader.bool();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.commitment = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.commitHeight = reader.uint64() as bigint;
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.commitDeadlineHeight = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -981,6 +1071,17 @@ export const L1Check: MessageFns<L1Check> = {
         ? BigInt(object.dispute_id)
         : 0n,
       credited: isSet(object.credited) ? globalThis.Boolean(object.credited) : false,
+      commitment: isSet(object.commitment) ? Buffer.from(bytesFromBase64(object.commitment)) : Buffer.alloc(0),
+      commitHeight: isSet(object.commitHeight)
+        ? BigInt(object.commitHeight)
+        : isSet(object.commit_height)
+        ? BigInt(object.commit_height)
+        : 0n,
+      commitDeadlineHeight: isSet(object.commitDeadlineHeight)
+        ? BigInt(object.commitDeadlineHeight)
+        : isSet(object.commit_deadline_height)
+        ? BigInt(object.commit_deadline_height)
+        : 0n,
     };
   },
 
@@ -1019,6 +1120,15 @@ export const L1Check: MessageFns<L1Check> = {
     if (message.credited !== false) {
       obj.credited = message.credited;
     }
+    if (message.commitment.length !== 0) {
+      obj.commitment = base64FromBytes(message.commitment);
+    }
+    if (message.commitHeight !== 0n) {
+      obj.commitHeight = message.commitHeight.toString();
+    }
+    if (message.commitDeadlineHeight !== 0n) {
+      obj.commitDeadlineHeight = message.commitDeadlineHeight.toString();
+    }
     return obj;
   },
 
@@ -1046,6 +1156,13 @@ export const L1Check: MessageFns<L1Check> = {
       : 0n;
     message.disputeId = (object.disputeId !== undefined && object.disputeId !== null) ? BigInt(object.disputeId) : 0n;
     message.credited = object.credited ?? false;
+    message.commitment = object.commitment ?? Buffer.alloc(0);
+    message.commitHeight = (object.commitHeight !== undefined && object.commitHeight !== null)
+      ? BigInt(object.commitHeight)
+      : 0n;
+    message.commitDeadlineHeight = (object.commitDeadlineHeight !== undefined && object.commitDeadlineHeight !== null)
+      ? BigInt(object.commitDeadlineHeight)
+      : 0n;
     return message;
   },
 };
@@ -1147,6 +1264,8 @@ function createBasePanelSeat(): PanelSeat {
     unavailable: false,
     voteHeight: 0n,
     missed: false,
+    commitment: Buffer.alloc(0),
+    commitHeight: 0n,
   };
 }
 
@@ -1178,6 +1297,15 @@ export const PanelSeat: MessageFns<PanelSeat> = {
     }
     if (message.missed !== false) {
       writer.uint32(56).bool(message.missed);
+    }
+    if (message.commitment.length !== 0) {
+      writer.uint32(66).bytes(message.commitment);
+    }
+    if (message.commitHeight !== 0n) {
+      if (BigInt.asUintN(64, message.commitHeight) !== message.commitHeight) {
+        throw new globalThis.Error("value provided for field message.commitHeight of type uint64 too large");
+      }
+      writer.uint32(72).uint64(message.commitHeight);
     }
     return writer;
   },
@@ -1251,6 +1379,22 @@ export const PanelSeat: MessageFns<PanelSeat> = {
             message.missed = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.commitment = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.commitHeight = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1280,6 +1424,12 @@ export const PanelSeat: MessageFns<PanelSeat> = {
         ? BigInt(object.vote_height)
         : 0n,
       missed: isSet(object.missed) ? globalThis.Boolean(object.missed) : false,
+      commitment: isSet(object.commitment) ? Buffer.from(bytesFromBase64(object.commitment)) : Buffer.alloc(0),
+      commitHeight: isSet(object.commitHeight)
+        ? BigInt(object.commitHeight)
+        : isSet(object.commit_height)
+        ? BigInt(object.commit_height)
+        : 0n,
     };
   },
 
@@ -1306,6 +1456,12 @@ export const PanelSeat: MessageFns<PanelSeat> = {
     if (message.missed !== false) {
       obj.missed = message.missed;
     }
+    if (message.commitment.length !== 0) {
+      obj.commitment = base64FromBytes(message.commitment);
+    }
+    if (message.commitHeight !== 0n) {
+      obj.commitHeight = message.commitHeight.toString();
+    }
     return obj;
   },
 
@@ -1323,6 +1479,10 @@ export const PanelSeat: MessageFns<PanelSeat> = {
       ? BigInt(object.voteHeight)
       : 0n;
     message.missed = object.missed ?? false;
+    message.commitment = object.commitment ?? Buffer.alloc(0);
+    message.commitHeight = (object.commitHeight !== undefined && object.commitHeight !== null)
+      ? BigInt(object.commitHeight)
+      : 0n;
     return message;
   },
 };
@@ -1482,6 +1642,9 @@ function createBaseDispute(): Dispute {
     submissionRejected: false,
     submissionSeed: Buffer.alloc(0),
     l2Fee: "",
+    l2Commitment: Buffer.alloc(0),
+    l2CommitHeight: 0n,
+    commitDeadlineHeight: 0n,
   };
 }
 
@@ -1600,6 +1763,21 @@ export const Dispute: MessageFns<Dispute> = {
     }
     if (message.l2Fee !== "") {
       writer.uint32(242).string(message.l2Fee);
+    }
+    if (message.l2Commitment.length !== 0) {
+      writer.uint32(250).bytes(message.l2Commitment);
+    }
+    if (message.l2CommitHeight !== 0n) {
+      if (BigInt.asUintN(64, message.l2CommitHeight) !== message.l2CommitHeight) {
+        throw new globalThis.Error("value provided for field message.l2CommitHeight of type uint64 too large");
+      }
+      writer.uint32(256).uint64(message.l2CommitHeight);
+    }
+    if (message.commitDeadlineHeight !== 0n) {
+      if (BigInt.asUintN(64, message.commitDeadlineHeight) !== message.commitDeadlineHeight) {
+        throw new globalThis.Error("value provided for field message.commitDeadlineHeight of type uint64 too large");
+      }
+      writer.uint32(264).uint64(message.commitDeadlineHeight);
     }
     return writer;
   },
@@ -1857,6 +2035,30 @@ export const Dispute: MessageFns<Dispute> = {
             message.l2Fee = reader.string();
             continue;
           }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.l2Commitment = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 32: {
+            if (tag !== 256) {
+              break;
+            }
+
+            message.l2CommitHeight = reader.uint64() as bigint;
+            continue;
+          }
+          case 33: {
+            if (tag !== 264) {
+              break;
+            }
+
+            message.commitDeadlineHeight = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1969,6 +2171,21 @@ export const Dispute: MessageFns<Dispute> = {
         : isSet(object.l2_fee)
         ? globalThis.String(object.l2_fee)
         : "",
+      l2Commitment: isSet(object.l2Commitment)
+        ? Buffer.from(bytesFromBase64(object.l2Commitment))
+        : isSet(object.l2_commitment)
+        ? Buffer.from(bytesFromBase64(object.l2_commitment))
+        : Buffer.alloc(0),
+      l2CommitHeight: isSet(object.l2CommitHeight)
+        ? BigInt(object.l2CommitHeight)
+        : isSet(object.l2_commit_height)
+        ? BigInt(object.l2_commit_height)
+        : 0n,
+      commitDeadlineHeight: isSet(object.commitDeadlineHeight)
+        ? BigInt(object.commitDeadlineHeight)
+        : isSet(object.commit_deadline_height)
+        ? BigInt(object.commit_deadline_height)
+        : 0n,
     };
   },
 
@@ -2064,6 +2281,15 @@ export const Dispute: MessageFns<Dispute> = {
     if (message.l2Fee !== "") {
       obj.l2Fee = message.l2Fee;
     }
+    if (message.l2Commitment.length !== 0) {
+      obj.l2Commitment = base64FromBytes(message.l2Commitment);
+    }
+    if (message.l2CommitHeight !== 0n) {
+      obj.l2CommitHeight = message.l2CommitHeight.toString();
+    }
+    if (message.commitDeadlineHeight !== 0n) {
+      obj.commitDeadlineHeight = message.commitDeadlineHeight.toString();
+    }
     return obj;
   },
 
@@ -2110,6 +2336,13 @@ export const Dispute: MessageFns<Dispute> = {
     message.submissionRejected = object.submissionRejected ?? false;
     message.submissionSeed = object.submissionSeed ?? Buffer.alloc(0);
     message.l2Fee = object.l2Fee ?? "";
+    message.l2Commitment = object.l2Commitment ?? Buffer.alloc(0);
+    message.l2CommitHeight = (object.l2CommitHeight !== undefined && object.l2CommitHeight !== null)
+      ? BigInt(object.l2CommitHeight)
+      : 0n;
+    message.commitDeadlineHeight = (object.commitDeadlineHeight !== undefined && object.commitDeadlineHeight !== null)
+      ? BigInt(object.commitDeadlineHeight)
+      : 0n;
     return message;
   },
 };
