@@ -7,11 +7,13 @@ import { GenesisState } from '../../proto/gen/r3mes/verification/v1/genesis.ts';
 import { DisputeOrigin, DisputeOutcome, DisputeStage, L1Status } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { decodeAddress } from '../../app/core/address.ts';
 import { verificationErrors } from './errors.ts';
-import { HASH_BYTES, MAX_VERIFIER_BYTES, type VerificationKeeper, type VerificationViewKeeper } from './keeper.ts';
+import { HASH_BYTES, MAX_VERIFIER_BYTES, TRAP_POOL_MAX, type VerificationKeeper, type VerificationViewKeeper } from './keeper.ts';
 import { defaultParams, parseAmount, validateParams } from './params.ts';
 
 export function defaultGenesis(): GenesisState {
-  return { params: defaultParams(), nextDisputeId: 1n, nextScanSubmissionId: 1n, l1Checks: [], disputes: [], submissionSeeds: [], verifierCredits: [] };
+  return { params: defaultParams(), nextDisputeId: 1n, nextScanSubmissionId: 1n, l1Checks: [], disputes: [], submissionSeeds: [], verifierCredits: [],
+    trapChecks: [], trapSources: [], nextTrapId: 1n,
+  };
 }
 
 export function parseGenesis(json: unknown): GenesisState {
@@ -105,8 +107,31 @@ export function initGenesis(keeper: VerificationKeeper, store: KVStore, genesis:
     keeper.setVerifierCredit(store, credit);
   }
 
+  const nextTrapId = genesis.nextTrapId === 0n ? 1n : genesis.nextTrapId;
+  previous = 0n;
+  for (const trap of genesis.trapChecks) {
+    const at = `trap ${trap.trapId}`;
+    if (trap.trapId <= previous || trap.trapId >= nextTrapId) throw bad(`${at}: sorted, unique, below next_trap_id`);
+    previous = trap.trapId;
+    const check = trap.check;
+    if (check === undefined || trap.trueHash.length !== HASH_BYTES || check.claimedHash.length !== HASH_BYTES || check.seed.length !== HASH_BYTES) throw bad(`${at}: a check, 32-byte true and claimed hashes and seed`);
+    if (check.status < L1Status.L1_STATUS_PENDING || check.status > L1Status.L1_STATUS_MISSED) throw bad(`${at}: unknown status`);
+    if (check.verifier === '' || Buffer.byteLength(check.verifier, 'utf8') > MAX_VERIFIER_BYTES) throw bad(`${at}: bad verifier`);
+    if (check.commitment.length !== 0 && check.commitment.length !== HASH_BYTES) throw bad(`${at}: commitment must be empty or 32 bytes`);
+    keeper.setTrapCheck(store, trap);
+  }
+  previous = 0n;
+  if (genesis.trapSources.length > TRAP_POOL_MAX) throw bad(`at most ${TRAP_POOL_MAX} trap sources`);
+  for (const source of genesis.trapSources) {
+    const at = `trap source ${source.submissionId}`;
+    if (source.submissionId <= previous) throw bad(`${at}: sorted, unique`);
+    previous = source.submissionId;
+    if (source.trueHash.length !== HASH_BYTES || source.claimedHash.length !== HASH_BYTES) throw bad(`${at}: 32-byte hashes`);
+    keeper.setTrapSource(store, source);
+  }
+
   keeper.setParams(store, genesis.params);
-  keeper.setModuleState(store, { nextDisputeId: genesis.nextDisputeId, nextScanSubmissionId: genesis.nextScanSubmissionId });
+  keeper.setModuleState(store, { nextDisputeId: genesis.nextDisputeId, nextScanSubmissionId: genesis.nextScanSubmissionId, nextTrapId });
 }
 
 export function exportGenesis(keeper: VerificationViewKeeper, store: KVStore): GenesisState {
@@ -119,5 +144,8 @@ export function exportGenesis(keeper: VerificationViewKeeper, store: KVStore): G
     disputes: [...keeper.disputes(store)],
     submissionSeeds: [...keeper.submissionSeeds(store)],
     verifierCredits: [...keeper.verifierCredits(store)],
+    trapChecks: [...keeper.trapChecks(store)],
+    trapSources: [...keeper.trapSources(store)],
+    nextTrapId: state.nextTrapId === 0n ? 1n : state.nextTrapId,
   };
 }

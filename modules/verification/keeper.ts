@@ -8,9 +8,11 @@ import { reportInvariant } from '../../app/core/invariants.ts';
 import type { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import {
   Dispute, DisputeOrigin, DisputeOutcome, DisputeStage, L1Check, L1Status, ModuleState, type PanelSeat, Params, type SubmissionSeed,
-  type VerifierCredit,
+  type TrapCheck, type TrapSource, type VerifierCredit,
 } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { verificationErrors } from './errors.ts';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { TrapCheck as TrapCheckCodec } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { COMMITMENT_BYTES, commitDomain, SALT_BYTES, UNAVAILABLE_RESULT, verificationCommitment } from './commitment.ts';
 import type {
   SubmissionHoldReader, SubmissionView, TrainingReader, VerificationBankKeeper, VerificationStakingKeeper,
@@ -28,6 +30,9 @@ export const HASH_BYTES = 32;
 export const DRAW = {
   l1Sample: 'verify-l1-sample',
   l1Verifier: 'verify-l1-verifier',
+  trap: 'verify-trap',
+  trapSource: 'verify-trap-source',
+  trapVerifier: 'verify-trap-verifier',
   l2Verifier: 'verify-l2-verifier',
   l3Panel: 'verify-l3-panel',
 } as const;
@@ -68,7 +73,16 @@ const keys = {
   seedPrefix: utf8('q/'),
   credit: (verifier: string) => concatBytes(utf8('c/'), verifierKey(verifier)),
   creditPrefix: utf8('c/'),
+  trap: (trapId: bigint) => concatBytes(utf8('r/'), u64be(trapId)),
+  trapPrefix: utf8('r/'),
+  trapDue: (height: bigint, trapId: bigint) => concatBytes(utf8('f/'), u64be(height), u64be(trapId)),
+  trapDuePrefix: utf8('f/'),
+  trapSource: (submissionId: bigint) => concatBytes(utf8('k/'), u64be(submissionId)),
+  trapSourcePrefix: utf8('k/'),
 };
+
+/** The most trap sources kept (the oldest go first). */
+export const TRAP_POOL_MAX = 128;
 
 export type OutcomeName = 'pending' | 'challenge-rejected' | 'miner-at-fault' | 'no-fault' | 'void';
 
@@ -89,7 +103,7 @@ export interface VerificationParams {
 }
 
 export function emptyModuleState(): ModuleState {
-  return { nextDisputeId: 1n, nextScanSubmissionId: 1n };
+  return { nextDisputeId: 1n, nextScanSubmissionId: 1n, nextTrapId: 1n };
 }
 
 function isHash(bytes: Uint8Array): boolean {
@@ -144,11 +158,12 @@ export class VerificationViewKeeper implements SubmissionHoldReader {
     const size = limit === 0n ? CHECKS_PAGE_DEFAULT : limit > CHECKS_PAGE_MAX ? CHECKS_PAGE_MAX : limit;
     const prefix = keys.l1ByVerifierPrefix(verifier);
     const checks: L1Check[] = [];
-    for (const [key] of this.view(store).iterate(prefix)) {
+    for (const [key, value] of this.view(store).iterate(prefix)) {
       const id = readU64be(key.subarray(prefix.length));
       if (id <= startAfter) continue;
       if (BigInt(checks.length) === size) return { checks, nextStartAfter: checks[checks.length - 1].submissionId };
-      const check = this.l1Check(store, id);
+      // A trap check is listed exactly like an L1 check (README "Trap checks"); the index value names it.
+      const check = value.length === 8 ? this.trapCheck(store, readU64be(value))?.check : this.l1Check(store, id);
       if (check === undefined) throw new Error(`verification index v/ names submission ${id} without an L1 check`);
       checks.push(check);
     }
@@ -211,6 +226,29 @@ export class VerificationViewKeeper implements SubmissionHoldReader {
     }
   }
 
+  trapCheck(store: KVStore, trapId: bigint): TrapCheck | undefined {
+    if (trapId < 0n || trapId >= 1n << 64n) return undefined;
+    const raw = this.view(store).get(keys.trap(trapId));
+    return raw === undefined ? undefined : TrapCheckCodec.decode(raw);
+  }
+
+  *trapChecks(store: KVStore): IterableIterator<TrapCheck> {
+    for (const [, value] of this.view(store).iterate(keys.trapPrefix)) yield TrapCheckCodec.decode(value);
+  }
+
+  /** The pending trap of `verifier` on `submissionId`, if its by-verifier index entry names one. */
+  pendingTrap(store: KVStore, verifier: string, submissionId: bigint): TrapCheck | undefined {
+    const value = this.view(store).get(keys.l1ByVerifier(verifier, submissionId));
+    return value === undefined || value.length !== 8 ? undefined : this.trapCheck(store, readU64be(value));
+  }
+
+  /** Trap sources, ascending by submission id. */
+  *trapSources(store: KVStore): IterableIterator<TrapSource> {
+    for (const [key, value] of this.view(store).iterate(keys.trapSourcePrefix)) {
+      yield { submissionId: readU64be(key.subarray(keys.trapSourcePrefix.length)), trueHash: Buffer.from(value.subarray(0, 32)), claimedHash: Buffer.from(value.subarray(32, 64)) };
+    }
+  }
+
   /** Confirmed, unpaid L1 checks per verifier, in store order (address byte length, then bytes). */
   *verifierCredits(store: KVStore): IterableIterator<VerifierCredit> {
     for (const [key, value] of this.view(store).iterate(keys.creditPrefix)) {
@@ -232,7 +270,7 @@ export interface VerificationDeps {
   readonly drawer: Drawer;
 }
 
-type Fault = 'missed-deadline' | 'wrong-result';
+type Fault = 'missed-deadline' | 'wrong-result' | 'trap-failed';
 
 /** Full layer: the four messages, the dispute state machine (endBlock), settlement. */
 export class VerificationKeeper extends VerificationViewKeeper {
@@ -250,6 +288,24 @@ export class VerificationKeeper extends VerificationViewKeeper {
 
   setSubmissionSeed(store: KVStore, submissionId: bigint, seed: Uint8Array): void {
     this.view(store).set(keys.seed(submissionId), seed);
+  }
+
+  /** Writes a trap check; its deadline and by-verifier index entries follow its status, as an L1 check's do. */
+  setTrapCheck(store: KVStore, trap: TrapCheck): void {
+    const view = this.view(store);
+    const check = trap.check!;
+    view.set(keys.trap(trap.trapId), TrapCheckCodec.encode(trap).finish());
+    if (check.status === L1Status.L1_STATUS_PENDING) {
+      view.set(keys.trapDue(check.deadlineHeight, trap.trapId), new Uint8Array());
+      view.set(keys.l1ByVerifier(check.verifier, check.submissionId), u64be(trap.trapId));
+    } else {
+      view.delete(keys.trapDue(check.deadlineHeight, trap.trapId));
+      view.delete(keys.l1ByVerifier(check.verifier, check.submissionId));
+    }
+  }
+
+  setTrapSource(store: KVStore, source: TrapSource): void {
+    this.view(store).set(keys.trapSource(source.submissionId), concatBytes(source.trueHash, source.claimedHash));
   }
 
   setVerifierCredit(store: KVStore, credit: VerifierCredit): void {
@@ -373,22 +429,25 @@ export class VerificationKeeper extends VerificationViewKeeper {
       throw verificationErrors.late(`${msg.verifier} missed its deadline in dispute ${dispute.id}`);
     }
 
-    const check = this.l1Check(store, submission.id);
+    const trap = this.pendingTrap(store, msg.verifier, submission.id);
+    const check = trap?.check ?? this.l1Check(store, submission.id);
     if (check === undefined || check.verifier !== msg.verifier) {
       throw verificationErrors.notDrawnVerifier(`${msg.verifier} for submission ${submission.id}`);
     }
     this.requirePendingL1(ctx, check);
+    const save = () => (trap === undefined ? this.setL1Check(store, check) : this.setTrapCheck(store, trap));
     if (phase === 'commit') {
       const commitDeadline = check.commitDeadlineHeight === 0n ? check.deadlineHeight : check.commitDeadlineHeight;
       if (ctx.height > commitDeadline) throw verificationErrors.late(`L1 check of submission ${check.submissionId}: commitments until height ${commitDeadline}, now ${ctx.height}`);
       if (check.commitment.length !== 0) throw verificationErrors.alreadyCommitted(`${msg.verifier} for submission ${check.submissionId}`);
       check.commitment = Buffer.from(msg.commitment);
       check.commitHeight = ctx.height;
-      this.setL1Check(store, check);
+      save();
       emitCommitted(ctx, 'l1', check.submissionId, msg.verifier);
       return { result: 'committed', disputeId: 0n };
     }
     checkReveal(ctx, check.commitment, check.commitHeight, commitDomain('l1', check.submissionId), msg.resultHash, msg.salt, msg.verifier);
+    if (trap !== undefined) return this.answerTrap(ctx, trap, msg.resultHash);
     check.status = match ? L1Status.L1_STATUS_MATCH : L1Status.L1_STATUS_MISMATCH;
     check.resultHash = Buffer.from(msg.resultHash);
     check.answerHeight = ctx.height;
@@ -400,6 +459,110 @@ export class VerificationKeeper extends VerificationViewKeeper {
     if (!match) disputeId = this.flag(ctx, submission, check, dispute, false);
     else this.setL1Check(store, check);
     return { result: match ? 'match' : 'mismatch', disputeId };
+  }
+
+  /**
+   * A trap's reveal (README "Trap checks"): the same response and `l1_verification` event as an
+   * L1 answer; then the chain compares with the result the L3 panel established: equal → passed
+   * (one credit, paid like a confirmed L1 check); anything else — the shown claim copied, or any
+   * other hash — failed: the trap penalty (`wrong_result_penalty_fraction`).
+   */
+  private answerTrap(ctx: Context, trap: TrapCheck, resultHash: Uint8Array): { result: 'match' | 'mismatch'; disputeId: bigint } {
+    const check = trap.check!;
+    const match = bytesEqual(resultHash, check.claimedHash);
+    check.status = match ? L1Status.L1_STATUS_MATCH : L1Status.L1_STATUS_MISMATCH;
+    check.resultHash = Buffer.from(resultHash);
+    check.answerHeight = ctx.height;
+    ctx.events.emit('l1_verification', [
+      ['submission', check.submissionId.toString()], ['verifier', check.verifier], ['result', match ? 'match' : 'mismatch'],
+      ['result_hash', toHex(resultHash), false],
+    ]);
+    const passed = bytesEqual(resultHash, trap.trueHash);
+    check.credited = passed;
+    this.setTrapCheck(ctx.store, trap);
+    const attributes: Array<[string, string]> = [['trap', trap.trapId.toString()], ['submission', check.submissionId.toString()], ['verifier', check.verifier]];
+    if (passed) {
+      this.addCredit(ctx.store, check.verifier);
+      ctx.events.emit('trap_passed', attributes);
+    } else {
+      ctx.events.emit('trap_failed', [...attributes, ['copied_claim', String(match)]]);
+      this.penalize(ctx, check.verifier, this.resolvedParams(ctx.store).wrongResultPenalty, 'trap-failed', `trap ${trap.trapId} on submission ${check.submissionId}`);
+    }
+    return { result: match ? 'match' : 'mismatch', disputeId: 0n };
+  }
+
+  /**
+   * A submission an L3 panel decided becomes a trap source: NO_FAULT → established result = the
+   * miner's hash, shown claim = a perturbation of it; MINER_AT_FAULT by a majority of seats
+   * voting one and the same result → established result = that hash, shown claim = the miner's
+   * public (wrong) hash. At most TRAP_POOL_MAX sources: the oldest submission goes first.
+   */
+  private addTrapSource(ctx: Context, dispute: Dispute, outcome: DisputeOutcome): void {
+    const active = dispute.panel.filter((s) => !s.missed);
+    const threshold = Math.floor(active.length / 2) + 1;
+    let trueHash: Uint8Array | undefined;
+    let claimedHash: Uint8Array | undefined;
+    if (outcome === DisputeOutcome.DISPUTE_OUTCOME_NO_FAULT) {
+      trueHash = dispute.expectedHash;
+      claimedHash = sha256(concatBytes(utf8('r3mes/verification/trap-claim'), dispute.submissionSeed, dispute.expectedHash));
+    } else if (outcome === DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT) {
+      for (const seat of active) {
+        if (!seat.voted || seat.unavailable || bytesEqual(seat.resultHash, dispute.expectedHash)) continue;
+        const same = active.filter((s) => s.voted && !s.unavailable && bytesEqual(s.resultHash, seat.resultHash)).length;
+        if (same >= threshold) {
+          trueHash = seat.resultHash;
+          claimedHash = dispute.expectedHash;
+          break;
+        }
+      }
+    }
+    if (trueHash === undefined || claimedHash === undefined || this.deps.training.submission(ctx.store, dispute.submissionId) === undefined) return;
+    this.setTrapSource(ctx.store, { submissionId: dispute.submissionId, trueHash: Buffer.from(trueHash), claimedHash: Buffer.from(claimedHash) });
+    const ids = [...this.view(ctx.store).iterate(keys.trapSourcePrefix)].map(([key]) => readU64be(key.subarray(keys.trapSourcePrefix.length)));
+    for (const id of ids.slice(0, Math.max(0, ids.length - TRAP_POOL_MAX))) this.view(ctx.store).delete(keys.trapSource(id));
+  }
+
+  /**
+   * In the scan of a new submission: with `trap_sample_bps`, a trap check on a trap source
+   * (drawn uniformly), to a verifier drawn uniformly among the bonded validators (every
+   * validator faces the same trap rate whatever its stake), not the source's miner or L1
+   * verifier, the new submission's miner, nor one holding a pending check on that source.
+   * Seeded like the L1 draws.
+   */
+  private issueTrap(ctx: Context, submission: SubmissionView, candidates: Lazy<Candidate[]>, params: Params, seed: Buffer): void {
+    if (params.trapSampleBps === 0n) return;
+    const id = submission.id.toString();
+    const weights: Candidate[] = [{ id: 'trap', stake: params.trapSampleBps }, { id: 'none', stake: BPS - params.trapSampleBps }];
+    if (this.deps.drawer.draw(ctx, DRAW.trap, id, weights, 1)[0].id !== 'trap') return;
+    const sources = [...this.trapSources(ctx.store)];
+    if (sources.length === 0) return;
+    const [picked] = this.deps.drawer.draw(ctx, DRAW.trapSource, id, sources.map((s) => ({ id: s.submissionId.toString(), stake: 1n })), 1);
+    const source = sources.find((s) => s.submissionId.toString() === picked.id)!;
+    const sourceSubmission = this.deps.training.submission(ctx.store, source.submissionId);
+    if (sourceSubmission === undefined) return;
+    const view = this.view(ctx.store);
+    // Not the source's miner, nor its own L1 verifier (who answered it once), nor the new submission's miner.
+    const sourceVerifier = this.l1Check(ctx.store, source.submissionId)?.verifier ?? '';
+    const exclusions = [sourceSubmission.miner, sourceVerifier, submission.miner, ...candidates.get().filter((c) => view.has(keys.l1ByVerifier(c.id, source.submissionId))).map((c) => c.id)];
+    const uniform = candidates.get().map((c) => ({ id: c.id, stake: 1n }));
+    if (eligible(uniform, exclusions) === 0) return;
+    const [verifier] = this.deps.drawer.draw(ctx, DRAW.trapVerifier, id, uniform, 1, exclusions);
+    const state = this.moduleState(ctx.store);
+    const trapId = state.nextTrapId === 0n ? 1n : state.nextTrapId;
+    state.nextTrapId = trapId + 1n;
+    this.setModuleState(ctx.store, state);
+    const check: L1Check = {
+      submissionId: source.submissionId, miner: sourceSubmission.miner, verifier: verifier.id, seed, drawnHeight: ctx.height,
+      deadlineHeight: ctx.height + params.l1ResponseBlocks + params.revealBlocks, status: L1Status.L1_STATUS_PENDING,
+      resultHash: Buffer.alloc(0), answerHeight: 0n, disputeId: 0n, credited: false,
+      commitment: Buffer.alloc(0), commitHeight: 0n, commitDeadlineHeight: ctx.height + params.l1ResponseBlocks, claimedHash: Buffer.from(source.claimedHash),
+    };
+    this.setTrapCheck(ctx.store, { trapId, check, trueHash: Buffer.from(source.trueHash) });
+    // The same event as a sampled L1 check: the duty view does not tell a trap.
+    ctx.events.emit('l1_sampled', [
+      ['submission', source.submissionId.toString()], ['miner', sourceSubmission.miner], ['verifier', verifier.id],
+      ['deadline_height', check.deadlineHeight.toString()], ['seed', toHex(seed), false],
+    ]);
   }
 
   /** Data availability: a drawn verifier (L1, L2) or a panel arbiter reports the CID unserved. */
@@ -430,6 +593,17 @@ export class VerificationKeeper extends VerificationViewKeeper {
       if (dispute.l2Missed.includes(msg.reporter) || dispute.panel.some((s) => s.arbiter === msg.reporter && s.missed)) {
         throw verificationErrors.late(`${msg.reporter} missed its deadline in dispute ${dispute.id}`);
       }
+    }
+    const trap = this.pendingTrap(store, msg.reporter, submission.id);
+    if (trap !== undefined) {
+      // A trap's source may be old: its data need not be served any more. Neither paid nor penalised.
+      this.requirePendingL1(ctx, trap.check!);
+      trap.check!.status = L1Status.L1_STATUS_UNAVAILABLE;
+      trap.check!.answerHeight = ctx.height;
+      this.setTrapCheck(store, trap);
+      ctx.events.emit('l1_verification', [['submission', submission.id.toString()], ['verifier', msg.reporter], ['result', 'unavailable']]);
+      ctx.events.emit('trap_unavailable', [['trap', trap.trapId.toString()], ['submission', submission.id.toString()], ['verifier', msg.reporter]]);
+      return 0n;
     }
     const check = this.l1Check(store, submission.id);
     if (check === undefined || check.verifier !== msg.reporter) throw verificationErrors.notDrawnVerifier(`${msg.reporter} for submission ${submission.id}`);
@@ -514,6 +688,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
       if (submission === undefined || submission.status !== 'pending') continue;
       // Every pending submission, sampled or not: the seed of its dispute draws, fixed now.
       this.setSubmissionSeed(store, id, blockSeed);
+      this.issueTrap(ctx, submission, candidates, params, blockSeed);
       const sampleWeights: Candidate[] = [{ id: 'check', stake: params.l1SampleBps }, { id: 'skip', stake: BPS - params.l1SampleBps }];
       const sampled = this.deps.drawer.draw(ctx, DRAW.l1Sample, id.toString(), sampleWeights, 1)[0].id === 'check';
       if (!sampled) continue;
@@ -529,6 +704,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
         deadlineHeight: ctx.height + params.l1ResponseBlocks + params.revealBlocks, status: L1Status.L1_STATUS_PENDING,
         resultHash: Buffer.alloc(0), answerHeight: 0n, disputeId: 0n, credited: false,
         commitment: Buffer.alloc(0), commitHeight: 0n, commitDeadlineHeight: ctx.height + params.l1ResponseBlocks,
+        claimedHash: Buffer.from(submission.gradientHash),
       };
       this.setL1Check(store, check);
       ctx.events.emit('l1_sampled', [
@@ -536,8 +712,8 @@ export class VerificationKeeper extends VerificationViewKeeper {
         ['deadline_height', check.deadlineHeight.toString()], ['seed', toHex(seed), false],
       ]);
     }
-    state.nextScanSubmissionId = next;
-    this.setModuleState(store, state);
+    // Re-read: issuing a trap advanced next_trap_id.
+    this.setModuleState(store, { ...this.moduleState(store), nextScanSubmissionId: next });
   }
 
   /**
@@ -564,6 +740,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
   }
 
   private expireL1(ctx: Context): void {
+    this.expireTraps(ctx);
     const { store } = ctx;
     const due: bigint[] = [];
     for (const [key] of this.view(store).iterate(keys.l1DuePrefix)) {
@@ -584,6 +761,29 @@ export class VerificationKeeper extends VerificationViewKeeper {
       this.setL1Check(store, check);
       ctx.events.emit('l1_missed', [['submission', submissionId.toString()], ['verifier', check.verifier]]);
       this.penalize(ctx, check.verifier, params.livenessPenalty, 'missed-deadline', `l1 submission ${submissionId}`);
+    }
+  }
+
+  /** Trap checks past their reveal deadline: missed, exactly as an L1 check (liveness penalty, `l1_missed`). */
+  private expireTraps(ctx: Context): void {
+    const due: bigint[] = [];
+    for (const [key] of this.view(ctx.store).iterate(keys.trapDuePrefix)) {
+      if (readU64be(key.subarray(2, 10)) >= ctx.height) break;
+      due.push(readU64be(key.subarray(10, 18)));
+    }
+    if (due.length === 0) return;
+    const params = this.resolvedParams(ctx.store);
+    for (const trapId of due) {
+      const trap = this.trapCheck(ctx.store, trapId)!;
+      const check = trap.check!;
+      if (check.status !== L1Status.L1_STATUS_PENDING) {
+        this.view(ctx.store).delete(keys.trapDue(check.deadlineHeight, trapId));
+        continue;
+      }
+      check.status = L1Status.L1_STATUS_MISSED;
+      this.setTrapCheck(ctx.store, trap);
+      ctx.events.emit('l1_missed', [['submission', check.submissionId.toString()], ['verifier', check.verifier]]);
+      this.penalize(ctx, check.verifier, params.livenessPenalty, 'missed-deadline', `l1 submission ${check.submissionId}`);
     }
   }
 
@@ -890,6 +1090,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
         throw new Error(`verification: cannot settle with outcome ${outcome}`);
     }
     this.settleL1Check(ctx, dispute, outcome, params);
+    this.addTrapSource(ctx, dispute, outcome);
     const due = previousDue ?? dueHeight(dispute);
     dispute.stage = DisputeStage.DISPUTE_STAGE_RESOLVED;
     dispute.outcome = outcome;
@@ -938,11 +1139,15 @@ export class VerificationKeeper extends VerificationViewKeeper {
   private creditL1(ctx: Context, check: L1Check): void {
     check.credited = true;
     this.setL1Check(ctx.store, check);
-    const view = this.view(ctx.store);
-    const raw = view.get(keys.credit(check.verifier));
-    view.set(keys.credit(check.verifier), u64be((raw === undefined ? 0n : readU64be(raw)) + 1n));
+    this.addCredit(ctx.store, check.verifier);
     const result = check.status === L1Status.L1_STATUS_MATCH ? 'match' : check.status === L1Status.L1_STATUS_MISMATCH ? 'mismatch' : 'unavailable';
     ctx.events.emit('l1_confirmed', [['submission', check.submissionId.toString()], ['verifier', check.verifier], ['result', result]]);
+  }
+
+  private addCredit(store: KVStore, verifier: string): void {
+    const view = this.view(store);
+    const raw = view.get(keys.credit(verifier));
+    view.set(keys.credit(verifier), u64be((raw === undefined ? 0n : readU64be(raw)) + 1n));
   }
 
   /**

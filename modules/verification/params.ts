@@ -32,6 +32,7 @@ export function defaultParams(): Params {
     bondMinerShareBps: 5000n,
     l2VerifierFeeBps: 1000n,
     revealBlocks: 5n,
+    trapSampleBps: 500n,
   };
 }
 
@@ -48,6 +49,7 @@ const RANGES: Record<string, readonly [bigint, bigint]> = {
   bondMinerShareBps: [0n, BPS],
   l2VerifierFeeBps: [0n, BPS],
   revealBlocks: [1n, 1_000_000n],
+  trapSampleBps: [0n, BPS],
 };
 const FRACTIONS = ['minerSlashFraction', 'livenessPenaltyFraction', 'wrongResultPenaltyFraction'] as const;
 export const PARAM_KEYS = Object.keys(defaultParams()) as Array<keyof Params>;

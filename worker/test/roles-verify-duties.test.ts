@@ -160,7 +160,7 @@ t.test('duty selection: only what is drawn to this key and still unanswered on c
   ];
   const c = fakeChain(subs, checks, disputes);
   const v = await selectDuties(c.chain, ME, 'verify');
-  t.same(v.duties.map((d) => d.key), ['l1/1', 'l2/1/0']);
+  t.same(v.duties.map((d) => d.key), ['l1/1/2', 'l2/1/0']);
   t.same(c.queries, { pendingL1Checks: 1, findSubmission: 0 }, 'one ChecksByVerifier query, no scan of submission ids');
   const a = await selectDuties(c.chain, ME, 'arbitrate');
   t.same(a.duties.map((d) => d.key), ['l3/4'], 'arbitrate takes only unvoted, unmissed seats within the deadline');
@@ -183,20 +183,20 @@ t.test('L1: honest agrees, --cheat disagrees, a missing CID is reported; committ
   const c = fakeChain(subs, [l1(1n, ME), l1(2n, ME), l1(3n, ME)], []);
   const d = await deps(dir, c);
   const out = await dutyPass(d);
-  t.same(out.map((o) => [o.key, o.verdict, o.action]), [['l1/1', 'match', 'committed'], ['l1/2', 'mismatch', 'committed'], ['l1/3', 'unavailable', 'sent']]);
+  t.same(out.map((o) => [o.key, o.verdict, o.action]), [['l1/1/2', 'match', 'committed'], ['l1/2/2', 'mismatch', 'committed'], ['l1/3/2', 'unavailable', 'sent']]);
   t.same(c.sent.map((s) => s.msg.type), ['verification-commit', 'verification-commit', 'report-unavailable'], 'answers are committed; the unavailability report is not');
   t.notOk(JSON.stringify(c.sent.map((s) => s.msg)).includes(bytesToHex(honest.gradientHash)), 'no result hash is on chain before the reveal');
   t.match(d.lines[0], /^L1 check of submission 1 \(miner r3mes1miner\): match → committed$/);
   t.match(d.lines[1], /submission 2 .*: mismatch → committed/);
-  t.ok(d.journal.get('l1/1/commit')?.salt, 'the salt is journaled with the commit');
+  t.ok(d.journal.get('l1/1/2/commit')?.salt, 'the salt is journaled with the commit');
 
   // Restart between commit and reveal: the journal alone reveals (no re-execution), in a later block.
   const afterCommit = await dutyPass({ ...d, journal: await DutyJournal.open(join(dir, 'verify-journal.json')) });
-  t.same(afterCommit.map((o) => [o.key, o.action]), [['l1/1', 'waiting'], ['l1/2', 'waiting'], ['l1/3', 'already-sent']], 'the chain has recorded the commitments');
+  t.same(afterCommit.map((o) => [o.key, o.action]), [['l1/1/2', 'waiting'], ['l1/2/2', 'waiting'], ['l1/3/2', 'already-sent']], 'the chain has recorded the commitments');
   c.advance();
   const fresh = await DutyJournal.open(join(dir, 'verify-journal.json'));
   const revealed = await dutyPass({ ...d, journal: fresh, loadModel: async () => { throw new Error('no re-execution for a reveal'); } });
-  t.same(revealed.map((o) => [o.key, o.action]), [['l1/1', 'sent'], ['l1/2', 'sent'], ['l1/3', 'already-sent']]);
+  t.same(revealed.map((o) => [o.key, o.action]), [['l1/1/2', 'sent'], ['l1/2/2', 'sent'], ['l1/3/2', 'already-sent']]);
   t.same(c.sent.slice(3).map((s) => [s.msg.type, s.msg.result]), [
     ['verification', bytesToHex(honest.gradientHash)], ['verification', bytesToHex(honest.gradientHash)],
   ], 'the cheat is answered with the honest re-execution hash');
@@ -205,7 +205,7 @@ t.test('L1: honest agrees, --cheat disagrees, a missing CID is reported; committ
 
   // The chain has not caught up (checks still PENDING): nothing is signed again, this pass or after a restart.
   const again = await dutyPass({ ...d, journal: fresh });
-  t.same(again.map((o) => [o.key, o.action]), [['l1/1', 'already-sent'], ['l1/2', 'already-sent'], ['l1/3', 'already-sent']], 'the journal holds them back');
+  t.same(again.map((o) => [o.key, o.action]), [['l1/1/2', 'already-sent'], ['l1/2/2', 'already-sent'], ['l1/3/2', 'already-sent']], 'the journal holds them back');
   const restarted = await dutyPass({ ...d, journal: await DutyJournal.open(join(dir, 'verify-journal.json')) });
   t.same(restarted.map((o) => o.action), ['already-sent', 'already-sent', 'already-sent'], 'after a restart too');
   t.equal(c.sent.length, 5, 'one commit and one reveal per duty, nothing more');
@@ -236,15 +236,15 @@ t.test('a broadcast lost in flight is resent with the same bytes, once', async (
   c.failNext();
   await dutyPass(d);
   t.equal(c.sent.length, 1);
-  t.equal(d.journal.get('l1/1/commit')?.status, 'signed', 'journaled before the broadcast, still unknown');
+  t.equal(d.journal.get('l1/1/2/commit')?.status, 'signed', 'journaled before the broadcast, still unknown');
   await dutyPass(d);
   t.equal(c.sent.length, 2);
   t.equal(c.sent[1].txhash, c.sent[0].txhash, 'the same signed bytes, not a new tx');
-  t.equal(d.journal.get('l1/1/commit')?.status, 'included');
+  t.equal(d.journal.get('l1/1/2/commit')?.status, 'included');
   c.advance();
   await dutyPass(d);
   t.equal(c.sent.length, 3, 'then the reveal');
-  t.equal(d.journal.get('l1/1')?.status, 'included');
+  t.equal(d.journal.get('l1/1/2')?.status, 'included');
   await dutyPass(d);
   t.equal(c.sent.length, 3, 'settled: nothing more');
 });
@@ -284,4 +284,29 @@ t.test('L2 answer and L3 votes (unavailable: report, then vote)', async (t) => {
   await arbitratePass(a);
   t.equal(c.sent.length, 7, 'and only once');
   await t.rejects(arbitratePass({ ...a, backend: { ...backend, name: 'webgpu' } as typeof backend }), /CPU reference only/);
+});
+
+t.test('a later check on the same submission (a trap check looks like any other) is a new duty; a pre-commit-reveal journal entry still counts', async (t) => {
+  const subs = [submission(1n, honest.cid.toString(), honest.gradientHash)];
+  const first = l1(1n, ME);
+  const c = fakeChain(subs, [first], []);
+  const d = await deps(t.testdir(), c);
+  await dutyPass(d);
+  c.advance();
+  await dutyPass(d);
+  t.same(c.sent.map((s) => s.msg.type), ['verification-commit', 'verification']);
+  first.status = L1Status.L1_STATUS_MATCH;
+  // Drawn again later on the same submission, with another claim (what a trap check shows).
+  const again = L1CheckProto.fromPartial({ ...l1(1n, ME, L1Status.L1_STATUS_PENDING, 40n), drawnHeight: 12n, claimedHash: Buffer.alloc(32, 5) });
+  c.checks.push(again);
+  const out = await dutyPass(d);
+  t.same(out.map((o) => [o.key, o.action]), [['l1/1/12', 'committed']], 'a new duty, keyed by its draw height');
+  c.advance();
+  await dutyPass(d);
+  t.same([c.sent.at(-1)?.msg.type, c.sent.at(-1)?.msg.result], ['verification', bytesToHex(honest.gradientHash)], 'answered with the re-execution, not the claim shown');
+
+  const legacy = fakeChain(subs, [l1(1n, ME)], []);
+  const ld = await deps(t.testdir(), legacy);
+  await ld.journal.record({ key: 'l1/1', msg: 'verification', deadline: '20', txhash: 'AB', txBytes: '', status: 'included', result: '' });
+  t.same((await dutyPass(ld)).map((o) => [o.key, o.action]), [['l1/1/2', 'already-sent']], 'an answer journaled as l1/{submission} is not signed again');
 });

@@ -123,7 +123,7 @@ export type DutyKind = 'l1' | 'l2' | 'l3';
 
 export interface Duty {
   readonly kind: DutyKind;
-  /** journal key: l1/{submission}, l2/{dispute}/{round}, l3/{dispute} */
+  /** journal key: l1/{submission}/{drawn height}, l2/{dispute}/{round}, l3/{dispute} (a commit: the key + "/commit") */
   readonly key: string;
   readonly submissionId: bigint;
   readonly disputeId?: bigint;
@@ -163,8 +163,9 @@ export async function selectDuties(
       // The chain lists only this key's pending checks; the filter guards against a node that does not.
       if (check.verifier !== me || check.status !== L1Status.L1_STATUS_PENDING || height > check.deadlineHeight) continue;
       const committed = check.commitment.length > 0;
+      // Keyed by submission and draw height: a later check on the same submission (a trap check looks like any other) is another duty.
       duties.push({
-        kind: 'l1', key: `l1/${check.submissionId}`, submissionId: check.submissionId, miner: check.miner, deadline: check.deadlineHeight,
+        kind: 'l1', key: `l1/${check.submissionId}/${check.drawnHeight}`, submissionId: check.submissionId, miner: check.miner, deadline: check.deadlineHeight,
         commitDeadline: check.commitDeadlineHeight === 0n ? check.deadlineHeight : check.commitDeadlineHeight,
         domain: commitDomain('l1', check.submissionId), committed, revealOpen: committed && height > check.commitHeight,
       });
@@ -395,7 +396,8 @@ export async function dutyPass(deps: DutyDeps): Promise<DutyOutcome[]> {
   const outcomes: DutyOutcome[] = [];
   for (const duty of duties) {
     const base = { key: duty.key, kind: duty.kind, submissionId: duty.submissionId, disputeId: duty.disputeId };
-    const done = journal.get(duty.key);
+    // `l1/{submission}`: what a worker before commit-reveal journaled for the same L1 check.
+    const done = journal.get(duty.key) ?? (duty.kind === 'l1' ? journal.get(`l1/${duty.submissionId}`) : undefined);
     if (done) {
       // The chain has not caught up with a tx we already sent (or it failed): never sign again.
       outcomes.push({ ...base, verdict: done.result === 'unavailable' ? 'unavailable' : '?', action: 'already-sent', txhash: done.txhash });

@@ -267,6 +267,8 @@ export interface Params {
    * (deadline inclusive).
    */
   revealBlocks: bigint;
+  /** Share of new submissions, in basis points, on whose scan a trap check is issued (README "Trap checks"). */
+  trapSampleBps: bigint;
 }
 
 /** The L1 (optimistic) check of one sampled submission. */
@@ -295,6 +297,35 @@ export interface L1Check {
   commitHeight: bigint;
   /** The last height a commitment is accepted. */
   commitDeadlineHeight: bigint;
+  /**
+   * The claim this check is about: the submission's gradient_hash (a trap shows another, README
+   * "Trap checks"). An answer equal to it is a "match".
+   */
+  claimedHash: Buffer;
+}
+
+/**
+ * A trap check (README "Trap checks"): an L1 check on an L3-decided submission whose right answer
+ * the chain knows, shown to the verifier like any L1 check.
+ */
+export interface TrapCheck {
+  trapId: bigint;
+  /** What the verifier sees (submission_id = the source submission). */
+  check:
+    | L1Check
+    | undefined;
+  /** The result the L3 panel established for the source submission. */
+  trueHash: Buffer;
+}
+
+/**
+ * A submission an L3 panel decided, usable as a trap: its established result and the (wrong)
+ * claim a trap on it shows.
+ */
+export interface TrapSource {
+  submissionId: bigint;
+  trueHash: Buffer;
+  claimedHash: Buffer;
 }
 
 /**
@@ -406,6 +437,7 @@ export interface ModuleState {
   nextDisputeId: bigint;
   /** Submissions below this id have been considered for L1 sampling. */
   nextScanSubmissionId: bigint;
+  nextTrapId: bigint;
 }
 
 function createBaseParams(): Params {
@@ -424,6 +456,7 @@ function createBaseParams(): Params {
     bondMinerShareBps: 0n,
     l2VerifierFeeBps: 0n,
     revealBlocks: 0n,
+    trapSampleBps: 0n,
   };
 }
 
@@ -503,6 +536,12 @@ export const Params: MessageFns<Params> = {
         throw new globalThis.Error("value provided for field message.revealBlocks of type uint64 too large");
       }
       writer.uint32(112).uint64(message.revealBlocks);
+    }
+    if (message.trapSampleBps !== 0n) {
+      if (BigInt.asUintN(64, message.trapSampleBps) !== message.trapSampleBps) {
+        throw new globalThis.Error("value provided for field message.trapSampleBps of type uint64 too large");
+      }
+      writer.uint32(120).uint64(message.trapSampleBps);
     }
     return writer;
   },
@@ -632,6 +671,14 @@ export const Params: MessageFns<Params> = {
             message.revealBlocks = reader.uint64() as bigint;
             continue;
           }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.trapSampleBps = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -716,6 +763,11 @@ export const Params: MessageFns<Params> = {
         : isSet(object.reveal_blocks)
         ? BigInt(object.reveal_blocks)
         : 0n,
+      trapSampleBps: isSet(object.trapSampleBps)
+        ? BigInt(object.trapSampleBps)
+        : isSet(object.trap_sample_bps)
+        ? BigInt(object.trap_sample_bps)
+        : 0n,
     };
   },
 
@@ -763,6 +815,9 @@ export const Params: MessageFns<Params> = {
     if (message.revealBlocks !== 0n) {
       obj.revealBlocks = message.revealBlocks.toString();
     }
+    if (message.trapSampleBps !== 0n) {
+      obj.trapSampleBps = message.trapSampleBps.toString();
+    }
     return obj;
   },
 
@@ -806,6 +861,9 @@ export const Params: MessageFns<Params> = {
     message.revealBlocks = (object.revealBlocks !== undefined && object.revealBlocks !== null)
       ? BigInt(object.revealBlocks)
       : 0n;
+    message.trapSampleBps = (object.trapSampleBps !== undefined && object.trapSampleBps !== null)
+      ? BigInt(object.trapSampleBps)
+      : 0n;
     return message;
   },
 };
@@ -826,6 +884,7 @@ function createBaseL1Check(): L1Check {
     commitment: Buffer.alloc(0),
     commitHeight: 0n,
     commitDeadlineHeight: 0n,
+    claimedHash: Buffer.alloc(0),
   };
 }
 
@@ -893,6 +952,9 @@ export const L1Check: MessageFns<L1Check> = {
         throw new globalThis.Error("value provided for field message.commitDeadlineHeight of type uint64 too large");
       }
       writer.uint32(112).uint64(message.commitDeadlineHeight);
+    }
+    if (message.claimedHash.length !== 0) {
+      writer.uint32(122).bytes(message.claimedHash);
     }
     return writer;
   },
@@ -1022,6 +1084,14 @@ export const L1Check: MessageFns<L1Check> = {
             message.commitDeadlineHeight = reader.uint64() as bigint;
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.claimedHash = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1082,6 +1152,11 @@ export const L1Check: MessageFns<L1Check> = {
         : isSet(object.commit_deadline_height)
         ? BigInt(object.commit_deadline_height)
         : 0n,
+      claimedHash: isSet(object.claimedHash)
+        ? Buffer.from(bytesFromBase64(object.claimedHash))
+        : isSet(object.claimed_hash)
+        ? Buffer.from(bytesFromBase64(object.claimed_hash))
+        : Buffer.alloc(0),
     };
   },
 
@@ -1129,6 +1204,9 @@ export const L1Check: MessageFns<L1Check> = {
     if (message.commitDeadlineHeight !== 0n) {
       obj.commitDeadlineHeight = message.commitDeadlineHeight.toString();
     }
+    if (message.claimedHash.length !== 0) {
+      obj.claimedHash = base64FromBytes(message.claimedHash);
+    }
     return obj;
   },
 
@@ -1163,6 +1241,235 @@ export const L1Check: MessageFns<L1Check> = {
     message.commitDeadlineHeight = (object.commitDeadlineHeight !== undefined && object.commitDeadlineHeight !== null)
       ? BigInt(object.commitDeadlineHeight)
       : 0n;
+    message.claimedHash = object.claimedHash ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseTrapCheck(): TrapCheck {
+  return { trapId: 0n, check: undefined, trueHash: Buffer.alloc(0) };
+}
+
+export const TrapCheck: MessageFns<TrapCheck> = {
+  encode(message: TrapCheck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.trapId !== 0n) {
+      if (BigInt.asUintN(64, message.trapId) !== message.trapId) {
+        throw new globalThis.Error("value provided for field message.trapId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.trapId);
+    }
+    if (message.check !== undefined) {
+      L1Check.encode(message.check, writer.uint32(18).fork()).join();
+    }
+    if (message.trueHash.length !== 0) {
+      writer.uint32(26).bytes(message.trueHash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrapCheck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrapCheck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.trapId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.check = L1Check.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.trueHash = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrapCheck {
+    return {
+      trapId: isSet(object.trapId) ? BigInt(object.trapId) : isSet(object.trap_id) ? BigInt(object.trap_id) : 0n,
+      check: isSet(object.check) ? L1Check.fromJSON(object.check) : undefined,
+      trueHash: isSet(object.trueHash)
+        ? Buffer.from(bytesFromBase64(object.trueHash))
+        : isSet(object.true_hash)
+        ? Buffer.from(bytesFromBase64(object.true_hash))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: TrapCheck): unknown {
+    const obj: any = {};
+    if (message.trapId !== 0n) {
+      obj.trapId = message.trapId.toString();
+    }
+    if (message.check !== undefined) {
+      obj.check = L1Check.toJSON(message.check);
+    }
+    if (message.trueHash.length !== 0) {
+      obj.trueHash = base64FromBytes(message.trueHash);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TrapCheck>, I>>(base?: I): TrapCheck {
+    return TrapCheck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TrapCheck>, I>>(object: I): TrapCheck {
+    const message = createBaseTrapCheck();
+    message.trapId = (object.trapId !== undefined && object.trapId !== null) ? BigInt(object.trapId) : 0n;
+    message.check = (object.check !== undefined && object.check !== null)
+      ? L1Check.fromPartial(object.check)
+      : undefined;
+    message.trueHash = object.trueHash ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseTrapSource(): TrapSource {
+  return { submissionId: 0n, trueHash: Buffer.alloc(0), claimedHash: Buffer.alloc(0) };
+}
+
+export const TrapSource: MessageFns<TrapSource> = {
+  encode(message: TrapSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.submissionId !== 0n) {
+      if (BigInt.asUintN(64, message.submissionId) !== message.submissionId) {
+        throw new globalThis.Error("value provided for field message.submissionId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.submissionId);
+    }
+    if (message.trueHash.length !== 0) {
+      writer.uint32(18).bytes(message.trueHash);
+    }
+    if (message.claimedHash.length !== 0) {
+      writer.uint32(26).bytes(message.claimedHash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrapSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrapSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.submissionId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.trueHash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.claimedHash = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrapSource {
+    return {
+      submissionId: isSet(object.submissionId)
+        ? BigInt(object.submissionId)
+        : isSet(object.submission_id)
+        ? BigInt(object.submission_id)
+        : 0n,
+      trueHash: isSet(object.trueHash)
+        ? Buffer.from(bytesFromBase64(object.trueHash))
+        : isSet(object.true_hash)
+        ? Buffer.from(bytesFromBase64(object.true_hash))
+        : Buffer.alloc(0),
+      claimedHash: isSet(object.claimedHash)
+        ? Buffer.from(bytesFromBase64(object.claimedHash))
+        : isSet(object.claimed_hash)
+        ? Buffer.from(bytesFromBase64(object.claimed_hash))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: TrapSource): unknown {
+    const obj: any = {};
+    if (message.submissionId !== 0n) {
+      obj.submissionId = message.submissionId.toString();
+    }
+    if (message.trueHash.length !== 0) {
+      obj.trueHash = base64FromBytes(message.trueHash);
+    }
+    if (message.claimedHash.length !== 0) {
+      obj.claimedHash = base64FromBytes(message.claimedHash);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TrapSource>, I>>(base?: I): TrapSource {
+    return TrapSource.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TrapSource>, I>>(object: I): TrapSource {
+    const message = createBaseTrapSource();
+    message.submissionId = (object.submissionId !== undefined && object.submissionId !== null)
+      ? BigInt(object.submissionId)
+      : 0n;
+    message.trueHash = object.trueHash ?? Buffer.alloc(0);
+    message.claimedHash = object.claimedHash ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -2442,7 +2749,7 @@ export const SubmissionSeed: MessageFns<SubmissionSeed> = {
 };
 
 function createBaseModuleState(): ModuleState {
-  return { nextDisputeId: 0n, nextScanSubmissionId: 0n };
+  return { nextDisputeId: 0n, nextScanSubmissionId: 0n, nextTrapId: 0n };
 }
 
 export const ModuleState: MessageFns<ModuleState> = {
@@ -2458,6 +2765,12 @@ export const ModuleState: MessageFns<ModuleState> = {
         throw new globalThis.Error("value provided for field message.nextScanSubmissionId of type uint64 too large");
       }
       writer.uint32(16).uint64(message.nextScanSubmissionId);
+    }
+    if (message.nextTrapId !== 0n) {
+      if (BigInt.asUintN(64, message.nextTrapId) !== message.nextTrapId) {
+        throw new globalThis.Error("value provided for field message.nextTrapId of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.nextTrapId);
     }
     return writer;
   },
@@ -2491,6 +2804,14 @@ export const ModuleState: MessageFns<ModuleState> = {
             message.nextScanSubmissionId = reader.uint64() as bigint;
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.nextTrapId = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2515,6 +2836,11 @@ export const ModuleState: MessageFns<ModuleState> = {
         : isSet(object.next_scan_submission_id)
         ? BigInt(object.next_scan_submission_id)
         : 0n,
+      nextTrapId: isSet(object.nextTrapId)
+        ? BigInt(object.nextTrapId)
+        : isSet(object.next_trap_id)
+        ? BigInt(object.next_trap_id)
+        : 0n,
     };
   },
 
@@ -2525,6 +2851,9 @@ export const ModuleState: MessageFns<ModuleState> = {
     }
     if (message.nextScanSubmissionId !== 0n) {
       obj.nextScanSubmissionId = message.nextScanSubmissionId.toString();
+    }
+    if (message.nextTrapId !== 0n) {
+      obj.nextTrapId = message.nextTrapId.toString();
     }
     return obj;
   },
@@ -2539,6 +2868,9 @@ export const ModuleState: MessageFns<ModuleState> = {
       : 0n;
     message.nextScanSubmissionId = (object.nextScanSubmissionId !== undefined && object.nextScanSubmissionId !== null)
       ? BigInt(object.nextScanSubmissionId)
+      : 0n;
+    message.nextTrapId = (object.nextTrapId !== undefined && object.nextTrapId !== null)
+      ? BigInt(object.nextTrapId)
       : 0n;
     return message;
   },
