@@ -9,7 +9,7 @@
 import t, { type Test } from 'tap';
 import { rewardsHook } from '../../app/adapters.ts';
 import { decodeAddress, encodeAddress } from '../../app/core/address.ts';
-import { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
+import { MsgChallenge, MsgReportUnavailable } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import { DisputeOutcome } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { SortedMemStore, testAccount, testHash, verificationTestbed } from '../helpers/verification-testbed.ts';
 

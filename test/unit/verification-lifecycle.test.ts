@@ -7,7 +7,7 @@
  */
 import t, { type Test } from 'tap';
 import type { Context } from '../../app/core/context.ts';
-import { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
+import { MsgChallenge, MsgReportUnavailable } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import { DisputeOutcome, DisputeStage, L1Status, type Params } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { VERIFICATION_MODULE_ADDRESS } from '../../modules/verification/keeper.ts';
 import { testAccount, testHash, verificationTestbed } from '../helpers/verification-testbed.ts';

@@ -15,7 +15,7 @@ import { DRAW } from '../../modules/verification/keeper.ts';
 import { exportGenesis, initGenesis } from '../../modules/verification/genesis.ts';
 import { testAccount, testHash, thrownError, verificationTestbed } from '../helpers/verification-testbed.ts';
 import { GenesisState } from '../../proto/gen/r3mes/verification/v1/genesis.ts';
-import { MsgChallenge, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
+import { MsgChallenge } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import { DisputeOutcome, DisputeStage, type Params } from '../../proto/gen/r3mes/verification/v1/types.ts';
 
 const BASE_REWARD = 1000n;

@@ -11,7 +11,7 @@
  */
 import t from 'tap';
 import { ChainError } from '../../app/core/errors.ts';
-import { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
+import { MsgChallenge, MsgReportUnavailable } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import { DisputeOutcome, DisputeStage, L1Status } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { verificationErrors } from '../../modules/verification/errors.ts';
 import { testAccount, testHash, verificationTestbed } from '../helpers/verification-testbed.ts';

@@ -4,7 +4,7 @@
  * in block hooks too (a redrawn panel may already decide), where a throw would halt the chain.
  */
 import t from 'tap';
-import { MsgArbiterVote, MsgChallenge, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
+import { MsgChallenge } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import { DisputeOutcome } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { INVARIANT_EVENT } from '../../app/core/invariants.ts';
 import { testAccount, testHash, verificationTestbed } from '../helpers/verification-testbed.ts';
