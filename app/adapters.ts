@@ -61,17 +61,27 @@ export function modelReader(model: ModelViewKeeper): ModelReader {
   };
 }
 
+/** Where the verifiers' share of a window goes: confirmed L1 checks (the verification keeper's ledger). */
+export interface VerifierCreditSource {
+  /** Every verifier's confirmed, unpaid L1 checks, and the ledger emptied (VerificationKeeper.takeVerifierCredits). */
+  takeVerifierCredits(store: Context['store']): ReadonlyArray<{ readonly verifier: string; readonly checks: bigint }>;
+}
+
 /**
- * Pays a finalized window through rewards: miners by accepted submissions;
- * the proposers whose reveal matched the majority share the verifiers' part
- * (aggregation is verification work) until the verification module adds its own.
+ * Pays a finalized window through rewards: miners by accepted submissions; the verifiers' share
+ * to the L1 verifiers whose answers were confirmed since the previous finalized window, weight =
+ * the number of such checks (modules/verification/README.md "L1 verifiers are paid"). Nobody
+ * confirmed → that share goes to the community pool (rewards' remainder rule). Aggregation
+ * proposers are not paid from it: they are bonded validators, paid by the validators' share, and
+ * penalised for a missing or minority reveal (training).
  */
-export function rewardsHook(rewards: RewardsKeeper): RewardsHook {
+export function rewardsHook(rewards: Pick<RewardsKeeper, 'distributeWindow'>, credits: () => VerifierCreditSource | undefined): RewardsHook {
   return {
     distributeWindow(ctx: Context, windowId, payout) {
       const bytes = (list: ReadonlyArray<{ address: string; weight: bigint }>) =>
         list.map((entry) => ({ address: decodeAddress(entry.address), weight: entry.weight }));
-      rewards.distributeWindow(ctx, windowId, { miners: bytes(payout.miners), verifiers: bytes(payout.aggregators) });
+      const verifiers = (credits()?.takeVerifierCredits(ctx.store) ?? []).map((c) => ({ address: c.verifier, weight: c.checks }));
+      rewards.distributeWindow(ctx, windowId, { miners: bytes(payout.miners), verifiers: bytes(verifiers) });
     },
   };
 }

@@ -65,7 +65,7 @@ export function buildModules() {
   let verification: VerificationKeeper | undefined;
   const training = new TrainingKeeper({
     miners, validators: validatorReader(staking), models, subnets: subnet,
-    rewards: rewardsHook(rewards), slasher: aggregatorSlasher(staking), drawer: beaconDrawer(randomness),
+    rewards: rewardsHook(rewards, () => verification), slasher: aggregatorSlasher(staking), drawer: beaconDrawer(randomness),
     holds: { isHeld: (store, submissionId) => verification?.isHeld(store, submissionId) ?? false },
   });
   verification = new VerificationKeeper({ bank, staking, training: trainingReader(training), drawer: beaconDrawer(randomness) });

@@ -25,5 +25,5 @@ export function applyDevnetTemplate(appState: GenesisAppState, options: DevnetTe
   });
   state.model.versions[0].architecture = DEVNET_ARCHITECTURE;
   // Disputes settle within a minute or two (verification README "Params").
-  Object.assign(state.verification.params, { l1ResponseBlocks: '30', l2ResponseBlocks: '30', l3VoteBlocks: '40', ...(options.cheater ? { l1SampleBps: '0' } : {}) });
+  Object.assign(state.verification.params, { l1ResponseBlocks: '30', l2ResponseBlocks: '30', l3VoteBlocks: '40', revealBlocks: '10', ...(options.cheater ? { l1SampleBps: '0' } : {}) });
 }

@@ -55,4 +55,14 @@ export const verificationErrors = {
    * submission seeds): a dispute on it could only be drawn with a beacon chosen later.
    */
   noSubmissionSeed: registerError(VERIFICATION_CODESPACE, 23, 'submission has no draw seed'),
+  /** A commit must carry only a 32-byte commitment; a reveal a 32-byte result (or unavailable) and a 32-byte salt. */
+  invalidCommitment: registerError(VERIFICATION_CODESPACE, 24, 'invalid commitment or reveal'),
+  /** A reveal from a verifier or arbiter that committed nothing. */
+  noCommitment: registerError(VERIFICATION_CODESPACE, 25, 'no commitment to reveal'),
+  /** The revealed answer and salt do not hash to the commitment. */
+  revealMismatch: registerError(VERIFICATION_CODESPACE, 26, 'reveal does not match the commitment'),
+  /** A reveal in the block of its commitment, or (L3) while seats may still commit. */
+  revealTooEarly: registerError(VERIFICATION_CODESPACE, 27, 'reveal too early'),
+  /** The verifier or arbiter already committed for this duty. */
+  alreadyCommitted: registerError(VERIFICATION_CODESPACE, 28, 'already committed'),
 } as const;

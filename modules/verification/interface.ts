@@ -28,12 +28,21 @@ export const verificationInterface: ModuleInterface = {
   txs: [
     {
       name: 'submit-verification',
-      description: 'As the drawn L1 or L2 verifier, post the gradient hash your re-execution produced',
+      description: 'As the drawn L1 or L2 verifier: commit (--commitment) to the gradient hash your re-execution produced, then, in a later block, reveal it (result-hash and --salt)',
       args: ['submission-id', 'result-hash'],
+      options: [
+        { name: 'salt', description: 'reveal: the 32-byte salt of your commitment (hex)', default: '' },
+        { name: 'commitment', description: 'commit: sha256(u8(len(domain)) ‖ domain ‖ result_hash ‖ salt ‖ verifier) (hex); result-hash is then ignored', default: '' },
+      ],
       typeUrl: TYPE_URLS.submitVerification,
-      build: (signer, args) => MsgSubmitVerification.fromPartial({
-        verifier: signer, submissionId: uintArg(args['submission-id'], 'submission-id'), resultHash: hexArg(args['result-hash'], 'result-hash'),
-      }),
+      build: (signer, args, options) => {
+        const submissionId = uintArg(args['submission-id'], 'submission-id');
+        if ((options?.commitment ?? '') !== '') return MsgSubmitVerification.fromPartial({ verifier: signer, submissionId, commitment: hexArg(options.commitment, 'commitment') });
+        return MsgSubmitVerification.fromPartial({
+          verifier: signer, submissionId, resultHash: hexArg(args['result-hash'], 'result-hash'),
+          salt: (options?.salt ?? '') === '' ? Buffer.alloc(0) : hexArg(options.salt, 'salt'),
+        });
+      },
     },
     {
       name: 'challenge',
@@ -51,13 +60,18 @@ export const verificationInterface: ModuleInterface = {
       options: [
         { name: 'result-hash', description: 'the gradient hash your CPU re-execution produced (hex)', default: '' },
         { name: 'unavailable', description: 'vote that the miner did not serve the gradient (true/false)', default: 'false' },
+        { name: 'salt', description: 'reveal: the 32-byte salt of your commitment (hex)', default: '' },
+        { name: 'commitment', description: 'commit: sha256(u8(len(domain)) ‖ domain ‖ result_hash (32 zero bytes if unavailable) ‖ salt ‖ arbiter) (hex)', default: '' },
       ],
       typeUrl: TYPE_URLS.arbiterVote,
       build: (signer, args, options) => {
+        const disputeId = uintArg(args['dispute-id'], 'dispute-id');
+        if ((options.commitment ?? '') !== '') return MsgArbiterVote.fromPartial({ arbiter: signer, disputeId, commitment: hexArg(options.commitment, 'commitment') });
         const unavailable = options.unavailable === 'true';
         return MsgArbiterVote.fromPartial({
-          arbiter: signer, disputeId: uintArg(args['dispute-id'], 'dispute-id'), unavailable,
+          arbiter: signer, disputeId, unavailable,
           resultHash: unavailable || (options['result-hash'] ?? '') === '' ? Buffer.alloc(0) : hexArg(options['result-hash'], 'result-hash'),
+          salt: (options.salt ?? '') === '' ? Buffer.alloc(0) : hexArg(options.salt, 'salt'),
         });
       },
     },

@@ -8,8 +8,12 @@ import { reportInvariant } from '../../app/core/invariants.ts';
 import type { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import {
   Dispute, DisputeOrigin, DisputeOutcome, DisputeStage, L1Check, L1Status, ModuleState, type PanelSeat, Params, type SubmissionSeed,
+  type TrapCheck, type TrapSource, type VerifierCredit,
 } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { verificationErrors } from './errors.ts';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { TrapCheck as TrapCheckCodec } from '../../proto/gen/r3mes/verification/v1/types.ts';
+import { COMMITMENT_BYTES, commitDomain, SALT_BYTES, UNAVAILABLE_RESULT, verificationCommitment } from './commitment.ts';
 import type {
   SubmissionHoldReader, SubmissionView, TrainingReader, VerificationBankKeeper, VerificationStakingKeeper,
   Candidate, Drawer,
@@ -26,6 +30,9 @@ export const HASH_BYTES = 32;
 export const DRAW = {
   l1Sample: 'verify-l1-sample',
   l1Verifier: 'verify-l1-verifier',
+  trap: 'verify-trap',
+  trapSource: 'verify-trap-source',
+  trapVerifier: 'verify-trap-verifier',
   l2Verifier: 'verify-l2-verifier',
   l3Panel: 'verify-l3-panel',
 } as const;
@@ -64,7 +71,18 @@ const keys = {
   duePrefix: utf8('t/'),
   seed: (submissionId: bigint) => concatBytes(utf8('q/'), u64be(submissionId)),
   seedPrefix: utf8('q/'),
+  credit: (verifier: string) => concatBytes(utf8('c/'), verifierKey(verifier)),
+  creditPrefix: utf8('c/'),
+  trap: (trapId: bigint) => concatBytes(utf8('r/'), u64be(trapId)),
+  trapPrefix: utf8('r/'),
+  trapDue: (height: bigint, trapId: bigint) => concatBytes(utf8('f/'), u64be(height), u64be(trapId)),
+  trapDuePrefix: utf8('f/'),
+  trapSource: (submissionId: bigint) => concatBytes(utf8('k/'), u64be(submissionId)),
+  trapSourcePrefix: utf8('k/'),
 };
+
+/** The most trap sources kept (the oldest go first). */
+export const TRAP_POOL_MAX = 128;
 
 export type OutcomeName = 'pending' | 'challenge-rejected' | 'miner-at-fault' | 'no-fault' | 'void';
 
@@ -85,7 +103,7 @@ export interface VerificationParams {
 }
 
 export function emptyModuleState(): ModuleState {
-  return { nextDisputeId: 1n, nextScanSubmissionId: 1n };
+  return { nextDisputeId: 1n, nextScanSubmissionId: 1n, nextTrapId: 1n };
 }
 
 function isHash(bytes: Uint8Array): boolean {
@@ -140,11 +158,12 @@ export class VerificationViewKeeper implements SubmissionHoldReader {
     const size = limit === 0n ? CHECKS_PAGE_DEFAULT : limit > CHECKS_PAGE_MAX ? CHECKS_PAGE_MAX : limit;
     const prefix = keys.l1ByVerifierPrefix(verifier);
     const checks: L1Check[] = [];
-    for (const [key] of this.view(store).iterate(prefix)) {
+    for (const [key, value] of this.view(store).iterate(prefix)) {
       const id = readU64be(key.subarray(prefix.length));
       if (id <= startAfter) continue;
       if (BigInt(checks.length) === size) return { checks, nextStartAfter: checks[checks.length - 1].submissionId };
-      const check = this.l1Check(store, id);
+      // A trap check is listed exactly like an L1 check (README "Trap checks"); the index value names it.
+      const check = value.length === 8 ? this.trapCheck(store, readU64be(value))?.check : this.l1Check(store, id);
       if (check === undefined) throw new Error(`verification index v/ names submission ${id} without an L1 check`);
       checks.push(check);
     }
@@ -187,10 +206,10 @@ export class VerificationViewKeeper implements SubmissionHoldReader {
     return this.view(store).has(keys.held(submissionId));
   }
 
-  /** Σ bonds of open disputes: what the module account must hold (an invariant). */
+  /** Σ (bond − L2 fee paid) of open disputes: what the module account must hold (an invariant). */
   bondsHeld(store: KVStore): bigint {
     let sum = 0n;
-    for (const dispute of this.openDisputes(store)) sum += BigInt(dispute.bond);
+    for (const dispute of this.openDisputes(store)) sum += bondHeld(dispute);
     return sum;
   }
 
@@ -204,6 +223,36 @@ export class VerificationViewKeeper implements SubmissionHoldReader {
   *submissionSeeds(store: KVStore): IterableIterator<SubmissionSeed> {
     for (const [key, value] of this.view(store).iterate(keys.seedPrefix)) {
       yield { submissionId: readU64be(key.subarray(keys.seedPrefix.length)), seed: Buffer.from(value) };
+    }
+  }
+
+  trapCheck(store: KVStore, trapId: bigint): TrapCheck | undefined {
+    if (trapId < 0n || trapId >= 1n << 64n) return undefined;
+    const raw = this.view(store).get(keys.trap(trapId));
+    return raw === undefined ? undefined : TrapCheckCodec.decode(raw);
+  }
+
+  *trapChecks(store: KVStore): IterableIterator<TrapCheck> {
+    for (const [, value] of this.view(store).iterate(keys.trapPrefix)) yield TrapCheckCodec.decode(value);
+  }
+
+  /** The pending trap of `verifier` on `submissionId`, if its by-verifier index entry names one. */
+  pendingTrap(store: KVStore, verifier: string, submissionId: bigint): TrapCheck | undefined {
+    const value = this.view(store).get(keys.l1ByVerifier(verifier, submissionId));
+    return value === undefined || value.length !== 8 ? undefined : this.trapCheck(store, readU64be(value));
+  }
+
+  /** Trap sources, ascending by submission id. */
+  *trapSources(store: KVStore): IterableIterator<TrapSource> {
+    for (const [key, value] of this.view(store).iterate(keys.trapSourcePrefix)) {
+      yield { submissionId: readU64be(key.subarray(keys.trapSourcePrefix.length)), trueHash: Buffer.from(value.subarray(0, 32)), claimedHash: Buffer.from(value.subarray(32, 64)) };
+    }
+  }
+
+  /** Confirmed, unpaid L1 checks per verifier, in store order (address byte length, then bytes). */
+  *verifierCredits(store: KVStore): IterableIterator<VerifierCredit> {
+    for (const [key, value] of this.view(store).iterate(keys.creditPrefix)) {
+      yield { verifier: Buffer.from(key.subarray(keys.creditPrefix.length + 1)).toString('utf8'), checks: readU64be(value) };
     }
   }
 
@@ -221,7 +270,7 @@ export interface VerificationDeps {
   readonly drawer: Drawer;
 }
 
-type Fault = 'missed-deadline' | 'wrong-result';
+type Fault = 'missed-deadline' | 'wrong-result' | 'trap-failed';
 
 /** Full layer: the four messages, the dispute state machine (endBlock), settlement. */
 export class VerificationKeeper extends VerificationViewKeeper {
@@ -239,6 +288,40 @@ export class VerificationKeeper extends VerificationViewKeeper {
 
   setSubmissionSeed(store: KVStore, submissionId: bigint, seed: Uint8Array): void {
     this.view(store).set(keys.seed(submissionId), seed);
+  }
+
+  /** Writes a trap check; its deadline and by-verifier index entries follow its status, as an L1 check's do. */
+  setTrapCheck(store: KVStore, trap: TrapCheck): void {
+    const view = this.view(store);
+    const check = trap.check!;
+    view.set(keys.trap(trap.trapId), TrapCheckCodec.encode(trap).finish());
+    if (check.status === L1Status.L1_STATUS_PENDING) {
+      view.set(keys.trapDue(check.deadlineHeight, trap.trapId), new Uint8Array());
+      view.set(keys.l1ByVerifier(check.verifier, check.submissionId), u64be(trap.trapId));
+    } else {
+      view.delete(keys.trapDue(check.deadlineHeight, trap.trapId));
+      view.delete(keys.l1ByVerifier(check.verifier, check.submissionId));
+    }
+  }
+
+  setTrapSource(store: KVStore, source: TrapSource): void {
+    this.view(store).set(keys.trapSource(source.submissionId), concatBytes(source.trueHash, source.claimedHash));
+  }
+
+  setVerifierCredit(store: KVStore, credit: VerifierCredit): void {
+    if (credit.checks === 0n) this.view(store).delete(keys.credit(credit.verifier));
+    else this.view(store).set(keys.credit(credit.verifier), u64be(credit.checks));
+  }
+
+  /**
+   * Rewards' hook (app/adapters.ts), once per finalized window: every verifier's confirmed,
+   * unpaid L1 checks (weight = their number), in store order, and the ledger emptied — each
+   * confirmed check is paid by exactly one window's verifiers' share.
+   */
+  takeVerifierCredits(store: KVStore): VerifierCredit[] {
+    const credits = [...this.verifierCredits(store)];
+    for (const credit of credits) this.view(store).delete(keys.credit(credit.verifier));
+    return credits;
   }
 
   /** Writes an L1 check and keeps its deadline and by-verifier indexes in step with its status. */
@@ -307,10 +390,10 @@ export class VerificationKeeper extends VerificationViewKeeper {
     return dispute.id;
   }
 
-  /** An L1 verifier's result, or an L2 verifier's answer. */
-  submitVerification(ctx: Context, msg: MsgSubmitVerification): { result: 'match' | 'mismatch'; disputeId: bigint } {
+  /** An L1 verifier's result, or an L2 verifier's answer: a commitment, then (a later block) its reveal. */
+  submitVerification(ctx: Context, msg: MsgSubmitVerification): { result: 'committed' | 'match' | 'mismatch'; disputeId: bigint } {
     decodeAddress(msg.verifier, 'verifier');
-    if (!isHash(msg.resultHash)) throw verificationErrors.invalidHash(`result_hash has ${msg.resultHash.length} bytes, expected ${HASH_BYTES}`);
+    const phase = verificationPhase(msg);
     const { store } = ctx;
     const submission = this.requireSubmission(store, msg.submissionId);
     if (msg.verifier === submission.miner) throw verificationErrors.minerCannotVote(`${msg.verifier} mined submission ${submission.id}`);
@@ -320,12 +403,24 @@ export class VerificationKeeper extends VerificationViewKeeper {
 
     if (dispute !== undefined && dispute.l2Verifier === msg.verifier) {
       if (dispute.stage !== DisputeStage.DISPUTE_STAGE_L2_ANSWER) throw verificationErrors.alreadyVoted(`${msg.verifier} already answered in dispute ${dispute.id}`);
+      if (phase === 'commit') {
+        const commitDeadline = commitDeadlineOf(dispute);
+        if (ctx.height > commitDeadline) throw verificationErrors.late(`dispute ${dispute.id}: commitments until height ${commitDeadline}, now ${ctx.height}`);
+        if (dispute.l2Commitment.length !== 0) throw verificationErrors.alreadyCommitted(`${msg.verifier} in dispute ${dispute.id}`);
+        dispute.l2Commitment = Buffer.from(msg.commitment);
+        dispute.l2CommitHeight = ctx.height;
+        this.setDispute(store, dispute);
+        emitCommitted(ctx, 'l2', dispute.id, msg.verifier);
+        return { result: 'committed', disputeId: dispute.id };
+      }
       if (ctx.height > dispute.nextActionHeight) throw verificationErrors.late(`dispute ${dispute.id}: answers until height ${dispute.nextActionHeight}, now ${ctx.height}`);
+      checkReveal(ctx, dispute.l2Commitment, dispute.l2CommitHeight, commitDomain('l2', dispute.id, dispute.l2Round), msg.resultHash, msg.salt, msg.verifier);
       dispute.l2ResultHash = Buffer.from(msg.resultHash);
       ctx.events.emit('verifier_answer', [
         ['dispute', dispute.id.toString()], ['verifier', msg.verifier], ['agrees_with', match ? 'miner' : 'challenger'],
         ['result_hash', toHex(msg.resultHash), false],
       ]);
+      this.payL2Fee(ctx, dispute);
       if (match) this.settle(ctx, dispute, DisputeOutcome.DISPUTE_OUTCOME_CHALLENGE_REJECTED, 'the L2 verifier reproduced the miner\'s result');
       else this.escalate(ctx, dispute, 'the L2 verifier agrees with the challenger');
       return { result: match ? 'match' : 'mismatch', disputeId: dispute.id };
@@ -334,11 +429,25 @@ export class VerificationKeeper extends VerificationViewKeeper {
       throw verificationErrors.late(`${msg.verifier} missed its deadline in dispute ${dispute.id}`);
     }
 
-    const check = this.l1Check(store, submission.id);
+    const trap = this.pendingTrap(store, msg.verifier, submission.id);
+    const check = trap?.check ?? this.l1Check(store, submission.id);
     if (check === undefined || check.verifier !== msg.verifier) {
       throw verificationErrors.notDrawnVerifier(`${msg.verifier} for submission ${submission.id}`);
     }
     this.requirePendingL1(ctx, check);
+    const save = () => (trap === undefined ? this.setL1Check(store, check) : this.setTrapCheck(store, trap));
+    if (phase === 'commit') {
+      const commitDeadline = check.commitDeadlineHeight === 0n ? check.deadlineHeight : check.commitDeadlineHeight;
+      if (ctx.height > commitDeadline) throw verificationErrors.late(`L1 check of submission ${check.submissionId}: commitments until height ${commitDeadline}, now ${ctx.height}`);
+      if (check.commitment.length !== 0) throw verificationErrors.alreadyCommitted(`${msg.verifier} for submission ${check.submissionId}`);
+      check.commitment = Buffer.from(msg.commitment);
+      check.commitHeight = ctx.height;
+      save();
+      emitCommitted(ctx, 'l1', check.submissionId, msg.verifier);
+      return { result: 'committed', disputeId: 0n };
+    }
+    checkReveal(ctx, check.commitment, check.commitHeight, commitDomain('l1', check.submissionId), msg.resultHash, msg.salt, msg.verifier);
+    if (trap !== undefined) return this.answerTrap(ctx, trap, msg.resultHash);
     check.status = match ? L1Status.L1_STATUS_MATCH : L1Status.L1_STATUS_MISMATCH;
     check.resultHash = Buffer.from(msg.resultHash);
     check.answerHeight = ctx.height;
@@ -350,6 +459,110 @@ export class VerificationKeeper extends VerificationViewKeeper {
     if (!match) disputeId = this.flag(ctx, submission, check, dispute, false);
     else this.setL1Check(store, check);
     return { result: match ? 'match' : 'mismatch', disputeId };
+  }
+
+  /**
+   * A trap's reveal (README "Trap checks"): the same response and `l1_verification` event as an
+   * L1 answer; then the chain compares with the result the L3 panel established: equal → passed
+   * (one credit, paid like a confirmed L1 check); anything else — the shown claim copied, or any
+   * other hash — failed: the trap penalty (`wrong_result_penalty_fraction`).
+   */
+  private answerTrap(ctx: Context, trap: TrapCheck, resultHash: Uint8Array): { result: 'match' | 'mismatch'; disputeId: bigint } {
+    const check = trap.check!;
+    const match = bytesEqual(resultHash, check.claimedHash);
+    check.status = match ? L1Status.L1_STATUS_MATCH : L1Status.L1_STATUS_MISMATCH;
+    check.resultHash = Buffer.from(resultHash);
+    check.answerHeight = ctx.height;
+    ctx.events.emit('l1_verification', [
+      ['submission', check.submissionId.toString()], ['verifier', check.verifier], ['result', match ? 'match' : 'mismatch'],
+      ['result_hash', toHex(resultHash), false],
+    ]);
+    const passed = bytesEqual(resultHash, trap.trueHash);
+    check.credited = passed;
+    this.setTrapCheck(ctx.store, trap);
+    const attributes: Array<[string, string]> = [['trap', trap.trapId.toString()], ['submission', check.submissionId.toString()], ['verifier', check.verifier]];
+    if (passed) {
+      this.addCredit(ctx.store, check.verifier);
+      ctx.events.emit('trap_passed', attributes);
+    } else {
+      ctx.events.emit('trap_failed', [...attributes, ['copied_claim', String(match)]]);
+      this.penalize(ctx, check.verifier, this.resolvedParams(ctx.store).wrongResultPenalty, 'trap-failed', `trap ${trap.trapId} on submission ${check.submissionId}`);
+    }
+    return { result: match ? 'match' : 'mismatch', disputeId: 0n };
+  }
+
+  /**
+   * A submission an L3 panel decided becomes a trap source: NO_FAULT → established result = the
+   * miner's hash, shown claim = a perturbation of it; MINER_AT_FAULT by a majority of seats
+   * voting one and the same result → established result = that hash, shown claim = the miner's
+   * public (wrong) hash. At most TRAP_POOL_MAX sources: the oldest submission goes first.
+   */
+  private addTrapSource(ctx: Context, dispute: Dispute, outcome: DisputeOutcome): void {
+    const active = dispute.panel.filter((s) => !s.missed);
+    const threshold = Math.floor(active.length / 2) + 1;
+    let trueHash: Uint8Array | undefined;
+    let claimedHash: Uint8Array | undefined;
+    if (outcome === DisputeOutcome.DISPUTE_OUTCOME_NO_FAULT) {
+      trueHash = dispute.expectedHash;
+      claimedHash = sha256(concatBytes(utf8('r3mes/verification/trap-claim'), dispute.submissionSeed, dispute.expectedHash));
+    } else if (outcome === DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT) {
+      for (const seat of active) {
+        if (!seat.voted || seat.unavailable || bytesEqual(seat.resultHash, dispute.expectedHash)) continue;
+        const same = active.filter((s) => s.voted && !s.unavailable && bytesEqual(s.resultHash, seat.resultHash)).length;
+        if (same >= threshold) {
+          trueHash = seat.resultHash;
+          claimedHash = dispute.expectedHash;
+          break;
+        }
+      }
+    }
+    if (trueHash === undefined || claimedHash === undefined || this.deps.training.submission(ctx.store, dispute.submissionId) === undefined) return;
+    this.setTrapSource(ctx.store, { submissionId: dispute.submissionId, trueHash: Buffer.from(trueHash), claimedHash: Buffer.from(claimedHash) });
+    const ids = [...this.view(ctx.store).iterate(keys.trapSourcePrefix)].map(([key]) => readU64be(key.subarray(keys.trapSourcePrefix.length)));
+    for (const id of ids.slice(0, Math.max(0, ids.length - TRAP_POOL_MAX))) this.view(ctx.store).delete(keys.trapSource(id));
+  }
+
+  /**
+   * In the scan of a new submission: with `trap_sample_bps`, a trap check on a trap source
+   * (drawn uniformly), to a verifier drawn uniformly among the bonded validators (every
+   * validator faces the same trap rate whatever its stake), not the source's miner or L1
+   * verifier, the new submission's miner, nor one holding a pending check on that source.
+   * Seeded like the L1 draws.
+   */
+  private issueTrap(ctx: Context, submission: SubmissionView, candidates: Lazy<Candidate[]>, params: Params, seed: Buffer): void {
+    if (params.trapSampleBps === 0n) return;
+    const id = submission.id.toString();
+    const weights: Candidate[] = [{ id: 'trap', stake: params.trapSampleBps }, { id: 'none', stake: BPS - params.trapSampleBps }];
+    if (this.deps.drawer.draw(ctx, DRAW.trap, id, weights, 1)[0].id !== 'trap') return;
+    const sources = [...this.trapSources(ctx.store)];
+    if (sources.length === 0) return;
+    const [picked] = this.deps.drawer.draw(ctx, DRAW.trapSource, id, sources.map((s) => ({ id: s.submissionId.toString(), stake: 1n })), 1);
+    const source = sources.find((s) => s.submissionId.toString() === picked.id)!;
+    const sourceSubmission = this.deps.training.submission(ctx.store, source.submissionId);
+    if (sourceSubmission === undefined) return;
+    const view = this.view(ctx.store);
+    // Not the source's miner, nor its own L1 verifier (who answered it once), nor the new submission's miner.
+    const sourceVerifier = this.l1Check(ctx.store, source.submissionId)?.verifier ?? '';
+    const exclusions = [sourceSubmission.miner, sourceVerifier, submission.miner, ...candidates.get().filter((c) => view.has(keys.l1ByVerifier(c.id, source.submissionId))).map((c) => c.id)];
+    const uniform = candidates.get().map((c) => ({ id: c.id, stake: 1n }));
+    if (eligible(uniform, exclusions) === 0) return;
+    const [verifier] = this.deps.drawer.draw(ctx, DRAW.trapVerifier, id, uniform, 1, exclusions);
+    const state = this.moduleState(ctx.store);
+    const trapId = state.nextTrapId === 0n ? 1n : state.nextTrapId;
+    state.nextTrapId = trapId + 1n;
+    this.setModuleState(ctx.store, state);
+    const check: L1Check = {
+      submissionId: source.submissionId, miner: sourceSubmission.miner, verifier: verifier.id, seed, drawnHeight: ctx.height,
+      deadlineHeight: ctx.height + params.l1ResponseBlocks + params.revealBlocks, status: L1Status.L1_STATUS_PENDING,
+      resultHash: Buffer.alloc(0), answerHeight: 0n, disputeId: 0n, credited: false,
+      commitment: Buffer.alloc(0), commitHeight: 0n, commitDeadlineHeight: ctx.height + params.l1ResponseBlocks, claimedHash: Buffer.from(source.claimedHash),
+    };
+    this.setTrapCheck(ctx.store, { trapId, check, trueHash: Buffer.from(source.trueHash) });
+    // The same event as a sampled L1 check: the duty view does not tell a trap.
+    ctx.events.emit('l1_sampled', [
+      ['submission', source.submissionId.toString()], ['miner', sourceSubmission.miner], ['verifier', verifier.id],
+      ['deadline_height', check.deadlineHeight.toString()], ['seed', toHex(seed), false],
+    ]);
   }
 
   /** Data availability: a drawn verifier (L1, L2) or a panel arbiter reports the CID unserved. */
@@ -365,6 +578,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
       if (dispute.stage === DisputeStage.DISPUTE_STAGE_L2_ANSWER && dispute.l2Verifier === msg.reporter) {
         if (ctx.height > dispute.nextActionHeight) throw verificationErrors.late(`dispute ${dispute.id}: answers until height ${dispute.nextActionHeight}, now ${ctx.height}`);
         this.markUnavailable(ctx, dispute, msg.reporter);
+        this.payL2Fee(ctx, dispute);
         this.escalate(ctx, dispute, 'the L2 verifier reports the gradient unavailable');
         return dispute.id;
       }
@@ -380,6 +594,17 @@ export class VerificationKeeper extends VerificationViewKeeper {
         throw verificationErrors.late(`${msg.reporter} missed its deadline in dispute ${dispute.id}`);
       }
     }
+    const trap = this.pendingTrap(store, msg.reporter, submission.id);
+    if (trap !== undefined) {
+      // A trap's source may be old: its data need not be served any more. Neither paid nor penalised.
+      this.requirePendingL1(ctx, trap.check!);
+      trap.check!.status = L1Status.L1_STATUS_UNAVAILABLE;
+      trap.check!.answerHeight = ctx.height;
+      this.setTrapCheck(store, trap);
+      ctx.events.emit('l1_verification', [['submission', submission.id.toString()], ['verifier', msg.reporter], ['result', 'unavailable']]);
+      ctx.events.emit('trap_unavailable', [['trap', trap.trapId.toString()], ['submission', submission.id.toString()], ['verifier', msg.reporter]]);
+      return 0n;
+    }
     const check = this.l1Check(store, submission.id);
     if (check === undefined || check.verifier !== msg.reporter) throw verificationErrors.notDrawnVerifier(`${msg.reporter} for submission ${submission.id}`);
     this.requirePendingL1(ctx, check);
@@ -389,10 +614,10 @@ export class VerificationKeeper extends VerificationViewKeeper {
     return this.flag(ctx, submission, check, dispute, true);
   }
 
-  /** L3: a panel arbiter's CPU re-execution result (or unavailability); 2 of 3 decide. */
+  /** L3: a panel arbiter's CPU re-execution result (or unavailability), committed then revealed; 2 of 3 decide. */
   arbiterVote(ctx: Context, msg: MsgArbiterVote): OutcomeName {
     decodeAddress(msg.arbiter, 'arbiter');
-    validateVoteShape(msg);
+    const phase = votePhase(msg);
     const { store } = ctx;
     const dispute = this.requireDispute(store, msg.disputeId);
     if (dispute.stage === DisputeStage.DISPUTE_STAGE_RESOLVED) throw verificationErrors.disputeResolved(`dispute ${dispute.id} was resolved at height ${dispute.resolvedHeight}`);
@@ -404,7 +629,22 @@ export class VerificationKeeper extends VerificationViewKeeper {
     const seat = seats.find((s) => !s.missed);
     if (seat === undefined || ctx.height > dispute.nextActionHeight) throw verificationErrors.late(`dispute ${dispute.id}: votes until height ${dispute.nextActionHeight}, now ${ctx.height}`);
     if (seat.voted) throw verificationErrors.alreadyVoted(`${msg.arbiter} in dispute ${dispute.id}`);
+    const commitDeadline = commitDeadlineOf(dispute);
+    if (phase === 'commit') {
+      if (ctx.height > commitDeadline) throw verificationErrors.late(`dispute ${dispute.id}: commitments until height ${commitDeadline}, now ${ctx.height}`);
+      if (seat.commitment.length !== 0) throw verificationErrors.alreadyCommitted(`${msg.arbiter} in dispute ${dispute.id}`);
+      seat.commitment = Buffer.from(msg.commitment);
+      seat.commitHeight = ctx.height;
+      this.setDispute(store, dispute);
+      emitCommitted(ctx, 'l3', dispute.id, msg.arbiter);
+      return OUTCOME_NAMES[dispute.outcome];
+    }
     if (msg.unavailable && !dispute.unavailableReported) throw verificationErrors.noUnavailabilityReport(`dispute ${dispute.id}`);
+    // No reveal while a seat may still commit: it could copy the votes revealed so far.
+    if (ctx.height <= commitDeadline && dispute.panel.some((s) => !s.missed && s.commitment.length === 0)) {
+      throw verificationErrors.revealTooEarly(`dispute ${dispute.id}: reveals open once every active seat has committed or after height ${commitDeadline}`);
+    }
+    checkReveal(ctx, seat.commitment, seat.commitHeight, commitDomain('l3', dispute.id), msg.unavailable ? UNAVAILABLE_RESULT : msg.resultHash, msg.salt, msg.arbiter);
 
     seat.voted = true;
     seat.unavailable = msg.unavailable;
@@ -448,6 +688,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
       if (submission === undefined || submission.status !== 'pending') continue;
       // Every pending submission, sampled or not: the seed of its dispute draws, fixed now.
       this.setSubmissionSeed(store, id, blockSeed);
+      this.issueTrap(ctx, submission, candidates, params, blockSeed);
       const sampleWeights: Candidate[] = [{ id: 'check', stake: params.l1SampleBps }, { id: 'skip', stake: BPS - params.l1SampleBps }];
       const sampled = this.deps.drawer.draw(ctx, DRAW.l1Sample, id.toString(), sampleWeights, 1)[0].id === 'check';
       if (!sampled) continue;
@@ -460,8 +701,10 @@ export class VerificationKeeper extends VerificationViewKeeper {
       const [verifier] = this.deps.drawer.draw(ctx, DRAW.l1Verifier, id.toString(), candidates.get(), 1, exclusions);
       const check: L1Check = {
         submissionId: id, miner: submission.miner, verifier: verifier.id, seed, drawnHeight: ctx.height,
-        deadlineHeight: ctx.height + params.l1ResponseBlocks, status: L1Status.L1_STATUS_PENDING,
-        resultHash: Buffer.alloc(0), answerHeight: 0n, disputeId: 0n,
+        deadlineHeight: ctx.height + params.l1ResponseBlocks + params.revealBlocks, status: L1Status.L1_STATUS_PENDING,
+        resultHash: Buffer.alloc(0), answerHeight: 0n, disputeId: 0n, credited: false,
+        commitment: Buffer.alloc(0), commitHeight: 0n, commitDeadlineHeight: ctx.height + params.l1ResponseBlocks,
+        claimedHash: Buffer.from(submission.gradientHash),
       };
       this.setL1Check(store, check);
       ctx.events.emit('l1_sampled', [
@@ -469,8 +712,8 @@ export class VerificationKeeper extends VerificationViewKeeper {
         ['deadline_height', check.deadlineHeight.toString()], ['seed', toHex(seed), false],
       ]);
     }
-    state.nextScanSubmissionId = next;
-    this.setModuleState(store, state);
+    // Re-read: issuing a trap advanced next_trap_id.
+    this.setModuleState(store, { ...this.moduleState(store), nextScanSubmissionId: next });
   }
 
   /**
@@ -490,10 +733,14 @@ export class VerificationKeeper extends VerificationViewKeeper {
       if (submission !== undefined && submission.status === 'pending' && window !== undefined && ctx.height < window.commitStartHeight) break;
       prunable.push(submissionId);
     }
-    for (const id of prunable) this.view(store).delete(keys.seed(id));
+    for (const id of prunable) {
+      this.view(store).delete(keys.seed(id));
+      this.confirmMatch(ctx, id);
+    }
   }
 
   private expireL1(ctx: Context): void {
+    this.expireTraps(ctx);
     const { store } = ctx;
     const due: bigint[] = [];
     for (const [key] of this.view(store).iterate(keys.l1DuePrefix)) {
@@ -514,6 +761,29 @@ export class VerificationKeeper extends VerificationViewKeeper {
       this.setL1Check(store, check);
       ctx.events.emit('l1_missed', [['submission', submissionId.toString()], ['verifier', check.verifier]]);
       this.penalize(ctx, check.verifier, params.livenessPenalty, 'missed-deadline', `l1 submission ${submissionId}`);
+    }
+  }
+
+  /** Trap checks past their reveal deadline: missed, exactly as an L1 check (liveness penalty, `l1_missed`). */
+  private expireTraps(ctx: Context): void {
+    const due: bigint[] = [];
+    for (const [key] of this.view(ctx.store).iterate(keys.trapDuePrefix)) {
+      if (readU64be(key.subarray(2, 10)) >= ctx.height) break;
+      due.push(readU64be(key.subarray(10, 18)));
+    }
+    if (due.length === 0) return;
+    const params = this.resolvedParams(ctx.store);
+    for (const trapId of due) {
+      const trap = this.trapCheck(ctx.store, trapId)!;
+      const check = trap.check!;
+      if (check.status !== L1Status.L1_STATUS_PENDING) {
+        this.view(ctx.store).delete(keys.trapDue(check.deadlineHeight, trapId));
+        continue;
+      }
+      check.status = L1Status.L1_STATUS_MISSED;
+      this.setTrapCheck(ctx.store, trap);
+      ctx.events.emit('l1_missed', [['submission', check.submissionId.toString()], ['verifier', check.verifier]]);
+      this.penalize(ctx, check.verifier, params.livenessPenalty, 'missed-deadline', `l1 submission ${check.submissionId}`);
     }
   }
 
@@ -582,7 +852,10 @@ export class VerificationKeeper extends VerificationViewKeeper {
   private drawL2(ctx: Context, dispute: Dispute, candidates: Candidate[]): void {
     const params = this.params(ctx.store);
     const previousDue = dueHeight(dispute);
-    const exclusions = [dispute.miner, dispute.challenger, ...dispute.l2Missed].filter((a) => a !== '');
+    // The submission's L1 verifier already answered (or holds the check): L2 is another validator's opinion,
+    // and one validator never holds two answers (two commitments) on one submission.
+    const l1Verifier = this.l1Check(ctx.store, dispute.submissionId)?.verifier ?? '';
+    const exclusions = [dispute.miner, dispute.challenger, l1Verifier, ...dispute.l2Missed].filter((a) => a !== '');
     if (eligible(candidates, exclusions) === 0) {
       this.escalate(ctx, dispute, 'no eligible L2 verifier');
       this.drawPanel(ctx, dispute, candidates, Number(params.panelSize));
@@ -593,8 +866,11 @@ export class VerificationKeeper extends VerificationViewKeeper {
     const [verifier] = this.deps.drawer.drawWithSeed(seed, DRAW.l2Verifier, `${dispute.id}/${dispute.l2Round}`, candidates, 1, exclusions);
     dispute.draws.push({ purpose: DRAW.l2Verifier, round: dispute.l2Round, height: ctx.height, seed });
     dispute.l2Verifier = verifier.id;
+    dispute.l2Commitment = Buffer.alloc(0);
+    dispute.l2CommitHeight = 0n;
     dispute.stage = DisputeStage.DISPUTE_STAGE_L2_ANSWER;
-    dispute.nextActionHeight = ctx.height + params.l2ResponseBlocks;
+    dispute.commitDeadlineHeight = ctx.height + params.l2ResponseBlocks;
+    dispute.nextActionHeight = dispute.commitDeadlineHeight + params.revealBlocks;
     this.setDispute(ctx.store, dispute, previousDue);
     ctx.events.emit('verifier_drawn', [
       ['dispute', dispute.id.toString()], ['submission', dispute.submissionId.toString()], ['verifier', verifier.id],
@@ -623,10 +899,14 @@ export class VerificationKeeper extends VerificationViewKeeper {
     const drawn = this.deps.drawer.drawWithSeed(seed, DRAW.l3Panel, `${dispute.id}/${dispute.l3Round}`, candidates, k, exclusions);
     dispute.draws.push({ purpose: DRAW.l3Panel, round: dispute.l3Round, height: ctx.height, seed });
     for (const arbiter of drawn) {
-      dispute.panel.push({ arbiter: arbiter.id, round: dispute.l3Round, voted: false, resultHash: Buffer.alloc(0), unavailable: false, voteHeight: 0n, missed: false });
+      dispute.panel.push({
+        arbiter: arbiter.id, round: dispute.l3Round, voted: false, resultHash: Buffer.alloc(0), unavailable: false, voteHeight: 0n, missed: false,
+        commitment: Buffer.alloc(0), commitHeight: 0n,
+      });
     }
     dispute.stage = DisputeStage.DISPUTE_STAGE_L3_VOTING;
-    dispute.nextActionHeight = ctx.height + params.l3VoteBlocks;
+    dispute.commitDeadlineHeight = ctx.height + params.l3VoteBlocks;
+    dispute.nextActionHeight = dispute.commitDeadlineHeight + params.revealBlocks;
     ctx.events.emit('panel_drawn', [
       ['dispute', dispute.id.toString()], ['submission', dispute.submissionId.toString()], ['round', dispute.l3Round.toString()],
       ['arbiters', drawn.map((a) => a.id).join(',')], ['deadline_height', dispute.nextActionHeight.toString()], ['seed', toHex(seed), false],
@@ -708,7 +988,8 @@ export class VerificationKeeper extends VerificationViewKeeper {
       stage: opening.stage, outcome: DisputeOutcome.DISPUTE_OUTCOME_UNSPECIFIED, openedHeight: ctx.height, nextActionHeight: ctx.height,
       expectedHash: Buffer.from(submission.gradientHash), l2Round: 0n, l2Verifier: '', l2Missed: [], l2ResultHash: Buffer.alloc(0),
       l1Verifier: opening.l1Verifier ?? '', l3Round: 0n, panel: [], unavailableReported: false, unavailableReporter: '', draws: [],
-      resolvedHeight: 0n, resolution: '', slashed: '0', bounty: '0', submissionRejected: false,
+      resolvedHeight: 0n, resolution: '', slashed: '0', bounty: '0', submissionRejected: false, l2Fee: '0',
+      l2Commitment: Buffer.alloc(0), l2CommitHeight: 0n, commitDeadlineHeight: 0n,
       submissionSeed: Buffer.from(this.submissionSeed(ctx.store, submission.id) ?? opening.seed ?? new Uint8Array()),
     };
     state.nextDisputeId += 1n;
@@ -755,7 +1036,8 @@ export class VerificationKeeper extends VerificationViewKeeper {
   private settle(ctx: Context, dispute: Dispute, outcome: DisputeOutcome, reason: string, previousDue?: bigint): void {
     const { store, events } = ctx;
     const params = this.resolvedParams(store);
-    const bond = BigInt(dispute.bond);
+    // What the module account still holds for this dispute: the bond less the L2 verifier's fee.
+    const bond = bondHeld(dispute);
     const pay = (to: string, amount: bigint) => {
       if (amount > 0n) this.deps.bank.send(store, events, VERIFICATION_MODULE_ADDRESS, decodeAddress(to), [{ denom: DENOM, amount }]);
     };
@@ -763,12 +1045,10 @@ export class VerificationKeeper extends VerificationViewKeeper {
     const subject = `dispute ${dispute.id}`;
 
     switch (outcome) {
-      case DisputeOutcome.DISPUTE_OUTCOME_CHALLENGE_REJECTED: {
-        const minerPart = (bond * params.raw.bondMinerShareBps) / BPS;
-        pay(dispute.miner, minerPart);
-        pay(dispute.l2Verifier, bond - minerPart);
+      case DisputeOutcome.DISPUTE_OUTCOME_CHALLENGE_REJECTED:
+        // The L2 verifier was paid its fee when it answered, as it would have been had it agreed with the challenger.
+        pay(dispute.miner, bond);
         break;
-      }
       case DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT: {
         dispute.slashed = this.slashMiner(ctx, dispute, params.minerSlash).toString();
         const submission = this.deps.training.submission(store, dispute.submissionId);
@@ -809,6 +1089,8 @@ export class VerificationKeeper extends VerificationViewKeeper {
       default:
         throw new Error(`verification: cannot settle with outcome ${outcome}`);
     }
+    this.settleL1Check(ctx, dispute, outcome, params);
+    this.addTrapSource(ctx, dispute, outcome);
     const due = previousDue ?? dueHeight(dispute);
     dispute.stage = DisputeStage.DISPUTE_STAGE_RESOLVED;
     dispute.outcome = outcome;
@@ -822,6 +1104,63 @@ export class VerificationKeeper extends VerificationViewKeeper {
       ['slashed', `${dispute.slashed}${DENOM}`, false], ['bounty', `${dispute.bounty}${DENOM}`, false],
       ['submission_rejected', String(dispute.submissionRejected), false],
     ]);
+  }
+
+  /**
+   * What a decided dispute means for the submission's L1 check (README "L1 verifiers are
+   * paid"). MINER_AT_FAULT: a mismatch or unavailability report is confirmed (credited); a match
+   * is proven wrong (wrong-result penalty). Any other outcome: a match is confirmed once no
+   * dispute can be opened on the submission any more (its seed is pruned); before that, pruning
+   * confirms it. A flag the panel did not uphold is penalised by settle (NO_FAULT), never credited.
+   */
+  private settleL1Check(ctx: Context, dispute: Dispute, outcome: DisputeOutcome, params: VerificationParams): void {
+    const check = this.l1Check(ctx.store, dispute.submissionId);
+    if (check === undefined || check.credited) return;
+    const match = check.status === L1Status.L1_STATUS_MATCH;
+    const flagged = check.status === L1Status.L1_STATUS_MISMATCH || check.status === L1Status.L1_STATUS_UNAVAILABLE;
+    if (outcome === DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT) {
+      if (flagged) this.creditL1(ctx, check);
+      else if (match) this.penalize(ctx, check.verifier, params.wrongResultPenalty, 'wrong-result', `l1 submission ${check.submissionId} (dispute ${dispute.id})`);
+      return;
+    }
+    if (match && this.submissionSeed(ctx.store, dispute.submissionId) === undefined) this.creditL1(ctx, check);
+  }
+
+  /** A match confirmed at pruning: the submission can no longer be challenged, is not rejected and no dispute holds it. */
+  private confirmMatch(ctx: Context, submissionId: bigint): void {
+    const check = this.l1Check(ctx.store, submissionId);
+    if (check === undefined || check.credited || check.status !== L1Status.L1_STATUS_MATCH) return;
+    const submission = this.deps.training.submission(ctx.store, submissionId);
+    if (submission === undefined || submission.status === 'rejected' || this.isHeld(ctx.store, submissionId)) return;
+    this.creditL1(ctx, check);
+  }
+
+  /** Counts a confirmed L1 answer once in its verifier's credits (paid by the next finalized window). */
+  private creditL1(ctx: Context, check: L1Check): void {
+    check.credited = true;
+    this.setL1Check(ctx.store, check);
+    this.addCredit(ctx.store, check.verifier);
+    const result = check.status === L1Status.L1_STATUS_MATCH ? 'match' : check.status === L1Status.L1_STATUS_MISMATCH ? 'mismatch' : 'unavailable';
+    ctx.events.emit('l1_confirmed', [['submission', check.submissionId.toString()], ['verifier', check.verifier], ['result', result]]);
+  }
+
+  private addCredit(store: KVStore, verifier: string): void {
+    const view = this.view(store);
+    const raw = view.get(keys.credit(verifier));
+    view.set(keys.credit(verifier), u64be((raw === undefined ? 0n : readU64be(raw)) + 1n));
+  }
+
+  /**
+   * The L2 verifier's fee, paid from the bond the moment it answers (a result or an
+   * unavailability report): ⌊bond · l2_verifier_fee_bps / 10⁴⌋, whichever side the answer takes,
+   * so agreeing with the miner (which ends the dispute) pays no more than agreeing with the
+   * challenger (which escalates). The challenger pays it in every outcome.
+   */
+  private payL2Fee(ctx: Context, dispute: Dispute): void {
+    const fee = (BigInt(dispute.bond) * this.params(ctx.store).l2VerifierFeeBps) / BPS;
+    dispute.l2Fee = fee.toString();
+    if (fee > 0n) this.deps.bank.send(ctx.store, ctx.events, VERIFICATION_MODULE_ADDRESS, decodeAddress(dispute.l2Verifier), [{ denom: DENOM, amount: fee }]);
+    ctx.events.emit('l2_verifier_paid', [['dispute', dispute.id.toString()], ['verifier', dispute.l2Verifier], ['amount', `${fee}${DENOM}`, false]]);
   }
 
   /** Slash and jail from mining; a miner staking no longer knows is skipped (never aborts). */
@@ -868,6 +1207,56 @@ export class VerificationKeeper extends VerificationViewKeeper {
 export function dueHeight(dispute: Dispute): bigint {
   const deadline = dispute.stage === DisputeStage.DISPUTE_STAGE_L2_ANSWER || dispute.stage === DisputeStage.DISPUTE_STAGE_L3_VOTING;
   return deadline ? dispute.nextActionHeight + 1n : dispute.nextActionHeight;
+}
+
+/** The last height a commitment counts in the dispute's current answer stage (0 from an older genesis: the reveal deadline). */
+export function commitDeadlineOf(dispute: Dispute): bigint {
+  return dispute.commitDeadlineHeight === 0n ? dispute.nextActionHeight : dispute.commitDeadlineHeight;
+}
+
+function emitCommitted(ctx: Context, stage: 'l1' | 'l2' | 'l3', subject: bigint, verifier: string): void {
+  ctx.events.emit('verification_committed', [['stage', stage], ['subject', subject.toString()], ['verifier', verifier]]);
+}
+
+/** A reveal: there is a commitment, from an earlier block, and the answer and salt hash to it. */
+function checkReveal(ctx: Context, commitment: Uint8Array, commitHeight: bigint, domain: string, result: Uint8Array, salt: Uint8Array, signer: string): void {
+  if (commitment.length === 0) throw verificationErrors.noCommitment(`${signer} committed nothing for ${domain}`);
+  if (ctx.height <= commitHeight) throw verificationErrors.revealTooEarly(`${domain}: committed at height ${commitHeight}; reveal in a later block`);
+  if (!bytesEqual(verificationCommitment(domain, result, salt, signer), commitment)) throw verificationErrors.revealMismatch(`${domain}: the answer and salt do not hash to ${signer}'s commitment`);
+}
+
+/** Stateless shape of MsgSubmitVerification: a commit (only a 32-byte commitment) or a reveal (32-byte result and salt). */
+export function verificationPhase(msg: MsgSubmitVerification): 'commit' | 'reveal' {
+  if (msg.commitment.length !== 0) {
+    if (msg.commitment.length !== COMMITMENT_BYTES) throw verificationErrors.invalidCommitment(`commitment has ${msg.commitment.length} bytes, expected ${COMMITMENT_BYTES}`);
+    if (msg.resultHash.length !== 0 || msg.salt.length !== 0) throw verificationErrors.invalidCommitment('a commitment carries no result hash and no salt');
+    return 'commit';
+  }
+  if (!isHash(msg.resultHash)) throw verificationErrors.invalidHash(`result_hash has ${msg.resultHash.length} bytes, expected ${HASH_BYTES}`);
+  if (msg.salt.length !== SALT_BYTES) throw verificationErrors.invalidCommitment(`a reveal needs its ${SALT_BYTES}-byte salt, got ${msg.salt.length} bytes`);
+  return 'reveal';
+}
+
+/** Stateless shape of MsgArbiterVote: a commit (only a 32-byte commitment) or a reveal (a vote and a 32-byte salt). */
+export function votePhase(msg: MsgArbiterVote): 'commit' | 'reveal' {
+  if (msg.commitment.length !== 0) {
+    if (msg.commitment.length !== COMMITMENT_BYTES) throw verificationErrors.invalidCommitment(`commitment has ${msg.commitment.length} bytes, expected ${COMMITMENT_BYTES}`);
+    if (msg.resultHash.length !== 0 || msg.unavailable || msg.salt.length !== 0) throw verificationErrors.invalidCommitment('a commitment carries no vote and no salt');
+    return 'commit';
+  }
+  validateVoteShape(msg);
+  if (msg.salt.length !== SALT_BYTES) throw verificationErrors.invalidCommitment(`a reveal needs its ${SALT_BYTES}-byte salt, got ${msg.salt.length} bytes`);
+  return 'reveal';
+}
+
+/** The L2 fee paid out of a dispute's bond so far (empty = none: a dispute from an older genesis). */
+export function l2FeeOf(dispute: Dispute): bigint {
+  return dispute.l2Fee === '' ? 0n : BigInt(dispute.l2Fee);
+}
+
+/** What the module account holds for a dispute while it is open: its bond less the L2 fee paid. */
+export function bondHeld(dispute: Dispute): bigint {
+  return BigInt(dispute.bond) - l2FeeOf(dispute);
 }
 
 function isFaultVote(seat: PanelSeat, expectedHash: Uint8Array): boolean {

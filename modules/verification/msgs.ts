@@ -5,8 +5,7 @@ import {
   MsgArbiterVote, MsgArbiterVoteResponse, MsgChallenge, MsgChallengeResponse, MsgReportUnavailable,
   MsgReportUnavailableResponse, MsgSubmitVerification, MsgSubmitVerificationResponse,
 } from '../../proto/gen/r3mes/verification/v1/tx.ts';
-import { verificationErrors } from './errors.ts';
-import { HASH_BYTES, MODULE_NAME, parseBond, validateVoteShape, type VerificationKeeper } from './keeper.ts';
+import { MODULE_NAME, parseBond, type VerificationKeeper, verificationPhase, votePhase } from './keeper.ts';
 
 export const TYPE_URLS = {
   submitVerification: '/r3mes.verification.v1.MsgSubmitVerification',
@@ -19,7 +18,7 @@ export const TYPE_URLS = {
 export const statelessChecks = {
   submitVerification(msg: MsgSubmitVerification): Uint8Array {
     const signer = decodeAddress(msg.verifier, 'verifier');
-    if (msg.resultHash.length !== HASH_BYTES) throw verificationErrors.invalidHash(`result_hash has ${msg.resultHash.length} bytes, expected ${HASH_BYTES}`);
+    verificationPhase(msg);
     return signer;
   },
   challenge(msg: MsgChallenge): Uint8Array {
@@ -29,7 +28,7 @@ export const statelessChecks = {
   },
   arbiterVote(msg: MsgArbiterVote): Uint8Array {
     const signer = decodeAddress(msg.arbiter, 'arbiter');
-    validateVoteShape(msg);
+    votePhase(msg);
     return signer;
   },
   reportUnavailable: (msg: MsgReportUnavailable): Uint8Array => decodeAddress(msg.reporter, 'reporter'),

@@ -30,6 +30,9 @@ export function defaultParams(): Params {
     wrongResultPenaltyFraction: '0.01',
     maxRedraws: 3n,
     bondMinerShareBps: 5000n,
+    l2VerifierFeeBps: 1000n,
+    revealBlocks: 5n,
+    trapSampleBps: 500n,
   };
 }
 
@@ -44,6 +47,9 @@ const RANGES: Record<string, readonly [bigint, bigint]> = {
   bountyMultiplier: [10n, 20n],
   maxRedraws: [0n, 100n],
   bondMinerShareBps: [0n, BPS],
+  l2VerifierFeeBps: [0n, BPS],
+  revealBlocks: [1n, 1_000_000n],
+  trapSampleBps: [0n, BPS],
 };
 const FRACTIONS = ['minerSlashFraction', 'livenessPenaltyFraction', 'wrongResultPenaltyFraction'] as const;
 export const PARAM_KEYS = Object.keys(defaultParams()) as Array<keyof Params>;

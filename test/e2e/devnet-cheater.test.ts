@@ -129,8 +129,11 @@ t.test('npm run devnet -- --cheater: challenged, L2, L3, slashed and jailed; the
   const openBonds = [...opened].filter(([id]) => !resolved.has(id)).reduce((s, [, d]) => s + d.bond, 0n);
   const bounties = settled.reduce((s, id) => s + amountOf(resolved.get(id)!.bounty), 0n);
   t.ok(bounties > 0n, 'a bounty was paid');
-  t.equal(snap.watcher, genesisBalance(watcher) - (fees[watcher] ?? 0n) - openBonds + bounties,
-    'challenger balance = genesis − fees + bounties (settled bonds returned; bonds of still-open disputes held)');
+  // The L2 verifier's fee comes out of the bond (whatever the verifier answered); a settled bond comes back without it.
+  const l2Fees = (seen.l2_verifier_paid ?? []).filter((x) => resolved.has(x.dispute!)).reduce((s, x) => s + amountOf(x.amount), 0n);
+  t.ok(l2Fees > 0n, 'the L2 verifiers were paid their fee');
+  t.equal(snap.watcher, genesisBalance(watcher) - (fees[watcher] ?? 0n) - openBonds - l2Fees + bounties,
+    'challenger balance = genesis − fees − L2 fees + bounties (settled bonds returned; bonds of still-open disputes held)');
 
   // --- The honest miner: never slashed, an accepted submission, paid.
   t.same(slashes.filter((s) => s.address === miner), [], 'the honest miner is never slashed');

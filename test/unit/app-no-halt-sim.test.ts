@@ -9,6 +9,7 @@
  * what its module accounts for. At checkpoints: exportGenesis → InitChain on a fresh app gives
  * the same app hash and export(import(g)) = g.
  */
+import { commitDomain, verificationCommitment } from '../../modules/verification/commitment.ts';
 import t, { type Test } from 'tap';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { Event } from 'cosmjs-types/tendermint/abci/types';
@@ -217,24 +218,37 @@ async function simulate(t: Test, seed: number, blocks: number, options: { surplu
         }
       }
     }
-    const answer = (expected: Uint8Array) => (chance(75) ? expected : sha256(utf8(`other/${rng()}`)));
+    // Verification answers are committed, then revealed in a later block (README "Commit, then reveal").
+    // The answer (75% the expected hash) and the salt are fixed per duty so the reveal opens the commitment.
+    const answerFor = (domain: string, expected: Uint8Array) => (sha256(utf8(`answer/${seed}/${domain}`))[0] < 192 ? expected : sha256(utf8(`other/${seed}/${domain}`)));
+    const saltFor = (domain: string, who: string) => sha256(utf8(`salt/${seed}/${domain}/${who}`));
+    const commitOrReveal = (who: string, domain: string, expected: Uint8Array, commitment: Uint8Array, commitHeight: bigint) => {
+      const result = answerFor(domain, expected);
+      return commitment.length === 0
+        ? { commitment: verificationCommitment(domain, result, saltFor(domain, who), who) }
+        : commitHeight < height ? { resultHash: result, salt: saltFor(domain, who) } : undefined;
+    };
     for (const validator of validators) {
       const [check] = keepers.verification.pendingChecksByVerifier(store, validator.address).checks;
       if (check !== undefined && height <= check.deadlineHeight && chance(70)) {
         const submission = keepers.training.submission(store, check.submissionId);
-        if (submission !== undefined) await send(validator, [{ typeUrl: '/r3mes.verification.v1.MsgSubmitVerification', value: { verifier: validator.address, submissionId: check.submissionId, resultHash: answer(submission.gradientHash) } }], 'L1 answer');
+        const fields = submission === undefined ? undefined
+          : commitOrReveal(validator.address, commitDomain('l1', check.submissionId), submission.gradientHash, check.commitment, check.commitHeight);
+        if (fields !== undefined) await send(validator, [{ typeUrl: '/r3mes.verification.v1.MsgSubmitVerification', value: { verifier: validator.address, submissionId: check.submissionId, ...fields } }], 'L1 answer');
       }
     }
     for (const dispute of keepers.verification.openDisputes(store)) {
       if (dispute.stage === DisputeStage.DISPUTE_STAGE_L2_ANSWER && height <= dispute.nextActionHeight && chance(70)) {
         const actor = byOperator.get(dispute.l2Verifier);
-        if (actor !== undefined) await send(actor, [{ typeUrl: '/r3mes.verification.v1.MsgSubmitVerification', value: { verifier: actor.address, submissionId: dispute.submissionId, resultHash: answer(dispute.expectedHash) } }], 'L2 answer');
+        const fields = commitOrReveal(dispute.l2Verifier, commitDomain('l2', dispute.id, dispute.l2Round), dispute.expectedHash, dispute.l2Commitment, dispute.l2CommitHeight);
+        if (actor !== undefined && fields !== undefined) await send(actor, [{ typeUrl: '/r3mes.verification.v1.MsgSubmitVerification', value: { verifier: actor.address, submissionId: dispute.submissionId, ...fields } }], 'L2 answer');
       }
       if (dispute.stage === DisputeStage.DISPUTE_STAGE_L3_VOTING && height <= dispute.nextActionHeight) {
         for (const seat of dispute.panel) {
           const actor = byOperator.get(seat.arbiter);
           if (actor === undefined || seat.missed || seat.voted || !chance(70)) continue;
-          await send(actor, [{ typeUrl: '/r3mes.verification.v1.MsgArbiterVote', value: { arbiter: actor.address, disputeId: dispute.id, resultHash: answer(dispute.expectedHash), unavailable: false } }], 'L3 vote');
+          const fields = commitOrReveal(seat.arbiter, commitDomain('l3', dispute.id), dispute.expectedHash, seat.commitment, seat.commitHeight);
+          if (fields !== undefined) await send(actor, [{ typeUrl: '/r3mes.verification.v1.MsgArbiterVote', value: { arbiter: actor.address, disputeId: dispute.id, unavailable: false, ...fields } }], 'L3 vote');
         }
       }
     }

@@ -3,6 +3,7 @@
  * (codespace `verification`), and a rejected message changes nothing.
  */
 import t, { type Test } from 'tap';
+import { sha256 } from '@noble/hashes/sha2.js';
 import type { ErrorKind } from '../../app/core/errors.ts';
 import { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import { DisputeStage } from '../../proto/gen/r3mes/verification/v1/types.ts';
@@ -11,6 +12,7 @@ import { TYPE_URLS } from '../../modules/verification/msgs.ts';
 import { defaultParams, paramsToJson } from '../../modules/verification/params.ts';
 import { testAccount, testHash, thrownError, verificationTestbed } from '../helpers/verification-testbed.ts';
 
+const SALT = Buffer.from(sha256(Buffer.from('a salt')));
 const GOOD = testHash('good');
 const BAD = testHash('bad');
 
@@ -30,11 +32,13 @@ function setup(options: { l1?: boolean; submitted?: Buffer } = {}) {
     challenge: (fields: Partial<MsgChallenge> = {}) => h.tx((ctx) => h.keeper.challenge(ctx, MsgChallenge.fromPartial({
       challenger, submissionId, bond: '10000', ...fields,
     }))),
+    /** A well-formed reveal (32-byte result and salt), for the checks that come before commit/reveal. */
     verify: (verifier: string, hash: Uint8Array = GOOD, id = submissionId) => h.tx((ctx) => h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({
-      verifier, submissionId: id, resultHash: Buffer.from(hash),
+      verifier, submissionId: id, resultHash: Buffer.from(hash), salt: SALT,
     }))),
+    /** A well-formed reveal (a vote and a 32-byte salt) unless `fields` say otherwise. */
     vote: (disputeId: bigint, arbiter: string, fields: Partial<MsgArbiterVote> = { resultHash: GOOD }) => h.tx((ctx) => h.keeper.arbiterVote(ctx, MsgArbiterVote.fromPartial({
-      arbiter, disputeId, ...fields,
+      arbiter, disputeId, salt: SALT, ...fields,
     }))),
     report: (reporter: string, id = submissionId) => h.tx((ctx) => h.keeper.reportUnavailable(ctx, MsgReportUnavailable.fromPartial({ reporter, submissionId: id }))),
     /** A dispute at L3 voting; returns its id and panel. */
@@ -42,7 +46,7 @@ function setup(options: { l1?: boolean; submitted?: Buffer } = {}) {
       const disputeId = s.challenge();
       h.nextBlock();
       const verifier = h.dispute(disputeId).l2Verifier;
-      s.verify(verifier, BAD);
+      h.answer(verifier, submissionId, BAD);
       h.nextBlock();
       return { disputeId, arbiters: h.dispute(disputeId).panel.map((seat) => seat.arbiter), verifier };
     },
@@ -177,7 +181,9 @@ t.test('11 late: answers, reports and votes after their deadline', (t) => {
   const s = setup({ l1: true });
   const drawn = s.h.keeper.l1Check(s.h.state, s.submissionId)!.verifier;
   s.h.height = 21n;
-  rejects(t, s, verificationErrors.late, () => s.verify(drawn), 'L1 answer after the deadline, before expiry');
+  rejects(t, s, verificationErrors.late, () => s.h.commitAnswer(drawn, s.submissionId, GOOD), 'L1 commitment after the commit deadline (20)');
+  s.h.height = 26n;
+  rejects(t, s, verificationErrors.late, () => s.verify(drawn), 'L1 answer after the reveal deadline (25), before expiry');
   s.h.nextBlock();
   rejects(t, s, verificationErrors.late, () => s.verify(drawn), 'L1 answer after expiry');
   rejects(t, s, verificationErrors.late, () => s.report(drawn), 'L1 report after expiry');
@@ -186,14 +192,15 @@ t.test('11 late: answers, reports and votes after their deadline', (t) => {
   const disputeId = l2.challenge();
   l2.h.nextBlock();
   const first = l2.h.dispute(disputeId).l2Verifier;
-  while (l2.h.height <= 17n) l2.h.nextBlock();
+  while (l2.h.height <= 22n) l2.h.nextBlock();
   t.not(l2.h.dispute(disputeId).l2Verifier, first, 'redrawn');
   rejects(t, l2, verificationErrors.late, () => l2.verify(first), 'L2 answer from the verifier that missed');
 
   const l3 = setup();
   const panel = l3.toPanel();
-  l3.vote(panel.disputeId, panel.arbiters[0]);
-  while (l3.h.height <= 12n + 50n + 1n) l3.h.nextBlock();
+  l3.h.votes(panel.disputeId, [[panel.arbiters[0], GOOD]]);
+  const revealDeadline = l3.h.dispute(panel.disputeId).nextActionHeight;
+  while (l3.h.height <= revealDeadline + 1n) l3.h.nextBlock();
   t.equal(l3.h.dispute(panel.disputeId).stage, DisputeStage.DISPUTE_STAGE_L3_VOTING, 'replacements drawn');
   rejects(t, l3, verificationErrors.late, () => l3.vote(panel.disputeId, panel.arbiters[1]), 'vote from a replaced arbiter');
   t.end();
@@ -219,12 +226,12 @@ t.test('13 vote from outside the panel', (t) => {
 t.test('14 double vote / double answer', (t) => {
   const s = setup();
   const { disputeId, arbiters, verifier } = s.toPanel();
-  s.vote(disputeId, arbiters[0], { resultHash: GOOD });
+  s.h.votes(disputeId, [[arbiters[0], GOOD]]);
   rejects(t, s, verificationErrors.alreadyVoted, () => s.vote(disputeId, arbiters[0], { resultHash: BAD }), 'second vote');
   rejects(t, s, verificationErrors.alreadyVoted, () => s.verify(verifier, GOOD), 'the L2 verifier answering again');
   const l1 = setup({ l1: true });
   const drawn = l1.h.keeper.l1Check(l1.h.state, l1.submissionId)!.verifier;
-  l1.verify(drawn);
+  l1.h.answer(drawn, l1.submissionId, GOOD);
   rejects(t, l1, verificationErrors.alreadyVoted, () => l1.verify(drawn), 'L1 answering again');
   t.end();
 });
@@ -232,8 +239,7 @@ t.test('14 double vote / double answer', (t) => {
 t.test('15 vote after resolution', (t) => {
   const s = setup();
   const { disputeId, arbiters } = s.toPanel();
-  s.vote(disputeId, arbiters[0]);
-  s.vote(disputeId, arbiters[1]);
+  s.h.votes(disputeId, [[arbiters[0], GOOD], [arbiters[1], GOOD]]);
   rejects(t, s, verificationErrors.disputeResolved, () => s.vote(disputeId, arbiters[2]), 'third vote after 2 of 3 decided');
   t.end();
 });
@@ -296,5 +302,38 @@ t.test('sdk codes: malformed address (7), a bond the challenger cannot pay (5)',
   const handler = s.h.module.msgs.find((m) => m.typeUrl === TYPE_URLS.challenge)!;
   t.throws(() => handler.signers(MsgChallenge.fromPartial({ challenger: 'cosmos1xyz', bond: '10000' })), { codespace: 'sdk', code: 7 });
   rejects(t, s, { codespace: 'sdk', code: 5, description: '' } as unknown as ErrorKind, () => s.challenge({ challenger: s.outsider.address }), 'unfunded challenger');
+  t.end();
+});
+
+t.test('24 invalid commitment or reveal; 25 no commitment; 26 reveal mismatch; 27 reveal too early; 28 already committed', (t) => {
+  const s = setup({ l1: true });
+  const drawn = s.h.keeper.l1Check(s.h.state, s.submissionId)!.verifier;
+  const msg = (fields: Partial<MsgSubmitVerification>) => () => s.h.tx((ctx) => s.h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({ verifier: drawn, submissionId: s.submissionId, ...fields })));
+  rejects(t, s, verificationErrors.invalidCommitment, msg({ commitment: Buffer.alloc(31) }), 'a 31-byte commitment');
+  rejects(t, s, verificationErrors.invalidCommitment, msg({ commitment: Buffer.alloc(32), resultHash: GOOD }), 'a commitment with a result');
+  rejects(t, s, verificationErrors.invalidCommitment, msg({ resultHash: GOOD }), 'a reveal without its salt');
+  t.throws(() => s.h.module.msgs.find((m) => m.typeUrl === TYPE_URLS.submitVerification)!.signers(MsgSubmitVerification.fromPartial({ verifier: drawn, resultHash: GOOD })),
+    { codespace: 'verification', code: 24 }, 'stateless check before the ante handler');
+  rejects(t, s, verificationErrors.noCommitment, () => s.verify(drawn), 'a reveal with nothing committed');
+  t.equal((s.h.commitAnswer(drawn, s.submissionId, GOOD) as { result: string }).result, 'committed');
+  rejects(t, s, verificationErrors.alreadyCommitted, () => s.h.commitAnswer(drawn, s.submissionId, BAD), 'a second commitment');
+  rejects(t, s, verificationErrors.revealTooEarly, () => s.h.revealAnswer(drawn, s.submissionId, GOOD), 'a reveal in the block of the commitment');
+  s.h.nextBlock();
+  rejects(t, s, verificationErrors.revealMismatch, () => s.h.revealAnswer(drawn, s.submissionId, BAD), 'a reveal of another answer than the one committed');
+  rejects(t, s, verificationErrors.revealMismatch, () => s.verify(drawn, GOOD), 'the committed answer with another salt');
+  t.same(s.h.revealAnswer(drawn, s.submissionId, GOOD), { result: 'match', disputeId: 0n }, 'the committed answer and salt');
+
+  // L3: no reveal while a seat has not committed (it could copy), until the commit deadline.
+  const p = setup();
+  const { disputeId, arbiters } = p.toPanel();
+  rejects(t, p, verificationErrors.invalidCommitment, () => p.vote(disputeId, arbiters[0], { commitment: Buffer.alloc(32), resultHash: GOOD, salt: Buffer.alloc(0) }), 'a vote commitment with a vote');
+  p.h.commitVote(disputeId, arbiters[0], GOOD);
+  p.h.commitVote(disputeId, arbiters[1], GOOD);
+  p.h.nextBlock();
+  rejects(t, p, verificationErrors.revealTooEarly, () => p.h.revealVote(disputeId, arbiters[0], GOOD), 'a reveal while a seat may still commit');
+  p.h.commitVote(disputeId, arbiters[2], BAD);
+  rejects(t, p, verificationErrors.revealTooEarly, () => p.h.revealVote(disputeId, arbiters[2], BAD), 'every seat committed, but not in an earlier block');
+  t.equal(p.h.revealVote(disputeId, arbiters[0], GOOD), 'pending', 'every active seat committed: reveals open');
+  rejects(t, p, verificationErrors.revealMismatch, () => p.h.revealVote(disputeId, arbiters[1], BAD), 'a panelist cannot switch to another answer after seeing a reveal');
   t.end();
 });

@@ -7,7 +7,7 @@
  */
 import t, { type Test } from 'tap';
 import type { Context } from '../../app/core/context.ts';
-import { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
+import { MsgChallenge, MsgReportUnavailable } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import { DisputeOutcome, DisputeStage, L1Status, type Params } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { VERIFICATION_MODULE_ADDRESS } from '../../modules/verification/keeper.ts';
 import { testAccount, testHash, verificationTestbed } from '../helpers/verification-testbed.ts';
@@ -15,6 +15,8 @@ import { testAccount, testHash, verificationTestbed } from '../helpers/verificat
 const BASE_REWARD = 1000n;
 const BOND = 10n * BASE_REWARD;
 const BOUNTY = 15n * BASE_REWARD;
+/** The L2 verifier's fee: l2_verifier_fee_bps (1000) of the bond, paid from it when the verifier answers. */
+const FEE = BOND / 10n;
 const MINER_STAKE = 100_000n;
 const MINER_SLASH = MINER_STAKE / 10n;
 const VALIDATOR_STAKE = 1000n;
@@ -45,12 +47,10 @@ function scenario(t: Test, options: { params?: Partial<Params>; submitted?: Buff
     challenge: (bond = BOND, ctxMode: Context['mode'] = 'deliver') => h.tx((ctx) => h.keeper.challenge(ctx, MsgChallenge.fromPartial({
       challenger: challenger.address, submissionId, bond: bond.toString(),
     })), ctxMode),
-    verify: (verifier: string, hash: Buffer) => h.tx((ctx) => h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({
-      verifier, submissionId, resultHash: hash,
-    }))),
-    vote: (disputeId: bigint, arbiter: string, hash: Buffer | 'unavailable') => h.tx((ctx) => h.keeper.arbiterVote(ctx, MsgArbiterVote.fromPartial(
-      hash === 'unavailable' ? { arbiter, disputeId, unavailable: true } : { arbiter, disputeId, resultHash: hash },
-    ))),
+    /** Commit now, reveal in the next block (README "Commit, then reveal"). */
+    verify: (verifier: string, hash: Buffer) => h.answer(verifier, submissionId, hash),
+    /** The arbiters commit now, reveal once reveals open; the outcome after each reveal. */
+    votes: (disputeId: bigint, votes: ReadonlyArray<readonly [string, Buffer | 'unavailable']>) => h.votes(disputeId, votes),
     report: (reporter: string) => h.tx((ctx) => h.keeper.reportUnavailable(ctx, MsgReportUnavailable.fromPartial({ reporter, submissionId }))),
     /** endBlock of every height up to and including `height - 1`; txs then run at `height`. */
     advanceTo(height: bigint) {
@@ -68,7 +68,7 @@ function scenario(t: Test, options: { params?: Partial<Params>; submitted?: Buff
   return s;
 }
 
-t.test('L2: the verifier agrees with the miner → challenge rejected, bond split miner/verifier', (t) => {
+t.test('L2: the verifier agrees with the miner → challenge rejected, the verifier its fee, the miner the rest of the bond', (t) => {
   const s = scenario(t);
   const { h } = s;
   const disputeId = s.challenge();
@@ -80,7 +80,8 @@ t.test('L2: the verifier agrees with the miner → challenge rejected, bond spli
   h.nextBlock();
   dispute = h.dispute(disputeId);
   t.equal(dispute.stage, DisputeStage.DISPUTE_STAGE_L2_ANSWER);
-  t.equal(dispute.nextActionHeight, 11n + 5n, 'answers within 5 blocks');
+  t.equal(dispute.commitDeadlineHeight, 11n + 5n, 'commits within 5 blocks');
+  t.equal(dispute.nextActionHeight, 11n + 5n + 5n, 'reveals within 5 more');
   t.equal(dispute.draws.length, 1);
   t.same(Buffer.from(dispute.draws[0].seed), Buffer.from(h.blockHash(10n)), 'the seed of the submission\'s block (10), not of the drawing block, is used and stored');
   t.same(Buffer.from(dispute.submissionSeed), Buffer.from(h.blockHash(10n)), 'the dispute keeps the submission seed');
@@ -93,8 +94,8 @@ t.test('L2: the verifier agrees with the miner → challenge rejected, bond spli
   t.same(s.verify(verifier, GOOD), { result: 'match', disputeId });
   dispute = h.dispute(disputeId);
   t.equal(dispute.outcome, DisputeOutcome.DISPUTE_OUTCOME_CHALLENGE_REJECTED);
-  t.equal(h.balance(s.miner.bytes), s.start.miner + BOND / 2n, 'miner gets half the bond');
-  t.equal(h.balance(verifier), BOND / 2n, 'verifier gets the other half (it had no liquid balance)');
+  t.equal(h.balance(s.miner.bytes), s.start.miner + BOND - FEE, 'miner gets the bond less the verifier\'s fee');
+  t.equal(h.balance(verifier), FEE, 'verifier gets its fee (it had no liquid balance)');
   t.equal(h.balance(s.challenger.bytes), s.start.challenger - BOND, 'challenger lost the bond');
   t.equal(h.moduleBalance(), 0n);
   t.equal(h.supply(), s.start.supply, 'no mint, no burn');
@@ -120,13 +121,12 @@ t.test('L2 → L3: the miner is at fault → slashed and jailed, submission reje
   let dispute = h.dispute(disputeId);
   t.equal(dispute.stage, DisputeStage.DISPUTE_STAGE_L3_VOTING);
   t.equal(dispute.panel.length, 3, '3 arbiters');
-  t.equal(dispute.nextActionHeight, 12n + 50n, 'votes within 50 blocks');
+  t.equal(dispute.commitDeadlineHeight, 13n + 50n, 'votes committed within 50 blocks of the draw (13: the L2 reveal was at 12+1)');
+  t.equal(dispute.nextActionHeight, 13n + 50n + 5n, 'and revealed within 5 more');
   const arbiters = dispute.panel.map((seat) => seat.arbiter);
   t.equal(new Set(arbiters).size, 3);
   for (const excluded of [s.miner.address, s.challenger.address, verifier]) t.notOk(arbiters.includes(excluded), 'excluded from the panel');
-  t.equal(s.vote(disputeId, arbiters[0], GOOD), 'pending');
-  t.equal(h.slashes.length, 0, 'one vote decides nothing');
-  t.equal(s.vote(disputeId, arbiters[1], GOOD), 'miner-at-fault', '2 of 3 decide');
+  t.same(s.votes(disputeId, [[arbiters[0], GOOD], [arbiters[1], GOOD]]), ['pending', 'miner-at-fault'], 'one vote decides nothing; 2 of 3 decide');
   dispute = h.dispute(disputeId);
   t.equal(dispute.slashed, MINER_SLASH.toString());
   t.equal(dispute.bounty, BOUNTY.toString());
@@ -134,9 +134,9 @@ t.test('L2 → L3: the miner is at fault → slashed and jailed, submission reje
   t.equal(h.minerStake(s.miner.bytes), MINER_STAKE - MINER_SLASH, 'miner stake slashed by the fraction');
   t.ok(h.staking.miner(h.state, s.miner.bytes)?.jailed, 'jailed from mining');
   t.equal(h.training.submissionsById.get(s.submissionId)?.status, 'rejected');
-  t.equal(h.balance(s.challenger.bytes), s.start.challenger + BOUNTY, 'bond back plus the bounty');
+  t.equal(h.balance(s.challenger.bytes), s.start.challenger - FEE + BOUNTY, 'bond back (less the L2 fee the challenger pays) plus the bounty');
   t.equal(h.balance(s.miner.bytes), s.start.miner, 'miner liquid balance untouched');
-  t.equal(h.balance(verifier), 0n, 'the L2 verifier is paid by rewards, not here');
+  t.equal(h.balance(verifier), FEE, 'the L2 verifier got the same fee as for agreeing with the miner');
   for (const arbiter of arbiters) t.equal(h.balance(arbiter), 0n);
   t.equal(h.moduleBalance(), 0n);
   t.equal(h.supply(), s.start.supply - MINER_SLASH + BOUNTY, 'supply: − slash + bounty');
@@ -155,13 +155,12 @@ t.test('L3: no fault (2-1) → bond to miner and the majority arbiters; escalati
   s.verify(verifier, BAD);
   h.nextBlock();
   const arbiters = h.dispute(disputeId).panel.map((seat) => seat.arbiter);
-  t.equal(s.vote(disputeId, arbiters[0], BAD), 'pending');
-  t.equal(s.vote(disputeId, arbiters[1], GOOD), 'pending');
-  t.equal(s.vote(disputeId, arbiters[2], GOOD), 'no-fault');
-  const half = BOND / 2n;
-  t.equal(h.balance(s.miner.bytes), s.start.miner + half, 'miner: half of the bond (+ remainder, 0 here)');
+  t.same(s.votes(disputeId, [[arbiters[0], BAD], [arbiters[1], GOOD], [arbiters[2], GOOD]]), ['pending', 'pending', 'no-fault']);
+  const half = (BOND - FEE) / 2n;
+  t.equal(h.balance(s.miner.bytes), s.start.miner + half, 'miner: half of the bond left after the L2 fee (+ remainder, 0 here)');
   t.equal(h.balance(arbiters[1]), half / 2n);
   t.equal(h.balance(arbiters[2]), half / 2n);
+  t.equal(h.balance(verifier), FEE, 'the L2 verifier keeps its fee; its stake pays for the wrong result');
   t.equal(h.balance(arbiters[0]), 0n, 'the minority gets nothing');
   t.equal(h.balance(s.challenger.bytes), s.start.challenger - BOND);
   t.equal(h.moduleBalance(), 0n);
@@ -180,21 +179,23 @@ t.test('L2: no answer → the verifier is penalised and another drawn; it answer
   const disputeId = s.challenge();
   h.nextBlock();
   const first = h.dispute(disputeId).l2Verifier;
-  s.advanceTo(16n); // deadline 16 inclusive: nothing happens at endBlock 16
+  t.equal(h.commitAnswer(first, s.submissionId, GOOD).result, 'committed', 'the first verifier commits but never reveals');
+  s.advanceTo(21n); // commit deadline 16, reveal deadline 21 inclusive: nothing happens at endBlock 21
   h.nextBlock();
-  t.equal(h.dispute(disputeId).l2Verifier, first, 'still the first verifier through its deadline block');
-  h.nextBlock(); // endBlock 17: missed
+  t.equal(h.dispute(disputeId).l2Verifier, first, 'still the first verifier through its reveal deadline block');
+  h.nextBlock(); // endBlock 22: missed (a commitment without a reveal is no answer)
   const dispute = h.dispute(disputeId);
   t.same(dispute.l2Missed, [first]);
   t.equal(dispute.l2Round, 1n);
   const second = dispute.l2Verifier;
   t.not(second, first, 'redrawn without the one that missed');
-  t.equal(dispute.nextActionHeight, 17n + 5n);
+  t.equal(dispute.nextActionHeight, 22n + 5n + 5n);
+  t.equal(dispute.l2Commitment.length, 0, 'the new round starts without a commitment');
   t.equal(dispute.draws.length, 2, 'each draw stores its seed');
   t.equal(s.verify(second, GOOD).result, 'match');
-  t.equal(h.balance(second), BOND / 2n);
-  t.equal(h.balance(first), 0n);
-  t.equal(h.balance(s.miner.bytes), s.start.miner + BOND / 2n);
+  t.equal(h.balance(second), FEE);
+  t.equal(h.balance(first), 0n, 'no fee for the verifier that missed');
+  t.equal(h.balance(s.miner.bytes), s.start.miner + BOND - FEE);
   t.same(s.tokenChanges(), { [first]: -LIVENESS }, 'liveness penalty only');
   t.equal(h.supply(), s.start.supply - LIVENESS);
   t.equal(h.moduleBalance(), 0n);
@@ -206,19 +207,19 @@ t.test('L2: redraws exhausted → escalate to L3; L3 non-voters penalised and re
   const s = scenario(t, { params: { maxRedraws: 1n } });
   const { h } = s;
   const disputeId = s.challenge();
-  h.nextBlock(); // draw round 0 at 11, deadline 16
+  h.nextBlock(); // draw round 0 at 11, commit deadline 16, reveal deadline 21
   const first = h.dispute(disputeId).l2Verifier;
-  s.advanceTo(18n); // endBlock 17: missed, round 1 drawn, deadline 22
+  s.advanceTo(23n); // endBlock 22: missed, round 1 drawn, reveal deadline 32
   const second = h.dispute(disputeId).l2Verifier;
-  s.advanceTo(24n); // endBlock 23: missed again, no redraws left → panel drawn
+  s.advanceTo(34n); // endBlock 33: missed again, no redraws left → panel drawn
   let dispute = h.dispute(disputeId);
   t.same(dispute.l2Missed, [first, second]);
   t.equal(dispute.l2Verifier, '');
   t.equal(dispute.stage, DisputeStage.DISPUTE_STAGE_L3_VOTING);
   const arbiters = dispute.panel.map((seat) => seat.arbiter);
   t.equal(arbiters.length, 3, '6 validators − 2 missed verifiers leaves 4: panel of 3');
-  t.equal(s.vote(disputeId, arbiters[0], GOOD), 'pending');
-  s.advanceTo(23n + 50n + 2n); // endBlock 74: two seats missed, one replacement left (6 − 2 − 3 = 1)
+  t.same(s.votes(disputeId, [[arbiters[0], GOOD]]), ['pending'], 'revealed after the commit deadline (the other seats never committed)');
+  s.advanceTo(dispute.nextActionHeight + 2n); // two seats missed at the reveal deadline, one replacement left (6 − 2 − 3 = 1)
   dispute = h.dispute(disputeId);
   t.equal(dispute.l3Round, 1n);
   const missed = dispute.panel.filter((seat) => seat.missed).map((seat) => seat.arbiter);
@@ -226,7 +227,7 @@ t.test('L2: redraws exhausted → escalate to L3; L3 non-voters penalised and re
   const replacements = dispute.panel.filter((seat) => seat.round === 1n).map((seat) => seat.arbiter);
   t.equal(replacements.length, 1, 'only one eligible validator left');
   t.equal(dispute.stage, DisputeStage.DISPUTE_STAGE_L3_VOTING, 'two active seats, one vote: no majority yet');
-  t.equal(s.vote(disputeId, replacements[0], GOOD), 'no-fault', '2 of 2 active seats');
+  t.same(s.votes(disputeId, [[replacements[0], GOOD]]), ['no-fault'], '2 of 2 active seats');
   const half = BOND / 2n;
   t.equal(h.balance(arbiters[0]), half / 2n);
   t.equal(h.balance(replacements[0]), half / 2n);
@@ -247,11 +248,12 @@ t.test('L3: no majority after the last redraw → void, bond refunded, nobody sl
   s.verify(verifier, BAD);
   h.nextBlock();
   const arbiters = h.dispute(disputeId).panel.map((seat) => seat.arbiter);
-  s.vote(disputeId, arbiters[0], BAD);
-  s.advanceTo(12n + 50n + 2n);
+  s.votes(disputeId, [[arbiters[0], BAD]]);
+  s.advanceTo(h.dispute(disputeId).nextActionHeight + 2n);
   const dispute = h.dispute(disputeId);
   t.equal(dispute.outcome, DisputeOutcome.DISPUTE_OUTCOME_VOID);
-  t.equal(h.balance(s.challenger.bytes), s.start.challenger, 'bond refunded in full');
+  t.equal(h.balance(s.challenger.bytes), s.start.challenger - FEE, 'bond refunded less the L2 verifier\'s fee');
+  t.equal(h.balance(verifier), FEE);
   t.equal(h.balance(s.miner.bytes), s.start.miner);
   t.equal(h.minerStake(s.miner.bytes), MINER_STAKE);
   t.same(s.tokenChanges(), { [arbiters[1]]: -LIVENESS, [arbiters[2]]: -LIVENESS }, 'only the non-voters, for liveness');
@@ -269,7 +271,8 @@ t.test('L1: a sampled submission whose verifier reproduces it is verified; nothi
   t.ok(check, 'sampled in the endBlock of its block');
   t.equal(check?.status, L1Status.L1_STATUS_PENDING);
   t.equal(check?.drawnHeight, 10n);
-  t.equal(check?.deadlineHeight, 20n);
+  t.equal(check?.commitDeadlineHeight, 20n, 'commit by 10 + l1_response_blocks');
+  t.equal(check?.deadlineHeight, 25n, 'reveal by + reveal_blocks');
   t.equal(check?.seed.length, 32, 'the seed is fixed and stored at submission');
   t.not(check?.verifier, s.miner.address);
   t.same(s.verify(check!.verifier, GOOD), { result: 'match', disputeId: 0n });
@@ -296,8 +299,7 @@ t.test('L1: mismatch flags the submission → L3 without bond → miner slashed 
   t.equal(dispute.l1Verifier, check.verifier);
   const arbiters = dispute.panel.map((seat) => seat.arbiter);
   t.notOk(arbiters.includes(check.verifier), 'the flagging verifier is not on the panel');
-  s.vote(disputeId, arbiters[0], GOOD);
-  t.equal(s.vote(disputeId, arbiters[1], GOOD), 'miner-at-fault');
+  t.same(s.votes(disputeId, [[arbiters[0], GOOD], [arbiters[1], GOOD]]), ['pending', 'miner-at-fault']);
   t.equal(h.minerStake(s.miner.bytes), MINER_STAKE - MINER_SLASH);
   t.equal(h.training.submissionsById.get(s.submissionId)?.status, 'rejected');
   t.equal(h.supply(), s.start.supply - MINER_SLASH, 'no bounty without a bond');
@@ -311,7 +313,7 @@ t.test('L1: no answer by the deadline → liveness penalty; the submission is ac
   const s = scenario(t, { params: { l1SampleBps: 10_000n } });
   const { h } = s;
   const check = h.keeper.l1Check(h.state, s.submissionId)!;
-  s.advanceTo(21n); // endBlock 20 (the deadline) still waits
+  s.advanceTo(26n); // endBlock 25 (the reveal deadline) still waits
   t.equal(h.keeper.l1Check(h.state, s.submissionId)?.status, L1Status.L1_STATUS_PENDING);
   h.nextBlock();
   t.equal(h.keeper.l1Check(h.state, s.submissionId)?.status, L1Status.L1_STATUS_MISSED);
@@ -335,12 +337,12 @@ t.test('Data availability at L2: the verifier reports the CID unserved, the pane
   t.equal(dispute.stage, DisputeStage.DISPUTE_STAGE_L3_DRAW, 'escalated');
   h.nextBlock();
   const arbiters = h.dispute(disputeId).panel.map((seat) => seat.arbiter);
-  s.vote(disputeId, arbiters[0], 'unavailable');
-  t.equal(s.vote(disputeId, arbiters[1], 'unavailable'), 'miner-at-fault');
+  t.same(s.votes(disputeId, [[arbiters[0], 'unavailable'], [arbiters[1], 'unavailable']]), ['pending', 'miner-at-fault']);
   dispute = h.dispute(disputeId);
   t.match(dispute.resolution, /unavailable/);
   t.equal(h.minerStake(s.miner.bytes), MINER_STAKE - MINER_SLASH);
-  t.equal(h.balance(s.challenger.bytes), s.start.challenger + BOUNTY);
+  t.equal(h.balance(s.challenger.bytes), s.start.challenger - FEE + BOUNTY);
+  t.equal(h.balance(verifier), FEE, 'an unavailability report is an answer: the same fee');
   t.equal(h.training.submissionsById.get(s.submissionId)?.status, 'rejected');
   t.equal(h.supply(), s.start.supply - MINER_SLASH + BOUNTY);
   t.equal(h.moduleBalance(), 0n);
@@ -356,8 +358,7 @@ t.test('Data availability at L1: a report the panel does not confirm → no faul
   t.equal(h.keeper.l1Check(h.state, s.submissionId)?.status, L1Status.L1_STATUS_UNAVAILABLE);
   h.nextBlock();
   const arbiters = h.dispute(disputeId).panel.map((seat) => seat.arbiter);
-  s.vote(disputeId, arbiters[0], GOOD);
-  t.equal(s.vote(disputeId, arbiters[1], GOOD), 'no-fault');
+  t.same(s.votes(disputeId, [[arbiters[0], GOOD], [arbiters[1], GOOD]]), ['pending', 'no-fault']);
   t.same(s.tokenChanges(), { [check.verifier]: -WRONG });
   t.same(s.balances(), { ...s.start, supply: s.start.supply - WRONG });
   s.finish(t);
@@ -373,8 +374,7 @@ t.test('A panelist reports unavailability during L3; the report lets the panel v
   h.nextBlock();
   const arbiters = h.dispute(disputeId).panel.map((seat) => seat.arbiter);
   t.equal(s.report(arbiters[2]), disputeId);
-  s.vote(disputeId, arbiters[2], 'unavailable');
-  t.equal(s.vote(disputeId, arbiters[0], GOOD), 'miner-at-fault', 'a wrong result and an unavailability vote are both faults');
+  t.same(s.votes(disputeId, [[arbiters[2], 'unavailable'], [arbiters[0], GOOD]]), ['pending', 'miner-at-fault'], 'a wrong result and an unavailability vote are both faults');
   t.equal(h.supply(), s.start.supply - MINER_SLASH + BOUNTY);
   s.finish(t);
   t.end();
@@ -398,18 +398,41 @@ t.test('An honest challenger against an L1-verified submission: the challenge st
   s.verify(check.verifier, BAD); // a colluding L1 verifier "reproduces" the bad result
   const disputeId = s.challenge();
   h.nextBlock();
-  let verifier = h.dispute(disputeId).l2Verifier;
-  if (verifier === check.verifier) {
-    // the colluder drawn again at L2 stays silent; the redraw gets an honest one
-    s.advanceTo(h.dispute(disputeId).nextActionHeight + 2n);
-    verifier = h.dispute(disputeId).l2Verifier;
-  }
+  const verifier = h.dispute(disputeId).l2Verifier;
+  t.not(verifier, check.verifier, 'the submission\'s L1 verifier is never its L2 verifier');
   s.verify(verifier, GOOD);
   h.nextBlock();
   const arbiters = h.dispute(disputeId).panel.map((seat) => seat.arbiter);
-  s.vote(disputeId, arbiters[0], GOOD);
-  t.equal(s.vote(disputeId, arbiters[1], GOOD), 'miner-at-fault');
-  t.equal(h.balance(s.challenger.bytes), s.start.challenger + BOUNTY);
+  t.same(s.votes(disputeId, [[arbiters[0], GOOD], [arbiters[1], GOOD]]), ['pending', 'miner-at-fault']);
+  t.equal(h.balance(s.challenger.bytes), s.start.challenger - FEE + BOUNTY);
   s.finish(t);
+  t.end();
+});
+
+t.test('L2: the verifier\'s pay does not depend on the side it takes (match, mismatch, unavailable)', (t) => {
+  const changes: Record<string, bigint> = {};
+  for (const answer of ['match', 'mismatch', 'unavailable'] as const) {
+    const s = scenario(t);
+    const { h } = s;
+    const disputeId = s.challenge();
+    h.nextBlock();
+    const verifier = h.dispute(disputeId).l2Verifier;
+    const before = h.balance(verifier);
+    if (answer === 'unavailable') s.report(verifier);
+    else s.verify(verifier, answer === 'match' ? GOOD : BAD);
+    changes[answer] = h.balance(verifier) - before;
+    t.equal(h.dispute(disputeId).l2Fee, FEE.toString(), `${answer}: the fee is recorded in the dispute`);
+    t.equal(h.moduleBalance(), h.keeper.bondsHeld(h.state), `${answer}: module account = open bonds less fees paid`);
+    // Whatever happens next (L3 for a mismatch), the verifier's balance does not move again.
+    if (answer !== 'match') {
+      h.nextBlock();
+      const arbiters = h.dispute(disputeId).panel.map((seat) => seat.arbiter);
+      s.votes(disputeId, arbiters.slice(0, 2).map((arbiter) => [arbiter, GOOD] as const));
+      t.equal(h.dispute(disputeId).outcome, DisputeOutcome.DISPUTE_OUTCOME_NO_FAULT);
+      t.equal(h.balance(verifier) - before, changes[answer], `${answer}: settlement pays the verifier nothing more`);
+    }
+    s.finish(t);
+  }
+  t.same(changes, { match: FEE, mismatch: FEE, unavailable: FEE }, 'the same balance change whichever answer');
   t.end();
 });

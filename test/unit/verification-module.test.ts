@@ -35,14 +35,20 @@ function midDispute() {
   const open = ids.filter((id) => !h.keeper.isHeld(h.state, id)).slice(0, 3);
   const [atL2, atL3, resolved] = open.map(challenge);
   h.nextBlock();
-  const verify = (disputeId: bigint, hash: Buffer) => h.tx((ctx) => h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({
-    verifier: h.dispute(disputeId).l2Verifier, submissionId: h.dispute(disputeId).submissionId, resultHash: hash,
-  })));
-  verify(atL3, BAD.equals(Buffer.from(h.dispute(atL3).expectedHash)) ? GOOD : BAD);
-  verify(resolved, Buffer.from(h.dispute(resolved).expectedHash));
+  // Both L2 verifiers commit in one block and reveal in the next.
+  const answers: Array<[bigint, Buffer]> = [
+    [atL3, BAD.equals(Buffer.from(h.dispute(atL3).expectedHash)) ? GOOD : BAD],
+    [resolved, Buffer.from(h.dispute(resolved).expectedHash)],
+  ];
+  for (const [id, hash] of answers) h.commitAnswer(h.dispute(id).l2Verifier, h.dispute(id).submissionId, hash);
   h.nextBlock();
-  const arbiter = h.dispute(atL3).panel[0].arbiter;
-  h.tx((ctx) => h.keeper.arbiterVote(ctx, MsgArbiterVote.fromPartial({ arbiter, disputeId: atL3, resultHash: GOOD })));
+  for (const [id, hash] of answers) h.revealAnswer(h.dispute(id).l2Verifier, h.dispute(id).submissionId, hash);
+  h.nextBlock();
+  // The arbiters commit; one of them has revealed by the time the state is exported.
+  const seats = h.dispute(atL3).panel.map((seat) => seat.arbiter);
+  for (const arbiter of seats) h.commitVote(atL3, arbiter, GOOD);
+  h.openReveals(atL3);
+  h.revealVote(atL3, seats[0], GOOD);
   return { h, miner, challenger, ids, atL2, atL3, resolved };
 }
 
@@ -69,7 +75,7 @@ t.test('genesis: default and mid-dispute state round trip; imported state keeps 
   t.ok(other.keeper.isHeld(store, h.dispute(atL2).submissionId), 'held index derived');
   t.notOk(other.keeper.isHeld(store, h.dispute(resolved).submissionId));
   t.same(other.keeper.openDisputes(store).map((d) => d.id), [atL2, atL3], 'open index derived');
-  t.equal(h.keeper.bondsHeld(h.state), 20_000n);
+  t.equal(h.keeper.bondsHeld(h.state), 20_000n - 1_000n, 'two open bonds, less the fee the L2 verifier at L3 was paid');
 
   // The due index was derived too: the original keeps running to the L2 deadline, and the
   // imported state's indexes answer the same.
@@ -179,7 +185,7 @@ t.test('ChecksByVerifier: each verifier\'s pending L1 checks, ascending, from th
   // Answer one (match), report one unavailable (flag) — both leave the index.
   const [answered, flagged] = mine;
   const expectedHash = (id: bigint) => (ids.indexOf(id) % 2 === 0 ? GOOD : BAD);
-  h.tx((ctx) => h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({ verifier: v, submissionId: answered, resultHash: expectedHash(answered) })));
+  h.answer(v, answered, expectedHash(answered));
   h.tx((ctx) => h.keeper.reportUnavailable(ctx, MsgReportUnavailable.fromPartial({ reporter: v, submissionId: flagged })));
   t.same(raw(v).checks.map((c) => c.submissionId), mine.slice(2), 'answered and flagged checks are no longer pending');
 
@@ -214,6 +220,15 @@ t.test('interface: tx builders, registry types, message handlers', (t) => {
   t.same(build('arbiter-vote', { 'dispute-id': '3' }, { 'result-hash': GOOD.toString('hex') }).value,
     MsgArbiterVote.fromPartial({ arbiter: signer, disputeId: 3n, resultHash: GOOD }));
   t.same(build('arbiter-vote', { 'dispute-id': '3' }, { unavailable: 'true' }).value, MsgArbiterVote.fromPartial({ arbiter: signer, disputeId: 3n, unavailable: true }));
+  const SALT = Buffer.alloc(32, 7);
+  const C = Buffer.alloc(32, 9);
+  t.same(build('submit-verification', { 'submission-id': '7', 'result-hash': GOOD.toString('hex') }, { commitment: C.toString('hex') }).value,
+    MsgSubmitVerification.fromPartial({ verifier: signer, submissionId: 7n, commitment: C }), 'submit-verification --commitment: a commit');
+  t.same(build('submit-verification', { 'submission-id': '7', 'result-hash': GOOD.toString('hex') }, { salt: SALT.toString('hex') }).value,
+    MsgSubmitVerification.fromPartial({ verifier: signer, submissionId: 7n, resultHash: GOOD, salt: SALT }), 'submit-verification --salt: a reveal');
+  t.same(build('arbiter-vote', { 'dispute-id': '3' }, { commitment: C.toString('hex') }).value, MsgArbiterVote.fromPartial({ arbiter: signer, disputeId: 3n, commitment: C }));
+  t.same(build('arbiter-vote', { 'dispute-id': '3' }, { 'result-hash': GOOD.toString('hex'), salt: SALT.toString('hex') }).value,
+    MsgArbiterVote.fromPartial({ arbiter: signer, disputeId: 3n, resultHash: GOOD, salt: SALT }));
   t.equal(build('report-unavailable', { 'submission-id': '7' }).typeUrl, TYPE_URLS.reportUnavailable);
   const h = verificationTestbed();
   t.same(verificationInterface.registryTypes.map(([url]) => url).sort(), h.module.msgs.map((m) => m.typeUrl).sort(), 'every message registered');
@@ -255,12 +270,10 @@ t.test('against the real training keeper: a disputed submission is rejected and 
   const disputeId = h.tx((c) => h.keeper.challenge(c, MsgChallenge.fromPartial({ challenger: challenger.address, submissionId: bad, bond: '10000' })));
   h.nextBlock();
   const verifier = h.dispute(disputeId).l2Verifier;
-  h.tx((c) => h.keeper.submitVerification(c, MsgSubmitVerification.fromPartial({ verifier, submissionId: bad, resultHash: testHash('what it should be') })));
+  h.answer(verifier, bad, testHash('what it should be'));
   h.nextBlock();
   const arbiters = h.dispute(disputeId).panel.map((s) => s.arbiter);
-  for (const arbiter of arbiters.slice(0, 2)) {
-    h.tx((c) => h.keeper.arbiterVote(c, MsgArbiterVote.fromPartial({ arbiter, disputeId, resultHash: testHash('what it should be') })));
-  }
+  h.votes(disputeId, arbiters.slice(0, 2).map((arbiter) => [arbiter, testHash('what it should be')] as const));
   t.equal(h.dispute(disputeId).outcome, DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT);
   t.equal(tb.training.submission(store, bad)?.status, SubmissionStatus.SUBMISSION_STATUS_REJECTED, 'rejected by the real keeper');
   t.match(tb.training.submission(store, bad)?.rejectReason, /verification dispute 1/);
@@ -268,7 +281,7 @@ t.test('against the real training keeper: a disputed submission is rejected and 
   tb.training.beginBlock(h.ctx());
   t.equal(tb.training.submission(store, good)?.status, SubmissionStatus.SUBMISSION_STATUS_ACCEPTED);
   t.equal(tb.training.window(store, 1n)?.acceptedCount, 1n, 'only the honest submission is aggregated');
-  t.equal(h.balance(challenger.bytes), 100_000n + 15_000n);
+  t.equal(h.balance(challenger.bytes), 100_000n - 1_000n + 15_000n, 'bond back less the L2 fee, plus the bounty');
   t.same(h.invariants(initialSupply), []);
   // After the challenge period the real window refuses challenges.
   const late = testAccount('late');

@@ -15,7 +15,7 @@ import { DRAW } from '../../modules/verification/keeper.ts';
 import { exportGenesis, initGenesis } from '../../modules/verification/genesis.ts';
 import { testAccount, testHash, thrownError, verificationTestbed } from '../helpers/verification-testbed.ts';
 import { GenesisState } from '../../proto/gen/r3mes/verification/v1/genesis.ts';
-import { MsgChallenge, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
+import { MsgChallenge } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import { DisputeOutcome, DisputeStage, type Params } from '../../proto/gen/r3mes/verification/v1/types.ts';
 
 const BASE_REWARD = 1000n;
@@ -47,7 +47,8 @@ function setup(run: string, params: Partial<Params> = {}) {
   h.training.openWindow(1n, COMMIT_START, BASE_REWARD);
   const submissionId = h.training.submit(miner.address, 1n, GOOD, h.height);
   const challenge = () => h.tx((ctx) => h.keeper.challenge(ctx, MsgChallenge.fromPartial({ challenger: challenger.address, submissionId, bond: BOND.toString() })));
-  const verify = (verifier: string, hash: Buffer) => h.tx((ctx) => h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({ verifier, submissionId, resultHash: hash })));
+  /** Commit now, reveal in the next block. */
+  const verify = (verifier: string, hash: Buffer) => h.answer(verifier, submissionId, hash);
   const advanceTo = (height: bigint) => {
     while (h.height < height) h.nextBlock();
   };

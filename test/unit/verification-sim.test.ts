@@ -11,7 +11,7 @@
  */
 import t from 'tap';
 import { ChainError } from '../../app/core/errors.ts';
-import { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
+import { MsgChallenge, MsgReportUnavailable } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import { DisputeOutcome, DisputeStage, L1Status } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { verificationErrors } from '../../modules/verification/errors.ts';
 import { testAccount, testHash, verificationTestbed } from '../helpers/verification-testbed.ts';
@@ -38,10 +38,12 @@ t.test(`simulation: ${WINDOWS} windows with cheating miners and false challenger
   const random = prng(20240601);
   const h = verificationTestbed({
     validators: [1000n, 1100n, 1200n, 1300n, 1400n, 1500n, 1600n, 1700n, 1800n, 1900n],
-    params: { l1SampleBps: 2000n, l1ResponseBlocks: 2n, l2ResponseBlocks: 2n, l3VoteBlocks: 2n, maxRedraws: 1n },
+    params: { l1SampleBps: 2000n, l1ResponseBlocks: 2n, l2ResponseBlocks: 2n, l3VoteBlocks: 2n, revealBlocks: 2n, maxRedraws: 1n, trapSampleBps: 500n },
     jailBlocks: 8n,
   });
   const griefer = h.validators[9];
+  // Lazy at L1 only: it answers every L1 check (trap checks included) with the claim it is shown.
+  const lazy = h.validators[8];
   const miners = Array.from({ length: 12 }, (_, i) => ({ ...h.registerMiner(`miner-${i}`, 1_000_000n), cheater: i < 3 }));
   const watcher = testAccount('watcher');
   const falseChallenger = testAccount('false-challenger');
@@ -61,7 +63,6 @@ t.test(`simulation: ${WINDOWS} windows with cheating miners and false challenger
     }
     return decision;
   };
-  let pendingL1: bigint[] = [];
   let heldAtAggregation = 0;
   let challenges = 0;
   let falseChallenges = 0;
@@ -122,22 +123,28 @@ t.test(`simulation: ${WINDOWS} windows with cheating miners and false challenger
       fresh = [];
     }
 
-    // L1 verifiers.
-    pendingL1 = pendingL1.filter((id) => {
-      const check = h.keeper.l1Check(h.state, id)!;
-      if (check.status !== L1Status.L1_STATUS_PENDING || height > check.deadlineHeight) return false;
-      if (check.verifier !== griefer && misses(`l1:${id}`, 0n)) return true;
-      const fact = truth.get(id)!;
-      if (check.verifier === griefer) {
-        h.tx((ctx) => h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({ verifier: griefer, submissionId: id, resultHash: testHash(`grief-${id}`) })));
-      } else if (fact.withheld) {
-        h.tx((ctx) => h.keeper.reportUnavailable(ctx, MsgReportUnavailable.fromPartial({ reporter: check.verifier, submissionId: id })));
-      } else {
-        h.tx((ctx) => h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({ verifier: check.verifier, submissionId: id, resultHash: honestResult(id) })));
+    // L1 verifiers (their trap checks come the same way: the duty view does not tell them apart):
+    // commit in one block, reveal in a later one (an unavailability report needs no commitment).
+    for (const verifier of h.validators) {
+      for (const check of h.keeper.pendingChecksByVerifier(h.state, verifier).checks) {
+        const id = check.submissionId;
+        if (height > check.deadlineHeight || check.drawnHeight >= height) continue;
+        if (verifier !== griefer && verifier !== lazy && misses(`l1:${verifier}:${id}:${check.drawnHeight}`, 0n)) continue;
+        const fact = truth.get(id)!;
+        if (verifier !== griefer && verifier !== lazy && fact.withheld) {
+          h.tx((ctx) => h.keeper.reportUnavailable(ctx, MsgReportUnavailable.fromPartial({ reporter: verifier, submissionId: id })));
+          checked.add(id);
+          continue;
+        }
+        // The lazy verifier always "matches": it posts the claim it is shown, without re-executing.
+        const result = verifier === griefer ? testHash(`grief-${id}`) : verifier === lazy ? Buffer.from(check.claimedHash) : honestResult(id);
+        if (check.commitment.length === 0) h.commitAnswer(verifier, id, result);
+        else if (check.commitHeight < height) {
+          h.revealAnswer(verifier, id, result);
+          if (verifier !== lazy) checked.add(id);
+        }
       }
-      checked.add(id);
-      return false;
-    });
+    }
 
     // L2 verifiers and L3 arbiters.
     for (const dispute of h.keeper.openDisputes(h.state)) {
@@ -150,22 +157,27 @@ t.test(`simulation: ${WINDOWS} windows with cheating miners and false challenger
           h.tx((ctx) => h.keeper.reportUnavailable(ctx, MsgReportUnavailable.fromPartial({ reporter: verifier, submissionId: id })));
         } else {
           const result = verifier === griefer ? testHash(`grief-${id}`) : honestResult(id);
-          h.tx((ctx) => h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({ verifier, submissionId: id, resultHash: result })));
+          if (dispute.l2Commitment.length === 0) h.commitAnswer(verifier, id, result);
+          else if (dispute.l2CommitHeight < height) h.revealAnswer(verifier, id, result);
         }
       } else if (dispute.stage === DisputeStage.DISPUTE_STAGE_L3_VOTING) {
+        // Arbiters commit in one block; they reveal once every active seat has committed or the commit deadline has passed.
+        const revealsOpen = height > dispute.commitDeadlineHeight || dispute.panel.every((s) => s.missed || s.commitment.length > 0);
         for (const seat of dispute.panel) {
           if (seat.missed || seat.voted) continue;
           if (h.keeper.dispute(h.state, dispute.id)!.stage === DisputeStage.DISPUTE_STAGE_RESOLVED) break;
           if (seat.arbiter !== griefer && misses(`l3:${dispute.id}:${seat.arbiter}`, seat.round)) continue;
-          let vote: Partial<MsgArbiterVote>;
-          if (seat.arbiter === griefer) vote = { resultHash: testHash(`grief-${id}`) };
+          let vote: Uint8Array | 'unavailable';
+          if (seat.arbiter === griefer) vote = testHash(`grief-${id}`);
           else if (fact.withheld) {
             if (!h.keeper.dispute(h.state, dispute.id)!.unavailableReported) {
               h.tx((ctx) => h.keeper.reportUnavailable(ctx, MsgReportUnavailable.fromPartial({ reporter: seat.arbiter, submissionId: id })));
             }
-            vote = { unavailable: true };
-          } else vote = { resultHash: honestResult(id) };
-          h.tx((ctx) => h.keeper.arbiterVote(ctx, MsgArbiterVote.fromPartial({ arbiter: seat.arbiter, disputeId: dispute.id, ...vote })));
+            vote = 'unavailable';
+          } else vote = honestResult(id);
+          if (seat.commitment.length === 0) {
+            if (height <= dispute.commitDeadlineHeight) h.commitVote(dispute.id, seat.arbiter, vote);
+          } else if (revealsOpen && seat.commitHeight < height) h.revealVote(dispute.id, seat.arbiter, vote);
         }
       }
     }
@@ -176,12 +188,7 @@ t.test(`simulation: ${WINDOWS} windows with cheating miners and false challenger
       heldAtAggregation += h.training.startAggregation(aggregating, (id) => h.keeper.isHeld(h.state, id)).length;
     }
 
-    // The endBlock of this height samples new submissions; remember which were sampled.
-    const before = h.training.nextId;
     h.endBlock();
-    for (let id = before - BigInt(miners.length); id < before; id++) {
-      if (id >= 1n && h.keeper.l1Check(h.state, id)?.drawnHeight === height) pendingL1.push(id);
-    }
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 
@@ -230,6 +237,23 @@ t.test(`simulation: ${WINDOWS} windows with cheating miners and false challenger
   t.same(seedProblems.slice(0, 5), [], 'every dispute draw used its submission\'s seed');
   const seedsLeft = [...h.keeper.submissionSeeds(h.state)].length;
   t.ok(seedsLeft < 100, `submission seeds pruned after the challenge period (${seedsLeft} of ${truth.size} left)`);
+  // Trap checks: the lazy verifier is caught within a bounded number of windows, again and again;
+  // no honest verifier ever fails one.
+  const windowOf = (height: bigint) => (height - 2n) / WINDOW_EVERY + 1n;
+  const trapFailures = h.slashes.filter((x) => x.reason.startsWith('verification trap-failed'));
+  const lazyCaught = trapFailures.filter((x) => x.address === lazy);
+  const traps = [...h.keeper.trapChecks(h.state)];
+  t.ok(traps.length > 100, `${traps.length} trap checks issued`);
+  t.ok(lazyCaught.length >= 5, `the always-match verifier failed ${lazyCaught.length} traps`);
+  t.ok(lazyCaught.length > 0 && windowOf(lazyCaught[0].height) <= 100n, `first caught in window ${lazyCaught.length > 0 ? windowOf(lazyCaught[0].height) : '-'} (bound: 100)`);
+  const gaps = lazyCaught.map((x, i) => windowOf(x.height) - (i === 0 ? 1n : windowOf(lazyCaught[i - 1].height)));
+  const maxGap = gaps.reduce((m, g) => (g > m ? g : m), 0n);
+  t.ok(maxGap <= 200n, `never more than ${maxGap} windows between two catches (bound: 200)`);
+  t.same(trapFailures.filter((x) => x.address !== lazy && x.address !== griefer).map((x) => x.reason).slice(0, 5), [], 'no honest verifier ever failed a trap');
+  const honestTraps = traps.filter((x) => x.check!.verifier !== lazy && x.check!.verifier !== griefer && x.check!.status !== L1Status.L1_STATUS_MISSED && x.check!.status !== L1Status.L1_STATUS_PENDING);
+  t.ok(honestTraps.length > 50 && honestTraps.every((x) => x.check!.credited), `${honestTraps.length} traps answered by honest verifiers, all passed (and credited)`);
+  t.ok(lazyCaught.every((x) => traps.some((trap) => trap.check!.verifier === lazy && x.reason.includes(`trap ${trap.trapId} `))), 'each penalty names a trap of the lazy verifier');
+  t.comment(`traps: ${traps.length} issued, lazy caught ${lazyCaught.length} times, first in window ${windowOf(lazyCaught[0]?.height ?? 2n)}, max gap ${maxGap} windows`);
   t.comment(`${WINDOWS} windows, ${truth.size} submissions, ${disputes.length} disputes ${JSON.stringify(Object.fromEntries(byOutcome))}, ` +
     `minted ${h.minted}, burned ${h.burned()}, ${seconds.toFixed(1)} s`);
   t.ok(seconds < 60, `under a minute (${seconds.toFixed(1)} s)`);

@@ -4,7 +4,7 @@
  * in block hooks too (a redrawn panel may already decide), where a throw would halt the chain.
  */
 import t from 'tap';
-import { MsgArbiterVote, MsgChallenge, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
+import { MsgChallenge } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import { DisputeOutcome } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { INVARIANT_EVENT } from '../../app/core/invariants.ts';
 import { testAccount, testHash, verificationTestbed } from '../helpers/verification-testbed.ts';
@@ -23,17 +23,15 @@ t.test('MINER_AT_FAULT with a bounty past the supply bound: bond back, no bounty
   const initialSupply = h.supply();
   const disputeId = h.tx((ctx) => h.keeper.challenge(ctx, MsgChallenge.fromPartial({ challenger: challenger.address, submissionId, bond: BOND.toString() })));
   h.nextBlock();
-  h.tx((ctx) => h.keeper.submitVerification(ctx, MsgSubmitVerification.fromPartial({ verifier: h.dispute(disputeId).l2Verifier, submissionId, resultHash: testHash('good') })));
+  h.answer(h.dispute(disputeId).l2Verifier, submissionId, testHash('good'));
   h.nextBlock();
   const arbiters = h.dispute(disputeId).panel.map((seat) => seat.arbiter);
   const before = h.events.events.length;
-  for (const arbiter of arbiters.slice(0, 2)) {
-    t.doesNotThrow(() => h.tx((ctx) => h.keeper.arbiterVote(ctx, MsgArbiterVote.fromPartial({ arbiter, disputeId, resultHash: testHash('good') }))));
-  }
+  t.doesNotThrow(() => h.votes(disputeId, arbiters.slice(0, 2).map((arbiter) => [arbiter, testHash('good')] as const)));
   const dispute = h.dispute(disputeId);
   t.equal(dispute.outcome, DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT);
   t.equal(dispute.bounty, '0', 'no bounty minted');
-  t.equal(h.balance(challenger.bytes), BOND, 'the bond is back');
+  t.equal(h.balance(challenger.bytes), BOND - BOND / 10n, 'the bond is back, less the L2 verifier\'s fee');
   const reported = h.events.events.slice(before).filter((e) => e.type === INVARIANT_EVENT).map((e) => Object.fromEntries(e.attributes.map((a) => [a.key, a.value])));
   t.match(reported, [{ module: 'verification', invariant: 'supply-bound' }]);
   t.same(h.invariants(initialSupply), []);

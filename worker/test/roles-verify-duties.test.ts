@@ -1,9 +1,10 @@
 // Verification duties against an in-memory chain: which duties are this key's, re-execution of
 // an honest delta agrees and of a `train --cheat` delta disagrees, a missing CID is reported,
-// and nothing is ever signed twice for one duty (journal before broadcast; same bytes on resend).
+// every answer is committed and revealed on a later pass (the salt survives a restart), and
+// nothing is ever signed twice for one duty (journal before broadcast; same bytes on resend).
 import t from 'tap';
 import { join } from 'node:path';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { cpuBackend } from '../src/backend.ts';
 import { type SignedTx, txHashOf, type Dispute, type L1Check, type Submission, type VerificationReader, type VerificationWriter } from '../src/chain/client.ts';
@@ -18,7 +19,9 @@ import { DutyJournal, dutyPass, selectDuties, type DutyDeps } from '../src/roles
 import { arbitratePass } from '../src/roles/arbitrate.ts';
 import { FileBlockstore } from '../src/storage/blockstore.ts';
 import { cidOf } from '../src/storage/cid.ts';
-import { Dispute as DisputeProto, DisputeStage, L1Check as L1CheckProto, L1Status, PanelSeat, SubmissionStatus } from '@r3mes/client';
+import {
+  commitDomain, Dispute as DisputeProto, DisputeStage, L1Check as L1CheckProto, L1Status, PanelSeat, SubmissionStatus, UNAVAILABLE_RESULT, verificationCommitment,
+} from '@r3mes/client';
 
 const ME = 'r3mes1verifier';
 const cfg: ModelConfig = { vocab: 256, dModel: 16, nLayers: 1, nHeads: 2, dFF: 16, seqLen: 16, loraRank: 4, seed: new Uint8Array(32).fill(3) };
@@ -33,22 +36,25 @@ function submission(id: bigint, cid: string, gradientHash: Uint8Array, miner = '
   };
 }
 function l1(submissionId: bigint, verifier: string, status = L1Status.L1_STATUS_PENDING, deadline = 20n): L1Check {
-  return L1CheckProto.fromPartial({ submissionId, miner: 'r3mes1miner', verifier, seed: Buffer.alloc(32), drawnHeight: 2n, deadlineHeight: deadline, status });
+  return L1CheckProto.fromPartial({ submissionId, miner: 'r3mes1miner', verifier, seed: Buffer.alloc(32), drawnHeight: 2n, deadlineHeight: deadline, commitDeadlineHeight: deadline - 5n, status });
 }
 function dispute(id: bigint, submissionId: bigint, over: Partial<Dispute>): Dispute {
   return DisputeProto.fromPartial({
     id, submissionId, windowId: 1n, miner: 'r3mes1miner', challenger: 'r3mes1challenger', bond: '100', baseReward: '10', origin: 1, stage: DisputeStage.DISPUTE_STAGE_L2_ANSWER,
-    openedHeight: 3n, nextActionHeight: 20n, expectedHash: Buffer.alloc(32), ...over,
+    openedHeight: 3n, commitDeadlineHeight: 15n, nextActionHeight: 20n, expectedHash: Buffer.alloc(32), ...over,
   });
 }
 const seat = (arbiter: string, over: Partial<PanelSeat> = {}): PanelSeat => PanelSeat.fromPartial({ arbiter, ...over });
 
 /**
- * An in-memory chain: what the reader sees, and every tx the writer broadcast (decoded).
+ * An in-memory chain: what the reader sees, and every tx the writer broadcast (decoded). A
+ * commitment that lands is recorded on the check, the L2 answer or the seat, at the current
+ * height; `advance()` moves to the next block.
  * `pendingL1Checks` answers as the verification module's ChecksByVerifier index does: only the
  * verifier's PENDING checks, ascending by submission id, whatever order `checks` is in.
  */
-function fakeChain(subs: Submission[], checks: L1Check[], disputes: Dispute[], height = 10n) {
+function fakeChain(subs: Submission[], checks: L1Check[], disputes: Dispute[], start = 10n) {
+  let height = start;
   const sent: { txhash: string; msg: Record<string, string> }[] = [];
   const landed = new Map<string, { code: number; height: bigint; rawLog: string }>();
   const queries = { pendingL1Checks: 0, findSubmission: 0 };
@@ -74,9 +80,11 @@ function fakeChain(subs: Submission[], checks: L1Check[], disputes: Dispute[], h
   };
   const writer: VerificationWriter = {
     address: ME,
-    signSubmitVerification: (id, h) => sign({ type: 'verification', submission: id.toString(), result: bytesToHex(h) }),
+    signCommitVerification: (id, c) => sign({ type: 'verification-commit', submission: id.toString(), commitment: bytesToHex(c) }),
+    signRevealVerification: (id, h, salt) => sign({ type: 'verification', submission: id.toString(), result: bytesToHex(h), salt: bytesToHex(salt) }),
     signReportUnavailable: (id) => sign({ type: 'report-unavailable', submission: id.toString() }),
-    signArbiterVote: (d, v) => sign({ type: 'arbiter-vote', dispute: d.toString(), result: 'unavailable' in v ? 'unavailable' : bytesToHex(v.resultHash) }),
+    signCommitArbiterVote: (d, c) => sign({ type: 'arbiter-commit', dispute: d.toString(), commitment: bytesToHex(c) }),
+    signRevealArbiterVote: (d, v, salt) => sign({ type: 'arbiter-vote', dispute: d.toString(), result: 'unavailable' in v ? 'unavailable' : bytesToHex(v.resultHash), salt: bytesToHex(salt) }),
     signChallenge: (id, bond) => sign({ type: 'challenge', submission: id.toString(), bond: bond.toString() }),
     broadcast: async (tx) => {
       sent.push({ txhash: tx.txhash, msg: JSON.parse(new TextDecoder().decode(tx.txBytes)) as Record<string, string> });
@@ -84,11 +92,29 @@ function fakeChain(subs: Submission[], checks: L1Check[], disputes: Dispute[], h
         failNextBroadcast = false;
         throw new Error('socket hang up');
       }
+      const msg = sent.at(-1)!.msg;
+      if (msg.commitment !== undefined) {
+        const commitment = Buffer.from(hexToBytes(msg.commitment));
+        const current = await chain.openDisputes();
+        if (msg.type === 'arbiter-commit') {
+          for (const d of current) if (d.id === BigInt(msg.dispute)) for (const s of d.panel) if (s.arbiter === ME) Object.assign(s, { commitment, commitHeight: height });
+        } else {
+          const d = current.find((x) => x.submissionId === BigInt(msg.submission) && x.l2Verifier === ME && x.stage === DisputeStage.DISPUTE_STAGE_L2_ANSWER);
+          if (d) Object.assign(d, { l2Commitment: commitment, l2CommitHeight: height });
+          else for (const c of checks) if (c.submissionId === BigInt(msg.submission) && c.verifier === ME) Object.assign(c, { commitment, commitHeight: height });
+        }
+      }
       landed.set(tx.txhash, { code: 0, height, rawLog: '' });
       return { txhash: tx.txhash, height, code: 0, rawLog: '' };
     },
   };
-  return { chain, writer, sent, landed, queries, checks, failNext: () => { failNextBroadcast = true; } };
+  return { chain, writer, sent, landed, queries, checks, failNext: () => { failNextBroadcast = true; }, advance: () => { height += 1n; } };
+}
+
+/** The reveal `msg` opens the commitment sent before it for the same duty. */
+function opens(commit: Record<string, string>, reveal: Record<string, string>, domain: string): boolean {
+  const result = reveal.result === 'unavailable' ? UNAVAILABLE_RESULT : hexToBytes(reveal.result);
+  return bytesToHex(verificationCommitment(domain, result, hexToBytes(reveal.salt), ME)) === commit.commitment;
 }
 
 // One honest job, shared: the honest delta and the --cheat delta of the same training.
@@ -134,7 +160,7 @@ t.test('duty selection: only what is drawn to this key and still unanswered on c
   ];
   const c = fakeChain(subs, checks, disputes);
   const v = await selectDuties(c.chain, ME, 'verify');
-  t.same(v.duties.map((d) => d.key), ['l1/1', 'l2/1/0']);
+  t.same(v.duties.map((d) => d.key), ['l1/1/2', 'l2/1/0']);
   t.same(c.queries, { pendingL1Checks: 1, findSubmission: 0 }, 'one ChecksByVerifier query, no scan of submission ids');
   const a = await selectDuties(c.chain, ME, 'arbitrate');
   t.same(a.duties.map((d) => d.key), ['l3/4'], 'arbitrate takes only unvoted, unmissed seats within the deadline');
@@ -150,33 +176,43 @@ t.test('duty selection: only what is drawn to this key and still unanswered on c
   t.end();
 });
 
-t.test('L1: honest agrees, --cheat disagrees, a missing CID is reported; never twice', async (t) => {
+t.test('L1: honest agrees, --cheat disagrees, a missing CID is reported; committed, then revealed (after a restart too); never twice', async (t) => {
   const dir = t.testdir();
   const missing = (await cidOf(Uint8Array.of(1, 2, 3))).toString();
   const subs = [submission(1n, honest.cid.toString(), honest.gradientHash), submission(2n, cheat.cid.toString(), cheat.gradientHash), submission(3n, missing, honest.gradientHash)];
   const c = fakeChain(subs, [l1(1n, ME), l1(2n, ME), l1(3n, ME)], []);
   const d = await deps(dir, c);
   const out = await dutyPass(d);
-  t.same(out.map((o) => [o.key, o.verdict, o.action]), [['l1/1', 'match', 'sent'], ['l1/2', 'mismatch', 'sent'], ['l1/3', 'unavailable', 'sent']]);
-  t.same(c.sent.map((s) => s.msg), [
-    { type: 'verification', submission: '1', result: bytesToHex(honest.gradientHash) },
-    { type: 'verification', submission: '2', result: bytesToHex(honest.gradientHash) },
-    { type: 'report-unavailable', submission: '3' },
+  t.same(out.map((o) => [o.key, o.verdict, o.action]), [['l1/1/2', 'match', 'committed'], ['l1/2/2', 'mismatch', 'committed'], ['l1/3/2', 'unavailable', 'sent']]);
+  t.same(c.sent.map((s) => s.msg.type), ['verification-commit', 'verification-commit', 'report-unavailable'], 'answers are committed; the unavailability report is not');
+  t.notOk(JSON.stringify(c.sent.map((s) => s.msg)).includes(bytesToHex(honest.gradientHash)), 'no result hash is on chain before the reveal');
+  t.match(d.lines[0], /^L1 check of submission 1 \(miner r3mes1miner\): match → committed$/);
+  t.match(d.lines[1], /submission 2 .*: mismatch → committed/);
+  t.ok(d.journal.get('l1/1/2/commit')?.salt, 'the salt is journaled with the commit');
+
+  // Restart between commit and reveal: the journal alone reveals (no re-execution), in a later block.
+  const afterCommit = await dutyPass({ ...d, journal: await DutyJournal.open(join(dir, 'verify-journal.json')) });
+  t.same(afterCommit.map((o) => [o.key, o.action]), [['l1/1/2', 'waiting'], ['l1/2/2', 'waiting'], ['l1/3/2', 'already-sent']], 'the chain has recorded the commitments');
+  c.advance();
+  const fresh = await DutyJournal.open(join(dir, 'verify-journal.json'));
+  const revealed = await dutyPass({ ...d, journal: fresh, loadModel: async () => { throw new Error('no re-execution for a reveal'); } });
+  t.same(revealed.map((o) => [o.key, o.action]), [['l1/1/2', 'sent'], ['l1/2/2', 'sent'], ['l1/3/2', 'already-sent']]);
+  t.same(c.sent.slice(3).map((s) => [s.msg.type, s.msg.result]), [
+    ['verification', bytesToHex(honest.gradientHash)], ['verification', bytesToHex(honest.gradientHash)],
   ], 'the cheat is answered with the honest re-execution hash');
-  t.match(d.lines[0], /^L1 check of submission 1 \(miner r3mes1miner\): match → sent$/);
-  t.match(d.lines[1], /submission 2 .*: mismatch → sent/);
+  t.ok(opens(c.sent[0].msg, c.sent[3].msg, commitDomain('l1', 1n)), 'the reveal opens the commitment of submission 1');
+  t.ok(opens(c.sent[1].msg, c.sent[4].msg, commitDomain('l1', 2n)), 'and of submission 2');
 
   // The chain has not caught up (checks still PENDING): nothing is signed again, this pass or after a restart.
-  const again = await dutyPass(d);
-  t.same(again.map((o) => [o.key, o.action]), [['l1/1', 'already-sent'], ['l1/2', 'already-sent'], ['l1/3', 'already-sent']], 'the journal holds them back');
-  const fresh = await DutyJournal.open(join(dir, 'verify-journal.json'));
-  const restarted = await dutyPass({ ...d, journal: fresh });
+  const again = await dutyPass({ ...d, journal: fresh });
+  t.same(again.map((o) => [o.key, o.action]), [['l1/1/2', 'already-sent'], ['l1/2/2', 'already-sent'], ['l1/3/2', 'already-sent']], 'the journal holds them back');
+  const restarted = await dutyPass({ ...d, journal: await DutyJournal.open(join(dir, 'verify-journal.json')) });
   t.same(restarted.map((o) => o.action), ['already-sent', 'already-sent', 'already-sent'], 'after a restart too');
-  t.equal(c.sent.length, 3, 'no second tx for any duty');
+  t.equal(c.sent.length, 5, 'one commit and one reveal per duty, nothing more');
   // The chain catches up: the answered checks leave the index, and the pass has nothing to do.
   for (const check of c.checks) check.status = check.submissionId === 3n ? L1Status.L1_STATUS_UNAVAILABLE : L1Status.L1_STATUS_MATCH;
   t.same(await dutyPass({ ...d, journal: fresh }), [], 'nothing pending: nothing to do');
-  t.equal(c.sent.length, 3);
+  t.equal(c.sent.length, 5);
 });
 
 t.test('duty journal: a file written by a scanning worker (with scanFrom) still opens; scanFrom is no longer written', async (t) => {
@@ -200,40 +236,77 @@ t.test('a broadcast lost in flight is resent with the same bytes, once', async (
   c.failNext();
   await dutyPass(d);
   t.equal(c.sent.length, 1);
-  t.equal(d.journal.get('l1/1')?.status, 'signed', 'journaled before the broadcast, still unknown');
+  t.equal(d.journal.get('l1/1/2/commit')?.status, 'signed', 'journaled before the broadcast, still unknown');
   await dutyPass(d);
   t.equal(c.sent.length, 2);
   t.equal(c.sent[1].txhash, c.sent[0].txhash, 'the same signed bytes, not a new tx');
-  t.equal(d.journal.get('l1/1')?.status, 'included');
+  t.equal(d.journal.get('l1/1/2/commit')?.status, 'included');
+  c.advance();
   await dutyPass(d);
-  t.equal(c.sent.length, 2, 'settled: nothing more');
+  t.equal(c.sent.length, 3, 'then the reveal');
+  t.equal(d.journal.get('l1/1/2')?.status, 'included');
+  await dutyPass(d);
+  t.equal(c.sent.length, 3, 'settled: nothing more');
 });
 
 t.test('L2 answer and L3 votes (unavailable: report, then vote)', async (t) => {
   const missing = (await cidOf(Uint8Array.of(9))).toString();
   const subs = [submission(1n, cheat.cid.toString(), cheat.gradientHash), submission(2n, missing, honest.gradientHash)];
   const d3 = dispute(3n, 2n, { stage: DisputeStage.DISPUTE_STAGE_L3_VOTING, panel: [seat(ME)] });
-  const c = fakeChain(subs, [], [
-    dispute(1n, 1n, { l2Verifier: ME }),
-    dispute(2n, 1n, { stage: DisputeStage.DISPUTE_STAGE_L3_VOTING, panel: [seat(ME), seat('r3mes1b')] }),
-    d3,
-  ]);
+  const d2 = dispute(2n, 1n, { stage: DisputeStage.DISPUTE_STAGE_L3_VOTING, panel: [seat(ME), seat('r3mes1b')] });
+  const c = fakeChain(subs, [], [dispute(1n, 1n, { l2Verifier: ME }), d2, d3]);
   const v = await deps(t.testdir(), c, 'verify');
   const l2 = await dutyPass(v);
-  t.same(l2.map((o) => [o.key, o.verdict]), [['l2/1/0', 'mismatch']]);
-  t.same(c.sent[0].msg, { type: 'verification', submission: '1', result: bytesToHex(honest.gradientHash) }, 'the L2 answer is MsgSubmitVerification');
+  t.same(l2.map((o) => [o.key, o.verdict, o.action]), [['l2/1/0', 'mismatch', 'committed']]);
+  t.same(c.sent[0].msg.type, 'verification-commit', 'the L2 answer is MsgSubmitVerification, committed first');
+  c.advance();
+  await dutyPass(v);
+  t.same([c.sent[1].msg.type, c.sent[1].msg.result], ['verification', bytesToHex(honest.gradientHash)], 'then revealed');
+  t.ok(opens(c.sent[0].msg, c.sent[1].msg, commitDomain('l2', 1n, 0n)), 'with the L2 domain');
 
   const a = await deps(t.testdir(), c, 'arbitrate');
   const first = await arbitratePass(a);
-  t.same(first.map((o) => [o.key, o.verdict]), [['l3/2', 'mismatch'], ['l3/3', 'unavailable']]);
-  t.same(c.sent.slice(1).map((s) => s.msg), [
-    { type: 'arbiter-vote', dispute: '2', result: bytesToHex(honest.gradientHash) },
-    { type: 'report-unavailable', submission: '2' },
-  ]);
-  c.chain.openDisputes = async () => [{ ...d3, unavailableReported: true }];
+  t.same(first.map((o) => [o.key, o.verdict, o.action]), [['l3/2', 'mismatch', 'committed'], ['l3/3', 'unavailable', 'sent']]);
+  t.same(c.sent.slice(2).map((s) => s.msg.type), ['arbiter-commit', 'report-unavailable']);
+  c.advance();
+  const waiting = await arbitratePass(a);
+  t.same(waiting.map((o) => [o.key, o.action]), [['l3/2', 'waiting'], ['l3/3', 'already-sent']], 'no reveal while another seat may still commit (it could copy)');
+  c.chain.openDisputes = async () => [d2, { ...d3, unavailableReported: true }];
+  d2.panel[1] = seat('r3mes1b', { commitment: Buffer.alloc(32, 1), commitHeight: 11n });
+  const next = await arbitratePass(a);
+  t.same(next.map((o) => [o.key, o.action]), [['l3/2', 'sent'], ['l3/3', 'committed']], 'every seat committed: reveal; the report is on chain: commit the unavailable vote');
+  t.same([c.sent[4].msg.type, c.sent[4].msg.result], ['arbiter-vote', bytesToHex(honest.gradientHash)]);
+  t.ok(opens(c.sent[2].msg, c.sent[4].msg, commitDomain('l3', 2n)));
+  c.advance();
   await arbitratePass(a);
-  t.same(c.sent.at(-1)?.msg, { type: 'arbiter-vote', dispute: '3', result: 'unavailable' }, 'votes unavailable once the report is on chain');
+  t.same([c.sent.at(-1)?.msg.type, c.sent.at(-1)?.msg.result], ['arbiter-vote', 'unavailable'], 'votes unavailable once the report is on chain');
+  t.ok(opens(c.sent[5].msg, c.sent[6].msg, commitDomain('l3', 3n)));
   await arbitratePass(a);
-  t.equal(c.sent.length, 4, 'and only once');
+  t.equal(c.sent.length, 7, 'and only once');
   await t.rejects(arbitratePass({ ...a, backend: { ...backend, name: 'webgpu' } as typeof backend }), /CPU reference only/);
+});
+
+t.test('a later check on the same submission (a trap check looks like any other) is a new duty; a pre-commit-reveal journal entry still counts', async (t) => {
+  const subs = [submission(1n, honest.cid.toString(), honest.gradientHash)];
+  const first = l1(1n, ME);
+  const c = fakeChain(subs, [first], []);
+  const d = await deps(t.testdir(), c);
+  await dutyPass(d);
+  c.advance();
+  await dutyPass(d);
+  t.same(c.sent.map((s) => s.msg.type), ['verification-commit', 'verification']);
+  first.status = L1Status.L1_STATUS_MATCH;
+  // Drawn again later on the same submission, with another claim (what a trap check shows).
+  const again = L1CheckProto.fromPartial({ ...l1(1n, ME, L1Status.L1_STATUS_PENDING, 40n), drawnHeight: 12n, claimedHash: Buffer.alloc(32, 5) });
+  c.checks.push(again);
+  const out = await dutyPass(d);
+  t.same(out.map((o) => [o.key, o.action]), [['l1/1/12', 'committed']], 'a new duty, keyed by its draw height');
+  c.advance();
+  await dutyPass(d);
+  t.same([c.sent.at(-1)?.msg.type, c.sent.at(-1)?.msg.result], ['verification', bytesToHex(honest.gradientHash)], 'answered with the re-execution, not the claim shown');
+
+  const legacy = fakeChain(subs, [l1(1n, ME)], []);
+  const ld = await deps(t.testdir(), legacy);
+  await ld.journal.record({ key: 'l1/1', msg: 'verification', deadline: '20', txhash: 'AB', txBytes: '', status: 'included', result: '' });
+  t.same((await dutyPass(ld)).map((o) => [o.key, o.action]), [['l1/1/2', 'already-sent']], 'an answer journaled as l1/{submission} is not signed again');
 });

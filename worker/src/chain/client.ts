@@ -108,9 +108,15 @@ export interface ChainWriter {
 /** What the verifier, arbiter and challenger send (the verification module's four messages). */
 export interface VerificationWriter {
   readonly address: string;
-  signSubmitVerification(submissionId: bigint, resultHash: Uint8Array): Promise<SignedTx>;
+  /** MsgSubmitVerification, commit: the commitment only (README "Commit, then reveal"). */
+  signCommitVerification(submissionId: bigint, commitment: Uint8Array): Promise<SignedTx>;
+  /** MsgSubmitVerification, reveal: the result hash and the salt of the commitment. */
+  signRevealVerification(submissionId: bigint, resultHash: Uint8Array, salt: Uint8Array): Promise<SignedTx>;
   signReportUnavailable(submissionId: bigint): Promise<SignedTx>;
-  signArbiterVote(disputeId: bigint, vote: { resultHash: Uint8Array } | { unavailable: true }): Promise<SignedTx>;
+  /** MsgArbiterVote, commit: the commitment only. */
+  signCommitArbiterVote(disputeId: bigint, commitment: Uint8Array): Promise<SignedTx>;
+  /** MsgArbiterVote, reveal: the vote and the salt of the commitment. */
+  signRevealArbiterVote(disputeId: bigint, vote: { resultHash: Uint8Array } | { unavailable: true }, salt: Uint8Array): Promise<SignedTx>;
   signChallenge(submissionId: bigint, bondUr3mes: bigint): Promise<SignedTx>;
   broadcast(tx: SignedTx): Promise<TxOutcome>;
 }
@@ -429,17 +435,25 @@ export class RpcChainWriter implements ChainWriter, VerificationWriter {
     return this.sign(TYPE_REVEAL_AGGREGATION, { proposer: this.address, windowId, resultCid, resultHash: Buffer.from(resultHash), nonce: Buffer.from(nonce) }, 'sign MsgRevealAggregation');
   }
 
-  signSubmitVerification(submissionId: bigint, resultHash: Uint8Array): Promise<SignedTx> {
-    return this.sign(TYPE_SUBMIT_VERIFICATION, { verifier: this.address, submissionId, resultHash: Buffer.from(resultHash) }, 'sign MsgSubmitVerification');
+  signCommitVerification(submissionId: bigint, commitment: Uint8Array): Promise<SignedTx> {
+    return this.sign(TYPE_SUBMIT_VERIFICATION, { verifier: this.address, submissionId, commitment: Buffer.from(commitment) }, 'sign MsgSubmitVerification (commit)');
+  }
+
+  signRevealVerification(submissionId: bigint, resultHash: Uint8Array, salt: Uint8Array): Promise<SignedTx> {
+    return this.sign(TYPE_SUBMIT_VERIFICATION, { verifier: this.address, submissionId, resultHash: Buffer.from(resultHash), salt: Buffer.from(salt) }, 'sign MsgSubmitVerification (reveal)');
   }
 
   signReportUnavailable(submissionId: bigint): Promise<SignedTx> {
     return this.sign(TYPE_REPORT_UNAVAILABLE, { reporter: this.address, submissionId }, 'sign MsgReportUnavailable');
   }
 
-  signArbiterVote(disputeId: bigint, vote: { resultHash: Uint8Array } | { unavailable: true }): Promise<SignedTx> {
+  signCommitArbiterVote(disputeId: bigint, commitment: Uint8Array): Promise<SignedTx> {
+    return this.sign(TYPE_ARBITER_VOTE, { arbiter: this.address, disputeId, commitment: Buffer.from(commitment) }, 'sign MsgArbiterVote (commit)');
+  }
+
+  signRevealArbiterVote(disputeId: bigint, vote: { resultHash: Uint8Array } | { unavailable: true }, salt: Uint8Array): Promise<SignedTx> {
     const body = 'unavailable' in vote ? { resultHash: Buffer.alloc(0), unavailable: true } : { resultHash: Buffer.from(vote.resultHash), unavailable: false };
-    return this.sign(TYPE_ARBITER_VOTE, { arbiter: this.address, disputeId, ...body }, 'sign MsgArbiterVote');
+    return this.sign(TYPE_ARBITER_VOTE, { arbiter: this.address, disputeId, ...body, salt: Buffer.from(salt) }, 'sign MsgArbiterVote (reveal)');
   }
 
   signChallenge(submissionId: bigint, bondUr3mes: bigint): Promise<SignedTx> {

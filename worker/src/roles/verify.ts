@@ -4,13 +4,13 @@
 //   - reexecuteSubmission: a whole job from the window's base adapter on the chunk a delta file names,
 //     compared with the file's step hashes, trace root and gradient hash (and with the chain's).
 
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import type { SignedTx, Submission, VerificationReader, VerificationWriter } from '../chain/client.ts';
-import { DisputeStage, L1Status } from '@r3mes/client';
+import { commitDomain, DisputeStage, L1Status, UNAVAILABLE_RESULT, verificationCommitment } from '@r3mes/client';
 import { decodeDelta } from '../output/delta.ts';
 import type { ContentStore } from '../storage/content-store.ts';
 import { parseCid } from '../storage/cid.ts';
@@ -106,7 +106,13 @@ export async function reexecuteSubmission(args: {
 // `verify --key K` / `arbitrate --key K`: each pass asks the chain which duties are drawn to
 // this key (the pending L1 checks from verification's ChecksByVerifier query, L2 answers and L3
 // seats from the open disputes), fetches the delta by CID, re-executes the chunk on the chain's
-// model version and sends the recomputed gradient hash (or reports the CID unavailable).
+// model version and answers with the recomputed gradient hash (or reports the CID unavailable).
+//
+// Commit, then reveal (verification README): the answer is first committed —
+// sha256(domain ‖ result ‖ salt ‖ me) with a fresh 32-byte salt — and revealed on a later pass, once
+// the chain shows the commitment (L3: once every active seat has committed or the commit deadline
+// is reached). The result and the salt are journaled with the commit tx before it is broadcast, so
+// a restarted worker reveals what it committed without re-executing.
 //
 // Never twice: a duty is taken only while the chain shows it unanswered, and every signed tx is
 // written to `<home>/worker/verify-journal.json` (with its bytes) BEFORE it is broadcast. A duty
@@ -117,13 +123,25 @@ export type DutyKind = 'l1' | 'l2' | 'l3';
 
 export interface Duty {
   readonly kind: DutyKind;
-  /** journal key: l1/{submission}, l2/{dispute}/{round}, l3/{dispute} */
+  /** journal key: l1/{submission}/{drawn height}, l2/{dispute}/{round}, l3/{dispute} (a commit: the key + "/commit") */
   readonly key: string;
   readonly submissionId: bigint;
   readonly disputeId?: bigint;
   readonly miner: string;
-  /** last height at which the answer counts (inclusive) */
+  /** last height at which the answer (the reveal) counts (inclusive) */
   readonly deadline: bigint;
+  /** last height at which a commitment counts (inclusive) */
+  readonly commitDeadline: bigint;
+  /** the commitment domain of this duty (verification README "Commit, then reveal") */
+  readonly domain: string;
+  /** the chain holds this key's commitment for the duty */
+  readonly committed: boolean;
+  /**
+   * a reveal sent now lands where the chain accepts it: the commitment is in a block below the
+   * current height (one block of margin over the chain's "later block" rule); L3: every active
+   * seat has committed, or the commit deadline is reached
+   */
+  readonly revealOpen: boolean;
   /** L3: someone has already reported the CID unavailable (an `unavailable` vote needs it) */
   readonly unavailableReported?: boolean;
 }
@@ -144,18 +162,34 @@ export async function selectDuties(
     for (const check of await chain.pendingL1Checks(me)) {
       // The chain lists only this key's pending checks; the filter guards against a node that does not.
       if (check.verifier !== me || check.status !== L1Status.L1_STATUS_PENDING || height > check.deadlineHeight) continue;
-      duties.push({ kind: 'l1', key: `l1/${check.submissionId}`, submissionId: check.submissionId, miner: check.miner, deadline: check.deadlineHeight });
+      const committed = check.commitment.length > 0;
+      // Keyed by submission and draw height: a later check on the same submission (a trap check looks like any other) is another duty.
+      duties.push({
+        kind: 'l1', key: `l1/${check.submissionId}/${check.drawnHeight}`, submissionId: check.submissionId, miner: check.miner, deadline: check.deadlineHeight,
+        commitDeadline: check.commitDeadlineHeight === 0n ? check.deadlineHeight : check.commitDeadlineHeight,
+        domain: commitDomain('l1', check.submissionId), committed, revealOpen: committed && height > check.commitHeight,
+      });
     }
   }
   for (const d of await chain.openDisputes()) {
+    const commitDeadline = d.commitDeadlineHeight === 0n ? d.nextActionHeight : d.commitDeadlineHeight;
     if (role === 'verify' && d.stage === DisputeStage.DISPUTE_STAGE_L2_ANSWER && d.l2Verifier === me && d.l2ResultHash.length === 0 && height <= d.nextActionHeight) {
-      duties.push({ kind: 'l2', key: `l2/${d.id}/${d.l2Round}`, submissionId: d.submissionId, disputeId: d.id, miner: d.miner, deadline: d.nextActionHeight });
+      const committed = d.l2Commitment.length > 0;
+      duties.push({
+        kind: 'l2', key: `l2/${d.id}/${d.l2Round}`, submissionId: d.submissionId, disputeId: d.id, miner: d.miner, deadline: d.nextActionHeight,
+        commitDeadline, domain: commitDomain('l2', d.id, d.l2Round), committed, revealOpen: committed && height > d.l2CommitHeight,
+      });
     }
     if (role === 'arbitrate' && d.stage === DisputeStage.DISPUTE_STAGE_L3_VOTING && height <= d.nextActionHeight) {
       const seat = d.panel.find((s) => s.arbiter === me && !s.missed);
       if (seat && !seat.voted) {
+        const committed = seat.commitment.length > 0;
+        // The next block is past `height`: reveals are open there once every active seat has committed or the commit deadline is reached.
+        const everyoneCommitted = d.panel.every((s) => s.missed || s.commitment.length > 0);
         duties.push({
           kind: 'l3', key: `l3/${d.id}`, submissionId: d.submissionId, disputeId: d.id, miner: d.miner, deadline: d.nextActionHeight,
+          commitDeadline, domain: commitDomain('l3', d.id), committed,
+          revealOpen: committed && height > seat.commitHeight && (everyoneCommitted || height >= commitDeadline),
           unavailableReported: d.unavailableReported,
         });
       }
@@ -209,14 +243,16 @@ export type DutyEntryStatus = 'signed' | 'included' | 'failed';
 
 export interface DutyEntry {
   readonly key: string;
-  /** verification | report-unavailable | arbiter-vote */
+  /** verification-commit | verification | report-unavailable | arbiter-commit | arbiter-vote */
   readonly msg: string;
   readonly deadline: string;
   readonly txhash: string;
   readonly txBytes: string;
   readonly status: DutyEntryStatus;
-  /** hex of the posted result hash, "unavailable", or empty */
+  /** hex of the posted (or, for a commit, committed) result hash, "unavailable", or empty */
   readonly result: string;
+  /** a commit: hex of the salt, kept for the reveal */
+  readonly salt?: string;
   readonly height?: string;
   readonly error?: string;
 }
@@ -308,7 +344,7 @@ export interface DutyOutcome {
   readonly disputeId?: bigint;
   /** match / mismatch / unavailable */
   readonly verdict: string;
-  /** sent / resent / already-sent / failed / skipped */
+  /** committed / sent (revealed or reported) / waiting (committed, reveal not open yet) / already-sent / failed */
   readonly action: string;
   readonly txhash?: string;
   readonly resultHash?: string;
@@ -344,13 +380,15 @@ async function settleSigned(deps: DutyDeps, entry: DutyEntry): Promise<DutyEntry
   return send(deps, entry, { txBytes: new Uint8Array(Buffer.from(entry.txBytes, 'base64')), txhash: entry.txhash });
 }
 
-async function signAndSend(deps: DutyDeps, key: string, deadline: bigint, msg: string, result: string, sign: () => Promise<SignedTx>): Promise<DutyEntry> {
+async function signAndSend(deps: DutyDeps, key: string, deadline: bigint, msg: string, result: string, sign: () => Promise<SignedTx>, salt?: string): Promise<DutyEntry> {
   const tx = await sign();
-  const entry = await deps.journal.record({ key, msg, deadline: deadline.toString(), txhash: tx.txhash, txBytes: b64(tx.txBytes), status: 'signed', result });
+  const entry = await deps.journal.record({
+    key, msg, deadline: deadline.toString(), txhash: tx.txhash, txBytes: b64(tx.txBytes), status: 'signed', result, ...(salt === undefined ? {} : { salt }),
+  });
   return send(deps, entry, tx); // journaled (durable) BEFORE the broadcast
 }
 
-/** One pass: settle journaled txs, select the duties drawn to this key, do each at most once. */
+/** One pass: settle journaled txs, select the duties drawn to this key, commit each answer once and reveal it once. */
 export async function dutyPass(deps: DutyDeps): Promise<DutyOutcome[]> {
   const { chain, writer, journal, log } = deps;
   for (const e of journal.all().filter((x) => x.status === 'signed')) await settleSigned(deps, e);
@@ -358,10 +396,16 @@ export async function dutyPass(deps: DutyDeps): Promise<DutyOutcome[]> {
   const outcomes: DutyOutcome[] = [];
   for (const duty of duties) {
     const base = { key: duty.key, kind: duty.kind, submissionId: duty.submissionId, disputeId: duty.disputeId };
-    const done = journal.get(duty.key);
+    // `l1/{submission}`: what a worker before commit-reveal journaled for the same L1 check.
+    const done = journal.get(duty.key) ?? (duty.kind === 'l1' ? journal.get(`l1/${duty.submissionId}`) : undefined);
     if (done) {
       // The chain has not caught up with a tx we already sent (or it failed): never sign again.
       outcomes.push({ ...base, verdict: done.result === 'unavailable' ? 'unavailable' : '?', action: 'already-sent', txhash: done.txhash });
+      continue;
+    }
+    const commit = journal.get(`${duty.key}/commit`);
+    if (commit) {
+      outcomes.push(await reveal(deps, duty, commit));
       continue;
     }
     const submission = await chain.findSubmission(duty.submissionId);
@@ -371,29 +415,54 @@ export async function dutyPass(deps: DutyDeps): Promise<DutyOutcome[]> {
     });
     let entry: DutyEntry;
     let verdict: string;
+    let result: string;
     if (r.kind === 'unavailable') {
       verdict = 'unavailable';
-      if (duty.kind === 'l3' && duty.unavailableReported) {
-        entry = await signAndSend(deps, duty.key, duty.deadline, 'arbiter-vote', 'unavailable', () => writer.signArbiterVote(duty.disputeId!, { unavailable: true }));
-      } else {
-        // L1/L2: the report is the answer. L3: report first; the `unavailable` vote follows next pass.
+      result = 'unavailable';
+      if (duty.kind !== 'l3' || !duty.unavailableReported) {
+        // L1/L2: the report is the answer (no commitment). L3: report first; the `unavailable` vote is committed next pass.
         const key = duty.kind === 'l3' ? `${duty.key}/report` : duty.key;
         if (journal.get(key)) {
           outcomes.push({ ...base, verdict, action: 'already-sent', txhash: journal.get(key)!.txhash });
           continue;
         }
         entry = await signAndSend(deps, key, duty.deadline, 'report-unavailable', 'unavailable', () => writer.signReportUnavailable(duty.submissionId));
+        log(`${describe(duty)}: CID ${submission.gradientCid} unavailable (${r.reason}) → ${entry.status === 'failed' ? `refused: ${entry.error}` : 'reported'}`);
+        outcomes.push({ ...base, verdict, action: entry.status === 'failed' ? 'failed' : 'sent', txhash: entry.txhash, resultHash: entry.result });
+        continue;
       }
-      log(`${describe(duty)}: CID ${submission.gradientCid} unavailable (${r.reason}) → ${entry.status === 'failed' ? `refused: ${entry.error}` : 'reported'}`);
     } else {
-      const hex = bytesToHex(r.resultHash);
-      verdict = hex === bytesToHex(submission.gradientHash) ? 'match' : 'mismatch';
-      entry = duty.kind === 'l3'
-        ? await signAndSend(deps, duty.key, duty.deadline, 'arbiter-vote', hex, () => writer.signArbiterVote(duty.disputeId!, { resultHash: r.resultHash }))
-        : await signAndSend(deps, duty.key, duty.deadline, 'verification', hex, () => writer.signSubmitVerification(duty.submissionId, r.resultHash));
-      log(`${describe(duty)}: ${verdict} → ${entry.status === 'failed' ? `refused: ${entry.error}` : 'sent'}`);
+      result = bytesToHex(r.resultHash);
+      verdict = result === bytesToHex(submission.gradientHash) ? 'match' : 'mismatch';
     }
-    outcomes.push({ ...base, verdict, action: entry.status === 'failed' ? 'failed' : 'sent', txhash: entry.txhash, resultHash: entry.result });
+    if (duty.committed || (await chain.height()) > duty.commitDeadline) {
+      // Committed by a tx this journal does not know (another worker on this key), or too late: nothing to sign.
+      outcomes.push({ ...base, verdict, action: 'failed' });
+      continue;
+    }
+    // The result and the salt are journaled with the commit tx before it is broadcast: the reveal never needs a re-execution.
+    const salt = randomBytes(32);
+    const committed = verificationCommitment(duty.domain, result === 'unavailable' ? UNAVAILABLE_RESULT : hexToBytes(result), salt, writer.address);
+    entry = duty.kind === 'l3'
+      ? await signAndSend(deps, `${duty.key}/commit`, duty.commitDeadline, 'arbiter-commit', result, () => writer.signCommitArbiterVote(duty.disputeId!, committed), bytesToHex(salt))
+      : await signAndSend(deps, `${duty.key}/commit`, duty.commitDeadline, 'verification-commit', result, () => writer.signCommitVerification(duty.submissionId, committed), bytesToHex(salt));
+    log(`${describe(duty)}: ${verdict} → ${entry.status === 'failed' ? `commit refused: ${entry.error}` : 'committed'}`);
+    outcomes.push({ ...base, verdict, action: entry.status === 'failed' ? 'failed' : 'committed', txhash: entry.txhash, resultHash: result });
   }
   return outcomes;
+}
+
+/** The reveal of a journaled commitment, once the chain holds it and accepts reveals. */
+async function reveal(deps: DutyDeps, duty: Duty, commit: DutyEntry): Promise<DutyOutcome> {
+  const base = { key: duty.key, kind: duty.kind, submissionId: duty.submissionId, disputeId: duty.disputeId };
+  const verdict = commit.result === 'unavailable' ? 'unavailable' : '?';
+  if (commit.status === 'failed') return { ...base, verdict, action: 'failed', txhash: commit.txhash };
+  if (commit.status !== 'included' || !duty.committed || !duty.revealOpen || commit.salt === undefined) return { ...base, verdict, action: 'waiting', txhash: commit.txhash };
+  const salt = hexToBytes(commit.salt);
+  const entry = duty.kind === 'l3'
+    ? await signAndSend(deps, duty.key, duty.deadline, 'arbiter-vote', commit.result,
+      () => deps.writer.signRevealArbiterVote(duty.disputeId!, commit.result === 'unavailable' ? { unavailable: true } : { resultHash: hexToBytes(commit.result) }, salt))
+    : await signAndSend(deps, duty.key, duty.deadline, 'verification', commit.result, () => deps.writer.signRevealVerification(duty.submissionId, hexToBytes(commit.result), salt));
+  deps.log(`${describe(duty)}: revealed ${commit.result === 'unavailable' ? 'unavailable' : commit.result.slice(0, 16)}… → ${entry.status === 'failed' ? `refused: ${entry.error}` : 'sent'}`);
+  return { ...base, verdict, action: entry.status === 'failed' ? 'failed' : 'sent', txhash: entry.txhash, resultHash: entry.result };
 }

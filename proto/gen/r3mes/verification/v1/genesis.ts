@@ -6,7 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import { Dispute, L1Check, Params, SubmissionSeed } from "./types.js";
+import { Dispute, L1Check, Params, SubmissionSeed, TrapCheck, TrapSource, VerifierCredit } from "./types.js";
 
 export const protobufPackage = "r3mes.verification.v1";
 
@@ -22,6 +22,16 @@ export interface GenesisState {
   disputes: Dispute[];
   /** Sorted by submission_id, each below next_scan_submission_id, 32-byte seeds. */
   submissionSeeds: SubmissionSeed[];
+  /**
+   * Confirmed, unpaid L1 checks per verifier, in store order (address byte length, then bytes),
+   * unique, checks > 0.
+   */
+  verifierCredits: VerifierCredit[];
+  /** Sorted by trap_id, below next_trap_id (0 in the state = 1). */
+  trapChecks: TrapCheck[];
+  /** Sorted by submission_id, unique, 32-byte hashes, at most 128. */
+  trapSources: TrapSource[];
+  nextTrapId: bigint;
 }
 
 function createBaseGenesisState(): GenesisState {
@@ -32,6 +42,10 @@ function createBaseGenesisState(): GenesisState {
     l1Checks: [],
     disputes: [],
     submissionSeeds: [],
+    verifierCredits: [],
+    trapChecks: [],
+    trapSources: [],
+    nextTrapId: 0n,
   };
 }
 
@@ -60,6 +74,21 @@ export const GenesisState: MessageFns<GenesisState> = {
     }
     for (const v of message.submissionSeeds) {
       SubmissionSeed.encode(v!, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.verifierCredits) {
+      VerifierCredit.encode(v!, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.trapChecks) {
+      TrapCheck.encode(v!, writer.uint32(66).fork()).join();
+    }
+    for (const v of message.trapSources) {
+      TrapSource.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.nextTrapId !== 0n) {
+      if (BigInt.asUintN(64, message.nextTrapId) !== message.nextTrapId) {
+        throw new globalThis.Error("value provided for field message.nextTrapId of type uint64 too large");
+      }
+      writer.uint32(80).uint64(message.nextTrapId);
     }
     return writer;
   },
@@ -125,6 +154,38 @@ export const GenesisState: MessageFns<GenesisState> = {
             message.submissionSeeds.push(SubmissionSeed.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.verifierCredits.push(VerifierCredit.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.trapChecks.push(TrapCheck.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.trapSources.push(TrapSource.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.nextTrapId = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -161,6 +222,26 @@ export const GenesisState: MessageFns<GenesisState> = {
         : globalThis.Array.isArray(object?.submission_seeds)
         ? object.submission_seeds.map((e: any) => SubmissionSeed.fromJSON(e))
         : [],
+      verifierCredits: globalThis.Array.isArray(object?.verifierCredits)
+        ? object.verifierCredits.map((e: any) => VerifierCredit.fromJSON(e))
+        : globalThis.Array.isArray(object?.verifier_credits)
+        ? object.verifier_credits.map((e: any) => VerifierCredit.fromJSON(e))
+        : [],
+      trapChecks: globalThis.Array.isArray(object?.trapChecks)
+        ? object.trapChecks.map((e: any) => TrapCheck.fromJSON(e))
+        : globalThis.Array.isArray(object?.trap_checks)
+        ? object.trap_checks.map((e: any) => TrapCheck.fromJSON(e))
+        : [],
+      trapSources: globalThis.Array.isArray(object?.trapSources)
+        ? object.trapSources.map((e: any) => TrapSource.fromJSON(e))
+        : globalThis.Array.isArray(object?.trap_sources)
+        ? object.trap_sources.map((e: any) => TrapSource.fromJSON(e))
+        : [],
+      nextTrapId: isSet(object.nextTrapId)
+        ? BigInt(object.nextTrapId)
+        : isSet(object.next_trap_id)
+        ? BigInt(object.next_trap_id)
+        : 0n,
     };
   },
 
@@ -184,6 +265,18 @@ export const GenesisState: MessageFns<GenesisState> = {
     if (message.submissionSeeds?.length) {
       obj.submissionSeeds = message.submissionSeeds.map((e) => SubmissionSeed.toJSON(e));
     }
+    if (message.verifierCredits?.length) {
+      obj.verifierCredits = message.verifierCredits.map((e) => VerifierCredit.toJSON(e));
+    }
+    if (message.trapChecks?.length) {
+      obj.trapChecks = message.trapChecks.map((e) => TrapCheck.toJSON(e));
+    }
+    if (message.trapSources?.length) {
+      obj.trapSources = message.trapSources.map((e) => TrapSource.toJSON(e));
+    }
+    if (message.nextTrapId !== 0n) {
+      obj.nextTrapId = message.nextTrapId.toString();
+    }
     return obj;
   },
 
@@ -204,6 +297,12 @@ export const GenesisState: MessageFns<GenesisState> = {
     message.l1Checks = object.l1Checks?.map((e) => L1Check.fromPartial(e)) || [];
     message.disputes = object.disputes?.map((e) => Dispute.fromPartial(e)) || [];
     message.submissionSeeds = object.submissionSeeds?.map((e) => SubmissionSeed.fromPartial(e)) || [];
+    message.verifierCredits = object.verifierCredits?.map((e) => VerifierCredit.fromPartial(e)) || [];
+    message.trapChecks = object.trapChecks?.map((e) => TrapCheck.fromPartial(e)) || [];
+    message.trapSources = object.trapSources?.map((e) => TrapSource.fromPartial(e)) || [];
+    message.nextTrapId = (object.nextTrapId !== undefined && object.nextTrapId !== null)
+      ? BigInt(object.nextTrapId)
+      : 0n;
     return message;
   },
 };

@@ -11,16 +11,24 @@ export const protobufPackage = "r3mes.verification.v1";
 
 export const protobufFileName = "r3mes/verification/v1/tx.proto";
 
-/** An L1 or L2 verifier's re-execution result for a submission. Signer: verifier. */
+/**
+ * An L1 or L2 verifier's re-execution result for a submission, in two messages (README
+ * "Commit, then reveal"): first a commitment (commitment set, result_hash and salt empty), then,
+ * in a later block, the reveal (result_hash and salt set, commitment empty). Signer: verifier.
+ */
 export interface MsgSubmitVerification {
   verifier: string;
   submissionId: bigint;
-  /** 32 bytes: the gradient_hash the verifier's re-execution produced. */
+  /** Reveal: 32 bytes, the gradient_hash the verifier's re-execution produced. */
   resultHash: Buffer;
+  /** Commit: 32 bytes, sha256(u8(len(domain)) ‖ domain ‖ result_hash ‖ salt ‖ verifier). */
+  commitment: Buffer;
+  /** Reveal: the 32-byte salt of the commitment. */
+  salt: Buffer;
 }
 
 export interface MsgSubmitVerificationResponse {
-  /** "match", "mismatch". */
+  /** "committed" (a commitment), "match", "mismatch" (a reveal). */
   result: string;
   /** The dispute opened or escalated (0 when none). */
   disputeId: bigint;
@@ -42,15 +50,19 @@ export interface MsgChallengeResponse {
 }
 
 /**
- * An L3 arbiter's vote: its CPU re-execution result, or that the data was unavailable.
- * Signer: arbiter.
+ * An L3 arbiter's vote: its CPU re-execution result, or that the data was unavailable; first
+ * committed (commitment set, nothing else), then revealed (the vote and its salt). Signer: arbiter.
  */
 export interface MsgArbiterVote {
   arbiter: string;
   disputeId: bigint;
-  /** 32 bytes, or empty when unavailable is set. */
+  /** Reveal: 32 bytes, or empty when unavailable is set. */
   resultHash: Buffer;
   unavailable: boolean;
+  /** Commit: 32 bytes, sha256(u8(len(domain)) ‖ domain ‖ result_hash (32 zero bytes for unavailable) ‖ salt ‖ arbiter). */
+  commitment: Buffer;
+  /** Reveal: the 32-byte salt of the commitment. */
+  salt: Buffer;
 }
 
 export interface MsgArbiterVoteResponse {
@@ -72,7 +84,13 @@ export interface MsgReportUnavailableResponse {
 }
 
 function createBaseMsgSubmitVerification(): MsgSubmitVerification {
-  return { verifier: "", submissionId: 0n, resultHash: Buffer.alloc(0) };
+  return {
+    verifier: "",
+    submissionId: 0n,
+    resultHash: Buffer.alloc(0),
+    commitment: Buffer.alloc(0),
+    salt: Buffer.alloc(0),
+  };
 }
 
 export const MsgSubmitVerification: MessageFns<MsgSubmitVerification> = {
@@ -88,6 +106,12 @@ export const MsgSubmitVerification: MessageFns<MsgSubmitVerification> = {
     }
     if (message.resultHash.length !== 0) {
       writer.uint32(26).bytes(message.resultHash);
+    }
+    if (message.commitment.length !== 0) {
+      writer.uint32(34).bytes(message.commitment);
+    }
+    if (message.salt.length !== 0) {
+      writer.uint32(42).bytes(message.salt);
     }
     return writer;
   },
@@ -129,6 +153,22 @@ export const MsgSubmitVerification: MessageFns<MsgSubmitVerification> = {
             message.resultHash = Buffer.from(reader.bytes());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.commitment = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.salt = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -154,6 +194,8 @@ export const MsgSubmitVerification: MessageFns<MsgSubmitVerification> = {
         : isSet(object.result_hash)
         ? Buffer.from(bytesFromBase64(object.result_hash))
         : Buffer.alloc(0),
+      commitment: isSet(object.commitment) ? Buffer.from(bytesFromBase64(object.commitment)) : Buffer.alloc(0),
+      salt: isSet(object.salt) ? Buffer.from(bytesFromBase64(object.salt)) : Buffer.alloc(0),
     };
   },
 
@@ -168,6 +210,12 @@ export const MsgSubmitVerification: MessageFns<MsgSubmitVerification> = {
     if (message.resultHash.length !== 0) {
       obj.resultHash = base64FromBytes(message.resultHash);
     }
+    if (message.commitment.length !== 0) {
+      obj.commitment = base64FromBytes(message.commitment);
+    }
+    if (message.salt.length !== 0) {
+      obj.salt = base64FromBytes(message.salt);
+    }
     return obj;
   },
 
@@ -181,6 +229,8 @@ export const MsgSubmitVerification: MessageFns<MsgSubmitVerification> = {
       ? BigInt(object.submissionId)
       : 0n;
     message.resultHash = object.resultHash ?? Buffer.alloc(0);
+    message.commitment = object.commitment ?? Buffer.alloc(0);
+    message.salt = object.salt ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -466,7 +516,14 @@ export const MsgChallengeResponse: MessageFns<MsgChallengeResponse> = {
 };
 
 function createBaseMsgArbiterVote(): MsgArbiterVote {
-  return { arbiter: "", disputeId: 0n, resultHash: Buffer.alloc(0), unavailable: false };
+  return {
+    arbiter: "",
+    disputeId: 0n,
+    resultHash: Buffer.alloc(0),
+    unavailable: false,
+    commitment: Buffer.alloc(0),
+    salt: Buffer.alloc(0),
+  };
 }
 
 export const MsgArbiterVote: MessageFns<MsgArbiterVote> = {
@@ -485,6 +542,12 @@ export const MsgArbiterVote: MessageFns<MsgArbiterVote> = {
     }
     if (message.unavailable !== false) {
       writer.uint32(32).bool(message.unavailable);
+    }
+    if (message.commitment.length !== 0) {
+      writer.uint32(42).bytes(message.commitment);
+    }
+    if (message.salt.length !== 0) {
+      writer.uint32(50).bytes(message.salt);
     }
     return writer;
   },
@@ -534,6 +597,22 @@ export const MsgArbiterVote: MessageFns<MsgArbiterVote> = {
             message.unavailable = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.commitment = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.salt = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -560,6 +639,8 @@ export const MsgArbiterVote: MessageFns<MsgArbiterVote> = {
         ? Buffer.from(bytesFromBase64(object.result_hash))
         : Buffer.alloc(0),
       unavailable: isSet(object.unavailable) ? globalThis.Boolean(object.unavailable) : false,
+      commitment: isSet(object.commitment) ? Buffer.from(bytesFromBase64(object.commitment)) : Buffer.alloc(0),
+      salt: isSet(object.salt) ? Buffer.from(bytesFromBase64(object.salt)) : Buffer.alloc(0),
     };
   },
 
@@ -577,6 +658,12 @@ export const MsgArbiterVote: MessageFns<MsgArbiterVote> = {
     if (message.unavailable !== false) {
       obj.unavailable = message.unavailable;
     }
+    if (message.commitment.length !== 0) {
+      obj.commitment = base64FromBytes(message.commitment);
+    }
+    if (message.salt.length !== 0) {
+      obj.salt = base64FromBytes(message.salt);
+    }
     return obj;
   },
 
@@ -589,6 +676,8 @@ export const MsgArbiterVote: MessageFns<MsgArbiterVote> = {
     message.disputeId = (object.disputeId !== undefined && object.disputeId !== null) ? BigInt(object.disputeId) : 0n;
     message.resultHash = object.resultHash ?? Buffer.alloc(0);
     message.unavailable = object.unavailable ?? false;
+    message.commitment = object.commitment ?? Buffer.alloc(0);
+    message.salt = object.salt ?? Buffer.alloc(0);
     return message;
   },
 };

@@ -172,7 +172,7 @@ export function disputeStageToJSON(object: DisputeStage): string {
 
 export enum DisputeOutcome {
   DISPUTE_OUTCOME_UNSPECIFIED = 0,
-  /** DISPUTE_OUTCOME_CHALLENGE_REJECTED - The L2 verifier agreed with the miner: bond split between miner and verifier. */
+  /** DISPUTE_OUTCOME_CHALLENGE_REJECTED - The L2 verifier agreed with the miner: the bond (less the L2 verifier's fee) to the miner. */
   DISPUTE_OUTCOME_CHALLENGE_REJECTED = 1,
   /** DISPUTE_OUTCOME_MINER_AT_FAULT - The panel found the miner at fault (wrong result or data unavailable). */
   DISPUTE_OUTCOME_MINER_AT_FAULT = 2,
@@ -252,8 +252,23 @@ export interface Params {
   wrongResultPenaltyFraction: string;
   /** Redraws of an L2 verifier, or of missing arbiters, before the dispute moves on. */
   maxRedraws: bigint;
-  /** Miner's share of a forfeited bond, in basis points; the rest goes to the verifier(s). */
+  /**
+   * Miner's share of a forfeited bond at a NO_FAULT decision, in basis points; the rest goes
+   * to the clean-voting arbiters.
+   */
   bondMinerShareBps: bigint;
+  /**
+   * The L2 verifier's fee, in basis points of the bond: paid from the bond to the drawn L2
+   * verifier when it answers (match, mismatch or unavailable alike), whatever it answers.
+   */
+  l2VerifierFeeBps: bigint;
+  /**
+   * Blocks after a commit deadline (L1, L2, L3) in which committed answers are revealed
+   * (deadline inclusive).
+   */
+  revealBlocks: bigint;
+  /** Share of new submissions, in basis points, on whose scan a trap check is issued (README "Trap checks"). */
+  trapSampleBps: bigint;
 }
 
 /** The L1 (optimistic) check of one sampled submission. */
@@ -264,12 +279,62 @@ export interface L1Check {
   /** The draw seed fixed in the block that included the submission (32 bytes). */
   seed: Buffer;
   drawnHeight: bigint;
+  /** The last height a reveal counts (commit_deadline_height + reveal_blocks). */
   deadlineHeight: bigint;
   status: L1Status;
   resultHash: Buffer;
   answerHeight: bigint;
   /** The dispute an L1 mismatch or unavailability report opened (0 when none). */
   disputeId: bigint;
+  /**
+   * The answer was confirmed (a match on a submission that can no longer be found at fault, or
+   * a mismatch / unavailability report an L3 panel upheld) and counted once in the verifier's
+   * credits (README "L1 verifiers are paid").
+   */
+  credited: boolean;
+  /** The verifier's commitment (32 bytes once committed) and the height that recorded it. */
+  commitment: Buffer;
+  commitHeight: bigint;
+  /** The last height a commitment is accepted. */
+  commitDeadlineHeight: bigint;
+  /**
+   * The claim this check is about: the submission's gradient_hash (a trap shows another, README
+   * "Trap checks"). An answer equal to it is a "match".
+   */
+  claimedHash: Buffer;
+}
+
+/**
+ * A trap check (README "Trap checks"): an L1 check on an L3-decided submission whose right answer
+ * the chain knows, shown to the verifier like any L1 check.
+ */
+export interface TrapCheck {
+  trapId: bigint;
+  /** What the verifier sees (submission_id = the source submission). */
+  check:
+    | L1Check
+    | undefined;
+  /** The result the L3 panel established for the source submission. */
+  trueHash: Buffer;
+}
+
+/**
+ * A submission an L3 panel decided, usable as a trap: its established result and the (wrong)
+ * claim a trap on it shows.
+ */
+export interface TrapSource {
+  submissionId: bigint;
+  trueHash: Buffer;
+  claimedHash: Buffer;
+}
+
+/**
+ * Confirmed L1 checks of one verifier not yet paid: the weight the next finalized window's
+ * verifiers' share pays it by (rewards).
+ */
+export interface VerifierCredit {
+  verifier: string;
+  checks: bigint;
 }
 
 /** One seat of an L3 panel. */
@@ -284,6 +349,9 @@ export interface PanelSeat {
   voteHeight: bigint;
   /** Did not vote by its round's deadline: penalised and replaced. */
   missed: boolean;
+  /** The arbiter's commitment (32 bytes once committed) and the height that recorded it. */
+  commitment: Buffer;
+  commitHeight: bigint;
 }
 
 /**
@@ -341,6 +409,19 @@ export interface Dispute {
    * when the submission is included in the same block; 32 bytes once anything was drawn.
    */
   submissionSeed: Buffer;
+  /**
+   * ur3mes (decimal) paid from the bond to the L2 verifier when it answered ("0" or empty: no
+   * answer yet). The module account holds bond − l2_fee for an open dispute.
+   */
+  l2Fee: string;
+  /** The current L2 verifier's commitment (32 bytes once committed) and the height that recorded it. */
+  l2Commitment: Buffer;
+  l2CommitHeight: bigint;
+  /**
+   * L2_ANSWER / L3_VOTING: the last height a commitment is accepted; next_action_height is then
+   * the last height a reveal counts (commit_deadline_height + reveal_blocks).
+   */
+  commitDeadlineHeight: bigint;
 }
 
 /**
@@ -356,6 +437,7 @@ export interface ModuleState {
   nextDisputeId: bigint;
   /** Submissions below this id have been considered for L1 sampling. */
   nextScanSubmissionId: bigint;
+  nextTrapId: bigint;
 }
 
 function createBaseParams(): Params {
@@ -372,6 +454,9 @@ function createBaseParams(): Params {
     wrongResultPenaltyFraction: "",
     maxRedraws: 0n,
     bondMinerShareBps: 0n,
+    l2VerifierFeeBps: 0n,
+    revealBlocks: 0n,
+    trapSampleBps: 0n,
   };
 }
 
@@ -439,6 +524,24 @@ export const Params: MessageFns<Params> = {
         throw new globalThis.Error("value provided for field message.bondMinerShareBps of type uint64 too large");
       }
       writer.uint32(96).uint64(message.bondMinerShareBps);
+    }
+    if (message.l2VerifierFeeBps !== 0n) {
+      if (BigInt.asUintN(64, message.l2VerifierFeeBps) !== message.l2VerifierFeeBps) {
+        throw new globalThis.Error("value provided for field message.l2VerifierFeeBps of type uint64 too large");
+      }
+      writer.uint32(104).uint64(message.l2VerifierFeeBps);
+    }
+    if (message.revealBlocks !== 0n) {
+      if (BigInt.asUintN(64, message.revealBlocks) !== message.revealBlocks) {
+        throw new globalThis.Error("value provided for field message.revealBlocks of type uint64 too large");
+      }
+      writer.uint32(112).uint64(message.revealBlocks);
+    }
+    if (message.trapSampleBps !== 0n) {
+      if (BigInt.asUintN(64, message.trapSampleBps) !== message.trapSampleBps) {
+        throw new globalThis.Error("value provided for field message.trapSampleBps of type uint64 too large");
+      }
+      writer.uint32(120).uint64(message.trapSampleBps);
     }
     return writer;
   },
@@ -552,6 +655,30 @@ export const Params: MessageFns<Params> = {
             message.bondMinerShareBps = reader.uint64() as bigint;
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.l2VerifierFeeBps = reader.uint64() as bigint;
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.revealBlocks = reader.uint64() as bigint;
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.trapSampleBps = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -626,6 +753,21 @@ export const Params: MessageFns<Params> = {
         : isSet(object.bond_miner_share_bps)
         ? BigInt(object.bond_miner_share_bps)
         : 0n,
+      l2VerifierFeeBps: isSet(object.l2VerifierFeeBps)
+        ? BigInt(object.l2VerifierFeeBps)
+        : isSet(object.l2_verifier_fee_bps)
+        ? BigInt(object.l2_verifier_fee_bps)
+        : 0n,
+      revealBlocks: isSet(object.revealBlocks)
+        ? BigInt(object.revealBlocks)
+        : isSet(object.reveal_blocks)
+        ? BigInt(object.reveal_blocks)
+        : 0n,
+      trapSampleBps: isSet(object.trapSampleBps)
+        ? BigInt(object.trapSampleBps)
+        : isSet(object.trap_sample_bps)
+        ? BigInt(object.trap_sample_bps)
+        : 0n,
     };
   },
 
@@ -667,6 +809,15 @@ export const Params: MessageFns<Params> = {
     if (message.bondMinerShareBps !== 0n) {
       obj.bondMinerShareBps = message.bondMinerShareBps.toString();
     }
+    if (message.l2VerifierFeeBps !== 0n) {
+      obj.l2VerifierFeeBps = message.l2VerifierFeeBps.toString();
+    }
+    if (message.revealBlocks !== 0n) {
+      obj.revealBlocks = message.revealBlocks.toString();
+    }
+    if (message.trapSampleBps !== 0n) {
+      obj.trapSampleBps = message.trapSampleBps.toString();
+    }
     return obj;
   },
 
@@ -704,6 +855,15 @@ export const Params: MessageFns<Params> = {
     message.bondMinerShareBps = (object.bondMinerShareBps !== undefined && object.bondMinerShareBps !== null)
       ? BigInt(object.bondMinerShareBps)
       : 0n;
+    message.l2VerifierFeeBps = (object.l2VerifierFeeBps !== undefined && object.l2VerifierFeeBps !== null)
+      ? BigInt(object.l2VerifierFeeBps)
+      : 0n;
+    message.revealBlocks = (object.revealBlocks !== undefined && object.revealBlocks !== null)
+      ? BigInt(object.revealBlocks)
+      : 0n;
+    message.trapSampleBps = (object.trapSampleBps !== undefined && object.trapSampleBps !== null)
+      ? BigInt(object.trapSampleBps)
+      : 0n;
     return message;
   },
 };
@@ -720,6 +880,11 @@ function createBaseL1Check(): L1Check {
     resultHash: Buffer.alloc(0),
     answerHeight: 0n,
     disputeId: 0n,
+    credited: false,
+    commitment: Buffer.alloc(0),
+    commitHeight: 0n,
+    commitDeadlineHeight: 0n,
+    claimedHash: Buffer.alloc(0),
   };
 }
 
@@ -769,6 +934,27 @@ export const L1Check: MessageFns<L1Check> = {
         throw new globalThis.Error("value provided for field message.disputeId of type uint64 too large");
       }
       writer.uint32(80).uint64(message.disputeId);
+    }
+    if (message.credited !== false) {
+      writer.uint32(88).bool(message.credited);
+    }
+    if (message.commitment.length !== 0) {
+      writer.uint32(98).bytes(message.commitment);
+    }
+    if (message.commitHeight !== 0n) {
+      if (BigInt.asUintN(64, message.commitHeight) !== message.commitHeight) {
+        throw new globalThis.Error("value provided for field message.commitHeight of type uint64 too large");
+      }
+      writer.uint32(104).uint64(message.commitHeight);
+    }
+    if (message.commitDeadlineHeight !== 0n) {
+      if (BigInt.asUintN(64, message.commitDeadlineHeight) !== message.commitDeadlineHeight) {
+        throw new globalThis.Error("value provided for field message.commitDeadlineHeight of type uint64 too large");
+      }
+      writer.uint32(112).uint64(message.commitDeadlineHeight);
+    }
+    if (message.claimedHash.length !== 0) {
+      writer.uint32(122).bytes(message.claimedHash);
     }
     return writer;
   },
@@ -866,6 +1052,46 @@ export const L1Check: MessageFns<L1Check> = {
             message.disputeId = reader.uint64() as bigint;
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.credited = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.commitment = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.commitHeight = reader.uint64() as bigint;
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.commitDeadlineHeight = reader.uint64() as bigint;
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.claimedHash = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -914,6 +1140,23 @@ export const L1Check: MessageFns<L1Check> = {
         : isSet(object.dispute_id)
         ? BigInt(object.dispute_id)
         : 0n,
+      credited: isSet(object.credited) ? globalThis.Boolean(object.credited) : false,
+      commitment: isSet(object.commitment) ? Buffer.from(bytesFromBase64(object.commitment)) : Buffer.alloc(0),
+      commitHeight: isSet(object.commitHeight)
+        ? BigInt(object.commitHeight)
+        : isSet(object.commit_height)
+        ? BigInt(object.commit_height)
+        : 0n,
+      commitDeadlineHeight: isSet(object.commitDeadlineHeight)
+        ? BigInt(object.commitDeadlineHeight)
+        : isSet(object.commit_deadline_height)
+        ? BigInt(object.commit_deadline_height)
+        : 0n,
+      claimedHash: isSet(object.claimedHash)
+        ? Buffer.from(bytesFromBase64(object.claimedHash))
+        : isSet(object.claimed_hash)
+        ? Buffer.from(bytesFromBase64(object.claimed_hash))
+        : Buffer.alloc(0),
     };
   },
 
@@ -949,6 +1192,21 @@ export const L1Check: MessageFns<L1Check> = {
     if (message.disputeId !== 0n) {
       obj.disputeId = message.disputeId.toString();
     }
+    if (message.credited !== false) {
+      obj.credited = message.credited;
+    }
+    if (message.commitment.length !== 0) {
+      obj.commitment = base64FromBytes(message.commitment);
+    }
+    if (message.commitHeight !== 0n) {
+      obj.commitHeight = message.commitHeight.toString();
+    }
+    if (message.commitDeadlineHeight !== 0n) {
+      obj.commitDeadlineHeight = message.commitDeadlineHeight.toString();
+    }
+    if (message.claimedHash.length !== 0) {
+      obj.claimedHash = base64FromBytes(message.claimedHash);
+    }
     return obj;
   },
 
@@ -975,6 +1233,331 @@ export const L1Check: MessageFns<L1Check> = {
       ? BigInt(object.answerHeight)
       : 0n;
     message.disputeId = (object.disputeId !== undefined && object.disputeId !== null) ? BigInt(object.disputeId) : 0n;
+    message.credited = object.credited ?? false;
+    message.commitment = object.commitment ?? Buffer.alloc(0);
+    message.commitHeight = (object.commitHeight !== undefined && object.commitHeight !== null)
+      ? BigInt(object.commitHeight)
+      : 0n;
+    message.commitDeadlineHeight = (object.commitDeadlineHeight !== undefined && object.commitDeadlineHeight !== null)
+      ? BigInt(object.commitDeadlineHeight)
+      : 0n;
+    message.claimedHash = object.claimedHash ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseTrapCheck(): TrapCheck {
+  return { trapId: 0n, check: undefined, trueHash: Buffer.alloc(0) };
+}
+
+export const TrapCheck: MessageFns<TrapCheck> = {
+  encode(message: TrapCheck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.trapId !== 0n) {
+      if (BigInt.asUintN(64, message.trapId) !== message.trapId) {
+        throw new globalThis.Error("value provided for field message.trapId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.trapId);
+    }
+    if (message.check !== undefined) {
+      L1Check.encode(message.check, writer.uint32(18).fork()).join();
+    }
+    if (message.trueHash.length !== 0) {
+      writer.uint32(26).bytes(message.trueHash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrapCheck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrapCheck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.trapId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.check = L1Check.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.trueHash = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrapCheck {
+    return {
+      trapId: isSet(object.trapId) ? BigInt(object.trapId) : isSet(object.trap_id) ? BigInt(object.trap_id) : 0n,
+      check: isSet(object.check) ? L1Check.fromJSON(object.check) : undefined,
+      trueHash: isSet(object.trueHash)
+        ? Buffer.from(bytesFromBase64(object.trueHash))
+        : isSet(object.true_hash)
+        ? Buffer.from(bytesFromBase64(object.true_hash))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: TrapCheck): unknown {
+    const obj: any = {};
+    if (message.trapId !== 0n) {
+      obj.trapId = message.trapId.toString();
+    }
+    if (message.check !== undefined) {
+      obj.check = L1Check.toJSON(message.check);
+    }
+    if (message.trueHash.length !== 0) {
+      obj.trueHash = base64FromBytes(message.trueHash);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TrapCheck>, I>>(base?: I): TrapCheck {
+    return TrapCheck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TrapCheck>, I>>(object: I): TrapCheck {
+    const message = createBaseTrapCheck();
+    message.trapId = (object.trapId !== undefined && object.trapId !== null) ? BigInt(object.trapId) : 0n;
+    message.check = (object.check !== undefined && object.check !== null)
+      ? L1Check.fromPartial(object.check)
+      : undefined;
+    message.trueHash = object.trueHash ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseTrapSource(): TrapSource {
+  return { submissionId: 0n, trueHash: Buffer.alloc(0), claimedHash: Buffer.alloc(0) };
+}
+
+export const TrapSource: MessageFns<TrapSource> = {
+  encode(message: TrapSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.submissionId !== 0n) {
+      if (BigInt.asUintN(64, message.submissionId) !== message.submissionId) {
+        throw new globalThis.Error("value provided for field message.submissionId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.submissionId);
+    }
+    if (message.trueHash.length !== 0) {
+      writer.uint32(18).bytes(message.trueHash);
+    }
+    if (message.claimedHash.length !== 0) {
+      writer.uint32(26).bytes(message.claimedHash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrapSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrapSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.submissionId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.trueHash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.claimedHash = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrapSource {
+    return {
+      submissionId: isSet(object.submissionId)
+        ? BigInt(object.submissionId)
+        : isSet(object.submission_id)
+        ? BigInt(object.submission_id)
+        : 0n,
+      trueHash: isSet(object.trueHash)
+        ? Buffer.from(bytesFromBase64(object.trueHash))
+        : isSet(object.true_hash)
+        ? Buffer.from(bytesFromBase64(object.true_hash))
+        : Buffer.alloc(0),
+      claimedHash: isSet(object.claimedHash)
+        ? Buffer.from(bytesFromBase64(object.claimedHash))
+        : isSet(object.claimed_hash)
+        ? Buffer.from(bytesFromBase64(object.claimed_hash))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: TrapSource): unknown {
+    const obj: any = {};
+    if (message.submissionId !== 0n) {
+      obj.submissionId = message.submissionId.toString();
+    }
+    if (message.trueHash.length !== 0) {
+      obj.trueHash = base64FromBytes(message.trueHash);
+    }
+    if (message.claimedHash.length !== 0) {
+      obj.claimedHash = base64FromBytes(message.claimedHash);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TrapSource>, I>>(base?: I): TrapSource {
+    return TrapSource.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TrapSource>, I>>(object: I): TrapSource {
+    const message = createBaseTrapSource();
+    message.submissionId = (object.submissionId !== undefined && object.submissionId !== null)
+      ? BigInt(object.submissionId)
+      : 0n;
+    message.trueHash = object.trueHash ?? Buffer.alloc(0);
+    message.claimedHash = object.claimedHash ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseVerifierCredit(): VerifierCredit {
+  return { verifier: "", checks: 0n };
+}
+
+export const VerifierCredit: MessageFns<VerifierCredit> = {
+  encode(message: VerifierCredit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.verifier !== "") {
+      writer.uint32(10).string(message.verifier);
+    }
+    if (message.checks !== 0n) {
+      if (BigInt.asUintN(64, message.checks) !== message.checks) {
+        throw new globalThis.Error("value provided for field message.checks of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.checks);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VerifierCredit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVerifierCredit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.verifier = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.checks = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VerifierCredit {
+    return {
+      verifier: isSet(object.verifier) ? globalThis.String(object.verifier) : "",
+      checks: isSet(object.checks) ? BigInt(object.checks) : 0n,
+    };
+  },
+
+  toJSON(message: VerifierCredit): unknown {
+    const obj: any = {};
+    if (message.verifier !== "") {
+      obj.verifier = message.verifier;
+    }
+    if (message.checks !== 0n) {
+      obj.checks = message.checks.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VerifierCredit>, I>>(base?: I): VerifierCredit {
+    return VerifierCredit.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VerifierCredit>, I>>(object: I): VerifierCredit {
+    const message = createBaseVerifierCredit();
+    message.verifier = object.verifier ?? "";
+    message.checks = (object.checks !== undefined && object.checks !== null) ? BigInt(object.checks) : 0n;
     return message;
   },
 };
@@ -988,6 +1571,8 @@ function createBasePanelSeat(): PanelSeat {
     unavailable: false,
     voteHeight: 0n,
     missed: false,
+    commitment: Buffer.alloc(0),
+    commitHeight: 0n,
   };
 }
 
@@ -1019,6 +1604,15 @@ export const PanelSeat: MessageFns<PanelSeat> = {
     }
     if (message.missed !== false) {
       writer.uint32(56).bool(message.missed);
+    }
+    if (message.commitment.length !== 0) {
+      writer.uint32(66).bytes(message.commitment);
+    }
+    if (message.commitHeight !== 0n) {
+      if (BigInt.asUintN(64, message.commitHeight) !== message.commitHeight) {
+        throw new globalThis.Error("value provided for field message.commitHeight of type uint64 too large");
+      }
+      writer.uint32(72).uint64(message.commitHeight);
     }
     return writer;
   },
@@ -1092,6 +1686,22 @@ export const PanelSeat: MessageFns<PanelSeat> = {
             message.missed = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.commitment = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.commitHeight = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1121,6 +1731,12 @@ export const PanelSeat: MessageFns<PanelSeat> = {
         ? BigInt(object.vote_height)
         : 0n,
       missed: isSet(object.missed) ? globalThis.Boolean(object.missed) : false,
+      commitment: isSet(object.commitment) ? Buffer.from(bytesFromBase64(object.commitment)) : Buffer.alloc(0),
+      commitHeight: isSet(object.commitHeight)
+        ? BigInt(object.commitHeight)
+        : isSet(object.commit_height)
+        ? BigInt(object.commit_height)
+        : 0n,
     };
   },
 
@@ -1147,6 +1763,12 @@ export const PanelSeat: MessageFns<PanelSeat> = {
     if (message.missed !== false) {
       obj.missed = message.missed;
     }
+    if (message.commitment.length !== 0) {
+      obj.commitment = base64FromBytes(message.commitment);
+    }
+    if (message.commitHeight !== 0n) {
+      obj.commitHeight = message.commitHeight.toString();
+    }
     return obj;
   },
 
@@ -1164,6 +1786,10 @@ export const PanelSeat: MessageFns<PanelSeat> = {
       ? BigInt(object.voteHeight)
       : 0n;
     message.missed = object.missed ?? false;
+    message.commitment = object.commitment ?? Buffer.alloc(0);
+    message.commitHeight = (object.commitHeight !== undefined && object.commitHeight !== null)
+      ? BigInt(object.commitHeight)
+      : 0n;
     return message;
   },
 };
@@ -1322,6 +1948,10 @@ function createBaseDispute(): Dispute {
     bounty: "",
     submissionRejected: false,
     submissionSeed: Buffer.alloc(0),
+    l2Fee: "",
+    l2Commitment: Buffer.alloc(0),
+    l2CommitHeight: 0n,
+    commitDeadlineHeight: 0n,
   };
 }
 
@@ -1437,6 +2067,24 @@ export const Dispute: MessageFns<Dispute> = {
     }
     if (message.submissionSeed.length !== 0) {
       writer.uint32(234).bytes(message.submissionSeed);
+    }
+    if (message.l2Fee !== "") {
+      writer.uint32(242).string(message.l2Fee);
+    }
+    if (message.l2Commitment.length !== 0) {
+      writer.uint32(250).bytes(message.l2Commitment);
+    }
+    if (message.l2CommitHeight !== 0n) {
+      if (BigInt.asUintN(64, message.l2CommitHeight) !== message.l2CommitHeight) {
+        throw new globalThis.Error("value provided for field message.l2CommitHeight of type uint64 too large");
+      }
+      writer.uint32(256).uint64(message.l2CommitHeight);
+    }
+    if (message.commitDeadlineHeight !== 0n) {
+      if (BigInt.asUintN(64, message.commitDeadlineHeight) !== message.commitDeadlineHeight) {
+        throw new globalThis.Error("value provided for field message.commitDeadlineHeight of type uint64 too large");
+      }
+      writer.uint32(264).uint64(message.commitDeadlineHeight);
     }
     return writer;
   },
@@ -1686,6 +2334,38 @@ export const Dispute: MessageFns<Dispute> = {
             message.submissionSeed = Buffer.from(reader.bytes());
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.l2Fee = reader.string();
+            continue;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.l2Commitment = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 32: {
+            if (tag !== 256) {
+              break;
+            }
+
+            message.l2CommitHeight = reader.uint64() as bigint;
+            continue;
+          }
+          case 33: {
+            if (tag !== 264) {
+              break;
+            }
+
+            message.commitDeadlineHeight = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1793,6 +2473,26 @@ export const Dispute: MessageFns<Dispute> = {
         : isSet(object.submission_seed)
         ? Buffer.from(bytesFromBase64(object.submission_seed))
         : Buffer.alloc(0),
+      l2Fee: isSet(object.l2Fee)
+        ? globalThis.String(object.l2Fee)
+        : isSet(object.l2_fee)
+        ? globalThis.String(object.l2_fee)
+        : "",
+      l2Commitment: isSet(object.l2Commitment)
+        ? Buffer.from(bytesFromBase64(object.l2Commitment))
+        : isSet(object.l2_commitment)
+        ? Buffer.from(bytesFromBase64(object.l2_commitment))
+        : Buffer.alloc(0),
+      l2CommitHeight: isSet(object.l2CommitHeight)
+        ? BigInt(object.l2CommitHeight)
+        : isSet(object.l2_commit_height)
+        ? BigInt(object.l2_commit_height)
+        : 0n,
+      commitDeadlineHeight: isSet(object.commitDeadlineHeight)
+        ? BigInt(object.commitDeadlineHeight)
+        : isSet(object.commit_deadline_height)
+        ? BigInt(object.commit_deadline_height)
+        : 0n,
     };
   },
 
@@ -1885,6 +2585,18 @@ export const Dispute: MessageFns<Dispute> = {
     if (message.submissionSeed.length !== 0) {
       obj.submissionSeed = base64FromBytes(message.submissionSeed);
     }
+    if (message.l2Fee !== "") {
+      obj.l2Fee = message.l2Fee;
+    }
+    if (message.l2Commitment.length !== 0) {
+      obj.l2Commitment = base64FromBytes(message.l2Commitment);
+    }
+    if (message.l2CommitHeight !== 0n) {
+      obj.l2CommitHeight = message.l2CommitHeight.toString();
+    }
+    if (message.commitDeadlineHeight !== 0n) {
+      obj.commitDeadlineHeight = message.commitDeadlineHeight.toString();
+    }
     return obj;
   },
 
@@ -1930,6 +2642,14 @@ export const Dispute: MessageFns<Dispute> = {
     message.bounty = object.bounty ?? "";
     message.submissionRejected = object.submissionRejected ?? false;
     message.submissionSeed = object.submissionSeed ?? Buffer.alloc(0);
+    message.l2Fee = object.l2Fee ?? "";
+    message.l2Commitment = object.l2Commitment ?? Buffer.alloc(0);
+    message.l2CommitHeight = (object.l2CommitHeight !== undefined && object.l2CommitHeight !== null)
+      ? BigInt(object.l2CommitHeight)
+      : 0n;
+    message.commitDeadlineHeight = (object.commitDeadlineHeight !== undefined && object.commitDeadlineHeight !== null)
+      ? BigInt(object.commitDeadlineHeight)
+      : 0n;
     return message;
   },
 };
@@ -2029,7 +2749,7 @@ export const SubmissionSeed: MessageFns<SubmissionSeed> = {
 };
 
 function createBaseModuleState(): ModuleState {
-  return { nextDisputeId: 0n, nextScanSubmissionId: 0n };
+  return { nextDisputeId: 0n, nextScanSubmissionId: 0n, nextTrapId: 0n };
 }
 
 export const ModuleState: MessageFns<ModuleState> = {
@@ -2045,6 +2765,12 @@ export const ModuleState: MessageFns<ModuleState> = {
         throw new globalThis.Error("value provided for field message.nextScanSubmissionId of type uint64 too large");
       }
       writer.uint32(16).uint64(message.nextScanSubmissionId);
+    }
+    if (message.nextTrapId !== 0n) {
+      if (BigInt.asUintN(64, message.nextTrapId) !== message.nextTrapId) {
+        throw new globalThis.Error("value provided for field message.nextTrapId of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.nextTrapId);
     }
     return writer;
   },
@@ -2078,6 +2804,14 @@ export const ModuleState: MessageFns<ModuleState> = {
             message.nextScanSubmissionId = reader.uint64() as bigint;
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.nextTrapId = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2102,6 +2836,11 @@ export const ModuleState: MessageFns<ModuleState> = {
         : isSet(object.next_scan_submission_id)
         ? BigInt(object.next_scan_submission_id)
         : 0n,
+      nextTrapId: isSet(object.nextTrapId)
+        ? BigInt(object.nextTrapId)
+        : isSet(object.next_trap_id)
+        ? BigInt(object.next_trap_id)
+        : 0n,
     };
   },
 
@@ -2112,6 +2851,9 @@ export const ModuleState: MessageFns<ModuleState> = {
     }
     if (message.nextScanSubmissionId !== 0n) {
       obj.nextScanSubmissionId = message.nextScanSubmissionId.toString();
+    }
+    if (message.nextTrapId !== 0n) {
+      obj.nextTrapId = message.nextTrapId.toString();
     }
     return obj;
   },
@@ -2126,6 +2868,9 @@ export const ModuleState: MessageFns<ModuleState> = {
       : 0n;
     message.nextScanSubmissionId = (object.nextScanSubmissionId !== undefined && object.nextScanSubmissionId !== null)
       ? BigInt(object.nextScanSubmissionId)
+      : 0n;
+    message.nextTrapId = (object.nextTrapId !== undefined && object.nextTrapId !== null)
+      ? BigInt(object.nextTrapId)
       : 0n;
     return message;
   },
