@@ -87,10 +87,10 @@ t.test('signing survives dropped queries and a node that refuses connections for
   const { comet, writer } = await setup(t);
   await comet.fault('abci_query', 'drop', 'drop-after');
   await comet.fault('status', 'drop');
-  const tx = await writer.signSubmitVerification(5n, new Uint8Array(32).fill(1));
+  const tx = await writer.signCommitVerification(5n, new Uint8Array(32).fill(1));
   t.ok(tx.txhash, 'signed after dropped account/simulate/status queries');
   await comet.refuse(250);
-  const tx2 = await writer.signSubmitVerification(6n, new Uint8Array(32).fill(1));
+  const tx2 = await writer.signCommitVerification(6n, new Uint8Array(32).fill(1));
   t.ok(tx2.txhash, 'signed after the node refused connections');
   t.match(retries.join('\n'), /ECONNREFUSED/, 'a refused connection is retried and named');
   const out = await writer.broadcast(tx);
