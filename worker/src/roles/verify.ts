@@ -4,9 +4,8 @@
 //   - reexecuteSubmission: a whole job from the window's base adapter on the chunk a delta file names,
 //     compared with the file's step hashes, trace root and gradient hash (and with the chain's).
 
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import type { SignedTx, Submission, VerificationReader, VerificationWriter } from '../chain/client.ts';
@@ -14,7 +13,7 @@ import { commitDomain, DisputeStage, L1Status, UNAVAILABLE_RESULT, verificationC
 import { decodeDelta } from '../output/delta.ts';
 import type { ContentStore } from '../storage/content-store.ts';
 import { parseCid } from '../storage/cid.ts';
-import { JournalError } from './journal.ts';
+import { JournalError, writeJsonAtomic } from './journal.ts';
 import type { TrainBackend } from '../backend.ts';
 import { chunkHash } from '../data/chunk.ts';
 import { adapterDelta, type DeltaFile, gradientHash, shapeOfModel } from '../output/delta.ts';
@@ -305,18 +304,7 @@ export class DutyJournal {
   }
 
   private async flush(): Promise<void> {
-    const dir = dirname(this.path);
-    await mkdir(dir, { recursive: true });
-    const body: DutyJournalFile = { version: 1, entries: this.all() };
-    const temp = `${this.path}.${randomUUID()}.tmp`;
-    const handle = await open(temp, 'wx', 0o600);
-    try {
-      await handle.writeFile(`${JSON.stringify(body, null, 1)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, this.path);
+    await writeJsonAtomic(this.path, { version: 1, entries: this.all() } satisfies DutyJournalFile);
   }
 }
 
