@@ -3,7 +3,9 @@ import { writeFile } from 'node:fs/promises';
 import { CID } from 'multiformats/cid';
 import { FileBlockstore } from '../src/storage/blockstore.ts';
 import { cidOf } from '../src/storage/cid.ts';
-import { buildGateway } from '../src/storage/gateway.ts';
+import { buildGateway, type UploadPolicy } from '../src/storage/gateway.ts';
+import { startWorkerServer, uploadPolicyFor } from '../src/roles/server.ts';
+import { WorkerStats } from '../src/roles/stats.ts';
 
 /** A gateway over a fresh blockstore, listening on a real socket at 127.0.0.1, any free port. */
 async function startGateway(t: Test, maxUploadBytes?: number) {
@@ -107,4 +109,50 @@ t.test('a block corrupted on disk is never served', async (t) => {
   t.equal(response.status, 500);
   const body = (await response.json()) as { message: string };
   t.match(body.message, /hash to .*not to the requested/);
+});
+
+t.test('uploads: off (403), behind a token (401 before the body is read), within a quota (507)', async (t) => {
+  const store = await FileBlockstore.open(t.testdir());
+  const start = async (upload: UploadPolicy | false) => {
+    const app = await buildGateway({ store, upload });
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    t.teardown(() => app.close());
+    return base;
+  };
+  const post = (base: string, bytes: Uint8Array<ArrayBuffer>, headers: Record<string, string> = {}) => fetch(`${base}/ipfs`, { method: 'POST', body: bytes, headers: { 'content-type': 'application/octet-stream', ...headers } });
+
+  const off = await start(false);
+  const refused = await post(off, bytesOf('nobody may write'));
+  t.equal(refused.status, 403, 'a read-only gateway refuses uploads');
+  t.match(((await refused.json()) as { message: string }).message, /uploads are off/);
+  t.equal(await store.has(await cidOf(bytesOf('nobody may write'))), false, 'nothing stored');
+  const stored = await store.put(bytesOf('still served'));
+  t.equal((await fetch(`${off}/ipfs/${stored}`)).status, 200, 'reads still work');
+
+  const guarded = await start({ token: 's3cret', quotaBytes: 100 });
+  t.equal((await post(guarded, bytesOf('no token'))).status, 401, 'no token: 401');
+  t.equal((await post(guarded, bytesOf('wrong token'), { authorization: 'Bearer s3creT' })).status, 401, 'wrong token: 401');
+  t.equal((await post(guarded, new Uint8Array(60).fill(1), { authorization: 'Bearer s3cret' })).status, 201, 'with the token: stored');
+  const over = await post(guarded, new Uint8Array(60).fill(2), { authorization: 'Bearer s3cret' });
+  t.equal(over.status, 507, 'past the quota: 507');
+  t.equal(await store.has(await cidOf(new Uint8Array(60).fill(2))), false, 'nothing stored past the quota');
+  t.equal((await post(guarded, new Uint8Array(40).fill(3), { authorization: 'Bearer s3cret' })).status, 201, 'what still fits is stored');
+});
+
+t.test('the worker server: uploads open on loopback, off on a public address without a token', async (t) => {
+  t.equal(uploadPolicyFor('127.0.0.1') !== false, true, '127.0.0.1: open');
+  t.equal(uploadPolicyFor('::1') !== false, true, '::1: open');
+  t.equal(uploadPolicyFor('localhost') !== false, true, 'localhost: open');
+  t.equal(uploadPolicyFor('0.0.0.0'), false, '0.0.0.0: off');
+  t.equal(uploadPolicyFor('192.0.2.7'), false, 'a routable address: off');
+  t.same(uploadPolicyFor('0.0.0.0', { token: 't' }), { token: 't' }, 'a token turns them on anywhere');
+
+  // A real server on all interfaces, reached through loopback: uploads are refused, reads work.
+  const store = await FileBlockstore.open(t.testdir());
+  const { app, address } = await startWorkerServer('0.0.0.0:0', { store, stats: new WorkerStats() });
+  t.teardown(() => app.close());
+  const port = new URL(address.replace('0.0.0.0', '127.0.0.1')).port;
+  const response = await fetch(`http://127.0.0.1:${port}/ipfs`, { method: 'POST', body: bytesOf('x') });
+  t.equal(response.status, 403, 'uploads off on 0.0.0.0 without a token');
+  t.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200, 'the server answers');
 });

@@ -31,7 +31,8 @@ export async function openStore(opts: StoreOptions, fallbackDir?: string): Promi
     store = new KuboClient(opts.ipfsApi, { timeoutMs: 30_000 });
     describe = `kubo ${opts.ipfsApi}`;
   } else if (opts.gateway) {
-    store = new GatewayClient(opts.gateway, { timeoutMs: 30_000 });
+    // A gateway on a public address takes uploads only with its token (storage/gateway.ts).
+    store = new GatewayClient(opts.gateway, { timeoutMs: 30_000, uploadToken: process.env.R3MES_GATEWAY_TOKEN || undefined });
     describe = `gateway ${opts.gateway}`;
   } else {
     const dir = opts.store ?? fallbackDir;

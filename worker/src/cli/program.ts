@@ -2,6 +2,7 @@
 // Every failure ends in one line on stderr, `error [codespace/code]: message`, and exit code 1;
 // a re-execution that disagrees exits 3. Nothing is signed before every input has been checked.
 
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -17,7 +18,7 @@ import type { ContentStore } from '../storage/content-store.ts';
 import { Journal } from '../roles/journal.ts';
 import { DEFAULT_LR, DEFAULT_STEPS } from '../roles/job.ts';
 import type { LoadedModel } from '../roles/model.ts';
-import { startWorkerServer } from '../roles/server.ts';
+import { parseListen, startWorkerServer, uploadPolicyFor } from '../roles/server.ts';
 import { WorkerStats } from '../roles/stats.ts';
 import { reexecuteSubmission, verifyStep } from '../roles/verify.ts';
 import { BaseStates } from '../roles/base-state.ts';
@@ -456,13 +457,20 @@ export function buildProgram(io: ProgramIo = {}): Command {
   storeOptions(program.command('serve')
     .description('serve the content store over HTTP (GET /ipfs/{cid}, POST /ipfs) with /stats and /health')
     .addOption(homeOption())
-    .option('--listen <host:port>', 'address to listen on', '127.0.0.1:4080'))
-    .action(async (o: StoreOpts & { home: string; listen: string }) => {
+    .option('--listen <host:port>', 'address to listen on', '127.0.0.1:4080')
+    .option('--upload-token-file <path>', 'uploads need this token (Authorization: Bearer …); required for uploads on a non-loopback address')
+    .option('--upload-quota <bytes>', 'bytes all uploads together may add while serving (default: unlimited)'))
+    .action(async (o: StoreOpts & { home: string; listen: string; uploadTokenFile?: string; uploadQuota?: string }) => {
       const { store, describe } = await storeFrom(o);
       const stats = new WorkerStats();
       Object.assign(stats, { role: 'serve', status: 'serving' });
-      const { address } = await startWorkerServer(o.listen, { store, stats });
-      log(`serving ${describe} at ${address}`);
+      const token = o.uploadTokenFile === undefined ? undefined : readFileSync(o.uploadTokenFile, 'utf8').trim();
+      if (token === '') throw new Error(`--upload-token-file ${o.uploadTokenFile} is empty`);
+      if (o.uploadQuota !== undefined && !/^\d{1,15}$/.test(o.uploadQuota)) throw new Error(`--upload-quota must be a number of bytes, got "${o.uploadQuota}"`);
+      const upload = uploadPolicyFor(parseListen(o.listen).host, { token, quotaBytes: o.uploadQuota === undefined ? undefined : Number(o.uploadQuota) });
+      const { address } = await startWorkerServer(o.listen, { store, stats, upload });
+      const uploads = upload === false ? 'uploads off (public address, no --upload-token-file)' : `uploads ${upload.token ? 'with a token' : 'open to this machine'}${upload.quotaBytes !== undefined ? `, quota ${upload.quotaBytes} bytes` : ''}`;
+      log(`serving ${describe} at ${address} (${uploads})`);
       await new Promise<never>(() => {});
     });
 

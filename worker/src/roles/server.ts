@@ -3,17 +3,19 @@
 
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ContentStore } from '../storage/content-store.ts';
-import { ipfsGateway } from '../storage/gateway.ts';
+import { ipfsGateway, type UploadPolicy } from '../storage/gateway.ts';
 import type { WorkerStats } from './stats.ts';
 
 export interface ServerOptions {
   store?: ContentStore;
   stats: WorkerStats;
+  /** Who may upload (storage/gateway.ts); startWorkerServer decides from the address when unset. */
+  upload?: UploadPolicy | false;
 }
 
 export async function buildWorkerServer(options: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
-  if (options.store) await app.register(ipfsGateway, { store: options.store });
+  if (options.store) await app.register(ipfsGateway, { store: options.store, upload: options.upload });
   app.get('/stats', async () => options.stats.snapshot());
   app.get('/health', async () => {
     const s = options.stats.snapshot();
@@ -29,9 +31,23 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: m[1].replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]) };
 }
 
+/** Whether `host` is reachable only from this machine (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * The upload rule of a worker's server: on a loopback address anyone on this machine may upload
+ * (the devnet's shared store); anywhere else uploads need a token, and are off without one.
+ */
+export function uploadPolicyFor(host: string, policy: UploadPolicy = {}): UploadPolicy | false {
+  if (policy.token !== undefined || isLoopbackHost(host)) return policy;
+  return false;
+}
+
 export async function startWorkerServer(listen: string, options: ServerOptions): Promise<{ app: FastifyInstance; address: string }> {
-  const app = await buildWorkerServer(options);
   const { host, port } = parseListen(listen);
+  const app = await buildWorkerServer({ ...options, upload: options.upload ?? uploadPolicyFor(host) });
   const address = await app.listen({ host, port });
   return { app, address };
 }

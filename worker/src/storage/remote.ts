@@ -16,6 +16,8 @@ export interface RemoteOptions {
   timeoutMs?: number;
   /** Injected for tests; defaults to the global fetch. */
   fetch?: typeof globalThis.fetch;
+  /** A gateway's upload token (sent as `Authorization: Bearer <token>` with uploads). */
+  uploadToken?: string;
 }
 
 export const DEFAULT_REMOTE_MAX_BYTES = 256 * 1024 * 1024;
@@ -114,10 +116,12 @@ function withTrailingSlash(base: string): URL {
 export class GatewayClient implements ContentStore {
   private readonly base: URL;
   private readonly http: HttpTransport;
+  private readonly uploadHeaders: Record<string, string>;
 
   constructor(baseUrl: string, options: RemoteOptions = {}) {
     this.base = withTrailingSlash(baseUrl);
     this.http = new HttpTransport(`gateway ${this.base.origin}`, options);
+    this.uploadHeaders = { 'content-type': 'application/octet-stream', ...(options.uploadToken ? { authorization: `Bearer ${options.uploadToken}` } : {}) };
   }
 
   async put(bytes: Uint8Array): Promise<CID> {
@@ -125,7 +129,7 @@ export class GatewayClient implements ContentStore {
     const expected = await cidOf(bytes);
     const response = await this.http.send(new URL('ipfs', this.base), {
       method: 'POST',
-      headers: { 'content-type': 'application/octet-stream' },
+      headers: this.uploadHeaders,
       body: asBlob(bytes),
     });
     if (response.status === 413) {
