@@ -51,23 +51,9 @@ export class Journal {
 
   /** Opens the journal at `path`, creating an empty one when absent. A corrupt file is an error, never reset. */
   static async open(path: string): Promise<Journal> {
-    let text: string | undefined;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    const data = await readJournalFile<JournalFile>(path, 'worker journal');
     const entries = new Map<string, JournalEntry>();
-    if (text !== undefined) {
-      let data: JournalFile;
-      try {
-        data = JSON.parse(text) as JournalFile;
-      } catch (cause) {
-        throw new JournalError(`journal ${path} is not JSON; refusing to continue (it records what may already be on chain)`, { cause });
-      }
-      if (data?.version !== 1 || !Array.isArray(data.entries)) throw new JournalError(`journal ${path} is not an r3mes worker journal (version 1)`);
-      for (const e of data.entries) entries.set(keyOf(e.kind, e.window, e.ordinal), e);
-    }
+    for (const e of data?.entries ?? []) entries.set(keyOf(e.kind, e.window, e.ordinal), e);
     return new Journal(path, entries);
   }
 
@@ -99,6 +85,31 @@ export class Journal {
   private async flush(): Promise<void> {
     await writeJsonAtomic(this.path, { version: 1, entries: this.all() } satisfies JournalFile);
   }
+}
+
+/**
+ * Reads a journal file (`{version: 1, entries: [...]}`, as writeJsonAtomic writes it): undefined
+ * when there is none yet. A file that is not JSON, or not this version, or fails `valid`, is an
+ * error, never reset: a journal records what may already be on chain.
+ */
+export async function readJournalFile<File extends { version: 1; entries: unknown[] }>(
+  path: string, what: string, valid: (data: File) => boolean = () => true,
+): Promise<File | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  let data: File;
+  try {
+    data = JSON.parse(text) as File;
+  } catch (cause) {
+    throw new JournalError(`${what} ${path} is not JSON; refusing to continue (it records what may already be on chain)`, { cause });
+  }
+  if (data?.version !== 1 || !Array.isArray(data.entries) || !valid(data)) throw new JournalError(`${path} is not an r3mes ${what} (version 1)`);
+  return data;
 }
 
 /**

@@ -5,7 +5,6 @@
 //     compared with the file's step hashes, trace root and gradient hash (and with the chain's).
 
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import type { SignedTx, Submission, VerificationReader, VerificationWriter } from '../chain/client.ts';
@@ -13,7 +12,7 @@ import { commitDomain, DisputeStage, L1Status, UNAVAILABLE_RESULT, verificationC
 import { decodeDelta } from '../output/delta.ts';
 import type { ContentStore } from '../storage/content-store.ts';
 import { parseCid } from '../storage/cid.ts';
-import { JournalError, writeJsonAtomic } from './journal.ts';
+import { readJournalFile, writeJsonAtomic } from './journal.ts';
 import type { TrainBackend } from '../backend.ts';
 import { chunkHash } from '../data/chunk.ts';
 import { adapterDelta, type DeltaFile, gradientHash, shapeOfModel } from '../output/delta.ts';
@@ -270,23 +269,8 @@ export class DutyJournal {
   private constructor(readonly path: string, private readonly entries: Map<string, DutyEntry>) {}
 
   static async open(path: string): Promise<DutyJournal> {
-    let text: string | undefined;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    if (text === undefined) return new DutyJournal(path, new Map());
-    let data: DutyJournalFile;
-    try {
-      data = JSON.parse(text) as DutyJournalFile;
-    } catch (cause) {
-      throw new JournalError(`duty journal ${path} is not JSON; refusing to continue (it records what may already be on chain)`, { cause });
-    }
-    if (data?.version !== 1 || !Array.isArray(data.entries) || (data.scanFrom !== undefined && !/^[0-9]+$/.test(data.scanFrom))) {
-      throw new JournalError(`${path} is not an r3mes duty journal (version 1)`);
-    }
-    return new DutyJournal(path, new Map(data.entries.map((e) => [e.key, e])));
+    const data = await readJournalFile<DutyJournalFile>(path, 'duty journal', (d) => d.scanFrom === undefined || /^[0-9]+$/.test(d.scanFrom));
+    return new DutyJournal(path, new Map((data?.entries ?? []).map((e) => [e.key, e])));
   }
 
   get(key: string): DutyEntry | undefined {

@@ -29,7 +29,7 @@ import type { Dispute, SignedTx, Submission, VerificationWriter, Window } from '
 import type { TrainBackend } from '../backend.ts';
 import type { ContentStore } from '../storage/content-store.ts';
 import type { BaseStates } from './base-state.ts';
-import { JournalError, writeJsonAtomic } from './journal.ts';
+import { readJournalFile, writeJsonAtomic } from './journal.ts';
 import type { LoadedModel } from './model.ts';
 import type { WorkerStats } from './stats.ts';
 import { recomputeSubmission } from './verify.ts';
@@ -155,21 +155,8 @@ export class WatchJournal {
   private constructor(readonly path: string, private readonly entries: Map<string, WatchEntry>) {}
 
   static async open(path: string): Promise<WatchJournal> {
-    let text: string | undefined;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    if (text === undefined) return new WatchJournal(path, new Map());
-    let data: { version?: number; entries?: WatchEntry[] };
-    try {
-      data = JSON.parse(text) as typeof data;
-    } catch (cause) {
-      throw new JournalError(`watch journal ${path} is not JSON; refusing to continue (it records challenges that may already be on chain)`, { cause });
-    }
-    if (data?.version !== 1 || !Array.isArray(data.entries)) throw new JournalError(`${path} is not an r3mes watch journal (version 1)`);
-    return new WatchJournal(path, new Map(data.entries.map((e) => [e.submission, e])));
+    const data = await readJournalFile<{ version: 1; entries: WatchEntry[] }>(path, 'watch journal');
+    return new WatchJournal(path, new Map((data?.entries ?? []).map((e) => [e.submission, e])));
   }
 
   get(submissionId: bigint): WatchEntry | undefined {
