@@ -11,8 +11,27 @@ import {
   QueryWindowSubmissionsRequest, QueryWindowSubmissionsResponse,
 } from '../../proto/gen/r3mes/training/v1/query.ts';
 import { MsgCommitAggregation, MsgRevealAggregation, MsgSubmitGradient } from '../../proto/gen/r3mes/training/v1/tx.ts';
+import { type Exclusion, ExclusionReason } from '../../proto/gen/r3mes/training/v1/types.ts';
+import { sdkErrors } from '../../app/core/errors.ts';
 import { QUERY_PATHS } from './module.ts';
 import { TYPE_URLS } from './msgs.ts';
+
+const REASONS: Record<string, ExclusionReason> = {
+  unavailable: ExclusionReason.EXCLUSION_REASON_UNAVAILABLE,
+  undecodable: ExclusionReason.EXCLUSION_REASON_UNDECODABLE,
+  'wrong-model': ExclusionReason.EXCLUSION_REASON_WRONG_MODEL,
+};
+
+/** `--excluded 3:unavailable,7:wrong-model` → exclusions, in the order given (the chain checks it). */
+export function exclusionsArg(text: string): Exclusion[] {
+  if (text === '') return [];
+  return text.split(',').map((item) => {
+    const [id, reason, extra] = item.split(':');
+    const code = reason === undefined ? undefined : REASONS[reason];
+    if (extra !== undefined || code === undefined) throw sdkErrors.invalidRequest(`--excluded: "${item}" is not ID:REASON with REASON unavailable, undecodable or wrong-model`);
+    return { submissionId: uintArg(id, 'excluded submission id'), reason: code };
+  });
+}
 
 function route(
   name: string, description: string, args: string[], path: string, rest: string,
@@ -50,7 +69,7 @@ export const trainingInterface: ModuleInterface = {
     },
     {
       name: 'commit-aggregation',
-      description: 'As a drawn aggregation proposer, commit sha256(result_cid ‖ result_hash ‖ nonce)',
+      description: 'As a drawn aggregation proposer, commit sha256(result_cid ‖ result_hash ‖ nonce ‖ exclusions) (training README "Commit-reveal")',
       args: ['window-id', 'commitment'],
       typeUrl: TYPE_URLS.commitAggregation,
       build: (signer, args) => MsgCommitAggregation.fromPartial({
@@ -59,12 +78,17 @@ export const trainingInterface: ModuleInterface = {
     },
     {
       name: 'reveal-aggregation',
-      description: 'Reveal the committed aggregation result',
+      description: 'Reveal the committed aggregation result (result-cid and result-hash "" with every accepted submission excluded: nothing to aggregate)',
       args: ['window-id', 'result-cid', 'result-hash', 'nonce'],
+      options: [
+        { name: 'excluded', description: 'accepted submissions left out, ascending: ID:REASON,… with REASON unavailable, undecodable or wrong-model', default: '' },
+      ],
       typeUrl: TYPE_URLS.revealAggregation,
-      build: (signer, args) => MsgRevealAggregation.fromPartial({
+      build: (signer, args, options) => MsgRevealAggregation.fromPartial({
         proposer: signer, windowId: uintArg(args['window-id'], 'window-id'), resultCid: args['result-cid'],
-        resultHash: hexArg(args['result-hash'], 'result-hash'), nonce: hexArg(args.nonce, 'nonce'),
+        resultHash: args['result-cid'] === '' && args['result-hash'] === '' ? Buffer.alloc(0) : hexArg(args['result-hash'], 'result-hash'),
+        nonce: hexArg(args.nonce, 'nonce'),
+        excluded: exclusionsArg(options.excluded ?? ''),
       }),
     },
   ],

@@ -75,7 +75,7 @@ function aggregate(s: Setup, plan: Array<{ proposer: string; result?: { cid: str
   const revealCtx = s.runTo(window.revealStartHeight);
   for (const { proposer, result, reveal } of plan) {
     if (result === undefined || reveal === false) continue;
-    s.training.revealAggregation(revealCtx, { proposer, windowId, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposer) });
+    s.training.revealAggregation(revealCtx, { proposer, windowId, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposer), excluded: [] });
   }
   s.runTo(window.revealEndHeight);
 }
@@ -339,7 +339,7 @@ t.test('genesis: default round trip; mid-window export → import → export is 
   }
   submit(s, commitCtx, MINERS[1], 2n);
   const revealCtx = s.runTo(16n);
-  s.training.revealAggregation(revealCtx, { proposer: proposers[0], windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposers[0]) });
+  s.training.revealAggregation(revealCtx, { proposer: proposers[0], windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposers[0]), excluded: [] });
 
   const g = s.trainingModule.exportGenesis(s.store);
   const json = JSON.parse(JSON.stringify(g));
@@ -354,7 +354,7 @@ t.test('genesis: default round trip; mid-window export → import → export is 
   copy.setHeight(16n);
   for (const target of [s, copy]) {
     const ctx = testContext(target.store, { height: 17n });
-    target.training.revealAggregation(ctx, { proposer: proposers[1], windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposers[1]) });
+    target.training.revealAggregation(ctx, { proposer: proposers[1], windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposers[1]), excluded: [] });
     target.runTo(25n);
   }
   t.same(copy.trainingModule.exportGenesis(copy.store), s.trainingModule.exportGenesis(s.store));
