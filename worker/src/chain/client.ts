@@ -11,7 +11,7 @@ import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { TxMsgData } from 'cosmjs-types/cosmos/base/abci/v1beta1/abci';
 import type { OfflineDirectSigner } from '@cosmjs/proto-signing';
 import {
-  type AggregationCommit, DEFAULT_GAS_PRICE, type Dispute, type L1Check, modelQuery, type ModelVersion, r3mesRegistry, type Submission,
+  type AggregationCommit, DEFAULT_GAS_PRICE, type Dispute, type Exclusion, type L1Check, modelQuery, type ModelVersion, r3mesRegistry, type Submission,
   type TrainingParams, trainingQuery, trainingTx, verificationQuery, verificationTx, verificationTypes, type Window,
 } from '@r3mes/client';
 import { ChainError, ChainErrorCode, describeError, isConnectionError, isNetworkError } from './errors.ts';
@@ -33,7 +33,7 @@ const {
 } = verificationQuery;
 const { MsgChallengeResponse } = verificationTx;
 
-export type { AggregationCommit, Dispute, L1Check, ModelVersion, Submission, TrainingParams, Window };
+export type { AggregationCommit, Dispute, Exclusion, L1Check, ModelVersion, Submission, TrainingParams, Window };
 export type VerificationParams = verificationTypes.Params;
 export type Assignment = trainingQuery.QueryAssignmentResponse;
 export type GradientFields = Omit<trainingTx.MsgSubmitGradient, 'miner'>;
@@ -101,7 +101,8 @@ export interface ChainWriter {
   readonly address: string;
   signSubmitGradient(fields: GradientFields): Promise<SignedTx>;
   signCommitAggregation(windowId: bigint, commitment: Uint8Array): Promise<SignedTx>;
-  signRevealAggregation(windowId: bigint, resultCid: string, resultHash: Uint8Array, nonce: Uint8Array): Promise<SignedTx>;
+  /** `excluded`: the committed exclusions, ascending by submission id (none: every input included). */
+  signRevealAggregation(windowId: bigint, resultCid: string, resultHash: Uint8Array, nonce: Uint8Array, excluded?: readonly Exclusion[]): Promise<SignedTx>;
   broadcast(tx: SignedTx): Promise<TxOutcome>;
 }
 
@@ -431,8 +432,11 @@ export class RpcChainWriter implements ChainWriter, VerificationWriter {
     return this.sign(TYPE_COMMIT_AGGREGATION, { proposer: this.address, windowId, commitment: Buffer.from(commitment) }, 'sign MsgCommitAggregation');
   }
 
-  signRevealAggregation(windowId: bigint, resultCid: string, resultHash: Uint8Array, nonce: Uint8Array): Promise<SignedTx> {
-    return this.sign(TYPE_REVEAL_AGGREGATION, { proposer: this.address, windowId, resultCid, resultHash: Buffer.from(resultHash), nonce: Buffer.from(nonce) }, 'sign MsgRevealAggregation');
+  signRevealAggregation(windowId: bigint, resultCid: string, resultHash: Uint8Array, nonce: Uint8Array, excluded: readonly Exclusion[] = []): Promise<SignedTx> {
+    return this.sign(TYPE_REVEAL_AGGREGATION, {
+      proposer: this.address, windowId, resultCid, resultHash: Buffer.from(resultHash), nonce: Buffer.from(nonce),
+      excluded: excluded.map(({ submissionId, reason }) => ({ submissionId, reason })),
+    }, 'sign MsgRevealAggregation');
   }
 
   signCommitVerification(submissionId: bigint, commitment: Uint8Array): Promise<SignedTx> {
