@@ -595,6 +595,19 @@ t.test('23 the commitment binds the exclusions: a reveal with other exclusions t
   t.end();
 });
 
+t.test('reveal-aggregation --excluded ID:REASON,… builds the exclusions; "" "" is the nothing-to-aggregate reveal', (t) => {
+  const spec = trainingInterface.txs.find((x) => x.name === 'reveal-aggregation')!;
+  const args = { 'window-id': '1', 'result-cid': RESULT_CID, 'result-hash': toHex(RESULT_HASH), nonce: toHex(nonceOf(VALIDATORS[0])) };
+  const built = spec.build(VALIDATORS[0], args, { excluded: '3:unavailable,7:undecodable,9:wrong-model' }) as MsgRevealAggregation;
+  t.same(built.excluded, [ex(3n), ex(7n, ExclusionReason.EXCLUSION_REASON_UNDECODABLE), ex(9n, ExclusionReason.EXCLUSION_REASON_WRONG_MODEL)]);
+  t.same((spec.build(VALIDATORS[0], args, {}) as MsgRevealAggregation).excluded, []);
+  const nothing = spec.build(VALIDATORS[0], { ...args, 'result-cid': '', 'result-hash': '' }, { excluded: '1:unavailable' }) as MsgRevealAggregation;
+  t.same([nothing.resultCid, nothing.resultHash.length], ['', 0]);
+  t.throws(() => spec.build(VALIDATORS[0], args, { excluded: '3:lost' }), /not ID:REASON/, 'unknown reason word');
+  t.throws(() => spec.build(VALIDATORS[0], args, { excluded: '3' }), /not ID:REASON/, 'no reason');
+  t.end();
+});
+
 t.test('every training error code has its test', (t) => {
   const all = Object.values(trainingErrors).map((kind) => kind.code).sort((a, b) => a - b);
   t.same([...covered].sort((a, b) => a - b), all);
