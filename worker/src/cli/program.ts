@@ -93,9 +93,15 @@ export interface ProgramIo {
   exitOverride?: boolean;
 }
 
+/** This package's version (package.json beside src/, in the repository and once installed). */
+function workerVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 export function buildProgram(io: ProgramIo = {}): Command {
   const program = new Command('r3mes-worker')
     .description('R3MES worker: deterministic integer BitNet b1.58 + LoRA training, verification and aggregation')
+    .version(workerVersion(), '-v, --version', 'print the version')
     .showHelpAfterError()
     .configureOutput({ writeOut: io.writeOut ?? ((s) => process.stdout.write(s)), writeErr: io.writeErr ?? ((s) => process.stderr.write(s)) });
   // Set before the commands are added: subcommands inherit both.
