@@ -221,8 +221,10 @@ async function main(): Promise<void> {
     rmSync(home, { recursive: true, force: true });
     await cli(['init', 'devnet', '--home', home, '--chain-id', CHAIN_ID, '--abci', abci, '--rpc-laddr', `tcp://127.0.0.1:${o.rpcPort}`,
       '--p2p-laddr', `tcp://127.0.0.1:${o.p2pPort}`, '--timeout-commit', o.blockTime]);
+    say('devnet', `node home written; creating keys ${ROLES.join(', ')} (keyring-backend test)`);
     await Promise.all(ROLES.map((role) => cli(['keys', 'add', role, '--home', home, ...keyring, '--output', 'json']).then((out) =>
       import('node:fs').then((fs) => fs.writeFileSync(join(home, `${role}.json`), out)))));
+    say('devnet', 'funding the keys in genesis; adding the genesis validators');
     for (const role of ROLES) await cli(['genesis', 'add-account', role, `${FUNDS}${DENOM}`, '--home', home, ...keyring]);
     await cli(['genesis', 'add-validator', 'validator', `${SELF_STAKE}${DENOM}`, '--moniker', 'devnet-validator', '--commission-rate', '0.1', '--home', home, ...keyring]);
     // A second genesis validator with a consensus key of its own that no node runs (1% of the power).
@@ -237,6 +239,7 @@ async function main(): Promise<void> {
     addGenesisValidator(doc, verifierAddress, VERIFIER_STAKE, 'devnet-verifier', readValidatorKeys(verifierHome), '0.1');
     validateAppState(buildModules().modules, appState);
     writeGenesis(genesisPath, doc);
+    say('devnet', 'genesis written and validated (devnet template: short windows, tiny model, quick disputes)');
     // Each worker has its own home (journal, checkpoints) with a copy of the devnet keyring.
     for (const role of ROLES) cpSync(join(home, 'keyring-test'), join(home, 'workers', role, 'keyring-test'), { recursive: true });
   }
@@ -273,6 +276,7 @@ Try, in another terminal:
 
   // ---- node ----
   const nodeShow = o.verbose ? () => true : (line: string) => /error|panic|exception|[1-9][0-9]* failed/i.test(line);
+  say('devnet', 'starting the node (app + REST + CometBFT); waiting for its first blocks');
   startProcess('node', R3MESD, ['start', '--home', home, '--abci', abci, '--rest', `127.0.0.1:${o.restPort}`, '--rpc', rpcUrl], logDir, nodeShow);
   const rpc = makeRpc(rpcUrl);
   const height = async () => BigInt((await rpc<{ sync_info: { latest_block_height: string } }>('status')).sync_info.latest_block_height);

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { Comet38Client } from '@cosmjs/tendermint-rpc';
 import type { ModuleInterface, QueryRoute, TxCommand } from '../core/module.ts';
-import { connectSigningClient } from '../client/index.ts';
+import { connectComet, connectSigningClient } from '../client/index.ts';
 import { nodeHome } from '../node/home.ts';
 import { fee, type TxOptions, withTxOptions } from './tx.ts';
 import { openKeyring } from './keys.ts';
@@ -76,7 +75,7 @@ function addQueryCommand(group: Command, route: QueryRoute): void {
       const cmd = rest[rest.length - 1] as Command;
       const values = rest.slice(0, route.args.length) as string[];
       const args = Object.fromEntries(route.args.map((name, index) => [name, values[index]]));
-      const comet = await Comet38Client.connect(cmd.opts<{ node: string }>().node);
+      const comet = await connectComet(cmd.opts<{ node: string }>().node);
       try {
         const answer = await comet.abciQuery({ path: route.path, data: route.encodeRequest(args) });
         if (answer.code !== 0) throw new Error(`query ${route.path} failed (${answer.codespace}/${answer.code}): ${answer.log ?? ''}`);

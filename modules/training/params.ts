@@ -31,7 +31,7 @@ export function defaultParams(): Params {
 /** [min, max] of every uint64 parameter. */
 const RANGES: Record<string, readonly [bigint, bigint]> = {
   windowBlocks: [1n, 1_000_000n],
-  chunkTokens: [1n, 1n << 20n],
+  chunkTokens: [2048n, 2048n], // the worker's chunks are fixed at 2048 tokens (worker/SPEC.md)
   chunkCount: [1n, 1n << 40n],
   maxSubmissionsPerMinerPerWindow: [1n, 10_000n],
   challengePeriodBlocks: [0n, 1_000_000n],

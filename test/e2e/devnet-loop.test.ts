@@ -7,9 +7,11 @@
  * Teardown stops the devnet with SIGTERM (as Ctrl-C) and checks that nothing it started survives.
  */
 import t from 'tap';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rpcCall } from '../helpers/localnet.ts';
+import { ROOT } from '../helpers/devnode.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { initAdapter } from '../../worker/src/model/adapter.ts';
 import { decodeDelta } from '../../worker/src/output/delta.ts';
@@ -133,6 +135,54 @@ t.test('npm run devnet: windows open and close, the miner is paid, supply is exa
   const delta = await decodeDelta(deltaBytes, { cid: basedSub.gradientCid });
   const initialHash = bytesToHex(stateHash(0, initAdapter(delta.info.model.cfg)));
   t.not(bytesToHex(delta.info.stepHashes[0]!), initialHash, `window ${basedWindow}'s job did not start from the initial adapter`);
+
+  // --- The README's "From another terminal" commands, as a user types them, against this devnet
+  // (its ports and home instead of the defaults; the long-running `train` with --once).
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = /From another terminal[^\n]*\n+```bash\n([\s\S]*?)```/.exec(readme);
+  t.ok(section, 'the README has a "From another terminal" bash block');
+  const commands = (section?.[1] ?? '').split('\n').map((line) => line.replace(/\s+#.*$/, '').trim()).filter((line) => line !== '');
+  t.ok(commands.length >= 5, `${commands.length} commands`);
+  let yourAddress = '';
+  for (const command of commands) {
+    const subst = (word: string) => word
+      .replace('<your-address>', yourAddress)
+      .replace(/^\.devnet$/, home)
+      .replace('http://127.0.0.1:4080', run.gatewayUrl)
+      .replace('http://127.0.0.1:1317', run.restUrl)
+      .replace('http://127.0.0.1:26657', rpcUrl);
+    const [program, ...args] = command.split(/\s+/).map(subst);
+    if (program === 'curl') {
+      const response = await fetch(args[args.length - 1]!, { signal: AbortSignal.timeout(10_000) });
+      t.equal(response.status, 200, `README: ${command}`);
+      await response.json();
+      continue;
+    }
+    const isWorker = program!.endsWith('r3mes-worker');
+    const extra = [...(args.includes('--node') ? [] : ['--node', rpcUrl]), ...(isWorker && args[0] === 'train' ? ['--once'] : [])];
+    const isKeys = args[0] === 'keys';
+    const argv = [...args, ...(isKeys ? [] : extra), ...(isKeys || isWorker ? [] : ['--output', 'json'])];
+    const { NODE_OPTIONS: _tapLoader, ...env } = process.env;
+    const exec = () => new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+      execFile(join(ROOT, program!), argv, { cwd: ROOT, env, timeout: 4 * 60_000 }, (err, stdout, stderr) => done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    });
+    let out = await exec();
+    // `tx … send miner …` signs with the key the devnet's miner is using at the same moment: an
+    // account-sequence race (code 32) is what a user would see too, and sending again fixes it.
+    for (let retry = 0; retry < 3 && /^tx /.test(args.join(' ')) && out.code === 0 && (JSON.parse(out.stdout) as { code: number }).code === 32; retry++) {
+      await sleep(2000);
+      out = await exec();
+    }
+    t.equal(out.code, 0, `README: ${command}\n${out.stderr}`);
+    if (isKeys && args[1] === 'add') yourAddress = /r3mes1[02-9ac-hj-np-z]{38}/.exec(out.stdout + out.stderr)?.[0] ?? '';
+    if (/^tx /.test(args.join(' '))) {
+      const tx = JSON.parse(out.stdout) as { code: number; raw_log?: string };
+      t.equal(tx.code, 0, `README: ${command}: the tx is included with code 0 ${tx.raw_log ?? ''}`);
+      await sleep(1500); // the next command spends what this one did (sequence, balance)
+    }
+    if (isWorker) t.match(out.stdout, /"kind": "(submitted|window-closed|window-full)"/, `README: ${command}: one window handled`);
+  }
+  t.match(yourAddress, /^r3mes1/, 'keys add printed the new address');
 
   // --- Ctrl-C: everything stops, nothing survives.
   const stopAt = Date.now();

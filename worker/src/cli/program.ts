@@ -20,12 +20,14 @@ import { DEFAULT_LR, DEFAULT_STEPS } from '../roles/job.ts';
 import type { LoadedModel } from '../roles/model.ts';
 import { parseListen, startWorkerServer, uploadPolicyFor } from '../roles/server.ts';
 import { WorkerStats } from '../roles/stats.ts';
+import { runRoleLoop } from '../roles/loop.ts';
+import { ChainError, ChainErrorCode } from '../chain/errors.ts';
 import { reexecuteSubmission, verifyStep } from '../roles/verify.ts';
 import { BaseStates } from '../roles/base-state.ts';
 import { initAdapter } from '../model/adapter.ts';
 import { stateHash } from '../train/hash.ts';
 import type { ModelIdentity } from '../output/metadata.ts';
-import { corpusChunk, DEFAULT_HOME, DEFAULT_NODE, formatError, openStore, parseUint, readChunkFile, readFileOrCid, sleep, type StoreOptions } from './common.ts';
+import { corpusChunk, DEFAULT_HOME, DEFAULT_NODE, formatError, openStore, parseUint, readChunkFile, readFileOrCid, type StoreOptions } from './common.ts';
 import { ProgressBar } from './progress.ts';
 import { writeFile } from 'node:fs/promises';
 import { cidOf } from '../storage/cid.ts';
@@ -66,6 +68,9 @@ async function modelFor(identity: ModelIdentity, modelFile: Uint8Array | undefin
   return loadModel(identity, { modelFile, store });
 }
 
+/** Errors no retry can fix, which end a long-running role: the key is gone from the keyring. */
+const isFatal = (err: unknown) => err instanceof ChainError && err.code === ChainErrorCode.KeyUnavailable;
+
 /** The chain side (CosmJS, the app's registry) is loaded only by commands that talk to a node. */
 const chainModules = async () => ({
   ...(await import('../chain/client.ts')),
@@ -93,9 +98,15 @@ export interface ProgramIo {
   exitOverride?: boolean;
 }
 
+/** This package's version (package.json beside src/, in the repository and once installed). */
+function workerVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 export function buildProgram(io: ProgramIo = {}): Command {
   const program = new Command('r3mes-worker')
     .description('R3MES worker: deterministic integer BitNet b1.58 + LoRA training, verification and aggregation')
+    .version(workerVersion(), '-v, --version', 'print the version')
     .showHelpAfterError()
     .configureOutput({ writeOut: io.writeOut ?? ((s) => process.stdout.write(s)), writeErr: io.writeErr ?? ((s) => process.stderr.write(s)) });
   // Set before the commands are added: subcommands inherit both.
@@ -138,10 +149,13 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const models = new Map<bigint, LoadedModel>();
       log(`mining as ${address} on ${backend.adapter}; store: ${describe}`);
       try {
-        for (;;) {
-          let outcome;
-          try {
-            outcome = await mineOnce({
+        const loop = await runRoleLoop({
+          name: 'train', once: false, pollMs, stats, log, formatError,
+          // --once: stop after the first window handled; its error ends the command (exit 1).
+          isFatal: (err) => o.once === true || isFatal(err),
+          stopAfter: (outcome) => o.once === true && outcome.kind !== 'no-window' && outcome.kind !== 'in-flight',
+          pass: async () => {
+            const outcome = await mineOnce({
               chain, writer, store, journal, backend, steps, lr, perWindow, stats, log, cheat: o.cheat === true, bases,
               workDir: join(o.home, 'worker', 'jobs'), chunkAt: corpusChunk,
               loadModel: async (v) => {
@@ -151,18 +165,11 @@ export function buildProgram(io: ProgramIo = {}): Command {
               },
               onStep: progressHook('train', stats),
             });
-          } catch (err) {
-            stats.status = 'error';
-            stats.lastError = formatError(err);
-            throw err;
-          }
-          if (outcome.kind !== 'no-window') stats.status = outcome.kind;
-          if (o.once && outcome.kind !== 'no-window' && outcome.kind !== 'in-flight') {
-            print(outcome);
-            return;
-          }
-          await sleep(pollMs);
-        }
+            if (outcome.kind !== 'no-window') stats.status = outcome.kind;
+            return outcome;
+          },
+        });
+        if (loop.stoppedBy === 'stopAfter') print(loop.last);
       } finally {
         await server?.app.close();
         chain.disconnect();
@@ -210,22 +217,22 @@ export function buildProgram(io: ProgramIo = {}): Command {
           const bases = new BaseStates(chain, store);
           const models = new Map<bigint, LoadedModel>();
           log(`${name} duties as ${address} on ${backend.adapter}; store: ${describe}`);
+          const stats = new WorkerStats();
+          Object.assign(stats, { role: name, backend: backend.name, adapter: backend.adapter, address, status: 'running' });
           try {
-            for (;;) {
-              const outcomes = await dutyPass({
+            const loop = await runRoleLoop({
+              name, once: o.once === true, pollMs, stats, log, formatError, isFatal, idleStatus: 'running',
+              pass: () => dutyPass({
                 chain, writer, store, journal, backend, role: name, chunkAt: corpusChunk, log, onStep: progressHook(name), bases,
                 loadModel: async (v) => {
                   let m = models.get(v);
                   if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
                   return m;
                 },
-              });
-              if (o.once) {
-                print(outcomes);
-                return;
-              }
-              await sleep(pollMs);
-            }
+              }),
+            });
+            if (o.once) print(loop.last);
+            return;
           } finally {
             chain.disconnect();
             writer.disconnect();
@@ -367,30 +374,19 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const told = new Set<string>();
       log(`watching as ${address}: ${shareBps / 100}% of the submissions of ${miners.size > 0 ? [...miners].join(', ') : 'every miner'} on ${backend.adapter}; store: ${describe}`);
       try {
-        for (;;) {
-          try {
-            const outcomes = await watchPass({
-              chain, writer, store, journal, backend, secret, shareBps, miners, clock, lookbackWindows, stats, log, told, bases, chunkAt: corpusChunk,
-              onStep: progressHook('watch', stats),
-              loadModel: async (v) => {
-                let m = models.get(v);
-                if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
-                return m;
-              },
-            });
-            stats.status = 'watching';
-            if (o.once) {
-              print(outcomes);
-              return;
-            }
-          } catch (err) {
-            stats.status = 'error';
-            stats.lastError = formatError(err);
-            if (o.once) throw err;
-            log(`watch pass failed: ${formatError(err)}; next pass in ${pollMs} ms`);
-          }
-          await sleep(pollMs);
-        }
+        const loop = await runRoleLoop({
+          name: 'watch', once: o.once === true, pollMs, stats, log, formatError, isFatal, idleStatus: 'watching',
+          pass: () => watchPass({
+            chain, writer, store, journal, backend, secret, shareBps, miners, clock, lookbackWindows, stats, log, told, bases, chunkAt: corpusChunk,
+            onStep: progressHook('watch', stats),
+            loadModel: async (v) => {
+              let m = models.get(v);
+              if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
+              return m;
+            },
+          }),
+        });
+        if (o.once) print(loop.last);
       } finally {
         await server?.app.close();
         chain.disconnect();
@@ -444,14 +440,11 @@ export function buildProgram(io: ProgramIo = {}): Command {
       if (ruleOverride) log(`warning: --rule ${ruleName(ruleOverride)} overrides the chain's aggregation_rule (training params) in every window; proposers that differ reveal a minority result and are penalised`);
       log(`proposer duty as ${address}, rule ${ruleOverride ? `${ruleName(ruleOverride)} (--rule)` : `from the chain's training params (now ${(await chain.trainingParams()).aggregationRule || 'median'})`}`);
       try {
-        for (;;) {
-          const outcomes = await proposerDuty({ chain, writer, store, journal, ruleOverride, stats, log, fetch });
-          if (o.once) {
-            print(outcomes);
-            return;
-          }
-          await sleep(pollMs);
-        }
+        const loop = await runRoleLoop({
+          name: 'aggregate', once: o.once === true, pollMs, stats, log, formatError, isFatal, idleStatus: 'running',
+          pass: () => proposerDuty({ chain, writer, store, journal, ruleOverride, stats, log, fetch }),
+        });
+        if (o.once) print(loop.last);
       } finally {
         chain.disconnect();
         writer.disconnect();

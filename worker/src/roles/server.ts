@@ -19,7 +19,12 @@ export async function buildWorkerServer(options: ServerOptions): Promise<Fastify
   app.get('/stats', async () => options.stats.snapshot());
   app.get('/health', async () => {
     const s = options.stats.snapshot();
-    return { ok: s.lastError === null || s.status !== 'error', status: s.status, role: s.role, backend: s.backend, adapter: s.adapter, steps: s.steps, submissions: s.submissions, loss: s.lossAfter };
+    // ok: the last pass of the role's loop succeeded. The last error stays visible after recovery.
+    return {
+      ok: s.consecutiveFailures === 0 && s.status !== 'error', status: s.status, role: s.role, backend: s.backend, adapter: s.adapter,
+      steps: s.steps, submissions: s.submissions, loss: s.lossAfter,
+      lastError: s.lastError, lastErrorAt: s.lastErrorAt, consecutiveFailures: s.consecutiveFailures,
+    };
   });
   return app;
 }

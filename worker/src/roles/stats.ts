@@ -20,6 +20,10 @@ export interface StatsSnapshot {
   lastCid: string | null;
   lastTxhash: string | null;
   lastError: string | null;
+  /** when lastError happened (ISO time) */
+  lastErrorAt: string | null;
+  /** passes that failed in a row (0 after a pass that succeeded) */
+  consecutiveFailures: number;
   /** role-specific counts (watch: seen, selected, reexecuted, matches, mismatches, challenged, …) */
   counters: Record<string, number>;
   uptimeSeconds: number;
@@ -47,6 +51,8 @@ export class WorkerStats {
   lastCid: string | null = null;
   lastTxhash: string | null = null;
   lastError: string | null = null;
+  lastErrorAt: string | null = null;
+  consecutiveFailures = 0;
   counters: Record<string, number> = {};
 
   count(name: string, by = 1): void {
@@ -59,6 +65,7 @@ export class WorkerStats {
       window: this.window, chunk: this.chunk, step: this.step, steps: this.steps, stepsTotal: this.stepsTotal,
       tokens: this.tokens, tokensPerSecond: Math.round(this.tokensPerSecond), lossBefore: this.lossBefore, lossAfter: this.lossAfter,
       submissions: this.submissions, lastCid: this.lastCid, lastTxhash: this.lastTxhash, lastError: this.lastError,
+      lastErrorAt: this.lastErrorAt, consecutiveFailures: this.consecutiveFailures,
       counters: { ...this.counters }, uptimeSeconds: Math.floor((Date.now() - this.startedAt) / 1000),
     };
   }
