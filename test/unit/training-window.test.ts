@@ -16,7 +16,7 @@ import { type Exclusion, ExclusionReason, type Params, SubmissionStatus, WindowS
 import { commitHash } from '../../modules/training/assignment.ts';
 import { defaultGenesis } from '../../modules/training/genesis.ts';
 import { PROPOSER_DRAW_PURPOSE } from '../../modules/training/keeper.ts';
-import { defaultParams } from '../../modules/training/params.ts';
+import { defaultParams, validateParams } from '../../modules/training/params.ts';
 import { testAddress, testCid, trainingTestbed } from '../helpers/training-testbed.ts';
 
 /** Window 1 opens at height 1: collect [1,11), challenge [11,13), commit [13,16), reveal [16,19), tally at 19. */
@@ -27,8 +27,8 @@ const TEST_PARAMS: Partial<Params> = {
 const MINERS = ['alice', 'bob', 'carol'].map((name) => testAddress(`miner-${name}`));
 const VALIDATORS = ['v1', 'v2', 'v3', 'v4'].map((name) => testAddress(`validator-${name}`));
 
-function setup(params: Partial<Params> = {}, store = emptyState(), init = true) {
-  const bed = trainingTestbed();
+function setup(params: Partial<Params> = {}, store = emptyState(), init = true, held: Set<bigint> = new Set()) {
+  const bed = trainingTestbed(undefined, { isHeld: (_store, id) => held.has(id) });
   if (init) {
     bed.subnetModule.initGenesis(store, SubnetGenesis.toJSON({ params: { subnetCount: 4n }, activations: [] }));
     bed.trainingModule.initGenesis(store, GenesisState.toJSON({ ...defaultGenesis(), params: { ...defaultParams(), ...TEST_PARAMS, ...params } }));
@@ -486,5 +486,35 @@ t.test('genesis round trip keeps EXCLUDED submissions and revealed exclusions', 
   const other = setup({}, emptyState(), false);
   other.subnetModule.initGenesis(other.store, SubnetGenesis.toJSON({ params: { subnetCount: 4n }, activations: [] }));
   t.throws(() => other.trainingModule.initGenesis(other.store, bad), { codespace: 'training', code: 3 }, 'an EXCLUDED submission without a reason');
+  t.end();
+});
+
+t.test('a submission held by an open dispute is left PENDING at aggregation start, out of the aggregate', (t) => {
+  const held = new Set<bigint>([3n]);
+  const s = setup({}, emptyState(), true, held);
+  const ctx = s.runTo(2n);
+  submit(s, ctx, MINERS[0]);
+  submit(s, ctx, MINERS[1]);
+  submit(s, ctx, MINERS[2]);
+  s.runTo(13n);
+  const window = s.training.window(s.store, 1n)!;
+  t.equal(window.acceptedCount, 2n, 'the held submission is not counted');
+  t.same(s.training.windowSubmissions(s.store, 1n).map((x) => [x.id, x.status]), [
+    [1n, SubmissionStatus.SUBMISSION_STATUS_ACCEPTED], [2n, SubmissionStatus.SUBMISSION_STATUS_ACCEPTED], [3n, SubmissionStatus.SUBMISSION_STATUS_PENDING],
+  ]);
+  // The dispute ends against the miner after aggregation started: rejectSubmission still applies.
+  held.delete(3n);
+  s.training.rejectSubmission(s.runTo(14n), 3n, 'verification dispute 1: miner at fault');
+  t.equal(s.training.submission(s.store, 3n)!.status, SubmissionStatus.SUBMISSION_STATUS_REJECTED);
+  const result = resultOf('held-out');
+  aggregate(s, window.proposers.map((proposer) => ({ proposer, result })));
+  t.equal(s.training.window(s.store, 1n)!.status, WindowStatus.WINDOW_STATUS_FINALIZED);
+  t.same(s.rewards.calls[0]!.miners.map((m) => m.address).sort(), [MINERS[0], MINERS[1]].sort(), 'only the accepted miners are paid');
+  t.end();
+});
+
+t.test('chunkTokens: only 2048, the chunk the worker trains, is a valid value', (t) => {
+  t.doesNotThrow(() => validateParams({ ...defaultParams(), chunkTokens: 2048n }));
+  for (const bad of [1n, 1024n, 4096n]) t.throws(() => validateParams({ ...defaultParams(), chunkTokens: bad }), /chunk/i, `chunkTokens ${bad} refused`);
   t.end();
 });
