@@ -238,8 +238,9 @@ export class ModelKeeper extends ModelViewKeeper {
       throw modelErrors.insufficientDeposit(`initial_deposit must be one coin of at least ${minDeposit}${params.depositDenom}`);
     }
     const change = msg.content?.paramChange;
-    if (change !== undefined && !this.deps.params.modules().includes(change.module)) {
-      throw modelErrors.unknownParamsModule(`module "${change.module}" has no governable params`);
+    if (change !== undefined) {
+      if (!this.deps.params.modules().includes(change.module)) throw modelErrors.unknownParamsModule(`module "${change.module}" has no governable params`);
+      this.checkParamChange(ctx.store, change.module, change.paramsJson);
     }
     this.deps.bank.send(ctx.store, ctx.events, proposer, MODEL_MODULE_ADDRESS, [coin]);
     const id = this.nextProposalId(ctx.store);
@@ -256,6 +257,22 @@ export class ModelKeeper extends ModelViewKeeper {
       ['voting_end_height', (ctx.height + params.votingPeriodBlocks).toString(), false],
     ]);
     return id;
+  }
+
+  /**
+   * A parameter change as it would execute now: the router's `set` (the module's own validator,
+   * its checks against state, and the app's constraints across modules) runs on a throwaway layer
+   * over `store`, so the params after the change are checked as a whole and nothing is written.
+   * Any refusal becomes `model/16` naming the module and its error. Execution runs the same `set`
+   * again (params may have changed in between: then the proposal fails, state untouched).
+   */
+  checkParamChange(store: KVStore, module: string, paramsJson: string): void {
+    try {
+      this.deps.params.set(new CacheStore(store), module, JSON.parse(paramsJson));
+    } catch (error) {
+      const cause = toChainError(error);
+      throw modelErrors.invalidParamChange(`${module} params refused: ${cause.codespace}/${cause.code}: ${cause.message}`);
+    }
   }
 
   /** MsgVote after its stateless checks: records or overwrites the voter's vote. */

@@ -31,7 +31,12 @@ export function stakingParams(staking: StakingKeeper): ModuleParams {
       // The staked denom is fixed once chosen: stake already bonded is in it.
       const current = staking.getParams(store).bondDenom;
       if (params.bondDenom !== current) throw stakingErrors.invalidParams(`bondDenom cannot change (is "${current}")`);
+      const bonded = staking.bondedValidators(store).length;
       staking.setParams(store, params);
+      // CometBFT halts on a validator set update that empties the set: keep at least one validator with power.
+      if (bonded > 0 && staking.computePowers(store).size === 0) {
+        throw stakingErrors.invalidParams(`with powerReduction ${params.powerReduction} no validator would keep voting power (the ${bonded} bonded ones would all be removed from the validator set)`);
+      }
     },
   };
 }

@@ -13,7 +13,7 @@ import type {
   SubmissionHoldReader,
   Drawer,
 } from './expected-keepers.ts';
-import { defaultParams, parseAmountString } from './params.ts';
+import { AGGREGATION_LOOKBACK_WINDOWS, defaultParams, parseAmountString } from './params.ts';
 import { validateCommitAggregation, validateRevealAggregation, validateSubmitGradient } from './validate.ts';
 
 /** Key layout inside the module's prefix "training/" (see README). */
@@ -146,6 +146,34 @@ export class TrainingViewKeeper {
   commit(store: KVStore, windowId: bigint, proposer: string): AggregationCommit | undefined {
     const raw = this.view(store).get(keys.commit(windowId, proposer));
     return raw === undefined ? undefined : AggregationCommit.decode(raw);
+  }
+
+  /** Ids of the windows in AGGREGATING, ascending (the `g/` index). */
+  aggregatingWindowIds(store: KVStore): bigint[] {
+    return [...this.view(store).iterate(keys.aggregatingPrefix)].map(([key]) => readU64be(key.subarray(keys.aggregatingPrefix.length)));
+  }
+
+  /**
+   * If windows were `windowBlocks` long from now on, would a window already open (collecting or
+   * aggregating, with the phases it was opened with) still be in its reveal phase when more than
+   * AGGREGATION_LOOKBACK_WINDOWS windows after it have opened? Windows open back to back from
+   * `next_open_height`, so window `next_window_id + k` collects from `next_open_height + k·windowBlocks`.
+   * Returns the reason, or undefined when every open window ends in time.
+   */
+  lookbackProblem(store: KVStore, windowBlocks: bigint): string | undefined {
+    const schedule = this.schedule(store);
+    const ids = this.aggregatingWindowIds(store);
+    if (schedule.collectingWindowId !== 0n) ids.push(schedule.collectingWindowId);
+    for (const id of ids) {
+      const window = this.window(store, id);
+      if (window === undefined) continue;
+      const last = window.revealEndHeight - 1n;
+      const collecting = last < schedule.nextOpenHeight ? schedule.nextWindowId - 1n : schedule.nextWindowId + (last - schedule.nextOpenHeight) / windowBlocks;
+      if (collecting - id > AGGREGATION_LOOKBACK_WINDOWS) {
+        return `window ${id} reveals until height ${last}: with windowBlocks ${windowBlocks}, window ${collecting} would be collecting by then, more than ${AGGREGATION_LOOKBACK_WINDOWS} windows after it`;
+      }
+    }
+    return undefined;
   }
 
   protected requireSubmission(store: KVStore, submissionId: bigint): Submission {
@@ -387,8 +415,7 @@ export class TrainingKeeper extends TrainingViewKeeper {
       }
     }
 
-    const aggregating = [...this.view(store).iterate(keys.aggregatingPrefix)].map(([key]) => readU64be(key.subarray(keys.aggregatingPrefix.length)));
-    for (const windowId of aggregating) {
+    for (const windowId of this.aggregatingWindowIds(store)) {
       const window = this.requireWindow(store, windowId);
       if (window.proposers.length === 0 && height >= window.commitStartHeight) this.startAggregation(ctx, window);
       if (window.status === WindowStatus.WINDOW_STATUS_AGGREGATING && height >= window.revealEndHeight) this.tally(ctx, window);

@@ -27,7 +27,13 @@ export const QUERY_PATHS = {
 export function trainingParams(training: TrainingKeeper): ModuleParams {
   return {
     get: (store) => paramsToJson(training.params(store)),
-    set: (store, value) => training.setParams(store, paramsFromJson(value)),
+    set(store, value) {
+      const params = paramsFromJson(value);
+      // Windows already open keep their phases: they too must end within the lookback once windows get shorter.
+      const problem = training.lookbackProblem(store, params.windowBlocks);
+      if (problem !== undefined) throw trainingErrors.invalidParams(problem);
+      training.setParams(store, params);
+    },
   };
 }
 
