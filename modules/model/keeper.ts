@@ -8,6 +8,7 @@ import { concatBytes, readU64be, u64be, utf8 } from '../../app/core/bytes.ts';
 import { toChainError } from '../../app/core/errors.ts';
 import { EventLog } from '../../app/core/events.ts';
 import { CacheStore } from '../../app/core/store/cache.ts';
+import { type Page, type PageRequest, paginate, underPrefix } from '../../app/core/pagination.ts';
 import { prefixStore } from '../../app/core/store/prefix.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
 import {
@@ -158,6 +159,24 @@ export class ModelViewKeeper implements ModelReader {
   /** Ascending by id. */
   proposals(store: KVStore): Proposal[] {
     return [...this.view(store).iterate(keys.proposalPrefix)].map(([, value]) => Proposal.decode(value));
+  }
+
+  /** A page of the versions, by number (key: u64be number). */
+  versionsPage(store: KVStore, page: PageRequest | undefined): Page<ModelVersion> {
+    return paginate(underPrefix(this.view(store), keys.versionPrefix), page, (_, value) => ModelVersion.decode(value), { keyLength: 8, keyMeaning: 'a u64be version number' });
+  }
+
+  /** A page of the proposals with `status` (UNSPECIFIED: all), by id (key: u64be id). */
+  proposalsPage(store: KVStore, status: ProposalStatus, page: PageRequest | undefined): Page<Proposal> {
+    return paginate(underPrefix(this.view(store), keys.proposalPrefix), page, (_, value) => {
+      const proposal = Proposal.decode(value);
+      return status === ProposalStatus.PROPOSAL_STATUS_UNSPECIFIED || proposal.status === status ? proposal : undefined;
+    }, { keyLength: 8, keyMeaning: 'a u64be proposal id' });
+  }
+
+  /** A page of a proposal's votes, in key order (key: u8 voter length ‖ voter bytes). */
+  votesPage(store: KVStore, id: bigint, page: PageRequest | undefined): Page<Vote> {
+    return paginate(underPrefix(this.view(store), keys.votesOf(id)), page, (_, value) => Vote.decode(value));
   }
 
   /** Votes of a proposal in key order (voter address length, then bytes). */

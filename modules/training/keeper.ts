@@ -1,3 +1,4 @@
+import { type Page, type PageRequest, paginate, underPrefix } from '../../app/core/pagination.ts';
 import type { Context } from '../../app/core/context.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
 import { prefixStore } from '../../app/core/store/prefix.ts';
@@ -30,12 +31,20 @@ const keys = {
   windowSubmissionPrefix: (windowId: bigint) => concatBytes(utf8('x/'), u64be(windowId)),
   minerCount: (windowId: bigint, miner: string) => concatBytes(utf8('m/'), u64be(windowId), utf8(miner)),
   cid: (cid: string) => concatBytes(utf8('c/'), utf8(cid)),
+  /** Submissions by miner: u8(len) ‖ utf8(miner) ‖ u64be(id) → empty. */
+  byMiner: (miner: string, id: bigint) => concatBytes(keys.byMinerPrefix(miner), u64be(id)),
+  byMinerPrefix: (miner: string) => {
+    const address = utf8(miner);
+    return concatBytes(utf8('n/'), Uint8Array.of(address.length), address);
+  },
   commit: (windowId: bigint, proposer: string) => concatBytes(utf8('a/'), u64be(windowId), utf8(proposer)),
   commitPrefix: (windowId: bigint) => concatBytes(utf8('a/'), u64be(windowId)),
   commitAllPrefix: utf8('a/'),
 };
 
 export const PROPOSER_DRAW_PURPOSE = 'aggregation-proposer';
+
+const ID_KEY = { keyLength: 8, keyMeaning: 'a u64be submission id' };
 
 export type WindowStatusName = 'collecting' | 'aggregating' | 'finalized' | 'failed';
 
@@ -121,6 +130,29 @@ export class TrainingViewKeeper {
     const prefix = keys.windowSubmissionPrefix(windowId);
     const ids = [...this.view(store).iterate(prefix)].map(([key]) => readU64be(key.subarray(prefix.length)));
     return ids.map((id) => this.requireSubmission(store, id));
+  }
+
+  /** A page of a window's submissions, by id (key: u64be submission id). */
+  windowSubmissionsPage(store: KVStore, windowId: bigint, page: PageRequest | undefined): Page<Submission> {
+    return paginate(underPrefix(this.view(store), keys.windowSubmissionPrefix(windowId)), page, (key) => this.requireSubmission(store, readU64be(key)), ID_KEY);
+  }
+
+  /** A page of a miner's submissions in every window, by id (key: u64be submission id). */
+  minerSubmissionsPage(store: KVStore, miner: string, page: PageRequest | undefined): Page<Submission> {
+    return paginate(underPrefix(this.view(store), keys.byMinerPrefix(miner)), page, (key) => this.requireSubmission(store, readU64be(key)), ID_KEY);
+  }
+
+  /** A page of the windows with `status` (undefined: all), by id (key: u64be window id; `reverse`: newest first). */
+  windowsPage(store: KVStore, status: WindowStatus | undefined, page: PageRequest | undefined): Page<Window> {
+    return paginate(underPrefix(this.view(store), keys.windowPrefix), page, (_, value) => {
+      const window = Window.decode(value);
+      return status === undefined || window.status === status ? window : undefined;
+    }, { keyLength: 8, keyMeaning: 'a u64be window id' });
+  }
+
+  /** A page of a window's commitments, by proposer (key: the proposer's bech32 address, UTF-8). */
+  commitsPage(store: KVStore, windowId: bigint, page: PageRequest | undefined): Page<AggregationCommit> {
+    return paginate(underPrefix(this.view(store), keys.commitPrefix(windowId)), page, (_, value) => AggregationCommit.decode(value));
   }
 
   /** How many submissions `miner` made in the window: the ordinal of its next one. */
@@ -244,6 +276,7 @@ export class TrainingKeeper extends TrainingViewKeeper {
     const count = this.minerSubmissionCount(store, submission.windowId, submission.miner);
     view.set(keys.minerCount(submission.windowId, submission.miner), u64be(count + 1n));
     view.set(keys.cid(submission.gradientCid), u64be(submission.id));
+    view.set(keys.byMiner(submission.miner, submission.id), new Uint8Array());
   }
 
   setCommit(store: KVStore, commit: AggregationCommit): void {

@@ -302,10 +302,10 @@ t.test('queries answer over the module query paths', (t) => {
   const active = QueryActiveVersionResponse.decode(q('ActiveVersion'));
   t.equal(active.active?.number, 1n);
   t.equal(active.migrating, undefined);
-  t.same(QueryProposalsResponse.decode(q('Proposals', QueryProposalsRequest.encode({ status: 0 }).finish())).proposals.map((p) => p.id), [1n]);
-  t.same(QueryProposalsResponse.decode(q('Proposals', QueryProposalsRequest.encode({ status: ProposalStatus.PROPOSAL_STATUS_PASSED }).finish())).proposals, []);
+  t.same(QueryProposalsResponse.decode(q('Proposals', QueryProposalsRequest.encode({ status: 0, pagination: undefined }).finish())).proposals.map((p) => p.id), [1n]);
+  t.same(QueryProposalsResponse.decode(q('Proposals', QueryProposalsRequest.encode({ status: ProposalStatus.PROPOSAL_STATUS_PASSED, pagination: undefined }).finish())).proposals, []);
   t.equal(QueryProposalResponse.decode(q('Proposal', QueryProposalRequest.encode({ proposalId: 1n }).finish())).proposal?.title, 'Proposal');
-  t.same(QueryVotesResponse.decode(q('Votes', QueryVotesRequest.encode({ proposalId: 1n }).finish())).votes.map((v) => v.voter), [encodeAddress(VAL_B)]);
+  t.same(QueryVotesResponse.decode(q('Votes', QueryVotesRequest.encode({ proposalId: 1n, pagination: undefined }).finish())).votes.map((v) => v.voter), [encodeAddress(VAL_B)]);
   t.same(QueryTallyResponse.decode(q('Tally', QueryTallyRequest.encode({ proposalId: 1n }).finish())).tally,
     { yes: '0', abstain: '30', no: '0', noWithVeto: '0', totalStake: '100' }, 'live tally during voting');
   f.endBlock(12n);
