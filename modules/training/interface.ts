@@ -8,12 +8,14 @@ import {
   QueryAggregationRequest, QueryAggregationResponse, QueryAssignmentRequest, QueryAssignmentResponse,
   QueryCurrentWindowRequest, QueryCurrentWindowResponse, QueryParamsRequest, QueryParamsResponse,
   QuerySubmissionRequest, QuerySubmissionResponse, QueryWindowRequest, QueryWindowResponse,
-  QueryWindowSubmissionsRequest, QueryWindowSubmissionsResponse,
+  QueryWindowSubmissionsRequest, QueryWindowSubmissionsResponse, QueryWindowsRequest, QueryWindowsResponse,
+  QueryMinerSubmissionsRequest, QueryMinerSubmissionsResponse,
 } from '../../proto/gen/r3mes/training/v1/query.ts';
+import { pageRequestMessage } from '../../app/core/pagination.ts';
 import { MsgCommitAggregation, MsgRevealAggregation, MsgSubmitGradient } from '../../proto/gen/r3mes/training/v1/tx.ts';
 import { type Exclusion, ExclusionReason } from '../../proto/gen/r3mes/training/v1/types.ts';
 import { sdkErrors } from '../../app/core/errors.ts';
-import { QUERY_PATHS } from './module.ts';
+import { QUERY_PATHS, WINDOW_STATUS_FILTER } from './module.ts';
 import { TYPE_URLS } from './msgs.ts';
 
 const REASONS: Record<string, ExclusionReason> = {
@@ -103,12 +105,31 @@ export const trainingInterface: ModuleInterface = {
     route('submission', 'One gradient submission', ['submission_id'], QUERY_PATHS.submission, '/r3mes/training/v1/submissions/{submission_id}',
       (args) => QuerySubmissionRequest.encode({ submissionId: uintArg(args.submission_id, 'submission_id') }).finish(),
       (bytes) => QuerySubmissionResponse.toJSON(QuerySubmissionResponse.decode(bytes))),
-    route('window-submissions', 'All submissions of a window, by id', ['window_id'], QUERY_PATHS.windowSubmissions, '/r3mes/training/v1/windows/{window_id}/submissions',
-      (args) => QueryWindowSubmissionsRequest.encode({ windowId: uintArg(args.window_id, 'window_id') }).finish(),
-      (bytes) => QueryWindowSubmissionsResponse.toJSON(QueryWindowSubmissionsResponse.decode(bytes))),
-    route('aggregation', 'Commitments and reveals of a window\'s aggregation proposers', ['window_id'], QUERY_PATHS.aggregation, '/r3mes/training/v1/windows/{window_id}/aggregation',
-      (args) => QueryAggregationRequest.encode({ windowId: uintArg(args.window_id, 'window_id') }).finish(),
-      (bytes) => QueryAggregationResponse.toJSON(QueryAggregationResponse.decode(bytes))),
+    {
+      ...route('windows', 'Windows by id (--reverse: newest first), all or those with --status', [], QUERY_PATHS.windows, '/r3mes/training/v1/windows',
+        (_, input) => QueryWindowsRequest.encode({ status: input?.filters?.status ?? '', pagination: pageRequestMessage(input?.pagination) }).finish(),
+        (bytes) => QueryWindowsResponse.toJSON(QueryWindowsResponse.decode(bytes))),
+      paginated: true,
+      filters: [{ name: 'status', description: 'only windows with this status', values: Object.keys(WINDOW_STATUS_FILTER) }],
+    },
+    {
+      ...route('window-submissions', 'Submissions of a window, by id', ['window_id'], QUERY_PATHS.windowSubmissions, '/r3mes/training/v1/windows/{window_id}/submissions',
+        (args, input) => QueryWindowSubmissionsRequest.encode({ windowId: uintArg(args.window_id, 'window_id'), pagination: pageRequestMessage(input?.pagination) }).finish(),
+        (bytes) => QueryWindowSubmissionsResponse.toJSON(QueryWindowSubmissionsResponse.decode(bytes))),
+      paginated: true,
+    },
+    {
+      ...route('miner-submissions', 'A miner\'s submissions in every window, by id', ['miner'], QUERY_PATHS.minerSubmissions, '/r3mes/training/v1/miners/{miner}/submissions',
+        (args, input) => QueryMinerSubmissionsRequest.encode({ miner: args.miner ?? '', pagination: pageRequestMessage(input?.pagination) }).finish(),
+        (bytes) => QueryMinerSubmissionsResponse.toJSON(QueryMinerSubmissionsResponse.decode(bytes))),
+      paginated: true,
+    },
+    {
+      ...route('aggregation', 'Commitments and reveals of a window\'s aggregation proposers, by proposer', ['window_id'], QUERY_PATHS.aggregation, '/r3mes/training/v1/windows/{window_id}/aggregation',
+        (args, input) => QueryAggregationRequest.encode({ windowId: uintArg(args.window_id, 'window_id'), pagination: pageRequestMessage(input?.pagination) }).finish(),
+        (bytes) => QueryAggregationResponse.toJSON(QueryAggregationResponse.decode(bytes))),
+      paginated: true,
+    },
     route('assignment', 'Subnet, next ordinal and chunk a miner must train in a window', ['window_id', 'miner'], QUERY_PATHS.assignment, '/r3mes/training/v1/windows/{window_id}/assignment/{miner}',
       (args) => QueryAssignmentRequest.encode({ windowId: uintArg(args.window_id, 'window_id'), miner: args.miner ?? '' }).finish(),
       (bytes) => QueryAssignmentResponse.toJSON(QueryAssignmentResponse.decode(bytes))),

@@ -1,3 +1,4 @@
+import { type Page, type PageRequest, paginate, underPrefix } from '../../app/core/pagination.ts';
 import type { Context } from '../../app/core/context.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
 import { prefixStore } from '../../app/core/store/prefix.ts';
@@ -13,7 +14,7 @@ import type {
   SubmissionHoldReader,
   Drawer,
 } from './expected-keepers.ts';
-import { defaultParams, parseAmountString } from './params.ts';
+import { AGGREGATION_LOOKBACK_WINDOWS, defaultParams, parseAmountString } from './params.ts';
 import {
   EXCLUSION_REASON_NAMES, isNothingToAggregate, validateCommitAggregation, validateRevealAggregation, validateSubmitGradient,
 } from './validate.ts';
@@ -32,6 +33,12 @@ const keys = {
   windowSubmissionPrefix: (windowId: bigint) => concatBytes(utf8('x/'), u64be(windowId)),
   minerCount: (windowId: bigint, miner: string) => concatBytes(utf8('m/'), u64be(windowId), utf8(miner)),
   cid: (cid: string) => concatBytes(utf8('c/'), utf8(cid)),
+  /** Submissions by miner: u8(len) ‖ utf8(miner) ‖ u64be(id) → empty. */
+  byMiner: (miner: string, id: bigint) => concatBytes(keys.byMinerPrefix(miner), u64be(id)),
+  byMinerPrefix: (miner: string) => {
+    const address = utf8(miner);
+    return concatBytes(utf8('n/'), Uint8Array.of(address.length), address);
+  },
   commit: (windowId: bigint, proposer: string) => concatBytes(utf8('a/'), u64be(windowId), utf8(proposer)),
   commitPrefix: (windowId: bigint) => concatBytes(utf8('a/'), u64be(windowId)),
   commitAllPrefix: utf8('a/'),
@@ -43,6 +50,8 @@ export const PROPOSER_DRAW_PURPOSE = 'aggregation-proposer';
 function exclusionKey(excluded: readonly Exclusion[]): string {
   return excluded.map((x) => `${x.submissionId}:${x.reason}`).join(',');
 }
+
+const ID_KEY = { keyLength: 8, keyMeaning: 'a u64be submission id' };
 
 export type WindowStatusName = 'collecting' | 'aggregating' | 'finalized' | 'failed';
 
@@ -136,6 +145,29 @@ export class TrainingViewKeeper {
     return ids.map((id) => this.requireSubmission(store, id));
   }
 
+  /** A page of a window's submissions, by id (key: u64be submission id). */
+  windowSubmissionsPage(store: KVStore, windowId: bigint, page: PageRequest | undefined): Page<Submission> {
+    return paginate(underPrefix(this.view(store), keys.windowSubmissionPrefix(windowId)), page, (key) => this.requireSubmission(store, readU64be(key)), ID_KEY);
+  }
+
+  /** A page of a miner's submissions in every window, by id (key: u64be submission id). */
+  minerSubmissionsPage(store: KVStore, miner: string, page: PageRequest | undefined): Page<Submission> {
+    return paginate(underPrefix(this.view(store), keys.byMinerPrefix(miner)), page, (key) => this.requireSubmission(store, readU64be(key)), ID_KEY);
+  }
+
+  /** A page of the windows with `status` (undefined: all), by id (key: u64be window id; `reverse`: newest first). */
+  windowsPage(store: KVStore, status: WindowStatus | undefined, page: PageRequest | undefined): Page<Window> {
+    return paginate(underPrefix(this.view(store), keys.windowPrefix), page, (_, value) => {
+      const window = Window.decode(value);
+      return status === undefined || window.status === status ? window : undefined;
+    }, { keyLength: 8, keyMeaning: 'a u64be window id' });
+  }
+
+  /** A page of a window's commitments, by proposer (key: the proposer's bech32 address, UTF-8). */
+  commitsPage(store: KVStore, windowId: bigint, page: PageRequest | undefined): Page<AggregationCommit> {
+    return paginate(underPrefix(this.view(store), keys.commitPrefix(windowId)), page, (_, value) => AggregationCommit.decode(value));
+  }
+
   /** How many submissions `miner` made in the window: the ordinal of its next one. */
   minerSubmissionCount(store: KVStore, windowId: bigint, miner: string): bigint {
     const raw = this.view(store).get(keys.minerCount(windowId, miner));
@@ -159,6 +191,34 @@ export class TrainingViewKeeper {
   commit(store: KVStore, windowId: bigint, proposer: string): AggregationCommit | undefined {
     const raw = this.view(store).get(keys.commit(windowId, proposer));
     return raw === undefined ? undefined : AggregationCommit.decode(raw);
+  }
+
+  /** Ids of the windows in AGGREGATING, ascending (the `g/` index). */
+  aggregatingWindowIds(store: KVStore): bigint[] {
+    return [...this.view(store).iterate(keys.aggregatingPrefix)].map(([key]) => readU64be(key.subarray(keys.aggregatingPrefix.length)));
+  }
+
+  /**
+   * If windows were `windowBlocks` long from now on, would a window already open (collecting or
+   * aggregating, with the phases it was opened with) still be in its reveal phase when more than
+   * AGGREGATION_LOOKBACK_WINDOWS windows after it have opened? Windows open back to back from
+   * `next_open_height`, so window `next_window_id + k` collects from `next_open_height + k·windowBlocks`.
+   * Returns the reason, or undefined when every open window ends in time.
+   */
+  lookbackProblem(store: KVStore, windowBlocks: bigint): string | undefined {
+    const schedule = this.schedule(store);
+    const ids = this.aggregatingWindowIds(store);
+    if (schedule.collectingWindowId !== 0n) ids.push(schedule.collectingWindowId);
+    for (const id of ids) {
+      const window = this.window(store, id);
+      if (window === undefined) continue;
+      const last = window.revealEndHeight - 1n;
+      const collecting = last < schedule.nextOpenHeight ? schedule.nextWindowId - 1n : schedule.nextWindowId + (last - schedule.nextOpenHeight) / windowBlocks;
+      if (collecting - id > AGGREGATION_LOOKBACK_WINDOWS) {
+        return `window ${id} reveals until height ${last}: with windowBlocks ${windowBlocks}, window ${collecting} would be collecting by then, more than ${AGGREGATION_LOOKBACK_WINDOWS} windows after it`;
+      }
+    }
+    return undefined;
   }
 
   protected requireSubmission(store: KVStore, submissionId: bigint): Submission {
@@ -229,6 +289,7 @@ export class TrainingKeeper extends TrainingViewKeeper {
     const count = this.minerSubmissionCount(store, submission.windowId, submission.miner);
     view.set(keys.minerCount(submission.windowId, submission.miner), u64be(count + 1n));
     view.set(keys.cid(submission.gradientCid), u64be(submission.id));
+    view.set(keys.byMiner(submission.miner, submission.id), new Uint8Array());
   }
 
   setCommit(store: KVStore, commit: AggregationCommit): void {
@@ -427,8 +488,7 @@ export class TrainingKeeper extends TrainingViewKeeper {
       }
     }
 
-    const aggregating = [...this.view(store).iterate(keys.aggregatingPrefix)].map(([key]) => readU64be(key.subarray(keys.aggregatingPrefix.length)));
-    for (const windowId of aggregating) {
+    for (const windowId of this.aggregatingWindowIds(store)) {
       const window = this.requireWindow(store, windowId);
       if (window.proposers.length === 0 && height >= window.commitStartHeight) this.startAggregation(ctx, window);
       if (window.status === WindowStatus.WINDOW_STATUS_AGGREGATING && height >= window.revealEndHeight) this.tally(ctx, window);

@@ -625,8 +625,8 @@ t.test('queries answer what the keeper holds', (t) => {
   t.equal(QueryWindowResponse.decode(q[QUERY_PATHS.window](s.store, QueryWindowRequest.encode({ windowId: 1n }).finish())).window!.submissionCount, 1n);
   t.equal(QueryCurrentWindowResponse.decode(q[QUERY_PATHS.currentWindow](s.store, new Uint8Array())).window!.id, 1n);
   t.equal(QuerySubmissionResponse.decode(q[QUERY_PATHS.submission](s.store, QuerySubmissionRequest.encode({ submissionId: 1n }).finish())).submission!.miner, MINERS[0]);
-  t.equal(QueryWindowSubmissionsResponse.decode(q[QUERY_PATHS.windowSubmissions](s.store, QueryWindowSubmissionsRequest.encode({ windowId: 1n }).finish())).submissions.length, 1);
-  t.same(QueryAggregationResponse.decode(q[QUERY_PATHS.aggregation](s.store, QueryAggregationRequest.encode({ windowId: 1n }).finish())).commits, []);
+  t.equal(QueryWindowSubmissionsResponse.decode(q[QUERY_PATHS.windowSubmissions](s.store, QueryWindowSubmissionsRequest.encode({ windowId: 1n, pagination: undefined }).finish())).submissions.length, 1);
+  t.same(QueryAggregationResponse.decode(q[QUERY_PATHS.aggregation](s.store, QueryAggregationRequest.encode({ windowId: 1n, pagination: undefined }).finish())).commits, []);
   const assignment = QueryAssignmentResponse.decode(q[QUERY_PATHS.assignment](s.store, QueryAssignmentRequest.encode({ windowId: 1n, miner: MINERS[0] }).finish()));
   t.equal(assignment.nextOrdinal, 1n);
   t.equal(assignment.remaining, 1n);

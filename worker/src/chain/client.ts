@@ -209,6 +209,29 @@ export class RpcChainReader implements ChainReader, VerificationReader {
     }
   }
 
+  /**
+   * Every item of a paged list query (Cosmos PageRequest/PageResponse): pages of 1000 (the chain's
+   * maximum), each continuing at the previous page's next_key, until a page has none. Each page
+   * reads the latest state, so items added meanwhile may appear; none present throughout is missed.
+   */
+  private async allPages<R extends { pagination?: { nextKey: Uint8Array } | undefined }, T>(
+    path: string,
+    encode: (pagination: { key: Buffer; offset: bigint; limit: bigint; countTotal: boolean; reverse: boolean }) => Uint8Array,
+    decode: (b: Uint8Array) => R,
+    items: (response: R) => T[],
+  ): Promise<T[]> {
+    const out: T[] = [];
+    let key = Buffer.alloc(0);
+    for (;;) {
+      const page = await this.query(path, encode({ key, offset: 0n, limit: 1000n, countTotal: false, reverse: false }), decode);
+      out.push(...items(page));
+      const next = page.pagination?.nextKey;
+      if (next === undefined || next.length === 0) return out;
+      if (Buffer.from(next).equals(key)) throw new ChainError(ChainErrorCode.QueryFailed, `query ${path}: the next page starts where this one did (next_key ${key.toString('base64')})`);
+      key = Buffer.from(next);
+    }
+  }
+
   async height(): Promise<bigint> {
     const status = await reach(this.rpcUrl, 'status', () => this.comet.status(), this.retry);
     return BigInt(status.syncInfo.latestBlockHeight);
@@ -229,7 +252,8 @@ export class RpcChainReader implements ChainReader, VerificationReader {
   }
 
   async windowSubmissions(windowId: bigint): Promise<Submission[]> {
-    return (await this.query('/r3mes.training.v1.Query/WindowSubmissions', QueryWindowSubmissionsRequest.encode({ windowId }).finish(), (b) => QueryWindowSubmissionsResponse.decode(b))).submissions;
+    return this.allPages('/r3mes.training.v1.Query/WindowSubmissions', (pagination) => QueryWindowSubmissionsRequest.encode({ windowId, pagination }).finish(),
+      (b) => QueryWindowSubmissionsResponse.decode(b), (r) => r.submissions);
   }
 
   async submission(submissionId: bigint): Promise<Submission> {
@@ -239,7 +263,8 @@ export class RpcChainReader implements ChainReader, VerificationReader {
   }
 
   async aggregation(windowId: bigint): Promise<AggregationCommit[]> {
-    return (await this.query('/r3mes.training.v1.Query/Aggregation', QueryAggregationRequest.encode({ windowId }).finish(), (b) => QueryAggregationResponse.decode(b))).commits;
+    return this.allPages('/r3mes.training.v1.Query/Aggregation', (pagination) => QueryAggregationRequest.encode({ windowId, pagination }).finish(),
+      (b) => QueryAggregationResponse.decode(b), (r) => r.commits);
   }
 
   async trainingParams(): Promise<TrainingParams> {
@@ -280,7 +305,7 @@ export class RpcChainReader implements ChainReader, VerificationReader {
 
   async openDisputes(): Promise<Dispute[]> {
     const path = '/r3mes.verification.v1.Query/OpenDisputes';
-    return (await this.query(path, VQueryOpenDisputesRequest.encode({}).finish(), (b) => VQueryOpenDisputesResponse.decode(b))).disputes;
+    return this.allPages(path, (pagination) => VQueryOpenDisputesRequest.encode({ pagination }).finish(), (b) => VQueryOpenDisputesResponse.decode(b), (r) => r.disputes);
   }
 
   async verificationParams(): Promise<VerificationParams> {
