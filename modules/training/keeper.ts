@@ -128,6 +128,11 @@ export class TrainingViewKeeper {
     for (const [, value] of this.view(store).iterate(keys.windowPrefix)) yield Window.decode(value);
   }
 
+  /** Ids of the windows in `AGGREGATING`, ascending (the `g/` index: no scan of all windows). */
+  aggregatingWindowIds(store: KVStore): bigint[] {
+    return [...this.view(store).iterate(keys.aggregatingPrefix)].map(([key]) => readU64be(key.subarray(keys.aggregatingPrefix.length)));
+  }
+
   submission(store: KVStore, submissionId: bigint): Submission | undefined {
     if (submissionId < 0n || submissionId >= 1n << 64n) return undefined;
     const raw = this.view(store).get(keys.submission(submissionId));
@@ -191,11 +196,6 @@ export class TrainingViewKeeper {
   commit(store: KVStore, windowId: bigint, proposer: string): AggregationCommit | undefined {
     const raw = this.view(store).get(keys.commit(windowId, proposer));
     return raw === undefined ? undefined : AggregationCommit.decode(raw);
-  }
-
-  /** Ids of the windows in AGGREGATING, ascending (the `g/` index). */
-  aggregatingWindowIds(store: KVStore): bigint[] {
-    return [...this.view(store).iterate(keys.aggregatingPrefix)].map(([key]) => readU64be(key.subarray(keys.aggregatingPrefix.length)));
   }
 
   /**

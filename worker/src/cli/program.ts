@@ -116,7 +116,8 @@ export function buildProgram(io: ProgramIo = {}): Command {
   storeOptions(program.command('train')
     .description('mine: follow the windows, train the assigned chunk, publish the delta, send MsgSubmitGradient (never twice)')
     .addOption(nodeOption()).addOption(homeOption()).addOption(keyOption()).addOption(keyringOption()).addOption(backendOption())
-    .option('--gateway-listen <host:port>', 'serve /ipfs/{cid}, /stats and /health while mining')
+    .option('--gateway-listen <host:port>', 'serve /ipfs/{cid}, /stats, /health and /metrics while mining')
+    .option('--listen <host:port>', 'serve /stats, /health and /metrics (Prometheus) while mining, without the content store')
     .option('--once', 'handle one window, then exit')
     .option('--steps <n>', 'training steps per chunk', String(DEFAULT_STEPS))
     .option('--lr <q16>', 'learning rate, Q16 units per sign step', String(DEFAULT_LR))
@@ -125,7 +126,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--poll-ms <ms>', 'how often to look at the chain', '3000')
     .option('--cheat', 'DEMO ONLY: tamper the delta before upload (consistent CID and hash); re-execution exposes it'))
     .action(async (o: StoreOpts & {
-      node: string; home: string; key: string; keyringBackend: KeyringBackend; backend: BackendChoice; gatewayListen?: string;
+      node: string; home: string; key: string; keyringBackend: KeyringBackend; backend: BackendChoice; gatewayListen?: string; listen?: string;
       once?: boolean; steps: string; lr: string; perWindow: string; model?: string; pollMs: string; cheat?: boolean;
     }) => {
       const steps = parseUint(o.steps, '--steps', 1024);
@@ -133,6 +134,8 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const perWindow = parseUint(o.perWindow, '--per-window', 10_000);
       const pollMs = parseUint(o.pollMs, '--poll-ms', 3_600_000);
       if (steps < 1 || perWindow < 1) throw new Error('--steps and --per-window must be at least 1');
+      if (o.gatewayListen !== undefined && o.listen !== undefined) throw new Error('give --gateway-listen (store, /stats, /metrics) or --listen (/stats, /metrics only), not both');
+      if (o.listen !== undefined) parseListen(o.listen);
       const backend = await chooseBackend(o.backend);
       const modelFile = await readModelFile(o.model);
       const { store, describe } = await storeFrom(o);
@@ -142,8 +145,9 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const writer = await RpcChainWriter.connect(o.node, signer, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
       const stats = new WorkerStats();
       Object.assign(stats, { role: 'train', backend: backend.name, adapter: backend.adapter, address, status: 'running' });
-      const server = o.gatewayListen ? await startWorkerServer(o.gatewayListen, { store, stats }) : undefined;
-      if (server) log(`serving ${describe} and /stats at ${server.address}`);
+      const server = o.gatewayListen ? await startWorkerServer(o.gatewayListen, { store, stats })
+        : o.listen ? await startWorkerServer(o.listen, { stats }) : undefined;
+      if (server) log(`serving ${o.gatewayListen ? `${describe}, ` : ''}/stats, /health and /metrics at ${server.address}`);
       const journal = await Journal.open(join(o.home, 'worker', 'journal.json'));
       const bases = new BaseStates(chain, store);
       const models = new Map<bigint, LoadedModel>();
@@ -194,15 +198,18 @@ export function buildProgram(io: ProgramIo = {}): Command {
       .addOption(keyringOption())
       .option('--once', 'duty mode: one pass, print the outcomes, exit')
       .option('--poll-ms <ms>', 'duty mode: how often to look at the chain', '3000')
+      .option('--listen <host:port>', 'duty mode: serve /stats, /health and /metrics (Prometheus)')
       .addOption(nodeOption()).addOption(homeOption()))
       .action(async (o: StoreOpts & {
         backend: BackendChoice; step?: string; state?: string; trace?: string; delta?: string; submission?: string;
         chunkIndex?: string; chunkFile?: string; model?: string; node: string; home: string;
-        key?: string; keyringBackend: KeyringBackend; once?: boolean; pollMs: string;
+        key?: string; keyringBackend: KeyringBackend; once?: boolean; pollMs: string; listen?: string;
       }) => {
         if (name === 'arbitrate' && o.backend !== 'cpu') throw new Error('arbitrate re-executes on the CPU reference only (L3); --backend webgpu/auto is refused');
         const modes = [o.step !== undefined, o.delta !== undefined, o.submission !== undefined, o.key !== undefined].filter(Boolean).length;
         if (modes !== 1) throw new Error(`${name}: give exactly one of --key NAME (duties), --step K (with --state), --delta FILE|CID, --submission ID`);
+        if (o.listen !== undefined && o.key === undefined) throw new Error(`${name}: --listen serves the duty mode's /stats and /metrics; it needs --key NAME`);
+        if (o.listen !== undefined) parseListen(o.listen);
         const backend: TrainBackend = await chooseBackend(o.backend);
         const modelFile = await readModelFile(o.model);
         const { store, describe } = await storeFrom(o);
@@ -210,20 +217,24 @@ export function buildProgram(io: ProgramIo = {}): Command {
           const pollMs = parseUint(o.pollMs, '--poll-ms', 3_600_000);
           const { openSigner, RpcChainReader, RpcChainWriter, identityOfVersion, DEFAULT_RETRY } = await chainModules();
           const { DutyJournal, dutyPass } = await import('../roles/verify.ts');
+          const { MissedDuties } = await import('../roles/missed-duties.ts');
           const { signer, address } = await openSigner(o.home, o.key, o.keyringBackend);
+          const stats = new WorkerStats();
+          Object.assign(stats, { role: name, backend: backend.name, adapter: backend.adapter, address, status: 'running' });
+          const missed = new MissedDuties(stats);
+          const server = o.listen ? await startWorkerServer(o.listen, { stats }) : undefined;
+          if (server) log(`serving /stats, /health and /metrics at ${server.address}`);
           const chain = await RpcChainReader.connect(o.node);
           const writer = await RpcChainWriter.connect(o.node, signer, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
           const journal = await DutyJournal.open(join(o.home, 'worker', 'verify-journal.json'));
           const bases = new BaseStates(chain, store);
           const models = new Map<bigint, LoadedModel>();
           log(`${name} duties as ${address} on ${backend.adapter}; store: ${describe}`);
-          const stats = new WorkerStats();
-          Object.assign(stats, { role: name, backend: backend.name, adapter: backend.adapter, address, status: 'running' });
           try {
             const loop = await runRoleLoop({
               name, once: o.once === true, pollMs, stats, log, formatError, isFatal, idleStatus: 'running',
               pass: () => dutyPass({
-                chain, writer, store, journal, backend, role: name, chunkAt: corpusChunk, log, onStep: progressHook(name), bases,
+                chain, writer, store, journal, backend, role: name, chunkAt: corpusChunk, log, onStep: progressHook(name), bases, stats, missed,
                 loadModel: async (v) => {
                   let m = models.get(v);
                   if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
@@ -234,6 +245,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
             if (o.once) print(loop.last);
             return;
           } finally {
+            await server?.app.close();
             chain.disconnect();
             writer.disconnect();
             backend.close();

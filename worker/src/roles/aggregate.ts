@@ -181,6 +181,7 @@ export async function acceptedDeltas(
 async function send(deps: ProposerDeps, entry: JournalEntry, tx: { txBytes: Uint8Array; txhash: string }): Promise<void> {
   await deps.journal.record(entry);
   const out = await deps.writer.broadcast(tx);
+  deps.stats.recordSubmission(out.code !== 0 ? 'refused' : 'accepted');
   if (out.code !== 0) {
     await deps.journal.update(entry, { status: 'failed', error: out.rawLog });
     throw new ChainError(ChainErrorCode.TxFailed, `${entry.kind} for window ${entry.window} refused (code ${out.code}): ${out.rawLog}`, { abciCode: out.code, txhash: tx.txhash });

@@ -1,10 +1,11 @@
 // The worker's HTTP face: the IPFS-style gateway over its content store (`GET /ipfs/{cid}`,
-// `POST /ipfs`) and `GET /stats`, `GET /health` (fastify).
+// `POST /ipfs`) and `GET /stats`, `GET /health`, `GET /metrics` (Prometheus, roles/metrics.ts) (fastify).
 
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ContentStore } from '../storage/content-store.ts';
 import { ipfsGateway, type UploadPolicy } from '../storage/gateway.ts';
 import type { WorkerStats } from './stats.ts';
+import { workerMetrics } from './metrics.ts';
 
 export interface ServerOptions {
   store?: ContentStore;
@@ -17,6 +18,8 @@ export async function buildWorkerServer(options: ServerOptions): Promise<Fastify
   const app = Fastify({ logger: false });
   if (options.store) await app.register(ipfsGateway, { store: options.store, upload: options.upload });
   app.get('/stats', async () => options.stats.snapshot());
+  const metrics = workerMetrics(options.stats);
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).header('cache-control', 'no-store').send(await metrics.metrics()));
   app.get('/health', async () => {
     const s = options.stats.snapshot();
     // ok: the last pass of the role's loop succeeded. The last error stays visible after recovery.
