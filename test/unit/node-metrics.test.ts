@@ -182,10 +182,9 @@ t.test('a failing recorder or collector is logged and counted; the ABCI answers 
   const lines: string[] = [];
   const metrics = new NodeMetrics(h.app, { log: (line) => lines.push(line), processMetrics: false });
   h.abci = metrics.instrument(h.app);
-  // Fault injection: the counter behind txs committed and the windows collector throw.
+  // Fault injection: the counter behind txs committed throws (and, below, the windows collector).
   const broken = metrics as unknown as { txsCommitted: { inc(): void } };
   broken.txsCommitted.inc = () => { throw new Error('recorder exploded'); };
-  (h.app.training as unknown as { aggregatingWindowIds(): never }).aggregatingWindowIds = () => { throw new Error('collector exploded'); };
 
   const accountNumber = h.app.auth.getAccount(h.store.working(), decodeAddress(alice.address))?.accountNumber ?? 0n;
   for (let i = 0n; i < 3n; i++) {
@@ -194,6 +193,8 @@ t.test('a failing recorder or collector is logged and counted; the ABCI answers 
     t.same(ours, theirs, `block ${h.height}: the instrumented app answers exactly as the bare one`);
   }
   t.equal(h.store.lastHeight, 3n, 'three blocks committed');
+  // Only now (beginBlock reads the same index): the windows collector throws while scraping.
+  (h.app.training as unknown as { aggregatingWindowIds(): never }).aggregatingWindowIds = () => { throw new Error('collector exploded'); };
   const text = await metrics.metrics();
   const scraped = parseExposition(text);
   t.equal(scraped.value('r3mes_block_height'), 3, 'what did not fail is still recorded');
