@@ -46,7 +46,7 @@ export async function openStore(opts: StoreOptions, fallbackDir?: string): Promi
 
 /** A local path, or a CID fetched from the store (re-hashed by the store). */
 export async function readFileOrCid(arg: string, store?: ContentStore): Promise<{ bytes: Uint8Array; cid?: string }> {
-  if (/^bafk/.test(arg) && !arg.includes('/')) {
+  if (/^baf[ky]/.test(arg) && !arg.includes('/')) {
     const cid = parseCid(arg);
     if (!store) throw new Error(`${arg} is a CID: pass --store, --ipfs-api or --gateway to fetch it`);
     return { bytes: await store.get(cid), cid: arg };
