@@ -8,6 +8,7 @@ import { initAdapter } from '../src/model/adapter.ts';
 import type { ModelConfig } from '../src/model/config.ts';
 import { adapterDelta, decodeDelta, type DeltaInfo, encodeDelta, gradientHash } from '../src/output/delta.ts';
 import type { ModelIdentity } from '../src/output/metadata.ts';
+import { openStore } from '../src/cli/common.ts';
 import { FileBlockstore } from '../src/storage/blockstore.ts';
 import { cidOf } from '../src/storage/cid.ts';
 import { buildGateway } from '../src/storage/gateway.ts';
@@ -51,7 +52,7 @@ async function deltaFile(rank: number, miner: string) {
 
 t.test('our CIDs are the ones Kubo gives, and Kubo\'s unixfs-v1-2025 profile gives them by default', async (t) => {
   const plain = await startKubo(t, 'plain');
-  const profiled = await startKubo(t, 'ipip499', ['unixfs-v1-2025']);
+  const profiled = await startKubo(t, 'ipip499', { profiles: ['unixfs-v1-2025'] });
   const client = new KuboClient(plain.api);
   for (const length of [0, 1, CHUNK_BYTES, CHUNK_BYTES + 1, 2.5 * CHUNK_BYTES, 3 * CHUNK_BYTES + 5]) {
     const bytes = inputOf(length, `kubo-${length}`);
@@ -77,6 +78,11 @@ t.test('a miner adds deltas to its own node; a proposer and a verifier on anothe
   const miner = new KuboClient(minerNode.api);
   const proposer = new KuboClient(otherNode.api);
   const verifier = new KuboClient(otherNode.api);
+  const id = await miner.identity();
+  t.equal(id.peerId, minerNode.peerId, 'identity: the peer id other operators see');
+  t.ok(id.addresses.some((a) => a.startsWith('/ip4/127.0.0.1/tcp/')) && id.peers === 1, 'its addresses, and one peer');
+  const opened = await openStore({ ipfsApi: minerNode.api });
+  t.match(opened.describe, new RegExp(`^kubo ${minerNode.api} \\(peer ${minerNode.peerId}, 1 peer\\(s\\) now\\)$`), '--ipfs-api says who the node is');
 
   for (const [label, rank] of [['a delta over one block', 64], ['a small delta', 4]] as const) {
     const file = await deltaFile(rank, 'r3mes1miner');
@@ -103,4 +109,26 @@ t.test('a miner adds deltas to its own node; a proposer and a verifier on anothe
   t.same(Buffer.from(await new GatewayClient(base).get(big.cid)), Buffer.from(big.bytes), 'through our gateway backed by the other node');
   const embedded = await FileBlockstore.open(t.testdir());
   t.ok((await embedded.put(big.bytes)).equals(big.cid), 'the embedded store names it with the same CID');
+});
+
+t.test('operators who share no gateway and were never connected find each other through Kubo content routing', async (t) => {
+  // Each node joins the same DHT through one common peer (what the public IPFS network's
+  // bootstrap nodes are; here a third daemon on loopback). On `add`, the miner's node announces
+  // the root CID with its peer id and addresses (Kubo's provider records, Import.FastProvideRoot);
+  // the validator's node looks the CID up, connects to the miner's node and fetches over bitswap.
+  const dht = { 'Routing.Type': '"dhtserver"' };
+  const rendezvous = await startKubo(t, 'rendezvous', { config: dht });
+  const minerNode = await startKubo(t, 'miner', { config: dht });
+  const validatorNode = await startKubo(t, 'validator', { config: dht });
+  await connectKubo(minerNode, rendezvous);
+  await connectKubo(validatorNode, rendezvous);
+  t.notOk((await kuboPeers(validatorNode)).includes(minerNode.peerId), 'the validator node is not connected to the miner node');
+
+  const file = await deltaFile(64, 'r3mes1miner');
+  const cid = await new KuboClient(minerNode.api).put(file.bytes);
+  t.equal(cid.code, 0x70, 'a UnixFS delta over one block');
+  t.equal(await new KuboClient(rendezvous.api).has(cid), false, 'the rendezvous node holds none of it');
+  const fetched = await new KuboClient(validatorNode.api, { timeoutMs: 120_000 }).get(cid);
+  t.same(Buffer.from(fetched), Buffer.from(file.bytes), 'the validator fetched it by CID alone, verified here');
+  t.ok((await kuboPeers(validatorNode)).includes(minerNode.peerId), 'by connecting to the miner node it found as the provider');
 });

@@ -29,7 +29,10 @@ export async function openStore(opts: StoreOptions, fallbackDir?: string): Promi
   let describe: string;
   if (opts.ipfsApi) {
     store = new KuboClient(opts.ipfsApi, { timeoutMs: 30_000 });
-    describe = `kubo ${opts.ipfsApi}`;
+    // Other operators find this worker's content through the node's provider records (peer id +
+    // addresses) in the DHT its peers share: say who it is, and whether anyone can hear it.
+    const id = await (store as KuboClient).identity();
+    describe = `kubo ${opts.ipfsApi} (peer ${id.peerId}, ${id.peers} peer(s) now${id.peers === 0 ? ': nobody can find its content until it has some' : ''})`;
   } else if (opts.gateway) {
     // A gateway on a public address takes uploads only with its token (storage/gateway.ts).
     store = new GatewayClient(opts.gateway, { timeoutMs: 30_000, uploadToken: process.env.R3MES_GATEWAY_TOKEN || undefined });

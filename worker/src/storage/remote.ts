@@ -281,6 +281,30 @@ export class KuboClient implements ContentStore {
     return bytes;
   }
 
+  /**
+   * Who the node is to other operators: its peer id, the addresses it announces (its provider
+   * records carry them) and how many peers it has now (none: nobody can find its content).
+   */
+  async identity(): Promise<{ peerId: string; addresses: string[]; peers: number }> {
+    const rpc = async <T>(command: string): Promise<T> => {
+      const response = await this.http.send(this.endpoint(command, {}), { method: 'POST' });
+      if (!response.ok) throw remoteFailure(`${this.http.source}: ${command}: ${await this.errorMessage(response)}`);
+      try {
+        return (await response.json()) as T;
+      } catch (cause) {
+        throw remoteFailure(`${this.http.source}: ${command} answered something that is not JSON`, cause);
+      }
+    };
+    const id = await rpc<{ ID?: unknown; Addresses?: unknown }>('id');
+    if (typeof id.ID !== 'string') throw remoteFailure(`${this.http.source}: id answered no peer id`);
+    const peers = await rpc<{ Peers?: unknown }>('swarm/peers');
+    return {
+      peerId: id.ID,
+      addresses: Array.isArray(id.Addresses) ? id.Addresses.filter((a): a is string => typeof a === 'string') : [],
+      peers: Array.isArray(peers.Peers) ? peers.Peers.length : 0,
+    };
+  }
+
   async has(cid: CID): Promise<boolean> {
     assertContentCid(cid);
     const url = this.endpoint('block/stat', { arg: cid.toString(), offline: 'true' });

@@ -60,18 +60,25 @@ export async function kuboRpc<T = unknown>(api: string, command: string, params:
   return (text ? JSON.parse(text) : {}) as T;
 }
 
+export interface StartKuboOptions {
+  /** Config profiles applied after `test`, e.g. 'unixfs-v1-2025'. */
+  profiles?: string[];
+  /** More config, key → JSON value, e.g. {'Routing.Type': '"dhtserver"'}. */
+  config?: Record<string, string>;
+}
+
 /**
- * Starts a Kubo daemon in a fresh repo, initialised with the `test` profile and any `profiles`
- * more (e.g. 'unixfs-v1-2025'); stopped and removed at `t`'s teardown.
+ * Starts a Kubo daemon in a fresh repo, initialised with the `test` profile (and `profiles`);
+ * stopped and removed at `t`'s teardown.
  */
-export async function startKubo(t: Test, name: string, profiles: string[] = []): Promise<KuboNode> {
+export async function startKubo(t: Test, name: string, options: StartKuboOptions = {}): Promise<KuboNode> {
   const binary = findKubo();
   const repo = mkdtempSync(join(tmpdir(), `r3mes-kubo-${name}-`));
-  run(binary, repo, ['init', '--profile', ['test', ...profiles].join(',')]);
+  run(binary, repo, ['init', '--profile', ['test', ...(options.profiles ?? [])].join(',')]);
   // Only TCP on loopback (the test profile's swarm address); no relays, no AutoNAT service.
-  for (const [key, value] of [
-    ['Swarm.RelayClient.Enabled', 'false'], ['Swarm.RelayService.Enabled', 'false'], ['AutoNAT.ServiceMode', '"disabled"'],
-  ] as const) run(binary, repo, ['config', '--json', key, value]);
+  for (const [key, value] of Object.entries({
+    'Swarm.RelayClient.Enabled': 'false', 'Swarm.RelayService.Enabled': 'false', 'AutoNAT.ServiceMode': '"disabled"', ...options.config,
+  })) run(binary, repo, ['config', '--json', key, value]);
 
   const child: ChildProcess = spawn(binary, ['daemon'], { env: { ...process.env, IPFS_PATH: repo, GOLOG_LOG_LEVEL: 'error' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
