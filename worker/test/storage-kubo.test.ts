@@ -14,7 +14,7 @@ import { cidOf } from '../src/storage/cid.ts';
 import { buildGateway } from '../src/storage/gateway.ts';
 import { GatewayClient, KuboClient } from '../src/storage/remote.ts';
 import { CHUNK_BYTES, importFile } from '../src/storage/unixfs.ts';
-import { connectKubo, kuboPeers, startKubo } from './helpers/kubo.ts';
+import { connectKubo, kuboFindProviders, kuboPeers, startKubo } from './helpers/kubo.ts';
 
 /** Deterministic test inputs: sha256 counter stream. */
 function inputOf(length: number, label: string): Uint8Array {
@@ -111,24 +111,37 @@ t.test('a miner adds deltas to its own node; a proposer and a verifier on anothe
   t.ok((await embedded.put(big.bytes)).equals(big.cid), 'the embedded store names it with the same CID');
 });
 
-t.test('operators who share no gateway and were never connected find each other through Kubo content routing', async (t) => {
+t.test('operators who share no gateway, and are never told of each other, find each other through the DHT', async (t) => {
   // Each node joins the same DHT through one common peer (what the public IPFS network's
   // bootstrap nodes are; here a third daemon on loopback). On `add`, the miner's node announces
-  // the root CID with its peer id and addresses (Kubo's provider records, Import.FastProvideRoot);
-  // the validator's node looks the CID up, connects to the miner's node and fetches over bitswap.
+  // the root CID with its peer id and addresses (a provider record, Import.FastProvideRoot); the
+  // validator's node finds the miner's node through the DHT (the provider record, or the DHT's
+  // own peer discovery, which may connect the two first) and fetches over bitswap. The test
+  // never gives either node the other's address.
   const dht = { 'Routing.Type': '"dhtserver"' };
   const rendezvous = await startKubo(t, 'rendezvous', { config: dht });
   const minerNode = await startKubo(t, 'miner', { config: dht });
   const validatorNode = await startKubo(t, 'validator', { config: dht });
   await connectKubo(minerNode, rendezvous);
   await connectKubo(validatorNode, rendezvous);
-  t.notOk((await kuboPeers(validatorNode)).includes(minerNode.peerId), 'the validator node is not connected to the miner node');
 
   const file = await deltaFile(64, 'r3mes1miner');
   const cid = await new KuboClient(minerNode.api).put(file.bytes);
   t.equal(cid.code, 0x70, 'a UnixFS delta over one block');
   t.equal(await new KuboClient(rendezvous.api).has(cid), false, 'the rendezvous node holds none of it');
   const fetched = await new KuboClient(validatorNode.api, { timeoutMs: 120_000 }).get(cid);
-  t.same(Buffer.from(fetched), Buffer.from(file.bytes), 'the validator fetched it by CID alone, verified here');
-  t.ok((await kuboPeers(validatorNode)).includes(minerNode.peerId), 'by connecting to the miner node it found as the provider');
+  t.same(Buffer.from(fetched), Buffer.from(file.bytes), 'the validator node fetched it by CID alone, verified here');
+  t.ok((await kuboPeers(validatorNode)).includes(minerNode.peerId), 'from the miner node, to which it is now connected');
+
+  // The announcement itself: the validator node's DHT lookup names the miner node as a provider,
+  // with the addresses to dial. (Wait for it: the miner node provides the root asynchronously.)
+  const deadline = Date.now() + 90_000;
+  let providers = await kuboFindProviders(validatorNode, cid.toString());
+  while (!providers.some((p) => p.id === minerNode.peerId) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    providers = await kuboFindProviders(validatorNode, cid.toString());
+  }
+  const miner = providers.find((p) => p.id === minerNode.peerId);
+  t.ok(miner, `the DHT names the miner node (${minerNode.peerId}) as a provider of ${cid}`);
+  t.ok(miner?.addrs.some((a) => minerNode.swarm.some((s) => s.startsWith(a))) ?? false, 'with its swarm address');
 });

@@ -118,6 +118,27 @@ export async function connectKubo(a: KuboNode, b: KuboNode): Promise<void> {
   await kuboRpc(a.api, 'swarm/connect', { arg: b.swarm[0] });
 }
 
+/**
+ * The providers of `cid` that `node` finds through content routing (`ipfs routing findprovs`):
+ * peer id and the addresses the record carries.
+ */
+export async function kuboFindProviders(node: KuboNode, cid: string): Promise<Array<{ id: string; addrs: string[] }>> {
+  const url = new URL('/api/v0/routing/findprovs', node.api);
+  url.searchParams.set('arg', cid);
+  url.searchParams.set('num-providers', '20');
+  const response = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(60_000) });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`kubo findprovs: HTTP ${response.status} ${text.slice(0, 300)}`);
+  const found: Array<{ id: string; addrs: string[] }> = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    // Routing events: Type 4 is "provider", its Responses the peers with their addresses.
+    const event = JSON.parse(line) as { Type?: number; Responses?: Array<{ ID: string; Addrs: string[] | null }> | null };
+    if (event.Type === 4) for (const r of event.Responses ?? []) found.push({ id: r.ID, addrs: r.Addrs ?? [] });
+  }
+  return found;
+}
+
 /** The peer ids `node` is connected to. */
 export async function kuboPeers(node: KuboNode): Promise<string[]> {
   const answer = await kuboRpc<{ Peers: Array<{ Peer: string }> | null }>(node.api, 'swarm/peers');
