@@ -28,7 +28,9 @@ export async function openStore(opts: StoreOptions, fallbackDir?: string): Promi
   let store: ContentStore;
   let describe: string;
   if (opts.ipfsApi) {
-    store = new KuboClient(opts.ipfsApi, { timeoutMs: 30_000 });
+    // 2 minutes a request: a get may first look the CID up in the DHT and dial the provider, and
+    // a verifier that gives up too early reports a miner's delta unavailable.
+    store = new KuboClient(opts.ipfsApi, { timeoutMs: 120_000 });
     // Other operators find this worker's content through the node's provider records (peer id +
     // addresses) in the DHT its peers share: say who it is, and whether anyone can hear it.
     const id = await (store as KuboClient).identity();
