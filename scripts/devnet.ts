@@ -362,7 +362,10 @@ Try, in another terminal:
       case 'window_collected': story(`window ${a.window} stopped collecting: ${a.submissions} submission(s); challenge period`); return;
       case 'aggregation_started': story(`window ${a.window} aggregating: ${a.accepted} accepted, ${a.rejected} rejected; proposer(s) ${(a.proposers ?? '').split(',').map(nameOf).join(', ')}`); return;
       case 'aggregation_commit': story(`${nameOf(a.proposer)} committed to an aggregate of window ${a.window}`); return;
-      case 'aggregation_reveal': story(`${nameOf(a.proposer)} revealed the aggregate of window ${a.window}: ${a.result_cid}`); return;
+      case 'aggregation_reveal':
+        story(`${nameOf(a.proposer)} revealed the aggregate of window ${a.window}: ${a.result_cid || 'nothing to aggregate'}${a.excluded ? ` (excluded: ${a.excluded})` : ''}`);
+        return;
+      case 'submission_excluded': story(`submission ${a.submission} of ${nameOf(a.miner)} excluded from window ${a.window}: ${a.reason} (no reward for it)`); return;
       case 'aggregator_penalized': story(`${nameOf(a.proposer)} penalized in window ${a.window}: ${a.fault}`); return;
       case 'window_finalized': story(`window ${a.window} finalized: model update ${a.result_cid} (${a.accepted} accepted submission(s)) → ${gatewayUrl}/ipfs/${a.result_cid}`); return;
       case 'window_failed': story(`window ${a.window} failed (${a.phase ?? ''}): ${a.reason}`); return;

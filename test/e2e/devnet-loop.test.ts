@@ -173,7 +173,7 @@ t.test('npm run devnet: windows open and close, the miner is paid, supply is exa
       await sleep(2000);
       out = await exec();
     }
-    t.equal(out.code, 0, `README: ${command}\n${out.stderr}`);
+    t.equal(out.code, 0, `README: ${command}`, out.code === 0 ? {} : { stderr: out.stderr });
     if (isKeys && args[1] === 'add') yourAddress = /r3mes1[02-9ac-hj-np-z]{38}/.exec(out.stdout + out.stderr)?.[0] ?? '';
     if (/^tx /.test(args.join(' '))) {
       const tx = JSON.parse(out.stdout) as { code: number; raw_log?: string };

@@ -285,12 +285,13 @@ async function simulate(t: Test, seed: number, blocks: number, options: { surplu
         }
       } else if (roll < 43) {
         const rewardsParams = { rewardDenom: DENOM, rewardPerWindow: String(rng() % 200_000_000), minersShareBps: 7000, verifiersShareBps: 2000, validatorsShareBps: 1000 };
-        // Some proposals carry params the module refuses: they pass, fail at execution, and are refunded.
-        const paramsJson = JSON.stringify(chance(25) ? { ...rewardsParams, minersShareBps: 9000 } : rewardsParams);
+        // Some proposals carry params the module refuses: refused at submission (model/16), nothing escrowed.
+        const bad = chance(25);
+        const paramsJson = JSON.stringify(bad ? { ...rewardsParams, minersShareBps: 9000 } : rewardsParams);
         await send(user, [{ typeUrl: '/r3mes.model.v1.MsgSubmitProposal', value: {
           proposer: user.address, title: `rewards ${height}`, summary: 'sim', content: { paramChange: { module: 'rewards', paramsJson } },
           initialDeposit: [{ denom: DENOM, amount: '1000' }],
-        } }], 'proposal');
+        } }], bad ? 'proposal with bad params' : 'proposal', bad ? 16 : undefined);
       } else if (roll < 60) {
         await send(user, [bankSend(user, pick(everyone.filter((a) => a !== user)).address, BigInt(1 + (rng() % 1000)))], 'send to a user', 0);
       }

@@ -404,9 +404,11 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--inputs <files...>', 'offline: aggregate these delta files (in this order)')
     .option('--window <n>', 'offline: window id recorded in the result', '0')
     .option('--out <file>', 'offline: write the aggregate here')
-    .option('--poll-ms <ms>', 'how often to look at the chain', '3000'))
+    .option('--poll-ms <ms>', 'how often to look at the chain', '3000')
+    .option('--fetch-timeout-ms <ms>', 'duty mode: each try to fetch an accepted delta gives up after this long; after 3 tries it is excluded as unavailable (keep 3 × this well inside the commit phase)', '10000'))
     .action(async (o: StoreOpts & {
       node: string; home: string; key?: string; keyringBackend: KeyringBackend; rule?: string; once?: boolean; inputs?: string[]; window: string; out?: string; pollMs: string;
+      fetchTimeoutMs: string;
     }) => {
       const rule = o.rule !== undefined ? parseRule(o.rule) : DEFAULT_RULE;
       if (o.inputs) {
@@ -423,8 +425,11 @@ export function buildProgram(io: ProgramIo = {}): Command {
       }
       if (!o.key) throw new Error('aggregate: --key is required (or --inputs for offline aggregation)');
       const pollMs = parseUint(o.pollMs, '--poll-ms', 3_600_000);
+      const fetchTimeoutMs = parseUint(o.fetchTimeoutMs, '--fetch-timeout-ms', 3_600_000);
+      if (fetchTimeoutMs === 0) throw new Error('--fetch-timeout-ms must be at least 1');
       const { store } = await storeFrom(o);
-      const { openSigner, RpcChainReader, RpcChainWriter, proposerDuty, DEFAULT_RETRY } = await chainModules();
+      const { openSigner, RpcChainReader, RpcChainWriter, proposerDuty, DEFAULT_RETRY, DEFAULT_FETCH } = await chainModules();
+      const fetch = { ...DEFAULT_FETCH, timeoutMs: fetchTimeoutMs };
       const { signer, address } = await openSigner(o.home, o.key, o.keyringBackend);
       const chain = await RpcChainReader.connect(o.node);
       const writer = await RpcChainWriter.connect(o.node, signer, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
@@ -437,7 +442,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
       try {
         const loop = await runRoleLoop({
           name: 'aggregate', once: o.once === true, pollMs, stats, log, formatError, isFatal, idleStatus: 'running',
-          pass: () => proposerDuty({ chain, writer, store, journal, ruleOverride, stats, log }),
+          pass: () => proposerDuty({ chain, writer, store, journal, ruleOverride, stats, log, fetch }),
         });
         if (o.once) print(loop.last);
       } finally {
