@@ -215,9 +215,14 @@ t.test('10 invalid CID', (t) => {
   const s = setup();
   const ctx = s.runTo(2n);
   const miner = s.minerWhere(1n, (k, count) => k + 1n < count);
-  for (const activationCid of ['', 'QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG', 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi']) {
+  // CIDv0, and a dag-cbor CIDv1 (the same digest as the dag-pb CID below).
+  for (const activationCid of ['', 'QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG', 'bafyreigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi']) {
     rejects(t, () => s.submit(ctx, activation(s, miner, 1n, { activationCid })), subnetErrors.invalidCid, JSON.stringify(activationCid));
   }
+  // A UnixFS file root (content over 1 MiB) is a content CID.
+  const activationCid = 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi';
+  t.doesNotThrow(() => s.submit(ctx, activation(s, miner, 1n, { activationCid })), 'dag-pb root accepted');
+  t.equal(s.subnet.activation(s.store, 1n, miner)?.activationCid, activationCid);
   t.end();
 });
 

@@ -337,12 +337,26 @@ t.test('11 invalid CID', (t) => {
     empty: '',
     garbage: 'not-a-cid',
     'CIDv0': CID.createV0(digest).toString(),
-    'dag-pb codec': CID.createV1(0x70, digest).toString(),
+    'dag-cbor codec': CID.createV1(0x71, digest).toString(),
+    'dag-pb base58 spelling': CID.createV1(0x70, digest).toString(base58btc),
     'base58 spelling': CID.createV1(0x55, digest).toString(base58btc),
     'identity hash': CID.createV1(0x55, createDigest(0x00, utf8('short'))).toString(),
   };
   for (const [what, gradientCid] of Object.entries(variants)) rejects(t, () => submit(s, ctx, { ...msg, gradientCid }), trainingErrors.invalidCid, what);
   rejects(t, () => s.handlers[TYPE_URLS.revealAggregation].signers({ ...revealMsg(VALIDATORS[0]), resultCid: 'bafy' }), trainingErrors.invalidCid, 'result CID');
+  t.equal(s.training.windowSubmissions(s.store, 1n).length, 0, 'nothing stored');
+  t.end();
+});
+
+t.test('11b a UnixFS root CID (dag-pb, content over 1 MiB) is a content CID', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  // The root `ipfs add --cid-version=1 --raw-leaves --chunker=size-1048576` gives for a 2 MiB file.
+  const gradientCid = CID.createV1(0x70, createDigest(0x12, sha256(utf8('a UnixFS file node')))).toString();
+  t.match(gradientCid, /^bafybei[a-z2-7]{52}$/);
+  t.doesNotThrow(() => submit(s, ctx, { ...gradient(s, MINERS[0]), gradientCid }), 'accepted');
+  t.equal(s.training.windowSubmissions(s.store, 1n)[0]?.gradientCid, gradientCid, 'stored under its CID');
+  t.doesNotThrow(() => s.handlers[TYPE_URLS.revealAggregation].signers({ ...revealMsg(VALIDATORS[0]), resultCid: gradientCid }), 'as a result CID too');
   t.end();
 });
 
