@@ -23,7 +23,7 @@ const {
   QueryWindowSubmissionsRequest, QueryWindowSubmissionsResponse, QuerySubmissionRequest, QuerySubmissionResponse,
 } = trainingQuery;
 const { MsgSubmitGradientResponse } = trainingTx;
-const { QueryVersionRequest, QueryVersionResponse } = modelQuery;
+const { QueryVersionRequest, QueryVersionResponse, QueryActiveVersionRequest, QueryActiveVersionResponse } = modelQuery;
 const {
   QueryChecksByVerifierRequest: VQueryChecksByVerifierRequest, QueryChecksByVerifierResponse: VQueryChecksByVerifierResponse,
   QueryDisputeRequest: VQueryDisputeRequest, QueryDisputeResponse: VQueryDisputeResponse,
@@ -276,6 +276,13 @@ export class RpcChainReader implements ChainReader, VerificationReader {
   async modelVersion(version: bigint): Promise<ModelVersion> {
     const v = (await this.query('/r3mes.model.v1.Query/Version', QueryVersionRequest.encode({ number: version }).finish(), (b) => QueryVersionResponse.decode(b))).version;
     if (!v) throw new ChainError(ChainErrorCode.QueryFailed, `model version ${version} not found`);
+    return v;
+  }
+
+  /** The version training runs on now (model module `ActiveVersion`). */
+  async activeVersion(): Promise<ModelVersion> {
+    const v = (await this.query('/r3mes.model.v1.Query/ActiveVersion', QueryActiveVersionRequest.encode({}).finish(), (b) => QueryActiveVersionResponse.decode(b))).active;
+    if (!v) throw new ChainError(ChainErrorCode.QueryFailed, 'the model module answered no active version');
     return v;
   }
 

@@ -484,6 +484,121 @@ export function buildProgram(io: ProgramIo = {}): Command {
       await new Promise<never>(() => {});
     });
 
+  // ---- serve-model / verify-receipt ---------------------------------------------------------
+  storeOptions(program.command('serve-model')
+    .description('serve the model head (the active model version + its finalized window updates) with an OpenAI-compatible API and receipts')
+    .addOption(nodeOption()).addOption(homeOption()).addOption(backendOption())
+    .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8080')
+    .option('--model <file>', 'backbone file, for a model version that names one by CID (checked against it)')
+    .option('--model-version-file <file>', 'offline: serve this model version (JSON) with its initial adapter; no chain')
+    .option('--tokenizer-config <file>', "the model's tokenizer_config.json: its chat_template renders chat messages (default: the byte-level template)")
+    .option('--max-queue <n>', 'requests that may wait while one generates; more get HTTP 429', '16')
+    .option('--poll-ms <ms>', 'chain mode: how often to look for newly finalized windows (the head moves between requests)', '10000'))
+    .action(async (o: StoreOpts & {
+      node: string; home: string; backend: BackendChoice; listen: string; model?: string; modelVersionFile?: string; tokenizerConfig?: string; maxQueue: string; pollMs: string;
+    }) => {
+      const maxQueue = parseUint(o.maxQueue, '--max-queue', 1_000_000);
+      const pollMs = parseUint(o.pollMs, '--poll-ms', 3_600_000);
+      parseListen(o.listen);
+      const { loadChatTemplate } = await import('../serve/chat.ts');
+      const { chooseInference } = await import('../serve/backends.ts');
+      const { offlineHead, chainHead } = await import('../serve/head.ts');
+      const { buildInferenceServer } = await import('../serve/server.ts');
+      const template = await loadChatTemplate(o.tokenizerConfig);
+      const modelFile = await readModelFile(o.model);
+      const backend = await chooseInference(o.backend);
+      let heads;
+      let describe = 'none';
+      if (o.modelVersionFile) {
+        const opened = o.model === undefined && (o.store ?? o.ipfsApi ?? o.gateway) !== undefined ? await storeFrom(o) : undefined;
+        heads = await offlineHead(o.modelVersionFile, { modelFile, store: opened?.store });
+      } else {
+        const opened = await storeFrom(o);
+        describe = opened.describe;
+        const { RpcChainReader, DEFAULT_RETRY } = await chainModules();
+        const chain = await RpcChainReader.connect(o.node, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
+        heads = chainHead(chain, opened.store, modelFile);
+      }
+      let head = await heads.load();
+      const { app } = await buildInferenceServer({ head: () => head, backend, template, maxQueue, log });
+      const { host, port } = parseListen(o.listen);
+      const address = await app.listen({ host, port });
+      log(`serve-model: ${head.id} (model version ${head.model.identity.version}, base ${head.windows.length === 0 ? 'the initial adapter' : `windows ${head.windows.join(', ')}`}, state ${head.baseStateHash.slice(0, 12)}…) on ${backend.adapter}; chat template ${template.origin}; store: ${describe}`);
+      log(`serve-model: OpenAI-compatible API at ${address}/v1 (context ${head.model.identity.cfg.seqLen} tokens, queue ${maxQueue})`);
+      let timer: NodeJS.Timeout | undefined;
+      if (!o.modelVersionFile) {
+        const refresh = async () => {
+          try {
+            const next = await heads.load();
+            if (next !== head) log(`serve-model: the head moved to ${next.id} (windows ${next.windows.join(', ') || 'none'})`);
+            head = next;
+          } catch (err) {
+            log(`serve-model: head refresh failed (${formatError(err)}); still serving ${head.id}`);
+          }
+          timer = setTimeout(refresh, pollMs);
+        };
+        timer = setTimeout(refresh, pollMs);
+      }
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      clearTimeout(timer);
+      await app.close();
+      heads.close();
+      backend.close();
+    });
+
+  storeOptions(program.command('verify-receipt')
+    .description('re-run the generation a serve-model receipt names and check its prompt and output hashes (exit 3 on a mismatch)')
+    .argument('<receipt>', 'receipt JSON: the receipt, or a whole response / last stream chunk holding r3mes_receipt')
+    .option('--prompt <text>', 'the prompt text (completions; for chat: the rendered prompt)')
+    .option('--prompt-file <file>', 'the prompt text, from a file')
+    .option('--request <file>', 'the whole request body (JSON): the prompt is built as the server builds it (chat: with the chat template)')
+    .option('--model <file>', 'backbone file, for a model version that names one by CID')
+    .option('--model-version-file <file>', 'offline: the model version (JSON), for a receipt whose base is the initial adapter')
+    .option('--tokenizer-config <file>', "the model's tokenizer_config.json (chat template), as the server was given")
+    .addOption(nodeOption()).addOption(homeOption()).addOption(backendOption('cpu')))
+    .action(async (receiptPath: string, o: StoreOpts & {
+      prompt?: string; promptFile?: string; request?: string; model?: string; modelVersionFile?: string; tokenizerConfig?: string; node: string; home: string; backend: BackendChoice;
+    }) => {
+      const given = [o.prompt, o.promptFile, o.request].filter((x) => x !== undefined).length;
+      if (given !== 1) throw new Error('verify-receipt: give exactly one of --prompt TEXT, --prompt-file FILE, --request FILE');
+      const { receiptFrom, verifyReceipt } = await import('../serve/verify-receipt.ts');
+      const { loadChatTemplate } = await import('../serve/chat.ts');
+      const { chooseInference } = await import('../serve/backends.ts');
+      const { offlineHead, chainHead } = await import('../serve/head.ts');
+      const readJson = (path: string): unknown => {
+        try {
+          return JSON.parse(readFileSync(path, 'utf8'));
+        } catch (cause) {
+          throw new Error(`cannot read ${path}: ${(cause as Error).message}`, { cause });
+        }
+      };
+      const receipt = receiptFrom(readJson(receiptPath));
+      const prompt = o.request !== undefined ? { request: readJson(o.request) } : { text: o.prompt ?? readFileSync(o.promptFile!, 'utf8') };
+      const template = await loadChatTemplate(o.tokenizerConfig);
+      const modelFile = await readModelFile(o.model);
+      let heads;
+      if (o.modelVersionFile) {
+        heads = await offlineHead(o.modelVersionFile, { modelFile, store: (o.store ?? o.ipfsApi ?? o.gateway) !== undefined ? (await storeFrom(o)).store : undefined });
+      } else {
+        const { store } = await storeFrom(o);
+        const { RpcChainReader } = await chainModules();
+        heads = chainHead(await RpcChainReader.connect(o.node), store, modelFile);
+      }
+      const backend = await chooseInference(o.backend);
+      try {
+        const verdict = await verifyReceipt({ receipt, prompt, heads, backend, template });
+        print(verdict);
+        if (!verdict.match) process.exitCode = 3;
+      } finally {
+        heads.close();
+        backend.close();
+      }
+    });
+
   return program;
 }
 

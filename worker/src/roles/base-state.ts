@@ -58,6 +58,38 @@ export class BaseStates {
     return base;
   }
 
+  /**
+   * The model head of `model`'s version as of window `lastWindowId` (the serving node's base): the
+   * initial adapter plus, in window-id order, the aggregate of every window ≤ lastWindowId of the
+   * same version that is FINALIZED with a result. Unlike `forWindow`, no opening height bounds it.
+   */
+  async head(model: LoadedModel, lastWindowId: bigint): Promise<BaseState> {
+    const ids: bigint[] = [];
+    for (let id = 1n; id <= lastWindowId; id++) {
+      const v = await this.windowIfFinal(id);
+      if (v && v.modelVersion === model.identity.version) ids.push(id);
+    }
+    return this.fromWindows(model, ids);
+  }
+
+  /**
+   * The initial adapter plus the aggregates of exactly `windowIds` (ascending, each FINALIZED with
+   * a result on `model`'s version): how a receipt's base is rebuilt.
+   */
+  async fromWindows(model: LoadedModel, windowIds: readonly bigint[]): Promise<BaseState> {
+    let state = initAdapter(model.identity.cfg);
+    windowIds.forEach((id, i) => {
+      if (i > 0 && id <= windowIds[i - 1]) throw new OutputError(OutputErrorCode.BadMetadata, `base state: windows must be ascending, got ${windowIds.join(', ')}`);
+    });
+    for (const id of windowIds) {
+      const v = await this.windowIfFinal(id);
+      if (!v) throw new OutputError(OutputErrorCode.BadMetadata, `base state: window ${id} is not finalized with a model update`);
+      if (v.modelVersion !== model.identity.version) throw new OutputError(OutputErrorCode.BadMetadata, `base state: window ${id} trained model version ${v.modelVersion}, not ${model.identity.version}`);
+      state = applyDelta(state, await this.update(v, model));
+    }
+    return { state, windows: [...windowIds] };
+  }
+
   /** A window that is finalized with a result (immutable from then on), else undefined. */
   private async windowIfFinal(id: bigint): Promise<Window | undefined> {
     const known = this.finalized.get(id);
