@@ -14,8 +14,8 @@ import { Template } from '@huggingface/jinja';
  * a reply is asked for. No special tokens (a byte-level vocabulary has none).
  */
 export const DEFAULT_CHAT_TEMPLATE =
-  "{%- for message in messages -%}{{ message['role'] }}: {{ message['content'] }}\n{%- endfor -%}" +
-  "{%- if add_generation_prompt -%}assistant:{%- endif -%}";
+  "{% for message in messages %}{{ message['role'] }}: {{ message['content'] }}\n{% endfor %}" +
+  '{% if add_generation_prompt %}assistant:{% endif %}';
 
 export interface ChatMessage {
   readonly role: string;
