@@ -35,6 +35,11 @@ t.test('WebGPU cached decoding = the CPU whole-sequence forward, every position'
       t.same(got, want, `model ${mi} (D${cfg.dModel} H${cfg.nHeads} T${T}): every position's logits identical`);
       dec.reset();
       t.same(await dec.append(tokens.subarray(0, 9)), want.subarray(8 * 256, 9 * 256), 'the last row alone, after reset');
+      // More than one device block without `all`: every block must still fill the cache.
+      dec.reset();
+      const long = GPU_BLOCK + 5;
+      t.same(await dec.append(tokens.subarray(0, long)), want.subarray((long - 1) * 256, long * 256), `${long} positions at once, last row`);
+      t.same(await dec.append(tokens.subarray(long, long + 1)), want.subarray(long * 256, (long + 1) * 256), 'the next position after it');
     } finally {
       dec.close();
     }

@@ -102,7 +102,9 @@ export class GpuDecoder implements Decoder {
     for (let i = 0; i < tokens.length; i += this.B) {
       const block = tokens.subarray(i, Math.min(tokens.length, i + this.B));
       const last = i + this.B >= tokens.length;
-      if (all || last) parts.push(await this.block(block, all));
+      // Every block runs (it fills the K/V cache); only the last one's logits are kept unless `all`.
+      const logits = await this.block(block, all);
+      if (all || last) parts.push(logits);
     }
     if (parts.length === 1) return parts[0];
     const out = new Int32Array(parts.reduce((k, p) => k + p.length, 0));
