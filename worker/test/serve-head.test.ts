@@ -38,7 +38,7 @@ function win(id: bigint, over: Partial<Window>): Window {
 t.test('the head: active version + its finalized windows; it moves; receipts rebuild their base', async (t) => {
   const model = await loadModel(identityOfVersion(version));
   const store = await FileBlockstore.open(join(t.testdir(), 'store'));
-  const aggs = [];
+  const aggs: Array<Awaited<ReturnType<typeof aggregateDeltas>>> = [];
   for (const w of [1n, 2n, 4n]) {
     const inputs = [];
     for (let k = 0; k < 2; k++) {

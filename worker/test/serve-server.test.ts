@@ -3,7 +3,7 @@
 // a client that goes away mid-stream, stop sequences, receipts in body and header, and a server
 // that answers other requests while it generates.
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { CpuDecoder, type Decoder } from '../src/model/decode.ts';
 import { defaultChatTemplate, loadChatTemplate } from '../src/serve/chat.ts';
 import { cpuInference, generate, type InferenceBackend, type Receipt, tokensHash } from '../src/serve/engine.ts';
@@ -44,14 +44,14 @@ function gatedBackend(): { backend: InferenceBackend; open: () => void; entered:
   return { backend, open: release, entered: enteredP };
 }
 
-async function server(t: Tap.Test, backend: InferenceBackend = cpuInference(), maxQueue = 4) {
+async function server(t: Test, backend: InferenceBackend = cpuInference(), maxQueue = 4) {
   const s = await buildInferenceServer({ head: () => served, backend, template: defaultChatTemplate(), maxQueue });
   t.teardown(() => s.app.close());
   return s;
 }
 
 const post = (url: string, payload: unknown) => ({ method: 'POST' as const, url, payload: payload as object });
-const errShape = (t: Tap.Test, body: any, status: number, res: { statusCode: number }, param: string | null, code: string | null, what: string) => {
+const errShape = (t: Test, body: any, status: number, res: { statusCode: number }, param: string | null, code: string | null, what: string) => {
   t.equal(res.statusCode, status, `${what}: HTTP ${status}`);
   t.same(Object.keys(body.error).sort(), ['code', 'message', 'param', 'type'], `${what}: {error: {message, type, param, code}}`);
   t.equal(body.error.param, param, `${what}: param`);
@@ -207,6 +207,16 @@ t.test('the queue: one runs, maxQueue wait, the rest get 429; the server never s
   t.ok(bStarted, 'released in order');
   b.release();
   t.notOk(q.busy);
+  // withdraw: a waiting ticket leaves the line; a running one keeps its slot.
+  const r1 = q.enter();
+  const w1 = q.enter();
+  r1.withdraw();
+  t.ok(q.busy, 'withdraw does not free a running slot');
+  w1.withdraw();
+  t.equal(q.depth, 0, 'a waiting ticket withdrew');
+  q.enter().release(); // the freed place can be taken again
+  r1.release();
+  t.notOk(q.busy, 'the withdrawn ticket never runs');
 
   // Server: a generation held in progress, one waiting, the next refused with 429.
   const gated = gatedBackend();
@@ -245,6 +255,32 @@ t.test('a client that goes away mid-stream frees the slot; the server goes on', 
   t.equal(counters.aborted, 1, 'the abandoned generation stopped');
   const ok = await fetch(`${address}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: served.id, prompt: 'b', max_tokens: 3 }) });
   t.equal(ok.status, 200);
+});
+
+t.test('a client that gives up while waiting in line leaves it at once', async (t) => {
+  const gated = gatedBackend();
+  const { app, counters, queue } = await server(t, gated.backend, 1);
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const body = JSON.stringify({ model: served.id, prompt: 'abc', max_tokens: 2, seed: 1 });
+  const send = (signal?: AbortSignal) => fetch(`${address}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal });
+  const first = send();
+  await gated.entered;
+  const ac = new AbortController();
+  const waiting = send(ac.signal).catch((e) => e);
+  for (let i = 0; i < 500 && queue.depth === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  t.equal(queue.depth, 1, 'the second request waits');
+  ac.abort();
+  await waiting;
+  for (let i = 0; i < 500 && queue.depth === 1; i++) await new Promise((r) => setTimeout(r, 5));
+  t.equal(queue.depth, 0, 'it left the line');
+  const third = send();
+  for (let i = 0; i < 500 && queue.depth === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  t.equal(queue.depth, 1, 'a new request takes the free place (not 429)');
+  gated.open();
+  t.equal((await first).status, 200);
+  t.equal((await third).status, 200);
+  t.equal(counters.aborted, 1);
+  t.equal(counters.rejectedBusy, 0);
 });
 
 t.test('the event loop runs between tokens: /health answers during a long generation', async (t) => {

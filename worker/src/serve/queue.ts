@@ -14,6 +14,8 @@ export interface Ticket {
   readonly ready: Promise<void>;
   /** frees the slot (running or waiting); idempotent */
   release(): void;
+  /** leaves the line if still waiting (never frees a running slot: its generation is not over) */
+  withdraw(): void;
 }
 
 export class GenerationQueue {
@@ -38,7 +40,7 @@ export class GenerationQueue {
     let released = false;
     if (!this.running) {
       this.running = true;
-      return { ready: Promise.resolve(), release: () => { if (!released) { released = true; this.next(); } } };
+      return { ready: Promise.resolve(), release: () => { if (!released) { released = true; this.next(); } }, withdraw: () => {} };
     }
     if (this.depth >= this.maxQueue) throw new QueueFullError(this.maxQueue);
     let start!: () => void;
@@ -54,6 +56,12 @@ export class GenerationQueue {
         released = true;
         if (started) this.next();
         else entry.cancelled = true;
+      },
+      withdraw: () => {
+        if (!started && !released) {
+          released = true;
+          entry.cancelled = true;
+        }
       },
     };
   }

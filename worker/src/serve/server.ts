@@ -9,7 +9,7 @@ import type { Decoder } from '../model/decode.ts';
 import { ApiError, type Endpoint, invalid, type ParsedRequest, parseRequest } from './api.ts';
 import type { ChatTemplate } from './chat.ts';
 import { buildReceipt, generate, type InferenceBackend, type Receipt, receiptHeader, type ServedModel } from './engine.ts';
-import { GenerationQueue, QueueFullError } from './queue.ts';
+import { GenerationQueue, QueueFullError, type Ticket } from './queue.ts';
 
 export interface InferenceServerOptions {
   /** the head served now (it may change between requests when new windows finalize) */
@@ -97,7 +97,7 @@ export async function buildInferenceServer(o: InferenceServerOptions): Promise<{
       }
       throw err;
     }
-    let ticket;
+    let ticket: Ticket;
     try {
       ticket = queue.enter();
     } catch (err) {
@@ -108,18 +108,27 @@ export async function buildInferenceServer(o: InferenceServerOptions): Promise<{
       throw err;
     }
     const abort = new AbortController();
+    const gone = new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve(), { once: true }));
     reply.raw.on('close', () => {
-      if (!reply.raw.writableFinished) abort.abort();
+      if (!reply.raw.writableFinished) {
+        abort.abort();
+        ticket.withdraw(); // a request still waiting leaves the line at once; a running one stops at its next token
+      }
     });
+    /** The client went away: nothing to answer; the socket is already closed. */
+    const dropped = () => {
+      counters.aborted++;
+      if (!reply.sent) {
+        reply.hijack();
+        reply.raw.destroy();
+      }
+    };
     const id = `${endpoint === 'completions' ? 'cmpl' : 'chatcmpl'}-${randomUUID().replace(/-/g, '')}`;
     const created = Math.floor(Date.now() / 1000);
     const chat = endpoint === 'chat.completions';
     try {
-      await ticket.ready;
-      if (abort.signal.aborted) {
-        counters.aborted++;
-        return;
-      }
+      await Promise.race([ticket.ready, gone]);
+      if (abort.signal.aborted) return dropped();
       // The head may have moved on while this request waited: answer with the one it runs on.
       const runHead = o.head();
       const decoder = await decoderFor(runHead);
@@ -187,10 +196,7 @@ export async function buildInferenceServer(o: InferenceServerOptions): Promise<{
       if (!res.destroyed) res.end('data: [DONE]\n\n');
       return;
     } catch (err) {
-      if ((err as Error).name === 'AbortError') {
-        counters.aborted++;
-        return;
-      }
+      if ((err as Error).name === 'AbortError') return dropped();
       if (err instanceof RangeError) throw invalid(err.message);
       throw err;
     } finally {
