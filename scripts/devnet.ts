@@ -21,7 +21,7 @@
  * challenge, not an L1 flag, opens the dispute).
  *
  * Flags: --keep (restart on the existing state), --home DIR (default .devnet), --rpc-port,
- * --rest-port, --abci-port, --p2p-port, --gateway-port, --block-time (CometBFT timeout_commit,
+ * --rest-port, --abci-port, --p2p-port, --gateway-port, --model-port (the model API, default 8080), --block-time (CometBFT timeout_commit,
  * default 1s), --window-blocks (default 12, 20 with --cheater), --verbose (node output on the terminal too), --cheater,
  * --backend cpu|webgpu|auto (the miners' training backend, default cpu; the verifiers use auto:
  * a hardware GPU when there is one, else the CPU — the bytes are the same either way).
@@ -55,17 +55,17 @@ type Role = (typeof ROLES)[number];
 // ---- flags ---------------------------------------------------------------------------------
 interface Options {
   keep: boolean; verbose: boolean; cheater: boolean; home: string; rpcPort: number; restPort: number; abciPort: number; p2pPort: number;
-  gatewayPort: number; blockTime: string; windowBlocks: number;
+  gatewayPort: number; modelPort: number; blockTime: string; windowBlocks: number;
   /** the miners' training backend: cpu (default; the devnet's timings assume it), webgpu or auto */
   backend: 'cpu' | 'webgpu' | 'auto';
 }
 function parseArgs(argv: string[]): Options {
   const o: Options = {
     keep: false, verbose: false, cheater: false, home: join(ROOT, '.devnet'), rpcPort: 26657, restPort: 1317, abciPort: 26658, p2pPort: 26656,
-    gatewayPort: 4080, blockTime: '1s', windowBlocks: 0, backend: 'cpu',
+    gatewayPort: 4080, modelPort: 8080, blockTime: '1s', windowBlocks: 0, backend: 'cpu',
   };
   const ports: Record<string, keyof Options> = {
-    '--rpc-port': 'rpcPort', '--rest-port': 'restPort', '--abci-port': 'abciPort', '--p2p-port': 'p2pPort', '--gateway-port': 'gatewayPort', '--window-blocks': 'windowBlocks',
+    '--rpc-port': 'rpcPort', '--rest-port': 'restPort', '--abci-port': 'abciPort', '--p2p-port': 'p2pPort', '--gateway-port': 'gatewayPort', '--model-port': 'modelPort', '--window-blocks': 'windowBlocks',
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -266,6 +266,7 @@ async function main(): Promise<void> {
   REST           ${restUrl}   (OpenAPI: /openapi.json)
   ABCI           ${abci.replace('tcp://', 'tcp://')}
   content store  ${gatewayUrl}/ipfs/{cid}   (embedded blockstore ${join(home, 'store')}; /stats, /health)
+  model API      http://127.0.0.1:${o.modelPort}/v1   (OpenAI-compatible: /v1/models, /v1/completions, /v1/chat/completions; r3mes-worker serve-model, the model head with receipts)
   metrics        node ${restUrl}/metrics; miner ${metricsUrl(statsPort.miner)}; verifier ${metricsUrl(statsPort.verifier)}${o.cheater ? `; watcher ${metricsUrl(statsPort.watcher)}` : ''}   (Prometheus; Grafana: ops/grafana/r3mes.json)
   validator      validator ${address.validator} (${r3mes(SELF_STAKE)} bonded; the aggregation proposer)
   miner          miner     ${address.miner}
@@ -314,6 +315,10 @@ Try, in another terminal:
   // Restarted, not fatal, when they exit (e.g. a chunk finished after its window closed): their
   // journals never sign the same duty twice, so a restart resumes instead of double-submitting.
   startProcess('miner', WORKER, ['train', '--key', 'miner', '--backend', o.backend, '--listen', `127.0.0.1:${statsPort.miner}`, ...common('miner')], logDir, workerShow, 'restart');
+  // The serving node: the active model version plus every finalized window update, behind an
+  // OpenAI-compatible API (worker/README.md, serve-model). The head moves as windows finalize.
+  startProcess('model-api', WORKER, ['serve-model', '--home', join(home, 'workers', 'validator'), '--node', rpcUrl, '--gateway', gatewayUrl, '--backend', 'cpu',
+    '--listen', `127.0.0.1:${o.modelPort}`, '--poll-ms', '5000'], logDir, workerShow, 'restart');
   startProcess('aggregator', WORKER, ['aggregate', '--key', 'validator', ...common('validator')], logDir, workerShow, 'restart');
   // The second validator can be drawn as aggregation proposer too (stake-weighted): its aggregator runs from the start.
   startProcess('ver-aggr', WORKER, ['aggregate', '--key', 'verifier', ...common('verifier')], logDir, workerShow, 'restart');

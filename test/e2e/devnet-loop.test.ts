@@ -11,7 +11,10 @@
  */
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { rpcCall } from '../helpers/localnet.ts';
 import { ROOT } from '../helpers/devnode.ts';
@@ -227,7 +230,8 @@ t.test('npm run devnet: windows open and close, the miner is paid, supply is exa
       .replace(/^\.devnet$/, home)
       .replace('http://127.0.0.1:4080', run.gatewayUrl)
       .replace('http://127.0.0.1:1317', run.restUrl)
-      .replace('http://127.0.0.1:26657', rpcUrl);
+      .replace('http://127.0.0.1:26657', rpcUrl)
+      .replace('http://127.0.0.1:8080/v1', run.modelUrl);
     const [program, ...args] = command.split(/\s+/).map(subst);
     if (program === 'curl') {
       const response = await fetch(args[args.length - 1]!, { signal: AbortSignal.timeout(10_000) });
@@ -260,6 +264,42 @@ t.test('npm run devnet: windows open and close, the miner is paid, supply is exa
     if (isWorker) t.match(out.stdout, /"kind": "(submitted|window-closed|window-full)"/, `README: ${command}: one window handled`);
   }
   t.match(yourAddress, /^r3mes1/, 'keys add printed the new address');
+
+  // --- The serving node: a stock OpenAI client streams a chat completion from the devnet's model
+  // head (the active version plus the finalized window updates), and its receipt verifies against
+  // the chain with `r3mes-worker verify-receipt`.
+  const openaiEntry = createRequire(join(ROOT, 'worker', 'package.json')).resolve('openai');
+  const { default: OpenAI } = (await import(pathToFileURL(openaiEntry).href)) as { default: new (o: { baseURL: string; apiKey: string; maxRetries: number }) => {
+    models: { list(): Promise<{ data: Array<{ id: string }> }> };
+    chat: { completions: { create(body: Record<string, unknown>): Promise<AsyncIterable<{ choices: Array<{ delta?: { content?: string } }>; r3mes_receipt?: Record<string, unknown> }>> } };
+  } };
+  const client = new OpenAI({ baseURL: run.modelUrl, apiKey: 'unused', maxRetries: 0 });
+  let modelId = '';
+  for (const deadline = Date.now() + 60_000; !/@w[1-9]/.test(modelId); await sleep(1000)) {
+    if (Date.now() > deadline) throw new Error(`the serving node never served a head with window updates (last: ${modelId || 'none'}):\n${run.output}`);
+    modelId = (await client.models.list().catch(() => ({ data: [] }))).data[0]?.id ?? '';
+  }
+  t.match(modelId, /^r3mes-v1@w\d+$/, `the serving node serves the model head ${modelId}`);
+  const chatRequest = { model: modelId, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 6, temperature: 0, seed: 7 };
+  let streamed = '';
+  let receipt: Record<string, unknown> | undefined;
+  for await (const chunk of await client.chat.completions.create({ ...chatRequest, stream: true })) {
+    streamed += chunk.choices[0]?.delta?.content ?? '';
+    receipt = chunk.r3mes_receipt ?? receipt;
+  }
+  t.ok(receipt, 'the stream ends with a receipt');
+  t.equal(receipt?.model, modelId, 'the receipt names the head it was served from');
+  const scratch = mkdtempSync(join(tmpdir(), 'r3mes-receipt-'));
+  t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
+  writeFileSync(join(scratch, 'receipt.json'), JSON.stringify(receipt));
+  writeFileSync(join(scratch, 'request.json'), JSON.stringify(chatRequest));
+  const verified = await new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+    const { NODE_OPTIONS: _tapLoader, ...env } = process.env;
+    execFile(join(ROOT, 'worker', 'bin', 'r3mes-worker'), ['verify-receipt', join(scratch, 'receipt.json'), '--request', join(scratch, 'request.json'), '--node', rpcUrl, '--gateway', run.gatewayUrl, '--home', scratch],
+      { cwd: ROOT, env, timeout: 3 * 60_000 }, (err, stdout, stderr) => done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+  t.equal(verified.code, 0, 'verify-receipt re-runs the generation from the chain and agrees', verified.code === 0 ? {} : { stderr: verified.stderr, stdout: verified.stdout });
+  t.equal((JSON.parse(verified.stdout || '{}') as { recomputed?: { text?: string } }).recomputed?.text, streamed, 'the recomputed text is the streamed text');
 
   // --- Ctrl-C: everything stops, nothing survives.
   const stopAt = Date.now();

@@ -28,6 +28,8 @@ export interface DevnetRun {
   rpcUrl: string;
   restUrl: string;
   gatewayUrl: string;
+  /** The serving node's OpenAI-compatible API base, http://127.0.0.1:<port>/v1. */
+  modelUrl: string;
   /** Everything the devnet printed so far (stdout and stderr). */
   readonly output: string;
   exited: Promise<number | null>;
@@ -40,13 +42,13 @@ interface Teardown { teardown(fn: () => Promise<void>): void }
 
 export async function startDevnetRun(t: Teardown, args: string[], homePrefix: string): Promise<DevnetRun> {
   const home = join(mkdtempSync(join(tmpdir(), homePrefix)), 'net');
-  const [rpcPort, restPort, abciPort, p2pPort, gatewayPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const [rpcPort, restPort, abciPort, p2pPort, gatewayPort, modelPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const rpcUrl = `http://127.0.0.1:${rpcPort}`;
   const restUrl = `http://127.0.0.1:${restPort}`;
   // tap's loader in NODE_OPTIONS would slow every process the devnet starts.
   const { NODE_OPTIONS: _tapLoader, ...env } = process.env;
   const devnet = spawn('bash', [join(ROOT, 'scripts', 'devnet'), ...args, '--home', home, '--rpc-port', String(rpcPort), '--rest-port', String(restPort),
-    '--abci-port', String(abciPort), '--p2p-port', String(p2pPort), '--gateway-port', String(gatewayPort)],
+    '--abci-port', String(abciPort), '--p2p-port', String(p2pPort), '--gateway-port', String(gatewayPort), '--model-port', String(modelPort)],
   { cwd: ROOT, env: { ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   devnet.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
@@ -67,7 +69,7 @@ export async function startDevnetRun(t: Teardown, args: string[], homePrefix: st
     if (process.env.R3MES_KEEP_TEST_HOMES === undefined) rmSync(join(home, '..'), { recursive: true, force: true });
   });
   return {
-    devnet, home, rpcUrl, restUrl, gatewayUrl: `http://127.0.0.1:${gatewayPort}`, exited, stop,
+    devnet, home, rpcUrl, restUrl, gatewayUrl: `http://127.0.0.1:${gatewayPort}`, modelUrl: `http://127.0.0.1:${modelPort}/v1`, exited, stop,
     get output() { return output; },
     async rest<T>(path: string): Promise<T> {
       const response = await fetch(restUrl + path, { signal: AbortSignal.timeout(10_000) });
