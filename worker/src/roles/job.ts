@@ -11,7 +11,6 @@ import { type AdapterState, initAdapter } from '../model/adapter.ts';
 import { decodeState, encodeState } from '../output/state.ts';
 import { decodeTrace, encodeTrace, makeTrace } from '../output/trace.ts';
 import { modelMetadata } from '../output/metadata.ts';
-import { evaluate } from '../train/evaluate.ts';
 import { stateHash } from '../train/hash.ts';
 import type { LoadedModel } from './model.ts';
 
@@ -101,7 +100,7 @@ export async function runTrainingJob(spec: JobSpec): Promise<JobOutcome> {
     checkpoints.push((await encodeState(identity, 0, initial, spec.lr)).bytes);
   }
 
-  const lossBefore = evaluate(bb, initial, spec.chunk).meanQ16;
+  const lossBefore = (await spec.backend.evaluate(bb, initial, spec.chunk)).meanQ16;
   for (let s = resumedFrom + 1; s <= spec.steps; s++) {
     const t0 = process.hrtime.bigint();
     const r = await spec.backend.step(bb, state, spec.chunk, s, { lr: spec.lr });
@@ -116,6 +115,6 @@ export async function runTrainingJob(spec: JobSpec): Promise<JobOutcome> {
     }
     spec.onStep?.(s, spec.steps, r.tokens, seconds);
   }
-  const lossAfter = evaluate(bb, state, spec.chunk).meanQ16;
+  const lossAfter = (await spec.backend.evaluate(bb, state, spec.chunk)).meanQ16;
   return { initial, final: state, stepHashes, lossBefore, lossAfter, resumedFrom, checkpoints };
 }
