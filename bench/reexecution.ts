@@ -76,7 +76,7 @@ async function stopAll(children: ChildProcess[]): Promise<void> {
   })));
 }
 
-interface Measured { name: string; cfg: string; loadS: number; trainS: number; idle: number[]; loaded: number[] }
+interface Measured { name: string; cfg: string; loadS: number; trainS: number; idle: number[]; loaded: number[]; cpu: number[] }
 
 async function measure(name: string, version: ModelVersion, dir: string): Promise<Measured> {
   const identity = identityOfVersion(version);
@@ -97,14 +97,19 @@ async function measure(name: string, version: ModelVersion, dir: string): Promis
   const store = await FileBlockstore.open(join(dir, name));
   await store.put(enc.bytes);
   const submission = { id: 1n, windowId: 1n, modelVersion: 1n, chunkIndex: 0n, gradientCid: enc.cid.toString(), gradientHash: Buffer.from(enc.gradientHash) } as Submission;
+  const cpu: number[] = [];
   const once = async (): Promise<number> => {
     const start = process.hrtime.bigint();
+    const cpu0 = process.cpuUsage(); // every thread of this process: the compute thread does the work
     const r = await recomputeSubmission({ submission, store, backend, loadModel: async () => model, chunkAt: () => chunk });
     const s = seconds(start);
+    const used = process.cpuUsage(cpu0);
+    cpu.push((used.user + used.system) / 1e6);
     if (r.kind !== 'hash' || bytesToHex(r.resultHash) !== bytesToHex(enc.gradientHash)) throw new Error(`${name}: the re-execution does not match the miner's job`);
     return s;
   };
   await once(); // warm-up: the compute thread's start and JIT
+  cpu.length = 0;
   const idle: number[] = [];
   for (let i = 0; i < runs; i++) idle.push(await once());
   const loops = busyLoops(availableParallelism());
@@ -115,7 +120,7 @@ async function measure(name: string, version: ModelVersion, dir: string): Promis
   } finally {
     await stopAll(loops);
   }
-  return { name, cfg, loadS, trainS, idle, loaded };
+  return { name, cfg, loadS, trainS, idle, loaded, cpu };
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'r3mes-reexec-'));
@@ -127,17 +132,17 @@ try {
     const m = await measure(c.name, c.version, dir);
     results.push(m);
     console.log(`${m.name} (${m.cfg}): backbone ${fmt(m.loadS)} s, miner job ${fmt(m.trainS)} s, re-execution idle ${m.idle.map(fmt).join(' / ')} s, `
-      + `with ${availableParallelism()} busy loops ${m.loaded.map(fmt).join(' / ')} s`);
+      + `with ${availableParallelism()} busy loops ${m.loaded.map(fmt).join(' / ')} s; CPU ${m.cpu.map(fmt).join(' / ')} s; load average now ${loadavg()[0]!.toFixed(1)}`);
   }
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
 
-console.log('\n| model | config | backbone (s) | re-execution idle: min / max (s) | busy loop per core: min / max (s) | worst case W (s) |');
-console.log('|---|---|---:|---:|---:|---:|');
+console.log('\n| model | config | backbone (s) | CPU per re-execution: min / max (s) | re-execution idle: min / max (s) | busy loop per core: min / max (s) | worst case W (s) |');
+console.log('|---|---|---:|---:|---:|---:|---:|');
 for (const m of results) {
   const worst = m.loadS + Math.max(...m.idle, ...m.loaded);
-  console.log(`| ${m.name} | ${m.cfg} | ${fmt(m.loadS)} | ${fmt(Math.min(...m.idle))} / ${fmt(Math.max(...m.idle))} | ${fmt(Math.min(...m.loaded))} / ${fmt(Math.max(...m.loaded))} | ${fmt(worst)} |`);
+  console.log(`| ${m.name} | ${m.cfg} | ${fmt(m.loadS)} | ${fmt(Math.min(...m.cpu))} / ${fmt(Math.max(...m.cpu))} | ${fmt(Math.min(...m.idle))} / ${fmt(Math.max(...m.idle))} | ${fmt(Math.min(...m.loaded))} / ${fmt(Math.max(...m.loaded))} | ${fmt(worst)} |`);
 }
 
 // ---- the params against the rule ---------------------------------------------------------------

@@ -14,7 +14,7 @@ import { type ChainReader, type SignedTx, txHashOf } from '../src/chain/client.t
 import { ChainError } from '../src/chain/errors.ts';
 import type { ModelConfig } from '../src/model/config.ts';
 import { encodeDelta } from '../src/output/delta.ts';
-import { aggregationRuleNow, proposerDutyForWindow, type ProposerDeps } from '../src/roles/aggregate.ts';
+import { aggregationRuleNow, proposerDuty, proposerDutyForWindow, type ProposerDeps } from '../src/roles/aggregate.ts';
 import { Journal } from '../src/roles/journal.ts';
 import { WorkerStats } from '../src/roles/stats.ts';
 import { FileBlockstore } from '../src/storage/blockstore.ts';
@@ -152,4 +152,27 @@ t.test('an empty chain rule is median; an unknown one commits nothing; --rule ov
   t.equal((await proposerDutyForWindow(await f.deps({ ruleOverride: parseRule('median') }), f.win, 121n)).action, 'committed');
   t.match(f.lines.join('\n'), /warning: window 5: the chain's aggregation_rule "geometric-median" is unknown to this worker; using --rule median/);
   t.match(f.lines.at(-1), /rule median\)$/);
+});
+
+t.test('proposerDuty looks further back than three windows while they have not finished revealing', async (t) => {
+  const f = await fixture(t.testdir());
+  // Windows of 10 blocks with a 40-block challenge period: window 5 (opened at 70, commit phase
+  // 120..130) is in its commit phase while window 10 collects, five windows later.
+  const windows = new Map<bigint, Window>();
+  for (let id = 1n; id <= 10n; id++) {
+    const collectEnd = 30n + id * 10n;
+    windows.set(id, { ...f.win, id, commitStartHeight: collectEnd + 40n, revealStartHeight: collectEnd + 50n, revealEndHeight: collectEnd + 60n, proposers: id === 5n ? f.win.proposers : ['r3mes1other'] } as Window);
+  }
+  const asked: bigint[] = [];
+  const chain = {
+    ...f.chain, height: async () => 121n, currentWindow: async () => windows.get(10n),
+    window: async (id: bigint) => {
+      asked.push(id);
+      return windows.get(id)!;
+    },
+  };
+  const out = await proposerDuty(await f.deps({ chain }));
+  t.same(asked, [9n, 8n, 7n, 6n, 5n, 4n, 3n], 'back to the first window whose reveal phase is over (window 3: ended at 120)');
+  t.same(out.map((o) => [o.window, o.action]), [[9n, 'not-drawn'], [8n, 'not-drawn'], [7n, 'not-drawn'], [6n, 'not-drawn'], [5n, 'committed'], [4n, 'not-drawn'], [3n, 'not-drawn']]);
+  t.equal(f.sent.length, 1, 'window 5 committed');
 });

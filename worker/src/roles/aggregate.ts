@@ -119,12 +119,24 @@ export async function proposerDutyForWindow(deps: ProposerDeps, w: Window, heigh
   return { window: w.id, action: height < w.commitStartHeight ? 'waiting' : 'done' };
 }
 
-/** Looks at the windows that can be aggregating now (the three before the collecting one). */
+/** The most windows before the collecting one a pass looks at. */
+export const MAX_PROPOSER_LOOKBACK = 64n;
+
+/**
+ * Looks at the windows that can be aggregating now: the three before the collecting one, and
+ * further back while the last one looked at has not finished its reveal phase (a challenge period
+ * longer than two windows puts a window's commit and reveal phases several windows after it),
+ * at most MAX_PROPOSER_LOOKBACK windows.
+ */
 export async function proposerDuty(deps: ProposerDeps): Promise<DutyOutcome[]> {
   const height = await deps.chain.height();
   const current = await deps.chain.currentWindow();
   const top = current ? current.id : 0n;
   const out: DutyOutcome[] = [];
-  for (let id = top - 1n; id >= 1n && id >= top - 3n; id--) out.push(await proposerDutyForWindow(deps, await deps.chain.window(id), height));
+  for (let id = top - 1n; id >= 1n && id >= top - MAX_PROPOSER_LOOKBACK; id--) {
+    const w = await deps.chain.window(id);
+    out.push(await proposerDutyForWindow(deps, w, height));
+    if (id <= top - 3n && height >= w.revealEndHeight) break;
+  }
   return out;
 }
