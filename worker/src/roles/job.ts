@@ -1,6 +1,8 @@
 // One training job on one chunk: `steps` SPEC §6 steps from the window's base adapter, a state
 // checkpoint after every step (so a restart mid-chunk resumes instead of redoing), the trace,
 // and the losses before and after. Same chunk, model and lr ⇒ same bytes, whatever the backend.
+// Every step and both evaluations go through the backend: on the CPU backend they run on the
+// compute thread (src/train/thread.ts), so this loop's awaits leave the event loop free.
 
 import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
