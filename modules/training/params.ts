@@ -20,7 +20,9 @@ export function defaultParams(): Params {
     maxSubmissionsPerMinerPerWindow: 4n,
     minMinerStake: '1000000',
     baseReward: '1000000',
-    challengePeriodBlocks: 20n,
+    // ≥ the re-execution window of verification's README "Response windows": a watcher re-executes a
+    // submission of the last collecting block within it.
+    challengePeriodBlocks: 400n,
     aggregationProposers: 3n,
     commitPeriodBlocks: 10n,
     revealPeriodBlocks: 10n,
