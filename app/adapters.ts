@@ -104,6 +104,8 @@ const STATUS: Record<number, SubmissionStatusName> = {
   [SubmissionStatus.SUBMISSION_STATUS_PENDING]: 'pending',
   [SubmissionStatus.SUBMISSION_STATUS_ACCEPTED]: 'accepted',
   [SubmissionStatus.SUBMISSION_STATUS_REJECTED]: 'rejected',
+  // Left out of its window's aggregate by the proposers' majority: like a rejected one, out of the update.
+  [SubmissionStatus.SUBMISSION_STATUS_EXCLUDED]: 'rejected',
 };
 
 export function trainingReader(training: Pick<TrainingKeeper, 'submission' | 'window' | 'schedule' | 'rejectSubmission'>): TrainingReader {

@@ -29,6 +29,8 @@ import type { BankKeeper } from '../modules/bank/keeper.ts';
 import { buildModules } from './modules.ts';
 import { initModulesGenesis, type GenesisAppState } from '../genesis/app-state.ts';
 import type { BeaconCheck, BeaconKeeper } from '../modules/randomness/keeper.ts';
+import type { TrainingKeeper } from '../modules/training/keeper.ts';
+import type { VerificationKeeper } from '../modules/verification/keeper.ts';
 import { isBeaconFormat } from '../modules/randomness/beacon-tx.ts';
 import { beaconErrors } from '../modules/randomness/errors.ts';
 import { readMaxGas, writeMaxGas } from './block-gas.ts';
@@ -58,6 +60,9 @@ export class R3mesApp implements AbciApplication {
   readonly auth: AuthKeeper;
   readonly bank: BankKeeper;
   readonly randomness: BeaconKeeper;
+  /** Read by the node's metrics (app/metrics): open windows and disputes in the committed state. */
+  readonly training: TrainingKeeper;
+  readonly verification: VerificationKeeper;
   readonly modules: AppModule[];
   private readonly msgHandlers = new Map<string, MsgHandler>();
   private readonly queryHandlers = new Map<string, (store: KVStore, data: Uint8Array) => Uint8Array>();
@@ -71,7 +76,7 @@ export class R3mesApp implements AbciApplication {
   readonly batchSignatureCounts = { worker: 0, ahead: 0 };
   /**
    * Invariant failures the block hooks reported (`invariant_broken` events, app/core/invariants.ts)
-   * since this process started: each is logged; the count is for a metric (`r3mes_invariant_failures_total`).
+   * since this process started: each is logged; `r3mes_invariant_failures_total` (app/metrics) counts them by module and invariant.
    */
   invariantFailures = 0;
   /**
@@ -97,7 +102,7 @@ export class R3mesApp implements AbciApplication {
   constructor(readonly store: CommitStore, options: AppOptions = {}) {
     this.log = options.logger ?? (() => {});
     this.options = options;
-    ({ auth: this.auth, bank: this.bank, randomness: this.randomness, modules: this.modules } = buildModules());
+    ({ auth: this.auth, bank: this.bank, randomness: this.randomness, training: this.training, verification: this.verification, modules: this.modules } = buildModules());
     const anteDeps = { auth: this.auth, bank: this.bank, signatures: this.signatures };
     this.ante = (ctx, tx) => runAnte(ctx, tx, anteDeps);
     for (const module of this.modules) {

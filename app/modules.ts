@@ -23,6 +23,7 @@ import { verificationModule } from '../modules/verification/module.ts';
 import { BeaconKeeper } from '../modules/randomness/keeper.ts';
 import { randomnessModule } from '../modules/randomness/module.ts';
 import { aggregatorSlasher, minerReader, modelReader, rewardsHook, trainingReader, validatorReader } from './adapters.ts';
+import { invalidParamsOf, type ParamsConstraint, paramsConstraints } from './params-constraints.ts';
 
 /**
  * Every module account, by name (`moduleAddress(name)`): the bank's blocked addresses (the Cosmos
@@ -56,7 +57,9 @@ export function buildModules() {
   // The beacon checks a block's VRF proof against the key staking registered for its proposer.
   const randomness = new BeaconKeeper({ vrfPubkeyOf: (store, address) => staking.validatorByConsensusAddress(store, address)?.vrfPubkey });
   const modules: AppModule[] = [];
-  const model = new ModelKeeper({ bank, stake: stakeReader(staking), params: paramsRouter(modules) });
+  const constraints: ParamsConstraint[] = [];
+  const params = paramsRouter(modules, constraints);
+  const model = new ModelKeeper({ bank, stake: stakeReader(staking), params });
   const models = modelReader(model);
   const miners = minerReader(staking);
   const subnet = new SubnetKeeper(models);
@@ -69,6 +72,7 @@ export function buildModules() {
     holds: { isHeld: (store, submissionId) => verification?.isHeld(store, submissionId) ?? false },
   });
   verification = new VerificationKeeper({ bank, staking, training: trainingReader(training), drawer: beaconDrawer(randomness) });
+  constraints.push(...paramsConstraints({ training, verification }));
   modules.push(
     authModule(auth) as AppModule,
     bankModule(bank) as AppModule,
@@ -80,7 +84,7 @@ export function buildModules() {
     trainingModule(training) as AppModule,
     verificationModule(verification) as AppModule,
   );
-  return { auth, bank, staking, randomness, rewards, model, subnet, training, verification, modules };
+  return { auth, bank, staking, randomness, rewards, model, subnet, training, verification, modules, params };
 }
 
 /** Governance weighs a vote by the bonded tokens (self + delegations) of the validator its voter operates. */
@@ -91,8 +95,13 @@ function stakeReader(staking: StakingKeeper): StakeReader {
   };
 }
 
-/** Every module's params, by module name, for parameter-change proposals. Reads the list when called, so it can be built before it is filled. */
-function paramsRouter(modules: readonly AppModule[]): ParamsRouter {
+/**
+ * Every module's params, by module name, for parameter-change proposals. Reads the lists when
+ * called, so it can be built before they are filled. `set` runs the module's own `set`, then every
+ * rule across modules that involves it (app/params-constraints.ts) on the same store: a broken rule
+ * throws the module's invalid-params error, and the caller's layer is dropped.
+ */
+export function paramsRouter(modules: readonly AppModule[], constraints: readonly ParamsConstraint[] = []): ParamsRouter {
   const find = (name: string) => {
     const params = modules.find((module) => module.name === name)?.params;
     if (params === undefined) throw sdkErrors.invalidRequest(`module "${name}" has no parameters`);
@@ -101,6 +110,13 @@ function paramsRouter(modules: readonly AppModule[]): ParamsRouter {
   return {
     modules: () => modules.filter((module) => module.params !== undefined).map((module) => module.name),
     get: (store, name) => find(name).get(store),
-    set: (store, name, value) => find(name).set(store, value),
+    set(store, name, value) {
+      find(name).set(store, value);
+      for (const constraint of constraints) {
+        if (!constraint.modules.includes(name)) continue;
+        const problem = constraint.check(store);
+        if (problem !== undefined) throw (invalidParamsOf[name] ?? sdkErrors.invalidRequest)(problem);
+      }
+    },
   };
 }

@@ -6,6 +6,8 @@
  * (r3mes-worker). Every process's output goes to <home>/logs/<role>.log; the terminal shows the
  * workers' lines prefixed with their role and one story line per chain event (windows, submissions,
  * aggregation, rewards, supply, verification). Ctrl-C (or SIGTERM) stops every process it started.
+ * Metrics: the node's at <REST>/metrics; the miner, one verifier and (--cheater) the watcher run
+ * a stats server on a free port (/stats, /health, /metrics), printed in the banner's `metrics` line.
  *
  * Verification: a second genesis validator `verifier` (1% of the voting power, no node of its own:
  * CometBFT goes on with `validator`'s 99%) so that disputes have someone to draw besides whoever
@@ -25,6 +27,7 @@
  * a hardware GPU when there is one, else the CPU — the bytes are the same either way).
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -208,6 +211,9 @@ async function main(): Promise<void> {
   const rpcUrl = `http://127.0.0.1:${o.rpcPort}`;
   const restUrl = `http://127.0.0.1:${o.restPort}`;
   const gatewayUrl = `http://127.0.0.1:${o.gatewayPort}`;
+  // The stats servers (/stats, /health, /metrics) of the miner, a verifier and the watcher: free ports, printed in the banner.
+  const statsPort = { miner: await freePort(), verifier: await freePort(), watcher: o.cheater ? await freePort() : 0 };
+  const metricsUrl = (port: number) => `http://127.0.0.1:${port}/metrics`;
   // ABCI over TCP on purpose (--abci-port, printed below for people who attach tools); passed to
   // both init and start. r3mesd's own default is the unix socket <home>/abci.sock.
   const abci = `tcp://127.0.0.1:${o.abciPort}`;
@@ -221,8 +227,10 @@ async function main(): Promise<void> {
     rmSync(home, { recursive: true, force: true });
     await cli(['init', 'devnet', '--home', home, '--chain-id', CHAIN_ID, '--abci', abci, '--rpc-laddr', `tcp://127.0.0.1:${o.rpcPort}`,
       '--p2p-laddr', `tcp://127.0.0.1:${o.p2pPort}`, '--timeout-commit', o.blockTime]);
+    say('devnet', `node home written; creating keys ${ROLES.join(', ')} (keyring-backend test)`);
     await Promise.all(ROLES.map((role) => cli(['keys', 'add', role, '--home', home, ...keyring, '--output', 'json']).then((out) =>
       import('node:fs').then((fs) => fs.writeFileSync(join(home, `${role}.json`), out)))));
+    say('devnet', 'funding the keys in genesis; adding the genesis validators');
     for (const role of ROLES) await cli(['genesis', 'add-account', role, `${FUNDS}${DENOM}`, '--home', home, ...keyring]);
     await cli(['genesis', 'add-validator', 'validator', `${SELF_STAKE}${DENOM}`, '--moniker', 'devnet-validator', '--commission-rate', '0.1', '--home', home, ...keyring]);
     // A second genesis validator with a consensus key of its own that no node runs (1% of the power).
@@ -237,6 +245,7 @@ async function main(): Promise<void> {
     addGenesisValidator(doc, verifierAddress, VERIFIER_STAKE, 'devnet-verifier', readValidatorKeys(verifierHome), '0.1');
     validateAppState(buildModules().modules, appState);
     writeGenesis(genesisPath, doc);
+    say('devnet', 'genesis written and validated (devnet template: short windows, tiny model, quick disputes)');
     // Each worker has its own home (journal, checkpoints) with a copy of the devnet keyring.
     for (const role of ROLES) cpSync(join(home, 'keyring-test'), join(home, 'workers', role, 'keyring-test'), { recursive: true });
   }
@@ -257,6 +266,7 @@ async function main(): Promise<void> {
   REST           ${restUrl}   (OpenAPI: /openapi.json)
   ABCI           ${abci.replace('tcp://', 'tcp://')}
   content store  ${gatewayUrl}/ipfs/{cid}   (embedded blockstore ${join(home, 'store')}; /stats, /health)
+  metrics        node ${restUrl}/metrics; miner ${metricsUrl(statsPort.miner)}; verifier ${metricsUrl(statsPort.verifier)}${o.cheater ? `; watcher ${metricsUrl(statsPort.watcher)}` : ''}   (Prometheus; Grafana: ops/grafana/r3mes.json)
   validator      validator ${address.validator} (${r3mes(SELF_STAKE)} bonded; the aggregation proposer)
   miner          miner     ${address.miner}
   verifier       verifier  ${address.verifier} (${r3mes(VERIFIER_STAKE)} bonded, no node; verifies and arbitrates)
@@ -273,6 +283,7 @@ Try, in another terminal:
 
   // ---- node ----
   const nodeShow = o.verbose ? () => true : (line: string) => /error|panic|exception|[1-9][0-9]* failed/i.test(line);
+  say('devnet', 'starting the node (app + REST + CometBFT); waiting for its first blocks');
   startProcess('node', R3MESD, ['start', '--home', home, '--abci', abci, '--rest', `127.0.0.1:${o.restPort}`, '--rpc', rpcUrl], logDir, nodeShow);
   const rpc = makeRpc(rpcUrl);
   const height = async () => BigInt((await rpc<{ sync_info: { latest_block_height: string } }>('status')).sync_info.latest_block_height);
@@ -302,7 +313,7 @@ Try, in another terminal:
   const common = (role: Role) => ['--home', join(home, 'workers', role), ...keyring, '--node', rpcUrl, '--gateway', gatewayUrl, '--poll-ms', '1000'];
   // Restarted, not fatal, when they exit (e.g. a chunk finished after its window closed): their
   // journals never sign the same duty twice, so a restart resumes instead of double-submitting.
-  startProcess('miner', WORKER, ['train', '--key', 'miner', '--backend', o.backend, ...common('miner')], logDir, workerShow, 'restart');
+  startProcess('miner', WORKER, ['train', '--key', 'miner', '--backend', o.backend, '--listen', `127.0.0.1:${statsPort.miner}`, ...common('miner')], logDir, workerShow, 'restart');
   startProcess('aggregator', WORKER, ['aggregate', '--key', 'validator', ...common('validator')], logDir, workerShow, 'restart');
   // The second validator can be drawn as aggregation proposer too (stake-weighted): its aggregator runs from the start.
   startProcess('ver-aggr', WORKER, ['aggregate', '--key', 'verifier', ...common('verifier')], logDir, workerShow, 'restart');
@@ -311,7 +322,7 @@ Try, in another terminal:
     // The watcher: anyone can be one. It knows no key to suspect: it re-executes every submission
     // (the cheater tampers each delta, so 100% catches it every time; a real watcher takes a share)
     // and challenges what does not match. Its journal never challenges twice across restarts.
-    startProcess('watcher', WORKER, ['watch', '--key', 'watcher', '--share', '100%', ...common('watcher')], logDir, workerShow, 'restart');
+    startProcess('watcher', WORKER, ['watch', '--key', 'watcher', '--share', '100%', '--listen', `127.0.0.1:${statsPort.watcher}`, ...common('watcher')], logDir, workerShow, 'restart');
   }
   // Verification duties: both bonded validators can be drawn (L1, L2, L3 seats). Started once the
   // miners have a first submission in (or after 40 blocks): a 2-core machine starting every worker
@@ -323,7 +334,7 @@ Try, in another terminal:
     dutiesStarted = true;
     startProcess('val-verify', WORKER, ['verify', '--key', 'validator', ...duty('validator')], logDir, workerShow, 'restart');
     startProcess('val-arbit', WORKER, ['arbitrate', '--key', 'validator', ...duty('validator')], logDir, workerShow, 'restart');
-    startProcess('verifier', WORKER, ['verify', '--key', 'verifier', ...duty('verifier')], logDir, workerShow, 'restart');
+    startProcess('verifier', WORKER, ['verify', '--key', 'verifier', '--listen', `127.0.0.1:${statsPort.verifier}`, ...duty('verifier')], logDir, workerShow, 'restart');
     startProcess('arbiter', WORKER, ['arbitrate', '--key', 'verifier', ...duty('verifier')], logDir, workerShow, 'restart');
   };
   const dutiesBy = (await height()) + 40n;
@@ -358,7 +369,10 @@ Try, in another terminal:
       case 'window_collected': story(`window ${a.window} stopped collecting: ${a.submissions} submission(s); challenge period`); return;
       case 'aggregation_started': story(`window ${a.window} aggregating: ${a.accepted} accepted, ${a.rejected} rejected; proposer(s) ${(a.proposers ?? '').split(',').map(nameOf).join(', ')}`); return;
       case 'aggregation_commit': story(`${nameOf(a.proposer)} committed to an aggregate of window ${a.window}`); return;
-      case 'aggregation_reveal': story(`${nameOf(a.proposer)} revealed the aggregate of window ${a.window}: ${a.result_cid}`); return;
+      case 'aggregation_reveal':
+        story(`${nameOf(a.proposer)} revealed the aggregate of window ${a.window}: ${a.result_cid || 'nothing to aggregate'}${a.excluded ? ` (excluded: ${a.excluded})` : ''}`);
+        return;
+      case 'submission_excluded': story(`submission ${a.submission} of ${nameOf(a.miner)} excluded from window ${a.window}: ${a.reason} (no reward for it)`); return;
       case 'aggregator_penalized': story(`${nameOf(a.proposer)} penalized in window ${a.window}: ${a.fault}`); return;
       case 'window_finalized': story(`window ${a.window} finalized: model update ${a.result_cid} (${a.accepted} accepted submission(s)) → ${gatewayUrl}/ipfs/${a.result_cid}`); return;
       case 'window_failed': story(`window ${a.window} failed (${a.phase ?? ''}): ${a.reason}`); return;
@@ -423,3 +437,16 @@ main().catch((error: unknown) => {
   say('devnet', `error: ${(error as Error).message}`);
   void shutdown(1);
 });
+
+/** A TCP port free on 127.0.0.1 right now (the OS picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}

@@ -12,7 +12,7 @@ import { moduleInterfaces } from '../interfaces.ts';
 
 const program = new Command('r3mesd')
   .description('R3MES node: a Cosmos-style chain for verifiable AI training, run beside CometBFT')
-  .version(APP_VERSION, '-v, --version-flag', 'print the version')
+  .version(APP_VERSION, '-v, --version', 'print the version')
   .addOption(new Option('--home <dir>', 'node home directory').default(DEFAULT_HOME))
   .addOption(new Option('-o, --output <format>', 'output format').choices(['json', 'text']).default('text'))
   .showHelpAfterError('(run with --help for usage)');

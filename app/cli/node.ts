@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startNode } from '../node/start.ts';
 import type { GlobalOptions } from './options.ts';
 
 export function registerNodeCommands(program: Command): void {
@@ -16,6 +15,8 @@ export function registerNodeCommands(program: Command): void {
       const global = command.optsWithGlobals<GlobalOptions>();
       const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
       const forgeVrf = opts.testForgeVrf || process.env.R3MES_TEST_FORGE_VRF === '1';
+      // Loaded here, not at the top: what only a running node needs (its metrics, prom-client) costs no other command its start time.
+      const { startNode } = await import('../node/start.ts');
       const node = await startNode({ home: global.home, abci: opts.abci, rest: opts.rest, rpc: opts.rpc, withComet: opts.comet, vrfKey: opts.vrfKey, forgeVrf, log });
       const shutdown = (signal: string) => {
         log(`${signal}: stopping`);

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { Comet38Client } from '@cosmjs/tendermint-rpc';
 import { QueryClient, setupBankExtension } from '@cosmjs/stargate';
-import { connectQueryClient } from '../client/index.ts';
+import { connectComet, connectQueryClient } from '../client/index.ts';
 import { decodeAddress } from '../core/address.ts';
 import { printResult } from './output.ts';
 import type { GlobalOptions } from './options.ts';
@@ -35,7 +34,7 @@ export function registerQueryCommands(program: Command): void {
     });
   withNode(bank.command('total').description('total supply of every denom'))
     .action(async (opts: { node: string }, command: Command) => {
-      const comet = await Comet38Client.connect(opts.node);
+      const comet = await connectComet(opts.node);
       const supply = await QueryClient.withExtensions(comet, setupBankExtension).bank.totalSupply();
       printResult({ supply: supply.supply.map((coin) => ({ denom: coin.denom, amount: coin.amount })) }, command.optsWithGlobals<GlobalOptions>().output);
       comet.disconnect();

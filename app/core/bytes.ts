@@ -63,3 +63,10 @@ export function readU64be(bytes: Uint8Array): bigint {
   if (bytes.length !== 8) throw new RangeError(`expected 8 bytes, got ${bytes.length}`);
   return new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0);
 }
+
+/** Unsigned lexicographic order of two byte strings (the store's key order): negative, 0 or positive. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}

@@ -3,6 +3,7 @@ import type { ValidatorUpdate } from 'cosmjs-types/tendermint/abci/types';
 import type { Context } from './context.ts';
 import type { KVStore } from './store/types.ts';
 import type { ProtoFields } from './proto-fields.ts';
+import type { PageRequest } from './pagination.ts';
 
 /**
  * One message type a module handles. `decode` and `signers` are stateless
@@ -75,6 +76,22 @@ export interface TxCommand {
   build(signer: string, args: Readonly<Record<string, string>>, options: Readonly<Record<string, string>>): unknown;
 }
 
+/** An optional filter of a list query: REST `?name=value`, CLI `--name value`. */
+export interface QueryFilter {
+  /** snake_case: `status`. */
+  readonly name: string;
+  readonly description: string;
+  /** The accepted values, when they are a fixed set. */
+  readonly values?: readonly string[];
+}
+
+/** What a list query takes besides its positional arguments. */
+export interface QueryInput {
+  /** `pagination.*` (REST) / `--page-key --limit --offset --count-total --reverse` (CLI); absent = the first page of 100. */
+  readonly pagination?: PageRequest;
+  readonly filters?: Readonly<Record<string, string | undefined>>;
+}
+
 export interface QueryRoute {
   /** kebab-case: `validators`, `window`. */
   readonly name: string;
@@ -85,7 +102,10 @@ export interface QueryRoute {
   readonly path: string;
   /** REST path: `/r3mes/staking/v1/validators/{address}`. */
   readonly rest: string;
-  encodeRequest(args: Readonly<Record<string, string>>): Uint8Array;
+  /** A list query that takes a Cosmos PageRequest and answers a PageResponse (`pagination`). */
+  readonly paginated?: boolean;
+  readonly filters?: readonly QueryFilter[];
+  encodeRequest(args: Readonly<Record<string, string>>, input?: QueryInput): Uint8Array;
   /** JSON-ready response (the generated type's toJSON). */
   decodeResponse(bytes: Uint8Array): unknown;
 }

@@ -5,6 +5,7 @@ import { AbciServer } from '../abci/server.ts';
 import { R3mesApp } from '../app.ts';
 import { CommitStore } from '../store/commit-store.ts';
 import { buildRestServer } from '../rest/server.ts';
+import { NodeMetrics } from '../metrics/node-metrics.ts';
 import { moduleRoutes } from '../rest/module-routes.ts';
 import { moduleInterfaces } from '../interfaces.ts';
 import { findCometbft, startCometbft } from './cometbft.ts';
@@ -34,6 +35,7 @@ export interface StartOptions {
 
 export interface RunningNode {
   app: R3mesApp;
+  metrics: NodeMetrics;
   stop(): Promise<void>;
 }
 
@@ -48,11 +50,13 @@ export async function startNode(options: StartOptions): Promise<RunningNode> {
   const store = await CommitStore.open(home.appDb);
   const proposer = proposerKeys(options, home.root);
   const app = new R3mesApp(store, { logger: options.log, ...proposer });
+  // Metrics of this node (GET /metrics on the REST listener): recorded around the app's ABCI calls.
+  const metrics = new NodeMetrics(app, { log: options.log });
   options.log(`state at height ${store.lastHeight}, app hash ${Buffer.from(store.lastAppHash).toString('hex').toUpperCase()}`);
 
   const say = (level: string) => (message: string, fields?: Record<string, unknown>) =>
     options.log(`abci ${level}: ${message}${fields === undefined ? '' : ' ' + JSON.stringify(fields)}`);
-  const abci = new AbciServer(app, { logger: { info: say('info'), warn: say('warn'), error: say('error') } });
+  const abci = new AbciServer(metrics.instrument(app), { logger: { info: say('info'), warn: say('warn'), error: say('error') } });
   const abciAddress = options.abci ?? startAbciAddress(home);
   await abci.listen(abciAddress);
   options.log(`ABCI listening on ${abci.address() ?? abciAddress}`);
@@ -60,9 +64,9 @@ export async function startNode(options: StartOptions): Promise<RunningNode> {
   let rest: Awaited<ReturnType<typeof buildRestServer>> | undefined;
   if (options.rest !== '') {
     const [host, port] = splitHostPort(options.rest);
-    rest = await buildRestServer({ rpcUrl: options.rpc, logger: false, modules: [moduleRoutes(moduleInterfaces())] });
+    rest = await buildRestServer({ rpcUrl: options.rpc, logger: false, modules: [moduleRoutes(moduleInterfaces())], metrics });
     await rest.listen({ host, port });
-    options.log(`REST listening on http://${host}:${port} (OpenAPI at /openapi.json)`);
+    options.log(`REST listening on http://${host}:${port} (OpenAPI at /openapi.json, Prometheus metrics at /metrics)`);
   }
 
   let comet: ChildProcess | undefined;
@@ -92,7 +96,7 @@ export async function startNode(options: StartOptions): Promise<RunningNode> {
       void stop().then(() => process.exit(1));
     });
   }
-  return { app, stop };
+  return { app, metrics, stop };
 }
 
 /**

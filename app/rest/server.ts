@@ -26,6 +26,12 @@ export interface RestServerOptions {
   maxTxBytes?: number;
   /** Routes of further modules, registered after the built-in ones. */
   modules?: RegisterRoutes[];
+  /**
+   * The node's Prometheus metrics (app/metrics/node-metrics.ts), served at `GET /metrics` in the
+   * text exposition format. `r3mesd start` passes the metrics of the app it runs; a REST server
+   * without them (fronting a node elsewhere) has no /metrics route.
+   */
+  metrics?: { readonly contentType: string; metrics(): Promise<string> };
 }
 
 const defaultMaxTxBytes = 1024 * 1024;
@@ -121,6 +127,13 @@ export async function buildRestServer(opts: RestServerOptions): Promise<FastifyI
     },
     async () => app.swagger(),
   );
+
+  const metrics = opts.metrics;
+  if (metrics !== undefined) {
+    // hide: Prometheus text, not part of the JSON API that /openapi.json describes.
+    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+      reply.type(metrics.contentType).header('cache-control', 'no-store').send(await metrics.metrics()));
+  }
 
   for (const register of [registerHealthRoutes, registerAuthRoutes, registerBankRoutes, registerTxRoutes, registerDashboardRoutes, ...(opts.modules ?? [])]) {
     await register(app, ctx);

@@ -1,8 +1,10 @@
 import {
   QueryAllBalancesRequest, QueryAllBalancesResponse, QueryBalanceRequest, QueryBalanceResponse,
-  QuerySupplyOfRequest, QuerySupplyOfResponse, QueryTotalSupplyResponse,
+  QuerySupplyOfRequest, QuerySupplyOfResponse, QueryTotalSupplyRequest, QueryTotalSupplyResponse,
 } from 'cosmjs-types/cosmos/bank/v1beta1/query';
 import type { AppModule } from '../../app/core/module.ts';
+import { type Page, type PageRequest, paginate } from '../../app/core/pagination.ts';
+import { utf8 } from '../../app/core/bytes.ts';
 import { sdkErrors } from '../../app/core/errors.ts';
 import { decodeAddress, encodeAddress } from '../../app/core/address.ts';
 import { parseAmount, toProtoCoins, validateDenom } from '../../app/core/coins.ts';
@@ -13,6 +15,13 @@ import { msgSendHandler } from './msgs.ts';
 export interface BankGenesis {
   balances: Array<{ address: string; coins: Array<{ denom: string; amount: string }> }>;
   supply: Array<{ denom: string; amount: string }>;
+}
+
+/** A page of coins sorted by denom, keyed by the denom's bytes (as the Cosmos SDK's balance and supply stores). */
+function coinsPage<C extends { denom: string }>(coins: C[], request: PageRequest | undefined): Page<C> {
+  const byKey = new Map(coins.map((coin) => [coin.denom, coin]));
+  const entries = coins.map((coin) => [utf8(coin.denom), new Uint8Array()] as [Uint8Array, Uint8Array]);
+  return paginate(entries, request, (key) => byKey.get(Buffer.from(key).toString('utf8')));
 }
 
 export function bankModule(bank: BankKeeper): AppModule<BankGenesis> {
@@ -27,14 +36,16 @@ export function bankModule(bank: BankKeeper): AppModule<BankGenesis> {
         const amount = bank.balance(store, address, request.denom);
         return QueryBalanceResponse.encode({ balance: { denom: request.denom, amount: amount.toString() } }).finish();
       },
+      // Paged as the Cosmos SDK pages them: by denom (next_key = the next denom's bytes).
       '/cosmos.bank.v1beta1.Query/AllBalances': (store, data) => {
         const request = QueryAllBalancesRequest.decode(data);
-        const balances = toProtoCoins(bank.allBalances(store, decodeAddress(request.address)));
-        return QueryAllBalancesResponse.encode({ balances, pagination: { nextKey: new Uint8Array(), total: BigInt(balances.length) } }).finish();
+        const page = coinsPage(toProtoCoins(bank.allBalances(store, decodeAddress(request.address))), request.pagination);
+        return QueryAllBalancesResponse.encode({ balances: page.items, pagination: page.pagination }).finish();
       },
-      '/cosmos.bank.v1beta1.Query/TotalSupply': (store) => {
-        const supply = toProtoCoins(bank.totalSupply(store));
-        return QueryTotalSupplyResponse.encode({ supply, pagination: { nextKey: new Uint8Array(), total: BigInt(supply.length) } }).finish();
+      '/cosmos.bank.v1beta1.Query/TotalSupply': (store, data) => {
+        const request = QueryTotalSupplyRequest.decode(data);
+        const page = coinsPage(toProtoCoins(bank.totalSupply(store)), request.pagination);
+        return QueryTotalSupplyResponse.encode({ supply: page.items, pagination: page.pagination }).finish();
       },
       '/cosmos.bank.v1beta1.Query/SupplyOf': (store, data) => {
         const request = QuerySupplyOfRequest.decode(data);

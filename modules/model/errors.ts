@@ -36,4 +36,10 @@ export const modelErrors = {
   migrationInProgress: registerError(MODEL_CODESPACE, 14, 'a model version migration is in progress'),
   /** Genesis state inconsistent (ordering, statuses, ids). */
   invalidGenesis: registerError(MODEL_CODESPACE, 15, 'invalid model genesis'),
+  /**
+   * A parameter change refused at submission: the params the module would have after it break a
+   * rule of that module (its own validator, a check against state, or a constraint across modules).
+   * The message names the module and the module's own error (`<codespace>/<code>: …`).
+   */
+  invalidParamChange: registerError(MODEL_CODESPACE, 16, 'invalid parameter change'),
 } as const;

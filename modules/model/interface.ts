@@ -4,13 +4,14 @@
  */
 import { sdkErrors } from '../../app/core/errors.ts';
 import type { ModuleInterface, QueryRoute, TxCommand } from '../../app/core/module.ts';
+import { pageRequestMessage } from '../../app/core/pagination.ts';
 import {
   QueryActiveVersionRequest, QueryActiveVersionResponse, QueryParamsRequest, QueryParamsResponse, QueryProposalRequest,
   QueryProposalResponse, QueryProposalsRequest, QueryProposalsResponse, QueryTallyRequest, QueryTallyResponse,
   QueryVersionRequest, QueryVersionResponse, QueryVersionsRequest, QueryVersionsResponse, QueryVotesRequest, QueryVotesResponse,
 } from '../../proto/gen/r3mes/model/v1/query.ts';
 import { MsgSubmitProposal, MsgVote } from '../../proto/gen/r3mes/model/v1/tx.ts';
-import { type ProposalContent, VoteOption } from '../../proto/gen/r3mes/model/v1/types.ts';
+import { type ProposalContent, ProposalStatus, VoteOption } from '../../proto/gen/r3mes/model/v1/types.ts';
 import { parseCoinString, toProtoCoins } from '../../app/core/coins.ts';
 import { modelErrors } from './errors.ts';
 import { GENESIS_VERSION } from './genesis.ts';
@@ -120,6 +121,23 @@ const txs: TxCommand[] = [
   },
 ];
 
+/** `--status` / `?status=` of the proposals list. */
+const proposalStatuses: Readonly<Record<string, ProposalStatus>> = {
+  voting_period: ProposalStatus.PROPOSAL_STATUS_VOTING_PERIOD,
+  passed: ProposalStatus.PROPOSAL_STATUS_PASSED,
+  rejected: ProposalStatus.PROPOSAL_STATUS_REJECTED,
+  vetoed: ProposalStatus.PROPOSAL_STATUS_VETOED,
+  quorum_not_met: ProposalStatus.PROPOSAL_STATUS_QUORUM_NOT_MET,
+  failed: ProposalStatus.PROPOSAL_STATUS_FAILED,
+};
+
+function proposalStatusArg(value: string | undefined): ProposalStatus {
+  if (value === undefined || value === '' || value === 'all') return ProposalStatus.PROPOSAL_STATUS_UNSPECIFIED;
+  const status = proposalStatuses[value];
+  if (status === undefined) throw sdkErrors.invalidRequest(`status "${value}" is not one of ${Object.keys(proposalStatuses).join(', ')} (or all)`);
+  return status;
+}
+
 const queries: QueryRoute[] = [
   {
     name: 'params', description: 'Governance parameters (deposit, voting period, quorum / threshold / veto in basis points)', args: [],
@@ -130,7 +148,8 @@ const queries: QueryRoute[] = [
   {
     name: 'versions', description: 'Every model version, ascending by number', args: [],
     path: `${QUERY}/Versions`, rest: `${REST}/versions`,
-    encodeRequest: () => QueryVersionsRequest.encode({}).finish(),
+    paginated: true,
+    encodeRequest: (_, input) => QueryVersionsRequest.encode({ pagination: pageRequestMessage(input?.pagination) }).finish(),
     decodeResponse: (bytes) => QueryVersionsResponse.toJSON(QueryVersionsResponse.decode(bytes)),
   },
   {
@@ -146,9 +165,11 @@ const queries: QueryRoute[] = [
     decodeResponse: (bytes) => QueryActiveVersionResponse.toJSON(QueryActiveVersionResponse.decode(bytes)),
   },
   {
-    name: 'proposals', description: 'Every proposal, ascending by id', args: [],
+    name: 'proposals', description: 'Proposals, ascending by id (all, or those with --status)', args: [],
     path: `${QUERY}/Proposals`, rest: `${REST}/proposals`,
-    encodeRequest: () => QueryProposalsRequest.encode({ status: 0 }).finish(),
+    paginated: true,
+    filters: [{ name: 'status', description: 'only proposals with this status', values: Object.keys(proposalStatuses) }],
+    encodeRequest: (_, input) => QueryProposalsRequest.encode({ status: proposalStatusArg(input?.filters?.status), pagination: pageRequestMessage(input?.pagination) }).finish(),
     decodeResponse: (bytes) => QueryProposalsResponse.toJSON(QueryProposalsResponse.decode(bytes)),
   },
   {
@@ -160,7 +181,8 @@ const queries: QueryRoute[] = [
   {
     name: 'votes', description: "A proposal's votes (empty once tallied)", args: ['proposal_id'],
     path: `${QUERY}/Votes`, rest: `${REST}/proposals/{proposal_id}/votes`,
-    encodeRequest: (args) => QueryVotesRequest.encode({ proposalId: uint(args.proposal_id, 'proposal_id') }).finish(),
+    paginated: true,
+    encodeRequest: (args, input) => QueryVotesRequest.encode({ proposalId: uint(args.proposal_id, 'proposal_id'), pagination: pageRequestMessage(input?.pagination) }).finish(),
     decodeResponse: (bytes) => QueryVotesResponse.toJSON(QueryVotesResponse.decode(bytes)),
   },
   {

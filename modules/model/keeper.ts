@@ -8,6 +8,7 @@ import { concatBytes, readU64be, u64be, utf8 } from '../../app/core/bytes.ts';
 import { toChainError } from '../../app/core/errors.ts';
 import { EventLog } from '../../app/core/events.ts';
 import { CacheStore } from '../../app/core/store/cache.ts';
+import { type Page, type PageRequest, paginate, underPrefix } from '../../app/core/pagination.ts';
 import { prefixStore } from '../../app/core/store/prefix.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
 import {
@@ -160,6 +161,24 @@ export class ModelViewKeeper implements ModelReader {
     return [...this.view(store).iterate(keys.proposalPrefix)].map(([, value]) => Proposal.decode(value));
   }
 
+  /** A page of the versions, by number (key: u64be number). */
+  versionsPage(store: KVStore, page: PageRequest | undefined): Page<ModelVersion> {
+    return paginate(underPrefix(this.view(store), keys.versionPrefix), page, (_, value) => ModelVersion.decode(value), { keyLength: 8, keyMeaning: 'a u64be version number' });
+  }
+
+  /** A page of the proposals with `status` (UNSPECIFIED: all), by id (key: u64be id). */
+  proposalsPage(store: KVStore, status: ProposalStatus, page: PageRequest | undefined): Page<Proposal> {
+    return paginate(underPrefix(this.view(store), keys.proposalPrefix), page, (_, value) => {
+      const proposal = Proposal.decode(value);
+      return status === ProposalStatus.PROPOSAL_STATUS_UNSPECIFIED || proposal.status === status ? proposal : undefined;
+    }, { keyLength: 8, keyMeaning: 'a u64be proposal id' });
+  }
+
+  /** A page of a proposal's votes, in key order (key: u8 voter length ‖ voter bytes). */
+  votesPage(store: KVStore, id: bigint, page: PageRequest | undefined): Page<Vote> {
+    return paginate(underPrefix(this.view(store), keys.votesOf(id)), page, (_, value) => Vote.decode(value));
+  }
+
   /** Votes of a proposal in key order (voter address length, then bytes). */
   votes(store: KVStore, id: bigint): Vote[] {
     if (id < 0n || id >= 1n << 64n) return [];
@@ -238,8 +257,9 @@ export class ModelKeeper extends ModelViewKeeper {
       throw modelErrors.insufficientDeposit(`initial_deposit must be one coin of at least ${minDeposit}${params.depositDenom}`);
     }
     const change = msg.content?.paramChange;
-    if (change !== undefined && !this.deps.params.modules().includes(change.module)) {
-      throw modelErrors.unknownParamsModule(`module "${change.module}" has no governable params`);
+    if (change !== undefined) {
+      if (!this.deps.params.modules().includes(change.module)) throw modelErrors.unknownParamsModule(`module "${change.module}" has no governable params`);
+      this.checkParamChange(ctx.store, change.module, change.paramsJson);
     }
     this.deps.bank.send(ctx.store, ctx.events, proposer, MODEL_MODULE_ADDRESS, [coin]);
     const id = this.nextProposalId(ctx.store);
@@ -256,6 +276,22 @@ export class ModelKeeper extends ModelViewKeeper {
       ['voting_end_height', (ctx.height + params.votingPeriodBlocks).toString(), false],
     ]);
     return id;
+  }
+
+  /**
+   * A parameter change as it would execute now: the router's `set` (the module's own validator,
+   * its checks against state, and the app's constraints across modules) runs on a throwaway layer
+   * over `store`, so the params after the change are checked as a whole and nothing is written.
+   * Any refusal becomes `model/16` naming the module and its error. Execution runs the same `set`
+   * again (params may have changed in between: then the proposal fails, state untouched).
+   */
+  checkParamChange(store: KVStore, module: string, paramsJson: string): void {
+    try {
+      this.deps.params.set(new CacheStore(store), module, JSON.parse(paramsJson));
+    } catch (error) {
+      const cause = toChainError(error);
+      throw modelErrors.invalidParamChange(`${module} params refused: ${cause.codespace}/${cause.code}: ${cause.message}`);
+    }
   }
 
   /** MsgVote after its stateless checks: records or overwrites the voter's vote. */

@@ -2,7 +2,7 @@ import type { AppModule, ModuleParams } from '../../app/core/module.ts';
 import {
   QueryActiveVersionRequest, QueryActiveVersionResponse, QueryParamsResponse, QueryProposalRequest, QueryProposalResponse,
   QueryProposalsRequest, QueryProposalsResponse, QueryTallyRequest, QueryTallyResponse, QueryVersionRequest,
-  QueryVersionResponse, QueryVersionsResponse, QueryVotesRequest, QueryVotesResponse,
+  QueryVersionResponse, QueryVersionsRequest, QueryVersionsResponse, QueryVotesRequest, QueryVotesResponse,
 } from '../../proto/gen/r3mes/model/v1/query.ts';
 import { ProposalStatus } from '../../proto/gen/r3mes/model/v1/types.ts';
 import { modelErrors } from './errors.ts';
@@ -32,7 +32,10 @@ export function modelModule(keeper: ModelKeeper): AppModule<ModelGenesis> {
     msgs: [msgSubmitProposalHandler(keeper), msgVoteHandler(keeper)] as AppModule['msgs'],
     queries: {
       [`${MODEL_QUERY}/Params`]: (store) => QueryParamsResponse.encode({ params: keeper.getParams(store) }).finish(),
-      [`${MODEL_QUERY}/Versions`]: (store) => QueryVersionsResponse.encode({ versions: keeper.versions(store) }).finish(),
+      [`${MODEL_QUERY}/Versions`]: (store, data) => {
+        const { items, pagination } = keeper.versionsPage(store, QueryVersionsRequest.decode(data).pagination);
+        return QueryVersionsResponse.encode({ versions: items, pagination }).finish();
+      },
       [`${MODEL_QUERY}/Version`]: (store, data) => {
         const { number } = QueryVersionRequest.decode(data);
         const version = keeper.version(store, number);
@@ -44,19 +47,19 @@ export function modelModule(keeper: ModelKeeper): AppModule<ModelGenesis> {
         return QueryActiveVersionResponse.encode({ active: keeper.activeVersion(store), migrating: keeper.migratingVersion(store) }).finish();
       },
       [`${MODEL_QUERY}/Proposals`]: (store, data) => {
-        const { status } = QueryProposalsRequest.decode(data);
-        const all = keeper.proposals(store);
-        const proposals = status === ProposalStatus.PROPOSAL_STATUS_UNSPECIFIED ? all : all.filter((proposal) => proposal.status === status);
-        return QueryProposalsResponse.encode({ proposals }).finish();
+        const { status, pagination } = QueryProposalsRequest.decode(data);
+        const page = keeper.proposalsPage(store, status, pagination);
+        return QueryProposalsResponse.encode({ proposals: page.items, pagination: page.pagination }).finish();
       },
       [`${MODEL_QUERY}/Proposal`]: (store, data) => {
         const { proposalId } = QueryProposalRequest.decode(data);
         return QueryProposalResponse.encode({ proposal: proposalOrThrow(store, proposalId) }).finish();
       },
       [`${MODEL_QUERY}/Votes`]: (store, data) => {
-        const { proposalId } = QueryVotesRequest.decode(data);
+        const { proposalId, pagination } = QueryVotesRequest.decode(data);
         proposalOrThrow(store, proposalId);
-        return QueryVotesResponse.encode({ votes: keeper.votes(store, proposalId) }).finish();
+        const page = keeper.votesPage(store, proposalId, pagination);
+        return QueryVotesResponse.encode({ votes: page.items, pagination: page.pagination }).finish();
       },
       [`${MODEL_QUERY}/Tally`]: (store, data) => {
         const { proposalId } = QueryTallyRequest.decode(data);

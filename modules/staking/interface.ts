@@ -1,3 +1,4 @@
+import { pageRequestMessage } from '../../app/core/pagination.ts';
 import type { ModuleInterface, QueryRoute, RegistryType, TxCommand } from '../../app/core/module.ts';
 import { decodeAddress } from '../../app/core/address.ts';
 import {
@@ -96,20 +97,32 @@ function route<Req, Res>(
   };
 }
 
+/** A list query: takes `pagination` (Cosmos PageRequest) besides its arguments. */
+function list<Req, Res>(
+  name: string, description: string, args: string[], method: string, rest: string,
+  request: Codec<Req>, response: Codec<Res>, build: (args: Readonly<Record<string, string>>) => Partial<Req>,
+): QueryRoute {
+  return {
+    ...route(name, description, args, method, rest, request, response, build),
+    paginated: true,
+    encodeRequest: (values, input) => request.encode(request.fromPartial({ ...build(values), pagination: pageRequestMessage(input?.pagination) } as never)).finish(),
+  };
+}
+
 const queries: QueryRoute[] = [
   route('params', 'Staking parameters', [], 'Params', '/params', QueryParamsRequest, QueryParamsResponse, () => ({})),
-  route('validators', 'All validators with their voting power', [], 'Validators', '/validators', QueryValidatorsRequest, QueryValidatorsResponse, () => ({})),
+  list('validators', 'Validators (bonded or not) with their voting power, by operator address', [], 'Validators', '/validators', QueryValidatorsRequest, QueryValidatorsResponse, () => ({})),
   route('validator', 'One validator with its voting power', ['validator'], 'Validator', '/validators/{validator}', QueryValidatorRequest, QueryValidatorResponse,
     (a) => ({ validatorAddress: checked(a.validator, 'validator') })),
-  route('validator-delegations', 'Delegations to a validator', ['validator'], 'ValidatorDelegations', '/validators/{validator}/delegations',
+  list('validator-delegations', 'Delegations to a validator', ['validator'], 'ValidatorDelegations', '/validators/{validator}/delegations',
     QueryValidatorDelegationsRequest, QueryValidatorDelegationsResponse, (a) => ({ validatorAddress: checked(a.validator, 'validator') })),
-  route('delegations', 'Delegations of a delegator', ['delegator'], 'DelegatorDelegations', '/delegations/{delegator}',
+  list('delegations', 'Delegations of a delegator', ['delegator'], 'DelegatorDelegations', '/delegations/{delegator}',
     QueryDelegatorDelegationsRequest, QueryDelegatorDelegationsResponse, (a) => ({ delegatorAddress: checked(a.delegator, 'delegator') })),
   route('delegation', 'One delegation', ['delegator', 'validator'], 'Delegation', '/delegations/{delegator}/{validator}', QueryDelegationRequest, QueryDelegationResponse,
     (a) => ({ delegatorAddress: checked(a.delegator, 'delegator'), validatorAddress: checked(a.validator, 'validator') })),
-  route('unbonding', 'Unbonding entries of a delegator or miner', ['delegator'], 'Unbonding', '/unbonding/{delegator}', QueryUnbondingRequest, QueryUnbondingResponse,
+  list('unbonding', 'Unbonding entries of a delegator or miner', ['delegator'], 'Unbonding', '/unbonding/{delegator}', QueryUnbondingRequest, QueryUnbondingResponse,
     (a) => ({ delegatorAddress: checked(a.delegator, 'delegator') })),
-  route('miners', 'All miners', [], 'Miners', '/miners', QueryMinersRequest, QueryMinersResponse, () => ({})),
+  list('miners', 'Miners, by address', [], 'Miners', '/miners', QueryMinersRequest, QueryMinersResponse, () => ({})),
   route('miner', 'One miner', ['miner'], 'Miner', '/miners/{miner}', QueryMinerRequest, QueryMinerResponse, (a) => ({ minerAddress: checked(a.miner, 'miner') })),
   route('pool', 'Bonded and unbonding pool balances, total bonded validator stake', [], 'Pool', '/pool', QueryPoolRequest, QueryPoolResponse, () => ({})),
 ];

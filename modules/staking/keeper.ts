@@ -1,3 +1,4 @@
+import { lengthPrefixedKey, type Page, type PageRequest, paginate, underPrefix } from '../../app/core/pagination.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { ValidatorUpdate } from 'cosmjs-types/tendermint/abci/types';
 import type { Context } from '../../app/core/context.ts';
@@ -27,6 +28,9 @@ export const MAX_SLASH_REASON_LENGTH = 128;
 const GPU_ARCH = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 
 const lengthPrefixed = (address: Uint8Array) => concatBytes(Uint8Array.of(address.length), address);
+
+/** Pagination keys of the lists keyed by address. */
+const ADDRESS_KEY = { validKey: lengthPrefixedKey, keyMeaning: 'a length-prefixed address (u8 length ‖ bytes)' };
 
 /** Key layout inside the module's prefix "staking/" (see README). */
 const keys = {
@@ -156,6 +160,38 @@ export class StakingViewKeeper {
   /** Every validator, bonded or not, in address order. */
   *validators(store: KVStore): IterableIterator<Validator> {
     for (const [, value] of this.view(store).iterate(keys.validatorPrefix)) yield Validator.decode(value);
+  }
+
+  /** A page of the validators, bonded or not, in operator address order (key: u8 length ‖ operator). */
+  validatorsPage(store: KVStore, page: PageRequest | undefined): Page<Validator> {
+    return paginate(underPrefix(this.view(store), keys.validatorPrefix), page, (_, value) => Validator.decode(value), ADDRESS_KEY);
+  }
+
+  /** A page of a delegator's delegations, in validator address order (key: u8 length ‖ validator). */
+  delegationsByPage(store: KVStore, delegator: Uint8Array, page: PageRequest | undefined): Page<Delegation> {
+    return paginate(underPrefix(this.view(store), keys.delegatorPrefix(delegator)), page, (_, value) => Delegation.decode(value), ADDRESS_KEY);
+  }
+
+  /** A page of the delegations to a validator, in delegator address order (key: u8 length ‖ delegator). */
+  delegationsToPage(store: KVStore, validator: Uint8Array, page: PageRequest | undefined): Page<DelegationInfo> {
+    return paginate(underPrefix(this.view(store), keys.byValidatorPrefix(validator)), page, (key) => {
+      const delegation = this.delegation(store, key.slice(1), validator);
+      if (delegation === undefined) throw new Error('staking state: delegation index without delegation');
+      return delegation;
+    }, ADDRESS_KEY);
+  }
+
+  /** A page of one delegator's unbonding entries, by id (key: u64be id; a scan of all entries, filtered). */
+  unbondingEntriesPage(store: KVStore, delegatorAddress: string, page: PageRequest | undefined): Page<UnbondingEntry> {
+    return paginate(underPrefix(this.view(store), keys.unbondingPrefix), page, (_, value) => {
+      const entry = UnbondingEntry.decode(value);
+      return entry.delegatorAddress === delegatorAddress ? entry : undefined;
+    }, { keyLength: 8, keyMeaning: 'a u64be unbonding id' });
+  }
+
+  /** A page of the miners, in address order (key: u8 length ‖ miner). */
+  minersPage(store: KVStore, page: PageRequest | undefined): Page<Miner> {
+    return paginate(underPrefix(this.view(store), keys.minerPrefix), page, (_, value) => Miner.decode(value), ADDRESS_KEY);
   }
 
   /** The validator whose consensus key has this CometBFT address (a block's proposer). */

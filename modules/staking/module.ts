@@ -5,9 +5,9 @@ import { amountTextProblem } from '../../app/core/coins.ts';
 import { GenesisState } from '../../proto/gen/r3mes/staking/v1/genesis.ts';
 import {
   QueryDelegationRequest, QueryDelegationResponse, QueryDelegatorDelegationsRequest, QueryDelegatorDelegationsResponse,
-  QueryMinerRequest, QueryMinerResponse, QueryMinersResponse, QueryParamsResponse, QueryPoolResponse, QueryUnbondingRequest,
+  QueryMinerRequest, QueryMinerResponse, QueryMinersRequest, QueryMinersResponse, QueryParamsResponse, QueryPoolResponse, QueryUnbondingRequest,
   QueryUnbondingResponse, QueryValidatorDelegationsRequest, QueryValidatorDelegationsResponse, QueryValidatorRequest,
-  QueryValidatorResponse, QueryValidatorsResponse, type ValidatorInfo,
+  QueryValidatorResponse, QueryValidatorsRequest, QueryValidatorsResponse, type ValidatorInfo,
 } from '../../proto/gen/r3mes/staking/v1/query.ts';
 import { Delegation, Miner, Params, UnbondingKind, type Validator } from '../../proto/gen/r3mes/staking/v1/types.ts';
 import { stakingErrors } from './errors.ts';
@@ -31,7 +31,12 @@ export function stakingParams(staking: StakingKeeper): ModuleParams {
       // The staked denom is fixed once chosen: stake already bonded is in it.
       const current = staking.getParams(store).bondDenom;
       if (params.bondDenom !== current) throw stakingErrors.invalidParams(`bondDenom cannot change (is "${current}")`);
+      const bonded = staking.bondedValidators(store).length;
       staking.setParams(store, params);
+      // CometBFT halts on a validator set update that empties the set: keep at least one validator with power.
+      if (bonded > 0 && staking.computePowers(store).size === 0) {
+        throw stakingErrors.invalidParams(`with powerReduction ${params.powerReduction} no validator would keep voting power (the ${bonded} bonded ones would all be removed from the validator set)`);
+      }
     },
   };
 }
@@ -56,7 +61,10 @@ export function stakingModule(staking: StakingKeeper, bank: StakingGenesisBankKe
         if (validator === undefined) throw stakingErrors.validatorNotFound(request.validatorAddress);
         return QueryValidatorResponse.encode({ validator: info(store, validator) }).finish();
       },
-      [`${Q}Validators`]: (store) => QueryValidatorsResponse.encode({ validators: [...staking.validators(store)].map((v) => info(store, v)) }).finish(),
+      [`${Q}Validators`]: (store, data) => {
+        const page = staking.validatorsPage(store, QueryValidatorsRequest.decode(data).pagination);
+        return QueryValidatorsResponse.encode({ validators: page.items.map((v) => info(store, v)), pagination: page.pagination }).finish();
+      },
       [`${Q}Delegation`]: (store, data) => {
         const request = QueryDelegationRequest.decode(data);
         const delegator = decodeAddress(request.delegatorAddress, 'delegator_address');
@@ -69,22 +77,23 @@ export function stakingModule(staking: StakingKeeper, bank: StakingGenesisBankKe
       },
       [`${Q}DelegatorDelegations`]: (store, data) => {
         const request = QueryDelegatorDelegationsRequest.decode(data);
-        const delegations = staking.delegationsBy(store, decodeAddress(request.delegatorAddress, 'delegator_address'));
-        return QueryDelegatorDelegationsResponse.encode({ delegations }).finish();
+        const page = staking.delegationsByPage(store, decodeAddress(request.delegatorAddress, 'delegator_address'), request.pagination);
+        return QueryDelegatorDelegationsResponse.encode({ delegations: page.items, pagination: page.pagination }).finish();
       },
       [`${Q}ValidatorDelegations`]: (store, data) => {
         const request = QueryValidatorDelegationsRequest.decode(data);
         const validator = decodeAddress(request.validatorAddress, 'validator_address');
-        const delegations: Delegation[] = staking.delegationsTo(store, validator).map((d) => ({
+        const page = staking.delegationsToPage(store, validator, request.pagination);
+        const delegations: Delegation[] = page.items.map((d) => ({
           delegatorAddress: encodeAddress(d.delegator), validatorAddress: request.validatorAddress, amount: d.amount.toString(),
         }));
-        return QueryValidatorDelegationsResponse.encode({ delegations }).finish();
+        return QueryValidatorDelegationsResponse.encode({ delegations, pagination: page.pagination }).finish();
       },
       [`${Q}Unbonding`]: (store, data) => {
         const request = QueryUnbondingRequest.decode(data);
         decodeAddress(request.delegatorAddress, 'delegator_address');
-        const entries = [...staking.unbondingEntries(store)].filter((entry) => entry.delegatorAddress === request.delegatorAddress);
-        return QueryUnbondingResponse.encode({ entries }).finish();
+        const page = staking.unbondingEntriesPage(store, request.delegatorAddress, request.pagination);
+        return QueryUnbondingResponse.encode({ entries: page.items, pagination: page.pagination }).finish();
       },
       [`${Q}Miner`]: (store, data) => {
         const request = QueryMinerRequest.decode(data);
@@ -93,7 +102,10 @@ export function stakingModule(staking: StakingKeeper, bank: StakingGenesisBankKe
         if (miner === undefined) throw stakingErrors.minerNotFound(request.minerAddress);
         return QueryMinerResponse.encode({ miner }).finish();
       },
-      [`${Q}Miners`]: (store) => QueryMinersResponse.encode({ miners: [...staking.miners(store)] }).finish(),
+      [`${Q}Miners`]: (store, data) => {
+        const page = staking.minersPage(store, QueryMinersRequest.decode(data).pagination);
+        return QueryMinersResponse.encode({ miners: page.items, pagination: page.pagination }).finish();
+      },
       [`${Q}Pool`]: (store) => {
         const denom = staking.getParams(store).bondDenom;
         return QueryPoolResponse.encode({

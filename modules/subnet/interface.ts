@@ -2,6 +2,7 @@
  * How subnet appears to users: `r3mesd tx subnet submit-activation`, `r3mesd query subnet ...`,
  * REST `GET /r3mes/subnet/v1/...` and the CosmJS Registry entry.
  */
+import { pageRequestMessage } from '../../app/core/pagination.ts';
 import type { ModuleInterface } from '../../app/core/module.ts';
 import {
   QueryActivationsRequest, QueryActivationsResponse, QueryAssignmentRequest, QueryAssignmentResponse,
@@ -38,7 +39,8 @@ export const subnetInterface: ModuleInterface = {
     {
       name: 'subnets', description: 'Layer ranges of a model version (0 = the active one)', args: ['model_version'],
       path: QUERY_PATHS.subnets, rest: '/r3mes/subnet/v1/subnets/{model_version}',
-      encodeRequest: (args) => QuerySubnetsRequest.encode({ modelVersion: uintArg(args.model_version, 'model_version') }).finish(),
+      paginated: true,
+      encodeRequest: (args, input) => QuerySubnetsRequest.encode({ modelVersion: uintArg(args.model_version, 'model_version'), pagination: pageRequestMessage(input?.pagination) }).finish(),
       decodeResponse: (bytes) => QuerySubnetsResponse.toJSON(QuerySubnetsResponse.decode(bytes)),
     },
     {
@@ -50,7 +52,8 @@ export const subnetInterface: ModuleInterface = {
     {
       name: 'activations', description: 'Activations handed in a window', args: ['window_id'],
       path: QUERY_PATHS.activations, rest: '/r3mes/subnet/v1/windows/{window_id}/activations',
-      encodeRequest: (args) => QueryActivationsRequest.encode({ windowId: uintArg(args.window_id, 'window_id') }).finish(),
+      paginated: true,
+      encodeRequest: (args, input) => QueryActivationsRequest.encode({ windowId: uintArg(args.window_id, 'window_id'), pagination: pageRequestMessage(input?.pagination) }).finish(),
       decodeResponse: (bytes) => QueryActivationsResponse.toJSON(QueryActivationsResponse.decode(bytes)),
     },
   ],

@@ -1,3 +1,4 @@
+import { type Page, type PageRequest, paginate, underPrefix } from '../../app/core/pagination.ts';
 import type { Context } from '../../app/core/context.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
 import { prefixStore } from '../../app/core/store/prefix.ts';
@@ -78,6 +79,11 @@ export class SubnetViewKeeper {
   activation(store: KVStore, windowId: bigint, miner: string): Activation | undefined {
     const raw = this.view(store).get(keys.activation(windowId, miner));
     return raw === undefined ? undefined : Activation.decode(raw);
+  }
+
+  /** A page of a window's activations, by miner address (key: the miner's bech32 address, UTF-8). */
+  activationsPage(store: KVStore, windowId: bigint, page: PageRequest | undefined): Page<Activation> {
+    return paginate(underPrefix(this.view(store), keys.activationPrefix(windowId)), page, (_, value) => Activation.decode(value));
   }
 
   /** A window's activations, ordered by miner address bytes. */

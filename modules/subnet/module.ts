@@ -1,3 +1,4 @@
+import { paginateArray } from '../../app/core/pagination.ts';
 import type { AppModule, ModuleParams } from '../../app/core/module.ts';
 import { decodeAddress } from '../../app/core/address.ts';
 import { GenesisState } from '../../proto/gen/r3mes/subnet/v1/genesis.ts';
@@ -36,9 +37,11 @@ export function subnetModule(subnet: SubnetKeeper, deps: ActivationDeps): AppMod
     queries: {
       [QUERY_PATHS.params]: (store) => QueryParamsResponse.encode({ params: subnet.params(store) }).finish(),
       [QUERY_PATHS.subnets]: (store, data) => {
-        const { modelVersion } = QuerySubnetsRequest.decode(data);
+        const { modelVersion, pagination } = QuerySubnetsRequest.decode(data);
         const { version, subnets } = subnet.subnets(store, modelVersion);
-        return QuerySubnetsResponse.encode({ modelVersion: version.number, nLayers: BigInt(version.nLayers), subnets }).finish();
+        // Computed from the version's layers (at most 128): paged by position, key u64be(index).
+        const page = paginateArray(subnets, pagination);
+        return QuerySubnetsResponse.encode({ modelVersion: version.number, nLayers: BigInt(version.nLayers), subnets: page.items, pagination: page.pagination }).finish();
       },
       [QUERY_PATHS.assignment]: (store, data) => {
         const { windowId, miner } = QueryAssignmentRequest.decode(data);
@@ -47,9 +50,10 @@ export function subnetModule(subnet: SubnetKeeper, deps: ActivationDeps): AppMod
         return QueryAssignmentResponse.encode({ windowId, miner, ...assignment }).finish();
       },
       [QUERY_PATHS.activations]: (store, data) => {
-        const { windowId } = QueryActivationsRequest.decode(data);
+        const { windowId, pagination } = QueryActivationsRequest.decode(data);
         if (deps.windows.windowInfo(store, windowId) === undefined) throw subnetErrors.windowNotFound(`window ${windowId}`);
-        return QueryActivationsResponse.encode({ activations: subnet.activations(store, windowId) }).finish();
+        const page = subnet.activationsPage(store, windowId, pagination);
+        return QueryActivationsResponse.encode({ activations: page.items, pagination: page.pagination }).finish();
       },
     },
     params: subnetParams(subnet),

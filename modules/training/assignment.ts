@@ -43,9 +43,33 @@ export function assignedChunk(seed: Uint8Array, miner: string, ordinal: bigint, 
   return uint256be(digest) % chunkCount;
 }
 
-/** An aggregation commitment: sha256(utf8(result_cid) ‖ result_hash[32] ‖ nonce[32]). */
-export function commitHash(resultCid: string, resultHash: Uint8Array, nonce: Uint8Array): Uint8Array {
-  if (resultHash.length !== RESULT_HASH_BYTES) throw new RangeError(`result hash must be ${RESULT_HASH_BYTES} bytes`);
+/**
+ * One submission a proposer leaves out of its aggregate (the generated `Exclusion` fits):
+ * `reason` is an ExclusionReason value (1 unavailable, 2 undecodable, 3 wrong model).
+ */
+export interface CommittedExclusion {
+  readonly submissionId: bigint;
+  readonly reason: number;
+}
+
+/**
+ * An aggregation commitment:
+ * sha256(utf8(result_cid) ‖ result_hash ‖ nonce[32] ‖ for each exclusion, ascending by id: u64be(id) ‖ u8(reason)).
+ * With no exclusions this is the original sha256(utf8(result_cid) ‖ result_hash[32] ‖ nonce[32]).
+ * `result_cid` and `result_hash` are both empty only in a "nothing to aggregate" reveal; else the
+ * hash is 32 bytes. Exclusions must be strictly ascending by submission id (one encoding per set).
+ */
+export function commitHash(resultCid: string, resultHash: Uint8Array, nonce: Uint8Array, excluded: readonly CommittedExclusion[] = []): Uint8Array {
+  const nothing = resultCid === '' && resultHash.length === 0;
+  if (!nothing && resultHash.length !== RESULT_HASH_BYTES) throw new RangeError(`result hash must be ${RESULT_HASH_BYTES} bytes (or empty with an empty result CID)`);
   if (nonce.length !== NONCE_BYTES) throw new RangeError(`nonce must be ${NONCE_BYTES} bytes`);
-  return sha256(concatBytes(utf8ToBytes(resultCid), resultHash, nonce));
+  const parts: Uint8Array[] = [utf8ToBytes(resultCid), resultHash, nonce];
+  let previous = -1n;
+  for (const { submissionId, reason } of excluded) {
+    if (submissionId <= previous || submissionId >= 1n << 64n) throw new RangeError(`exclusions must be strictly ascending u64 submission ids (${submissionId} after ${previous})`);
+    if (!Number.isInteger(reason) || reason < 0 || reason > 255) throw new RangeError(`exclusion reason ${reason} is not a u8`);
+    previous = submissionId;
+    parts.push(u64be(submissionId), Uint8Array.of(reason));
+  }
+  return sha256(concatBytes(...parts));
 }

@@ -60,4 +60,13 @@ export const trainingErrors = {
   submissionNotPending: registerError(TRAINING_CODESPACE, 26, 'submission not pending'),
   /** The submission names another model version than its window's: its delta was trained on another base. */
   wrongModelVersion: registerError(TRAINING_CODESPACE, 27, 'wrong model version'),
+  /** A reveal's exclusion list is not strictly ascending by submission id, or names no (or an unknown) reason. */
+  invalidExclusions: registerError(TRAINING_CODESPACE, 28, 'invalid exclusion list'),
+  /** A reveal excludes a submission that is not an ACCEPTED submission of the window. */
+  exclusionNotAccepted: registerError(TRAINING_CODESPACE, 29, 'excluded submission not accepted in the window'),
+  /**
+   * A reveal with a result excludes every accepted submission (nothing left to aggregate), or a
+   * "nothing to aggregate" reveal (empty result) leaves an accepted submission included.
+   */
+  exclusionSetMismatch: registerError(TRAINING_CODESPACE, 30, 'exclusions do not fit the result'),
 } as const;

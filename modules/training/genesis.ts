@@ -5,11 +5,12 @@
  */
 import type { KVStore } from '../../app/core/store/types.ts';
 import { GenesisState } from '../../proto/gen/r3mes/training/v1/genesis.ts';
-import { SubmissionStatus, WindowStatus, type Window } from '../../proto/gen/r3mes/training/v1/types.ts';
+import { ExclusionReason, SubmissionStatus, WindowStatus, type Window } from '../../proto/gen/r3mes/training/v1/types.ts';
 import { contentCidProblem } from '../../app/core/cid.ts';
 import { trainingErrors } from './errors.ts';
 import type { TrainingKeeper, TrainingViewKeeper } from './keeper.ts';
 import { defaultParams, validateParams } from './params.ts';
+import { EXCLUSION_REASON_NAMES, isNothingToAggregate, validateExclusions } from './validate.ts';
 
 export function defaultGenesis(): GenesisState {
   return {
@@ -63,7 +64,11 @@ export function initGenesis(training: TrainingKeeper, store: KVStore, genesis: G
     previous = submission.id;
     const window = windows.get(submission.windowId);
     if (window === undefined) throw bad(`${at}: unknown window ${submission.windowId}`);
-    if (submission.status < SubmissionStatus.SUBMISSION_STATUS_PENDING || submission.status > SubmissionStatus.SUBMISSION_STATUS_REJECTED) throw bad(`${at}: unknown status`);
+    if (submission.status < SubmissionStatus.SUBMISSION_STATUS_PENDING || submission.status > SubmissionStatus.SUBMISSION_STATUS_EXCLUDED) throw bad(`${at}: unknown status`);
+    const excluded = submission.status === SubmissionStatus.SUBMISSION_STATUS_EXCLUDED;
+    if (excluded !== (EXCLUSION_REASON_NAMES[submission.exclusionReason] !== undefined) || (!excluded && submission.exclusionReason !== ExclusionReason.EXCLUSION_REASON_UNSPECIFIED)) {
+      throw bad(`${at}: an excluded submission has an exclusion reason (1–3), any other none`);
+    }
     const problem = contentCidProblem(submission.gradientCid);
     if (problem !== undefined) throw bad(`${at}: ${problem}`);
     if (seenCids.has(submission.gradientCid)) throw bad(`${at}: duplicate gradient CID`);
@@ -91,7 +96,18 @@ export function initGenesis(training: TrainingKeeper, store: KVStore, genesis: G
     previousKey = key;
     if (!window.proposers.includes(commit.proposer)) throw bad(`${at}: not a proposer of the window`);
     if (commit.commitment.length !== 32) throw bad(`${at}: commitment must be 32 bytes`);
-    if (commit.revealed && (contentCidProblem(commit.resultCid) !== undefined || commit.resultHash.length !== 32)) throw bad(`${at}: bad revealed result`);
+    if (commit.revealed) {
+      const nothing = isNothingToAggregate(commit);
+      if (!nothing && (contentCidProblem(commit.resultCid) !== undefined || commit.resultHash.length !== 32)) throw bad(`${at}: bad revealed result`);
+      if (nothing && commit.excluded.length === 0) throw bad(`${at}: a reveal without a result must exclude the accepted submissions`);
+      try {
+        validateExclusions(commit.excluded);
+      } catch (error) {
+        throw bad(`${at}: ${(error as Error).message}`);
+      }
+    } else if (commit.excluded.length > 0 || commit.resultCid !== '' || commit.resultHash.length > 0) {
+      throw bad(`${at}: an unrevealed commit has no result or exclusions`);
+    }
     training.setCommit(store, commit);
   }
 

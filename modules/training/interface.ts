@@ -8,11 +8,32 @@ import {
   QueryAggregationRequest, QueryAggregationResponse, QueryAssignmentRequest, QueryAssignmentResponse,
   QueryCurrentWindowRequest, QueryCurrentWindowResponse, QueryParamsRequest, QueryParamsResponse,
   QuerySubmissionRequest, QuerySubmissionResponse, QueryWindowRequest, QueryWindowResponse,
-  QueryWindowSubmissionsRequest, QueryWindowSubmissionsResponse,
+  QueryWindowSubmissionsRequest, QueryWindowSubmissionsResponse, QueryWindowsRequest, QueryWindowsResponse,
+  QueryMinerSubmissionsRequest, QueryMinerSubmissionsResponse,
 } from '../../proto/gen/r3mes/training/v1/query.ts';
+import { pageRequestMessage } from '../../app/core/pagination.ts';
 import { MsgCommitAggregation, MsgRevealAggregation, MsgSubmitGradient } from '../../proto/gen/r3mes/training/v1/tx.ts';
-import { QUERY_PATHS } from './module.ts';
+import { type Exclusion, ExclusionReason } from '../../proto/gen/r3mes/training/v1/types.ts';
+import { sdkErrors } from '../../app/core/errors.ts';
+import { QUERY_PATHS, WINDOW_STATUS_FILTER } from './module.ts';
 import { TYPE_URLS } from './msgs.ts';
+
+const REASONS: Record<string, ExclusionReason> = {
+  unavailable: ExclusionReason.EXCLUSION_REASON_UNAVAILABLE,
+  undecodable: ExclusionReason.EXCLUSION_REASON_UNDECODABLE,
+  'wrong-model': ExclusionReason.EXCLUSION_REASON_WRONG_MODEL,
+};
+
+/** `--excluded 3:unavailable,7:wrong-model` → exclusions, in the order given (the chain checks it). */
+export function exclusionsArg(text: string): Exclusion[] {
+  if (text === '') return [];
+  return text.split(',').map((item) => {
+    const [id, reason, extra] = item.split(':');
+    const code = reason === undefined ? undefined : REASONS[reason];
+    if (extra !== undefined || code === undefined) throw sdkErrors.invalidRequest(`--excluded: "${item}" is not ID:REASON with REASON unavailable, undecodable or wrong-model`);
+    return { submissionId: uintArg(id, 'excluded submission id'), reason: code };
+  });
+}
 
 function route(
   name: string, description: string, args: string[], path: string, rest: string,
@@ -50,7 +71,7 @@ export const trainingInterface: ModuleInterface = {
     },
     {
       name: 'commit-aggregation',
-      description: 'As a drawn aggregation proposer, commit sha256(result_cid ‖ result_hash ‖ nonce)',
+      description: 'As a drawn aggregation proposer, commit sha256(result_cid ‖ result_hash ‖ nonce ‖ exclusions) (training README "Commit-reveal")',
       args: ['window-id', 'commitment'],
       typeUrl: TYPE_URLS.commitAggregation,
       build: (signer, args) => MsgCommitAggregation.fromPartial({
@@ -59,12 +80,17 @@ export const trainingInterface: ModuleInterface = {
     },
     {
       name: 'reveal-aggregation',
-      description: 'Reveal the committed aggregation result',
+      description: 'Reveal the committed aggregation result (result-cid and result-hash "" with every accepted submission excluded: nothing to aggregate)',
       args: ['window-id', 'result-cid', 'result-hash', 'nonce'],
+      options: [
+        { name: 'excluded', description: 'accepted submissions left out, ascending: ID:REASON,… with REASON unavailable, undecodable or wrong-model', default: '' },
+      ],
       typeUrl: TYPE_URLS.revealAggregation,
-      build: (signer, args) => MsgRevealAggregation.fromPartial({
+      build: (signer, args, options) => MsgRevealAggregation.fromPartial({
         proposer: signer, windowId: uintArg(args['window-id'], 'window-id'), resultCid: args['result-cid'],
-        resultHash: hexArg(args['result-hash'], 'result-hash'), nonce: hexArg(args.nonce, 'nonce'),
+        resultHash: args['result-cid'] === '' && args['result-hash'] === '' ? Buffer.alloc(0) : hexArg(args['result-hash'], 'result-hash'),
+        nonce: hexArg(args.nonce, 'nonce'),
+        excluded: exclusionsArg(options.excluded ?? ''),
       }),
     },
   ],
@@ -79,12 +105,31 @@ export const trainingInterface: ModuleInterface = {
     route('submission', 'One gradient submission', ['submission_id'], QUERY_PATHS.submission, '/r3mes/training/v1/submissions/{submission_id}',
       (args) => QuerySubmissionRequest.encode({ submissionId: uintArg(args.submission_id, 'submission_id') }).finish(),
       (bytes) => QuerySubmissionResponse.toJSON(QuerySubmissionResponse.decode(bytes))),
-    route('window-submissions', 'All submissions of a window, by id', ['window_id'], QUERY_PATHS.windowSubmissions, '/r3mes/training/v1/windows/{window_id}/submissions',
-      (args) => QueryWindowSubmissionsRequest.encode({ windowId: uintArg(args.window_id, 'window_id') }).finish(),
-      (bytes) => QueryWindowSubmissionsResponse.toJSON(QueryWindowSubmissionsResponse.decode(bytes))),
-    route('aggregation', 'Commitments and reveals of a window\'s aggregation proposers', ['window_id'], QUERY_PATHS.aggregation, '/r3mes/training/v1/windows/{window_id}/aggregation',
-      (args) => QueryAggregationRequest.encode({ windowId: uintArg(args.window_id, 'window_id') }).finish(),
-      (bytes) => QueryAggregationResponse.toJSON(QueryAggregationResponse.decode(bytes))),
+    {
+      ...route('windows', 'Windows by id (--reverse: newest first), all or those with --status', [], QUERY_PATHS.windows, '/r3mes/training/v1/windows',
+        (_, input) => QueryWindowsRequest.encode({ status: input?.filters?.status ?? '', pagination: pageRequestMessage(input?.pagination) }).finish(),
+        (bytes) => QueryWindowsResponse.toJSON(QueryWindowsResponse.decode(bytes))),
+      paginated: true,
+      filters: [{ name: 'status', description: 'only windows with this status', values: Object.keys(WINDOW_STATUS_FILTER) }],
+    },
+    {
+      ...route('window-submissions', 'Submissions of a window, by id', ['window_id'], QUERY_PATHS.windowSubmissions, '/r3mes/training/v1/windows/{window_id}/submissions',
+        (args, input) => QueryWindowSubmissionsRequest.encode({ windowId: uintArg(args.window_id, 'window_id'), pagination: pageRequestMessage(input?.pagination) }).finish(),
+        (bytes) => QueryWindowSubmissionsResponse.toJSON(QueryWindowSubmissionsResponse.decode(bytes))),
+      paginated: true,
+    },
+    {
+      ...route('miner-submissions', 'A miner\'s submissions in every window, by id', ['miner'], QUERY_PATHS.minerSubmissions, '/r3mes/training/v1/miners/{miner}/submissions',
+        (args, input) => QueryMinerSubmissionsRequest.encode({ miner: args.miner ?? '', pagination: pageRequestMessage(input?.pagination) }).finish(),
+        (bytes) => QueryMinerSubmissionsResponse.toJSON(QueryMinerSubmissionsResponse.decode(bytes))),
+      paginated: true,
+    },
+    {
+      ...route('aggregation', 'Commitments and reveals of a window\'s aggregation proposers, by proposer', ['window_id'], QUERY_PATHS.aggregation, '/r3mes/training/v1/windows/{window_id}/aggregation',
+        (args, input) => QueryAggregationRequest.encode({ windowId: uintArg(args.window_id, 'window_id'), pagination: pageRequestMessage(input?.pagination) }).finish(),
+        (bytes) => QueryAggregationResponse.toJSON(QueryAggregationResponse.decode(bytes))),
+      paginated: true,
+    },
     route('assignment', 'Subnet, next ordinal and chunk a miner must train in a window', ['window_id', 'miner'], QUERY_PATHS.assignment, '/r3mes/training/v1/windows/{window_id}/assignment/{miner}',
       (args) => QueryAssignmentRequest.encode({ windowId: uintArg(args.window_id, 'window_id'), miner: args.miner ?? '' }).finish(),
       (bytes) => QueryAssignmentResponse.toJSON(QueryAssignmentResponse.decode(bytes))),

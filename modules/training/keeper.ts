@@ -1,10 +1,11 @@
+import { type Page, type PageRequest, paginate, underPrefix } from '../../app/core/pagination.ts';
 import type { Context } from '../../app/core/context.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
 import { prefixStore } from '../../app/core/store/prefix.ts';
 import { bytesEqual, concatBytes, readU64be, toHex, u64be, utf8 } from '../../app/core/bytes.ts';
 import type { MsgCommitAggregation, MsgRevealAggregation, MsgSubmitGradient } from '../../proto/gen/r3mes/training/v1/tx.ts';
 import {
-  AggregationCommit, Params, Schedule, Submission, SubmissionStatus, Window, WindowStatus,
+  AggregationCommit, type Exclusion, ExclusionReason, Params, Schedule, Submission, SubmissionStatus, Window, WindowStatus,
 } from '../../proto/gen/r3mes/training/v1/types.ts';
 import { assignedChunk, commitHash } from './assignment.ts';
 import { trainingErrors } from './errors.ts';
@@ -13,8 +14,10 @@ import type {
   SubmissionHoldReader,
   Drawer,
 } from './expected-keepers.ts';
-import { defaultParams, parseAmountString } from './params.ts';
-import { validateCommitAggregation, validateRevealAggregation, validateSubmitGradient } from './validate.ts';
+import { AGGREGATION_LOOKBACK_WINDOWS, defaultParams, parseAmountString } from './params.ts';
+import {
+  EXCLUSION_REASON_NAMES, isNothingToAggregate, validateCommitAggregation, validateRevealAggregation, validateSubmitGradient,
+} from './validate.ts';
 
 /** Key layout inside the module's prefix "training/" (see README). */
 const keys = {
@@ -30,12 +33,25 @@ const keys = {
   windowSubmissionPrefix: (windowId: bigint) => concatBytes(utf8('x/'), u64be(windowId)),
   minerCount: (windowId: bigint, miner: string) => concatBytes(utf8('m/'), u64be(windowId), utf8(miner)),
   cid: (cid: string) => concatBytes(utf8('c/'), utf8(cid)),
+  /** Submissions by miner: u8(len) ‖ utf8(miner) ‖ u64be(id) → empty. */
+  byMiner: (miner: string, id: bigint) => concatBytes(keys.byMinerPrefix(miner), u64be(id)),
+  byMinerPrefix: (miner: string) => {
+    const address = utf8(miner);
+    return concatBytes(utf8('n/'), Uint8Array.of(address.length), address);
+  },
   commit: (windowId: bigint, proposer: string) => concatBytes(utf8('a/'), u64be(windowId), utf8(proposer)),
   commitPrefix: (windowId: bigint) => concatBytes(utf8('a/'), u64be(windowId)),
   commitAllPrefix: utf8('a/'),
 };
 
 export const PROPOSER_DRAW_PURPOSE = 'aggregation-proposer';
+
+/** Identity of an exclusion list, for grouping reveals: "id:reason,…" in the revealed (ascending) order. */
+function exclusionKey(excluded: readonly Exclusion[]): string {
+  return excluded.map((x) => `${x.submissionId}:${x.reason}`).join(',');
+}
+
+const ID_KEY = { keyLength: 8, keyMeaning: 'a u64be submission id' };
 
 export type WindowStatusName = 'collecting' | 'aggregating' | 'finalized' | 'failed';
 
@@ -44,6 +60,12 @@ const STATUS_NAMES: Record<number, WindowStatusName> = {
   [WindowStatus.WINDOW_STATUS_AGGREGATING]: 'aggregating',
   [WindowStatus.WINDOW_STATUS_FINALIZED]: 'finalized',
   [WindowStatus.WINDOW_STATUS_FAILED]: 'failed',
+};
+
+const SUBMISSION_STATUS_NAMES: Record<number, string> = {
+  [SubmissionStatus.SUBMISSION_STATUS_ACCEPTED]: 'accepted',
+  [SubmissionStatus.SUBMISSION_STATUS_REJECTED]: 'rejected',
+  [SubmissionStatus.SUBMISSION_STATUS_EXCLUDED]: 'excluded',
 };
 
 /** What subnet (and later verification) reads of a window: see subnet's WindowReader. */
@@ -106,6 +128,11 @@ export class TrainingViewKeeper {
     for (const [, value] of this.view(store).iterate(keys.windowPrefix)) yield Window.decode(value);
   }
 
+  /** Ids of the windows in `AGGREGATING`, ascending (the `g/` index: no scan of all windows). */
+  aggregatingWindowIds(store: KVStore): bigint[] {
+    return [...this.view(store).iterate(keys.aggregatingPrefix)].map(([key]) => readU64be(key.subarray(keys.aggregatingPrefix.length)));
+  }
+
   submission(store: KVStore, submissionId: bigint): Submission | undefined {
     if (submissionId < 0n || submissionId >= 1n << 64n) return undefined;
     const raw = this.view(store).get(keys.submission(submissionId));
@@ -121,6 +148,29 @@ export class TrainingViewKeeper {
     const prefix = keys.windowSubmissionPrefix(windowId);
     const ids = [...this.view(store).iterate(prefix)].map(([key]) => readU64be(key.subarray(prefix.length)));
     return ids.map((id) => this.requireSubmission(store, id));
+  }
+
+  /** A page of a window's submissions, by id (key: u64be submission id). */
+  windowSubmissionsPage(store: KVStore, windowId: bigint, page: PageRequest | undefined): Page<Submission> {
+    return paginate(underPrefix(this.view(store), keys.windowSubmissionPrefix(windowId)), page, (key) => this.requireSubmission(store, readU64be(key)), ID_KEY);
+  }
+
+  /** A page of a miner's submissions in every window, by id (key: u64be submission id). */
+  minerSubmissionsPage(store: KVStore, miner: string, page: PageRequest | undefined): Page<Submission> {
+    return paginate(underPrefix(this.view(store), keys.byMinerPrefix(miner)), page, (key) => this.requireSubmission(store, readU64be(key)), ID_KEY);
+  }
+
+  /** A page of the windows with `status` (undefined: all), by id (key: u64be window id; `reverse`: newest first). */
+  windowsPage(store: KVStore, status: WindowStatus | undefined, page: PageRequest | undefined): Page<Window> {
+    return paginate(underPrefix(this.view(store), keys.windowPrefix), page, (_, value) => {
+      const window = Window.decode(value);
+      return status === undefined || window.status === status ? window : undefined;
+    }, { keyLength: 8, keyMeaning: 'a u64be window id' });
+  }
+
+  /** A page of a window's commitments, by proposer (key: the proposer's bech32 address, UTF-8). */
+  commitsPage(store: KVStore, windowId: bigint, page: PageRequest | undefined): Page<AggregationCommit> {
+    return paginate(underPrefix(this.view(store), keys.commitPrefix(windowId)), page, (_, value) => AggregationCommit.decode(value));
   }
 
   /** How many submissions `miner` made in the window: the ordinal of its next one. */
@@ -146,6 +196,29 @@ export class TrainingViewKeeper {
   commit(store: KVStore, windowId: bigint, proposer: string): AggregationCommit | undefined {
     const raw = this.view(store).get(keys.commit(windowId, proposer));
     return raw === undefined ? undefined : AggregationCommit.decode(raw);
+  }
+
+  /**
+   * If windows were `windowBlocks` long from now on, would a window already open (collecting or
+   * aggregating, with the phases it was opened with) still be in its reveal phase when more than
+   * AGGREGATION_LOOKBACK_WINDOWS windows after it have opened? Windows open back to back from
+   * `next_open_height`, so window `next_window_id + k` collects from `next_open_height + k·windowBlocks`.
+   * Returns the reason, or undefined when every open window ends in time.
+   */
+  lookbackProblem(store: KVStore, windowBlocks: bigint): string | undefined {
+    const schedule = this.schedule(store);
+    const ids = this.aggregatingWindowIds(store);
+    if (schedule.collectingWindowId !== 0n) ids.push(schedule.collectingWindowId);
+    for (const id of ids) {
+      const window = this.window(store, id);
+      if (window === undefined) continue;
+      const last = window.revealEndHeight - 1n;
+      const collecting = last < schedule.nextOpenHeight ? schedule.nextWindowId - 1n : schedule.nextWindowId + (last - schedule.nextOpenHeight) / windowBlocks;
+      if (collecting - id > AGGREGATION_LOOKBACK_WINDOWS) {
+        return `window ${id} reveals until height ${last}: with windowBlocks ${windowBlocks}, window ${collecting} would be collecting by then, more than ${AGGREGATION_LOOKBACK_WINDOWS} windows after it`;
+      }
+    }
+    return undefined;
   }
 
   protected requireSubmission(store: KVStore, submissionId: bigint): Submission {
@@ -216,6 +289,7 @@ export class TrainingKeeper extends TrainingViewKeeper {
     const count = this.minerSubmissionCount(store, submission.windowId, submission.miner);
     view.set(keys.minerCount(submission.windowId, submission.miner), u64be(count + 1n));
     view.set(keys.cid(submission.gradientCid), u64be(submission.id));
+    view.set(keys.byMiner(submission.miner, submission.id), new Uint8Array());
   }
 
   setCommit(store: KVStore, commit: AggregationCommit): void {
@@ -271,6 +345,7 @@ export class TrainingKeeper extends TrainingViewKeeper {
       gradientCid: msg.gradientCid, gradientHash: Buffer.from(msg.gradientHash), traceRoot: Buffer.from(msg.traceRoot),
       chunkIndex: chunk, ordinal, lossBefore: msg.lossBefore, lossAfter: msg.lossAfter, backend: msg.backend,
       height: ctx.height, status: SubmissionStatus.SUBMISSION_STATUS_PENDING, rejectReason: '',
+      exclusionReason: ExclusionReason.EXCLUSION_REASON_UNSPECIFIED,
     };
     schedule.nextSubmissionId += 1n;
     this.setSchedule(store, schedule);
@@ -302,7 +377,7 @@ export class TrainingKeeper extends TrainingViewKeeper {
     if (this.commit(store, window.id, msg.proposer) !== undefined) throw trainingErrors.alreadyCommitted(`${msg.proposer} in window ${window.id}`);
     this.setCommit(store, {
       windowId: window.id, proposer: msg.proposer, commitment: Buffer.from(msg.commitment), commitHeight: ctx.height,
-      revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n,
+      revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n, excluded: [],
     });
     ctx.events.emit('aggregation_commit', [
       ['window', window.id.toString()],
@@ -322,18 +397,44 @@ export class TrainingKeeper extends TrainingViewKeeper {
     const commit = this.commit(store, window.id, msg.proposer);
     if (commit === undefined) throw trainingErrors.noCommitment(`${msg.proposer} did not commit in window ${window.id}`);
     if (commit.revealed) throw trainingErrors.alreadyRevealed(`${msg.proposer} in window ${window.id}`);
-    if (!bytesEqual(commitHash(msg.resultCid, msg.resultHash, msg.nonce), commit.commitment)) {
-      throw trainingErrors.commitmentMismatch(`sha256(result_cid ‖ result_hash ‖ nonce) of ${msg.proposer} in window ${window.id}`);
+    if (!bytesEqual(commitHash(msg.resultCid, msg.resultHash, msg.nonce, msg.excluded), commit.commitment)) {
+      throw trainingErrors.commitmentMismatch(`sha256(result_cid ‖ result_hash ‖ nonce ‖ exclusions) of ${msg.proposer} in window ${window.id}`);
     }
+    this.checkExclusions(store, window, msg);
+    const excluded: Exclusion[] = msg.excluded.map(({ submissionId, reason }) => ({ submissionId, reason }));
     this.setCommit(store, {
-      ...commit, revealed: true, resultCid: msg.resultCid, resultHash: Buffer.from(msg.resultHash), revealHeight: ctx.height,
+      ...commit, revealed: true, resultCid: msg.resultCid, resultHash: Buffer.from(msg.resultHash), revealHeight: ctx.height, excluded,
     });
     ctx.events.emit('aggregation_reveal', [
       ['window', window.id.toString()],
       ['proposer', msg.proposer],
       ['result_cid', msg.resultCid],
       ['result_hash', toHex(msg.resultHash), false],
+      ['excluded', excluded.map((x) => `${x.submissionId}:${EXCLUSION_REASON_NAMES[x.reason]}`).join(','), false],
     ]);
+  }
+
+  /**
+   * A reveal's exclusions against the window (the stateless part, order and reasons, is in
+   * validate.ts): each names an ACCEPTED submission of this window (29); a reveal with a result
+   * leaves at least one included, a reveal without one excludes them all (30).
+   */
+  private checkExclusions(store: KVStore, window: Window, msg: MsgRevealAggregation): void {
+    for (const { submissionId } of msg.excluded) {
+      const submission = this.submission(store, submissionId);
+      if (submission === undefined || submission.windowId !== window.id || submission.status !== SubmissionStatus.SUBMISSION_STATUS_ACCEPTED) {
+        const what = submission === undefined ? 'does not exist' : submission.windowId !== window.id ? `belongs to window ${submission.windowId}` : 'is not accepted';
+        throw trainingErrors.exclusionNotAccepted(`excluded submission ${submissionId} ${what}; window ${window.id} can exclude only its accepted submissions`);
+      }
+    }
+    const excluded = BigInt(msg.excluded.length);
+    if (isNothingToAggregate(msg)) {
+      if (excluded !== window.acceptedCount) {
+        throw trainingErrors.exclusionSetMismatch(`a reveal without a result must exclude all ${window.acceptedCount} accepted submissions of window ${window.id}, not ${excluded}`);
+      }
+    } else if (excluded >= window.acceptedCount) {
+      throw trainingErrors.exclusionSetMismatch(`a result of window ${window.id} must aggregate at least one of its ${window.acceptedCount} accepted submissions; with all excluded, reveal no result`);
+    }
   }
 
   /**
@@ -343,7 +444,7 @@ export class TrainingKeeper extends TrainingViewKeeper {
   rejectSubmission(ctx: Context, submissionId: bigint, reason: string): void {
     const submission = this.requireSubmission(ctx.store, submissionId);
     if (submission.status !== SubmissionStatus.SUBMISSION_STATUS_PENDING) {
-      throw trainingErrors.submissionNotPending(`submission ${submissionId} is ${submission.status === SubmissionStatus.SUBMISSION_STATUS_ACCEPTED ? 'accepted' : 'rejected'}`);
+      throw trainingErrors.submissionNotPending(`submission ${submissionId} is ${SUBMISSION_STATUS_NAMES[submission.status] ?? 'not pending'}`);
     }
     submission.status = SubmissionStatus.SUBMISSION_STATUS_REJECTED;
     submission.rejectReason = reason.slice(0, 256);
@@ -387,8 +488,7 @@ export class TrainingKeeper extends TrainingViewKeeper {
       }
     }
 
-    const aggregating = [...this.view(store).iterate(keys.aggregatingPrefix)].map(([key]) => readU64be(key.subarray(keys.aggregatingPrefix.length)));
-    for (const windowId of aggregating) {
+    for (const windowId of this.aggregatingWindowIds(store)) {
       const window = this.requireWindow(store, windowId);
       if (window.proposers.length === 0 && height >= window.commitStartHeight) this.startAggregation(ctx, window);
       if (window.status === WindowStatus.WINDOW_STATUS_AGGREGATING && height >= window.revealEndHeight) this.tally(ctx, window);
@@ -416,7 +516,7 @@ export class TrainingKeeper extends TrainingViewKeeper {
       chunkCount: params.chunkCount, maxSubmissionsPerMiner: params.maxSubmissionsPerMinerPerWindow,
       collectEndHeight, commitStartHeight, revealStartHeight, revealEndHeight: revealStartHeight + params.revealPeriodBlocks,
       baseReward: params.baseReward, submissionCount: 0n, acceptedCount: 0n, proposers: [],
-      resultCid: '', resultHash: Buffer.alloc(0), failureReason: '', closedHeight: 0n,
+      resultCid: '', resultHash: Buffer.alloc(0), failureReason: '', closedHeight: 0n, excludedCount: 0n,
     };
     this.setWindow(ctx.store, window);
     schedule.nextWindowId = id + 1n;
@@ -475,15 +575,21 @@ export class TrainingKeeper extends TrainingViewKeeper {
     }
   }
 
-  /** Majority = more than half of the drawn proposers revealed the identical (cid, hash). */
+  /**
+   * Majority = more than half of the drawn proposers revealed the identical
+   * (result_cid, result_hash, exclusions). A majority with a result finalizes the window; a
+   * majority of "nothing to aggregate" reveals fails it ("all inputs excluded"). Either way the
+   * majority's exclusions become EXCLUDED submissions, and penalties are measured against it.
+   */
   private tally(ctx: Context, window: Window): void {
     const commits = new Map(this.commits(ctx.store, window.id).map((commit) => [commit.proposer, commit]));
-    const groups: Array<{ cid: string; hash: Uint8Array; proposers: string[] }> = [];
+    const groups: Array<{ cid: string; hash: Uint8Array; key: string; excluded: Exclusion[]; proposers: string[] }> = [];
     for (const proposer of window.proposers) {
       const commit = commits.get(proposer);
       if (commit === undefined || !commit.revealed) continue;
-      const group = groups.find((g) => g.cid === commit.resultCid && bytesEqual(g.hash, commit.resultHash));
-      if (group === undefined) groups.push({ cid: commit.resultCid, hash: commit.resultHash, proposers: [proposer] });
+      const key = exclusionKey(commit.excluded);
+      const group = groups.find((g) => g.cid === commit.resultCid && bytesEqual(g.hash, commit.resultHash) && g.key === key);
+      if (group === undefined) groups.push({ cid: commit.resultCid, hash: commit.resultHash, key, excluded: commit.excluded, proposers: [proposer] });
       else group.proposers.push(proposer);
     }
     const drawn = window.proposers.length;
@@ -503,6 +609,11 @@ export class TrainingKeeper extends TrainingViewKeeper {
       this.fail(ctx, window, groups.length === 0 ? 'no reveals' : 'no majority', true);
       return;
     }
+    window.excludedCount = this.exclude(ctx, window, majority.excluded);
+    if (isNothingToAggregate({ resultCid: majority.cid, resultHash: majority.hash })) {
+      this.fail(ctx, window, 'all inputs excluded', true);
+      return;
+    }
     window.status = WindowStatus.WINDOW_STATUS_FINALIZED;
     window.resultCid = majority.cid;
     window.resultHash = Buffer.from(majority.hash);
@@ -514,8 +625,10 @@ export class TrainingKeeper extends TrainingViewKeeper {
       ['result_hash', toHex(majority.hash), false],
       ['votes', `${majority.proposers.length}/${drawn}`, false],
       ['accepted', window.acceptedCount.toString()],
+      ['excluded', window.excludedCount.toString(), false],
     ]);
 
+    // Excluded submissions are EXCLUDED by now: only the included ones earn their miner weight.
     const perMiner = new Map<string, bigint>();
     for (const submission of this.windowSubmissions(ctx.store, window.id)) {
       if (submission.status !== SubmissionStatus.SUBMISSION_STATUS_ACCEPTED) continue;
@@ -528,6 +641,31 @@ export class TrainingKeeper extends TrainingViewKeeper {
     this.deps.rewards.distributeWindow(ctx, window.id, {
       baseReward: parseAmountString(window.baseReward, 'base_reward', trainingErrors.invalidParams), miners, aggregators,
     });
+  }
+
+  /**
+   * Marks the majority's exclusions EXCLUDED (ascending id, as revealed), one `submission_excluded`
+   * event each; returns how many. Each was checked at reveal to be an ACCEPTED submission of the
+   * window, and nothing changes an accepted submission before the tally; one that is not (only a
+   * hand-written genesis could do that) is skipped, never thrown on.
+   */
+  private exclude(ctx: Context, window: Window, excluded: readonly Exclusion[]): bigint {
+    let count = 0n;
+    for (const { submissionId, reason } of excluded) {
+      const submission = this.submission(ctx.store, submissionId);
+      if (submission === undefined || submission.windowId !== window.id || submission.status !== SubmissionStatus.SUBMISSION_STATUS_ACCEPTED) continue;
+      submission.status = SubmissionStatus.SUBMISSION_STATUS_EXCLUDED;
+      submission.exclusionReason = reason;
+      this.setSubmission(ctx.store, submission, false);
+      count += 1n;
+      ctx.events.emit('submission_excluded', [
+        ['window', window.id.toString()],
+        ['submission', submission.id.toString()],
+        ['miner', submission.miner],
+        ['reason', EXCLUSION_REASON_NAMES[reason] ?? String(reason)],
+      ]);
+    }
+    return count;
   }
 
   private fail(ctx: Context, window: Window, reason: string, afterTally: boolean): void {

@@ -6,7 +6,9 @@ import {
   QueryAggregationRequest, QueryAggregationResponse, QueryAssignmentRequest, QueryAssignmentResponse,
   QueryCurrentWindowResponse, QueryParamsResponse, QuerySubmissionRequest, QuerySubmissionResponse,
   QueryWindowRequest, QueryWindowResponse, QueryWindowSubmissionsRequest, QueryWindowSubmissionsResponse,
+  QueryWindowsRequest, QueryWindowsResponse, QueryMinerSubmissionsRequest, QueryMinerSubmissionsResponse,
 } from '../../proto/gen/r3mes/training/v1/query.ts';
+import { WindowStatus } from '../../proto/gen/r3mes/training/v1/types.ts';
 import { trainingErrors } from './errors.ts';
 import { defaultGenesis, exportGenesis, initGenesis, parseGenesis } from './genesis.ts';
 import type { TrainingKeeper } from './keeper.ts';
@@ -21,13 +23,36 @@ export const QUERY_PATHS = {
   windowSubmissions: '/r3mes.training.v1.Query/WindowSubmissions',
   aggregation: '/r3mes.training.v1.Query/Aggregation',
   assignment: '/r3mes.training.v1.Query/Assignment',
+  windows: '/r3mes.training.v1.Query/Windows',
+  minerSubmissions: '/r3mes.training.v1.Query/MinerSubmissions',
 } as const;
+
+/** The `status` filter of the windows list (empty or "all": every window). */
+export const WINDOW_STATUS_FILTER: Readonly<Record<string, WindowStatus>> = {
+  collecting: WindowStatus.WINDOW_STATUS_COLLECTING,
+  aggregating: WindowStatus.WINDOW_STATUS_AGGREGATING,
+  finalized: WindowStatus.WINDOW_STATUS_FINALIZED,
+  failed: WindowStatus.WINDOW_STATUS_FAILED,
+};
+
+function windowStatusFilter(status: string): WindowStatus | undefined {
+  if (status === '' || status === 'all') return undefined;
+  const found = WINDOW_STATUS_FILTER[status];
+  if (found === undefined) throw sdkErrors.invalidRequest(`status "${status}" is not one of ${Object.keys(WINDOW_STATUS_FILTER).join(', ')} (or all)`);
+  return found;
+}
 
 /** Governance's view of the params: the JSON form of README "Params". */
 export function trainingParams(training: TrainingKeeper): ModuleParams {
   return {
     get: (store) => paramsToJson(training.params(store)),
-    set: (store, value) => training.setParams(store, paramsFromJson(value)),
+    set(store, value) {
+      const params = paramsFromJson(value);
+      // Windows already open keep their phases: they too must end within the lookback once windows get shorter.
+      const problem = training.lookbackProblem(store, params.windowBlocks);
+      if (problem !== undefined) throw trainingErrors.invalidParams(problem);
+      training.setParams(store, params);
+    },
   };
 }
 
@@ -54,14 +79,27 @@ export function trainingModule(training: TrainingKeeper): AppModule<unknown> {
         return QuerySubmissionResponse.encode({ submission }).finish();
       },
       [QUERY_PATHS.windowSubmissions]: (store, data) => {
-        const { windowId } = QueryWindowSubmissionsRequest.decode(data);
+        const { windowId, pagination } = QueryWindowSubmissionsRequest.decode(data);
         if (training.window(store, windowId) === undefined) throw trainingErrors.windowNotFound(`window ${windowId}`);
-        return QueryWindowSubmissionsResponse.encode({ submissions: training.windowSubmissions(store, windowId) }).finish();
+        const page = training.windowSubmissionsPage(store, windowId, pagination);
+        return QueryWindowSubmissionsResponse.encode({ submissions: page.items, pagination: page.pagination }).finish();
       },
       [QUERY_PATHS.aggregation]: (store, data) => {
-        const { windowId } = QueryAggregationRequest.decode(data);
+        const { windowId, pagination } = QueryAggregationRequest.decode(data);
         if (training.window(store, windowId) === undefined) throw trainingErrors.windowNotFound(`window ${windowId}`);
-        return QueryAggregationResponse.encode({ commits: training.commits(store, windowId) }).finish();
+        const page = training.commitsPage(store, windowId, pagination);
+        return QueryAggregationResponse.encode({ commits: page.items, pagination: page.pagination }).finish();
+      },
+      [QUERY_PATHS.windows]: (store, data) => {
+        const { status, pagination } = QueryWindowsRequest.decode(data);
+        const page = training.windowsPage(store, windowStatusFilter(status), pagination);
+        return QueryWindowsResponse.encode({ windows: page.items, pagination: page.pagination }).finish();
+      },
+      [QUERY_PATHS.minerSubmissions]: (store, data) => {
+        const { miner, pagination } = QueryMinerSubmissionsRequest.decode(data);
+        decodeAddress(miner, 'miner');
+        const page = training.minerSubmissionsPage(store, miner, pagination);
+        return QueryMinerSubmissionsResponse.encode({ submissions: page.items, pagination: page.pagination }).finish();
       },
       [QUERY_PATHS.assignment]: (store, data) => {
         const { windowId, miner } = QueryAssignmentRequest.decode(data);

@@ -33,7 +33,7 @@ export function defaultParams(): Params {
 /** [min, max] of every uint64 parameter. */
 const RANGES: Record<string, readonly [bigint, bigint]> = {
   windowBlocks: [1n, 1_000_000n],
-  chunkTokens: [1n, 1n << 20n],
+  chunkTokens: [2048n, 2048n], // the worker's chunks are fixed at 2048 tokens (worker/SPEC.md)
   chunkCount: [1n, 1n << 40n],
   maxSubmissionsPerMinerPerWindow: [1n, 10_000n],
   challengePeriodBlocks: [0n, 1_000_000n],
@@ -41,6 +41,14 @@ const RANGES: Record<string, readonly [bigint, bigint]> = {
   commitPeriodBlocks: [1n, 1_000_000n],
   revealPeriodBlocks: [1n, 1_000_000n],
 };
+/**
+ * How many windows before the collecting one may still be aggregating: `r3mes-worker aggregate`
+ * looks for its duties in the three windows before the collecting one (and `watch` at the
+ * collecting one and three before it), so a window must finish its reveal phase before the
+ * fourth window after it opens: `challenge + commit + reveal ≤ 3 · window_blocks`. Beyond that
+ * an honest proposer would miss its reveal and be penalised (`missing-reveal`).
+ */
+export const AGGREGATION_LOOKBACK_WINDOWS = 3n;
 const AMOUNTS = ['minMinerStake', 'baseReward'] as const;
 /** String-valued keys of the governance JSON: the amounts and the aggregation rule. */
 const STRING_KEYS: readonly string[] = [...AMOUNTS, 'aggregationRule'];
@@ -61,6 +69,10 @@ export function validateParams(params: Params, error: ErrorKind = trainingErrors
   }
   for (const key of AMOUNTS) parseAmountString(params[key], key, error);
   parseAggregationRule(params.aggregationRule, error);
+  const phases = params.challengePeriodBlocks + params.commitPeriodBlocks + params.revealPeriodBlocks;
+  if (phases > AGGREGATION_LOOKBACK_WINDOWS * params.windowBlocks) {
+    throw error(`challengePeriodBlocks + commitPeriodBlocks + revealPeriodBlocks (${phases}) must be at most ${AGGREGATION_LOOKBACK_WINDOWS} × windowBlocks (${AGGREGATION_LOOKBACK_WINDOWS * params.windowBlocks}): a window must finish its reveal phase before the ${AGGREGATION_LOOKBACK_WINDOWS + 1n}th window after it opens`);
+  }
 }
 
 /** The governance JSON form: every field, as strings. */

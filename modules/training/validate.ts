@@ -4,6 +4,7 @@
  */
 import { decodeAddress } from '../../app/core/address.ts';
 import type { MsgCommitAggregation, MsgRevealAggregation, MsgSubmitGradient } from '../../proto/gen/r3mes/training/v1/tx.ts';
+import { ExclusionReason, type Exclusion } from '../../proto/gen/r3mes/training/v1/types.ts';
 import { NONCE_BYTES, RESULT_HASH_BYTES } from './assignment.ts';
 import { contentCidProblem } from '../../app/core/cid.ts';
 import { trainingErrors } from './errors.ts';
@@ -35,10 +36,41 @@ export function validateCommitAggregation(msg: MsgCommitAggregation): Uint8Array
   return proposer;
 }
 
+/** The reasons a reveal may give (ExclusionReason without UNSPECIFIED). */
+export const EXCLUSION_REASON_NAMES: Readonly<Record<number, string>> = {
+  [ExclusionReason.EXCLUSION_REASON_UNAVAILABLE]: 'unavailable',
+  [ExclusionReason.EXCLUSION_REASON_UNDECODABLE]: 'undecodable',
+  [ExclusionReason.EXCLUSION_REASON_WRONG_MODEL]: 'wrong-model',
+};
+
+/** A reveal without a result: empty result_cid and result_hash ("nothing to aggregate"). */
+export function isNothingToAggregate(msg: { readonly resultCid: string; readonly resultHash: Uint8Array }): boolean {
+  return msg.resultCid === '' && msg.resultHash.length === 0;
+}
+
+/** Strictly ascending submission ids (so no duplicates), each with a known reason other than UNSPECIFIED. */
+export function validateExclusions(excluded: readonly Exclusion[]): void {
+  let previous = 0n;
+  excluded.forEach(({ submissionId, reason }, i) => {
+    if (i > 0 && submissionId <= previous) {
+      throw trainingErrors.invalidExclusions(`exclusion ${i} (submission ${submissionId}) does not follow submission ${previous}: exclusions must be strictly ascending by submission id, without duplicates`);
+    }
+    if (EXCLUSION_REASON_NAMES[reason] === undefined) {
+      throw trainingErrors.invalidExclusions(`exclusion ${i} (submission ${submissionId}) has reason ${reason}; must be 1 unavailable, 2 undecodable or 3 wrong model`);
+    }
+    previous = submissionId;
+  });
+}
+
 export function validateRevealAggregation(msg: MsgRevealAggregation): Uint8Array {
   const proposer = decodeAddress(msg.proposer, 'proposer');
-  requireCid(msg.resultCid, 'result_cid');
-  requireHash(msg.resultHash, 'result_hash');
+  if (isNothingToAggregate(msg)) {
+    if (msg.excluded.length === 0) throw trainingErrors.exclusionSetMismatch('a reveal without a result must exclude every accepted submission, and excludes none');
+  } else {
+    requireCid(msg.resultCid, 'result_cid');
+    requireHash(msg.resultHash, 'result_hash');
+  }
   if (msg.nonce.length !== NONCE_BYTES) throw trainingErrors.invalidNonce(`nonce is ${msg.nonce.length} bytes, must be ${NONCE_BYTES}`);
+  validateExclusions(msg.excluded);
   return proposer;
 }

@@ -4,8 +4,9 @@
  */
 import type { ModuleInterface, QueryRoute } from '../../app/core/module.ts';
 import { hexArg, uintArg } from '../../app/core/args.ts';
+import { pageRequestMessage } from '../../app/core/pagination.ts';
 import {
-  QueryChecksByVerifierRequest, QueryChecksByVerifierResponse, QueryDisputeRequest, QueryDisputeResponse, QueryOpenDisputesRequest, QueryOpenDisputesResponse, QueryPanelRequest,
+  QueryChecksByVerifierRequest, QueryChecksByVerifierResponse, QueryDisputeRequest, QueryDisputeResponse, QueryDisputesRequest, QueryDisputesResponse, QueryOpenDisputesRequest, QueryOpenDisputesResponse, QueryPanelRequest,
   QueryPanelResponse, QueryParamsRequest, QueryParamsResponse, QuerySubmissionRequest, QuerySubmissionResponse,
   QueryVotesRequest, QueryVotesResponse,
 } from '../../proto/gen/r3mes/verification/v1/query.ts';
@@ -89,13 +90,25 @@ export const verificationInterface: ModuleInterface = {
     route('dispute', 'A dispute: stage, verifiers, panel, votes, draws (with their seeds), outcome', ['dispute_id'], QUERY_PATHS.dispute,
       '/r3mes/verification/v1/disputes/{dispute_id}',
       (args) => QueryDisputeRequest.encode(byDispute(args)).finish(), (bytes) => QueryDisputeResponse.toJSON(QueryDisputeResponse.decode(bytes))),
-    route('open-disputes', 'Disputes not yet resolved', [], QUERY_PATHS.openDisputes, '/r3mes/verification/v1/disputes',
-      () => QueryOpenDisputesRequest.encode({}).finish(), (bytes) => QueryOpenDisputesResponse.toJSON(QueryOpenDisputesResponse.decode(bytes))),
+    {
+      ...route('disputes', 'Disputes by id, open ones unless --status resolved|all (resolved disputes stay listable)', [], QUERY_PATHS.disputes, '/r3mes/verification/v1/disputes',
+        (_, input) => QueryDisputesRequest.encode({ status: input?.filters?.status ?? 'open', pagination: pageRequestMessage(input?.pagination) }).finish(),
+        (bytes) => QueryDisputesResponse.toJSON(QueryDisputesResponse.decode(bytes))),
+      paginated: true,
+      filters: [{ name: 'status', description: 'open (the default), resolved or all', values: ['open', 'resolved', 'all'] }],
+    },
+    {
+      ...route('open-disputes', 'Disputes not yet resolved, by id', [], QUERY_PATHS.openDisputes, '/r3mes/verification/v1/open_disputes',
+        (_, input) => QueryOpenDisputesRequest.encode({ pagination: pageRequestMessage(input?.pagination) }).finish(),
+        (bytes) => QueryOpenDisputesResponse.toJSON(QueryOpenDisputesResponse.decode(bytes))),
+      paginated: true,
+    },
     route('panel', 'The L3 arbiter panel of a dispute: seats, round, deadline, draw seeds', ['dispute_id'], QUERY_PATHS.panel,
       '/r3mes/verification/v1/disputes/{dispute_id}/panel',
       (args) => QueryPanelRequest.encode(byDispute(args)).finish(), (bytes) => QueryPanelResponse.toJSON(QueryPanelResponse.decode(bytes))),
     route('votes', 'The arbiter votes cast in a dispute', ['dispute_id'], QUERY_PATHS.votes, '/r3mes/verification/v1/disputes/{dispute_id}/votes',
-      (args) => QueryVotesRequest.encode(byDispute(args)).finish(), (bytes) => QueryVotesResponse.toJSON(QueryVotesResponse.decode(bytes))),
+      (args, input) => QueryVotesRequest.encode({ ...byDispute(args), pagination: pageRequestMessage(input?.pagination) }).finish(),
+      (bytes) => QueryVotesResponse.toJSON(QueryVotesResponse.decode(bytes))),
     route('submission', 'A submission\'s L1 check (verifier, seed, result), its disputes and whether it is held', ['submission_id'],
       QUERY_PATHS.submission, '/r3mes/verification/v1/submissions/{submission_id}',
       (args) => QuerySubmissionRequest.encode({ submissionId: uintArg(args.submission_id, 'submission_id') }).finish(),

@@ -1,3 +1,4 @@
+import { type Page, type PageRequest, paginate, underPrefix } from '../../app/core/pagination.ts';
 import type { Context } from '../../app/core/context.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
 import { prefixStore } from '../../app/core/store/prefix.ts';
@@ -178,6 +179,19 @@ export class VerificationViewKeeper implements SubmissionHoldReader {
 
   *disputes(store: KVStore): IterableIterator<Dispute> {
     for (const [, value] of this.view(store).iterate(keys.disputePrefix)) yield Dispute.decode(value);
+  }
+
+  /**
+   * A page of the disputes, by id (key: u64be dispute id): `open` from the open index, `resolved`
+   * or all from every dispute (resolved disputes stay in state with their outcome).
+   */
+  disputesPage(store: KVStore, status: 'open' | 'resolved' | 'all', page: PageRequest | undefined): Page<Dispute> {
+    const options = { keyLength: 8, keyMeaning: 'a u64be dispute id' };
+    if (status === 'open') return paginate(underPrefix(this.view(store), keys.openPrefix), page, (key) => this.requireDispute(store, readU64be(key)), options);
+    return paginate(underPrefix(this.view(store), keys.disputePrefix), page, (_, value) => {
+      const dispute = Dispute.decode(value);
+      return status === 'all' || dispute.stage === DisputeStage.DISPUTE_STAGE_RESOLVED ? dispute : undefined;
+    }, options);
   }
 
   /** Unresolved disputes, ascending by id. */

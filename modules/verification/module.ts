@@ -1,9 +1,10 @@
 import type { AppModule, ModuleParams } from '../../app/core/module.ts';
 import { sdkErrors } from '../../app/core/errors.ts';
+import { paginateArray } from '../../app/core/pagination.ts';
 import { GenesisState } from '../../proto/gen/r3mes/verification/v1/genesis.ts';
 import { decodeAddress } from '../../app/core/address.ts';
 import {
-  QueryChecksByVerifierRequest, QueryChecksByVerifierResponse, QueryDisputeRequest, QueryDisputeResponse, QueryOpenDisputesResponse, QueryPanelRequest, QueryPanelResponse,
+  QueryChecksByVerifierRequest, QueryChecksByVerifierResponse, QueryDisputeRequest, QueryDisputeResponse, QueryDisputesRequest, QueryDisputesResponse, QueryOpenDisputesRequest, QueryOpenDisputesResponse, QueryPanelRequest, QueryPanelResponse,
   QueryParamsResponse, QuerySubmissionRequest, QuerySubmissionResponse, QueryVotesRequest, QueryVotesResponse,
 } from '../../proto/gen/r3mes/verification/v1/query.ts';
 import { DisputeStage } from '../../proto/gen/r3mes/verification/v1/types.ts';
@@ -17,6 +18,7 @@ export const QUERY_PATHS = {
   params: '/r3mes.verification.v1.Query/Params',
   dispute: '/r3mes.verification.v1.Query/Dispute',
   openDisputes: '/r3mes.verification.v1.Query/OpenDisputes',
+  disputes: '/r3mes.verification.v1.Query/Disputes',
   panel: '/r3mes.verification.v1.Query/Panel',
   votes: '/r3mes.verification.v1.Query/Votes',
   submission: '/r3mes.verification.v1.Query/Submission',
@@ -47,7 +49,17 @@ export function verificationModule(keeper: VerificationKeeper): AppModule<unknow
         const { disputeId } = QueryDisputeRequest.decode(data);
         return QueryDisputeResponse.encode({ dispute: requireDispute(store, disputeId) }).finish();
       },
-      [QUERY_PATHS.openDisputes]: (store) => QueryOpenDisputesResponse.encode({ disputes: keeper.openDisputes(store) }).finish(),
+      [QUERY_PATHS.openDisputes]: (store, data) => {
+        const page = keeper.disputesPage(store, 'open', QueryOpenDisputesRequest.decode(data).pagination);
+        return QueryOpenDisputesResponse.encode({ disputes: page.items, pagination: page.pagination }).finish();
+      },
+      [QUERY_PATHS.disputes]: (store, data) => {
+        const { status, pagination } = QueryDisputesRequest.decode(data);
+        const filter = status === '' ? 'all' : status;
+        if (filter !== 'open' && filter !== 'resolved' && filter !== 'all') throw sdkErrors.invalidRequest(`status "${status}" is not open, resolved or all`);
+        const page = keeper.disputesPage(store, filter, pagination);
+        return QueryDisputesResponse.encode({ disputes: page.items, pagination: page.pagination }).finish();
+      },
       [QUERY_PATHS.panel]: (store, data) => {
         const { disputeId } = QueryPanelRequest.decode(data);
         const dispute = requireDispute(store, disputeId);
@@ -58,8 +70,10 @@ export function verificationModule(keeper: VerificationKeeper): AppModule<unknow
         }).finish();
       },
       [QUERY_PATHS.votes]: (store, data) => {
-        const { disputeId } = QueryVotesRequest.decode(data);
-        return QueryVotesResponse.encode({ votes: requireDispute(store, disputeId).panel.filter((seat) => seat.voted) }).finish();
+        const { disputeId, pagination } = QueryVotesRequest.decode(data);
+        // Computed from the dispute record (seats in draw order): paged by position, key u64be(index).
+        const page = paginateArray(requireDispute(store, disputeId).panel.filter((seat) => seat.voted), pagination);
+        return QueryVotesResponse.encode({ votes: page.items, pagination: page.pagination }).finish();
       },
       [QUERY_PATHS.submission]: (store, data) => {
         const { submissionId } = QuerySubmissionRequest.decode(data);

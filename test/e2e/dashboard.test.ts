@@ -203,8 +203,10 @@ t.test('dashboard in headless Chromium: live height, a window row that reaches f
   await send(validatorClient, validator.address, msg(trainingInterface, 'commit-aggregation', validator.address, {
     'window-id': String(windowId), commitment: Buffer.from(commitHash(resultCid, resultHash, nonce)).toString('hex'),
   }), 'commit-aggregation');
-  // A tx sent once the chain is at reveal_start − 1 lands in the block at reveal_start.
-  await node.waitForHeight(BigInt(opened.revealStartHeight) - 1n, 30_000);
+  // Sent once block reveal_start is committed: CometBFT reports a height before the app has
+  // committed it, so at reveal_start − 1 the fee simulation could still run at reveal_start − 1
+  // (a loaded machine showed it). It lands in a later block, still inside the reveal phase.
+  await node.waitForHeight(BigInt(opened.revealStartHeight), 30_000);
   await send(validatorClient, validator.address, msg(trainingInterface, 'reveal-aggregation', validator.address, {
     'window-id': String(windowId), 'result-cid': resultCid, 'result-hash': resultHash.toString('hex'), nonce: nonce.toString('hex'),
   }), 'reveal-aggregation');
@@ -302,8 +304,14 @@ t.test('dashboard against a scripted API: disputes with panels and votes, a reso
     { validator: { operatorAddress: addr(7), moniker: 'beta <b>bold</b>', commissionRate: '0.05', tokens: '1500000', jailed: true } },
   ] }));
   api.get('/r3mes/staking/v1/miners', async () => ({ miners: [{ address: addr(2), stake: '1000000', backend: 'BACKEND_CLASS_WEBGPU', gpuArch: 'sm_90', registeredHeight: '12' }] }));
-  api.get('/r3mes/verification/v1/disputes', async () => ({ disputes: disputeTwoOpen ? [disputeOne, disputeTwo] : [disputeOne] }));
-  api.get<{ Params: { id: string } }>('/r3mes/verification/v1/disputes/:id', async (request) => ({ dispute: request.params.id === '1' ? disputeOne : disputeTwoResolved }));
+  // The chain keeps resolved disputes: status=all lists them with the open ones (newest first).
+  const disputeQueries: Array<Record<string, string>> = [];
+  api.get<{ Querystring: Record<string, string> }>('/r3mes/verification/v1/disputes', async (request) => {
+    disputeQueries.push(request.query);
+    const all = [disputeOne, disputeTwoOpen ? disputeTwo : disputeTwoResolved];
+    const listed = request.query.status === 'all' ? all : all.filter((d) => d.stage !== 'DISPUTE_STAGE_RESOLVED');
+    return { disputes: request.query['pagination.reverse'] === 'true' ? listed.reverse() : listed, pagination: { next_key: null, total: String(listed.length) } };
+  });
   const url = await api.listen({ host: '127.0.0.1', port: 0 });
   t.teardown(() => api.close());
 
@@ -337,12 +345,18 @@ t.test('dashboard against a scripted API: disputes with panels and votes, a reso
   disputeTwoOpen = false;
   await page.waitForSelector('[data-testid="dispute-row-2"][data-stage="resolved"]');
   t.equal(await page.textContent('[data-testid="dispute-outcome-2"]'), 'challenge rejected', 'a dispute that left the open list shows how it ended');
+  t.ok(disputeQueries.some((q) => q.status === 'all' && q['pagination.reverse'] === 'true'), 'the page reads open and resolved disputes from chain state, newest first');
+  // A page opened after the dispute ended still shows it: the history is the chain's, not the page's.
+  const later = await openPage(browser, `${url}/dashboard`, problems);
+  await later.waitForSelector('[data-testid="dispute-row-2"][data-stage="resolved"]');
+  t.equal(await later.textContent('[data-testid="dispute-outcome-2"]'), 'challenge rejected', 'a page opened after the fact shows the resolved dispute');
+  await later.close();
 
   // Staking, with user-written text shown as text.
   t.equal(await page.getAttribute(`[data-testid="validator-row-${addr(7)}"]`, 'data-status'), 'jailed');
   t.equal(await page.textContent(`[data-testid="validator-stake-${addr(7)}"]`), '1.5');
   t.equal(await page.locator(`[data-testid="validator-row-${addr(7)}"] b`).count(), 0, 'a moniker with markup is not parsed as HTML');
-  t.equal(await page.getAttribute(`[data-testid="miner-row-${addr(2)}"]`, 'data-status'), 'active');
+  t.equal(await page.getAttribute(`[data-testid="miner-row-${addr(2)}"]`, 'data-status'), 'challenged', 'a miner with an open dispute shows as challenged, not active');
 
   // The API going away shows in the header; coming back, the page goes on by itself.
   await api.close();

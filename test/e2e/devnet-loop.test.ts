@@ -4,17 +4,23 @@
  * with a model update built from the miner's accepted submission, the miner is paid the miners'
  * budget, and the supply is exact: genesis + minted − burned. Checked against the chain itself
  * (REST, and every block's results through CometBFT RPC), not against the devnet's story lines.
+ * Prometheus metrics (issue 16 item 2): the node's /metrics (REST) and the miner's and verifier's
+ * /metrics (their stats servers, from the banner) are scraped and parsed; the node's height and
+ * txs by result code equal what the chain's block results say up to that height.
  * Teardown stops the devnet with SIGTERM (as Ctrl-C) and checks that nothing it started survives.
  */
 import t from 'tap';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rpcCall } from '../helpers/localnet.ts';
+import { ROOT } from '../helpers/devnode.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { initAdapter } from '../../worker/src/model/adapter.ts';
 import { decodeDelta } from '../../worker/src/output/delta.ts';
 import { stateHash } from '../../worker/src/train/hash.ts';
 import { type AbciEvent, DENOM, amountOf, attrs, processesMentioning, sleep, startDevnetRun } from '../helpers/devnet-run.ts';
+import { parseExposition, type Exposition } from '../../worker/test/helpers/prometheus.ts';
 
 const BOUND_MS = 4 * 60_000;
 
@@ -44,6 +50,20 @@ t.test('npm run devnet: windows open and close, the miner is paid, supply is exa
   const update = await fetch(`${run.gatewayUrl}/ipfs/${window.resultCid}`);
   t.equal(update.status, 200, 'the model update is fetchable from the devnet content store');
 
+  // --- Metrics: scraped now, checked against the block results scanned below (up to the scraped height).
+  const scrape = async (url: string): Promise<Exposition> => {
+    const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
+    t.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/, `${url}: Prometheus text format`);
+    return parseExposition(await response.text());
+  };
+  const banner = /metrics +node (\S+); miner (\S+); verifier (\S+)/.exec(run.output);
+  if (banner === null) throw new Error(`the banner names no metrics URLs:\n${run.output}`);
+  const [, nodeMetricsUrl, minerMetricsUrl, verifierMetricsUrl] = banner as unknown as [string, string, string, string];
+  t.equal(nodeMetricsUrl, `${run.restUrl}/metrics`, 'the node\'s metrics are on the REST listener');
+  const nodeMetrics = await scrape(nodeMetricsUrl);
+  const metricsHeight = BigInt(nodeMetrics.value('r3mes_block_height'));
+
   // --- A consistent snapshot: balance and supply read at one height, and every block up to it scanned.
   let snapshot: { h: bigint; balance: bigint; supply: bigint } | undefined;
   for (let tries = 0; snapshot === undefined && tries < 20; tries++) {
@@ -57,6 +77,7 @@ t.test('npm run devnet: windows open and close, the miner is paid, supply is exa
     }
   }
   if (snapshot === undefined) throw new Error('could not read balance and supply at one height');
+  t.ok(snapshot.h >= metricsHeight, 'the snapshot is at or after the scraped height');
 
   let minted = 0n;
   let burned = 0n;
@@ -64,8 +85,19 @@ t.test('npm run devnet: windows open and close, the miner is paid, supply is exa
   let minerFees = 0n;
   let minerRewards = 0n;
   const minerSubmissions: Array<{ id: string; window: string }> = [];
+  /** Up to the scraped height: txs by "codespace/code" (the beacon tx left out, as the metric does), slash events. */
+  const txsByCode = new Map<string, number>();
+  let slashEvents = 0;
   for (let h = 1n; h <= snapshot.h; h++) {
-    const results = await rpcCall<{ finalize_block_events?: AbciEvent[]; txs_results?: Array<{ code: number; events?: AbciEvent[] }> | null }>(rpcUrl, 'block_results', { height: h.toString() });
+    const results = await rpcCall<{ finalize_block_events?: AbciEvent[]; txs_results?: Array<{ code: number; codespace?: string; info?: string; events?: AbciEvent[] }> | null }>(rpcUrl, 'block_results', { height: h.toString() });
+    if (h <= metricsHeight) {
+      for (const [i, tx] of (results.txs_results ?? []).entries()) {
+        if (i === 0 && tx.code === 0 && tx.info === 'beacon') continue;
+        const key = `${tx.codespace ?? ''}/${tx.code}`;
+        txsByCode.set(key, (txsByCode.get(key) ?? 0) + 1);
+      }
+      slashEvents += [...(results.finalize_block_events ?? []), ...(results.txs_results ?? []).flatMap((tx) => tx.events ?? [])].filter((e) => e.type === 'slash').length;
+    }
     const txEvents = (results.txs_results ?? []).filter((tx) => tx.code === 0).flatMap((tx) => tx.events ?? []);
     // Fees are charged even when a tx fails in its messages.
     const feeEvents = (results.txs_results ?? []).flatMap((tx) => (tx.events ?? []).filter((e) => e.type === 'tx'));
@@ -106,6 +138,53 @@ t.test('npm run devnet: windows open and close, the miner is paid, supply is exa
   t.ok(minted >= BigInt(paid.minted), 'the window\'s rewards were minted');
   t.equal(snapshot.supply, genesisSupply + minted - burned, `total supply = genesis ${genesisSupply} + minted ${minted} − burned ${burned}`);
 
+  // --- The metrics scraped above, against the chain.
+  t.ok(metricsHeight >= 2n, `node r3mes_block_height ${metricsHeight}`);
+  const committed = [...txsByCode.values()].reduce((a, b) => a + b, 0);
+  t.ok(committed > 0, `${committed} txs in blocks 1…${metricsHeight}`);
+  t.equal(nodeMetrics.sum('r3mes_txs_committed_total'), committed, 'node: txs committed = the txs of blocks 1…height (block_results)');
+  for (const [key, count] of txsByCode) {
+    const [codespace, code] = key.split('/') as [string, string];
+    t.equal(nodeMetrics.value('r3mes_txs_committed_total', { codespace, code }), count, `node: txs with result ${key}`);
+  }
+  t.ok(nodeMetrics.value('r3mes_checktx_duration_seconds_count') >= committed, 'node: CheckTx histogram count ≥ txs committed (one node: every tx passed its CheckTx)');
+  t.ok(nodeMetrics.value('r3mes_finalize_block_duration_seconds_count') >= Number(metricsHeight), 'node: a FinalizeBlock timed per block');
+  t.ok(nodeMetrics.value('r3mes_block_interval_seconds_count') >= Number(metricsHeight) - 2, 'node: block intervals from the header times');
+  t.equal(nodeMetrics.sum('r3mes_slashes_total'), slashEvents, 'node: slashes = slash events');
+  t.equal(nodeMetrics.sum('r3mes_invariant_failures_total'), 0, 'node: no invariant failure');
+  t.ok(nodeMetrics.sum('r3mes_training_windows_open') >= 1, 'node: an open window (collecting or aggregating)');
+  t.ok(nodeMetrics.value('process_cpu_user_seconds_total') > 0, 'node: process metrics');
+
+  // The workers' counters count since their process started (the devnet restarts a worker that
+  // exits): wait (bounded) for the miner's process to have an accepted submission of its own.
+  const scrapeWhen = async (url: string, what: string, ready: (m: Exposition) => boolean): Promise<Exposition> => {
+    let last = '';
+    for (const deadline = Date.now() + 3 * 60_000; Date.now() < deadline; await sleep(1000)) {
+      try {
+        const m = await scrape(url);
+        if (ready(m)) return m;
+        last = 'not yet';
+      } catch (error) {
+        last = (error as Error).message; // between restarts
+      }
+    }
+    throw new Error(`${url}: ${what} never showed (${last}):\n${run.output}`);
+  };
+  await scrapeWhen(minerMetricsUrl, 'an accepted submission', (m) => m.value('r3mes_worker_submissions_total', { outcome: 'accepted' }) >= 1);
+  const minerStats = await (await fetch(minerMetricsUrl.replace(/metrics$/, 'stats'))).json() as { steps: number; tokens: number; submissionOutcomes: Record<string, number> };
+  const minerMetrics = await scrape(minerMetricsUrl);
+  t.equal(minerMetrics.value('r3mes_worker_info', { role: 'train' }), 1, 'miner: r3mes_worker_info{role="train"}');
+  t.ok(minerStats.steps >= 1 && minerStats.tokens >= 1, `miner /stats: ${minerStats.steps} steps, ${minerStats.tokens} tokens`);
+  t.ok(minerMetrics.value('r3mes_worker_training_steps_total') >= minerStats.steps, 'miner: training steps ≥ /stats read just before');
+  t.ok(minerMetrics.value('r3mes_worker_training_tokens_total') >= minerStats.tokens, 'miner: tokens trained ≥ /stats read just before');
+  t.ok(minerMetrics.value('r3mes_worker_submissions_total', { outcome: 'accepted' }) >= Math.max(1, minerStats.submissionOutcomes.accepted ?? 0), 'miner: accepted submissions');
+  t.ok(minerMetrics.value('r3mes_worker_training_tokens_per_second') >= 0, 'miner: tokens/s');
+  // The verifier's duty process starts once the first submission is in.
+  const verifierMetrics = await scrapeWhen(verifierMetricsUrl, 'the verify role', (m) => m.samples('r3mes_worker_info', { role: 'verify' }).length === 1);
+  t.equal(verifierMetrics.value('r3mes_worker_info', { role: 'verify' }), 1, 'verifier: r3mes_worker_info{role="verify"}');
+  t.equal(verifierMetrics.families.get('r3mes_worker_reexecution_duration_seconds')?.type, 'histogram', 'verifier: re-execution histogram');
+  t.equal(verifierMetrics.samples('r3mes_worker_duties_missed_total').length, 3, 'verifier: duties missed by kind (l1, l2, l3)');
+
   // --- The story the user reads.
   t.match(run.output, /window \d+ opened/, 'story: windows open');
   t.match(run.output, /submitted chunk \d+ to window \d+ \(submission \d+, cid bafk\w+, loss [\d.]+→[\d.]+/, 'story: who submitted what');
@@ -133,6 +212,54 @@ t.test('npm run devnet: windows open and close, the miner is paid, supply is exa
   const delta = await decodeDelta(deltaBytes, { cid: basedSub.gradientCid });
   const initialHash = bytesToHex(stateHash(0, initAdapter(delta.info.model.cfg)));
   t.not(bytesToHex(delta.info.stepHashes[0]!), initialHash, `window ${basedWindow}'s job did not start from the initial adapter`);
+
+  // --- The README's "From another terminal" commands, as a user types them, against this devnet
+  // (its ports and home instead of the defaults; the long-running `train` with --once).
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = /From another terminal[^\n]*\n+```bash\n([\s\S]*?)```/.exec(readme);
+  t.ok(section, 'the README has a "From another terminal" bash block');
+  const commands = (section?.[1] ?? '').split('\n').map((line) => line.replace(/\s+#.*$/, '').trim()).filter((line) => line !== '');
+  t.ok(commands.length >= 5, `${commands.length} commands`);
+  let yourAddress = '';
+  for (const command of commands) {
+    const subst = (word: string) => word
+      .replace('<your-address>', yourAddress)
+      .replace(/^\.devnet$/, home)
+      .replace('http://127.0.0.1:4080', run.gatewayUrl)
+      .replace('http://127.0.0.1:1317', run.restUrl)
+      .replace('http://127.0.0.1:26657', rpcUrl);
+    const [program, ...args] = command.split(/\s+/).map(subst);
+    if (program === 'curl') {
+      const response = await fetch(args[args.length - 1]!, { signal: AbortSignal.timeout(10_000) });
+      t.equal(response.status, 200, `README: ${command}`);
+      await response.json();
+      continue;
+    }
+    const isWorker = program!.endsWith('r3mes-worker');
+    const extra = [...(args.includes('--node') ? [] : ['--node', rpcUrl]), ...(isWorker && args[0] === 'train' ? ['--once'] : [])];
+    const isKeys = args[0] === 'keys';
+    const argv = [...args, ...(isKeys ? [] : extra), ...(isKeys || isWorker ? [] : ['--output', 'json'])];
+    const { NODE_OPTIONS: _tapLoader, ...env } = process.env;
+    const exec = () => new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+      execFile(join(ROOT, program!), argv, { cwd: ROOT, env, timeout: 4 * 60_000 }, (err, stdout, stderr) => done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    });
+    let out = await exec();
+    // `tx … send miner …` signs with the key the devnet's miner is using at the same moment: an
+    // account-sequence race (code 32) is what a user would see too, and sending again fixes it.
+    for (let retry = 0; retry < 3 && /^tx /.test(args.join(' ')) && out.code === 0 && (JSON.parse(out.stdout) as { code: number }).code === 32; retry++) {
+      await sleep(2000);
+      out = await exec();
+    }
+    t.equal(out.code, 0, `README: ${command}`, out.code === 0 ? {} : { stderr: out.stderr });
+    if (isKeys && args[1] === 'add') yourAddress = /r3mes1[02-9ac-hj-np-z]{38}/.exec(out.stdout + out.stderr)?.[0] ?? '';
+    if (/^tx /.test(args.join(' '))) {
+      const tx = JSON.parse(out.stdout) as { code: number; raw_log?: string };
+      t.equal(tx.code, 0, `README: ${command}: the tx is included with code 0 ${tx.raw_log ?? ''}`);
+      await sleep(1500); // the next command spends what this one did (sequence, balance)
+    }
+    if (isWorker) t.match(out.stdout, /"kind": "(submitted|window-closed|window-full)"/, `README: ${command}: one window handled`);
+  }
+  t.match(yourAddress, /^r3mes1/, 'keys add printed the new address');
 
   // --- Ctrl-C: everything stops, nothing survives.
   const stopAt = Date.now();

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { RequestInitChain, ResponseCheckTx, ResponseFinalizeBlock } from 'cosmjs-types/tendermint/abci/types';
 import { fromBech32 } from '@cosmjs/encoding';
 import { R3mesApp } from '../../app/app.ts';
+import type { AbciApplication } from '../../app/abci/application.ts';
 import { CommitStore } from '../../app/store/commit-store.ts';
 import { utf8 } from '../../app/core/bytes.ts';
 import type { TestKey } from './txs.ts';
@@ -16,6 +17,11 @@ export const CHAIN_ID = 'r3mes-test-1';
 
 export interface Harness {
   app: R3mesApp;
+  /**
+   * What `block()` calls FinalizeBlock and Commit on: the app itself, or a wrapper of it as the
+   * ABCI server would call it (e.g. app/metrics' `instrument(app)`). `reopen` resets it to the app.
+   */
+  abci: Pick<AbciApplication, 'finalizeBlock' | 'commit'>;
   store: CommitStore;
   dir: string;
   height: bigint;
@@ -54,16 +60,16 @@ export async function startHarness(appState: Record<string, unknown>, dir = mkdt
     });
   }
   const harness: Harness = {
-    app, store, dir, height: store.lastHeight,
+    app, abci: app, store, dir, height: store.lastHeight,
     check: (tx) => harness.app.checkTx({ tx, type: 0 }),
     async block(txs) {
       const height = harness.height + 1n;
-      const response = harness.app.finalizeBlock({
+      const response = await harness.abci.finalizeBlock({
         txs, decidedLastCommit: { round: 0, votes: [] }, misbehavior: [], hash: new Uint8Array(32),
         height, time: { seconds: 1_700_000_000n + height, nanos: 0 }, nextValidatorsHash: new Uint8Array(32),
         proposerAddress: new Uint8Array(20),
       });
-      await harness.app.commit();
+      await harness.abci.commit();
       harness.height = height;
       return response;
     },
@@ -71,7 +77,7 @@ export async function startHarness(appState: Record<string, unknown>, dir = mkdt
       await store.close();
       store = await CommitStore.open(join(dir, 'app.db'));
       app = new R3mesApp(store);
-      Object.assign(harness, { app, store, height: store.lastHeight });
+      Object.assign(harness, { app, abci: app, store, height: store.lastHeight });
     },
     async close() {
       await harness.store.close();

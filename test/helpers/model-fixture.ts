@@ -28,7 +28,12 @@ export const VAL_C = addr(12); // 10 stake
 export const FUNDS = 100_000_000n;
 export const MIN_DEPOSIT = 10_000_000n;
 
-/** A stand-in for another module's params, kept in the store, validated in set after writing (to prove the layer is dropped). */
+/**
+ * A stand-in for another module's params, kept in the store, validated in set after writing (to
+ * prove the layer is dropped). Its rules: `unbondingBlocks` a positive integer, and not below the
+ * model's `votingPeriodBlocks` — a rule across modules, so that a passed model change can make
+ * an earlier-valid staking change fail at execution.
+ */
 export const FAKE_KEY = utf8('fake-staking/params');
 
 export function setup({ votingPeriodBlocks = '10' } = {}) {
@@ -57,6 +62,8 @@ export function setup({ votingPeriodBlocks = '10' } = {}) {
       s.set(FAKE_KEY, utf8(JSON.stringify(value)));
       const blocks = (value as { unbondingBlocks?: unknown }).unbondingBlocks;
       if (typeof blocks !== 'number' || blocks < 1) throw new ChainError('staking', 2, 'unbondingBlocks must be a positive integer');
+      const voting = (module.params!.get(s) as { votingPeriodBlocks: string }).votingPeriodBlocks;
+      if (BigInt(blocks) < BigInt(voting)) throw new ChainError('staking', 2, `unbondingBlocks ${blocks} is below the model's votingPeriodBlocks ${voting}`);
     },
   };
   const keeper = new ModelKeeper({ bank, stake, params: router });

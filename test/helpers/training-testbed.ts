@@ -16,7 +16,7 @@ import { TrainingKeeper } from '../../modules/training/keeper.ts';
 import { trainingModule } from '../../modules/training/module.ts';
 import type {
   AggregatorFault, AggregatorSlasher, MinerReader, MinerView, ModelReader, ModelVersionView, RewardsHook,
-  ValidatorReader, WeightedAddress,
+  SubmissionHoldReader, ValidatorReader, WeightedAddress,
 } from '../../modules/training/expected-keepers.ts';
 
 /** A deterministic bech32 address: the first 20 bytes of sha256(label). */
@@ -72,14 +72,14 @@ export class FakeRewards implements RewardsHook {
  * serves training's SubnetReader, the TrainingKeeper serves subnet's WindowReader, the
  * block-hash Drawer draws. Model version 1 (8 layers) is active.
  */
-export function trainingTestbed(drawer: Drawer = blockHashDrawer) {
+export function trainingTestbed(drawer: Drawer = blockHashDrawer, holds?: SubmissionHoldReader) {
   const staking = new FakeStaking();
   const models = new FakeModels();
   const rewards = new FakeRewards();
   models.versions.push({ number: 1n, status: 'active', nLayers: 8 });
   const subnet = new SubnetKeeper(models);
   const training = new TrainingKeeper({
-    miners: staking, validators: staking, models, subnets: subnet, rewards, slasher: staking, drawer,
+    miners: staking, validators: staking, models, subnets: subnet, rewards, slasher: staking, drawer, holds,
   });
   return {
     staking, models, rewards, subnet, training,

@@ -31,6 +31,8 @@ import { DisputeStage } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { ProposalStatus, VoteOption } from '../../proto/gen/r3mes/model/v1/types.ts';
 import { BackendClass } from '../../proto/gen/r3mes/staking/v1/types.ts';
 import { CHAIN_ID, type Harness, startHarness } from '../helpers/app-harness.ts';
+import { NodeMetrics } from '../../app/metrics/node-metrics.ts';
+import { parseExposition } from '../../worker/test/helpers/prometheus.ts';
 import { signTx, testKey, type TestKey } from '../helpers/txs.ts';
 import { xorshift32 } from '../helpers/rng.ts';
 import { testCid } from '../helpers/training-testbed.ts';
@@ -132,7 +134,7 @@ interface Stats { [key: string]: number }
  * Runs `blocks` blocks of seeded random activity; `surplusAt`: before that block, a direct keeper
  * write puts coins in the rewards pool (what a send can no longer do).
  */
-async function simulate(t: Test, seed: number, blocks: number, options: { surplusAt?: bigint } = {}): Promise<{ h: Harness; stats: Stats; hookEvents: Event[] }> {
+async function simulate(t: Test, seed: number, blocks: number, options: { surplusAt?: bigint } = {}): Promise<{ h: Harness; stats: Stats; hookEvents: Event[]; metrics: NodeMetrics }> {
   const rng = xorshift32(seed);
   const chance = (percent: number) => rng() % 100 < percent;
   const pick = <T>(list: readonly T[]): T => list[rng() % list.length];
@@ -142,6 +144,9 @@ async function simulate(t: Test, seed: number, blocks: number, options: { surplu
   const everyone = [...validators, ...miners, ...users];
   const h = await startHarness(genesis(validators, [...miners, ...users]));
   t.teardown(() => h.close());
+  // Blocks go through the node's metrics as the ABCI server would call them (app/metrics).
+  const metrics = new NodeMetrics(h.app, { processMetrics: false, log: (line) => t.fail(line) });
+  h.abci = metrics.instrument(h.app);
   const supplyAtGenesis = keepers.bank.supplyOf(h.store.working(), DENOM);
   let minted = 0n;
   let burned = 0n;
@@ -285,12 +290,13 @@ async function simulate(t: Test, seed: number, blocks: number, options: { surplu
         }
       } else if (roll < 43) {
         const rewardsParams = { rewardDenom: DENOM, rewardPerWindow: String(rng() % 200_000_000), minersShareBps: 7000, verifiersShareBps: 2000, validatorsShareBps: 1000 };
-        // Some proposals carry params the module refuses: they pass, fail at execution, and are refunded.
-        const paramsJson = JSON.stringify(chance(25) ? { ...rewardsParams, minersShareBps: 9000 } : rewardsParams);
+        // Some proposals carry params the module refuses: refused at submission (model/16), nothing escrowed.
+        const bad = chance(25);
+        const paramsJson = JSON.stringify(bad ? { ...rewardsParams, minersShareBps: 9000 } : rewardsParams);
         await send(user, [{ typeUrl: '/r3mes.model.v1.MsgSubmitProposal', value: {
           proposer: user.address, title: `rewards ${height}`, summary: 'sim', content: { paramChange: { module: 'rewards', paramsJson } },
           initialDeposit: [{ denom: DENOM, amount: '1000' }],
-        } }], 'proposal');
+        } }], bad ? 'proposal with bad params' : 'proposal', bad ? 16 : undefined);
       } else if (roll < 60) {
         await send(user, [bankSend(user, pick(everyone.filter((a) => a !== user)).address, BigInt(1 + (rng() % 1000)))], 'send to a user', 0);
       }
@@ -325,6 +331,11 @@ async function simulate(t: Test, seed: number, blocks: number, options: { surplu
     minted += coinAmounts(response.events, 'coinbase');
     burned += coinAmounts(response.events, 'burn');
     hookEvents.push(...response.events);
+    stats['txs in blocks'] = (stats['txs in blocks'] ?? 0) + response.txResults.length;
+    for (const e of [...response.events, ...response.txResults.flatMap((r) => r.events)]) {
+      if (e.type === 'slash') count('slash events');
+      if (e.type === 'dispute_resolved') count('dispute_resolved events');
+    }
     if (response.events.some((e) => e.type === 'rewards_pool_swept')) surplusPending = false;
 
     const committed = h.store.committed();
@@ -345,13 +356,36 @@ async function simulate(t: Test, seed: number, blocks: number, options: { surplu
   stats['disputes resolved'] = [...keepers.verification.disputes(store)].filter((d) => d.stage === DisputeStage.DISPUTE_STAGE_RESOLVED).length;
   stats['proposals finished'] = keepers.model.proposals(store).filter((p) => p.status !== ProposalStatus.PROPOSAL_STATUS_VOTING_PERIOD).length;
   stats['unbondings completed'] = hookEvents.filter((e) => e.type === 'complete_unbonding').length;
-  return { h, stats, hookEvents };
+  return { h, stats, hookEvents, metrics };
+}
+
+/** The node's metrics after the run agree with the chain: height, txs, slashes, disputes, invariants, open windows and disputes. */
+async function checkMetrics(t: Test, h: Harness, metrics: NodeMetrics, stats: Stats): Promise<void> {
+  const m = parseExposition(await metrics.metrics());
+  const store = h.store.committed();
+  t.equal(m.value('r3mes_block_height'), Number(h.height), 'metrics: height = committed height');
+  t.equal(m.sum('r3mes_txs_committed_total'), stats['txs in blocks'] ?? 0, 'metrics: txs committed = txs in the blocks');
+  t.equal(m.value('r3mes_txs_committed_total', { code: '0' }), stats['tx ok'] ?? 0, 'metrics: txs with code 0 = ok results');
+  t.equal(m.sum('r3mes_slashes_total'), stats['slash events'] ?? 0, `metrics: slashes = slash events (${stats['slash events'] ?? 0})`);
+  t.equal(m.sum('r3mes_disputes_resolved_total'), stats['dispute_resolved events'] ?? 0, 'metrics: disputes resolved = dispute_resolved events');
+  t.equal(m.sum('r3mes_invariant_failures_total'), h.app.invariantFailures, 'metrics: invariant failures = the app\'s count');
+  t.equal(m.value('r3mes_finalize_block_duration_seconds_count'), Number(h.height), 'metrics: a FinalizeBlock timed per block');
+  t.equal(m.value('r3mes_block_interval_seconds_count'), Number(h.height) - 1, 'metrics: an interval per block after the first');
+  t.equal(m.value('r3mes_training_windows_open', { status: 'collecting' }), keepers.training.currentWindow(store) === undefined ? 0 : 1, 'metrics: collecting window');
+  const aggregating = [...keepers.training.windows(store)].filter((w) => w.status === WindowStatus.WINDOW_STATUS_AGGREGATING).length;
+  t.equal(m.value('r3mes_training_windows_open', { status: 'aggregating' }), aggregating, `metrics: aggregating windows (${aggregating})`);
+  const open = keepers.verification.openDisputes(store);
+  for (const [stage, name] of [[DisputeStage.DISPUTE_STAGE_L2_DRAW, 'l2_draw'], [DisputeStage.DISPUTE_STAGE_L2_ANSWER, 'l2_answer'], [DisputeStage.DISPUTE_STAGE_L3_DRAW, 'l3_draw'], [DisputeStage.DISPUTE_STAGE_L3_VOTING, 'l3_voting']] as const) {
+    t.equal(m.value('r3mes_disputes_open', { stage: name }), open.filter((d) => d.stage === stage).length, `metrics: open disputes at ${name}`);
+  }
+  t.equal(m.sum('r3mes_metrics_errors_total'), 0, 'metrics: no recorder failed');
 }
 
 for (const seed of [0x5eed, 0xb10c]) {
   t.test(`seed ${seed}: nobody can pay a module account; windows, disputes and governance run; supply exact; export round-trips`, async (t) => {
-    const { h, stats } = await simulate(t, seed, 170);
+    const { h, stats, metrics } = await simulate(t, seed, 170);
     t.comment(JSON.stringify(stats));
+    await checkMetrics(t, h, metrics, stats);
     t.ok((stats['send to a module account: code 4'] ?? 0) + (stats['send to a module account (mixed): code 4'] ?? 0) > 20, 'many sends to module accounts were tried and refused');
     t.ok(stats['windows finalized'] >= 3, 'windows finalized (rewards minted and paid)');
     t.ok(stats['disputes resolved'] >= 1, 'disputes settled');
@@ -363,12 +397,14 @@ for (const seed of [0x5eed, 0xb10c]) {
 }
 
 t.test('a surplus written into the rewards pool is swept at the next finalized window, logged and counted; the chain goes on', async (t) => {
-  const { h, hookEvents } = await simulate(t, 0xfee, 60, { surplusAt: 20n });
+  const { h, hookEvents, metrics, stats } = await simulate(t, 0xfee, 60, { surplusAt: 20n });
   const swept = hookEvents.filter((e) => e.type === 'rewards_pool_swept');
   t.equal(swept.length, 1, 'swept once');
   t.equal(swept[0]?.attributes.find((a) => a.key === 'amount')?.value, `4242${DENOM}`);
   const broken = hookEvents.filter((e) => e.type === INVARIANT_EVENT);
   t.equal(broken.length, 1, 'reported once as a broken invariant');
   t.equal(h.app.invariantFailures, 1, 'counted by the app');
+  t.equal(parseExposition(await metrics.metrics()).value('r3mes_invariant_failures_total', { module: 'rewards', invariant: 'rewards-pool-empty' }), 1, 'exported: r3mes_invariant_failures_total{module="rewards",invariant="rewards-pool-empty"} 1');
+  await checkMetrics(t, h, metrics, stats);
   t.ok(h.app.bank.balance(h.store.committed(), COMMUNITY_POOL, DENOM) >= 4242n, 'the surplus is in the community pool');
 });

@@ -29,9 +29,9 @@ const versionContent = (overrides: Partial<NewVersionContent> = {}) => ({ newVer
 const model = (code: number) => ({ name: 'ChainError', codespace: 'model', code });
 const sdk = (code: number) => ({ name: 'ChainError', codespace: 'sdk', code });
 
-t.test('the model codespace registers codes 2..15, each once', (t) => {
+t.test('the model codespace registers codes 2..16, each once', (t) => {
   const codes = Object.values(modelErrors).map((kind) => kind.code);
-  t.same(codes, [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+  t.same(codes, [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
   t.ok(Object.values(modelErrors).every((kind) => kind.codespace === 'model'));
   t.end();
 });
@@ -101,6 +101,15 @@ t.test('model/8 unknown params module', (t) => {
   const f = setup();
   t.throws(() => f.deliver(2n, SUBMIT, submitMsg({ newVersion: undefined, paramChange: { module: 'nosuch', paramsJson: '{}' } })), model(8));
   t.equal(f.bank.balance(f.store, PROPOSER, DENOM), FUNDS, 'nothing escrowed');
+  t.end();
+});
+
+t.test('model/16 invalid parameter change: the params after the change refused at submission, nothing escrowed', (t) => {
+  const f = setup();
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg({ newVersion: undefined, paramChange: { module: 'model', paramsJson: JSON.stringify({ ...paramsToJson(defaultModelParams()), thresholdBp: 10_001 }) } })), model(16));
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg({ newVersion: undefined, paramChange: { module: 'staking', paramsJson: '{"unbondingBlocks":0}' } })), model(16));
+  t.equal(f.bank.balance(f.store, PROPOSER, DENOM), FUNDS, 'nothing escrowed');
+  t.equal(f.keeper.nextProposalId(f.store), 1n, 'no proposal');
   t.end();
 });
 

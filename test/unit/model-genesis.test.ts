@@ -47,10 +47,10 @@ t.test('genesis: a chain mid-flight (migration, finished and open proposals, vot
   const f = setup();
   f.deliver(2n, SUBMIT, submitMsg({ newVersion: newVersionContent({ migrationBlocks: 50n }), paramChange: undefined }));
   f.deliver(3n, VOTE, voteMsg(1n, VAL_A, VoteOption.VOTE_OPTION_YES));
-  f.deliver(4n, SUBMIT, submitMsg({ newVersion: undefined, paramChange: { module: 'staking', paramsJson: '{"unbondingBlocks":0}' } }));
+  f.deliver(4n, SUBMIT, submitMsg({ newVersion: newVersionContent({ backboneSeed: seedHex(3) }), paramChange: undefined }));
   f.deliver(5n, VOTE, voteMsg(2n, VAL_A, VoteOption.VOTE_OPTION_YES));
   f.endBlock(12n); // proposal 1 passes: version 2 migrating until 62
-  f.endBlock(14n); // proposal 2 passes, fails at execution
+  f.endBlock(14n); // proposal 2 passes, fails at execution: version 2 is still migrating (model/14)
   f.deliver(15n, SUBMIT, submitMsg({ newVersion: newVersionContent({ backboneSeed: seedHex(4) }), paramChange: undefined }));
   f.deliver(16n, VOTE, voteMsg(3n, VAL_C, VoteOption.VOTE_OPTION_NO_WITH_VETO));
   f.deliver(16n, VOTE, voteMsg(3n, VAL_A, VoteOption.VOTE_OPTION_ABSTAIN));
@@ -62,7 +62,7 @@ t.test('genesis: a chain mid-flight (migration, finished and open proposals, vot
   t.equal(exported.proposals.length, 3);
   t.equal(exported.votes.length, 2);
   t.equal(exported.nextProposalId, '4');
-  t.match(exported.proposals[1], { status: 'PROPOSAL_STATUS_FAILED', failureReason: /^staking\/2/ });
+  t.match(exported.proposals[1], { status: 'PROPOSAL_STATUS_FAILED', failureReason: /^model\/14/ });
 
   const fresh = emptyState();
   f.module.initGenesis(fresh, JSON.parse(JSON.stringify(exported)));

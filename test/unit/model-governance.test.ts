@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { ChainError } from '../../app/core/errors.ts';
 import type { Context } from '../../app/core/context.ts';
 import { fromUtf8, toHex, utf8 } from '../../app/core/bytes.ts';
@@ -50,7 +50,7 @@ t.test('MsgSubmitProposal: escrows the deposit, opens the voting period, emits p
   t.same(eventsOf(ctx, 'proposal_submitted'), [{ id: '1', proposer: encodeAddress(PROPOSER), kind: 'new_version', voting_end_height: '12' }]);
   t.ok(ctx.events.events.find((e) => e.type === 'proposal_submitted')!.attributes.find((a) => a.key === 'id')!.index, 'id indexed');
   t.equal(f.keeper.nextProposalId(f.store), 2n);
-  f.deliver(3n, SUBMIT, submitMsg({ newVersion: undefined, paramChange: { module: 'staking', paramsJson: '{"unbondingBlocks":5}' } }));
+  f.deliver(3n, SUBMIT, submitMsg({ newVersion: undefined, paramChange: { module: 'staking', paramsJson: '{"unbondingBlocks":50}' } }));
   t.equal(MsgSubmitProposalResponse.decode(f.response()!.value).proposalId, 2n, 'ids count up');
   t.end();
 });
@@ -129,24 +129,28 @@ t.test('lifecycle: a version proposal passes, migrates, then the old version is 
   t.end();
 });
 
-t.test('lifecycle: a parameter change passes and router.set gets the value; a bad value fails and changes nothing', (t) => {
+t.test('lifecycle: a parameter change passes and router.set gets the value; one valid at submission that an earlier proposal makes invalid fails at execution and changes nothing', (t) => {
   const f = setup();
   const modelParamsJson = { ...paramsToJson(defaultModelParams()), votingPeriodBlocks: '20', quorumBp: 5000 };
   f.deliver(2n, SUBMIT, submitMsg({ newVersion: undefined, paramChange: { module: 'model', paramsJson: JSON.stringify(modelParamsJson) } }));
-  f.deliver(2n, SUBMIT, submitMsg({ newVersion: undefined, paramChange: { module: 'staking', paramsJson: '{"unbondingBlocks":0}' } }));
+  // Valid now (15 ≥ the voting period 10), but not once proposal 1 raises the voting period to 20.
+  f.deliver(2n, SUBMIT, submitMsg({ newVersion: undefined, paramChange: { module: 'staking', paramsJson: '{"unbondingBlocks":15}' } }));
+  t.same(f.setCalls, [{ module: 'model', value: modelParamsJson }, { module: 'staking', value: { unbondingBlocks: 15 } }], 'each change dry-run at submission');
+  t.equal(f.store.get(utf8('fake-staking/params')), undefined, 'the dry run wrote nothing');
+  t.equal(f.keeper.getParams(f.store).votingPeriodBlocks, 10n, 'nor changed the model params');
   f.deliver(3n, VOTE, voteMsg(1n, VAL_A, VoteOption.VOTE_OPTION_YES));
   f.deliver(3n, VOTE, voteMsg(2n, VAL_A, VoteOption.VOTE_OPTION_YES));
   const stakingBefore = f.router.get(f.store, 'staking');
   const end = f.endBlock(12n);
 
-  t.same(f.setCalls, [{ module: 'model', value: modelParamsJson }, { module: 'staking', value: { unbondingBlocks: 0 } }], 'router.set called with the parsed JSON, in id order');
+  t.same(f.setCalls.slice(2), [{ module: 'model', value: modelParamsJson }, { module: 'staking', value: { unbondingBlocks: 15 } }], 'router.set called at execution with the parsed JSON, in id order');
   t.same(f.module.params!.get(f.store), modelParamsJson, 'model params replaced');
   t.equal(f.keeper.getParams(f.store).votingPeriodBlocks, 20n);
   t.same(eventsOf(end, 'params_changed'), [{ module: 'model', proposal_id: '1' }]);
 
   const failed = f.keeper.proposal(f.store, 2n)!;
   t.equal(failed.status, ProposalStatus.PROPOSAL_STATUS_FAILED);
-  t.match(failed.failureReason, /^staking\/2: unbondingBlocks must be a positive integer/);
+  t.match(failed.failureReason, /^staking\/2: unbondingBlocks 15 is below the model's votingPeriodBlocks 20/);
   t.same(f.router.get(f.store, 'staking'), stakingBefore, 'the write made before the throw was dropped');
   t.equal(f.store.get(utf8('fake-staking/params')), undefined);
   t.same(eventsOf(end, 'proposal_finished'), [
@@ -155,23 +159,43 @@ t.test('lifecycle: a parameter change passes and router.set gets the value; a ba
   ]);
   t.equal(f.bank.balance(f.store, PROPOSER, DENOM), FUNDS, 'both deposits refunded');
 
-  // The new voting period applies to the next proposal.
-  f.deliver(13n, SUBMIT, submitMsg({ newVersion: undefined, paramChange: { module: 'staking', paramsJson: '{"unbondingBlocks":7}' } }));
+  // The new voting period applies to the next proposal, and to the validation of the next change.
+  rejects(t, () => f.deliver(13n, SUBMIT, submitMsg({ newVersion: undefined, paramChange: { module: 'staking', paramsJson: '{"unbondingBlocks":15}' } })),
+    /^staking params refused: staking\/2: unbondingBlocks 15 is below the model's votingPeriodBlocks 20: invalid parameter change$/);
+  f.deliver(13n, SUBMIT, submitMsg({ newVersion: undefined, paramChange: { module: 'staking', paramsJson: '{"unbondingBlocks":70}' } }));
   t.equal(f.keeper.proposal(f.store, 3n)!.votingEndHeight, 33n);
   t.end();
 });
 
-t.test('lifecycle: a parameter change with an invalid model value fails at execution and leaves params as they were', (t) => {
+/** Runs `fn`, expecting a model/16 refusal whose message matches `message`. */
+function rejects(t: Test, fn: () => unknown, message: RegExp): void {
+  try {
+    fn();
+    t.fail(`expected model/16 ${message}`);
+  } catch (error) {
+    t.ok(error instanceof ChainError, 'a ChainError');
+    t.match({ codespace: (error as ChainError).codespace, code: (error as ChainError).code }, { codespace: 'model', code: 16 }, 'model/16 invalid parameter change');
+    t.match((error as ChainError).message, message);
+  }
+}
+
+t.test('a parameter change with an invalid value is refused at submission (model/16): no deposit taken, no proposal, params untouched', (t) => {
   const f = setup();
   const before = f.module.params!.get(f.store);
   const bad = { ...paramsToJson(defaultModelParams()), quorumBp: 10_001 };
-  f.deliver(2n, SUBMIT, submitMsg({ newVersion: undefined, paramChange: { module: 'model', paramsJson: JSON.stringify(bad) } }));
-  f.deliver(3n, VOTE, voteMsg(1n, VAL_A, VoteOption.VOTE_OPTION_YES));
-  f.endBlock(12n);
-  const proposal = f.keeper.proposal(f.store, 1n)!;
-  t.equal(proposal.status, ProposalStatus.PROPOSAL_STATUS_FAILED);
-  t.match(proposal.failureReason, /^model\/2: /);
-  t.same(f.module.params!.get(f.store), before);
+  rejects(t, () => f.deliver(2n, SUBMIT, submitMsg({ newVersion: undefined, paramChange: { module: 'model', paramsJson: JSON.stringify(bad) } })),
+    /^model params refused: model\/2: quorumBp must be an integer in \[0, 10000\], got 10001: invalid model params: invalid parameter change$/);
+  rejects(t, () => f.deliver(2n, SUBMIT, submitMsg({ newVersion: undefined, paramChange: { module: 'model', paramsJson: '{"quorumBp":5000}' } })),
+    /^model params refused: model\/2: missing field "minDeposit"/);
+  // Another module's own validator, through the router: the same `set` execution would run.
+  rejects(t, () => f.deliver(2n, SUBMIT, submitMsg({ newVersion: undefined, paramChange: { module: 'staking', paramsJson: '{"unbondingBlocks":0}' } })),
+    /^staking params refused: staking\/2: unbondingBlocks must be a positive integer: invalid parameter change$/);
+  t.equal(f.keeper.nextProposalId(f.store), 1n, 'no proposal id used');
+  t.same(f.keeper.proposals(f.store), []);
+  t.equal(f.bank.balance(f.store, PROPOSER, DENOM), FUNDS, 'no deposit taken');
+  t.equal(f.bank.balance(f.store, MODULE_ADDRESS, DENOM), 0n);
+  t.same(f.module.params!.get(f.store), before, 'model params as they were');
+  t.equal(f.store.get(utf8('fake-staking/params')), undefined, 'nothing written by the dry run');
   t.end();
 });
 
@@ -278,10 +302,10 @@ t.test('queries answer over the module query paths', (t) => {
   const active = QueryActiveVersionResponse.decode(q('ActiveVersion'));
   t.equal(active.active?.number, 1n);
   t.equal(active.migrating, undefined);
-  t.same(QueryProposalsResponse.decode(q('Proposals', QueryProposalsRequest.encode({ status: 0 }).finish())).proposals.map((p) => p.id), [1n]);
-  t.same(QueryProposalsResponse.decode(q('Proposals', QueryProposalsRequest.encode({ status: ProposalStatus.PROPOSAL_STATUS_PASSED }).finish())).proposals, []);
+  t.same(QueryProposalsResponse.decode(q('Proposals', QueryProposalsRequest.encode({ status: 0, pagination: undefined }).finish())).proposals.map((p) => p.id), [1n]);
+  t.same(QueryProposalsResponse.decode(q('Proposals', QueryProposalsRequest.encode({ status: ProposalStatus.PROPOSAL_STATUS_PASSED, pagination: undefined }).finish())).proposals, []);
   t.equal(QueryProposalResponse.decode(q('Proposal', QueryProposalRequest.encode({ proposalId: 1n }).finish())).proposal?.title, 'Proposal');
-  t.same(QueryVotesResponse.decode(q('Votes', QueryVotesRequest.encode({ proposalId: 1n }).finish())).votes.map((v) => v.voter), [encodeAddress(VAL_B)]);
+  t.same(QueryVotesResponse.decode(q('Votes', QueryVotesRequest.encode({ proposalId: 1n, pagination: undefined }).finish())).votes.map((v) => v.voter), [encodeAddress(VAL_B)]);
   t.same(QueryTallyResponse.decode(q('Tally', QueryTallyRequest.encode({ proposalId: 1n }).finish())).tally,
     { yes: '0', abstain: '30', no: '0', noWithVeto: '0', totalStake: '100' }, 'live tally during voting');
   f.endBlock(12n);

@@ -132,7 +132,7 @@ t.test('MsgSubmitActivation: hands an activation from k to k+1', (t) => {
   const attrs = Object.fromEntries(event.attributes.map((a) => [a.key, a]));
   t.match(attrs, { window: { value: '1', index: true }, miner: { value: miner, index: true }, cid: { value: msg.activationCid, index: true } });
   t.equal(attrs.to_subnet.value, (msg.subnet + 1n).toString());
-  const listed = QueryActivationsResponse.decode(s.subnetModule.queries[QUERY_PATHS.activations](s.store, QueryActivationsRequest.encode({ windowId: 1n }).finish()));
+  const listed = QueryActivationsResponse.decode(s.subnetModule.queries[QUERY_PATHS.activations](s.store, QueryActivationsRequest.encode({ windowId: 1n, pagination: undefined }).finish()));
   t.same(listed.activations.map((a) => a.miner), [miner]);
   t.same(toHex(s.handler.signers(msg)[0]), toHex(decodeAddress(miner)), 'signer: the miner');
   t.end();
@@ -162,9 +162,9 @@ t.test('3 invalid genesis', (t) => {
 
 t.test('4 model version not found (subnets query)', (t) => {
   const s = setup();
-  rejects(t, () => s.subnetModule.queries[QUERY_PATHS.subnets](s.store, QuerySubnetsRequest.encode({ modelVersion: 9n }).finish()), subnetErrors.modelVersionNotFound, 'version 9');
+  rejects(t, () => s.subnetModule.queries[QUERY_PATHS.subnets](s.store, QuerySubnetsRequest.encode({ modelVersion: 9n, pagination: undefined }).finish()), subnetErrors.modelVersionNotFound, 'version 9');
   s.models.versions = [];
-  rejects(t, () => s.subnetModule.queries[QUERY_PATHS.subnets](s.store, QuerySubnetsRequest.encode({ modelVersion: 0n }).finish()), subnetErrors.modelVersionNotFound, 'no active version');
+  rejects(t, () => s.subnetModule.queries[QUERY_PATHS.subnets](s.store, QuerySubnetsRequest.encode({ modelVersion: 0n, pagination: undefined }).finish()), subnetErrors.modelVersionNotFound, 'no active version');
   t.end();
 });
 
@@ -215,9 +215,14 @@ t.test('10 invalid CID', (t) => {
   const s = setup();
   const ctx = s.runTo(2n);
   const miner = s.minerWhere(1n, (k, count) => k + 1n < count);
-  for (const activationCid of ['', 'QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG', 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi']) {
+  // CIDv0, and a dag-cbor CIDv1 (the same digest as the dag-pb CID below).
+  for (const activationCid of ['', 'QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG', 'bafyreigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi']) {
     rejects(t, () => s.submit(ctx, activation(s, miner, 1n, { activationCid })), subnetErrors.invalidCid, JSON.stringify(activationCid));
   }
+  // A UnixFS file root (content over 1 MiB) is a content CID.
+  const activationCid = 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi';
+  t.doesNotThrow(() => s.submit(ctx, activation(s, miner, 1n, { activationCid })), 'dag-pb root accepted');
+  t.equal(s.subnet.activation(s.store, 1n, miner)?.activationCid, activationCid);
   t.end();
 });
 
@@ -251,7 +256,7 @@ t.test('queries: params, subnets of a version, assignment agrees with training',
   s.runTo(2n);
   const q = s.subnetModule.queries;
   t.equal(QueryParamsResponse.decode(q[QUERY_PATHS.params](s.store, new Uint8Array())).params!.subnetCount, 4n);
-  const subnets = QuerySubnetsResponse.decode(q[QUERY_PATHS.subnets](s.store, QuerySubnetsRequest.encode({ modelVersion: 0n }).finish()));
+  const subnets = QuerySubnetsResponse.decode(q[QUERY_PATHS.subnets](s.store, QuerySubnetsRequest.encode({ modelVersion: 0n, pagination: undefined }).finish()));
   t.equal(subnets.modelVersion, 1n);
   t.equal(subnets.nLayers, 8n);
   t.same(subnets.subnets.map((x) => [x.index, x.firstLayer, x.endLayer]), [[0n, 0n, 2n], [1n, 2n, 4n], [2n, 4n, 6n], [3n, 6n, 8n]]);

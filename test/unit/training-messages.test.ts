@@ -22,7 +22,7 @@ import {
 import {
   MsgCommitAggregation, MsgRevealAggregation, MsgSubmitGradient, MsgSubmitGradientResponse,
 } from '../../proto/gen/r3mes/training/v1/tx.ts';
-import { type Params, SubmissionStatus, WindowStatus } from '../../proto/gen/r3mes/training/v1/types.ts';
+import { type Exclusion, ExclusionReason, type Params, SubmissionStatus, WindowStatus } from '../../proto/gen/r3mes/training/v1/types.ts';
 import { assignedSubnet } from '../../modules/subnet/assignment.ts';
 import { assignedChunk, commitHash } from '../../modules/training/assignment.ts';
 import { trainingErrors } from '../../modules/training/errors.ts';
@@ -337,12 +337,26 @@ t.test('11 invalid CID', (t) => {
     empty: '',
     garbage: 'not-a-cid',
     'CIDv0': CID.createV0(digest).toString(),
-    'dag-pb codec': CID.createV1(0x70, digest).toString(),
+    'dag-cbor codec': CID.createV1(0x71, digest).toString(),
+    'dag-pb base58 spelling': CID.createV1(0x70, digest).toString(base58btc),
     'base58 spelling': CID.createV1(0x55, digest).toString(base58btc),
     'identity hash': CID.createV1(0x55, createDigest(0x00, utf8('short'))).toString(),
   };
   for (const [what, gradientCid] of Object.entries(variants)) rejects(t, () => submit(s, ctx, { ...msg, gradientCid }), trainingErrors.invalidCid, what);
   rejects(t, () => s.handlers[TYPE_URLS.revealAggregation].signers({ ...revealMsg(VALIDATORS[0]), resultCid: 'bafy' }), trainingErrors.invalidCid, 'result CID');
+  t.equal(s.training.windowSubmissions(s.store, 1n).length, 0, 'nothing stored');
+  t.end();
+});
+
+t.test('11b a UnixFS root CID (dag-pb, content over 1 MiB) is a content CID', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  // The root `ipfs add --cid-version=1 --raw-leaves --chunker=size-1048576` gives for a 2 MiB file.
+  const gradientCid = CID.createV1(0x70, createDigest(0x12, sha256(utf8('a UnixFS file node')))).toString();
+  t.match(gradientCid, /^bafybei[a-z2-7]{52}$/);
+  t.doesNotThrow(() => submit(s, ctx, { ...gradient(s, MINERS[0]), gradientCid }), 'accepted');
+  t.equal(s.training.windowSubmissions(s.store, 1n)[0]?.gradientCid, gradientCid, 'stored under its CID');
+  t.doesNotThrow(() => s.handlers[TYPE_URLS.revealAggregation].signers({ ...revealMsg(VALIDATORS[0]), resultCid: gradientCid }), 'as a result CID too');
   t.end();
 });
 
@@ -497,6 +511,117 @@ t.test('26 submission not pending', (t) => {
   t.end();
 });
 
+// ------------------------------------------------------------------ exclusions (28, 29, 30; 23 binds them)
+
+const UNAVAILABLE = ExclusionReason.EXCLUSION_REASON_UNAVAILABLE;
+const ex = (submissionId: bigint, reason: number = UNAVAILABLE): Exclusion => ({ submissionId, reason });
+
+function commitX(proposer: string, excluded: Exclusion[], cid = RESULT_CID, hash: Uint8Array = RESULT_HASH): MsgCommitAggregation {
+  return MsgCommitAggregation.fromPartial({ proposer, windowId: 1n, commitment: Buffer.from(commitHash(cid, hash, nonceOf(proposer), excluded)) });
+}
+
+function revealX(proposer: string, excluded: Exclusion[], cid = RESULT_CID, hash: Uint8Array = RESULT_HASH): MsgRevealAggregation {
+  return MsgRevealAggregation.fromPartial({ proposer, windowId: 1n, resultCid: cid, resultHash: Buffer.from(hash), nonce: Buffer.from(nonceOf(proposer)), excluded });
+}
+
+/** Every key and value of the state, for "a refused tx changes nothing". */
+function snapshot(s: Setup): string {
+  return [...s.store.iterate(new Uint8Array())].map(([k, v]) => `${toHex(k)}=${toHex(v)}`).join('\n');
+}
+
+/** A refused reveal, through the handler (stateless checks, then execution): error `kind`, state untouched. */
+function refusedReveal(t: Test, s: Setup, height: bigint, msg: MsgRevealAggregation, kind: ErrorKind, what: string): void {
+  const before = snapshot(s);
+  const handler = s.handlers[TYPE_URLS.revealAggregation];
+  rejects(t, () => {
+    handler.signers(msg);
+    handler.execute(s.at(height), msg);
+  }, kind, what);
+  t.equal(snapshot(s), before, `${what}: state untouched`);
+}
+
+t.test('28 invalid exclusion list: unsorted, duplicate, unspecified or unknown reason', (t) => {
+  const s = setup();
+  const proposers = toCommitPhase(s);
+  s.training.commitAggregation(s.at(13n), commitX(proposers[0], [ex(1n)]));
+  s.runTo(16n);
+  refusedReveal(t, s, 16n, revealX(proposers[0], [ex(2n), ex(1n)]), trainingErrors.invalidExclusions, 'unsorted');
+  refusedReveal(t, s, 16n, revealX(proposers[0], [ex(1n), ex(1n, ExclusionReason.EXCLUSION_REASON_UNDECODABLE)]), trainingErrors.invalidExclusions, 'duplicate id');
+  refusedReveal(t, s, 16n, revealX(proposers[0], [ex(1n, ExclusionReason.EXCLUSION_REASON_UNSPECIFIED)]), trainingErrors.invalidExclusions, 'unspecified reason');
+  refusedReveal(t, s, 16n, revealX(proposers[0], [ex(1n, 7)]), trainingErrors.invalidExclusions, 'unknown reason');
+  t.equal(s.training.commit(s.store, 1n, proposers[0])!.revealed, false);
+  s.training.revealAggregation(s.at(16n), revealX(proposers[0], [ex(1n)]));
+  t.same(s.training.commit(s.store, 1n, proposers[0])!.excluded, [ex(1n)], 'the committed list is accepted and stored');
+  t.end();
+});
+
+t.test('29 excluded submission not accepted in the window: rejected, unknown, or another window\'s', (t) => {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  for (const miner of MINERS) submit(s, ctx, gradient(s, miner));
+  s.runTo(12n); // window 2 opened at 11
+  s.training.rejectSubmission(s.at(12n), 3n, 'challenge upheld');
+  submit(s, s.at(12n), gradient(s, MINERS[0], 2n)); // submission 4, window 2
+  s.runTo(13n);
+  const proposers = s.training.window(s.store, 1n)!.proposers;
+  const lists = [[ex(3n)], [ex(99n)], [ex(4n)]];
+  lists.forEach((list, i) => s.training.commitAggregation(s.at(13n), commitX(proposers[i], list)));
+  s.runTo(16n);
+  refusedReveal(t, s, 16n, revealX(proposers[0], lists[0]), trainingErrors.exclusionNotAccepted, 'a rejected submission');
+  refusedReveal(t, s, 16n, revealX(proposers[1], lists[1]), trainingErrors.exclusionNotAccepted, 'no such submission');
+  refusedReveal(t, s, 16n, revealX(proposers[2], lists[2]), trainingErrors.exclusionNotAccepted, 'a submission of window 2');
+  t.end();
+});
+
+t.test('30 exclusions do not fit the result: a result with every input excluded, a "nothing" reveal that includes one', (t) => {
+  const s = setup();
+  const proposers = toCommitPhase(s);
+  const all = [ex(1n), ex(2n), ex(3n)];
+  s.training.commitAggregation(s.at(13n), commitX(proposers[0], all));
+  s.training.commitAggregation(s.at(13n), commitX(proposers[1], [ex(1n), ex(2n)], '', new Uint8Array()));
+  s.training.commitAggregation(s.at(13n), commitX(proposers[2], all, '', new Uint8Array()));
+  s.runTo(16n);
+  refusedReveal(t, s, 16n, revealX(proposers[0], all), trainingErrors.exclusionSetMismatch, 'a result with all excluded');
+  refusedReveal(t, s, 16n, revealX(proposers[1], [ex(1n), ex(2n)], '', new Uint8Array()), trainingErrors.exclusionSetMismatch, 'nothing to aggregate, one included');
+  refusedReveal(t, s, 16n, revealX(proposers[2], [], '', new Uint8Array()), trainingErrors.exclusionSetMismatch, 'nothing to aggregate, nothing excluded');
+  // Half-empty results stay what they were: an empty CID with a hash (11), a CID without one (15).
+  refusedReveal(t, s, 16n, revealX(proposers[2], all, '', RESULT_HASH), trainingErrors.invalidCid, 'empty CID, 32-byte hash');
+  refusedReveal(t, s, 16n, revealX(proposers[2], all, RESULT_CID, new Uint8Array()), trainingErrors.invalidHash, 'CID, empty hash');
+  s.training.revealAggregation(s.at(16n), revealX(proposers[2], all, '', new Uint8Array()));
+  const stored = s.training.commit(s.store, 1n, proposers[2])!;
+  t.same([stored.revealed, stored.resultCid, stored.resultHash.length, stored.excluded], [true, '', 0, all], 'a valid "nothing to aggregate" reveal');
+  t.end();
+});
+
+t.test('23 the commitment binds the exclusions: a reveal with other exclusions than committed is refused', (t) => {
+  const s = setup();
+  const proposers = toCommitPhase(s);
+  s.training.commitAggregation(s.at(13n), commitX(proposers[0], [ex(2n)]));
+  s.training.commitAggregation(s.at(13n), commitMsg(proposers[1]));
+  s.runTo(16n);
+  refusedReveal(t, s, 16n, revealX(proposers[0], []), trainingErrors.commitmentMismatch, 'committed an exclusion, reveals none');
+  refusedReveal(t, s, 16n, revealX(proposers[0], [ex(3n)]), trainingErrors.commitmentMismatch, 'another submission');
+  refusedReveal(t, s, 16n, revealX(proposers[0], [ex(2n, ExclusionReason.EXCLUSION_REASON_WRONG_MODEL)]), trainingErrors.commitmentMismatch, 'another reason');
+  refusedReveal(t, s, 16n, revealX(proposers[1], [ex(2n)]), trainingErrors.commitmentMismatch, 'committed none, reveals one');
+  s.training.revealAggregation(s.at(16n), revealX(proposers[0], [ex(2n)]));
+  s.training.revealAggregation(s.at(16n), revealMsg(proposers[1]));
+  t.equal(s.training.commit(s.store, 1n, proposers[1])!.excluded.length, 0);
+  t.end();
+});
+
+t.test('reveal-aggregation --excluded ID:REASON,… builds the exclusions; "" "" is the nothing-to-aggregate reveal', (t) => {
+  const spec = trainingInterface.txs.find((x) => x.name === 'reveal-aggregation')!;
+  const args = { 'window-id': '1', 'result-cid': RESULT_CID, 'result-hash': toHex(RESULT_HASH), nonce: toHex(nonceOf(VALIDATORS[0])) };
+  const built = spec.build(VALIDATORS[0], args, { excluded: '3:unavailable,7:undecodable,9:wrong-model' }) as MsgRevealAggregation;
+  t.same(built.excluded, [ex(3n), ex(7n, ExclusionReason.EXCLUSION_REASON_UNDECODABLE), ex(9n, ExclusionReason.EXCLUSION_REASON_WRONG_MODEL)]);
+  t.same((spec.build(VALIDATORS[0], args, {}) as MsgRevealAggregation).excluded, []);
+  const nothing = spec.build(VALIDATORS[0], { ...args, 'result-cid': '', 'result-hash': '' }, { excluded: '1:unavailable' }) as MsgRevealAggregation;
+  t.same([nothing.resultCid, nothing.resultHash.length], ['', 0]);
+  t.throws(() => spec.build(VALIDATORS[0], args, { excluded: '3:lost' }), /not ID:REASON/, 'unknown reason word');
+  t.throws(() => spec.build(VALIDATORS[0], args, { excluded: '3' }), /not ID:REASON/, 'no reason');
+  t.end();
+});
+
 t.test('every training error code has its test', (t) => {
   const all = Object.values(trainingErrors).map((kind) => kind.code).sort((a, b) => a - b);
   t.same([...covered].sort((a, b) => a - b), all);
@@ -514,8 +639,8 @@ t.test('queries answer what the keeper holds', (t) => {
   t.equal(QueryWindowResponse.decode(q[QUERY_PATHS.window](s.store, QueryWindowRequest.encode({ windowId: 1n }).finish())).window!.submissionCount, 1n);
   t.equal(QueryCurrentWindowResponse.decode(q[QUERY_PATHS.currentWindow](s.store, new Uint8Array())).window!.id, 1n);
   t.equal(QuerySubmissionResponse.decode(q[QUERY_PATHS.submission](s.store, QuerySubmissionRequest.encode({ submissionId: 1n }).finish())).submission!.miner, MINERS[0]);
-  t.equal(QueryWindowSubmissionsResponse.decode(q[QUERY_PATHS.windowSubmissions](s.store, QueryWindowSubmissionsRequest.encode({ windowId: 1n }).finish())).submissions.length, 1);
-  t.same(QueryAggregationResponse.decode(q[QUERY_PATHS.aggregation](s.store, QueryAggregationRequest.encode({ windowId: 1n }).finish())).commits, []);
+  t.equal(QueryWindowSubmissionsResponse.decode(q[QUERY_PATHS.windowSubmissions](s.store, QueryWindowSubmissionsRequest.encode({ windowId: 1n, pagination: undefined }).finish())).submissions.length, 1);
+  t.same(QueryAggregationResponse.decode(q[QUERY_PATHS.aggregation](s.store, QueryAggregationRequest.encode({ windowId: 1n, pagination: undefined }).finish())).commits, []);
   const assignment = QueryAssignmentResponse.decode(q[QUERY_PATHS.assignment](s.store, QueryAssignmentRequest.encode({ windowId: 1n, miner: MINERS[0] }).finish()));
   t.equal(assignment.nextOrdinal, 1n);
   t.equal(assignment.remaining, 1n);
@@ -562,5 +687,16 @@ t.test('assignedChunk and commitHash: pinned vectors for the worker', (t) => {
   t.throws(() => assignedChunk(seed, miner, 0n, 0n), 'chunk count positive');
   const nonce = new Uint8Array(32).fill(7);
   t.equal(toHex(commitHash(RESULT_CID, RESULT_HASH, nonce)), toHex(sha256(Buffer.concat([Buffer.from(RESULT_CID), RESULT_HASH, nonce]))));
+  t.equal(toHex(commitHash(RESULT_CID, RESULT_HASH, nonce, [])), toHex(commitHash(RESULT_CID, RESULT_HASH, nonce)), 'no exclusions: the original formula');
+  // With exclusions: ‖ u64be(id) ‖ u8(reason), ascending id.
+  const tail = Buffer.from('0000000000000003' + '01' + '0000000000000101' + '03', 'hex');
+  t.equal(RESULT_CID.length, 59, 'a content CID has one length');
+  t.equal(
+    toHex(commitHash(RESULT_CID, RESULT_HASH, nonce, [{ submissionId: 3n, reason: 1 }, { submissionId: 257n, reason: 3 }])),
+    toHex(sha256(Buffer.concat([Buffer.from(RESULT_CID), RESULT_HASH, nonce, tail]))),
+  );
+  t.equal(toHex(commitHash('', new Uint8Array(), nonce, [{ submissionId: 3n, reason: 1 }])), toHex(sha256(Buffer.concat([nonce, tail.subarray(0, 9)]))), 'nothing to aggregate');
+  t.throws(() => commitHash(RESULT_CID, RESULT_HASH, nonce, [{ submissionId: 5n, reason: 1 }, { submissionId: 5n, reason: 2 }]), RangeError, 'not strictly ascending');
+  t.throws(() => commitHash(RESULT_CID, new Uint8Array(), nonce), RangeError, 'an empty hash only with an empty CID');
   t.end();
 });

@@ -12,11 +12,11 @@ import { draw } from '../../modules/randomness/draw.ts';
 import { GenesisState as SubnetGenesis } from '../../proto/gen/r3mes/subnet/v1/genesis.ts';
 import { GenesisState } from '../../proto/gen/r3mes/training/v1/genesis.ts';
 import { MsgSubmitGradient } from '../../proto/gen/r3mes/training/v1/tx.ts';
-import { type Params, SubmissionStatus, WindowStatus } from '../../proto/gen/r3mes/training/v1/types.ts';
+import { type Exclusion, ExclusionReason, type Params, SubmissionStatus, WindowStatus } from '../../proto/gen/r3mes/training/v1/types.ts';
 import { commitHash } from '../../modules/training/assignment.ts';
 import { defaultGenesis } from '../../modules/training/genesis.ts';
 import { PROPOSER_DRAW_PURPOSE } from '../../modules/training/keeper.ts';
-import { defaultParams } from '../../modules/training/params.ts';
+import { defaultParams, validateParams } from '../../modules/training/params.ts';
 import { testAddress, testCid, trainingTestbed } from '../helpers/training-testbed.ts';
 
 /** Window 1 opens at height 1: collect [1,11), challenge [11,13), commit [13,16), reveal [16,19), tally at 19. */
@@ -27,8 +27,8 @@ const TEST_PARAMS: Partial<Params> = {
 const MINERS = ['alice', 'bob', 'carol'].map((name) => testAddress(`miner-${name}`));
 const VALIDATORS = ['v1', 'v2', 'v3', 'v4'].map((name) => testAddress(`validator-${name}`));
 
-function setup(params: Partial<Params> = {}, store = emptyState(), init = true) {
-  const bed = trainingTestbed();
+function setup(params: Partial<Params> = {}, store = emptyState(), init = true, held: Set<bigint> = new Set()) {
+  const bed = trainingTestbed(undefined, { isHeld: (_store, id) => held.has(id) });
   if (init) {
     bed.subnetModule.initGenesis(store, SubnetGenesis.toJSON({ params: { subnetCount: 4n }, activations: [] }));
     bed.trainingModule.initGenesis(store, GenesisState.toJSON({ ...defaultGenesis(), params: { ...defaultParams(), ...TEST_PARAMS, ...params } }));
@@ -64,18 +64,24 @@ function submit(s: Setup, ctx: Context, miner: string, windowId = 1n): void {
 const nonceOf = (proposer: string) => Buffer.from(sha256(utf8(`nonce/${proposer}`)));
 const resultOf = (label: string) => ({ cid: testCid(label), hash: Buffer.from(sha256(utf8(label))) });
 
-/** Each proposer → the result it commits and reveals; `undefined` result = commits nothing; reveal false = commits, never reveals. */
-function aggregate(s: Setup, plan: Array<{ proposer: string; result?: { cid: string; hash: Buffer }; reveal?: boolean }>, windowId = 1n): void {
+/** "Nothing to aggregate": the empty result a proposer reveals when it excludes every input. */
+const NOTHING = { cid: '', hash: Buffer.alloc(0) };
+
+/**
+ * Each proposer → the result (and exclusions) it commits and reveals; `undefined` result = commits
+ * nothing; reveal false = commits, never reveals.
+ */
+function aggregate(s: Setup, plan: Array<{ proposer: string; result?: { cid: string; hash: Buffer }; excluded?: Exclusion[]; reveal?: boolean }>, windowId = 1n): void {
   const window = s.training.window(s.store, windowId)!;
   const commitCtx = s.runTo(window.commitStartHeight);
-  for (const { proposer, result } of plan) {
+  for (const { proposer, result, excluded = [] } of plan) {
     if (result === undefined) continue;
-    s.training.commitAggregation(commitCtx, { proposer, windowId, commitment: Buffer.from(commitHash(result.cid, result.hash, nonceOf(proposer))) });
+    s.training.commitAggregation(commitCtx, { proposer, windowId, commitment: Buffer.from(commitHash(result.cid, result.hash, nonceOf(proposer), excluded)) });
   }
   const revealCtx = s.runTo(window.revealStartHeight);
-  for (const { proposer, result, reveal } of plan) {
+  for (const { proposer, result, excluded = [], reveal } of plan) {
     if (result === undefined || reveal === false) continue;
-    s.training.revealAggregation(revealCtx, { proposer, windowId, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposer) });
+    s.training.revealAggregation(revealCtx, { proposer, windowId, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposer), excluded });
   }
   s.runTo(window.revealEndHeight);
 }
@@ -339,7 +345,7 @@ t.test('genesis: default round trip; mid-window export → import → export is 
   }
   submit(s, commitCtx, MINERS[1], 2n);
   const revealCtx = s.runTo(16n);
-  s.training.revealAggregation(revealCtx, { proposer: proposers[0], windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposers[0]) });
+  s.training.revealAggregation(revealCtx, { proposer: proposers[0], windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposers[0]), excluded: [] });
 
   const g = s.trainingModule.exportGenesis(s.store);
   const json = JSON.parse(JSON.stringify(g));
@@ -354,11 +360,161 @@ t.test('genesis: default round trip; mid-window export → import → export is 
   copy.setHeight(16n);
   for (const target of [s, copy]) {
     const ctx = testContext(target.store, { height: 17n });
-    target.training.revealAggregation(ctx, { proposer: proposers[1], windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposers[1]) });
+    target.training.revealAggregation(ctx, { proposer: proposers[1], windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposers[1]), excluded: [] });
     target.runTo(25n);
   }
   t.same(copy.trainingModule.exportGenesis(copy.store), s.trainingModule.exportGenesis(s.store));
   t.equal(copy.training.window(copy.store, 1n)!.status, WindowStatus.WINDOW_STATUS_FINALIZED);
   t.same(copy.rewards.calls, s.rewards.calls);
+  t.end();
+});
+
+// ------------------------------------------------------------------ exclusions
+
+const UNAVAILABLE = ExclusionReason.EXCLUSION_REASON_UNAVAILABLE;
+const WRONG_MODEL = ExclusionReason.EXCLUSION_REASON_WRONG_MODEL;
+const attrs = (e: { attributes: Array<{ key: string; value: string }> }) => Object.fromEntries(e.attributes.map((a) => [a.key, a.value]));
+
+/** Window 1 with alice's submission (id 1, honest) and bob's (id 2, the bad one), proposers drawn. */
+function honestAndBad() {
+  const s = setup();
+  const ctx = s.runTo(2n);
+  submit(s, ctx, MINERS[0]);
+  submit(s, ctx, MINERS[1]);
+  s.runTo(13n);
+  const window = s.training.window(s.store, 1n)!;
+  return { s, proposers: window.proposers, accepted: window.acceptedCount };
+}
+
+t.test('one honest and one bad submission: every proposer reveals the result with the exclusion → finalized, the bad one EXCLUDED and unpaid, nobody penalised', (t) => {
+  const { s, proposers, accepted } = honestAndBad();
+  t.equal(accepted, 2n);
+  const update = resultOf('update-of-alice-only');
+  const excluded = [{ submissionId: 2n, reason: WRONG_MODEL }];
+  aggregate(s, proposers.map((proposer) => ({ proposer, result: update, excluded })));
+
+  const window = s.training.window(s.store, 1n)!;
+  t.equal(window.status, WindowStatus.WINDOW_STATUS_FINALIZED);
+  t.equal(window.resultCid, update.cid, 'the honest update is the window\'s');
+  t.equal(window.excludedCount, 1n);
+  t.same(s.training.commit(s.store, 1n, proposers[0])!.excluded, excluded, 'the reveal\'s exclusions are stored');
+  const [alice, bob] = [s.training.submission(s.store, 1n)!, s.training.submission(s.store, 2n)!];
+  t.equal(alice.status, SubmissionStatus.SUBMISSION_STATUS_ACCEPTED);
+  t.equal(alice.exclusionReason, ExclusionReason.EXCLUSION_REASON_UNSPECIFIED);
+  t.equal(bob.status, SubmissionStatus.SUBMISSION_STATUS_EXCLUDED);
+  t.equal(bob.exclusionReason, WRONG_MODEL);
+  const events = s.events('submission_excluded');
+  t.equal(events.length, 1);
+  t.same(attrs(events[0]), { window: '1', submission: '2', miner: MINERS[1], reason: 'wrong-model' });
+  t.same(s.staking.penalties, [], 'no proposer penalised for a miner\'s fault');
+  t.equal(s.rewards.calls.length, 1);
+  t.same(s.rewards.calls[0].miners, [{ address: MINERS[0], weight: 1n }], 'the excluded miner has no reward weight');
+  t.same(s.rewards.calls[0].aggregators.map((a) => a.address), proposers);
+  t.equal(attrs(s.events('window_finalized')[0]).excluded, '1');
+  t.end();
+});
+
+t.test('the same result with other exclusions is another reveal: the minority is penalised, the majority\'s exclusions apply', (t) => {
+  const { s, proposers } = honestAndBad();
+  const update = resultOf('u');
+  const excluded = [{ submissionId: 2n, reason: UNAVAILABLE }];
+  aggregate(s, [
+    { proposer: proposers[0], result: update, excluded },
+    { proposer: proposers[1], result: update, excluded: [{ submissionId: 2n, reason: WRONG_MODEL }] },
+    { proposer: proposers[2], result: update, excluded },
+  ]);
+  t.equal(s.training.window(s.store, 1n)!.status, WindowStatus.WINDOW_STATUS_FINALIZED);
+  t.same(s.staking.penalties.map((p) => [p.address, p.fault]), [[proposers[1], 'minority-reveal']]);
+  t.equal(s.training.submission(s.store, 2n)!.exclusionReason, UNAVAILABLE, 'the majority\'s reason');
+
+  // Without a majority nothing is excluded: the submissions stay ACCEPTED.
+  const split = honestAndBad();
+  aggregate(split.s, [
+    { proposer: split.proposers[0], result: update, excluded },
+    { proposer: split.proposers[1], result: update },
+    { proposer: split.proposers[2], result: resultOf('other'), excluded },
+  ]);
+  t.equal(split.s.training.window(split.s.store, 1n)!.failureReason, 'no majority');
+  t.same(split.s.training.windowSubmissions(split.s.store, 1n).map((x) => x.status), [SubmissionStatus.SUBMISSION_STATUS_ACCEPTED, SubmissionStatus.SUBMISSION_STATUS_ACCEPTED]);
+  t.same(split.s.events('submission_excluded'), []);
+  t.end();
+});
+
+t.test('all inputs excluded: a majority of "nothing to aggregate" reveals fails the window without penalising them; the submissions are EXCLUDED', (t) => {
+  const { s, proposers } = honestAndBad();
+  const all = [{ submissionId: 1n, reason: UNAVAILABLE }, { submissionId: 2n, reason: UNAVAILABLE }];
+  aggregate(s, proposers.map((proposer) => ({ proposer, result: NOTHING, excluded: all })));
+  const window = s.training.window(s.store, 1n)!;
+  t.equal(window.status, WindowStatus.WINDOW_STATUS_FAILED);
+  t.equal(window.failureReason, 'all inputs excluded');
+  t.equal(window.resultCid, '');
+  t.equal(window.excludedCount, 2n);
+  t.same(s.staking.penalties, [], 'honest proposers are not penalised when no input could be fetched');
+  t.same(s.rewards.calls, [], 'no rewards');
+  t.same(s.training.windowSubmissions(s.store, 1n).map((x) => [x.status, x.exclusionReason]), [
+    [SubmissionStatus.SUBMISSION_STATUS_EXCLUDED, UNAVAILABLE], [SubmissionStatus.SUBMISSION_STATUS_EXCLUDED, UNAVAILABLE],
+  ]);
+  t.same(s.events('submission_excluded').map((e) => attrs(e).submission), ['1', '2']);
+  t.same(attrs(s.events('window_failed')[0]), { window: '1', reason: 'all inputs excluded', phase: 'tally' });
+
+  // It is a majority like any other: a proposer that did not reveal is still missing-reveal.
+  const two = honestAndBad();
+  aggregate(two.s, two.proposers.map((proposer, i) => ({ proposer, result: i < 2 ? NOTHING : undefined, excluded: all })));
+  t.equal(two.s.training.window(two.s.store, 1n)!.failureReason, 'all inputs excluded');
+  t.same(two.s.staking.penalties.map((p) => [p.address, p.fault]), [[two.proposers[2], 'missing-reveal']]);
+
+  // Whereas before this reveal existed, a window whose inputs nobody could fetch got no reveal at all:
+  const silent = honestAndBad();
+  aggregate(silent.s, silent.proposers.map((proposer) => ({ proposer })));
+  t.equal(silent.s.training.window(silent.s.store, 1n)!.failureReason, 'no reveals');
+  t.equal(silent.s.staking.penalties.length, 3, 'nobody revealed: every drawn proposer is missing-reveal');
+  t.end();
+});
+
+t.test('genesis round trip keeps EXCLUDED submissions and revealed exclusions', (t) => {
+  const { s, proposers } = honestAndBad();
+  aggregate(s, proposers.map((proposer) => ({ proposer, result: resultOf('u'), excluded: [{ submissionId: 2n, reason: WRONG_MODEL }] })));
+  const g = s.trainingModule.exportGenesis(s.store);
+  const copy = setup({}, emptyState(), false);
+  copy.subnetModule.initGenesis(copy.store, SubnetGenesis.toJSON({ params: { subnetCount: 4n }, activations: [] }));
+  copy.trainingModule.initGenesis(copy.store, JSON.parse(JSON.stringify(g)));
+  t.same(copy.trainingModule.exportGenesis(copy.store), g);
+  t.equal(copy.training.submission(copy.store, 2n)!.status, SubmissionStatus.SUBMISSION_STATUS_EXCLUDED);
+
+  const bad = JSON.parse(JSON.stringify(g)) as { submissions: Array<{ exclusionReason: string }> };
+  bad.submissions[1].exclusionReason = 'EXCLUSION_REASON_UNSPECIFIED';
+  const other = setup({}, emptyState(), false);
+  other.subnetModule.initGenesis(other.store, SubnetGenesis.toJSON({ params: { subnetCount: 4n }, activations: [] }));
+  t.throws(() => other.trainingModule.initGenesis(other.store, bad), { codespace: 'training', code: 3 }, 'an EXCLUDED submission without a reason');
+  t.end();
+});
+
+t.test('a submission held by an open dispute is left PENDING at aggregation start, out of the aggregate', (t) => {
+  const held = new Set<bigint>([3n]);
+  const s = setup({}, emptyState(), true, held);
+  const ctx = s.runTo(2n);
+  submit(s, ctx, MINERS[0]);
+  submit(s, ctx, MINERS[1]);
+  submit(s, ctx, MINERS[2]);
+  s.runTo(13n);
+  const window = s.training.window(s.store, 1n)!;
+  t.equal(window.acceptedCount, 2n, 'the held submission is not counted');
+  t.same(s.training.windowSubmissions(s.store, 1n).map((x) => [x.id, x.status]), [
+    [1n, SubmissionStatus.SUBMISSION_STATUS_ACCEPTED], [2n, SubmissionStatus.SUBMISSION_STATUS_ACCEPTED], [3n, SubmissionStatus.SUBMISSION_STATUS_PENDING],
+  ]);
+  // The dispute ends against the miner after aggregation started: rejectSubmission still applies.
+  held.delete(3n);
+  s.training.rejectSubmission(s.runTo(14n), 3n, 'verification dispute 1: miner at fault');
+  t.equal(s.training.submission(s.store, 3n)!.status, SubmissionStatus.SUBMISSION_STATUS_REJECTED);
+  const result = resultOf('held-out');
+  aggregate(s, window.proposers.map((proposer) => ({ proposer, result })));
+  t.equal(s.training.window(s.store, 1n)!.status, WindowStatus.WINDOW_STATUS_FINALIZED);
+  t.same(s.rewards.calls[0]!.miners.map((m) => m.address).sort(), [MINERS[0], MINERS[1]].sort(), 'only the accepted miners are paid');
+  t.end();
+});
+
+t.test('chunkTokens: only 2048, the chunk the worker trains, is a valid value', (t) => {
+  t.doesNotThrow(() => validateParams({ ...defaultParams(), chunkTokens: 2048n }));
+  for (const bad of [1n, 1024n, 4096n]) t.throws(() => validateParams({ ...defaultParams(), chunkTokens: bad }), /chunk/i, `chunkTokens ${bad} refused`);
   t.end();
 });

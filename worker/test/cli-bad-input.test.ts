@@ -191,3 +191,13 @@ t.test('unreachable chain or storage: a clear error and nothing journaled', asyn
   const rule = await run(['aggregate', '--rule', 'mean', '--inputs', 'x']);
   t.match(rule.stderr, /error \[aggregate\/4\]: unknown aggregation rule "mean"/);
 });
+
+t.test('--version and -v print the package version', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  for (const flag of ['--version', '-v']) {
+    const out = await run([flag]);
+    t.equal(out.code, 0, `${flag}: ${out.stderr}`);
+    t.equal(out.stdout.trim(), version, flag);
+  }
+});

@@ -1,12 +1,16 @@
 // Proposer duty against an in-memory chain: aggregate the ACCEPTED deltas with the rule of the
 // chain's training params (read when aggregating), commit once (the nonce journaled first),
-// reveal what was committed; a restart neither commits twice nor loses the nonce.
-import t from 'tap';
+// reveal what was committed; a restart neither commits twice nor loses the nonce. Bad inputs
+// (unserved, undecodable, another model) are excluded, committed and revealed with the result.
+import t, { type Test } from 'tap';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import {
-  commitHash, defaultTrainingParams, type TrainingParams, SubmissionStatus, WindowStatus, type AggregationCommit, type Submission, type Window,
+  commitHash, defaultTrainingParams, type Exclusion, ExclusionReason, type ModelVersion, type TrainingParams, SubmissionStatus, WindowStatus,
+  type AggregationCommit, type Submission, type Window,
 } from '@r3mes/client';
 import { decodeAggregate, unflatten } from '../src/aggregate/file.ts';
 import { parseRule, ruleName as ruleNameOf } from '../src/aggregate/rules.ts';
@@ -14,14 +18,32 @@ import { type ChainReader, type SignedTx, txHashOf } from '../src/chain/client.t
 import { ChainError } from '../src/chain/errors.ts';
 import type { ModelConfig } from '../src/model/config.ts';
 import { encodeDelta } from '../src/output/delta.ts';
-import { aggregationRuleNow, proposerDuty, proposerDutyForWindow, type ProposerDeps } from '../src/roles/aggregate.ts';
+import { acceptedDeltas, aggregationRuleNow, type FetchPolicy, proposerDutyForWindow, type ProposerDeps } from '../src/roles/aggregate.ts';
 import { Journal } from '../src/roles/journal.ts';
 import { WorkerStats } from '../src/roles/stats.ts';
 import { FileBlockstore } from '../src/storage/blockstore.ts';
-import { parseCid } from '../src/storage/cid.ts';
+import { cidOf, parseCid } from '../src/storage/cid.ts';
+import { buildGateway } from '../src/storage/gateway.ts';
+import { GatewayClient } from '../src/storage/remote.ts';
 
 const ME = 'r3mes1proposer';
 const cfg: ModelConfig = { vocab: 256, dModel: 16, nLayers: 1, nHeads: 2, dFF: 16, seqLen: 16, loraRank: 4, seed: new Uint8Array(32).fill(2) };
+/** The chain's model version 1: the model every honest delta of window 5 was trained on. */
+const VERSION_1: ModelVersion = {
+  number: 1n, modelCid: '', backboneSeed: bytesToHex(cfg.seed),
+  architecture: { dModel: cfg.dModel, nLayers: cfg.nLayers, nHeads: cfg.nHeads, dFf: cfg.dFF, vocabSize: 256, seqLen: cfg.seqLen },
+  lora: { rank: cfg.loraRank, alpha: 8, targets: ['q', 'k', 'v', 'o'] }, status: 1, activationHeight: 0n, migrationBlocks: 0n,
+  migrationEndHeight: 0n, deprecatedHeight: 0n, proposalId: 0n,
+};
+
+/** A small delta file of model `version` / `config` (window 5, miner m, chunk k). */
+async function deltaBytes(k: number, config: ModelConfig = cfg, version = 1n) {
+  const flat = Array.from({ length: 8 }, (_, j) => Int32Array.from({ length: config.loraRank * config.dModel }, (_, i) => ((i + j + k) % 9) - 4));
+  return encodeDelta(unflatten(flat, config.nLayers), {
+    model: { version, backbone: { seed: config.seed }, cfg: config }, miner: `r3mes1m${k}`, window: 5n, ordinal: 0n, chunkIndex: BigInt(k),
+    chunkHash: bytesToHex(sha256(Uint8Array.of(k))), backend: 'cpu', lr: 256, stepHashes: [sha256(Uint8Array.of(k))], lossBefore: 0, lossAfter: 0,
+  });
+}
 
 /** Four submissions of window 5 (k = 2 an outlier, k = 3 rejected), a window drawing ME, a fake chain and writer. */
 async function fixture(dir: string) {
@@ -37,11 +59,11 @@ async function fixture(dir: string) {
     subs.push({
       id: BigInt(10 - k), miner: `r3mes1m${k}`, windowId: 5n, subnet: 0n, modelVersion: 1n, gradientCid: enc.cid.toString(), gradientHash: Buffer.from(enc.gradientHash),
       traceRoot: Buffer.from(enc.traceRoot), chunkIndex: BigInt(k), ordinal: 0n, lossBefore: 0n, lossAfter: 0n, backend: 'cpu', height: 3n,
-      status: k === 3 ? SubmissionStatus.SUBMISSION_STATUS_REJECTED : SubmissionStatus.SUBMISSION_STATUS_ACCEPTED, rejectReason: '',
+      status: k === 3 ? SubmissionStatus.SUBMISSION_STATUS_REJECTED : SubmissionStatus.SUBMISSION_STATUS_ACCEPTED, rejectReason: '', exclusionReason: 0,
     });
   }
   const win = {
-    id: 5n, status: WindowStatus.WINDOW_STATUS_AGGREGATING, commitStartHeight: 120n, revealStartHeight: 130n, revealEndHeight: 140n, proposers: ['r3mes1other', ME],
+    id: 5n, status: WindowStatus.WINDOW_STATUS_AGGREGATING, modelVersion: 1n, commitStartHeight: 120n, revealStartHeight: 130n, revealEndHeight: 140n, proposers: ['r3mes1other', ME],
   } as Window;
   const commits: AggregationCommit[] = [];
   const sent: { kind: string; body: Record<string, string> }[] = [];
@@ -58,13 +80,19 @@ async function fixture(dir: string) {
       reads.trainingParams++;
       return { ...params };
     },
-    modelVersion: async () => { throw new Error('unused'); }, txResult: async () => undefined,
+    modelVersion: async (v: bigint) => {
+      if (v !== 1n) throw new Error(`no model version ${v}`);
+      return VERSION_1;
+    },
+    txResult: async () => undefined,
   };
   const writer = {
     address: ME,
     signSubmitGradient: async () => { throw new Error('unused'); },
     signCommitAggregation: async (w: bigint, c: Uint8Array) => sign('commit', { window: w.toString(), commitment: bytesToHex(c) }),
-    signRevealAggregation: async (w: bigint, cid: string, h: Uint8Array, n: Uint8Array) => sign('reveal', { window: w.toString(), cid, hash: bytesToHex(h), nonce: bytesToHex(n) }),
+    signRevealAggregation: async (w: bigint, cid: string, h: Uint8Array, n: Uint8Array, x: readonly Exclusion[] = []) => sign('reveal', {
+      window: w.toString(), cid, hash: bytesToHex(h), nonce: bytesToHex(n), excluded: x.map((e) => `${e.submissionId}:${e.reason}`).join(','),
+    }),
     broadcast: async (tx: SignedTx) => {
       const body = JSON.parse(new TextDecoder().decode(tx.txBytes)) as Record<string, string>;
       sent.push({ kind: body.kind, body });
@@ -88,7 +116,7 @@ t.test('commit once, then reveal the committed result', async (t) => {
   // Restart in the commit phase before the chain shows the commit: the journal prevents a second one.
   t.equal((await proposerDutyForWindow(await deps(), win, 122n)).action, 'waiting');
   t.equal(sent.length, 1, 'committed once');
-  commits.push({ windowId: 5n, proposer: ME, commitment: Buffer.from(sent[0].body.commitment, 'hex'), commitHeight: 121n, revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n });
+  commits.push({ windowId: 5n, proposer: ME, commitment: Buffer.from(sent[0].body.commitment, 'hex'), commitHeight: 121n, revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n, excluded: [] });
 
   t.equal((await proposerDutyForWindow(await deps(), win, 131n)).action, 'revealed');
   t.equal(sent.length, 2);
@@ -154,25 +182,94 @@ t.test('an empty chain rule is median; an unknown one commits nothing; --rule ov
   t.match(f.lines.at(-1), /rule median\)$/);
 });
 
-t.test('proposerDuty looks further back than three windows while they have not finished revealing', async (t) => {
-  const f = await fixture(t.testdir());
-  // Windows of 10 blocks with a 40-block challenge period: window 5 (opened at 70, commit phase
-  // 120..130) is in its commit phase while window 10 collects, five windows later.
-  const windows = new Map<bigint, Window>();
-  for (let id = 1n; id <= 10n; id++) {
-    const collectEnd = 30n + id * 10n;
-    windows.set(id, { ...f.win, id, commitStartHeight: collectEnd + 40n, revealStartHeight: collectEnd + 50n, revealEndHeight: collectEnd + 60n, proposers: id === 5n ? f.win.proposers : ['r3mes1other'] } as Window);
-  }
-  const asked: bigint[] = [];
-  const chain = {
-    ...f.chain, height: async () => 121n, currentWindow: async () => windows.get(10n),
-    window: async (id: bigint) => {
-      asked.push(id);
-      return windows.get(id)!;
-    },
+// ------------------------------------------------------------------ bad inputs are excluded, not fatal
+
+const QUICK: FetchPolicy = { timeoutMs: 5_000, attempts: 2, backoffMs: 10, parallel: 4 };
+const { EXCLUSION_REASON_UNAVAILABLE: UNAVAILABLE, EXCLUSION_REASON_UNDECODABLE: UNDECODABLE, EXCLUSION_REASON_WRONG_MODEL: WRONG_MODEL } = ExclusionReason;
+
+/** The proposer reads through a real gateway (HTTP, 127.0.0.1) over the fixture's blockstore. */
+async function gatewayOver(t: Test, store: FileBlockstore): Promise<GatewayClient> {
+  const app = await buildGateway({ store });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => app.close());
+  return new GatewayClient(address, { timeoutMs: 30_000 });
+}
+
+/** An ACCEPTED submission of window 5 for `cid` (nothing else about it matters to the proposer). */
+function accepted(id: bigint, cid: string, miner: string): Submission {
+  return {
+    id, miner, windowId: 5n, subnet: 0n, modelVersion: 1n, gradientCid: cid, gradientHash: Buffer.alloc(32), traceRoot: Buffer.alloc(32),
+    chunkIndex: 0n, ordinal: 0n, lossBefore: 0n, lossAfter: 0n, backend: 'cpu', height: 3n,
+    status: SubmissionStatus.SUBMISSION_STATUS_ACCEPTED, rejectReason: '', exclusionReason: 0,
   };
-  const out = await proposerDuty(await f.deps({ chain }));
-  t.same(asked, [9n, 8n, 7n, 6n, 5n, 4n, 3n], 'back to the first window whose reveal phase is over (window 3: ended at 120)');
-  t.same(out.map((o) => [o.window, o.action]), [[9n, 'not-drawn'], [8n, 'not-drawn'], [7n, 'not-drawn'], [6n, 'not-drawn'], [5n, 'committed'], [4n, 'not-drawn'], [3n, 'not-drawn']]);
-  t.equal(f.sent.length, 1, 'window 5 committed');
+}
+
+/** Three bad ACCEPTED submissions: 20 never stored (unserved), 21 garbage bytes, 22 a delta of another model. */
+async function addBadSubmissions(store: FileBlockstore, subs: Submission[]) {
+  const unserved = (await cidOf(new TextEncoder().encode('never uploaded anywhere'))).toString();
+  const garbage = await store.put(new TextEncoder().encode('garbage: not a safetensors file'));
+  const otherModel = await deltaBytes(7, { ...cfg, dModel: 32, nHeads: 4, dFF: 32, loraRank: 8 }, 2n);
+  await store.put(otherModel.bytes);
+  subs.push(accepted(20n, unserved, 'r3mes1unserved'), accepted(21n, garbage.toString(), 'r3mes1garbage'), accepted(22n, otherModel.cid.toString(), 'r3mes1othermodel'));
+  return { unserved, garbage: garbage.toString(), otherModel: otherModel.cid.toString() };
+}
+
+t.test('an unserved CID, a garbage file and a delta of another model are excluded: the proposer commits the rest and reveals the exclusions', async (t) => {
+  const f = await fixture(t.testdir());
+  const bad = await addBadSubmissions(f.store, f.subs);
+  const store = await gatewayOver(t, f.store);
+
+  t.equal((await proposerDutyForWindow(await f.deps({ store, fetch: QUICK }), f.win, 121n)).action, 'committed', 'no throw: the window gets a commit');
+  t.equal(f.sent.length, 1);
+  const entry = (await f.deps()).journal.get('commit-aggregation', 5n, 0n)!;
+  const expected = [{ submission: '20', reason: UNAVAILABLE }, { submission: '21', reason: UNDECODABLE }, { submission: '22', reason: WRONG_MODEL }];
+  t.same(entry.excluded, expected, 'the exclusions are journaled with the commit');
+  const log = f.lines.join('\n');
+  t.match(log, new RegExp(`excluding submission 20 of r3mes1unserved \\(${bad.unserved}\\) as unavailable: .*not found \\(2 tries`));
+  t.match(log, /excluding submission 21 of r3mes1garbage .* as undecodable: /);
+  t.match(log, /excluding submission 22 of r3mes1othermodel .* as wrong-model: the delta was trained on model version 2 .*not the window's version 1/);
+  t.match(f.lines.at(-1), /committed aggregate \S+ \(3 inputs, 3 excluded: 20 unavailable, 21 undecodable, 22 wrong-model, rule median\)/);
+
+  // The aggregate holds the three honest inputs only, in submission-id order.
+  const agg = await decodeAggregate(await f.store.get(parseCid(entry.cid)), { cid: entry.cid });
+  t.same(agg.inputCids, [f.subs[2], f.subs[1], f.subs[0]].map((s) => s.gradientCid));
+
+  // A restarted proposer (a new journal handle) reveals exactly what it committed.
+  f.commits.push({ windowId: 5n, proposer: ME, commitment: Buffer.from(f.sent[0].body.commitment, 'hex'), commitHeight: 121n, revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n, excluded: [] });
+  t.equal((await proposerDutyForWindow(await f.deps({ store }), f.win, 131n)).action, 'revealed');
+  const reveal = f.sent[1].body;
+  t.equal(reveal.excluded, `20:${UNAVAILABLE},21:${UNDECODABLE},22:${WRONG_MODEL}`, 'the reveal carries the exclusions');
+  const exclusions = [20n, 21n, 22n].map((submissionId, i) => ({ submissionId, reason: [UNAVAILABLE, UNDECODABLE, WRONG_MODEL][i] }));
+  t.equal(bytesToHex(commitHash(reveal.cid, Buffer.from(reveal.hash, 'hex'), Buffer.from(reveal.nonce, 'hex'), exclusions)), f.sent[0].body.commitment,
+    'the reveal opens the commitment, exclusions included');
+  t.not(bytesToHex(commitHash(reveal.cid, Buffer.from(reveal.hash, 'hex'), Buffer.from(reveal.nonce, 'hex'))), f.sent[0].body.commitment, 'the commitment binds them');
+});
+
+t.test('every accepted input bad: the proposer commits and reveals "nothing to aggregate" with all of them excluded', async (t) => {
+  const f = await fixture(t.testdir());
+  f.subs.splice(0, f.subs.length);
+  await addBadSubmissions(f.store, f.subs);
+  t.equal((await proposerDutyForWindow(await f.deps({ fetch: QUICK }), f.win, 121n)).action, 'committed');
+  t.match(f.lines.at(-1), /committed "nothing to aggregate" \(all 3 accepted submissions excluded: 20 unavailable, 21 undecodable, 22 wrong-model\)/);
+  f.commits.push({ windowId: 5n, proposer: ME, commitment: Buffer.from(f.sent[0].body.commitment, 'hex'), commitHeight: 121n, revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n, excluded: [] });
+  t.equal((await proposerDutyForWindow(await f.deps(), f.win, 131n)).action, 'revealed');
+  const reveal = f.sent[1].body;
+  t.same([reveal.cid, reveal.hash, reveal.excluded], ['', '', `20:${UNAVAILABLE},21:${UNDECODABLE},22:${WRONG_MODEL}`]);
+  const exclusions = [20n, 21n, 22n].map((submissionId, i) => ({ submissionId, reason: [UNAVAILABLE, UNDECODABLE, WRONG_MODEL][i] }));
+  t.equal(bytesToHex(commitHash('', new Uint8Array(), Buffer.from(reveal.nonce, 'hex'), exclusions)), f.sent[0].body.commitment);
+});
+
+t.test('a store that never answers is bounded by the fetch timeout: its inputs are excluded as unavailable', async (t) => {
+  const f = await fixture(t.testdir());
+  const hanging = createServer(() => { /* accepts the request, never answers */ });
+  await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => {
+    hanging.closeAllConnections();
+    hanging.close(() => resolve());
+  }));
+  const store = new GatewayClient(`http://127.0.0.1:${(hanging.address() as AddressInfo).port}`, { timeoutMs: 60_000 });
+  const { included, excluded } = await acceptedDeltas(f.chain, store, f.win, { fetch: { timeoutMs: 150, attempts: 2, backoffMs: 10, parallel: 4 } });
+  t.equal(included.length, 0);
+  t.same(excluded.map((x) => [x.submissionId, x.reason]), [[8n, UNAVAILABLE], [9n, UNAVAILABLE], [10n, UNAVAILABLE]]);
+  t.match(excluded[0].cause, /no answer within 150 ms \(2 tries, 150 ms each\)/);
 });

@@ -40,7 +40,7 @@ class FakeChain implements ChainReader, ChainWriter {
   readonly win: Window = {
     id: 1n, status: WindowStatus.WINDOW_STATUS_COLLECTING, openHeight: 1n, seed: Buffer.alloc(32), modelVersion: 1n, subnetCount: 1n,
     chunkCount: 10n, maxSubmissionsPerMiner: 4n, collectEndHeight: 100n, commitStartHeight: 120n, revealStartHeight: 130n, revealEndHeight: 140n,
-    baseReward: '1', submissionCount: 0n, acceptedCount: 0n, proposers: [], resultCid: '', resultHash: Buffer.alloc(0), failureReason: '', closedHeight: 0n,
+    baseReward: '1', submissionCount: 0n, acceptedCount: 0n, proposers: [], resultCid: '', resultHash: Buffer.alloc(0), failureReason: '', closedHeight: 0n, excludedCount: 0n,
   };
 
   async height() { return this.height_; }
@@ -78,7 +78,7 @@ class FakeChain implements ChainReader, ChainWriter {
     const ordinal = BigInt(this.subs.filter((s) => s.miner === MINER).length);
     this.subs.push({
       id, miner: MINER, windowId: 1n, subnet: 0n, modelVersion: 1n, gradientCid: body.cid, gradientHash: Buffer.alloc(32), traceRoot: Buffer.alloc(32),
-      chunkIndex: BigInt(body.chunk), ordinal, lossBefore: 0n, lossAfter: 0n, backend: 'cpu', height: this.height_, status: SubmissionStatus.SUBMISSION_STATUS_PENDING, rejectReason: '',
+      chunkIndex: BigInt(body.chunk), ordinal, lossBefore: 0n, lossAfter: 0n, backend: 'cpu', height: this.height_, status: SubmissionStatus.SUBMISSION_STATUS_PENDING, rejectReason: '', exclusionReason: 0,
     });
     if (fault === 'lose-answer') throw new Error('socket hang up');
     return { txhash: tx.txhash, height: this.height_, code: 0, rawLog: '', submissionId: id, ordinal };

@@ -32,7 +32,7 @@ const backend = cpuBackend();
 function submission(id: bigint, cid: string, gradientHash: Uint8Array, miner = 'r3mes1miner'): Submission {
   return {
     id, miner, windowId: 1n, subnet: 0n, modelVersion: 1n, gradientCid: cid, gradientHash: Buffer.from(gradientHash), traceRoot: Buffer.alloc(32),
-    chunkIndex: 0n, ordinal: 0n, lossBefore: 0n, lossAfter: 0n, backend: 'cpu', height: 2n, status: SubmissionStatus.SUBMISSION_STATUS_PENDING, rejectReason: '',
+    chunkIndex: 0n, ordinal: 0n, lossBefore: 0n, lossAfter: 0n, backend: 'cpu', height: 2n, status: SubmissionStatus.SUBMISSION_STATUS_PENDING, rejectReason: '', exclusionReason: 0,
   };
 }
 function l1(submissionId: bigint, verifier: string, status = L1Status.L1_STATUS_PENDING, deadline = 20n): L1Check {

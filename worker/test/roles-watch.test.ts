@@ -40,7 +40,7 @@ const cheat = await encodeDelta(tamperDelta(adapterDelta(job.initial, job.final)
 function submission(id: bigint, miner: string, file: typeof honest, window = 1n): Submission {
   return {
     id, miner, windowId: window, subnet: 0n, modelVersion: 1n, gradientCid: file.cid.toString(), gradientHash: Buffer.from(file.gradientHash), traceRoot: Buffer.from(file.traceRoot),
-    chunkIndex: 0n, ordinal: 0n, lossBefore: 0n, lossAfter: 0n, backend: 'cpu', height: 2n, status: SubmissionStatus.SUBMISSION_STATUS_PENDING, rejectReason: '',
+    chunkIndex: 0n, ordinal: 0n, lossBefore: 0n, lossAfter: 0n, backend: 'cpu', height: 2n, status: SubmissionStatus.SUBMISSION_STATUS_PENDING, rejectReason: '', exclusionReason: 0,
   };
 }
 const window = (id: bigint, commitStartHeight: bigint): Window => WindowProto.fromPartial({ id, commitStartHeight, baseReward: '1000000' });

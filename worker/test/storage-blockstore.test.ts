@@ -1,10 +1,11 @@
 import t from 'tap';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CID } from 'multiformats/cid';
 import { FileBlockstore } from '../src/storage/blockstore.ts';
 import { cidOf } from '../src/storage/cid.ts';
 import { StorageErrorCode } from '../src/storage/errors.ts';
+import { importFile } from '../src/storage/unixfs.ts';
 
 const bytesOf = (text: string) => new TextEncoder().encode(text);
 
@@ -41,8 +42,11 @@ t.test('unknown and foreign CIDs', async (t) => {
   const absent = await cidOf(bytesOf('never stored'));
   await t.rejects(store.get(absent), { name: 'StorageError', code: StorageErrorCode.NotFound, message: /not found/ });
   const dagPb = CID.createV1(0x70, absent.multihash);
-  await t.rejects(store.get(dagPb), { code: StorageErrorCode.InvalidCid });
-  await t.rejects(store.has(dagPb), { code: StorageErrorCode.InvalidCid });
+  await t.rejects(store.get(dagPb), { code: StorageErrorCode.NotFound }, 'an absent UnixFS root');
+  t.equal(await store.has(dagPb), false);
+  const dagCbor = CID.createV1(0x71, absent.multihash);
+  await t.rejects(store.get(dagCbor), { code: StorageErrorCode.InvalidCid });
+  await t.rejects(store.has(dagCbor), { code: StorageErrorCode.InvalidCid });
 });
 
 t.test('bytes tampered with on disk are rejected on read', async (t) => {
@@ -72,17 +76,44 @@ t.test('bytes tampered with on disk are rejected on read', async (t) => {
 });
 
 t.test('size limits on put and on read', async (t) => {
-  const store = await FileBlockstore.open(t.testdir(), { maxBlockBytes: 16 });
+  const store = await FileBlockstore.open(t.testdir(), { maxBytes: 16 });
   t.ok(await store.put(new Uint8Array(16)), 'exactly at the limit');
   await t.rejects(store.put(new Uint8Array(17)), {
     code: StorageErrorCode.TooLarge,
-    message: /block is 17 bytes, over the limit of 16/,
+    message: /content is 17 bytes, over the limit of 16/,
   });
   // A planted oversized file is refused before it is read into memory.
   const small = bytesOf('small');
   const cid = await store.put(small);
   await writeFile(store.pathOf(cid), new Uint8Array(1000));
   await t.rejects(store.get(cid), { code: StorageErrorCode.TooLarge, message: /stored block .* is 1000 bytes/ });
+});
+
+t.test('content over 1 MiB is stored as its UnixFS blocks and read back through them', async (t) => {
+  const root = t.testdir();
+  const store = await FileBlockstore.open(root);
+  const bytes = Uint8Array.from({ length: 2.5 * 1024 * 1024 }, (_, i) => (i * 7 + (i >> 12) + (i >> 20)) & 0xff);
+  const { root: expected, blocks } = await importFile(bytes);
+  const cid = await store.put(bytes);
+  t.ok(cid.equals(expected) && cid.equals(await cidOf(bytes)), 'put returns the UnixFS root');
+  t.equal(cid.code, 0x70);
+  t.same((await allFiles(root)).sort(), blocks.map((b) => store.pathOf(b.cid)).sort(), 'one file per block: 3 leaves and the root');
+  t.equal(await store.has(cid), true);
+  t.same(Buffer.from(await store.get(cid)), Buffer.from(bytes));
+  t.same(Buffer.from(await store.get(blocks[2].cid)), Buffer.from(bytes.subarray(2 * 1024 * 1024)), 'a leaf is itself content (its raw CID)');
+
+  const leaf = store.pathOf(blocks[1].cid);
+  const flipped = Uint8Array.from(await readFile(leaf));
+  flipped[0] ^= 1;
+  await writeFile(leaf, flipped);
+  await t.rejects(store.get(cid), { code: StorageErrorCode.IntegrityMismatch, message: new RegExp(`blockstore file ${leaf}: 1048576 bytes hash to bafkrei\\w+, not to the requested ${blocks[1].cid}`) }, 'a tampered leaf');
+  await rm(leaf);
+  await t.rejects(store.get(cid), { code: StorageErrorCode.NotFound, message: new RegExp(`${blocks[1].cid} not found`) }, 'a missing leaf');
+  await store.put(bytes);
+  t.same(Buffer.from(await store.get(cid)), Buffer.from(bytes), 'a fresh put repairs it');
+
+  const limited = await FileBlockstore.open(root, { maxBytes: 2 * 1024 * 1024 });
+  await t.rejects(limited.get(cid), { code: StorageErrorCode.TooLarge, message: /2621440 bytes, over the limit of 2097152/ });
 });
 
 t.test('concurrent puts of the same and different blocks', async (t) => {

@@ -43,6 +43,9 @@ function inputOf(length: number, label: string): Uint8Array {
 t.test('known CIDs for known inputs', async (t) => {
   t.equal((await cidOf(new Uint8Array(0))).toString(), 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku', 'empty bytes');
   t.equal((await cidOf(new TextEncoder().encode('hello world'))).toString(), 'bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e', '"hello world"');
+  // What `ipfs add --only-hash` prints on Kubo 0.43.1 initialised with `--profile unixfs-v1-2025`
+  // (storage-kubo.test.ts checks many more against a running Kubo).
+  t.equal((await cidOf(new Uint8Array(2.5 * 1024 * 1024))).toString(), 'bafybeif3v42creaqbssp7zqoih3ezzm3fmmw2dyyo2gmngb3amw2zppz7i', '2.5 MiB of zeros');
 });
 
 t.test('multiformats agrees with a hand-built multihash over node:crypto sha256', async (t) => {
@@ -65,11 +68,33 @@ t.test('parseCid accepts our profile in canonical base32 and nothing else', asyn
   rejects(text.slice(0, -1), /is not a CID/, 'truncated');
   rejects(text.slice(0, -1) + '1', /is not a CID/, 'base32 has no 1');
   rejects('QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH', /version 0/, 'CIDv0');
-  rejects(CID.createV1(0x70, cid.multihash).toString(), /codec 0x70/, 'dag-pb codec');
+  rejects(CID.createV1(0x71, cid.multihash).toString(), /codec 0x71; only raw \(0x55\) and dag-pb \(0x70, a UnixFS file\) are accepted/, 'dag-cbor codec');
+  const dagPb = CID.createV1(0x70, cid.multihash);
+  t.ok(parseCid(dagPb.toString()).equals(dagPb), 'dag-pb (a UnixFS file root) is our profile too');
+  t.match(dagPb.toString(), /^bafybei[a-z2-7]{52}$/);
+  rejects(dagPb.toString(base58btc), /not in canonical base32 form/, 'base58btc spelling of a dag-pb CID');
   rejects(CID.createV1(0x55, await sha512.digest(new Uint8Array(0))).toString(), /not hashed with sha2-256/, 'sha2-512');
   rejects(cid.toString(base58btc), /not in canonical base32 form/, 'base58btc spelling of the same CID');
   rejects(cid.toString(base36), /not in canonical base32 form/, 'base36 spelling of the same CID');
   rejects(text.toUpperCase(), /is not a CID/, 'upper-case base32 spelling');
+});
+
+t.test('content over one chunk (1 MiB) is named by its UnixFS root, and only by it', async (t) => {
+  const oneChunk = inputOf(1 << 20, 'one-chunk');
+  t.equal((await cidOf(oneChunk)).code, 0x55, 'exactly 1 MiB: still the raw CID');
+  const big = inputOf((1 << 20) + 1, 'over');
+  const cid = await cidOf(big);
+  t.equal(cid.code, 0x70, '1 MiB + 1 byte: a dag-pb root');
+  t.match(cid.toString(), /^bafybei[a-z2-7]{52}$/);
+  await t.resolves(verifyBytes(cid, big));
+  const tampered = Uint8Array.from(big);
+  tampered[big.length - 1] ^= 1;
+  await t.rejects(verifyBytes(cid, tampered, 'peer Y'), { code: StorageErrorCode.IntegrityMismatch, message: /^peer Y: 1048577 bytes hash to bafybei\w+, not to the requested bafybei\w+; rejected$/ }, 'a flip in the last leaf');
+  // The raw CID of the same bytes names them too, but is not the CID we give them: refused, so
+  // one content keeps one CID (the chain compares CIDs as strings).
+  const rawCid = CID.parse(handMadeCid(big));
+  t.equal(await matchesCid(rawCid, big), false, 'the raw CID of content over 1 MiB is not its CID');
+  await t.rejects(verifyBytes(rawCid, big), { code: StorageErrorCode.IntegrityMismatch, message: /hash to bafybei\w+, not to the requested bafkrei/ });
 });
 
 t.test('verifyBytes and matchesCid', async (t) => {

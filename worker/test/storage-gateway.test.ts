@@ -64,7 +64,8 @@ t.test('400 for a malformed or foreign CID, 404 for an unknown one', async (t) =
   const cases: [string, number, RegExp][] = [
     ['not-a-cid', 400, /is not a CID/],
     ['QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH', 400, /version 0/],
-    [CID.createV1(0x70, unknown.multihash).toString(), 400, /codec 0x70/],
+    [CID.createV1(0x71, unknown.multihash).toString(), 400, /codec 0x71/],
+    [CID.createV1(0x70, unknown.multihash).toString(), 404, /not found/],
     [`${unknown}/sub/path`, 400, /is not a CID/],
     ['x'.repeat(5000), 400, /is not a CID/],
     ['', 400, /empty/],

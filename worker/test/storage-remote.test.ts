@@ -7,7 +7,8 @@ import { cidOf } from '../src/storage/cid.ts';
 import type { ContentStore } from '../src/storage/content-store.ts';
 import { StorageErrorCode } from '../src/storage/errors.ts';
 import { buildGateway } from '../src/storage/gateway.ts';
-import { GatewayClient, KUBO_MAX_CHUNK_BYTES, KuboClient, kuboApiUrl } from '../src/storage/remote.ts';
+import { GatewayClient, KuboClient, kuboApiUrl } from '../src/storage/remote.ts';
+import { CHUNK_BYTES } from '../src/storage/unixfs.ts';
 
 const bytesOf = (text: string) => new TextEncoder().encode(text);
 
@@ -18,17 +19,17 @@ async function listen(t: Test, app: FastifyInstance): Promise<string> {
 }
 
 /** The contract every ContentStore client keeps against an honest server. */
-async function honestRoundTrip(t: Test, client: ContentStore): Promise<void> {
-  for (const bytes of [new Uint8Array(0), bytesOf('a small adapter'), Uint8Array.from({ length: 300_000 }, (_, i) => i % 251)]) {
+async function honestRoundTrip(t: Test, client: ContentStore, sizes = [0, 15, 300_000]): Promise<void> {
+  for (const bytes of sizes.map((n) => Uint8Array.from({ length: n }, (_, i) => (i * 13 + (i >> 9)) % 251))) {
     const cid = await client.put(bytes);
-    t.ok(cid.equals(await cidOf(bytes)), `put ${bytes.length} bytes returns the raw CID`);
+    t.ok(cid.equals(await cidOf(bytes)), `put ${bytes.length} bytes returns its CID (${cid.code === 0x55 ? 'raw' : 'UnixFS root'})`);
     t.equal(await client.has(cid), true, 'has after put');
     t.same(Buffer.from(await client.get(cid)), Buffer.from(bytes), 'get returns the bytes');
   }
   const absent = await cidOf(bytesOf('never uploaded'));
   t.equal(await client.has(absent), false, 'has is false for unknown content');
   await t.rejects(client.get(absent), { name: 'StorageError', code: StorageErrorCode.NotFound }, 'get of unknown content');
-  await t.rejects(client.get(CID.createV1(0x70, absent.multihash)), { code: StorageErrorCode.InvalidCid }, 'foreign CID refused locally');
+  await t.rejects(client.get(CID.createV1(0x71, absent.multihash)), { code: StorageErrorCode.InvalidCid }, 'foreign CID refused locally');
 }
 
 /** A server that answers every request with the given handler, to play a lying peer. */
@@ -43,7 +44,8 @@ function liar(handler: (reply: FastifyReply) => unknown): FastifyInstance {
 t.test('GatewayClient against our gateway on a real socket', async (t) => {
   const store = await FileBlockstore.open(t.testdir());
   const base = await listen(t, await buildGateway({ store }));
-  await honestRoundTrip(t, new GatewayClient(base));
+  // 2.5 MiB: a UnixFS root CID, served by our gateway from the blocks and verified by the client.
+  await honestRoundTrip(t, new GatewayClient(base), [0, 15, 300_000, 2.5 * CHUNK_BYTES]);
   await t.rejects(new GatewayClient(base, { maxBytes: 10 }).put(new Uint8Array(11)), { code: StorageErrorCode.TooLarge }, 'local upload limit');
 });
 
@@ -82,16 +84,15 @@ t.test('GatewayClient rejects servers that serve wrong bytes or lie about CIDs',
 });
 
 // ---------------------------------------------------------------------------------------------
-// Kubo stand-in. Kubo (go-ipfs) cannot be installed here: the Go module proxy answers 403 for
-// github.com/ipfs/kubo and Debian ships no kubo package. So this is a stand-in that implements
-// the four RPC commands our client uses the way Kubo documents them (Kubo RPC API v0 reference):
+// Kubo stand-in, for what a real node will not do on demand: serve wrong bytes, store under
+// another CID, fail. (The honest round trips, UnixFS included, run against a real Kubo in
+// storage-kubo.test.ts.) It implements the three RPC commands our client uses the way Kubo
+// documents them (Kubo RPC API v0 reference):
 // POST only (405 otherwise); failures as HTTP 500 {"Message","Code":0,"Type":"error"};
 //   add         multipart file; with cid-version=1, raw-leaves=true, hash=sha2-256 a file that
 //               fits one chunk (chunker=size-N, N <= 1 MiB) becomes a single raw block whose CID
 //               is the raw CID of the bytes; answers newline-delimited {"Name","Hash","Size"}.
 //               Multi-chunk files would need a UnixFS dag-pb root, which the stand-in refuses.
-//   block/put   multipart data as one block (cid-codec, mhtype, mhlen, allow-big-block: blocks
-//               over 1 MiB are refused without it, with Kubo's message); answers {"Key","Size"}.
 //   cat         arg=CID; answers the bytes (it acts as an offline node: a missing block is the
 //               error "block was not found locally (offline): ipld: could not find CID").
 //   block/stat  arg=CID; answers {"Key","Size"} or the same not-found error.
@@ -103,7 +104,7 @@ interface KuboStandIn {
   calls: string[];
 }
 
-/** The first part of a multipart/form-data body (Kubo's add and block/put read one file). */
+/** The first part of a multipart/form-data body (Kubo's add reads one file). */
 function firstMultipartFile(body: Buffer, contentType: string): Buffer {
   const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(contentType);
   if (!boundary) throw new Error('missing multipart boundary');
@@ -139,26 +140,14 @@ function kuboStandIn(options: { tamperCat?: boolean; answerDagPb?: boolean } = {
         }
         const chunk = Number(/^size-(\d+)$/.exec(query.chunker ?? 'size-262144')?.[1]);
         if (!(chunk > 0)) return kuboError(reply, `unrecognized chunker option: ${query.chunker}`);
-        if (chunk > KUBO_MAX_CHUNK_BYTES) return kuboError(reply, `chunker parameters may not exceed the maximum chunk size of ${KUBO_MAX_CHUNK_BYTES}`);
-        if (data.length > chunk) return kuboError(reply, 'stand-in: multi-chunk UnixFS DAGs are not implemented');
+        if (chunk > CHUNK_BYTES) return kuboError(reply, `chunker parameters may not exceed the maximum chunk size of ${CHUNK_BYTES}`);
+        if (data.length > chunk) return kuboError(reply, 'stand-in: multi-chunk UnixFS DAGs are not implemented (storage-kubo.test.ts runs a real Kubo)');
         let hash = await rawCid(data);
         blocks.set(hash, Uint8Array.from(data));
         // A real node configured without raw leaves would answer a dag-pb root: play that.
         if (options.answerDagPb) hash = CID.createV1(0x70, CID.parse(hash).multihash).toString();
         return reply.header('content-type', 'application/json').header('x-chunked-output', '1')
           .send(`${JSON.stringify({ Name: 'file', Hash: hash, Size: String(data.length) })}\n`);
-      }
-      case 'block/put': {
-        const data = firstMultipartFile(request.body as Buffer, request.headers['content-type'] ?? '');
-        if ((query['cid-codec'] ?? 'raw') !== 'raw' || (query.mhtype ?? 'sha2-256') !== 'sha2-256') {
-          return kuboError(reply, 'stand-in: only cid-codec=raw, mhtype=sha2-256 are implemented');
-        }
-        if (data.length > 1024 * 1024 && query['allow-big-block'] !== 'true') {
-          return kuboError(reply, `produced block is over 1MiB: big blocks can't be exchanged with other peers. consider using UnixFS for automatic chunking of bigger files, or pass --allow-big-block to override`);
-        }
-        const key = await rawCid(data);
-        blocks.set(key, Uint8Array.from(data));
-        return reply.header('content-type', 'application/json').send({ Key: key, Size: data.length });
       }
       case 'cat': {
         const data = blocks.get(query.arg ?? '');
@@ -178,32 +167,24 @@ function kuboStandIn(options: { tamperCat?: boolean; answerDagPb?: boolean } = {
   return { app, blocks, calls };
 }
 
+// The stand-in plays the failures a real node does not produce on demand (wrong bytes, another
+// CID); storage-kubo.test.ts runs the honest round trips, UnixFS included, against a real Kubo.
 t.test('KuboClient against the Kubo stand-in', async (t) => {
   const kubo = kuboStandIn();
   const base = await listen(t, kubo.app);
   const client = new KuboClient(base);
   await honestRoundTrip(t, client);
-  t.match(kubo.calls[0], /^add\?cid-version=1&raw-leaves=true&hash=sha2-256&chunker=size-1048576&pin=true$/, 'add with the documented flags');
+  t.match(kubo.calls[0], /^add\?cid-version=1&raw-leaves=true&hash=sha2-256&chunker=size-1048576&max-file-links=1024&trickle=false&pin=true$/, 'add with every option of our import profile');
   t.ok(kubo.calls.some((call) => /^cat\?arg=bafkrei/.test(call)), 'get uses cat');
   t.ok(kubo.calls.some((call) => /^block\/stat\?arg=bafkrei\w+&offline=true$/.test(call)), 'has uses block/stat offline');
-
-  // Over Kubo's 1 MiB chunk limit, add would build a dag-pb root: the client puts one raw block.
-  const big = Uint8Array.from({ length: KUBO_MAX_CHUNK_BYTES + 1 }, (_, i) => (i * 31) & 0xff);
-  const cid = await client.put(big);
-  t.ok(cid.equals(await cidOf(big)));
-  t.match(kubo.calls.at(-1), /^block\/put\?cid-codec=raw&mhtype=sha2-256&mhlen=32&pin=true&allow-big-block=true$/);
-  t.same(Buffer.from(await client.get(cid)), Buffer.from(big));
-
-  const exactlyOneChunk = new Uint8Array(KUBO_MAX_CHUNK_BYTES).fill(7);
-  await client.put(exactlyOneChunk);
-  t.match(kubo.calls.at(-1), /^add\?/, 'exactly 1 MiB still goes through add');
+  const cid = await client.put(bytesOf('small'));
 
   t.equal(kuboApiUrl('/ip4/127.0.0.1/tcp/5001').href, 'http://127.0.0.1:5001/');
   t.equal(kuboApiUrl('/ip6/::1/tcp/5001').href, 'http://[::1]:5001/');
   t.equal(kuboApiUrl('/dns/ipfs.local/tcp/443/https').href, 'https://ipfs.local/');
   t.equal(kuboApiUrl('http://127.0.0.1:5001').href, 'http://127.0.0.1:5001/');
   const viaMultiaddr = new KuboClient(`/ip4/127.0.0.1/tcp/${new URL(base).port}`);
-  t.same(Buffer.from(await viaMultiaddr.get(cid)), Buffer.from(big), 'multiaddr form of --ipfs-api');
+  t.same(Buffer.from(await viaMultiaddr.get(cid)), Buffer.from(bytesOf('small')), 'multiaddr form of --ipfs-api');
 });
 
 t.test('KuboClient rejects a node that serves wrong bytes or stores under another CID', async (t) => {
@@ -220,7 +201,7 @@ t.test('KuboClient rejects a node that serves wrong bytes or stores under anothe
   const dagPb = kuboStandIn({ answerDagPb: true });
   await t.rejects(new KuboClient(await listen(t, dagPb.app)).put(bytes), {
     code: StorageErrorCode.IntegrityMismatch,
-    message: /stored the content as bafybei\w+, not as the raw block bafkrei\w+; rejected/,
+    message: /stored the content as bafybei\w+, not as bafkrei\w+ \(our import profile\); rejected/,
   });
 
   const failing = await listen(t, liar((reply) => reply.code(500).send({ Message: 'repo is locked', Code: 0, Type: 'error' })));

@@ -11,7 +11,7 @@ import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { TxMsgData } from 'cosmjs-types/cosmos/base/abci/v1beta1/abci';
 import type { OfflineDirectSigner } from '@cosmjs/proto-signing';
 import {
-  type AggregationCommit, DEFAULT_GAS_PRICE, type Dispute, type L1Check, modelQuery, type ModelVersion, r3mesRegistry, type Submission,
+  type AggregationCommit, DEFAULT_GAS_PRICE, type Dispute, type Exclusion, type L1Check, modelQuery, type ModelVersion, r3mesRegistry, type Submission,
   type TrainingParams, trainingQuery, trainingTx, verificationQuery, verificationTx, verificationTypes, type Window,
 } from '@r3mes/client';
 import { ChainError, ChainErrorCode, describeError, isConnectionError, isNetworkError } from './errors.ts';
@@ -33,7 +33,7 @@ const {
 } = verificationQuery;
 const { MsgChallengeResponse } = verificationTx;
 
-export type { AggregationCommit, Dispute, L1Check, ModelVersion, Submission, TrainingParams, Window };
+export type { AggregationCommit, Dispute, Exclusion, L1Check, ModelVersion, Submission, TrainingParams, Window };
 export type VerificationParams = verificationTypes.Params;
 export type Assignment = trainingQuery.QueryAssignmentResponse;
 export type GradientFields = Omit<trainingTx.MsgSubmitGradient, 'miner'>;
@@ -101,7 +101,8 @@ export interface ChainWriter {
   readonly address: string;
   signSubmitGradient(fields: GradientFields): Promise<SignedTx>;
   signCommitAggregation(windowId: bigint, commitment: Uint8Array): Promise<SignedTx>;
-  signRevealAggregation(windowId: bigint, resultCid: string, resultHash: Uint8Array, nonce: Uint8Array): Promise<SignedTx>;
+  /** `excluded`: the committed exclusions, ascending by submission id (none: every input included). */
+  signRevealAggregation(windowId: bigint, resultCid: string, resultHash: Uint8Array, nonce: Uint8Array, excluded?: readonly Exclusion[]): Promise<SignedTx>;
   broadcast(tx: SignedTx): Promise<TxOutcome>;
 }
 
@@ -208,6 +209,29 @@ export class RpcChainReader implements ChainReader, VerificationReader {
     }
   }
 
+  /**
+   * Every item of a paged list query (Cosmos PageRequest/PageResponse): pages of 1000 (the chain's
+   * maximum), each continuing at the previous page's next_key, until a page has none. Each page
+   * reads the latest state, so items added meanwhile may appear; none present throughout is missed.
+   */
+  private async allPages<R extends { pagination?: { nextKey: Uint8Array } | undefined }, T>(
+    path: string,
+    encode: (pagination: { key: Buffer; offset: bigint; limit: bigint; countTotal: boolean; reverse: boolean }) => Uint8Array,
+    decode: (b: Uint8Array) => R,
+    items: (response: R) => T[],
+  ): Promise<T[]> {
+    const out: T[] = [];
+    let key = Buffer.alloc(0);
+    for (;;) {
+      const page = await this.query(path, encode({ key, offset: 0n, limit: 1000n, countTotal: false, reverse: false }), decode);
+      out.push(...items(page));
+      const next = page.pagination?.nextKey;
+      if (next === undefined || next.length === 0) return out;
+      if (Buffer.from(next).equals(key)) throw new ChainError(ChainErrorCode.QueryFailed, `query ${path}: the next page starts where this one did (next_key ${key.toString('base64')})`);
+      key = Buffer.from(next);
+    }
+  }
+
   async height(): Promise<bigint> {
     const status = await reach(this.rpcUrl, 'status', () => this.comet.status(), this.retry);
     return BigInt(status.syncInfo.latestBlockHeight);
@@ -228,7 +252,8 @@ export class RpcChainReader implements ChainReader, VerificationReader {
   }
 
   async windowSubmissions(windowId: bigint): Promise<Submission[]> {
-    return (await this.query('/r3mes.training.v1.Query/WindowSubmissions', QueryWindowSubmissionsRequest.encode({ windowId }).finish(), (b) => QueryWindowSubmissionsResponse.decode(b))).submissions;
+    return this.allPages('/r3mes.training.v1.Query/WindowSubmissions', (pagination) => QueryWindowSubmissionsRequest.encode({ windowId, pagination }).finish(),
+      (b) => QueryWindowSubmissionsResponse.decode(b), (r) => r.submissions);
   }
 
   async submission(submissionId: bigint): Promise<Submission> {
@@ -238,7 +263,8 @@ export class RpcChainReader implements ChainReader, VerificationReader {
   }
 
   async aggregation(windowId: bigint): Promise<AggregationCommit[]> {
-    return (await this.query('/r3mes.training.v1.Query/Aggregation', QueryAggregationRequest.encode({ windowId }).finish(), (b) => QueryAggregationResponse.decode(b))).commits;
+    return this.allPages('/r3mes.training.v1.Query/Aggregation', (pagination) => QueryAggregationRequest.encode({ windowId, pagination }).finish(),
+      (b) => QueryAggregationResponse.decode(b), (r) => r.commits);
   }
 
   async trainingParams(): Promise<TrainingParams> {
@@ -279,7 +305,7 @@ export class RpcChainReader implements ChainReader, VerificationReader {
 
   async openDisputes(): Promise<Dispute[]> {
     const path = '/r3mes.verification.v1.Query/OpenDisputes';
-    return (await this.query(path, VQueryOpenDisputesRequest.encode({}).finish(), (b) => VQueryOpenDisputesResponse.decode(b))).disputes;
+    return this.allPages(path, (pagination) => VQueryOpenDisputesRequest.encode({ pagination }).finish(), (b) => VQueryOpenDisputesResponse.decode(b), (r) => r.disputes);
   }
 
   async verificationParams(): Promise<VerificationParams> {
@@ -431,8 +457,11 @@ export class RpcChainWriter implements ChainWriter, VerificationWriter {
     return this.sign(TYPE_COMMIT_AGGREGATION, { proposer: this.address, windowId, commitment: Buffer.from(commitment) }, 'sign MsgCommitAggregation');
   }
 
-  signRevealAggregation(windowId: bigint, resultCid: string, resultHash: Uint8Array, nonce: Uint8Array): Promise<SignedTx> {
-    return this.sign(TYPE_REVEAL_AGGREGATION, { proposer: this.address, windowId, resultCid, resultHash: Buffer.from(resultHash), nonce: Buffer.from(nonce) }, 'sign MsgRevealAggregation');
+  signRevealAggregation(windowId: bigint, resultCid: string, resultHash: Uint8Array, nonce: Uint8Array, excluded: readonly Exclusion[] = []): Promise<SignedTx> {
+    return this.sign(TYPE_REVEAL_AGGREGATION, {
+      proposer: this.address, windowId, resultCid, resultHash: Buffer.from(resultHash), nonce: Buffer.from(nonce),
+      excluded: excluded.map(({ submissionId, reason }) => ({ submissionId, reason })),
+    }, 'sign MsgRevealAggregation');
   }
 
   signCommitVerification(submissionId: bigint, commitment: Uint8Array): Promise<SignedTx> {

@@ -28,8 +28,13 @@ export async function openStore(opts: StoreOptions, fallbackDir?: string): Promi
   let store: ContentStore;
   let describe: string;
   if (opts.ipfsApi) {
-    store = new KuboClient(opts.ipfsApi, { timeoutMs: 30_000 });
-    describe = `kubo ${opts.ipfsApi}`;
+    // 2 minutes a request: a get may first look the CID up in the DHT and dial the provider, and
+    // a verifier that gives up too early reports a miner's delta unavailable.
+    store = new KuboClient(opts.ipfsApi, { timeoutMs: 120_000 });
+    // Other operators find this worker's content through the node's provider records (peer id +
+    // addresses) in the DHT its peers share: say who it is, and whether anyone can hear it.
+    const id = await (store as KuboClient).identity();
+    describe = `kubo ${opts.ipfsApi} (peer ${id.peerId}, ${id.peers} peer(s) now${id.peers === 0 ? ': nobody can find its content until it has some' : ''})`;
   } else if (opts.gateway) {
     // A gateway on a public address takes uploads only with its token (storage/gateway.ts).
     store = new GatewayClient(opts.gateway, { timeoutMs: 30_000, uploadToken: process.env.R3MES_GATEWAY_TOKEN || undefined });
@@ -46,7 +51,7 @@ export async function openStore(opts: StoreOptions, fallbackDir?: string): Promi
 
 /** A local path, or a CID fetched from the store (re-hashed by the store). */
 export async function readFileOrCid(arg: string, store?: ContentStore): Promise<{ bytes: Uint8Array; cid?: string }> {
-  if (/^bafk/.test(arg) && !arg.includes('/')) {
+  if (/^baf[ky]/.test(arg) && !arg.includes('/')) {
     const cid = parseCid(arg);
     if (!store) throw new Error(`${arg} is a CID: pass --store, --ipfs-api or --gateway to fetch it`);
     return { bytes: await store.get(cid), cid: arg };

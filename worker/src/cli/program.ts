@@ -20,12 +20,14 @@ import { DEFAULT_LR, DEFAULT_STEPS } from '../roles/job.ts';
 import type { LoadedModel } from '../roles/model.ts';
 import { parseListen, startWorkerServer, uploadPolicyFor } from '../roles/server.ts';
 import { WorkerStats } from '../roles/stats.ts';
+import { runRoleLoop } from '../roles/loop.ts';
+import { ChainError, ChainErrorCode } from '../chain/errors.ts';
 import { reexecuteSubmission, verifyStep } from '../roles/verify.ts';
 import { BaseStates } from '../roles/base-state.ts';
 import { initAdapter } from '../model/adapter.ts';
 import { stateHash } from '../train/hash.ts';
 import type { ModelIdentity } from '../output/metadata.ts';
-import { corpusChunk, DEFAULT_HOME, DEFAULT_NODE, formatError, openStore, parseUint, readChunkFile, readFileOrCid, sleep, type StoreOptions } from './common.ts';
+import { corpusChunk, DEFAULT_HOME, DEFAULT_NODE, formatError, openStore, parseUint, readChunkFile, readFileOrCid, type StoreOptions } from './common.ts';
 import { ProgressBar } from './progress.ts';
 import { writeFile } from 'node:fs/promises';
 import { cidOf } from '../storage/cid.ts';
@@ -66,6 +68,9 @@ async function modelFor(identity: ModelIdentity, modelFile: Uint8Array | undefin
   return loadModel(identity, { modelFile, store });
 }
 
+/** Errors no retry can fix, which end a long-running role: the key is gone from the keyring. */
+const isFatal = (err: unknown) => err instanceof ChainError && err.code === ChainErrorCode.KeyUnavailable;
+
 /** The chain side (CosmJS, the app's registry) is loaded only by commands that talk to a node. */
 const chainModules = async () => ({
   ...(await import('../chain/client.ts')),
@@ -93,9 +98,15 @@ export interface ProgramIo {
   exitOverride?: boolean;
 }
 
+/** This package's version (package.json beside src/, in the repository and once installed). */
+function workerVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 export function buildProgram(io: ProgramIo = {}): Command {
   const program = new Command('r3mes-worker')
     .description('R3MES worker: deterministic integer BitNet b1.58 + LoRA training, verification and aggregation')
+    .version(workerVersion(), '-v, --version', 'print the version')
     .showHelpAfterError()
     .configureOutput({ writeOut: io.writeOut ?? ((s) => process.stdout.write(s)), writeErr: io.writeErr ?? ((s) => process.stderr.write(s)) });
   // Set before the commands are added: subcommands inherit both.
@@ -105,7 +116,8 @@ export function buildProgram(io: ProgramIo = {}): Command {
   storeOptions(program.command('train')
     .description('mine: follow the windows, train the assigned chunk, publish the delta, send MsgSubmitGradient (never twice)')
     .addOption(nodeOption()).addOption(homeOption()).addOption(keyOption()).addOption(keyringOption()).addOption(backendOption())
-    .option('--gateway-listen <host:port>', 'serve /ipfs/{cid}, /stats and /health while mining')
+    .option('--gateway-listen <host:port>', 'serve /ipfs/{cid}, /stats, /health and /metrics while mining')
+    .option('--listen <host:port>', 'serve /stats, /health and /metrics (Prometheus) while mining, without the content store')
     .option('--once', 'handle one window, then exit')
     .option('--steps <n>', 'training steps per chunk', String(DEFAULT_STEPS))
     .option('--lr <q16>', 'learning rate, Q16 units per sign step', String(DEFAULT_LR))
@@ -114,7 +126,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--poll-ms <ms>', 'how often to look at the chain', '3000')
     .option('--cheat', 'DEMO ONLY: tamper the delta before upload (consistent CID and hash); re-execution exposes it'))
     .action(async (o: StoreOpts & {
-      node: string; home: string; key: string; keyringBackend: KeyringBackend; backend: BackendChoice; gatewayListen?: string;
+      node: string; home: string; key: string; keyringBackend: KeyringBackend; backend: BackendChoice; gatewayListen?: string; listen?: string;
       once?: boolean; steps: string; lr: string; perWindow: string; model?: string; pollMs: string; cheat?: boolean;
     }) => {
       const steps = parseUint(o.steps, '--steps', 1024);
@@ -122,6 +134,8 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const perWindow = parseUint(o.perWindow, '--per-window', 10_000);
       const pollMs = parseUint(o.pollMs, '--poll-ms', 3_600_000);
       if (steps < 1 || perWindow < 1) throw new Error('--steps and --per-window must be at least 1');
+      if (o.gatewayListen !== undefined && o.listen !== undefined) throw new Error('give --gateway-listen (store, /stats, /metrics) or --listen (/stats, /metrics only), not both');
+      if (o.listen !== undefined) parseListen(o.listen);
       const backend = await chooseBackend(o.backend);
       const modelFile = await readModelFile(o.model);
       const { store, describe } = await storeFrom(o);
@@ -131,17 +145,21 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const writer = await RpcChainWriter.connect(o.node, signer, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
       const stats = new WorkerStats();
       Object.assign(stats, { role: 'train', backend: backend.name, adapter: backend.adapter, address, status: 'running' });
-      const server = o.gatewayListen ? await startWorkerServer(o.gatewayListen, { store, stats }) : undefined;
-      if (server) log(`serving ${describe} and /stats at ${server.address}`);
+      const server = o.gatewayListen ? await startWorkerServer(o.gatewayListen, { store, stats })
+        : o.listen ? await startWorkerServer(o.listen, { stats }) : undefined;
+      if (server) log(`serving ${o.gatewayListen ? `${describe}, ` : ''}/stats, /health and /metrics at ${server.address}`);
       const journal = await Journal.open(join(o.home, 'worker', 'journal.json'));
       const bases = new BaseStates(chain, store);
       const models = new Map<bigint, LoadedModel>();
       log(`mining as ${address} on ${backend.adapter}; store: ${describe}`);
       try {
-        for (;;) {
-          let outcome;
-          try {
-            outcome = await mineOnce({
+        const loop = await runRoleLoop({
+          name: 'train', once: false, pollMs, stats, log, formatError,
+          // --once: stop after the first window handled; its error ends the command (exit 1).
+          isFatal: (err) => o.once === true || isFatal(err),
+          stopAfter: (outcome) => o.once === true && outcome.kind !== 'no-window' && outcome.kind !== 'in-flight',
+          pass: async () => {
+            const outcome = await mineOnce({
               chain, writer, store, journal, backend, steps, lr, perWindow, stats, log, cheat: o.cheat === true, bases,
               workDir: join(o.home, 'worker', 'jobs'), chunkAt: corpusChunk,
               loadModel: async (v) => {
@@ -151,18 +169,11 @@ export function buildProgram(io: ProgramIo = {}): Command {
               },
               onStep: progressHook('train', stats),
             });
-          } catch (err) {
-            stats.status = 'error';
-            stats.lastError = formatError(err);
-            throw err;
-          }
-          if (outcome.kind !== 'no-window') stats.status = outcome.kind;
-          if (o.once && outcome.kind !== 'no-window' && outcome.kind !== 'in-flight') {
-            print(outcome);
-            return;
-          }
-          await sleep(pollMs);
-        }
+            if (outcome.kind !== 'no-window') stats.status = outcome.kind;
+            return outcome;
+          },
+        });
+        if (loop.stoppedBy === 'stopAfter') print(loop.last);
       } finally {
         await server?.app.close();
         chain.disconnect();
@@ -187,15 +198,18 @@ export function buildProgram(io: ProgramIo = {}): Command {
       .addOption(keyringOption())
       .option('--once', 'duty mode: one pass, print the outcomes, exit')
       .option('--poll-ms <ms>', 'duty mode: how often to look at the chain', '3000')
+      .option('--listen <host:port>', 'duty mode: serve /stats, /health and /metrics (Prometheus)')
       .addOption(nodeOption()).addOption(homeOption()))
       .action(async (o: StoreOpts & {
         backend: BackendChoice; step?: string; state?: string; trace?: string; delta?: string; submission?: string;
         chunkIndex?: string; chunkFile?: string; model?: string; node: string; home: string;
-        key?: string; keyringBackend: KeyringBackend; once?: boolean; pollMs: string;
+        key?: string; keyringBackend: KeyringBackend; once?: boolean; pollMs: string; listen?: string;
       }) => {
         if (name === 'arbitrate' && o.backend !== 'cpu') throw new Error('arbitrate re-executes on the CPU reference only (L3); --backend webgpu/auto is refused');
         const modes = [o.step !== undefined, o.delta !== undefined, o.submission !== undefined, o.key !== undefined].filter(Boolean).length;
         if (modes !== 1) throw new Error(`${name}: give exactly one of --key NAME (duties), --step K (with --state), --delta FILE|CID, --submission ID`);
+        if (o.listen !== undefined && o.key === undefined) throw new Error(`${name}: --listen serves the duty mode's /stats and /metrics; it needs --key NAME`);
+        if (o.listen !== undefined) parseListen(o.listen);
         const backend: TrainBackend = await chooseBackend(o.backend);
         const modelFile = await readModelFile(o.model);
         const { store, describe } = await storeFrom(o);
@@ -203,7 +217,13 @@ export function buildProgram(io: ProgramIo = {}): Command {
           const pollMs = parseUint(o.pollMs, '--poll-ms', 3_600_000);
           const { openSigner, RpcChainReader, RpcChainWriter, identityOfVersion, DEFAULT_RETRY } = await chainModules();
           const { DutyJournal, dutyPass } = await import('../roles/verify.ts');
+          const { MissedDuties } = await import('../roles/missed-duties.ts');
           const { signer, address } = await openSigner(o.home, o.key, o.keyringBackend);
+          const stats = new WorkerStats();
+          Object.assign(stats, { role: name, backend: backend.name, adapter: backend.adapter, address, status: 'running' });
+          const missed = new MissedDuties(stats);
+          const server = o.listen ? await startWorkerServer(o.listen, { stats }) : undefined;
+          if (server) log(`serving /stats, /health and /metrics at ${server.address}`);
           const chain = await RpcChainReader.connect(o.node);
           const writer = await RpcChainWriter.connect(o.node, signer, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
           const journal = await DutyJournal.open(join(o.home, 'worker', 'verify-journal.json'));
@@ -211,22 +231,21 @@ export function buildProgram(io: ProgramIo = {}): Command {
           const models = new Map<bigint, LoadedModel>();
           log(`${name} duties as ${address} on ${backend.adapter}; store: ${describe}`);
           try {
-            for (;;) {
-              const outcomes = await dutyPass({
-                chain, writer, store, journal, backend, role: name, chunkAt: corpusChunk, log, onStep: progressHook(name), bases,
+            const loop = await runRoleLoop({
+              name, once: o.once === true, pollMs, stats, log, formatError, isFatal, idleStatus: 'running',
+              pass: () => dutyPass({
+                chain, writer, store, journal, backend, role: name, chunkAt: corpusChunk, log, onStep: progressHook(name), bases, stats, missed,
                 loadModel: async (v) => {
                   let m = models.get(v);
                   if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
                   return m;
                 },
-              });
-              if (o.once) {
-                print(outcomes);
-                return;
-              }
-              await sleep(pollMs);
-            }
+              }),
+            });
+            if (o.once) print(loop.last);
+            return;
           } finally {
+            await server?.app.close();
             chain.disconnect();
             writer.disconnect();
             backend.close();
@@ -368,30 +387,19 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const told = new Set<string>();
       log(`watching as ${address}: ${shareBps / 100}% of the submissions of ${miners.size > 0 ? [...miners].join(', ') : 'every miner'} on ${backend.adapter}; store: ${describe}`);
       try {
-        for (;;) {
-          try {
-            const outcomes = await watchPass({
-              chain, writer, store, journal, backend, secret, shareBps, miners, clock, lookbackWindows, stats, log, told, bases, chunkAt: corpusChunk,
-              onStep: progressHook('watch', stats),
-              loadModel: async (v) => {
-                let m = models.get(v);
-                if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
-                return m;
-              },
-            });
-            stats.status = 'watching';
-            if (o.once) {
-              print(outcomes);
-              return;
-            }
-          } catch (err) {
-            stats.status = 'error';
-            stats.lastError = formatError(err);
-            if (o.once) throw err;
-            log(`watch pass failed: ${formatError(err)}; next pass in ${pollMs} ms`);
-          }
-          await sleep(pollMs);
-        }
+        const loop = await runRoleLoop({
+          name: 'watch', once: o.once === true, pollMs, stats, log, formatError, isFatal, idleStatus: 'watching',
+          pass: () => watchPass({
+            chain, writer, store, journal, backend, secret, shareBps, miners, clock, lookbackWindows, stats, log, told, bases, chunkAt: corpusChunk,
+            onStep: progressHook('watch', stats),
+            loadModel: async (v) => {
+              let m = models.get(v);
+              if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
+              return m;
+            },
+          }),
+        });
+        if (o.once) print(loop.last);
       } finally {
         await server?.app.close();
         chain.disconnect();
@@ -409,9 +417,11 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--inputs <files...>', 'offline: aggregate these delta files (in this order)')
     .option('--window <n>', 'offline: window id recorded in the result', '0')
     .option('--out <file>', 'offline: write the aggregate here')
-    .option('--poll-ms <ms>', 'how often to look at the chain', '3000'))
+    .option('--poll-ms <ms>', 'how often to look at the chain', '3000')
+    .option('--fetch-timeout-ms <ms>', 'duty mode: each try to fetch an accepted delta gives up after this long; after 3 tries it is excluded as unavailable (keep 3 × this well inside the commit phase)', '10000'))
     .action(async (o: StoreOpts & {
       node: string; home: string; key?: string; keyringBackend: KeyringBackend; rule?: string; once?: boolean; inputs?: string[]; window: string; out?: string; pollMs: string;
+      fetchTimeoutMs: string;
     }) => {
       const rule = o.rule !== undefined ? parseRule(o.rule) : DEFAULT_RULE;
       if (o.inputs) {
@@ -428,8 +438,11 @@ export function buildProgram(io: ProgramIo = {}): Command {
       }
       if (!o.key) throw new Error('aggregate: --key is required (or --inputs for offline aggregation)');
       const pollMs = parseUint(o.pollMs, '--poll-ms', 3_600_000);
+      const fetchTimeoutMs = parseUint(o.fetchTimeoutMs, '--fetch-timeout-ms', 3_600_000);
+      if (fetchTimeoutMs === 0) throw new Error('--fetch-timeout-ms must be at least 1');
       const { store } = await storeFrom(o);
-      const { openSigner, RpcChainReader, RpcChainWriter, proposerDuty, DEFAULT_RETRY } = await chainModules();
+      const { openSigner, RpcChainReader, RpcChainWriter, proposerDuty, DEFAULT_RETRY, DEFAULT_FETCH } = await chainModules();
+      const fetch = { ...DEFAULT_FETCH, timeoutMs: fetchTimeoutMs };
       const { signer, address } = await openSigner(o.home, o.key, o.keyringBackend);
       const chain = await RpcChainReader.connect(o.node);
       const writer = await RpcChainWriter.connect(o.node, signer, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
@@ -440,14 +453,11 @@ export function buildProgram(io: ProgramIo = {}): Command {
       if (ruleOverride) log(`warning: --rule ${ruleName(ruleOverride)} overrides the chain's aggregation_rule (training params) in every window; proposers that differ reveal a minority result and are penalised`);
       log(`proposer duty as ${address}, rule ${ruleOverride ? `${ruleName(ruleOverride)} (--rule)` : `from the chain's training params (now ${(await chain.trainingParams()).aggregationRule || 'median'})`}`);
       try {
-        for (;;) {
-          const outcomes = await proposerDuty({ chain, writer, store, journal, ruleOverride, stats, log });
-          if (o.once) {
-            print(outcomes);
-            return;
-          }
-          await sleep(pollMs);
-        }
+        const loop = await runRoleLoop({
+          name: 'aggregate', once: o.once === true, pollMs, stats, log, formatError, isFatal, idleStatus: 'running',
+          pass: () => proposerDuty({ chain, writer, store, journal, ruleOverride, stats, log, fetch }),
+        });
+        if (o.once) print(loop.last);
       } finally {
         chain.disconnect();
         writer.disconnect();

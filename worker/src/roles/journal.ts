@@ -27,9 +27,17 @@ export interface JournalEntry {
   readonly submissionId?: string;
   readonly height?: string;
   readonly error?: string;
-  /** aggregation: hex of the result hash and the secret nonce (needed for the reveal) */
+  /** aggregation: hex of the result hash ("" for "nothing to aggregate") and the secret nonce (needed for the reveal) */
   readonly resultHash?: string;
   readonly nonce?: string;
+  /** commit-aggregation: the committed exclusions, ascending (the reveal must carry exactly these) */
+  readonly excluded?: readonly JournalExclusion[];
+}
+
+/** An excluded submission as journaled: its id (decimal) and ExclusionReason value. */
+export interface JournalExclusion {
+  readonly submission: string;
+  readonly reason: number;
 }
 
 interface JournalFile {

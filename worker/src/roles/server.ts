@@ -1,10 +1,11 @@
 // The worker's HTTP face: the IPFS-style gateway over its content store (`GET /ipfs/{cid}`,
-// `POST /ipfs`) and `GET /stats`, `GET /health` (fastify).
+// `POST /ipfs`) and `GET /stats`, `GET /health`, `GET /metrics` (Prometheus, roles/metrics.ts) (fastify).
 
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ContentStore } from '../storage/content-store.ts';
 import { ipfsGateway, type UploadPolicy } from '../storage/gateway.ts';
 import type { WorkerStats } from './stats.ts';
+import { workerMetrics } from './metrics.ts';
 
 export interface ServerOptions {
   store?: ContentStore;
@@ -17,9 +18,16 @@ export async function buildWorkerServer(options: ServerOptions): Promise<Fastify
   const app = Fastify({ logger: false });
   if (options.store) await app.register(ipfsGateway, { store: options.store, upload: options.upload });
   app.get('/stats', async () => options.stats.snapshot());
+  const metrics = workerMetrics(options.stats);
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).header('cache-control', 'no-store').send(await metrics.metrics()));
   app.get('/health', async () => {
     const s = options.stats.snapshot();
-    return { ok: s.lastError === null || s.status !== 'error', status: s.status, role: s.role, backend: s.backend, adapter: s.adapter, steps: s.steps, submissions: s.submissions, loss: s.lossAfter };
+    // ok: the last pass of the role's loop succeeded. The last error stays visible after recovery.
+    return {
+      ok: s.consecutiveFailures === 0 && s.status !== 'error', status: s.status, role: s.role, backend: s.backend, adapter: s.adapter,
+      steps: s.steps, submissions: s.submissions, loss: s.lossAfter,
+      lastError: s.lastError, lastErrorAt: s.lastErrorAt, consecutiveFailures: s.consecutiveFailures,
+    };
   });
   return app;
 }

@@ -95,12 +95,16 @@ export async function reconcile(deps: Pick<MinerDeps, 'chain' | 'writer' | 'jour
 }
 
 async function sendSigned(deps: Pick<MinerDeps, 'writer' | 'journal' | 'stats'>, entry: JournalEntry, tx: SignedTx): Promise<JournalEntry> {
-  const out = await deps.writer.broadcast(tx);
+  const out = await deps.writer.broadcast(tx).catch((err: unknown) => {
+    deps.stats.recordSubmission('failed');
+    throw err;
+  });
   if (out.code !== 0) {
+    deps.stats.recordSubmission('refused');
     await deps.journal.update(entry, { status: 'failed', error: out.rawLog, height: out.height.toString() });
     throw new ChainError(ChainErrorCode.TxFailed, `MsgSubmitGradient ${tx.txhash} refused (code ${out.code}): ${out.rawLog}`, { abciCode: out.code, txhash: tx.txhash });
   }
-  deps.stats.submissions++;
+  deps.stats.recordSubmission('accepted');
   deps.stats.lastTxhash = tx.txhash;
   return deps.journal.update(entry, { status: 'included', height: out.height.toString(), submissionId: out.submissionId?.toString() });
 }

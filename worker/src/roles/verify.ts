@@ -24,6 +24,8 @@ import { runTrainingJob } from './job.ts';
 import type { LoadedModel } from './model.ts';
 import type { BaseStates } from './base-state.ts';
 import type { AdapterState } from '../model/adapter.ts';
+import type { WorkerStats } from './stats.ts';
+import type { MissedDuties } from './missed-duties.ts';
 
 export interface StepVerdict {
   readonly step: number;
@@ -153,7 +155,7 @@ export type DutyRole = 'verify' | 'arbitrate';
  */
 export async function selectDuties(
   chain: Pick<VerificationReader, 'height' | 'pendingL1Checks' | 'openDisputes'>, me: string, role: DutyRole,
-): Promise<{ duties: Duty[] }> {
+): Promise<{ duties: Duty[]; height: bigint }> {
   const height = await chain.height();
   const duties: Duty[] = [];
   if (role === 'verify') {
@@ -193,7 +195,7 @@ export async function selectDuties(
       }
     }
   }
-  return { duties };
+  return { duties, height };
 }
 
 /** What re-execution of a submission gave: the recomputed gradient hash, or "could not fetch". */
@@ -307,6 +309,9 @@ export interface DutyDeps {
   readonly bases?: BaseStates;
   readonly log: (line: string) => void;
   readonly onStep?: (s: number, n: number, tokens: number, seconds: number) => void;
+  /** /stats and /metrics: submissions by outcome, re-execution times, missed duties (with `missed`) */
+  readonly stats?: WorkerStats;
+  readonly missed?: MissedDuties;
 }
 
 export interface DutyOutcome {
@@ -335,9 +340,11 @@ function describe(d: Duty): string {
 async function send(deps: DutyDeps, entry: DutyEntry, tx: SignedTx): Promise<DutyEntry> {
   try {
     const out = await deps.writer.broadcast(tx);
+    deps.stats?.recordSubmission(out.code !== 0 ? 'refused' : 'accepted');
     if (out.code !== 0) return deps.journal.record({ ...entry, status: 'failed', error: out.rawLog, height: out.height.toString() });
     return deps.journal.record({ ...entry, status: 'included', height: out.height.toString() });
   } catch (err) {
+    deps.stats?.recordSubmission('failed');
     // Left `signed`: the next pass asks the chain about this tx hash before anything else.
     deps.log(`${entry.key}: broadcast of ${tx.txhash} failed (${(err as Error).message}); will look it up next pass`);
     return entry;
@@ -364,7 +371,8 @@ async function signAndSend(deps: DutyDeps, key: string, deadline: bigint, msg: s
 export async function dutyPass(deps: DutyDeps): Promise<DutyOutcome[]> {
   const { chain, writer, journal, log } = deps;
   for (const e of journal.all().filter((x) => x.status === 'signed')) await settleSigned(deps, e);
-  const { duties } = await selectDuties(chain, writer.address, deps.role);
+  const { duties, height } = await selectDuties(chain, writer.address, deps.role);
+  deps.missed?.observe(height, duties, (key) => journal.get(key)?.status === 'included');
   const outcomes: DutyOutcome[] = [];
   for (const duty of duties) {
     const base = { key: duty.key, kind: duty.kind, submissionId: duty.submissionId, disputeId: duty.disputeId };
@@ -382,9 +390,11 @@ export async function dutyPass(deps: DutyDeps): Promise<DutyOutcome[]> {
     }
     const submission = await chain.findSubmission(duty.submissionId);
     if (!submission) continue;
+    const started = performance.now();
     const r = await recomputeSubmission({
       submission, store: deps.store, backend: deps.backend, loadModel: deps.loadModel, chunkAt: deps.chunkAt, bases: deps.bases, onStep: deps.onStep,
     });
+    if (r.kind === 'hash') deps.stats?.recordReexecution(deps.role, (performance.now() - started) / 1000);
     let entry: DutyEntry;
     let verdict: string;
     let result: string;

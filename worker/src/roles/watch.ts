@@ -227,9 +227,11 @@ const pct = (bps: number) => `${bps / 100}%`;
 async function send(deps: WatchDeps, entry: WatchEntry, tx: SignedTx): Promise<WatchEntry> {
   try {
     const out = await deps.writer.broadcast(tx);
+    deps.stats?.recordSubmission(out.code !== 0 ? 'refused' : 'accepted');
     if (out.code !== 0) return deps.journal.record({ ...entry, status: 'failed', error: out.rawLog, height: out.height.toString() });
     return deps.journal.record({ ...entry, status: 'included', height: out.height.toString(), disputeId: out.disputeId?.toString() });
   } catch (err) {
+    deps.stats?.recordSubmission('failed');
     // Left `signed`: the next pass asks the chain about this tx hash before anything else.
     deps.log(`submission ${entry.submission}: broadcast of challenge ${tx.txhash} failed (${(err as Error).message}); will look it up next pass`);
     return deps.journal.record({ ...entry, error: (err as Error).message });
@@ -339,7 +341,9 @@ export async function watchPass(deps: WatchDeps): Promise<WatchOutcome[]> {
         outcomes.push({ submissionId: sub.id, miner: sub.miner, verdict: 'unavailable', action: 'none' });
         continue;
       }
-      clock.recordJob(Number(process.hrtime.bigint() - t0) / 1e9);
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      clock.recordJob(seconds);
+      stats?.recordReexecution('watch', seconds);
       stats?.count('reexecuted');
       const mine = bytesToHex(r.resultHash);
       const theirs = bytesToHex(sub.gradientHash);
@@ -372,7 +376,7 @@ export async function watchPass(deps: WatchDeps): Promise<WatchOutcome[]> {
       entry = await send(deps, entry, tx); // journaled (durable) BEFORE the broadcast
       if (entry.status === 'included') {
         stats?.count('challenged');
-        if (stats) Object.assign(stats, { submissions: stats.submissions + 1, lastTxhash: tx.txhash });
+        if (stats) stats.lastTxhash = tx.txhash;
         log(`${who}: challenged → dispute ${entry.disputeId ?? '?'} (tx ${tx.txhash})`);
       } else if (entry.status === 'failed') {
         log(`${who}: challenge refused: ${entry.error}`);

@@ -1,35 +1,41 @@
-// Content identifiers: CIDv1, codec raw (0x55), multihash sha2-256 (0x12, 32 bytes), written in
-// base32 lower case ("bafkrei..."). This is exactly what `ipfs add --cid-version=1
-// --raw-leaves` gives for a single-block file, so our CIDs resolve on any IPFS node.
+// Content identifiers: the CID `ipfs add` gives under the UnixFS import profile unixfs-v1-2025
+// (IPIP-499; unixfs.ts): CIDv1, sha2-256, base32 lower case, and
+//   - codec raw (0x55), "bafkrei…", for content of at most one 1 MiB chunk: the hash of the bytes;
+//   - codec dag-pb (0x70), "bafybei…", for longer content: the root of its UnixFS file tree
+//     (1 MiB raw leaves, at most 1024 links a node), which any Kubo node fetches over bitswap.
 //
-// One content has one CID string: we accept only this profile and only its canonical base32
-// spelling, so the chain can compare gradient CIDs as strings.
+// One content has one CID string: `cidOf` is a function of the bytes, and `verifyBytes` accepts
+// only the CID `cidOf` gives (a raw CID of content longer than a chunk, or a dag-pb CID of
+// another chunking, names bytes we never accept under it). We accept only these two codecs and
+// only their canonical base32 spelling, so the chain can compare CIDs as strings.
 
 import { CID } from 'multiformats/cid';
-import * as raw from 'multiformats/codecs/raw';
 import { sha256 } from 'multiformats/hashes/sha2';
 import { StorageError, StorageErrorCode } from './errors.ts';
+import { CHUNK_BYTES, DAG_PB_CODE, importFile, RAW_CODE } from './unixfs.ts';
 
 export type { CID };
 
-export const RAW_CODEC = raw.code; // 0x55
+export const RAW_CODEC = RAW_CODE; // 0x55
+export const DAG_PB_CODEC = DAG_PB_CODE; // 0x70
 export const SHA2_256_CODE = sha256.code; // 0x12
 const SHA2_256_BYTES = 32;
 
-/** Computes the CID of `bytes`. */
+/** Computes the CID of `bytes`: raw for at most one chunk (1 MiB), else the UnixFS root. */
 export async function cidOf(bytes: Uint8Array): Promise<CID> {
-  return CID.createV1(RAW_CODEC, await sha256.digest(bytes));
+  if (bytes.length <= CHUNK_BYTES) return CID.createV1(RAW_CODEC, await sha256.digest(bytes));
+  return (await importFile(bytes)).root;
 }
 
 function invalidCid(message: string, cause?: unknown): StorageError {
   return new StorageError(StorageErrorCode.InvalidCid, message, cause === undefined ? undefined : { cause });
 }
 
-/** Throws unless `cid` is a CIDv1 / raw / sha2-256 CID. */
+/** Throws unless `cid` is a CIDv1 / raw or dag-pb / sha2-256 CID. */
 export function assertContentCid(cid: CID): void {
   if (cid.version !== 1) throw invalidCid(`CID ${cid} is version ${cid.version}; only CIDv1 is accepted`);
-  if (cid.code !== RAW_CODEC) {
-    throw invalidCid(`CID ${cid} has codec 0x${cid.code.toString(16)}; only raw (0x55) is accepted`);
+  if (cid.code !== RAW_CODEC && cid.code !== DAG_PB_CODEC) {
+    throw invalidCid(`CID ${cid} has codec 0x${cid.code.toString(16)}; only raw (0x55) and dag-pb (0x70, a UnixFS file) are accepted`);
   }
   if (cid.multihash.code !== SHA2_256_CODE || cid.multihash.size !== SHA2_256_BYTES) {
     throw invalidCid(`CID ${cid} is not hashed with sha2-256 (32 bytes)`);
@@ -52,13 +58,13 @@ export function parseCid(text: string): CID {
   return cid;
 }
 
-/** True when `bytes` hash to `cid`. */
+/** True when `bytes` are the content `cid` names (their CID is exactly `cid`). */
 export async function matchesCid(cid: CID, bytes: Uint8Array): Promise<boolean> {
   assertContentCid(cid);
   return (await cidOf(bytes)).equals(cid);
 }
 
-/** Throws an IntegrityMismatch StorageError unless `bytes` hash to `cid`; `source` names where they came from. */
+/** Throws an IntegrityMismatch StorageError unless `bytes` have the CID `cid`; `source` names where they came from. */
 export async function verifyBytes(cid: CID, bytes: Uint8Array, source = 'content'): Promise<void> {
   assertContentCid(cid);
   const actual = await cidOf(bytes);

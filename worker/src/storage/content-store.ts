@@ -5,7 +5,7 @@
 import type { CID } from 'multiformats/cid';
 
 export interface ContentStore {
-  /** Stores `bytes` and returns their CID (CIDv1, raw, sha2-256). */
+  /** Stores `bytes` and returns their CID (cid.ts: raw for at most 1 MiB, else a UnixFS root). */
   put(bytes: Uint8Array): Promise<CID>;
   /**
    * Returns the bytes for `cid`, re-hashed against it. Throws a StorageError: NotFound when

@@ -5,7 +5,7 @@
 export const STORAGE_CODESPACE = 'storage';
 
 export const StorageErrorCode = {
-  /** A CID string or object that is not CIDv1 / raw / sha2-256 in canonical base32. */
+  /** A CID string or object that is not CIDv1 / raw or dag-pb / sha2-256 in canonical base32. */
   InvalidCid: 1,
   /** The content is not in this store. */
   NotFound: 2,

@@ -8,6 +8,7 @@ import { CID } from 'multiformats/cid';
 import { assertContentCid, cidOf, parseCid, verifyBytes } from './cid.ts';
 import type { ContentStore } from './content-store.ts';
 import { StorageError, StorageErrorCode } from './errors.ts';
+import { CHUNK_BYTES, MAX_FILE_LINKS } from './unixfs.ts';
 
 export interface RemoteOptions {
   /** Largest block uploaded or downloaded. Default 256 MiB. */
@@ -22,9 +23,6 @@ export interface RemoteOptions {
 
 export const DEFAULT_REMOTE_MAX_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_REMOTE_TIMEOUT_MS = 60_000;
-
-/** Kubo's largest chunk (boxo's chunker limit), hence the largest file `add` keeps as one raw block. */
-export const KUBO_MAX_CHUNK_BYTES = 1024 * 1024;
 
 function remoteFailure(message: string, cause?: unknown): StorageError {
   return new StorageError(StorageErrorCode.RemoteFailure, message, cause === undefined ? undefined : { cause });
@@ -190,11 +188,12 @@ interface KuboError {
 
 /**
  * Client of a Kubo node's RPC API (`/api/v0`, POST only).
- * put: `add?cid-version=1&raw-leaves=true&hash=sha2-256` with a chunk as large as the file, so a
- * file up to 1 MiB becomes one raw block whose CID is ours. Kubo cannot chunk larger, and a
- * multi-block file would get a dag-pb root CID that is not the hash of the bytes, so larger
- * content goes in as one raw block through `block/put?...&allow-big-block=true`.
- * get: `cat?arg=CID`. has: `block/stat?arg=CID&offline=true` (local presence only).
+ * put: `add` with every import option of our profile spelled out (unixfs.ts: CIDv1, raw leaves,
+ * sha2-256, 1 MiB chunks, balanced, 1024 links), so the node's own defaults cannot change the
+ * CID; the answer must be the CID computed here. Content larger than a chunk thus becomes a
+ * UnixFS file of ≤ 1 MiB blocks that every Kubo node exchanges over bitswap.
+ * get: `cat?arg=CID` (the node fetches missing blocks from its peers), re-imported and compared
+ * here. has: `block/stat?arg=CID&offline=true` (local presence only).
  */
 export class KuboClient implements ContentStore {
   private readonly base: URL;
@@ -226,28 +225,21 @@ export class KuboClient implements ContentStore {
   async put(bytes: Uint8Array): Promise<CID> {
     if (bytes.length > this.http.maxBytes) throw tooLarge(this.http.source, bytes.length, this.http.maxBytes);
     const expected = await cidOf(bytes);
-    const singleChunk = bytes.length <= KUBO_MAX_CHUNK_BYTES;
-    const url = singleChunk
-      ? this.endpoint('add', {
-          'cid-version': '1',
-          'raw-leaves': 'true',
-          hash: 'sha2-256',
-          chunker: `size-${KUBO_MAX_CHUNK_BYTES}`,
-          pin: 'true',
-        })
-      : this.endpoint('block/put', {
-          'cid-codec': 'raw',
-          mhtype: 'sha2-256',
-          mhlen: '32',
-          pin: 'true',
-          'allow-big-block': 'true',
-        });
+    const url = this.endpoint('add', {
+      'cid-version': '1',
+      'raw-leaves': 'true',
+      hash: 'sha2-256',
+      chunker: `size-${CHUNK_BYTES}`,
+      'max-file-links': String(MAX_FILE_LINKS),
+      trickle: 'false',
+      pin: 'true',
+    });
     const form = new FormData();
     form.append('file', asBlob(bytes), 'file');
     const response = await this.http.send(url, { method: 'POST', body: form });
     if (!response.ok) throw remoteFailure(`${this.http.source}: upload failed: ${await this.errorMessage(response)}`);
 
-    // add streams one JSON object a line (progress, then one per file); block/put answers one.
+    // add streams one JSON object a line (progress, then one per file).
     const lines = (await response.text()).split('\n').filter((line) => line.trim() !== '');
     let answered: string | undefined;
     for (const line of lines) {
@@ -258,8 +250,7 @@ export class KuboClient implements ContentStore {
         throw remoteFailure(`${this.http.source}: upload answer is not JSON: ${line.slice(0, 200)}`, cause);
       }
       if (parsed.Type === 'error') throw remoteFailure(`${this.http.source}: upload failed: ${String(parsed.Message)}`);
-      const key = singleChunk ? parsed.Hash : parsed.Key;
-      if (typeof key === 'string') answered = key;
+      if (typeof parsed.Hash === 'string') answered = parsed.Hash;
     }
     if (answered === undefined) throw remoteFailure(`${this.http.source}: upload answer names no CID`);
     let cid: CID;
@@ -271,7 +262,7 @@ export class KuboClient implements ContentStore {
     if (!cid.equals(expected)) {
       throw new StorageError(
         StorageErrorCode.IntegrityMismatch,
-        `${this.http.source}: stored the content as ${cid}, not as the raw block ${expected}; rejected`,
+        `${this.http.source}: stored the content as ${cid}, not as ${expected} (our import profile); rejected`,
       );
     }
     return expected;
@@ -288,6 +279,30 @@ export class KuboClient implements ContentStore {
     const bytes = await this.http.readBytes(response);
     await verifyBytes(cid, bytes, this.http.source);
     return bytes;
+  }
+
+  /**
+   * Who the node is to other operators: its peer id, the addresses it announces (its provider
+   * records carry them) and how many peers it has now (none: nobody can find its content).
+   */
+  async identity(): Promise<{ peerId: string; addresses: string[]; peers: number }> {
+    const rpc = async <T>(command: string): Promise<T> => {
+      const response = await this.http.send(this.endpoint(command, {}), { method: 'POST' });
+      if (!response.ok) throw remoteFailure(`${this.http.source}: ${command}: ${await this.errorMessage(response)}`);
+      try {
+        return (await response.json()) as T;
+      } catch (cause) {
+        throw remoteFailure(`${this.http.source}: ${command} answered something that is not JSON`, cause);
+      }
+    };
+    const id = await rpc<{ ID?: unknown; Addresses?: unknown }>('id');
+    if (typeof id.ID !== 'string') throw remoteFailure(`${this.http.source}: id answered no peer id`);
+    const peers = await rpc<{ Peers?: unknown }>('swarm/peers');
+    return {
+      peerId: id.ID,
+      addresses: Array.isArray(id.Addresses) ? id.Addresses.filter((a): a is string => typeof a === 'string') : [],
+      peers: Array.isArray(peers.Peers) ? peers.Peers.length : 0,
+    };
   }
 
   async has(cid: CID): Promise<boolean> {

@@ -5,6 +5,8 @@
 // level 'compatibility'). All kernels are integer-only, so which adapter runs them changes speed,
 // never bits. See README.md beside this file.
 
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { create } from 'webgpu';
 
 export type WebGpuBackend = 'webgpu-hw' | 'webgpu-llvmpipe';
@@ -46,6 +48,28 @@ function describe(info: GPUAdapterInfo): string {
   return [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' / ');
 }
 
+const VULKAN_LOADER = 'libvulkan.so.1';
+const LIBRARY_DIRS = ['/lib', '/usr/lib', '/lib64', '/usr/lib64', '/usr/local/lib', '/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib/aarch64-linux-gnu'];
+
+/**
+ * Whether the dynamic linker can find the Vulkan loader, which Dawn's default backend on Linux
+ * dlopen()s. Without it Dawn prints a C++ warning with a path from its own build machine on
+ * stderr, which reads like a crash; asking first lets the worker skip that attempt quietly and
+ * say in its own words why there is no hardware adapter. Looks where ld.so looks: LD_LIBRARY_PATH,
+ * the linker cache (/etc/ld.so.cache holds every configured library's name) and the default
+ * directories. Other platforms: assumed present (Dawn uses Metal / D3D12 there).
+ */
+export function vulkanLoaderPresent(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = [...(env.LD_LIBRARY_PATH ?? '').split(':').filter((d) => d !== ''), ...LIBRARY_DIRS];
+  if (dirs.some((dir) => existsSync(join(dir, VULKAN_LOADER)))) return true;
+  try {
+    return readFileSync('/etc/ld.so.cache').includes(VULKAN_LOADER);
+  } catch {
+    return false;
+  }
+}
+
 async function tryAdapter(
   flags: string[],
   featureLevel: 'core' | 'compatibility',
@@ -80,6 +104,10 @@ export async function openDevice(options: OpenDeviceOptions = {}): Promise<Opene
 
   const tried: string[] = [];
   for (const { flags, featureLevel } of attempts) {
+    if (flags.length === 0 && !vulkanLoaderPresent()) {
+      tried.push(`default backend @ ${featureLevel}: no Vulkan loader (${VULKAN_LOADER}) on this machine, so no GPU driver to reach`);
+      continue;
+    }
     const found = await tryAdapter(flags, featureLevel);
     const label = `${flags.length ? flags.join(',') : 'default backend'} @ ${featureLevel}`;
     if (!found) {

@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { PageRequest, PageResponse } from "../../../cosmos/base/query/v1beta1/pagination.js";
 import {
   ModelVersion,
   Params,
@@ -30,11 +31,13 @@ export interface QueryParamsResponse {
 }
 
 export interface QueryVersionsRequest {
+  pagination: PageRequest | undefined;
 }
 
 export interface QueryVersionsResponse {
   /** Ascending by number. */
   versions: ModelVersion[];
+  pagination: PageResponse | undefined;
 }
 
 export interface QueryVersionRequest {
@@ -59,11 +62,13 @@ export interface QueryActiveVersionResponse {
 export interface QueryProposalsRequest {
   /** UNSPECIFIED: all proposals. */
   status: ProposalStatus;
+  pagination: PageRequest | undefined;
 }
 
 export interface QueryProposalsResponse {
   /** Ascending by id. */
   proposals: Proposal[];
+  pagination: PageResponse | undefined;
 }
 
 export interface QueryProposalRequest {
@@ -76,11 +81,13 @@ export interface QueryProposalResponse {
 
 export interface QueryVotesRequest {
   proposalId: bigint;
+  pagination: PageRequest | undefined;
 }
 
 export interface QueryVotesResponse {
-  /** Ordered by voter address bytes. Empty once the proposal has been tallied. */
+  /** Ordered by voter address (length, then bytes). Empty once the proposal has been tallied. */
   votes: Vote[];
+  pagination: PageResponse | undefined;
 }
 
 export interface QueryTallyRequest {
@@ -214,11 +221,14 @@ export const QueryParamsResponse: MessageFns<QueryParamsResponse> = {
 };
 
 function createBaseQueryVersionsRequest(): QueryVersionsRequest {
-  return {};
+  return { pagination: undefined };
 }
 
 export const QueryVersionsRequest: MessageFns<QueryVersionsRequest> = {
-  encode(_: QueryVersionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: QueryVersionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pagination !== undefined) {
+      PageRequest.encode(message.pagination, writer.uint32(10).fork()).join();
+    }
     return writer;
   },
 
@@ -235,6 +245,14 @@ export const QueryVersionsRequest: MessageFns<QueryVersionsRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pagination = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -247,32 +265,41 @@ export const QueryVersionsRequest: MessageFns<QueryVersionsRequest> = {
     }
   },
 
-  fromJSON(_: any): QueryVersionsRequest {
-    return {};
+  fromJSON(object: any): QueryVersionsRequest {
+    return { pagination: isSet(object.pagination) ? PageRequest.fromJSON(object.pagination) : undefined };
   },
 
-  toJSON(_: QueryVersionsRequest): unknown {
+  toJSON(message: QueryVersionsRequest): unknown {
     const obj: any = {};
+    if (message.pagination !== undefined) {
+      obj.pagination = PageRequest.toJSON(message.pagination);
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<QueryVersionsRequest>, I>>(base?: I): QueryVersionsRequest {
     return QueryVersionsRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<QueryVersionsRequest>, I>>(_: I): QueryVersionsRequest {
+  fromPartial<I extends Exact<DeepPartial<QueryVersionsRequest>, I>>(object: I): QueryVersionsRequest {
     const message = createBaseQueryVersionsRequest();
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageRequest.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
 
 function createBaseQueryVersionsResponse(): QueryVersionsResponse {
-  return { versions: [] };
+  return { versions: [], pagination: undefined };
 }
 
 export const QueryVersionsResponse: MessageFns<QueryVersionsResponse> = {
   encode(message: QueryVersionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.versions) {
       ModelVersion.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.pagination !== undefined) {
+      PageResponse.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -298,6 +325,14 @@ export const QueryVersionsResponse: MessageFns<QueryVersionsResponse> = {
             message.versions.push(ModelVersion.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -315,6 +350,7 @@ export const QueryVersionsResponse: MessageFns<QueryVersionsResponse> = {
       versions: globalThis.Array.isArray(object?.versions)
         ? object.versions.map((e: any) => ModelVersion.fromJSON(e))
         : [],
+      pagination: isSet(object.pagination) ? PageResponse.fromJSON(object.pagination) : undefined,
     };
   },
 
@@ -322,6 +358,9 @@ export const QueryVersionsResponse: MessageFns<QueryVersionsResponse> = {
     const obj: any = {};
     if (message.versions?.length) {
       obj.versions = message.versions.map((e) => ModelVersion.toJSON(e));
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageResponse.toJSON(message.pagination);
     }
     return obj;
   },
@@ -332,6 +371,9 @@ export const QueryVersionsResponse: MessageFns<QueryVersionsResponse> = {
   fromPartial<I extends Exact<DeepPartial<QueryVersionsResponse>, I>>(object: I): QueryVersionsResponse {
     const message = createBaseQueryVersionsResponse();
     message.versions = object.versions?.map((e) => ModelVersion.fromPartial(e)) || [];
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageResponse.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
@@ -617,13 +659,16 @@ export const QueryActiveVersionResponse: MessageFns<QueryActiveVersionResponse> 
 };
 
 function createBaseQueryProposalsRequest(): QueryProposalsRequest {
-  return { status: 0 };
+  return { status: 0, pagination: undefined };
 }
 
 export const QueryProposalsRequest: MessageFns<QueryProposalsRequest> = {
   encode(message: QueryProposalsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.status !== 0) {
       writer.uint32(8).int32(message.status);
+    }
+    if (message.pagination !== undefined) {
+      PageRequest.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -649,6 +694,14 @@ export const QueryProposalsRequest: MessageFns<QueryProposalsRequest> = {
             message.status = reader.int32() as any;
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -662,13 +715,19 @@ export const QueryProposalsRequest: MessageFns<QueryProposalsRequest> = {
   },
 
   fromJSON(object: any): QueryProposalsRequest {
-    return { status: isSet(object.status) ? proposalStatusFromJSON(object.status) : 0 };
+    return {
+      status: isSet(object.status) ? proposalStatusFromJSON(object.status) : 0,
+      pagination: isSet(object.pagination) ? PageRequest.fromJSON(object.pagination) : undefined,
+    };
   },
 
   toJSON(message: QueryProposalsRequest): unknown {
     const obj: any = {};
     if (message.status !== 0) {
       obj.status = proposalStatusToJSON(message.status);
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageRequest.toJSON(message.pagination);
     }
     return obj;
   },
@@ -679,18 +738,24 @@ export const QueryProposalsRequest: MessageFns<QueryProposalsRequest> = {
   fromPartial<I extends Exact<DeepPartial<QueryProposalsRequest>, I>>(object: I): QueryProposalsRequest {
     const message = createBaseQueryProposalsRequest();
     message.status = object.status ?? 0;
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageRequest.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
 
 function createBaseQueryProposalsResponse(): QueryProposalsResponse {
-  return { proposals: [] };
+  return { proposals: [], pagination: undefined };
 }
 
 export const QueryProposalsResponse: MessageFns<QueryProposalsResponse> = {
   encode(message: QueryProposalsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.proposals) {
       Proposal.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.pagination !== undefined) {
+      PageResponse.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -716,6 +781,14 @@ export const QueryProposalsResponse: MessageFns<QueryProposalsResponse> = {
             message.proposals.push(Proposal.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -733,6 +806,7 @@ export const QueryProposalsResponse: MessageFns<QueryProposalsResponse> = {
       proposals: globalThis.Array.isArray(object?.proposals)
         ? object.proposals.map((e: any) => Proposal.fromJSON(e))
         : [],
+      pagination: isSet(object.pagination) ? PageResponse.fromJSON(object.pagination) : undefined,
     };
   },
 
@@ -740,6 +814,9 @@ export const QueryProposalsResponse: MessageFns<QueryProposalsResponse> = {
     const obj: any = {};
     if (message.proposals?.length) {
       obj.proposals = message.proposals.map((e) => Proposal.toJSON(e));
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageResponse.toJSON(message.pagination);
     }
     return obj;
   },
@@ -750,6 +827,9 @@ export const QueryProposalsResponse: MessageFns<QueryProposalsResponse> = {
   fromPartial<I extends Exact<DeepPartial<QueryProposalsResponse>, I>>(object: I): QueryProposalsResponse {
     const message = createBaseQueryProposalsResponse();
     message.proposals = object.proposals?.map((e) => Proposal.fromPartial(e)) || [];
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageResponse.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
@@ -902,7 +982,7 @@ export const QueryProposalResponse: MessageFns<QueryProposalResponse> = {
 };
 
 function createBaseQueryVotesRequest(): QueryVotesRequest {
-  return { proposalId: 0n };
+  return { proposalId: 0n, pagination: undefined };
 }
 
 export const QueryVotesRequest: MessageFns<QueryVotesRequest> = {
@@ -912,6 +992,9 @@ export const QueryVotesRequest: MessageFns<QueryVotesRequest> = {
         throw new globalThis.Error("value provided for field message.proposalId of type uint64 too large");
       }
       writer.uint32(8).uint64(message.proposalId);
+    }
+    if (message.pagination !== undefined) {
+      PageRequest.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -937,6 +1020,14 @@ export const QueryVotesRequest: MessageFns<QueryVotesRequest> = {
             message.proposalId = reader.uint64() as bigint;
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -956,6 +1047,7 @@ export const QueryVotesRequest: MessageFns<QueryVotesRequest> = {
         : isSet(object.proposal_id)
         ? BigInt(object.proposal_id)
         : 0n,
+      pagination: isSet(object.pagination) ? PageRequest.fromJSON(object.pagination) : undefined,
     };
   },
 
@@ -963,6 +1055,9 @@ export const QueryVotesRequest: MessageFns<QueryVotesRequest> = {
     const obj: any = {};
     if (message.proposalId !== 0n) {
       obj.proposalId = message.proposalId.toString();
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageRequest.toJSON(message.pagination);
     }
     return obj;
   },
@@ -975,18 +1070,24 @@ export const QueryVotesRequest: MessageFns<QueryVotesRequest> = {
     message.proposalId = (object.proposalId !== undefined && object.proposalId !== null)
       ? BigInt(object.proposalId)
       : 0n;
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageRequest.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
 
 function createBaseQueryVotesResponse(): QueryVotesResponse {
-  return { votes: [] };
+  return { votes: [], pagination: undefined };
 }
 
 export const QueryVotesResponse: MessageFns<QueryVotesResponse> = {
   encode(message: QueryVotesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.votes) {
       Vote.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.pagination !== undefined) {
+      PageResponse.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -1012,6 +1113,14 @@ export const QueryVotesResponse: MessageFns<QueryVotesResponse> = {
             message.votes.push(Vote.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1025,13 +1134,19 @@ export const QueryVotesResponse: MessageFns<QueryVotesResponse> = {
   },
 
   fromJSON(object: any): QueryVotesResponse {
-    return { votes: globalThis.Array.isArray(object?.votes) ? object.votes.map((e: any) => Vote.fromJSON(e)) : [] };
+    return {
+      votes: globalThis.Array.isArray(object?.votes) ? object.votes.map((e: any) => Vote.fromJSON(e)) : [],
+      pagination: isSet(object.pagination) ? PageResponse.fromJSON(object.pagination) : undefined,
+    };
   },
 
   toJSON(message: QueryVotesResponse): unknown {
     const obj: any = {};
     if (message.votes?.length) {
       obj.votes = message.votes.map((e) => Vote.toJSON(e));
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageResponse.toJSON(message.pagination);
     }
     return obj;
   },
@@ -1042,6 +1157,9 @@ export const QueryVotesResponse: MessageFns<QueryVotesResponse> = {
   fromPartial<I extends Exact<DeepPartial<QueryVotesResponse>, I>>(object: I): QueryVotesResponse {
     const message = createBaseQueryVotesResponse();
     message.votes = object.votes?.map((e) => Vote.fromPartial(e)) || [];
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageResponse.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };

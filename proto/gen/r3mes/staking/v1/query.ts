@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { PageRequest, PageResponse } from "../../../cosmos/base/query/v1beta1/pagination.js";
 import { Delegation, Miner, Params, UnbondingEntry, Validator } from "./types.js";
 
 export const protobufPackage = "r3mes.staking.v1";
@@ -33,11 +34,14 @@ export interface QueryValidatorResponse {
   validator: ValidatorInfo | undefined;
 }
 
+/** Every validator (bonded or not), by operator address bytes. */
 export interface QueryValidatorsRequest {
+  pagination: PageRequest | undefined;
 }
 
 export interface QueryValidatorsResponse {
   validators: ValidatorInfo[];
+  pagination: PageResponse | undefined;
 }
 
 export interface QueryDelegationRequest {
@@ -51,26 +55,32 @@ export interface QueryDelegationResponse {
 
 export interface QueryDelegatorDelegationsRequest {
   delegatorAddress: string;
+  pagination: PageRequest | undefined;
 }
 
 export interface QueryDelegatorDelegationsResponse {
   delegations: Delegation[];
+  pagination: PageResponse | undefined;
 }
 
 export interface QueryValidatorDelegationsRequest {
   validatorAddress: string;
+  pagination: PageRequest | undefined;
 }
 
 export interface QueryValidatorDelegationsResponse {
   delegations: Delegation[];
+  pagination: PageResponse | undefined;
 }
 
 export interface QueryUnbondingRequest {
   delegatorAddress: string;
+  pagination: PageRequest | undefined;
 }
 
 export interface QueryUnbondingResponse {
   entries: UnbondingEntry[];
+  pagination: PageResponse | undefined;
 }
 
 export interface QueryMinerRequest {
@@ -82,10 +92,12 @@ export interface QueryMinerResponse {
 }
 
 export interface QueryMinersRequest {
+  pagination: PageRequest | undefined;
 }
 
 export interface QueryMinersResponse {
   miners: Miner[];
+  pagination: PageResponse | undefined;
 }
 
 export interface QueryPoolRequest {
@@ -452,11 +464,14 @@ export const QueryValidatorResponse: MessageFns<QueryValidatorResponse> = {
 };
 
 function createBaseQueryValidatorsRequest(): QueryValidatorsRequest {
-  return {};
+  return { pagination: undefined };
 }
 
 export const QueryValidatorsRequest: MessageFns<QueryValidatorsRequest> = {
-  encode(_: QueryValidatorsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: QueryValidatorsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pagination !== undefined) {
+      PageRequest.encode(message.pagination, writer.uint32(10).fork()).join();
+    }
     return writer;
   },
 
@@ -473,6 +488,14 @@ export const QueryValidatorsRequest: MessageFns<QueryValidatorsRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pagination = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -485,32 +508,41 @@ export const QueryValidatorsRequest: MessageFns<QueryValidatorsRequest> = {
     }
   },
 
-  fromJSON(_: any): QueryValidatorsRequest {
-    return {};
+  fromJSON(object: any): QueryValidatorsRequest {
+    return { pagination: isSet(object.pagination) ? PageRequest.fromJSON(object.pagination) : undefined };
   },
 
-  toJSON(_: QueryValidatorsRequest): unknown {
+  toJSON(message: QueryValidatorsRequest): unknown {
     const obj: any = {};
+    if (message.pagination !== undefined) {
+      obj.pagination = PageRequest.toJSON(message.pagination);
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<QueryValidatorsRequest>, I>>(base?: I): QueryValidatorsRequest {
     return QueryValidatorsRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<QueryValidatorsRequest>, I>>(_: I): QueryValidatorsRequest {
+  fromPartial<I extends Exact<DeepPartial<QueryValidatorsRequest>, I>>(object: I): QueryValidatorsRequest {
     const message = createBaseQueryValidatorsRequest();
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageRequest.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
 
 function createBaseQueryValidatorsResponse(): QueryValidatorsResponse {
-  return { validators: [] };
+  return { validators: [], pagination: undefined };
 }
 
 export const QueryValidatorsResponse: MessageFns<QueryValidatorsResponse> = {
   encode(message: QueryValidatorsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.validators) {
       ValidatorInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.pagination !== undefined) {
+      PageResponse.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -536,6 +568,14 @@ export const QueryValidatorsResponse: MessageFns<QueryValidatorsResponse> = {
             message.validators.push(ValidatorInfo.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -553,6 +593,7 @@ export const QueryValidatorsResponse: MessageFns<QueryValidatorsResponse> = {
       validators: globalThis.Array.isArray(object?.validators)
         ? object.validators.map((e: any) => ValidatorInfo.fromJSON(e))
         : [],
+      pagination: isSet(object.pagination) ? PageResponse.fromJSON(object.pagination) : undefined,
     };
   },
 
@@ -560,6 +601,9 @@ export const QueryValidatorsResponse: MessageFns<QueryValidatorsResponse> = {
     const obj: any = {};
     if (message.validators?.length) {
       obj.validators = message.validators.map((e) => ValidatorInfo.toJSON(e));
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageResponse.toJSON(message.pagination);
     }
     return obj;
   },
@@ -570,6 +614,9 @@ export const QueryValidatorsResponse: MessageFns<QueryValidatorsResponse> = {
   fromPartial<I extends Exact<DeepPartial<QueryValidatorsResponse>, I>>(object: I): QueryValidatorsResponse {
     const message = createBaseQueryValidatorsResponse();
     message.validators = object.validators?.map((e) => ValidatorInfo.fromPartial(e)) || [];
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageResponse.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
@@ -737,13 +784,16 @@ export const QueryDelegationResponse: MessageFns<QueryDelegationResponse> = {
 };
 
 function createBaseQueryDelegatorDelegationsRequest(): QueryDelegatorDelegationsRequest {
-  return { delegatorAddress: "" };
+  return { delegatorAddress: "", pagination: undefined };
 }
 
 export const QueryDelegatorDelegationsRequest: MessageFns<QueryDelegatorDelegationsRequest> = {
   encode(message: QueryDelegatorDelegationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.delegatorAddress !== "") {
       writer.uint32(10).string(message.delegatorAddress);
+    }
+    if (message.pagination !== undefined) {
+      PageRequest.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -769,6 +819,14 @@ export const QueryDelegatorDelegationsRequest: MessageFns<QueryDelegatorDelegati
             message.delegatorAddress = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -788,6 +846,7 @@ export const QueryDelegatorDelegationsRequest: MessageFns<QueryDelegatorDelegati
         : isSet(object.delegator_address)
         ? globalThis.String(object.delegator_address)
         : "",
+      pagination: isSet(object.pagination) ? PageRequest.fromJSON(object.pagination) : undefined,
     };
   },
 
@@ -795,6 +854,9 @@ export const QueryDelegatorDelegationsRequest: MessageFns<QueryDelegatorDelegati
     const obj: any = {};
     if (message.delegatorAddress !== "") {
       obj.delegatorAddress = message.delegatorAddress;
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageRequest.toJSON(message.pagination);
     }
     return obj;
   },
@@ -809,18 +871,24 @@ export const QueryDelegatorDelegationsRequest: MessageFns<QueryDelegatorDelegati
   ): QueryDelegatorDelegationsRequest {
     const message = createBaseQueryDelegatorDelegationsRequest();
     message.delegatorAddress = object.delegatorAddress ?? "";
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageRequest.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
 
 function createBaseQueryDelegatorDelegationsResponse(): QueryDelegatorDelegationsResponse {
-  return { delegations: [] };
+  return { delegations: [], pagination: undefined };
 }
 
 export const QueryDelegatorDelegationsResponse: MessageFns<QueryDelegatorDelegationsResponse> = {
   encode(message: QueryDelegatorDelegationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.delegations) {
       Delegation.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.pagination !== undefined) {
+      PageResponse.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -846,6 +914,14 @@ export const QueryDelegatorDelegationsResponse: MessageFns<QueryDelegatorDelegat
             message.delegations.push(Delegation.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -863,6 +939,7 @@ export const QueryDelegatorDelegationsResponse: MessageFns<QueryDelegatorDelegat
       delegations: globalThis.Array.isArray(object?.delegations)
         ? object.delegations.map((e: any) => Delegation.fromJSON(e))
         : [],
+      pagination: isSet(object.pagination) ? PageResponse.fromJSON(object.pagination) : undefined,
     };
   },
 
@@ -870,6 +947,9 @@ export const QueryDelegatorDelegationsResponse: MessageFns<QueryDelegatorDelegat
     const obj: any = {};
     if (message.delegations?.length) {
       obj.delegations = message.delegations.map((e) => Delegation.toJSON(e));
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageResponse.toJSON(message.pagination);
     }
     return obj;
   },
@@ -884,18 +964,24 @@ export const QueryDelegatorDelegationsResponse: MessageFns<QueryDelegatorDelegat
   ): QueryDelegatorDelegationsResponse {
     const message = createBaseQueryDelegatorDelegationsResponse();
     message.delegations = object.delegations?.map((e) => Delegation.fromPartial(e)) || [];
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageResponse.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
 
 function createBaseQueryValidatorDelegationsRequest(): QueryValidatorDelegationsRequest {
-  return { validatorAddress: "" };
+  return { validatorAddress: "", pagination: undefined };
 }
 
 export const QueryValidatorDelegationsRequest: MessageFns<QueryValidatorDelegationsRequest> = {
   encode(message: QueryValidatorDelegationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.validatorAddress !== "") {
       writer.uint32(10).string(message.validatorAddress);
+    }
+    if (message.pagination !== undefined) {
+      PageRequest.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -921,6 +1007,14 @@ export const QueryValidatorDelegationsRequest: MessageFns<QueryValidatorDelegati
             message.validatorAddress = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -940,6 +1034,7 @@ export const QueryValidatorDelegationsRequest: MessageFns<QueryValidatorDelegati
         : isSet(object.validator_address)
         ? globalThis.String(object.validator_address)
         : "",
+      pagination: isSet(object.pagination) ? PageRequest.fromJSON(object.pagination) : undefined,
     };
   },
 
@@ -947,6 +1042,9 @@ export const QueryValidatorDelegationsRequest: MessageFns<QueryValidatorDelegati
     const obj: any = {};
     if (message.validatorAddress !== "") {
       obj.validatorAddress = message.validatorAddress;
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageRequest.toJSON(message.pagination);
     }
     return obj;
   },
@@ -961,18 +1059,24 @@ export const QueryValidatorDelegationsRequest: MessageFns<QueryValidatorDelegati
   ): QueryValidatorDelegationsRequest {
     const message = createBaseQueryValidatorDelegationsRequest();
     message.validatorAddress = object.validatorAddress ?? "";
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageRequest.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
 
 function createBaseQueryValidatorDelegationsResponse(): QueryValidatorDelegationsResponse {
-  return { delegations: [] };
+  return { delegations: [], pagination: undefined };
 }
 
 export const QueryValidatorDelegationsResponse: MessageFns<QueryValidatorDelegationsResponse> = {
   encode(message: QueryValidatorDelegationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.delegations) {
       Delegation.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.pagination !== undefined) {
+      PageResponse.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -998,6 +1102,14 @@ export const QueryValidatorDelegationsResponse: MessageFns<QueryValidatorDelegat
             message.delegations.push(Delegation.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1015,6 +1127,7 @@ export const QueryValidatorDelegationsResponse: MessageFns<QueryValidatorDelegat
       delegations: globalThis.Array.isArray(object?.delegations)
         ? object.delegations.map((e: any) => Delegation.fromJSON(e))
         : [],
+      pagination: isSet(object.pagination) ? PageResponse.fromJSON(object.pagination) : undefined,
     };
   },
 
@@ -1022,6 +1135,9 @@ export const QueryValidatorDelegationsResponse: MessageFns<QueryValidatorDelegat
     const obj: any = {};
     if (message.delegations?.length) {
       obj.delegations = message.delegations.map((e) => Delegation.toJSON(e));
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageResponse.toJSON(message.pagination);
     }
     return obj;
   },
@@ -1036,18 +1152,24 @@ export const QueryValidatorDelegationsResponse: MessageFns<QueryValidatorDelegat
   ): QueryValidatorDelegationsResponse {
     const message = createBaseQueryValidatorDelegationsResponse();
     message.delegations = object.delegations?.map((e) => Delegation.fromPartial(e)) || [];
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageResponse.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
 
 function createBaseQueryUnbondingRequest(): QueryUnbondingRequest {
-  return { delegatorAddress: "" };
+  return { delegatorAddress: "", pagination: undefined };
 }
 
 export const QueryUnbondingRequest: MessageFns<QueryUnbondingRequest> = {
   encode(message: QueryUnbondingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.delegatorAddress !== "") {
       writer.uint32(10).string(message.delegatorAddress);
+    }
+    if (message.pagination !== undefined) {
+      PageRequest.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -1073,6 +1195,14 @@ export const QueryUnbondingRequest: MessageFns<QueryUnbondingRequest> = {
             message.delegatorAddress = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1092,6 +1222,7 @@ export const QueryUnbondingRequest: MessageFns<QueryUnbondingRequest> = {
         : isSet(object.delegator_address)
         ? globalThis.String(object.delegator_address)
         : "",
+      pagination: isSet(object.pagination) ? PageRequest.fromJSON(object.pagination) : undefined,
     };
   },
 
@@ -1099,6 +1230,9 @@ export const QueryUnbondingRequest: MessageFns<QueryUnbondingRequest> = {
     const obj: any = {};
     if (message.delegatorAddress !== "") {
       obj.delegatorAddress = message.delegatorAddress;
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageRequest.toJSON(message.pagination);
     }
     return obj;
   },
@@ -1109,18 +1243,24 @@ export const QueryUnbondingRequest: MessageFns<QueryUnbondingRequest> = {
   fromPartial<I extends Exact<DeepPartial<QueryUnbondingRequest>, I>>(object: I): QueryUnbondingRequest {
     const message = createBaseQueryUnbondingRequest();
     message.delegatorAddress = object.delegatorAddress ?? "";
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageRequest.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
 
 function createBaseQueryUnbondingResponse(): QueryUnbondingResponse {
-  return { entries: [] };
+  return { entries: [], pagination: undefined };
 }
 
 export const QueryUnbondingResponse: MessageFns<QueryUnbondingResponse> = {
   encode(message: QueryUnbondingResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.entries) {
       UnbondingEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.pagination !== undefined) {
+      PageResponse.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -1146,6 +1286,14 @@ export const QueryUnbondingResponse: MessageFns<QueryUnbondingResponse> = {
             message.entries.push(UnbondingEntry.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1163,6 +1311,7 @@ export const QueryUnbondingResponse: MessageFns<QueryUnbondingResponse> = {
       entries: globalThis.Array.isArray(object?.entries)
         ? object.entries.map((e: any) => UnbondingEntry.fromJSON(e))
         : [],
+      pagination: isSet(object.pagination) ? PageResponse.fromJSON(object.pagination) : undefined,
     };
   },
 
@@ -1170,6 +1319,9 @@ export const QueryUnbondingResponse: MessageFns<QueryUnbondingResponse> = {
     const obj: any = {};
     if (message.entries?.length) {
       obj.entries = message.entries.map((e) => UnbondingEntry.toJSON(e));
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageResponse.toJSON(message.pagination);
     }
     return obj;
   },
@@ -1180,6 +1332,9 @@ export const QueryUnbondingResponse: MessageFns<QueryUnbondingResponse> = {
   fromPartial<I extends Exact<DeepPartial<QueryUnbondingResponse>, I>>(object: I): QueryUnbondingResponse {
     const message = createBaseQueryUnbondingResponse();
     message.entries = object.entries?.map((e) => UnbondingEntry.fromPartial(e)) || [];
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageResponse.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
@@ -1325,11 +1480,14 @@ export const QueryMinerResponse: MessageFns<QueryMinerResponse> = {
 };
 
 function createBaseQueryMinersRequest(): QueryMinersRequest {
-  return {};
+  return { pagination: undefined };
 }
 
 export const QueryMinersRequest: MessageFns<QueryMinersRequest> = {
-  encode(_: QueryMinersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: QueryMinersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pagination !== undefined) {
+      PageRequest.encode(message.pagination, writer.uint32(10).fork()).join();
+    }
     return writer;
   },
 
@@ -1346,6 +1504,14 @@ export const QueryMinersRequest: MessageFns<QueryMinersRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pagination = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1358,32 +1524,41 @@ export const QueryMinersRequest: MessageFns<QueryMinersRequest> = {
     }
   },
 
-  fromJSON(_: any): QueryMinersRequest {
-    return {};
+  fromJSON(object: any): QueryMinersRequest {
+    return { pagination: isSet(object.pagination) ? PageRequest.fromJSON(object.pagination) : undefined };
   },
 
-  toJSON(_: QueryMinersRequest): unknown {
+  toJSON(message: QueryMinersRequest): unknown {
     const obj: any = {};
+    if (message.pagination !== undefined) {
+      obj.pagination = PageRequest.toJSON(message.pagination);
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<QueryMinersRequest>, I>>(base?: I): QueryMinersRequest {
     return QueryMinersRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<QueryMinersRequest>, I>>(_: I): QueryMinersRequest {
+  fromPartial<I extends Exact<DeepPartial<QueryMinersRequest>, I>>(object: I): QueryMinersRequest {
     const message = createBaseQueryMinersRequest();
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageRequest.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
 
 function createBaseQueryMinersResponse(): QueryMinersResponse {
-  return { miners: [] };
+  return { miners: [], pagination: undefined };
 }
 
 export const QueryMinersResponse: MessageFns<QueryMinersResponse> = {
   encode(message: QueryMinersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.miners) {
       Miner.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.pagination !== undefined) {
+      PageResponse.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -1409,6 +1584,14 @@ export const QueryMinersResponse: MessageFns<QueryMinersResponse> = {
             message.miners.push(Miner.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1422,13 +1605,19 @@ export const QueryMinersResponse: MessageFns<QueryMinersResponse> = {
   },
 
   fromJSON(object: any): QueryMinersResponse {
-    return { miners: globalThis.Array.isArray(object?.miners) ? object.miners.map((e: any) => Miner.fromJSON(e)) : [] };
+    return {
+      miners: globalThis.Array.isArray(object?.miners) ? object.miners.map((e: any) => Miner.fromJSON(e)) : [],
+      pagination: isSet(object.pagination) ? PageResponse.fromJSON(object.pagination) : undefined,
+    };
   },
 
   toJSON(message: QueryMinersResponse): unknown {
     const obj: any = {};
     if (message.miners?.length) {
       obj.miners = message.miners.map((e) => Miner.toJSON(e));
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageResponse.toJSON(message.pagination);
     }
     return obj;
   },
@@ -1439,6 +1628,9 @@ export const QueryMinersResponse: MessageFns<QueryMinersResponse> = {
   fromPartial<I extends Exact<DeepPartial<QueryMinersResponse>, I>>(object: I): QueryMinersResponse {
     const message = createBaseQueryMinersResponse();
     message.miners = object.miners?.map((e) => Miner.fromPartial(e)) || [];
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageResponse.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };

@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { PageRequest, PageResponse } from "../../../cosmos/base/query/v1beta1/pagination.js";
 import { Activation, Params, Subnet } from "./types.js";
 
 export const protobufPackage = "r3mes.subnet.v1";
@@ -22,12 +23,14 @@ export interface QueryParamsResponse {
 /** model_version 0 = the active version. */
 export interface QuerySubnetsRequest {
   modelVersion: bigint;
+  pagination: PageRequest | undefined;
 }
 
 export interface QuerySubnetsResponse {
   modelVersion: bigint;
   nLayers: bigint;
   subnets: Subnet[];
+  pagination: PageResponse | undefined;
 }
 
 export interface QueryAssignmentRequest {
@@ -44,10 +47,12 @@ export interface QueryAssignmentResponse {
 
 export interface QueryActivationsRequest {
   windowId: bigint;
+  pagination: PageRequest | undefined;
 }
 
 export interface QueryActivationsResponse {
   activations: Activation[];
+  pagination: PageResponse | undefined;
 }
 
 function createBaseQueryParamsRequest(): QueryParamsRequest {
@@ -172,7 +177,7 @@ export const QueryParamsResponse: MessageFns<QueryParamsResponse> = {
 };
 
 function createBaseQuerySubnetsRequest(): QuerySubnetsRequest {
-  return { modelVersion: 0n };
+  return { modelVersion: 0n, pagination: undefined };
 }
 
 export const QuerySubnetsRequest: MessageFns<QuerySubnetsRequest> = {
@@ -182,6 +187,9 @@ export const QuerySubnetsRequest: MessageFns<QuerySubnetsRequest> = {
         throw new globalThis.Error("value provided for field message.modelVersion of type uint64 too large");
       }
       writer.uint32(8).uint64(message.modelVersion);
+    }
+    if (message.pagination !== undefined) {
+      PageRequest.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -207,6 +215,14 @@ export const QuerySubnetsRequest: MessageFns<QuerySubnetsRequest> = {
             message.modelVersion = reader.uint64() as bigint;
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -226,6 +242,7 @@ export const QuerySubnetsRequest: MessageFns<QuerySubnetsRequest> = {
         : isSet(object.model_version)
         ? BigInt(object.model_version)
         : 0n,
+      pagination: isSet(object.pagination) ? PageRequest.fromJSON(object.pagination) : undefined,
     };
   },
 
@@ -233,6 +250,9 @@ export const QuerySubnetsRequest: MessageFns<QuerySubnetsRequest> = {
     const obj: any = {};
     if (message.modelVersion !== 0n) {
       obj.modelVersion = message.modelVersion.toString();
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageRequest.toJSON(message.pagination);
     }
     return obj;
   },
@@ -245,12 +265,15 @@ export const QuerySubnetsRequest: MessageFns<QuerySubnetsRequest> = {
     message.modelVersion = (object.modelVersion !== undefined && object.modelVersion !== null)
       ? BigInt(object.modelVersion)
       : 0n;
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageRequest.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
 
 function createBaseQuerySubnetsResponse(): QuerySubnetsResponse {
-  return { modelVersion: 0n, nLayers: 0n, subnets: [] };
+  return { modelVersion: 0n, nLayers: 0n, subnets: [], pagination: undefined };
 }
 
 export const QuerySubnetsResponse: MessageFns<QuerySubnetsResponse> = {
@@ -269,6 +292,9 @@ export const QuerySubnetsResponse: MessageFns<QuerySubnetsResponse> = {
     }
     for (const v of message.subnets) {
       Subnet.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.pagination !== undefined) {
+      PageResponse.encode(message.pagination, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -310,6 +336,14 @@ export const QuerySubnetsResponse: MessageFns<QuerySubnetsResponse> = {
             message.subnets.push(Subnet.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pagination = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -331,6 +365,7 @@ export const QuerySubnetsResponse: MessageFns<QuerySubnetsResponse> = {
         : 0n,
       nLayers: isSet(object.nLayers) ? BigInt(object.nLayers) : isSet(object.n_layers) ? BigInt(object.n_layers) : 0n,
       subnets: globalThis.Array.isArray(object?.subnets) ? object.subnets.map((e: any) => Subnet.fromJSON(e)) : [],
+      pagination: isSet(object.pagination) ? PageResponse.fromJSON(object.pagination) : undefined,
     };
   },
 
@@ -345,6 +380,9 @@ export const QuerySubnetsResponse: MessageFns<QuerySubnetsResponse> = {
     if (message.subnets?.length) {
       obj.subnets = message.subnets.map((e) => Subnet.toJSON(e));
     }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageResponse.toJSON(message.pagination);
+    }
     return obj;
   },
 
@@ -358,6 +396,9 @@ export const QuerySubnetsResponse: MessageFns<QuerySubnetsResponse> = {
       : 0n;
     message.nLayers = (object.nLayers !== undefined && object.nLayers !== null) ? BigInt(object.nLayers) : 0n;
     message.subnets = object.subnets?.map((e) => Subnet.fromPartial(e)) || [];
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageResponse.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
@@ -590,7 +631,7 @@ export const QueryAssignmentResponse: MessageFns<QueryAssignmentResponse> = {
 };
 
 function createBaseQueryActivationsRequest(): QueryActivationsRequest {
-  return { windowId: 0n };
+  return { windowId: 0n, pagination: undefined };
 }
 
 export const QueryActivationsRequest: MessageFns<QueryActivationsRequest> = {
@@ -600,6 +641,9 @@ export const QueryActivationsRequest: MessageFns<QueryActivationsRequest> = {
         throw new globalThis.Error("value provided for field message.windowId of type uint64 too large");
       }
       writer.uint32(8).uint64(message.windowId);
+    }
+    if (message.pagination !== undefined) {
+      PageRequest.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -625,6 +669,14 @@ export const QueryActivationsRequest: MessageFns<QueryActivationsRequest> = {
             message.windowId = reader.uint64() as bigint;
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -644,6 +696,7 @@ export const QueryActivationsRequest: MessageFns<QueryActivationsRequest> = {
         : isSet(object.window_id)
         ? BigInt(object.window_id)
         : 0n,
+      pagination: isSet(object.pagination) ? PageRequest.fromJSON(object.pagination) : undefined,
     };
   },
 
@@ -651,6 +704,9 @@ export const QueryActivationsRequest: MessageFns<QueryActivationsRequest> = {
     const obj: any = {};
     if (message.windowId !== 0n) {
       obj.windowId = message.windowId.toString();
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageRequest.toJSON(message.pagination);
     }
     return obj;
   },
@@ -661,18 +717,24 @@ export const QueryActivationsRequest: MessageFns<QueryActivationsRequest> = {
   fromPartial<I extends Exact<DeepPartial<QueryActivationsRequest>, I>>(object: I): QueryActivationsRequest {
     const message = createBaseQueryActivationsRequest();
     message.windowId = (object.windowId !== undefined && object.windowId !== null) ? BigInt(object.windowId) : 0n;
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageRequest.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
 
 function createBaseQueryActivationsResponse(): QueryActivationsResponse {
-  return { activations: [] };
+  return { activations: [], pagination: undefined };
 }
 
 export const QueryActivationsResponse: MessageFns<QueryActivationsResponse> = {
   encode(message: QueryActivationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.activations) {
       Activation.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.pagination !== undefined) {
+      PageResponse.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -698,6 +760,14 @@ export const QueryActivationsResponse: MessageFns<QueryActivationsResponse> = {
             message.activations.push(Activation.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -715,6 +785,7 @@ export const QueryActivationsResponse: MessageFns<QueryActivationsResponse> = {
       activations: globalThis.Array.isArray(object?.activations)
         ? object.activations.map((e: any) => Activation.fromJSON(e))
         : [],
+      pagination: isSet(object.pagination) ? PageResponse.fromJSON(object.pagination) : undefined,
     };
   },
 
@@ -722,6 +793,9 @@ export const QueryActivationsResponse: MessageFns<QueryActivationsResponse> = {
     const obj: any = {};
     if (message.activations?.length) {
       obj.activations = message.activations.map((e) => Activation.toJSON(e));
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageResponse.toJSON(message.pagination);
     }
     return obj;
   },
@@ -732,6 +806,9 @@ export const QueryActivationsResponse: MessageFns<QueryActivationsResponse> = {
   fromPartial<I extends Exact<DeepPartial<QueryActivationsResponse>, I>>(object: I): QueryActivationsResponse {
     const message = createBaseQueryActivationsResponse();
     message.activations = object.activations?.map((e) => Activation.fromPartial(e)) || [];
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageResponse.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };

@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { PageRequest, PageResponse } from "../../../cosmos/base/query/v1beta1/pagination.js";
 import { AggregationCommit, Params, Submission, Window } from "./types.js";
 
 export const protobufPackage = "r3mes.training.v1";
@@ -45,18 +46,49 @@ export interface QuerySubmissionResponse {
 
 export interface QueryWindowSubmissionsRequest {
   windowId: bigint;
+  pagination: PageRequest | undefined;
 }
 
 export interface QueryWindowSubmissionsResponse {
+  /** Ascending by submission id. */
   submissions: Submission[];
+  pagination: PageResponse | undefined;
+}
+
+/**
+ * Windows, ascending by id (pagination.reverse: newest first). status: "" (all), "collecting",
+ * "aggregating", "finalized" or "failed".
+ */
+export interface QueryWindowsRequest {
+  status: string;
+  pagination: PageRequest | undefined;
+}
+
+export interface QueryWindowsResponse {
+  windows: Window[];
+  pagination: PageResponse | undefined;
+}
+
+/** A miner's submissions in every window, ascending by submission id (an index by miner). */
+export interface QueryMinerSubmissionsRequest {
+  miner: string;
+  pagination: PageRequest | undefined;
+}
+
+export interface QueryMinerSubmissionsResponse {
+  submissions: Submission[];
+  pagination: PageResponse | undefined;
 }
 
 export interface QueryAggregationRequest {
   windowId: bigint;
+  pagination: PageRequest | undefined;
 }
 
 export interface QueryAggregationResponse {
+  /** By proposer address. */
   commits: AggregationCommit[];
+  pagination: PageResponse | undefined;
 }
 
 /** What a miner's next submission in a window must carry. */
@@ -611,7 +643,7 @@ export const QuerySubmissionResponse: MessageFns<QuerySubmissionResponse> = {
 };
 
 function createBaseQueryWindowSubmissionsRequest(): QueryWindowSubmissionsRequest {
-  return { windowId: 0n };
+  return { windowId: 0n, pagination: undefined };
 }
 
 export const QueryWindowSubmissionsRequest: MessageFns<QueryWindowSubmissionsRequest> = {
@@ -621,6 +653,9 @@ export const QueryWindowSubmissionsRequest: MessageFns<QueryWindowSubmissionsReq
         throw new globalThis.Error("value provided for field message.windowId of type uint64 too large");
       }
       writer.uint32(8).uint64(message.windowId);
+    }
+    if (message.pagination !== undefined) {
+      PageRequest.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -646,6 +681,14 @@ export const QueryWindowSubmissionsRequest: MessageFns<QueryWindowSubmissionsReq
             message.windowId = reader.uint64() as bigint;
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -665,6 +708,7 @@ export const QueryWindowSubmissionsRequest: MessageFns<QueryWindowSubmissionsReq
         : isSet(object.window_id)
         ? BigInt(object.window_id)
         : 0n,
+      pagination: isSet(object.pagination) ? PageRequest.fromJSON(object.pagination) : undefined,
     };
   },
 
@@ -672,6 +716,9 @@ export const QueryWindowSubmissionsRequest: MessageFns<QueryWindowSubmissionsReq
     const obj: any = {};
     if (message.windowId !== 0n) {
       obj.windowId = message.windowId.toString();
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageRequest.toJSON(message.pagination);
     }
     return obj;
   },
@@ -684,18 +731,24 @@ export const QueryWindowSubmissionsRequest: MessageFns<QueryWindowSubmissionsReq
   ): QueryWindowSubmissionsRequest {
     const message = createBaseQueryWindowSubmissionsRequest();
     message.windowId = (object.windowId !== undefined && object.windowId !== null) ? BigInt(object.windowId) : 0n;
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageRequest.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
 
 function createBaseQueryWindowSubmissionsResponse(): QueryWindowSubmissionsResponse {
-  return { submissions: [] };
+  return { submissions: [], pagination: undefined };
 }
 
 export const QueryWindowSubmissionsResponse: MessageFns<QueryWindowSubmissionsResponse> = {
   encode(message: QueryWindowSubmissionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.submissions) {
       Submission.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.pagination !== undefined) {
+      PageResponse.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -721,6 +774,14 @@ export const QueryWindowSubmissionsResponse: MessageFns<QueryWindowSubmissionsRe
             message.submissions.push(Submission.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -738,6 +799,7 @@ export const QueryWindowSubmissionsResponse: MessageFns<QueryWindowSubmissionsRe
       submissions: globalThis.Array.isArray(object?.submissions)
         ? object.submissions.map((e: any) => Submission.fromJSON(e))
         : [],
+      pagination: isSet(object.pagination) ? PageResponse.fromJSON(object.pagination) : undefined,
     };
   },
 
@@ -745,6 +807,9 @@ export const QueryWindowSubmissionsResponse: MessageFns<QueryWindowSubmissionsRe
     const obj: any = {};
     if (message.submissions?.length) {
       obj.submissions = message.submissions.map((e) => Submission.toJSON(e));
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageResponse.toJSON(message.pagination);
     }
     return obj;
   },
@@ -757,12 +822,367 @@ export const QueryWindowSubmissionsResponse: MessageFns<QueryWindowSubmissionsRe
   ): QueryWindowSubmissionsResponse {
     const message = createBaseQueryWindowSubmissionsResponse();
     message.submissions = object.submissions?.map((e) => Submission.fromPartial(e)) || [];
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageResponse.fromPartial(object.pagination)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseQueryWindowsRequest(): QueryWindowsRequest {
+  return { status: "", pagination: undefined };
+}
+
+export const QueryWindowsRequest: MessageFns<QueryWindowsRequest> = {
+  encode(message: QueryWindowsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== "") {
+      writer.uint32(10).string(message.status);
+    }
+    if (message.pagination !== undefined) {
+      PageRequest.encode(message.pagination, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryWindowsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryWindowsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryWindowsRequest {
+    return {
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      pagination: isSet(object.pagination) ? PageRequest.fromJSON(object.pagination) : undefined,
+    };
+  },
+
+  toJSON(message: QueryWindowsRequest): unknown {
+    const obj: any = {};
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageRequest.toJSON(message.pagination);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryWindowsRequest>, I>>(base?: I): QueryWindowsRequest {
+    return QueryWindowsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryWindowsRequest>, I>>(object: I): QueryWindowsRequest {
+    const message = createBaseQueryWindowsRequest();
+    message.status = object.status ?? "";
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageRequest.fromPartial(object.pagination)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseQueryWindowsResponse(): QueryWindowsResponse {
+  return { windows: [], pagination: undefined };
+}
+
+export const QueryWindowsResponse: MessageFns<QueryWindowsResponse> = {
+  encode(message: QueryWindowsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.windows) {
+      Window.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.pagination !== undefined) {
+      PageResponse.encode(message.pagination, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryWindowsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryWindowsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.windows.push(Window.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryWindowsResponse {
+    return {
+      windows: globalThis.Array.isArray(object?.windows) ? object.windows.map((e: any) => Window.fromJSON(e)) : [],
+      pagination: isSet(object.pagination) ? PageResponse.fromJSON(object.pagination) : undefined,
+    };
+  },
+
+  toJSON(message: QueryWindowsResponse): unknown {
+    const obj: any = {};
+    if (message.windows?.length) {
+      obj.windows = message.windows.map((e) => Window.toJSON(e));
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageResponse.toJSON(message.pagination);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryWindowsResponse>, I>>(base?: I): QueryWindowsResponse {
+    return QueryWindowsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryWindowsResponse>, I>>(object: I): QueryWindowsResponse {
+    const message = createBaseQueryWindowsResponse();
+    message.windows = object.windows?.map((e) => Window.fromPartial(e)) || [];
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageResponse.fromPartial(object.pagination)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseQueryMinerSubmissionsRequest(): QueryMinerSubmissionsRequest {
+  return { miner: "", pagination: undefined };
+}
+
+export const QueryMinerSubmissionsRequest: MessageFns<QueryMinerSubmissionsRequest> = {
+  encode(message: QueryMinerSubmissionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.miner !== "") {
+      writer.uint32(10).string(message.miner);
+    }
+    if (message.pagination !== undefined) {
+      PageRequest.encode(message.pagination, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryMinerSubmissionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryMinerSubmissionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.miner = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryMinerSubmissionsRequest {
+    return {
+      miner: isSet(object.miner) ? globalThis.String(object.miner) : "",
+      pagination: isSet(object.pagination) ? PageRequest.fromJSON(object.pagination) : undefined,
+    };
+  },
+
+  toJSON(message: QueryMinerSubmissionsRequest): unknown {
+    const obj: any = {};
+    if (message.miner !== "") {
+      obj.miner = message.miner;
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageRequest.toJSON(message.pagination);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryMinerSubmissionsRequest>, I>>(base?: I): QueryMinerSubmissionsRequest {
+    return QueryMinerSubmissionsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryMinerSubmissionsRequest>, I>>(object: I): QueryMinerSubmissionsRequest {
+    const message = createBaseQueryMinerSubmissionsRequest();
+    message.miner = object.miner ?? "";
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageRequest.fromPartial(object.pagination)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseQueryMinerSubmissionsResponse(): QueryMinerSubmissionsResponse {
+  return { submissions: [], pagination: undefined };
+}
+
+export const QueryMinerSubmissionsResponse: MessageFns<QueryMinerSubmissionsResponse> = {
+  encode(message: QueryMinerSubmissionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.submissions) {
+      Submission.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.pagination !== undefined) {
+      PageResponse.encode(message.pagination, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryMinerSubmissionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryMinerSubmissionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.submissions.push(Submission.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryMinerSubmissionsResponse {
+    return {
+      submissions: globalThis.Array.isArray(object?.submissions)
+        ? object.submissions.map((e: any) => Submission.fromJSON(e))
+        : [],
+      pagination: isSet(object.pagination) ? PageResponse.fromJSON(object.pagination) : undefined,
+    };
+  },
+
+  toJSON(message: QueryMinerSubmissionsResponse): unknown {
+    const obj: any = {};
+    if (message.submissions?.length) {
+      obj.submissions = message.submissions.map((e) => Submission.toJSON(e));
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageResponse.toJSON(message.pagination);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryMinerSubmissionsResponse>, I>>(base?: I): QueryMinerSubmissionsResponse {
+    return QueryMinerSubmissionsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryMinerSubmissionsResponse>, I>>(
+    object: I,
+  ): QueryMinerSubmissionsResponse {
+    const message = createBaseQueryMinerSubmissionsResponse();
+    message.submissions = object.submissions?.map((e) => Submission.fromPartial(e)) || [];
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageResponse.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
 
 function createBaseQueryAggregationRequest(): QueryAggregationRequest {
-  return { windowId: 0n };
+  return { windowId: 0n, pagination: undefined };
 }
 
 export const QueryAggregationRequest: MessageFns<QueryAggregationRequest> = {
@@ -772,6 +1192,9 @@ export const QueryAggregationRequest: MessageFns<QueryAggregationRequest> = {
         throw new globalThis.Error("value provided for field message.windowId of type uint64 too large");
       }
       writer.uint32(8).uint64(message.windowId);
+    }
+    if (message.pagination !== undefined) {
+      PageRequest.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -797,6 +1220,14 @@ export const QueryAggregationRequest: MessageFns<QueryAggregationRequest> = {
             message.windowId = reader.uint64() as bigint;
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -816,6 +1247,7 @@ export const QueryAggregationRequest: MessageFns<QueryAggregationRequest> = {
         : isSet(object.window_id)
         ? BigInt(object.window_id)
         : 0n,
+      pagination: isSet(object.pagination) ? PageRequest.fromJSON(object.pagination) : undefined,
     };
   },
 
@@ -823,6 +1255,9 @@ export const QueryAggregationRequest: MessageFns<QueryAggregationRequest> = {
     const obj: any = {};
     if (message.windowId !== 0n) {
       obj.windowId = message.windowId.toString();
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageRequest.toJSON(message.pagination);
     }
     return obj;
   },
@@ -833,18 +1268,24 @@ export const QueryAggregationRequest: MessageFns<QueryAggregationRequest> = {
   fromPartial<I extends Exact<DeepPartial<QueryAggregationRequest>, I>>(object: I): QueryAggregationRequest {
     const message = createBaseQueryAggregationRequest();
     message.windowId = (object.windowId !== undefined && object.windowId !== null) ? BigInt(object.windowId) : 0n;
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageRequest.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
 
 function createBaseQueryAggregationResponse(): QueryAggregationResponse {
-  return { commits: [] };
+  return { commits: [], pagination: undefined };
 }
 
 export const QueryAggregationResponse: MessageFns<QueryAggregationResponse> = {
   encode(message: QueryAggregationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.commits) {
       AggregationCommit.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.pagination !== undefined) {
+      PageResponse.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -870,6 +1311,14 @@ export const QueryAggregationResponse: MessageFns<QueryAggregationResponse> = {
             message.commits.push(AggregationCommit.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -887,6 +1336,7 @@ export const QueryAggregationResponse: MessageFns<QueryAggregationResponse> = {
       commits: globalThis.Array.isArray(object?.commits)
         ? object.commits.map((e: any) => AggregationCommit.fromJSON(e))
         : [],
+      pagination: isSet(object.pagination) ? PageResponse.fromJSON(object.pagination) : undefined,
     };
   },
 
@@ -894,6 +1344,9 @@ export const QueryAggregationResponse: MessageFns<QueryAggregationResponse> = {
     const obj: any = {};
     if (message.commits?.length) {
       obj.commits = message.commits.map((e) => AggregationCommit.toJSON(e));
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageResponse.toJSON(message.pagination);
     }
     return obj;
   },
@@ -904,6 +1357,9 @@ export const QueryAggregationResponse: MessageFns<QueryAggregationResponse> = {
   fromPartial<I extends Exact<DeepPartial<QueryAggregationResponse>, I>>(object: I): QueryAggregationResponse {
     const message = createBaseQueryAggregationResponse();
     message.commits = object.commits?.map((e) => AggregationCommit.fromPartial(e)) || [];
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageResponse.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };

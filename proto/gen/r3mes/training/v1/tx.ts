@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { Exclusion } from "./types.js";
 
 export const protobufPackage = "r3mes.training.v1";
 
@@ -36,7 +37,10 @@ export interface MsgSubmitGradientResponse {
   ordinal: bigint;
 }
 
-/** A drawn proposer commits sha256(result_cid ‖ result_hash ‖ nonce). Signer: proposer. */
+/**
+ * A drawn proposer commits sha256(result_cid ‖ result_hash ‖ nonce ‖ for each exclusion, ascending:
+ * u64be(submission_id) ‖ u8(reason)) (modules/training/README.md "Commit-reveal"). Signer: proposer.
+ */
 export interface MsgCommitAggregation {
   proposer: string;
   windowId: bigint;
@@ -46,13 +50,18 @@ export interface MsgCommitAggregation {
 export interface MsgCommitAggregationResponse {
 }
 
-/** Opens the commitment. Signer: proposer. */
+/**
+ * Opens the commitment. Signer: proposer. result_cid and result_hash both empty, with every
+ * accepted submission excluded, is the "nothing to aggregate" reveal.
+ */
 export interface MsgRevealAggregation {
   proposer: string;
   windowId: bigint;
   resultCid: string;
   resultHash: Buffer;
   nonce: Buffer;
+  /** The accepted submissions left out of the aggregate, strictly ascending by submission id. */
+  excluded: Exclusion[];
 }
 
 export interface MsgRevealAggregationResponse {
@@ -613,7 +622,14 @@ export const MsgCommitAggregationResponse: MessageFns<MsgCommitAggregationRespon
 };
 
 function createBaseMsgRevealAggregation(): MsgRevealAggregation {
-  return { proposer: "", windowId: 0n, resultCid: "", resultHash: Buffer.alloc(0), nonce: Buffer.alloc(0) };
+  return {
+    proposer: "",
+    windowId: 0n,
+    resultCid: "",
+    resultHash: Buffer.alloc(0),
+    nonce: Buffer.alloc(0),
+    excluded: [],
+  };
 }
 
 export const MsgRevealAggregation: MessageFns<MsgRevealAggregation> = {
@@ -635,6 +651,9 @@ export const MsgRevealAggregation: MessageFns<MsgRevealAggregation> = {
     }
     if (message.nonce.length !== 0) {
       writer.uint32(42).bytes(message.nonce);
+    }
+    for (const v of message.excluded) {
+      Exclusion.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -692,6 +711,14 @@ export const MsgRevealAggregation: MessageFns<MsgRevealAggregation> = {
             message.nonce = Buffer.from(reader.bytes());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.excluded.push(Exclusion.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -723,6 +750,9 @@ export const MsgRevealAggregation: MessageFns<MsgRevealAggregation> = {
         ? Buffer.from(bytesFromBase64(object.result_hash))
         : Buffer.alloc(0),
       nonce: isSet(object.nonce) ? Buffer.from(bytesFromBase64(object.nonce)) : Buffer.alloc(0),
+      excluded: globalThis.Array.isArray(object?.excluded)
+        ? object.excluded.map((e: any) => Exclusion.fromJSON(e))
+        : [],
     };
   },
 
@@ -743,6 +773,9 @@ export const MsgRevealAggregation: MessageFns<MsgRevealAggregation> = {
     if (message.nonce.length !== 0) {
       obj.nonce = base64FromBytes(message.nonce);
     }
+    if (message.excluded?.length) {
+      obj.excluded = message.excluded.map((e) => Exclusion.toJSON(e));
+    }
     return obj;
   },
 
@@ -756,6 +789,7 @@ export const MsgRevealAggregation: MessageFns<MsgRevealAggregation> = {
     message.resultCid = object.resultCid ?? "";
     message.resultHash = object.resultHash ?? Buffer.alloc(0);
     message.nonce = object.nonce ?? Buffer.alloc(0);
+    message.excluded = object.excluded?.map((e) => Exclusion.fromPartial(e)) || [];
     return message;
   },
 };

@@ -67,6 +67,11 @@ export enum SubmissionStatus {
   SUBMISSION_STATUS_PENDING = 1,
   SUBMISSION_STATUS_ACCEPTED = 2,
   SUBMISSION_STATUS_REJECTED = 3,
+  /**
+   * SUBMISSION_STATUS_EXCLUDED - Accepted, then left out of the window's aggregate by the majority of its proposers
+   * (exclusion_reason says why); earns no reward.
+   */
+  SUBMISSION_STATUS_EXCLUDED = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -84,6 +89,9 @@ export function submissionStatusFromJSON(object: any): SubmissionStatus {
     case 3:
     case "SUBMISSION_STATUS_REJECTED":
       return SubmissionStatus.SUBMISSION_STATUS_REJECTED;
+    case 4:
+    case "SUBMISSION_STATUS_EXCLUDED":
+      return SubmissionStatus.SUBMISSION_STATUS_EXCLUDED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -101,7 +109,58 @@ export function submissionStatusToJSON(object: SubmissionStatus): string {
       return "SUBMISSION_STATUS_ACCEPTED";
     case SubmissionStatus.SUBMISSION_STATUS_REJECTED:
       return "SUBMISSION_STATUS_REJECTED";
+    case SubmissionStatus.SUBMISSION_STATUS_EXCLUDED:
+      return "SUBMISSION_STATUS_EXCLUDED";
     case SubmissionStatus.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** Why a window's proposers left an ACCEPTED submission out of the aggregate. */
+export enum ExclusionReason {
+  EXCLUSION_REASON_UNSPECIFIED = 0,
+  /** EXCLUSION_REASON_UNAVAILABLE - The content store did not serve the gradient CID (after the proposer's timeout and retries). */
+  EXCLUSION_REASON_UNAVAILABLE = 1,
+  /** EXCLUSION_REASON_UNDECODABLE - The bytes behind the CID are not an adapter-delta file. */
+  EXCLUSION_REASON_UNDECODABLE = 2,
+  /** EXCLUSION_REASON_WRONG_MODEL - The delta file's metadata or tensor shape does not fit the window's model version. */
+  EXCLUSION_REASON_WRONG_MODEL = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function exclusionReasonFromJSON(object: any): ExclusionReason {
+  switch (object) {
+    case 0:
+    case "EXCLUSION_REASON_UNSPECIFIED":
+      return ExclusionReason.EXCLUSION_REASON_UNSPECIFIED;
+    case 1:
+    case "EXCLUSION_REASON_UNAVAILABLE":
+      return ExclusionReason.EXCLUSION_REASON_UNAVAILABLE;
+    case 2:
+    case "EXCLUSION_REASON_UNDECODABLE":
+      return ExclusionReason.EXCLUSION_REASON_UNDECODABLE;
+    case 3:
+    case "EXCLUSION_REASON_WRONG_MODEL":
+      return ExclusionReason.EXCLUSION_REASON_WRONG_MODEL;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ExclusionReason.UNRECOGNIZED;
+  }
+}
+
+export function exclusionReasonToJSON(object: ExclusionReason): string {
+  switch (object) {
+    case ExclusionReason.EXCLUSION_REASON_UNSPECIFIED:
+      return "EXCLUSION_REASON_UNSPECIFIED";
+    case ExclusionReason.EXCLUSION_REASON_UNAVAILABLE:
+      return "EXCLUSION_REASON_UNAVAILABLE";
+    case ExclusionReason.EXCLUSION_REASON_UNDECODABLE:
+      return "EXCLUSION_REASON_UNDECODABLE";
+    case ExclusionReason.EXCLUSION_REASON_WRONG_MODEL:
+      return "EXCLUSION_REASON_WRONG_MODEL";
+    case ExclusionReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
   }
@@ -171,6 +230,14 @@ export interface Window {
   failureReason: string;
   /** Height at which the window became finalized or failed. */
   closedHeight: bigint;
+  /** Accepted submissions the majority of the proposers left out of the aggregate (set at tally). */
+  excludedCount: bigint;
+}
+
+/** One submission a proposer leaves out of its aggregate, and why. */
+export interface Exclusion {
+  submissionId: bigint;
+  reason: ExclusionReason;
 }
 
 export interface Submission {
@@ -191,6 +258,8 @@ export interface Submission {
   height: bigint;
   status: SubmissionStatus;
   rejectReason: string;
+  /** Set with SUBMISSION_STATUS_EXCLUDED: why the window's majority left it out. */
+  exclusionReason: ExclusionReason;
 }
 
 /** One drawn proposer's commit and (once revealed) reveal for a window. */
@@ -203,6 +272,8 @@ export interface AggregationCommit {
   resultCid: string;
   resultHash: Buffer;
   revealHeight: bigint;
+  /** The revealed exclusions, ascending by submission id (empty: every accepted input included). */
+  excluded: Exclusion[];
 }
 
 /** Counters and the window schedule. */
@@ -566,6 +637,7 @@ function createBaseWindow(): Window {
     resultHash: Buffer.alloc(0),
     failureReason: "",
     closedHeight: 0n,
+    excludedCount: 0n,
   };
 }
 
@@ -669,6 +741,12 @@ export const Window: MessageFns<Window> = {
         throw new globalThis.Error("value provided for field message.closedHeight of type uint64 too large");
       }
       writer.uint32(160).uint64(message.closedHeight);
+    }
+    if (message.excludedCount !== 0n) {
+      if (BigInt.asUintN(64, message.excludedCount) !== message.excludedCount) {
+        throw new globalThis.Error("value provided for field message.excludedCount of type uint64 too large");
+      }
+      writer.uint32(168).uint64(message.excludedCount);
     }
     return writer;
   },
@@ -846,6 +924,14 @@ export const Window: MessageFns<Window> = {
             message.closedHeight = reader.uint64() as bigint;
             continue;
           }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.excludedCount = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -946,6 +1032,11 @@ export const Window: MessageFns<Window> = {
         : isSet(object.closed_height)
         ? BigInt(object.closed_height)
         : 0n,
+      excludedCount: isSet(object.excludedCount)
+        ? BigInt(object.excludedCount)
+        : isSet(object.excluded_count)
+        ? BigInt(object.excluded_count)
+        : 0n,
     };
   },
 
@@ -1011,6 +1102,9 @@ export const Window: MessageFns<Window> = {
     if (message.closedHeight !== 0n) {
       obj.closedHeight = message.closedHeight.toString();
     }
+    if (message.excludedCount !== 0n) {
+      obj.excludedCount = message.excludedCount.toString();
+    }
     return obj;
   },
 
@@ -1064,6 +1158,103 @@ export const Window: MessageFns<Window> = {
     message.closedHeight = (object.closedHeight !== undefined && object.closedHeight !== null)
       ? BigInt(object.closedHeight)
       : 0n;
+    message.excludedCount = (object.excludedCount !== undefined && object.excludedCount !== null)
+      ? BigInt(object.excludedCount)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseExclusion(): Exclusion {
+  return { submissionId: 0n, reason: 0 };
+}
+
+export const Exclusion: MessageFns<Exclusion> = {
+  encode(message: Exclusion, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.submissionId !== 0n) {
+      if (BigInt.asUintN(64, message.submissionId) !== message.submissionId) {
+        throw new globalThis.Error("value provided for field message.submissionId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.submissionId);
+    }
+    if (message.reason !== 0) {
+      writer.uint32(16).int32(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Exclusion {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExclusion();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.submissionId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.reason = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Exclusion {
+    return {
+      submissionId: isSet(object.submissionId)
+        ? BigInt(object.submissionId)
+        : isSet(object.submission_id)
+        ? BigInt(object.submission_id)
+        : 0n,
+      reason: isSet(object.reason) ? exclusionReasonFromJSON(object.reason) : 0,
+    };
+  },
+
+  toJSON(message: Exclusion): unknown {
+    const obj: any = {};
+    if (message.submissionId !== 0n) {
+      obj.submissionId = message.submissionId.toString();
+    }
+    if (message.reason !== 0) {
+      obj.reason = exclusionReasonToJSON(message.reason);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Exclusion>, I>>(base?: I): Exclusion {
+    return Exclusion.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Exclusion>, I>>(object: I): Exclusion {
+    const message = createBaseExclusion();
+    message.submissionId = (object.submissionId !== undefined && object.submissionId !== null)
+      ? BigInt(object.submissionId)
+      : 0n;
+    message.reason = object.reason ?? 0;
     return message;
   },
 };
@@ -1086,6 +1277,7 @@ function createBaseSubmission(): Submission {
     height: 0n,
     status: 0,
     rejectReason: "",
+    exclusionReason: 0,
   };
 }
 
@@ -1165,6 +1357,9 @@ export const Submission: MessageFns<Submission> = {
     }
     if (message.rejectReason !== "") {
       writer.uint32(130).string(message.rejectReason);
+    }
+    if (message.exclusionReason !== 0) {
+      writer.uint32(136).int32(message.exclusionReason);
     }
     return writer;
   },
@@ -1310,6 +1505,14 @@ export const Submission: MessageFns<Submission> = {
             message.rejectReason = reader.string();
             continue;
           }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.exclusionReason = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1376,6 +1579,11 @@ export const Submission: MessageFns<Submission> = {
         : isSet(object.reject_reason)
         ? globalThis.String(object.reject_reason)
         : "",
+      exclusionReason: isSet(object.exclusionReason)
+        ? exclusionReasonFromJSON(object.exclusionReason)
+        : isSet(object.exclusion_reason)
+        ? exclusionReasonFromJSON(object.exclusion_reason)
+        : 0,
     };
   },
 
@@ -1429,6 +1637,9 @@ export const Submission: MessageFns<Submission> = {
     if (message.rejectReason !== "") {
       obj.rejectReason = message.rejectReason;
     }
+    if (message.exclusionReason !== 0) {
+      obj.exclusionReason = exclusionReasonToJSON(message.exclusionReason);
+    }
     return obj;
   },
 
@@ -1459,6 +1670,7 @@ export const Submission: MessageFns<Submission> = {
     message.height = (object.height !== undefined && object.height !== null) ? BigInt(object.height) : 0n;
     message.status = object.status ?? 0;
     message.rejectReason = object.rejectReason ?? "";
+    message.exclusionReason = object.exclusionReason ?? 0;
     return message;
   },
 };
@@ -1473,6 +1685,7 @@ function createBaseAggregationCommit(): AggregationCommit {
     resultCid: "",
     resultHash: Buffer.alloc(0),
     revealHeight: 0n,
+    excluded: [],
   };
 }
 
@@ -1510,6 +1723,9 @@ export const AggregationCommit: MessageFns<AggregationCommit> = {
         throw new globalThis.Error("value provided for field message.revealHeight of type uint64 too large");
       }
       writer.uint32(64).uint64(message.revealHeight);
+    }
+    for (const v of message.excluded) {
+      Exclusion.encode(v!, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -1591,6 +1807,14 @@ export const AggregationCommit: MessageFns<AggregationCommit> = {
             message.revealHeight = reader.uint64() as bigint;
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.excluded.push(Exclusion.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1633,6 +1857,9 @@ export const AggregationCommit: MessageFns<AggregationCommit> = {
         : isSet(object.reveal_height)
         ? BigInt(object.reveal_height)
         : 0n,
+      excluded: globalThis.Array.isArray(object?.excluded)
+        ? object.excluded.map((e: any) => Exclusion.fromJSON(e))
+        : [],
     };
   },
 
@@ -1662,6 +1889,9 @@ export const AggregationCommit: MessageFns<AggregationCommit> = {
     if (message.revealHeight !== 0n) {
       obj.revealHeight = message.revealHeight.toString();
     }
+    if (message.excluded?.length) {
+      obj.excluded = message.excluded.map((e) => Exclusion.toJSON(e));
+    }
     return obj;
   },
 
@@ -1682,6 +1912,7 @@ export const AggregationCommit: MessageFns<AggregationCommit> = {
     message.revealHeight = (object.revealHeight !== undefined && object.revealHeight !== null)
       ? BigInt(object.revealHeight)
       : 0n;
+    message.excluded = object.excluded?.map((e) => Exclusion.fromPartial(e)) || [];
     return message;
   },
 };

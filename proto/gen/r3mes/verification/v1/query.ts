@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { PageRequest, PageResponse } from "../../../cosmos/base/query/v1beta1/pagination.js";
 import { Dispute, DrawRecord, L1Check, PanelSeat, Params } from "./types.js";
 
 export const protobufPackage = "r3mes.verification.v1";
@@ -29,10 +30,26 @@ export interface QueryDisputeResponse {
 
 /** Disputes not yet resolved, by id. */
 export interface QueryOpenDisputesRequest {
+  pagination: PageRequest | undefined;
 }
 
 export interface QueryOpenDisputesResponse {
   disputes: Dispute[];
+  pagination: PageResponse | undefined;
+}
+
+/**
+ * Disputes by id, resolved ones included (they stay in state): status "open", "resolved" or
+ * "" / "all".
+ */
+export interface QueryDisputesRequest {
+  status: string;
+  pagination: PageRequest | undefined;
+}
+
+export interface QueryDisputesResponse {
+  disputes: Dispute[];
+  pagination: PageResponse | undefined;
 }
 
 export interface QueryPanelRequest {
@@ -50,10 +67,13 @@ export interface QueryPanelResponse {
 
 export interface QueryVotesRequest {
   disputeId: bigint;
+  pagination: PageRequest | undefined;
 }
 
 export interface QueryVotesResponse {
+  /** In seat order. */
   votes: PanelSeat[];
+  pagination: PageResponse | undefined;
 }
 
 export interface QuerySubmissionRequest {
@@ -352,11 +372,14 @@ export const QueryDisputeResponse: MessageFns<QueryDisputeResponse> = {
 };
 
 function createBaseQueryOpenDisputesRequest(): QueryOpenDisputesRequest {
-  return {};
+  return { pagination: undefined };
 }
 
 export const QueryOpenDisputesRequest: MessageFns<QueryOpenDisputesRequest> = {
-  encode(_: QueryOpenDisputesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: QueryOpenDisputesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pagination !== undefined) {
+      PageRequest.encode(message.pagination, writer.uint32(10).fork()).join();
+    }
     return writer;
   },
 
@@ -373,6 +396,14 @@ export const QueryOpenDisputesRequest: MessageFns<QueryOpenDisputesRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pagination = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -385,32 +416,41 @@ export const QueryOpenDisputesRequest: MessageFns<QueryOpenDisputesRequest> = {
     }
   },
 
-  fromJSON(_: any): QueryOpenDisputesRequest {
-    return {};
+  fromJSON(object: any): QueryOpenDisputesRequest {
+    return { pagination: isSet(object.pagination) ? PageRequest.fromJSON(object.pagination) : undefined };
   },
 
-  toJSON(_: QueryOpenDisputesRequest): unknown {
+  toJSON(message: QueryOpenDisputesRequest): unknown {
     const obj: any = {};
+    if (message.pagination !== undefined) {
+      obj.pagination = PageRequest.toJSON(message.pagination);
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<QueryOpenDisputesRequest>, I>>(base?: I): QueryOpenDisputesRequest {
     return QueryOpenDisputesRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<QueryOpenDisputesRequest>, I>>(_: I): QueryOpenDisputesRequest {
+  fromPartial<I extends Exact<DeepPartial<QueryOpenDisputesRequest>, I>>(object: I): QueryOpenDisputesRequest {
     const message = createBaseQueryOpenDisputesRequest();
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageRequest.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
 
 function createBaseQueryOpenDisputesResponse(): QueryOpenDisputesResponse {
-  return { disputes: [] };
+  return { disputes: [], pagination: undefined };
 }
 
 export const QueryOpenDisputesResponse: MessageFns<QueryOpenDisputesResponse> = {
   encode(message: QueryOpenDisputesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.disputes) {
       Dispute.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.pagination !== undefined) {
+      PageResponse.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -436,6 +476,14 @@ export const QueryOpenDisputesResponse: MessageFns<QueryOpenDisputesResponse> = 
             message.disputes.push(Dispute.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -451,6 +499,7 @@ export const QueryOpenDisputesResponse: MessageFns<QueryOpenDisputesResponse> = 
   fromJSON(object: any): QueryOpenDisputesResponse {
     return {
       disputes: globalThis.Array.isArray(object?.disputes) ? object.disputes.map((e: any) => Dispute.fromJSON(e)) : [],
+      pagination: isSet(object.pagination) ? PageResponse.fromJSON(object.pagination) : undefined,
     };
   },
 
@@ -458,6 +507,9 @@ export const QueryOpenDisputesResponse: MessageFns<QueryOpenDisputesResponse> = 
     const obj: any = {};
     if (message.disputes?.length) {
       obj.disputes = message.disputes.map((e) => Dispute.toJSON(e));
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageResponse.toJSON(message.pagination);
     }
     return obj;
   },
@@ -468,6 +520,183 @@ export const QueryOpenDisputesResponse: MessageFns<QueryOpenDisputesResponse> = 
   fromPartial<I extends Exact<DeepPartial<QueryOpenDisputesResponse>, I>>(object: I): QueryOpenDisputesResponse {
     const message = createBaseQueryOpenDisputesResponse();
     message.disputes = object.disputes?.map((e) => Dispute.fromPartial(e)) || [];
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageResponse.fromPartial(object.pagination)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseQueryDisputesRequest(): QueryDisputesRequest {
+  return { status: "", pagination: undefined };
+}
+
+export const QueryDisputesRequest: MessageFns<QueryDisputesRequest> = {
+  encode(message: QueryDisputesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== "") {
+      writer.uint32(10).string(message.status);
+    }
+    if (message.pagination !== undefined) {
+      PageRequest.encode(message.pagination, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryDisputesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryDisputesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryDisputesRequest {
+    return {
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      pagination: isSet(object.pagination) ? PageRequest.fromJSON(object.pagination) : undefined,
+    };
+  },
+
+  toJSON(message: QueryDisputesRequest): unknown {
+    const obj: any = {};
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageRequest.toJSON(message.pagination);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryDisputesRequest>, I>>(base?: I): QueryDisputesRequest {
+    return QueryDisputesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryDisputesRequest>, I>>(object: I): QueryDisputesRequest {
+    const message = createBaseQueryDisputesRequest();
+    message.status = object.status ?? "";
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageRequest.fromPartial(object.pagination)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseQueryDisputesResponse(): QueryDisputesResponse {
+  return { disputes: [], pagination: undefined };
+}
+
+export const QueryDisputesResponse: MessageFns<QueryDisputesResponse> = {
+  encode(message: QueryDisputesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.disputes) {
+      Dispute.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.pagination !== undefined) {
+      PageResponse.encode(message.pagination, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryDisputesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryDisputesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.disputes.push(Dispute.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryDisputesResponse {
+    return {
+      disputes: globalThis.Array.isArray(object?.disputes) ? object.disputes.map((e: any) => Dispute.fromJSON(e)) : [],
+      pagination: isSet(object.pagination) ? PageResponse.fromJSON(object.pagination) : undefined,
+    };
+  },
+
+  toJSON(message: QueryDisputesResponse): unknown {
+    const obj: any = {};
+    if (message.disputes?.length) {
+      obj.disputes = message.disputes.map((e) => Dispute.toJSON(e));
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageResponse.toJSON(message.pagination);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryDisputesResponse>, I>>(base?: I): QueryDisputesResponse {
+    return QueryDisputesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryDisputesResponse>, I>>(object: I): QueryDisputesResponse {
+    const message = createBaseQueryDisputesResponse();
+    message.disputes = object.disputes?.map((e) => Dispute.fromPartial(e)) || [];
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageResponse.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
@@ -701,7 +930,7 @@ export const QueryPanelResponse: MessageFns<QueryPanelResponse> = {
 };
 
 function createBaseQueryVotesRequest(): QueryVotesRequest {
-  return { disputeId: 0n };
+  return { disputeId: 0n, pagination: undefined };
 }
 
 export const QueryVotesRequest: MessageFns<QueryVotesRequest> = {
@@ -711,6 +940,9 @@ export const QueryVotesRequest: MessageFns<QueryVotesRequest> = {
         throw new globalThis.Error("value provided for field message.disputeId of type uint64 too large");
       }
       writer.uint32(8).uint64(message.disputeId);
+    }
+    if (message.pagination !== undefined) {
+      PageRequest.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -736,6 +968,14 @@ export const QueryVotesRequest: MessageFns<QueryVotesRequest> = {
             message.disputeId = reader.uint64() as bigint;
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -755,6 +995,7 @@ export const QueryVotesRequest: MessageFns<QueryVotesRequest> = {
         : isSet(object.dispute_id)
         ? BigInt(object.dispute_id)
         : 0n,
+      pagination: isSet(object.pagination) ? PageRequest.fromJSON(object.pagination) : undefined,
     };
   },
 
@@ -762,6 +1003,9 @@ export const QueryVotesRequest: MessageFns<QueryVotesRequest> = {
     const obj: any = {};
     if (message.disputeId !== 0n) {
       obj.disputeId = message.disputeId.toString();
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageRequest.toJSON(message.pagination);
     }
     return obj;
   },
@@ -772,18 +1016,24 @@ export const QueryVotesRequest: MessageFns<QueryVotesRequest> = {
   fromPartial<I extends Exact<DeepPartial<QueryVotesRequest>, I>>(object: I): QueryVotesRequest {
     const message = createBaseQueryVotesRequest();
     message.disputeId = (object.disputeId !== undefined && object.disputeId !== null) ? BigInt(object.disputeId) : 0n;
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageRequest.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
 
 function createBaseQueryVotesResponse(): QueryVotesResponse {
-  return { votes: [] };
+  return { votes: [], pagination: undefined };
 }
 
 export const QueryVotesResponse: MessageFns<QueryVotesResponse> = {
   encode(message: QueryVotesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.votes) {
       PanelSeat.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.pagination !== undefined) {
+      PageResponse.encode(message.pagination, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -809,6 +1059,14 @@ export const QueryVotesResponse: MessageFns<QueryVotesResponse> = {
             message.votes.push(PanelSeat.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -824,6 +1082,7 @@ export const QueryVotesResponse: MessageFns<QueryVotesResponse> = {
   fromJSON(object: any): QueryVotesResponse {
     return {
       votes: globalThis.Array.isArray(object?.votes) ? object.votes.map((e: any) => PanelSeat.fromJSON(e)) : [],
+      pagination: isSet(object.pagination) ? PageResponse.fromJSON(object.pagination) : undefined,
     };
   },
 
@@ -831,6 +1090,9 @@ export const QueryVotesResponse: MessageFns<QueryVotesResponse> = {
     const obj: any = {};
     if (message.votes?.length) {
       obj.votes = message.votes.map((e) => PanelSeat.toJSON(e));
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageResponse.toJSON(message.pagination);
     }
     return obj;
   },
@@ -841,6 +1103,9 @@ export const QueryVotesResponse: MessageFns<QueryVotesResponse> = {
   fromPartial<I extends Exact<DeepPartial<QueryVotesResponse>, I>>(object: I): QueryVotesResponse {
     const message = createBaseQueryVotesResponse();
     message.votes = object.votes?.map((e) => PanelSeat.fromPartial(e)) || [];
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageResponse.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };
