@@ -228,14 +228,3 @@ t.test('already disputed: not re-executed; a lost broadcast is resent as the sam
   t.same(await watchPass(restarted), []);
   t.equal(c2.sent.length, 2, 'and not again');
 });
-
-t.test('a challenge period longer than --lookback windows: the watcher looks further back while windows are in it', async (t) => {
-  // At height 50 every window is in its challenge period; windows 1 and 2 are beyond a 4-window lookback from window 7.
-  const windows = [window(1n, 55n), window(2n, 60n), window(3n, 70n), window(4n, 80n), window(5n, 90n), window(6n, 100n), window(7n, 110n)];
-  const c = fakeChain({ subs: [submission(1n, CHEATER, cheat, 1n), submission(2n, HONEST, honest, 2n)], windows, height: 50n });
-  const out = await watchPass(await deps(t, c, { lookbackWindows: 4 }));
-  t.same(out.map((o) => [o.submissionId, o.verdict, o.action]), [[1n, 'mismatch', 'challenged'], [2n, 'match', 'none']], 'windows 1 and 2 are watched');
-  // Window 2's period is over: the scan stops there (window 1 opened before it, so its period ended first).
-  const over = fakeChain({ subs: [submission(2n, HONEST, honest, 2n)], windows: [window(1n, 45n), window(2n, 48n), ...windows.slice(2)], height: 50n });
-  t.same(await watchPass(await deps(t, over, { lookbackWindows: 4 })), [], 'nothing past a window whose period is over');
-});

@@ -247,24 +247,15 @@ async function settleSigned(deps: WatchDeps, entry: WatchEntry): Promise<WatchEn
   return send(deps, entry, { txBytes: new Uint8Array(Buffer.from(entry.txBytes!, 'base64')), txhash: entry.txhash! });
 }
 
-/** The most windows before the current one a pass looks at. */
-export const MAX_LOOKBACK_WINDOWS = 64n;
-
-/**
- * The windows that may still hold challengeable submissions: the current one and `lookback` − 1
- * before it, and further back while the last one looked at is still in its challenge period (a
- * challenge period longer than the windows: modules/verification/README.md "Response windows").
- */
+/** The windows that may still hold challengeable submissions: the current one and a few before it. */
 async function challengeableWindows(deps: WatchDeps, height: bigint): Promise<Window[]> {
   const current = await deps.chain.currentWindow();
   if (!current) return [];
   const out: Window[] = [];
   const lookback = BigInt(deps.lookbackWindows ?? DEFAULT_LOOKBACK_WINDOWS);
-  for (let id = current.id; id >= 1n && id > current.id - MAX_LOOKBACK_WINDOWS; id--) {
+  for (let id = current.id; id >= 1n && id > current.id - lookback; id--) {
     const w = id === current.id ? current : await deps.chain.window(id).catch(() => undefined);
-    const open = w !== undefined && height < w.commitStartHeight;
-    if (open) out.push(w);
-    if (id <= current.id - lookback + 1n && !open) break;
+    if (w && height < w.commitStartHeight) out.push(w);
   }
   return out.reverse();
 }
