@@ -21,9 +21,11 @@ export function applyDevnetTemplate(appState: GenesisAppState, options: DevnetTe
   const state = appState as Record<string, any>;
   // Short windows (training README "Params").
   Object.assign(state.training.params, {
-    windowBlocks: String(options.windowBlocks), challengePeriodBlocks: '2', commitPeriodBlocks: '6', revealPeriodBlocks: '6', aggregationProposers: '1',
+    windowBlocks: String(options.windowBlocks), challengePeriodBlocks: '45', commitPeriodBlocks: '6', revealPeriodBlocks: '6', aggregationProposers: '1',
   });
   state.model.versions[0].architecture = DEVNET_ARCHITECTURE;
-  // Disputes settle within a minute or two (verification README "Params").
-  Object.assign(state.verification.params, { l1ResponseBlocks: '30', l2ResponseBlocks: '30', l3VoteBlocks: '40', revealBlocks: '10', ...(options.cheater ? { l1SampleBps: '0' } : {}) });
+  // Disputes settle within a few minutes; every window that re-executes a chunk is ≥ 33 blocks, the rule of
+  // verification README "Response windows" for the devnet model; the challenge period above also
+  // holds an L1 check (35 + 10).
+  Object.assign(state.verification.params, { l1ResponseBlocks: '35', l2ResponseBlocks: '35', l3VoteBlocks: '40', revealBlocks: '10', ...(options.cheater ? { l1SampleBps: '0' } : {}) });
 }

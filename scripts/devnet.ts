@@ -22,7 +22,8 @@
  *
  * Flags: --keep (restart on the existing state), --home DIR (default .devnet), --rpc-port,
  * --rest-port, --abci-port, --p2p-port, --gateway-port, --model-port (the model API, default 8080), --block-time (CometBFT timeout_commit,
- * default 1s), --window-blocks (default 12, 20 with --cheater), --verbose (node output on the terminal too), --cheater,
+ * default 1s), --window-blocks (default 20; ≥ 19 so that the template's 45/6/6-block challenge, commit and
+ * reveal periods fit in 3 windows), --verbose (node output on the terminal too), --cheater,
  * --backend cpu|webgpu|auto (the miners' training backend, default cpu; the verifiers use auto:
  * a hardware GPU when there is one, else the CPU — the bytes are the same either way).
  */
@@ -93,7 +94,7 @@ function parseArgs(argv: string[]): Options {
       process.exit(0);
     } else fail(`unknown option ${arg} (see --help)`);
   }
-  if (o.windowBlocks === 0) o.windowBlocks = o.cheater ? 20 : 12; // two miners and the duties share the CPU
+  if (o.windowBlocks === 0) o.windowBlocks = 20; // two miners and the duties share the CPU
   return o;
 }
 function fail(message: string): never {

@@ -14,13 +14,17 @@ export const MAX_AMOUNT = (1n << 256n) - 1n;
 
 export function defaultParams(): Params {
   return {
-    windowBlocks: 100n,
+    // With the 410-block challenge period below: challenge + commit + reveal = 430 ≤ 3 × 150.
+    windowBlocks: 150n,
     chunkTokens: 2048n,
     chunkCount: 1024n,
     maxSubmissionsPerMinerPerWindow: 4n,
     minMinerStake: '1000000',
     baseReward: '1000000',
-    challengePeriodBlocks: 20n,
+    // ≥ the re-execution window of verification's README "Response windows" (397): a watcher
+    // re-executes a submission of the last collecting block within it; and ≥ verification's
+    // l1ResponseBlocks + revealBlocks (405), so an L1 check ends before the commit phase.
+    challengePeriodBlocks: 410n,
     aggregationProposers: 3n,
     commitPeriodBlocks: 10n,
     revealPeriodBlocks: 10n,

@@ -16,13 +16,18 @@ export interface Fraction {
   readonly denominator: bigint;
 }
 
+/**
+ * The response windows (l1ResponseBlocks, l2ResponseBlocks, l3VoteBlocks, revealBlocks) follow the
+ * rule of README.md "Response windows": ≥ ⌈(2 × worst-case CPU re-execution of a genesis-model
+ * chunk + 3 s) / 1 s per block⌉ + 2, measured by bench/reexecution.ts.
+ */
 export function defaultParams(): Params {
   return {
     l1SampleBps: 1000n,
-    l1ResponseBlocks: 10n,
+    l1ResponseBlocks: 400n,
     challengeBondMultiplier: 10n,
-    l2ResponseBlocks: 5n,
-    l3VoteBlocks: 50n,
+    l2ResponseBlocks: 400n,
+    l3VoteBlocks: 400n,
     panelSize: 3n,
     bountyMultiplier: 15n,
     minerSlashFraction: '0.1',

@@ -7,12 +7,21 @@
 // tested path on machines without a GPU). `auto` takes WebGPU only on a hardware adapter and the
 // CPU otherwise: llvmpipe runs the same WGSL on the same CPU cores, so it is a correctness path,
 // not a speed-up one (see `npm run bench`).
+//
+// Off the event loop: the `cpu` backend runs every step and every evaluation on the process's
+// compute thread (src/train/thread.ts), so connections, timers and the /stats server stay live
+// while a job runs; `{ inProcess: true }` runs them on the calling thread (the same functions, so
+// the same bytes; for tests and benchmarks). The `webgpu` backend's step stays on the main thread:
+// its work is recorded into command buffers and runs on the device (Dawn's threads, or llvmpipe's),
+// and the step awaits it; its evaluation (CPU forward passes) goes to the compute thread too.
 
 import { GpuContext } from './kernels/webgpu/device.ts';
 import type { AdapterState } from './model/adapter.ts';
 import type { Backbone } from './model/backbone.ts';
+import { type Evaluation, evaluate } from './train/evaluate.ts';
 import { type StepOptions, type StepResult, trainStep } from './train/step.ts';
 import { WebGpuTrainer } from './train/step-webgpu.ts';
+import { type ComputeThread, sharedComputeThread } from './train/thread.ts';
 
 export type BackendName = 'cpu' | 'webgpu';
 export type BackendChoice = BackendName | 'auto';
@@ -24,6 +33,8 @@ export interface TrainBackend {
   readonly adapter: string;
   /** One SPEC §6 step; `state` is not mutated. */
   step(bb: Backbone, state: AdapterState, chunk: Uint8Array, step: number, opts: StepOptions): Promise<StepResult>;
+  /** Held-out loss (SPEC §4.8) of `state` on `bytes`; the same integers on every backend. */
+  evaluate(bb: Backbone, state: AdapterState, bytes: Uint8Array): Promise<Evaluation>;
   close(): void;
 }
 
@@ -35,11 +46,34 @@ export class BackendError extends Error {
   }
 }
 
-export function cpuBackend(): TrainBackend {
+export interface CpuBackendOptions {
+  /** compute on the calling thread (blocks its event loop for the whole step) */
+  readonly inProcess?: boolean;
+  /** the thread to compute on (default: the process's shared compute thread) */
+  readonly thread?: ComputeThread;
+}
+
+/**
+ * The TypeScript reference kernels. By default on the process's compute thread, shared by every
+ * CPU backend and left running on close() (an idle thread never keeps the process alive).
+ */
+export function cpuBackend(options: CpuBackendOptions = {}): TrainBackend {
+  const base = `cpu (TypeScript reference kernels, node ${process.version}`;
+  if (options.inProcess) {
+    return {
+      name: 'cpu',
+      adapter: `${base}, in process)`,
+      step: async (bb, state, chunk, step, opts) => trainStep(bb, state, chunk, step, opts),
+      evaluate: async (bb, state, bytes) => evaluate(bb, state, bytes),
+      close: () => {},
+    };
+  }
+  const thread = options.thread ?? sharedComputeThread();
   return {
     name: 'cpu',
-    adapter: `cpu (TypeScript reference kernels, node ${process.version})`,
-    step: async (bb, state, chunk, step, opts) => trainStep(bb, state, chunk, step, opts),
+    adapter: `${base}, on a worker thread)`,
+    step: (bb, state, chunk, step, opts) => thread.step(bb, state, chunk, step, opts),
+    evaluate: (bb, state, bytes) => thread.evaluate(bb, state, bytes),
     close: () => {},
   };
 }
@@ -62,6 +96,7 @@ export function webgpuBackend(ctx: GpuContext): TrainBackend {
       }
       return trainer.step(state, chunk, step, opts);
     },
+    evaluate: (bb, state, bytes) => sharedComputeThread().evaluate(bb, state, bytes),
     close: () => {
       if (closed) return;
       closed = true;

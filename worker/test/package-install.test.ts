@@ -12,6 +12,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { cpuBackend } from '../src/backend.ts';
+import { chunkHash } from '../src/data/chunk.ts';
+import { generateBackbone } from '../src/model/backbone.ts';
+import type { ModelConfig } from '../src/model/config.ts';
+import { adapterDelta, encodeDelta } from '../src/output/delta.ts';
+import { runTrainingJob } from '../src/roles/job.ts';
 
 const WORKER = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 const ROOT = dirname(WORKER);
@@ -114,6 +120,27 @@ t.test('npm pack, npm install into an empty directory, run', async (t) => {
   const loadAll = `for (const f of ${JSON.stringify(modules)}) await import('./' + f); console.log('loaded', ${modules.length});`;
   const load = await run(process.execPath, ['--no-warnings', '--import', 'tsx', '--input-type=module', '-e', loadAll], app);
   t.equal(load.code, 0, 'every module of the installed worker loads', { stderr: load.stderr });
+
+  // A whole re-execution through the installed CLI: its compute thread loads the installed sources
+  // through the installed tsx (src/train/thread-boot.mjs) and computes the bytes the sources do.
+  const cfg: ModelConfig = { vocab: 256, dModel: 16, nLayers: 1, nHeads: 2, dFF: 16, seqLen: 16, loraRank: 4, seed: new Uint8Array(32).fill(6) };
+  const chunk = Uint8Array.from({ length: 2048 }, (_, i) => 97 + ((i * 5) % 26));
+  const identity = { version: 1n, backbone: { seed: cfg.seed }, cfg };
+  const job = await runTrainingJob({ model: { identity, backbone: generateBackbone(cfg) }, chunk, steps: 2, lr: 256, backend: cpuBackend({ inProcess: true }) });
+  const enc = await encodeDelta(adapterDelta(job.initial, job.final), {
+    model: identity, miner: 'r3mes1miner', window: 1n, ordinal: 0n, chunkIndex: 0n, chunkHash: chunkHash(chunk), backend: 'cpu', lr: 256,
+    stepHashes: job.stepHashes, lossBefore: job.lossBefore, lossAfter: job.lossAfter,
+  });
+  await writeFile(join(dir, 'delta.safetensors'), enc.bytes);
+  await writeFile(join(dir, 'chunk.bin'), chunk);
+  const verify = await run(join(app, 'node_modules', '.bin', 'r3mes-worker'),
+    ['verify', '--backend', 'cpu', '--delta', join(dir, 'delta.safetensors'), '--chunk-file', join(dir, 'chunk.bin'), '--store', join(dir, 'store')], app);
+  t.equal(verify.code, 0, 'the installed r3mes-worker re-executes a delta', { stderr: verify.stderr });
+  const verdict = JSON.parse(verify.stdout || '{}') as { match?: boolean; gradientHash?: string };
+  t.equal(verdict.match, true, 'on its compute thread, matching the job trained from the sources');
+  t.equal(verdict.gradientHash, Buffer.from(enc.gradientHash).toString('hex'));
+  t.match(verify.stderr, /^verify: re-executing on cpu \(.*on a worker thread\)$/m, 'the CPU backend, on its compute thread');
+  t.match(verify.stderr, /verify \[#+\] 100% step 2\/2/, 'with its progress lines');
 
   const bundled = await run(process.execPath, ['--input-type=module', '-e', probe(join(dir, 'keyring-bundle'))], app);
   if (!t.equal(bundled.code, 0, 'the bundle loads', { stderr: bundled.stderr })) return;

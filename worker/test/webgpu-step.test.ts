@@ -8,6 +8,7 @@ import t from 'tap';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { readFileSync } from 'node:fs';
 import { chooseBackend } from '../src/backend.ts';
+import { evaluate } from '../src/train/evaluate.ts';
 import { type AdapterState, initAdapter } from '../src/model/adapter.ts';
 import { type Backbone, generateBackbone, type TernaryTensor } from '../src/model/backbone.ts';
 import { packTernary } from '../src/kernels/cpu/ternary-pack.ts';
@@ -246,4 +247,5 @@ t.test('--backend webgpu trains through the same interface the roles use', async
   const bb2 = generateBackbone(cfg2);
   const other = await backend.step(bb2, initAdapter(cfg2), chunk, 1, { lr: 256 });
   t.equal(hex(other.hash), hex(trainStep(bb2, initAdapter(cfg2), chunk, 1, { lr: 256 }).hash), 'second backbone');
+  t.same(await backend.evaluate(bb, viaBackend.state, chunk), evaluate(bb, viaBackend.state, chunk), 'the evaluation (on the compute thread) is the one in process');
 });

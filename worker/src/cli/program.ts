@@ -251,6 +251,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
             backend.close();
           }
         }
+        log(`${name}: re-executing on ${backend.adapter}`);
         const chunkOf = async (named?: bigint): Promise<Uint8Array> => {
           if (o.chunkFile) return readChunkFile(o.chunkFile);
           if (o.chunkIndex !== undefined) return corpusChunk(BigInt(parseUint(o.chunkIndex, '--chunk-index')));

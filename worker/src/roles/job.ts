@@ -1,6 +1,8 @@
 // One training job on one chunk: `steps` SPEC §6 steps from the window's base adapter, a state
 // checkpoint after every step (so a restart mid-chunk resumes instead of redoing), the trace,
 // and the losses before and after. Same chunk, model and lr ⇒ same bytes, whatever the backend.
+// Every step and both evaluations go through the backend: on the CPU backend they run on the
+// compute thread (src/train/thread.ts), so this loop's awaits leave the event loop free.
 
 import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +13,6 @@ import { type AdapterState, initAdapter } from '../model/adapter.ts';
 import { decodeState, encodeState } from '../output/state.ts';
 import { decodeTrace, encodeTrace, makeTrace } from '../output/trace.ts';
 import { modelMetadata } from '../output/metadata.ts';
-import { evaluate } from '../train/evaluate.ts';
 import { stateHash } from '../train/hash.ts';
 import type { LoadedModel } from './model.ts';
 
@@ -101,7 +102,7 @@ export async function runTrainingJob(spec: JobSpec): Promise<JobOutcome> {
     checkpoints.push((await encodeState(identity, 0, initial, spec.lr)).bytes);
   }
 
-  const lossBefore = evaluate(bb, initial, spec.chunk).meanQ16;
+  const lossBefore = (await spec.backend.evaluate(bb, initial, spec.chunk)).meanQ16;
   for (let s = resumedFrom + 1; s <= spec.steps; s++) {
     const t0 = process.hrtime.bigint();
     const r = await spec.backend.step(bb, state, spec.chunk, s, { lr: spec.lr });
@@ -116,6 +117,6 @@ export async function runTrainingJob(spec: JobSpec): Promise<JobOutcome> {
     }
     spec.onStep?.(s, spec.steps, r.tokens, seconds);
   }
-  const lossAfter = evaluate(bb, state, spec.chunk).meanQ16;
+  const lossAfter = (await spec.backend.evaluate(bb, state, spec.chunk)).meanQ16;
   return { initial, final: state, stepHashes, lossBefore, lossAfter, resumedFrom, checkpoints };
 }
