@@ -106,28 +106,34 @@ export function webgpuBackend(ctx: GpuContext): TrainBackend {
   };
 }
 
-export async function chooseBackend(choice: BackendChoice): Promise<TrainBackend> {
+/**
+ * The WebGPU context a backend choice opens, or undefined for the CPU: `cpu` → none; `webgpu` →
+ * any adapter (hardware, else Mesa's llvmpipe) or an error; `auto` → a hardware adapter, else none.
+ * Shared by training (chooseBackend) and the serving node (serve/backends.ts).
+ */
+export async function gpuContextFor(choice: BackendChoice): Promise<GpuContext | undefined> {
   switch (choice) {
     case 'cpu':
-      return cpuBackend();
-    case 'webgpu': {
-      let ctx: GpuContext;
+      return undefined;
+    case 'webgpu':
       try {
-        ctx = await GpuContext.open();
+        return await GpuContext.open();
       } catch (err) {
         throw new BackendError(`backend webgpu: ${(err as Error).message}`);
       }
-      return webgpuBackend(ctx);
-    }
-    case 'auto': {
+    case 'auto':
       try {
-        return webgpuBackend(await GpuContext.open({ preferHardware: true, allowSoftware: false }));
+        return await GpuContext.open({ preferHardware: true, allowSoftware: false });
       } catch {
         // No hardware adapter (or no Dawn driver at all): the CPU computes the same bytes.
-        return cpuBackend();
+        return undefined;
       }
-    }
     default:
       throw new BackendError(`unknown backend ${JSON.stringify(choice)}: use cpu, webgpu or auto`);
   }
+}
+
+export async function chooseBackend(choice: BackendChoice): Promise<TrainBackend> {
+  const ctx = await gpuContextFor(choice);
+  return ctx === undefined ? cpuBackend() : webgpuBackend(ctx);
 }
