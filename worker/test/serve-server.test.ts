@@ -231,11 +231,23 @@ t.test('the queue: one runs, maxQueue wait, the rest get 429; the server never s
   t.equal(third.json().error.type, 'rate_limit_error');
   const health = (await app.inject({ method: 'GET', url: '/health' })).json();
   t.match(health, { ok: true, busy: true, queued: 1 }, '/health answers while a generation runs');
+  const busyMetrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  t.match(busyMetrics, /^r3mes_serve_queue\{state="busy"\} 1$/m, '/metrics: one generating');
+  t.match(busyMetrics, /^r3mes_serve_queue\{state="queued"\} 1$/m, '/metrics: one waiting');
   gated.open();
   t.equal((await first).statusCode, 200);
   t.equal((await second).statusCode, 200);
   t.match(counters, { completed: 2, rejectedBusy: 1 });
   t.equal((await app.inject(post('/v1/completions', body))).statusCode, 200, 'served again after the rush');
+  // /metrics reads the same counters /stats shows.
+  const stats = (await app.inject({ method: 'GET', url: '/stats' })).json() as { counters: Record<string, number> };
+  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  const value = (line: RegExp) => Number(line.exec(text)?.[1]);
+  t.equal(value(/^r3mes_serve_requests_total (\d+)$/m), stats.counters.requests, 'requests: /metrics = /stats');
+  t.equal(value(/^r3mes_serve_outcomes_total\{outcome="completed"\} (\d+)$/m), 3, 'three completed');
+  t.equal(value(/^r3mes_serve_outcomes_total\{outcome="rejectedBusy"\} (\d+)$/m), 1, 'one refused with 429');
+  t.equal(value(/^r3mes_serve_tokens_total\{kind="completion"\} (\d+)$/m), stats.counters.completionTokens, 'completion tokens: /metrics = /stats');
+  t.match(text, new RegExp(`^r3mes_serve_model_info\\{model="${served.id}"\\} 1$`, 'm'), 'the head served');
 });
 
 t.test('a client that goes away mid-stream frees the slot; the server goes on', async (t) => {

@@ -1,6 +1,6 @@
 // The serving node's HTTP API (fastify, like the worker's other servers): OpenAI-compatible
 // `GET /v1/models`, `POST /v1/completions`, `POST /v1/chat/completions` (JSON or SSE with
-// `stream: true`), plus `GET /health` and `GET /stats`. Each response carries a receipt
+// `stream: true`), plus `GET /health`, `GET /stats` and `GET /metrics` (Prometheus, serve/metrics.ts). Each response carries a receipt
 // (`r3mes_receipt`, and the `x-r3mes-receipt` header on non-streamed responses).
 
 import { randomUUID } from 'node:crypto';
@@ -10,6 +10,7 @@ import { ApiError, type Endpoint, invalid, type ParsedRequest, parseRequest } fr
 import type { ChatTemplate } from './chat.ts';
 import { buildReceipt, generate, type InferenceBackend, type Receipt, receiptHeader, type ServedModel } from './engine.ts';
 import { GenerationQueue, QueueFullError, type Ticket } from './queue.ts';
+import { serveMetrics } from './metrics.ts';
 
 export interface InferenceServerOptions {
   /** the head served now (it may change between requests when new windows finalize) */
@@ -21,6 +22,8 @@ export interface InferenceServerOptions {
   /** positions per prefill block (the event loop runs between blocks) */
   prefillBlock?: number;
   log?: (line: string) => void;
+  /** Node's process metrics on /metrics too (default true; tests turn them off). */
+  processMetrics?: boolean;
 }
 
 export interface InferenceCounters {
@@ -72,6 +75,8 @@ export async function buildInferenceServer(o: InferenceServerOptions): Promise<{
     return modelEntry(head);
   });
   app.get('/health', async () => ({ ok: true, model: o.head().id, backend: o.backend.name, busy: queue.busy, queued: queue.depth }));
+  const metrics = serveMetrics(counters, queue, o.head, { processMetrics: o.processMetrics });
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).header('cache-control', 'no-store').send(await metrics.metrics()));
   app.get('/stats', async () => {
     const head = o.head();
     return {
