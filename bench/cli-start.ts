@@ -20,6 +20,10 @@ const cases: Case[] = [
   { name: 'bin/r3mesd version', cmd: join(ROOT, 'bin/r3mesd'), args: ['version'] },
   { name: 'tsx sources: --help', cmd: 'node', args: ['--no-warnings', '--import', tsxLoader, join(ROOT, 'app/cli/main.ts'), '--help'] },
   { name: 'bin/r3mesd --help', cmd: join(ROOT, 'bin/r3mesd'), args: ['--help'] },
+  { name: 'tsx sources: worker --version', cmd: 'node', args: ['--no-warnings', '--conditions=r3mes-source', '--import', tsxLoader, join(ROOT, 'worker/src/cli/main.ts'), '--version'] },
+  { name: 'r3mes-worker --version', cmd: join(ROOT, 'worker/bin/r3mes-worker'), args: ['--version'] },
+  { name: 'tsx sources: worker --help', cmd: 'node', args: ['--no-warnings', '--conditions=r3mes-source', '--import', tsxLoader, join(ROOT, 'worker/src/cli/main.ts'), '--help'] },
+  { name: 'r3mes-worker --help', cmd: join(ROOT, 'worker/bin/r3mes-worker'), args: ['--help'] },
 ];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -50,6 +54,7 @@ for (const c of cases) {
 }
 for (const c of cases) {
   const r = results.get(c.name)!;
-  const base = results.get(c.name.endsWith('--help') ? 'tsx sources: --help' : 'tsx sources: version')!;
+  const worker = c.name.includes('worker');
+  const base = results.get(c.name.endsWith('--help') ? (worker ? 'tsx sources: worker --help' : 'tsx sources: --help') : (worker ? 'tsx sources: worker --version' : 'tsx sources: version'))!;
   console.log(`| ${c.name} | ${r.wall.toFixed(3)} | ${r.cpu.toFixed(3)} | ${c.name.startsWith('node -e') ? '—' : (r.cpu / base.cpu).toFixed(2)} |`);
 }

@@ -27,6 +27,7 @@ import { BaseStates } from '../roles/base-state.ts';
 import { initAdapter } from '../model/adapter.ts';
 import { stateHash } from '../train/hash.ts';
 import type { ModelIdentity } from '../output/metadata.ts';
+import { workerBundle } from '../bundle.ts';
 import { corpusChunk, DEFAULT_HOME, DEFAULT_NODE, formatError, openStore, parseUint, readChunkFile, readFileOrCid, type StoreOptions } from './common.ts';
 import { ProgressBar } from './progress.ts';
 import { writeFile } from 'node:fs/promises';
@@ -98,8 +99,10 @@ export interface ProgramIo {
   exitOverride?: boolean;
 }
 
-/** This package's version (package.json beside src/, in the repository and once installed). */
+/** This package's version (the bundle's, or package.json beside src/ in the repository and once installed). */
 function workerVersion(): string {
+  const bundle = workerBundle();
+  if (bundle) return bundle.version;
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 

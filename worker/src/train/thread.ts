@@ -19,6 +19,7 @@
 // An idle thread is unref'd: it never keeps a process alive.
 
 import { Worker } from 'node:worker_threads';
+import { workerBundle } from '../bundle.ts';
 import type { AdapterState } from '../model/adapter.ts';
 import type { Backbone } from '../model/backbone.ts';
 import type { Evaluation } from './evaluate.ts';
@@ -101,8 +102,11 @@ export function transferList(value: unknown, out: ArrayBuffer[] = [], seen = new
   return out;
 }
 
-const BOOT = new URL('./thread-boot.mjs', import.meta.url);
-const ENTRY = new URL('./thread-entry.ts', import.meta.url);
+// From the sources the thread boots through thread-boot.mjs, which imports the TypeScript entry
+// with tsx; from the bundle (worker/dist) the compiled entry is plain JavaScript and boots itself.
+const BUNDLED = workerBundle() !== undefined;
+const ENTRY = BUNDLED ? new URL('./thread-entry.mjs', import.meta.url) : new URL('./thread-entry.ts', import.meta.url);
+const BOOT = BUNDLED ? ENTRY : new URL('./thread-boot.mjs', import.meta.url);
 
 /** `--conditions=X`, `-C X`, `--conditions X` of this process: how it resolves packages (r3mes-source). */
 export function conditionFlags(execArgv: readonly string[] = process.execArgv): string[] {
