@@ -26,4 +26,6 @@ export const stakingErrors = {
   invalidParams: registerError(STAKING_CODESPACE, 21, 'invalid staking params'),
   insufficientMinerStake: registerError(STAKING_CODESPACE, 22, 'amount exceeds the miner stake'),
   invalidGenesis: registerError(STAKING_CODESPACE, 23, 'invalid staking genesis'),
+  notAnOperator: registerError(STAKING_CODESPACE, 24, 'neither a registered miner nor a validator'),
+  invalidContentLocation: registerError(STAKING_CODESPACE, 25, 'invalid content location'),
 } as const;

@@ -2,15 +2,17 @@ import { pageRequestMessage } from '../../app/core/pagination.ts';
 import type { ModuleInterface, QueryRoute, RegistryType, TxCommand } from '../../app/core/module.ts';
 import { decodeAddress } from '../../app/core/address.ts';
 import {
-  MsgAddMinerStake, MsgCreateValidator, MsgDelegate, MsgRegisterMiner, MsgUnbondMiner, MsgUndelegate, MsgUnjail, MsgUnjailMiner,
+  MsgAddMinerStake, MsgCreateValidator, MsgDelegate, MsgRegisterMiner, MsgSetContentLocations, MsgUnbondMiner, MsgUndelegate, MsgUnjail, MsgUnjailMiner,
 } from '../../proto/gen/r3mes/staking/v1/tx.ts';
 import {
+  QueryAllContentLocationsRequest, QueryAllContentLocationsResponse, QueryContentLocationsRequest, QueryContentLocationsResponse,
   QueryDelegationRequest, QueryDelegationResponse, QueryDelegatorDelegationsRequest, QueryDelegatorDelegationsResponse,
   QueryMinerRequest, QueryMinerResponse, QueryMinersRequest, QueryMinersResponse, QueryParamsRequest, QueryParamsResponse,
   QueryPoolRequest, QueryPoolResponse, QueryUnbondingRequest, QueryUnbondingResponse, QueryValidatorDelegationsRequest,
   QueryValidatorDelegationsResponse, QueryValidatorRequest, QueryValidatorResponse, QueryValidatorsRequest, QueryValidatorsResponse,
 } from '../../proto/gen/r3mes/staking/v1/query.ts';
 import { stakingErrors } from './errors.ts';
+import { validateContentLocations } from './content-locations.ts';
 import { parseBackend, parsePositiveAmount, validatePubkey } from './keeper.ts';
 
 const MSG = '/r3mes.staking.v1.';
@@ -72,6 +74,17 @@ const txs: TxCommand[] = [
     build: (signer, args) => ({ minerAddress: signer, amount: amountArg(args.amount, 'amount') }),
   },
   { name: 'unjail-miner', description: 'Unjail your miner after jail_blocks', args: [], typeUrl: `${MSG}MsgUnjailMiner`, build: (signer) => ({ minerAddress: signer }) },
+  {
+    name: 'set-content-locations',
+    description: 'Announce where your content can be fetched: comma-separated http(s) gateways and Kubo multiaddrs ending /p2p/<peer id> ("" removes them)',
+    args: ['locations'],
+    typeUrl: `${MSG}MsgSetContentLocations`,
+    build: (signer, args) => {
+      const locations = args.locations.split(',').map((l) => l.trim()).filter((l) => l !== '');
+      validateContentLocations(locations);
+      return { owner: signer, locations };
+    },
+  },
 ];
 
 function checked(address: string, what: string): string {
@@ -124,6 +137,10 @@ const queries: QueryRoute[] = [
     (a) => ({ delegatorAddress: checked(a.delegator, 'delegator') })),
   list('miners', 'Miners, by address', [], 'Miners', '/miners', QueryMinersRequest, QueryMinersResponse, () => ({})),
   route('miner', 'One miner', ['miner'], 'Miner', '/miners/{miner}', QueryMinerRequest, QueryMinerResponse, (a) => ({ minerAddress: checked(a.miner, 'miner') })),
+  route('content-locations', 'Where an operator announced its content can be fetched', ['address'], 'ContentLocations', '/content_locations/{address}',
+    QueryContentLocationsRequest, QueryContentLocationsResponse, (a) => ({ address: checked(a.address, 'address') })),
+  list('all-content-locations', 'Every announced content location list, by owner address', [], 'AllContentLocations', '/content_locations',
+    QueryAllContentLocationsRequest, QueryAllContentLocationsResponse, () => ({})),
   route('pool', 'Bonded and unbonding pool balances, total bonded validator stake', [], 'Pool', '/pool', QueryPoolRequest, QueryPoolResponse, () => ({})),
 ];
 
@@ -134,5 +151,6 @@ export const stakingInterface: ModuleInterface = {
   registryTypes: ([
     ['MsgCreateValidator', MsgCreateValidator], ['MsgDelegate', MsgDelegate], ['MsgUndelegate', MsgUndelegate], ['MsgUnjail', MsgUnjail],
     ['MsgRegisterMiner', MsgRegisterMiner], ['MsgAddMinerStake', MsgAddMinerStake], ['MsgUnbondMiner', MsgUnbondMiner], ['MsgUnjailMiner', MsgUnjailMiner],
+    ['MsgSetContentLocations', MsgSetContentLocations],
   ] as const).map(([name, type]) => [`${MSG}${name}`, type as unknown as RegistryType] as const),
 };

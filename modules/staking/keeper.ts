@@ -8,9 +8,10 @@ import { bytesEqual, concatBytes, readU64be, toHex, u64be, utf8 } from '../../ap
 import { decodeAddress, encodeAddress, moduleAddress } from '../../app/core/address.ts';
 import { MAX_AMOUNT, AMOUNT_TEXT } from '../../app/core/coins.ts';
 import {
-  BackendClass, Delegation, LastValidatorPower, Miner, Params, UnbondingEntry, UnbondingKind, Validator,
+  BackendClass, ContentLocations, Delegation, LastValidatorPower, Miner, Params, UnbondingEntry, UnbondingKind, Validator,
 } from '../../proto/gen/r3mes/staking/v1/types.ts';
 import { stakingErrors } from './errors.ts';
+import { validateContentLocations } from './content-locations.ts';
 import type { Candidate, StakingBankKeeper } from './expected-keepers.ts';
 import {
   defaultStakingParams, type Fraction, fractionAtMost, parseRate, resolveStakingParams, type StakingParams,
@@ -53,6 +54,8 @@ const keys = {
   minerPrefix: utf8('m/'),
   lastPower: (operator: Uint8Array) => concatBytes(utf8('lp/'), lengthPrefixed(operator)),
   lastPowerPrefix: utf8('lp/'),
+  contentLocations: (owner: Uint8Array) => concatBytes(utf8('cl/'), lengthPrefixed(owner)),
+  contentLocationsPrefix: utf8('cl/'),
 };
 
 /** CometBFT's address of an ed25519 consensus key: the first 20 bytes of sha256(pubkey). */
@@ -192,6 +195,41 @@ export class StakingViewKeeper {
   /** A page of the miners, in address order (key: u8 length ‖ miner). */
   minersPage(store: KVStore, page: PageRequest | undefined): Page<Miner> {
     return paginate(underPrefix(this.view(store), keys.minerPrefix), page, (_, value) => Miner.decode(value), ADDRESS_KEY);
+  }
+
+  /**
+   * MsgSetContentLocations: replaces where `owner`'s content can be fetched (an empty list
+   * removes the entry). Only registered miners (any stake, jailed or not) and validators announce:
+   * the entry is operator metadata, bounded in size (content-locations.ts).
+   */
+  setContentLocations(ctx: Context, owner: Uint8Array, locations: readonly string[]): void {
+    validateContentLocations(locations);
+    const ownerAddress = encodeAddress(owner);
+    if (this.minerRecord(ctx.store, owner) === undefined && this.validator(ctx.store, owner) === undefined) {
+      throw stakingErrors.notAnOperator(`${ownerAddress} is neither a registered miner nor a validator`);
+    }
+    const view = this.view(ctx.store);
+    if (locations.length === 0) view.delete(keys.contentLocations(owner));
+    else view.set(keys.contentLocations(owner), ContentLocations.encode({ address: ownerAddress, locations: [...locations] }).finish());
+    ctx.events.emit('set_content_locations', [['owner', ownerAddress], ['locations', locations.join(' '), false]]);
+  }
+
+  genesisContentLocations(store: KVStore, entry: ContentLocations): void {
+    this.view(store).set(keys.contentLocations(decodeAddress(entry.address)), ContentLocations.encode(entry).finish());
+  }
+
+  contentLocations(store: KVStore, owner: Uint8Array): ContentLocations | undefined {
+    const raw = this.view(store).get(keys.contentLocations(owner));
+    return raw === undefined ? undefined : ContentLocations.decode(raw);
+  }
+
+  *allContentLocations(store: KVStore): IterableIterator<ContentLocations> {
+    for (const [, value] of this.view(store).iterate(keys.contentLocationsPrefix)) yield ContentLocations.decode(value);
+  }
+
+  /** A page of every announced content location list, in owner address order. */
+  contentLocationsPage(store: KVStore, page: PageRequest | undefined): Page<ContentLocations> {
+    return paginate(underPrefix(this.view(store), keys.contentLocationsPrefix), page, (_, value) => ContentLocations.decode(value), ADDRESS_KEY);
   }
 
   /** The validator whose consensus key has this CometBFT address (a block's proposer). */

@@ -5,6 +5,7 @@ import { amountTextProblem } from '../../app/core/coins.ts';
 import { GenesisState } from '../../proto/gen/r3mes/staking/v1/genesis.ts';
 import {
   QueryDelegationRequest, QueryDelegationResponse, QueryDelegatorDelegationsRequest, QueryDelegatorDelegationsResponse,
+  QueryAllContentLocationsRequest, QueryAllContentLocationsResponse, QueryContentLocationsRequest, QueryContentLocationsResponse,
   QueryMinerRequest, QueryMinerResponse, QueryMinersRequest, QueryMinersResponse, QueryParamsResponse, QueryPoolResponse, QueryUnbondingRequest,
   QueryUnbondingResponse, QueryValidatorDelegationsRequest, QueryValidatorDelegationsResponse, QueryValidatorRequest,
   QueryValidatorResponse, QueryValidatorsRequest, QueryValidatorsResponse, type ValidatorInfo,
@@ -16,6 +17,7 @@ import {
   BONDED_POOL, compareAddresses, type StakingKeeper, UNBONDING_POOL, validateBackend, validateGpuArch, validateMoniker, validatePubkey,
 } from './keeper.ts';
 import { stakingMsgHandlers } from './msgs.ts';
+import { validateContentLocations } from './content-locations.ts';
 import { defaultStakingParams, fractionAtMost, parseRate, resolveStakingParams, stakingParamsFromJson } from './params.ts';
 
 const Q = '/r3mes.staking.v1.Query/';
@@ -106,6 +108,15 @@ export function stakingModule(staking: StakingKeeper, bank: StakingGenesisBankKe
         const page = staking.minersPage(store, QueryMinersRequest.decode(data).pagination);
         return QueryMinersResponse.encode({ miners: page.items, pagination: page.pagination }).finish();
       },
+      [`${Q}ContentLocations`]: (store, data) => {
+        const request = QueryContentLocationsRequest.decode(data);
+        const entry = staking.contentLocations(store, decodeAddress(request.address, 'address'));
+        return QueryContentLocationsResponse.encode({ entry: entry ?? { address: request.address, locations: [] } }).finish();
+      },
+      [`${Q}AllContentLocations`]: (store, data) => {
+        const page = staking.contentLocationsPage(store, QueryAllContentLocationsRequest.decode(data).pagination);
+        return QueryAllContentLocationsResponse.encode({ entries: page.items, pagination: page.pagination }).finish();
+      },
       [`${Q}Pool`]: (store) => {
         const denom = staking.getParams(store).bondDenom;
         return QueryPoolResponse.encode({
@@ -117,7 +128,7 @@ export function stakingModule(staking: StakingKeeper, bank: StakingGenesisBankKe
     },
     endBlock: (ctx) => staking.endBlock(ctx),
     defaultGenesis: () => GenesisState.toJSON({
-      params: Params.fromPartial(defaultStakingParams), validators: [], delegations: [], unbondingEntries: [], miners: [], nextUnbondingId: 0n,
+      params: Params.fromPartial(defaultStakingParams), validators: [], delegations: [], unbondingEntries: [], miners: [], nextUnbondingId: 0n, contentLocations: [],
     }),
     initGenesis(store, json) {
       initStakingGenesis(staking, bank, store, json);
@@ -130,6 +141,7 @@ export function stakingModule(staking: StakingKeeper, bank: StakingGenesisBankKe
         unbondingEntries: [...staking.unbondingEntries(store)],
         miners: [...staking.miners(store)],
         nextUnbondingId: staking.nextUnbondingId(store),
+        contentLocations: [...staking.allContentLocations(store)],
       });
     },
   };
@@ -227,6 +239,21 @@ export function initStakingGenesis(staking: StakingKeeper, bank: StakingGenesisB
     validateGpuArch(miner.gpuArch);
     bonded += amountOf(miner.stake, `stake of miner ${miner.address}`, true);
     staking.setMiner(store, Miner.fromPartial(miner));
+  }
+
+  checkSorted(genesis.contentLocations.map((c) => [party(c.address, 'content locations owner')]), 'content locations');
+  for (const entry of genesis.contentLocations) {
+    try {
+      validateContentLocations(entry.locations);
+    } catch (error) {
+      throw bad(`content locations of ${entry.address}: ${(error as Error).message}`);
+    }
+    const owner = decodeAddress(entry.address);
+    if (entry.locations.length === 0) throw bad(`content locations of ${entry.address}: an empty list is not stored`);
+    if (staking.minerRecord(store, owner) === undefined && staking.validator(store, owner) === undefined) {
+      throw bad(`content locations of ${entry.address}: neither a genesis miner nor a genesis validator`);
+    }
+    staking.genesisContentLocations(store, entry);
   }
 
   // Supply is exact from block 0: the pools hold exactly the stake declared here.

@@ -4,13 +4,14 @@ import type { MsgHandler } from '../../app/core/module.ts';
 import { decodeAddress } from '../../app/core/address.ts';
 import {
   MsgAddMinerStake, MsgAddMinerStakeResponse, MsgCreateValidator, MsgCreateValidatorResponse, MsgDelegate, MsgDelegateResponse,
-  MsgRegisterMiner, MsgRegisterMinerResponse, MsgUnbondMiner, MsgUnbondMinerResponse, MsgUndelegate, MsgUndelegateResponse,
+  MsgRegisterMiner, MsgRegisterMinerResponse, MsgSetContentLocations, MsgSetContentLocationsResponse, MsgUnbondMiner, MsgUnbondMinerResponse, MsgUndelegate, MsgUndelegateResponse,
   MsgUnjail, MsgUnjailMiner, MsgUnjailMinerResponse, MsgUnjailResponse,
 } from '../../proto/gen/r3mes/staking/v1/tx.ts';
 import {
   parsePositiveAmount, type StakingKeeper, validateBackend, validateGpuArch, validateMoniker, validatePubkey,
 } from './keeper.ts';
 import { parseRate } from './params.ts';
+import { validateContentLocations } from './content-locations.ts';
 
 const PREFIX = '/r3mes.staking.v1.';
 
@@ -153,5 +154,21 @@ export function stakingMsgHandlers(staking: StakingKeeper): MsgHandler[] {
     },
   };
 
-  return [createValidator, delegate, undelegate, unjail, registerMiner, addMinerStake, unbondMiner, unjailMiner] as MsgHandler[];
+  const setContentLocations: MsgHandler<MsgSetContentLocations> = {
+    typeUrl: `${PREFIX}MsgSetContentLocations`,
+    module: 'staking',
+    fields: protoFields,
+    decode: (bytes) => MsgSetContentLocations.decode(bytes),
+    signers(msg) {
+      const owner = decodeAddress(msg.owner, 'owner');
+      validateContentLocations(msg.locations);
+      return [owner];
+    },
+    execute(ctx, msg) {
+      staking.setContentLocations(ctx, decodeAddress(msg.owner), msg.locations);
+      return response('MsgSetContentLocationsResponse', MsgSetContentLocationsResponse.encode({}).finish());
+    },
+  };
+
+  return [createValidator, delegate, undelegate, unjail, registerMiner, addMinerStake, unbondMiner, unjailMiner, setContentLocations] as MsgHandler[];
 }

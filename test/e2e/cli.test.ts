@@ -6,6 +6,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { R3MESD, cometbftBinary, startDevNode } from '../helpers/devnode.ts';
 import { testKey } from '../helpers/txs.ts';
+import type { AddressInfo } from 'node:net';
+import { RpcChainReader } from '../../worker/src/chain/client.ts';
+import { withAnnouncedLocations } from '../../worker/src/cli/common.ts';
+import { FileBlockstore } from '../../worker/src/storage/blockstore.ts';
+import { buildGateway } from '../../worker/src/storage/gateway.ts';
 
 const run = promisify(execFile);
 
@@ -41,7 +46,7 @@ t.test('r3mesd keys, tx bank send and queries against a running node', async (t)
   t.not(noPass.code, 0, 'file keyring without a passphrase fails');
   t.match(noPass.stderr, /R3MES_KEYRING_PASSPHRASE/, 'and says how to give one');
 
-  const node = await startDevNode({ accounts: [{ address: carol.address, coins: '1000000ur3mes' }] });
+  const node = await startDevNode({ accounts: [{ address: carol.address, coins: '3000000ur3mes' }] });
   t.teardown(() => node.stop());
   const bob = await testKey(2);
 
@@ -66,6 +71,49 @@ t.test('r3mesd keys, tx bank send and queries against a running node', async (t)
   t.match(badAddress.stderr, /invalid recipient/);
   const badCoins = await r3mesd(['tx', 'bank', 'send', 'carol', bob.address, 'lots', '--home', keyHome, '--keyring-backend', 'test', '--node', node.rpcUrl]);
   t.match(badCoins.stderr, /amount followed by a denom/);
+});
+
+t.test('operators who share no gateway: a miner announces its gateway on chain, another operator fetches its content from there', async (t) => {
+  const keyHome = mkdtempSync(join(tmpdir(), 'r3mes-cli-loc-'));
+  const stores = mkdtempSync(join(tmpdir(), 'r3mes-stores-'));
+  t.teardown(() => { rmSync(keyHome, { recursive: true, force: true }); rmSync(stores, { recursive: true, force: true }); });
+  const erin = JSON.parse((await r3mesd(['keys', 'add', 'erin', '--home', keyHome, '--keyring-backend', 'test', '--output', 'json'])).stdout) as { address: string };
+  const node = await startDevNode({ accounts: [{ address: erin.address, coins: '3000000ur3mes' }] });
+  t.teardown(() => node.stop());
+  const tx = (args: string[]) => r3mesd(['tx', 'staking', args[0], 'erin', ...args.slice(1), '--home', keyHome, '--keyring-backend', 'test', '--node', node.rpcUrl, '-o', 'json']);
+
+  // The miner's own store and gateway (only it writes there; the other operator has its own store).
+  const minerStore = await FileBlockstore.open(join(stores, 'miner'));
+  const gateway = await buildGateway({ store: minerStore, upload: false });
+  await gateway.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => gateway.close());
+  const url = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}`;
+  const delta = new TextEncoder().encode('a delta only the miner has');
+  const cid = await minerStore.put(delta);
+
+  const refused = await tx(['set-content-locations', url]);
+  t.not(refused.code, 0, 'an account that is neither miner nor validator cannot announce');
+  t.match(refused.stderr + refused.stdout, /neither a registered miner nor a validator/);
+  const registered = await tx(['register-miner', '1000000', 'cpu', 'cpu']);
+  t.equal(registered.code, 0, registered.stderr);
+  const bad = await tx(['set-content-locations', 'ftp://somewhere']);
+  t.not(bad.code, 0, 'a location that is not a gateway URL or a peer multiaddr is refused');
+  const peer = '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA';
+  const announced = await tx(['set-content-locations', `${url},${peer}`]);
+  t.equal(announced.code, 0, announced.stderr);
+  const query = JSON.parse((await r3mesd(['query', 'staking', 'content-locations', erin.address, '--node', node.rpcUrl, '-o', 'json'])).stdout) as { entry: { locations: string[] } };
+  t.same(query.entry.locations, [url, peer], 'the query shows the announced locations');
+
+  // The other operator: its own empty store, the chain's list through the worker's chain reader.
+  const chain = await RpcChainReader.connect(node.rpcUrl);
+  t.teardown(() => chain.disconnect());
+  const ownStore = await FileBlockstore.open(join(stores, 'verifier'));
+  await t.rejects(ownStore.get(cid), /not/i, 'the verifier\'s own store lacks the delta');
+  const lines: string[] = [];
+  const store = withAnnouncedLocations(ownStore, chain, [], (l) => lines.push(l));
+  t.same(await store.get(cid), delta, 'fetched through the miner\'s announced gateway, checked against its CID');
+  t.match(lines.join('\n'), new RegExp(`fetched from ${url}`), 'and says where from');
+  t.ok(await ownStore.has(cid), 'and kept in the verifier\'s store');
 });
 
 t.test('r3mesd --help on every command and a clear error for an unknown one', async (t) => {

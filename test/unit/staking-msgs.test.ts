@@ -22,7 +22,7 @@ const DENOM = 'ur3mes';
 const addr = (n: number) => new Uint8Array(20).fill(n);
 const key = (n: number) => new Uint8Array(32).fill(n);
 
-type MsgName = 'MsgCreateValidator' | 'MsgDelegate' | 'MsgUndelegate' | 'MsgUnjail' | 'MsgRegisterMiner' | 'MsgAddMinerStake' | 'MsgUnbondMiner' | 'MsgUnjailMiner';
+type MsgName = 'MsgCreateValidator' | 'MsgDelegate' | 'MsgUndelegate' | 'MsgUnjail' | 'MsgRegisterMiner' | 'MsgAddMinerStake' | 'MsgUnbondMiner' | 'MsgUnjailMiner' | 'MsgSetContentLocations';
 
 function setup(overrides: Partial<Params> = {}) {
   const state = emptyState();
@@ -396,6 +396,46 @@ t.test('staking/23 invalid staking genesis', async (t) => {
   expectError(t, stakingErrors.invalidGenesis, () => h.module.initGenesis(emptyState(), { ...genesis, nextUnbondingId: 'x' }));
 });
 
+t.test('MsgSetContentLocations: miners and validators announce, replace and remove where their content is; export/import keeps it', async (t) => {
+  const h = setup();
+  h.registerMiner(7);
+  h.createValidator(8);
+  const miner = encodeAddress(addr(7));
+  const peer = '/ip4/10.0.0.7/tcp/4001/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA';
+  const { events } = h.deliver('MsgSetContentLocations', { owner: miner, locations: ['http://10.0.0.7:4080', peer] });
+  t.ok(events.includes('set_content_locations'), 'an event says so');
+  t.same(h.staking.contentLocations(h.state, addr(7))?.locations, ['http://10.0.0.7:4080', peer]);
+  h.deliver('MsgSetContentLocations', { owner: encodeAddress(addr(8)), locations: ['https://gw.example.org/r3mes'] });
+  h.deliver('MsgSetContentLocations', { owner: miner, locations: ['https://miner7.example.org'] });
+  t.same(h.staking.contentLocations(h.state, addr(7))?.locations, ['https://miner7.example.org'], 'a second announce replaces the first');
+  const exported = h.module.exportGenesis!(h.state) as { contentLocations: unknown[] };
+  t.equal(exported.contentLocations.length, 2, 'genesis export lists both owners');
+  const again = setup();
+  again.fund(BONDED_POOL, 6000n); // the stake export declares (validator 5000 + miner 1000)
+  again.module.initGenesis(again.state, exported);
+  t.same(again.staking.contentLocations(again.state, addr(7))?.locations, ['https://miner7.example.org'], 'and import restores them');
+  const query = h.module.queries![`/r3mes.staking.v1.Query/AllContentLocations`]!(h.state, new Uint8Array());
+  t.ok(query.length > 0, 'the list query answers');
+  h.deliver('MsgSetContentLocations', { owner: miner, locations: [] });
+  t.equal(h.staking.contentLocations(h.state, addr(7)), undefined, 'an empty list removes the entry');
+});
+
+t.test('staking/24 neither a registered miner nor a validator; staking/25 invalid content location', async (t) => {
+  const h = setup();
+  h.fund(addr(9), 1000n);
+  expectError(t, stakingErrors.notAnOperator, () => h.deliver('MsgSetContentLocations', { owner: encodeAddress(addr(9)), locations: ['http://10.0.0.9:4080'] }));
+  t.equal(h.staking.contentLocations(h.state, addr(9)), undefined, 'nothing stored');
+  h.registerMiner(7);
+  const owner = encodeAddress(addr(7));
+  for (const bad of [
+    ['ftp://10.0.0.7/'], ['http://user:pw@host/'], ['http://host/path?q=1'], ['http://host:99999'], ['http://host:4080', 'http://host:4080'],
+    ['/ip4/1.2.3.4/tcp/4001'], ['a', 'b', 'c', 'd', 'e'], [`http://h/${'x'.repeat(260)}`], ['javascript:alert(1)'],
+  ]) {
+    expectError(t, stakingErrors.invalidContentLocation, () => h.deliver('MsgSetContentLocations', { owner, locations: bad }));
+  }
+  t.equal(h.staking.contentLocations(h.state, addr(7)), undefined, 'no refused announce left anything');
+});
+
 t.test('an unfunded account cannot stake (sdk/5 insufficient funds)', async (t) => {
   const h = setup();
   try {
@@ -411,5 +451,5 @@ t.test('an unfunded account cannot stake (sdk/5 insufficient funds)', async (t) 
 t.test('every staking error code has a test above', async (t) => {
   const codes = Object.values(stakingErrors).map((kind) => kind.code).sort((a, b) => a - b);
   t.same(codes, Array.from({ length: codes.length }, (_, i) => i + 2), 'codes 2..N, each once');
-  t.equal(codes.length, 22);
+  t.equal(codes.length, 24);
 });

@@ -12,7 +12,7 @@ import { TxMsgData } from 'cosmjs-types/cosmos/base/abci/v1beta1/abci';
 import type { OfflineDirectSigner } from '@cosmjs/proto-signing';
 import {
   type AggregationCommit, DEFAULT_GAS_PRICE, type Dispute, type Exclusion, type L1Check, modelQuery, type ModelVersion, r3mesRegistry, type Submission,
-  type TrainingParams, trainingQuery, trainingTx, verificationQuery, verificationTx, verificationTypes, type Window,
+  stakingQuery, type TrainingParams, trainingQuery, trainingTx, verificationQuery, verificationTx, verificationTypes, type Window,
 } from '@r3mes/client';
 import { ChainError, ChainErrorCode, describeError, isConnectionError, isNetworkError } from './errors.ts';
 import { DEFAULT_RPC_TIMEOUT_MS, HttpRpcClient } from './rpc.ts';
@@ -45,6 +45,13 @@ export const TYPE_SUBMIT_VERIFICATION = '/r3mes.verification.v1.MsgSubmitVerific
 export const TYPE_CHALLENGE = '/r3mes.verification.v1.MsgChallenge';
 export const TYPE_ARBITER_VOTE = '/r3mes.verification.v1.MsgArbiterVote';
 export const TYPE_REPORT_UNAVAILABLE = '/r3mes.verification.v1.MsgReportUnavailable';
+export const TYPE_SET_CONTENT_LOCATIONS = '/r3mes.staking.v1.MsgSetContentLocations';
+
+/** Where operators announced their content (staking's MsgSetContentLocations). */
+export interface ContentLocationReader {
+  /** Every owner's announced list, in owner address order. */
+  allContentLocations(): Promise<Array<{ address: string; locations: string[] }>>;
+}
 
 /** What the roles read. */
 export interface ChainReader {
@@ -315,6 +322,12 @@ export class RpcChainReader implements ChainReader, VerificationReader {
     return this.allPages(path, (pagination) => VQueryOpenDisputesRequest.encode({ pagination }).finish(), (b) => VQueryOpenDisputesResponse.decode(b), (r) => r.disputes);
   }
 
+  async allContentLocations(): Promise<Array<{ address: string; locations: string[] }>> {
+    const { QueryAllContentLocationsRequest, QueryAllContentLocationsResponse } = stakingQuery;
+    return this.allPages('/r3mes.staking.v1.Query/AllContentLocations', (pagination) => QueryAllContentLocationsRequest.encode({ pagination }).finish(),
+      (b) => QueryAllContentLocationsResponse.decode(b), (r) => r.entries);
+  }
+
   async verificationParams(): Promise<VerificationParams> {
     const path = '/r3mes.verification.v1.Query/Params';
     const p = (await this.query(path, VQueryParamsRequest.encode({}).finish(), (b) => VQueryParamsResponse.decode(b))).params;
@@ -454,6 +467,10 @@ export class RpcChainWriter implements ChainWriter, VerificationWriter {
       const txBytes = TxRaw.encode(raw).finish();
       return { txBytes, txhash: txHashOf(txBytes) };
     }, this.options.retry, this.reconnect);
+  }
+
+  signSetContentLocations(locations: readonly string[]): Promise<SignedTx> {
+    return this.sign(TYPE_SET_CONTENT_LOCATIONS, { owner: this.address, locations: [...locations] }, 'sign MsgSetContentLocations');
   }
 
   signSubmitGradient(fields: GradientFields): Promise<SignedTx> {

@@ -10,7 +10,9 @@ import { DataError, DataErrorCode } from '../data/errors.ts';
 import { FileBlockstore } from '../storage/blockstore.ts';
 import { cidOf, parseCid } from '../storage/cid.ts';
 import type { ContentStore } from '../storage/content-store.ts';
+import { LocatingStore } from '../storage/locating.ts';
 import { GatewayClient, KuboClient } from '../storage/remote.ts';
+import type { ContentLocationReader, SignedTx, TxOutcome } from '../chain/client.ts';
 
 export const DEFAULT_HOME = process.env.R3MES_HOME ?? join(homedir(), '.r3mes');
 export const DEFAULT_NODE = 'http://127.0.0.1:26657';
@@ -91,3 +93,42 @@ export function formatError(err: unknown): string {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** `--announce a,b`: where this worker's content can be fetched (the chain checks each one). */
+export function parseAnnounce(text: string): string[] {
+  const list = text.split(',').map((l) => l.trim()).filter((l) => l !== '');
+  for (const l of list) {
+    if (!/^https?:\/\//.test(l) && !/\/p2p\/[A-Za-z0-9]+$/.test(l)) {
+      throw new Error(`--announce: ${JSON.stringify(l)} is neither an http(s):// gateway URL nor a Kubo multiaddr ending /p2p/<peer id>`);
+    }
+  }
+  if (list.length > 4) throw new Error(`--announce: ${list.length} locations, the chain keeps at most 4`);
+  return list;
+}
+
+/** The store, falling back to the content locations other operators announced on chain. */
+export function withAnnouncedLocations(store: ContentStore, chain: ContentLocationReader, own: readonly string[], log: (line: string) => void): ContentStore {
+  return new LocatingStore(store, {
+    own, log,
+    locations: async () => (await chain.allContentLocations()).flatMap((entry) => entry.locations),
+  });
+}
+
+/**
+ * Makes the chain's entry for this key say `locations` (MsgSetContentLocations), unless it
+ * already does: a restart with the same flags sends nothing.
+ */
+export async function announceLocations(
+  chain: ContentLocationReader,
+  writer: { readonly address: string; signSetContentLocations(l: readonly string[]): Promise<SignedTx>; broadcast(tx: SignedTx): Promise<TxOutcome> },
+  locations: readonly string[], log: (line: string) => void,
+): Promise<void> {
+  const current = (await chain.allContentLocations()).find((e) => e.address === writer.address)?.locations ?? [];
+  if (current.length === locations.length && current.every((l, i) => l === locations[i])) {
+    log(`content locations: the chain already lists ${locations.join(', ') || 'none'} for ${writer.address}`);
+    return;
+  }
+  const outcome = await writer.broadcast(await writer.signSetContentLocations(locations));
+  if (outcome.code !== 0) throw new Error(`MsgSetContentLocations failed (code ${outcome.code}): ${outcome.rawLog ?? ''}`);
+  log(`content locations: announced ${locations.join(', ') || 'none'} (tx ${outcome.txhash} at height ${outcome.height})`);
+}

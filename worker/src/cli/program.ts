@@ -28,7 +28,10 @@ import { initAdapter } from '../model/adapter.ts';
 import { stateHash } from '../train/hash.ts';
 import type { ModelIdentity } from '../output/metadata.ts';
 import { workerBundle } from '../bundle.ts';
-import { corpusChunk, DEFAULT_HOME, DEFAULT_NODE, formatError, openStore, parseUint, readChunkFile, readFileOrCid, type StoreOptions } from './common.ts';
+import {
+  announceLocations, corpusChunk, DEFAULT_HOME, DEFAULT_NODE, formatError, openStore, parseAnnounce, parseUint, readChunkFile, readFileOrCid, type StoreOptions,
+  withAnnouncedLocations,
+} from './common.ts';
 import { ProgressBar } from './progress.ts';
 import { writeFile } from 'node:fs/promises';
 import { cidOf } from '../storage/cid.ts';
@@ -50,6 +53,7 @@ const storeOptions = (c: Command) =>
     .option('--gateway <url>', 'read (and write) through another worker\'s gateway');
 
 interface StoreOpts extends StoreOptions { home?: string }
+const ANNOUNCE_HELP = 'comma-separated places where this key\'s content can be fetched: http(s) gateway URLs (e.g. this worker\'s --gateway-listen, as others reach it) and Kubo multiaddrs ending /p2p/<peer id>; sent once as MsgSetContentLocations when the chain lists something else ("" removes them). Every chain-reading role falls back to the announced locations for a CID its own store lacks';
 const storeFrom = (o: StoreOpts) => openStore(o, o.home ? join(o.home, 'worker', 'store') : undefined);
 
 /** Checks a --model file is readable safetensors before anything else happens. */
@@ -127,11 +131,13 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--per-window <n>', 'submissions per window', '1')
     .option('--model <file>', "backbone file, for a model version that names one by CID (checked against it)")
     .option('--poll-ms <ms>', 'how often to look at the chain', '3000')
+    .option('--announce <locations>', ANNOUNCE_HELP)
     .option('--cheat', 'DEMO ONLY: tamper the delta before upload (consistent CID and hash); re-execution exposes it'))
     .action(async (o: StoreOpts & {
       node: string; home: string; key: string; keyringBackend: KeyringBackend; backend: BackendChoice; gatewayListen?: string; listen?: string;
-      once?: boolean; steps: string; lr: string; perWindow: string; model?: string; pollMs: string; cheat?: boolean;
+      once?: boolean; steps: string; lr: string; perWindow: string; model?: string; pollMs: string; cheat?: boolean; announce?: string;
     }) => {
+      const announce = o.announce !== undefined ? parseAnnounce(o.announce) : undefined;
       const steps = parseUint(o.steps, '--steps', 1024);
       const lr = parseUint(o.lr, '--lr', 65536);
       const perWindow = parseUint(o.perWindow, '--per-window', 10_000);
@@ -141,14 +147,16 @@ export function buildProgram(io: ProgramIo = {}): Command {
       if (o.listen !== undefined) parseListen(o.listen);
       const backend = await chooseBackend(o.backend);
       const modelFile = await readModelFile(o.model);
-      const { store, describe } = await storeFrom(o);
+      const { store: ownStore, describe } = await storeFrom(o);
       const { openSigner, RpcChainReader, RpcChainWriter, mineOnce, identityOfVersion, DEFAULT_RETRY } = await chainModules();
       const { signer, address } = await openSigner(o.home, o.key, o.keyringBackend);
       const chain = await RpcChainReader.connect(o.node);
       const writer = await RpcChainWriter.connect(o.node, signer, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
+      if (announce) await announceLocations(chain, writer, announce, log);
+      const store = withAnnouncedLocations(ownStore, chain, announce ?? [], log);
       const stats = new WorkerStats();
       Object.assign(stats, { role: 'train', backend: backend.name, adapter: backend.adapter, address, status: 'running' });
-      const server = o.gatewayListen ? await startWorkerServer(o.gatewayListen, { store, stats })
+      const server = o.gatewayListen ? await startWorkerServer(o.gatewayListen, { store: ownStore, stats })
         : o.listen ? await startWorkerServer(o.listen, { stats }) : undefined;
       if (server) log(`serving ${o.gatewayListen ? `${describe}, ` : ''}/stats, /health and /metrics at ${server.address}`);
       const journal = await Journal.open(join(o.home, 'worker', 'journal.json'));
@@ -215,7 +223,8 @@ export function buildProgram(io: ProgramIo = {}): Command {
         if (o.listen !== undefined) parseListen(o.listen);
         const backend: TrainBackend = await chooseBackend(o.backend);
         const modelFile = await readModelFile(o.model);
-        const { store, describe } = await storeFrom(o);
+        const { store: ownStore, describe } = await storeFrom(o);
+        const store = ownStore; // offline modes: the store given
         if (o.key !== undefined) {
           const pollMs = parseUint(o.pollMs, '--poll-ms', 3_600_000);
           const { openSigner, RpcChainReader, RpcChainWriter, identityOfVersion, DEFAULT_RETRY } = await chainModules();
@@ -230,6 +239,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
           const chain = await RpcChainReader.connect(o.node);
           const writer = await RpcChainWriter.connect(o.node, signer, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
           const journal = await DutyJournal.open(join(o.home, 'worker', 'verify-journal.json'));
+          const store = withAnnouncedLocations(ownStore, chain, [], log);
           const bases = new BaseStates(chain, store);
           const models = new Map<bigint, LoadedModel>();
           log(`${name} duties as ${address} on ${backend.adapter}; store: ${describe}`);
@@ -372,12 +382,13 @@ export function buildProgram(io: ProgramIo = {}): Command {
       for (const m of o.miner ?? []) if (!/^r3mes1[02-9ac-hj-np-z]{38,}$/.test(m)) throw new Error(`--miner must be an r3mes1… address, got "${m}"`);
       const backend = await chooseBackend(o.backend);
       const modelFile = await readModelFile(o.model);
-      const { store, describe } = await storeFrom(o);
+      const { store: ownStore, describe } = await storeFrom(o);
       const { openSigner, RpcChainReader, RpcChainWriter, identityOfVersion, DEFAULT_RETRY } = await chainModules();
       const { signer, address } = await openSigner(o.home, o.key, o.keyringBackend);
       const secret = await loadWatchSecret(o.secretFile ?? join(o.home, 'worker', 'watch-secret'));
       const chain = await RpcChainReader.connect(o.node, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
       const writer = await RpcChainWriter.connect(o.node, signer, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
+      const store = withAnnouncedLocations(ownStore, chain, [], log);
       const journal = await WatchJournal.open(join(o.home, 'worker', 'watch-journal.json'));
       const stats = new WorkerStats();
       Object.assign(stats, { role: 'watch', backend: backend.name, adapter: backend.adapter, address, status: 'watching' });
@@ -421,11 +432,13 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--window <n>', 'offline: window id recorded in the result', '0')
     .option('--out <file>', 'offline: write the aggregate here')
     .option('--poll-ms <ms>', 'how often to look at the chain', '3000')
+    .option('--announce <locations>', ANNOUNCE_HELP)
     .option('--fetch-timeout-ms <ms>', 'duty mode: each try to fetch an accepted delta gives up after this long; after 3 tries it is excluded as unavailable (keep 3 × this well inside the commit phase)', '10000'))
     .action(async (o: StoreOpts & {
       node: string; home: string; key?: string; keyringBackend: KeyringBackend; rule?: string; once?: boolean; inputs?: string[]; window: string; out?: string; pollMs: string;
-      fetchTimeoutMs: string;
+      fetchTimeoutMs: string; announce?: string;
     }) => {
+      const announce = o.announce !== undefined ? parseAnnounce(o.announce) : undefined;
       const rule = o.rule !== undefined ? parseRule(o.rule) : DEFAULT_RULE;
       if (o.inputs) {
         const inputs = [];
@@ -443,12 +456,14 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const pollMs = parseUint(o.pollMs, '--poll-ms', 3_600_000);
       const fetchTimeoutMs = parseUint(o.fetchTimeoutMs, '--fetch-timeout-ms', 3_600_000);
       if (fetchTimeoutMs === 0) throw new Error('--fetch-timeout-ms must be at least 1');
-      const { store } = await storeFrom(o);
+      const { store: ownStore } = await storeFrom(o);
       const { openSigner, RpcChainReader, RpcChainWriter, proposerDuty, DEFAULT_RETRY, DEFAULT_FETCH } = await chainModules();
       const fetch = { ...DEFAULT_FETCH, timeoutMs: fetchTimeoutMs };
       const { signer, address } = await openSigner(o.home, o.key, o.keyringBackend);
       const chain = await RpcChainReader.connect(o.node);
       const writer = await RpcChainWriter.connect(o.node, signer, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
+      if (announce) await announceLocations(chain, writer, announce, log);
+      const store = withAnnouncedLocations(ownStore, chain, announce ?? [], log);
       const journal = await Journal.open(join(o.home, 'worker', 'journal.json'));
       const stats = new WorkerStats();
       Object.assign(stats, { role: 'aggregate', address, status: 'running' });

@@ -281,6 +281,13 @@ export class KuboClient implements ContentStore {
     return bytes;
   }
 
+  /** `swarm/connect` to a peer's multiaddr (ending /p2p/<peer id>): bitswap can then ask it directly. */
+  async connect(multiaddr: string): Promise<void> {
+    const response = await this.http.send(this.endpoint('swarm/connect', { arg: multiaddr }), { method: 'POST' });
+    if (!response.ok) throw remoteFailure(`${this.http.source}: swarm/connect ${multiaddr}: ${await this.errorMessage(response)}`);
+    await response.arrayBuffer();
+  }
+
   /**
    * Who the node is to other operators: its peer id, the addresses it announces (its provider
    * records carry them) and how many peers it has now (none: nobody can find its content).

@@ -6,7 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import { Delegation, Miner, Params, UnbondingEntry, Validator } from "./types.js";
+import { ContentLocations, Delegation, Miner, Params, UnbondingEntry, Validator } from "./types.js";
 
 export const protobufPackage = "r3mes.staking.v1";
 
@@ -23,10 +23,20 @@ export interface GenesisState {
   unbondingEntries: UnbondingEntry[];
   miners: Miner[];
   nextUnbondingId: bigint;
+  /** Sorted by owner address; each owner a registered miner or a validator above. */
+  contentLocations: ContentLocations[];
 }
 
 function createBaseGenesisState(): GenesisState {
-  return { params: undefined, validators: [], delegations: [], unbondingEntries: [], miners: [], nextUnbondingId: 0n };
+  return {
+    params: undefined,
+    validators: [],
+    delegations: [],
+    unbondingEntries: [],
+    miners: [],
+    nextUnbondingId: 0n,
+    contentLocations: [],
+  };
 }
 
 export const GenesisState: MessageFns<GenesisState> = {
@@ -51,6 +61,9 @@ export const GenesisState: MessageFns<GenesisState> = {
         throw new globalThis.Error("value provided for field message.nextUnbondingId of type uint64 too large");
       }
       writer.uint32(48).uint64(message.nextUnbondingId);
+    }
+    for (const v of message.contentLocations) {
+      ContentLocations.encode(v!, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -116,6 +129,14 @@ export const GenesisState: MessageFns<GenesisState> = {
             message.nextUnbondingId = reader.uint64() as bigint;
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.contentLocations.push(ContentLocations.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -148,6 +169,11 @@ export const GenesisState: MessageFns<GenesisState> = {
         : isSet(object.next_unbonding_id)
         ? BigInt(object.next_unbonding_id)
         : 0n,
+      contentLocations: globalThis.Array.isArray(object?.contentLocations)
+        ? object.contentLocations.map((e: any) => ContentLocations.fromJSON(e))
+        : globalThis.Array.isArray(object?.content_locations)
+        ? object.content_locations.map((e: any) => ContentLocations.fromJSON(e))
+        : [],
     };
   },
 
@@ -171,6 +197,9 @@ export const GenesisState: MessageFns<GenesisState> = {
     if (message.nextUnbondingId !== 0n) {
       obj.nextUnbondingId = message.nextUnbondingId.toString();
     }
+    if (message.contentLocations?.length) {
+      obj.contentLocations = message.contentLocations.map((e) => ContentLocations.toJSON(e));
+    }
     return obj;
   },
 
@@ -189,6 +218,7 @@ export const GenesisState: MessageFns<GenesisState> = {
     message.nextUnbondingId = (object.nextUnbondingId !== undefined && object.nextUnbondingId !== null)
       ? BigInt(object.nextUnbondingId)
       : 0n;
+    message.contentLocations = object.contentLocations?.map((e) => ContentLocations.fromPartial(e)) || [];
     return message;
   },
 };

@@ -7,7 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { PageRequest, PageResponse } from "../../../cosmos/base/query/v1beta1/pagination.js";
-import { Delegation, Miner, Params, UnbondingEntry, Validator } from "./types.js";
+import { ContentLocations, Delegation, Miner, Params, UnbondingEntry, Validator } from "./types.js";
 
 export const protobufPackage = "r3mes.staking.v1";
 
@@ -108,6 +108,23 @@ export interface QueryPoolResponse {
   bondedPool: string;
   unbondingPool: string;
   totalBonded: string;
+}
+
+export interface QueryContentLocationsRequest {
+  address: string;
+}
+
+export interface QueryContentLocationsResponse {
+  entry: ContentLocations | undefined;
+}
+
+export interface QueryAllContentLocationsRequest {
+  pagination: PageRequest | undefined;
+}
+
+export interface QueryAllContentLocationsResponse {
+  entries: ContentLocations[];
+  pagination: PageResponse | undefined;
 }
 
 function createBaseQueryParamsRequest(): QueryParamsRequest {
@@ -1796,6 +1813,308 @@ export const QueryPoolResponse: MessageFns<QueryPoolResponse> = {
     message.bondedPool = object.bondedPool ?? "";
     message.unbondingPool = object.unbondingPool ?? "";
     message.totalBonded = object.totalBonded ?? "";
+    return message;
+  },
+};
+
+function createBaseQueryContentLocationsRequest(): QueryContentLocationsRequest {
+  return { address: "" };
+}
+
+export const QueryContentLocationsRequest: MessageFns<QueryContentLocationsRequest> = {
+  encode(message: QueryContentLocationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== "") {
+      writer.uint32(10).string(message.address);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryContentLocationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryContentLocationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryContentLocationsRequest {
+    return { address: isSet(object.address) ? globalThis.String(object.address) : "" };
+  },
+
+  toJSON(message: QueryContentLocationsRequest): unknown {
+    const obj: any = {};
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryContentLocationsRequest>, I>>(base?: I): QueryContentLocationsRequest {
+    return QueryContentLocationsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryContentLocationsRequest>, I>>(object: I): QueryContentLocationsRequest {
+    const message = createBaseQueryContentLocationsRequest();
+    message.address = object.address ?? "";
+    return message;
+  },
+};
+
+function createBaseQueryContentLocationsResponse(): QueryContentLocationsResponse {
+  return { entry: undefined };
+}
+
+export const QueryContentLocationsResponse: MessageFns<QueryContentLocationsResponse> = {
+  encode(message: QueryContentLocationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.entry !== undefined) {
+      ContentLocations.encode(message.entry, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryContentLocationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryContentLocationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entry = ContentLocations.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryContentLocationsResponse {
+    return { entry: isSet(object.entry) ? ContentLocations.fromJSON(object.entry) : undefined };
+  },
+
+  toJSON(message: QueryContentLocationsResponse): unknown {
+    const obj: any = {};
+    if (message.entry !== undefined) {
+      obj.entry = ContentLocations.toJSON(message.entry);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryContentLocationsResponse>, I>>(base?: I): QueryContentLocationsResponse {
+    return QueryContentLocationsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryContentLocationsResponse>, I>>(
+    object: I,
+  ): QueryContentLocationsResponse {
+    const message = createBaseQueryContentLocationsResponse();
+    message.entry = (object.entry !== undefined && object.entry !== null)
+      ? ContentLocations.fromPartial(object.entry)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseQueryAllContentLocationsRequest(): QueryAllContentLocationsRequest {
+  return { pagination: undefined };
+}
+
+export const QueryAllContentLocationsRequest: MessageFns<QueryAllContentLocationsRequest> = {
+  encode(message: QueryAllContentLocationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pagination !== undefined) {
+      PageRequest.encode(message.pagination, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryAllContentLocationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryAllContentLocationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pagination = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryAllContentLocationsRequest {
+    return { pagination: isSet(object.pagination) ? PageRequest.fromJSON(object.pagination) : undefined };
+  },
+
+  toJSON(message: QueryAllContentLocationsRequest): unknown {
+    const obj: any = {};
+    if (message.pagination !== undefined) {
+      obj.pagination = PageRequest.toJSON(message.pagination);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryAllContentLocationsRequest>, I>>(base?: I): QueryAllContentLocationsRequest {
+    return QueryAllContentLocationsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryAllContentLocationsRequest>, I>>(
+    object: I,
+  ): QueryAllContentLocationsRequest {
+    const message = createBaseQueryAllContentLocationsRequest();
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageRequest.fromPartial(object.pagination)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseQueryAllContentLocationsResponse(): QueryAllContentLocationsResponse {
+  return { entries: [], pagination: undefined };
+}
+
+export const QueryAllContentLocationsResponse: MessageFns<QueryAllContentLocationsResponse> = {
+  encode(message: QueryAllContentLocationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      ContentLocations.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.pagination !== undefined) {
+      PageResponse.encode(message.pagination, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryAllContentLocationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryAllContentLocationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(ContentLocations.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryAllContentLocationsResponse {
+    return {
+      entries: globalThis.Array.isArray(object?.entries)
+        ? object.entries.map((e: any) => ContentLocations.fromJSON(e))
+        : [],
+      pagination: isSet(object.pagination) ? PageResponse.fromJSON(object.pagination) : undefined,
+    };
+  },
+
+  toJSON(message: QueryAllContentLocationsResponse): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => ContentLocations.toJSON(e));
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageResponse.toJSON(message.pagination);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryAllContentLocationsResponse>, I>>(
+    base?: I,
+  ): QueryAllContentLocationsResponse {
+    return QueryAllContentLocationsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryAllContentLocationsResponse>, I>>(
+    object: I,
+  ): QueryAllContentLocationsResponse {
+    const message = createBaseQueryAllContentLocationsResponse();
+    message.entries = object.entries?.map((e) => ContentLocations.fromPartial(e)) || [];
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageResponse.fromPartial(object.pagination)
+      : undefined;
     return message;
   },
 };

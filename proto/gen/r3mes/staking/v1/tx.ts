@@ -87,6 +87,18 @@ export interface MsgUnjailMiner {
 export interface MsgUnjailMinerResponse {
 }
 
+/**
+ * Announces (replaces) where the owner's content can be fetched; an empty list removes it.
+ * The owner must be a registered miner or a validator.
+ */
+export interface MsgSetContentLocations {
+  owner: string;
+  locations: string[];
+}
+
+export interface MsgSetContentLocationsResponse {
+}
+
 function createBaseMsgCreateValidator(): MsgCreateValidator {
   return {
     operatorAddress: "",
@@ -1444,6 +1456,145 @@ export const MsgUnjailMinerResponse: MessageFns<MsgUnjailMinerResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<MsgUnjailMinerResponse>, I>>(_: I): MsgUnjailMinerResponse {
     const message = createBaseMsgUnjailMinerResponse();
+    return message;
+  },
+};
+
+function createBaseMsgSetContentLocations(): MsgSetContentLocations {
+  return { owner: "", locations: [] };
+}
+
+export const MsgSetContentLocations: MessageFns<MsgSetContentLocations> = {
+  encode(message: MsgSetContentLocations, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.owner !== "") {
+      writer.uint32(10).string(message.owner);
+    }
+    for (const v of message.locations) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MsgSetContentLocations {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMsgSetContentLocations();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.owner = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.locations.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MsgSetContentLocations {
+    return {
+      owner: isSet(object.owner) ? globalThis.String(object.owner) : "",
+      locations: globalThis.Array.isArray(object?.locations)
+        ? object.locations.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: MsgSetContentLocations): unknown {
+    const obj: any = {};
+    if (message.owner !== "") {
+      obj.owner = message.owner;
+    }
+    if (message.locations?.length) {
+      obj.locations = message.locations;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MsgSetContentLocations>, I>>(base?: I): MsgSetContentLocations {
+    return MsgSetContentLocations.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MsgSetContentLocations>, I>>(object: I): MsgSetContentLocations {
+    const message = createBaseMsgSetContentLocations();
+    message.owner = object.owner ?? "";
+    message.locations = object.locations?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseMsgSetContentLocationsResponse(): MsgSetContentLocationsResponse {
+  return {};
+}
+
+export const MsgSetContentLocationsResponse: MessageFns<MsgSetContentLocationsResponse> = {
+  encode(_: MsgSetContentLocationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MsgSetContentLocationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMsgSetContentLocationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): MsgSetContentLocationsResponse {
+    return {};
+  },
+
+  toJSON(_: MsgSetContentLocationsResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MsgSetContentLocationsResponse>, I>>(base?: I): MsgSetContentLocationsResponse {
+    return MsgSetContentLocationsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MsgSetContentLocationsResponse>, I>>(_: I): MsgSetContentLocationsResponse {
+    const message = createBaseMsgSetContentLocationsResponse();
     return message;
   },
 };

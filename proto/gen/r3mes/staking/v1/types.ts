@@ -161,6 +161,15 @@ export interface LastValidatorPower {
   power: bigint;
 }
 
+/**
+ * Where an operator's content (deltas, aggregates) can be fetched: HTTP gateways serving
+ * /ipfs/{cid} (http(s)://host[:port][/path]) and Kubo peers (a multiaddr ending /p2p/<peer id>).
+ */
+export interface ContentLocations {
+  address: string;
+  locations: string[];
+}
+
 function createBaseParams(): Params {
   return {
     bondDenom: "",
@@ -1220,6 +1229,93 @@ export const LastValidatorPower: MessageFns<LastValidatorPower> = {
     const message = createBaseLastValidatorPower();
     message.operatorAddress = object.operatorAddress ?? "";
     message.power = (object.power !== undefined && object.power !== null) ? BigInt(object.power) : 0n;
+    return message;
+  },
+};
+
+function createBaseContentLocations(): ContentLocations {
+  return { address: "", locations: [] };
+}
+
+export const ContentLocations: MessageFns<ContentLocations> = {
+  encode(message: ContentLocations, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== "") {
+      writer.uint32(10).string(message.address);
+    }
+    for (const v of message.locations) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContentLocations {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContentLocations();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.locations.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContentLocations {
+    return {
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      locations: globalThis.Array.isArray(object?.locations)
+        ? object.locations.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ContentLocations): unknown {
+    const obj: any = {};
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.locations?.length) {
+      obj.locations = message.locations;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContentLocations>, I>>(base?: I): ContentLocations {
+    return ContentLocations.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContentLocations>, I>>(object: I): ContentLocations {
+    const message = createBaseContentLocations();
+    message.address = object.address ?? "";
+    message.locations = object.locations?.map((e) => e) || [];
     return message;
   },
 };
