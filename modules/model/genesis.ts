@@ -14,7 +14,7 @@ import { modelErrors } from './errors.ts';
 import { type ModelKeeper, voteKey, voteOptionNames } from './keeper.ts';
 import { defaultModelParams, type ModelParamsJson, paramsFromJson, paramsToJson } from './params.ts';
 import {
-  MAX_MIGRATION_BLOCKS, validateArchitecture, validateBackbone, validateLora, validateProposalContent, validateProposalText,
+  MAX_MIGRATION_BLOCKS, validateArchitecture, validateBackbone, validateLoraFor, validateProposalContent, validateProposalText,
 } from './validate.ts';
 
 export interface ModelGenesis {
@@ -32,8 +32,10 @@ export interface ModelGenesis {
 export const GENESIS_VERSION: ModelVersion = {
   number: 1n,
   modelCid: '',
+  manifestCid: '',
+  architectureHash: '',
   backboneSeed: 'b9a6241e00cbd88e28dad64fe73a284d1cb1254d923eff557a47716e3687635a',
-  architecture: { dModel: 256, nLayers: 4, nHeads: 4, dFf: 1024, vocabSize: 256, seqLen: 256 },
+  architecture: { dModel: 256, nLayers: 4, nHeads: 4, dFf: 1024, vocabSize: 256, seqLen: 256, nKvHeads: 0, ffn: '', ropeTheta: 0, ropeLayout: '', normGains: false, embedding: '' },
   lora: { rank: 8, alpha: 16, targets: ['q', 'k', 'v', 'o'] },
   status: VersionStatus.VERSION_STATUS_ACTIVE,
   activationHeight: 0n,
@@ -81,9 +83,9 @@ export function initModelGenesis(keeper: ModelKeeper, store: KVStore, genesis: M
   if (state.versions.length === 0) fail('at least one model version (version 1) is required');
   const letters = state.versions.map((version, index) => {
     if (version.number !== BigInt(index + 1)) fail(`versions must be numbered 1, 2, ... in order; found ${version.number} at position ${index + 1}`);
-    validateBackbone(version.modelCid, version.backboneSeed);
+    validateBackbone(version.modelCid, version.backboneSeed, version.manifestCid, version.architectureHash);
     validateArchitecture(version.architecture);
-    validateLora(version.lora);
+    validateLoraFor(version.lora, version.architecture);
     if (version.status === VersionStatus.VERSION_STATUS_MIGRATION) {
       if (version.migrationBlocks < 1n || version.migrationBlocks > MAX_MIGRATION_BLOCKS) fail(`version ${version.number}: migrationBlocks out of range`);
       if (version.migrationEndHeight !== version.activationHeight + version.migrationBlocks) {

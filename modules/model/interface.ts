@@ -35,6 +35,11 @@ function uint32(text: string | undefined, name: string): number {
   return Number(value);
 }
 
+function booleanOption(text: string, name: string): boolean {
+  if (text !== 'true' && text !== 'false') throw sdkErrors.invalidRequest(`${name} must be true or false, got "${text}"`);
+  return text === 'true';
+}
+
 const voteOptions: Readonly<Record<string, VoteOption>> = {
   yes: VoteOption.VOTE_OPTION_YES,
   abstain: VoteOption.VOTE_OPTION_ABSTAIN,
@@ -61,6 +66,15 @@ const txs: TxCommand[] = [
       { name: 'summary', description: 'longer description of the proposal', default: '' },
       { name: 'backbone-seed', description: '32-byte backbone seed, 64 hex digits (or give --model-cid)', default: '' },
       { name: 'model-cid', description: 'CIDv1 of the backbone safetensors file (or give --backbone-seed)', default: '' },
+      { name: 'manifest-cid', description: 'CID of a Hugging Face model directory\'s manifest (`r3mes-worker model inspect DIR` prints it; with --architecture-hash)', default: '' },
+      { name: 'architecture-hash', description: 'the directory\'s architecture hash, 64 hex digits (`r3mes-worker model inspect`)', default: '' },
+      { name: 'vocab-size', description: 'vocabulary (256: byte-level; other sizes select the 2B4T family)', default: '256' },
+      { name: 'n-kv-heads', description: '2B4T family: key/value heads (GQA); 0 = n-heads', default: '0' },
+      { name: 'ffn', description: '2B4T family: plain | gated', default: '' },
+      { name: 'rope-theta', description: '2B4T family: RoPE base; 0 = 10000', default: '0' },
+      { name: 'rope-layout', description: '2B4T family: adjacent | half', default: '' },
+      { name: 'norm-gains', description: '2B4T family: learned RMSNorm gains (true | false)', default: 'false' },
+      { name: 'embedding', description: '2B4T family: ternary | bf16-tied', default: '' },
       { name: 'd-model', description: 'model width', default: String(genesisArchitecture.dModel) },
       { name: 'n-layers', description: 'number of layers', default: String(genesisArchitecture.nLayers) },
       { name: 'n-heads', description: 'attention heads (divides d-model)', default: String(genesisArchitecture.nHeads) },
@@ -68,7 +82,7 @@ const txs: TxCommand[] = [
       { name: 'seq-len', description: 'sequence length (divides 2048)', default: String(genesisArchitecture.seqLen) },
       { name: 'lora-rank', description: 'LoRA rank, 4..64', default: String(genesisLora.rank) },
       { name: 'lora-alpha', description: 'LoRA alpha', default: String(genesisLora.alpha) },
-      { name: 'lora-targets', description: 'comma-separated subset of q,k,v,o', default: genesisLora.targets.join(',') },
+      { name: 'lora-targets', description: 'comma-separated subset of q,k,v,o (2B4T family: also gate,up,down)', default: genesisLora.targets.join(',') },
       { name: 'migration-blocks', description: 'blocks during which old and new versions are both accepted', default: '1000' },
     ],
     typeUrl: MSG_SUBMIT_PROPOSAL,
@@ -77,13 +91,21 @@ const txs: TxCommand[] = [
         newVersion: {
           modelCid: options['model-cid'] ?? '',
           backboneSeed: options['backbone-seed'] ?? '',
+          manifestCid: options['manifest-cid'] ?? '',
+          architectureHash: options['architecture-hash'] ?? '',
           architecture: {
             dModel: uint32(options['d-model'], 'd-model'),
             nLayers: uint32(options['n-layers'], 'n-layers'),
             nHeads: uint32(options['n-heads'], 'n-heads'),
             dFf: uint32(options['d-ff'], 'd-ff'),
-            vocabSize: 256,
+            vocabSize: uint32(options['vocab-size'] ?? '256', 'vocab-size'),
             seqLen: uint32(options['seq-len'], 'seq-len'),
+            nKvHeads: uint32(options['n-kv-heads'] ?? '0', 'n-kv-heads'),
+            ffn: options.ffn ?? '',
+            ropeTheta: uint32(options['rope-theta'] ?? '0', 'rope-theta'),
+            ropeLayout: options['rope-layout'] ?? '',
+            normGains: booleanOption(options['norm-gains'] ?? 'false', 'norm-gains'),
+            embedding: options.embedding ?? '',
           },
           lora: {
             rank: uint32(options['lora-rank'], 'lora-rank'),

@@ -399,6 +399,7 @@ export class ModelKeeper extends ModelViewKeeper {
     const number = this.latestVersionNumber(store) + 1n;
     this.setVersion(store, {
       number, modelCid: newVersion.modelCid, backboneSeed: newVersion.backboneSeed,
+      manifestCid: newVersion.manifestCid, architectureHash: newVersion.architectureHash,
       architecture: newVersion.architecture, lora: newVersion.lora,
       status: VersionStatus.VERSION_STATUS_MIGRATION, activationHeight: height,
       migrationBlocks: newVersion.migrationBlocks, migrationEndHeight: height + newVersion.migrationBlocks,

@@ -6,16 +6,16 @@
  * that may come packed, or the full name of a message type). app/core/proto-fields.ts reads it.
  */
 export const protoFields: Readonly<Record<string, Readonly<Record<number, string>>>> = {
-  'r3mes.model.v1.Architecture': { 1: 'varint', 2: 'varint', 3: 'varint', 4: 'varint', 5: 'varint', 6: 'varint' },
+  'r3mes.model.v1.Architecture': { 1: 'varint', 2: 'varint', 3: 'varint', 4: 'varint', 5: 'varint', 6: 'varint', 7: 'varint', 8: 'len', 9: 'varint', 10: 'len', 11: 'varint', 12: 'len' },
   'r3mes.model.v1.Coin': { 1: 'len', 2: 'len' },
   'r3mes.model.v1.GenesisState': { 1: 'r3mes.model.v1.Params', 2: 'r3mes.model.v1.ModelVersion', 3: 'r3mes.model.v1.Proposal', 4: 'r3mes.model.v1.Vote', 5: 'varint' },
   'r3mes.model.v1.LoraConfig': { 1: 'varint', 2: 'varint', 3: 'len' },
-  'r3mes.model.v1.ModelVersion': { 1: 'varint', 2: 'len', 3: 'len', 4: 'r3mes.model.v1.Architecture', 5: 'r3mes.model.v1.LoraConfig', 6: 'varint', 7: 'varint', 8: 'varint', 9: 'varint', 10: 'varint', 11: 'varint' },
+  'r3mes.model.v1.ModelVersion': { 1: 'varint', 2: 'len', 3: 'len', 4: 'r3mes.model.v1.Architecture', 5: 'r3mes.model.v1.LoraConfig', 6: 'varint', 7: 'varint', 8: 'varint', 9: 'varint', 10: 'varint', 11: 'varint', 12: 'len', 13: 'len' },
   'r3mes.model.v1.MsgSubmitProposal': { 1: 'len', 2: 'len', 3: 'len', 4: 'r3mes.model.v1.ProposalContent', 5: 'r3mes.model.v1.Coin' },
   'r3mes.model.v1.MsgSubmitProposalResponse': { 1: 'varint' },
   'r3mes.model.v1.MsgVote': { 1: 'varint', 2: 'len', 3: 'varint' },
   'r3mes.model.v1.MsgVoteResponse': {},
-  'r3mes.model.v1.NewVersionContent': { 1: 'len', 2: 'len', 3: 'r3mes.model.v1.Architecture', 4: 'r3mes.model.v1.LoraConfig', 5: 'varint' },
+  'r3mes.model.v1.NewVersionContent': { 1: 'len', 2: 'len', 3: 'r3mes.model.v1.Architecture', 4: 'r3mes.model.v1.LoraConfig', 5: 'varint', 6: 'len', 7: 'len' },
   'r3mes.model.v1.ParamChangeContent': { 1: 'len', 2: 'len' },
   'r3mes.model.v1.Params': { 1: 'len', 2: 'len', 3: 'varint', 4: 'varint', 5: 'varint', 6: 'varint' },
   'r3mes.model.v1.Proposal': { 1: 'varint', 2: 'len', 3: 'len', 4: 'len', 5: 'r3mes.model.v1.ProposalContent', 6: 'r3mes.model.v1.Coin', 7: 'varint', 8: 'varint', 9: 'varint', 10: 'r3mes.model.v1.TallyResult', 11: 'len', 12: 'varint' },

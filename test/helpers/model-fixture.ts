@@ -99,8 +99,10 @@ export const seedHex = (n: number) => n.toString(16).padStart(2, '0').repeat(32)
 export function newVersionContent(overrides: Partial<NewVersionContent> = {}): NewVersionContent {
   return {
     modelCid: '',
+    manifestCid: '',
+    architectureHash: '',
     backboneSeed: seedHex(7),
-    architecture: { dModel: 128, nLayers: 2, nHeads: 2, dFf: 512, vocabSize: 256, seqLen: 128 },
+    architecture: { dModel: 128, nLayers: 2, nHeads: 2, dFf: 512, vocabSize: 256, seqLen: 128, nKvHeads: 0, ffn: '', ropeTheta: 0, ropeLayout: '', normGains: false, embedding: '' },
     lora: { rank: 16, alpha: 32, targets: ['q', 'v'] },
     migrationBlocks: 5n,
     ...overrides,

@@ -53,10 +53,24 @@ t.test('model/2 invalid params: ModuleParams.set rejects a bad value and changes
 
 t.test('model/3 invalid architecture', (t) => {
   const f = setup();
-  const architecture = { dModel: 96, nLayers: 2, nHeads: 5, dFf: 512, vocabSize: 256, seqLen: 128 };
+  const architecture = { dModel: 96, nLayers: 2, nHeads: 5, dFf: 512, vocabSize: 256, seqLen: 128, nKvHeads: 0, ffn: '', ropeTheta: 0, ropeLayout: '', normGains: false, embedding: '' };
   t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ architecture }))), model(3), 'n_heads does not divide d_model');
-  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ architecture: { ...architecture, nHeads: 2, vocabSize: 50_000 } }))), model(3), 'vocab not 256');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ architecture: { ...architecture, nHeads: 2, vocabSize: 300_000 } }))), model(3), 'vocab above 2^18');
   t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ architecture: { ...architecture, nHeads: 2, seqLen: 100 } }))), model(3), 'seq_len does not divide 2048');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ architecture: { ...architecture, nHeads: 2, dModel: 2048 } }))), model(3), 'the byte-level family keeps d_model ≤ 1024');
+  // The 2B4T family (SPEC v2 §5.2): 2B4T's own shape with a 2048-token sequence is accepted …
+  const b2t4 = { dModel: 2560, nLayers: 30, nHeads: 20, dFf: 6912, vocabSize: 128_256, seqLen: 2048, nKvHeads: 5, ffn: 'gated', ropeTheta: 500_000, ropeLayout: 'half', normGains: true, embedding: 'bf16-tied' };
+  f.deliver(2n, SUBMIT, submitMsg(versionContent({ architecture: b2t4, lora: { rank: 16, alpha: 32, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] } })));
+  t.equal(f.keeper.proposal(f.store, 1n)?.content?.newVersion?.architecture?.nKvHeads, 5, 'a 2B4T-shape architecture is accepted');
+  // … and its limits hold.
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ architecture: { ...b2t4, nKvHeads: 2 } }))), model(3), 'a GQA group above 8');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ architecture: { ...b2t4, nKvHeads: 3 } }))), model(3), 'n_kv_heads not dividing n_heads');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ architecture: { ...b2t4, ffn: 'swiglu' } }))), model(3), 'an unknown ffn');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ architecture: { ...b2t4, ropeLayout: 'interleaved' } }))), model(3), 'an unknown rope layout');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ architecture: { ...b2t4, embedding: 'ternary' } }))), model(3), 'a ternary embedding above 2^16 tokens');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ architecture: { ...b2t4, dModel: 10_240, nHeads: 40, nKvHeads: 5 } }))), model(3), 'd_model above 8192');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ architecture: { ...b2t4, dFf: 40_000 } }))), model(3), 'd_ff above 32768');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ architecture: { ...b2t4, ropeTheta: 1 } }))), model(3), 'rope_theta 1');
   t.end();
 });
 
@@ -66,6 +80,9 @@ t.test('model/4 invalid LoRA config', (t) => {
   t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ lora: { rank: 65, alpha: 4, targets: ['q'] } }))), model(4), 'rank above 64');
   t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ lora: { rank: 8, alpha: 4, targets: ['v', 'q'] } }))), model(4), 'targets out of order');
   t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ lora: { rank: 8, alpha: 4, targets: ['mlp'] } }))), model(4), 'unknown target');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ lora: { rank: 8, alpha: 4, targets: ['q', 'up'] } }))), model(4), 'an FFN target on the byte-level family');
+  const gatedLess = { dModel: 256, nLayers: 2, nHeads: 4, dFf: 512, vocabSize: 1000, seqLen: 128, nKvHeads: 2, ffn: 'plain', ropeTheta: 0, ropeLayout: '', normGains: false, embedding: '' };
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ architecture: gatedLess, lora: { rank: 8, alpha: 4, targets: ['gate'] } }))), model(4), '"gate" without the gated FFN');
   t.end();
 });
 
@@ -76,8 +93,15 @@ t.test('model/5 invalid backbone', (t) => {
   t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ backboneSeed: '' }))), model(5), 'neither');
   t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ backboneSeed: 'AB'.repeat(32) }))), model(5), 'uppercase seed');
   t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ backboneSeed: '', modelCid: 'QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG' }))), model(5), 'CIDv0');
+  const hash = 'ab'.repeat(32);
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ backboneSeed: '', manifestCid: cid }))), model(5), 'a manifest without its architecture hash');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ architectureHash: hash }))), model(5), 'an architecture hash without a manifest');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ manifestCid: cid, architectureHash: hash }))), model(5), 'a manifest beside a seed');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(versionContent({ backboneSeed: '', manifestCid: cid, architectureHash: 'AB'.repeat(32) }))), model(5), 'an uppercase architecture hash');
   f.deliver(2n, SUBMIT, submitMsg(versionContent({ backboneSeed: '', modelCid: cid })));
   t.equal(f.keeper.proposal(f.store, 1n)?.content?.newVersion?.modelCid, cid, 'a canonical CIDv1 is accepted');
+  f.deliver(3n, SUBMIT, submitMsg(versionContent({ backboneSeed: '', manifestCid: cid, architectureHash: hash })));
+  t.equal(f.keeper.proposal(f.store, 2n)?.content?.newVersion?.manifestCid, cid, 'a Hugging Face directory\'s manifest CID and architecture hash are accepted');
   t.end();
 });
 

@@ -31,9 +31,9 @@ const cfg: ModelConfig = { vocab: 256, dModel: 16, nLayers: 1, nHeads: 2, dFF: 1
 /** The chain's model version 1: the model every honest delta of window 5 was trained on. */
 const VERSION_1: ModelVersion = {
   number: 1n, modelCid: '', backboneSeed: bytesToHex(cfg.seed),
-  architecture: { dModel: cfg.dModel, nLayers: cfg.nLayers, nHeads: cfg.nHeads, dFf: cfg.dFF, vocabSize: 256, seqLen: cfg.seqLen },
+  architecture: { dModel: cfg.dModel, nLayers: cfg.nLayers, nHeads: cfg.nHeads, dFf: cfg.dFF, vocabSize: 256, seqLen: cfg.seqLen, nKvHeads: 0, ffn: '', ropeTheta: 0, ropeLayout: '', normGains: false, embedding: '' },
   lora: { rank: cfg.loraRank, alpha: 8, targets: ['q', 'k', 'v', 'o'] }, status: 1, activationHeight: 0n, migrationBlocks: 0n,
-  migrationEndHeight: 0n, deprecatedHeight: 0n, proposalId: 0n,
+  migrationEndHeight: 0n, deprecatedHeight: 0n, proposalId: 0n, manifestCid: '', architectureHash: '',
 };
 
 /** A small delta file of model `version` / `config` (window 5, miner m, chunk k). */

@@ -39,6 +39,10 @@ function badModel(msg: string): OutputError {
 export function identityOfVersion(v: ModelVersion): ModelIdentity {
   const arch = v.architecture;
   if (!arch || !v.lora) throw badModel(`model version ${v.number} has no architecture or LoRA config`);
+  if (v.manifestCid !== '') throw badModel(`model version ${v.number} is a Hugging Face model directory (manifest ${v.manifestCid}); this worker cannot train it yet`);
+  if (arch.vocabSize !== 256 || arch.nKvHeads !== 0 || arch.ffn !== '' || arch.ropeTheta !== 0 || arch.ropeLayout !== '' || arch.normGains || arch.embedding !== '') {
+    throw badModel(`model version ${v.number} has a 2B4T-family (SPEC v2) architecture; this worker cannot train it yet`);
+  }
   const backbone: BackboneRef = v.backboneSeed !== '' ? { seed: hexToBytes(v.backboneSeed) } : { cid: v.modelCid };
   const cfg: ModelConfig = {
     vocab: 256,

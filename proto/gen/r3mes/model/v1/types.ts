@@ -185,15 +185,31 @@ export interface Coin {
   amount: string;
 }
 
-/** Shape of a BitNet b1.58 decoder (worker/SPEC.md section 5). All integers. */
+/**
+ * Shape of a BitNet b1.58 decoder (worker/SPEC.md section 5). Fields 7-12 select the
+ * BitNet b1.58 2B4T family of SPEC v2 (section 5.2); left at their zero values they mean the
+ * byte-level v1 model, whose vocab_size is then 256.
+ */
 export interface Architecture {
   dModel: number;
   nLayers: number;
   nHeads: number;
   dFf: number;
-  /** Byte-level tokenizer: always 256. */
+  /** 256 for the byte-level (v1) family; 2..2^18 in v2. */
   vocabSize: number;
   seqLen: number;
+  /** Key/value heads (GQA); 0 = n_heads. */
+  nKvHeads: number;
+  /** "" or "plain" (v1) | "gated" (down(relu2(gate x) * up x), 2B4T). */
+  ffn: string;
+  /** RoPE base; 0 = 10000. */
+  ropeTheta: number;
+  /** "" or "adjacent" (v1) | "half" (rotate_half, 2B4T). */
+  ropeLayout: string;
+  /** Learned RMSNorm gains (bf16 in the checkpoint) on every norm. */
+  normGains: boolean;
+  /** "" or "ternary" (v1: ternary embedding and head) | "bf16-tied" (2B4T). */
+  embedding: string;
 }
 
 /** LoRA adapters trained on the frozen backbone. */
@@ -202,7 +218,10 @@ export interface LoraConfig {
   rank: number;
   /** Scaling numerator (scale = alpha / rank), 1..65536. */
   alpha: number;
-  /** Non-empty subset of "q", "k", "v", "o", in that order, no repeats. */
+  /**
+   * Non-empty subset of "q", "k", "v", "o", "gate", "up", "down", in that order, no
+   * repeats ("gate" needs ffn "gated"; the byte-level v1 family takes q, k, v, o only).
+   */
   targets: string[];
 }
 
@@ -232,6 +251,17 @@ export interface ModelVersion {
   deprecatedHeight: bigint;
   /** The proposal that created it; 0 for a genesis version. */
   proposalId: bigint;
+  /**
+   * CIDv1 of the manifest of a Hugging Face model directory (config.json, safetensors,
+   * tokenizer files; worker/src/checkpoint/README.md). When set, model_cid and backbone_seed
+   * are empty and architecture_hash is set.
+   */
+  manifestCid: string;
+  /**
+   * SHA-256 of the directory's canonical architecture encoding, 64 lowercase hex digits
+   * (worker/src/checkpoint/README.md); only with manifest_cid.
+   */
+  architectureHash: string;
 }
 
 /** Content of a proposal for a new model version. The number is assigned when it passes. */
@@ -244,6 +274,9 @@ export interface NewVersionContent {
     | undefined;
   /** 1..1000000 */
   migrationBlocks: bigint;
+  /** As in ModelVersion: a Hugging Face directory's manifest and architecture hash. */
+  manifestCid: string;
+  architectureHash: string;
 }
 
 /** Content of a proposal that replaces one module's parameters as a whole. */
@@ -399,7 +432,20 @@ export const Coin: MessageFns<Coin> = {
 };
 
 function createBaseArchitecture(): Architecture {
-  return { dModel: 0, nLayers: 0, nHeads: 0, dFf: 0, vocabSize: 0, seqLen: 0 };
+  return {
+    dModel: 0,
+    nLayers: 0,
+    nHeads: 0,
+    dFf: 0,
+    vocabSize: 0,
+    seqLen: 0,
+    nKvHeads: 0,
+    ffn: "",
+    ropeTheta: 0,
+    ropeLayout: "",
+    normGains: false,
+    embedding: "",
+  };
 }
 
 export const Architecture: MessageFns<Architecture> = {
@@ -421,6 +467,24 @@ export const Architecture: MessageFns<Architecture> = {
     }
     if (message.seqLen !== 0) {
       writer.uint32(48).uint32(message.seqLen);
+    }
+    if (message.nKvHeads !== 0) {
+      writer.uint32(56).uint32(message.nKvHeads);
+    }
+    if (message.ffn !== "") {
+      writer.uint32(66).string(message.ffn);
+    }
+    if (message.ropeTheta !== 0) {
+      writer.uint32(72).uint32(message.ropeTheta);
+    }
+    if (message.ropeLayout !== "") {
+      writer.uint32(82).string(message.ropeLayout);
+    }
+    if (message.normGains !== false) {
+      writer.uint32(88).bool(message.normGains);
+    }
+    if (message.embedding !== "") {
+      writer.uint32(98).string(message.embedding);
     }
     return writer;
   },
@@ -486,6 +550,54 @@ export const Architecture: MessageFns<Architecture> = {
             message.seqLen = reader.uint32();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.nKvHeads = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.ffn = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.ropeTheta = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.ropeLayout = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.normGains = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.embedding = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -526,6 +638,28 @@ export const Architecture: MessageFns<Architecture> = {
         : isSet(object.seq_len)
         ? globalThis.Number(object.seq_len)
         : 0,
+      nKvHeads: isSet(object.nKvHeads)
+        ? globalThis.Number(object.nKvHeads)
+        : isSet(object.n_kv_heads)
+        ? globalThis.Number(object.n_kv_heads)
+        : 0,
+      ffn: isSet(object.ffn) ? globalThis.String(object.ffn) : "",
+      ropeTheta: isSet(object.ropeTheta)
+        ? globalThis.Number(object.ropeTheta)
+        : isSet(object.rope_theta)
+        ? globalThis.Number(object.rope_theta)
+        : 0,
+      ropeLayout: isSet(object.ropeLayout)
+        ? globalThis.String(object.ropeLayout)
+        : isSet(object.rope_layout)
+        ? globalThis.String(object.rope_layout)
+        : "",
+      normGains: isSet(object.normGains)
+        ? globalThis.Boolean(object.normGains)
+        : isSet(object.norm_gains)
+        ? globalThis.Boolean(object.norm_gains)
+        : false,
+      embedding: isSet(object.embedding) ? globalThis.String(object.embedding) : "",
     };
   },
 
@@ -549,6 +683,24 @@ export const Architecture: MessageFns<Architecture> = {
     if (message.seqLen !== 0) {
       obj.seqLen = Math.round(message.seqLen);
     }
+    if (message.nKvHeads !== 0) {
+      obj.nKvHeads = Math.round(message.nKvHeads);
+    }
+    if (message.ffn !== "") {
+      obj.ffn = message.ffn;
+    }
+    if (message.ropeTheta !== 0) {
+      obj.ropeTheta = Math.round(message.ropeTheta);
+    }
+    if (message.ropeLayout !== "") {
+      obj.ropeLayout = message.ropeLayout;
+    }
+    if (message.normGains !== false) {
+      obj.normGains = message.normGains;
+    }
+    if (message.embedding !== "") {
+      obj.embedding = message.embedding;
+    }
     return obj;
   },
 
@@ -563,6 +715,12 @@ export const Architecture: MessageFns<Architecture> = {
     message.dFf = object.dFf ?? 0;
     message.vocabSize = object.vocabSize ?? 0;
     message.seqLen = object.seqLen ?? 0;
+    message.nKvHeads = object.nKvHeads ?? 0;
+    message.ffn = object.ffn ?? "";
+    message.ropeTheta = object.ropeTheta ?? 0;
+    message.ropeLayout = object.ropeLayout ?? "";
+    message.normGains = object.normGains ?? false;
+    message.embedding = object.embedding ?? "";
     return message;
   },
 };
@@ -681,6 +839,8 @@ function createBaseModelVersion(): ModelVersion {
     migrationEndHeight: 0n,
     deprecatedHeight: 0n,
     proposalId: 0n,
+    manifestCid: "",
+    architectureHash: "",
   };
 }
 
@@ -736,6 +896,12 @@ export const ModelVersion: MessageFns<ModelVersion> = {
         throw new globalThis.Error("value provided for field message.proposalId of type uint64 too large");
       }
       writer.uint32(88).uint64(message.proposalId);
+    }
+    if (message.manifestCid !== "") {
+      writer.uint32(98).string(message.manifestCid);
+    }
+    if (message.architectureHash !== "") {
+      writer.uint32(106).string(message.architectureHash);
     }
     return writer;
   },
@@ -841,6 +1007,22 @@ export const ModelVersion: MessageFns<ModelVersion> = {
             message.proposalId = reader.uint64() as bigint;
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.manifestCid = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.architectureHash = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -894,6 +1076,16 @@ export const ModelVersion: MessageFns<ModelVersion> = {
         : isSet(object.proposal_id)
         ? BigInt(object.proposal_id)
         : 0n,
+      manifestCid: isSet(object.manifestCid)
+        ? globalThis.String(object.manifestCid)
+        : isSet(object.manifest_cid)
+        ? globalThis.String(object.manifest_cid)
+        : "",
+      architectureHash: isSet(object.architectureHash)
+        ? globalThis.String(object.architectureHash)
+        : isSet(object.architecture_hash)
+        ? globalThis.String(object.architecture_hash)
+        : "",
     };
   },
 
@@ -932,6 +1124,12 @@ export const ModelVersion: MessageFns<ModelVersion> = {
     if (message.proposalId !== 0n) {
       obj.proposalId = message.proposalId.toString();
     }
+    if (message.manifestCid !== "") {
+      obj.manifestCid = message.manifestCid;
+    }
+    if (message.architectureHash !== "") {
+      obj.architectureHash = message.architectureHash;
+    }
     return obj;
   },
 
@@ -965,12 +1163,22 @@ export const ModelVersion: MessageFns<ModelVersion> = {
     message.proposalId = (object.proposalId !== undefined && object.proposalId !== null)
       ? BigInt(object.proposalId)
       : 0n;
+    message.manifestCid = object.manifestCid ?? "";
+    message.architectureHash = object.architectureHash ?? "";
     return message;
   },
 };
 
 function createBaseNewVersionContent(): NewVersionContent {
-  return { modelCid: "", backboneSeed: "", architecture: undefined, lora: undefined, migrationBlocks: 0n };
+  return {
+    modelCid: "",
+    backboneSeed: "",
+    architecture: undefined,
+    lora: undefined,
+    migrationBlocks: 0n,
+    manifestCid: "",
+    architectureHash: "",
+  };
 }
 
 export const NewVersionContent: MessageFns<NewVersionContent> = {
@@ -992,6 +1200,12 @@ export const NewVersionContent: MessageFns<NewVersionContent> = {
         throw new globalThis.Error("value provided for field message.migrationBlocks of type uint64 too large");
       }
       writer.uint32(40).uint64(message.migrationBlocks);
+    }
+    if (message.manifestCid !== "") {
+      writer.uint32(50).string(message.manifestCid);
+    }
+    if (message.architectureHash !== "") {
+      writer.uint32(58).string(message.architectureHash);
     }
     return writer;
   },
@@ -1049,6 +1263,22 @@ export const NewVersionContent: MessageFns<NewVersionContent> = {
             message.migrationBlocks = reader.uint64() as bigint;
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.manifestCid = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.architectureHash = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1080,6 +1310,16 @@ export const NewVersionContent: MessageFns<NewVersionContent> = {
         : isSet(object.migration_blocks)
         ? BigInt(object.migration_blocks)
         : 0n,
+      manifestCid: isSet(object.manifestCid)
+        ? globalThis.String(object.manifestCid)
+        : isSet(object.manifest_cid)
+        ? globalThis.String(object.manifest_cid)
+        : "",
+      architectureHash: isSet(object.architectureHash)
+        ? globalThis.String(object.architectureHash)
+        : isSet(object.architecture_hash)
+        ? globalThis.String(object.architecture_hash)
+        : "",
     };
   },
 
@@ -1100,6 +1340,12 @@ export const NewVersionContent: MessageFns<NewVersionContent> = {
     if (message.migrationBlocks !== 0n) {
       obj.migrationBlocks = message.migrationBlocks.toString();
     }
+    if (message.manifestCid !== "") {
+      obj.manifestCid = message.manifestCid;
+    }
+    if (message.architectureHash !== "") {
+      obj.architectureHash = message.architectureHash;
+    }
     return obj;
   },
 
@@ -1119,6 +1365,8 @@ export const NewVersionContent: MessageFns<NewVersionContent> = {
     message.migrationBlocks = (object.migrationBlocks !== undefined && object.migrationBlocks !== null)
       ? BigInt(object.migrationBlocks)
       : 0n;
+    message.manifestCid = object.manifestCid ?? "";
+    message.architectureHash = object.architectureHash ?? "";
     return message;
   },
 };
