@@ -31,6 +31,7 @@ import { corpusChunk, DEFAULT_HOME, DEFAULT_NODE, formatError, openStore, parseU
 import { ProgressBar } from './progress.ts';
 import { writeFile } from 'node:fs/promises';
 import { cidOf } from '../storage/cid.ts';
+import { addPocCommand } from './poc.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 /** A call to the node whose connection broke, about to be tried again on a fresh one. */
@@ -599,6 +600,9 @@ export function buildProgram(io: ProgramIo = {}): Command {
         backend.close();
       }
     });
+
+  // ---- poc ---------------------------------------------------------------------------------
+  addPocCommand(program, { log, print });
 
   return program;
 }
