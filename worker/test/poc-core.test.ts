@@ -15,6 +15,7 @@ import {
 } from '../src/poc/compute.ts';
 import { parseDeviceMemory, parseDevices } from '../src/poc/devices.ts';
 import { ComputeThread } from '../src/train/thread.ts';
+import { checkClaims, cpuPocUnit } from '../src/poc/runner.ts';
 import { rng } from './helpers/gpu.ts';
 
 t.test('nonce iterators: value = node_id + group_id·n_nodes + i·n_nodes·n_groups, no collision across nodes × groups', async (t) => {
@@ -171,5 +172,11 @@ t.test('the compute thread computes the same distances off the event loop', asyn
   const dims = { dModel: 32, nLayers: 2, nHeads: 2, dFF: 64, seqLen: 16 };
   const r = await thread.poc(seed, dims, [0n, 1n, 2n, 7n]);
   t.same(r.distances, [123212n, 127681n, 108806n, 162087n]);
+  // A validator's check of claims: one forged distance, one over r_target, found exactly.
+  const { mismatches, checks } = await checkClaims([cpuPocUnit(thread, seed, dims, 2)], [
+    { nonce: 0n, distance: 123212n }, { nonce: 1n, distance: 127680n }, { nonce: 2n, distance: 108806n }, { nonce: 6n, distance: 168445n },
+  ], 131072n);
+  t.equal(checks.length, 4);
+  t.same(mismatches.map((m) => [m.nonce, m.claimed, m.recomputed]), [[1n, 127680n, 127681n], [6n, 168445n, 168445n]]);
   await t.rejects(thread.poc(seed, { ...dims, nHeads: 5 }, [0n]), { name: 'PocError', codespace: 'poc' }, 'an error crosses back with its name and codespace');
 });

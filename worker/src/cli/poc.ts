@@ -161,3 +161,33 @@ export function addPocCommand(program: Command, io: { log: (line: string) => voi
       }
     });
 }
+
+/**
+ * `train --devices`: the training backend data-parallel over several WebGPU devices
+ * (src/train/multi-device.ts; the same bytes as one device or the CPU). `attach` fills /stats'
+ * devices and keeps their tokens/s (each device's share of the last step) current.
+ */
+export async function trainBackendOnDevices(spec: string, choice: BackendChoice, log: (line: string) => void): Promise<{ backend: import('../backend.ts').TrainBackend; attach: (stats: WorkerStats) => void }> {
+  if (choice === 'cpu') throw new PocError('--devices needs --backend webgpu or auto (the CPU backend has no devices)');
+  const { webgpuDevicesBackend } = await import('../train/multi-device.ts');
+  const devices = await openDevices(parseDevices(spec), { preferHardware: true, allowSoftware: choice === 'webgpu' });
+  for (const dv of devices) log(`detected device #${dv.id}: ${dv.adapter}; maxBufferSize ${mib(dv.maxBufferSize)}, maxStorageBufferBindingSize ${mib(dv.maxStorageBufferBindingSize)}`);
+  log(`training data-parallel on ${devices.length} device(s): each takes a contiguous part of a chunk's sequences; gradient sums added exactly on the host`);
+  let stats: WorkerStats | undefined;
+  const backend = webgpuDevicesBackend(devices.map((dv) => dv.ctx), {
+    onDevice: (i, t) => {
+      const d = stats?.devices[i];
+      if (d && t.ms > 0) d.tokensPerSecond = (t.tokens * 1000) / t.ms;
+    },
+  });
+  return {
+    backend,
+    attach: (s) => {
+      stats = s;
+      s.devices = devices.map((dv) => ({
+        id: dv.id, adapter: dv.adapter, ...dv.info, memoryBytes: dv.memoryBytes, memorySource: dv.memorySource, maxBufferSize: dv.maxBufferSize,
+        maxStorageBufferBindingSize: dv.maxStorageBufferBindingSize, group: null, plannedBytes: 0, nonces: 0, noncesPerMinute: 0, tokensPerSecond: 0,
+      }));
+    },
+  };
+}

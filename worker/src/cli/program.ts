@@ -31,7 +31,7 @@ import { corpusChunk, DEFAULT_HOME, DEFAULT_NODE, formatError, openStore, parseU
 import { ProgressBar } from './progress.ts';
 import { writeFile } from 'node:fs/promises';
 import { cidOf } from '../storage/cid.ts';
-import { addPocCommand } from './poc.ts';
+import { addPocCommand, trainBackendOnDevices } from './poc.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 /** A call to the node whose connection broke, about to be tried again on a fresh one. */
@@ -125,10 +125,11 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--per-window <n>', 'submissions per window', '1')
     .option('--model <file>', "backbone file, for a model version that names one by CID (checked against it)")
     .option('--poll-ms <ms>', 'how often to look at the chain', '3000')
+    .option('--devices <list>', 'train data-parallel on several WebGPU devices: "all" or ids like 0,1 (same bytes as one device)')
     .option('--cheat', 'DEMO ONLY: tamper the delta before upload (consistent CID and hash); re-execution exposes it'))
     .action(async (o: StoreOpts & {
       node: string; home: string; key: string; keyringBackend: KeyringBackend; backend: BackendChoice; gatewayListen?: string; listen?: string;
-      once?: boolean; steps: string; lr: string; perWindow: string; model?: string; pollMs: string; cheat?: boolean;
+      once?: boolean; steps: string; lr: string; perWindow: string; model?: string; pollMs: string; cheat?: boolean; devices?: string;
     }) => {
       const steps = parseUint(o.steps, '--steps', 1024);
       const lr = parseUint(o.lr, '--lr', 65536);
@@ -137,7 +138,8 @@ export function buildProgram(io: ProgramIo = {}): Command {
       if (steps < 1 || perWindow < 1) throw new Error('--steps and --per-window must be at least 1');
       if (o.gatewayListen !== undefined && o.listen !== undefined) throw new Error('give --gateway-listen (store, /stats, /metrics) or --listen (/stats, /metrics only), not both');
       if (o.listen !== undefined) parseListen(o.listen);
-      const backend = await chooseBackend(o.backend);
+      const onDevices = o.devices === undefined ? undefined : await trainBackendOnDevices(o.devices, o.backend, log);
+      const backend = onDevices?.backend ?? await chooseBackend(o.backend);
       const modelFile = await readModelFile(o.model);
       const { store, describe } = await storeFrom(o);
       const { openSigner, RpcChainReader, RpcChainWriter, mineOnce, identityOfVersion, DEFAULT_RETRY } = await chainModules();
@@ -146,6 +148,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const writer = await RpcChainWriter.connect(o.node, signer, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
       const stats = new WorkerStats();
       Object.assign(stats, { role: 'train', backend: backend.name, adapter: backend.adapter, address, status: 'running' });
+      onDevices?.attach(stats);
       const server = o.gatewayListen ? await startWorkerServer(o.gatewayListen, { store, stats })
         : o.listen ? await startWorkerServer(o.listen, { stats }) : undefined;
       if (server) log(`serving ${o.gatewayListen ? `${describe}, ` : ''}/stats, /health and /metrics at ${server.address}`);

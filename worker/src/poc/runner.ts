@@ -114,3 +114,21 @@ export async function runPoc(o: RunPocOptions): Promise<{ computed: Claim[]; pro
 export function noncesPerMinute(p: UnitProgress): number {
   return p.elapsedMs > 0 ? (p.nonces * 60000) / p.elapsedMs : 0;
 }
+
+export interface ClaimCheck {
+  readonly nonce: bigint;
+  readonly claimed: bigint;
+  readonly recomputed: bigint;
+  /** recomputed = claimed and below r_target */
+  readonly ok: boolean;
+}
+
+/**
+ * A validator's check of sampled claims (the verify role): recompute each nonce's distance on
+ * `units` and compare. Distances are exact, so one mismatch is fraud, not noise.
+ */
+export async function checkClaims(units: readonly PocUnit[], claims: readonly Claim[], rTarget: bigint): Promise<{ checks: ClaimCheck[]; mismatches: ClaimCheck[] }> {
+  const got = await computeDistances(units, claims.map((c) => c.nonce));
+  const checks = claims.map((c, i) => ({ nonce: c.nonce, claimed: c.distance, recomputed: got[i].distance, ok: got[i].distance === c.distance && c.distance < rTarget }));
+  return { checks, mismatches: checks.filter((c) => !c.ok) };
+}
