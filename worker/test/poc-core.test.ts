@@ -59,6 +59,10 @@ t.test('nonce iterators: value = node_id + group_id·n_nodes + i·n_nodes·n_gro
 t.test('claims: leaf, root (SPEC §6 construction), batch builder', async (t) => {
   t.equal(bytesToHex(claimLeaf({ nonce: 5n, distance: 7n })), 'c5c73988c509b39dc51378440cdb08127f3ae7b9f6741b59f37c22b90ded0cb4');
   t.equal(bytesToHex(claimsRoot([])), '0'.repeat(64));
+  // SPEC §14.7 (checked with Python's hashlib): one claim, and three (the third carried up unpaired).
+  const three = [{ nonce: 0n, distance: 123212n }, { nonce: 1n, distance: 127681n }, { nonce: 2n, distance: 108806n }];
+  t.equal(bytesToHex(claimsRoot(three.slice(0, 1))), 'bf8581c4bb81203e48ebc57e41b5a8b81e4f0211d8d324da00d33cfccd36a16a');
+  t.equal(bytesToHex(claimsRoot(three)), 'e3c8e6dbb2d0acc4e7ba8419446eb420f475f39c0806d817e547142ab9b37351');
   t.same(claimsRoot([{ nonce: 1n, distance: 2n }]), (await import('../src/train/trace.ts')).traceRoot([claimLeaf({ nonce: 1n, distance: 2n })]));
   const computed = [
     { nonce: 9n, distance: 100n }, { nonce: 2n, distance: 50n }, { nonce: 4n, distance: 200n }, { nonce: 7n, distance: 99n }, { nonce: 2n, distance: 50n },

@@ -72,7 +72,6 @@ export function addPocCommand(program: Command, io: { log: (line: string) => voi
       let devices: OpenedGpuDevice[] = [];
       let units: PocUnit[] = [];
       let profile: PocProfile | undefined;
-      const model = buildPocModel(seed, dims);
       try {
         if (o.backend !== 'cpu') {
           try {
@@ -89,6 +88,7 @@ export function addPocCommand(program: Command, io: { log: (line: string) => voi
           }
           profile = planPoc(devices, dims, { microBatch, groupSize });
           io.log(describeProfile(profile));
+          const model = buildPocModel(seed, dims); // the CPU path builds it on the compute thread instead
           const byId = new Map(devices.map((dv) => [dv.id, dv]));
           units = profile.groups.map((g) => gpuPocUnit(g.deviceIds.map((i) => byId.get(i) as OpenedGpuDevice), model, g.microBatch));
           stats.backend = 'webgpu';
