@@ -4,6 +4,8 @@
 
 import t from 'tap';
 import { execFile, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -43,6 +45,30 @@ t.test('the printed batch is the in-process one: node 1 of 2, CPU (1 group) and 
     if (backend === 'webgpu') t.match(r.stderr, /detected device #0: .*memory .*\(maxBufferSize\)[\s\S]*applied profile 2x1-resident-mb\d+/, 'the profile is logged');
     t.match(r.stderr, /poc: done: 10 nonces in [\d.]+ s, \d+ nonces\/min/);
   }
+});
+
+t.test('poc-check: a validator recomputes a printed batch (exit 0) and catches one forged distance (exit 3)', async (t) => {
+  const dir = t.testdir();
+  const r = await run(['poc', '--seed', SEED, ...dimArgs, '--count', '12', '--r-target', '131072', '--backend', 'cpu']);
+  t.equal(r.code, 0);
+  const batch = JSON.parse(r.stdout) as { claims: Array<{ nonce: string; distance: string }>; root: string };
+  t.ok(batch.claims.length >= 2, `${batch.claims.length} claims`);
+  writeFileSync(join(dir, 'batch.json'), r.stdout);
+  const ok = await run(['poc-check', '--seed', SEED, ...dimArgs, '--r-target', '131072', '--claims', join(dir, 'batch.json'), '--backend', 'webgpu', '--devices', '0,1']);
+  t.equal(ok.code, 0, 'honest batch, recomputed on 2 devices: exit 0');
+  t.same(JSON.parse(ok.stdout), { checked: batch.claims.length, ascending: true, root: batch.root, root_ok: true, mismatches: [] });
+  // One distance lowered by 1 (still below r_target): the exact recomputation finds it.
+  const forged = structuredClone(batch);
+  forged.claims[1].distance = String(BigInt(forged.claims[1].distance) - 1n);
+  writeFileSync(join(dir, 'forged.json'), JSON.stringify(forged));
+  const bad = await run(['poc-check', '--seed', SEED, ...dimArgs, '--r-target', '131072', '--claims', join(dir, 'forged.json'), '--backend', 'cpu']);
+  t.equal(bad.code, 3, 'forged batch: exit 3');
+  const out = JSON.parse(bad.stdout) as { root_ok: boolean; mismatches: Array<{ nonce: string; claimed: string; recomputed: string }> };
+  t.equal(out.root_ok, false, 'the root no longer matches the claims');
+  t.same(out.mismatches, [{ nonce: batch.claims[1].nonce, claimed: forged.claims[1].distance, recomputed: batch.claims[1].distance, below_r_target: true }]);
+  const garbage = await run(['poc-check', '--seed', SEED, '--claims', join(dir, 'batch.json'), '--backend', 'cpu', '--r-target', 'x']);
+  t.equal(garbage.code, 1);
+  t.match(garbage.stderr, /--r-target must be a u64/);
 });
 
 t.test('/stats and /metrics while it runs: nonces/min per group and device, adapter info', async (t) => {

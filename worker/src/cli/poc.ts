@@ -7,11 +7,12 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { type Command, Option } from 'commander';
 import { BACKEND_CHOICES, type BackendChoice } from '../backend.ts';
-import { buildClaimBatch } from '../poc/claims.ts';
+import { readFileSync } from 'node:fs';
+import { buildClaimBatch, type Claim, claimsRoot } from '../poc/claims.ts';
 import { buildPocModel, DEFAULT_POC_DIMS, parseSeedHex, PocError, type PocDims, pocConfig } from '../poc/compute.ts';
 import { openDevices, type OpenedGpuDevice, parseDeviceMemory, parseDevices } from '../poc/devices.ts';
 import { describeProfile, mib, planPoc, type PocProfile } from '../poc/profile.ts';
-import { cpuPocUnit, gpuPocUnit, noncesPerMinute, type PocUnit, runPoc, type UnitProgress } from '../poc/runner.ts';
+import { checkClaims, cpuPocUnit, gpuPocUnit, noncesPerMinute, type PocUnit, runPoc, type UnitProgress } from '../poc/runner.ts';
 import { startWorkerServer } from '../roles/server.ts';
 import { WorkerStats } from '../roles/stats.ts';
 import { sharedComputeThread } from '../train/thread.ts';
@@ -24,6 +25,64 @@ interface PocOpts {
   seed: string; dModel: string; nLayers: string; nHeads: string; dFf: string; seqLen: string; rTarget: string;
   nodeId: string; nNodes: string; devices: string; deviceMemory?: string; microBatch?: string; groupSize?: string;
   backend: BackendChoice; count?: string; duration?: string; listen?: string; quiet?: boolean;
+}
+
+
+interface UnitOpts { backend: BackendChoice; devices: string; deviceMemory?: string; microBatch?: string; groupSize?: string }
+
+/**
+ * The compute units the options name: WebGPU device groups from the memory profile (logged), or
+ * the CPU compute thread (`cpu`, or `auto` without a hardware adapter). Fills /stats' devices.
+ * On an error the devices it opened are closed.
+ */
+async function openPocUnits(o: UnitOpts, seed: Uint8Array, dims: PocDims, stats: WorkerStats, log: (line: string) => void): Promise<{ units: PocUnit[]; devices: OpenedGpuDevice[]; profile?: PocProfile }> {
+  const microBatch = o.microBatch === undefined ? undefined : Math.max(1, parseUint(o.microBatch, '--micro-batch', 4096));
+  const groupSize = o.groupSize === undefined ? undefined : parseUint(o.groupSize, '--group-size', 8);
+  const ids = parseDevices(o.devices);
+  let devices: OpenedGpuDevice[] = [];
+  let units: PocUnit[] = [];
+  let profile: PocProfile | undefined;
+  try {
+    if (o.backend !== 'cpu') {
+      try {
+        const n = ids === 'all' ? 1 : ids.length;
+        devices = await openDevices(ids, { preferHardware: true, allowSoftware: o.backend === 'webgpu', memory: parseDeviceMemory(o.deviceMemory, n) });
+      } catch (err) {
+        if (o.backend === 'webgpu') throw err;
+        log('poc: no hardware WebGPU adapter; computing on the CPU (the same distances)');
+      }
+    }
+    if (devices.length > 0) {
+      for (const dv of devices) {
+        log(`detected device #${dv.id}: ${dv.adapter}; memory ${mib(dv.memoryBytes)} (${dv.memorySource}), maxBufferSize ${mib(dv.maxBufferSize)}, maxStorageBufferBindingSize ${mib(dv.maxStorageBufferBindingSize)}`);
+      }
+      profile = planPoc(devices, dims, { microBatch, groupSize });
+      log(describeProfile(profile));
+      const model = buildPocModel(seed, dims); // the CPU path builds it on the compute thread instead
+      const byId = new Map(devices.map((dv) => [dv.id, dv]));
+      units = profile.groups.map((g) => gpuPocUnit(g.deviceIds.map((i) => byId.get(i) as OpenedGpuDevice), model, g.microBatch));
+      stats.backend = 'webgpu';
+      stats.adapter = devices[0].adapter;
+      stats.devices = devices.map((dv) => {
+        const g = profile!.groups.find((gp) => gp.deviceIds.includes(dv.id));
+        return {
+          id: dv.id, adapter: dv.adapter, ...dv.info, memoryBytes: dv.memoryBytes, memorySource: dv.memorySource, maxBufferSize: dv.maxBufferSize,
+          maxStorageBufferBindingSize: dv.maxStorageBufferBindingSize, group: g ? g.groupId : null, plannedBytes: g ? g.peakDeviceBytes : 0,
+          nonces: 0, noncesPerMinute: 0, tokensPerSecond: 0,
+        };
+      });
+    } else {
+      units = [cpuPocUnit(sharedComputeThread(), seed, dims, microBatch ?? 8)];
+      stats.backend = 'cpu';
+      stats.adapter = `cpu (TypeScript reference kernels, node ${process.version}, on a worker thread)`;
+      log(`poc on the CPU: 1 group, micro-batch ${units[0].microBatch}`);
+    }
+    return { units, devices, profile };
+  } catch (err) {
+    for (const u of units) u.close();
+    for (const dv of devices) dv.ctx.destroy();
+    throw err;
+  }
 }
 
 export function addPocCommand(program: Command, io: { log: (line: string) => void; print: (v: unknown) => void }): void {
@@ -63,9 +122,6 @@ export function addPocCommand(program: Command, io: { log: (line: string) => voi
       if (o.count === undefined && o.duration === undefined) throw new PocError('give --count N or --duration SECONDS');
       const count = o.count === undefined ? undefined : parseUint(o.count, '--count', 1e12);
       const durationMs = o.duration === undefined ? undefined : parseUint(o.duration, '--duration', 1e9) * 1000;
-      const microBatch = o.microBatch === undefined ? undefined : Math.max(1, parseUint(o.microBatch, '--micro-batch', 4096));
-      const groupSize = o.groupSize === undefined ? undefined : parseUint(o.groupSize, '--group-size', 8);
-      const ids = parseDevices(o.devices);
 
       const stats = new WorkerStats();
       Object.assign(stats, { role: 'poc', status: 'starting' });
@@ -73,40 +129,7 @@ export function addPocCommand(program: Command, io: { log: (line: string) => voi
       let units: PocUnit[] = [];
       let profile: PocProfile | undefined;
       try {
-        if (o.backend !== 'cpu') {
-          try {
-            const n = ids === 'all' ? 1 : ids.length;
-            devices = await openDevices(ids, { preferHardware: true, allowSoftware: o.backend === 'webgpu', memory: parseDeviceMemory(o.deviceMemory, n) });
-          } catch (err) {
-            if (o.backend === 'webgpu') throw err;
-            io.log('poc: no hardware WebGPU adapter; computing on the CPU (the same distances)');
-          }
-        }
-        if (devices.length > 0) {
-          for (const dv of devices) {
-            io.log(`detected device #${dv.id}: ${dv.adapter}; memory ${mib(dv.memoryBytes)} (${dv.memorySource}), maxBufferSize ${mib(dv.maxBufferSize)}, maxStorageBufferBindingSize ${mib(dv.maxStorageBufferBindingSize)}`);
-          }
-          profile = planPoc(devices, dims, { microBatch, groupSize });
-          io.log(describeProfile(profile));
-          const model = buildPocModel(seed, dims); // the CPU path builds it on the compute thread instead
-          const byId = new Map(devices.map((dv) => [dv.id, dv]));
-          units = profile.groups.map((g) => gpuPocUnit(g.deviceIds.map((i) => byId.get(i) as OpenedGpuDevice), model, g.microBatch));
-          stats.backend = 'webgpu';
-          stats.adapter = devices[0].adapter;
-          stats.devices = devices.map((dv) => {
-            const g = profile!.groups.find((gp) => gp.deviceIds.includes(dv.id));
-            return {
-              id: dv.id, adapter: dv.adapter, ...dv.info, memoryBytes: dv.memoryBytes, memorySource: dv.memorySource, maxBufferSize: dv.maxBufferSize,
-              maxStorageBufferBindingSize: dv.maxStorageBufferBindingSize, group: g ? g.groupId : null, plannedBytes: g ? g.peakDeviceBytes : 0,
-              nonces: 0, noncesPerMinute: 0, tokensPerSecond: 0,
-            };
-          });
-        } else {
-          units = [cpuPocUnit(sharedComputeThread(), seed, dims, microBatch ?? 8)];
-          stats.backend = 'cpu';
-          stats.adapter = `cpu (TypeScript reference kernels, node ${process.version}, on a worker thread)`;
-          io.log(`poc on the CPU: 1 group, micro-batch ${units[0].microBatch}`);
-        }
+        ({ units, devices, profile } = await openPocUnits(o, seed, dims, stats, io.log));
         stats.poc = {
           seed: bytesToHex(seed), profile: profile?.name ?? 'cpu', rTarget: rTarget.toString(), nonces: 0, claims: 0, noncesPerMinute: 0,
           groups: units.map((u, i) => ({ group: i, devices: [...u.deviceIds], nonces: 0, noncesPerMinute: 0, tokensPerSecond: 0 })),
@@ -155,6 +178,79 @@ export function addPocCommand(program: Command, io: { log: (line: string) => voi
         } finally {
           await server?.app.close();
         }
+      } finally {
+        for (const u of units) u.close();
+        for (const dv of devices) dv.ctx.destroy();
+      }
+    });
+}
+
+
+interface CheckOpts extends UnitOpts { seed: string; dModel: string; nLayers: string; nHeads: string; dFf: string; seqLen: string; rTarget: string; claims: string }
+
+/** Claims from a file: the JSON `poc` prints ({claims, root}) or a bare array of {nonce, distance}. */
+export function readClaimsJson(text: string, what: string): { claims: Claim[]; root?: string } {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (cause) {
+    throw new PocError(`${what}: not JSON (${(cause as Error).message})`);
+  }
+  const obj = Array.isArray(v) ? { claims: v } : (v as { claims?: unknown; root?: unknown });
+  if (!obj || !Array.isArray(obj.claims)) throw new PocError(`${what}: expected {"claims": [...]} or an array of {nonce, distance}`);
+  const u64 = (x: unknown, field: string, i: number): bigint => {
+    const str = typeof x === 'number' && Number.isSafeInteger(x) ? String(x) : x;
+    if (typeof str !== 'string' || !/^\d{1,20}$/.test(str) || BigInt(str) >= 1n << 64n) throw new PocError(`${what}: claim ${i}: ${field} must be a u64 (decimal), got ${JSON.stringify(x)}`);
+    return BigInt(str);
+  };
+  const claims = obj.claims.map((c: unknown, i: number) => {
+    const r = c as { nonce?: unknown; distance?: unknown };
+    return { nonce: u64(r?.nonce, 'nonce', i), distance: u64(r?.distance, 'distance', i) };
+  });
+  return { claims, root: typeof obj.root === 'string' ? obj.root : undefined };
+}
+
+/** `r3mes-worker poc-check`: a validator's recomputation of a claim batch (exit 3 on any mismatch). */
+export function addPocCheckCommand(program: Command, io: { log: (line: string) => void; print: (v: unknown) => void }): void {
+  const d = DEFAULT_POC_DIMS;
+  program.command('poc-check')
+    .description('recompute the distances of a PoC claim batch (a validator\'s check, SPEC §14): prints every claim whose distance differs or is not below r_target; exit 3 if any, or if the batch is not ascending or its root differs')
+    .requiredOption('--seed <hex>', 'the epoch seed (64 hex digits)')
+    .requiredOption('--claims <file>', 'the batch: the JSON `poc` prints, or an array of {nonce, distance}')
+    .option('--d-model <n>', 'PoC model d_model', String(d.dModel))
+    .option('--n-layers <n>', 'PoC model layers', String(d.nLayers))
+    .option('--n-heads <n>', 'PoC model heads', String(d.nHeads))
+    .option('--d-ff <n>', 'PoC model d_ff', String(d.dFF))
+    .option('--seq-len <n>', 'PoC input length', String(d.seqLen))
+    .option('--r-target <n>', 'distance threshold (u64)', DEFAULT_R_TARGET.toString())
+    .option('--devices <list>', 'WebGPU devices: "all" or ids like 0,2,3', 'all')
+    .option('--device-memory <mib>', 'memory per device in MiB')
+    .option('--micro-batch <n>', 'nonces per command buffer')
+    .option('--group-size <n>', 'force groups of 1, 2, 4 or 8 devices')
+    .addOption(new Option('--backend <backend>', 'cpu, webgpu or auto').choices(BACKEND_CHOICES as string[]).default('auto'))
+    .action(async (o: CheckOpts) => {
+      const seed = parseSeedHex(o.seed);
+      const dims: PocDims = {
+        dModel: parseUint(o.dModel, '--d-model', 1 << 20), nLayers: parseUint(o.nLayers, '--n-layers', 1 << 20), nHeads: parseUint(o.nHeads, '--n-heads', 1 << 20),
+        dFF: parseUint(o.dFf, '--d-ff', 1 << 20), seqLen: parseUint(o.seqLen, '--seq-len', 1 << 20),
+      };
+      pocConfig(seed, dims);
+      if (!/^\d{1,20}$/.test(o.rTarget) || BigInt(o.rTarget) >= 1n << 64n) throw new PocError(`--r-target must be a u64, got "${o.rTarget}"`);
+      const rTarget = BigInt(o.rTarget);
+      const { claims, root } = readClaimsJson(readFileSync(o.claims, 'utf8'), o.claims);
+      const ascending = claims.every((c, i) => i === 0 || claims[i - 1].nonce < c.nonce);
+      const computedRoot = bytesToHex(claimsRoot(claims));
+      const stats = new WorkerStats();
+      const { units, devices } = await openPocUnits(o, seed, dims, stats, io.log);
+      try {
+        const { mismatches } = await checkClaims(units, claims, rTarget);
+        const rootOk = root === undefined ? null : root.toLowerCase() === computedRoot;
+        io.print({
+          checked: claims.length, ascending, root: computedRoot, root_ok: rootOk,
+          mismatches: mismatches.map((m) => ({ nonce: m.nonce, claimed: m.claimed, recomputed: m.recomputed, below_r_target: m.claimed < rTarget })),
+        });
+        io.log(`poc-check: ${claims.length} claims, ${mismatches.length} mismatching${ascending ? '' : ', not in ascending nonce order'}${rootOk === false ? ', root differs' : ''}`);
+        if (mismatches.length > 0 || !ascending || rootOk === false) process.exitCode = 3;
       } finally {
         for (const u of units) u.close();
         for (const dv of devices) dv.ctx.destroy();

@@ -31,7 +31,7 @@ import { corpusChunk, DEFAULT_HOME, DEFAULT_NODE, formatError, openStore, parseU
 import { ProgressBar } from './progress.ts';
 import { writeFile } from 'node:fs/promises';
 import { cidOf } from '../storage/cid.ts';
-import { addPocCommand, trainBackendOnDevices } from './poc.ts';
+import { addPocCheckCommand, addPocCommand, trainBackendOnDevices } from './poc.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 /** A call to the node whose connection broke, about to be tried again on a fresh one. */
@@ -606,6 +606,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
 
   // ---- poc ---------------------------------------------------------------------------------
   addPocCommand(program, { log, print });
+  addPocCheckCommand(program, { log, print });
 
   return program;
 }
