@@ -35,6 +35,7 @@ import {
 import { ProgressBar } from './progress.ts';
 import { writeFile } from 'node:fs/promises';
 import { cidOf } from '../storage/cid.ts';
+import { addPocCheckCommand, addPocCommand, trainBackendOnDevices } from './poc.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 /** A call to the node whose connection broke, about to be tried again on a fresh one. */
@@ -132,10 +133,11 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--model <file>', "backbone file, for a model version that names one by CID (checked against it)")
     .option('--poll-ms <ms>', 'how often to look at the chain', '3000')
     .option('--announce <locations>', ANNOUNCE_HELP)
+    .option('--devices <list>', 'train data-parallel on several WebGPU devices: "all" or ids like 0,1 (same bytes as one device)')
     .option('--cheat', 'DEMO ONLY: tamper the delta before upload (consistent CID and hash); re-execution exposes it'))
     .action(async (o: StoreOpts & {
       node: string; home: string; key: string; keyringBackend: KeyringBackend; backend: BackendChoice; gatewayListen?: string; listen?: string;
-      once?: boolean; steps: string; lr: string; perWindow: string; model?: string; pollMs: string; cheat?: boolean; announce?: string;
+      once?: boolean; steps: string; lr: string; perWindow: string; model?: string; pollMs: string; cheat?: boolean; announce?: string; devices?: string;
     }) => {
       const announce = o.announce !== undefined ? parseAnnounce(o.announce) : undefined;
       const steps = parseUint(o.steps, '--steps', 1024);
@@ -145,7 +147,8 @@ export function buildProgram(io: ProgramIo = {}): Command {
       if (steps < 1 || perWindow < 1) throw new Error('--steps and --per-window must be at least 1');
       if (o.gatewayListen !== undefined && o.listen !== undefined) throw new Error('give --gateway-listen (store, /stats, /metrics) or --listen (/stats, /metrics only), not both');
       if (o.listen !== undefined) parseListen(o.listen);
-      const backend = await chooseBackend(o.backend);
+      const onDevices = o.devices === undefined ? undefined : await trainBackendOnDevices(o.devices, o.backend, log);
+      const backend = onDevices?.backend ?? await chooseBackend(o.backend);
       const modelFile = await readModelFile(o.model);
       const { store: ownStore, describe } = await storeFrom(o);
       const { openSigner, RpcChainReader, RpcChainWriter, mineOnce, identityOfVersion, DEFAULT_RETRY } = await chainModules();
@@ -156,6 +159,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const store = withAnnouncedLocations(ownStore, chain, announce ?? [], log);
       const stats = new WorkerStats();
       Object.assign(stats, { role: 'train', backend: backend.name, adapter: backend.adapter, address, status: 'running' });
+      onDevices?.attach(stats);
       const server = o.gatewayListen ? await startWorkerServer(o.gatewayListen, { store: ownStore, stats })
         : o.listen ? await startWorkerServer(o.listen, { stats }) : undefined;
       if (server) log(`serving ${o.gatewayListen ? `${describe}, ` : ''}/stats, /health and /metrics at ${server.address}`);
@@ -617,6 +621,10 @@ export function buildProgram(io: ProgramIo = {}): Command {
         backend.close();
       }
     });
+
+  // ---- poc ---------------------------------------------------------------------------------
+  addPocCommand(program, { log, print });
+  addPocCheckCommand(program, { log, print });
 
   return program;
 }

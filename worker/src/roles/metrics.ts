@@ -71,6 +71,48 @@ export function workerMetrics(stats: WorkerStats, options: { processMetrics?: bo
     ['kind'], () => [...new Set([...DUTY_KINDS, ...Object.keys(stats.dutiesMissed)])].map((kind) => [{ kind }, stats.dutiesMissed[kind] ?? 0]));
   counterOf(registry, 'r3mes_worker_events_total', 'The role\'s own counts (/stats counters: watch seen, selected, reexecuted, matches, mismatches, challenged, …), by event.',
     ['event'], () => Object.entries(stats.counters).map(([event, value]) => [{ event }, value]));
+  counterOf(registry, 'r3mes_worker_poc_nonces_total', 'PoC nonces computed since the worker started (poc), by group.', ['group'],
+    () => (stats.poc?.groups ?? []).map((g) => [{ group: String(g.group) }, g.nonces]));
+  counterOf(registry, 'r3mes_worker_poc_claims_total', 'PoC nonces whose distance is below r_target (poc).', [], () => (stats.poc ? [[{}, stats.poc.claims]] : []));
+  new Gauge({
+    name: 'r3mes_worker_poc_nonces_per_minute', help: 'PoC nonces per minute, by group (group="all": the worker).', labelNames: ['group'], registers,
+    collect() {
+      this.reset();
+      if (!stats.poc) return;
+      this.set({ group: 'all' }, stats.poc.noncesPerMinute);
+      for (const g of stats.poc.groups) this.set({ group: String(g.group) }, g.noncesPerMinute);
+    },
+  });
+  new Gauge({
+    name: 'r3mes_worker_device_info', help: 'Always 1: a compute device in use, its adapter and the memory figure its profile used (bytes), as labels.',
+    labelNames: ['device', 'adapter', 'memory_source'], registers,
+    collect() {
+      this.reset();
+      for (const d of stats.devices) this.set({ device: String(d.id), adapter: d.adapter, memory_source: d.memorySource }, 1);
+    },
+  });
+  new Gauge({
+    name: 'r3mes_worker_device_memory_bytes', help: 'Memory figure of each device the profile planned with (WebGPU reports none: declared or the adapter\'s maxBufferSize).',
+    labelNames: ['device'], registers,
+    collect() {
+      this.reset();
+      for (const d of stats.devices) this.set({ device: String(d.id) }, d.memoryBytes);
+    },
+  });
+  new Gauge({
+    name: 'r3mes_worker_device_nonces_per_minute', help: 'PoC nonces per minute of the group each device belongs to, per device.', labelNames: ['device'], registers,
+    collect() {
+      this.reset();
+      for (const d of stats.devices) this.set({ device: String(d.id) }, d.noncesPerMinute);
+    },
+  });
+  new Gauge({
+    name: 'r3mes_worker_device_tokens_per_second', help: 'Tokens per second per device (training: its share of the last step; PoC: its group\'s input tokens).', labelNames: ['device'], registers,
+    collect() {
+      this.reset();
+      for (const d of stats.devices) this.set({ device: String(d.id) }, d.tokensPerSecond);
+    },
+  });
   new Gauge({
     name: 'r3mes_worker_last_error', help: '1 when the worker\'s last pass ended in an error (/health\'s lastError), else 0.', registers,
     collect() { this.set(stats.lastError === null ? 0 : 1); },

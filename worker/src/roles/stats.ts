@@ -14,6 +14,44 @@ export const SUBMISSION_OUTCOMES: readonly SubmissionOutcome[] = ['accepted', 'r
 /** Verification duties by kind (roles/verify.ts): L1 checks, L2 answers, L3 panel seats. */
 export const DUTY_KINDS = ['l1', 'l2', 'l3'] as const;
 
+/**
+ * One compute device as /stats shows it (`r3mes-worker poc`, multi-device training): what the
+ * adapter says of itself, the memory figure the profile used and where it came from, and its rates.
+ */
+export interface DeviceTelemetry {
+  id: number;
+  /** one-line adapter description (vendor / architecture / device / description) */
+  adapter: string;
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** bytes the memory profile planned with, and their source (`declared` or `maxBufferSize`) */
+  memoryBytes: number;
+  memorySource: string;
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+  /** PoC group of the device (null: in none) */
+  group: number | null;
+  /** bytes the profile places on the device (weights, scratch, a micro-batch) */
+  plannedBytes: number;
+  nonces: number;
+  noncesPerMinute: number;
+  tokensPerSecond: number;
+}
+
+/** The PoC run (`r3mes-worker poc`): null in other roles. */
+export interface PocTelemetry {
+  seed: string;
+  profile: string;
+  rTarget: string;
+  nonces: number;
+  claims: number;
+  noncesPerMinute: number;
+  /** per group: devices, nonces, rate */
+  groups: Array<{ group: number; devices: number[]; nonces: number; noncesPerMinute: number; tokensPerSecond: number }>;
+}
+
 export interface StatsSnapshot {
   role: string;
   status: string;
@@ -45,6 +83,9 @@ export interface StatsSnapshot {
   reexecutions: Record<string, { count: number; seconds: number }>;
   /** verification duties whose deadline passed with no answer of this worker on chain, by kind */
   dutiesMissed: Record<string, number>;
+  /** compute devices in use (empty when the role runs on the CPU alone or has not opened any) */
+  devices: DeviceTelemetry[];
+  poc: PocTelemetry | null;
   uptimeSeconds: number;
 }
 
@@ -77,6 +118,8 @@ export class WorkerStats {
   submissionOutcomes: Record<SubmissionOutcome, number> = { accepted: 0, refused: 0, failed: 0 };
   reexecutions: Record<string, { count: number; seconds: number }> = {};
   dutiesMissed: Record<string, number> = { l1: 0, l2: 0, l3: 0 };
+  devices: DeviceTelemetry[] = [];
+  poc: PocTelemetry | null = null;
   private readonly reexecutionObservers: Array<(role: string, seconds: number) => void> = [];
 
   count(name: string, by = 1): void {
@@ -116,7 +159,10 @@ export class WorkerStats {
       lastErrorAt: this.lastErrorAt, consecutiveFailures: this.consecutiveFailures,
       counters: { ...this.counters }, submissionOutcomes: { ...this.submissionOutcomes },
       reexecutions: Object.fromEntries(Object.entries(this.reexecutions).map(([role, r]) => [role, { ...r }])),
-      dutiesMissed: { ...this.dutiesMissed }, uptimeSeconds: Math.floor((Date.now() - this.startedAt) / 1000),
+      dutiesMissed: { ...this.dutiesMissed },
+      devices: this.devices.map((d) => ({ ...d, noncesPerMinute: Math.round(d.noncesPerMinute), tokensPerSecond: Math.round(d.tokensPerSecond) })),
+      poc: this.poc && { ...this.poc, noncesPerMinute: Math.round(this.poc.noncesPerMinute), groups: this.poc.groups.map((g) => ({ ...g, devices: [...g.devices], noncesPerMinute: Math.round(g.noncesPerMinute), tokensPerSecond: Math.round(g.tokensPerSecond) })) },
+      uptimeSeconds: Math.floor((Date.now() - this.startedAt) / 1000),
     };
   }
 }

@@ -11,9 +11,9 @@ import {
   encodeLoraNarrow, encodeNormquant, encodeNormquantBackward, encodeRelu2, encodeRelu2Backward, encodeRope, encodeRopeTable,
   encodeSignumStep, encodeTernlin, encodeTernlinBackward, encodeToq8, lossTotal, type NormQuantGpu,
 } from '../kernels/webgpu/ops.ts';
-import { packTernaryRows } from '../kernels/webgpu/packing.ts';
+import { fromAcc64, packTernaryRows } from '../kernels/webgpu/packing.ts';
 import { encodeAccAdd, encodeAccSatG, encodeAddClamp, encodeClampInPlace, G_MAX, H_MAX } from '../kernels/webgpu/step-glue.ts';
-import type { AdapterState, LoraPair } from '../model/adapter.ts';
+import { type AdapterGrads, type AdapterState, type LoraPair, newGrads } from '../model/adapter.ts';
 import type { Backbone, TernaryTensor } from '../model/backbone.ts';
 import { embedTokens } from '../model/forward.ts';
 import { headDim, LORA_PROJECTIONS, type LoraProjection } from '../model/config.ts';
@@ -332,6 +332,79 @@ export class WebGpuTrainer {
       encodeAccSatG(ctx, e, s.acc, s.dsum, TD);
       encodeNormquantBackward(ctx, e, s.dsum, c.nq1.rinv, c.nq1.z, s.nqD, T, D);
       encodeAddClamp(ctx, e, s.gh, s.nqD, TD, G_MAX);
+    }
+  }
+
+  /**
+   * Forward and backward of `seqs` from `state`, without the update: the exact acc64 gradient sums
+   * (the same integers the CPU's sums hold) and the loss. Several devices each run a part of a
+   * chunk's sequences and the host adds their sums (src/train/multi-device.ts).
+   */
+  async gradients(state: AdapterState, seqs: readonly Uint8Array[], microBatch?: number): Promise<{ grads: AdapterGrads; lossSumQ16: number; tokens: number }> {
+    if (this.destroyed) throw new Error('WebGpuTrainer: used after destroy()');
+    const { ctx, bb } = this;
+    const { dModel: D, loraRank: r, seqLen: T } = bb.cfg;
+    const mb = Math.max(1, Math.min(microBatch ?? seqs.length, seqs.length));
+    const n = r * D;
+    this.layers.forEach((layer, l) => {
+      for (const p of LORA_PROJECTIONS) {
+        ctx.write(layer.lora[p].a, state.params[l][p].a);
+        ctx.write(layer.lora[p].b, state.params[l][p].b);
+      }
+    });
+    await ctx.run((e) => {
+      encodeRopeTable(ctx, e, this.ropeCos, this.ropeSin, T, headDim(bb.cfg));
+      for (const layer of this.layers) {
+        for (const p of LORA_PROJECTIONS) {
+          const g = layer.lora[p];
+          encodeLoraNarrow(ctx, e, g.a, g.a12, n, 4, 4096);
+          encodeLoraNarrow(ctx, e, g.b, g.b10, n, 6, 1024);
+          e.clearBuffer(g.gA);
+          e.clearBuffer(g.gB);
+        }
+      }
+    });
+    const lossAll = ctx.storage(2 * T * Math.max(1, seqs.length));
+    let tokens = 0;
+    try {
+      for (let i = 0; i < seqs.length; i += mb) {
+        const group = seqs.slice(i, i + mb);
+        group.forEach((seq, j) => {
+          const slot = this.slot(j);
+          ctx.write(slot.h0, embedTokens(bb, seq));
+          ctx.write(slot.targets, Int32Array.from(nextByteTargets(seq)));
+          tokens += seq.length - 1;
+        });
+        await ctx.run((e) => {
+          group.forEach((_seq, j) => {
+            const slot = this.slot(j);
+            e.copyBufferToBuffer(slot.h0, 0, this.s.h, 0, T * D * 4);
+            this.encodeForward(e);
+            encodeCrossEntropy(ctx, e, this.s.logits, slot.targets, this.s.dlogits, this.s.loss, T);
+            e.copyBufferToBuffer(this.s.loss, 0, lossAll, (i + j) * 2 * T * 4, 2 * T * 4);
+            this.encodeBackward(e);
+          });
+        });
+      }
+      const bufs: GPUBuffer[] = [];
+      for (const layer of this.layers) for (const p of LORA_PROJECTIONS) bufs.push(layer.lora[p].gA, layer.lora[p].gB);
+      const words = bufs.map(() => 2 * n);
+      bufs.push(lossAll);
+      words.push(2 * T * seqs.length);
+      const back = await ctx.readManyI32(bufs, words);
+      const lossWords = back.pop() as Int32Array;
+      const grads = newGrads(bb.cfg);
+      let k = 0;
+      grads.layers.forEach((rec) => {
+        for (const p of LORA_PROJECTIONS) {
+          fromAcc64(back[k++], rec[p].a);
+          fromAcc64(back[k++], rec[p].b);
+        }
+      });
+      const lw = new Uint32Array(lossWords.buffer, lossWords.byteOffset, lossWords.length);
+      return { grads, lossSumQ16: lossTotal(lw, T * seqs.length), tokens };
+    } finally {
+      lossAll.destroy();
     }
   }
 

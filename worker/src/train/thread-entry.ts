@@ -7,6 +7,7 @@ import { isMainThread, type MessagePort, parentPort, workerData } from 'node:wor
 import type { Backbone } from '../model/backbone.ts';
 import { evaluate } from './evaluate.ts';
 import { trainStep } from './step.ts';
+import { pocDistanceOf, pocModelFor } from '../poc/compute.ts';
 import { errorToData, type ThreadReply, type ThreadRequest, transferList } from './thread.ts';
 
 let resident: { key: number; bb: Backbone } | undefined;
@@ -14,6 +15,10 @@ let resident: { key: number; bb: Backbone } | undefined;
 /** One request → its reply; an error the computation throws becomes an error reply. */
 export function handleRequest(req: ThreadRequest): ThreadReply {
   try {
+    if (req.op === 'poc') {
+      const m = pocModelFor(req.seed, req.dims);
+      return { id: req.id, ok: true, result: { distances: req.nonces.map((n) => pocDistanceOf(m, n)) } };
+    }
     if (req.backbone) resident = { key: req.backboneKey, bb: req.backbone };
     if (!resident || resident.key !== req.backboneKey) throw new Error(`compute thread: backbone ${req.backboneKey} is not resident (holds ${resident?.key ?? 'none'})`);
     const result = req.op === 'step'

@@ -24,11 +24,19 @@ import type { AdapterState } from '../model/adapter.ts';
 import type { Backbone } from '../model/backbone.ts';
 import type { Evaluation } from './evaluate.ts';
 import type { StepOptions, StepResult } from './step.ts';
+import type { PocDims } from '../poc/compute.ts';
+
+/** The distances of a PoC request, one per nonce, in request order (SPEC §14). */
+export interface PocResult {
+  readonly distances: bigint[];
+}
 
 /** main → thread */
 export type ThreadRequest =
   | { readonly id: number; readonly op: 'step'; readonly backboneKey: number; readonly backbone?: Backbone; readonly state: AdapterState; readonly chunk: Uint8Array; readonly step: number; readonly opts: StepOptions }
-  | { readonly id: number; readonly op: 'evaluate'; readonly backboneKey: number; readonly backbone?: Backbone; readonly state: AdapterState; readonly bytes: Uint8Array };
+  | { readonly id: number; readonly op: 'evaluate'; readonly backboneKey: number; readonly backbone?: Backbone; readonly state: AdapterState; readonly bytes: Uint8Array }
+  // PoC distances: the thread builds (and keeps) the epoch's model from the seed itself.
+  | { readonly id: number; readonly op: 'poc'; readonly seed: Uint8Array; readonly dims: PocDims; readonly nonces: readonly bigint[] };
 
 /** An error as it crosses the thread boundary. */
 export interface ThreadErrorData {
@@ -41,7 +49,7 @@ export interface ThreadErrorData {
 
 /** thread → main */
 export type ThreadReply =
-  | { readonly id: number; readonly ok: true; readonly result: StepResult | Evaluation }
+  | { readonly id: number; readonly ok: true; readonly result: StepResult | Evaluation | PocResult }
   | { readonly id: number; readonly ok: false; readonly error: ThreadErrorData };
 
 export class ComputeThreadError extends Error {
@@ -129,7 +137,7 @@ function keyOf(bb: Backbone): number {
 
 interface Pending {
   readonly what: string;
-  readonly resolve: (v: StepResult | Evaluation) => void;
+  readonly resolve: (v: StepResult | Evaluation | PocResult) => void;
   readonly reject: (e: Error) => void;
 }
 
@@ -165,6 +173,11 @@ export class ComputeThread {
     return this.request('evaluation', bb, (id, backboneKey, backbone) => ({ id, op: 'evaluate', backboneKey, backbone, state, bytes })) as Promise<Evaluation>;
   }
 
+  /** PoC distances of `nonces` (SPEC §14) for the epoch `seed`, `dims`. */
+  poc(seed: Uint8Array, dims: PocDims, nonces: readonly bigint[]): Promise<PocResult> {
+    return this.request(`PoC batch of ${nonces.length}`, undefined, (id) => ({ id, op: 'poc', seed, dims: { ...dims }, nonces: [...nonces] })) as Promise<PocResult>;
+  }
+
   /** Stops the thread; requests in flight fail (code 2). */
   close(): void {
     this.closed = true;
@@ -174,7 +187,8 @@ export class ComputeThread {
     void w?.terminate();
   }
 
-  private request(what: string, bb: Backbone, make: (id: number, key: number, backbone?: Backbone) => ThreadRequest): Promise<StepResult | Evaluation> {
+  /** `bb` undefined: a request that needs no resident backbone (PoC), which leaves it as it is. */
+  private request(what: string, bb: Backbone | undefined, make: (id: number, key: number, backbone?: Backbone) => ThreadRequest): Promise<StepResult | Evaluation | PocResult> {
     if (this.closed) return Promise.reject(new ComputeThreadError(ComputeThreadErrorCode.Closed, `${this.name}: used after close()`));
     let w: Worker;
     try {
@@ -183,8 +197,8 @@ export class ComputeThread {
       return Promise.reject(new ComputeThreadError(ComputeThreadErrorCode.Crashed, `${this.name} did not start: ${(cause as Error).message}`, { cause }));
     }
     const id = this.nextId++;
-    const key = keyOf(bb);
-    const send = this.resident === key ? undefined : bb;
+    const key = bb === undefined ? 0 : keyOf(bb);
+    const send = bb === undefined || this.resident === key ? undefined : bb;
     const msg = make(id, key, send);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { what, resolve, reject });
@@ -195,7 +209,7 @@ export class ComputeThread {
         reject(new ComputeThreadError(ComputeThreadErrorCode.Crashed, `${this.name}: the ${what} request could not be sent: ${(cause as Error).message}`, { cause }));
         return;
       }
-      this.resident = key;
+      if (bb !== undefined) this.resident = key;
       w.ref(); // a request in flight keeps the process alive; an idle thread does not
     });
   }
