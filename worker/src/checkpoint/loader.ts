@@ -76,7 +76,7 @@ export interface ExpectedTensor {
   shape: number[];
 }
 
-const NORMS = [
+export const LAYER_NORMS = [
   ['inputNorm', 'input_layernorm.weight'],
   ['postAttentionNorm', 'post_attention_layernorm.weight'],
   ['attnSubNorm', 'self_attn.attn_sub_norm.weight'],
@@ -98,7 +98,7 @@ export function expectedTensors(a: BitNetArchitecture, form: CheckpointForm): Ex
         out.push({ name, dtype: 'BF16', shape: [rows, cols] });
       }
     }
-    for (const [key, suffix] of NORMS) {
+    for (const [key, suffix] of LAYER_NORMS) {
       out.push({ name: `model.layers.${l}.${suffix}`, dtype: 'BF16', shape: [key === 'ffnSubNorm' ? a.intermediateSize : D] });
     }
   }
@@ -254,7 +254,7 @@ export class BitNetCheckpoint {
     this.checkLayer(layer);
     const out = {} as LayerWeights;
     for (const p of PROJECTIONS) out[p] = await this.projection(layer, p);
-    for (const [key, suffix] of NORMS) out[key] = await this.bf16(`model.layers.${layer}.${suffix}`);
+    for (const [key, suffix] of LAYER_NORMS) out[key] = await this.bf16(`model.layers.${layer}.${suffix}`);
     return out;
   }
 
