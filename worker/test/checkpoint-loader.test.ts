@@ -97,7 +97,7 @@ t.test('absmean quantization is exact: ties go to the even 0, the 1e-5 floor, ag
     if (q.values[i] === 0) zeros++;
   }
   t.equal(differ, 0, 'agrees with the float rule');
-  t.ok(zeros / w.length > 0.27 && zeros / w.length < 0.35, `zero fraction ${(zeros / w.length).toFixed(3)} as for trained weights`);
+  t.ok(zeros / w.length > 0.27 && zeros / w.length < 0.40, `zero fraction ${(zeros / w.length).toFixed(3)} as for trained weights`);
   t.ok(Math.abs(bf16ToNumber(q.scaleBits) / mean - 1) < 2 ** -8, 'scale is mean|W| in bf16');
   const nan = bits([1, 2, 3]);
   nan[1] = 0x7fc0;

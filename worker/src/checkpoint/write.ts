@@ -55,29 +55,64 @@ export async function writeSafetensorsFile(path: string, tensors: TensorToWrite[
   }
 }
 
-/** A small deterministic generator (splitmix64 → uniform → Box–Muller normals). Test data only. */
+/**
+ * A small deterministic generator for test data: xoshiro128** (32-bit state words, seeded by
+ * splitmix64 of the seed), uniforms from 32 bits, normals by Box–Muller (both values used).
+ * Test data only.
+ */
 export class TestRandom {
-  private state: bigint;
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+  private spare: number | undefined;
   constructor(seed: number | bigint) {
-    this.state = BigInt.asUintN(64, BigInt(seed) * 0x9e3779b97f4a7c15n + 1n);
+    let z = BigInt.asUintN(64, BigInt(seed));
+    const words: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      z = BigInt.asUintN(64, z + 0x9e3779b97f4a7c15n);
+      let x = z;
+      x = BigInt.asUintN(64, (x ^ (x >> 30n)) * 0xbf58476d1ce4e5b9n);
+      x = BigInt.asUintN(64, (x ^ (x >> 27n)) * 0x94d049bb133111ebn);
+      x ^= x >> 31n;
+      words.push(Number(x & 0xffffffffn), Number(x >> 32n));
+    }
+    [this.s0, this.s1, this.s2, this.s3] = words;
+    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
-  private next64(): bigint {
-    this.state = BigInt.asUintN(64, this.state + 0x9e3779b97f4a7c15n);
-    let z = this.state;
-    z = BigInt.asUintN(64, (z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n);
-    z = BigInt.asUintN(64, (z ^ (z >> 27n)) * 0x94d049bb133111ebn);
-    return z ^ (z >> 31n);
+  private next32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
+    const t = this.s1 << 9;
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
+    return result;
   }
   /** Uniform in (0, 1). */
   uniform(): number {
-    return (Number(this.next64() >> 11n) + 0.5) / 2 ** 53;
+    return (this.next32() + 0.5) / 4294967296;
   }
   normal(): number {
-    return Math.sqrt(-2 * Math.log(this.uniform())) * Math.cos(2 * Math.PI * this.uniform());
+    if (this.spare !== undefined) {
+      const v = this.spare;
+      this.spare = undefined;
+      return v;
+    }
+    const r = Math.sqrt(-2 * Math.log(this.uniform()));
+    const a = 2 * Math.PI * this.uniform();
+    this.spare = r * Math.sin(a);
+    return r * Math.cos(a);
   }
   int(n: number): number {
     return Math.floor(this.uniform() * n);
   }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
 }
 
 function bf16Bytes(values: ArrayLike<number>): Uint8Array {
@@ -102,7 +137,7 @@ function bitsBytes(bits: Uint16Array): Uint8Array {
 /**
  * Master weight of a projection, bf16 bits: N(0, σ²) with σ = 1/√in, each output row scaled by
  * a log-normal factor (e^{0.3·z}) as trained matrices have uneven rows. Absmean quantization
- * of such a matrix leaves about 31 % zeros (P(|z| < 0.4) for a normal), as in real BitNet weights.
+ * of such a matrix leaves about a third zeros (31 % for one normal; more with uneven rows), as in real BitNet weights.
  */
 export function masterWeightBits(rng: TestRandom, rows: number, cols: number): Uint16Array {
   const bits = new Uint16Array(rows * cols);
