@@ -210,6 +210,36 @@ t.test('errors name the tensor or file at fault', async (t) => {
   t.equal(e.code, CheckpointErrorCode.MissingTensor);
   t.match(e.message, /no tensor "lm_head\.weight"/);
 
+  // Tied embeddings and an lm_head.weight as well: which one is the head? Refused.
+  const headDir = freshDir();
+  await writeCheckpoint(headDir, ARCH, {
+    form: 'packed', seed: 2,
+    mutate: (x) => (x.name === 'model.norm.weight' ? x : x.name === 'model.embed_tokens.weight' ? { ...x, name: 'lm_head.weight' } : x),
+  });
+  e = await rejection(t, BitNetCheckpoint.open(headDir));
+  t.equal(e.code, CheckpointErrorCode.MissingTensor, 'lm_head.weight does not stand in for the embedding');
+  const both = freshDir();
+  await writeCheckpoint(both, { ...ARCH, tieWordEmbeddings: false }, { form: 'packed', seed: 2, configOverrides: { tie_word_embeddings: true } });
+  e = await rejection(t, BitNetCheckpoint.open(both));
+  t.equal(e.code, CheckpointErrorCode.WrongShape);
+  t.match(e.message, /holds "lm_head\.weight" that a packed 2-layer BitNet with tied embeddings does not have/);
+  // A weight_scale in a bf16 checkpoint, a third layer in a two-layer model: refused; an unrelated extra tensor: ignored.
+  const withExtra = async (form: 'packed' | 'bf16', extra: TensorToWrite) => {
+    const dir = freshDir();
+    await writeCheckpoint(dir, ARCH, { form, seed: 2, extraTensors: [extra] });
+    return dir;
+  };
+  const bf16Zero = (name: string, n: number): TensorToWrite => ({ name, dtype: 'BF16', shape: [n], data: () => new Uint8Array(2 * n) });
+  e = await rejection(t, BitNetCheckpoint.open(await withExtra('bf16', bf16Zero('model.layers.0.mlp.up_proj.weight_scale', 1))));
+  t.equal(e.code, CheckpointErrorCode.WrongShape);
+  t.match(e.message, /"model\.layers\.0\.mlp\.up_proj\.weight_scale" that a bf16 2-layer BitNet/);
+  e = await rejection(t, BitNetCheckpoint.open(await withExtra('packed', bf16Zero('model.layers.2.input_layernorm.weight', 128))));
+  t.equal(e.code, CheckpointErrorCode.WrongShape);
+  t.match(e.message, /"model\.layers\.2\.input_layernorm\.weight" that a packed 2-layer BitNet/);
+  const ok = await BitNetCheckpoint.open(await withExtra('packed', { name: 'model.rotary_emb.inv_freq', dtype: 'F32', shape: [8], data: () => new Uint8Array(32) }));
+  t.same(ok.extraTensors, ['model.rotary_emb.inv_freq'], 'an unrelated tensor is listed and ignored');
+  await ok.close();
+
   // A truncated file: the last tensor runs past the end.
   const dir = freshDir();
   await writeCheckpoint(dir, ARCH, { form: 'packed', seed: 2 });

@@ -158,6 +158,8 @@ export interface WriteOptions {
   configOverrides?: Record<string, unknown>;
   /** Changes a tensor's entry before it is written (tests of bad checkpoints): return undefined to drop it. */
   mutate?: (t: TensorToWrite) => TensorToWrite | undefined;
+  /** Tensors written after the model's own (tests of extra tensors). */
+  extraTensors?: TensorToWrite[];
 }
 
 /** config.json of `a` as the published checkpoint spells it. */
@@ -298,6 +300,7 @@ export async function writeCheckpoint(dir: string, a: BitNetArchitecture, option
   await writeFile(join(dir, TOKENIZER_CONFIG_FILE), tokenizerConfigJson());
   let tensors = checkpointTensors(a, options.form, options.seed);
   if (options.mutate) tensors = tensors.map(options.mutate).filter((t): t is TensorToWrite => t !== undefined);
+  tensors.push(...(options.extraTensors ?? []));
   const shards = options.shards ?? 1;
   if (shards <= 1) {
     await writeSafetensorsFile(join(dir, SINGLE_WEIGHTS_FILE), tensors);
