@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bf16FromNumber } from '../src/checkpoint/bf16.ts';
 import type { BitNetArchitecture } from '../src/checkpoint/config.ts';
-import { applyRope, argmax, forwardFloat, klDivergence, logSoftmax, quantizeActivations, roundHalfEven, toFloatModel } from '../src/checkpoint/float-reference.ts';
+import { applyRope, argmax, compareLogits, forwardFloat, klDivergence, logSoftmax, quantizeActivations, roundHalfEven, toFloatModel } from '../src/checkpoint/float-reference.ts';
 import { loadModel } from '../src/checkpoint/loader.ts';
 import { packTernary } from '../src/checkpoint/ternary.ts';
 import { type TensorToWrite, writeCheckpoint } from '../src/checkpoint/write.ts';
@@ -131,6 +131,16 @@ t.test('causal, and the packed and bf16 forms give the same logits', async (t) =
   for (let pos = 4; pos < 8; pos++) t.ok(klDivergence(la[pos], lb[pos]) > 1e-6, `position ${pos}: logits depend on the changed token`);
   const lbf = forwardFloat(toFloatModel(await loadModel(bf16)), a);
   for (let pos = 0; pos < a.length; pos++) t.same([...lbf[pos]], [...la[pos]], `position ${pos}: same logits from the bf16 master`);
+  // The fidelity measures: a model against itself, and against the same model with a perturbed head.
+  const self = compareLogits(la, la, a);
+  t.same([self.positions, self.top1Agreement, self.meanKl], [7, 1, 0]);
+  t.equal(self.perplexityReference, self.perplexityOther);
+  t.ok(Number.isFinite(self.perplexityReference) && self.perplexityReference > 1, `perplexity ${self.perplexityReference.toFixed(1)} (random tokens: a random model is confidently wrong)`);
+  const shifted = la.map((row) => row.map((v, i) => (i === 0 ? v + 30 : v)));
+  const cmp = compareLogits(la, shifted, a);
+  t.ok(cmp.meanKl > 0.01, `KL ${cmp.meanKl.toFixed(3)} > 0 for a shifted logit`);
+  t.ok(cmp.top1Agreement < 1, 'token 0 becomes the top token');
+  t.ok(cmp.perplexityOther !== cmp.perplexityReference);
   // Realistic statistics: a next-token distribution neither flat nor one-hot.
   for (const row of la) {
     const lp = logSoftmax(row);

@@ -236,3 +236,41 @@ export function argmax(row: Float64Array): number {
   for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
   return best;
 }
+
+export interface FidelityReport {
+  /** Positions compared (each predicts the next token). */
+  positions: number;
+  /** Share of positions whose argmax agrees. */
+  top1Agreement: number;
+  /** Mean KL(reference ‖ other) in nats per position. */
+  meanKl: number;
+  /** exp(mean negative log-likelihood of the actual next tokens), of each model. */
+  perplexityReference: number;
+  perplexityOther: number;
+}
+
+/**
+ * Compares two models' logits on one sequence: position t (0 ≤ t < T−1) predicts tokens[t+1];
+ * the last position has no next token and is left out.
+ */
+export function compareLogits(reference: readonly Float64Array[], other: readonly Float64Array[], tokens: readonly number[]): FidelityReport {
+  if (reference.length !== tokens.length || other.length !== tokens.length) throw new RangeError('compareLogits: one row of logits per token');
+  let agree = 0;
+  let kl = 0;
+  let nllRef = 0;
+  let nllOther = 0;
+  const n = tokens.length - 1;
+  for (let t = 0; t < n; t++) {
+    if (argmax(reference[t]) === argmax(other[t])) agree++;
+    kl += klDivergence(reference[t], other[t]);
+    nllRef -= logSoftmax(reference[t])[tokens[t + 1]];
+    nllOther -= logSoftmax(other[t])[tokens[t + 1]];
+  }
+  return {
+    positions: n,
+    top1Agreement: n > 0 ? agree / n : 1,
+    meanKl: n > 0 ? kl / n : 0,
+    perplexityReference: Math.exp(n > 0 ? nllRef / n : 0),
+    perplexityOther: Math.exp(n > 0 ? nllOther / n : 0),
+  };
+}
