@@ -323,3 +323,22 @@ t.test('parameter counts and memory estimates at the 2B4T shape', async (t) => {
   t.ok(m.gpu.totalBytes < 24 * 1024 ** 3, `GPU estimate ${(m.gpu.totalBytes / 1024 ** 3).toFixed(2)} GiB fits 24 GiB`);
   t.ok(m.gpu.weightBytes > m.cpu.weightBytes);
 });
+
+t.test('a weights file over 2 GiB is read by offset, never whole', async (t) => {
+  // Every tensor is a hole of a sparse file (zeros: bf16 0, and packed code 0 = −1), so the test
+  // writes nothing and needs no disk; Node cannot read a file over 2 GiB into one buffer at all.
+  const big: BitNetArchitecture = { ...ARCH, hiddenSize: 2560, intermediateSize: 256, numLayers: 1, numHeads: 20, numKvHeads: 5, headDim: 128, vocabSize: 420000 };
+  const dir = freshDir();
+  await writeCheckpoint(dir, big, { form: 'packed', seed: 1, mutate: (x) => ({ ...x, data: () => undefined }) });
+  const ck = await BitNetCheckpoint.open(dir);
+  t.teardown(() => ck.close());
+  const { size } = await (await import('node:fs/promises')).stat(join(dir, 'model.safetensors'));
+  t.ok(size > 2 ** 31, `model.safetensors is ${size} bytes`);
+  const rows = await ck.embeddingRows(419998, 2);
+  t.equal(rows.length, 2 * 2560);
+  t.ok(rows.every((b) => b === 0));
+  const layer = await ck.layer(0);
+  t.ok(layer.gate.values.every((v) => v === -1), 'packed zero bytes are −1 weights');
+  t.equal(layer.k.rows, 640);
+  t.equal(layer.q.scaleBits, 0);
+});

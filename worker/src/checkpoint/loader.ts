@@ -212,7 +212,7 @@ export class BitNetCheckpoint {
         }
       }
       const extra = [...where.keys()].filter((n) => !wanted.has(n)).sort();
-      const conflicting = extra.filter((n) => n === 'lm_head.weight' || /weight_scale$/.test(n) || /^model\.layers\.\d+\./.test(n) && !/rotary_emb/.test(n));
+      const conflicting = extra.filter((n) => n === 'lm_head.weight' || /weight_scale$/.test(n) || (/^model\.layers\.\d+\./.test(n) && !/rotary_emb/.test(n)));
       if (conflicting.length > 0) {
         throw new CheckpointError(
           CheckpointErrorCode.WrongShape,

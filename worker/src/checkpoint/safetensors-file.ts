@@ -95,6 +95,7 @@ export class SafetensorsFile {
         const shape = e.shape as number[];
         const count = shape.reduce((a, b) => a * b, 1);
         const byteLength = count * DTYPE_BYTES[e.dtype];
+        if (!Number.isSafeInteger(byteLength)) throw corrupt(`tensor "${name}": shape [${shape.join(', ')}] is too large`);
         const [begin, end] = offsets as [number, number];
         if (end - begin !== byteLength) {
           throw corrupt(`tensor "${name}": shape [${shape.join(', ')}] of ${e.dtype} needs ${byteLength} bytes but data_offsets span ${end - begin}`);
@@ -148,8 +149,15 @@ async function readFully(handle: FileHandle, buffer: Uint8Array, position: numbe
   return filled;
 }
 
-/** Little-endian uint16 words of `bytes` (bf16 bits), copied into an aligned array. */
+const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Little-endian uint16 words of `bytes` (bf16 bits). On a little-endian host with `bytes`
+ * 2-byte aligned (as `SafetensorsFile.read` returns them) this is a view, not a copy.
+ */
 export function u16le(bytes: Uint8Array): Uint16Array {
+  if (bytes.length % 2 !== 0) throw new RangeError(`u16le: ${bytes.length} bytes is not a whole number of 16-bit words`);
+  if (HOST_IS_LITTLE_ENDIAN && bytes.byteOffset % 2 === 0) return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2);
   const out = new Uint16Array(bytes.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = bytes[2 * i] | (bytes[2 * i + 1] << 8);
   return out;

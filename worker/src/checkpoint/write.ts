@@ -19,8 +19,11 @@ export interface TensorToWrite {
   name: string;
   dtype: string;
   shape: number[];
-  /** Produces the little-endian data; called once, when the tensor is written. */
-  data: () => Uint8Array;
+  /**
+   * Produces the little-endian data; called once, when the tensor is written. `undefined` writes
+   * nothing: the span stays a hole of the file and reads as zeros (tests of very large files).
+   */
+  data: () => Uint8Array | undefined;
 }
 
 /**
@@ -44,12 +47,20 @@ export async function writeSafetensorsFile(path: string, tensors: TensorToWrite[
   const handle = await open(path, 'w');
   try {
     await handle.write(head);
+    let at = head.length;
     for (const t of tensors) {
       const data = t.data();
       const want = t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
-      if (data.length !== want) throw new RangeError(`writeSafetensorsFile: ${t.name} produced ${data.length} bytes, its shape needs ${want}`);
-      await handle.write(data);
+      if (data !== undefined) {
+        if (data.length !== want) throw new RangeError(`writeSafetensorsFile: ${t.name} produced ${data.length} bytes, its shape needs ${want}`);
+        for (let done = 0; done < data.length;) {
+          const { bytesWritten } = await handle.write(data, done, data.length - done, at + done);
+          done += bytesWritten;
+        }
+      }
+      at += want;
     }
+    await handle.truncate(at);
   } finally {
     await handle.close();
   }
