@@ -193,6 +193,17 @@ t.test('errors name the tensor or file at fault', async (t) => {
   t.equal(e.code, CheckpointErrorCode.WrongDtype);
   t.match(e.message, /model\.layers\.0\.self_attn\.o_proj\.weight_scale \(model\.safetensors\): dtype F32, expected BF16 in a packed checkpoint/);
 
+  e = await brokenCheckpoint(t, 'packed', (x) => named('model.layers.0.self_attn.o_proj.weight_scale', x, { shape: [2], data: () => new Uint8Array(4) }));
+  t.equal(e.code, CheckpointErrorCode.WrongShape);
+  t.match(e.message, /o_proj\.weight_scale \(model\.safetensors\): shape \[2\], expected \[1\]/);
+  const scalarScale = freshDir();
+  await writeCheckpoint(scalarScale, ARCH, { form: 'packed', seed: 2, mutate: (x) => (x.name.endsWith('weight_scale') ? { ...x, shape: [] } : x) });
+  const normalScale = freshDir();
+  await writeCheckpoint(normalScale, ARCH, { form: 'packed', seed: 2 });
+  const scalarV = (await loadModel(scalarScale)).layers[1].v.scaleBits;
+  t.equal(scalarV, (await loadModel(normalScale)).layers[1].v.scaleBits, 'a 0-dimensional weight_scale (shape []) is accepted and read the same');
+  t.not(scalarV, 0);
+
   e = await brokenCheckpoint(t, 'bf16', (x) => named('model.layers.0.self_attn.q_proj.weight', x, { dtype: 'F16' }));
   t.equal(e.code, CheckpointErrorCode.WrongDtype, 'BitLinear weights are U8 or BF16');
   t.match(e.message, /q_proj\.weight: dtype F16/);

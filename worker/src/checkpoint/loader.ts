@@ -74,6 +74,8 @@ export interface ExpectedTensor {
   name: string;
   dtype: string;
   shape: number[];
+  /** Another accepted shape: a weight_scale may also be a 0-dimensional scalar (shape []). */
+  alsoShape?: number[];
 }
 
 export const LAYER_NORMS = [
@@ -93,7 +95,7 @@ export function expectedTensors(a: BitNetArchitecture, form: CheckpointForm): Ex
       const name = projectionTensor(l, p);
       if (form === 'packed') {
         out.push({ name, dtype: 'U8', shape: [rows / 4, cols] });
-        out.push({ name: name.replace(/weight$/, 'weight_scale'), dtype: 'BF16', shape: [1] });
+        out.push({ name: name.replace(/weight$/, 'weight_scale'), dtype: 'BF16', shape: [1], alsoShape: [] });
       } else {
         out.push({ name, dtype: 'BF16', shape: [rows, cols] });
       }
@@ -207,7 +209,8 @@ export class BitNetCheckpoint {
         if (entry.dtype !== e.dtype) {
           throw new CheckpointError(CheckpointErrorCode.WrongDtype, `${e.name} (${basenameOf(file)}): dtype ${entry.dtype}, expected ${e.dtype} in a ${form} checkpoint`);
         }
-        if (entry.shape.length !== e.shape.length || entry.shape.some((d, i) => d !== e.shape[i])) {
+        const sameShape = (want: number[]) => entry.shape.length === want.length && entry.shape.every((d, i) => d === want[i]);
+        if (!sameShape(e.shape) && !(e.alsoShape && sameShape(e.alsoShape))) {
           throw new CheckpointError(CheckpointErrorCode.WrongShape, `${e.name} (${basenameOf(file)}): shape [${entry.shape.join(', ')}], expected [${e.shape.join(', ')}]`);
         }
       }
