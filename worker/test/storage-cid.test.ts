@@ -4,7 +4,10 @@ import { CID } from 'multiformats/cid';
 import { base36 } from 'multiformats/bases/base36';
 import { base58btc } from 'multiformats/bases/base58';
 import { sha512 } from 'multiformats/hashes/sha2';
-import { assertContentCid, cidOf, matchesCid, parseCid, verifyBytes } from '../src/storage/cid.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { assertContentCid, cidOf, cidOfFile, matchesCid, parseCid, verifyBytes } from '../src/storage/cid.ts';
 import { StorageErrorCode } from '../src/storage/errors.ts';
 
 /** RFC 4648 base32, lower case, no padding: written out here so the check owes nothing to multiformats. */
@@ -111,4 +114,19 @@ t.test('verifyBytes and matchesCid', async (t) => {
     message: /^peer X: 13 bytes hash to bafkrei\w+, not to the requested bafkrei\w+; rejected$/,
   });
   t.throws(() => assertContentCid(CID.createV1(0x71, cid.multihash)), { code: StorageErrorCode.InvalidCid });
+});
+
+t.test('cidOfFile (read 1 MiB at a time) gives the CID cidOf gives the same bytes', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'r3mes-cidfile-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const MiB = 1024 * 1024;
+  for (const size of [0, 1, MiB - 1, MiB, MiB + 1, 2 * MiB, 3 * MiB + 5]) {
+    const bytes = new Uint8Array(size);
+    for (let i = 0; i < size; i++) bytes[i] = (i * 2654435761) >>> 24;
+    const path = join(dir, `f${size}`);
+    await writeFile(path, bytes);
+    const got = await cidOfFile(path);
+    t.equal(got.cid.toString(), (await cidOf(bytes)).toString(), `${size} bytes`);
+    t.equal(got.size, size);
+  }
 });

@@ -626,6 +626,36 @@ export function buildProgram(io: ProgramIo = {}): Command {
   addPocCommand(program, { log, print });
   addPocCheckCommand(program, { log, print });
 
+  // ---- model inspect ------------------------------------------------------------------------
+  const model = program.command('model').description('file-backed models: Hugging Face BitNet checkpoints (src/checkpoint/README.md)');
+  model.command('inspect')
+    .description('check a BitNet model directory and print its architecture, parameter counts, memory estimates and manifest CID')
+    .argument('<dir>', 'model directory: config.json, model.safetensors (or model.safetensors.index.json + shards), tokenizer.json, tokenizer_config.json')
+    .option('--json', 'print one JSON object instead of the text report')
+    .option('--rank <r>', 'LoRA rank for the adapter parameter count', '16')
+    .option('--targets <list>', 'LoRA targets for the count: comma-separated of q,k,v,o,gate,up,down', 'q,k,v,o')
+    .option('--manifest-out <file>', 'also write the manifest (canonical JSON; its CID is the manifest CID)')
+    .option('--expect <cid>', 'fail (exit 1) unless the directory\'s manifest CID is this one')
+    .action(async (dir: string, o: { json?: boolean; rank: string; targets: string; manifestOut?: string; expect?: string }) => {
+      const { inspectCheckpoint, formatInspect } = await import('../checkpoint/inspect.ts');
+      const { PROJECTIONS } = await import('../checkpoint/loader.ts');
+      const rank = Number(parseUint(o.rank, '--rank'));
+      if (rank < 1 || rank > 4096) throw new Error(`--rank ${o.rank} is outside 1..4096`);
+      const targets = o.targets.split(',').map((t) => t.trim());
+      for (const t of targets) {
+        if (!(PROJECTIONS as readonly string[]).includes(t)) throw new Error(`--targets: "${t}" is not one of ${PROJECTIONS.join(', ')}`);
+      }
+      const report = await inspectCheckpoint(dir, rank, [...new Set(targets)] as typeof PROJECTIONS[number][]);
+      if (o.manifestOut) await writeFile(o.manifestOut, report.manifestBytes);
+      const { manifestBytes: _bytes, ...shown } = report;
+      if (o.json) print(shown);
+      else process.stdout.write(formatInspect(shown));
+      if (o.expect !== undefined && o.expect !== report.manifestCid) {
+        const { CheckpointError, CheckpointErrorCode } = await import('../checkpoint/errors.ts');
+        throw new CheckpointError(CheckpointErrorCode.CidMismatch, `${dir}: its manifest has CID ${report.manifestCid}, not the expected ${o.expect}`);
+      }
+    });
+
   return program;
 }
 

@@ -12,7 +12,8 @@
 import { CID } from 'multiformats/cid';
 import { sha256 } from 'multiformats/hashes/sha2';
 import { StorageError, StorageErrorCode } from './errors.ts';
-import { CHUNK_BYTES, DAG_PB_CODE, importFile, RAW_CODE } from './unixfs.ts';
+import { open } from 'node:fs/promises';
+import { buildTree, CHUNK_BYTES, DAG_PB_CODE, importFile, MAX_FILE_LINKS, RAW_CODE, type TreeNode } from './unixfs.ts';
 
 export type { CID };
 
@@ -25,6 +26,39 @@ const SHA2_256_BYTES = 32;
 export async function cidOf(bytes: Uint8Array): Promise<CID> {
   if (bytes.length <= CHUNK_BYTES) return CID.createV1(RAW_CODEC, await sha256.digest(bytes));
   return (await importFile(bytes)).root;
+}
+
+/**
+ * The CID of a file's content, read 1 MiB at a time (the same CID as `cidOf` of its bytes): for
+ * files too large to hold in memory, e.g. a model's multi-gigabyte weights. Holds one chunk and
+ * one 36-byte link per chunk. Also returns the size read.
+ */
+export async function cidOfFile(path: string): Promise<{ cid: CID; size: number }> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = new Uint8Array(CHUNK_BYTES);
+    const leaves: TreeNode[] = [];
+    let size = 0;
+    for (;;) {
+      // Fill the chunk completely (a read may return fewer bytes than asked for).
+      let filled = 0;
+      while (filled < CHUNK_BYTES) {
+        const { bytesRead } = await handle.read(buffer, filled, CHUNK_BYTES - filled, size + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      if (filled === 0 && leaves.length > 0) break;
+      const chunk = buffer.subarray(0, filled);
+      leaves.push({ cid: CID.createV1(RAW_CODEC, await sha256.digest(chunk)), fileSize: filled, dagSize: filled });
+      size += filled;
+      if (filled < CHUNK_BYTES) break;
+    }
+    if (leaves.length === 1) return { cid: leaves[0].cid, size };
+    const [root] = await buildTree(leaves, MAX_FILE_LINKS, () => {});
+    return { cid: root.cid, size };
+  } finally {
+    await handle.close();
+  }
 }
 
 function invalidCid(message: string, cause?: unknown): StorageError {

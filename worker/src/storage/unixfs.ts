@@ -53,14 +53,6 @@ export interface ImportedFile {
   blocks: Block[];
 }
 
-interface TreeNode {
-  cid: CID;
-  /** Content bytes below this node. */
-  fileSize: number;
-  /** Serialized bytes of this node and everything below it (dag-pb's Tsize). */
-  dagSize: number;
-}
-
 export interface ImportOptions {
   /** For tests of the layout only (deep trees from small inputs): any other value is not our profile. Default CHUNK_BYTES. */
   chunkBytes?: number;
@@ -82,6 +74,25 @@ export async function importFile(bytes: Uint8Array, options: ImportOptions = {})
     level.push({ cid, fileSize: chunk.length, dagSize: chunk.length });
     if (bytes.length === 0) break;
   }
+  level = await buildTree(level, maxLinks, (block) => blocks.push(block));
+  return { root: level[0].cid, blocks };
+}
+
+/** A leaf or node of the tree: what its parent's link records. */
+export interface TreeNode {
+  cid: CID;
+  /** Content bytes below this node. */
+  fileSize: number;
+  /** Serialized bytes of this node and everything below it (dag-pb's Tsize). */
+  dagSize: number;
+}
+
+/**
+ * Builds the balanced file-node levels above `leaves` (the raw leaves, left to right) and returns
+ * the one-node top level; `onBlock` receives each node, children before parents.
+ */
+export async function buildTree(leaves: TreeNode[], maxLinks: number, onBlock: (block: Block) => void): Promise<TreeNode[]> {
+  let level = leaves;
   while (level.length > 1) {
     const parents: TreeNode[] = [];
     for (let i = 0; i < level.length; i += maxLinks) {
@@ -89,7 +100,7 @@ export async function importFile(bytes: Uint8Array, options: ImportOptions = {})
       const data = new UnixFS({ type: 'file', blockSizes: children.map((c) => BigInt(c.fileSize)) }).marshal();
       const node = dagPb.encode({ Data: data, Links: children.map((c) => ({ Hash: c.cid, Name: '', Tsize: c.dagSize })) });
       const cid = CID.createV1(DAG_PB_CODE, await sha256.digest(node));
-      blocks.push({ cid, bytes: node });
+      onBlock({ cid, bytes: node });
       parents.push({
         cid,
         fileSize: children.reduce((sum, c) => sum + c.fileSize, 0),
@@ -98,7 +109,7 @@ export async function importFile(bytes: Uint8Array, options: ImportOptions = {})
     }
     level = parents;
   }
-  return { root: level[0].cid, blocks };
+  return level;
 }
 
 function invalidDag(message: string): StorageError {
