@@ -408,7 +408,11 @@ export class PocKeeper extends PocViewKeeper {
     return true;
   }
 
-  /** A round past its deadline: silent seats are missed (liveness penalty) and redrawn, up to max_redraws rounds. */
+  /**
+   * A round past its deadline: silent seats are missed (liveness penalty) and as many new seats
+   * drawn (one when every seat voted without a majority), up to max_redraws rounds; then the
+   * dispute expires. The remaining seats never decide alone before the new ones are drawn.
+   */
   private timeout(ctx: Context, dispute: Dispute): void {
     const settings = this.deps.disputes.disputeSettings(ctx.store);
     let missing = 0;
@@ -419,7 +423,6 @@ export class PocKeeper extends PocViewKeeper {
       ctx.events.emit('poc_arbiter_missed', [['dispute', dispute.id.toString()], ['arbiter', seat.arbiter], ['round', seat.round.toString()]]);
       this.penalize(ctx, seat.arbiter, settings.livenessPenalty, 'missed-deadline', `poc dispute ${dispute.id}`);
     }
-    if (this.tryDecide(ctx, dispute)) return;
     if (dispute.round >= settings.maxRedraws) {
       this.resolve(ctx, dispute, DisputeStatus.DISPUTE_STATUS_EXPIRED, `no majority after ${dispute.round + 1n} rounds`);
       return;
