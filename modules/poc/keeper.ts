@@ -444,10 +444,16 @@ export class PocKeeper extends PocViewKeeper {
     const subject = `poc dispute ${dispute.id}`;
     const voted = dispute.panel.filter((s) => !s.missed && s.voted);
     if (status === DisputeStatus.DISPUTE_STATUS_FRAUD) {
-      try {
-        dispute.slashed = this.deps.staking.slashMiner(ctx, dispute.miner, settings.minerSlash, subject).toString();
-      } catch {
-        ctx.events.emit('poc_slash_skipped', [['dispute', dispute.id.toString()], ['miner', dispute.miner]]);
+      // One slash per miner and epoch: a second forged claim caught in an epoch already void adds no slash.
+      const alreadyVoid = this.minerEpoch(ctx.store, dispute.epoch, dispute.miner)?.status === MinerEpochStatus.MINER_EPOCH_STATUS_VOID;
+      if (alreadyVoid) {
+        ctx.events.emit('poc_slash_skipped', [['dispute', dispute.id.toString()], ['miner', dispute.miner], ['reason', 'epoch already void']]);
+      } else {
+        try {
+          dispute.slashed = this.deps.staking.slashMiner(ctx, dispute.miner, settings.minerSlash, subject).toString();
+        } catch {
+          ctx.events.emit('poc_slash_skipped', [['dispute', dispute.id.toString()], ['miner', dispute.miner], ['reason', 'slash failed']]);
+        }
       }
       for (const seat of voted) if (seat.distance === dispute.claimedDistance) this.penalize(ctx, seat.arbiter, settings.wrongResultPenalty, 'wrong-result', subject);
     } else if (status === DisputeStatus.DISPUTE_STATUS_HONEST) {

@@ -362,6 +362,21 @@ t.test('fraud: forged distance → mismatch → L3 panel recomputes → miner sl
   t.end();
 });
 
+t.test('two forged claims caught in one epoch: one slash', (t) => {
+  const s = setup();
+  const { alice } = toVerification(s);
+  const mine = s.poc.checks(s.h.state, 1n).filter((c) => c.miner === alice.address);
+  t.equal(mine.length, 2);
+  for (const check of mine) {
+    s.verdict(check.verifier, alice.address, check.nonce, check.claimedDistance + 1n);
+    const dispute = s.poc.dispute(s.h.state, s.poc.check(s.h.state, 1n, alice.address, check.nonce)!.disputeId)!;
+    for (const seat of dispute.panel.slice(0, 2)) s.vote(seat.arbiter, dispute.id, check.claimedDistance + 1n);
+    t.equal(s.poc.dispute(s.h.state, dispute.id)!.status, DisputeStatus.DISPUTE_STATUS_FRAUD);
+  }
+  t.equal(s.h.minerStake(alice.bytes), 900n, 'slashed once (10%), not twice');
+  t.end();
+});
+
 t.test('false accusation: the panel recomputes the miner\'s distance → verifier penalised, miner keeps its weight', (t) => {
   const s = setup({}, 30n);
   const { alice } = toVerification(s);
