@@ -29,6 +29,8 @@ import {
 } from '../../proto/gen/r3mes/poc/v1/types.ts';
 import { POC_ARBITER_VOTE_TYPE_URL, POC_VERDICT_TYPE_URL, SUBMIT_POC_BATCH_TYPE_URL } from '../../modules/poc/msgs.ts';
 import { verificationTestbed } from '../helpers/verification-testbed.ts';
+import { emptyState } from '../helpers/module-context.ts';
+import { buildModules } from '../../app/modules.ts';
 
 /** Epoch 1 opens at height 1: submissions [1, 11), verdicts [11, 21), epoch 2 opens at 21. */
 const TEST_PARAMS: Partial<Params> = { epochBlocks: 20n, submitBlocks: 10n, rTarget: 1000n, sampleSize: 2n, maxClaimsPerBatch: 8n };
@@ -494,6 +496,19 @@ t.test('params: JSON round trip and rules', (t) => {
   rejects(t, s, () => s.module.params!.set(s.h.state, { ...json, nHeads: '3' }), pocErrors.invalidParams, 'd_model not a multiple of n_heads');
   rejects(t, s, () => s.module.params!.set(s.h.state, { ...json, rewardWeightBps: '10001' }), pocErrors.invalidParams, 'bps above 10⁴');
   rejects(t, s, () => s.module.params!.set(s.h.state, { ...json, extra: '1' }), pocErrors.invalidParams, 'unknown key');
+  t.end();
+});
+
+t.test('params rule across modules: the verification phase is at least l1_response_blocks', (t) => {
+  const { params } = buildModules();
+  const store = emptyState();
+  const poc = params.get(store, 'poc') as Record<string, string>;
+  const verification = params.get(store, 'verification') as Record<string, string>;
+  t.equal(verification.l1ResponseBlocks, '400', 'the default this rule is checked against');
+  t.throws(() => params.set(store, 'poc', { ...poc, epochBlocks: '600', submitBlocks: '201' }), { codespace: 'poc', code: 2, message: /l1ResponseBlocks/ }, 'a phase of 399 blocks is refused');
+  params.set(store, 'poc', { ...poc, epochBlocks: '600', submitBlocks: '200' });
+  t.equal((params.get(store, 'poc') as Record<string, string>).submitBlocks, '200', 'a phase of exactly 400 blocks is accepted');
+  t.throws(() => params.set(store, 'verification', { ...verification, l1ResponseBlocks: '401' }), { codespace: 'verification', message: /poc verification phase/ }, 'verification cannot outgrow it either');
   t.end();
 });
 
