@@ -15,6 +15,10 @@ import type {
 import type { TrainingKeeper } from '../modules/training/keeper.ts';
 import { SubmissionStatus } from '../proto/gen/r3mes/training/v1/types.ts';
 import type { SubmissionStatusName, TrainingReader } from '../modules/verification/expected-keepers.ts';
+import type { VerificationViewKeeper } from '../modules/verification/keeper.ts';
+import type { DisputeSettings, PocStaking } from '../modules/poc/expected-keepers.ts';
+import type { PocViewKeeper } from '../modules/poc/keeper.ts';
+import { blendComputeWeights } from '../modules/rewards/compute-weight.ts';
 
 /** Share of an aggregator's stake taken for a missing or minority reveal: 1/1000. */
 export const AGGREGATOR_PENALTY = { numerator: 1n, denominator: 1000n } as const;
@@ -61,6 +65,51 @@ export function modelReader(model: ModelViewKeeper): ModelReader {
   };
 }
 
+/** Compute weights (poc) and the share of the miners' budget they set. */
+export interface ComputeWeightSource {
+  computeWeight(store: Context['store'], miner: string): bigint;
+  rewardWeightBps(store: Context['store']): bigint;
+}
+
+export function computeWeightSource(poc: Pick<PocViewKeeper, 'computeWeight' | 'params'>): ComputeWeightSource {
+  return {
+    computeWeight: (store, miner) => poc.computeWeight(store, miner),
+    rewardWeightBps: (store) => poc.params(store).rewardWeightBps,
+  };
+}
+
+/** PoC's view of staking: miners by bech32 address, validators to draw, the slash and penalty paths verification uses. */
+export function pocStaking(staking: StakingKeeper): PocStaking {
+  return {
+    miner(store, address) {
+      let raw: Uint8Array;
+      try {
+        raw = decodeAddress(address);
+      } catch {
+        return undefined;
+      }
+      const info = staking.miner(store, raw);
+      return info === undefined ? undefined : { jailed: info.jailed };
+    },
+    validatorCandidates: (store) => staking.validatorCandidates(store),
+    slashMiner: (ctx, address, fraction, reason) => staking.slashMiner(ctx, decodeAddress(address), fraction.numerator, fraction.denominator, reason, true),
+    penalizeValidator: (ctx, address, fraction, reason) => staking.slashValidator(ctx, decodeAddress(address), fraction.numerator, fraction.denominator, reason, false),
+  };
+}
+
+/** The L3 panel and penalty settings of verification, for PoC disputes. */
+export function disputeSettings(verification: Pick<VerificationViewKeeper, 'resolvedParams'>): DisputeSettings {
+  return {
+    disputeSettings(store) {
+      const params = verification.resolvedParams(store);
+      return {
+        panelSize: params.raw.panelSize, voteBlocks: params.raw.l3VoteBlocks, maxRedraws: params.raw.maxRedraws,
+        minerSlash: params.minerSlash, livenessPenalty: params.livenessPenalty, wrongResultPenalty: params.wrongResultPenalty,
+      };
+    },
+  };
+}
+
 /** Where the verifiers' share of a window goes: confirmed L1 checks (the verification keeper's ledger). */
 export interface VerifierCreditSource {
   /** Every verifier's confirmed, unpaid L1 checks, and the ledger emptied (VerificationKeeper.takeVerifierCredits). */
@@ -75,13 +124,17 @@ export interface VerifierCreditSource {
  * proposers are not paid from it: they are bonded validators, paid by the validators' share, and
  * penalised for a missing or minority reveal (training).
  */
-export function rewardsHook(rewards: Pick<RewardsKeeper, 'distributeWindow'>, credits: () => VerifierCreditSource | undefined): RewardsHook {
+export function rewardsHook(rewards: Pick<RewardsKeeper, 'distributeWindow'>, credits: () => VerifierCreditSource | undefined, compute?: () => ComputeWeightSource | undefined): RewardsHook {
   return {
     distributeWindow(ctx: Context, windowId, payout) {
       const bytes = (list: ReadonlyArray<{ address: string; weight: bigint }>) =>
         list.map((entry) => ({ address: decodeAddress(entry.address), weight: entry.weight }));
       const verifiers = (credits()?.takeVerifierCredits(ctx.store) ?? []).map((c) => ({ address: c.verifier, weight: c.checks }));
-      rewards.distributeWindow(ctx, windowId, { miners: bytes(payout.miners), verifiers: bytes(verifiers) });
+      // The miners' share by accepted submissions and, where PoC compute weights exist, by compute (rewards README "Compute weight").
+      const source = compute?.();
+      const miners = source === undefined ? payout.miners
+        : blendComputeWeights(payout.miners, (address) => source.computeWeight(ctx.store, address), source.rewardWeightBps(ctx.store));
+      rewards.distributeWindow(ctx, windowId, { miners: bytes(miners), verifiers: bytes(verifiers) });
     },
   };
 }

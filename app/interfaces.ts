@@ -6,6 +6,7 @@ import { modelInterface } from '../modules/model/interface.ts';
 import { subnetInterface } from '../modules/subnet/interface.ts';
 import { trainingInterface } from '../modules/training/interface.ts';
 import { verificationInterface } from '../modules/verification/interface.ts';
+import { pocInterface } from '../modules/poc/interface.ts';
 
 /**
  * The user-facing description of every R3MES module (CLI commands, REST
@@ -13,5 +14,5 @@ import { verificationInterface } from '../modules/verification/interface.ts';
  * they are wired into app/modules.ts.
  */
 export function moduleInterfaces(): ModuleInterface[] {
-  return [stakingInterface, randomnessInterface, rewardsInterface, modelInterface, subnetInterface, trainingInterface, verificationInterface];
+  return [stakingInterface, randomnessInterface, rewardsInterface, modelInterface, subnetInterface, trainingInterface, verificationInterface, pocInterface];
 }

@@ -22,7 +22,11 @@ import { VERIFICATION_MODULE_ADDRESS, VerificationKeeper } from '../modules/veri
 import { verificationModule } from '../modules/verification/module.ts';
 import { BeaconKeeper } from '../modules/randomness/keeper.ts';
 import { randomnessModule } from '../modules/randomness/module.ts';
-import { aggregatorSlasher, minerReader, modelReader, rewardsHook, trainingReader, validatorReader } from './adapters.ts';
+import { PocKeeper } from '../modules/poc/keeper.ts';
+import { pocModule } from '../modules/poc/module.ts';
+import {
+  aggregatorSlasher, computeWeightSource, disputeSettings, minerReader, modelReader, pocStaking, rewardsHook, trainingReader, validatorReader,
+} from './adapters.ts';
 import { invalidParamsOf, type ParamsConstraint, paramsConstraints } from './params-constraints.ts';
 
 /**
@@ -47,7 +51,8 @@ export const MODULE_ACCOUNTS: ReadonlyArray<readonly [name: string, address: Uin
  * run: auth before bank (accounts), bank before staking (pool balances),
  * staking before model (votes are weighed by the stake staking reports),
  * randomness anywhere (its beacon is stored by the app before every hook),
- * model before subnet and training (a window opens on the active version).
+ * model before subnet and training (a window opens on the active version), poc last (its
+ * weights, set at an epoch's end, apply from the next block's submissions and payouts).
  */
 export function buildModules() {
   const auth = new AuthKeeper();
@@ -66,13 +71,17 @@ export function buildModules() {
   // Training and verification need each other: training asks whether a dispute holds a submission,
   // verification reads submissions. The hold reader is bound late to break the construction cycle.
   let verification: VerificationKeeper | undefined;
+  let poc: PocKeeper | undefined;
   const training = new TrainingKeeper({
     miners, validators: validatorReader(staking), models, subnets: subnet,
-    rewards: rewardsHook(rewards, () => verification), slasher: aggregatorSlasher(staking), drawer: beaconDrawer(randomness),
+    rewards: rewardsHook(rewards, () => verification, () => (poc === undefined ? undefined : computeWeightSource(poc))),
+    slasher: aggregatorSlasher(staking), drawer: beaconDrawer(randomness),
     holds: { isHeld: (store, submissionId) => verification?.isHeld(store, submissionId) ?? false },
+    compute: { chunkQuota: (store, miner, maxPerWindow) => poc?.chunkQuota(store, miner, maxPerWindow) ?? maxPerWindow },
   });
   verification = new VerificationKeeper({ bank, staking, training: trainingReader(training), drawer: beaconDrawer(randomness) });
-  constraints.push(...paramsConstraints({ training, verification }));
+  poc = new PocKeeper({ staking: pocStaking(staking), disputes: disputeSettings(verification), drawer: beaconDrawer(randomness) });
+  constraints.push(...paramsConstraints({ training, verification, poc }));
   modules.push(
     authModule(auth) as AppModule,
     bankModule(bank) as AppModule,
@@ -83,8 +92,9 @@ export function buildModules() {
     subnetModule(subnet, { windows: training, miners }) as AppModule,
     trainingModule(training) as AppModule,
     verificationModule(verification) as AppModule,
+    pocModule(poc) as AppModule,
   );
-  return { auth, bank, staking, randomness, rewards, model, subnet, training, verification, modules, params };
+  return { auth, bank, staking, randomness, rewards, model, subnet, training, verification, poc, modules, params };
 }
 
 /** Governance weighs a vote by the bonded tokens (self + delegations) of the validator its voter operates. */

@@ -12,6 +12,8 @@ import { trainingErrors } from '../modules/training/errors.ts';
 import type { TrainingViewKeeper } from '../modules/training/keeper.ts';
 import { verificationErrors } from '../modules/verification/errors.ts';
 import type { VerificationViewKeeper } from '../modules/verification/keeper.ts';
+import { pocErrors } from '../modules/poc/errors.ts';
+import type { PocViewKeeper } from '../modules/poc/keeper.ts';
 
 export interface ParamsConstraint {
   /** The modules whose params the rule reads: it is checked when any of them changes. */
@@ -24,10 +26,25 @@ export interface ParamsConstraint {
 export const invalidParamsOf: Readonly<Record<string, ErrorKind>> = {
   training: trainingErrors.invalidParams,
   verification: verificationErrors.invalidParams,
+  poc: pocErrors.invalidParams,
 };
 
-export function paramsConstraints(keepers: { training: TrainingViewKeeper; verification: VerificationViewKeeper }): ParamsConstraint[] {
+export function paramsConstraints(keepers: { training: TrainingViewKeeper; verification: VerificationViewKeeper; poc?: PocViewKeeper }): ParamsConstraint[] {
+  const poc = keepers.poc;
   return [
+    ...(poc === undefined ? [] : [{
+      // A drawn PoC verifier recomputes its sampled claims during the verification phase
+      // (epoch_blocks − submit_blocks); it gets at least what an L1 verifier gets for a chunk, so a
+      // verifier that is on time for verification is on time for PoC (modules/poc README "Params").
+      modules: ['poc', 'verification'],
+      check(store: KVStore): string | undefined {
+        const params = poc.params(store);
+        const phase = params.epochBlocks - params.submitBlocks;
+        const l1 = keepers.verification.params(store).l1ResponseBlocks;
+        if (phase >= l1) return undefined;
+        return `poc verification phase epochBlocks − submitBlocks (${phase}) must be at least verification l1ResponseBlocks (${l1}): a drawn PoC verifier needs the time an L1 verifier gets`;
+      },
+    }]),
     {
       // An L1 check is drawn in the block that includes its submission, at the latest the last
       // collecting block (collect_end − 1); its reveal deadline, that + l1_response_blocks +

@@ -27,5 +27,7 @@ export function applyDevnetTemplate(appState: GenesisAppState, options: DevnetTe
   // Disputes settle within a few minutes; every window that re-executes a chunk is ≥ 33 blocks, the rule of
   // verification README "Response windows" for the devnet model; the challenge period above also
   // holds an L1 check (35 + 10).
+  // PoC epochs of 90 blocks: 40 to submit, 50 to recompute (≥ l1ResponseBlocks, app/params-constraints.ts).
+  if (state.poc !== undefined) Object.assign(state.poc.params, { epochBlocks: '90', submitBlocks: '40' });
   Object.assign(state.verification.params, { l1ResponseBlocks: '35', l2ResponseBlocks: '35', l3VoteBlocks: '40', revealBlocks: '10', ...(options.cheater ? { l1SampleBps: '0' } : {}) });
 }

@@ -14,6 +14,10 @@ export * from '../keys/index.ts';
 // Rules a client must compute exactly as the chain does.
 export { commitHash } from '../../modules/training/assignment.ts';
 export { commitDomain, UNAVAILABLE_RESULT, verificationCommitment } from '../../modules/verification/commitment.ts';
+// PoC: a batch's root, the claim hash, the beacon's sample of a miner's claims (modules/poc/README.md).
+export { batchRoot, CLAIM_DOMAIN, claimHash, merkleRoot, samplePositions, SAMPLE_DOMAIN } from '../../modules/poc/claims.ts';
+export type { PocClaim } from '../../modules/poc/claims.ts';
+export { defaultParams as defaultPocParams } from '../../modules/poc/params.ts';
 // The training module's genesis defaults (a running chain answers its live ones to Query/Params).
 export { defaultParams as defaultTrainingParams } from '../../modules/training/params.ts';
 

@@ -7,6 +7,9 @@
 export * as modelQuery from '../../proto/gen/r3mes/model/v1/query.ts';
 export * as modelTx from '../../proto/gen/r3mes/model/v1/tx.ts';
 export * as modelTypes from '../../proto/gen/r3mes/model/v1/types.ts';
+export * as pocQuery from '../../proto/gen/r3mes/poc/v1/query.ts';
+export * as pocTx from '../../proto/gen/r3mes/poc/v1/tx.ts';
+export * as pocTypes from '../../proto/gen/r3mes/poc/v1/types.ts';
 export * as randomnessQuery from '../../proto/gen/r3mes/randomness/v1/query.ts';
 export * as randomnessTypes from '../../proto/gen/r3mes/randomness/v1/types.ts';
 export * as rewardsQuery from '../../proto/gen/r3mes/rewards/v1/query.ts';

@@ -98,3 +98,13 @@ export interface AggregatorSlasher {
 export interface SubmissionHoldReader {
   isHeld(store: KVStore, submissionId: bigint): boolean;
 }
+
+/**
+ * poc: how many chunks a miner may train in a window whose cap (max_submissions_per_miner) is
+ * `maxPerWindow`, from its compute weight (modules/poc README "Compute weight"). Returns
+ * `maxPerWindow` itself while no miner has compute weight, so a chain without PoC activity
+ * behaves exactly as without this reader. Must not throw.
+ */
+export interface ChunkQuotaReader {
+  chunkQuota(store: KVStore, miner: string, maxPerWindow: bigint): bigint;
+}

@@ -12,7 +12,7 @@ import { trainingErrors } from './errors.ts';
 import type {
   AggregatorFault, AggregatorSlasher, MinerReader, ModelReader, RewardsHook, SubnetReader, ValidatorReader, WeightedAddress,
   SubmissionHoldReader,
-  Drawer,
+  Drawer, ChunkQuotaReader,
 } from './expected-keepers.ts';
 import { AGGREGATION_LOOKBACK_WINDOWS, defaultParams, parseAmountString } from './params.ts';
 import {
@@ -244,6 +244,8 @@ export interface TrainingDeps {
   readonly drawer: Drawer;
   /** Disputes that hold submissions out of aggregation; none when verification is not wired. */
   readonly holds?: SubmissionHoldReader;
+  /** Compute weights (poc) that set each miner's chunks per window; none: every miner gets the window's cap. */
+  readonly compute?: ChunkQuotaReader;
 }
 
 /** Full layer: submissions, commit-reveal, the window state machine (beginBlock). */
@@ -256,12 +258,18 @@ export class TrainingKeeper extends TrainingViewKeeper {
   assignment(store: KVStore, windowId: bigint, miner: string): MinerAssignment {
     const window = this.requireWindow(store, windowId);
     const nextOrdinal = this.minerSubmissionCount(store, windowId, miner);
+    const quota = this.chunkQuota(store, window, miner);
     return {
       subnet: this.deps.subnets.assignedSubnet(window, miner),
       nextOrdinal,
       chunkIndex: assignedChunk(window.seed, miner, nextOrdinal, window.chunkCount),
-      remaining: nextOrdinal >= window.maxSubmissionsPerMiner ? 0n : window.maxSubmissionsPerMiner - nextOrdinal,
+      remaining: nextOrdinal >= quota ? 0n : quota - nextOrdinal,
     };
+  }
+
+  /** Chunks `miner` may train in the window: its cap, or less by compute weight (README "Rate limit"). */
+  chunkQuota(store: KVStore, window: Window, miner: string): bigint {
+    return this.deps.compute?.chunkQuota(store, miner, window.maxSubmissionsPerMiner) ?? window.maxSubmissionsPerMiner;
   }
 
   setParams(store: KVStore, params: Params): void {
@@ -327,8 +335,10 @@ export class TrainingKeeper extends TrainingViewKeeper {
     if (msg.subnet !== subnet) throw trainingErrors.wrongSubnet(`window ${window.id} assigns ${msg.miner} to subnet ${subnet}, not ${msg.subnet}`);
 
     const ordinal = this.minerSubmissionCount(store, window.id, msg.miner);
-    if (ordinal >= window.maxSubmissionsPerMiner) {
-      throw trainingErrors.rateLimited(`${msg.miner} already made ${ordinal} of ${window.maxSubmissionsPerMiner} submissions in window ${window.id}`);
+    const quota = this.chunkQuota(store, window, msg.miner);
+    if (ordinal >= quota) {
+      const why = quota === window.maxSubmissionsPerMiner ? '' : ` (its compute weight allows ${quota} of the window's ${window.maxSubmissionsPerMiner})`;
+      throw trainingErrors.rateLimited(`${msg.miner} already made ${ordinal} of ${quota} submissions in window ${window.id}${why}`);
     }
 
     const chunk = assignedChunk(window.seed, msg.miner, ordinal, window.chunkCount);

@@ -30,6 +30,7 @@ import { SubmissionStatus, WindowStatus } from '../../proto/gen/r3mes/training/v
 import { DisputeStage } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { ProposalStatus, VoteOption } from '../../proto/gen/r3mes/model/v1/types.ts';
 import { BackendClass } from '../../proto/gen/r3mes/staking/v1/types.ts';
+import { CheckStatus as PocCheckStatus, EpochPhase } from '../../proto/gen/r3mes/poc/v1/types.ts';
 import { CHAIN_ID, type Harness, startHarness } from '../helpers/app-harness.ts';
 import { NodeMetrics } from '../../app/metrics/node-metrics.ts';
 import { parseExposition } from '../../worker/test/helpers/prometheus.ts';
@@ -77,6 +78,8 @@ function genesis(validators: Actor[], others: Actor[]): Record<string, unknown> 
   });
   Object.assign(state.model.params, { votingPeriodBlocks: '6', minDeposit: '1000' });
   Object.assign(state.verification.params, { l1SampleBps: '5000', l1ResponseBlocks: '4', l2ResponseBlocks: '3', l3VoteBlocks: '5', maxRedraws: '1' });
+  // PoC epochs of 24 blocks: 10 to submit, 14 to recompute (≥ l1ResponseBlocks).
+  Object.assign(state.poc.params, { epochBlocks: '24', submitBlocks: '10', rTarget: '1000', sampleSize: '2', maxClaimsPerBatch: '8' });
   return state;
 }
 
@@ -204,6 +207,47 @@ async function simulate(t: Test, seed: number, blocks: number, options: { surplu
         gradientHash: sha256(utf8(chance(70) ? `good/${label}` : `bad/${label}`)), traceRoot: new Uint8Array(32).fill(1),
         chunkIndex: next.chunkIndex, lossBefore: 100n, lossAfter: 90n, backend: 'cpu',
       } }], 'submit gradient');
+    }
+
+    // 2b. PoC: miners submit claims in the submission phase — some forged (a distance other than
+    // the true one), some refused (distance ≥ r_target: poc 12); drawn verifiers and arbiters
+    // recompute (the "true" distance is a hash of the nonce), a few verifiers lie.
+    const trueDistance = (nonce: bigint) => BigInt(sha256(utf8(`poc-distance/${seed}/${nonce}`))[0]) * 3n;
+    const epoch = keepers.poc.latestEpoch(store);
+    if (epoch !== undefined && epoch.phase === EpochPhase.EPOCH_PHASE_SUBMISSION && height < epoch.submitEndHeight) {
+      for (const miner of miners) {
+        const info = keepers.staking.miner(store, miner.raw);
+        if (info === undefined || info.jailed || info.stake === 0n || !chance(40)) continue;
+        const n = 1 + (rng() % 4);
+        const forged = chance(25);
+        const claims = Array.from({ length: n }, (_, k) => {
+          const nonce = height * 1000n + BigInt(miners.indexOf(miner) * 10 + k);
+          return { nonce, distance: forged && k === 0 ? trueDistance(nonce) + 1n : trueDistance(nonce) };
+        });
+        if (chance(20)) {
+          claims[claims.length - 1].distance = 1000n;
+          await send(miner, [{ typeUrl: '/r3mes.poc.v1.MsgSubmitPocBatch', value: { miner: miner.address, epoch: epoch.id, claims } }], 'poc batch over r_target', 12);
+        } else {
+          await send(miner, [{ typeUrl: '/r3mes.poc.v1.MsgSubmitPocBatch', value: { miner: miner.address, epoch: epoch.id, claims } }], forged ? 'poc batch (forged)' : 'poc batch');
+        }
+      }
+    }
+    if (epoch !== undefined && epoch.phase === EpochPhase.EPOCH_PHASE_VERIFICATION && height < epoch.endHeight) {
+      for (const check of keepers.poc.checks(store, epoch.id)) {
+        const actor = validators.find((v) => v.address === check.verifier);
+        if (actor === undefined || check.status !== PocCheckStatus.CHECK_STATUS_PENDING || !chance(70)) continue;
+        const distance = chance(10) ? trueDistance(check.nonce) + 2n : trueDistance(check.nonce);
+        await send(actor, [{ typeUrl: '/r3mes.poc.v1.MsgPocVerdict', value: { verifier: actor.address, epoch: epoch.id, miner: check.miner, nonce: check.nonce, distanceRecomputed: distance } }], 'poc verdict');
+      }
+    }
+    for (const id of keepers.poc.openDisputeIds(store)) {
+      const dispute = keepers.poc.dispute(store, id)!;
+      if (height > dispute.deadlineHeight) continue;
+      for (const seat of dispute.panel) {
+        const actor = validators.find((v) => v.address === seat.arbiter);
+        if (actor === undefined || seat.missed || seat.voted || !chance(70)) continue;
+        await send(actor, [{ typeUrl: '/r3mes.poc.v1.MsgPocArbiterVote', value: { arbiter: actor.address, disputeId: id, distanceRecomputed: trueDistance(dispute.nonce) } }], 'poc arbiter vote');
+      }
     }
 
     // 3. Validators: aggregation commit/reveal, L1 answers, L2 answers, L3 votes, governance votes.
@@ -335,6 +379,8 @@ async function simulate(t: Test, seed: number, blocks: number, options: { surplu
     for (const e of [...response.events, ...response.txResults.flatMap((r) => r.events)]) {
       if (e.type === 'slash') count('slash events');
       if (e.type === 'dispute_resolved') count('dispute_resolved events');
+      if (e.type === 'poc_dispute_resolved') count(`poc dispute ${e.attributes.find((a) => a.key === 'outcome')?.value}`);
+      if (e.type === 'poc_epoch_ended') count('poc epochs ended');
     }
     if (response.events.some((e) => e.type === 'rewards_pool_swept')) surplusPending = false;
 
@@ -391,6 +437,9 @@ for (const seed of [0x5eed, 0xb10c]) {
     t.ok(stats['disputes resolved'] >= 1, 'disputes settled');
     t.ok(stats['proposals finished'] >= 1, 'proposals tallied');
     t.ok(stats['unbondings completed'] >= 1, 'unbondings matured');
+    t.ok((stats['poc epochs ended'] ?? 0) >= 5, 'PoC epochs ran');
+    t.ok((stats['tx poc batch'] ?? 0) + (stats['tx poc batch (forged)'] ?? 0) >= 5, 'PoC batches sent (a batch over r_target is refused with poc 12 when tried: the block checks)');
+    t.ok((stats['poc dispute fraud'] ?? 0) >= 1, 'a forged distance was caught and slashed at L3');
     t.equal(h.app.invariantFailures, 0, 'no hook reported a broken invariant');
     t.same(h.app.bank.allBalances(h.store.committed(), REWARDS_POOL), [], 'the rewards pool is empty between windows');
   });
