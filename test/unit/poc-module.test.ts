@@ -5,6 +5,7 @@
  * epochs without PoC activity, genesis round trip, params. Real auth/bank/staking and the real
  * verification keeper's settings (test/helpers/verification-testbed.ts); the block-hash drawer.
  */
+import { claimsRoot as workerClaimsRoot } from '../../worker/src/poc/claims.ts';
 import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
 import { ChainError, type ErrorKind } from '../../app/core/errors.ts';
@@ -95,10 +96,21 @@ function claims(start: bigint, count: number, step = 1n): PocClaim[] {
 
 // ---------------------------------------------------------------- pure functions
 
+t.test('batch root: the chain and the worker (worker/src/poc/claims.ts) compute the same root for random batches', (t) => {
+  let state = 12345n;
+  const next = () => (state = (state * 6364136223846793005n + 1442695040888963407n) & ((1n << 64n) - 1n));
+  for (let n = 1; n <= 20; n++) {
+    const claims = Array.from({ length: n }, (_, i) => ({ nonce: BigInt(i) * 1000n + (next() % 1000n), distance: next() % 110_000n }));
+    t.equal(toHex(batchRoot(claims)), toHex(workerClaimsRoot(claims)), `${n} claims`);
+  }
+  t.end();
+});
+
 t.test('batch root: the published vector, and an independent implementation of SPEC §6', (t) => {
   const vector = [{ nonce: 0n, distance: 5n }, { nonce: 1n, distance: 17n }, { nonce: 7n, distance: 123456789n }];
   t.equal(toHex(claimHash(vector[0])), '7981e7599b0b7dae8c21c2b6a889839051fae196b2ffd5dcc6c6827432704625', 'x of (0, 5)');
   t.equal(toHex(batchRoot(vector)), '77a89c880763465c11165389910f1a5ee9586701dfa69df648cb004a36aad096', 'root of the 3-claim vector (README)');
+  t.equal(toHex(batchRoot([vector[0], vector[1], { nonce: 7n, distance: 12345n }])), '407ff68ce30e6753e9f3784039689c1b5479efb35e0bcef673007fbc4a6fd88b', 'root of the 3-claim vector below r_target (README)');
   t.equal(toHex(batchRoot([{ nonce: 42n, distance: 1000n }])), 'ec0fcfc8cf0d5eaf4beda22c2fbf687ad84d2e881c78be7237ffe7ffd2ec5597', 'root of one claim (README)');
   t.equal(toHex(batchRoot([])), '0'.repeat(64), 'root of nothing');
   // node:crypto, written from the README's words, for 1..9 claims (odd counts carry a node up).
