@@ -600,6 +600,71 @@ export function buildProgram(io: ProgramIo = {}): Command {
       }
     });
 
+  // ---- dataset -----------------------------------------------------------------------------
+  const dataset = program.command('dataset').description('build, inspect and publish pre-tokenized datasets (src/data/README.md "Datasets")');
+  dataset.command('build')
+    .description('tokenize text / JSONL files into a dataset directory: uint32 shards, a held-out split and manifest.json; prints the dataset (manifest) CID')
+    .argument('<files...>', 'input files in order: *.jsonl (one JSON object a line, its text field), anything else is one document of UTF-8 text')
+    .requiredOption('--tokenizer <dir|file>', "the model's tokenizer.json, or its directory (tokenizer_config.json beside it gives the EOS token); 'bytes' for the byte vocabulary")
+    .requiredOption('--out <dir>', 'the dataset directory to write (must be empty or absent)')
+    .option('--held-out-permille <n>', 'documents held out per 1000 (by the sha256 of their text)', String(50))
+    .option('--shard-tokens <n>', 'tokens per shard file, a multiple of 2048', String(1 << 21))
+    .option('--field <name>', 'the JSONL field holding the text', 'text')
+    .option('--eos-token <token>', "the document separator token (default: tokenizer_config.json's eos_token)")
+    .action(async (files: string[], o: { tokenizer: string; out: string; heldOutPermille: string; shardTokens: string; field: string; eosToken?: string }) => {
+      const { buildDataset, BYTE_TOKENIZER } = await import('../data/build.ts');
+      const { loadTokenizer } = await import('../data/tokenizer.ts');
+      const tokenizer = o.tokenizer === BYTE_TOKENIZER ? BYTE_TOKENIZER : await loadTokenizer(o.tokenizer, { eosToken: o.eosToken });
+      const bar = new ProgressBar('dataset build');
+      const started = performance.now();
+      const result = await buildDataset({
+        tokenizer, files, outDir: o.out, field: o.field,
+        heldoutPermille: parseUint(o.heldOutPermille, '--held-out-permille', 1000),
+        shardTokens: parseUint(o.shardTokens, '--shard-tokens'),
+        onProgress: (done, total) => bar.updateCount(done, total, 'bytes'),
+      });
+      const m = result.manifest;
+      print({
+        cid: result.cid, dir: o.out, vocabSize: m.vocab_size, tokenizerCid: m.tokenizer?.cid ?? null, separator: m.separator,
+        train: { documents: m.train.documents, tokens: m.train.tokens, chunks: m.train.chunks, shards: m.train.shards.length },
+        heldout: { documents: m.heldout.documents, tokens: m.heldout.tokens, chunks: m.heldout.chunks, shards: m.heldout.shards.length },
+        seconds: Math.round(performance.now() - started) / 1000,
+      });
+    });
+  dataset.command('inspect')
+    .description('print a dataset directory\'s manifest summary and check every file against it (size, CID, token range)')
+    .argument('<dir>', 'the dataset directory')
+    .action(async (dir: string) => {
+      const { ManifestDataset } = await import('../data/dataset.ts');
+      const ds = await ManifestDataset.fromDir(dir);
+      const bar = new ProgressBar('dataset verify');
+      await ds.verify((done, total) => bar.updateCount(done, total, 'files'));
+      const m = ds.manifest;
+      print({
+        cid: ds.cid, format: m.format, vocabSize: m.vocab_size, tokenizerCid: m.tokenizer?.cid ?? null, separator: m.separator,
+        splitRule: m.split_rule, chunkTokens: m.chunk_tokens, shardTokens: m.shard_tokens,
+        train: { documents: m.train.documents, tokens: m.train.tokens, chunks: m.train.chunks, shards: m.train.shards },
+        heldout: { documents: m.heldout.documents, tokens: m.heldout.tokens, chunks: m.heldout.chunks, shards: m.heldout.shards },
+        verified: true,
+      });
+    });
+  dataset.command('brown')
+    .description('write the Brown corpus (the genesis dataset of the byte-level model) as a dataset directory')
+    .requiredOption('--out <dir>', 'the dataset directory to write (must be empty or absent)')
+    .action(async (o: { out: string }) => {
+      const { writeBrownDataset } = await import('../data/brown-dataset.ts');
+      print(await writeBrownDataset(o.out));
+    });
+  storeOptions(dataset.command('publish')
+    .description('put a dataset directory (manifest, shards, tokenizer.json) into the content store, checked against its manifest first')
+    .argument('<dir>', 'the dataset directory')
+    .addOption(homeOption()))
+    .action(async (dir: string, o: StoreOpts) => {
+      const { publishDataset } = await import('../data/dataset.ts');
+      const { store, describe } = await storeFrom(o);
+      print({ ...(await publishDataset(dir, store)), store: describe });
+    });
+
   return program;
 }
 

@@ -1,0 +1,196 @@
+// Tokenizer (through @huggingface/tokenizers) and the dataset format: build, manifest, chunks,
+// held-out split, errors, the Brown corpus as a manifest dataset, training a chunk read by CID.
+import t from 'tap';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { buildDataset, BYTE_TOKENIZER, isHeldOut } from '../src/data/build.ts';
+import { brownDataset, writeBrownDataset } from '../src/data/brown-dataset.ts';
+import { CHUNK_TOKENS } from '../src/data/chunk.ts';
+import { chunkAt, chunkCount } from '../src/data/corpus.ts';
+import { ManifestDataset, publishDataset } from '../src/data/dataset.ts';
+import { DataErrorCode } from '../src/data/errors.ts';
+import { canonicalManifestBytes, parseManifest } from '../src/data/manifest.ts';
+import { decodeIds, encodeText, loadTokenizer } from '../src/data/tokenizer.ts';
+import { initAdapter } from '../src/model/adapter.ts';
+import { generateBackbone } from '../src/model/backbone.ts';
+import type { ModelConfig } from '../src/model/config.ts';
+import { FileBlockstore } from '../src/storage/blockstore.ts';
+import { trainStep } from '../src/train/step.ts';
+import { EOS, writeTokenizerDir } from './helpers/tokenizer.ts';
+
+/** The Brown dataset's manifest CID; genesis registers it (genesis/template, modules/model). */
+const BROWN_MANIFEST_CID = 'bafkreic6s42hokkcmasjqv3mwkmtioy6frj3khpvb6tak3sgh2ggryzr6q';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'r3mes-dataset-'));
+
+const WORDS = ['the', 'cat', 'sat', 'on', 'mat', 'of', 'wisdom', 'age', 'string', 'in', 'river', 'Zürich', 'naïve', '日本', 'stone', 'at', 'ring'];
+/** Deterministic documents of varying length (an LCG picks the words). */
+function documents(n: number, seed: number): string[] {
+  let x = seed;
+  const next = () => (x = (x * 1103515245 + 12345) % 2147483648);
+  const out: string[] = [];
+  for (let d = 0; d < n; d++) {
+    const words: string[] = [];
+    const len = 20 + (next() % 120);
+    for (let w = 0; w < len; w++) words.push(WORDS[next() % WORDS.length]);
+    out.push(`${words.join(' ')}.`);
+  }
+  return out;
+}
+
+function writeInputs(dir: string): { files: string[]; docs: string[] } {
+  const docs = documents(300, 7);
+  const jsonl = join(dir, 'a.jsonl');
+  writeFileSync(jsonl, docs.slice(0, 250).map((text, i) => JSON.stringify({ id: i, text })).join('\n') + '\n\n');
+  const txt = join(dir, 'b.txt');
+  writeFileSync(txt, docs.slice(250).join('\n'));
+  return { files: [jsonl, txt], docs: [...docs.slice(0, 250), docs.slice(250).join('\n')] };
+}
+
+t.test('tokenizer: a byte-level BPE tokenizer.json round-trips through the library', async (t) => {
+  const dir = tmp();
+  const ids = writeTokenizerDir(dir);
+  const tok = await loadTokenizer(dir);
+  t.equal(tok.vocabSize, ids.vocabSize, 'vocabulary size = largest id + 1, added tokens included');
+  t.strictSame(tok.eos, { token: EOS, id: ids.eosId }, 'EOS from tokenizer_config.json');
+  t.equal(tok.cid, (await loadTokenizer(join(dir, 'tokenizer.json'))).cid, 'a directory and its tokenizer.json give one CID');
+  for (const text of ['the cat sat on the mat', 'Héllo wörld 日本 🙂\n\ttabs  and  spaces\r\n', "It's 12345 o'clock!", ' leading space', '']) {
+    const encoded = encodeText(tok, text);
+    t.equal(decodeIds(tok, encoded), text, `round trip of ${JSON.stringify(text)}`);
+    t.ok(encoded.every((id) => id >= 0 && id < ids.vocabSize));
+  }
+  const the = encodeText(tok, 'the the');
+  t.ok(the.some((id) => id >= 256), 'merges apply: fewer tokens than bytes');
+  t.ok(the.length < 7);
+  t.equal((await loadTokenizer(dir, { eosToken: '<|begin_of_text|>' })).eos?.id, ids.bosId, '--eos-token overrides the config');
+  await t.rejects(loadTokenizer(dir, { eosToken: '<|nope|>' }), { code: DataErrorCode.InvalidTokenizer, message: /<\|nope\|>.*not in the vocabulary/ });
+  await t.rejects(loadTokenizer(join(dir, 'missing')), { code: DataErrorCode.InvalidTokenizer });
+});
+
+t.test('build: manifest, held-out split, chunks, determinism', async (t) => {
+  const work = tmp();
+  writeTokenizerDir(join(work, 'tok'));
+  const tok = await loadTokenizer(join(work, 'tok'));
+  const { files, docs } = writeInputs(work);
+  const shardTokens = 2 * CHUNK_TOKENS;
+  const progress: [number, number][] = [];
+  const a = await buildDataset({ tokenizer: tok, files, outDir: join(work, 'a'), heldoutPermille: 200, shardTokens, onProgress: (d, n) => progress.push([d, n]) });
+  const b = await buildDataset({ tokenizer: tok, files, outDir: join(work, 'b'), heldoutPermille: 200, shardTokens });
+  t.equal(a.cid, b.cid, 'same inputs, same manifest CID');
+  t.match(a.cid, /^bafkrei/);
+  t.strictSame(progress.at(-1), [progress[0][1], progress[0][1]], 'progress ends at the total input bytes');
+  const c = await buildDataset({ tokenizer: tok, files, outDir: join(work, 'c'), heldoutPermille: 100, shardTokens });
+  t.not(c.cid, a.cid, 'another held-out share, another dataset');
+
+  // Rebuild the expected streams from the rule in README.md, with the library's ids.
+  const expect = { train: [] as number[], heldout: [] as number[] };
+  for (const text of docs) {
+    const split = isHeldOut(new TextEncoder().encode(text), 200) ? 'heldout' : 'train';
+    expect[split].push(...encodeText(tok, text), tok.eos!.id);
+  }
+  const m = a.manifest;
+  t.ok(m.heldout.documents > 20 && m.heldout.documents < 100, `about a fifth held out (${m.heldout.documents} of ${docs.length})`);
+  t.equal(m.train.documents + m.heldout.documents, docs.length);
+  t.equal(m.train.tokens, expect.train.length);
+  t.equal(m.heldout.tokens, expect.heldout.length);
+  t.equal(m.train.chunks, Math.floor(expect.train.length / CHUNK_TOKENS));
+  t.ok(m.train.chunks >= 3 && m.heldout.chunks >= 1, `${m.train.chunks} train, ${m.heldout.chunks} held-out chunks`);
+  t.equal(m.train.shards.length, Math.ceil(expect.train.length / shardTokens));
+  t.strictSame(m.separator, { token: EOS, id: tok.eos!.id });
+  t.strictSame(m.tokenizer, { cid: tok.cid, file: 'tokenizer.json' });
+  t.equal(Buffer.from(canonicalManifestBytes(parseManifest(a.manifestBytes))).toString(), Buffer.from(a.manifestBytes).toString(), 'manifest bytes are canonical');
+
+  const ds = await ManifestDataset.fromDir(join(work, 'a'));
+  t.equal(ds.cid, a.cid);
+  await ds.verify();
+  for (const split of ['train', 'heldout'] as const) {
+    for (let i = 0; i < ds.chunkCount(split); i++) {
+      t.strictSame([...(await ds.chunk(i, split))], expect[split].slice(i * CHUNK_TOKENS, (i + 1) * CHUNK_TOKENS), `${split} chunk ${i}`);
+    }
+  }
+  await t.rejects(ds.chunk(m.train.chunks), { code: DataErrorCode.ChunkIndex });
+  await t.rejects(ds.byteChunk(0), { code: DataErrorCode.DatasetMismatch, message: /vocabulary of 278/ });
+
+  // A changed shard no longer verifies; a reformatted manifest is refused.
+  const shard = join(work, 'b', m.train.shards[1].file);
+  const bytes = readFileSync(shard);
+  bytes[5] ^= 1;
+  writeFileSync(shard, bytes);
+  await t.rejects((await ManifestDataset.fromDir(join(work, 'b'))).verify(), { code: DataErrorCode.DatasetMismatch, message: /train-00001\.u32 has CID/ });
+  writeFileSync(join(work, 'b', 'manifest.json'), JSON.stringify(m, null, 1));
+  await t.rejects(ManifestDataset.fromDir(join(work, 'b')), { code: DataErrorCode.InvalidManifest, message: /canonical/ });
+});
+
+t.test('build: errors name their cause', async (t) => {
+  const work = tmp();
+  const tok = BYTE_TOKENIZER;
+  const file = (name: string, text: string) => {
+    const path = join(work, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  let n = 0;
+  const out = () => join(work, `out${n++}`);
+  await t.rejects(buildDataset({ tokenizer: tok, files: [], outDir: out() }), { code: DataErrorCode.EmptyDataset });
+  await t.rejects(buildDataset({ tokenizer: tok, files: [file('blank.jsonl', '\n  \n{"text":""}\n')], outDir: out() }), { code: DataErrorCode.EmptyDataset, message: /no non-empty document/ });
+  await t.rejects(buildDataset({ tokenizer: tok, files: [file('short.txt', 'too short')], outDir: out() }), { code: DataErrorCode.EmptyDataset, message: /less than one 2048-token chunk/ });
+  const badJson = file('bad.jsonl', '{"text":"ok"}\n{"text": oops}\n');
+  await t.rejects(buildDataset({ tokenizer: tok, files: [badJson], outDir: out() }), { code: DataErrorCode.InvalidInput, message: `${badJson} line 2: not JSON` });
+  const noField = file('nofield.jsonl', '{"text":"ok"}\n\n{"body":"x"}\n');
+  await t.rejects(buildDataset({ tokenizer: tok, files: [noField], outDir: out() }), { message: `${noField} line 3: field "text" is missing` });
+  await t.rejects(buildDataset({ tokenizer: tok, files: [noField], outDir: out(), field: 'body' }), { message: `${noField} line 1: field "body" is missing` });
+  const array = file('array.jsonl', '[1,2]\n');
+  await t.rejects(buildDataset({ tokenizer: tok, files: [array], outDir: out() }), { message: `${array} line 1: not a JSON object` });
+  await t.rejects(buildDataset({ tokenizer: tok, files: [join(work, 'absent.txt')], outDir: out() }), { code: DataErrorCode.InvalidInput, message: /absent\.txt/ });
+  const big = file('big.txt', 'x'.repeat(5000));
+  await t.rejects(buildDataset({ tokenizer: tok, files: [big], outDir: out(), shardTokens: 3000 }), { message: /--shard-tokens must be a multiple of 2048/ });
+  await t.rejects(buildDataset({ tokenizer: tok, files: [big], outDir: out(), heldoutPermille: 1001 }), { message: /--held-out-permille/ });
+  const used = out();
+  await buildDataset({ tokenizer: tok, files: [big], outDir: used, heldoutPermille: 0 });
+  await t.rejects(buildDataset({ tokenizer: tok, files: [big], outDir: used }), { message: /is not empty/ });
+  const noEos = join(work, 'tok-noeos');
+  writeTokenizerDir(noEos);
+  writeFileSync(join(noEos, 'tokenizer_config.json'), '{}');
+  await t.rejects(buildDataset({ tokenizer: await loadTokenizer(noEos), files: [big], outDir: out() }), { code: DataErrorCode.InvalidTokenizer, message: /no EOS token/ });
+});
+
+t.test('Brown corpus as a manifest dataset: same chunks, pinned CID', async (t) => {
+  const brown = await brownDataset();
+  t.equal(brown.cid, BROWN_MANIFEST_CID, 'the genesis dataset CID');
+  t.equal(brown.manifest.train.chunks, chunkCount('train'));
+  t.equal(brown.manifest.heldout.chunks, chunkCount('heldout'));
+  t.equal(brown.manifest.train.documents + brown.manifest.heldout.documents, 500);
+  const dir = join(tmp(), 'brown');
+  t.equal((await writeBrownDataset(dir)).cid, BROWN_MANIFEST_CID);
+  const ds = await ManifestDataset.fromDir(dir);
+  const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+  for (const i of [0, 1, 1023, 1024, 2047, chunkCount('train') - 1]) {
+    t.equal(sha(await ds.byteChunk(i)), chunkAt(i).hash, `train chunk ${i} is corpus.ts's chunk`);
+  }
+  t.equal(sha(await ds.byteChunk(0, 'heldout')), chunkAt(0, 'heldout').hash);
+});
+
+t.test('training a chunk of a manifest dataset fetched by CID from a store', async (t) => {
+  const work = tmp();
+  const text = documents(40, 3).join('\n');
+  writeFileSync(join(work, 'doc.txt'), text);
+  const built = await buildDataset({ tokenizer: BYTE_TOKENIZER, files: [join(work, 'doc.txt')], outDir: join(work, 'ds'), heldoutPermille: 0 });
+  t.equal(built.manifest.vocab_size, 256);
+  const store = await FileBlockstore.open(join(work, 'store'));
+  const published = await publishDataset(join(work, 'ds'), store);
+  t.equal(published.cid, built.cid);
+  const ds = await ManifestDataset.fromStore(store, built.cid);
+  const chunk = await ds.byteChunk(1);
+  const utf8 = new TextEncoder().encode(text);
+  t.equal(Buffer.from(chunk).toString('hex'), Buffer.from(utf8.subarray(CHUNK_TOKENS, 2 * CHUNK_TOKENS)).toString('hex'), 'byte tokens = the UTF-8 text');
+
+  const cfg: ModelConfig = { vocab: 256, dModel: 32, nLayers: 1, nHeads: 2, dFF: 64, seqLen: 64, loraRank: 4, seed: new Uint8Array(32).fill(5) };
+  const bb = generateBackbone(cfg);
+  const fromStore = trainStep(bb, initAdapter(cfg), chunk, 1, { lr: 256 });
+  const fromText = trainStep(bb, initAdapter(cfg), utf8.slice(CHUNK_TOKENS, 2 * CHUNK_TOKENS), 1, { lr: 256 });
+  t.equal(bytesToHex(fromStore.hash), bytesToHex(fromText.hash), 'the step on the fetched chunk is the step on the same bytes');
+  t.ok(fromStore.lossSumQ16 !== 0);
+});
