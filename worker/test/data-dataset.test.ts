@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { buildDataset, BYTE_TOKENIZER, isHeldOut } from '../src/data/build.ts';
-import { brownDataset, writeBrownDataset } from '../src/data/brown-dataset.ts';
+import { BROWN_MANIFEST_CID as EXPORTED_BROWN_CID, brownDataset, writeBrownDataset } from '../src/data/brown-dataset.ts';
 import { CHUNK_TOKENS } from '../src/data/chunk.ts';
 import { chunkAt, chunkCount } from '../src/data/corpus.ts';
 import { ManifestDataset, publishDataset } from '../src/data/dataset.ts';
@@ -19,6 +19,7 @@ import { generateBackbone } from '../src/model/backbone.ts';
 import type { ModelConfig } from '../src/model/config.ts';
 import { FileBlockstore } from '../src/storage/blockstore.ts';
 import { trainStep } from '../src/train/step.ts';
+import { windowChunks } from '../src/data/window-chunks.ts';
 import { EOS, writeTokenizerDir } from './helpers/tokenizer.ts';
 
 /** The Brown dataset's manifest CID; genesis registers it (genesis/template, modules/model). */
@@ -160,6 +161,7 @@ t.test('build: errors name their cause', async (t) => {
 t.test('Brown corpus as a manifest dataset: same chunks, pinned CID', async (t) => {
   const brown = await brownDataset();
   t.equal(brown.cid, BROWN_MANIFEST_CID, 'the genesis dataset CID');
+  t.equal(EXPORTED_BROWN_CID, BROWN_MANIFEST_CID);
   t.equal(brown.manifest.train.chunks, chunkCount('train'));
   t.equal(brown.manifest.heldout.chunks, chunkCount('heldout'));
   t.equal(brown.manifest.train.documents + brown.manifest.heldout.documents, 500);
@@ -193,4 +195,50 @@ t.test('training a chunk of a manifest dataset fetched by CID from a store', asy
   const fromText = trainStep(bb, initAdapter(cfg), utf8.slice(CHUNK_TOKENS, 2 * CHUNK_TOKENS), 1, { lr: 256 });
   t.equal(bytesToHex(fromStore.hash), bytesToHex(fromText.hash), 'the step on the fetched chunk is the step on the same bytes');
   t.ok(fromStore.lossSumQ16 !== 0);
+});
+
+t.test('a window\'s chunks come from its dataset: Brown from the bundled corpus, others by CID from the store', async (t) => {
+  const work = tmp();
+  writeFileSync(join(work, 'doc.txt'), documents(60, 11).join('\n'));
+  const built = await buildDataset({ tokenizer: BYTE_TOKENIZER, files: [join(work, 'doc.txt')], outDir: join(work, 'ds'), heldoutPermille: 0 });
+  const store = await FileBlockstore.open(join(work, 'store'));
+  await publishDataset(join(work, 'ds'), store);
+  const registry = new Map<bigint, { id: bigint; manifestCid: string; chunkCount: bigint }>([
+    [1n, { id: 1n, manifestCid: BROWN_MANIFEST_CID, chunkCount: 2688n }],
+    [2n, { id: 2n, manifestCid: built.cid, chunkCount: BigInt(built.manifest.train.chunks) }],
+    [3n, { id: 3n, manifestCid: built.cid, chunkCount: BigInt(built.manifest.train.chunks) + 1n }],
+  ]);
+  const windows = new Map<bigint, bigint>([[10n, 0n], [11n, 1n], [12n, 2n], [13n, 3n]]);
+  const asked: string[] = [];
+  const chain = {
+    async window(id: bigint) { asked.push(`window ${id}`); return { datasetId: windows.get(id)! }; },
+    async dataset(id: bigint) { asked.push(`dataset ${id}`); return registry.get(id)!; },
+  };
+  const chunks = windowChunks(chain, store);
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  t.equal(hex(await chunks(5n, 10n)), hex(chunkAt(5).tokens), 'dataset 0: the Brown corpus');
+  t.equal(hex(await chunks(2687n, 11n)), hex(chunkAt(2687).tokens), 'the registered Brown manifest: the bundled corpus, nothing fetched');
+  await t.rejects(async () => chunks(2688n, 11n), { code: DataErrorCode.ChunkIndex });
+  const utf8 = new TextEncoder().encode(documents(60, 11).join('\n'));
+  const chunk = await chunks(2n, 12n);
+  t.equal(hex(chunk), hex(utf8.subarray(2 * CHUNK_TOKENS, 3 * CHUNK_TOKENS)), 'dataset 2: fetched from the store by its manifest CID');
+  await chunks(0n, 12n);
+  t.same(asked.filter((a) => a === 'window 12' || a === 'dataset 2'), ['window 12', 'dataset 2'], 'window and dataset looked up once');
+  await t.rejects(async () => chunks(0n, 13n), { code: DataErrorCode.DatasetMismatch, message: /registered/ }, 'a chain count above the manifest\'s is refused');
+
+  // The role's training job (roles/job.ts, on the compute thread) on that chunk: the same step
+  // hashes as on the same bytes taken from the text.
+  const { runTrainingJob } = await import('../src/roles/job.ts');
+  const { cpuBackend } = await import('../src/backend.ts');
+  const cfg: ModelConfig = { vocab: 256, dModel: 32, nLayers: 1, nHeads: 2, dFF: 64, seqLen: 64, loraRank: 4, seed: new Uint8Array(32).fill(6) };
+  const model = { identity: { version: 1n, backbone: { seed: cfg.seed }, cfg }, backbone: generateBackbone(cfg) };
+  const backend = cpuBackend();
+  try {
+    const fromDataset = await runTrainingJob({ model, chunk, steps: 2, lr: 256, backend });
+    const fromText = await runTrainingJob({ model, chunk: utf8.slice(2 * CHUNK_TOKENS, 3 * CHUNK_TOKENS), steps: 2, lr: 256, backend });
+    t.same(fromDataset.stepHashes.map(bytesToHex), fromText.stepHashes.map(bytesToHex));
+    t.ok(fromDataset.lossAfter < fromDataset.lossBefore, `it learns: loss ${fromDataset.lossBefore} → ${fromDataset.lossAfter}`);
+  } finally {
+    backend.close();
+  }
 });

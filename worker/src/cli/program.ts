@@ -29,10 +29,18 @@ import { stateHash } from '../train/hash.ts';
 import type { ModelIdentity } from '../output/metadata.ts';
 import { corpusChunk, DEFAULT_HOME, DEFAULT_NODE, formatError, openStore, parseUint, readChunkFile, readFileOrCid, type StoreOptions } from './common.ts';
 import { ProgressBar } from './progress.ts';
+import { type DatasetChain, type WindowChunk, windowChunks } from '../data/window-chunks.ts';
 import { writeFile } from 'node:fs/promises';
 import { cidOf } from '../storage/cid.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+/** One chunk source per chain connection, so a role loop's passes share its opened datasets and shards. */
+const chunkSources = new WeakMap<object, WindowChunk>();
+const chunksFor = (chain: DatasetChain, store: ContentStore): WindowChunk => {
+  let source = chunkSources.get(chain);
+  if (source === undefined) chunkSources.set(chain, (source = windowChunks(chain, store)));
+  return source;
+};
 /** A call to the node whose connection broke, about to be tried again on a fresh one. */
 const retryLog = (what: string, attempt: number, error: string, waitMs: number) => log(`node: ${what} failed (${error}); retry ${attempt} in ${waitMs} ms`);
 const print = (value: unknown) =>
@@ -161,7 +169,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
           pass: async () => {
             const outcome = await mineOnce({
               chain, writer, store, journal, backend, steps, lr, perWindow, stats, log, cheat: o.cheat === true, bases,
-              workDir: join(o.home, 'worker', 'jobs'), chunkAt: corpusChunk,
+              workDir: join(o.home, 'worker', 'jobs'), chunkAt: chunksFor(chain, store),
               loadModel: async (v) => {
                 let m = models.get(v);
                 if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
@@ -191,8 +199,9 @@ export function buildProgram(io: ProgramIo = {}): Command {
       .option('--trace <file|cid>', 'expected trace: a trace JSON or an adapter delta file')
       .option('--delta <file|cid>', 're-execute the whole job behind an adapter delta file')
       .option('--submission <id>', 're-execute a submission on chain (fetches its delta by CID)')
-      .option('--chunk-index <n>', 'chunk of the Brown train split (default: the one the file names)')
+      .option('--chunk-index <n>', 'chunk of the Brown train split, or of --dataset (default: the one the file names)')
       .option('--chunk-file <file>', 'chunk bytes (exactly 2048)')
+      .option('--dataset <dir>', 'the dataset directory the chunk index refers to (default: the Brown corpus); for windows of another dataset')
       .option('--model <file>', 'backbone file, for a model that names one by CID')
       .addOption(new Option('--key <name>', `duty mode: poll for the ${name === 'verify' ? 'L1 checks and L2 answers' : 'L3 panel seats'} drawn to this key, re-execute, send the result`))
       .addOption(keyringOption())
@@ -202,7 +211,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
       .addOption(nodeOption()).addOption(homeOption()))
       .action(async (o: StoreOpts & {
         backend: BackendChoice; step?: string; state?: string; trace?: string; delta?: string; submission?: string;
-        chunkIndex?: string; chunkFile?: string; model?: string; node: string; home: string;
+        chunkIndex?: string; chunkFile?: string; dataset?: string; model?: string; node: string; home: string;
         key?: string; keyringBackend: KeyringBackend; once?: boolean; pollMs: string; listen?: string;
       }) => {
         if (name === 'arbitrate' && o.backend !== 'cpu') throw new Error('arbitrate re-executes on the CPU reference only (L3); --backend webgpu/auto is refused');
@@ -234,7 +243,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
             const loop = await runRoleLoop({
               name, once: o.once === true, pollMs, stats, log, formatError, isFatal, idleStatus: 'running',
               pass: () => dutyPass({
-                chain, writer, store, journal, backend, role: name, chunkAt: corpusChunk, log, onStep: progressHook(name), bases, stats, missed,
+                chain, writer, store, journal, backend, role: name, chunkAt: chunksFor(chain, store), log, onStep: progressHook(name), bases, stats, missed,
                 loadModel: async (v) => {
                   let m = models.get(v);
                   if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
@@ -254,8 +263,12 @@ export function buildProgram(io: ProgramIo = {}): Command {
         log(`${name}: re-executing on ${backend.adapter}`);
         const chunkOf = async (named?: bigint): Promise<Uint8Array> => {
           if (o.chunkFile) return readChunkFile(o.chunkFile);
-          if (o.chunkIndex !== undefined) return corpusChunk(BigInt(parseUint(o.chunkIndex, '--chunk-index')));
-          if (named !== undefined) return corpusChunk(named);
+          const index = o.chunkIndex !== undefined ? BigInt(parseUint(o.chunkIndex, '--chunk-index')) : named;
+          if (index !== undefined && o.dataset !== undefined) {
+            const { ManifestDataset } = await import('../data/dataset.ts');
+            return (await ManifestDataset.fromDir(o.dataset)).byteChunk(Number(index));
+          }
+          if (index !== undefined) return corpusChunk(index);
           throw new Error('name the chunk: --chunk-index N or --chunk-file FILE');
         };
         if (o.step !== undefined) {
@@ -390,7 +403,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
         const loop = await runRoleLoop({
           name: 'watch', once: o.once === true, pollMs, stats, log, formatError, isFatal, idleStatus: 'watching',
           pass: () => watchPass({
-            chain, writer, store, journal, backend, secret, shareBps, miners, clock, lookbackWindows, stats, log, told, bases, chunkAt: corpusChunk,
+            chain, writer, store, journal, backend, secret, shareBps, miners, clock, lookbackWindows, stats, log, told, bases, chunkAt: chunksFor(chain, store),
             onStep: progressHook('watch', stats),
             loadModel: async (v) => {
               let m = models.get(v);

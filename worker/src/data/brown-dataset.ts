@@ -14,6 +14,9 @@ import {
   type SplitEntry, type SplitName,
 } from './manifest.ts';
 
+/** The Brown dataset's manifest CID (the genesis dataset; the test checks brownDataset() gives it). */
+export const BROWN_MANIFEST_CID = 'bafkreic6s42hokkcmasjqv3mwkmtioy6frj3khpvb6tak3sgh2ggryzr6q';
+
 export interface BrownDataset {
   readonly manifest: DatasetManifest;
   readonly manifestBytes: Uint8Array;
