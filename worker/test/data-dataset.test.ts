@@ -149,6 +149,19 @@ t.test('build: errors name their cause', async (t) => {
   const big = file('big.txt', 'x'.repeat(5000));
   await t.rejects(buildDataset({ tokenizer: tok, files: [big], outDir: out(), shardTokens: 3000 }), { message: /--shard-tokens must be a multiple of 2048/ });
   await t.rejects(buildDataset({ tokenizer: tok, files: [big], outDir: out(), heldoutPermille: 1001 }), { message: /--held-out-permille/ });
+  const badUtf8 = join(work, 'badutf8.jsonl');
+  writeFileSync(badUtf8, Buffer.concat([Buffer.from('{"text":"ok"}\n{"text":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}\n')]));
+  await t.rejects(buildDataset({ tokenizer: tok, files: [badUtf8], outDir: out() }), { message: `${badUtf8} line 2 is not valid UTF-8` });
+  // A JSONL file larger than the 1 MiB read size: lines across read boundaries, errors still name their line.
+  const lines = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ text: `doc ${i} ${'é'.repeat(200 + (i % 97))}` }));
+  const bigJsonl = file('big.jsonl', `${lines.join('\n')}\n`);
+  const built = await buildDataset({ tokenizer: tok, files: [bigJsonl], outDir: out(), heldoutPermille: 100 });
+  const docs = lines.map((line) => (JSON.parse(line) as { text: string }).text);
+  t.equal(built.manifest.train.documents + built.manifest.heldout.documents, 3000, 'every line read once');
+  t.equal(built.manifest.train.tokens + built.manifest.heldout.tokens, docs.reduce((n, d) => n + Buffer.byteLength(d), 0));
+  lines[2998] = '{"text": 5}';
+  const brokenLate = file('late.jsonl', lines.join('\n'));
+  await t.rejects(buildDataset({ tokenizer: tok, files: [brokenLate], outDir: out() }), { message: `${brokenLate} line 2999: field "text" is not a string (number)` });
   const used = out();
   await buildDataset({ tokenizer: tok, files: [big], outDir: used, heldoutPermille: 0 });
   await t.rejects(buildDataset({ tokenizer: tok, files: [big], outDir: used }), { message: /is not empty/ });

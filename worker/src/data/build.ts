@@ -3,7 +3,7 @@
 // rule is in README.md "Datasets"; another implementation that follows it gets the same CID.
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cidOf } from '../storage/cid.ts';
 import { CHUNK_TOKENS } from './chunk.ts';
@@ -91,33 +91,75 @@ class ShardWriter {
   }
 }
 
-/** Every document of one input file, in order: a .jsonl file's lines, or the whole file. */
-function* documentsOf(path: string, bytes: Uint8Array, field: string): Generator<string> {
-  let text: string;
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+function decodeUtf8(bytes: Uint8Array, where: string): string {
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return utf8Decoder.decode(bytes);
   } catch (cause) {
-    throw invalidInput(`${path} is not valid UTF-8`, cause);
+    throw invalidInput(`${where} is not valid UTF-8`, cause);
   }
+}
+
+function jsonlDocument(line: string, field: string, where: string): string | undefined {
+  if (line.trim() === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (cause) {
+    throw invalidInput(`${where}: not JSON: ${(cause as Error).message}`, cause);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidInput(`${where}: not a JSON object`);
+  const doc = (value as Record<string, unknown>)[field];
+  if (typeof doc !== 'string') throw invalidInput(`${where}: field "${field}" is ${doc === undefined ? 'missing' : `not a string (${typeof doc})`}`);
+  return doc;
+}
+
+/**
+ * Every document of one input file, in order, with the input bytes consumed so far: a .jsonl
+ * file is streamed line by line (so files of any size), any other file is one document.
+ */
+async function* documentsOf(path: string, field: string): AsyncGenerator<{ text: string; consumed: number }> {
   if (!path.endsWith('.jsonl')) {
-    yield text;
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(readFileSync(path));
+    } catch (cause) {
+      throw invalidInput(`cannot read ${path}: ${(cause as Error).message}`, cause);
+    }
+    yield { text: decodeUtf8(bytes, path), consumed: bytes.length };
     return;
   }
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (line.trim() === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (cause) {
-      throw invalidInput(`${path} line ${i + 1}: not JSON: ${(cause as Error).message}`, cause);
+  let rest: Buffer = Buffer.alloc(0);
+  let consumed = 0;
+  let lineNo = 0;
+  const parseLine = (line: Buffer) => {
+    lineNo += 1;
+    const where = `${path} line ${lineNo}`;
+    return jsonlDocument(decodeUtf8(line, where), field, where);
+  };
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  try {
+    for await (const piece of stream) {
+      const buf: Buffer = rest.length === 0 ? (piece as Buffer) : Buffer.concat([rest, piece as Buffer]);
+      let from = 0;
+      for (let nl = buf.indexOf(0x0a, from); nl >= 0; nl = buf.indexOf(0x0a, from)) {
+        const doc = parseLine(buf.subarray(from, nl));
+        consumed += nl + 1 - from;
+        from = nl + 1;
+        if (doc !== undefined) yield { text: doc, consumed };
+      }
+      rest = Buffer.from(buf.subarray(from));
     }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidInput(`${path} line ${i + 1}: not a JSON object`);
-    const doc = (value as Record<string, unknown>)[field];
-    if (typeof doc !== 'string') throw invalidInput(`${path} line ${i + 1}: field "${field}" is ${doc === undefined ? 'missing' : `not a string (${typeof doc})`}`);
-    yield doc;
+  } catch (cause) {
+    if (cause instanceof DataError) throw cause;
+    throw invalidInput(`cannot read ${path}: ${(cause as Error).message}`, cause);
+  } finally {
+    stream.destroy();
   }
+  const last = parseLine(rest);
+  consumed += rest.length;
+  if (last !== undefined) yield { text: last, consumed };
 }
 
 function prepareOutDir(dir: string): void {
@@ -171,25 +213,16 @@ export async function buildDataset(opts: BuildOptions): Promise<BuildResult> {
   opts.onProgress?.(0, total);
   for (let f = 0; f < opts.files.length; f++) {
     const path = opts.files[f];
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(readFileSync(path));
-    } catch (cause) {
-      throw invalidInput(`cannot read ${path}: ${(cause as Error).message}`, cause);
-    }
-    const fileStart = done;
-    let inFile = 0;
     let lastPercent = -1;
-    for (const text of documentsOf(path, bytes, field)) {
-      if (text === '') continue;
-      const utf8 = encoder.encode(text);
-      // Progress inside a file: the text bytes seen so far (a JSONL line is a little longer), at most once a percent.
-      inFile = Math.min(sizes[f], inFile + utf8.length);
-      const percent = total > 0 ? Math.floor(((fileStart + inFile) * 100) / total) : 100;
+    for await (const { text, consumed } of documentsOf(path, field)) {
+      // Progress inside a file (input bytes consumed), at most once a percent.
+      const percent = total > 0 ? Math.floor(((done + consumed) * 100) / total) : 100;
       if (percent !== lastPercent) {
         lastPercent = percent;
-        opts.onProgress?.(fileStart + inFile, total);
+        opts.onProgress?.(done + consumed, total);
       }
+      if (text === '') continue;
+      const utf8 = encoder.encode(text);
       const writer = writers[isHeldOut(utf8, permille) ? 'heldout' : 'train'];
       writer.documents += 1;
       if (tok === BYTE_TOKENIZER) {
