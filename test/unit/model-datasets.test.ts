@@ -48,6 +48,16 @@ t.test('genesis: the Brown corpus is dataset 1, the default of the byte-level ge
   t.end();
 });
 
+t.test('genesis dataset 1 is what the worker builds from the Brown corpus', async (t) => {
+  const { brownDataset } = await import('../../worker/src/data/brown-dataset.ts');
+  const brown = await brownDataset();
+  t.equal(GENESIS_DATASET.manifestCid, brown.cid);
+  t.equal(GENESIS_DATASET.chunkCount, BigInt(brown.manifest.train.chunks));
+  t.equal(GENESIS_DATASET.heldOutChunkCount, BigInt(brown.manifest.heldout.chunks));
+  t.equal(GENESIS_DATASET.vocabSize, brown.manifest.vocab_size);
+  t.equal(GENESIS_DATASET.tokenizerCid, '', 'byte vocabulary: no tokenizer');
+});
+
 t.test('genesis: datasets are checked before anything is written', (t) => {
   const f = setup();
   const base = defaultModelGenesis();
