@@ -255,3 +255,42 @@ t.test('a window\'s chunks come from its dataset: Brown from the bundled corpus,
     backend.close();
   }
 });
+
+t.test('the binary: dataset build prints the CID with a progress bar on stderr; inspect verifies; bad input is one error line', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const { fileURLToPath } = await import('node:url');
+  const bin = fileURLToPath(new URL('../bin/r3mes-worker', import.meta.url));
+  const run = async (args: string[]) => {
+    try {
+      const r = await promisify(execFile)(bin, args, { timeout: 120_000 });
+      return { code: 0, stdout: r.stdout, stderr: r.stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+  const work = tmp();
+  writeTokenizerDir(join(work, 'tok'));
+  const { files } = writeInputs(work);
+  const built = await run(['dataset', 'build', '--tokenizer', join(work, 'tok'), '--out', join(work, 'ds'), '--held-out-permille', '200', '--shard-tokens', '4096', ...files]);
+  t.equal(built.code, 0, built.stderr);
+  const summary = JSON.parse(built.stdout) as { cid: string; train: { chunks: number }; heldout: { chunks: number }; vocabSize: number };
+  const inProcess = await buildDataset({ tokenizer: await loadTokenizer(join(work, 'tok')), files, outDir: join(work, 'same'), heldoutPermille: 200, shardTokens: 4096 });
+  t.equal(summary.cid, inProcess.cid, 'the CLI and the library build the same dataset');
+  t.equal(summary.train.chunks, inProcess.manifest.train.chunks);
+  t.match(built.stderr, /dataset build \[#{24}\] 100% /, 'a finished progress bar on stderr');
+  const inspected = await run(['dataset', 'inspect', join(work, 'ds')]);
+  t.equal(inspected.code, 0, inspected.stderr);
+  t.match(JSON.parse(inspected.stdout), { cid: inProcess.cid, verified: true, vocabSize: 278 });
+  t.match(inspected.stderr, /dataset verify \[#{24}\] 100% \d+\/\d+ files/);
+  const bad = join(work, 'bad.jsonl');
+  writeFileSync(bad, '{"text":"a"}\n{"text":"b"}\n{"txt":"c"}\n');
+  const failed = await run(['dataset', 'build', '--tokenizer', join(work, 'tok'), '--out', join(work, 'bad'), bad]);
+  t.equal(failed.code, 1);
+  t.match(failed.stderr, `error [data/5]: ${bad} line 3: field "text" is missing`);
+  writeFileSync(join(work, 'ds', 'train-00000.u32'), 'tampered');
+  const tampered = await run(['dataset', 'inspect', join(work, 'ds')]);
+  t.equal(tampered.code, 1);
+  t.match(tampered.stderr, /error \[data\/8\]: .*train-00000\.u32 is 8 bytes; the manifest says 16384/);
+});
