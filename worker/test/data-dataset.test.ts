@@ -238,6 +238,9 @@ t.test('a window\'s chunks come from its dataset: Brown from the bundled corpus,
   await chunks(0n, 12n);
   t.same(asked.filter((a) => a === 'window 12' || a === 'dataset 2'), ['window 12', 'dataset 2'], 'window and dataset looked up once');
   await t.rejects(async () => chunks(0n, 13n), { code: DataErrorCode.DatasetMismatch, message: /registered/ }, 'a chain count above the manifest\'s is refused');
+  const heldout = windowChunks(chain, store, 'heldout');
+  t.equal(hex(await heldout(3n, 11n)), hex(chunkAt(3, 'heldout').tokens), 'held-out chunks of the Brown dataset');
+  await t.rejects(async () => heldout(0n, 12n), { code: DataErrorCode.ChunkIndex }, 'dataset 2 holds nothing out (permille 0)');
 
   // The role's training job (roles/job.ts, on the compute thread) on that chunk: the same step
   // hashes as on the same bytes taken from the text.

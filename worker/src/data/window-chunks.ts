@@ -9,6 +9,7 @@ import { assertChunk } from './chunk.ts';
 import { chunkAt, chunkCount } from './corpus.ts';
 import { ManifestDataset } from './dataset.ts';
 import { DataError, DataErrorCode } from './errors.ts';
+import type { SplitName } from './manifest.ts';
 
 /** What the chunk source asks the chain: a window's dataset id, a dataset's manifest. */
 export interface DatasetChain {
@@ -19,15 +20,19 @@ export interface DatasetChain {
 /** Chunk `index` of the window's dataset, as byte tokens (the models of today take bytes). */
 export type WindowChunk = (index: bigint, windowId: bigint) => Uint8Array | Promise<Uint8Array>;
 
-function brownChunk(index: bigint): Uint8Array {
-  const count = BigInt(chunkCount('train'));
+function brownChunk(index: bigint, split: SplitName): Uint8Array {
+  const count = BigInt(chunkCount(split));
   if (index < 0n || index >= count) {
-    throw new DataError(DataErrorCode.ChunkIndex, `chunk index ${index} is outside the Brown corpus (0..${count - 1n}); the chain's chunk_count must not exceed it`);
+    throw new DataError(DataErrorCode.ChunkIndex, `chunk index ${index} is outside the Brown corpus ${split} split (0..${count - 1n}); the chain's chunk_count must not exceed it`);
   }
-  return chunkAt(Number(index), 'train').tokens;
+  return chunkAt(Number(index), split).tokens;
 }
 
-export function windowChunks(chain: DatasetChain, store: ContentStore): WindowChunk {
+/**
+ * Chunks of the windows' datasets: the train split (what windows assign), or with
+ * `split = 'heldout'` the held-out chunks of the same dataset (for evaluation).
+ */
+export function windowChunks(chain: DatasetChain, store: ContentStore, split: SplitName = 'train'): WindowChunk {
   const datasetOfWindow = new Map<bigint, bigint>();
   const opened = new Map<bigint, Promise<ManifestDataset | 'brown'>>();
   const open = (datasetId: bigint): Promise<ManifestDataset | 'brown'> => {
@@ -56,9 +61,9 @@ export function windowChunks(chain: DatasetChain, store: ContentStore): WindowCh
       datasetOfWindow.set(windowId, datasetId);
     }
     const ds = await open(datasetId);
-    if (ds === 'brown') return brownChunk(index);
+    if (ds === 'brown') return brownChunk(index, split);
     if (index < 0n || index > BigInt(Number.MAX_SAFE_INTEGER)) throw new DataError(DataErrorCode.ChunkIndex, `chunk index ${index} is out of range`);
-    const chunk = await ds.byteChunk(Number(index));
+    const chunk = await ds.byteChunk(Number(index), split);
     assertChunk(chunk);
     return chunk;
   };
