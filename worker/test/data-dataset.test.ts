@@ -292,6 +292,34 @@ t.test('the binary: dataset build prints the CID with a progress bar on stderr; 
   const failed = await run(['dataset', 'build', '--tokenizer', join(work, 'tok'), '--out', join(work, 'bad'), bad]);
   t.equal(failed.code, 1);
   t.match(failed.stderr, `error [data/5]: ${bad} line 3: field "text" is missing`);
+  // verify --dataset: a delta trained on chunk 1 of a byte dataset re-executes from the directory.
+  const text = documents(40, 5).join('\n');
+  writeFileSync(join(work, 'bytes.txt'), text);
+  const bytesDs = await buildDataset({ tokenizer: BYTE_TOKENIZER, files: [join(work, 'bytes.txt')], outDir: join(work, 'bytes-ds'), heldoutPermille: 0 });
+  t.ok(bytesDs.manifest.train.chunks >= 2);
+  const chunk1 = await (await ManifestDataset.fromDir(join(work, 'bytes-ds'))).byteChunk(1);
+  const { runTrainingJob } = await import('../src/roles/job.ts');
+  const { cpuBackend } = await import('../src/backend.ts');
+  const { adapterDelta, encodeDelta } = await import('../src/output/delta.ts');
+  const { chunkHash } = await import('../src/data/chunk.ts');
+  const seed = new Uint8Array(32).fill(13);
+  const cfg: ModelConfig = { vocab: 256, dModel: 16, nLayers: 1, nHeads: 2, dFF: 16, seqLen: 16, loraRank: 4, seed };
+  const identity = { version: 1n, backbone: { seed }, cfg };
+  const backend = cpuBackend();
+  const job = await runTrainingJob({ model: { identity, backbone: generateBackbone(cfg) }, chunk: chunk1, steps: 1, lr: 256, backend });
+  backend.close();
+  const delta = await encodeDelta(adapterDelta(job.initial, job.final), {
+    model: identity, miner: 'r3mes1x', window: 1n, ordinal: 0n, chunkIndex: 1n, chunkHash: chunkHash(chunk1), backend: 'cpu', lr: 256,
+    stepHashes: job.stepHashes, lossBefore: job.lossBefore, lossAfter: job.lossAfter,
+  });
+  writeFileSync(join(work, 'delta'), delta.bytes);
+  const fromDir = await run(['verify', '--delta', join(work, 'delta'), '--dataset', join(work, 'bytes-ds'), '--backend', 'cpu']);
+  t.equal(fromDir.code, 0, fromDir.stderr);
+  t.equal((JSON.parse(fromDir.stdout) as { match: boolean }).match, true, 'chunk 1 (named by the delta) read from --dataset');
+  const fromBrown = await run(['verify', '--delta', join(work, 'delta'), '--backend', 'cpu']);
+  t.equal(fromBrown.code, 1, 'without --dataset the Brown chunk 1 is another chunk');
+  t.match(fromBrown.stderr, /not on the chunk given/);
+
   writeFileSync(join(work, 'ds', 'train-00000.u32'), 'tampered');
   const tampered = await run(['dataset', 'inspect', join(work, 'ds')]);
   t.equal(tampered.code, 1);
