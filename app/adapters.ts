@@ -62,6 +62,10 @@ export function modelReader(model: ModelViewKeeper): ModelReader {
         return undefined;
       }
     },
+    datasetFor(store, version) {
+      const dataset = model.datasetForVersion(store, version);
+      return dataset === undefined ? undefined : { id: dataset.id, chunkCount: dataset.chunkCount, heldOutChunkCount: dataset.heldOutChunkCount };
+    },
   };
 }
 

@@ -42,4 +42,14 @@ export const modelErrors = {
    * The message names the module and the module's own error (`<codespace>/<code>: …`).
    */
   invalidParamChange: registerError(MODEL_CODESPACE, 16, 'invalid parameter change'),
+  /**
+   * A dataset registration that breaks a rule: malformed manifest / tokenizer CID, vocab_size or
+   * chunk counts out of range, or (against state) a model version that is missing, deprecated or
+   * of another vocab_size.
+   */
+  invalidDataset: registerError(MODEL_CODESPACE, 17, 'invalid dataset'),
+  /** A dataset whose manifest CID is already registered. */
+  duplicateDataset: registerError(MODEL_CODESPACE, 18, 'dataset already registered'),
+  /** No dataset with this id (query). */
+  unknownDataset: registerError(MODEL_CODESPACE, 19, 'unknown dataset'),
 } as const;

@@ -5,7 +5,7 @@
  */
 import { GenesisState } from '../../proto/gen/r3mes/model/v1/genesis.ts';
 import {
-  ModelVersion, Proposal, ProposalStatus, Vote, VersionStatus,
+  Dataset, ModelVersion, Proposal, ProposalStatus, Vote, VersionStatus,
 } from '../../proto/gen/r3mes/model/v1/types.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
 import { decodeAddress } from '../../app/core/address.ts';
@@ -14,7 +14,7 @@ import { modelErrors } from './errors.ts';
 import { type ModelKeeper, voteKey, voteOptionNames } from './keeper.ts';
 import { defaultModelParams, type ModelParamsJson, paramsFromJson, paramsToJson } from './params.ts';
 import {
-  MAX_MIGRATION_BLOCKS, validateArchitecture, validateBackbone, validateLoraFor, validateProposalContent, validateProposalText,
+  MAX_MIGRATION_BLOCKS, validateArchitecture, validateBackbone, validateDatasetContent, validateLoraFor, validateProposalContent, validateProposalText,
 } from './validate.ts';
 
 export interface ModelGenesis {
@@ -26,6 +26,8 @@ export interface ModelGenesis {
   /** Vote JSON. */
   votes: unknown[];
   nextProposalId: string;
+  /** Dataset JSON, ascending ids 1, 2, ... */
+  datasets: unknown[];
 }
 
 /** Version 1 of a new chain: a generated backbone, seed sha256("r3mes/backbone/v1"). */
@@ -45,6 +47,23 @@ export const GENESIS_VERSION: ModelVersion = {
   proposalId: 0n,
 };
 
+/**
+ * Dataset 1 of a new chain: the Brown corpus as a manifest dataset (worker/src/data/README.md
+ * "The Brown corpus as a dataset"), byte vocabulary, for every byte-level version (model_version 0).
+ * The worker's test pins the same manifest CID and counts.
+ */
+export const GENESIS_DATASET: Dataset = {
+  id: 1n,
+  manifestCid: 'bafkreic6s42hokkcmasjqv3mwkmtioy6frj3khpvb6tak3sgh2ggryzr6q',
+  tokenizerCid: '',
+  modelVersion: 0n,
+  vocabSize: 256,
+  chunkCount: 2688n,
+  heldOutChunkCount: 303n,
+  proposalId: 0n,
+  registeredHeight: 0n,
+};
+
 export function defaultModelGenesis(): ModelGenesis {
   return {
     params: paramsToJson(defaultModelParams()),
@@ -52,20 +71,21 @@ export function defaultModelGenesis(): ModelGenesis {
     proposals: [],
     votes: [],
     nextProposalId: '1',
+    datasets: [Dataset.toJSON(GENESIS_DATASET)],
   };
 }
 
 function parseState(genesis: ModelGenesis): GenesisState {
   if (typeof genesis !== 'object' || genesis === null) throw modelErrors.invalidGenesis('model genesis must be a JSON object');
-  for (const list of ['versions', 'proposals', 'votes'] as const) {
+  for (const list of ['versions', 'proposals', 'votes', 'datasets'] as const) {
     if (!Array.isArray(genesis[list])) throw modelErrors.invalidGenesis(`${list} must be a list`);
   }
   if (typeof genesis.nextProposalId !== 'string' || !/^\d{1,20}$/.test(genesis.nextProposalId)) {
     throw modelErrors.invalidGenesis('nextProposalId must be a decimal integer string');
   }
   try {
-    const { versions, proposals, votes, nextProposalId } = genesis;
-    return GenesisState.fromJSON({ versions, proposals, votes, nextProposalId });
+    const { versions, proposals, votes, nextProposalId, datasets } = genesis;
+    return GenesisState.fromJSON({ versions, proposals, votes, nextProposalId, datasets });
   } catch (error) {
     throw modelErrors.invalidGenesis(`malformed model genesis: ${(error as Error).message}`);
   }
@@ -133,7 +153,23 @@ export function initModelGenesis(keeper: ModelKeeper, store: KVStore, genesis: M
     previousKey = key;
   }
 
+  // Datasets: ids 1..n in order, each valid, manifests unique, for no version or an existing one of its vocab_size.
+  const manifests = new Set<string>();
+  state.datasets.forEach((dataset, index) => {
+    if (dataset.id !== BigInt(index + 1)) fail(`datasets must be numbered 1, 2, ... in order; found ${dataset.id} at position ${index + 1}`);
+    validateDatasetContent(dataset);
+    if (manifests.has(dataset.manifestCid)) fail(`dataset ${dataset.id}: manifest ${dataset.manifestCid} is registered twice`);
+    manifests.add(dataset.manifestCid);
+    if (dataset.proposalId >= nextProposalId) fail(`dataset ${dataset.id}: proposal ${dataset.proposalId} is not below nextProposalId`);
+    if (dataset.modelVersion !== 0n) {
+      const version = state.versions.find((v) => v.number === dataset.modelVersion);
+      if (version === undefined) fail(`dataset ${dataset.id}: model version ${dataset.modelVersion} does not exist`);
+      if (version!.architecture?.vocabSize !== dataset.vocabSize) fail(`dataset ${dataset.id}: vocab_size differs from model version ${dataset.modelVersion}'s`);
+    }
+  });
+
   keeper.setParams(store, params);
+  for (const dataset of state.datasets) keeper.setDataset(store, dataset);
   for (const version of state.versions) keeper.setVersion(store, version);
   for (const proposal of state.proposals) keeper.setProposal(store, proposal);
   for (const vote of state.votes) keeper.setVote(store, vote);
@@ -147,5 +183,6 @@ export function exportModelGenesis(keeper: ModelKeeper, store: KVStore): ModelGe
     proposals: keeper.proposals(store).map((proposal) => Proposal.toJSON(proposal)),
     votes: keeper.allVotes(store).map((vote) => Vote.toJSON(vote)),
     nextProposalId: keeper.nextProposalId(store).toString(),
+    datasets: keeper.datasets(store).map((dataset) => Dataset.toJSON(dataset)),
   };
 }

@@ -9,6 +9,8 @@ import {
   QueryActiveVersionRequest, QueryActiveVersionResponse, QueryParamsRequest, QueryParamsResponse, QueryProposalRequest,
   QueryProposalResponse, QueryProposalsRequest, QueryProposalsResponse, QueryTallyRequest, QueryTallyResponse,
   QueryVersionRequest, QueryVersionResponse, QueryVersionsRequest, QueryVersionsResponse, QueryVotesRequest, QueryVotesResponse,
+  QueryDatasetRequest, QueryDatasetResponse, QueryDatasetsRequest, QueryDatasetsResponse, QueryVersionDatasetRequest,
+  QueryVersionDatasetResponse,
 } from '../../proto/gen/r3mes/model/v1/query.ts';
 import { MsgSubmitProposal, MsgVote } from '../../proto/gen/r3mes/model/v1/tx.ts';
 import { type ProposalContent, ProposalStatus, VoteOption } from '../../proto/gen/r3mes/model/v1/types.ts';
@@ -88,6 +90,7 @@ const txs: TxCommand[] = [
     typeUrl: MSG_SUBMIT_PROPOSAL,
     build(signer, args, options) {
       const content: ProposalContent = {
+        registerDataset: undefined,
         newVersion: {
           modelCid: options['model-cid'] ?? '',
           backboneSeed: options['backbone-seed'] ?? '',
@@ -126,7 +129,34 @@ const txs: TxCommand[] = [
     options: [{ name: 'summary', description: 'longer description of the proposal', default: '' }],
     typeUrl: MSG_SUBMIT_PROPOSAL,
     build(signer, args, options) {
-      const content: ProposalContent = { newVersion: undefined, paramChange: { module: args.module, paramsJson: args.params_json } };
+      const content: ProposalContent = { newVersion: undefined, paramChange: { module: args.module, paramsJson: args.params_json }, registerDataset: undefined };
+      return submission(signer, args.title, options.summary ?? '', args.deposit, content);
+    },
+  },
+  {
+    name: 'submit-dataset-proposal',
+    description: 'Propose registering a dataset (the manifest CID `r3mes-worker dataset build` prints, and its counts); the deposit is paid in full now',
+    args: ['manifest_cid', 'chunk_count', 'title', 'deposit'],
+    options: [
+      { name: 'summary', description: 'longer description of the proposal', default: '' },
+      { name: 'tokenizer-cid', description: 'CID of the tokenizer.json that produced the ids (empty: byte vocabulary)', default: '' },
+      { name: 'model-version', description: 'the model version it is for (0: every version of its vocab size)', default: '0' },
+      { name: 'vocab-size', description: 'vocabulary size (the manifest vocab_size)', default: '256' },
+      { name: 'held-out-chunk-count', description: 'held-out chunks (the manifest heldout.chunks)', default: '0' },
+    ],
+    typeUrl: MSG_SUBMIT_PROPOSAL,
+    build(signer, args, options) {
+      const content: ProposalContent = {
+        newVersion: undefined, paramChange: undefined,
+        registerDataset: {
+          manifestCid: args.manifest_cid ?? '',
+          tokenizerCid: options['tokenizer-cid'] ?? '',
+          modelVersion: uint(options['model-version'], 'model-version'),
+          vocabSize: uint32(options['vocab-size'], 'vocab-size'),
+          chunkCount: uint(args.chunk_count, 'chunk_count'),
+          heldOutChunkCount: uint(options['held-out-chunk-count'], 'held-out-chunk-count'),
+        },
+      };
       return submission(signer, args.title, options.summary ?? '', args.deposit, content);
     },
   },
@@ -212,6 +242,25 @@ const queries: QueryRoute[] = [
     path: `${QUERY}/Tally`, rest: `${REST}/proposals/{proposal_id}/tally`,
     encodeRequest: (args) => QueryTallyRequest.encode({ proposalId: uint(args.proposal_id, 'proposal_id') }).finish(),
     decodeResponse: (bytes) => QueryTallyResponse.toJSON(QueryTallyResponse.decode(bytes)),
+  },
+  {
+    name: 'datasets', description: 'Every registered dataset, ascending by id', args: [],
+    path: `${QUERY}/Datasets`, rest: `${REST}/datasets`,
+    paginated: true,
+    encodeRequest: (_, input) => QueryDatasetsRequest.encode({ pagination: pageRequestMessage(input?.pagination) }).finish(),
+    decodeResponse: (bytes) => QueryDatasetsResponse.toJSON(QueryDatasetsResponse.decode(bytes)),
+  },
+  {
+    name: 'dataset', description: 'One registered dataset', args: ['id'],
+    path: `${QUERY}/Dataset`, rest: `${REST}/datasets/{id}`,
+    encodeRequest: (args) => QueryDatasetRequest.encode({ id: uint(args.id, 'id') }).finish(),
+    decodeResponse: (bytes) => QueryDatasetResponse.toJSON(QueryDatasetResponse.decode(bytes)),
+  },
+  {
+    name: 'version-dataset', description: 'The dataset new windows of a model version train on', args: ['number'],
+    path: `${QUERY}/VersionDataset`, rest: `${REST}/versions/{number}/dataset`,
+    encodeRequest: (args) => QueryVersionDatasetRequest.encode({ number: uint(args.number, 'number') }).finish(),
+    decodeResponse: (bytes) => QueryVersionDatasetResponse.toJSON(QueryVersionDatasetResponse.decode(bytes)),
   },
 ];
 

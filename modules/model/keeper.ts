@@ -12,7 +12,7 @@ import { type Page, type PageRequest, paginate, underPrefix } from '../../app/co
 import { prefixStore } from '../../app/core/store/prefix.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
 import {
-  ModelVersion, Params, Proposal, ProposalStatus, type TallyResult, Vote, VersionStatus, VoteOption,
+  Dataset, ModelVersion, Params, Proposal, ProposalStatus, type RegisterDatasetContent, type TallyResult, Vote, VersionStatus, VoteOption,
 } from '../../proto/gen/r3mes/model/v1/types.ts';
 import type { MsgSubmitProposal, MsgVote } from '../../proto/gen/r3mes/model/v1/tx.ts';
 import { decodeAddress, encodeAddress, moduleAddress } from '../../app/core/address.ts';
@@ -41,6 +41,9 @@ const keys = {
   votePrefix: utf8('o/'),
   votesOf: (id: bigint) => concatBytes(utf8('o/'), u64be(id)),
   vote: (id: bigint, voter: Uint8Array) => concatBytes(utf8('o/'), u64be(id), Uint8Array.of(voter.length), voter),
+  datasetPrefix: utf8('d/'),
+  dataset: (id: bigint) => concatBytes(utf8('d/'), u64be(id)),
+  datasetByCid: (manifestCid: string) => concatBytes(utf8('dc/'), utf8(manifestCid)),
 };
 
 /** Store key of a vote: genesis orders votes by it. */
@@ -101,6 +104,9 @@ export interface ModelReader {
   version(store: KVStore, number: bigint): ModelVersion | undefined;
   /** True for the ACTIVE version and the one in its MIGRATION window; false otherwise. */
   acceptsVersion(store: KVStore, number: bigint): boolean;
+  dataset(store: KVStore, id: bigint): Dataset | undefined;
+  /** The dataset new windows of version `number` train on (README "Datasets"); undefined when none fits. */
+  datasetForVersion(store: KVStore, number: bigint): Dataset | undefined;
 }
 
 /** Read-only layer. */
@@ -194,6 +200,68 @@ export class ModelViewKeeper implements ModelReader {
     const raw = this.view(store).get(keys.nextProposalId);
     return raw === undefined ? 1n : readU64be(raw);
   }
+
+  dataset(store: KVStore, id: bigint): Dataset | undefined {
+    if (id < 0n || id >= 1n << 64n) return undefined;
+    const raw = this.view(store).get(keys.dataset(id));
+    return raw === undefined ? undefined : Dataset.decode(raw);
+  }
+
+  /** The id of the dataset registered under `manifestCid`, or undefined. */
+  datasetIdByCid(store: KVStore, manifestCid: string): bigint | undefined {
+    const raw = this.view(store).get(keys.datasetByCid(manifestCid));
+    return raw === undefined ? undefined : readU64be(raw);
+  }
+
+  /** Ascending by id. */
+  datasets(store: KVStore): Dataset[] {
+    return [...this.view(store).iterate(keys.datasetPrefix)].map(([, value]) => Dataset.decode(value));
+  }
+
+  latestDatasetId(store: KVStore): bigint {
+    let latest = 0n;
+    for (const [key] of this.view(store).iterate(keys.datasetPrefix)) latest = readU64be(key.subarray(keys.datasetPrefix.length));
+    return latest;
+  }
+
+  /** A page of the datasets, by id (key: u64be id). */
+  datasetsPage(store: KVStore, page: PageRequest | undefined): Page<Dataset> {
+    return paginate(underPrefix(this.view(store), keys.datasetPrefix), page, (_, value) => Dataset.decode(value), { keyLength: 8, keyMeaning: 'a u64be dataset id' });
+  }
+
+  /**
+   * The default dataset of a version: the newest registered for exactly that version; else the
+   * newest registered for any version (model_version 0) whose vocab_size equals the version's.
+   */
+  datasetForVersion(store: KVStore, number: bigint): Dataset | undefined {
+    const version = this.version(store, number);
+    if (version === undefined) return undefined;
+    let exact: Dataset | undefined;
+    let generic: Dataset | undefined;
+    for (const dataset of this.datasets(store)) {
+      if (dataset.modelVersion === number) exact = dataset;
+      else if (dataset.modelVersion === 0n && dataset.vocabSize === version.architecture?.vocabSize) generic = dataset;
+    }
+    return exact ?? generic;
+  }
+
+  /**
+   * The checks of a dataset registration against state, at submission and again at execution:
+   * the manifest is not registered yet (`model/18`); a named model version exists, is not
+   * deprecated and has the dataset's vocab_size (`model/17`).
+   */
+  checkDatasetRegistration(store: KVStore, content: RegisterDatasetContent): void {
+    const existing = this.datasetIdByCid(store, content.manifestCid);
+    if (existing !== undefined) throw modelErrors.duplicateDataset(`manifest ${content.manifestCid} is already dataset ${existing}`);
+    if (content.modelVersion === 0n) return;
+    const version = this.version(store, content.modelVersion);
+    if (version === undefined) throw modelErrors.invalidDataset(`model_version ${content.modelVersion} does not exist`);
+    if (version.status === VersionStatus.VERSION_STATUS_DEPRECATED) throw modelErrors.invalidDataset(`model_version ${content.modelVersion} is deprecated`);
+    const vocab = version.architecture?.vocabSize ?? 0;
+    if (vocab !== content.vocabSize) {
+      throw modelErrors.invalidDataset(`vocab_size ${content.vocabSize} differs from model version ${content.modelVersion}'s vocab_size ${vocab}`);
+    }
+  }
 }
 
 export interface ModelKeeperDeps {
@@ -237,6 +305,13 @@ export class ModelKeeper extends ModelViewKeeper {
     else view.delete(queued);
   }
 
+  /** Writes a dataset and its manifest-CID index (registration and genesis only; datasets never change). */
+  setDataset(store: KVStore, dataset: Dataset): void {
+    const view = this.view(store);
+    view.set(keys.dataset(dataset.id), Dataset.encode(dataset).finish());
+    view.set(keys.datasetByCid(dataset.manifestCid), u64be(dataset.id));
+  }
+
   setVote(store: KVStore, vote: Vote): void {
     this.view(store).set(keys.vote(vote.proposalId, decodeAddress(vote.voter, 'voter')), Vote.encode(vote).finish());
   }
@@ -261,6 +336,7 @@ export class ModelKeeper extends ModelViewKeeper {
       if (!this.deps.params.modules().includes(change.module)) throw modelErrors.unknownParamsModule(`module "${change.module}" has no governable params`);
       this.checkParamChange(ctx.store, change.module, change.paramsJson);
     }
+    if (msg.content?.registerDataset !== undefined) this.checkDatasetRegistration(ctx.store, msg.content.registerDataset);
     this.deps.bank.send(ctx.store, ctx.events, proposer, MODEL_MODULE_ADDRESS, [coin]);
     const id = this.nextProposalId(ctx.store);
     this.setNextProposalId(ctx.store, id + 1n);
@@ -269,7 +345,7 @@ export class ModelKeeper extends ModelViewKeeper {
       deposit: { denom: coin.denom, amount: coin.amount.toString() },
       status: ProposalStatus.PROPOSAL_STATUS_VOTING_PERIOD,
       submitHeight: ctx.height, votingEndHeight: ctx.height + params.votingPeriodBlocks,
-      finalTally: undefined, failureReason: '', createdVersion: 0n,
+      finalTally: undefined, failureReason: '', createdVersion: 0n, createdDataset: 0n,
     });
     ctx.events.emit('proposal_submitted', [
       ['id', id.toString()], ['proposer', msg.proposer], ['kind', kind],
@@ -351,12 +427,15 @@ export class ModelKeeper extends ModelViewKeeper {
     let status = tallyOutcome(tally, this.getParams(ctx.store));
     let failureReason = '';
     let createdVersion = 0n;
+    let createdDataset = 0n;
     if (status === ProposalStatus.PROPOSAL_STATUS_PASSED) {
       // Execution runs on its own layer: a throw drops every write it made.
       const layer = new CacheStore(ctx.store);
       const events = new EventLog();
       try {
-        createdVersion = this.execute(layer, events, ctx.height, proposal);
+        const created = this.execute(layer, events, ctx.height, proposal);
+        if (proposal.content?.registerDataset !== undefined) createdDataset = created;
+        else createdVersion = created;
         layer.write();
         ctx.events.append(events);
       } catch (error) {
@@ -364,10 +443,11 @@ export class ModelKeeper extends ModelViewKeeper {
         const failure = toChainError(error);
         failureReason = `${failure.codespace}/${failure.code}: ${failure.message}`;
         createdVersion = 0n;
+        createdDataset = 0n;
       }
     }
     for (const vote of this.votes(ctx.store, id)) this.view(ctx.store).delete(keys.vote(id, decodeAddress(vote.voter, 'voter')));
-    this.setProposal(ctx.store, { ...proposal, status, finalTally: tallyToProto(tally), failureReason, createdVersion });
+    this.setProposal(ctx.store, { ...proposal, status, finalTally: tallyToProto(tally), failureReason, createdVersion, createdDataset });
     const deposit: Coin[] = proposal.deposit === undefined ? [] : [{ denom: proposal.deposit.denom, amount: BigInt(proposal.deposit.amount) }];
     const burn = status === ProposalStatus.PROPOSAL_STATUS_VETOED || status === ProposalStatus.PROPOSAL_STATUS_QUORUM_NOT_MET;
     if (deposit.length > 0 && deposit[0].amount > 0n) {
@@ -380,7 +460,7 @@ export class ModelKeeper extends ModelViewKeeper {
     ]);
   }
 
-  /** Carries out a passed proposal on `store` (a throwaway layer); returns the version it created, or 0. */
+  /** Carries out a passed proposal on `store` (a throwaway layer); returns the version or dataset it created, or 0. */
   private execute(store: KVStore, events: EventLog, height: bigint, proposal: Proposal): bigint {
     const content = proposal.content;
     if (content?.paramChange !== undefined) {
@@ -389,6 +469,17 @@ export class ModelKeeper extends ModelViewKeeper {
       this.deps.params.set(store, module, JSON.parse(paramsJson));
       events.emit('params_changed', [['module', module], ['proposal_id', proposal.id.toString()]]);
       return 0n;
+    }
+    const register = content?.registerDataset;
+    if (register !== undefined) {
+      this.checkDatasetRegistration(store, register);
+      const id = this.latestDatasetId(store) + 1n;
+      this.setDataset(store, { id, ...register, proposalId: proposal.id, registeredHeight: height });
+      events.emit('dataset_registered', [
+        ['id', id.toString()], ['manifest_cid', register.manifestCid], ['model_version', register.modelVersion.toString()],
+        ['proposal_id', proposal.id.toString()],
+      ]);
+      return id;
     }
     const newVersion = content?.newVersion;
     if (newVersion === undefined) throw modelErrors.invalidProposalContent(`proposal ${proposal.id} has no content`);

@@ -3,6 +3,8 @@ import {
   QueryActiveVersionRequest, QueryActiveVersionResponse, QueryParamsResponse, QueryProposalRequest, QueryProposalResponse,
   QueryProposalsRequest, QueryProposalsResponse, QueryTallyRequest, QueryTallyResponse, QueryVersionRequest,
   QueryVersionResponse, QueryVersionsRequest, QueryVersionsResponse, QueryVotesRequest, QueryVotesResponse,
+  QueryDatasetRequest, QueryDatasetResponse, QueryDatasetsRequest, QueryDatasetsResponse, QueryVersionDatasetRequest,
+  QueryVersionDatasetResponse,
 } from '../../proto/gen/r3mes/model/v1/query.ts';
 import { ProposalStatus } from '../../proto/gen/r3mes/model/v1/types.ts';
 import { modelErrors } from './errors.ts';
@@ -66,6 +68,23 @@ export function modelModule(keeper: ModelKeeper): AppModule<ModelGenesis> {
         const proposal = proposalOrThrow(store, proposalId);
         const tally = proposal.status === ProposalStatus.PROPOSAL_STATUS_VOTING_PERIOD ? tallyToProto(keeper.tally(store, proposalId)) : proposal.finalTally;
         return QueryTallyResponse.encode({ tally }).finish();
+      },
+      [`${MODEL_QUERY}/Datasets`]: (store, data) => {
+        const { items, pagination } = keeper.datasetsPage(store, QueryDatasetsRequest.decode(data).pagination);
+        return QueryDatasetsResponse.encode({ datasets: items, pagination }).finish();
+      },
+      [`${MODEL_QUERY}/Dataset`]: (store, data) => {
+        const { id } = QueryDatasetRequest.decode(data);
+        const dataset = keeper.dataset(store, id);
+        if (dataset === undefined) throw modelErrors.unknownDataset(`dataset ${id}`);
+        return QueryDatasetResponse.encode({ dataset }).finish();
+      },
+      [`${MODEL_QUERY}/VersionDataset`]: (store, data) => {
+        const { number } = QueryVersionDatasetRequest.decode(data);
+        if (keeper.version(store, number) === undefined) throw modelErrors.unknownVersion(`version ${number}`);
+        const dataset = keeper.datasetForVersion(store, number);
+        if (dataset === undefined) throw modelErrors.unknownDataset(`no dataset is registered for version ${number}`);
+        return QueryVersionDatasetResponse.encode({ dataset }).finish();
       },
     },
     params: modelParams(keeper),

@@ -4,7 +4,7 @@
  */
 import { CID } from 'multiformats/cid';
 import { utf8 } from '../../app/core/bytes.ts';
-import type { Architecture, LoraConfig, ProposalContent } from '../../proto/gen/r3mes/model/v1/types.ts';
+import type { Architecture, LoraConfig, ProposalContent, RegisterDatasetContent } from '../../proto/gen/r3mes/model/v1/types.ts';
 import { modelErrors } from './errors.ts';
 
 /** The byte-level (SPEC v1) family's vocabulary. */
@@ -21,6 +21,11 @@ export const MAX_TITLE_BYTES = 140;
 export const MAX_SUMMARY_BYTES = 10_000;
 export const MAX_PARAMS_JSON_BYTES = 65_536;
 const SHA2_256 = 0x12;
+/** Largest dataset vocabulary (worker/src/data/manifest.ts MAX_VOCAB). */
+export const MAX_DATASET_VOCAB = 1 << 18;
+/** Byte vocabulary: a dataset without a tokenizer CID. */
+export const BYTE_VOCAB = 256;
+export const MAX_DATASET_CHUNKS = 1n << 40n;
 
 const inRange = (value: number, low: number, high: number) => Number.isSafeInteger(value) && value >= low && value <= high;
 
@@ -112,16 +117,40 @@ export function validateBackbone(modelCid: string, backboneSeed: string, manifes
     return;
   }
   if (architectureHash !== '' && !/^[0-9a-f]{64}$/.test(architectureHash)) fail('architecture_hash must be 64 lowercase hex digits (SHA-256)');
-  const [field, text] = manifestCid !== '' ? ['manifest_cid', manifestCid] : ['model_cid', modelCid];
+  if (manifestCid !== '') checkCid(manifestCid, 'manifest_cid', fail);
+  else checkCid(modelCid, 'model_cid', fail);
+}
+
+/** A CIDv1 with a sha2-256 multihash in canonical base32; `fail` raises the caller's error. */
+function checkCid(text: string, what: string, fail: (why: string) => never): void {
   let cid: CID;
   try {
     cid = CID.parse(text);
   } catch (error) {
-    return fail(`${field} "${text}" is not a CID: ${(error as Error).message}`);
+    fail(`${what} "${text.slice(0, 100)}" is not a CID: ${(error as Error).message}`);
   }
-  if (cid.version !== 1) fail(`${field} must be a CIDv1, got v${cid.version}`);
-  if (cid.multihash.code !== SHA2_256) fail(`${field} must use a sha2-256 multihash`);
-  if (cid.toString() !== text) fail(`${field} must be in canonical base32 form (${cid.toString()})`);
+  if (cid.version !== 1) fail(`${what} must be a CIDv1, got v${cid.version}`);
+  if (cid.multihash.code !== SHA2_256) fail(`${what} must use a sha2-256 multihash`);
+  if (cid.toString() !== text) fail(`${what} must be in canonical base32 form (${cid.toString()})`);
+}
+
+/**
+ * The stateless rules of a dataset registration (`model/17`): manifest CID required, tokenizer CID
+ * empty (byte vocabulary, then vocab_size = 256) or a CID, 2 ≤ vocab_size ≤ 2^18,
+ * 1 ≤ chunk_count < 2^40, held_out_chunk_count < 2^40.
+ */
+export function validateDatasetContent(content: RegisterDatasetContent): RegisterDatasetContent {
+  const fail = (why: string): never => {
+    throw modelErrors.invalidDataset(why);
+  };
+  if (content.manifestCid === '') fail('manifest_cid is required');
+  checkCid(content.manifestCid, 'manifest_cid', fail);
+  if (content.tokenizerCid !== '') checkCid(content.tokenizerCid, 'tokenizer_cid', fail);
+  else if (content.vocabSize !== BYTE_VOCAB) fail(`a dataset without tokenizer_cid is byte-level: vocab_size must be ${BYTE_VOCAB}, got ${content.vocabSize}`);
+  if (!inRange(content.vocabSize, 2, MAX_DATASET_VOCAB)) fail(`vocab_size must be in [2, ${MAX_DATASET_VOCAB}], got ${content.vocabSize}`);
+  if (content.chunkCount < 1n || content.chunkCount >= MAX_DATASET_CHUNKS) fail(`chunk_count must be in [1, 2^40), got ${content.chunkCount}`);
+  if (content.heldOutChunkCount < 0n || content.heldOutChunkCount >= MAX_DATASET_CHUNKS) fail(`held_out_chunk_count must be below 2^40, got ${content.heldOutChunkCount}`);
+  return content;
 }
 
 export function validateProposalText(title: string, summary: string): void {
@@ -131,7 +160,7 @@ export function validateProposalText(title: string, summary: string): void {
   if (summaryBytes > MAX_SUMMARY_BYTES) throw modelErrors.invalidProposalText(`summary must be at most ${MAX_SUMMARY_BYTES} bytes, got ${summaryBytes}`);
 }
 
-export type ContentKind = 'new_version' | 'param_change';
+export type ContentKind = 'new_version' | 'param_change' | 'register_dataset';
 
 /** Checks the content's own fields; returns its kind. Whether a module exists is checked against state later. */
 export function validateProposalContent(content: ProposalContent | undefined): ContentKind {
@@ -139,8 +168,13 @@ export function validateProposalContent(content: ProposalContent | undefined): C
     throw modelErrors.invalidProposalContent(why);
   };
   if (content === undefined) return fail('content is missing');
-  const { newVersion, paramChange } = content;
-  if ((newVersion === undefined) === (paramChange === undefined)) fail('content must be exactly one of new_version and param_change');
+  const { newVersion, paramChange, registerDataset } = content;
+  const kinds = [newVersion, paramChange, registerDataset].filter((kind) => kind !== undefined).length;
+  if (kinds !== 1) fail('content must be exactly one of new_version, param_change and register_dataset');
+  if (registerDataset !== undefined) {
+    validateDatasetContent(registerDataset);
+    return 'register_dataset';
+  }
   if (newVersion !== undefined) {
     if (newVersion.migrationBlocks < 1n || newVersion.migrationBlocks > MAX_MIGRATION_BLOCKS) {
       fail(`migration_blocks must be in [1, ${MAX_MIGRATION_BLOCKS}], got ${newVersion.migrationBlocks}`);

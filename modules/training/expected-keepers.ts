@@ -42,11 +42,21 @@ export interface ModelVersionView {
   readonly nLayers: number;
 }
 
-/** model: the version registry. */
+/** A registered dataset as training sees it (model README "Datasets"). */
+export interface DatasetView {
+  readonly id: bigint;
+  /** Train chunks (2048 tokens each) and held-out chunks of the dataset. */
+  readonly chunkCount: bigint;
+  readonly heldOutChunkCount: bigint;
+}
+
+/** model: the version registry and the dataset registry. */
 export interface ModelReader {
   version(store: KVStore, number: bigint): ModelVersionView | undefined;
   /** The version new windows train (status 'active'); undefined before the first one exists. */
   activeVersion(store: KVStore): ModelVersionView | undefined;
+  /** The dataset new windows of `version` train on (its default dataset); undefined when none is registered. */
+  datasetFor(store: KVStore, version: bigint): DatasetView | undefined;
 }
 
 /** subnet: how many subnets a window has and which one a miner is assigned to. */

@@ -520,13 +520,17 @@ export class TrainingKeeper extends TrainingViewKeeper {
     const collectEndHeight = ctx.height + params.windowBlocks;
     const commitStartHeight = collectEndHeight + params.challengePeriodBlocks;
     const revealStartHeight = commitStartHeight + params.commitPeriodBlocks;
+    // The version's dataset: chunks are drawn from its train chunks (never more than it has).
+    const dataset = this.deps.models.datasetFor(ctx.store, modelVersion);
+    const chunkCount = dataset === undefined || dataset.chunkCount >= params.chunkCount ? params.chunkCount : dataset.chunkCount;
     const window: Window = {
       id, status: WindowStatus.WINDOW_STATUS_COLLECTING, openHeight: ctx.height, seed, modelVersion,
       subnetCount: this.deps.subnets.subnetCount(ctx.store, modelVersion),
-      chunkCount: params.chunkCount, maxSubmissionsPerMiner: params.maxSubmissionsPerMinerPerWindow,
+      chunkCount, maxSubmissionsPerMiner: params.maxSubmissionsPerMinerPerWindow,
       collectEndHeight, commitStartHeight, revealStartHeight, revealEndHeight: revealStartHeight + params.revealPeriodBlocks,
       baseReward: params.baseReward, submissionCount: 0n, acceptedCount: 0n, proposers: [],
       resultCid: '', resultHash: Buffer.alloc(0), failureReason: '', closedHeight: 0n, excludedCount: 0n,
+      datasetId: dataset?.id ?? 0n,
     };
     this.setWindow(ctx.store, window);
     schedule.nextWindowId = id + 1n;
@@ -538,6 +542,7 @@ export class TrainingKeeper extends TrainingViewKeeper {
       ['model_version', modelVersion.toString()],
       ['subnet_count', window.subnetCount.toString()],
       ['chunk_count', window.chunkCount.toString()],
+      ['dataset_id', window.datasetId.toString()],
       ['collect_end_height', collectEndHeight.toString()],
       ['seed', toHex(seed), false],
     ]);

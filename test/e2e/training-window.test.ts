@@ -58,6 +58,7 @@ interface WindowJson {
   seed: string;
   modelVersion: string;
   chunkCount: string;
+  datasetId?: string;
   collectEndHeight: string;
   commitStartHeight: string;
   revealStartHeight: string;
@@ -177,6 +178,7 @@ t.test('a full window on a real CometBFT, through the CLI: open â†’ submission â
   await mark('submitted');
 
   t.equal(opened.status, 'WINDOW_STATUS_COLLECTING', `window ${windowId} is collecting`);
+  t.equal(opened.datasetId, '1', 'the window names the genesis dataset (the Brown corpus) of the genesis version');
   t.equal(BigInt(opened.collectEndHeight) - BigInt(opened.openHeight), BigInt(TRAINING.windowBlocks), 'collect phase of window_blocks');
   t.equal(BigInt(opened.commitStartHeight) - BigInt(opened.collectEndHeight), BigInt(TRAINING.challengePeriodBlocks), 'challenge period');
   t.equal(BigInt(opened.revealStartHeight) - BigInt(opened.commitStartHeight), BigInt(TRAINING.commitPeriodBlocks), 'commit period');

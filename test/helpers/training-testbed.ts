@@ -15,7 +15,7 @@ import { subnetModule } from '../../modules/subnet/module.ts';
 import { TrainingKeeper } from '../../modules/training/keeper.ts';
 import { trainingModule } from '../../modules/training/module.ts';
 import type {
-  AggregatorFault, AggregatorSlasher, MinerReader, MinerView, ModelReader, ModelVersionView, RewardsHook,
+  AggregatorFault, AggregatorSlasher, DatasetView, MinerReader, MinerView, ModelReader, ModelVersionView, RewardsHook,
   SubmissionHoldReader, ValidatorReader, WeightedAddress,
 } from '../../modules/training/expected-keepers.ts';
 
@@ -56,6 +56,13 @@ export class FakeModels implements ModelReader {
 
   activeVersion(): ModelVersionView | undefined {
     return this.versions.find((version) => version.status === 'active');
+  }
+
+  /** Version number → its dataset; none by default (windows then record dataset 0). */
+  datasets = new Map<bigint, DatasetView>();
+
+  datasetFor(_store: unknown, version: bigint): DatasetView | undefined {
+    return this.datasets.get(version);
   }
 }
 

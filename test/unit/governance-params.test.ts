@@ -78,7 +78,7 @@ t.test('training: a window already open keeps its phases; shorter windows must n
   // A window opened at 1 under long phases (100 + 200 + 50 + 50), now collecting.
   const { training } = s.keepers;
   training.setWindow(s.store, {
-    id: 1n, status: WindowStatus.WINDOW_STATUS_COLLECTING, openHeight: 1n, seed: Buffer.alloc(32, 1), modelVersion: 1n, subnetCount: 4n,
+    id: 1n, status: WindowStatus.WINDOW_STATUS_COLLECTING, openHeight: 1n, seed: Buffer.alloc(32, 1), modelVersion: 1n, subnetCount: 4n, datasetId: 1n,
     chunkCount: 1024n, maxSubmissionsPerMiner: 4n, collectEndHeight: 101n, commitStartHeight: 301n, revealStartHeight: 351n, revealEndHeight: 401n,
     baseReward: '1000000', submissionCount: 0n, acceptedCount: 0n, proposers: [], resultCid: '', resultHash: Buffer.alloc(0), failureReason: '', closedHeight: 0n, excludedCount: 0n,
   });

@@ -41,7 +41,7 @@ function window(id: bigint, status: WindowStatus, submissionCount: bigint): Wind
   const collectEnd = status === WindowStatus.WINDOW_STATUS_COLLECTING ? FAR : open + 10n;
   const commitStart = late ? FAR + 10n : open + 12n;
   return {
-    id, status, openHeight: open, seed: Buffer.alloc(32, Number(id)), modelVersion: 1n, subnetCount: 4n, chunkCount: 1024n,
+    id, status, openHeight: open, seed: Buffer.alloc(32, Number(id)), modelVersion: 1n, subnetCount: 4n, datasetId: 1n, chunkCount: 1024n,
     maxSubmissionsPerMiner: 4n, collectEndHeight: collectEnd, commitStartHeight: commitStart, revealStartHeight: commitStart + 5n,
     revealEndHeight: commitStart + 10n, baseReward: '1000000', submissionCount, acceptedCount: 0n, proposers: [], resultCid: '',
     resultHash: Buffer.alloc(0), failureReason: status === WindowStatus.WINDOW_STATUS_FAILED ? 'no accepted submissions' : '', closedHeight: late ? 0n : open + 22n, excludedCount: 0n,

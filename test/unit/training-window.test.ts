@@ -115,7 +115,7 @@ t.test('a window opens at height 1 with the hash of its opening block as seed; t
   t.equal(s.training.currentWindow(s.store)!.id, 1n);
   const opened = s.events('window_opened')[0];
   t.same(Object.fromEntries(opened.attributes.map((a) => [a.key, a.value])), {
-    window: '1', open_height: '1', model_version: '1', subnet_count: '4', chunk_count: '16', collect_end_height: '11', seed: toHex(window.seed),
+    window: '1', open_height: '1', model_version: '1', subnet_count: '4', chunk_count: '16', dataset_id: '0', collect_end_height: '11', seed: toHex(window.seed),
   });
 
   s.runTo(10n);
@@ -516,5 +516,26 @@ t.test('a submission held by an open dispute is left PENDING at aggregation star
 t.test('chunkTokens: only 2048, the chunk the worker trains, is a valid value', (t) => {
   t.doesNotThrow(() => validateParams({ ...defaultParams(), chunkTokens: 2048n }));
   for (const bad of [1n, 1024n, 4096n]) t.throws(() => validateParams({ ...defaultParams(), chunkTokens: bad }), /chunk/i, `chunkTokens ${bad} refused`);
+  t.end();
+});
+
+t.test('a window names the dataset of its model version; its chunks never exceed the dataset', (t) => {
+  const s = setup({ chunkCount: 16n });
+  s.models.datasets.set(1n, { id: 7n, chunkCount: 5n, heldOutChunkCount: 2n });
+  s.runTo(1n);
+  const window = s.training.window(s.store, 1n)!;
+  t.equal(window.datasetId, 7n, 'the version\'s dataset, recorded at opening');
+  t.equal(window.chunkCount, 5n, 'min(chunk_count param 16, the dataset\'s 5 train chunks)');
+  t.match(Object.fromEntries(s.events('window_opened')[0].attributes.map((a) => [a.key, a.value])), { dataset_id: '7', chunk_count: '5' });
+  // A later registration changes the next window, not the open one.
+  s.models.datasets.set(1n, { id: 8n, chunkCount: 4096n, heldOutChunkCount: 0n });
+  s.runTo(11n);
+  t.equal(s.training.window(s.store, 1n)!.datasetId, 7n);
+  const second = s.training.window(s.store, 2n)!;
+  t.equal(second.datasetId, 8n);
+  t.equal(second.chunkCount, 16n, 'a dataset larger than the param: the param');
+  const first = s.training.window(s.store, 1n)!;
+  for (const miner of MINERS) t.ok(s.training.assignment(s.store, 2n, miner).chunkIndex < 16n);
+  t.ok(MINERS.every((miner) => s.training.assignment(s.store, 1n, miner).chunkIndex < first.chunkCount), 'window 1 draws from the dataset\'s 5 chunks');
   t.end();
 });

@@ -38,7 +38,7 @@ class FakeChain implements ChainReader, ChainWriter {
   fault: 'none' | 'drop' | 'lose-answer' | 'window-closed' = 'none';
   broadcasts = 0;
   readonly win: Window = {
-    id: 1n, status: WindowStatus.WINDOW_STATUS_COLLECTING, openHeight: 1n, seed: Buffer.alloc(32), modelVersion: 1n, subnetCount: 1n,
+    id: 1n, status: WindowStatus.WINDOW_STATUS_COLLECTING, openHeight: 1n, seed: Buffer.alloc(32), modelVersion: 1n, subnetCount: 1n, datasetId: 1n,
     chunkCount: 10n, maxSubmissionsPerMiner: 4n, collectEndHeight: 100n, commitStartHeight: 120n, revealStartHeight: 130n, revealEndHeight: 140n,
     baseReward: '1', submissionCount: 0n, acceptedCount: 0n, proposers: [], resultCid: '', resultHash: Buffer.alloc(0), failureReason: '', closedHeight: 0n, excludedCount: 0n,
   };

@@ -12,7 +12,7 @@ import { TxMsgData } from 'cosmjs-types/cosmos/base/abci/v1beta1/abci';
 import type { OfflineDirectSigner } from '@cosmjs/proto-signing';
 import {
   type AggregationCommit, DEFAULT_GAS_PRICE, type Dispute, type Exclusion, type L1Check, modelQuery, type ModelVersion, r3mesRegistry, type Submission,
-  stakingQuery, type TrainingParams, trainingQuery, trainingTx, verificationQuery, verificationTx, verificationTypes, type Window,
+  stakingQuery, type TrainingParams, trainingQuery, trainingTx, verificationQuery, verificationTx, verificationTypes, type Window, type modelTypes,
 } from '@r3mes/client';
 import { ChainError, ChainErrorCode, describeError, isConnectionError, isNetworkError } from './errors.ts';
 import { DEFAULT_RPC_TIMEOUT_MS, HttpRpcClient } from './rpc.ts';
@@ -23,7 +23,7 @@ const {
   QueryWindowSubmissionsRequest, QueryWindowSubmissionsResponse, QuerySubmissionRequest, QuerySubmissionResponse,
 } = trainingQuery;
 const { MsgSubmitGradientResponse } = trainingTx;
-const { QueryVersionRequest, QueryVersionResponse, QueryActiveVersionRequest, QueryActiveVersionResponse } = modelQuery;
+const { QueryVersionRequest, QueryVersionResponse, QueryActiveVersionRequest, QueryActiveVersionResponse, QueryDatasetRequest, QueryDatasetResponse } = modelQuery;
 const {
   QueryChecksByVerifierRequest: VQueryChecksByVerifierRequest, QueryChecksByVerifierResponse: VQueryChecksByVerifierResponse,
   QueryDisputeRequest: VQueryDisputeRequest, QueryDisputeResponse: VQueryDisputeResponse,
@@ -35,6 +35,8 @@ const { MsgChallengeResponse } = verificationTx;
 
 export type { AggregationCommit, Dispute, Exclusion, L1Check, ModelVersion, Submission, TrainingParams, Window };
 export type VerificationParams = verificationTypes.Params;
+/** A registered dataset (model module README "Datasets"). */
+export type Dataset = modelTypes.Dataset;
 export type Assignment = trainingQuery.QueryAssignmentResponse;
 export type GradientFields = Omit<trainingTx.MsgSubmitGradient, 'miner'>;
 
@@ -284,6 +286,13 @@ export class RpcChainReader implements ChainReader, VerificationReader {
     const v = (await this.query('/r3mes.model.v1.Query/Version', QueryVersionRequest.encode({ number: version }).finish(), (b) => QueryVersionResponse.decode(b))).version;
     if (!v) throw new ChainError(ChainErrorCode.QueryFailed, `model version ${version} not found`);
     return v;
+  }
+
+  /** A registered dataset (model module `Dataset`). */
+  async dataset(id: bigint): Promise<Dataset> {
+    const d = (await this.query('/r3mes.model.v1.Query/Dataset', QueryDatasetRequest.encode({ id }).finish(), (b) => QueryDatasetResponse.decode(b))).dataset;
+    if (!d) throw new ChainError(ChainErrorCode.QueryFailed, `dataset ${id} not found`);
+    return d;
   }
 
   /** The version training runs on now (model module `ActiveVersion`). */

@@ -33,11 +33,19 @@ import {
   withAnnouncedLocations,
 } from './common.ts';
 import { ProgressBar } from './progress.ts';
+import { type DatasetChain, type WindowChunk, windowChunks } from '../data/window-chunks.ts';
 import { writeFile } from 'node:fs/promises';
 import { cidOf } from '../storage/cid.ts';
 import { addPocCheckCommand, addPocCommand, trainBackendOnDevices } from './poc.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+/** One chunk source per chain connection, so a role loop's passes share its opened datasets and shards. */
+const chunkSources = new WeakMap<object, WindowChunk>();
+const chunksFor = (chain: DatasetChain, store: ContentStore): WindowChunk => {
+  let source = chunkSources.get(chain);
+  if (source === undefined) chunkSources.set(chain, (source = windowChunks(chain, store)));
+  return source;
+};
 /** A call to the node whose connection broke, about to be tried again on a fresh one. */
 const retryLog = (what: string, attempt: number, error: string, waitMs: number) => log(`node: ${what} failed (${error}); retry ${attempt} in ${waitMs} ms`);
 const print = (value: unknown) =>
@@ -176,7 +184,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
           pass: async () => {
             const outcome = await mineOnce({
               chain, writer, store, journal, backend, steps, lr, perWindow, stats, log, cheat: o.cheat === true, bases,
-              workDir: join(o.home, 'worker', 'jobs'), chunkAt: corpusChunk,
+              workDir: join(o.home, 'worker', 'jobs'), chunkAt: chunksFor(chain, store),
               loadModel: async (v) => {
                 let m = models.get(v);
                 if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
@@ -206,8 +214,9 @@ export function buildProgram(io: ProgramIo = {}): Command {
       .option('--trace <file|cid>', 'expected trace: a trace JSON or an adapter delta file')
       .option('--delta <file|cid>', 're-execute the whole job behind an adapter delta file')
       .option('--submission <id>', 're-execute a submission on chain (fetches its delta by CID)')
-      .option('--chunk-index <n>', 'chunk of the Brown train split (default: the one the file names)')
+      .option('--chunk-index <n>', 'chunk of the Brown train split, or of --dataset (default: the one the file names)')
       .option('--chunk-file <file>', 'chunk bytes (exactly 2048)')
+      .option('--dataset <dir>', 'the dataset directory the chunk index refers to (default: the Brown corpus); for windows of another dataset')
       .option('--model <file>', 'backbone file, for a model that names one by CID')
       .addOption(new Option('--key <name>', `duty mode: poll for the ${name === 'verify' ? 'L1 checks and L2 answers' : 'L3 panel seats'} drawn to this key, re-execute, send the result`))
       .addOption(keyringOption())
@@ -217,7 +226,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
       .addOption(nodeOption()).addOption(homeOption()))
       .action(async (o: StoreOpts & {
         backend: BackendChoice; step?: string; state?: string; trace?: string; delta?: string; submission?: string;
-        chunkIndex?: string; chunkFile?: string; model?: string; node: string; home: string;
+        chunkIndex?: string; chunkFile?: string; dataset?: string; model?: string; node: string; home: string;
         key?: string; keyringBackend: KeyringBackend; once?: boolean; pollMs: string; listen?: string;
       }) => {
         if (name === 'arbitrate' && o.backend !== 'cpu') throw new Error('arbitrate re-executes on the CPU reference only (L3); --backend webgpu/auto is refused');
@@ -251,7 +260,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
             const loop = await runRoleLoop({
               name, once: o.once === true, pollMs, stats, log, formatError, isFatal, idleStatus: 'running',
               pass: () => dutyPass({
-                chain, writer, store, journal, backend, role: name, chunkAt: corpusChunk, log, onStep: progressHook(name), bases, stats, missed,
+                chain, writer, store, journal, backend, role: name, chunkAt: chunksFor(chain, store), log, onStep: progressHook(name), bases, stats, missed,
                 loadModel: async (v) => {
                   let m = models.get(v);
                   if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
@@ -271,8 +280,12 @@ export function buildProgram(io: ProgramIo = {}): Command {
         log(`${name}: re-executing on ${backend.adapter}`);
         const chunkOf = async (named?: bigint): Promise<Uint8Array> => {
           if (o.chunkFile) return readChunkFile(o.chunkFile);
-          if (o.chunkIndex !== undefined) return corpusChunk(BigInt(parseUint(o.chunkIndex, '--chunk-index')));
-          if (named !== undefined) return corpusChunk(named);
+          const index = o.chunkIndex !== undefined ? BigInt(parseUint(o.chunkIndex, '--chunk-index')) : named;
+          if (index !== undefined && o.dataset !== undefined) {
+            const { ManifestDataset } = await import('../data/dataset.ts');
+            return (await ManifestDataset.fromDir(o.dataset)).byteChunk(Number(index));
+          }
+          if (index !== undefined) return corpusChunk(index);
           throw new Error('name the chunk: --chunk-index N or --chunk-file FILE');
         };
         if (o.step !== undefined) {
@@ -408,7 +421,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
         const loop = await runRoleLoop({
           name: 'watch', once: o.once === true, pollMs, stats, log, formatError, isFatal, idleStatus: 'watching',
           pass: () => watchPass({
-            chain, writer, store, journal, backend, secret, shareBps, miners, clock, lookbackWindows, stats, log, told, bases, chunkAt: corpusChunk,
+            chain, writer, store, journal, backend, secret, shareBps, miners, clock, lookbackWindows, stats, log, told, bases, chunkAt: chunksFor(chain, store),
             onStep: progressHook('watch', stats),
             loadModel: async (v) => {
               let m = models.get(v);
@@ -654,6 +667,71 @@ export function buildProgram(io: ProgramIo = {}): Command {
         const { CheckpointError, CheckpointErrorCode } = await import('../checkpoint/errors.ts');
         throw new CheckpointError(CheckpointErrorCode.CidMismatch, `${dir}: its manifest has CID ${report.manifestCid}, not the expected ${o.expect}`);
       }
+    });
+
+  // ---- dataset -----------------------------------------------------------------------------
+  const dataset = program.command('dataset').description('build, inspect and publish pre-tokenized datasets (src/data/README.md "Datasets")');
+  dataset.command('build')
+    .description('tokenize text / JSONL files into a dataset directory: uint32 shards, a held-out split and manifest.json; prints the dataset (manifest) CID')
+    .argument('<files...>', 'input files in order: *.jsonl (one JSON object a line, its text field), anything else is one document of UTF-8 text')
+    .requiredOption('--tokenizer <dir|file>', "the model's tokenizer.json, or its directory (tokenizer_config.json beside it gives the EOS token); 'bytes' for the byte vocabulary")
+    .requiredOption('--out <dir>', 'the dataset directory to write (must be empty or absent)')
+    .option('--held-out-permille <n>', 'documents held out per 1000 (by the sha256 of their text)', String(50))
+    .option('--shard-tokens <n>', 'tokens per shard file, a multiple of 2048', String(1 << 21))
+    .option('--field <name>', 'the JSONL field holding the text', 'text')
+    .option('--eos-token <token>', "the document separator token (default: tokenizer_config.json's eos_token)")
+    .action(async (files: string[], o: { tokenizer: string; out: string; heldOutPermille: string; shardTokens: string; field: string; eosToken?: string }) => {
+      const { buildDataset, BYTE_TOKENIZER } = await import('../data/build.ts');
+      const { loadTokenizer } = await import('../data/tokenizer.ts');
+      const tokenizer = o.tokenizer === BYTE_TOKENIZER ? BYTE_TOKENIZER : await loadTokenizer(o.tokenizer, { eosToken: o.eosToken });
+      const bar = new ProgressBar('dataset build');
+      const started = performance.now();
+      const result = await buildDataset({
+        tokenizer, files, outDir: o.out, field: o.field,
+        heldoutPermille: parseUint(o.heldOutPermille, '--held-out-permille', 1000),
+        shardTokens: parseUint(o.shardTokens, '--shard-tokens'),
+        onProgress: (done, total) => bar.updateCount(done, total, 'bytes'),
+      });
+      const m = result.manifest;
+      print({
+        cid: result.cid, dir: o.out, vocabSize: m.vocab_size, tokenizerCid: m.tokenizer?.cid ?? null, separator: m.separator,
+        train: { documents: m.train.documents, tokens: m.train.tokens, chunks: m.train.chunks, shards: m.train.shards.length },
+        heldout: { documents: m.heldout.documents, tokens: m.heldout.tokens, chunks: m.heldout.chunks, shards: m.heldout.shards.length },
+        seconds: Math.round(performance.now() - started) / 1000,
+      });
+    });
+  dataset.command('inspect')
+    .description('print a dataset directory\'s manifest summary and check every file against it (size, CID, token range)')
+    .argument('<dir>', 'the dataset directory')
+    .action(async (dir: string) => {
+      const { ManifestDataset } = await import('../data/dataset.ts');
+      const ds = await ManifestDataset.fromDir(dir);
+      const bar = new ProgressBar('dataset verify');
+      await ds.verify((done, total) => bar.updateCount(done, total, 'files'));
+      const m = ds.manifest;
+      print({
+        cid: ds.cid, format: m.format, vocabSize: m.vocab_size, tokenizerCid: m.tokenizer?.cid ?? null, separator: m.separator,
+        splitRule: m.split_rule, chunkTokens: m.chunk_tokens, shardTokens: m.shard_tokens,
+        train: { documents: m.train.documents, tokens: m.train.tokens, chunks: m.train.chunks, shards: m.train.shards },
+        heldout: { documents: m.heldout.documents, tokens: m.heldout.tokens, chunks: m.heldout.chunks, shards: m.heldout.shards },
+        verified: true,
+      });
+    });
+  dataset.command('brown')
+    .description('write the Brown corpus (the genesis dataset of the byte-level model) as a dataset directory')
+    .requiredOption('--out <dir>', 'the dataset directory to write (must be empty or absent)')
+    .action(async (o: { out: string }) => {
+      const { writeBrownDataset } = await import('../data/brown-dataset.ts');
+      print(await writeBrownDataset(o.out));
+    });
+  storeOptions(dataset.command('publish')
+    .description('put a dataset directory (manifest, shards, tokenizer.json) into the content store, checked against its manifest first')
+    .argument('<dir>', 'the dataset directory')
+    .addOption(homeOption()))
+    .action(async (dir: string, o: StoreOpts) => {
+      const { publishDataset } = await import('../data/dataset.ts');
+      const { store, describe } = await storeFrom(o);
+      print({ ...(await publishDataset(dir, store)), store: describe });
     });
 
   return program;

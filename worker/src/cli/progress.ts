@@ -14,4 +14,13 @@ export class ProgressBar {
     const line = `${this.label} [${'#'.repeat(fill)}${'-'.repeat(this.width - fill)}] ${Math.floor(frac * 100)}% step ${done}/${total} ${Math.round(tokensPerSecond)} tok/s`;
     this.stream.write(this.tty ? `\r${line}${done >= total ? '\n' : ''}` : `${line}\n`);
   }
+
+  /** A bar over `unit`s (bytes, files) instead of steps: `label [###---] 42% 1.2/3.0 MB` or `3/13 files`. */
+  updateCount(done: number, total: number, unit: string): void {
+    const frac = total > 0 ? Math.min(1, done / total) : 1;
+    const fill = Math.round(frac * this.width);
+    const amount = unit === 'bytes' ? `${(done / 1e6).toFixed(1)}/${(total / 1e6).toFixed(1)} MB` : `${done}/${total} ${unit}`;
+    const line = `${this.label} [${'#'.repeat(fill)}${'-'.repeat(this.width - fill)}] ${Math.floor(frac * 100)}% ${amount}`;
+    this.stream.write(this.tty ? `\r${line}${done >= total ? '\n' : ''}` : `${line}\n`);
+  }
 }

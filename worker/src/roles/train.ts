@@ -32,8 +32,8 @@ export interface MinerDeps {
   readonly journal: Journal;
   readonly backend: TrainBackend;
   readonly loadModel: (version: bigint) => Promise<LoadedModel>;
-  /** the 2048 tokens of chunk `index` of the training data */
-  readonly chunkAt: (index: bigint) => Uint8Array;
+  /** the 2048 tokens of chunk `index` of the window's dataset (data/window-chunks.ts) */
+  readonly chunkAt: (index: bigint, windowId: bigint) => Uint8Array | Promise<Uint8Array>;
   readonly workDir: string;
   /**
    * The windows' base adapters (the finalized updates so far). Without it every job starts from
@@ -121,7 +121,7 @@ export async function mineOnce(deps: MinerDeps): Promise<MineOutcome> {
   const previous = journal.get('submit-gradient', window.id, a.nextOrdinal);
   if (previous && previous.status !== 'failed') return { kind: 'in-flight', window: window.id, txhash: previous.txhash };
 
-  const chunk = deps.chunkAt(a.chunkIndex);
+  const chunk = await deps.chunkAt(a.chunkIndex, window.id);
   assertChunk(chunk);
   const model = await deps.loadModel(window.modelVersion);
   stats.chunk = a.chunkIndex.toString();

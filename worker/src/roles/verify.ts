@@ -211,7 +211,7 @@ export const UNDECODABLE_RESULT = sha256(new TextEncoder().encode('r3mes/verify/
  */
 export async function recomputeSubmission(args: {
   submission: Submission; store: ContentStore; backend: TrainBackend;
-  loadModel: (version: bigint) => Promise<LoadedModel>; chunkAt: (index: bigint) => Uint8Array;
+  loadModel: (version: bigint) => Promise<LoadedModel>; chunkAt: (index: bigint, windowId: bigint) => Uint8Array | Promise<Uint8Array>;
   /** the windows' base adapters; without it jobs start from the initial adapter */
   bases?: BaseStates;
   onStep?: (s: number, n: number, tokens: number, seconds: number) => void;
@@ -232,7 +232,7 @@ export async function recomputeSubmission(args: {
   const model = await args.loadModel(sub.modelVersion);
   const base = await args.bases?.forWindow(sub.windowId, model);
   const job = await runTrainingJob({
-    model, chunk: args.chunkAt(sub.chunkIndex), steps: delta.steps, lr: delta.info.lr, backend: args.backend, base: base?.state, onStep: args.onStep,
+    model, chunk: await args.chunkAt(sub.chunkIndex, sub.windowId), steps: delta.steps, lr: delta.info.lr, backend: args.backend, base: base?.state, onStep: args.onStep,
   });
   return { kind: 'hash', resultHash: gradientHash(adapterDelta(job.initial, job.final), shapeOfModel(model.identity)) };
 }
@@ -304,7 +304,7 @@ export interface DutyDeps {
   readonly backend: TrainBackend;
   readonly role: DutyRole;
   readonly loadModel: (version: bigint) => Promise<LoadedModel>;
-  readonly chunkAt: (index: bigint) => Uint8Array;
+  readonly chunkAt: (index: bigint, windowId: bigint) => Uint8Array | Promise<Uint8Array>;
   /** the windows' base adapters (see recomputeSubmission) */
   readonly bases?: BaseStates;
   readonly log: (line: string) => void;

@@ -193,7 +193,7 @@ export interface WatchDeps {
   readonly journal: WatchJournal;
   readonly backend: TrainBackend;
   readonly loadModel: (version: bigint) => Promise<LoadedModel>;
-  readonly chunkAt: (index: bigint) => Uint8Array;
+  readonly chunkAt: (index: bigint, windowId: bigint) => Uint8Array | Promise<Uint8Array>;
   readonly bases?: BaseStates;
   readonly secret: Uint8Array;
   readonly shareBps: number;

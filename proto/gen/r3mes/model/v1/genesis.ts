@@ -6,7 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import { ModelVersion, Params, Proposal, Vote } from "./types.js";
+import { Dataset, ModelVersion, Params, Proposal, Vote } from "./types.js";
 
 export const protobufPackage = "r3mes.model.v1";
 
@@ -24,10 +24,11 @@ export interface GenesisState {
   votes: Vote[];
   /** Id the next proposal gets; greater than every proposal id. */
   nextProposalId: bigint;
+  datasets: Dataset[];
 }
 
 function createBaseGenesisState(): GenesisState {
-  return { params: undefined, versions: [], proposals: [], votes: [], nextProposalId: 0n };
+  return { params: undefined, versions: [], proposals: [], votes: [], nextProposalId: 0n, datasets: [] };
 }
 
 export const GenesisState: MessageFns<GenesisState> = {
@@ -49,6 +50,9 @@ export const GenesisState: MessageFns<GenesisState> = {
         throw new globalThis.Error("value provided for field message.nextProposalId of type uint64 too large");
       }
       writer.uint32(40).uint64(message.nextProposalId);
+    }
+    for (const v of message.datasets) {
+      Dataset.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -106,6 +110,14 @@ export const GenesisState: MessageFns<GenesisState> = {
             message.nextProposalId = reader.uint64() as bigint;
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.datasets.push(Dataset.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -133,6 +145,7 @@ export const GenesisState: MessageFns<GenesisState> = {
         : isSet(object.next_proposal_id)
         ? BigInt(object.next_proposal_id)
         : 0n,
+      datasets: globalThis.Array.isArray(object?.datasets) ? object.datasets.map((e: any) => Dataset.fromJSON(e)) : [],
     };
   },
 
@@ -153,6 +166,9 @@ export const GenesisState: MessageFns<GenesisState> = {
     if (message.nextProposalId !== 0n) {
       obj.nextProposalId = message.nextProposalId.toString();
     }
+    if (message.datasets?.length) {
+      obj.datasets = message.datasets.map((e) => Dataset.toJSON(e));
+    }
     return obj;
   },
 
@@ -170,6 +186,7 @@ export const GenesisState: MessageFns<GenesisState> = {
     message.nextProposalId = (object.nextProposalId !== undefined && object.nextProposalId !== null)
       ? BigInt(object.nextProposalId)
       : 0n;
+    message.datasets = object.datasets?.map((e) => Dataset.fromPartial(e)) || [];
     return message;
   },
 };

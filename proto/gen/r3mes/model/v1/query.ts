@@ -8,6 +8,7 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { PageRequest, PageResponse } from "../../../cosmos/base/query/v1beta1/pagination.js";
 import {
+  Dataset,
   ModelVersion,
   Params,
   Proposal,
@@ -97,6 +98,32 @@ export interface QueryTallyRequest {
 export interface QueryTallyResponse {
   /** During voting: the tally if it ran now; afterwards: the final tally. */
   tally: TallyResult | undefined;
+}
+
+export interface QueryDatasetsRequest {
+  pagination: PageRequest | undefined;
+}
+
+export interface QueryDatasetsResponse {
+  datasets: Dataset[];
+  pagination: PageResponse | undefined;
+}
+
+export interface QueryDatasetRequest {
+  id: bigint;
+}
+
+export interface QueryDatasetResponse {
+  dataset: Dataset | undefined;
+}
+
+/** The dataset new windows of a model version train on (README "Datasets", default rule). */
+export interface QueryVersionDatasetRequest {
+  number: bigint;
+}
+
+export interface QueryVersionDatasetResponse {
+  dataset: Dataset | undefined;
 }
 
 function createBaseQueryParamsRequest(): QueryParamsRequest {
@@ -1306,6 +1333,440 @@ export const QueryTallyResponse: MessageFns<QueryTallyResponse> = {
     const message = createBaseQueryTallyResponse();
     message.tally = (object.tally !== undefined && object.tally !== null)
       ? TallyResult.fromPartial(object.tally)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseQueryDatasetsRequest(): QueryDatasetsRequest {
+  return { pagination: undefined };
+}
+
+export const QueryDatasetsRequest: MessageFns<QueryDatasetsRequest> = {
+  encode(message: QueryDatasetsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pagination !== undefined) {
+      PageRequest.encode(message.pagination, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryDatasetsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryDatasetsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pagination = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryDatasetsRequest {
+    return { pagination: isSet(object.pagination) ? PageRequest.fromJSON(object.pagination) : undefined };
+  },
+
+  toJSON(message: QueryDatasetsRequest): unknown {
+    const obj: any = {};
+    if (message.pagination !== undefined) {
+      obj.pagination = PageRequest.toJSON(message.pagination);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryDatasetsRequest>, I>>(base?: I): QueryDatasetsRequest {
+    return QueryDatasetsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryDatasetsRequest>, I>>(object: I): QueryDatasetsRequest {
+    const message = createBaseQueryDatasetsRequest();
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageRequest.fromPartial(object.pagination)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseQueryDatasetsResponse(): QueryDatasetsResponse {
+  return { datasets: [], pagination: undefined };
+}
+
+export const QueryDatasetsResponse: MessageFns<QueryDatasetsResponse> = {
+  encode(message: QueryDatasetsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.datasets) {
+      Dataset.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.pagination !== undefined) {
+      PageResponse.encode(message.pagination, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryDatasetsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryDatasetsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.datasets.push(Dataset.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryDatasetsResponse {
+    return {
+      datasets: globalThis.Array.isArray(object?.datasets) ? object.datasets.map((e: any) => Dataset.fromJSON(e)) : [],
+      pagination: isSet(object.pagination) ? PageResponse.fromJSON(object.pagination) : undefined,
+    };
+  },
+
+  toJSON(message: QueryDatasetsResponse): unknown {
+    const obj: any = {};
+    if (message.datasets?.length) {
+      obj.datasets = message.datasets.map((e) => Dataset.toJSON(e));
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageResponse.toJSON(message.pagination);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryDatasetsResponse>, I>>(base?: I): QueryDatasetsResponse {
+    return QueryDatasetsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryDatasetsResponse>, I>>(object: I): QueryDatasetsResponse {
+    const message = createBaseQueryDatasetsResponse();
+    message.datasets = object.datasets?.map((e) => Dataset.fromPartial(e)) || [];
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageResponse.fromPartial(object.pagination)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseQueryDatasetRequest(): QueryDatasetRequest {
+  return { id: 0n };
+}
+
+export const QueryDatasetRequest: MessageFns<QueryDatasetRequest> = {
+  encode(message: QueryDatasetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0n) {
+      if (BigInt.asUintN(64, message.id) !== message.id) {
+        throw new globalThis.Error("value provided for field message.id of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryDatasetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryDatasetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryDatasetRequest {
+    return { id: isSet(object.id) ? BigInt(object.id) : 0n };
+  },
+
+  toJSON(message: QueryDatasetRequest): unknown {
+    const obj: any = {};
+    if (message.id !== 0n) {
+      obj.id = message.id.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryDatasetRequest>, I>>(base?: I): QueryDatasetRequest {
+    return QueryDatasetRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryDatasetRequest>, I>>(object: I): QueryDatasetRequest {
+    const message = createBaseQueryDatasetRequest();
+    message.id = (object.id !== undefined && object.id !== null) ? BigInt(object.id) : 0n;
+    return message;
+  },
+};
+
+function createBaseQueryDatasetResponse(): QueryDatasetResponse {
+  return { dataset: undefined };
+}
+
+export const QueryDatasetResponse: MessageFns<QueryDatasetResponse> = {
+  encode(message: QueryDatasetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dataset !== undefined) {
+      Dataset.encode(message.dataset, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryDatasetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryDatasetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.dataset = Dataset.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryDatasetResponse {
+    return { dataset: isSet(object.dataset) ? Dataset.fromJSON(object.dataset) : undefined };
+  },
+
+  toJSON(message: QueryDatasetResponse): unknown {
+    const obj: any = {};
+    if (message.dataset !== undefined) {
+      obj.dataset = Dataset.toJSON(message.dataset);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryDatasetResponse>, I>>(base?: I): QueryDatasetResponse {
+    return QueryDatasetResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryDatasetResponse>, I>>(object: I): QueryDatasetResponse {
+    const message = createBaseQueryDatasetResponse();
+    message.dataset = (object.dataset !== undefined && object.dataset !== null)
+      ? Dataset.fromPartial(object.dataset)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseQueryVersionDatasetRequest(): QueryVersionDatasetRequest {
+  return { number: 0n };
+}
+
+export const QueryVersionDatasetRequest: MessageFns<QueryVersionDatasetRequest> = {
+  encode(message: QueryVersionDatasetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.number !== 0n) {
+      if (BigInt.asUintN(64, message.number) !== message.number) {
+        throw new globalThis.Error("value provided for field message.number of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.number);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryVersionDatasetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryVersionDatasetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.number = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryVersionDatasetRequest {
+    return { number: isSet(object.number) ? BigInt(object.number) : 0n };
+  },
+
+  toJSON(message: QueryVersionDatasetRequest): unknown {
+    const obj: any = {};
+    if (message.number !== 0n) {
+      obj.number = message.number.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryVersionDatasetRequest>, I>>(base?: I): QueryVersionDatasetRequest {
+    return QueryVersionDatasetRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryVersionDatasetRequest>, I>>(object: I): QueryVersionDatasetRequest {
+    const message = createBaseQueryVersionDatasetRequest();
+    message.number = (object.number !== undefined && object.number !== null) ? BigInt(object.number) : 0n;
+    return message;
+  },
+};
+
+function createBaseQueryVersionDatasetResponse(): QueryVersionDatasetResponse {
+  return { dataset: undefined };
+}
+
+export const QueryVersionDatasetResponse: MessageFns<QueryVersionDatasetResponse> = {
+  encode(message: QueryVersionDatasetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dataset !== undefined) {
+      Dataset.encode(message.dataset, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryVersionDatasetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryVersionDatasetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.dataset = Dataset.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryVersionDatasetResponse {
+    return { dataset: isSet(object.dataset) ? Dataset.fromJSON(object.dataset) : undefined };
+  },
+
+  toJSON(message: QueryVersionDatasetResponse): unknown {
+    const obj: any = {};
+    if (message.dataset !== undefined) {
+      obj.dataset = Dataset.toJSON(message.dataset);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryVersionDatasetResponse>, I>>(base?: I): QueryVersionDatasetResponse {
+    return QueryVersionDatasetResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryVersionDatasetResponse>, I>>(object: I): QueryVersionDatasetResponse {
+    const message = createBaseQueryVersionDatasetResponse();
+    message.dataset = (object.dataset !== undefined && object.dataset !== null)
+      ? Dataset.fromPartial(object.dataset)
       : undefined;
     return message;
   },

@@ -293,6 +293,7 @@ export interface ParamChangeContent {
 export interface ProposalContent {
   newVersion?: NewVersionContent | undefined;
   paramChange?: ParamChangeContent | undefined;
+  registerDataset?: RegisterDatasetContent | undefined;
 }
 
 /** Stake behind each option; decimal strings. */
@@ -324,6 +325,8 @@ export interface Proposal {
   failureReason: string;
   /** The version number a passed new-version proposal created. */
   createdVersion: bigint;
+  /** The dataset a passed register_dataset proposal registered (0 otherwise). */
+  createdDataset: bigint;
 }
 
 export interface Vote {
@@ -344,6 +347,37 @@ export interface Params {
   thresholdBp: number;
   /** Basis points of voted stake voting no_with_veto (strictly more) that veto. */
   vetoThresholdBp: number;
+}
+
+/**
+ * A dataset version (modules/model/README.md "Datasets"): pre-tokenized shards named by the CID
+ * of their manifest (worker/src/data/README.md "Datasets"). Registered by governance; never changed.
+ */
+export interface Dataset {
+  /** 1, 2, 3, ... in registration order (1 is the genesis Brown corpus). */
+  id: bigint;
+  /** CID of the canonical manifest.json: names the dataset. */
+  manifestCid: string;
+  /** CID of the tokenizer.json that produced the ids; empty for the byte vocabulary (token = byte). */
+  tokenizerCid: string;
+  /** The model version it is for; 0 = every version whose vocab_size equals this one's. */
+  modelVersion: bigint;
+  vocabSize: number;
+  /** Train chunks (2048 tokens each) and held-out chunks, as the manifest states. */
+  chunkCount: bigint;
+  heldOutChunkCount: bigint;
+  /** The proposal that registered it (0 for genesis) and the height it executed at (0 for genesis). */
+  proposalId: bigint;
+  registeredHeight: bigint;
+}
+
+export interface RegisterDatasetContent {
+  manifestCid: string;
+  tokenizerCid: string;
+  modelVersion: bigint;
+  vocabSize: number;
+  chunkCount: bigint;
+  heldOutChunkCount: bigint;
 }
 
 function createBaseCoin(): Coin {
@@ -1461,7 +1495,7 @@ export const ParamChangeContent: MessageFns<ParamChangeContent> = {
 };
 
 function createBaseProposalContent(): ProposalContent {
-  return { newVersion: undefined, paramChange: undefined };
+  return { newVersion: undefined, paramChange: undefined, registerDataset: undefined };
 }
 
 export const ProposalContent: MessageFns<ProposalContent> = {
@@ -1471,6 +1505,9 @@ export const ProposalContent: MessageFns<ProposalContent> = {
     }
     if (message.paramChange !== undefined) {
       ParamChangeContent.encode(message.paramChange, writer.uint32(18).fork()).join();
+    }
+    if (message.registerDataset !== undefined) {
+      RegisterDatasetContent.encode(message.registerDataset, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1504,6 +1541,14 @@ export const ProposalContent: MessageFns<ProposalContent> = {
             message.paramChange = ParamChangeContent.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.registerDataset = RegisterDatasetContent.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1528,6 +1573,11 @@ export const ProposalContent: MessageFns<ProposalContent> = {
         : isSet(object.param_change)
         ? ParamChangeContent.fromJSON(object.param_change)
         : undefined,
+      registerDataset: isSet(object.registerDataset)
+        ? RegisterDatasetContent.fromJSON(object.registerDataset)
+        : isSet(object.register_dataset)
+        ? RegisterDatasetContent.fromJSON(object.register_dataset)
+        : undefined,
     };
   },
 
@@ -1538,6 +1588,9 @@ export const ProposalContent: MessageFns<ProposalContent> = {
     }
     if (message.paramChange !== undefined) {
       obj.paramChange = ParamChangeContent.toJSON(message.paramChange);
+    }
+    if (message.registerDataset !== undefined) {
+      obj.registerDataset = RegisterDatasetContent.toJSON(message.registerDataset);
     }
     return obj;
   },
@@ -1552,6 +1605,9 @@ export const ProposalContent: MessageFns<ProposalContent> = {
       : undefined;
     message.paramChange = (object.paramChange !== undefined && object.paramChange !== null)
       ? ParamChangeContent.fromPartial(object.paramChange)
+      : undefined;
+    message.registerDataset = (object.registerDataset !== undefined && object.registerDataset !== null)
+      ? RegisterDatasetContent.fromPartial(object.registerDataset)
       : undefined;
     return message;
   },
@@ -1712,6 +1768,7 @@ function createBaseProposal(): Proposal {
     finalTally: undefined,
     failureReason: "",
     createdVersion: 0n,
+    createdDataset: 0n,
   };
 }
 
@@ -1764,6 +1821,12 @@ export const Proposal: MessageFns<Proposal> = {
         throw new globalThis.Error("value provided for field message.createdVersion of type uint64 too large");
       }
       writer.uint32(96).uint64(message.createdVersion);
+    }
+    if (message.createdDataset !== 0n) {
+      if (BigInt.asUintN(64, message.createdDataset) !== message.createdDataset) {
+        throw new globalThis.Error("value provided for field message.createdDataset of type uint64 too large");
+      }
+      writer.uint32(104).uint64(message.createdDataset);
     }
     return writer;
   },
@@ -1877,6 +1940,14 @@ export const Proposal: MessageFns<Proposal> = {
             message.createdVersion = reader.uint64() as bigint;
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.createdDataset = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1923,6 +1994,11 @@ export const Proposal: MessageFns<Proposal> = {
         : isSet(object.created_version)
         ? BigInt(object.created_version)
         : 0n,
+      createdDataset: isSet(object.createdDataset)
+        ? BigInt(object.createdDataset)
+        : isSet(object.created_dataset)
+        ? BigInt(object.created_dataset)
+        : 0n,
     };
   },
 
@@ -1964,6 +2040,9 @@ export const Proposal: MessageFns<Proposal> = {
     if (message.createdVersion !== 0n) {
       obj.createdVersion = message.createdVersion.toString();
     }
+    if (message.createdDataset !== 0n) {
+      obj.createdDataset = message.createdDataset.toString();
+    }
     return obj;
   },
 
@@ -1995,6 +2074,9 @@ export const Proposal: MessageFns<Proposal> = {
     message.failureReason = object.failureReason ?? "";
     message.createdVersion = (object.createdVersion !== undefined && object.createdVersion !== null)
       ? BigInt(object.createdVersion)
+      : 0n;
+    message.createdDataset = (object.createdDataset !== undefined && object.createdDataset !== null)
+      ? BigInt(object.createdDataset)
       : 0n;
     return message;
   },
@@ -2284,6 +2366,461 @@ export const Params: MessageFns<Params> = {
     message.quorumBp = object.quorumBp ?? 0;
     message.thresholdBp = object.thresholdBp ?? 0;
     message.vetoThresholdBp = object.vetoThresholdBp ?? 0;
+    return message;
+  },
+};
+
+function createBaseDataset(): Dataset {
+  return {
+    id: 0n,
+    manifestCid: "",
+    tokenizerCid: "",
+    modelVersion: 0n,
+    vocabSize: 0,
+    chunkCount: 0n,
+    heldOutChunkCount: 0n,
+    proposalId: 0n,
+    registeredHeight: 0n,
+  };
+}
+
+export const Dataset: MessageFns<Dataset> = {
+  encode(message: Dataset, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0n) {
+      if (BigInt.asUintN(64, message.id) !== message.id) {
+        throw new globalThis.Error("value provided for field message.id of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.manifestCid !== "") {
+      writer.uint32(18).string(message.manifestCid);
+    }
+    if (message.tokenizerCid !== "") {
+      writer.uint32(26).string(message.tokenizerCid);
+    }
+    if (message.modelVersion !== 0n) {
+      if (BigInt.asUintN(64, message.modelVersion) !== message.modelVersion) {
+        throw new globalThis.Error("value provided for field message.modelVersion of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.modelVersion);
+    }
+    if (message.vocabSize !== 0) {
+      writer.uint32(40).uint32(message.vocabSize);
+    }
+    if (message.chunkCount !== 0n) {
+      if (BigInt.asUintN(64, message.chunkCount) !== message.chunkCount) {
+        throw new globalThis.Error("value provided for field message.chunkCount of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.chunkCount);
+    }
+    if (message.heldOutChunkCount !== 0n) {
+      if (BigInt.asUintN(64, message.heldOutChunkCount) !== message.heldOutChunkCount) {
+        throw new globalThis.Error("value provided for field message.heldOutChunkCount of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.heldOutChunkCount);
+    }
+    if (message.proposalId !== 0n) {
+      if (BigInt.asUintN(64, message.proposalId) !== message.proposalId) {
+        throw new globalThis.Error("value provided for field message.proposalId of type uint64 too large");
+      }
+      writer.uint32(64).uint64(message.proposalId);
+    }
+    if (message.registeredHeight !== 0n) {
+      if (BigInt.asUintN(64, message.registeredHeight) !== message.registeredHeight) {
+        throw new globalThis.Error("value provided for field message.registeredHeight of type uint64 too large");
+      }
+      writer.uint32(72).uint64(message.registeredHeight);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Dataset {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDataset();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.manifestCid = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.tokenizerCid = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.modelVersion = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.vocabSize = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.chunkCount = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.heldOutChunkCount = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.proposalId = reader.uint64() as bigint;
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.registeredHeight = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Dataset {
+    return {
+      id: isSet(object.id) ? BigInt(object.id) : 0n,
+      manifestCid: isSet(object.manifestCid)
+        ? globalThis.String(object.manifestCid)
+        : isSet(object.manifest_cid)
+        ? globalThis.String(object.manifest_cid)
+        : "",
+      tokenizerCid: isSet(object.tokenizerCid)
+        ? globalThis.String(object.tokenizerCid)
+        : isSet(object.tokenizer_cid)
+        ? globalThis.String(object.tokenizer_cid)
+        : "",
+      modelVersion: isSet(object.modelVersion)
+        ? BigInt(object.modelVersion)
+        : isSet(object.model_version)
+        ? BigInt(object.model_version)
+        : 0n,
+      vocabSize: isSet(object.vocabSize)
+        ? globalThis.Number(object.vocabSize)
+        : isSet(object.vocab_size)
+        ? globalThis.Number(object.vocab_size)
+        : 0,
+      chunkCount: isSet(object.chunkCount)
+        ? BigInt(object.chunkCount)
+        : isSet(object.chunk_count)
+        ? BigInt(object.chunk_count)
+        : 0n,
+      heldOutChunkCount: isSet(object.heldOutChunkCount)
+        ? BigInt(object.heldOutChunkCount)
+        : isSet(object.held_out_chunk_count)
+        ? BigInt(object.held_out_chunk_count)
+        : 0n,
+      proposalId: isSet(object.proposalId)
+        ? BigInt(object.proposalId)
+        : isSet(object.proposal_id)
+        ? BigInt(object.proposal_id)
+        : 0n,
+      registeredHeight: isSet(object.registeredHeight)
+        ? BigInt(object.registeredHeight)
+        : isSet(object.registered_height)
+        ? BigInt(object.registered_height)
+        : 0n,
+    };
+  },
+
+  toJSON(message: Dataset): unknown {
+    const obj: any = {};
+    if (message.id !== 0n) {
+      obj.id = message.id.toString();
+    }
+    if (message.manifestCid !== "") {
+      obj.manifestCid = message.manifestCid;
+    }
+    if (message.tokenizerCid !== "") {
+      obj.tokenizerCid = message.tokenizerCid;
+    }
+    if (message.modelVersion !== 0n) {
+      obj.modelVersion = message.modelVersion.toString();
+    }
+    if (message.vocabSize !== 0) {
+      obj.vocabSize = Math.round(message.vocabSize);
+    }
+    if (message.chunkCount !== 0n) {
+      obj.chunkCount = message.chunkCount.toString();
+    }
+    if (message.heldOutChunkCount !== 0n) {
+      obj.heldOutChunkCount = message.heldOutChunkCount.toString();
+    }
+    if (message.proposalId !== 0n) {
+      obj.proposalId = message.proposalId.toString();
+    }
+    if (message.registeredHeight !== 0n) {
+      obj.registeredHeight = message.registeredHeight.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Dataset>, I>>(base?: I): Dataset {
+    return Dataset.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Dataset>, I>>(object: I): Dataset {
+    const message = createBaseDataset();
+    message.id = (object.id !== undefined && object.id !== null) ? BigInt(object.id) : 0n;
+    message.manifestCid = object.manifestCid ?? "";
+    message.tokenizerCid = object.tokenizerCid ?? "";
+    message.modelVersion = (object.modelVersion !== undefined && object.modelVersion !== null)
+      ? BigInt(object.modelVersion)
+      : 0n;
+    message.vocabSize = object.vocabSize ?? 0;
+    message.chunkCount = (object.chunkCount !== undefined && object.chunkCount !== null)
+      ? BigInt(object.chunkCount)
+      : 0n;
+    message.heldOutChunkCount = (object.heldOutChunkCount !== undefined && object.heldOutChunkCount !== null)
+      ? BigInt(object.heldOutChunkCount)
+      : 0n;
+    message.proposalId = (object.proposalId !== undefined && object.proposalId !== null)
+      ? BigInt(object.proposalId)
+      : 0n;
+    message.registeredHeight = (object.registeredHeight !== undefined && object.registeredHeight !== null)
+      ? BigInt(object.registeredHeight)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseRegisterDatasetContent(): RegisterDatasetContent {
+  return { manifestCid: "", tokenizerCid: "", modelVersion: 0n, vocabSize: 0, chunkCount: 0n, heldOutChunkCount: 0n };
+}
+
+export const RegisterDatasetContent: MessageFns<RegisterDatasetContent> = {
+  encode(message: RegisterDatasetContent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.manifestCid !== "") {
+      writer.uint32(10).string(message.manifestCid);
+    }
+    if (message.tokenizerCid !== "") {
+      writer.uint32(18).string(message.tokenizerCid);
+    }
+    if (message.modelVersion !== 0n) {
+      if (BigInt.asUintN(64, message.modelVersion) !== message.modelVersion) {
+        throw new globalThis.Error("value provided for field message.modelVersion of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.modelVersion);
+    }
+    if (message.vocabSize !== 0) {
+      writer.uint32(32).uint32(message.vocabSize);
+    }
+    if (message.chunkCount !== 0n) {
+      if (BigInt.asUintN(64, message.chunkCount) !== message.chunkCount) {
+        throw new globalThis.Error("value provided for field message.chunkCount of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.chunkCount);
+    }
+    if (message.heldOutChunkCount !== 0n) {
+      if (BigInt.asUintN(64, message.heldOutChunkCount) !== message.heldOutChunkCount) {
+        throw new globalThis.Error("value provided for field message.heldOutChunkCount of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.heldOutChunkCount);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegisterDatasetContent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegisterDatasetContent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.manifestCid = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tokenizerCid = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.modelVersion = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.vocabSize = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.chunkCount = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.heldOutChunkCount = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RegisterDatasetContent {
+    return {
+      manifestCid: isSet(object.manifestCid)
+        ? globalThis.String(object.manifestCid)
+        : isSet(object.manifest_cid)
+        ? globalThis.String(object.manifest_cid)
+        : "",
+      tokenizerCid: isSet(object.tokenizerCid)
+        ? globalThis.String(object.tokenizerCid)
+        : isSet(object.tokenizer_cid)
+        ? globalThis.String(object.tokenizer_cid)
+        : "",
+      modelVersion: isSet(object.modelVersion)
+        ? BigInt(object.modelVersion)
+        : isSet(object.model_version)
+        ? BigInt(object.model_version)
+        : 0n,
+      vocabSize: isSet(object.vocabSize)
+        ? globalThis.Number(object.vocabSize)
+        : isSet(object.vocab_size)
+        ? globalThis.Number(object.vocab_size)
+        : 0,
+      chunkCount: isSet(object.chunkCount)
+        ? BigInt(object.chunkCount)
+        : isSet(object.chunk_count)
+        ? BigInt(object.chunk_count)
+        : 0n,
+      heldOutChunkCount: isSet(object.heldOutChunkCount)
+        ? BigInt(object.heldOutChunkCount)
+        : isSet(object.held_out_chunk_count)
+        ? BigInt(object.held_out_chunk_count)
+        : 0n,
+    };
+  },
+
+  toJSON(message: RegisterDatasetContent): unknown {
+    const obj: any = {};
+    if (message.manifestCid !== "") {
+      obj.manifestCid = message.manifestCid;
+    }
+    if (message.tokenizerCid !== "") {
+      obj.tokenizerCid = message.tokenizerCid;
+    }
+    if (message.modelVersion !== 0n) {
+      obj.modelVersion = message.modelVersion.toString();
+    }
+    if (message.vocabSize !== 0) {
+      obj.vocabSize = Math.round(message.vocabSize);
+    }
+    if (message.chunkCount !== 0n) {
+      obj.chunkCount = message.chunkCount.toString();
+    }
+    if (message.heldOutChunkCount !== 0n) {
+      obj.heldOutChunkCount = message.heldOutChunkCount.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RegisterDatasetContent>, I>>(base?: I): RegisterDatasetContent {
+    return RegisterDatasetContent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RegisterDatasetContent>, I>>(object: I): RegisterDatasetContent {
+    const message = createBaseRegisterDatasetContent();
+    message.manifestCid = object.manifestCid ?? "";
+    message.tokenizerCid = object.tokenizerCid ?? "";
+    message.modelVersion = (object.modelVersion !== undefined && object.modelVersion !== null)
+      ? BigInt(object.modelVersion)
+      : 0n;
+    message.vocabSize = object.vocabSize ?? 0;
+    message.chunkCount = (object.chunkCount !== undefined && object.chunkCount !== null)
+      ? BigInt(object.chunkCount)
+      : 0n;
+    message.heldOutChunkCount = (object.heldOutChunkCount !== undefined && object.heldOutChunkCount !== null)
+      ? BigInt(object.heldOutChunkCount)
+      : 0n;
     return message;
   },
 };

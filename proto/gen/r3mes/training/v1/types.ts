@@ -232,6 +232,11 @@ export interface Window {
   closedHeight: bigint;
   /** Accepted submissions the majority of the proposers left out of the aggregate (set at tally). */
   excludedCount: bigint;
+  /**
+   * The dataset (model module registry id) whose train chunks this window draws: the model
+   * version's default dataset when the window opened; 0 when none was registered (Brown corpus).
+   */
+  datasetId: bigint;
 }
 
 /** One submission a proposer leaves out of its aggregate, and why. */
@@ -638,6 +643,7 @@ function createBaseWindow(): Window {
     failureReason: "",
     closedHeight: 0n,
     excludedCount: 0n,
+    datasetId: 0n,
   };
 }
 
@@ -747,6 +753,12 @@ export const Window: MessageFns<Window> = {
         throw new globalThis.Error("value provided for field message.excludedCount of type uint64 too large");
       }
       writer.uint32(168).uint64(message.excludedCount);
+    }
+    if (message.datasetId !== 0n) {
+      if (BigInt.asUintN(64, message.datasetId) !== message.datasetId) {
+        throw new globalThis.Error("value provided for field message.datasetId of type uint64 too large");
+      }
+      writer.uint32(176).uint64(message.datasetId);
     }
     return writer;
   },
@@ -932,6 +944,14 @@ export const Window: MessageFns<Window> = {
             message.excludedCount = reader.uint64() as bigint;
             continue;
           }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.datasetId = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1037,6 +1057,11 @@ export const Window: MessageFns<Window> = {
         : isSet(object.excluded_count)
         ? BigInt(object.excluded_count)
         : 0n,
+      datasetId: isSet(object.datasetId)
+        ? BigInt(object.datasetId)
+        : isSet(object.dataset_id)
+        ? BigInt(object.dataset_id)
+        : 0n,
     };
   },
 
@@ -1105,6 +1130,9 @@ export const Window: MessageFns<Window> = {
     if (message.excludedCount !== 0n) {
       obj.excludedCount = message.excludedCount.toString();
     }
+    if (message.datasetId !== 0n) {
+      obj.datasetId = message.datasetId.toString();
+    }
     return obj;
   },
 
@@ -1161,6 +1189,7 @@ export const Window: MessageFns<Window> = {
     message.excludedCount = (object.excludedCount !== undefined && object.excludedCount !== null)
       ? BigInt(object.excludedCount)
       : 0n;
+    message.datasetId = (object.datasetId !== undefined && object.datasetId !== null) ? BigInt(object.datasetId) : 0n;
     return message;
   },
 };
