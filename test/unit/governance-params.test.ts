@@ -81,6 +81,7 @@ t.test('training: a window already open keeps its phases; shorter windows must n
     id: 1n, status: WindowStatus.WINDOW_STATUS_COLLECTING, openHeight: 1n, seed: Buffer.alloc(32, 1), modelVersion: 1n, subnetCount: 4n,
     chunkCount: 1024n, maxSubmissionsPerMiner: 4n, collectEndHeight: 101n, commitStartHeight: 301n, revealStartHeight: 351n, revealEndHeight: 401n,
     baseReward: '1000000', submissionCount: 0n, acceptedCount: 0n, proposers: [], resultCid: '', resultHash: Buffer.alloc(0), failureReason: '', closedHeight: 0n, excludedCount: 0n,
+    evalChunkCount: 0n, heldoutChunkCount: 303n, minImprovement: 0n, evalChunks: [], lossBase: 0n, lossAggregate: 0n, rolledBackHeight: 0n,
   });
   training.setSchedule(s.store, { nextWindowId: 2n, nextSubmissionId: 1n, nextOpenHeight: 101n, collectingWindowId: 1n });
   // Window 1 reveals until 400; windows of 100 open at 101, 201, 301: window 4 at 400 → 3 after it. Fine.

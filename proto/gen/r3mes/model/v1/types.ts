@@ -260,6 +260,7 @@ export interface ParamChangeContent {
 export interface ProposalContent {
   newVersion?: NewVersionContent | undefined;
   paramChange?: ParamChangeContent | undefined;
+  headRollback?: HeadRollbackContent | undefined;
 }
 
 /** Stake behind each option; decimal strings. */
@@ -311,6 +312,15 @@ export interface Params {
   thresholdBp: number;
   /** Basis points of voted stake voting no_with_veto (strictly more) that veto. */
   vetoThresholdBp: number;
+}
+
+/**
+ * Sets the model head back to the base after window to_window (0: the active version's initial
+ * adapter): the aggregates of every later window are taken out of the bases of windows opened
+ * afterwards (modules/training README "Rollback").
+ */
+export interface HeadRollbackContent {
+  toWindow: bigint;
 }
 
 function createBaseCoin(): Coin {
@@ -1213,7 +1223,7 @@ export const ParamChangeContent: MessageFns<ParamChangeContent> = {
 };
 
 function createBaseProposalContent(): ProposalContent {
-  return { newVersion: undefined, paramChange: undefined };
+  return { newVersion: undefined, paramChange: undefined, headRollback: undefined };
 }
 
 export const ProposalContent: MessageFns<ProposalContent> = {
@@ -1223,6 +1233,9 @@ export const ProposalContent: MessageFns<ProposalContent> = {
     }
     if (message.paramChange !== undefined) {
       ParamChangeContent.encode(message.paramChange, writer.uint32(18).fork()).join();
+    }
+    if (message.headRollback !== undefined) {
+      HeadRollbackContent.encode(message.headRollback, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1256,6 +1269,14 @@ export const ProposalContent: MessageFns<ProposalContent> = {
             message.paramChange = ParamChangeContent.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.headRollback = HeadRollbackContent.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1280,6 +1301,11 @@ export const ProposalContent: MessageFns<ProposalContent> = {
         : isSet(object.param_change)
         ? ParamChangeContent.fromJSON(object.param_change)
         : undefined,
+      headRollback: isSet(object.headRollback)
+        ? HeadRollbackContent.fromJSON(object.headRollback)
+        : isSet(object.head_rollback)
+        ? HeadRollbackContent.fromJSON(object.head_rollback)
+        : undefined,
     };
   },
 
@@ -1290,6 +1316,9 @@ export const ProposalContent: MessageFns<ProposalContent> = {
     }
     if (message.paramChange !== undefined) {
       obj.paramChange = ParamChangeContent.toJSON(message.paramChange);
+    }
+    if (message.headRollback !== undefined) {
+      obj.headRollback = HeadRollbackContent.toJSON(message.headRollback);
     }
     return obj;
   },
@@ -1304,6 +1333,9 @@ export const ProposalContent: MessageFns<ProposalContent> = {
       : undefined;
     message.paramChange = (object.paramChange !== undefined && object.paramChange !== null)
       ? ParamChangeContent.fromPartial(object.paramChange)
+      : undefined;
+    message.headRollback = (object.headRollback !== undefined && object.headRollback !== null)
+      ? HeadRollbackContent.fromPartial(object.headRollback)
       : undefined;
     return message;
   },
@@ -2036,6 +2068,82 @@ export const Params: MessageFns<Params> = {
     message.quorumBp = object.quorumBp ?? 0;
     message.thresholdBp = object.thresholdBp ?? 0;
     message.vetoThresholdBp = object.vetoThresholdBp ?? 0;
+    return message;
+  },
+};
+
+function createBaseHeadRollbackContent(): HeadRollbackContent {
+  return { toWindow: 0n };
+}
+
+export const HeadRollbackContent: MessageFns<HeadRollbackContent> = {
+  encode(message: HeadRollbackContent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.toWindow !== 0n) {
+      if (BigInt.asUintN(64, message.toWindow) !== message.toWindow) {
+        throw new globalThis.Error("value provided for field message.toWindow of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.toWindow);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeadRollbackContent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeadRollbackContent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.toWindow = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HeadRollbackContent {
+    return {
+      toWindow: isSet(object.toWindow)
+        ? BigInt(object.toWindow)
+        : isSet(object.to_window)
+        ? BigInt(object.to_window)
+        : 0n,
+    };
+  },
+
+  toJSON(message: HeadRollbackContent): unknown {
+    const obj: any = {};
+    if (message.toWindow !== 0n) {
+      obj.toWindow = message.toWindow.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HeadRollbackContent>, I>>(base?: I): HeadRollbackContent {
+    return HeadRollbackContent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HeadRollbackContent>, I>>(object: I): HeadRollbackContent {
+    const message = createBaseHeadRollbackContent();
+    message.toWindow = (object.toWindow !== undefined && object.toWindow !== null) ? BigInt(object.toWindow) : 0n;
     return message;
   },
 };
