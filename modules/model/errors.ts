@@ -42,4 +42,9 @@ export const modelErrors = {
    * The message names the module and the module's own error (`<codespace>/<code>: …`).
    */
   invalidParamChange: registerError(MODEL_CODESPACE, 16, 'invalid parameter change'),
+  /**
+   * A head rollback refused at submission (the target is not an applied window of the active
+   * version still in the head, or no training module is wired); the message names training's error.
+   */
+  invalidHeadRollback: registerError(MODEL_CODESPACE, 17, 'invalid head rollback'),
 } as const;

@@ -104,7 +104,18 @@ const txs: TxCommand[] = [
     options: [{ name: 'summary', description: 'longer description of the proposal', default: '' }],
     typeUrl: MSG_SUBMIT_PROPOSAL,
     build(signer, args, options) {
-      const content: ProposalContent = { newVersion: undefined, paramChange: { module: args.module, paramsJson: args.params_json } };
+      const content: ProposalContent = { newVersion: undefined, paramChange: { module: args.module, paramsJson: args.params_json }, headRollback: undefined };
+      return submission(signer, args.title, options.summary ?? '', args.deposit, content);
+    },
+  },
+  {
+    name: 'submit-rollback-proposal',
+    description: 'Propose setting the model head back to the base after an applied window (0: the initial adapter); later windows\' aggregates leave the base of windows opened afterwards',
+    args: ['to_window', 'title', 'deposit'],
+    options: [{ name: 'summary', description: 'longer description of the proposal', default: '' }],
+    typeUrl: MSG_SUBMIT_PROPOSAL,
+    build(signer, args, options) {
+      const content: ProposalContent = { newVersion: undefined, paramChange: undefined, headRollback: { toWindow: uint(args.to_window, 'to_window') } };
       return submission(signer, args.title, options.summary ?? '', args.deposit, content);
     },
   },
