@@ -12,7 +12,7 @@ export { connectQueryClient, connectSigningClient, DEFAULT_GAS_PRICE } from './i
 export * from '../keys/index.ts';
 
 // Rules a client must compute exactly as the chain does.
-export { commitHash, evalChunkSample, type CommittedLosses } from '../../modules/training/assignment.ts';
+export { commitHash, evalChunkSample, gateApplies, type CommittedLosses } from '../../modules/training/assignment.ts';
 export { commitDomain, UNAVAILABLE_RESULT, verificationCommitment } from '../../modules/verification/commitment.ts';
 // The training module's genesis defaults (a running chain answers its live ones to Query/Params).
 export { defaultParams as defaultTrainingParams } from '../../modules/training/params.ts';

@@ -105,3 +105,13 @@ export function evalChunkSample(seed: Uint8Array, windowId: bigint, count: bigin
   for (let j = 0n; BigInt(drawn.size) < count; j++) drawn.add(uint256be(sha256(concatBytes(prefix, u64be(j)))) % heldoutCount);
   return [...drawn].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
+
+/**
+ * The Proof of Learning gate (README "Proof of Learning"): a majority result whose held-out losses
+ * are `lossBase` (the window's base) and `lossAggregate` (base + result) is applied iff it improves
+ * the loss by at least `minImprovement`: lossAggregate + minImprovement ≤ lossBase (a tie at the
+ * threshold is applied). All Q16 nats per byte.
+ */
+export function gateApplies(lossBase: bigint, lossAggregate: bigint, minImprovement: bigint): boolean {
+  return lossAggregate + minImprovement <= lossBase;
+}

@@ -8,7 +8,7 @@ import type { MsgCommitAggregation, MsgRevealAggregation, MsgSubmitGradient } fr
 import {
   AggregationCommit, type Exclusion, ExclusionReason, Params, Schedule, Submission, SubmissionStatus, Window, WindowStatus,
 } from '../../proto/gen/r3mes/training/v1/types.ts';
-import { assignedChunk, commitHash, evalChunkSample } from './assignment.ts';
+import { assignedChunk, commitHash, evalChunkSample, gateApplies } from './assignment.ts';
 import { trainingErrors } from './errors.ts';
 import type {
   AggregatorFault, AggregatorSlasher, MinerReader, ModelReader, RewardsHook, SubnetReader, ValidatorReader, WeightedAddress,
@@ -693,7 +693,7 @@ export class TrainingKeeper extends TrainingViewKeeper {
       return;
     }
     // The gate (README "Proof of Learning"): applied iff loss_aggregate + min_improvement ≤ loss_base.
-    const applied = window.evalChunks.length === 0 || majority.lossAggregate + window.minImprovement <= majority.lossBase;
+    const applied = window.evalChunks.length === 0 || gateApplies(majority.lossBase, majority.lossAggregate, window.minImprovement);
     window.status = applied ? WindowStatus.WINDOW_STATUS_FINALIZED : WindowStatus.WINDOW_STATUS_NOT_APPLIED;
     window.resultCid = majority.cid;
     window.resultHash = Buffer.from(majority.hash);
