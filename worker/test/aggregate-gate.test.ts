@@ -137,3 +137,15 @@ t.test('an update trained on scrambled targets is not applied, an honest one is'
   t.comment(`held-out loss (Q16 nats/byte): honest ${honest.lossBase} → ${honest.lossAggregate}, scrambled ${bad.lossBase} → ${bad.lossAggregate}`);
   t.ok(lines.some((l) => /held-out loss on chunks 17,140: base \d+, base \+ aggregate \d+/.test(l)), 'the proposer logs both losses');
 });
+
+t.test('the held-out split is never trained on: no train chunk (what assignment indexes) equals a held-out chunk', async (t) => {
+  const { chunkCount } = await import('../src/data/corpus.ts');
+  const { corpusChunk, corpusHeldoutChunk } = await import('../src/cli/common.ts');
+  const heldout = new Set(Array.from({ length: chunkCount('heldout') }, (_, i) => chunkAt(i, 'heldout').hash));
+  t.equal(heldout.size, 303, 'the 303 held-out chunks (heldoutChunkCount) are distinct');
+  const train = Array.from({ length: chunkCount('train') }, (_, i) => chunkHash(corpusChunk(BigInt(i))));
+  t.equal(train.filter((h) => heldout.has(h)).length, 0, `none of the ${train.length} train chunks is a held-out chunk`);
+  t.equal(chunkHash(corpusHeldoutChunk(5n)), chunkAt(5, 'heldout').hash);
+  t.throws(() => corpusHeldoutChunk(303n), /outside the local corpus's held-out split \(0\.\.302\)/);
+  t.throws(() => corpusChunk(2688n), /outside the local corpus/, 'assignment indices past the train split are refused, never wrapped into held-out data');
+});
