@@ -64,7 +64,14 @@ export function buildModules() {
   const modules: AppModule[] = [];
   const constraints: ParamsConstraint[] = [];
   const params = paramsRouter(modules, constraints);
-  const model = new ModelKeeper({ bank, stake: stakeReader(staking), params });
+  // The head rollback reaches training, built below: bound late (called only while txs and hooks run).
+  const model = new ModelKeeper({
+    bank, stake: stakeReader(staking), params,
+    head: {
+      check: (store, toWindow) => training.checkHeadRollback(store, toWindow),
+      rollback: (store, events, height, toWindow, proposalId) => { training.rollbackHead(store, events, height, toWindow, proposalId); },
+    },
+  });
   const models = modelReader(model);
   const miners = minerReader(staking);
   const subnet = new SubnetKeeper(models);

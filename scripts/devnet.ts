@@ -113,6 +113,8 @@ function say(role: string, line: string): void {
   process.stdout.write(useColor ? `\x1b[${COLORS[role] ?? '0'}m${tag}\x1b[0m ${line}\n` : `${tag} ${line}\n`);
 }
 const story = (line: string) => say('story', line);
+/** A Q16 loss (worker/SPEC.md §4.8) as nats per byte, for the story lines. */
+const nats = (q16: string | undefined) => (Number(q16 ?? '0') / 65536).toFixed(4);
 const r3mes = (amount: bigint) => {
   const whole = amount / 1_000_000n;
   const frac = (amount % 1_000_000n).toString().padStart(6, '0').replace(/0+$/, '');
@@ -380,7 +382,9 @@ Try, in another terminal:
         return;
       case 'submission_excluded': story(`submission ${a.submission} of ${nameOf(a.miner)} excluded from window ${a.window}: ${a.reason} (no reward for it)`); return;
       case 'aggregator_penalized': story(`${nameOf(a.proposer)} penalized in window ${a.window}: ${a.fault}`); return;
-      case 'window_finalized': story(`window ${a.window} finalized: model update ${a.result_cid} (${a.accepted} accepted submission(s)) → ${gatewayUrl}/ipfs/${a.result_cid}`); return;
+      case 'window_finalized': story(`window ${a.window} finalized: model update ${a.result_cid} (${a.accepted} accepted submission(s)${a.loss_base && a.loss_base !== '0' ? `, held-out loss ${nats(a.loss_base)} → ${nats(a.loss_aggregate)} nats/byte` : ''}) → ${gatewayUrl}/ipfs/${a.result_cid}`); return;
+      case 'window_not_applied': story(`window ${a.window} NOT applied (Proof of Learning): held-out loss ${nats(a.loss_base)} → ${nats(a.loss_aggregate)} nats/byte does not improve by ${nats(a.min_improvement)}; the model head keeps its base`); return;
+      case 'head_rolled_back': story(`governance rolled the model head back to window ${a.to_window} (proposal ${a.proposal_id}); windows ${a.windows || 'none'} leave the head`); return;
       case 'window_failed': story(`window ${a.window} failed (${a.phase ?? ''}): ${a.reason}`); return;
       case 'window_rewards':
         story(`rewards for window ${a.window_id}: minted ${r3mes(coinAmount(a.minted))} (miners ${r3mes(coinAmount(a.miners_paid))}, verifiers ${r3mes(coinAmount(a.verifiers_paid))}, validators ${r3mes(coinAmount(a.validators_paid))}, community pool ${r3mes(coinAmount(a.community_pool))})`);

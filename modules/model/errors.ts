@@ -52,4 +52,9 @@ export const modelErrors = {
   duplicateDataset: registerError(MODEL_CODESPACE, 18, 'dataset already registered'),
   /** No dataset with this id (query). */
   unknownDataset: registerError(MODEL_CODESPACE, 19, 'unknown dataset'),
+  /**
+   * A head rollback refused at submission (the target is not an applied window of the active
+   * version still in the head, or no training module is wired); the message names training's error.
+   */
+  invalidHeadRollback: registerError(MODEL_CODESPACE, 20, 'invalid head rollback'),
 } as const;

@@ -51,3 +51,14 @@ export interface ParamsRouter {
   get(store: KVStore, module: string): unknown;
   set(store: KVStore, module: string, value: unknown): void;
 }
+
+/**
+ * training: the model head (modules/training README "Rollback"). `check` throws a ChainError when
+ * the head cannot be rolled back to the base after window `toWindow` (0: the initial adapter);
+ * `rollback` checks again and marks every later window's aggregate as out of the head, from
+ * `height` on. Both read and write only `store` (a layer the model module may drop).
+ */
+export interface HeadRollback {
+  check(store: KVStore, toWindow: bigint): void;
+  rollback(store: KVStore, events: EventLog, height: bigint, toWindow: bigint, proposalId: bigint): void;
+}

@@ -91,6 +91,7 @@ const txs: TxCommand[] = [
     build(signer, args, options) {
       const content: ProposalContent = {
         registerDataset: undefined,
+        headRollback: undefined,
         newVersion: {
           modelCid: options['model-cid'] ?? '',
           backboneSeed: options['backbone-seed'] ?? '',
@@ -129,7 +130,7 @@ const txs: TxCommand[] = [
     options: [{ name: 'summary', description: 'longer description of the proposal', default: '' }],
     typeUrl: MSG_SUBMIT_PROPOSAL,
     build(signer, args, options) {
-      const content: ProposalContent = { newVersion: undefined, paramChange: { module: args.module, paramsJson: args.params_json }, registerDataset: undefined };
+      const content: ProposalContent = { newVersion: undefined, paramChange: { module: args.module, paramsJson: args.params_json }, registerDataset: undefined, headRollback: undefined };
       return submission(signer, args.title, options.summary ?? '', args.deposit, content);
     },
   },
@@ -147,7 +148,7 @@ const txs: TxCommand[] = [
     typeUrl: MSG_SUBMIT_PROPOSAL,
     build(signer, args, options) {
       const content: ProposalContent = {
-        newVersion: undefined, paramChange: undefined,
+        newVersion: undefined, paramChange: undefined, headRollback: undefined,
         registerDataset: {
           manifestCid: args.manifest_cid ?? '',
           tokenizerCid: options['tokenizer-cid'] ?? '',
@@ -157,6 +158,17 @@ const txs: TxCommand[] = [
           heldOutChunkCount: uint(options['held-out-chunk-count'], 'held-out-chunk-count'),
         },
       };
+      return submission(signer, args.title, options.summary ?? '', args.deposit, content);
+    },
+  },
+  {
+    name: 'submit-rollback-proposal',
+    description: 'Propose setting the model head back to the base after an applied window (0: the initial adapter); later windows\' aggregates leave the base of windows opened afterwards',
+    args: ['to_window', 'title', 'deposit'],
+    options: [{ name: 'summary', description: 'longer description of the proposal', default: '' }],
+    typeUrl: MSG_SUBMIT_PROPOSAL,
+    build(signer, args, options) {
+      const content: ProposalContent = { newVersion: undefined, paramChange: undefined, registerDataset: undefined, headRollback: { toWindow: uint(args.to_window, 'to_window') } };
       return submission(signer, args.title, options.summary ?? '', args.deposit, content);
     },
   },

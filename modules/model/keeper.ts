@@ -18,7 +18,7 @@ import type { MsgSubmitProposal, MsgVote } from '../../proto/gen/r3mes/model/v1/
 import { decodeAddress, encodeAddress, moduleAddress } from '../../app/core/address.ts';
 import { type Coin, parseAmount, parseCoins } from '../../app/core/coins.ts';
 import { modelErrors } from './errors.ts';
-import type { DepositBank, ParamsRouter, StakeReader } from './expected-keepers.ts';
+import type { DepositBank, HeadRollback, ParamsRouter, StakeReader } from './expected-keepers.ts';
 import { BASIS_POINTS, defaultModelParams, type ModelParams, validateModelParams } from './params.ts';
 import { validateProposalContent } from './validate.ts';
 
@@ -268,6 +268,8 @@ export interface ModelKeeperDeps {
   bank: DepositBank;
   stake: StakeReader;
   params: ParamsRouter;
+  /** The training module's model head; without it a head-rollback proposal is refused (model/17). */
+  head?: HeadRollback;
 }
 
 /** Full layer: proposals, votes, the EndBlock lifecycle, and genesis writes. */
@@ -337,6 +339,8 @@ export class ModelKeeper extends ModelViewKeeper {
       this.checkParamChange(ctx.store, change.module, change.paramsJson);
     }
     if (msg.content?.registerDataset !== undefined) this.checkDatasetRegistration(ctx.store, msg.content.registerDataset);
+    const rollback = msg.content?.headRollback;
+    if (rollback !== undefined) this.checkHeadRollback(ctx.store, rollback.toWindow);
     this.deps.bank.send(ctx.store, ctx.events, proposer, MODEL_MODULE_ADDRESS, [coin]);
     const id = this.nextProposalId(ctx.store);
     this.setNextProposalId(ctx.store, id + 1n);
@@ -367,6 +371,17 @@ export class ModelKeeper extends ModelViewKeeper {
     } catch (error) {
       const cause = toChainError(error);
       throw modelErrors.invalidParamChange(`${module} params refused: ${cause.codespace}/${cause.code}: ${cause.message}`);
+    }
+  }
+
+  /** A head rollback as it would execute now (training's `check`); any refusal becomes `model/17`. */
+  checkHeadRollback(store: KVStore, toWindow: bigint): void {
+    if (this.deps.head === undefined) throw modelErrors.invalidHeadRollback('no training module is wired to roll back');
+    try {
+      this.deps.head.check(store, toWindow);
+    } catch (error) {
+      const cause = toChainError(error);
+      throw modelErrors.invalidHeadRollback(`rollback to window ${toWindow} refused: ${cause.codespace}/${cause.code}: ${cause.message}`);
     }
   }
 
@@ -480,6 +495,12 @@ export class ModelKeeper extends ModelViewKeeper {
         ['proposal_id', proposal.id.toString()],
       ]);
       return id;
+    }
+    const rollback = content?.headRollback;
+    if (rollback !== undefined) {
+      if (this.deps.head === undefined) throw modelErrors.invalidHeadRollback('no training module is wired to roll back');
+      this.deps.head.rollback(store, events, height, rollback.toWindow, proposal.id);
+      return 0n;
     }
     const newVersion = content?.newVersion;
     if (newVersion === undefined) throw modelErrors.invalidProposalContent(`proposal ${proposal.id} has no content`);

@@ -160,7 +160,7 @@ export function validateProposalText(title: string, summary: string): void {
   if (summaryBytes > MAX_SUMMARY_BYTES) throw modelErrors.invalidProposalText(`summary must be at most ${MAX_SUMMARY_BYTES} bytes, got ${summaryBytes}`);
 }
 
-export type ContentKind = 'new_version' | 'param_change' | 'register_dataset';
+export type ContentKind = 'new_version' | 'param_change' | 'register_dataset' | 'head_rollback';
 
 /** Checks the content's own fields; returns its kind. Whether a module exists is checked against state later. */
 export function validateProposalContent(content: ProposalContent | undefined): ContentKind {
@@ -168,12 +168,16 @@ export function validateProposalContent(content: ProposalContent | undefined): C
     throw modelErrors.invalidProposalContent(why);
   };
   if (content === undefined) return fail('content is missing');
-  const { newVersion, paramChange, registerDataset } = content;
-  const kinds = [newVersion, paramChange, registerDataset].filter((kind) => kind !== undefined).length;
-  if (kinds !== 1) fail('content must be exactly one of new_version, param_change and register_dataset');
+  const { newVersion, paramChange, registerDataset, headRollback } = content;
+  const kinds = [newVersion, paramChange, registerDataset, headRollback].filter((kind) => kind !== undefined).length;
+  if (kinds !== 1) fail('content must be exactly one of new_version, param_change, register_dataset and head_rollback');
   if (registerDataset !== undefined) {
     validateDatasetContent(registerDataset);
     return 'register_dataset';
+  }
+  if (headRollback !== undefined) {
+    if (headRollback.toWindow < 0n || headRollback.toWindow >= 1n << 64n) fail(`head_rollback to_window ${headRollback.toWindow} is not a u64`);
+    return 'head_rollback';
   }
   if (newVersion !== undefined) {
     if (newVersion.migrationBlocks < 1n || newVersion.migrationBlocks > MAX_MIGRATION_BLOCKS) {

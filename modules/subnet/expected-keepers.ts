@@ -27,7 +27,7 @@ export interface MinerReader {
  */
 export interface WindowReader {
   windowInfo(store: KVStore, windowId: bigint): {
-    readonly status: 'collecting' | 'aggregating' | 'finalized' | 'failed';
+    readonly status: 'collecting' | 'aggregating' | 'finalized' | 'failed' | 'not-applied';
     readonly seed: Uint8Array;
     readonly modelVersion: bigint;
     readonly subnetCount: bigint;

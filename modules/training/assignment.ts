@@ -52,14 +52,25 @@ export interface CommittedExclusion {
   readonly reason: number;
 }
 
+/** The held-out losses a reveal carries (Q16 nats per byte); both 0 = none (README "Commit-reveal"). */
+export interface CommittedLosses {
+  readonly lossBase: bigint;
+  readonly lossAggregate: bigint;
+}
+
+export const NO_LOSSES: CommittedLosses = { lossBase: 0n, lossAggregate: 0n };
+
 /**
  * An aggregation commitment:
  * sha256(utf8(result_cid) ‖ result_hash ‖ nonce[32] ‖ for each exclusion, ascending by id: u64be(id) ‖ u8(reason)).
- * With no exclusions this is the original sha256(utf8(result_cid) ‖ result_hash[32] ‖ nonce[32]).
+ * ‖ (unless both losses are 0) u64be(loss_base) ‖ u64be(loss_aggregate).
+ * With no exclusions and no losses this is the original sha256(utf8(result_cid) ‖ result_hash[32] ‖ nonce[32]).
  * `result_cid` and `result_hash` are both empty only in a "nothing to aggregate" reveal; else the
  * hash is 32 bytes. Exclusions must be strictly ascending by submission id (one encoding per set).
  */
-export function commitHash(resultCid: string, resultHash: Uint8Array, nonce: Uint8Array, excluded: readonly CommittedExclusion[] = []): Uint8Array {
+export function commitHash(
+  resultCid: string, resultHash: Uint8Array, nonce: Uint8Array, excluded: readonly CommittedExclusion[] = [], losses: CommittedLosses = NO_LOSSES,
+): Uint8Array {
   const nothing = resultCid === '' && resultHash.length === 0;
   if (!nothing && resultHash.length !== RESULT_HASH_BYTES) throw new RangeError(`result hash must be ${RESULT_HASH_BYTES} bytes (or empty with an empty result CID)`);
   if (nonce.length !== NONCE_BYTES) throw new RangeError(`nonce must be ${NONCE_BYTES} bytes`);
@@ -71,5 +82,36 @@ export function commitHash(resultCid: string, resultHash: Uint8Array, nonce: Uin
     previous = submissionId;
     parts.push(u64be(submissionId), Uint8Array.of(reason));
   }
+  for (const [what, value] of [['loss_base', losses.lossBase], ['loss_aggregate', losses.lossAggregate]] as const) {
+    if (value < 0n || value >= 1n << 64n) throw new RangeError(`${what} ${value} is not a u64`);
+  }
+  if (losses.lossBase !== 0n || losses.lossAggregate !== 0n) parts.push(u64be(losses.lossBase), u64be(losses.lossAggregate));
   return sha256(concatBytes(...parts));
+}
+
+const EVAL_DOMAIN = 'r3mes/training/eval/v1';
+
+/**
+ * The window's evaluation sample (README "Proof of Learning"): `count` distinct held-out chunk
+ * indices, ascending. Candidate j (j = 0, 1, …) is
+ * uint256_be(sha256(utf8("r3mes/training/eval/v1") ‖ seed[32] ‖ u64be(window id) ‖ u64be(j))) mod heldoutCount;
+ * a candidate already drawn is skipped, until `count` are drawn. Needs count ≤ heldoutCount.
+ */
+export function evalChunkSample(seed: Uint8Array, windowId: bigint, count: bigint, heldoutCount: bigint): bigint[] {
+  if (seed.length !== SEED_BYTES) throw new RangeError(`seed must be ${SEED_BYTES} bytes, got ${seed.length}`);
+  if (count < 0n || count > heldoutCount) throw new RangeError(`cannot draw ${count} distinct chunks of ${heldoutCount}`);
+  const drawn = new Set<bigint>();
+  const prefix = concatBytes(utf8ToBytes(EVAL_DOMAIN), seed, u64be(windowId));
+  for (let j = 0n; BigInt(drawn.size) < count; j++) drawn.add(uint256be(sha256(concatBytes(prefix, u64be(j)))) % heldoutCount);
+  return [...drawn].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * The Proof of Learning gate (README "Proof of Learning"): a majority result whose held-out losses
+ * are `lossBase` (the window's base) and `lossAggregate` (base + result) is applied iff it improves
+ * the loss by at least `minImprovement`: lossAggregate + minImprovement ≤ lossBase (a tie at the
+ * threshold is applied). All Q16 nats per byte.
+ */
+export function gateApplies(lossBase: bigint, lossAggregate: bigint, minImprovement: bigint): boolean {
+  return lossAggregate + minImprovement <= lossBase;
 }

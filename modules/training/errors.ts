@@ -69,4 +69,8 @@ export const trainingErrors = {
    * "nothing to aggregate" reveal (empty result) leaves an accepted submission included.
    */
   exclusionSetMismatch: registerError(TRAINING_CODESPACE, 30, 'exclusions do not fit the result'),
+  /** Held-out losses in a "nothing to aggregate" reveal or in a window that evaluates nothing. */
+  lossesMismatch: registerError(TRAINING_CODESPACE, 31, 'held-out losses do not fit the reveal'),
+  /** A head rollback to a window that is not an applied, finalized window of the active version still in the head. */
+  invalidRollback: registerError(TRAINING_CODESPACE, 32, 'invalid head rollback'),
 } as const;

@@ -40,7 +40,10 @@ export function initGenesis(training: TrainingKeeper, store: KVStore, genesis: G
     const at = `window ${window.id}`;
     if (window.id <= previous || window.id >= genesis.nextWindowId) throw bad(`${at}: windows must be sorted by id, unique, below next_window_id`);
     previous = window.id;
-    if (window.status < WindowStatus.WINDOW_STATUS_COLLECTING || window.status > WindowStatus.WINDOW_STATUS_FAILED) throw bad(`${at}: unknown status`);
+    if (window.status < WindowStatus.WINDOW_STATUS_COLLECTING || window.status > WindowStatus.WINDOW_STATUS_NOT_APPLIED) throw bad(`${at}: unknown status`);
+    if (window.evalChunks.some((c, i) => c >= window.heldoutChunkCount || (i > 0 && c <= window.evalChunks[i - 1]))) {
+      throw bad(`${at}: eval_chunks must be ascending, distinct, below heldout_chunk_count`);
+    }
     if (window.seed.length !== 32) throw bad(`${at}: seed must be 32 bytes`);
     if (window.subnetCount < 1n || window.chunkCount < 1n || window.maxSubmissionsPerMiner < 1n) throw bad(`${at}: subnet_count, chunk_count and max_submissions_per_miner must be positive`);
     if (!(window.openHeight < window.collectEndHeight && window.collectEndHeight <= window.commitStartHeight
@@ -100,12 +103,13 @@ export function initGenesis(training: TrainingKeeper, store: KVStore, genesis: G
       const nothing = isNothingToAggregate(commit);
       if (!nothing && (contentCidProblem(commit.resultCid) !== undefined || commit.resultHash.length !== 32)) throw bad(`${at}: bad revealed result`);
       if (nothing && commit.excluded.length === 0) throw bad(`${at}: a reveal without a result must exclude the accepted submissions`);
+      if (nothing && (commit.lossBase !== 0n || commit.lossAggregate !== 0n)) throw bad(`${at}: a reveal without a result has no held-out losses`);
       try {
         validateExclusions(commit.excluded);
       } catch (error) {
         throw bad(`${at}: ${(error as Error).message}`);
       }
-    } else if (commit.excluded.length > 0 || commit.resultCid !== '' || commit.resultHash.length > 0) {
+    } else if (commit.excluded.length > 0 || commit.resultCid !== '' || commit.resultHash.length > 0 || commit.lossBase !== 0n || commit.lossAggregate !== 0n) {
       throw bad(`${at}: an unrevealed commit has no result or exclusions`);
     }
     training.setCommit(store, commit);

@@ -84,6 +84,8 @@ export const trainingInterface: ModuleInterface = {
       args: ['window-id', 'result-cid', 'result-hash', 'nonce'],
       options: [
         { name: 'excluded', description: 'accepted submissions left out, ascending: ID:REASON,… with REASON unavailable, undecodable or wrong-model', default: '' },
+        { name: 'loss-base', description: 'committed held-out loss of the window\'s base, Q16 nats per byte (Proof of Learning; 0 in a window without eval_chunks)', default: '0' },
+        { name: 'loss-aggregate', description: 'committed held-out loss of base + result, Q16 nats per byte', default: '0' },
       ],
       typeUrl: TYPE_URLS.revealAggregation,
       build: (signer, args, options) => MsgRevealAggregation.fromPartial({
@@ -91,6 +93,8 @@ export const trainingInterface: ModuleInterface = {
         resultHash: args['result-cid'] === '' && args['result-hash'] === '' ? Buffer.alloc(0) : hexArg(args['result-hash'], 'result-hash'),
         nonce: hexArg(args.nonce, 'nonce'),
         excluded: exclusionsArg(options.excluded ?? ''),
+        lossBase: uintArg(options['loss-base'] ?? '0', 'loss-base'),
+        lossAggregate: uintArg(options['loss-aggregate'] ?? '0', 'loss-aggregate'),
       }),
     },
   ],

@@ -1,5 +1,6 @@
 import { type Page, type PageRequest, paginate, underPrefix } from '../../app/core/pagination.ts';
 import type { Context } from '../../app/core/context.ts';
+import type { EventLog } from '../../app/core/events.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
 import { prefixStore } from '../../app/core/store/prefix.ts';
 import { bytesEqual, concatBytes, readU64be, toHex, u64be, utf8 } from '../../app/core/bytes.ts';
@@ -7,7 +8,7 @@ import type { MsgCommitAggregation, MsgRevealAggregation, MsgSubmitGradient } fr
 import {
   AggregationCommit, type Exclusion, ExclusionReason, Params, Schedule, Submission, SubmissionStatus, Window, WindowStatus,
 } from '../../proto/gen/r3mes/training/v1/types.ts';
-import { assignedChunk, commitHash } from './assignment.ts';
+import { assignedChunk, commitHash, evalChunkSample, gateApplies } from './assignment.ts';
 import { trainingErrors } from './errors.ts';
 import type {
   AggregatorFault, AggregatorSlasher, MinerReader, ModelReader, RewardsHook, SubnetReader, ValidatorReader, WeightedAddress,
@@ -53,13 +54,14 @@ function exclusionKey(excluded: readonly Exclusion[]): string {
 
 const ID_KEY = { keyLength: 8, keyMeaning: 'a u64be submission id' };
 
-export type WindowStatusName = 'collecting' | 'aggregating' | 'finalized' | 'failed';
+export type WindowStatusName = 'collecting' | 'aggregating' | 'finalized' | 'failed' | 'not-applied';
 
 const STATUS_NAMES: Record<number, WindowStatusName> = {
   [WindowStatus.WINDOW_STATUS_COLLECTING]: 'collecting',
   [WindowStatus.WINDOW_STATUS_AGGREGATING]: 'aggregating',
   [WindowStatus.WINDOW_STATUS_FINALIZED]: 'finalized',
   [WindowStatus.WINDOW_STATUS_FAILED]: 'failed',
+  [WindowStatus.WINDOW_STATUS_NOT_APPLIED]: 'not-applied',
 };
 
 const SUBMISSION_STATUS_NAMES: Record<number, string> = {
@@ -387,7 +389,7 @@ export class TrainingKeeper extends TrainingViewKeeper {
     if (this.commit(store, window.id, msg.proposer) !== undefined) throw trainingErrors.alreadyCommitted(`${msg.proposer} in window ${window.id}`);
     this.setCommit(store, {
       windowId: window.id, proposer: msg.proposer, commitment: Buffer.from(msg.commitment), commitHeight: ctx.height,
-      revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n, excluded: [],
+      revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n, excluded: [], lossBase: 0n, lossAggregate: 0n,
     });
     ctx.events.emit('aggregation_commit', [
       ['window', window.id.toString()],
@@ -407,13 +409,15 @@ export class TrainingKeeper extends TrainingViewKeeper {
     const commit = this.commit(store, window.id, msg.proposer);
     if (commit === undefined) throw trainingErrors.noCommitment(`${msg.proposer} did not commit in window ${window.id}`);
     if (commit.revealed) throw trainingErrors.alreadyRevealed(`${msg.proposer} in window ${window.id}`);
-    if (!bytesEqual(commitHash(msg.resultCid, msg.resultHash, msg.nonce, msg.excluded), commit.commitment)) {
-      throw trainingErrors.commitmentMismatch(`sha256(result_cid ‖ result_hash ‖ nonce ‖ exclusions) of ${msg.proposer} in window ${window.id}`);
+    if (!bytesEqual(commitHash(msg.resultCid, msg.resultHash, msg.nonce, msg.excluded, msg), commit.commitment)) {
+      throw trainingErrors.commitmentMismatch(`sha256(result_cid ‖ result_hash ‖ nonce ‖ exclusions ‖ losses) of ${msg.proposer} in window ${window.id}`);
     }
     this.checkExclusions(store, window, msg);
+    this.checkLosses(window, msg);
     const excluded: Exclusion[] = msg.excluded.map(({ submissionId, reason }) => ({ submissionId, reason }));
     this.setCommit(store, {
       ...commit, revealed: true, resultCid: msg.resultCid, resultHash: Buffer.from(msg.resultHash), revealHeight: ctx.height, excluded,
+      lossBase: msg.lossBase, lossAggregate: msg.lossAggregate,
     });
     ctx.events.emit('aggregation_reveal', [
       ['window', window.id.toString()],
@@ -421,7 +425,22 @@ export class TrainingKeeper extends TrainingViewKeeper {
       ['result_cid', msg.resultCid],
       ['result_hash', toHex(msg.resultHash), false],
       ['excluded', excluded.map((x) => `${x.submissionId}:${EXCLUSION_REASON_NAMES[x.reason]}`).join(','), false],
+      ['loss_base', msg.lossBase.toString(), false],
+      ['loss_aggregate', msg.lossAggregate.toString(), false],
     ]);
+  }
+
+  /**
+   * A reveal's held-out losses against the window (31): none (both 0) with a "nothing to
+   * aggregate" reveal or in a window that evaluates nothing. Their values the chain cannot check:
+   * the majority decides them, as it decides the result.
+   */
+  private checkLosses(window: Window, msg: MsgRevealAggregation): void {
+    if (msg.lossBase === 0n && msg.lossAggregate === 0n) return;
+    if (window.evalChunks.length === 0 || isNothingToAggregate(msg)) {
+      const why = window.evalChunks.length === 0 ? `window ${window.id} evaluates no held-out chunks` : 'a "nothing to aggregate" reveal has no aggregate to evaluate';
+      throw trainingErrors.lossesMismatch(`${why}: loss_base and loss_aggregate must be 0, got ${msg.lossBase} and ${msg.lossAggregate}`);
+    }
   }
 
   /**
@@ -465,6 +484,53 @@ export class TrainingKeeper extends TrainingViewKeeper {
       ['window', submission.windowId.toString()],
       ['reason', submission.rejectReason, false],
     ]);
+  }
+
+  /**
+   * Whether governance may roll the model head back to the base after window `toWindow`
+   * (README "Rollback"): 0 (the active version's initial adapter), or a FINALIZED (applied)
+   * window of the active model version that is still part of the head. Throws 32 otherwise.
+   */
+  checkHeadRollback(store: KVStore, toWindow: bigint): void {
+    const active = this.deps.models.activeVersion(store);
+    if (active === undefined) throw trainingErrors.invalidRollback('there is no active model version to roll back');
+    if (toWindow === 0n) return;
+    const window = this.window(store, toWindow);
+    if (window === undefined) throw trainingErrors.invalidRollback(`window ${toWindow} does not exist`);
+    if (window.status !== WindowStatus.WINDOW_STATUS_FINALIZED) {
+      throw trainingErrors.invalidRollback(`window ${toWindow} is ${STATUS_NAMES[window.status] ?? 'unknown'}: the head can be rolled back only to an applied, finalized window`);
+    }
+    if (window.modelVersion !== active.number) throw trainingErrors.invalidRollback(`window ${toWindow} trained model version ${window.modelVersion}, not the active version ${active.number}`);
+    if (window.rolledBackHeight !== 0n) throw trainingErrors.invalidRollback(`window ${toWindow} was itself rolled back at height ${window.rolledBackHeight}`);
+  }
+
+  /**
+   * Governance (modules/model, a passed head-rollback proposal, at `height`): every window of the
+   * active version after `toWindow` that is open or applied and not yet rolled back gets
+   * `rolled_back_height = height`, so bases of windows opened after this height leave its
+   * aggregate out (an open one still finalizes and pays; its aggregate never enters a base).
+   * Returns the windows marked. Throws 32 (nothing written) when `checkHeadRollback` refuses.
+   */
+  rollbackHead(store: KVStore, events: EventLog, height: bigint, toWindow: bigint, proposalId: bigint): bigint[] {
+    this.checkHeadRollback(store, toWindow);
+    const active = this.deps.models.activeVersion(store)!;
+    const marked: bigint[] = [];
+    const last = this.schedule(store).nextWindowId - 1n;
+    for (let id = toWindow + 1n; id <= last; id++) {
+      const window = this.window(store, id);
+      if (window === undefined || window.modelVersion !== active.number || window.rolledBackHeight !== 0n) continue;
+      if (window.status === WindowStatus.WINDOW_STATUS_FAILED || window.status === WindowStatus.WINDOW_STATUS_NOT_APPLIED) continue;
+      window.rolledBackHeight = height;
+      this.setWindow(store, window);
+      marked.push(id);
+    }
+    events.emit('head_rolled_back', [
+      ['to_window', toWindow.toString()],
+      ['proposal_id', proposalId.toString()],
+      ['model_version', active.number.toString()],
+      ['windows', marked.join(','), false],
+    ]);
+    return marked;
   }
 
   private inPhase(window: Window, height: bigint, start: bigint, end: bigint): boolean {
@@ -531,6 +597,12 @@ export class TrainingKeeper extends TrainingViewKeeper {
       baseReward: params.baseReward, submissionCount: 0n, acceptedCount: 0n, proposers: [],
       resultCid: '', resultHash: Buffer.alloc(0), failureReason: '', closedHeight: 0n, excludedCount: 0n,
       datasetId: dataset?.id ?? 0n,
+      // Evaluation draws from the held-out split of the window's dataset (the param when the
+      // dataset states none: the Brown corpus's 303 chunks by default), never more than it has.
+      evalChunkCount: params.evalChunks,
+      heldoutChunkCount: dataset !== undefined && dataset.heldOutChunkCount > 0n && dataset.heldOutChunkCount < params.heldoutChunkCount ? dataset.heldOutChunkCount : params.heldoutChunkCount,
+      minImprovement: params.minImprovement,
+      evalChunks: [], lossBase: 0n, lossAggregate: 0n, rolledBackHeight: 0n,
     };
     this.setWindow(ctx.store, window);
     schedule.nextWindowId = id + 1n;
@@ -575,6 +647,11 @@ export class TrainingKeeper extends TrainingViewKeeper {
     }
     const drawn = this.deps.drawer.draw(ctx, PROPOSER_DRAW_PURPOSE, window.id.toString(), candidates, k);
     window.proposers = drawn.map((candidate) => candidate.id);
+    // The evaluation sample, from this block's beacon: unknown while miners trained. Params are
+    // validated (count ≤ held-out size); a hand-written genesis window that breaks it evaluates nothing.
+    if (window.evalChunkCount > 0n && window.evalChunkCount <= window.heldoutChunkCount) {
+      window.evalChunks = evalChunkSample(this.deps.drawer.seed(ctx), window.id, window.evalChunkCount, window.heldoutChunkCount);
+    }
     this.setWindow(store, window);
     ctx.events.emit('aggregation_started', [
       ['window', window.id.toString()],
@@ -584,6 +661,7 @@ export class TrainingKeeper extends TrainingViewKeeper {
       ['commit_start_height', window.commitStartHeight.toString()],
       ['reveal_start_height', window.revealStartHeight.toString()],
       ['reveal_end_height', window.revealEndHeight.toString()],
+      ['eval_chunks', window.evalChunks.join(','), false],
     ]);
     for (const proposer of window.proposers) {
       ctx.events.emit('aggregation_proposer', [['window', window.id.toString()], ['proposer', proposer]]);
@@ -598,14 +676,18 @@ export class TrainingKeeper extends TrainingViewKeeper {
    */
   private tally(ctx: Context, window: Window): void {
     const commits = new Map(this.commits(ctx.store, window.id).map((commit) => [commit.proposer, commit]));
-    const groups: Array<{ cid: string; hash: Uint8Array; key: string; excluded: Exclusion[]; proposers: string[] }> = [];
+    const groups: Array<{ cid: string; hash: Uint8Array; key: string; excluded: Exclusion[]; lossBase: bigint; lossAggregate: bigint; proposers: string[] }> = [];
     for (const proposer of window.proposers) {
       const commit = commits.get(proposer);
       if (commit === undefined || !commit.revealed) continue;
-      const key = exclusionKey(commit.excluded);
+      // Identical = same result, same exclusions AND same held-out losses.
+      const key = `${exclusionKey(commit.excluded)}|${commit.lossBase}|${commit.lossAggregate}`;
       const group = groups.find((g) => g.cid === commit.resultCid && bytesEqual(g.hash, commit.resultHash) && g.key === key);
-      if (group === undefined) groups.push({ cid: commit.resultCid, hash: commit.resultHash, key, excluded: commit.excluded, proposers: [proposer] });
-      else group.proposers.push(proposer);
+      if (group === undefined) {
+        groups.push({
+          cid: commit.resultCid, hash: commit.resultHash, key, excluded: commit.excluded, lossBase: commit.lossBase, lossAggregate: commit.lossAggregate, proposers: [proposer],
+        });
+      } else group.proposers.push(proposer);
     }
     const drawn = window.proposers.length;
     const majority = groups.find((group) => group.proposers.length * 2 > drawn);
@@ -629,18 +711,25 @@ export class TrainingKeeper extends TrainingViewKeeper {
       this.fail(ctx, window, 'all inputs excluded', true);
       return;
     }
-    window.status = WindowStatus.WINDOW_STATUS_FINALIZED;
+    // The gate (README "Proof of Learning"): applied iff loss_aggregate + min_improvement ≤ loss_base.
+    const applied = window.evalChunks.length === 0 || gateApplies(majority.lossBase, majority.lossAggregate, window.minImprovement);
+    window.status = applied ? WindowStatus.WINDOW_STATUS_FINALIZED : WindowStatus.WINDOW_STATUS_NOT_APPLIED;
     window.resultCid = majority.cid;
     window.resultHash = Buffer.from(majority.hash);
+    window.lossBase = majority.lossBase;
+    window.lossAggregate = majority.lossAggregate;
     window.closedHeight = ctx.height;
     this.setWindow(ctx.store, window);
-    ctx.events.emit('window_finalized', [
+    ctx.events.emit(applied ? 'window_finalized' : 'window_not_applied', [
       ['window', window.id.toString()],
       ['result_cid', majority.cid],
       ['result_hash', toHex(majority.hash), false],
       ['votes', `${majority.proposers.length}/${drawn}`, false],
       ['accepted', window.acceptedCount.toString()],
       ['excluded', window.excludedCount.toString(), false],
+      ['loss_base', majority.lossBase.toString(), false],
+      ['loss_aggregate', majority.lossAggregate.toString(), false],
+      ['min_improvement', window.minImprovement.toString(), false],
     ]);
 
     // Excluded submissions are EXCLUDED by now: only the included ones earn their miner weight.

@@ -33,6 +33,7 @@ export const WINDOW_STATUS_FILTER: Readonly<Record<string, WindowStatus>> = {
   aggregating: WindowStatus.WINDOW_STATUS_AGGREGATING,
   finalized: WindowStatus.WINDOW_STATUS_FINALIZED,
   failed: WindowStatus.WINDOW_STATUS_FAILED,
+  not_applied: WindowStatus.WINDOW_STATUS_NOT_APPLIED,
 };
 
 function windowStatusFilter(status: string): WindowStatus | undefined {

@@ -11,6 +11,10 @@ import { DEFAULT_AGGREGATION_RULE, parseAggregationRule } from './aggregation-ru
 import { trainingErrors } from './errors.ts';
 
 export const MAX_AMOUNT = (1n << 256n) - 1n;
+/** Each evaluated chunk costs every proposer two forwards over 2048 tokens: keep it bounded. */
+export const MAX_EVAL_CHUNKS = 64n;
+/** 2^32 Q16 nats per byte = 65536 nats: beyond any loss the integer cross-entropy can produce. */
+export const MAX_MIN_IMPROVEMENT = 1n << 32n;
 
 export function defaultParams(): Params {
   return {
@@ -29,6 +33,11 @@ export function defaultParams(): Params {
     commitPeriodBlocks: 10n,
     revealPeriodBlocks: 10n,
     aggregationRule: DEFAULT_AGGREGATION_RULE,
+    // Proof of Learning (README): 4 held-out chunks of the Brown corpus's 303 (worker/src/data);
+    // an aggregate is applied when it does not worsen the held-out loss.
+    evalChunks: 4n,
+    heldoutChunkCount: 303n,
+    minImprovement: 0n,
   };
 }
 
@@ -42,6 +51,9 @@ const RANGES: Record<string, readonly [bigint, bigint]> = {
   aggregationProposers: [1n, 100n],
   commitPeriodBlocks: [1n, 1_000_000n],
   revealPeriodBlocks: [1n, 1_000_000n],
+  evalChunks: [0n, MAX_EVAL_CHUNKS],
+  heldoutChunkCount: [1n, 1n << 40n],
+  minImprovement: [0n, MAX_MIN_IMPROVEMENT],
 };
 /**
  * How many windows before the collecting one may still be aggregating: `r3mes-worker aggregate`
@@ -71,6 +83,9 @@ export function validateParams(params: Params, error: ErrorKind = trainingErrors
   }
   for (const key of AMOUNTS) parseAmountString(params[key], key, error);
   parseAggregationRule(params.aggregationRule, error);
+  if (params.evalChunks > params.heldoutChunkCount) {
+    throw error(`evalChunks (${params.evalChunks}) must be at most heldoutChunkCount (${params.heldoutChunkCount}): the evaluation sample is drawn without repetition`);
+  }
   const phases = params.challengePeriodBlocks + params.commitPeriodBlocks + params.revealPeriodBlocks;
   if (phases > AGGREGATION_LOOKBACK_WINDOWS * params.windowBlocks) {
     throw error(`challengePeriodBlocks + commitPeriodBlocks + revealPeriodBlocks (${phases}) must be at most ${AGGREGATION_LOOKBACK_WINDOWS} × windowBlocks (${AGGREGATION_LOOKBACK_WINDOWS * params.windowBlocks}): a window must finish its reveal phase before the ${AGGREGATION_LOOKBACK_WINDOWS + 1n}th window after it opens`);

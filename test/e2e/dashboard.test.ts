@@ -257,10 +257,11 @@ t.test('dashboard against a scripted API: disputes with panels and votes, a reso
     commitStartHeight: String(id * 10 + 12), revealStartHeight: String(id * 10 + 14), revealEndHeight: String(id * 10 + 16), ...extra,
   });
   const windows = new Map<number, Json>([
-    [1, windowJson(1, 'FINALIZED', { submissionCount: '2', acceptedCount: '2', proposers: [addr(1)], resultCid: 'bafkreiaaaa1' })],
+    [1, windowJson(1, 'FINALIZED', { submissionCount: '2', acceptedCount: '2', proposers: [addr(1)], resultCid: 'bafkreiaaaa1', lossBase: String(5 * 65536), lossAggregate: String(4.5 * 65536) })],
     [2, windowJson(2, 'FAILED', { failureReason: 'no majority', submissionCount: '1', acceptedCount: '1', proposers: [addr(1)] })],
-    [3, windowJson(3, 'FINALIZED', { submissionCount: '2', acceptedCount: '1', proposers: [addr(1)], resultCid: 'bafkreiaaaa3' })],
-    [4, windowJson(4, 'FINALIZED', { submissionCount: '1', acceptedCount: '1', proposers: [addr(1)], resultCid: 'bafkreiaaaa4' })],
+    // Proof of Learning: window 3's update made the held-out loss worse, so the head kept its base.
+    [3, windowJson(3, 'NOT_APPLIED', { submissionCount: '2', acceptedCount: '1', proposers: [addr(1)], resultCid: 'bafkreiaaaa3', lossBase: String(4.5 * 65536), lossAggregate: String(4.75 * 65536) })],
+    [4, windowJson(4, 'FINALIZED', { submissionCount: '1', acceptedCount: '1', proposers: [addr(1)], resultCid: 'bafkreiaaaa4', lossBase: String(4.5 * 65536), lossAggregate: String(4 * 65536) })],
     [5, windowJson(5, 'AGGREGATING', { submissionCount: '1', acceptedCount: '1', proposers: [addr(1)] })],
     [6, windowJson(6, 'COLLECTING')],
   ]);
@@ -323,7 +324,7 @@ t.test('dashboard against a scripted API: disputes with panels and votes, a reso
 
   t.equal(await page.textContent('[data-testid="chain-id"]'), 'r3mes-stub-1');
   t.match(await page.textContent('[data-testid="beacon"]'), /^c0ffeec0ffee…eeabcd @\d+$/, 'beacon value (hex, shortened) and its height');
-  for (const [id, status] of [[1, 'finalized'], [2, 'failed'], [3, 'finalized'], [4, 'finalized'], [5, 'aggregating'], [6, 'collecting']] as const) {
+  for (const [id, status] of [[1, 'finalized'], [2, 'failed'], [3, 'not-applied'], [4, 'finalized'], [5, 'aggregating'], [6, 'collecting']] as const) {
     t.equal(await page.getAttribute(`[data-testid="window-row-${id}"]`, 'data-status'), status, `window ${id} ${status}`);
   }
   t.equal(await page.textContent('[data-testid="window-result-2"]'), 'no majority', 'failure reason of a failed window');
@@ -336,6 +337,12 @@ t.test('dashboard against a scripted API: disputes with panels and votes, a reso
   const ys = await Promise.all([1, 5].map(async (id) => Number(await page.getAttribute(`[data-testid="loss-point-${id}"]`, 'cy'))));
   t.ok(ys[1] > ys[0], 'a lower loss is drawn lower');
   t.equal(await page.locator('[data-testid^="submissions-window-"]').count(), 3, 'submissions of the three latest windows that have any');
+
+  // Model head chart: the held-out loss after each evaluated window; a not-applied window keeps the base's.
+  t.equal(await page.getAttribute('[data-testid="head-chart"]', 'data-points'), '3', 'one point per evaluated, closed window');
+  const head = await Promise.all([1, 3, 4].map(async (id) => [await page.getAttribute(`[data-testid="head-point-${id}"]`, 'data-applied'), Number(await page.getAttribute(`[data-testid="head-point-${id}"]`, 'data-loss'))]));
+  t.same(head, [['true', 4.5], ['false', 4.5], ['true', 4]], 'applied: loss with the update; not applied: the base\'s loss');
+  t.match(await page.textContent('[data-testid="window-result-3"]'), /^not applied: bafkreiaaaa3 \(held-out 4\.5000 → 4\.7500\)$/, 'the not-applied window shows both losses');
 
   // Disputes: stage, panel seats and their votes.
   t.equal(await page.getAttribute('[data-testid="dispute-row-1"]', 'data-stage'), 'l3-voting');

@@ -12,7 +12,7 @@ import { AuthKeeper } from '../../modules/auth/keeper.ts';
 import { encodeAddress } from '../../app/core/address.ts';
 import { BankKeeper } from '../../modules/bank/keeper.ts';
 import { EventLog } from '../../app/core/events.ts';
-import type { ParamsRouter, StakeReader } from '../../modules/model/expected-keepers.ts';
+import type { ParamsRouter, StakeReader, HeadRollback } from '../../modules/model/expected-keepers.ts';
 import { ModelKeeper } from '../../modules/model/keeper.ts';
 import { modelModule } from '../../modules/model/module.ts';
 import { defaultModelGenesis } from '../../modules/model/genesis.ts';
@@ -36,7 +36,7 @@ export const MIN_DEPOSIT = 10_000_000n;
  */
 export const FAKE_KEY = utf8('fake-staking/params');
 
-export function setup({ votingPeriodBlocks = '10' } = {}) {
+export function setup({ votingPeriodBlocks = '10', head = undefined as HeadRollback | undefined } = {}) {
   const store = emptyState();
   const auth = new AuthKeeper();
   const bank = new BankKeeper(auth);
@@ -66,7 +66,7 @@ export function setup({ votingPeriodBlocks = '10' } = {}) {
       if (BigInt(blocks) < BigInt(voting)) throw new ChainError('staking', 2, `unbondingBlocks ${blocks} is below the model's votingPeriodBlocks ${voting}`);
     },
   };
-  const keeper = new ModelKeeper({ bank, stake, params: router });
+  const keeper = new ModelKeeper({ bank, stake, params: router, head });
   module = modelModule(keeper);
   const genesis = defaultModelGenesis();
   genesis.params.votingPeriodBlocks = votingPeriodBlocks;

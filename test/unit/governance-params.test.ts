@@ -9,6 +9,7 @@ import t, { type Test } from 'tap';
 import { buildModules } from '../../app/modules.ts';
 import { ChainError } from '../../app/core/errors.ts';
 import { CacheStore } from '../../app/core/store/cache.ts';
+import { EventLog } from '../../app/core/events.ts';
 import { defaultAppState, initModulesGenesis } from '../../genesis/app-state.ts';
 import { applyDevnetTemplate } from '../../genesis/devnet.ts';
 import { WindowStatus } from '../../proto/gen/r3mes/training/v1/types.ts';
@@ -81,6 +82,7 @@ t.test('training: a window already open keeps its phases; shorter windows must n
     id: 1n, status: WindowStatus.WINDOW_STATUS_COLLECTING, openHeight: 1n, seed: Buffer.alloc(32, 1), modelVersion: 1n, subnetCount: 4n, datasetId: 1n,
     chunkCount: 1024n, maxSubmissionsPerMiner: 4n, collectEndHeight: 101n, commitStartHeight: 301n, revealStartHeight: 351n, revealEndHeight: 401n,
     baseReward: '1000000', submissionCount: 0n, acceptedCount: 0n, proposers: [], resultCid: '', resultHash: Buffer.alloc(0), failureReason: '', closedHeight: 0n, excludedCount: 0n,
+    evalChunkCount: 0n, heldoutChunkCount: 303n, minImprovement: 0n, evalChunks: [], lossBase: 0n, lossAggregate: 0n, rolledBackHeight: 0n,
   });
   training.setSchedule(s.store, { nextWindowId: 2n, nextSubmissionId: 1n, nextOpenHeight: 101n, collectingWindowId: 1n });
   // Window 1 reveals until 400; windows of 100 open at 101, 201, 301: window 4 at 400 → 3 after it. Fine.
@@ -135,5 +137,28 @@ t.test('staking: a change that would leave no validator with voting power is ref
   s.submit('staking', { powerReduction: '5000000' }); // power 1: still in the set
   refused(t, () => s.submit('staking', { powerReduction: '5000001' }),
     /^staking params refused: staking\/21: with powerReduction 5000001 no validator would keep voting power/);
+  t.end();
+});
+
+t.test('head rollback against the real training keeper: only to an applied window of the active version (model/20 naming training/32)', (t) => {
+  const s = setup();
+  const { training, model } = s.keepers;
+  const window = (id: bigint, status: WindowStatus) => ({
+    id, status, openHeight: id * 10n, seed: Buffer.alloc(32, 1), modelVersion: 1n, subnetCount: 4n,
+    chunkCount: 1024n, maxSubmissionsPerMiner: 4n, collectEndHeight: id * 10n + 10n, commitStartHeight: id * 10n + 12n, revealStartHeight: id * 10n + 14n, revealEndHeight: id * 10n + 16n,
+    baseReward: '1000000', submissionCount: 1n, acceptedCount: 1n, proposers: [], resultCid: '', resultHash: Buffer.alloc(0), failureReason: '', closedHeight: id * 10n + 16n, excludedCount: 0n,
+    evalChunkCount: 4n, heldoutChunkCount: 303n, minImprovement: 0n, evalChunks: [], lossBase: 1000n, lossAggregate: 900n, rolledBackHeight: 0n, datasetId: 0n,
+  });
+  training.setWindow(s.store, window(1n, WindowStatus.WINDOW_STATUS_FINALIZED));
+  training.setWindow(s.store, window(2n, WindowStatus.WINDOW_STATUS_NOT_APPLIED));
+  training.setWindow(s.store, window(3n, WindowStatus.WINDOW_STATUS_FINALIZED));
+  training.setSchedule(s.store, { nextWindowId: 4n, nextSubmissionId: 2n, nextOpenHeight: 100n, collectingWindowId: 0n });
+  t.doesNotThrow(() => model.checkHeadRollback(s.store, 1n));
+  t.doesNotThrow(() => model.checkHeadRollback(s.store, 0n));
+  t.throws(() => model.checkHeadRollback(s.store, 2n), { codespace: 'model', code: 17, message: /training\/32: window 2 is not-applied/ });
+  t.throws(() => model.checkHeadRollback(s.store, 9n), { codespace: 'model', code: 17, message: /training\/32: window 9 does not exist/ });
+  const layer = new CacheStore(s.store);
+  training.rollbackHead(layer, new EventLog(), 50n, 1n, 1n);
+  t.same([1n, 2n, 3n].map((id) => training.window(layer, id)!.rolledBackHeight), [0n, 0n, 50n], 'window 3 leaves the head; the not-applied window 2 was never in it');
   t.end();
 });

@@ -347,3 +347,51 @@ t.test('ModuleInterface: CLI builds valid messages, REST paths name every argume
 function defaultModelParams2(votingPeriodBlocks: string) {
   return { ...defaultModelParams(), votingPeriodBlocks: BigInt(votingPeriodBlocks) };
 }
+
+t.test('head rollback: checked at submission (model/20), executed on a layer when passed, a failing execution fails the proposal', (t) => {
+  const calls: Array<{ toWindow: bigint; height: bigint; proposalId: bigint }> = [];
+  let allowed = new Set([0n, 3n]);
+  const head = {
+    check(_store: KVStore, toWindow: bigint) {
+      if (!allowed.has(toWindow)) throw new ChainError('training', 32, `window ${toWindow} is not applied: invalid head rollback`);
+    },
+    rollback(store: KVStore, events: EventLog, height: bigint, toWindow: bigint, proposalId: bigint) {
+      this.check(store, toWindow);
+      store.set(utf8('rolled'), utf8(String(toWindow)));
+      events.emit('head_rolled_back', [['to_window', toWindow.toString()]]);
+      calls.push({ toWindow, height, proposalId });
+    },
+  };
+  const rollback = (toWindow: bigint) => ({ newVersion: undefined, paramChange: undefined, headRollback: { toWindow } });
+  const f = setup({ head });
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(rollback(2n))), { codespace: 'model', code: 17, message: /rollback to window 2 refused: training\/32/ });
+  t.equal(f.keeper.nextProposalId(f.store), 1n, 'a refused submission uses no id');
+  t.equal(f.bank.balance(f.store, PROPOSER, DENOM), FUNDS, 'and moves no deposit');
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg({ newVersion: newVersionContent(), paramChange: undefined, headRollback: { toWindow: 1n } })), { codespace: 'model', code: 6 }, 'two kinds');
+
+  const ctx = f.deliver(2n, SUBMIT, submitMsg(rollback(3n)));
+  t.same(eventsOf(ctx, 'proposal_submitted').map((e) => e.kind), ['head_rollback']);
+  f.deliver(3n, VOTE, voteMsg(1n, VAL_A, VoteOption.VOTE_OPTION_YES));
+  const end = f.endBlock(12n);
+  t.same(eventsOf(end, 'proposal_finished'), [{ id: '1', outcome: 'passed', deposit: 'refunded' }]);
+  t.same(calls, [{ toWindow: 3n, height: 12n, proposalId: 1n }]);
+  t.same(eventsOf(end, 'head_rolled_back'), [{ to_window: '3' }]);
+  t.equal(fromUtf8(f.store.get(utf8('rolled'))!), '3');
+
+  // Passed, but the head changed during the vote: execution fails, nothing written.
+  f.deliver(13n, SUBMIT, submitMsg(rollback(0n)));
+  f.deliver(14n, VOTE, voteMsg(2n, VAL_A, VoteOption.VOTE_OPTION_YES));
+  allowed = new Set([3n]);
+  f.endBlock(23n);
+  const failed = f.keeper.proposal(f.store, 2n)!;
+  t.equal(failed.status, ProposalStatus.PROPOSAL_STATUS_FAILED);
+  t.match(failed.failureReason, /training\/32/);
+  t.equal(fromUtf8(f.store.get(utf8('rolled'))!), '3', 'the failed execution wrote nothing');
+  t.equal(calls.length, 1);
+
+  const bare = setup();
+  t.throws(() => bare.deliver(2n, SUBMIT, submitMsg(rollback(0n))), { codespace: 'model', code: 17, message: /no training module/ });
+  const cli = modelInterface.txs.find((c) => c.name === 'submit-rollback-proposal')!;
+  t.same((cli.build(encodeAddress(PROPOSER), { to_window: '4', title: 'back', deposit: `${MIN_DEPOSIT}${DENOM}` }, {}) as MsgSubmitProposal).content, rollback(4n));
+  t.end();
+});

@@ -45,6 +45,7 @@ function window(id: bigint, status: WindowStatus, submissionCount: bigint): Wind
     maxSubmissionsPerMiner: 4n, collectEndHeight: collectEnd, commitStartHeight: commitStart, revealStartHeight: commitStart + 5n,
     revealEndHeight: commitStart + 10n, baseReward: '1000000', submissionCount, acceptedCount: 0n, proposers: [], resultCid: '',
     resultHash: Buffer.alloc(0), failureReason: status === WindowStatus.WINDOW_STATUS_FAILED ? 'no accepted submissions' : '', closedHeight: late ? 0n : open + 22n, excludedCount: 0n,
+    evalChunkCount: 0n, heldoutChunkCount: 303n, minImprovement: 0n, evalChunks: [], lossBase: 0n, lossAggregate: 0n, rolledBackHeight: 0n,
   };
 }
 
@@ -219,7 +220,7 @@ t.test('the OpenAPI document describes the lists: pagination.* and filters in th
   for (const name of ['pagination.key', 'pagination.offset', 'pagination.limit', 'pagination.count_total', 'pagination.reverse']) {
     t.ok(windows?.parameters?.some((p) => p.in === 'query' && p.name === name), `windows: ${name}`);
   }
-  t.same(windows?.parameters?.find((p) => p.name === 'status')?.schema?.enum, ['collecting', 'aggregating', 'finalized', 'failed', 'all']);
+  t.same(windows?.parameters?.find((p) => p.name === 'status')?.schema?.enum, ['collecting', 'aggregating', 'finalized', 'failed', 'not_applied', 'all']);
   t.ok(windows?.responses['200']?.content?.['application/json']?.schema.properties?.pagination, 'pagination in the answer');
   t.same(doc.paths['/r3mes/verification/v1/disputes']?.get?.parameters?.find((p) => p.name === 'status')?.schema?.enum, ['open', 'resolved', 'all']);
   t.ok(doc.paths['/r3mes/training/v1/miners/{miner}/submissions']?.get?.parameters?.some((p) => p.name === 'pagination.limit'));

@@ -622,6 +622,39 @@ t.test('reveal-aggregation --excluded ID:REASON,… builds the exclusions; "" ""
   t.end();
 });
 
+t.test('31 held-out losses do not fit: with "nothing to aggregate", or in a window without eval_chunks; 32 invalid head rollback', (t) => {
+  const losses = { lossBase: 1000n, lossAggregate: 990n };
+  const all = [ex(1n), ex(2n), ex(3n)];
+  {
+    const s = setup();
+    const proposers = toCommitPhase(s);
+    s.training.commitAggregation(s.at(13n), MsgCommitAggregation.fromPartial({
+      proposer: proposers[0], windowId: 1n, commitment: Buffer.from(commitHash('', new Uint8Array(), nonceOf(proposers[0]), all, losses)),
+    }));
+    s.training.commitAggregation(s.at(13n), MsgCommitAggregation.fromPartial({
+      proposer: proposers[1], windowId: 1n, commitment: Buffer.from(commitHash(RESULT_CID, RESULT_HASH, nonceOf(proposers[1]), [], losses)),
+    }));
+    s.runTo(16n);
+    refusedReveal(t, s, 16n, { ...revealX(proposers[0], all, '', new Uint8Array()), ...losses }, trainingErrors.lossesMismatch, 'losses with "nothing to aggregate"');
+    s.training.revealAggregation(s.at(16n), { ...revealX(proposers[1], []), ...losses });
+    t.same([s.training.commit(s.store, 1n, proposers[1])!.lossBase, s.training.commit(s.store, 1n, proposers[1])!.lossAggregate], [1000n, 990n], 'stored with the reveal');
+    rejects(t, () => s.training.checkHeadRollback(s.store, 1n), trainingErrors.invalidRollback, 'rollback to a window still aggregating');
+  }
+  {
+    const s = setup({ evalChunks: 0n });
+    const proposers = toCommitPhase(s);
+    s.training.commitAggregation(s.at(13n), MsgCommitAggregation.fromPartial({
+      proposer: proposers[0], windowId: 1n, commitment: Buffer.from(commitHash(RESULT_CID, RESULT_HASH, nonceOf(proposers[0]), [], losses)),
+    }));
+    s.runTo(16n);
+    refusedReveal(t, s, 16n, { ...revealX(proposers[0], []), ...losses }, trainingErrors.lossesMismatch, 'losses in a window without evaluation');
+  }
+  const spec = trainingInterface.txs.find((tx) => tx.name === 'reveal-aggregation')!;
+  const built = spec.build(VALIDATORS[0], { 'window-id': '1', 'result-cid': RESULT_CID, 'result-hash': toHex(RESULT_HASH), nonce: '00'.repeat(32) }, { 'loss-base': '1000', 'loss-aggregate': '990' }) as MsgRevealAggregation;
+  t.same([built.lossBase, built.lossAggregate], [1000n, 990n], 'CLI reveal-aggregation --loss-base --loss-aggregate');
+  t.end();
+});
+
 t.test('every training error code has its test', (t) => {
   const all = Object.values(trainingErrors).map((kind) => kind.code).sort((a, b) => a - b);
   t.same([...covered].sort((a, b) => a - b), all);

@@ -13,7 +13,7 @@ import { GenesisState as SubnetGenesis } from '../../proto/gen/r3mes/subnet/v1/g
 import { GenesisState } from '../../proto/gen/r3mes/training/v1/genesis.ts';
 import { MsgSubmitGradient } from '../../proto/gen/r3mes/training/v1/tx.ts';
 import { type Exclusion, ExclusionReason, type Params, SubmissionStatus, WindowStatus } from '../../proto/gen/r3mes/training/v1/types.ts';
-import { commitHash } from '../../modules/training/assignment.ts';
+import { commitHash, type CommittedLosses, evalChunkSample, NO_LOSSES } from '../../modules/training/assignment.ts';
 import { defaultGenesis } from '../../modules/training/genesis.ts';
 import { PROPOSER_DRAW_PURPOSE } from '../../modules/training/keeper.ts';
 import { defaultParams, validateParams } from '../../modules/training/params.ts';
@@ -71,17 +71,19 @@ const NOTHING = { cid: '', hash: Buffer.alloc(0) };
  * Each proposer → the result (and exclusions) it commits and reveals; `undefined` result = commits
  * nothing; reveal false = commits, never reveals.
  */
-function aggregate(s: Setup, plan: Array<{ proposer: string; result?: { cid: string; hash: Buffer }; excluded?: Exclusion[]; reveal?: boolean }>, windowId = 1n): void {
+function aggregate(
+  s: Setup, plan: Array<{ proposer: string; result?: { cid: string; hash: Buffer }; excluded?: Exclusion[]; reveal?: boolean; losses?: CommittedLosses }>, windowId = 1n,
+): void {
   const window = s.training.window(s.store, windowId)!;
   const commitCtx = s.runTo(window.commitStartHeight);
-  for (const { proposer, result, excluded = [] } of plan) {
+  for (const { proposer, result, excluded = [], losses = NO_LOSSES } of plan) {
     if (result === undefined) continue;
-    s.training.commitAggregation(commitCtx, { proposer, windowId, commitment: Buffer.from(commitHash(result.cid, result.hash, nonceOf(proposer), excluded)) });
+    s.training.commitAggregation(commitCtx, { proposer, windowId, commitment: Buffer.from(commitHash(result.cid, result.hash, nonceOf(proposer), excluded, losses)) });
   }
   const revealCtx = s.runTo(window.revealStartHeight);
-  for (const { proposer, result, excluded = [], reveal } of plan) {
+  for (const { proposer, result, excluded = [], reveal, losses = NO_LOSSES } of plan) {
     if (result === undefined || reveal === false) continue;
-    s.training.revealAggregation(revealCtx, { proposer, windowId, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposer), excluded });
+    s.training.revealAggregation(revealCtx, { proposer, windowId, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposer), excluded, ...losses });
   }
   s.runTo(window.revealEndHeight);
 }
@@ -345,7 +347,7 @@ t.test('genesis: default round trip; mid-window export → import → export is 
   }
   submit(s, commitCtx, MINERS[1], 2n);
   const revealCtx = s.runTo(16n);
-  s.training.revealAggregation(revealCtx, { proposer: proposers[0], windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposers[0]), excluded: [] });
+  s.training.revealAggregation(revealCtx, { proposer: proposers[0], windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposers[0]), excluded: [], lossBase: 0n, lossAggregate: 0n });
 
   const g = s.trainingModule.exportGenesis(s.store);
   const json = JSON.parse(JSON.stringify(g));
@@ -360,7 +362,7 @@ t.test('genesis: default round trip; mid-window export → import → export is 
   copy.setHeight(16n);
   for (const target of [s, copy]) {
     const ctx = testContext(target.store, { height: 17n });
-    target.training.revealAggregation(ctx, { proposer: proposers[1], windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposers[1]), excluded: [] });
+    target.training.revealAggregation(ctx, { proposer: proposers[1], windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposers[1]), excluded: [], lossBase: 0n, lossAggregate: 0n });
     target.runTo(25n);
   }
   t.same(copy.trainingModule.exportGenesis(copy.store), s.trainingModule.exportGenesis(s.store));
@@ -537,5 +539,210 @@ t.test('a window names the dataset of its model version; its chunks never exceed
   const first = s.training.window(s.store, 1n)!;
   for (const miner of MINERS) t.ok(s.training.assignment(s.store, 2n, miner).chunkIndex < 16n);
   t.ok(MINERS.every((miner) => s.training.assignment(s.store, 1n, miner).chunkIndex < first.chunkCount), 'window 1 draws from the dataset\'s 5 chunks');
+  t.end();
+});
+
+// ---------------------------------------------------------------- Proof of Learning
+
+const losses = (lossBase: bigint, lossAggregate: bigint): CommittedLosses => ({ lossBase, lossAggregate });
+
+/** Window 1 (4 submissions), every proposer revealing `result` with the given losses; min_improvement 5. */
+function gated(all: CommittedLosses, params: Partial<Params> = {}) {
+  const { s, proposers } = withSubmissions({ minImprovement: 5n, ...params });
+  const result = resultOf('gated');
+  aggregate(s, proposers.map((proposer) => ({ proposer, result, losses: all })));
+  return { s, proposers, result, window: s.training.window(s.store, 1n)! };
+}
+
+t.test('PoL: the evaluation sample is drawn at aggregation start from that block\'s beacon: distinct held-out chunks, ascending', (t) => {
+  const { s } = withSubmissions();
+  const window = s.training.window(s.store, 1n)!;
+  t.equal(window.evalChunkCount, 4n, 'eval_chunks fixed at opening from the params');
+  t.equal(window.heldoutChunkCount, 303n);
+  const expected = evalChunkSample(testContext(s.store, { height: 13n }).block.hash, 1n, 4n, 303n);
+  t.same(window.evalChunks, expected, 'seeded by block 13 (aggregation start), not by the opening block');
+  t.not(toHex(testContext(s.store, { height: 13n }).block.hash), toHex(window.seed));
+  t.equal(new Set(window.evalChunks).size, 4);
+  t.ok(window.evalChunks.every((c, i) => c < 303n && (i === 0 || c > window.evalChunks[i - 1])), 'distinct, ascending, in the held-out split');
+  t.same(evalChunkSample(Buffer.alloc(32, 7), 9n, 303n, 303n), Array.from({ length: 303 }, (_, i) => BigInt(i)), 'drawing the whole split gives every chunk once');
+  t.throws(() => evalChunkSample(Buffer.alloc(32), 1n, 4n, 3n), /distinct/);
+  t.end();
+});
+
+t.test('PoL gate: an aggregate that improves the held-out loss by at least min_improvement is applied, losses on chain', (t) => {
+  const { s, window, result } = gated(losses(1000n, 990n));
+  t.equal(window.status, WindowStatus.WINDOW_STATUS_FINALIZED);
+  t.equal(window.lossBase, 1000n);
+  t.equal(window.lossAggregate, 990n);
+  t.equal(window.resultCid, result.cid);
+  const event = attrs(s.events('window_finalized')[0]);
+  t.equal(event.loss_base, '1000');
+  t.equal(event.loss_aggregate, '990');
+  t.equal(s.events('window_not_applied').length, 0);
+  t.equal(s.rewards.calls.length, 1);
+  t.end();
+});
+
+t.test('PoL gate: an improvement of exactly min_improvement is applied (tie at the threshold), one less is not', (t) => {
+  t.equal(gated(losses(1000n, 995n)).window.status, WindowStatus.WINDOW_STATUS_FINALIZED, '1000 − 995 = 5 = min_improvement: applied');
+  t.equal(gated(losses(1000n, 996n)).window.status, WindowStatus.WINDOW_STATUS_NOT_APPLIED, '4 < 5: not applied');
+  t.equal(gated(losses(1000n, 1000n), { minImprovement: 0n }).window.status, WindowStatus.WINDOW_STATUS_FINALIZED, 'min_improvement 0: an unchanged loss is applied');
+  t.end();
+});
+
+t.test('PoL gate: an aggregate that worsens the held-out loss finalizes NOT_APPLIED, both losses on chain, miners still paid', (t) => {
+  const { s, window, result, proposers } = gated(losses(1000n, 1200n));
+  t.equal(window.status, WindowStatus.WINDOW_STATUS_NOT_APPLIED);
+  t.equal(window.resultCid, result.cid, 'the result is recorded (auditable), just not applied');
+  t.equal(window.lossBase, 1000n);
+  t.equal(window.lossAggregate, 1200n);
+  t.equal(window.closedHeight, 19n);
+  t.equal(s.events('window_finalized').length, 0);
+  const event = attrs(s.events('window_not_applied')[0]);
+  t.same([event.window, event.loss_base, event.loss_aggregate, event.min_improvement], ['1', '1000', '1200', '5']);
+  t.equal(s.rewards.calls.length, 1, 'verified work is paid (README "Proof of Learning")');
+  t.equal(s.rewards.calls[0].miners.reduce((sum, m) => sum + m.weight, 0n), 4n, 'every accepted submission, full weight');
+  t.same(s.rewards.calls[0].aggregators.map((a) => a.address), proposers);
+  t.same(s.staking.penalties, []);
+  t.equal(s.training.windowInfo(s.store, 1n)!.status, 'not-applied');
+  t.end();
+});
+
+t.test('PoL gate: proposers that agree on the result but not on the losses are different reveals', (t) => {
+  {
+    const { s, proposers } = withSubmissions();
+    const result = resultOf('same');
+    aggregate(s, proposers.map((proposer, i) => ({ proposer, result, losses: losses(1000n, 900n + BigInt(i)) })));
+    const window = s.training.window(s.store, 1n)!;
+    t.equal(window.status, WindowStatus.WINDOW_STATUS_FAILED, 'three different evaluations: no majority');
+    t.equal(window.failureReason, 'no majority');
+    t.equal(s.rewards.calls.length, 0);
+  }
+  {
+    const { s, proposers } = withSubmissions();
+    const result = resultOf('same');
+    aggregate(s, [
+      { proposer: proposers[0], result, losses: losses(1000n, 900n) },
+      { proposer: proposers[1], result, losses: losses(1000n, 1100n) },
+      { proposer: proposers[2], result, losses: losses(1000n, 900n) },
+    ]);
+    const window = s.training.window(s.store, 1n)!;
+    t.equal(window.status, WindowStatus.WINDOW_STATUS_FINALIZED, '2 of 3 agree on result and losses');
+    t.equal(window.lossAggregate, 900n);
+    t.same(s.staking.penalties, [{ address: proposers[1], windowId: 1n, fault: 'minority-reveal', height: 19n }], 'the other evaluation is a minority reveal');
+  }
+  t.end();
+});
+
+t.test('PoL: the commitment binds the losses; losses that do not fit the reveal are refused (31)', (t) => {
+  const cid = testCid('x');
+  const hash = Buffer.from(sha256(utf8('x')));
+  const nonce = nonceOf('p');
+  t.equal(toHex(commitHash(cid, hash, nonce, [], NO_LOSSES)), toHex(sha256(Buffer.concat([Buffer.from(cid), hash, nonce]))), 'no losses: the original formula');
+  const withLosses = commitHash(cid, hash, nonce, [], losses(1000n, 990n));
+  const preimage = Buffer.concat([Buffer.from(cid), hash, nonce, Buffer.from('00000000000003e800000000000003de', 'hex')]);
+  t.equal(toHex(withLosses), toHex(sha256(preimage)), 'losses: ‖ u64be(loss_base) ‖ u64be(loss_aggregate)');
+  t.not(toHex(commitHash(cid, hash, nonce, [], losses(990n, 1000n))), toHex(withLosses), 'order matters');
+
+  const { s, proposers } = withSubmissions();
+  const result = resultOf('r');
+  const commitCtx = s.runTo(13n);
+  for (const proposer of proposers) {
+    s.training.commitAggregation(commitCtx, { proposer, windowId: 1n, commitment: Buffer.from(commitHash(result.cid, result.hash, nonceOf(proposer), [], losses(1000n, 990n))) });
+  }
+  const revealCtx = s.runTo(16n);
+  const reveal = (proposer: string, l: CommittedLosses) => () => s.training.revealAggregation(revealCtx, {
+    proposer, windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposer), excluded: [], ...l,
+  });
+  t.throws(reveal(proposers[0], losses(1000n, 980n)), { codespace: 'training', code: 23 }, 'other losses than committed');
+  t.throws(reveal(proposers[0], NO_LOSSES), { codespace: 'training', code: 23 }, 'losses left out');
+  t.equal(s.training.commit(s.store, 1n, proposers[0])!.revealed, false, 'a refused reveal changes nothing');
+  reveal(proposers[0], losses(1000n, 990n))();
+  t.same(s.training.commit(s.store, 1n, proposers[0]), { ...s.training.commit(s.store, 1n, proposers[0]), lossBase: 1000n, lossAggregate: 990n });
+
+  // A window that evaluates nothing takes no losses.
+  const off = withSubmissions({ evalChunks: 0n });
+  t.same(off.s.training.window(off.s.store, 1n)!.evalChunks, [], 'eval_chunks 0: no sample');
+  const offCommit = off.s.runTo(13n);
+  const p = off.proposers[0];
+  off.s.training.commitAggregation(offCommit, { proposer: p, windowId: 1n, commitment: Buffer.from(commitHash(result.cid, result.hash, nonceOf(p), [], losses(5n, 4n))) });
+  t.throws(() => off.s.training.revealAggregation(off.s.runTo(16n), {
+    proposer: p, windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(p), excluded: [], ...losses(5n, 4n),
+  }), { codespace: 'training', code: 31 }, 'losses in a window without evaluation');
+  t.end();
+});
+
+t.test('PoL: "nothing to aggregate" carries no losses (31)', (t) => {
+  const { s, proposers } = honestAndBad();
+  const excluded = [{ submissionId: 1n, reason: UNAVAILABLE }, { submissionId: 2n, reason: UNAVAILABLE }];
+  const commitCtx = s.runTo(13n);
+  s.training.commitAggregation(commitCtx, { proposer: proposers[0], windowId: 1n, commitment: Buffer.from(commitHash('', Buffer.alloc(0), nonceOf(proposers[0]), excluded, losses(1n, 1n))) });
+  t.throws(() => s.training.revealAggregation(s.runTo(16n), {
+    proposer: proposers[0], windowId: 1n, resultCid: '', resultHash: Buffer.alloc(0), nonce: nonceOf(proposers[0]), excluded, ...losses(1n, 1n),
+  }), { codespace: 'training', code: 31 });
+  t.end();
+});
+
+t.test('PoL params: eval_chunks ≤ heldout_chunk_count and ≤ 64, min_improvement ≤ 2^32', (t) => {
+  t.doesNotThrow(() => validateParams({ ...defaultParams(), evalChunks: 0n }));
+  t.doesNotThrow(() => validateParams({ ...defaultParams(), evalChunks: 64n, minImprovement: 1n << 32n }));
+  t.throws(() => validateParams({ ...defaultParams(), evalChunks: 65n }), { codespace: 'training', code: 2 });
+  t.throws(() => validateParams({ ...defaultParams(), evalChunks: 5n, heldoutChunkCount: 4n }), /evalChunks \(5\) must be at most heldoutChunkCount \(4\)/);
+  t.throws(() => validateParams({ ...defaultParams(), heldoutChunkCount: 0n }), { codespace: 'training', code: 2 });
+  t.throws(() => validateParams({ ...defaultParams(), minImprovement: (1n << 32n) + 1n }), { codespace: 'training', code: 2 });
+  t.end();
+});
+
+/** Windows 1 and 2 applied, window 3 NOT_APPLIED, window 4 collecting … (tallies at 19, 29, 39). */
+function threeWindows() {
+  const s = setup();
+  const results: Array<{ cid: string; hash: Buffer }> = [];
+  for (const [id, after] of [[1n, 900n], [2n, 800n], [3n, 850n]] as const) {
+    const ctx = s.runTo(9n + (id - 1n) * 10n); // collecting id (opened at 1 + 10(id − 1)), the previous window tallied
+    submit(s, ctx, MINERS[0], id);
+    s.runTo(s.training.window(s.store, id)!.commitStartHeight);
+    const result = resultOf(`w${id}`);
+    results.push(result);
+    aggregate(s, s.training.window(s.store, id)!.proposers.map((proposer) => ({ proposer, result, losses: losses(id === 3n ? 800n : 1000n, after) })), id);
+  }
+  return { s, results };
+}
+
+t.test('rollback: the head goes back to the base after an applied window; later windows (open ones too) are marked', (t) => {
+  const { s } = threeWindows();
+  t.same([1n, 2n, 3n].map((id) => s.training.window(s.store, id)!.status), [
+    WindowStatus.WINDOW_STATUS_FINALIZED, WindowStatus.WINDOW_STATUS_FINALIZED, WindowStatus.WINDOW_STATUS_NOT_APPLIED,
+  ]);
+  const open = s.training.aggregatingWindowIds(s.store).concat(s.training.schedule(s.store).collectingWindowId);
+  t.ok(open.length > 0, 'windows still open when the rollback passes');
+  const height = 40n;
+  s.runTo(height);
+  const ctx = testContext(s.store, { height });
+
+  t.throws(() => s.training.checkHeadRollback(s.store, 3n), { codespace: 'training', code: 32, message: /not-applied/ }, 'not to a not-applied window');
+  t.throws(() => s.training.checkHeadRollback(s.store, 99n), { codespace: 'training', code: 32, message: /does not exist/ });
+  t.throws(() => s.training.checkHeadRollback(s.store, open[0]), { codespace: 'training', code: 32 }, 'not to an open window');
+  t.doesNotThrow(() => s.training.checkHeadRollback(s.store, 0n), 'to the initial adapter');
+
+  const marked = s.training.rollbackHead(s.store, ctx.events, height, 1n, 7n);
+  t.same(marked, [2n, ...open.filter((id) => id > 3n)], 'window 2 (applied) and the open windows; not the not-applied one');
+  t.equal(s.training.window(s.store, 2n)!.rolledBackHeight, height);
+  t.equal(s.training.window(s.store, 1n)!.rolledBackHeight, 0n, 'the target stays in the head');
+  t.equal(s.training.window(s.store, 3n)!.rolledBackHeight, 0n);
+  t.same(attrs(ctx.events.events.find((e) => e.type === 'head_rolled_back')!), { to_window: '1', proposal_id: '7', model_version: '1', windows: marked.join(',') });
+  t.throws(() => s.training.checkHeadRollback(s.store, 2n), { codespace: 'training', code: 32, message: /rolled back at height 40/ }, 'not to a rolled-back window');
+
+  // An open window marked by the rollback still finalizes and pays, its mark kept.
+  const w4 = s.training.window(s.store, 4n)!;
+  t.equal(w4.rolledBackHeight, height);
+  s.runTo(w4.revealEndHeight + 1n);
+  t.equal(s.training.window(s.store, 4n)!.rolledBackHeight, height, 'the mark survives the tally');
+
+  // Genesis round trip keeps the marks.
+  const g = s.trainingModule.exportGenesis(s.store);
+  const copy = setup({}, emptyState(), false);
+  copy.subnetModule.initGenesis(copy.store, SubnetGenesis.toJSON({ params: { subnetCount: 4n }, activations: [] }));
+  copy.trainingModule.initGenesis(copy.store, JSON.parse(JSON.stringify(g)));
+  t.same(copy.trainingModule.exportGenesis(copy.store), g);
   t.end();
 });

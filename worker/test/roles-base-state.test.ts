@@ -28,7 +28,7 @@ const hex = bytesToHex;
 
 function win(id: bigint, over: Partial<Window>): Window {
   return {
-    id, status: WindowStatus.WINDOW_STATUS_COLLECTING, openHeight: 0n, modelVersion: 1n, resultCid: '', resultHash: Buffer.alloc(0), closedHeight: 0n,
+    id, status: WindowStatus.WINDOW_STATUS_COLLECTING, openHeight: 0n, modelVersion: 1n, resultCid: '', resultHash: Buffer.alloc(0), closedHeight: 0n, rolledBackHeight: 0n,
     ...over,
   } as Window;
 }
@@ -136,4 +136,39 @@ t.test('a miner\'s job from the base verifies from the base, and not from the in
   const again = await runTrainingJob({ model, chunk, steps: 2, lr: 256, backend: cpuBackend(), workDir: dir, base: base.state });
   t.equal(again.resumedFrom, 0, 'a different base redoes the chunk');
   t.equal(hex(again.stepHashes[2]), hex(job.stepHashes[2]));
+});
+
+t.test('a NOT_APPLIED window (Proof of Learning gate) is never part of a base or of the head', async (t) => {
+  const f = await fixture(t.testdir());
+  f.windows.set(1n, { ...f.windows.get(1n)!, status: WindowStatus.WINDOW_STATUS_NOT_APPLIED, lossBase: 1000n, lossAggregate: 1100n });
+  const bases = new BaseStates(f.chain, f.store);
+  const b4 = await bases.forWindow(4n, model);
+  t.same(b4.windows, [2n], 'window 1 was finalized before 4 opened, but not applied');
+  t.equal(hex(stateHash(0, b4.state)), hex(stateHash(0, applyDelta(initAdapter(cfg), f.aggregates[1].delta))));
+  t.same((await bases.head(model, 4n)).windows, [2n]);
+  await t.rejects(bases.fromWindows(model, [1n]), /window 1 is not finalized with a model update/, 'a receipt cannot name it');
+});
+
+t.test('a governance rollback takes later aggregates out of the bases of windows opened after it, not of earlier ones', async (t) => {
+  const f = await fixture(t.testdir());
+  // Rolled back to window 1 at height 75: window 2's aggregate leaves the head.
+  f.windows.set(2n, { ...f.windows.get(2n)!, rolledBackHeight: 75n });
+  f.windows.set(6n, win(6n, { openHeight: 75n }));
+  f.windows.set(7n, win(7n, { openHeight: 76n }));
+  const bases = new BaseStates(f.chain, f.store);
+  t.same((await bases.forWindow(6n, model)).windows, [1n, 2n], 'opened in the block the rollback executed (before it): its base keeps window 2');
+  t.same((await bases.forWindow(7n, model)).windows, [1n], 'opened after the rollback: the base after window 1');
+  t.same((await bases.forWindow(4n, model)).windows, [1n, 2n], 'a window opened before the rollback keeps the base it opened with');
+  t.equal(hex(stateHash(0, (await bases.forWindow(7n, model)).state)), hex(stateHash(0, applyDelta(initAdapter(cfg), f.aggregates[0].delta))));
+  t.same((await bases.head(model, 7n)).windows, [1n], 'the head leaves it out');
+
+  // A BaseStates that read window 2 before the rollback sees the mark afterwards (not cached while unmarked).
+  const g = await fixture(t.testdir());
+  const early = new BaseStates(g.chain, g.store);
+  t.same((await early.head(model, 4n)).windows, [1n, 2n]);
+  g.windows.set(2n, { ...g.windows.get(2n)!, rolledBackHeight: 75n });
+  g.windows.set(6n, win(6n, { openHeight: 75n }));
+  g.windows.set(7n, win(7n, { openHeight: 76n }));
+  t.same((await early.forWindow(7n, model)).windows, [1n]);
+  t.same((await early.head(model, 7n)).windows, [1n]);
 });

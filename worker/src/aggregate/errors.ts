@@ -11,6 +11,8 @@ export const AggregateErrorCode = {
   BadParameters: 3,
   /** A rule name or spelling we do not know. */
   UnknownRule: 4,
+  /** A held-out evaluation sample that cannot be evaluated (empty, or chunks shorter than a sequence). */
+  EvalSample: 5,
 } as const;
 
 export type AggregateErrorCodeValue = (typeof AggregateErrorCode)[keyof typeof AggregateErrorCode];

@@ -11,7 +11,7 @@ import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { TxMsgData } from 'cosmjs-types/cosmos/base/abci/v1beta1/abci';
 import type { OfflineDirectSigner } from '@cosmjs/proto-signing';
 import {
-  type AggregationCommit, DEFAULT_GAS_PRICE, type Dispute, type Exclusion, type L1Check, modelQuery, type ModelVersion, r3mesRegistry, type Submission,
+  type AggregationCommit, type CommittedLosses, DEFAULT_GAS_PRICE, type Dispute, type Exclusion, type L1Check, modelQuery, type ModelVersion, r3mesRegistry, type Submission,
   stakingQuery, type TrainingParams, trainingQuery, trainingTx, verificationQuery, verificationTx, verificationTypes, type Window, type modelTypes,
 } from '@r3mes/client';
 import { ChainError, ChainErrorCode, describeError, isConnectionError, isNetworkError } from './errors.ts';
@@ -111,7 +111,8 @@ export interface ChainWriter {
   signSubmitGradient(fields: GradientFields): Promise<SignedTx>;
   signCommitAggregation(windowId: bigint, commitment: Uint8Array): Promise<SignedTx>;
   /** `excluded`: the committed exclusions, ascending by submission id (none: every input included). */
-  signRevealAggregation(windowId: bigint, resultCid: string, resultHash: Uint8Array, nonce: Uint8Array, excluded?: readonly Exclusion[]): Promise<SignedTx>;
+  /** `losses`: the held-out losses committed with the result (absent: both 0, a window without evaluation). */
+  signRevealAggregation(windowId: bigint, resultCid: string, resultHash: Uint8Array, nonce: Uint8Array, excluded?: readonly Exclusion[], losses?: CommittedLosses): Promise<SignedTx>;
   broadcast(tx: SignedTx): Promise<TxOutcome>;
 }
 
@@ -490,10 +491,12 @@ export class RpcChainWriter implements ChainWriter, VerificationWriter {
     return this.sign(TYPE_COMMIT_AGGREGATION, { proposer: this.address, windowId, commitment: Buffer.from(commitment) }, 'sign MsgCommitAggregation');
   }
 
-  signRevealAggregation(windowId: bigint, resultCid: string, resultHash: Uint8Array, nonce: Uint8Array, excluded: readonly Exclusion[] = []): Promise<SignedTx> {
+  signRevealAggregation(
+    windowId: bigint, resultCid: string, resultHash: Uint8Array, nonce: Uint8Array, excluded: readonly Exclusion[] = [], losses: CommittedLosses = { lossBase: 0n, lossAggregate: 0n },
+  ): Promise<SignedTx> {
     return this.sign(TYPE_REVEAL_AGGREGATION, {
       proposer: this.address, windowId, resultCid, resultHash: Buffer.from(resultHash), nonce: Buffer.from(nonce),
-      excluded: excluded.map(({ submissionId, reason }) => ({ submissionId, reason })),
+      excluded: excluded.map(({ submissionId, reason }) => ({ submissionId, reason })), lossBase: losses.lossBase, lossAggregate: losses.lossAggregate,
     }, 'sign MsgRevealAggregation');
   }
 

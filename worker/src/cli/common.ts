@@ -74,6 +74,18 @@ export function corpusChunk(index: bigint): Uint8Array {
   return chunkAt(Number(index), 'train').tokens;
 }
 
+/**
+ * Chunk `index` of the Brown corpus held-out split: the Proof of Learning evaluation sample
+ * (SPEC §16). The training assignment never names it: `corpusChunk` reads the train split only.
+ */
+export function corpusHeldoutChunk(index: bigint): Uint8Array {
+  const count = BigInt(chunkCount('heldout'));
+  if (index < 0n || index >= count) {
+    throw new DataError(DataErrorCode.ChunkIndex, `held-out chunk index ${index} is outside the local corpus's held-out split (0..${count - 1n}); the chain's heldout_chunk_count must not exceed it`);
+  }
+  return chunkAt(Number(index), 'heldout').tokens;
+}
+
 export async function readChunkFile(path: string): Promise<Uint8Array> {
   const bytes = new Uint8Array(await readFile(path));
   assertChunk(bytes);

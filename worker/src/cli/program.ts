@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { aggregateDeltas, DEFAULT_RULE } from '../aggregate/file.ts';
 import { parseRule, ruleName } from '../aggregate/rules.ts';
-import { BACKEND_CHOICES, type BackendChoice, chooseBackend, type TrainBackend } from '../backend.ts';
+import { BACKEND_CHOICES, type BackendChoice, chooseBackend, cpuBackend, type TrainBackend } from '../backend.ts';
 import type { KeyringBackend } from '../chain/keys.ts';
 import { decodeDelta } from '../output/delta.ts';
 import { decodeState } from '../output/state.ts';
@@ -29,8 +29,8 @@ import { stateHash } from '../train/hash.ts';
 import type { ModelIdentity } from '../output/metadata.ts';
 import { workerBundle } from '../bundle.ts';
 import {
-  announceLocations, corpusChunk, DEFAULT_HOME, DEFAULT_NODE, formatError, openStore, parseAnnounce, parseUint, readChunkFile, readFileOrCid, type StoreOptions,
-  withAnnouncedLocations,
+  announceLocations, corpusChunk, corpusHeldoutChunk, DEFAULT_HOME, DEFAULT_NODE, formatError, openStore, parseAnnounce, parseUint, readChunkFile, readFileOrCid,
+  type StoreOptions, withAnnouncedLocations,
 } from './common.ts';
 import { ProgressBar } from './progress.ts';
 import { type DatasetChain, type WindowChunk, windowChunks } from '../data/window-chunks.ts';
@@ -450,10 +450,11 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--out <file>', 'offline: write the aggregate here')
     .option('--poll-ms <ms>', 'how often to look at the chain', '3000')
     .option('--announce <locations>', ANNOUNCE_HELP)
-    .option('--fetch-timeout-ms <ms>', 'duty mode: each try to fetch an accepted delta gives up after this long; after 3 tries it is excluded as unavailable (keep 3 × this well inside the commit phase)', '10000'))
+    .option('--fetch-timeout-ms <ms>', 'duty mode: each try to fetch an accepted delta gives up after this long; after 3 tries it is excluded as unavailable (keep 3 × this well inside the commit phase)', '10000')
+    .option('--model <file>', 'backbone file, for a model version that names one by CID (the held-out evaluation runs the model)'))
     .action(async (o: StoreOpts & {
       node: string; home: string; key?: string; keyringBackend: KeyringBackend; rule?: string; once?: boolean; inputs?: string[]; window: string; out?: string; pollMs: string;
-      fetchTimeoutMs: string; announce?: string;
+      fetchTimeoutMs: string; announce?: string; model?: string;
     }) => {
       const announce = o.announce !== undefined ? parseAnnounce(o.announce) : undefined;
       const rule = o.rule !== undefined ? parseRule(o.rule) : DEFAULT_RULE;
@@ -474,8 +475,9 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const fetchTimeoutMs = parseUint(o.fetchTimeoutMs, '--fetch-timeout-ms', 3_600_000);
       if (fetchTimeoutMs === 0) throw new Error('--fetch-timeout-ms must be at least 1');
       const { store: ownStore } = await storeFrom(o);
-      const { openSigner, RpcChainReader, RpcChainWriter, proposerDuty, DEFAULT_RETRY, DEFAULT_FETCH } = await chainModules();
+      const { openSigner, RpcChainReader, RpcChainWriter, proposerDuty, heldOutEvaluator, identityOfVersion, DEFAULT_RETRY, DEFAULT_FETCH } = await chainModules();
       const fetch = { ...DEFAULT_FETCH, timeoutMs: fetchTimeoutMs };
+      const modelFile = await readModelFile(o.model);
       const { signer, address } = await openSigner(o.home, o.key, o.keyringBackend);
       const chain = await RpcChainReader.connect(o.node);
       const writer = await RpcChainWriter.connect(o.node, signer, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
@@ -485,12 +487,22 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const stats = new WorkerStats();
       Object.assign(stats, { role: 'aggregate', address, status: 'running' });
       const ruleOverride = o.rule !== undefined ? rule : undefined;
+      // Proof of Learning: the held-out losses, on the CPU compute thread (off the event loop).
+      const models = new Map<bigint, LoadedModel>();
+      const evaluator = heldOutEvaluator({
+        bases: new BaseStates(chain, store), evaluate: cpuBackend().evaluate, heldoutChunk: corpusHeldoutChunk, log,
+        loadModel: async (v) => {
+          let m = models.get(v);
+          if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
+          return m;
+        },
+      });
       if (ruleOverride) log(`warning: --rule ${ruleName(ruleOverride)} overrides the chain's aggregation_rule (training params) in every window; proposers that differ reveal a minority result and are penalised`);
       log(`proposer duty as ${address}, rule ${ruleOverride ? `${ruleName(ruleOverride)} (--rule)` : `from the chain's training params (now ${(await chain.trainingParams()).aggregationRule || 'median'})`}`);
       try {
         const loop = await runRoleLoop({
           name: 'aggregate', once: o.once === true, pollMs, stats, log, formatError, isFatal, idleStatus: 'running',
-          pass: () => proposerDuty({ chain, writer, store, journal, ruleOverride, stats, log, fetch }),
+          pass: () => proposerDuty({ chain, writer, store, journal, ruleOverride, stats, log, fetch, evaluator }),
         });
         if (o.once) print(loop.last);
       } finally {

@@ -9,18 +9,20 @@
 
 import { randomBytes } from 'node:crypto';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { commitHash, type Exclusion, ExclusionReason, type Submission, SubmissionStatus, WindowStatus } from '@r3mes/client';
+import { commitHash, type CommittedLosses, type Exclusion, ExclusionReason, type Submission, SubmissionStatus, WindowStatus } from '@r3mes/client';
+import { type Evaluate, heldOutLosses } from '../aggregate/evaluate.ts';
 import { aggregateDeltas, type AggregateInput, sameModel } from '../aggregate/file.ts';
 import { type AggregationRule, parseRule, ruleName } from '../aggregate/rules.ts';
 import type { ChainReader, ChainWriter, Window } from '../chain/client.ts';
 import { ChainError, ChainErrorCode } from '../chain/errors.ts';
-import { decodeDelta, type DeltaFile } from '../output/delta.ts';
+import { decodeDelta, type DeltaFile, type LoraPairs } from '../output/delta.ts';
 import type { ModelIdentity } from '../output/metadata.ts';
 import { parseCid } from '../storage/cid.ts';
 import type { ContentStore } from '../storage/content-store.ts';
 import { isStorageError, StorageErrorCode } from '../storage/errors.ts';
 import type { Journal, JournalEntry, JournalExclusion } from './journal.ts';
-import { identityOfVersion } from './model.ts';
+import type { BaseStates } from './base-state.ts';
+import { identityOfVersion, type LoadedModel } from './model.ts';
 import type { WorkerStats } from './stats.ts';
 
 export interface ProposerDeps {
@@ -37,6 +39,36 @@ export interface ProposerDeps {
   readonly log: (line: string) => void;
   /** How each accepted delta is fetched (default DEFAULT_FETCH). */
   readonly fetch?: FetchPolicy;
+  /**
+   * The held-out losses of a window's base and base + aggregate (SPEC §16): needed for every
+   * window with `eval_chunks`; without it such a window gets no commit from this proposer.
+   */
+  readonly evaluator?: WindowEvaluator;
+}
+
+/** The losses a proposer commits for window `w`'s aggregate `delta` (Q16 nats per byte). */
+export type WindowEvaluator = (w: Window, delta: LoraPairs) => Promise<CommittedLosses>;
+
+/**
+ * The evaluator of SPEC §16: the window's base (BaseStates, the same base its miners trained
+ * from), the held-out chunks the window names, evaluated by `evaluate` (a backend's: the compute
+ * thread for the CPU, off the event loop).
+ */
+export function heldOutEvaluator(deps: {
+  readonly bases: BaseStates;
+  readonly loadModel: (version: bigint) => Promise<LoadedModel>;
+  readonly evaluate: Evaluate;
+  readonly heldoutChunk: (index: bigint) => Uint8Array;
+  readonly log?: (line: string) => void;
+}): WindowEvaluator {
+  return async (w, delta) => {
+    const model = await deps.loadModel(w.modelVersion);
+    const base = await deps.bases.forWindow(w.id, model);
+    const chunks = w.evalChunks.map((i) => deps.heldoutChunk(i));
+    const { base: before, aggregate: after } = await heldOutLosses(deps.evaluate, model.backbone, base.state, delta, chunks);
+    deps.log?.(`window ${w.id}: held-out loss on chunks ${w.evalChunks.join(',')}: base ${before.loss}, base + aggregate ${after.loss} (Q16 nats/byte; ${before.tokens} tokens)`);
+    return { lossBase: before.loss, lossAggregate: after.loss };
+  };
 }
 
 /**
@@ -226,24 +258,32 @@ export async function proposerDutyForWindow(deps: ProposerDeps, w: Window, heigh
     // Every input excluded: "nothing to aggregate" (empty result), which the chain accepts only with all of them excluded.
     let resultCid = '';
     let resultHash: Uint8Array = new Uint8Array(0);
+    let losses: CommittedLosses = { lossBase: 0n, lossAggregate: 0n };
     if (included.length > 0) {
       const agg = await aggregateDeltas(included, rule, w.id);
+      // Proof of Learning: the held-out losses are committed with the result (a window without
+      // eval_chunks — or one from before they existed — evaluates nothing).
+      if ((w.evalChunks ?? []).length > 0) {
+        if (deps.evaluator === undefined) throw new Error(`window ${w.id} evaluates ${w.evalChunks.length} held-out chunks and this proposer has no evaluator; nothing committed`);
+        losses = await deps.evaluator(w, agg.delta);
+      }
       const stored = await deps.store.put(agg.bytes);
       if (!stored.equals(agg.cid)) throw new ChainError(ChainErrorCode.TxFailed, `the store answered ${stored} for aggregate ${agg.cid}; nothing committed`);
       resultCid = agg.cid.toString();
       resultHash = agg.resultHash;
     }
     const nonce = new Uint8Array(randomBytes(32));
-    const commitment = commitHash(resultCid, resultHash, nonce, exclusions);
+    const commitment = commitHash(resultCid, resultHash, nonce, exclusions, losses);
     const tx = await deps.writer.signCommitAggregation(w.id, commitment);
     await send(deps, {
       kind: 'commit-aggregation', window: w.id.toString(), ordinal: '0', cid: resultCid, txhash: tx.txhash, txBytes: b64(tx.txBytes),
       status: 'signed', resultHash: bytesToHex(resultHash), nonce: bytesToHex(nonce),
       excluded: exclusions.map(({ submissionId, reason }) => ({ submission: submissionId.toString(), reason })),
+      ...(losses.lossBase !== 0n || losses.lossAggregate !== 0n ? { lossBase: losses.lossBase.toString(), lossAggregate: losses.lossAggregate.toString() } : {}),
     }, tx);
     const listed = excluded.map((x) => `${x.submissionId} ${REASON_NAMES[x.reason]}`).join(', ');
     deps.log(included.length > 0
-      ? `window ${w.id}: committed aggregate ${resultCid} (${included.length} inputs${excluded.length > 0 ? `, ${excluded.length} excluded: ${listed}` : ''}, rule ${ruleName(rule)})`
+      ? `window ${w.id}: committed aggregate ${resultCid} (${included.length} inputs${excluded.length > 0 ? `, ${excluded.length} excluded: ${listed}` : ''}, rule ${ruleName(rule)}${losses.lossBase !== 0n ? `, held-out loss ${losses.lossBase} → ${losses.lossAggregate}` : ''})`
       : `window ${w.id}: committed "nothing to aggregate" (all ${excluded.length} accepted submissions excluded: ${listed})`);
     return { window: w.id, action: 'committed' };
   }
@@ -253,7 +293,8 @@ export async function proposerDutyForWindow(deps: ProposerDeps, w: Window, heigh
     if (revealEntry && revealEntry.status !== 'failed') return { window: w.id, action: 'waiting' };
     if (!mine || !commitEntry?.nonce || commitEntry.resultHash === undefined) return { window: w.id, action: 'done' }; // nothing (of ours) to reveal
     const exclusions = journaledExclusions(commitEntry.excluded);
-    const tx = await deps.writer.signRevealAggregation(w.id, commitEntry.cid, hexToBytes(commitEntry.resultHash), hexToBytes(commitEntry.nonce), exclusions);
+    const losses: CommittedLosses = { lossBase: BigInt(commitEntry.lossBase ?? '0'), lossAggregate: BigInt(commitEntry.lossAggregate ?? '0') };
+    const tx = await deps.writer.signRevealAggregation(w.id, commitEntry.cid, hexToBytes(commitEntry.resultHash), hexToBytes(commitEntry.nonce), exclusions, losses);
     await send(deps, {
       kind: 'reveal-aggregation', window: w.id.toString(), ordinal: '0', cid: commitEntry.cid, txhash: tx.txhash, txBytes: b64(tx.txBytes), status: 'signed',
     }, tx);

@@ -1,7 +1,9 @@
 // The adapter a window's jobs start from (its "base"): the model version's initial adapter
 // (SPEC §7) plus, in window-id order, the aggregate of every window of the same model version
-// that was FINALIZED before this window opened (closed_height < open_height), each added with
-// the parameter clamp (applyDelta). Momentum starts at zero in every job.
+// that was FINALIZED (applied: not NOT_APPLIED, the Proof of Learning gate, SPEC §16) before this
+// window opened (closed_height < open_height) and not rolled back by governance before it opened
+// (rolled_back_height = 0 or ≥ open_height), each added with the parameter clamp (applyDelta).
+// Momentum starts at zero in every job.
 //
 // Everything in the definition is on chain and fixed once the window opens (a window finalized
 // later has closed_height ≥ the opening height), so miners and verifiers compute the same base,
@@ -23,6 +25,18 @@ export interface BaseState {
   readonly state: AdapterState;
   /** the windows whose aggregates were applied, ascending */
   readonly windows: readonly bigint[];
+}
+
+/**
+ * Whether window `v`'s aggregate is part of the base of window `w` (SPEC §6): same model version,
+ * applied (FINALIZED with a result: the caller checks), closed before `w` opened, and not rolled
+ * back by a governance proposal executed before `w` opened. Everything it reads is fixed once `w`
+ * is open: a later rollback (height ≥ open_height) does not change `w`'s base.
+ */
+export function inBaseOf(v: Pick<Window, 'modelVersion' | 'closedHeight' | 'rolledBackHeight'>, w: Pick<Window, 'modelVersion' | 'openHeight'>): boolean {
+  if (v.modelVersion !== w.modelVersion || v.closedHeight >= w.openHeight) return false;
+  const rolledBack = v.rolledBackHeight ?? 0n; // a node from before rollbacks existed omits it
+  return rolledBack === 0n || rolledBack >= w.openHeight;
 }
 
 export interface BaseChain {
@@ -49,7 +63,7 @@ export class BaseStates {
     const applied: bigint[] = [];
     for (let id = 1n; id < windowId; id++) {
       const v = await this.windowIfFinal(id);
-      if (!v || v.modelVersion !== w.modelVersion || v.closedHeight >= w.openHeight) continue;
+      if (!v || !inBaseOf(v, w)) continue;
       state = applyDelta(state, await this.update(v, model));
       applied.push(id);
     }
@@ -61,13 +75,14 @@ export class BaseStates {
   /**
    * The model head of `model`'s version as of window `lastWindowId` (the serving node's base): the
    * initial adapter plus, in window-id order, the aggregate of every window ≤ lastWindowId of the
-   * same version that is FINALIZED with a result. Unlike `forWindow`, no opening height bounds it.
+   * same version that is FINALIZED (applied) with a result and not rolled back. Unlike `forWindow`,
+   * no opening height bounds it.
    */
   async head(model: LoadedModel, lastWindowId: bigint): Promise<BaseState> {
     const ids: bigint[] = [];
     for (let id = 1n; id <= lastWindowId; id++) {
       const v = await this.windowIfFinal(id);
-      if (v && v.modelVersion === model.identity.version) ids.push(id);
+      if (v && v.modelVersion === model.identity.version && (v.rolledBackHeight ?? 0n) === 0n) ids.push(id);
     }
     return this.fromWindows(model, ids);
   }
@@ -90,13 +105,17 @@ export class BaseStates {
     return { state, windows: [...windowIds] };
   }
 
-  /** A window that is finalized with a result (immutable from then on), else undefined. */
+  /**
+   * A window that is finalized (applied) with a result, else undefined. Its result never changes;
+   * only a governance rollback can still mark it (rolled_back_height, set once), so it is kept
+   * only once marked, and read again until then.
+   */
   private async windowIfFinal(id: bigint): Promise<Window | undefined> {
     const known = this.finalized.get(id);
     if (known) return known;
     const v = await this.chain.window(id);
     if (v.status !== WindowStatus.WINDOW_STATUS_FINALIZED || v.resultCid === '') return undefined;
-    this.finalized.set(id, v);
+    if ((v.rolledBackHeight ?? 0n) !== 0n) this.finalized.set(id, v);
     return v;
   }
 

@@ -32,6 +32,9 @@ export interface JournalEntry {
   readonly nonce?: string;
   /** commit-aggregation: the committed exclusions, ascending (the reveal must carry exactly these) */
   readonly excluded?: readonly JournalExclusion[];
+  /** commit-aggregation: the committed held-out losses (decimal, Q16 nats per byte; absent: none) */
+  readonly lossBase?: string;
+  readonly lossAggregate?: string;
 }
 
 /** An excluded submission as journaled: its id (decimal) and ExclusionReason value. */

@@ -294,6 +294,7 @@ export interface ProposalContent {
   newVersion?: NewVersionContent | undefined;
   paramChange?: ParamChangeContent | undefined;
   registerDataset?: RegisterDatasetContent | undefined;
+  headRollback?: HeadRollbackContent | undefined;
 }
 
 /** Stake behind each option; decimal strings. */
@@ -378,6 +379,15 @@ export interface RegisterDatasetContent {
   vocabSize: number;
   chunkCount: bigint;
   heldOutChunkCount: bigint;
+}
+
+/**
+ * Sets the model head back to the base after window to_window (0: the active version's initial
+ * adapter): the aggregates of every later window are taken out of the bases of windows opened
+ * afterwards (modules/training README "Rollback").
+ */
+export interface HeadRollbackContent {
+  toWindow: bigint;
 }
 
 function createBaseCoin(): Coin {
@@ -1495,7 +1505,7 @@ export const ParamChangeContent: MessageFns<ParamChangeContent> = {
 };
 
 function createBaseProposalContent(): ProposalContent {
-  return { newVersion: undefined, paramChange: undefined, registerDataset: undefined };
+  return { newVersion: undefined, paramChange: undefined, registerDataset: undefined, headRollback: undefined };
 }
 
 export const ProposalContent: MessageFns<ProposalContent> = {
@@ -1508,6 +1518,9 @@ export const ProposalContent: MessageFns<ProposalContent> = {
     }
     if (message.registerDataset !== undefined) {
       RegisterDatasetContent.encode(message.registerDataset, writer.uint32(26).fork()).join();
+    }
+    if (message.headRollback !== undefined) {
+      HeadRollbackContent.encode(message.headRollback, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -1549,6 +1562,14 @@ export const ProposalContent: MessageFns<ProposalContent> = {
             message.registerDataset = RegisterDatasetContent.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.headRollback = HeadRollbackContent.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1578,6 +1599,11 @@ export const ProposalContent: MessageFns<ProposalContent> = {
         : isSet(object.register_dataset)
         ? RegisterDatasetContent.fromJSON(object.register_dataset)
         : undefined,
+      headRollback: isSet(object.headRollback)
+        ? HeadRollbackContent.fromJSON(object.headRollback)
+        : isSet(object.head_rollback)
+        ? HeadRollbackContent.fromJSON(object.head_rollback)
+        : undefined,
     };
   },
 
@@ -1591,6 +1617,9 @@ export const ProposalContent: MessageFns<ProposalContent> = {
     }
     if (message.registerDataset !== undefined) {
       obj.registerDataset = RegisterDatasetContent.toJSON(message.registerDataset);
+    }
+    if (message.headRollback !== undefined) {
+      obj.headRollback = HeadRollbackContent.toJSON(message.headRollback);
     }
     return obj;
   },
@@ -1608,6 +1637,9 @@ export const ProposalContent: MessageFns<ProposalContent> = {
       : undefined;
     message.registerDataset = (object.registerDataset !== undefined && object.registerDataset !== null)
       ? RegisterDatasetContent.fromPartial(object.registerDataset)
+      : undefined;
+    message.headRollback = (object.headRollback !== undefined && object.headRollback !== null)
+      ? HeadRollbackContent.fromPartial(object.headRollback)
       : undefined;
     return message;
   },
@@ -2821,6 +2853,82 @@ export const RegisterDatasetContent: MessageFns<RegisterDatasetContent> = {
     message.heldOutChunkCount = (object.heldOutChunkCount !== undefined && object.heldOutChunkCount !== null)
       ? BigInt(object.heldOutChunkCount)
       : 0n;
+    return message;
+  },
+};
+
+function createBaseHeadRollbackContent(): HeadRollbackContent {
+  return { toWindow: 0n };
+}
+
+export const HeadRollbackContent: MessageFns<HeadRollbackContent> = {
+  encode(message: HeadRollbackContent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.toWindow !== 0n) {
+      if (BigInt.asUintN(64, message.toWindow) !== message.toWindow) {
+        throw new globalThis.Error("value provided for field message.toWindow of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.toWindow);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeadRollbackContent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeadRollbackContent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.toWindow = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HeadRollbackContent {
+    return {
+      toWindow: isSet(object.toWindow)
+        ? BigInt(object.toWindow)
+        : isSet(object.to_window)
+        ? BigInt(object.to_window)
+        : 0n,
+    };
+  },
+
+  toJSON(message: HeadRollbackContent): unknown {
+    const obj: any = {};
+    if (message.toWindow !== 0n) {
+      obj.toWindow = message.toWindow.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HeadRollbackContent>, I>>(base?: I): HeadRollbackContent {
+    return HeadRollbackContent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HeadRollbackContent>, I>>(object: I): HeadRollbackContent {
+    const message = createBaseHeadRollbackContent();
+    message.toWindow = (object.toWindow !== undefined && object.toWindow !== null) ? BigInt(object.toWindow) : 0n;
     return message;
   },
 };

@@ -62,6 +62,13 @@ export interface MsgRevealAggregation {
   nonce: Buffer;
   /** The accepted submissions left out of the aggregate, strictly ascending by submission id. */
   excluded: Exclusion[];
+  /**
+   * Held-out loss (Q16 nats per byte) of the window's base and of base + result on the window's
+   * eval_chunks; both 0 for "nothing to aggregate" or a window without evaluation. The
+   * commitment covers them (README "Commit-reveal").
+   */
+  lossBase: bigint;
+  lossAggregate: bigint;
 }
 
 export interface MsgRevealAggregationResponse {
@@ -629,6 +636,8 @@ function createBaseMsgRevealAggregation(): MsgRevealAggregation {
     resultHash: Buffer.alloc(0),
     nonce: Buffer.alloc(0),
     excluded: [],
+    lossBase: 0n,
+    lossAggregate: 0n,
   };
 }
 
@@ -654,6 +663,18 @@ export const MsgRevealAggregation: MessageFns<MsgRevealAggregation> = {
     }
     for (const v of message.excluded) {
       Exclusion.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.lossBase !== 0n) {
+      if (BigInt.asUintN(64, message.lossBase) !== message.lossBase) {
+        throw new globalThis.Error("value provided for field message.lossBase of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.lossBase);
+    }
+    if (message.lossAggregate !== 0n) {
+      if (BigInt.asUintN(64, message.lossAggregate) !== message.lossAggregate) {
+        throw new globalThis.Error("value provided for field message.lossAggregate of type uint64 too large");
+      }
+      writer.uint32(64).uint64(message.lossAggregate);
     }
     return writer;
   },
@@ -719,6 +740,22 @@ export const MsgRevealAggregation: MessageFns<MsgRevealAggregation> = {
             message.excluded.push(Exclusion.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.lossBase = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.lossAggregate = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -753,6 +790,16 @@ export const MsgRevealAggregation: MessageFns<MsgRevealAggregation> = {
       excluded: globalThis.Array.isArray(object?.excluded)
         ? object.excluded.map((e: any) => Exclusion.fromJSON(e))
         : [],
+      lossBase: isSet(object.lossBase)
+        ? BigInt(object.lossBase)
+        : isSet(object.loss_base)
+        ? BigInt(object.loss_base)
+        : 0n,
+      lossAggregate: isSet(object.lossAggregate)
+        ? BigInt(object.lossAggregate)
+        : isSet(object.loss_aggregate)
+        ? BigInt(object.loss_aggregate)
+        : 0n,
     };
   },
 
@@ -776,6 +823,12 @@ export const MsgRevealAggregation: MessageFns<MsgRevealAggregation> = {
     if (message.excluded?.length) {
       obj.excluded = message.excluded.map((e) => Exclusion.toJSON(e));
     }
+    if (message.lossBase !== 0n) {
+      obj.lossBase = message.lossBase.toString();
+    }
+    if (message.lossAggregate !== 0n) {
+      obj.lossAggregate = message.lossAggregate.toString();
+    }
     return obj;
   },
 
@@ -790,6 +843,10 @@ export const MsgRevealAggregation: MessageFns<MsgRevealAggregation> = {
     message.resultHash = object.resultHash ?? Buffer.alloc(0);
     message.nonce = object.nonce ?? Buffer.alloc(0);
     message.excluded = object.excluded?.map((e) => Exclusion.fromPartial(e)) || [];
+    message.lossBase = (object.lossBase !== undefined && object.lossBase !== null) ? BigInt(object.lossBase) : 0n;
+    message.lossAggregate = (object.lossAggregate !== undefined && object.lossAggregate !== null)
+      ? BigInt(object.lossAggregate)
+      : 0n;
     return message;
   },
 };

@@ -17,6 +17,11 @@ export enum WindowStatus {
   WINDOW_STATUS_AGGREGATING = 2,
   WINDOW_STATUS_FINALIZED = 3,
   WINDOW_STATUS_FAILED = 4,
+  /**
+   * WINDOW_STATUS_NOT_APPLIED - The majority agreed on a result and its held-out losses, and the result did not improve the
+   * base's loss by min_improvement: finalized, rewards paid, the aggregate NOT part of any base.
+   */
+  WINDOW_STATUS_NOT_APPLIED = 5,
   UNRECOGNIZED = -1,
 }
 
@@ -37,6 +42,9 @@ export function windowStatusFromJSON(object: any): WindowStatus {
     case 4:
     case "WINDOW_STATUS_FAILED":
       return WindowStatus.WINDOW_STATUS_FAILED;
+    case 5:
+    case "WINDOW_STATUS_NOT_APPLIED":
+      return WindowStatus.WINDOW_STATUS_NOT_APPLIED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -56,6 +64,8 @@ export function windowStatusToJSON(object: WindowStatus): string {
       return "WINDOW_STATUS_FINALIZED";
     case WindowStatus.WINDOW_STATUS_FAILED:
       return "WINDOW_STATUS_FAILED";
+    case WindowStatus.WINDOW_STATUS_NOT_APPLIED:
+      return "WINDOW_STATUS_NOT_APPLIED";
     case WindowStatus.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -193,6 +203,15 @@ export interface Params {
    * aggregate; the chain only checks its syntax and ranges.
    */
   aggregationRule: string;
+  /**
+   * Proof of Learning (README "Proof of Learning"): held-out chunks evaluated per window (0 = no
+   * evaluation: every majority result is applied), the size of the held-out split the sample is
+   * drawn from, and the least improvement of the held-out loss (Q16 nats per byte) for an
+   * aggregate to be applied. Fixed on each window when it opens.
+   */
+  evalChunks: bigint;
+  heldoutChunkCount: bigint;
+  minImprovement: bigint;
 }
 
 export interface Window {
@@ -237,6 +256,29 @@ export interface Window {
    * version's default dataset when the window opened; 0 when none was registered (Brown corpus).
    */
   datasetId: bigint;
+  /**
+   * Proof of Learning, fixed at opening from the params: held-out chunks to evaluate, the
+   * held-out split's size, the least improvement (Q16 nats per byte) to apply the result.
+   */
+  evalChunkCount: bigint;
+  heldoutChunkCount: bigint;
+  minImprovement: bigint;
+  /**
+   * Drawn at aggregation start from that block's beacon: the held-out chunk indices evaluated,
+   * ascending, distinct (README "Evaluation sample").
+   */
+  evalChunks: bigint[];
+  /**
+   * Set at the tally from the majority: held-out loss (Q16 nats per byte) of the window's base
+   * and of base + aggregate on eval_chunks (both 0 when the window evaluates nothing).
+   */
+  lossBase: bigint;
+  lossAggregate: bigint;
+  /**
+   * Height of the governance rollback that took this window's aggregate out of the model head
+   * (0: never rolled back). Bases of windows opened after that height leave it out.
+   */
+  rolledBackHeight: bigint;
 }
 
 /** One submission a proposer leaves out of its aggregate, and why. */
@@ -279,6 +321,9 @@ export interface AggregationCommit {
   revealHeight: bigint;
   /** The revealed exclusions, ascending by submission id (empty: every accepted input included). */
   excluded: Exclusion[];
+  /** The revealed held-out losses (Q16 nats per byte) of the base and of base + result. */
+  lossBase: bigint;
+  lossAggregate: bigint;
 }
 
 /** Counters and the window schedule. */
@@ -304,6 +349,9 @@ function createBaseParams(): Params {
     commitPeriodBlocks: 0n,
     revealPeriodBlocks: 0n,
     aggregationRule: "",
+    evalChunks: 0n,
+    heldoutChunkCount: 0n,
+    minImprovement: 0n,
   };
 }
 
@@ -367,6 +415,24 @@ export const Params: MessageFns<Params> = {
     }
     if (message.aggregationRule !== "") {
       writer.uint32(90).string(message.aggregationRule);
+    }
+    if (message.evalChunks !== 0n) {
+      if (BigInt.asUintN(64, message.evalChunks) !== message.evalChunks) {
+        throw new globalThis.Error("value provided for field message.evalChunks of type uint64 too large");
+      }
+      writer.uint32(96).uint64(message.evalChunks);
+    }
+    if (message.heldoutChunkCount !== 0n) {
+      if (BigInt.asUintN(64, message.heldoutChunkCount) !== message.heldoutChunkCount) {
+        throw new globalThis.Error("value provided for field message.heldoutChunkCount of type uint64 too large");
+      }
+      writer.uint32(104).uint64(message.heldoutChunkCount);
+    }
+    if (message.minImprovement !== 0n) {
+      if (BigInt.asUintN(64, message.minImprovement) !== message.minImprovement) {
+        throw new globalThis.Error("value provided for field message.minImprovement of type uint64 too large");
+      }
+      writer.uint32(112).uint64(message.minImprovement);
     }
     return writer;
   },
@@ -472,6 +538,30 @@ export const Params: MessageFns<Params> = {
             message.aggregationRule = reader.string();
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.evalChunks = reader.uint64() as bigint;
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.heldoutChunkCount = reader.uint64() as bigint;
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.minImprovement = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -541,6 +631,21 @@ export const Params: MessageFns<Params> = {
         : isSet(object.aggregation_rule)
         ? globalThis.String(object.aggregation_rule)
         : "",
+      evalChunks: isSet(object.evalChunks)
+        ? BigInt(object.evalChunks)
+        : isSet(object.eval_chunks)
+        ? BigInt(object.eval_chunks)
+        : 0n,
+      heldoutChunkCount: isSet(object.heldoutChunkCount)
+        ? BigInt(object.heldoutChunkCount)
+        : isSet(object.heldout_chunk_count)
+        ? BigInt(object.heldout_chunk_count)
+        : 0n,
+      minImprovement: isSet(object.minImprovement)
+        ? BigInt(object.minImprovement)
+        : isSet(object.min_improvement)
+        ? BigInt(object.min_improvement)
+        : 0n,
     };
   },
 
@@ -579,6 +684,15 @@ export const Params: MessageFns<Params> = {
     if (message.aggregationRule !== "") {
       obj.aggregationRule = message.aggregationRule;
     }
+    if (message.evalChunks !== 0n) {
+      obj.evalChunks = message.evalChunks.toString();
+    }
+    if (message.heldoutChunkCount !== 0n) {
+      obj.heldoutChunkCount = message.heldoutChunkCount.toString();
+    }
+    if (message.minImprovement !== 0n) {
+      obj.minImprovement = message.minImprovement.toString();
+    }
     return obj;
   },
 
@@ -616,6 +730,15 @@ export const Params: MessageFns<Params> = {
       ? BigInt(object.revealPeriodBlocks)
       : 0n;
     message.aggregationRule = object.aggregationRule ?? "";
+    message.evalChunks = (object.evalChunks !== undefined && object.evalChunks !== null)
+      ? BigInt(object.evalChunks)
+      : 0n;
+    message.heldoutChunkCount = (object.heldoutChunkCount !== undefined && object.heldoutChunkCount !== null)
+      ? BigInt(object.heldoutChunkCount)
+      : 0n;
+    message.minImprovement = (object.minImprovement !== undefined && object.minImprovement !== null)
+      ? BigInt(object.minImprovement)
+      : 0n;
     return message;
   },
 };
@@ -644,6 +767,13 @@ function createBaseWindow(): Window {
     closedHeight: 0n,
     excludedCount: 0n,
     datasetId: 0n,
+    evalChunkCount: 0n,
+    heldoutChunkCount: 0n,
+    minImprovement: 0n,
+    evalChunks: [],
+    lossBase: 0n,
+    lossAggregate: 0n,
+    rolledBackHeight: 0n,
   };
 }
 
@@ -759,6 +889,52 @@ export const Window: MessageFns<Window> = {
         throw new globalThis.Error("value provided for field message.datasetId of type uint64 too large");
       }
       writer.uint32(176).uint64(message.datasetId);
+    }
+    if (message.evalChunkCount !== 0n) {
+      if (BigInt.asUintN(64, message.evalChunkCount) !== message.evalChunkCount) {
+        throw new globalThis.Error("value provided for field message.evalChunkCount of type uint64 too large");
+      }
+      writer.uint32(184).uint64(message.evalChunkCount);
+    }
+    if (message.heldoutChunkCount !== 0n) {
+      if (BigInt.asUintN(64, message.heldoutChunkCount) !== message.heldoutChunkCount) {
+        throw new globalThis.Error("value provided for field message.heldoutChunkCount of type uint64 too large");
+      }
+      writer.uint32(192).uint64(message.heldoutChunkCount);
+    }
+    if (message.minImprovement !== 0n) {
+      if (BigInt.asUintN(64, message.minImprovement) !== message.minImprovement) {
+        throw new globalThis.Error("value provided for field message.minImprovement of type uint64 too large");
+      }
+      writer.uint32(200).uint64(message.minImprovement);
+    }
+    if (message.evalChunks.length !== 0) {
+      writer.uint32(210).fork();
+      for (const v of message.evalChunks) {
+        if (BigInt.asUintN(64, v) !== v) {
+          throw new globalThis.Error("a value provided in array field evalChunks of type uint64 is too large");
+        }
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    if (message.lossBase !== 0n) {
+      if (BigInt.asUintN(64, message.lossBase) !== message.lossBase) {
+        throw new globalThis.Error("value provided for field message.lossBase of type uint64 too large");
+      }
+      writer.uint32(216).uint64(message.lossBase);
+    }
+    if (message.lossAggregate !== 0n) {
+      if (BigInt.asUintN(64, message.lossAggregate) !== message.lossAggregate) {
+        throw new globalThis.Error("value provided for field message.lossAggregate of type uint64 too large");
+      }
+      writer.uint32(224).uint64(message.lossAggregate);
+    }
+    if (message.rolledBackHeight !== 0n) {
+      if (BigInt.asUintN(64, message.rolledBackHeight) !== message.rolledBackHeight) {
+        throw new globalThis.Error("value provided for field message.rolledBackHeight of type uint64 too large");
+      }
+      writer.uint32(232).uint64(message.rolledBackHeight);
     }
     return writer;
   },
@@ -952,6 +1128,72 @@ export const Window: MessageFns<Window> = {
             message.datasetId = reader.uint64() as bigint;
             continue;
           }
+          case 23: {
+            if (tag !== 184) {
+              break;
+            }
+
+            message.evalChunkCount = reader.uint64() as bigint;
+            continue;
+          }
+          case 24: {
+            if (tag !== 192) {
+              break;
+            }
+
+            message.heldoutChunkCount = reader.uint64() as bigint;
+            continue;
+          }
+          case 25: {
+            if (tag !== 200) {
+              break;
+            }
+
+            message.minImprovement = reader.uint64() as bigint;
+            continue;
+          }
+          case 26: {
+            if (tag === 208) {
+              message.evalChunks.push(reader.uint64() as bigint);
+
+              continue;
+            }
+
+            if (tag === 210) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.evalChunks.push(reader.uint64() as bigint);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 27: {
+            if (tag !== 216) {
+              break;
+            }
+
+            message.lossBase = reader.uint64() as bigint;
+            continue;
+          }
+          case 28: {
+            if (tag !== 224) {
+              break;
+            }
+
+            message.lossAggregate = reader.uint64() as bigint;
+            continue;
+          }
+          case 29: {
+            if (tag !== 232) {
+              break;
+            }
+
+            message.rolledBackHeight = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1062,6 +1304,41 @@ export const Window: MessageFns<Window> = {
         : isSet(object.dataset_id)
         ? BigInt(object.dataset_id)
         : 0n,
+      evalChunkCount: isSet(object.evalChunkCount)
+        ? BigInt(object.evalChunkCount)
+        : isSet(object.eval_chunk_count)
+        ? BigInt(object.eval_chunk_count)
+        : 0n,
+      heldoutChunkCount: isSet(object.heldoutChunkCount)
+        ? BigInt(object.heldoutChunkCount)
+        : isSet(object.heldout_chunk_count)
+        ? BigInt(object.heldout_chunk_count)
+        : 0n,
+      minImprovement: isSet(object.minImprovement)
+        ? BigInt(object.minImprovement)
+        : isSet(object.min_improvement)
+        ? BigInt(object.min_improvement)
+        : 0n,
+      evalChunks: globalThis.Array.isArray(object?.evalChunks)
+        ? object.evalChunks.map((e: any) => BigInt(e))
+        : globalThis.Array.isArray(object?.eval_chunks)
+        ? object.eval_chunks.map((e: any) => BigInt(e))
+        : [],
+      lossBase: isSet(object.lossBase)
+        ? BigInt(object.lossBase)
+        : isSet(object.loss_base)
+        ? BigInt(object.loss_base)
+        : 0n,
+      lossAggregate: isSet(object.lossAggregate)
+        ? BigInt(object.lossAggregate)
+        : isSet(object.loss_aggregate)
+        ? BigInt(object.loss_aggregate)
+        : 0n,
+      rolledBackHeight: isSet(object.rolledBackHeight)
+        ? BigInt(object.rolledBackHeight)
+        : isSet(object.rolled_back_height)
+        ? BigInt(object.rolled_back_height)
+        : 0n,
     };
   },
 
@@ -1133,6 +1410,27 @@ export const Window: MessageFns<Window> = {
     if (message.datasetId !== 0n) {
       obj.datasetId = message.datasetId.toString();
     }
+    if (message.evalChunkCount !== 0n) {
+      obj.evalChunkCount = message.evalChunkCount.toString();
+    }
+    if (message.heldoutChunkCount !== 0n) {
+      obj.heldoutChunkCount = message.heldoutChunkCount.toString();
+    }
+    if (message.minImprovement !== 0n) {
+      obj.minImprovement = message.minImprovement.toString();
+    }
+    if (message.evalChunks?.length) {
+      obj.evalChunks = message.evalChunks.map((e) => e.toString());
+    }
+    if (message.lossBase !== 0n) {
+      obj.lossBase = message.lossBase.toString();
+    }
+    if (message.lossAggregate !== 0n) {
+      obj.lossAggregate = message.lossAggregate.toString();
+    }
+    if (message.rolledBackHeight !== 0n) {
+      obj.rolledBackHeight = message.rolledBackHeight.toString();
+    }
     return obj;
   },
 
@@ -1190,6 +1488,23 @@ export const Window: MessageFns<Window> = {
       ? BigInt(object.excludedCount)
       : 0n;
     message.datasetId = (object.datasetId !== undefined && object.datasetId !== null) ? BigInt(object.datasetId) : 0n;
+    message.evalChunkCount = (object.evalChunkCount !== undefined && object.evalChunkCount !== null)
+      ? BigInt(object.evalChunkCount)
+      : 0n;
+    message.heldoutChunkCount = (object.heldoutChunkCount !== undefined && object.heldoutChunkCount !== null)
+      ? BigInt(object.heldoutChunkCount)
+      : 0n;
+    message.minImprovement = (object.minImprovement !== undefined && object.minImprovement !== null)
+      ? BigInt(object.minImprovement)
+      : 0n;
+    message.evalChunks = object.evalChunks?.map((e) => BigInt(e)) || [];
+    message.lossBase = (object.lossBase !== undefined && object.lossBase !== null) ? BigInt(object.lossBase) : 0n;
+    message.lossAggregate = (object.lossAggregate !== undefined && object.lossAggregate !== null)
+      ? BigInt(object.lossAggregate)
+      : 0n;
+    message.rolledBackHeight = (object.rolledBackHeight !== undefined && object.rolledBackHeight !== null)
+      ? BigInt(object.rolledBackHeight)
+      : 0n;
     return message;
   },
 };
@@ -1715,6 +2030,8 @@ function createBaseAggregationCommit(): AggregationCommit {
     resultHash: Buffer.alloc(0),
     revealHeight: 0n,
     excluded: [],
+    lossBase: 0n,
+    lossAggregate: 0n,
   };
 }
 
@@ -1755,6 +2072,18 @@ export const AggregationCommit: MessageFns<AggregationCommit> = {
     }
     for (const v of message.excluded) {
       Exclusion.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.lossBase !== 0n) {
+      if (BigInt.asUintN(64, message.lossBase) !== message.lossBase) {
+        throw new globalThis.Error("value provided for field message.lossBase of type uint64 too large");
+      }
+      writer.uint32(80).uint64(message.lossBase);
+    }
+    if (message.lossAggregate !== 0n) {
+      if (BigInt.asUintN(64, message.lossAggregate) !== message.lossAggregate) {
+        throw new globalThis.Error("value provided for field message.lossAggregate of type uint64 too large");
+      }
+      writer.uint32(88).uint64(message.lossAggregate);
     }
     return writer;
   },
@@ -1844,6 +2173,22 @@ export const AggregationCommit: MessageFns<AggregationCommit> = {
             message.excluded.push(Exclusion.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.lossBase = reader.uint64() as bigint;
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.lossAggregate = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1889,6 +2234,16 @@ export const AggregationCommit: MessageFns<AggregationCommit> = {
       excluded: globalThis.Array.isArray(object?.excluded)
         ? object.excluded.map((e: any) => Exclusion.fromJSON(e))
         : [],
+      lossBase: isSet(object.lossBase)
+        ? BigInt(object.lossBase)
+        : isSet(object.loss_base)
+        ? BigInt(object.loss_base)
+        : 0n,
+      lossAggregate: isSet(object.lossAggregate)
+        ? BigInt(object.lossAggregate)
+        : isSet(object.loss_aggregate)
+        ? BigInt(object.loss_aggregate)
+        : 0n,
     };
   },
 
@@ -1921,6 +2276,12 @@ export const AggregationCommit: MessageFns<AggregationCommit> = {
     if (message.excluded?.length) {
       obj.excluded = message.excluded.map((e) => Exclusion.toJSON(e));
     }
+    if (message.lossBase !== 0n) {
+      obj.lossBase = message.lossBase.toString();
+    }
+    if (message.lossAggregate !== 0n) {
+      obj.lossAggregate = message.lossAggregate.toString();
+    }
     return obj;
   },
 
@@ -1942,6 +2303,10 @@ export const AggregationCommit: MessageFns<AggregationCommit> = {
       ? BigInt(object.revealHeight)
       : 0n;
     message.excluded = object.excluded?.map((e) => Exclusion.fromPartial(e)) || [];
+    message.lossBase = (object.lossBase !== undefined && object.lossBase !== null) ? BigInt(object.lossBase) : 0n;
+    message.lossAggregate = (object.lossAggregate !== undefined && object.lossAggregate !== null)
+      ? BigInt(object.lossAggregate)
+      : 0n;
     return message;
   },
 };
