@@ -155,8 +155,8 @@ t.test('head rollback against the real training keeper: only to an applied windo
   training.setSchedule(s.store, { nextWindowId: 4n, nextSubmissionId: 2n, nextOpenHeight: 100n, collectingWindowId: 0n });
   t.doesNotThrow(() => model.checkHeadRollback(s.store, 1n));
   t.doesNotThrow(() => model.checkHeadRollback(s.store, 0n));
-  t.throws(() => model.checkHeadRollback(s.store, 2n), { codespace: 'model', code: 17, message: /training\/32: window 2 is not-applied/ });
-  t.throws(() => model.checkHeadRollback(s.store, 9n), { codespace: 'model', code: 17, message: /training\/32: window 9 does not exist/ });
+  t.throws(() => model.checkHeadRollback(s.store, 2n), { codespace: 'model', code: 20, message: /training\/32: window 2 is not-applied/ });
+  t.throws(() => model.checkHeadRollback(s.store, 9n), { codespace: 'model', code: 20, message: /training\/32: window 9 does not exist/ });
   const layer = new CacheStore(s.store);
   training.rollbackHead(layer, new EventLog(), 50n, 1n, 1n);
   t.same([1n, 2n, 3n].map((id) => training.window(layer, id)!.rolledBackHeight), [0n, 0n, 50n], 'window 3 leaves the head; the not-applied window 2 was never in it');

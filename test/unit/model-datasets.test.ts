@@ -120,7 +120,7 @@ t.test('dataset proposals are validated at submission; a refused tx changes noth
   refuse(content({ tokenizerCid: TOKENIZER, vocabSize: 278, modelVersion: 1n }), 17, /vocab_size 278 differs from model version 1's vocab_size 256/);
   refuse(content({ manifestCid: GENESIS_DATASET.manifestCid }), 18, /already dataset 1/);
   const both = { ...content(), newVersion: newVersionContent() } as unknown as ReturnType<typeof content>;
-  refuse(both, 6, /exactly one of new_version, param_change and register_dataset/);
+  refuse(both, 6, /exactly one of new_version, param_change, register_dataset and head_rollback/);
   // A generic dataset (model_version 0) of another vocabulary is accepted: no version needs to match.
   f.deliver(2n, SUBMIT, submitMsg(content({ tokenizerCid: TOKENIZER, vocabSize: 278, modelVersion: 0n })));
   t.equal(f.keeper.nextProposalId(f.store), 2n);

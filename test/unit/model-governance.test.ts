@@ -364,7 +364,7 @@ t.test('head rollback: checked at submission (model/20), executed on a layer whe
   };
   const rollback = (toWindow: bigint) => ({ newVersion: undefined, paramChange: undefined, headRollback: { toWindow } });
   const f = setup({ head });
-  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(rollback(2n))), { codespace: 'model', code: 17, message: /rollback to window 2 refused: training\/32/ });
+  t.throws(() => f.deliver(2n, SUBMIT, submitMsg(rollback(2n))), { codespace: 'model', code: 20, message: /rollback to window 2 refused: training\/32/ });
   t.equal(f.keeper.nextProposalId(f.store), 1n, 'a refused submission uses no id');
   t.equal(f.bank.balance(f.store, PROPOSER, DENOM), FUNDS, 'and moves no deposit');
   t.throws(() => f.deliver(2n, SUBMIT, submitMsg({ newVersion: newVersionContent(), paramChange: undefined, headRollback: { toWindow: 1n } })), { codespace: 'model', code: 6 }, 'two kinds');
@@ -390,7 +390,7 @@ t.test('head rollback: checked at submission (model/20), executed on a layer whe
   t.equal(calls.length, 1);
 
   const bare = setup();
-  t.throws(() => bare.deliver(2n, SUBMIT, submitMsg(rollback(0n))), { codespace: 'model', code: 17, message: /no training module/ });
+  t.throws(() => bare.deliver(2n, SUBMIT, submitMsg(rollback(0n))), { codespace: 'model', code: 20, message: /no training module/ });
   const cli = modelInterface.txs.find((c) => c.name === 'submit-rollback-proposal')!;
   t.same((cli.build(encodeAddress(PROPOSER), { to_window: '4', title: 'back', deposit: `${MIN_DEPOSIT}${DENOM}` }, {}) as MsgSubmitProposal).content, rollback(4n));
   t.end();
