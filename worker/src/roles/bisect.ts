@@ -139,19 +139,32 @@ export interface BisectOutcome {
   readonly txhash?: string;
 }
 
-/** Traces recomputed by this process, per submission: a disputer re-executes a job once per dispute, not once per round. */
+/**
+ * Traces this process computed, per submission: the re-execution a watcher, an L1 or L2 verifier
+ * already ran (recomputeSubmission remembers its trace here) is the disputer's trace, so a round
+ * costs no re-execution — the rounds' deadline is sized from one step (verification README
+ * "Response windows"). Bounded: the oldest entries go first.
+ */
 const ownTraces = new Map<string, { stepHashes: Uint8Array[]; checkpoints: Uint8Array[] }>();
+const OWN_TRACES_MAX = 64;
 
-async function recomputeJob(deps: BisectDeps, sub: Submission, steps: number, lr: number): Promise<{ stepHashes: Uint8Array[]; checkpoints: Uint8Array[] }> {
+/** Remembers the trace (and, for the miner's fallback, the checkpoints) of a job this process ran on a submission. */
+export function rememberTrace(submissionId: bigint, steps: number, lr: number, stepHashes: Uint8Array[], checkpoints: Uint8Array[] = []): void {
+  const key = `${submissionId}/${steps}/${lr}`;
+  ownTraces.delete(key);
+  ownTraces.set(key, { stepHashes, checkpoints });
+  while (ownTraces.size > OWN_TRACES_MAX) ownTraces.delete(ownTraces.keys().next().value!);
+}
+
+async function recomputeJob(deps: BisectDeps, sub: Submission, steps: number, lr: number, needCheckpoints = false): Promise<{ stepHashes: Uint8Array[]; checkpoints: Uint8Array[] }> {
   const key = `${sub.id}/${steps}/${lr}`;
   const cached = ownTraces.get(key);
-  if (cached) return cached;
+  if (cached && (!needCheckpoints || cached.checkpoints.length === steps + 1)) return cached;
   const model = await deps.loadModel(sub.modelVersion);
   const base = await deps.bases?.forWindow(sub.windowId, model);
   const job = await runTrainingJob({ model, chunk: deps.chunkAt(sub.chunkIndex), steps, lr, backend: deps.backend, base: base?.state });
-  const out = { stepHashes: job.stepHashes, checkpoints: job.checkpoints };
-  ownTraces.set(key, out);
-  return out;
+  rememberTrace(sub.id, steps, lr, job.stepHashes, job.checkpoints);
+  return { stepHashes: job.stepHashes, checkpoints: job.checkpoints };
 }
 
 async function signMove(deps: BisectDeps, key: string, deadline: bigint, msg: string, result: string, sign: () => Promise<SignedTx>) {
@@ -208,7 +221,7 @@ async function minerMove(deps: BisectDeps, d: Dispute, sub: Submission, delta: D
     bytes = await readFile(join(deps.jobsDir, `w${sub.windowId}-o${sub.ordinal}`, `state-${move.step}.safetensors`)).then((b) => new Uint8Array(b)).catch(() => undefined);
     if (bytes !== undefined && bytesToHex((await decodeState(bytes)).hash) !== bytesToHex(move.stateHash)) bytes = undefined;
   }
-  bytes ??= (await recomputeJob(deps, sub, delta.steps, delta.info.lr)).checkpoints[move.step];
+  bytes ??= (await recomputeJob(deps, sub, delta.steps, delta.info.lr, true)).checkpoints[move.step];
   const cid = await deps.store.put(bytes);
   if (!cid.equals(await cidOf(bytes))) throw new Error(`the store answered another CID (${cid}) for the state of step ${move.step}`);
   const entry = await signMove(deps, key, d.nextActionHeight, 'bisect-reveal', bytesToHex(move.stateHash), () => deps.writer.signBisectReveal({

@@ -26,7 +26,7 @@ import type { BaseStates } from './base-state.ts';
 import type { AdapterState } from '../model/adapter.ts';
 import type { WorkerStats } from './stats.ts';
 import type { MissedDuties } from './missed-duties.ts';
-import { type BisectView, reexecuteOneStep } from './bisect.ts';
+import { type BisectView, reexecuteOneStep, rememberTrace } from './bisect.ts';
 
 export interface StepVerdict {
   readonly step: number;
@@ -238,6 +238,8 @@ export async function recomputeSubmission(args: {
   const job = await runTrainingJob({
     model, chunk: args.chunkAt(sub.chunkIndex), steps: delta.steps, lr: delta.info.lr, backend: args.backend, base: base?.state, onStep: args.onStep,
   });
+  // The trace is this worker's side of a bisection on the submission, should one follow (roles/bisect.ts).
+  rememberTrace(sub.id, delta.steps, delta.info.lr, job.stepHashes);
   return { kind: 'hash', resultHash: gradientHash(adapterDelta(job.initial, job.final), shapeOfModel(model.identity)) };
 }
 
