@@ -38,6 +38,8 @@ export function defaultParams(): Params {
     l2VerifierFeeBps: 1000n,
     revealBlocks: 5n,
     trapSampleBps: 500n,
+    // ≥ 121 blocks for one genesis-model step (README "Bisection": ⌈(2 × 58 s + 3 s) / 1 s⌉ + 2), and a
+    // miner's train loop busy with one job (201 blocks).
     bisectRoundBlocks: 210n,
   };
 }
