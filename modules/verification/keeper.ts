@@ -516,9 +516,9 @@ export class VerificationKeeper extends VerificationViewKeeper {
    * public (wrong) hash. At most TRAP_POOL_MAX sources: the oldest submission goes first.
    */
   private addTrapSource(ctx: Context, dispute: Dispute, outcome: DisputeOutcome): void {
-    // A bisected dispute's panel decided one step (a state hash), not the chunk's gradient hash:
-    // it establishes no L1 answer, so it makes no trap source.
-    if (dispute.bisectDisputer !== '') return;
+    // A one-step panel decided one state hash, not the chunk's gradient hash: it establishes no
+    // L1 answer, so it makes no trap source (a bisection that fell back to the whole chunk does).
+    if (dispute.bisectOneStep) return;
     const active = dispute.panel.filter((s) => !s.missed);
     const threshold = Math.floor(active.length / 2) + 1;
     let trueHash: Uint8Array | undefined;

@@ -176,7 +176,7 @@ t.test('npm run devnet -- --cheater --cheat-mode middle-step: challenged, L2, bi
   t.match(run.output, /dispute \d+ opened on submission \d+ of cheater .* \(challenge by watcher/, 'story: dispute opened');
   t.match(run.output, /L2: dispute \d+: (validator|verifier) \S+ drawn to re-execute/, 'story: L2 verifier drawn');
   t.match(run.output, /L2: dispute \d+: .* agrees with the challenger/, 'story: L2 answer');
-  t.match(run.output, /bisection: dispute \d+: cheater reveals state hashes, watcher agrees or disagrees/, 'story: bisection');
+  t.match(run.output, /bisection: dispute \d+: cheater \S+ reveals state hashes, watcher \S+ agrees or disagrees/, 'story: bisection');
   t.match(run.output, /bisection: dispute \d+: stateHash_1 disputed: narrowed to one step/, 'story: narrowed to the tampered step');
   t.match(run.output, /L3 vote in dispute \d+ .*: one step 0 → 1 re-executed/, 'log: the arbiter re-executed one step');
   t.match(run.output, /dispute \d+ escalated to L3/, 'story: escalation');

@@ -267,6 +267,7 @@ t.test('where bisection does not apply the whole-chunk panel decides on the grad
   t.match(d.bisectWholeChunkReason, /about the delta/);
   a.h.votes(a.disputeId, d.panel.map((seat) => [seat.arbiter, BAD] as const));
   t.equal(a.h.dispute(a.disputeId).outcome, DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT, 'a fault vote is a gradient hash other than the submission\'s');
+  t.equal(a.h.keeper.trapSources(a.h.state).next().done, false, 'a whole-chunk decision after bisection makes a trap source, as before');
   // The disputer disputes the base state.
   const b = setup({ steps: 4, miner: good });
   b.reveal(4n);
