@@ -5,7 +5,7 @@
 import type { MsgBisectReveal, MsgBisectRespond } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import type { Dispute } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { verificationErrors } from './errors.ts';
-import { MAX_TRACE_STEPS, traceProofLength } from './trace-proof.ts';
+import { MAX_TRACE_STEPS } from './trace-proof.ts';
 
 /** The longest state CID a reveal may carry (a CIDv1 in base32 is under 100 characters). */
 export const MAX_STATE_CID_BYTES = 256;
@@ -58,11 +58,6 @@ export function checkRevealStep(dispute: Dispute, msg: MsgBisectReveal): { steps
   const step = requestedStep(dispute);
   if (msg.step !== step) throw verificationErrors.wrongStep(`dispute ${dispute.id} asks for step ${step}, not ${msg.step}`);
   return { steps: dispute.bisectSteps, step };
-}
-
-/** The proof length a reveal of `step` in a job of `steps` steps carries. */
-export function expectedProofLength(step: bigint, steps: bigint): number {
-  return traceProofLength(step, steps + 1n);
 }
 
 export type AnswerEffect =
