@@ -172,7 +172,7 @@ export function trainingReader(training: Pick<TrainingKeeper, 'submission' | 'wi
       if (submission === undefined) return undefined;
       return {
         id: submission.id, miner: submission.miner, windowId: submission.windowId, gradientCid: submission.gradientCid,
-        gradientHash: submission.gradientHash, status: STATUS[submission.status] ?? 'rejected', height: submission.height,
+        gradientHash: submission.gradientHash, traceRoot: submission.traceRoot, status: STATUS[submission.status] ?? 'rejected', height: submission.height,
       };
     },
     window(store, windowId) {

@@ -28,8 +28,9 @@ export function applyDevnetTemplate(appState: GenesisAppState, options: DevnetTe
   state.model.versions[0].architecture = DEVNET_ARCHITECTURE;
   // Disputes settle within a few minutes; every window that re-executes a chunk is ≥ 33 blocks, the rule of
   // verification README "Response windows" for the devnet model; the challenge period above also
-  // holds an L1 check (35 + 10).
+  // holds an L1 check (35 + 10). A bisection move: ≥ 15 blocks for one devnet step (verification README
+  // "Bisection"), 35 so that a miner answers even when its train loop is busy with one job.
   // PoC epochs of 90 blocks: 40 to submit, 50 to recompute (≥ l1ResponseBlocks, app/params-constraints.ts).
   if (state.poc !== undefined) Object.assign(state.poc.params, { epochBlocks: '90', submitBlocks: '40' });
-  Object.assign(state.verification.params, { l1ResponseBlocks: '35', l2ResponseBlocks: '35', l3VoteBlocks: '40', revealBlocks: '10', ...(options.cheater ? { l1SampleBps: '0' } : {}) });
+  Object.assign(state.verification.params, { l1ResponseBlocks: '35', l2ResponseBlocks: '35', l3VoteBlocks: '40', revealBlocks: '10', bisectRoundBlocks: '35', ...(options.cheater ? { l1SampleBps: '0' } : {}) });
 }

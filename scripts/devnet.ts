@@ -18,7 +18,12 @@
  * every submission (the honest miner's match) within its challenge period and challenges each
  * mismatch with the bond the chain asks; the dispute goes L2 → L3 → the cheater is slashed and
  * jailed, the watcher gets its bond back plus the bounty (L1 sampling is off in this mode so the
- * challenge, not an L1 flag, opens the dispute).
+ * challenge, not an L1 flag, opens the dispute). Before L3 the dispute bisects (verification README
+ * "Bisection"): the cheater reveals state hashes from its trace, the watcher agrees or disagrees.
+ * --cheat-mode delta|middle-step (with --cheater): `delta` (default) tampers the delta, the trace
+ * stays honest, so the watcher agrees with the last state and the panel re-executes the whole
+ * chunk; `middle-step` tampers the state after the middle step of the job (`train --cheat
+ * middle-step`), so the bisection narrows to that step and the panel re-executes just it.
  *
  * Flags: --keep (restart on the existing state), --home DIR (default .devnet), --rpc-port,
  * --rest-port, --abci-port, --p2p-port, --gateway-port, --model-port (the model API, default 8080), --block-time (CometBFT timeout_commit,
@@ -55,14 +60,14 @@ type Role = (typeof ROLES)[number];
 
 // ---- flags ---------------------------------------------------------------------------------
 interface Options {
-  keep: boolean; verbose: boolean; cheater: boolean; home: string; rpcPort: number; restPort: number; abciPort: number; p2pPort: number;
+  keep: boolean; verbose: boolean; cheater: boolean; cheatMode: 'delta' | 'middle-step'; home: string; rpcPort: number; restPort: number; abciPort: number; p2pPort: number;
   gatewayPort: number; modelPort: number; blockTime: string; windowBlocks: number;
   /** the miners' training backend: cpu (default; the devnet's timings assume it), webgpu or auto */
   backend: 'cpu' | 'webgpu' | 'auto';
 }
 function parseArgs(argv: string[]): Options {
   const o: Options = {
-    keep: false, verbose: false, cheater: false, home: join(ROOT, '.devnet'), rpcPort: 26657, restPort: 1317, abciPort: 26658, p2pPort: 26656,
+    keep: false, verbose: false, cheater: false, cheatMode: 'delta', home: join(ROOT, '.devnet'), rpcPort: 26657, restPort: 1317, abciPort: 26658, p2pPort: 26656,
     gatewayPort: 4080, modelPort: 8080, blockTime: '1s', windowBlocks: 0, backend: 'cpu',
   };
   const ports: Record<string, keyof Options> = {
@@ -78,6 +83,11 @@ function parseArgs(argv: string[]): Options {
     if (arg === '--keep') o.keep = true;
     else if (arg === '--verbose') o.verbose = true;
     else if (arg === '--cheater') o.cheater = true;
+    else if (arg === '--cheat-mode') {
+      const v = value();
+      if (v !== 'delta' && v !== 'middle-step') fail(`--cheat-mode must be delta or middle-step, got "${v}"`);
+      o.cheatMode = v as Options['cheatMode'];
+    }
     else if (arg === '--home') o.home = resolve(value());
     else if (arg === '--block-time') o.blockTime = value();
     else if (arg === '--backend') {
@@ -326,7 +336,7 @@ Try, in another terminal:
   // The second validator can be drawn as aggregation proposer too (stake-weighted): its aggregator runs from the start.
   startProcess('ver-aggr', WORKER, ['aggregate', '--key', 'verifier', ...common('verifier')], logDir, workerShow, 'restart');
   if (o.cheater) {
-    startProcess('cheater', WORKER, ['train', '--key', 'cheater', '--cheat', '--backend', o.backend, ...common('cheater')], logDir, workerShow, 'ignore'); // exits once jailed
+    startProcess('cheater', WORKER, ['train', '--key', 'cheater', '--cheat', o.cheatMode, '--backend', o.backend, ...common('cheater')], logDir, workerShow, 'ignore'); // exits once jailed
     // The watcher: anyone can be one. It knows no key to suspect: it re-executes every submission
     // (the cheater tampers each delta, so 100% catches it every time; a real watcher takes a share)
     // and challenges what does not match. Its journal never challenges twice across restarts.
@@ -399,6 +409,10 @@ Try, in another terminal:
       case 'verifier_answer': story(`L2: dispute ${a.dispute}: ${nameOf(a.verifier)} re-executed and agrees with the ${a.agrees_with}`); return;
       case 'verifier_missed': story(`L2: dispute ${a.dispute}: ${nameOf(a.verifier)} missed its answer (round ${a.round})`); return;
       case 'dispute_escalated': story(`dispute ${a.dispute} escalated to L3 (${a.reason ?? ''})`); return;
+      case 'bisection_started': story(`bisection: dispute ${a.dispute}: ${nameOf(a.miner)} reveals state hashes, ${nameOf(a.disputer)} agrees or disagrees (moves due by height ${a.deadline_height})`); return;
+      case 'bisect_reveal': story(`bisection: dispute ${a.dispute}: stateHash_${a.step} of ${a.steps} revealed with its trace proof`); return;
+      case 'bisect_answer': story(`bisection: dispute ${a.dispute}: stateHash_${a.step} ${a.agree === 'true' ? 'agreed' : 'disputed'}${a.status === 'one-step' ? ': narrowed to one step' : a.status === 'whole-chunk' ? ': the whole chunk goes to the panel' : ''}`); return;
+      case 'bisect_missed': story(`bisection: dispute ${a.dispute}: ${nameOf(a.party)} (${a.role}) missed its move at step ${a.step}`); return;
       case 'panel_drawn': story(`L3: dispute ${a.dispute}: panel ${(a.arbiters ?? '').split(',').map(nameOf).join(', ')} (round ${a.round}, votes by height ${a.deadline_height})`); return;
       case 'unavailability_reported': story(`dispute ${a.dispute}: ${nameOf(a.reporter)} reports the delta of submission ${a.submission} unavailable`); return;
       case 'arbiter_vote': story(`L3: dispute ${a.dispute}: ${nameOf(a.arbiter)} voted ${a.vote}`); return;

@@ -46,6 +46,7 @@ const OPEN_STAGES: ReadonlyArray<readonly [DisputeStage, layer: string, stage: s
   [DisputeStage.DISPUTE_STAGE_L2_ANSWER, 'l2', 'l2_answer'],
   [DisputeStage.DISPUTE_STAGE_L3_DRAW, 'l3', 'l3_draw'],
   [DisputeStage.DISPUTE_STAGE_L3_VOTING, 'l3', 'l3_voting'],
+  [DisputeStage.DISPUTE_STAGE_BISECTION, 'bisection', 'bisection'],
 ];
 
 /** Seconds between committed blocks, from their header times. */

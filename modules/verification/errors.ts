@@ -65,4 +65,15 @@ export const verificationErrors = {
   revealTooEarly: registerError(VERIFICATION_CODESPACE, 27, 'reveal too early'),
   /** The verifier or arbiter already committed for this duty. */
   alreadyCommitted: registerError(VERIFICATION_CODESPACE, 28, 'already committed'),
+  // Bisection (README "Bisection"): codes from 40, apart from the codes other stages add.
+  /** A bisection move on a dispute that is not bisecting. */
+  notBisecting: registerError(VERIFICATION_CODESPACE, 40, 'dispute not in bisection'),
+  /** The signer is not the party whose move it is (the miner reveals, the disputer answers), or it is not its turn. */
+  notYourMove: registerError(VERIFICATION_CODESPACE, 41, 'not this party\'s bisection move'),
+  /** The move names another step than the one the chain asks for. */
+  wrongStep: registerError(VERIFICATION_CODESPACE, 42, 'wrong bisection step'),
+  /** The Merkle proof does not take the state hash to the submission's trace root. */
+  badProof: registerError(VERIFICATION_CODESPACE, 43, 'invalid trace proof'),
+  /** A malformed bisection move: hash not 32 bytes, steps out of range, a missing or oversized CID. */
+  invalidMove: registerError(VERIFICATION_CODESPACE, 44, 'invalid bisection move'),
 } as const;

@@ -31,6 +31,8 @@ export interface SubmissionView {
   readonly gradientCid: string;
   /** 32 bytes: what re-executing the chunk must reproduce (the result hash of README). */
   readonly gradientHash: Uint8Array;
+  /** 32 bytes: the Merkle root over the job's per-step state hashes (worker SPEC §6), what bisection proofs open. */
+  readonly traceRoot: Uint8Array;
   readonly status: SubmissionStatusName;
   readonly height: bigint;
 }

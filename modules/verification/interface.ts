@@ -10,7 +10,7 @@ import {
   QueryPanelResponse, QueryParamsRequest, QueryParamsResponse, QuerySubmissionRequest, QuerySubmissionResponse,
   QueryVotesRequest, QueryVotesResponse,
 } from '../../proto/gen/r3mes/verification/v1/query.ts';
-import { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
+import { MsgArbiterVote, MsgBisectRespond, MsgBisectReveal, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import { MODULE_NAME } from './keeper.ts';
 import { QUERY_PATHS } from './module.ts';
 import { TYPE_URLS } from './msgs.ts';
@@ -83,6 +83,32 @@ export const verificationInterface: ModuleInterface = {
       typeUrl: TYPE_URLS.reportUnavailable,
       build: (signer, args) => MsgReportUnavailable.fromPartial({ reporter: signer, submissionId: uintArg(args['submission-id'], 'submission-id') }),
     },
+    {
+      name: 'bisect-reveal',
+      description: 'As the miner of a bisecting dispute, reveal stateHash at the step the chain asks for, with its trace proof and state CID',
+      args: ['dispute-id', 'step', 'state-hash', 'state-cid'],
+      options: [
+        { name: 'steps', description: 'the job\'s steps n (first reveal)', default: '0' },
+        { name: 'proof', description: 'the sibling hashes from the leaf up, comma-separated hex', default: '' },
+      ],
+      typeUrl: TYPE_URLS.bisectReveal,
+      build: (signer, args, options) => MsgBisectReveal.fromPartial({
+        miner: signer, disputeId: uintArg(args['dispute-id'], 'dispute-id'), step: uintArg(args.step, 'step'),
+        steps: uintArg(options.steps ?? '0', 'steps'), stateHash: hexArg(args['state-hash'], 'state-hash'), stateCid: args['state-cid'] ?? '',
+        proof: (options.proof ?? '') === '' ? [] : (options.proof ?? '').split(',').map((h, i) => hexArg(h, `proof[${i}]`)),
+      }),
+    },
+    {
+      name: 'bisect-respond',
+      description: 'As the disputer of a bisecting dispute, agree or disagree with the miner\'s stateHash at the pending step',
+      args: ['dispute-id', 'step', 'agree'],
+      options: [{ name: 'own-hash', description: 'your own stateHash at that step (hex, recorded in the event)', default: '' }],
+      typeUrl: TYPE_URLS.bisectRespond,
+      build: (signer, args, options) => MsgBisectRespond.fromPartial({
+        disputer: signer, disputeId: uintArg(args['dispute-id'], 'dispute-id'), step: uintArg(args.step, 'step'), agree: args.agree === 'true',
+        ownHash: (options['own-hash'] ?? '') === '' ? Buffer.alloc(0) : hexArg(options['own-hash'], 'own-hash'),
+      }),
+    },
   ],
   queries: [
     route('params', 'Verification parameters', [], QUERY_PATHS.params, '/r3mes/verification/v1/params',
@@ -127,5 +153,7 @@ export const verificationInterface: ModuleInterface = {
     [TYPE_URLS.challenge, MsgChallenge],
     [TYPE_URLS.arbiterVote, MsgArbiterVote],
     [TYPE_URLS.reportUnavailable, MsgReportUnavailable],
+    [TYPE_URLS.bisectReveal, MsgBisectReveal],
+    [TYPE_URLS.bisectRespond, MsgBisectRespond],
   ],
 };

@@ -6,7 +6,11 @@ import { bytesEqual, concatBytes, readU64be, toHex, u64be, utf8 } from '../../ap
 import { decodeAddress, moduleAddress } from '../../app/core/address.ts';
 import { MAX_AMOUNT } from '../../app/core/coins.ts';
 import { reportInvariant } from '../../app/core/invariants.ts';
-import type { MsgArbiterVote, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification } from '../../proto/gen/r3mes/verification/v1/tx.ts';
+import type {
+  MsgArbiterVote, MsgBisectReveal, MsgBisectRespond, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification,
+} from '../../proto/gen/r3mes/verification/v1/tx.ts';
+import { applyAnswer, bisectTurn, checkRevealStep, requestedStep, validateRespondShape, validateRevealShape } from './bisection.ts';
+import { verifyTraceInclusion } from './trace-proof.ts';
 import {
   Dispute, DisputeOrigin, DisputeOutcome, DisputeStage, L1Check, L1Status, ModuleState, type PanelSeat, Params, type SubmissionSeed,
   type TrapCheck, type TrapSource, type VerifierCredit,
@@ -436,7 +440,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
       ]);
       this.payL2Fee(ctx, dispute);
       if (match) this.settle(ctx, dispute, DisputeOutcome.DISPUTE_OUTCOME_CHALLENGE_REJECTED, 'the L2 verifier reproduced the miner\'s result');
-      else this.escalate(ctx, dispute, 'the L2 verifier agrees with the challenger');
+      else this.escalateOrBisect(ctx, dispute, 'the L2 verifier agrees with the challenger');
       return { result: match ? 'match' : 'mismatch', disputeId: dispute.id };
     }
     if (dispute !== undefined && dispute.l2Missed.includes(msg.verifier)) {
@@ -512,6 +516,9 @@ export class VerificationKeeper extends VerificationViewKeeper {
    * public (wrong) hash. At most TRAP_POOL_MAX sources: the oldest submission goes first.
    */
   private addTrapSource(ctx: Context, dispute: Dispute, outcome: DisputeOutcome): void {
+    // A one-step panel decided one state hash, not the chunk's gradient hash: it establishes no
+    // L1 answer, so it makes no trap source (a bisection that fell back to the whole chunk does).
+    if (dispute.bisectOneStep) return;
     const active = dispute.panel.filter((s) => !s.missed);
     const threshold = Math.floor(active.length / 2) + 1;
     let trueHash: Uint8Array | undefined;
@@ -664,13 +671,124 @@ export class VerificationKeeper extends VerificationViewKeeper {
     seat.unavailable = msg.unavailable;
     seat.resultHash = Buffer.from(msg.resultHash);
     seat.voteHeight = ctx.height;
-    const vote = msg.unavailable ? 'unavailable' : bytesEqual(msg.resultHash, dispute.expectedHash) ? 'no-fault' : 'fault';
+    const vote = msg.unavailable ? 'unavailable' : bytesEqual(msg.resultHash, panelExpectedHash(dispute)) ? 'no-fault' : 'fault';
     ctx.events.emit('arbiter_vote', [
       ['dispute', dispute.id.toString()], ['arbiter', msg.arbiter], ['vote', vote], ['round', seat.round.toString()],
       ['result_hash', toHex(msg.resultHash), false],
     ]);
     if (!this.tryDecide(ctx, dispute)) this.setDispute(store, dispute);
     return OUTCOME_NAMES[dispute.outcome];
+  }
+
+  // ---------------------------------------------------------------- bisection (README "Bisection")
+
+  /** The miner's move: stateHash at the step the chain names, its proof against the trace root, the state's CID. */
+  bisectReveal(ctx: Context, msg: MsgBisectReveal): bigint {
+    decodeAddress(msg.miner, 'miner');
+    validateRevealShape(msg);
+    const dispute = this.requireBisecting(ctx, msg.disputeId);
+    if (msg.miner !== dispute.miner) throw verificationErrors.notYourMove(`${msg.miner} is not the miner of dispute ${dispute.id} (${dispute.miner})`);
+    if (bisectTurn(dispute) !== 'miner') throw verificationErrors.notYourMove(`dispute ${dispute.id}: the disputer answers step ${dispute.bisectPendingStep} first`);
+    const { steps, step } = checkRevealStep(dispute, msg);
+    const submission = this.requireSubmission(ctx.store, dispute.submissionId);
+    if (!verifyTraceInclusion(msg.stateHash, step, steps + 1n, msg.proof, submission.traceRoot)) {
+      throw verificationErrors.badProof(`dispute ${dispute.id}: stateHash_${step} ${toHex(msg.stateHash)} with ${msg.proof.length} siblings does not hash to the trace root ${toHex(submission.traceRoot)} of ${steps + 1n} leaves`);
+    }
+    const previousDue = dueHeight(dispute);
+    dispute.bisectSteps = steps;
+    dispute.bisectPendingStep = step;
+    dispute.bisectPendingHash = Buffer.from(msg.stateHash);
+    dispute.bisectPendingCid = msg.stateCid;
+    this.nextMove(ctx, dispute);
+    this.setDispute(ctx.store, dispute, previousDue);
+    ctx.events.emit('bisect_reveal', [
+      ['dispute', dispute.id.toString()], ['step', step.toString()], ['steps', steps.toString()], ['deadline_height', dispute.nextActionHeight.toString()],
+      ['state_hash', toHex(msg.stateHash), false], ['state_cid', msg.stateCid, false],
+    ]);
+    return step;
+  }
+
+  /** The disputer's move: agree or disagree with the miner's hash at the pending step. */
+  bisectRespond(ctx: Context, msg: MsgBisectRespond): 'bisecting' | 'one-step' | 'whole-chunk' {
+    decodeAddress(msg.disputer, 'disputer');
+    validateRespondShape(msg);
+    const dispute = this.requireBisecting(ctx, msg.disputeId);
+    if (msg.disputer !== dispute.bisectDisputer) throw verificationErrors.notYourMove(`${msg.disputer} is not the disputer of dispute ${dispute.id} (${dispute.bisectDisputer})`);
+    if (bisectTurn(dispute) !== 'disputer') throw verificationErrors.notYourMove(`dispute ${dispute.id}: the miner reveals step ${dispute.bisectSteps === 0n ? 'n' : requestedStep(dispute)} first`);
+    if (msg.step !== dispute.bisectPendingStep) throw verificationErrors.wrongStep(`dispute ${dispute.id}: step ${dispute.bisectPendingStep} is pending, not ${msg.step}`);
+    const previousDue = dueHeight(dispute);
+    const step = dispute.bisectPendingStep;
+    const effect = applyAnswer(dispute, msg.agree);
+    ctx.events.emit('bisect_answer', [
+      ['dispute', dispute.id.toString()], ['step', step.toString()], ['agree', String(msg.agree)], ['status', effect.kind],
+      ['own_hash', toHex(msg.ownHash), false],
+    ]);
+    if (effect.kind === 'bisecting') {
+      this.nextMove(ctx, dispute);
+      this.setDispute(ctx.store, dispute, previousDue);
+    } else if (effect.kind === 'one-step') {
+      dispute.bisectMoves += 1n;
+      this.escalate(ctx, dispute, `bisection: one step, ${dispute.bisectLo} → ${dispute.bisectHi}`, previousDue);
+    } else {
+      dispute.bisectMoves += 1n;
+      dispute.bisectWholeChunkReason = effect.reason;
+      this.escalate(ctx, dispute, `bisection does not apply: ${effect.reason}`, previousDue);
+    }
+    return effect.kind;
+  }
+
+  private requireBisecting(ctx: Context, disputeId: bigint): Dispute {
+    const dispute = this.requireDispute(ctx.store, disputeId);
+    if (dispute.stage === DisputeStage.DISPUTE_STAGE_RESOLVED) throw verificationErrors.disputeResolved(`dispute ${dispute.id} was resolved at height ${dispute.resolvedHeight}`);
+    if (dispute.stage !== DisputeStage.DISPUTE_STAGE_BISECTION) throw verificationErrors.notBisecting(`dispute ${dispute.id} is not bisecting`);
+    if (ctx.height > dispute.nextActionHeight) throw verificationErrors.late(`dispute ${dispute.id}: this move was due by height ${dispute.nextActionHeight}, now ${ctx.height}`);
+    return dispute;
+  }
+
+  /** A move was made: the other party has bisect_round_blocks from this block. */
+  private nextMove(ctx: Context, dispute: Dispute): void {
+    dispute.bisectMoves += 1n;
+    dispute.nextActionHeight = ctx.height + this.params(ctx.store).bisectRoundBlocks;
+  }
+
+  /**
+   * Where a dispute would go to the whole-chunk panel: to bisection instead when it applies
+   * (bisect_round_blocks > 0, nobody reported the data unavailable). Returns whether it bisects;
+   * otherwise it has escalated (the caller draws the panel now or the endBlock does).
+   */
+  private escalateOrBisect(ctx: Context, dispute: Dispute, reason: string): boolean {
+    const rounds = this.params(ctx.store).bisectRoundBlocks;
+    if (rounds === 0n || dispute.unavailableReported) {
+      this.escalate(ctx, dispute, reason);
+      return false;
+    }
+    const previousDue = dueHeight(dispute);
+    dispute.bisectDisputer = dispute.origin === DisputeOrigin.DISPUTE_ORIGIN_CHALLENGE ? dispute.challenger : dispute.l1Verifier;
+    dispute.stage = DisputeStage.DISPUTE_STAGE_BISECTION;
+    dispute.nextActionHeight = ctx.height + rounds;
+    this.setDispute(ctx.store, dispute, previousDue);
+    ctx.events.emit('bisection_started', [
+      ['dispute', dispute.id.toString()], ['submission', dispute.submissionId.toString()], ['miner', dispute.miner],
+      ['disputer', dispute.bisectDisputer], ['deadline_height', dispute.nextActionHeight.toString()], ['reason', reason, false],
+    ]);
+    return true;
+  }
+
+  /**
+   * A bisection move not made by its deadline: that party loses. The miner → MINER_AT_FAULT
+   * (slash, reject, bond and bounty to the challenger, as a panel's decision); the disputer →
+   * CHALLENGE_REJECTED (the bond to the miner), and a disputing L1 verifier a liveness penalty.
+   */
+  private bisectionTimeout(ctx: Context, dispute: Dispute, params: VerificationParams): void {
+    const step = dispute.bisectSteps === 0n ? 'n' : dispute.bisectPendingHash.length === 0 ? `${requestedStep(dispute)}` : `${dispute.bisectPendingStep}`;
+    if (bisectTurn(dispute) === 'miner') {
+      ctx.events.emit('bisect_missed', [['dispute', dispute.id.toString()], ['party', dispute.miner], ['role', 'miner'], ['step', step]]);
+      this.settle(ctx, dispute, DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT, `bisection: the miner did not reveal step ${step} by height ${dispute.nextActionHeight}`);
+      return;
+    }
+    ctx.events.emit('bisect_missed', [['dispute', dispute.id.toString()], ['party', dispute.bisectDisputer], ['role', 'disputer'], ['step', step]]);
+    if (dispute.origin === DisputeOrigin.DISPUTE_ORIGIN_L1_FLAG) this.penalize(ctx, dispute.bisectDisputer, params.livenessPenalty, 'missed-deadline', `dispute ${dispute.id}`);
+    this.settle(ctx, dispute, DisputeOutcome.DISPUTE_OUTCOME_CHALLENGE_REJECTED, `bisection: the disputer did not answer step ${step} by height ${dispute.nextActionHeight}`);
   }
 
   // ---------------------------------------------------------------- block hook
@@ -833,12 +951,14 @@ export class VerificationKeeper extends VerificationViewKeeper {
         if (dispute.l2Round < params.raw.maxRedraws) {
           dispute.l2Round += 1n;
           this.drawL2(ctx, dispute, candidates);
-        } else {
-          this.escalate(ctx, dispute, 'no L2 verifier answered');
+        } else if (!this.escalateOrBisect(ctx, dispute, 'no L2 verifier answered')) {
           this.drawPanel(ctx, dispute, candidates, Number(params.raw.panelSize));
         }
         return;
       }
+      case DisputeStage.DISPUTE_STAGE_BISECTION:
+        this.bisectionTimeout(ctx, dispute, params);
+        return;
       case DisputeStage.DISPUTE_STAGE_L3_DRAW:
         this.drawPanel(ctx, dispute, candidates, Number(params.raw.panelSize));
         return;
@@ -871,8 +991,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
     const l1Verifier = this.l1Check(ctx.store, dispute.submissionId)?.verifier ?? '';
     const exclusions = [dispute.miner, dispute.challenger, l1Verifier, ...dispute.l2Missed].filter((a) => a !== '');
     if (eligible(candidates, exclusions) === 0) {
-      this.escalate(ctx, dispute, 'no eligible L2 verifier');
-      this.drawPanel(ctx, dispute, candidates, Number(params.panelSize));
+      if (!this.escalateOrBisect(ctx, dispute, 'no eligible L2 verifier')) this.drawPanel(ctx, dispute, candidates, Number(params.panelSize));
       return;
     }
     const seed = this.drawSeed(ctx, dispute);
@@ -949,8 +1068,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
   }
 
   /** To L3: the panel is drawn in this block's endBlock. */
-  private escalate(ctx: Context, dispute: Dispute, reason: string): void {
-    const previousDue = dueHeight(dispute);
+  private escalate(ctx: Context, dispute: Dispute, reason: string, previousDue = dueHeight(dispute)): void {
     dispute.stage = DisputeStage.DISPUTE_STAGE_L3_DRAW;
     dispute.nextActionHeight = ctx.height;
     this.setDispute(ctx.store, dispute, previousDue);
@@ -977,6 +1095,9 @@ export class VerificationKeeper extends VerificationViewKeeper {
     if (unavailable) {
       this.markUnavailable(ctx, dispute, check.verifier);
       this.setDispute(store, dispute);
+    } else if (this.params(store).bisectRoundBlocks > 0n) {
+      // A mismatch: bisection (without it the panel is drawn in this endBlock, as before).
+      this.escalateOrBisect(ctx, dispute, 'the L1 verifier\'s result differs');
     }
     check.disputeId = dispute.id;
     this.setL1Check(store, check);
@@ -1005,6 +1126,9 @@ export class VerificationKeeper extends VerificationViewKeeper {
       resolvedHeight: 0n, resolution: '', slashed: '0', bounty: '0', submissionRejected: false, l2Fee: '0',
       l2Commitment: Buffer.alloc(0), l2CommitHeight: 0n, commitDeadlineHeight: 0n,
       submissionSeed: Buffer.from(this.submissionSeed(ctx.store, submission.id) ?? opening.seed ?? new Uint8Array()),
+      bisectDisputer: '', bisectSteps: 0n, bisectLo: 0n, bisectHi: 0n, bisectLoHash: Buffer.alloc(0), bisectHiHash: Buffer.alloc(0),
+      bisectLoCid: '', bisectPendingStep: 0n, bisectPendingHash: Buffer.alloc(0), bisectPendingCid: '', bisectMoves: 0n,
+      bisectOneStep: false, bisectWholeChunkReason: '',
     };
     state.nextDisputeId += 1n;
     this.setModuleState(ctx.store, state);
@@ -1025,8 +1149,9 @@ export class VerificationKeeper extends VerificationViewKeeper {
   private tryDecide(ctx: Context, dispute: Dispute, previousDue?: bigint): boolean {
     const active = dispute.panel.filter((s) => !s.missed);
     const threshold = Math.floor(active.length / 2) + 1;
-    const faults = active.filter((s) => s.voted && isFaultVote(s, dispute.expectedHash));
-    const clean = active.filter((s) => s.voted && !isFaultVote(s, dispute.expectedHash));
+    const expected = panelExpectedHash(dispute);
+    const faults = active.filter((s) => s.voted && isFaultVote(s, expected));
+    const clean = active.filter((s) => s.voted && !isFaultVote(s, expected));
     if (faults.length >= threshold) {
       const unavailable = faults.filter((s) => s.unavailable).length * 2 > faults.length;
       this.settle(ctx, dispute, DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT, unavailable ? 'the panel confirmed the gradient unavailable' : 'the panel did not reproduce the miner\'s result', previousDue);
@@ -1082,11 +1207,11 @@ export class VerificationKeeper extends VerificationViewKeeper {
           if (bounty > 0n) this.deps.bank.mint(store, events, decodeAddress(dispute.challenger), [{ denom: DENOM, amount: bounty }]);
           dispute.bounty = bounty.toString();
         }
-        for (const seat of active) if (!isFaultVote(seat, dispute.expectedHash)) this.penalize(ctx, seat.arbiter, params.wrongResultPenalty, 'wrong-result', subject);
+        for (const seat of active) if (!isFaultVote(seat, panelExpectedHash(dispute))) this.penalize(ctx, seat.arbiter, params.wrongResultPenalty, 'wrong-result', subject);
         break;
       }
       case DisputeOutcome.DISPUTE_OUTCOME_NO_FAULT: {
-        const majority = active.filter((s) => !isFaultVote(s, dispute.expectedHash));
+        const majority = active.filter((s) => !isFaultVote(s, panelExpectedHash(dispute)));
         const arbitersPart = bond - (bond * params.raw.bondMinerShareBps) / BPS;
         const each = arbitersPart / BigInt(majority.length);
         pay(dispute.miner, bond - each * BigInt(majority.length));
@@ -1094,7 +1219,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
         // Those whose result the panel proved wrong: the escalating L2 verifier, the flagging L1 verifier, the minority.
         if (dispute.l2Verifier !== '') this.penalize(ctx, dispute.l2Verifier, params.wrongResultPenalty, 'wrong-result', subject);
         if (dispute.l1Verifier !== '') this.penalize(ctx, dispute.l1Verifier, params.wrongResultPenalty, 'wrong-result', subject);
-        for (const seat of active) if (isFaultVote(seat, dispute.expectedHash)) this.penalize(ctx, seat.arbiter, params.wrongResultPenalty, 'wrong-result', subject);
+        for (const seat of active) if (isFaultVote(seat, panelExpectedHash(dispute))) this.penalize(ctx, seat.arbiter, params.wrongResultPenalty, 'wrong-result', subject);
         break;
       }
       case DisputeOutcome.DISPUTE_OUTCOME_VOID:
@@ -1219,7 +1344,8 @@ export class VerificationKeeper extends VerificationViewKeeper {
  * inclusive (an answer in block `deadline` still counts), so it expires in the block after.
  */
 export function dueHeight(dispute: Dispute): bigint {
-  const deadline = dispute.stage === DisputeStage.DISPUTE_STAGE_L2_ANSWER || dispute.stage === DisputeStage.DISPUTE_STAGE_L3_VOTING;
+  const deadline = dispute.stage === DisputeStage.DISPUTE_STAGE_L2_ANSWER || dispute.stage === DisputeStage.DISPUTE_STAGE_L3_VOTING
+    || dispute.stage === DisputeStage.DISPUTE_STAGE_BISECTION;
   return deadline ? dispute.nextActionHeight + 1n : dispute.nextActionHeight;
 }
 
@@ -1271,6 +1397,14 @@ export function l2FeeOf(dispute: Dispute): bigint {
 /** What the module account holds for a dispute while it is open: its bond less the L2 fee paid. */
 export function bondHeld(dispute: Dispute): bigint {
   return BigInt(dispute.bond) - l2FeeOf(dispute);
+}
+
+/**
+ * What a clean L3 vote is: the submission's gradient hash (whole chunk), or, for a dispute
+ * bisected to one step, the miner's stateHash_{lo+1} (README "Bisection").
+ */
+export function panelExpectedHash(dispute: Dispute): Uint8Array {
+  return dispute.bisectOneStep ? dispute.bisectHiHash : dispute.expectedHash;
 }
 
 function isFaultVote(seat: PanelSeat, expectedHash: Uint8Array): boolean {

@@ -4,7 +4,9 @@ import { decodeAddress } from '../../app/core/address.ts';
 import {
   MsgArbiterVote, MsgArbiterVoteResponse, MsgChallenge, MsgChallengeResponse, MsgReportUnavailable,
   MsgReportUnavailableResponse, MsgSubmitVerification, MsgSubmitVerificationResponse,
+  MsgBisectReveal, MsgBisectRevealResponse, MsgBisectRespond, MsgBisectRespondResponse,
 } from '../../proto/gen/r3mes/verification/v1/tx.ts';
+import { validateRespondShape, validateRevealShape } from './bisection.ts';
 import { MODULE_NAME, parseBond, type VerificationKeeper, verificationPhase, votePhase } from './keeper.ts';
 
 export const TYPE_URLS = {
@@ -12,6 +14,8 @@ export const TYPE_URLS = {
   challenge: '/r3mes.verification.v1.MsgChallenge',
   arbiterVote: '/r3mes.verification.v1.MsgArbiterVote',
   reportUnavailable: '/r3mes.verification.v1.MsgReportUnavailable',
+  bisectReveal: '/r3mes.verification.v1.MsgBisectReveal',
+  bisectRespond: '/r3mes.verification.v1.MsgBisectRespond',
 } as const;
 
 /** Stateless checks, run before the ante handler (and again at execution by the keeper). */
@@ -32,6 +36,16 @@ export const statelessChecks = {
     return signer;
   },
   reportUnavailable: (msg: MsgReportUnavailable): Uint8Array => decodeAddress(msg.reporter, 'reporter'),
+  bisectReveal(msg: MsgBisectReveal): Uint8Array {
+    const signer = decodeAddress(msg.miner, 'miner');
+    validateRevealShape(msg);
+    return signer;
+  },
+  bisectRespond(msg: MsgBisectRespond): Uint8Array {
+    const signer = decodeAddress(msg.disputer, 'disputer');
+    validateRespondShape(msg);
+    return signer;
+  },
 };
 
 export function verificationMsgHandlers(keeper: VerificationKeeper): MsgHandler[] {
@@ -79,5 +93,27 @@ export function verificationMsgHandlers(keeper: VerificationKeeper): MsgHandler[
       return { typeUrl: `${TYPE_URLS.reportUnavailable}Response`, value: MsgReportUnavailableResponse.encode({ disputeId }).finish() };
     },
   };
-  return [submitVerification, challenge, arbiterVote, reportUnavailable] as MsgHandler[];
+  const bisectReveal: MsgHandler<MsgBisectReveal> = {
+    typeUrl: TYPE_URLS.bisectReveal,
+    module: MODULE_NAME,
+    fields: protoFields,
+    decode: (bytes) => MsgBisectReveal.decode(bytes),
+    signers: (msg) => [statelessChecks.bisectReveal(msg)],
+    execute(ctx, msg) {
+      const step = keeper.bisectReveal(ctx, msg);
+      return { typeUrl: `${TYPE_URLS.bisectReveal}Response`, value: MsgBisectRevealResponse.encode({ step }).finish() };
+    },
+  };
+  const bisectRespond: MsgHandler<MsgBisectRespond> = {
+    typeUrl: TYPE_URLS.bisectRespond,
+    module: MODULE_NAME,
+    fields: protoFields,
+    decode: (bytes) => MsgBisectRespond.decode(bytes),
+    signers: (msg) => [statelessChecks.bisectRespond(msg)],
+    execute(ctx, msg) {
+      const status = keeper.bisectRespond(ctx, msg);
+      return { typeUrl: `${TYPE_URLS.bisectRespond}Response`, value: MsgBisectRespondResponse.encode({ status }).finish() };
+    },
+  };
+  return [submitVerification, challenge, arbiterVote, reportUnavailable, bisectReveal, bisectRespond] as MsgHandler[];
 }

@@ -38,6 +38,9 @@ export function defaultParams(): Params {
     l2VerifierFeeBps: 1000n,
     revealBlocks: 5n,
     trapSampleBps: 500n,
+    // ≥ 121 blocks for one genesis-model step (README "Bisection": ⌈(2 × 58 s + 3 s) / 1 s⌉ + 2), and a
+    // miner's train loop busy with one job (201 blocks).
+    bisectRoundBlocks: 210n,
   };
 }
 
@@ -55,6 +58,8 @@ const RANGES: Record<string, readonly [bigint, bigint]> = {
   l2VerifierFeeBps: [0n, BPS],
   revealBlocks: [1n, 1_000_000n],
   trapSampleBps: [0n, BPS],
+  // 0: bisection off (a genesis from before it), every dispute takes the whole-chunk panel.
+  bisectRoundBlocks: [0n, 1_000_000n],
 };
 const FRACTIONS = ['minerSlashFraction', 'livenessPenaltyFraction', 'wrongResultPenaltyFraction'] as const;
 export const PARAM_KEYS = Object.keys(defaultParams()) as Array<keyof Params>;

@@ -1,8 +1,12 @@
 /**
- * `npm run devnet -- --cheater`: a second miner submits tampered deltas (`train --cheat`); the
+ * `npm run devnet -- --cheater --cheat-mode middle-step`: a second miner tampers the state after the
+ * middle step of each job and trains on from it (`train --cheat middle-step`: a consistent trace
+ * with one wrong transition); the
  * devnet's watcher (`r3mes-worker watch --share 100%`, no key to suspect) re-executes every
  * submission and challenges the mismatches; the dispute goes L2 (a drawn validator re-executes and agrees
- * with the challenger) → L3 (a panel of the remaining validator votes fault) → the cheater is
+ * with the challenger) → bisection (the cheater reveals state hashes with trace proofs, the watcher
+ * agrees or disagrees) down to the tampered step → L3 (a panel of the remaining validator
+ * re-executes exactly that one step and votes fault) → the cheater is
  * slashed and jailed, the challenger gets its bond back plus the minted bounty. The honest miner is
  * never slashed and is paid. Supply stays exact. Checked against the chain (REST and every block's
  * results through CometBFT RPC), and the story lines the user reads are checked too.
@@ -18,9 +22,9 @@ const BOUND_MS = 5 * 60_000;
 // The dispute (L2 then L3) is bounded by BOUND_MS; the scan and the stop need a little more than tap's 300 s.
 t.setTimeout(BOUND_MS + 2 * 60_000);
 
-t.test('npm run devnet -- --cheater: challenged, L2, L3, slashed and jailed; the challenger is paid; supply exact', async (t) => {
+t.test('npm run devnet -- --cheater --cheat-mode middle-step: challenged, L2, bisected to the tampered step, L3 on one step, slashed and jailed; the challenger is paid; supply exact', async (t) => {
   const started = Date.now();
-  const run = await startDevnetRun(t, ['--cheater'], 'r3mes-devnet-cheater-');
+  const run = await startDevnetRun(t, ['--cheater', '--cheat-mode', 'middle-step'], 'r3mes-devnet-cheater-');
   const { devnet, home, rpcUrl, rest } = run;
   // The app's committed height: the state REST reads (CometBFT's status may run a block ahead of it).
   const height = async () => BigInt((await rpcCall<{ response: { last_block_height?: string } }>(rpcUrl, 'abci_info')).response.last_block_height ?? '0');
@@ -93,13 +97,28 @@ t.test('npm run devnet -- --cheater: challenged, L2, L3, slashed and jailed; the
   const settled = [...resolved.keys()];
   t.ok(settled.length >= 1, `${settled.length} dispute(s) resolved`);
   const { params: vparams } = await rest<{ params: { minerSlashFraction: string; challengeBondMultiplier: string; bountyMultiplier: string } }>('/r3mes/verification/v1/params');
-  for (const id of settled) {
+  // The cheater's train loop exits once it is jailed (by its first lost dispute): a later dispute
+  // on its submissions ends when it misses a bisection move — also MINER_AT_FAULT, without a panel.
+  const abandoned = settled.filter((id) => /^bisection: the miner did not reveal/.test(resolved.get(id)!.reason ?? ''));
+  for (const id of abandoned) {
+    t.equal(resolved.get(id)!.outcome, 'miner-at-fault', `dispute ${id}: the cheater stopped answering and lost`);
+    t.ok((seen.bisect_missed ?? []).some((x) => x.dispute === id && x.party === cheater && x.role === 'miner'), `dispute ${id}: bisect_missed by the cheater`);
+  }
+  t.ok(settled.length - abandoned.length >= 1, `${settled.length - abandoned.length} dispute(s) decided by a one-step panel`);
+  for (const id of settled.filter((x) => !abandoned.includes(x))) {
     const r = resolved.get(id)!;
     t.equal(r.outcome, 'miner-at-fault', `dispute ${id}: miner at fault`);
     t.equal(r.miner, cheater, `dispute ${id}: the cheater lost`);
     t.ok((seen.verifier_drawn ?? []).some((x) => x.dispute === id && x.verifier !== cheater && x.verifier !== watcher), `dispute ${id}: an L2 verifier was drawn (neither miner nor challenger)`);
     t.ok((seen.verifier_answer ?? []).some((x) => x.dispute === id && x.agrees_with === 'challenger'), `dispute ${id}: the L2 verifier re-executed and agreed with the challenger`);
-    t.ok((seen.dispute_escalated ?? []).some((x) => x.dispute === id), `dispute ${id}: escalated to L3`);
+    t.ok((seen.bisection_started ?? []).some((x) => x.dispute === id && x.miner === cheater && x.disputer === watcher), `dispute ${id}: bisection between the cheater and the watcher`);
+    // The worker's default job: 2 steps, the middle one (1) tampered: reveals of 2, 0, 1; the interval ends [0, 1].
+    t.same((seen.bisect_reveal ?? []).filter((x) => x.dispute === id).map((x) => x.step), ['2', '0', '1'], `dispute ${id}: the cheater revealed steps n = 2, 0, then the midpoint 1`);
+    t.same((seen.bisect_answer ?? []).filter((x) => x.dispute === id).map((x) => `${x.step}:${x.agree}:${x.status}`), ['2:false:bisecting', '0:true:bisecting', '1:false:one-step'],
+      `dispute ${id}: the watcher disputed the last state, agreed on the base, disputed the tampered step: one step`);
+    t.ok((seen.dispute_escalated ?? []).some((x) => x.dispute === id && /one step, 0 → 1/.test(x.reason ?? '')), `dispute ${id}: escalated to L3 on the one step 0 → 1`);
+    const dispute = (await rest<{ dispute: { bisectOneStep?: boolean; bisectLo?: string; bisectHi?: string } }>(`/r3mes/verification/v1/disputes/${id}`)).dispute;
+    t.ok(dispute.bisectOneStep === true && (dispute.bisectLo ?? '0') === '0' && dispute.bisectHi === '1', `dispute ${id}: the panel re-executed exactly step 0 → 1`);
     const panel = (seen.panel_drawn ?? []).find((x) => x.dispute === id);
     t.ok(panel, `dispute ${id}: an L3 panel was drawn`);
     const l2 = (seen.verifier_drawn ?? []).filter((x) => x.dispute === id).map((x) => x.verifier);
@@ -157,6 +176,9 @@ t.test('npm run devnet -- --cheater: challenged, L2, L3, slashed and jailed; the
   t.match(run.output, /dispute \d+ opened on submission \d+ of cheater .* \(challenge by watcher/, 'story: dispute opened');
   t.match(run.output, /L2: dispute \d+: (validator|verifier) \S+ drawn to re-execute/, 'story: L2 verifier drawn');
   t.match(run.output, /L2: dispute \d+: .* agrees with the challenger/, 'story: L2 answer');
+  t.match(run.output, /bisection: dispute \d+: cheater \S+ reveals state hashes, watcher \S+ agrees or disagrees/, 'story: bisection');
+  t.match(run.output, /bisection: dispute \d+: stateHash_1 disputed: narrowed to one step/, 'story: narrowed to the tampered step');
+  t.match(run.output, /L3 vote in dispute \d+ .*: one step 0 → 1 re-executed/, 'log: the arbiter re-executed one step');
   t.match(run.output, /dispute \d+ escalated to L3/, 'story: escalation');
   t.match(run.output, /L3: dispute \d+: panel /, 'story: panel drawn');
   t.match(run.output, /L3: dispute \d+: .* voted fault/, 'story: arbiter vote');

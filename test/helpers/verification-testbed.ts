@@ -23,7 +23,7 @@ import { BackendClass, Params as StakingParams } from '../../proto/gen/r3mes/sta
 import { DisputeOutcome, DisputeStage, type Dispute, type Params } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { trainingErrors } from '../../modules/training/errors.ts';
 import type { SubmissionView, TrainingReader, VerificationStakingKeeper, WindowView } from '../../modules/verification/expected-keepers.ts';
-import { DENOM, VERIFICATION_MODULE_ADDRESS, VerificationKeeper } from '../../modules/verification/keeper.ts';
+import { DENOM, panelExpectedHash, VERIFICATION_MODULE_ADDRESS, VerificationKeeper } from '../../modules/verification/keeper.ts';
 import { verificationModule } from '../../modules/verification/module.ts';
 import { defaultParams } from '../../modules/verification/params.ts';
 import { commitDomain, UNAVAILABLE_RESULT, verificationCommitment } from '../../modules/verification/commitment.ts';
@@ -71,6 +71,7 @@ interface FakeSubmission {
   windowId: bigint;
   gradientCid: string;
   gradientHash: Uint8Array;
+  traceRoot: Uint8Array;
   status: SubmissionView['status'];
   height: bigint;
   rejectReason: string;
@@ -87,10 +88,10 @@ export class FakeTraining implements TrainingReader {
     this.windows.set(windowId, { commitStartHeight, baseReward });
   }
 
-  submit(miner: string, windowId: bigint, gradientHash: Uint8Array, height: bigint): bigint {
+  submit(miner: string, windowId: bigint, gradientHash: Uint8Array, height: bigint, traceRoot: Uint8Array = new Uint8Array(32)): bigint {
     const id = this.nextId++;
     this.submissionsById.set(id, {
-      id, miner, windowId, gradientCid: `bafkrei-fake-${id}`, gradientHash, status: 'pending', height, rejectReason: '',
+      id, miner, windowId, gradientCid: `bafkrei-fake-${id}`, gradientHash, traceRoot, status: 'pending', height, rejectReason: '',
     });
     return id;
   }
@@ -202,7 +203,8 @@ export function verificationTestbed(options: TestbedOptions = {}) {
   }));
   // The deadlines these tests count blocks against (the defaults before they were derived from the
   // measured re-execution time: modules/verification/README.md "Response windows"); a test sets its own in `params`.
-  keeper.setParams(state, { ...defaultParams(), l1ResponseBlocks: 10n, l2ResponseBlocks: 5n, l3VoteBlocks: 50n, ...options.params });
+  // Bisection off (0) unless a test sets it: these tests drive the whole-chunk panel (README "Bisection").
+  keeper.setParams(state, { ...defaultParams(), l1ResponseBlocks: 10n, l2ResponseBlocks: 5n, l3VoteBlocks: 50n, bisectRoundBlocks: 0n, ...options.params });
 
   let height = 1n;
   const events = new EventLog();
@@ -364,6 +366,12 @@ export function verificationTestbed(options: TestbedOptions = {}) {
           problems.push(`${slash.kind} slash "${slash.reason}" at ${slash.height} does not follow an L3 decision`);
           continue;
         }
+        // A miner that stops answering its bisection rounds loses without a panel (README "Bisection").
+        const bisectionTimeout = slash.kind === 'miner' && dispute.resolution.startsWith('bisection: the miner did not reveal');
+        if (bisectionTimeout) {
+          if (dispute.outcome !== DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT || slash.address !== dispute.miner) problems.push(`bisection-timeout slash of ${slash.address} in dispute ${dispute.id} with outcome ${dispute.outcome}`);
+          continue;
+        }
         const decidedByPanel = dispute.outcome === DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT || dispute.outcome === DisputeOutcome.DISPUTE_OUTCOME_NO_FAULT;
         if (!decidedByPanel) problems.push(`slash "${slash.reason}" after outcome ${dispute.outcome}`);
         if (slash.kind === 'miner' && (dispute.outcome !== DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT || slash.address !== dispute.miner)) {
@@ -371,7 +379,8 @@ export function verificationTestbed(options: TestbedOptions = {}) {
         }
         if (slash.kind === 'miner') {
           const active = dispute.panel.filter((s) => !s.missed);
-          const faults = active.filter((s) => s.voted && (s.unavailable || !Buffer.from(s.resultHash).equals(Buffer.from(dispute.expectedHash)))).length;
+          const expected = Buffer.from(panelExpectedHash(dispute));
+          const faults = active.filter((s) => s.voted && (s.unavailable || !Buffer.from(s.resultHash).equals(expected))).length;
           if (faults * 2 <= active.length) problems.push(`miner slash in dispute ${dispute.id} without a panel fault majority`);
         }
       }

@@ -421,7 +421,7 @@ async function checkMetrics(t: Test, h: Harness, metrics: NodeMetrics, stats: St
   const aggregating = [...keepers.training.windows(store)].filter((w) => w.status === WindowStatus.WINDOW_STATUS_AGGREGATING).length;
   t.equal(m.value('r3mes_training_windows_open', { status: 'aggregating' }), aggregating, `metrics: aggregating windows (${aggregating})`);
   const open = keepers.verification.openDisputes(store);
-  for (const [stage, name] of [[DisputeStage.DISPUTE_STAGE_L2_DRAW, 'l2_draw'], [DisputeStage.DISPUTE_STAGE_L2_ANSWER, 'l2_answer'], [DisputeStage.DISPUTE_STAGE_L3_DRAW, 'l3_draw'], [DisputeStage.DISPUTE_STAGE_L3_VOTING, 'l3_voting']] as const) {
+  for (const [stage, name] of [[DisputeStage.DISPUTE_STAGE_L2_DRAW, 'l2_draw'], [DisputeStage.DISPUTE_STAGE_L2_ANSWER, 'l2_answer'], [DisputeStage.DISPUTE_STAGE_L3_DRAW, 'l3_draw'], [DisputeStage.DISPUTE_STAGE_L3_VOTING, 'l3_voting'], [DisputeStage.DISPUTE_STAGE_BISECTION, 'bisection']] as const) {
     t.equal(m.value('r3mes_disputes_open', { stage: name }), open.filter((d) => d.stage === stage).length, `metrics: open disputes at ${name}`);
   }
   t.equal(m.sum('r3mes_metrics_errors_total'), 0, 'metrics: no recorder failed');

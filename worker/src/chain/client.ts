@@ -55,6 +55,17 @@ export interface ContentLocationReader {
   allContentLocations(): Promise<Array<{ address: string; locations: string[] }>>;
 }
 
+export const TYPE_BISECT_REVEAL = '/r3mes.verification.v1.MsgBisectReveal';
+export const TYPE_BISECT_RESPOND = '/r3mes.verification.v1.MsgBisectRespond';
+
+/** Bisection moves (verification README "Bisection"): the miner's reveal, the disputer's answer. */
+export interface BisectionWriter {
+  readonly address: string;
+  signBisectReveal(move: { disputeId: bigint; step: bigint; steps: bigint; stateHash: Uint8Array; proof: readonly Uint8Array[]; stateCid: string }): Promise<SignedTx>;
+  signBisectRespond(disputeId: bigint, step: bigint, agree: boolean, ownHash?: Uint8Array): Promise<SignedTx>;
+  broadcast(tx: SignedTx): Promise<TxOutcome>;
+}
+
 /** What the roles read. */
 export interface ChainReader {
   height(): Promise<bigint>;
@@ -412,7 +423,7 @@ const SEQUENCE_RETRY_MS = 1500;
  *     by hash: a tx already in a block is reported, not re-sent; one already in the mempool makes
  *     the node answer "tx already exists in cache", and the writer then waits for its block.
  */
-export class RpcChainWriter implements ChainWriter, VerificationWriter {
+export class RpcChainWriter implements ChainWriter, VerificationWriter, BisectionWriter {
   private comet: Comet38Client;
   private client: SigningStargateClient;
 
@@ -519,6 +530,17 @@ export class RpcChainWriter implements ChainWriter, VerificationWriter {
   signRevealArbiterVote(disputeId: bigint, vote: { resultHash: Uint8Array } | { unavailable: true }, salt: Uint8Array): Promise<SignedTx> {
     const body = 'unavailable' in vote ? { resultHash: Buffer.alloc(0), unavailable: true } : { resultHash: Buffer.from(vote.resultHash), unavailable: false };
     return this.sign(TYPE_ARBITER_VOTE, { arbiter: this.address, disputeId, ...body, salt: Buffer.from(salt) }, 'sign MsgArbiterVote (reveal)');
+  }
+
+  signBisectReveal(move: { disputeId: bigint; step: bigint; steps: bigint; stateHash: Uint8Array; proof: readonly Uint8Array[]; stateCid: string }): Promise<SignedTx> {
+    return this.sign(TYPE_BISECT_REVEAL, {
+      miner: this.address, disputeId: move.disputeId, step: move.step, steps: move.steps, stateHash: Buffer.from(move.stateHash),
+      proof: move.proof.map((p) => Buffer.from(p)), stateCid: move.stateCid,
+    }, 'sign MsgBisectReveal');
+  }
+
+  signBisectRespond(disputeId: bigint, step: bigint, agree: boolean, ownHash?: Uint8Array): Promise<SignedTx> {
+    return this.sign(TYPE_BISECT_RESPOND, { disputer: this.address, disputeId, step, agree, ownHash: Buffer.from(ownHash ?? new Uint8Array()) }, 'sign MsgBisectRespond');
   }
 
   signChallenge(submissionId: bigint, bondUr3mes: bigint): Promise<SignedTx> {

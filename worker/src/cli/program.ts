@@ -142,10 +142,10 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--poll-ms <ms>', 'how often to look at the chain', '3000')
     .option('--announce <locations>', ANNOUNCE_HELP)
     .option('--devices <list>', 'train data-parallel on several WebGPU devices: "all" or ids like 0,1 (same bytes as one device)')
-    .option('--cheat', 'DEMO ONLY: tamper the delta before upload (consistent CID and hash); re-execution exposes it'))
+    .option('--cheat [mode]', 'DEMO ONLY: "delta" (the default): tamper the delta before upload (consistent CID and hash); "middle-step": tamper the state after the middle step of the job and train on from it (a consistent trace with one wrong step; a bisection narrows to it). Re-execution exposes either'))
     .action(async (o: StoreOpts & {
       node: string; home: string; key: string; keyringBackend: KeyringBackend; backend: BackendChoice; gatewayListen?: string; listen?: string;
-      once?: boolean; steps: string; lr: string; perWindow: string; model?: string; pollMs: string; cheat?: boolean; announce?: string; devices?: string;
+      once?: boolean; steps: string; lr: string; perWindow: string; model?: string; pollMs: string; cheat?: boolean | string; announce?: string; devices?: string;
     }) => {
       const announce = o.announce !== undefined ? parseAnnounce(o.announce) : undefined;
       const steps = parseUint(o.steps, '--steps', 1024);
@@ -172,6 +172,9 @@ export function buildProgram(io: ProgramIo = {}): Command {
         : o.listen ? await startWorkerServer(o.listen, { stats }) : undefined;
       if (server) log(`serving ${o.gatewayListen ? `${describe}, ` : ''}/stats, /health and /metrics at ${server.address}`);
       const journal = await Journal.open(join(o.home, 'worker', 'journal.json'));
+      const { DutyJournal } = await import('../roles/verify.ts');
+      const { bisectPass } = await import('../roles/bisect.ts');
+      const bisectJournal = await DutyJournal.open(join(o.home, 'worker', 'bisect-journal.json'));
       const bases = new BaseStates(chain, store);
       const models = new Map<bigint, LoadedModel>();
       log(`mining as ${address} on ${backend.adapter}; store: ${describe}`);
@@ -182,8 +185,17 @@ export function buildProgram(io: ProgramIo = {}): Command {
           isFatal: (err) => o.once === true || isFatal(err),
           stopAfter: (outcome) => o.once === true && outcome.kind !== 'no-window' && outcome.kind !== 'in-flight',
           pass: async () => {
+            // First the bisection rounds of disputes on this miner's submissions: each has a deadline.
+            await bisectPass({
+              chain, writer, store, journal: bisectJournal, backend, bases, log, chunkAt: chunksFor(chain, store), jobsDir: join(o.home, 'worker', 'jobs'),
+              loadModel: async (v) => {
+                let m = models.get(v);
+                if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
+                return m;
+              },
+            });
             const outcome = await mineOnce({
-              chain, writer, store, journal, backend, steps, lr, perWindow, stats, log, cheat: o.cheat === true, bases,
+              chain, writer, store, journal, backend, steps, lr, perWindow, stats, log, cheat: cheatMode(o.cheat), bases,
               workDir: join(o.home, 'worker', 'jobs'), chunkAt: chunksFor(chain, store),
               loadModel: async (v) => {
                 let m = models.get(v);
@@ -204,6 +216,14 @@ export function buildProgram(io: ProgramIo = {}): Command {
         backend.close();
       }
     });
+
+  /** `--cheat` → undefined (honest), 'delta' or 'middle-step'. */
+  function cheatMode(value: boolean | string | undefined): 'delta' | 'middle-step' | undefined {
+    if (value === undefined || value === false) return undefined;
+    if (value === true || value === 'delta') return 'delta';
+    if (value === 'middle-step') return 'middle-step';
+    throw new Error(`--cheat must be "delta" or "middle-step", got "${value}"`);
+  }
 
   // ---- verify / arbitrate --------------------------------------------------------------------
   const reexec = (name: 'verify' | 'arbitrate', description: string) =>
@@ -242,6 +262,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
           const pollMs = parseUint(o.pollMs, '--poll-ms', 3_600_000);
           const { openSigner, RpcChainReader, RpcChainWriter, identityOfVersion, DEFAULT_RETRY } = await chainModules();
           const { DutyJournal, dutyPass } = await import('../roles/verify.ts');
+          const { bisectPass } = await import('../roles/bisect.ts');
           const { MissedDuties } = await import('../roles/missed-duties.ts');
           const { signer, address } = await openSigner(o.home, o.key, o.keyringBackend);
           const stats = new WorkerStats();
@@ -259,14 +280,19 @@ export function buildProgram(io: ProgramIo = {}): Command {
           try {
             const loop = await runRoleLoop({
               name, once: o.once === true, pollMs, stats, log, formatError, isFatal, idleStatus: 'running',
-              pass: () => dutyPass({
-                chain, writer, store, journal, backend, role: name, chunkAt: chunksFor(chain, store), log, onStep: progressHook(name), bases, stats, missed,
-                loadModel: async (v) => {
+              pass: async () => {
+                const loadModel = async (v: bigint) => {
                   let m = models.get(v);
                   if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
                   return m;
-                },
-              }),
+                };
+                const outcomes = await dutyPass({
+                  chain, writer, store, journal, backend, role: name, chunkAt: chunksFor(chain, store), log, onStep: progressHook(name), bases, stats, missed, loadModel,
+                });
+                // A flagging L1 verifier disputes the miner's trace in a bisection (verification README "Bisection").
+                if (name === 'verify') await bisectPass({ chain, writer, store, journal, backend, bases, log, chunkAt: chunksFor(chain, store), loadModel });
+                return outcomes;
+              },
             });
             if (o.once) print(loop.last);
             return;
@@ -407,6 +433,9 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const writer = await RpcChainWriter.connect(o.node, signer, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
       const store = withAnnouncedLocations(ownStore, chain, [], log);
       const journal = await WatchJournal.open(join(o.home, 'worker', 'watch-journal.json'));
+      const { DutyJournal } = await import('../roles/verify.ts');
+      const { bisectPass } = await import('../roles/bisect.ts');
+      const bisectJournal = await DutyJournal.open(join(o.home, 'worker', 'bisect-journal.json'));
       const stats = new WorkerStats();
       Object.assign(stats, { role: 'watch', backend: backend.name, adapter: backend.adapter, address, status: 'watching' });
       const server = o.listen ? await startWorkerServer(o.listen, { stats }) : undefined;
@@ -420,15 +449,19 @@ export function buildProgram(io: ProgramIo = {}): Command {
       try {
         const loop = await runRoleLoop({
           name: 'watch', once: o.once === true, pollMs, stats, log, formatError, isFatal, idleStatus: 'watching',
-          pass: () => watchPass({
-            chain, writer, store, journal, backend, secret, shareBps, miners, clock, lookbackWindows, stats, log, told, bases, chunkAt: chunksFor(chain, store),
-            onStep: progressHook('watch', stats),
-            loadModel: async (v) => {
+          pass: async () => {
+            const loadModel = async (v: bigint) => {
               let m = models.get(v);
               if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
               return m;
-            },
-          }),
+            };
+            // The challenger disputes the miner's trace in the bisection of its own challenges.
+            await bisectPass({ chain, writer, store, journal: bisectJournal, backend, bases, log, chunkAt: chunksFor(chain, store), loadModel });
+            return watchPass({
+              chain, writer, store, journal, backend, secret, shareBps, miners, clock, lookbackWindows, stats, log, told, bases, chunkAt: chunksFor(chain, store),
+              onStep: progressHook('watch', stats), loadModel,
+            });
+          },
         });
         if (o.once) print(loop.last);
       } finally {

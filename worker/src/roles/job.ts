@@ -15,6 +15,7 @@ import { decodeTrace, encodeTrace, makeTrace } from '../output/trace.ts';
 import { modelMetadata } from '../output/metadata.ts';
 import { stateHash } from '../train/hash.ts';
 import type { LoadedModel } from './model.ts';
+import { tamperState } from './miner-cheat.ts';
 
 export interface JobSpec {
   readonly model: LoadedModel;
@@ -26,6 +27,11 @@ export interface JobSpec {
   readonly base?: AdapterState;
   /** where checkpoints live; without it nothing is written and nothing resumes */
   readonly workDir?: string;
+  /**
+   * The demo cheater's middle-step variant (miner-cheat.ts tamperState): after this step the state
+   * is tampered and the job goes on from it, so the trace commits to one wrong transition.
+   */
+  readonly tamperAfterStep?: number;
   /** called after every step (s of steps) with the step's tokens and seconds */
   readonly onStep?: (s: number, steps: number, tokens: number, seconds: number) => void;
 }
@@ -107,8 +113,8 @@ export async function runTrainingJob(spec: JobSpec): Promise<JobOutcome> {
     const t0 = process.hrtime.bigint();
     const r = await spec.backend.step(bb, state, spec.chunk, s, { lr: spec.lr });
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    state = r.state;
-    stepHashes.push(r.hash);
+    state = s === spec.tamperAfterStep ? tamperState(r.state) : r.state;
+    stepHashes.push(s === spec.tamperAfterStep ? stateHash(s, state) : r.hash);
     const ck = await encodeState(identity, s, state, spec.lr);
     checkpoints.push(ck.bytes);
     if (spec.workDir) {

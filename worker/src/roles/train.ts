@@ -14,7 +14,7 @@ import { type ChainReader, type ChainWriter, type SignedTx } from '../chain/clie
 import { ChainError, ChainErrorCode } from '../chain/errors.ts';
 import { assertChunk, chunkHash } from '../data/chunk.ts';
 import { adapterDelta, encodeDelta } from '../output/delta.ts';
-import { tamperDelta } from './miner-cheat.ts';
+import { middleStep, tamperDelta } from './miner-cheat.ts';
 import { OutputError, OutputErrorCode } from '../output/errors.ts';
 import type { ContentStore } from '../storage/content-store.ts';
 import { WindowStatus } from '@r3mes/client';
@@ -51,7 +51,7 @@ export interface MinerDeps {
    * Demo only: tamper the delta before it is encoded (see tamperDelta). The CID and the
    * gradient hash are those of the tampered bytes, so only re-execution can tell.
    */
-  readonly cheat?: boolean;
+  readonly cheat?: boolean | 'delta' | 'middle-step';
 }
 
 export type MineOutcome =
@@ -132,6 +132,8 @@ export async function mineOnce(deps: MinerDeps): Promise<MineOutcome> {
   log(`window ${window.id}: training chunk ${a.chunkIndex} (ordinal ${a.nextOrdinal}) on ${deps.backend.name}${from}`);
   const job = await runTrainingJob({
     model, chunk, steps: deps.steps, lr: deps.lr, backend: deps.backend, base: base?.state,
+    // `--cheat middle-step`: one tampered state in the middle of the job, the trace consistent with it.
+    ...(deps.cheat === 'middle-step' ? { tamperAfterStep: middleStep(deps.steps) } : {}),
     workDir: join(deps.workDir, `w${window.id}-o${a.nextOrdinal}`),
     onStep: (s, n, tokens, seconds) => {
       stats.step = s;
@@ -146,8 +148,10 @@ export async function mineOnce(deps: MinerDeps): Promise<MineOutcome> {
   stats.lossAfter = job.lossAfter;
 
   const honest = adapterDelta(job.initial, job.final);
-  if (deps.cheat) log(`window ${window.id}: --cheat: tampering the delta before upload`);
-  const enc = await encodeDelta(deps.cheat ? tamperDelta(honest) : honest, {
+  const tamperDeltaNow = deps.cheat === true || deps.cheat === 'delta';
+  if (tamperDeltaNow) log(`window ${window.id}: --cheat: tampering the delta before upload`);
+  if (deps.cheat === 'middle-step') log(`window ${window.id}: --cheat middle-step: the state after step ${middleStep(deps.steps)} of ${deps.steps} was tampered`);
+  const enc = await encodeDelta(tamperDeltaNow ? tamperDelta(honest) : honest, {
     model: model.identity, miner: writer.address, window: window.id, ordinal: a.nextOrdinal, chunkIndex: a.chunkIndex,
     chunkHash: chunkHash(chunk), backend: deps.backend.name, lr: deps.lr, stepHashes: job.stepHashes,
     lossBefore: job.lossBefore, lossAfter: job.lossAfter,

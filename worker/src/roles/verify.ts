@@ -26,6 +26,7 @@ import type { BaseStates } from './base-state.ts';
 import type { AdapterState } from '../model/adapter.ts';
 import type { WorkerStats } from './stats.ts';
 import type { MissedDuties } from './missed-duties.ts';
+import { type BisectView, reexecuteOneStep, rememberTrace } from './bisect.ts';
 
 export interface StepVerdict {
   readonly step: number;
@@ -144,6 +145,8 @@ export interface Duty {
   readonly revealOpen: boolean;
   /** L3: someone has already reported the CID unavailable (an `unavailable` vote needs it) */
   readonly unavailableReported?: boolean;
+  /** L3 of a dispute bisected to one step (verification README "Bisection"): re-execute step lo → lo + 1 only */
+  readonly oneStep?: BisectView;
 }
 
 export type DutyRole = 'verify' | 'arbitrate';
@@ -191,6 +194,7 @@ export async function selectDuties(
           commitDeadline, domain: commitDomain('l3', d.id), committed,
           revealOpen: committed && height > seat.commitHeight && (everyoneCommitted || height >= commitDeadline),
           unavailableReported: d.unavailableReported,
+          ...(d.bisectOneStep ? { oneStep: d } : {}),
         });
       }
     }
@@ -234,6 +238,8 @@ export async function recomputeSubmission(args: {
   const job = await runTrainingJob({
     model, chunk: await args.chunkAt(sub.chunkIndex, sub.windowId), steps: delta.steps, lr: delta.info.lr, backend: args.backend, base: base?.state, onStep: args.onStep,
   });
+  // The trace is this worker's side of a bisection on the submission, should one follow (roles/bisect.ts).
+  rememberTrace(sub.id, delta.steps, delta.info.lr, job.stepHashes);
   return { kind: 'hash', resultHash: gradientHash(adapterDelta(job.initial, job.final), shapeOfModel(model.identity)) };
 }
 
@@ -391,9 +397,16 @@ export async function dutyPass(deps: DutyDeps): Promise<DutyOutcome[]> {
     const submission = await chain.findSubmission(duty.submissionId);
     if (!submission) continue;
     const started = performance.now();
-    const r = await recomputeSubmission({
-      submission, store: deps.store, backend: deps.backend, loadModel: deps.loadModel, chunkAt: deps.chunkAt, bases: deps.bases, onStep: deps.onStep,
-    });
+    // A one-step dispute: ONE step from the miner's agreed state of step lo (by CID); otherwise the whole job.
+    const r: Recomputed = duty.oneStep
+      ? await reexecuteOneStep({
+        dispute: duty.oneStep, gradientCid: submission.gradientCid, store: deps.store, model: await deps.loadModel(submission.modelVersion),
+        chunk: await deps.chunkAt(submission.chunkIndex, submission.windowId), backend: deps.backend,
+      })
+      : await recomputeSubmission({
+        submission, store: deps.store, backend: deps.backend, loadModel: deps.loadModel, chunkAt: deps.chunkAt, bases: deps.bases, onStep: deps.onStep,
+      });
+    if (duty.oneStep && r.kind === 'hash') log(`${describe(duty)}: one step ${duty.oneStep.bisectLo} → ${duty.oneStep.bisectLo + 1n} re-executed: stateHash ${bytesToHex(r.resultHash).slice(0, 16)}…`);
     if (r.kind === 'hash') deps.stats?.recordReexecution(deps.role, (performance.now() - started) / 1000);
     let entry: DutyEntry;
     let verdict: string;
@@ -415,7 +428,7 @@ export async function dutyPass(deps: DutyDeps): Promise<DutyOutcome[]> {
       }
     } else {
       result = bytesToHex(r.resultHash);
-      verdict = result === bytesToHex(submission.gradientHash) ? 'match' : 'mismatch';
+      verdict = result === bytesToHex(duty.oneStep ? duty.oneStep.bisectHiHash : submission.gradientHash) ? 'match' : 'mismatch';
     }
     if (duty.committed || (await chain.height()) > duty.commitDeadline) {
       // Committed by a tx this journal does not know (another worker on this key), or too late: nothing to sign.

@@ -83,6 +83,53 @@ export interface MsgReportUnavailableResponse {
   disputeId: bigint;
 }
 
+/**
+ * Bisection, the miner's move (README "Bisection"): the state hash of the job's trace at the
+ * step the chain names, with its Merkle proof against the submission's trace root, and the CID
+ * of the canonical state bytes at that step. Signer: the submission's miner.
+ */
+export interface MsgBisectReveal {
+  miner: string;
+  disputeId: bigint;
+  /**
+   * The step revealed: the chain names it (first move: the last step n; second: 0; then the
+   * midpoint of the interval), and the message must repeat it.
+   */
+  step: bigint;
+  /** The job's steps n (first move only; later moves repeat it or leave 0). */
+  steps: bigint;
+  /** 32 bytes: stateHash_step (worker SPEC §6). */
+  stateHash: Buffer;
+  /** The sibling hashes from the leaf up (32 bytes each); directions follow from step and n + 1 leaves. */
+  proof: Buffer[];
+  /** The CID of the canonical state bytes after `step` (what a one-step panel starts from). */
+  stateCid: string;
+}
+
+export interface MsgBisectRevealResponse {
+  /** The step the disputer answers next. */
+  step: bigint;
+}
+
+/**
+ * Bisection, the disputer's move: agree or disagree with the miner's stateHash at the pending
+ * step. Signer: the dispute's disputer (the challenger, or the flagging L1 verifier).
+ */
+export interface MsgBisectRespond {
+  disputer: string;
+  disputeId: bigint;
+  /** The step answered (must be the pending one). */
+  step: bigint;
+  agree: boolean;
+  /** Optional, 32 bytes: the disputer's own stateHash at that step (recorded in the event only). */
+  ownHash: Buffer;
+}
+
+export interface MsgBisectRespondResponse {
+  /** "bisecting", "one-step" (narrowed: a panel is drawn), "whole-chunk" (bisection does not apply). */
+  status: string;
+}
+
 function createBaseMsgSubmitVerification(): MsgSubmitVerification {
   return {
     verifier: "",
@@ -915,6 +962,478 @@ export const MsgReportUnavailableResponse: MessageFns<MsgReportUnavailableRespon
   fromPartial<I extends Exact<DeepPartial<MsgReportUnavailableResponse>, I>>(object: I): MsgReportUnavailableResponse {
     const message = createBaseMsgReportUnavailableResponse();
     message.disputeId = (object.disputeId !== undefined && object.disputeId !== null) ? BigInt(object.disputeId) : 0n;
+    return message;
+  },
+};
+
+function createBaseMsgBisectReveal(): MsgBisectReveal {
+  return { miner: "", disputeId: 0n, step: 0n, steps: 0n, stateHash: Buffer.alloc(0), proof: [], stateCid: "" };
+}
+
+export const MsgBisectReveal: MessageFns<MsgBisectReveal> = {
+  encode(message: MsgBisectReveal, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.miner !== "") {
+      writer.uint32(10).string(message.miner);
+    }
+    if (message.disputeId !== 0n) {
+      if (BigInt.asUintN(64, message.disputeId) !== message.disputeId) {
+        throw new globalThis.Error("value provided for field message.disputeId of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.disputeId);
+    }
+    if (message.step !== 0n) {
+      if (BigInt.asUintN(64, message.step) !== message.step) {
+        throw new globalThis.Error("value provided for field message.step of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.step);
+    }
+    if (message.steps !== 0n) {
+      if (BigInt.asUintN(64, message.steps) !== message.steps) {
+        throw new globalThis.Error("value provided for field message.steps of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.steps);
+    }
+    if (message.stateHash.length !== 0) {
+      writer.uint32(42).bytes(message.stateHash);
+    }
+    for (const v of message.proof) {
+      writer.uint32(50).bytes(v!);
+    }
+    if (message.stateCid !== "") {
+      writer.uint32(58).string(message.stateCid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MsgBisectReveal {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMsgBisectReveal();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.miner = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.disputeId = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.step = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.steps = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.stateHash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.proof.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.stateCid = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MsgBisectReveal {
+    return {
+      miner: isSet(object.miner) ? globalThis.String(object.miner) : "",
+      disputeId: isSet(object.disputeId)
+        ? BigInt(object.disputeId)
+        : isSet(object.dispute_id)
+        ? BigInt(object.dispute_id)
+        : 0n,
+      step: isSet(object.step) ? BigInt(object.step) : 0n,
+      steps: isSet(object.steps) ? BigInt(object.steps) : 0n,
+      stateHash: isSet(object.stateHash)
+        ? Buffer.from(bytesFromBase64(object.stateHash))
+        : isSet(object.state_hash)
+        ? Buffer.from(bytesFromBase64(object.state_hash))
+        : Buffer.alloc(0),
+      proof: globalThis.Array.isArray(object?.proof)
+        ? object.proof.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
+      stateCid: isSet(object.stateCid)
+        ? globalThis.String(object.stateCid)
+        : isSet(object.state_cid)
+        ? globalThis.String(object.state_cid)
+        : "",
+    };
+  },
+
+  toJSON(message: MsgBisectReveal): unknown {
+    const obj: any = {};
+    if (message.miner !== "") {
+      obj.miner = message.miner;
+    }
+    if (message.disputeId !== 0n) {
+      obj.disputeId = message.disputeId.toString();
+    }
+    if (message.step !== 0n) {
+      obj.step = message.step.toString();
+    }
+    if (message.steps !== 0n) {
+      obj.steps = message.steps.toString();
+    }
+    if (message.stateHash.length !== 0) {
+      obj.stateHash = base64FromBytes(message.stateHash);
+    }
+    if (message.proof?.length) {
+      obj.proof = message.proof.map((e) => base64FromBytes(e));
+    }
+    if (message.stateCid !== "") {
+      obj.stateCid = message.stateCid;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MsgBisectReveal>, I>>(base?: I): MsgBisectReveal {
+    return MsgBisectReveal.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MsgBisectReveal>, I>>(object: I): MsgBisectReveal {
+    const message = createBaseMsgBisectReveal();
+    message.miner = object.miner ?? "";
+    message.disputeId = (object.disputeId !== undefined && object.disputeId !== null) ? BigInt(object.disputeId) : 0n;
+    message.step = (object.step !== undefined && object.step !== null) ? BigInt(object.step) : 0n;
+    message.steps = (object.steps !== undefined && object.steps !== null) ? BigInt(object.steps) : 0n;
+    message.stateHash = object.stateHash ?? Buffer.alloc(0);
+    message.proof = object.proof?.map((e) => e) || [];
+    message.stateCid = object.stateCid ?? "";
+    return message;
+  },
+};
+
+function createBaseMsgBisectRevealResponse(): MsgBisectRevealResponse {
+  return { step: 0n };
+}
+
+export const MsgBisectRevealResponse: MessageFns<MsgBisectRevealResponse> = {
+  encode(message: MsgBisectRevealResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.step !== 0n) {
+      if (BigInt.asUintN(64, message.step) !== message.step) {
+        throw new globalThis.Error("value provided for field message.step of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.step);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MsgBisectRevealResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMsgBisectRevealResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.step = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MsgBisectRevealResponse {
+    return { step: isSet(object.step) ? BigInt(object.step) : 0n };
+  },
+
+  toJSON(message: MsgBisectRevealResponse): unknown {
+    const obj: any = {};
+    if (message.step !== 0n) {
+      obj.step = message.step.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MsgBisectRevealResponse>, I>>(base?: I): MsgBisectRevealResponse {
+    return MsgBisectRevealResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MsgBisectRevealResponse>, I>>(object: I): MsgBisectRevealResponse {
+    const message = createBaseMsgBisectRevealResponse();
+    message.step = (object.step !== undefined && object.step !== null) ? BigInt(object.step) : 0n;
+    return message;
+  },
+};
+
+function createBaseMsgBisectRespond(): MsgBisectRespond {
+  return { disputer: "", disputeId: 0n, step: 0n, agree: false, ownHash: Buffer.alloc(0) };
+}
+
+export const MsgBisectRespond: MessageFns<MsgBisectRespond> = {
+  encode(message: MsgBisectRespond, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.disputer !== "") {
+      writer.uint32(10).string(message.disputer);
+    }
+    if (message.disputeId !== 0n) {
+      if (BigInt.asUintN(64, message.disputeId) !== message.disputeId) {
+        throw new globalThis.Error("value provided for field message.disputeId of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.disputeId);
+    }
+    if (message.step !== 0n) {
+      if (BigInt.asUintN(64, message.step) !== message.step) {
+        throw new globalThis.Error("value provided for field message.step of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.step);
+    }
+    if (message.agree !== false) {
+      writer.uint32(32).bool(message.agree);
+    }
+    if (message.ownHash.length !== 0) {
+      writer.uint32(42).bytes(message.ownHash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MsgBisectRespond {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMsgBisectRespond();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.disputer = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.disputeId = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.step = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.agree = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.ownHash = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MsgBisectRespond {
+    return {
+      disputer: isSet(object.disputer) ? globalThis.String(object.disputer) : "",
+      disputeId: isSet(object.disputeId)
+        ? BigInt(object.disputeId)
+        : isSet(object.dispute_id)
+        ? BigInt(object.dispute_id)
+        : 0n,
+      step: isSet(object.step) ? BigInt(object.step) : 0n,
+      agree: isSet(object.agree) ? globalThis.Boolean(object.agree) : false,
+      ownHash: isSet(object.ownHash)
+        ? Buffer.from(bytesFromBase64(object.ownHash))
+        : isSet(object.own_hash)
+        ? Buffer.from(bytesFromBase64(object.own_hash))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: MsgBisectRespond): unknown {
+    const obj: any = {};
+    if (message.disputer !== "") {
+      obj.disputer = message.disputer;
+    }
+    if (message.disputeId !== 0n) {
+      obj.disputeId = message.disputeId.toString();
+    }
+    if (message.step !== 0n) {
+      obj.step = message.step.toString();
+    }
+    if (message.agree !== false) {
+      obj.agree = message.agree;
+    }
+    if (message.ownHash.length !== 0) {
+      obj.ownHash = base64FromBytes(message.ownHash);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MsgBisectRespond>, I>>(base?: I): MsgBisectRespond {
+    return MsgBisectRespond.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MsgBisectRespond>, I>>(object: I): MsgBisectRespond {
+    const message = createBaseMsgBisectRespond();
+    message.disputer = object.disputer ?? "";
+    message.disputeId = (object.disputeId !== undefined && object.disputeId !== null) ? BigInt(object.disputeId) : 0n;
+    message.step = (object.step !== undefined && object.step !== null) ? BigInt(object.step) : 0n;
+    message.agree = object.agree ?? false;
+    message.ownHash = object.ownHash ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseMsgBisectRespondResponse(): MsgBisectRespondResponse {
+  return { status: "" };
+}
+
+export const MsgBisectRespondResponse: MessageFns<MsgBisectRespondResponse> = {
+  encode(message: MsgBisectRespondResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== "") {
+      writer.uint32(10).string(message.status);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MsgBisectRespondResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMsgBisectRespondResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MsgBisectRespondResponse {
+    return { status: isSet(object.status) ? globalThis.String(object.status) : "" };
+  },
+
+  toJSON(message: MsgBisectRespondResponse): unknown {
+    const obj: any = {};
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MsgBisectRespondResponse>, I>>(base?: I): MsgBisectRespondResponse {
+    return MsgBisectRespondResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MsgBisectRespondResponse>, I>>(object: I): MsgBisectRespondResponse {
+    const message = createBaseMsgBisectRespondResponse();
+    message.status = object.status ?? "";
     return message;
   },
 };

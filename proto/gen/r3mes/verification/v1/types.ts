@@ -120,6 +120,11 @@ export enum DisputeStage {
   /** DISPUTE_STAGE_L3_VOTING - The panel votes until next_action_height (inclusive). */
   DISPUTE_STAGE_L3_VOTING = 4,
   DISPUTE_STAGE_RESOLVED = 5,
+  /**
+   * DISPUTE_STAGE_BISECTION - Bisection (README "Bisection"): miner and disputer narrow the dispute to one step, taking
+   * turns until next_action_height (inclusive); then L3_DRAW for a one-step panel.
+   */
+  DISPUTE_STAGE_BISECTION = 10,
   UNRECOGNIZED = -1,
 }
 
@@ -143,6 +148,9 @@ export function disputeStageFromJSON(object: any): DisputeStage {
     case 5:
     case "DISPUTE_STAGE_RESOLVED":
       return DisputeStage.DISPUTE_STAGE_RESOLVED;
+    case 10:
+    case "DISPUTE_STAGE_BISECTION":
+      return DisputeStage.DISPUTE_STAGE_BISECTION;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -164,6 +172,8 @@ export function disputeStageToJSON(object: DisputeStage): string {
       return "DISPUTE_STAGE_L3_VOTING";
     case DisputeStage.DISPUTE_STAGE_RESOLVED:
       return "DISPUTE_STAGE_RESOLVED";
+    case DisputeStage.DISPUTE_STAGE_BISECTION:
+      return "DISPUTE_STAGE_BISECTION";
     case DisputeStage.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -269,6 +279,11 @@ export interface Params {
   revealBlocks: bigint;
   /** Share of new submissions, in basis points, on whose scan a trap check is issued (README "Trap checks"). */
   trapSampleBps: bigint;
+  /**
+   * Blocks each bisection move (a miner's reveal, a disputer's answer) has, from the previous
+   * move (deadline inclusive); sized from one step's re-execution (README "Response windows").
+   */
+  bisectRoundBlocks: bigint;
 }
 
 /** The L1 (optimistic) check of one sampled submission. */
@@ -422,6 +437,39 @@ export interface Dispute {
    * the last height a reveal counts (commit_deadline_height + reveal_blocks).
    */
   commitDeadlineHeight: bigint;
+  /**
+   * Bisection (README "Bisection"). The party that disputes the miner's trace: the challenger,
+   * or the flagging L1 verifier. Empty: the dispute never bisected.
+   */
+  bisectDisputer: string;
+  /**
+   * The steps n of the job, declared by the miner's first reveal (the trace has n + 1 leaves);
+   * 0 until then.
+   */
+  bisectSteps: bigint;
+  /** The interval [lo, hi]: stateHash_lo agreed, stateHash_hi disputed (valid once both are set). */
+  bisectLo: bigint;
+  bisectHi: bigint;
+  bisectLoHash: Buffer;
+  bisectHiHash: Buffer;
+  /** The state CID the miner gave with stateHash_lo (the canonical state bytes after step lo). */
+  bisectLoCid: string;
+  /**
+   * The step whose hash the miner revealed last and the disputer has not answered (pending),
+   * its hash and state CID; empty hash: the miner's turn.
+   */
+  bisectPendingStep: bigint;
+  bisectPendingHash: Buffer;
+  bisectPendingCid: string;
+  /** Moves made so far (miner reveals + disputer answers). */
+  bisectMoves: bigint;
+  /**
+   * True once the interval is one step: the panel re-executes step lo → lo + 1 and votes
+   * stateHash_{lo+1}; a clean vote is bisect_hi_hash.
+   */
+  bisectOneStep: boolean;
+  /** Why the bisection ended and the dispute went to the whole-chunk panel instead (empty: it did not). */
+  bisectWholeChunkReason: string;
 }
 
 /**
@@ -457,6 +505,7 @@ function createBaseParams(): Params {
     l2VerifierFeeBps: 0n,
     revealBlocks: 0n,
     trapSampleBps: 0n,
+    bisectRoundBlocks: 0n,
   };
 }
 
@@ -542,6 +591,12 @@ export const Params: MessageFns<Params> = {
         throw new globalThis.Error("value provided for field message.trapSampleBps of type uint64 too large");
       }
       writer.uint32(120).uint64(message.trapSampleBps);
+    }
+    if (message.bisectRoundBlocks !== 0n) {
+      if (BigInt.asUintN(64, message.bisectRoundBlocks) !== message.bisectRoundBlocks) {
+        throw new globalThis.Error("value provided for field message.bisectRoundBlocks of type uint64 too large");
+      }
+      writer.uint32(240).uint64(message.bisectRoundBlocks);
     }
     return writer;
   },
@@ -679,6 +734,14 @@ export const Params: MessageFns<Params> = {
             message.trapSampleBps = reader.uint64() as bigint;
             continue;
           }
+          case 30: {
+            if (tag !== 240) {
+              break;
+            }
+
+            message.bisectRoundBlocks = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -768,6 +831,11 @@ export const Params: MessageFns<Params> = {
         : isSet(object.trap_sample_bps)
         ? BigInt(object.trap_sample_bps)
         : 0n,
+      bisectRoundBlocks: isSet(object.bisectRoundBlocks)
+        ? BigInt(object.bisectRoundBlocks)
+        : isSet(object.bisect_round_blocks)
+        ? BigInt(object.bisect_round_blocks)
+        : 0n,
     };
   },
 
@@ -818,6 +886,9 @@ export const Params: MessageFns<Params> = {
     if (message.trapSampleBps !== 0n) {
       obj.trapSampleBps = message.trapSampleBps.toString();
     }
+    if (message.bisectRoundBlocks !== 0n) {
+      obj.bisectRoundBlocks = message.bisectRoundBlocks.toString();
+    }
     return obj;
   },
 
@@ -863,6 +934,9 @@ export const Params: MessageFns<Params> = {
       : 0n;
     message.trapSampleBps = (object.trapSampleBps !== undefined && object.trapSampleBps !== null)
       ? BigInt(object.trapSampleBps)
+      : 0n;
+    message.bisectRoundBlocks = (object.bisectRoundBlocks !== undefined && object.bisectRoundBlocks !== null)
+      ? BigInt(object.bisectRoundBlocks)
       : 0n;
     return message;
   },
@@ -1952,6 +2026,19 @@ function createBaseDispute(): Dispute {
     l2Commitment: Buffer.alloc(0),
     l2CommitHeight: 0n,
     commitDeadlineHeight: 0n,
+    bisectDisputer: "",
+    bisectSteps: 0n,
+    bisectLo: 0n,
+    bisectHi: 0n,
+    bisectLoHash: Buffer.alloc(0),
+    bisectHiHash: Buffer.alloc(0),
+    bisectLoCid: "",
+    bisectPendingStep: 0n,
+    bisectPendingHash: Buffer.alloc(0),
+    bisectPendingCid: "",
+    bisectMoves: 0n,
+    bisectOneStep: false,
+    bisectWholeChunkReason: "",
   };
 }
 
@@ -2085,6 +2172,60 @@ export const Dispute: MessageFns<Dispute> = {
         throw new globalThis.Error("value provided for field message.commitDeadlineHeight of type uint64 too large");
       }
       writer.uint32(264).uint64(message.commitDeadlineHeight);
+    }
+    if (message.bisectDisputer !== "") {
+      writer.uint32(402).string(message.bisectDisputer);
+    }
+    if (message.bisectSteps !== 0n) {
+      if (BigInt.asUintN(64, message.bisectSteps) !== message.bisectSteps) {
+        throw new globalThis.Error("value provided for field message.bisectSteps of type uint64 too large");
+      }
+      writer.uint32(408).uint64(message.bisectSteps);
+    }
+    if (message.bisectLo !== 0n) {
+      if (BigInt.asUintN(64, message.bisectLo) !== message.bisectLo) {
+        throw new globalThis.Error("value provided for field message.bisectLo of type uint64 too large");
+      }
+      writer.uint32(416).uint64(message.bisectLo);
+    }
+    if (message.bisectHi !== 0n) {
+      if (BigInt.asUintN(64, message.bisectHi) !== message.bisectHi) {
+        throw new globalThis.Error("value provided for field message.bisectHi of type uint64 too large");
+      }
+      writer.uint32(424).uint64(message.bisectHi);
+    }
+    if (message.bisectLoHash.length !== 0) {
+      writer.uint32(434).bytes(message.bisectLoHash);
+    }
+    if (message.bisectHiHash.length !== 0) {
+      writer.uint32(442).bytes(message.bisectHiHash);
+    }
+    if (message.bisectLoCid !== "") {
+      writer.uint32(450).string(message.bisectLoCid);
+    }
+    if (message.bisectPendingStep !== 0n) {
+      if (BigInt.asUintN(64, message.bisectPendingStep) !== message.bisectPendingStep) {
+        throw new globalThis.Error("value provided for field message.bisectPendingStep of type uint64 too large");
+      }
+      writer.uint32(456).uint64(message.bisectPendingStep);
+    }
+    if (message.bisectPendingHash.length !== 0) {
+      writer.uint32(466).bytes(message.bisectPendingHash);
+    }
+    if (message.bisectPendingCid !== "") {
+      writer.uint32(474).string(message.bisectPendingCid);
+    }
+    if (message.bisectMoves !== 0n) {
+      if (BigInt.asUintN(64, message.bisectMoves) !== message.bisectMoves) {
+        throw new globalThis.Error("value provided for field message.bisectMoves of type uint64 too large");
+      }
+      writer.uint32(480).uint64(message.bisectMoves);
+    }
+    if (message.bisectOneStep !== false) {
+      writer.uint32(488).bool(message.bisectOneStep);
+    }
+    if (message.bisectWholeChunkReason !== "") {
+      writer.uint32(498).string(message.bisectWholeChunkReason);
     }
     return writer;
   },
@@ -2366,6 +2507,110 @@ export const Dispute: MessageFns<Dispute> = {
             message.commitDeadlineHeight = reader.uint64() as bigint;
             continue;
           }
+          case 50: {
+            if (tag !== 402) {
+              break;
+            }
+
+            message.bisectDisputer = reader.string();
+            continue;
+          }
+          case 51: {
+            if (tag !== 408) {
+              break;
+            }
+
+            message.bisectSteps = reader.uint64() as bigint;
+            continue;
+          }
+          case 52: {
+            if (tag !== 416) {
+              break;
+            }
+
+            message.bisectLo = reader.uint64() as bigint;
+            continue;
+          }
+          case 53: {
+            if (tag !== 424) {
+              break;
+            }
+
+            message.bisectHi = reader.uint64() as bigint;
+            continue;
+          }
+          case 54: {
+            if (tag !== 434) {
+              break;
+            }
+
+            message.bisectLoHash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 55: {
+            if (tag !== 442) {
+              break;
+            }
+
+            message.bisectHiHash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 56: {
+            if (tag !== 450) {
+              break;
+            }
+
+            message.bisectLoCid = reader.string();
+            continue;
+          }
+          case 57: {
+            if (tag !== 456) {
+              break;
+            }
+
+            message.bisectPendingStep = reader.uint64() as bigint;
+            continue;
+          }
+          case 58: {
+            if (tag !== 466) {
+              break;
+            }
+
+            message.bisectPendingHash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 59: {
+            if (tag !== 474) {
+              break;
+            }
+
+            message.bisectPendingCid = reader.string();
+            continue;
+          }
+          case 60: {
+            if (tag !== 480) {
+              break;
+            }
+
+            message.bisectMoves = reader.uint64() as bigint;
+            continue;
+          }
+          case 61: {
+            if (tag !== 488) {
+              break;
+            }
+
+            message.bisectOneStep = reader.bool();
+            continue;
+          }
+          case 62: {
+            if (tag !== 498) {
+              break;
+            }
+
+            message.bisectWholeChunkReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2493,6 +2738,71 @@ export const Dispute: MessageFns<Dispute> = {
         : isSet(object.commit_deadline_height)
         ? BigInt(object.commit_deadline_height)
         : 0n,
+      bisectDisputer: isSet(object.bisectDisputer)
+        ? globalThis.String(object.bisectDisputer)
+        : isSet(object.bisect_disputer)
+        ? globalThis.String(object.bisect_disputer)
+        : "",
+      bisectSteps: isSet(object.bisectSteps)
+        ? BigInt(object.bisectSteps)
+        : isSet(object.bisect_steps)
+        ? BigInt(object.bisect_steps)
+        : 0n,
+      bisectLo: isSet(object.bisectLo)
+        ? BigInt(object.bisectLo)
+        : isSet(object.bisect_lo)
+        ? BigInt(object.bisect_lo)
+        : 0n,
+      bisectHi: isSet(object.bisectHi)
+        ? BigInt(object.bisectHi)
+        : isSet(object.bisect_hi)
+        ? BigInt(object.bisect_hi)
+        : 0n,
+      bisectLoHash: isSet(object.bisectLoHash)
+        ? Buffer.from(bytesFromBase64(object.bisectLoHash))
+        : isSet(object.bisect_lo_hash)
+        ? Buffer.from(bytesFromBase64(object.bisect_lo_hash))
+        : Buffer.alloc(0),
+      bisectHiHash: isSet(object.bisectHiHash)
+        ? Buffer.from(bytesFromBase64(object.bisectHiHash))
+        : isSet(object.bisect_hi_hash)
+        ? Buffer.from(bytesFromBase64(object.bisect_hi_hash))
+        : Buffer.alloc(0),
+      bisectLoCid: isSet(object.bisectLoCid)
+        ? globalThis.String(object.bisectLoCid)
+        : isSet(object.bisect_lo_cid)
+        ? globalThis.String(object.bisect_lo_cid)
+        : "",
+      bisectPendingStep: isSet(object.bisectPendingStep)
+        ? BigInt(object.bisectPendingStep)
+        : isSet(object.bisect_pending_step)
+        ? BigInt(object.bisect_pending_step)
+        : 0n,
+      bisectPendingHash: isSet(object.bisectPendingHash)
+        ? Buffer.from(bytesFromBase64(object.bisectPendingHash))
+        : isSet(object.bisect_pending_hash)
+        ? Buffer.from(bytesFromBase64(object.bisect_pending_hash))
+        : Buffer.alloc(0),
+      bisectPendingCid: isSet(object.bisectPendingCid)
+        ? globalThis.String(object.bisectPendingCid)
+        : isSet(object.bisect_pending_cid)
+        ? globalThis.String(object.bisect_pending_cid)
+        : "",
+      bisectMoves: isSet(object.bisectMoves)
+        ? BigInt(object.bisectMoves)
+        : isSet(object.bisect_moves)
+        ? BigInt(object.bisect_moves)
+        : 0n,
+      bisectOneStep: isSet(object.bisectOneStep)
+        ? globalThis.Boolean(object.bisectOneStep)
+        : isSet(object.bisect_one_step)
+        ? globalThis.Boolean(object.bisect_one_step)
+        : false,
+      bisectWholeChunkReason: isSet(object.bisectWholeChunkReason)
+        ? globalThis.String(object.bisectWholeChunkReason)
+        : isSet(object.bisect_whole_chunk_reason)
+        ? globalThis.String(object.bisect_whole_chunk_reason)
+        : "",
     };
   },
 
@@ -2597,6 +2907,45 @@ export const Dispute: MessageFns<Dispute> = {
     if (message.commitDeadlineHeight !== 0n) {
       obj.commitDeadlineHeight = message.commitDeadlineHeight.toString();
     }
+    if (message.bisectDisputer !== "") {
+      obj.bisectDisputer = message.bisectDisputer;
+    }
+    if (message.bisectSteps !== 0n) {
+      obj.bisectSteps = message.bisectSteps.toString();
+    }
+    if (message.bisectLo !== 0n) {
+      obj.bisectLo = message.bisectLo.toString();
+    }
+    if (message.bisectHi !== 0n) {
+      obj.bisectHi = message.bisectHi.toString();
+    }
+    if (message.bisectLoHash.length !== 0) {
+      obj.bisectLoHash = base64FromBytes(message.bisectLoHash);
+    }
+    if (message.bisectHiHash.length !== 0) {
+      obj.bisectHiHash = base64FromBytes(message.bisectHiHash);
+    }
+    if (message.bisectLoCid !== "") {
+      obj.bisectLoCid = message.bisectLoCid;
+    }
+    if (message.bisectPendingStep !== 0n) {
+      obj.bisectPendingStep = message.bisectPendingStep.toString();
+    }
+    if (message.bisectPendingHash.length !== 0) {
+      obj.bisectPendingHash = base64FromBytes(message.bisectPendingHash);
+    }
+    if (message.bisectPendingCid !== "") {
+      obj.bisectPendingCid = message.bisectPendingCid;
+    }
+    if (message.bisectMoves !== 0n) {
+      obj.bisectMoves = message.bisectMoves.toString();
+    }
+    if (message.bisectOneStep !== false) {
+      obj.bisectOneStep = message.bisectOneStep;
+    }
+    if (message.bisectWholeChunkReason !== "") {
+      obj.bisectWholeChunkReason = message.bisectWholeChunkReason;
+    }
     return obj;
   },
 
@@ -2650,6 +2999,25 @@ export const Dispute: MessageFns<Dispute> = {
     message.commitDeadlineHeight = (object.commitDeadlineHeight !== undefined && object.commitDeadlineHeight !== null)
       ? BigInt(object.commitDeadlineHeight)
       : 0n;
+    message.bisectDisputer = object.bisectDisputer ?? "";
+    message.bisectSteps = (object.bisectSteps !== undefined && object.bisectSteps !== null)
+      ? BigInt(object.bisectSteps)
+      : 0n;
+    message.bisectLo = (object.bisectLo !== undefined && object.bisectLo !== null) ? BigInt(object.bisectLo) : 0n;
+    message.bisectHi = (object.bisectHi !== undefined && object.bisectHi !== null) ? BigInt(object.bisectHi) : 0n;
+    message.bisectLoHash = object.bisectLoHash ?? Buffer.alloc(0);
+    message.bisectHiHash = object.bisectHiHash ?? Buffer.alloc(0);
+    message.bisectLoCid = object.bisectLoCid ?? "";
+    message.bisectPendingStep = (object.bisectPendingStep !== undefined && object.bisectPendingStep !== null)
+      ? BigInt(object.bisectPendingStep)
+      : 0n;
+    message.bisectPendingHash = object.bisectPendingHash ?? Buffer.alloc(0);
+    message.bisectPendingCid = object.bisectPendingCid ?? "";
+    message.bisectMoves = (object.bisectMoves !== undefined && object.bisectMoves !== null)
+      ? BigInt(object.bisectMoves)
+      : 0n;
+    message.bisectOneStep = object.bisectOneStep ?? false;
+    message.bisectWholeChunkReason = object.bisectWholeChunkReason ?? "";
     return message;
   },
 };
