@@ -12,7 +12,7 @@ import { TxMsgData } from 'cosmjs-types/cosmos/base/abci/v1beta1/abci';
 import type { OfflineDirectSigner } from '@cosmjs/proto-signing';
 import {
   type AggregationCommit, type CommittedLosses, DEFAULT_GAS_PRICE, type Dispute, type Exclusion, type L1Check, modelQuery, type ModelVersion, r3mesRegistry, type Submission,
-  stakingQuery, type TrainingParams, trainingQuery, trainingTx, verificationQuery, verificationTx, verificationTypes, type Window, type modelTypes,
+  pocQuery, type pocTypes, stakingQuery, type TrainingParams, trainingQuery, trainingTx, verificationQuery, verificationTx, verificationTypes, type Window, type modelTypes,
 } from '@r3mes/client';
 import { ChainError, ChainErrorCode, describeError, isConnectionError, isNetworkError } from './errors.ts';
 import { DEFAULT_RPC_TIMEOUT_MS, HttpRpcClient } from './rpc.ts';
@@ -48,6 +48,9 @@ export const TYPE_CHALLENGE = '/r3mes.verification.v1.MsgChallenge';
 export const TYPE_ARBITER_VOTE = '/r3mes.verification.v1.MsgArbiterVote';
 export const TYPE_REPORT_UNAVAILABLE = '/r3mes.verification.v1.MsgReportUnavailable';
 export const TYPE_SET_CONTENT_LOCATIONS = '/r3mes.staking.v1.MsgSetContentLocations';
+export const TYPE_SUBMIT_POC_BATCH = '/r3mes.poc.v1.MsgSubmitPocBatch';
+export const TYPE_POC_VERDICT = '/r3mes.poc.v1.MsgPocVerdict';
+export const TYPE_POC_ARBITER_VOTE = '/r3mes.poc.v1.MsgPocArbiterVote';
 
 /** Where operators announced their content (staking's MsgSetContentLocations). */
 export interface ContentLocationReader {
@@ -343,6 +346,33 @@ export class RpcChainReader implements ChainReader, VerificationReader {
     return this.allPages(path, (pagination) => VQueryOpenDisputesRequest.encode({ pagination }).finish(), (b) => VQueryOpenDisputesResponse.decode(b), (r) => r.disputes);
   }
 
+  /** The current (or latest: id 0) PoC epoch, or a given one; undefined when there is none. */
+  async pocEpoch(id = 0n): Promise<pocTypes.Epoch | undefined> {
+    const { QueryEpochRequest, QueryEpochResponse } = pocQuery;
+    try {
+      return (await this.query('/r3mes.poc.v1.Query/Epoch', QueryEpochRequest.encode({ epoch: id }).finish(), (b) => QueryEpochResponse.decode(b))).epoch;
+    } catch (err) {
+      if (err instanceof ChainError && err.detail.codespace === 'poc' && err.detail.abciCode === 6) return undefined; // poc/6 epoch not found
+      throw err;
+    }
+  }
+
+  /** Every sampled claim of a PoC epoch. */
+  async pocChecks(epoch: bigint): Promise<pocTypes.Check[]> {
+    const { QueryChecksRequest, QueryChecksResponse } = pocQuery;
+    return this.allPages('/r3mes.poc.v1.Query/Checks', (pagination) => QueryChecksRequest.encode({ epoch, pagination }).finish(), (b) => QueryChecksResponse.decode(b), (r) => r.checks);
+  }
+
+  async pocDispute(id: bigint): Promise<pocTypes.Dispute | undefined> {
+    const { QueryDisputeRequest, QueryDisputeResponse } = pocQuery;
+    try {
+      return (await this.query('/r3mes.poc.v1.Query/Dispute', QueryDisputeRequest.encode({ id }).finish(), (b) => QueryDisputeResponse.decode(b))).dispute;
+    } catch (err) {
+      if (err instanceof ChainError && err.detail.codespace === 'poc' && err.detail.abciCode === 17) return undefined; // poc/17 dispute not found
+      throw err;
+    }
+  }
+
   async allContentLocations(): Promise<Array<{ address: string; locations: string[] }>> {
     const { QueryAllContentLocationsRequest, QueryAllContentLocationsResponse } = stakingQuery;
     return this.allPages('/r3mes.staking.v1.Query/AllContentLocations', (pagination) => QueryAllContentLocationsRequest.encode({ pagination }).finish(),
@@ -488,6 +518,18 @@ export class RpcChainWriter implements ChainWriter, VerificationWriter, Bisectio
       const txBytes = TxRaw.encode(raw).finish();
       return { txBytes, txhash: txHashOf(txBytes) };
     }, this.options.retry, this.reconnect);
+  }
+
+  signSubmitPocBatch(epoch: bigint, claims: ReadonlyArray<{ nonce: bigint; distance: bigint }>): Promise<SignedTx> {
+    return this.sign(TYPE_SUBMIT_POC_BATCH, { miner: this.address, epoch, claims: claims.map((c) => ({ nonce: c.nonce, distance: c.distance })) }, 'sign MsgSubmitPocBatch');
+  }
+
+  signPocVerdict(epoch: bigint, miner: string, nonce: bigint, distance: bigint): Promise<SignedTx> {
+    return this.sign(TYPE_POC_VERDICT, { verifier: this.address, epoch, miner, nonce, distanceRecomputed: distance }, 'sign MsgPocVerdict');
+  }
+
+  signPocArbiterVote(disputeId: bigint, distance: bigint): Promise<SignedTx> {
+    return this.sign(TYPE_POC_ARBITER_VOTE, { arbiter: this.address, disputeId, distanceRecomputed: distance }, 'sign MsgPocArbiterVote');
   }
 
   signSetContentLocations(locations: readonly string[]): Promise<SignedTx> {
