@@ -273,6 +273,8 @@ export function buildProgram(io: ProgramIo = {}): Command {
           const chain = await RpcChainReader.connect(o.node);
           const writer = await RpcChainWriter.connect(o.node, signer, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
           const journal = await DutyJournal.open(join(o.home, 'worker', 'verify-journal.json'));
+          const { PocFileJournal, pocArbitratePass, pocVerifyPass, threadDistances } = await import('../roles/poc.ts');
+          const pocJournal = await PocFileJournal.open(join(o.home, 'worker', `poc-${name}-journal.json`));
           const store = withAnnouncedLocations(ownStore, chain, [], log);
           const bases = new BaseStates(chain, store);
           const models = new Map<bigint, LoadedModel>();
@@ -291,6 +293,10 @@ export function buildProgram(io: ProgramIo = {}): Command {
                 });
                 // A flagging L1 verifier disputes the miner's trace in a bisection (verification README "Bisection").
                 if (name === 'verify') await bisectPass({ chain, writer, store, journal, backend, bases, log, chunkAt: chunksFor(chain, store), loadModel });
+                // Proof-of-Compute duties of this key (modules/poc README): sampled claims (verify), disputed claims (arbitrate).
+                const poc = { chain, writer, journal: pocJournal, distances: threadDistances, log };
+                if (name === 'verify') await pocVerifyPass(poc);
+                else await pocArbitratePass(poc);
                 return outcomes;
               },
             });
@@ -683,6 +689,41 @@ export function buildProgram(io: ProgramIo = {}): Command {
   // ---- poc ---------------------------------------------------------------------------------
   addPocCommand(program, { log, print });
   addPocCheckCommand(program, { log, print });
+  program.command('poc-mine')
+    .description('Proof-of-Compute on chain (modules/poc README): each epoch\'s submission phase, compute this node\'s nonces on the CPU compute thread (SPEC §14) and send the claims below r_target once as MsgSubmitPocBatch; verifiers and arbiters recompute in `verify --key` / `arbitrate --key`')
+    .addOption(nodeOption()).addOption(homeOption()).addOption(keyOption()).addOption(keyringOption())
+    .option('--count <n>', 'nonces per epoch', '64')
+    .option('--node-id <n>', 'this node\'s index among the nodes sharing the nonce space', '0')
+    .option('--n-nodes <n>', 'number of nodes sharing the nonce space', '1')
+    .option('--poll-ms <ms>', 'how often to look at the chain', '3000')
+    .option('--once', 'one pass, then exit (prints the outcome)')
+    .action(async (o: { node: string; home: string; key: string; keyringBackend: KeyringBackend; count: string; nodeId: string; nNodes: string; pollMs: string; once?: boolean }) => {
+      const count = parseUint(o.count, '--count', 1_000_000);
+      const nodeId = parseUint(o.nodeId, '--node-id', 1 << 30);
+      const nNodes = parseUint(o.nNodes, '--n-nodes', 1 << 30);
+      if (count < 1) throw new Error('--count must be at least 1');
+      if (nNodes < 1 || nodeId >= nNodes) throw new Error(`--node-id ${nodeId} must be below --n-nodes ${nNodes}`);
+      const pollMs = parseUint(o.pollMs, '--poll-ms', 3_600_000);
+      const { openSigner, RpcChainReader, RpcChainWriter, DEFAULT_RETRY } = await chainModules();
+      const { PocFileJournal, pocMinerPass, threadDistances } = await import('../roles/poc.ts');
+      const { signer, address } = await openSigner(o.home, o.key, o.keyringBackend);
+      const chain = await RpcChainReader.connect(o.node, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
+      const writer = await RpcChainWriter.connect(o.node, signer, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
+      const journal = await PocFileJournal.open(join(o.home, 'worker', 'poc-mine-journal.json'));
+      const stats = new WorkerStats();
+      Object.assign(stats, { role: 'poc', address, status: 'running' });
+      log(`PoC mining as ${address}: ${count} nonces an epoch, node ${nodeId} of ${nNodes}`);
+      try {
+        const loop = await runRoleLoop({
+          name: 'poc', once: o.once === true, pollMs, stats, log, formatError, isFatal, idleStatus: 'running',
+          pass: () => pocMinerPass({ chain, writer, journal, distances: threadDistances, log }, { nodeId, nNodes, count }),
+        });
+        if (o.once) print(loop.last);
+      } finally {
+        chain.disconnect();
+        writer.disconnect();
+      }
+    });
 
   // ---- model inspect ------------------------------------------------------------------------
   const model = program.command('model').description('file-backed models: Hugging Face BitNet checkpoints (src/checkpoint/README.md)');

@@ -16,6 +16,7 @@ import type { PocDims } from '../poc/compute.ts';
 import { parseSeedHex } from '../poc/compute.ts';
 import { NonceIterator } from '../poc/nonce.ts';
 import type { SignedTx, TxOutcome } from '../chain/client.ts';
+import { sharedComputeThread } from '../train/thread.ts';
 import { readJournalFile, writeJsonAtomic } from './journal.ts';
 
 type Epoch = pocTypes.Epoch;
@@ -68,6 +69,9 @@ export class PocFileJournal implements PocJournal {
 
 /** SPEC §14 distances of `nonces` for an epoch (the compute thread, or in process in tests). */
 export type DistanceFn = (seed: Uint8Array, dims: PocDims, nonces: readonly bigint[]) => Promise<bigint[]>;
+
+/** The distances on the shared compute thread: off the event loop. */
+export const threadDistances: DistanceFn = async (seed, dims, nonces) => (await sharedComputeThread().poc(seed, dims, nonces)).distances;
 
 export interface PocDeps {
   readonly chain: PocChainReader;
