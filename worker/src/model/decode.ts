@@ -17,7 +17,7 @@ import { softmaxRow } from '../kernels/cpu/softmax.ts';
 import { ternlin } from '../kernels/cpu/ternlin.ts';
 import { toq8 } from '../kernels/cpu/toq8.ts';
 import { VOCAB } from '../kernels/cpu/xent.ts';
-import type { Backbone } from './backbone.ts';
+import { type Backbone, plainFfn, refuseV2, ternaryHead } from './backbone.ts';
 import { headDim, type LoraProjection } from './config.ts';
 import { embedTokens, type LayerLoraQ, ropeFor } from './forward.ts';
 
@@ -89,6 +89,7 @@ export class CpuDecoder implements Decoder {
   readonly capacity: number;
 
   constructor(readonly bb: Backbone, readonly lq: readonly LayerLoraQ[]) {
+    refuseV2(bb.cfg, 'the KV-cached decoder');
     const { seqLen: T, dModel: D, nLayers } = bb.cfg;
     this.capacity = T;
     this.kc = Array.from({ length: nLayers }, () => new Int32Array(T * D));
@@ -122,7 +123,7 @@ export class CpuDecoder implements Decoder {
       const q = this.lq[l];
       const proj = (w: typeof L.wq, p: LoraProjection, nq: NormQuant): Int32Array => {
         const y = ternlin(w.packed, w.gamma, nq.x8, nq.sx, m);
-        loraForward(q[p].a12, q[p].b10, nq.x8, nq.sx, y, m, D, D, r);
+        loraForward(q[p]!.a12, q[p]!.b10, nq.x8, nq.sx, y, m, D, D, r);
         return y;
       };
       const nq1 = normquant(h, m, D);
@@ -132,15 +133,15 @@ export class CpuDecoder implements Decoder {
       const o = attendCached(qr, this.kc[l], this.vc[l], n0, m, H, dh);
       addResidual(h, proj(L.wo, 'o', normquant(o, m, D)));
       const nq3 = normquant(h, m, D);
-      const f = ternlin(L.w1.packed, L.w1.gamma, nq3.x8, nq3.sx, m);
+      const f = ternlin(plainFfn(L).w1.packed, plainFfn(L).w1.gamma, nq3.x8, nq3.sx, m);
       const nq4 = normquant(relu2(f), m, F);
-      addResidual(h, ternlin(L.w2.packed, L.w2.gamma, nq4.x8, nq4.sx, m));
+      addResidual(h, ternlin(plainFfn(L).w2.packed, plainFfn(L).w2.gamma, nq4.x8, nq4.sx, m));
     });
     this.n = n0 + m;
     const rows = all ? m : 1;
     const hf = all ? h : h.subarray((m - 1) * D, m * D);
     const nqf = normquant(hf, rows, D);
-    const logits = ternlin(this.bb.head.packed, this.bb.head.gamma, nqf.x8, nqf.sx, rows);
+    const logits = ternlin(ternaryHead(this.bb).packed, ternaryHead(this.bb).gamma, nqf.x8, nqf.sx, rows);
     if (logits.length !== rows * VOCAB) throw new Error('decoder: head is not [·, 256]');
     return logits;
   }

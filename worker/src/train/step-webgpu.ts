@@ -14,7 +14,7 @@ import {
 import { packTernaryRows } from '../kernels/webgpu/packing.ts';
 import { encodeAccAdd, encodeAccSatG, encodeAddClamp, encodeClampInPlace, G_MAX, H_MAX } from '../kernels/webgpu/step-glue.ts';
 import type { AdapterState, LoraPair } from '../model/adapter.ts';
-import type { Backbone, TernaryTensor } from '../model/backbone.ts';
+import { type Backbone, plainFfn, refuseV2, type TernaryTensor, ternaryHead } from '../model/backbone.ts';
 import { embedTokens } from '../model/forward.ts';
 import { headDim, LORA_PROJECTIONS, type LoraProjection } from '../model/config.ts';
 import { stateHash } from './hash.ts';
@@ -87,6 +87,7 @@ export class WebGpuTrainer {
   private destroyed = false;
 
   constructor(readonly ctx: GpuContext, readonly bb: Backbone) {
+    refuseV2(bb.cfg, 'the WebGPU training step');
     const { dModel: D, dFF: F, nHeads: H, loraRank: r, seqLen: T } = bb.cfg;
     this.T = T;
     const n = r * D;
@@ -107,7 +108,7 @@ export class WebGpuTrainer {
         u[p] = store(T * r);
       }
       return {
-        w: { q: weight(L.wq), k: weight(L.wk), v: weight(L.wv), o: weight(L.wo), 1: weight(L.w1), 2: weight(L.w2) },
+        w: { q: weight(L.wq), k: weight(L.wk), v: weight(L.wv), o: weight(L.wo), 1: weight(plainFfn(L).w1), 2: weight(plainFfn(L).w2) },
         lora,
         cache: {
           nq1: nq(D), nq2: nq(D), nq3: nq(D), nq4: nq(F), u,
@@ -115,7 +116,7 @@ export class WebGpuTrainer {
         },
       };
     });
-    this.head = weight(bb.head);
+    this.head = weight(ternaryHead(bb));
     this.nqf = nq(D);
     const TD = T * D;
     const TF = T * F;
