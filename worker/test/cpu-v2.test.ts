@@ -263,3 +263,37 @@ t.test('whole v2 job (SPEC §9 vector): hashes, micro-batch invariance, clamps a
   const roots = [1, 2, 4].map((mb) => bytesToHex(job(mb).traceRoot));
   t.strictSame(roots, [stored.traceRoot, stored.traceRoot, stored.traceRoot]);
 });
+
+t.test('v2 adapter files: only the targets, their shapes, the v2 identity; state checkpoint and aggregate round trips', async (t) => {
+  const { adapterDelta, applyDelta, decodeDelta, encodeDelta } = await import('../src/output/delta.ts');
+  const { decodeState, encodeState } = await import('../src/output/state.ts');
+  const { flatten, unflatten } = await import('../src/aggregate/file.ts');
+  const { decodeSafetensors } = await import('../src/storage/safetensors.ts');
+  const { stateHash } = await import('../src/train/hash.ts');
+  const cfg: ModelConfig = { ...V2_CFG, nLayers: 1, loraTargets: ['k', 'gate', 'down'] };
+  const bb = generateBackbone(cfg);
+  const initial = initAdapter(cfg);
+  const job = runJob(bb, initial, [chunk, chunk], { lr: 4096 });
+  const delta = adapterDelta(initial, job.state);
+  const model = { version: 2n, backbone: { seed } as const, cfg };
+  const enc = await encodeDelta(delta, {
+    model, miner: 'r3mes1miner', window: 1n, ordinal: 0n, chunkIndex: 0n, chunkHash: '00'.repeat(32), backend: 'cpu', lr: 4096,
+    stepHashes: job.stepHashes, lossBefore: 1, lossAfter: 1,
+  });
+  const file = decodeSafetensors(enc.bytes);
+  t.strictSame([...file.tensors.keys()].sort(), ['lora.0.down.A', 'lora.0.down.B', 'lora.0.gate.A', 'lora.0.gate.B', 'lora.0.k.A', 'lora.0.k.B']);
+  t.strictSame(file.tensors.get('lora.0.k.B')!.shape, [16, 4]);
+  t.strictSame(file.tensors.get('lora.0.down.A')!.shape, [4, 96]);
+  t.equal(file.metadata.get('lora_targets'), 'k,gate,down');
+  t.equal(file.metadata.get('rope_layout'), 'half');
+  const back = await decodeDelta(enc.bytes, { cid: enc.cid });
+  t.strictSame(back.info.model.cfg.loraTargets, ['k', 'gate', 'down']);
+  t.equal(back.info.model.cfg.loraAlpha, 8);
+  t.equal(back.info.model.cfg.nKvHeads, 2);
+  t.strictSame(back.delta[0].gate!.a, delta[0].gate!.a);
+  const applied = applyDelta(initial, back.delta);
+  t.strictSame(applied.params[0].down!.b, job.state.params[0].down!.b, 'base + delta = the trained parameters');
+  t.strictSame(unflatten(flatten(delta), 1, cfg.loraTargets), delta);
+  const st = await decodeState((await encodeState(model, 2, job.state, 4096)).bytes);
+  t.equal(bytesToHex(stateHash(2, st.state)), bytesToHex(job.stepHashes[2]), 'checkpoint holds the v2 state');
+});
