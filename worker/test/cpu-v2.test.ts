@@ -297,3 +297,17 @@ t.test('v2 adapter files: only the targets, their shapes, the v2 identity; state
   const st = await decodeState((await encodeState(model, 2, job.state, 4096)).bytes);
   t.equal(bytesToHex(stateHash(2, st.state)), bytesToHex(job.stepHashes[2]), 'checkpoint holds the v2 state');
 });
+
+t.test("a chain model version's LoRA targets reach the config; its alpha does not change a byte-level model", async (t) => {
+  const { identityOfVersion } = await import('../src/roles/model.ts');
+  const mv = (targets: string[]) => ({
+    number: 1n, modelCid: '', backboneSeed: '2b'.repeat(32),
+    architecture: { dModel: 32, nLayers: 1, nHeads: 2, dFf: 64, seqLen: 16 }, lora: { rank: 8, alpha: 16, targets },
+  }) as unknown as Parameters<typeof identityOfVersion>[0];
+  const all = identityOfVersion(mv(['q', 'k', 'v', 'o'])).cfg;
+  t.notOk(isV2(all), 'q,k,v,o with alpha 16 ≠ rank 8 stays a v1 config (alpha not applied to v1 architectures)');
+  t.equal(all.loraAlpha, undefined);
+  const qv = identityOfVersion(mv(['q', 'v'])).cfg;
+  t.strictSame(qv.loraTargets, ['q', 'v']);
+  t.strictSame(Object.keys(initAdapter(qv).params[0]), ['q', 'v'], 'only the targeted adapters exist');
+});
