@@ -311,3 +311,26 @@ t.test("a chain model version's LoRA targets reach the config; its alpha does no
   t.strictSame(qv.loraTargets, ['q', 'v']);
   t.strictSame(Object.keys(initAdapter(qv).params[0]), ['q', 'v'], 'only the targeted adapters exist');
 });
+
+t.test('KV-cached CPU decoder on a v2 model: logits of every position = the whole-sequence forward, any block sizes', async (t) => {
+  const { CpuDecoder } = await import('../src/model/decode.ts');
+  const cfg: ModelConfig = { ...V2_CFG, seqLen: 24 };
+  const bb = generateBackbone(cfg);
+  // a trained adapter, so every LoRA term (all seven targets, alpha 8) is nonzero
+  const s = runJob(bb, initAdapter(cfg), [chunk.subarray(0, 48)], { lr: 8192 }).state;
+  const lq = quantizeAdapter(s);
+  const toks = Uint32Array.from({ length: 24 }, (_, i) => (i * 131 + 7) % 300);
+  const full = forward(bb, lq, toks).logits;
+  for (const blocks of [[24], [1, 23], [5, 1, 1, 10, 7], Array<number>(24).fill(1)]) {
+    const dec = new CpuDecoder(bb, lq);
+    let n = 0;
+    let ok = true;
+    for (const b of blocks) {
+      const out = dec.appendSync(toks.subarray(n, n + b), true);
+      const want = full.subarray(n * 300, (n + b) * 300);
+      for (let i = 0; i < want.length; i++) if (out[i] !== want[i]) ok = false;
+      n += b;
+    }
+    t.ok(ok, `blocks ${blocks.length === 24 ? '24×1' : blocks.join('+')}`);
+  }
+});
