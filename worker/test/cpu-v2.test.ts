@@ -13,6 +13,8 @@ import { normquant, normquantBackward } from '../src/kernels/cpu/normquant.ts';
 import { iln, LN2_Q16, LOG2_10000_Q16 } from '../src/kernels/cpu/poly.ts';
 import { log2Q16, ropeApply, ropeBackward, ropeTable } from '../src/kernels/cpu/rope.ts';
 import { tiedHead } from '../src/kernels/cpu/v2ops.ts';
+import { packTernary } from '../src/kernels/cpu/ternary-pack.ts';
+import { ternlinBackward, ternlinBackwardJs } from '../src/kernels/cpu/ternlin.ts';
 import { initAdapter } from '../src/model/adapter.ts';
 import { generatedGamma, generateBackbone, refuseV2 } from '../src/model/backbone.ts';
 import { isV2, type ModelConfig, v2Features, validateConfig } from '../src/model/config.ts';
@@ -182,6 +184,26 @@ t.test('tied head against a BigInt statement of §4.11; iln past 2^32', async (t
   }
   t.equal(iln(2 ** 33), 18 * LN2_Q16, 'ln(2^33/2^15)');
   t.equal(iln(2 ** 31), 16 * LN2_Q16);
+});
+
+t.test('ternlin backward past N = 2048: the Σ is an acc64 (an i32 would wrap), γ up to 2^20', async (t) => {
+  const rng = xorshift(11);
+  const N = 3000, K = 8, T = 2, gamma = 1 << 20;
+  const w = Int8Array.from({ length: N * K }, (_, i) => (i % K === 0 ? 1 : [0, 1, -1][rng() % 3]));
+  const dy = Int32Array.from({ length: T * N }, (_, i) => (i < N ? G : (rng() % (2 * G + 1)) - G));
+  const dx = ternlinBackward(packTernary(w, N, K), gamma, dy, T);
+  for (let tt = 0; tt < T; tt++) for (let k = 0; k < K; k++) {
+    let s = 0n;
+    for (let n = 0; n < N; n++) s += BigInt(w[n * K + k]) * BigInt(dy[tt * N + n]);
+    const p = s * BigInt(gamma);
+    let q = p >= 0n ? (p + 32768n) >> 16n : -((-p + 32768n) >> 16n);
+    if (q > 2147483647n) q = 2147483647n;
+    if (q < -2147483647n) q = -2147483647n;
+    if (dx[tt * K + k] !== Number(q)) t.fail(`dx ${tt},${k}: ${dx[tt * K + k]} vs ${q}`);
+  }
+  t.equal(dx[0], 2147483647, 'column 0 of token 0 sums 3000·G > 2^31: saturates, does not wrap');
+  const wrapped = ternlinBackwardJs(packTernary(w, N, K), gamma, dy, T);
+  t.not(wrapped[0], dx[0], 'the v1 i32 kernel would have wrapped here');
 });
 
 t.test('stored v2 op vectors (SPEC §9, v2-ops.json)', async (t) => {
