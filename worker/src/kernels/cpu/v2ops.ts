@@ -26,7 +26,24 @@ export function tiedHead(E: Bf16Block, V: number, D: number, x8: Int8Array, sx: 
   const y = new Int32Array(T * V);
   const s = 8 + E.shift;
   const q = E.q;
-  for (let t = 0; t < T; t++) {
+  let t = 0;
+  // Four tokens per pass over the embedding (each row of Eq is loaded once per four tokens).
+  for (; t + 4 <= T; t += 4) {
+    const o0 = t * D, o1 = o0 + D, o2 = o1 + D, o3 = o2 + D;
+    for (let v = 0; v < V; v++) {
+      const eo = v * D;
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+      for (let k = 0; k < D; k++) {
+        const e = q[eo + k];
+        a0 += e * x8[o0 + k]; a1 += e * x8[o1 + k]; a2 += e * x8[o2 + k]; a3 += e * x8[o3 + k];
+      }
+      y[t * V + v] = mulShrWide(a0, sx[t], s);
+      y[(t + 1) * V + v] = mulShrWide(a1, sx[t + 1], s);
+      y[(t + 2) * V + v] = mulShrWide(a2, sx[t + 2], s);
+      y[(t + 3) * V + v] = mulShrWide(a3, sx[t + 3], s);
+    }
+  }
+  for (; t < T; t++) {
     const xo = t * D;
     const c = sx[t];
     for (let v = 0; v < V; v++) {
