@@ -1,0 +1,51 @@
+// SPEC v2 ops on WebGPU against the CPU reference, bit for bit: GQA attention forward and backward
+// (group sizes 1–8, operands at ±2047, saturating gradients) and RoPE for any θ in both layouts,
+// over random seeds and shapes.
+import t from 'tap';
+import * as cpuAtt from '../src/kernels/cpu/attention.ts';
+import * as cpuRope from '../src/kernels/cpu/rope.ts';
+import * as gpuAtt from '../src/kernels/webgpu/attention.ts';
+import * as gpuRope from '../src/kernels/webgpu/rope.ts';
+import { openTestGpu, rng } from './helpers/gpu.ts';
+
+const ctx = await openTestGpu();
+const G = 1048575;
+
+t.test('GQA attention forward and backward: WebGPU = CPU over 24 seeds, groups 1–8', async (t) => {
+  for (let seed = 0; seed < 24; seed++) {
+    const next = rng(9000 + seed);
+    const group = 1 + (seed % 8);
+    const Hkv = 1 + (next() % 2);
+    const H = Hkv * group;
+    const dh = 2 * (1 + (next() % 8));
+    const T = 1 + (next() % 13);
+    const op = (n: number): Int32Array => Int32Array.from({ length: n }, () => (next() % 6 === 0 ? (next() & 1 ? 2047 : -2047) : (next() % 4095) - 2047));
+    const qr = op(T * H * dh), kr = op(T * Hkv * dh), v8 = op(T * Hkv * dh);
+    const dout = Int32Array.from({ length: T * H * dh }, () => (next() % 5 === 0 ? (next() & 1 ? G : -G) : (next() % (2 * G + 1)) - G));
+    const c = cpuAtt.attention(qr, kr, v8, T, H, dh, Hkv);
+    const g = await gpuAtt.attention(ctx, qr, kr, v8, T, H, dh, Hkv);
+    t.strictSame([g.o, g.p], [c.o, c.p], `seed ${seed}: forward (T ${T}, H ${H}, Hkv ${Hkv}, dh ${dh})`);
+    const cb = cpuAtt.attentionBackward(dout, c, qr, kr, v8, T, H, dh, Hkv);
+    const gb = await gpuAtt.attentionBackward(ctx, dout, g, qr, kr, v8, T, H, dh, Hkv);
+    t.strictSame([gb.dq, gb.dk, gb.dv], [cb.dq, cb.dk, cb.dv], `seed ${seed}: backward`);
+  }
+});
+
+t.test('RoPE tables for any θ and the rotate_half layout: WebGPU = CPU', async (t) => {
+  for (let seed = 0; seed < 20; seed++) {
+    const next = rng(9100 + seed);
+    const theta = [10000, 500000, 2, 2 ** 31 - 1, 1000000][seed % 5];
+    const layout = seed % 2 ? 'half' : 'adjacent';
+    const dh = 2 * (1 + (next() % 64));
+    const T = 1 + (next() % 40);
+    const H = 1 + (next() % 3);
+    const lg = cpuRope.log2Q16(theta);
+    const ct = cpuRope.ropeTable(T, dh, lg);
+    const gt = await gpuRope.ropeTable(ctx, T, dh, lg);
+    t.strictSame([gt.cos, gt.sin], [ct.cos, ct.sin], `seed ${seed}: table θ ${theta}`);
+    const x = Int32Array.from({ length: T * H * dh }, () => (next() % 4095) - 2047);
+    const gr = Int32Array.from({ length: T * H * dh }, () => (next() | 0));
+    t.strictSame(await gpuRope.ropeApply(ctx, x, gt, T, H, dh, layout), cpuRope.ropeApply(x, ct, T, H, dh, layout), `seed ${seed}: apply ${layout}`);
+    t.strictSame(await gpuRope.ropeBackward(ctx, gr, gt, T, H, dh, layout), cpuRope.ropeBackward(gr, ct, T, H, dh, layout), `seed ${seed}: backward ${layout}`);
+  }
+});
