@@ -20,7 +20,7 @@ import type { AdapterState } from './model/adapter.ts';
 import { type Backbone, refuseV2 } from './model/backbone.ts';
 import { type Evaluation, evaluate } from './train/evaluate.ts';
 import { type StepOptions, type StepResult, trainStep } from './train/step.ts';
-import { WebGpuTrainer } from './train/step-webgpu.ts';
+import { WEBGPU_V2, WebGpuTrainer } from './train/step-webgpu.ts';
 import { type ComputeThread, sharedComputeThread } from './train/thread.ts';
 
 export type BackendName = 'cpu' | 'webgpu';
@@ -91,7 +91,7 @@ export function webgpuBackend(ctx: GpuContext): TrainBackend {
     step: async (bb, state, chunk, step, opts) => {
       if (closed) throw new BackendError('backend webgpu: used after close()');
       try {
-        refuseV2(bb.cfg, 'backend webgpu');
+        refuseV2(bb.cfg, 'backend webgpu', WEBGPU_V2);
       } catch (err) {
         throw new BackendError((err as Error).message);
       }

@@ -15,11 +15,23 @@ const ctx = await openTestGpu();
 const seed = new Uint8Array(32).fill(0x2b);
 const v1: ModelConfig = { vocab: 256, dModel: 32, nLayers: 1, nHeads: 2, dFF: 64, seqLen: 16, loraRank: 4, seed };
 
-const cases: [string, Partial<ModelConfig>, RegExp][] = [
+// GQA, θ and rotate_half run on the WebGPU step (webgpu-v2-step.test.ts) but not in the decoder.
+const decoderOnly: [string, Partial<ModelConfig>, RegExp][] = [
   ['GQA', { nHeads: 4, nKvHeads: 2 }, /grouped-query attention \(nKvHeads 2\)/],
-  ['gated FFN', { ffn: 'gated' }, /gated FFN/],
   ['θ', { ropeTheta: 500000 }, /ropeTheta 500000/],
   ['rotate_half', { ropeLayout: 'half' }, /rotate_half RoPE layout/],
+];
+for (const [name, over, re] of decoderOnly) {
+  t.test(`refused by the decoder only: ${name}`, async (t) => {
+    const cfg = { ...v1, ...over };
+    const bb = generateBackbone(cfg);
+    new WebGpuTrainer(ctx, bb).destroy();
+    t.throws(() => new GpuDecoder(ctx, bb, quantizeAdapter(initAdapter(cfg))), re, 'the WebGPU decoder names the feature');
+  });
+}
+
+const cases: [string, Partial<ModelConfig>, RegExp][] = [
+  ['gated FFN', { ffn: 'gated' }, /gated FFN/],
   ['gains', { normGains: true }, /learned norm gains/],
   ['tied bf16 head and vocab', { embedding: 'bf16-tied', vocab: 1000 }, /vocab 1000, .*bf16 tied embedding\/LM head/],
   ['targets', { loraTargets: ['q', 'v'] }, /LoRA targets q,v/],
@@ -38,7 +50,10 @@ for (const [name, over, re] of cases) {
 t.test('the webgpu backend refuses a v2 step with a BackendError, then still trains v1', async (t) => {
   const be = webgpuBackend(ctx);
   const cfg: ModelConfig = { ...v1, ffn: 'gated', nHeads: 4, nKvHeads: 1 };
-  await t.rejects(be.step(generateBackbone(cfg), initAdapter(cfg), new Uint8Array(16), 1, { lr: 256 }), { name: 'BackendError', message: /backend webgpu implements SPEC v1 configs only; this model uses grouped-query attention \(nKvHeads 1\), gated FFN/ });
+  await t.rejects(be.step(generateBackbone(cfg), initAdapter(cfg), new Uint8Array(16), 1, { lr: 256 }), {
+    name: 'BackendError',
+    message: 'backend webgpu implements SPEC v1 configs and of v2 only grouped-query attention, ropeTheta, the rotate_half layout; this model uses gated FFN (run it on the CPU backend)',
+  });
   const r = await be.step(generateBackbone(v1), initAdapter(v1), new TextEncoder().encode('It was the best of times, it was'), 1, { lr: 256 });
   t.equal(r.hash.length, 32, 'a v1 step still runs on the device');
 });

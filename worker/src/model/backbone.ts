@@ -6,7 +6,7 @@ import { type Bf16Block, bf16Block, bf16ToQ16, q16ToBf16 } from '../kernels/cpu/
 import { isqrt } from '../kernels/cpu/int.ts';
 import { type PackedTernary, packTernary } from '../kernels/cpu/ternary-pack.ts';
 import { prngBytes, ternaryFromSeed } from '../prng.ts';
-import { headDim, isV2, kvHeads, type ModelConfig, v2Features, validateConfig } from './config.ts';
+import { headDim, isV2, kvHeads, type ModelConfig, type V2Feature, v2FeatureList, validateConfig } from './config.ts';
 
 /** A ternary weight [rows, cols] with its per-tensor scale γ (Q16). */
 export interface TernaryTensor {
@@ -237,9 +237,19 @@ export function generateBackbone(cfg: ModelConfig): Backbone {
  * Throws naming every v2-only feature of `cfg` that `who` does not implement (SPEC v2: a backend
  * either reproduces the CPU integers or refuses the config; it never approximates).
  */
-export function refuseV2(cfg: ModelConfig, who: string): void {
-  const f = v2Features(cfg);
-  if (f.length > 0) throw new RangeError(`${who} implements SPEC v1 configs only; this model uses ${f.join(', ')} (run it on the CPU backend)`);
+export function refuseV2(cfg: ModelConfig, who: string, implemented: readonly V2Feature[] = []): void {
+  const f = v2FeatureList(cfg).filter((x) => !implemented.includes(x.key)).map((x) => x.text);
+  if (f.length === 0) return;
+  const what = implemented.length === 0 ? 'SPEC v1 configs only' : `SPEC v1 configs and of v2 only ${v2FeatureNames(implemented)}`;
+  throw new RangeError(`${who} implements ${what}; this model uses ${f.join(', ')} (run it on the CPU backend)`);
+}
+
+const FEATURE_NAMES: Record<V2Feature, string> = {
+  vocab: 'vocab ≠ 256', gqa: 'grouped-query attention', gatedFfn: 'the gated FFN', ropeTheta: 'ropeTheta', ropeHalf: 'the rotate_half layout',
+  normGains: 'norm gains', tiedEmbedding: 'the tied bf16 head', loraTargets: 'LoRA targets', loraAlpha: 'LoRA alpha', wide: 'd_model > 1024 / d_ff > 2048',
+};
+function v2FeatureNames(keys: readonly V2Feature[]): string {
+  return keys.map((k) => FEATURE_NAMES[k]).join(', ');
 }
 
 /** The plain FFN's W1 [F, D] and W2 [D, F] (v1 layers). */

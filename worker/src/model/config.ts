@@ -72,24 +72,33 @@ export function loraDims(cfg: ModelConfig, p: LoraTarget): { K: number; N: numbe
   }
 }
 
+/** The v2-only features, by key (what a backend may declare it implements). */
+export type V2Feature = 'vocab' | 'gqa' | 'gatedFfn' | 'ropeTheta' | 'ropeHalf' | 'normGains' | 'tiedEmbedding' | 'loraTargets' | 'loraAlpha' | 'wide';
+
+/** The v2-only features a config uses, each with its key and a description naming it. */
+export function v2FeatureList(cfg: ModelConfig): { key: V2Feature; text: string }[] {
+  const out: { key: V2Feature; text: string }[] = [];
+  const add = (key: V2Feature, text: string) => out.push({ key, text });
+  if (cfg.vocab !== 256) add('vocab', `vocab ${cfg.vocab}`);
+  if (kvHeads(cfg) !== cfg.nHeads) add('gqa', `grouped-query attention (nKvHeads ${kvHeads(cfg)})`);
+  if ((cfg.ffn ?? 'plain') !== 'plain') add('gatedFfn', 'gated FFN');
+  if (ropeTheta(cfg) !== 10000) add('ropeTheta', `ropeTheta ${ropeTheta(cfg)}`);
+  if ((cfg.ropeLayout ?? 'adjacent') !== 'adjacent') add('ropeHalf', 'rotate_half RoPE layout');
+  if (cfg.normGains) add('normGains', 'learned norm gains');
+  if ((cfg.embedding ?? 'ternary') !== 'ternary') add('tiedEmbedding', 'bf16 tied embedding/LM head');
+  const tg = loraTargets(cfg);
+  if (tg.length !== 4 || tg.some((p, i) => p !== LORA_PROJECTIONS[i])) add('loraTargets', `LoRA targets ${tg.join(',')}`);
+  if (loraAlpha(cfg) !== cfg.loraRank) add('loraAlpha', `LoRA alpha ${loraAlpha(cfg)} ≠ rank`);
+  if (cfg.dModel > 1024 || cfg.dFF > 2048) add('wide', 'd_model > 1024 or d_ff > 2048');
+  return out;
+}
+
 /**
  * The v2-only features a config uses, by name (empty for a v1 config). Backends that implement
- * only v1 (today's WebGPU step) refuse a config with any, naming them.
+ * only part of v2 (today's WebGPU step) refuse a config with any other, naming them.
  */
 export function v2Features(cfg: ModelConfig): string[] {
-  const out: string[] = [];
-  if (cfg.vocab !== 256) out.push(`vocab ${cfg.vocab}`);
-  if (kvHeads(cfg) !== cfg.nHeads) out.push(`grouped-query attention (nKvHeads ${kvHeads(cfg)})`);
-  if ((cfg.ffn ?? 'plain') !== 'plain') out.push('gated FFN');
-  if (ropeTheta(cfg) !== 10000) out.push(`ropeTheta ${ropeTheta(cfg)}`);
-  if ((cfg.ropeLayout ?? 'adjacent') !== 'adjacent') out.push('rotate_half RoPE layout');
-  if (cfg.normGains) out.push('learned norm gains');
-  if ((cfg.embedding ?? 'ternary') !== 'ternary') out.push('bf16 tied embedding/LM head');
-  const tg = loraTargets(cfg);
-  if (tg.length !== 4 || tg.some((p, i) => p !== LORA_PROJECTIONS[i])) out.push(`LoRA targets ${tg.join(',')}`);
-  if (loraAlpha(cfg) !== cfg.loraRank) out.push(`LoRA alpha ${loraAlpha(cfg)} ≠ rank`);
-  if (cfg.dModel > 1024 || cfg.dFF > 2048) out.push('d_model > 1024 or d_ff > 2048');
-  return out;
+  return v2FeatureList(cfg).map((f) => f.text);
 }
 
 export function isV2(cfg: ModelConfig): boolean {

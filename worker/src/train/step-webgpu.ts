@@ -16,7 +16,11 @@ import { encodeAccAdd, encodeAccSatG, encodeAddClamp, encodeClampInPlace, G_MAX,
 import type { AdapterState, LoraPair } from '../model/adapter.ts';
 import { type Backbone, plainFfn, refuseV2, type TernaryTensor, ternaryHead } from '../model/backbone.ts';
 import { embedTokens } from '../model/forward.ts';
-import { headDim, LORA_PROJECTIONS, type LoraProjection } from '../model/config.ts';
+import { headDim, kvHeads, LORA_PROJECTIONS, type LoraProjection, loraDims, ropeTheta, type V2Feature } from '../model/config.ts';
+import { log2Q16 } from '../kernels/cpu/rope.ts';
+
+/** The SPEC v2 features this step implements (the rest are refused by name). */
+export const WEBGPU_V2: readonly V2Feature[] = ['gqa', 'ropeTheta', 'ropeHalf'];
 import { stateHash } from './hash.ts';
 import { nextByteTargets, splitSequences } from './sequences.ts';
 import { SHIFT_A, SHIFT_B, type StepOptions, type StepResult } from './step.ts';
@@ -87,8 +91,9 @@ export class WebGpuTrainer {
   private destroyed = false;
 
   constructor(readonly ctx: GpuContext, readonly bb: Backbone) {
-    refuseV2(bb.cfg, 'the WebGPU training step');
+    refuseV2(bb.cfg, 'the WebGPU training step', WEBGPU_V2);
     const { dModel: D, dFF: F, nHeads: H, loraRank: r, seqLen: T } = bb.cfg;
+    const Dkv = kvHeads(bb.cfg) * headDim(bb.cfg);
     this.T = T;
     const n = r * D;
     const store = (words: number): GPUBuffer => this.keep(ctx.storage(words));
@@ -104,7 +109,8 @@ export class WebGpuTrainer {
       const lora = {} as Record<LoraProjection, LoraGpu>;
       const u = {} as Record<LoraProjection, GPUBuffer>;
       for (const p of LORA_PROJECTIONS) {
-        lora[p] = { a: store(n), b: store(n), ma: store(n), mb: store(n), a12: store(n), b10: store(n), gA: store(2 * n), gB: store(2 * n) };
+        const nb = r * loraDims(bb.cfg, p).N; // B [N, r]: N = Dkv for k, v (GQA)
+        lora[p] = { a: store(n), b: store(nb), ma: store(n), mb: store(nb), a12: store(n), b10: store(nb), gA: store(2 * n), gB: store(2 * nb) };
         u[p] = store(T * r);
       }
       return {
@@ -112,7 +118,7 @@ export class WebGpuTrainer {
         lora,
         cache: {
           nq1: nq(D), nq2: nq(D), nq3: nq(D), nq4: nq(F), u,
-          qr: store(T * D), kr: store(T * D), v8: store(T * D), p: store(H * T * T), f: store(T * F),
+          qr: store(T * D), kr: store(T * Dkv), v8: store(T * Dkv), p: store(H * T * T), f: store(T * F),
         },
       };
     });
@@ -156,6 +162,7 @@ export class WebGpuTrainer {
     const seqs = splitSequences(chunk, T);
     const mb = Math.max(1, Math.min(opts.microBatch ?? seqs.length, seqs.length));
     const n = r * D;
+    const nB = (p: LoraProjection): number => r * loraDims(bb.cfg, p).N;
 
     // State up, forward copies, gradients zeroed, RoPE table: all before the first sequence.
     this.layers.forEach((layer, l) => {
@@ -168,12 +175,13 @@ export class WebGpuTrainer {
       }
     });
     await ctx.run((e) => {
-      encodeRopeTable(ctx, e, this.ropeCos, this.ropeSin, T, headDim(bb.cfg));
+      const theta = ropeTheta(bb.cfg);
+      encodeRopeTable(ctx, e, this.ropeCos, this.ropeSin, T, headDim(bb.cfg), theta === 10000 ? 0 : log2Q16(theta));
       for (const layer of this.layers) {
         for (const p of LORA_PROJECTIONS) {
           const g = layer.lora[p];
           encodeLoraNarrow(ctx, e, g.a, g.a12, n, 4, 4096);
-          encodeLoraNarrow(ctx, e, g.b, g.b10, n, 6, 1024);
+          encodeLoraNarrow(ctx, e, g.b, g.b10, nB(p), 6, 1024);
           e.clearBuffer(g.gA);
           e.clearBuffer(g.gB);
         }
@@ -208,13 +216,18 @@ export class WebGpuTrainer {
           for (const p of LORA_PROJECTIONS) {
             const g = layer.lora[p];
             encodeSignumStep(ctx, e, g.a, g.ma, g.gA, n, SHIFT_A, opts.lr);
-            encodeSignumStep(ctx, e, g.b, g.mb, g.gB, n, SHIFT_B, opts.lr);
+            encodeSignumStep(ctx, e, g.b, g.mb, g.gB, nB(p), SHIFT_B, opts.lr);
           }
         }
       });
       const bufs: GPUBuffer[] = [];
-      for (const layer of this.layers) for (const p of LORA_PROJECTIONS) bufs.push(layer.lora[p].a, layer.lora[p].b, layer.lora[p].ma, layer.lora[p].mb);
-      const words = bufs.map(() => n);
+      const words: number[] = [];
+      for (const layer of this.layers) {
+        for (const p of LORA_PROJECTIONS) {
+          bufs.push(layer.lora[p].a, layer.lora[p].b, layer.lora[p].ma, layer.lora[p].mb);
+          words.push(n, nB(p), n, nB(p));
+        }
+      }
       bufs.push(lossAll);
       words.push(2 * T * seqs.length);
       const back = await ctx.readManyI32(bufs, words);
@@ -246,24 +259,27 @@ export class WebGpuTrainer {
     const { ctx, T, s } = this;
     const { dModel: D, dFF: F, nHeads: H, loraRank: r } = this.bb.cfg;
     const dh = headDim(this.bb.cfg);
+    const Hkv = kvHeads(this.bb.cfg);
+    const layout = this.bb.cfg.ropeLayout ?? 'adjacent';
     const TD = T * D;
+    const TDkv = T * Hkv * dh;
     for (const layer of this.layers) {
       const c = layer.cache;
       const proj = (p: LoraProjection, nq: NormQuantGpu): void => {
         const w = layer.w[p];
         encodeTernlin(ctx, e, w.buf, w.gamma, nq.x8, nq.sx, s.y, T, w.N, w.K);
-        encodeLoraForward(ctx, e, layer.lora[p].a12, layer.lora[p].b10, nq.x8, nq.sx, s.y, c.u[p], T, D, D, r);
+        encodeLoraForward(ctx, e, layer.lora[p].a12, layer.lora[p].b10, nq.x8, nq.sx, s.y, c.u[p], T, w.N, D, r);
       };
       encodeNormquant(ctx, e, s.h, c.nq1, T, D);
       proj('q', c.nq1);
       encodeToq8(ctx, e, s.y, s.q8, TD);
-      encodeRope(ctx, e, false, this.ropeCos, this.ropeSin, s.q8, c.qr, T, H, dh);
+      encodeRope(ctx, e, false, this.ropeCos, this.ropeSin, s.q8, c.qr, T, H, dh, layout);
       proj('k', c.nq1);
-      encodeToq8(ctx, e, s.y, s.q8, TD);
-      encodeRope(ctx, e, false, this.ropeCos, this.ropeSin, s.q8, c.kr, T, H, dh);
+      encodeToq8(ctx, e, s.y, s.q8, TDkv);
+      encodeRope(ctx, e, false, this.ropeCos, this.ropeSin, s.q8, c.kr, T, Hkv, dh, layout);
       proj('v', c.nq1);
-      encodeToq8(ctx, e, s.y, c.v8, TD);
-      encodeAttention(ctx, e, c.qr, c.kr, c.v8, s.o, c.p, T, H, dh);
+      encodeToq8(ctx, e, s.y, c.v8, TDkv);
+      encodeAttention(ctx, e, c.qr, c.kr, c.v8, s.o, c.p, T, H, dh, Hkv);
       encodeNormquant(ctx, e, s.o, c.nq2, T, D);
       proj('o', c.nq2);
       encodeAddClamp(ctx, e, s.h, s.y, TD, H_MAX);
@@ -284,6 +300,8 @@ export class WebGpuTrainer {
     const { ctx, T, s } = this;
     const { dModel: D, dFF: F, nHeads: H, loraRank: r } = this.bb.cfg;
     const dh = headDim(this.bb.cfg);
+    const Hkv = kvHeads(this.bb.cfg);
+    const layout = this.bb.cfg.ropeLayout ?? 'adjacent';
     const TD = T * D;
     const TF = T * F;
     // Head: dxf = satG(ternlin backward), then normquant backward → gh.
@@ -314,7 +332,7 @@ export class WebGpuTrainer {
         const g = layer.lora[p];
         encodeLoraBackward(ctx, e, {
           a12: g.a12, b10: g.b10, x8: nq.x8, sx: nq.sx, u: c.u[p], dy, du: s.du, dux: s.dux, gA: g.gA, gB: g.gB, dxl: s.dxl,
-        }, T, D, D, r);
+        }, T, w.N, D, r);
         encodeAccAdd(ctx, e, s.acc, s.dxl, TD);
       };
       e.clearBuffer(s.acc);
@@ -323,9 +341,9 @@ export class WebGpuTrainer {
       encodeNormquantBackward(ctx, e, s.dsum, c.nq2.rinv, c.nq2.z, s.dout, T, D);
       encodeAttentionBackward(ctx, e, {
         qr: c.qr, kr: c.kr, v8: c.v8, dout: s.dout, p: c.p, ds: s.ds, dq: s.dq, dk: s.dk, dv: s.dv,
-      }, T, H, dh);
-      encodeRope(ctx, e, true, this.ropeCos, this.ropeSin, s.dq, s.dqr, T, H, dh);
-      encodeRope(ctx, e, true, this.ropeCos, this.ropeSin, s.dk, s.dkr, T, H, dh);
+      }, T, H, dh, Hkv);
+      encodeRope(ctx, e, true, this.ropeCos, this.ropeSin, s.dq, s.dqr, T, H, dh, layout);
+      encodeRope(ctx, e, true, this.ropeCos, this.ropeSin, s.dk, s.dkr, T, Hkv, dh, layout);
       e.clearBuffer(s.acc);
       projBack('q', c.nq1, s.dqr);
       projBack('k', c.nq1, s.dkr);
