@@ -23,7 +23,7 @@ import { stateBytes } from '../src/train/hash.ts';
 import { runJob } from '../src/train/job.ts';
 import { trainStep } from '../src/train/step.ts';
 import { ints, xorshift } from './vectors/cases.ts';
-import { v2CaseHashes } from './vectors/v2-cases.ts';
+import { v2CaseHashes } from './vectors/v2/cases.ts';
 
 const G = 1048575;
 
@@ -206,8 +206,8 @@ t.test('ternlin backward past N = 2048: the Σ is an acc64 (an i32 would wrap), 
   t.not(wrapped[0], dx[0], 'the v1 i32 kernel would have wrapped here');
 });
 
-t.test('stored v2 op vectors (SPEC §9, v2-ops.json)', async (t) => {
-  const stored = JSON.parse(readFileSync(new URL('./vectors/v2-ops.json', import.meta.url), 'utf8')) as Record<string, Record<string, string>>;
+t.test('stored v2 op vectors (SPEC §9, v2/ops.json)', async (t) => {
+  const stored = JSON.parse(readFileSync(new URL('./vectors/v2/ops.json', import.meta.url), 'utf8')) as Record<string, Record<string, string>>;
   t.strictSame(v2CaseHashes(), stored);
 });
 
@@ -260,7 +260,7 @@ t.test('generated v2 backbone: shapes, names, determinism; tokens outside the vo
 });
 
 t.test('whole v2 job (SPEC §9 vector): hashes, micro-batch invariance, clamps and joins fire', async (t) => {
-  const stored = JSON.parse(readFileSync(new URL('./vectors/train-step-v2.json', import.meta.url), 'utf8')) as Record<string, string>;
+  const stored = JSON.parse(readFileSync(new URL('./vectors/v2/train-step.json', import.meta.url), 'utf8')) as Record<string, string>;
   const bb = generateBackbone(V2_CFG);
   const lr = 16384;
   const counts: (typeof fired)[] = [];

@@ -2,7 +2,7 @@
 // A and B are Q16 masters; the forward uses narrower copies (A12, B10) so every forward dot
 // product stays inside int32.
 
-import { clamp, fired, mulDivRound, mulShr, mulShrWide, narrow, rshr, sat32, satG } from './int.ts';
+import { clamp, fired, mulDivRound, mulShr, mulShrWide, narrow, rshr, satG } from './int.ts';
 
 /**
  * The spec's acc64 (SPEC §1, §2.1): exact signed 64-bit sums, one int64 per element. Kernels add a
@@ -50,7 +50,7 @@ export function loraForward(
     for (let n = 0; n < N; n++) {
       let acc = 0;
       for (let j = 0; j < r; j++) acc += b10[n * r + j] * u[t * r + j];
-      y[t * N + n] = sat32(y[t * N + n] + (plain ? rshr(acc, 2) : mulDivRound(acc, alpha, div)));
+      y[t * N + n] += plain ? rshr(acc, 2) : mulDivRound(acc, alpha, div); // int32 store: wraps, as in v1 (SPEC §4.3)
     }
   }
   return u;

@@ -1,17 +1,17 @@
 // SPEC v2 op vectors: fixed inputs (xorshift32, seeded) through the v2 CPU kernels; the SHA-256 of
-// each output (int32 LE; x8 as int8) is stored in v2-ops.json by generate-v2.ts and re-checked by
+// each output (int32 LE; x8 as int8) is stored in v2/ops.json by v2/generate.ts and re-checked by
 // test/cpu-v2.test.ts. Edge inputs: the largest magnitudes, zero rows, rounding ties, gains of
 // both signs, vocabularies that are not multiples of 64, GQA groups 1..8.
 
 import { createHash } from 'node:crypto';
-import { attention, attentionBackward } from '../../src/kernels/cpu/attention.ts';
-import { bf16Block } from '../../src/kernels/cpu/bf16.ts';
-import { loraBackward, loraForward } from '../../src/kernels/cpu/lora.ts';
-import { normquant, normquantBackward } from '../../src/kernels/cpu/normquant.ts';
-import { log2Q16, ropeApply, ropeBackward, ropeTable } from '../../src/kernels/cpu/rope.ts';
-import { crossEntropy } from '../../src/kernels/cpu/xent.ts';
-import { embedBf16, gatedMul, gatedMulBackward, tiedHead, tiedHeadBackward } from '../../src/kernels/cpu/v2ops.ts';
-import { ints, xorshift } from './cases.ts';
+import { attention, attentionBackward } from '../../../src/kernels/cpu/attention.ts';
+import { bf16Block } from '../../../src/kernels/cpu/bf16.ts';
+import { loraBackward, loraForward } from '../../../src/kernels/cpu/lora.ts';
+import { normquant, normquantBackward } from '../../../src/kernels/cpu/normquant.ts';
+import { log2Q16, ropeApply, ropeBackward, ropeTable } from '../../../src/kernels/cpu/rope.ts';
+import { crossEntropy } from '../../../src/kernels/cpu/xent.ts';
+import { embedBf16, gatedMul, gatedMulBackward, tiedHead, tiedHeadBackward } from '../../../src/kernels/cpu/v2ops.ts';
+import { ints, xorshift } from '../cases.ts';
 
 export function outHash(x: Int8Array | Int32Array | BigInt64Array): string {
   const b = Buffer.alloc(x.length * x.BYTES_PER_ELEMENT);
