@@ -13,14 +13,14 @@ import {
 } from '../kernels/webgpu/ops.ts';
 import { packTernaryRows } from '../kernels/webgpu/packing.ts';
 import { encodeAccAdd, encodeAccSatG, encodeAddClamp, encodeClampInPlace, G_MAX, H_MAX } from '../kernels/webgpu/step-glue.ts';
-import type { AdapterState, LoraPair } from '../model/adapter.ts';
+import type { AdapterState, LoraLayer, LoraPair } from '../model/adapter.ts';
 import { type Backbone, plainFfn, refuseV2, type TernaryTensor, ternaryHead } from '../model/backbone.ts';
 import { embedTokens } from '../model/forward.ts';
-import { headDim, kvHeads, LORA_PROJECTIONS, type LoraProjection, loraDims, ropeTheta, type V2Feature } from '../model/config.ts';
+import { headDim, kvHeads, LORA_PROJECTIONS, type LoraProjection, loraDims, loraTargets, ropeTheta, type V2Feature } from '../model/config.ts';
 import { log2Q16 } from '../kernels/cpu/rope.ts';
 
 /** The SPEC v2 features this step implements (the rest are refused by name). */
-export const WEBGPU_V2: readonly V2Feature[] = ['gqa', 'ropeTheta', 'ropeHalf'];
+export const WEBGPU_V2: readonly V2Feature[] = ['gqa', 'ropeTheta', 'ropeHalf', 'loraTargets'];
 import { stateHash } from './hash.ts';
 import { nextByteTargets, splitSequences } from './sequences.ts';
 import { SHIFT_A, SHIFT_B, type StepOptions, type StepResult } from './step.ts';
@@ -53,7 +53,7 @@ interface LayerCacheGpu {
   readonly nq2: NormQuantGpu;
   readonly nq3: NormQuantGpu;
   readonly nq4: NormQuantGpu;
-  readonly u: Record<LoraProjection, GPUBuffer>;
+  readonly u: Partial<Record<LoraProjection, GPUBuffer>>;
   readonly qr: GPUBuffer;
   readonly kr: GPUBuffer;
   readonly v8: GPUBuffer;
@@ -63,7 +63,8 @@ interface LayerCacheGpu {
 
 interface LayerGpu {
   readonly w: Record<'q' | 'k' | 'v' | 'o' | '1' | '2', WeightGpu>;
-  readonly lora: Record<LoraProjection, LoraGpu>;
+  /** the model's LoRA targets (a subset of q, k, v, o) */
+  readonly lora: Partial<Record<LoraProjection, LoraGpu>>;
   readonly cache: LayerCacheGpu;
 }
 
@@ -80,6 +81,7 @@ interface SlotGpu {
  */
 export class WebGpuTrainer {
   private readonly owned: GPUBuffer[] = [];
+  private readonly targets: LoraProjection[];
   private readonly layers: LayerGpu[];
   private readonly head: WeightGpu;
   private readonly T: number;
@@ -92,6 +94,9 @@ export class WebGpuTrainer {
 
   constructor(readonly ctx: GpuContext, readonly bb: Backbone) {
     refuseV2(bb.cfg, 'the WebGPU training step', WEBGPU_V2);
+    const ffnTargets = loraTargets(bb.cfg).filter((p) => !(LORA_PROJECTIONS as readonly string[]).includes(p));
+    if (ffnTargets.length > 0) throw new RangeError(`the WebGPU training step implements LoRA on q, k, v, o only; this model targets ${ffnTargets.join(', ')} (run it on the CPU backend)`);
+    this.targets = loraTargets(bb.cfg) as LoraProjection[];
     const { dModel: D, dFF: F, nHeads: H, loraRank: r, seqLen: T } = bb.cfg;
     const Dkv = kvHeads(bb.cfg) * headDim(bb.cfg);
     this.T = T;
@@ -106,9 +111,9 @@ export class WebGpuTrainer {
       return q;
     };
     this.layers = bb.layers.map((L) => {
-      const lora = {} as Record<LoraProjection, LoraGpu>;
-      const u = {} as Record<LoraProjection, GPUBuffer>;
-      for (const p of LORA_PROJECTIONS) {
+      const lora: Partial<Record<LoraProjection, LoraGpu>> = {};
+      const u: Partial<Record<LoraProjection, GPUBuffer>> = {};
+      for (const p of this.targets) {
         const nb = r * loraDims(bb.cfg, p).N; // B [N, r]: N = Dkv for k, v (GQA)
         lora[p] = { a: store(n), b: store(nb), ma: store(n), mb: store(nb), a12: store(n), b10: store(nb), gA: store(2 * n), gB: store(2 * nb) };
         u[p] = store(T * r);
@@ -166,8 +171,8 @@ export class WebGpuTrainer {
 
     // State up, forward copies, gradients zeroed, RoPE table: all before the first sequence.
     this.layers.forEach((layer, l) => {
-      for (const p of LORA_PROJECTIONS) {
-        const g = layer.lora[p];
+      for (const p of this.targets) {
+        const g = layer.lora[p]!;
         ctx.write(g.a, state.params[l][p].a);
         ctx.write(g.b, state.params[l][p].b);
         ctx.write(g.ma, state.momentum[l][p].a);
@@ -178,8 +183,8 @@ export class WebGpuTrainer {
       const theta = ropeTheta(bb.cfg);
       encodeRopeTable(ctx, e, this.ropeCos, this.ropeSin, T, headDim(bb.cfg), theta === 10000 ? 0 : log2Q16(theta));
       for (const layer of this.layers) {
-        for (const p of LORA_PROJECTIONS) {
-          const g = layer.lora[p];
+        for (const p of this.targets) {
+          const g = layer.lora[p]!;
           encodeLoraNarrow(ctx, e, g.a, g.a12, n, 4, 4096);
           encodeLoraNarrow(ctx, e, g.b, g.b10, nB(p), 6, 1024);
           e.clearBuffer(g.gA);
@@ -213,8 +218,8 @@ export class WebGpuTrainer {
       }
       await ctx.run((e) => {
         for (const layer of this.layers) {
-          for (const p of LORA_PROJECTIONS) {
-            const g = layer.lora[p];
+          for (const p of this.targets) {
+            const g = layer.lora[p]!;
             encodeSignumStep(ctx, e, g.a, g.ma, g.gA, n, SHIFT_A, opts.lr);
             encodeSignumStep(ctx, e, g.b, g.mb, g.gB, nB(p), SHIFT_B, opts.lr);
           }
@@ -223,8 +228,9 @@ export class WebGpuTrainer {
       const bufs: GPUBuffer[] = [];
       const words: number[] = [];
       for (const layer of this.layers) {
-        for (const p of LORA_PROJECTIONS) {
-          bufs.push(layer.lora[p].a, layer.lora[p].b, layer.lora[p].ma, layer.lora[p].mb);
+        for (const p of this.targets) {
+          const g = layer.lora[p]!;
+          bufs.push(g.a, g.b, g.ma, g.mb);
           words.push(n, nB(p), n, nB(p));
         }
       }
@@ -233,18 +239,18 @@ export class WebGpuTrainer {
       const back = await ctx.readManyI32(bufs, words);
       const lossWords = back.pop() as Int32Array;
       let k = 0;
-      const params: Record<LoraProjection, LoraPair>[] = [];
-      const momentum: Record<LoraProjection, LoraPair>[] = [];
+      const params: LoraLayer[] = [];
+      const momentum: LoraLayer[] = [];
       for (let l = 0; l < this.layers.length; l++) {
-        const pr = {} as Record<LoraProjection, LoraPair>;
-        const mr = {} as Record<LoraProjection, LoraPair>;
-        for (const p of LORA_PROJECTIONS) {
+        const pr: Partial<Record<LoraProjection, LoraPair>> = {};
+        const mr: Partial<Record<LoraProjection, LoraPair>> = {};
+        for (const p of this.targets) {
           pr[p] = { a: back[k], b: back[k + 1] };
           mr[p] = { a: back[k + 2], b: back[k + 3] };
           k += 4;
         }
-        params.push(pr);
-        momentum.push(mr);
+        params.push(pr as LoraLayer);
+        momentum.push(mr as LoraLayer);
       }
       const next: AdapterState = { params, momentum };
       const lw = new Uint32Array(lossWords.buffer, lossWords.byteOffset, lossWords.length);
@@ -268,7 +274,8 @@ export class WebGpuTrainer {
       const proj = (p: LoraProjection, nq: NormQuantGpu): void => {
         const w = layer.w[p];
         encodeTernlin(ctx, e, w.buf, w.gamma, nq.x8, nq.sx, s.y, T, w.N, w.K);
-        encodeLoraForward(ctx, e, layer.lora[p].a12, layer.lora[p].b10, nq.x8, nq.sx, s.y, c.u[p], T, w.N, D, r);
+        const g = layer.lora[p];
+        if (g) encodeLoraForward(ctx, e, g.a12, g.b10, nq.x8, nq.sx, s.y, c.u[p]!, T, w.N, D, r);
       };
       encodeNormquant(ctx, e, s.h, c.nq1, T, D);
       proj('q', c.nq1);
@@ -330,8 +337,9 @@ export class WebGpuTrainer {
         encodeTernlinBackward(ctx, e, w.buf, w.gamma, dy, s.dxD, T, w.N, w.K);
         encodeAccAdd(ctx, e, s.acc, s.dxD, TD);
         const g = layer.lora[p];
+        if (!g) return; // not a target: the ternary term alone
         encodeLoraBackward(ctx, e, {
-          a12: g.a12, b10: g.b10, x8: nq.x8, sx: nq.sx, u: c.u[p], dy, du: s.du, dux: s.dux, gA: g.gA, gB: g.gB, dxl: s.dxl,
+          a12: g.a12, b10: g.b10, x8: nq.x8, sx: nq.sx, u: c.u[p]!, dy, du: s.du, dux: s.dux, gA: g.gA, gB: g.gB, dxl: s.dxl,
         }, T, w.N, D, r);
         encodeAccAdd(ctx, e, s.acc, s.dxl, TD);
       };
