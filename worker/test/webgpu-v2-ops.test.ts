@@ -49,3 +49,31 @@ t.test('RoPE tables for any θ and the rotate_half layout: WebGPU = CPU', async 
     t.strictSame(await gpuRope.ropeBackward(ctx, gr, gt, T, H, dh, layout), cpuRope.ropeBackward(gr, ct, T, H, dh, layout), `seed ${seed}: backward ${layout}`);
   }
 });
+
+t.test('LoRA with alpha ≠ r (SPEC v2 §4.3): WebGPU = CPU, forward and backward, edges included', async (t) => {
+  const cpuLora = await import('../src/kernels/cpu/lora.ts');
+  const gpuLora = await import('../src/kernels/webgpu/lora.ts');
+  for (let seed = 0; seed < 20; seed++) {
+    const next = rng(9200 + seed);
+    const r = 4 + (next() % 61);
+    const alpha = [1, 3, 16, 65536, r + 1, 2 * r, 7777][seed % 7];
+    const T = 1 + (next() % 9), K = 1 + (next() % 300), N = 1 + (next() % 200);
+    const edge = seed % 4 === 0;
+    const a12 = Int32Array.from({ length: r * K }, () => (edge ? (next() & 1 ? 4096 : -4096) : (next() % 8193) - 4096));
+    const b10 = Int32Array.from({ length: N * r }, () => (edge ? (next() & 1 ? 1024 : -1024) : (next() % 2049) - 1024));
+    const x8 = Int8Array.from({ length: T * K }, () => (edge ? (next() & 1 ? 127 : -127) : (next() % 255) - 127));
+    const sx = Int32Array.from({ length: T }, () => (edge ? 2 ** 23 : next() % 2 ** 23));
+    const y0 = Int32Array.from({ length: T * N }, () => next() | 0);
+    const dy = Int32Array.from({ length: T * N }, () => (edge ? (next() & 1 ? G : -G) : (next() % (2 * G + 1)) - G));
+    const y1 = y0.slice();
+    const y2 = y0.slice();
+    const u1 = cpuLora.loraForward(a12, b10, x8, sx, y1, T, N, K, r, alpha);
+    const u2 = await gpuLora.loraForward(ctx, a12, b10, x8, sx, y2, T, N, K, r, alpha);
+    t.strictSame([u2, y2], [u1, y1], `seed ${seed}: forward r ${r} alpha ${alpha}`);
+    const [gA1, gB1, gA2, gB2] = [new BigInt64Array(r * K), new BigInt64Array(N * r), new BigInt64Array(r * K), new BigInt64Array(N * r)];
+    const [d1, d2] = [new Int32Array(T * K), new Int32Array(T * K)];
+    cpuLora.loraBackward(a12, b10, x8, sx, u1, dy, gA1, gB1, d1, T, N, K, r, alpha);
+    await gpuLora.loraBackward(ctx, a12, b10, x8, sx, u1, dy, gA2, gB2, d2, T, N, K, r, alpha);
+    t.strictSame([gA2, gB2, d2], [gA1, gB1, d1], `seed ${seed}: backward`);
+  }
+});

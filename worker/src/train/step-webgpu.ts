@@ -16,11 +16,11 @@ import { encodeAccAdd, encodeAccSatG, encodeAddClamp, encodeClampInPlace, G_MAX,
 import type { AdapterState, LoraLayer, LoraPair } from '../model/adapter.ts';
 import { type Backbone, plainFfn, refuseV2, type TernaryTensor, ternaryHead } from '../model/backbone.ts';
 import { embedTokens } from '../model/forward.ts';
-import { headDim, kvHeads, LORA_PROJECTIONS, type LoraProjection, loraDims, loraTargets, ropeTheta, type V2Feature } from '../model/config.ts';
+import { headDim, kvHeads, LORA_PROJECTIONS, loraAlpha, type LoraProjection, loraDims, loraTargets, ropeTheta, type V2Feature } from '../model/config.ts';
 import { log2Q16 } from '../kernels/cpu/rope.ts';
 
 /** The SPEC v2 features this step implements (the rest are refused by name). */
-export const WEBGPU_V2: readonly V2Feature[] = ['gqa', 'ropeTheta', 'ropeHalf', 'loraTargets'];
+export const WEBGPU_V2: readonly V2Feature[] = ['gqa', 'ropeTheta', 'ropeHalf', 'loraTargets', 'loraAlpha'];
 import { stateHash } from './hash.ts';
 import { nextByteTargets, splitSequences } from './sequences.ts';
 import { SHIFT_A, SHIFT_B, type StepOptions, type StepResult } from './step.ts';
@@ -275,7 +275,7 @@ export class WebGpuTrainer {
         const w = layer.w[p];
         encodeTernlin(ctx, e, w.buf, w.gamma, nq.x8, nq.sx, s.y, T, w.N, w.K);
         const g = layer.lora[p];
-        if (g) encodeLoraForward(ctx, e, g.a12, g.b10, nq.x8, nq.sx, s.y, c.u[p]!, T, w.N, D, r);
+        if (g) encodeLoraForward(ctx, e, g.a12, g.b10, nq.x8, nq.sx, s.y, c.u[p]!, T, w.N, D, r, loraAlpha(this.bb.cfg));
       };
       encodeNormquant(ctx, e, s.h, c.nq1, T, D);
       proj('q', c.nq1);
@@ -340,7 +340,7 @@ export class WebGpuTrainer {
         if (!g) return; // not a target: the ternary term alone
         encodeLoraBackward(ctx, e, {
           a12: g.a12, b10: g.b10, x8: nq.x8, sx: nq.sx, u: c.u[p]!, dy, du: s.du, dux: s.dux, gA: g.gA, gB: g.gB, dxl: s.dxl,
-        }, T, w.N, D, r);
+        }, T, w.N, D, r, loraAlpha(this.bb.cfg));
         encodeAccAdd(ctx, e, s.acc, s.dxl, TD);
       };
       e.clearBuffer(s.acc);
