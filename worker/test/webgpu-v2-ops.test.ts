@@ -77,3 +77,21 @@ t.test('LoRA with alpha ≠ r (SPEC v2 §4.3): WebGPU = CPU, forward and backwar
     t.strictSame([gA2, gB2, d2], [gA1, gB1, d1], `seed ${seed}: backward`);
   }
 });
+
+t.test('gated product (SPEC v2 §4.12): WebGPU = CPU at the sat32 edges', async (t) => {
+  const cpu = await import('../src/kernels/cpu/v2ops.ts');
+  const gpu = await import('../src/kernels/webgpu/gated.ts');
+  for (let seed = 0; seed < 20; seed++) {
+    const next = rng(9300 + seed);
+    const n = 1 + (next() % 700);
+    const I32 = 2147483647;
+    const pick = (): number => (next() % 5 === 0 ? [I32, -I32, 0, 1, -1, 65536][next() % 6] : next() | 0);
+    const a = Int32Array.from({ length: n }, () => Math.abs(pick()));
+    const u = Int32Array.from({ length: n }, pick);
+    const dm = Int32Array.from({ length: n }, () => (next() % (2 * G + 1)) - G);
+    t.strictSame(await gpu.gatedMul(ctx, a, u), cpu.gatedMul(a, u), `seed ${seed}: m`);
+    const c = cpu.gatedMulBackward(a, u, dm);
+    const g = await gpu.gatedMulBackward(ctx, a, u, dm);
+    t.strictSame([g.da, g.du], [c.da, c.du], `seed ${seed}: da, du`);
+  }
+});

@@ -18,9 +18,10 @@ import { type Backbone, plainFfn, refuseV2, type TernaryTensor, ternaryHead } fr
 import { embedTokens } from '../model/forward.ts';
 import { headDim, kvHeads, LORA_PROJECTIONS, loraAlpha, type LoraProjection, loraDims, loraTargets, ropeTheta, type V2Feature } from '../model/config.ts';
 import { log2Q16 } from '../kernels/cpu/rope.ts';
+import { encodeGatedMul, encodeGatedMulBackward } from '../kernels/webgpu/gated.ts';
 
 /** The SPEC v2 features this step implements (the rest are refused by name). */
-export const WEBGPU_V2: readonly V2Feature[] = ['gqa', 'ropeTheta', 'ropeHalf', 'loraTargets', 'loraAlpha'];
+export const WEBGPU_V2: readonly V2Feature[] = ['gqa', 'ropeTheta', 'ropeHalf', 'loraTargets', 'loraAlpha', 'gatedFfn'];
 import { stateHash } from './hash.ts';
 import { nextByteTargets, splitSequences } from './sequences.ts';
 import { SHIFT_A, SHIFT_B, type StepOptions, type StepResult } from './step.ts';
@@ -58,11 +59,16 @@ interface LayerCacheGpu {
   readonly kr: GPUBuffer;
   readonly v8: GPUBuffer;
   readonly p: GPUBuffer;
+  /** W1's output (plain FFN) or the gate projection's (gated) [T, F] */
   readonly f: GPUBuffer;
+  /** gated FFN only: relu2(gate) and the up projection's output [T, F] */
+  readonly a?: GPUBuffer;
+  readonly up?: GPUBuffer;
 }
 
 interface LayerGpu {
-  readonly w: Record<'q' | 'k' | 'v' | 'o' | '1' | '2', WeightGpu>;
+  /** 1, 2: W1, W2 (plain FFN) or W_gate, W_down (gated, with `up` = W_up) */
+  readonly w: Record<'q' | 'k' | 'v' | 'o' | '1' | '2', WeightGpu> & { readonly up?: WeightGpu };
   /** the model's LoRA targets (a subset of q, k, v, o) */
   readonly lora: Partial<Record<LoraProjection, LoraGpu>>;
   readonly cache: LayerCacheGpu;
@@ -119,11 +125,14 @@ export class WebGpuTrainer {
         u[p] = store(T * r);
       }
       return {
-        w: { q: weight(L.wq), k: weight(L.wk), v: weight(L.wv), o: weight(L.wo), 1: weight(plainFfn(L).w1), 2: weight(plainFfn(L).w2) },
+        w: L.wgate
+          ? { q: weight(L.wq), k: weight(L.wk), v: weight(L.wv), o: weight(L.wo), 1: weight(L.wgate), 2: weight(L.wdown!), up: weight(L.wup!) }
+          : { q: weight(L.wq), k: weight(L.wk), v: weight(L.wv), o: weight(L.wo), 1: weight(plainFfn(L).w1), 2: weight(plainFfn(L).w2) },
         lora,
         cache: {
           nq1: nq(D), nq2: nq(D), nq3: nq(D), nq4: nq(F), u,
           qr: store(T * D), kr: store(T * Dkv), v8: store(T * Dkv), p: store(H * T * T), f: store(T * F),
+          ...(L.wgate ? { a: store(T * F), up: store(T * F) } : {}),
         },
       };
     });
@@ -137,7 +146,7 @@ export class WebGpuTrainer {
       // loss of the current sequence (two words per token, see xent.wgsl)
       loss: store(2 * T),
       // backward scratch
-      dlogits: store(T * VOCAB), gh: store(TD), dxD: store(TD), dxF: store(TF), dF: store(TF), nqD: store(TD),
+      dlogits: store(T * VOCAB), gh: store(TD), dxD: store(TD), dxF: store(TF), dF: store(TF), dU: store(TF), nqD: store(TD),
       acc: store(2 * TD), dxl: store(TD), dsum: store(TD), dout: store(TD), ds: store(H * T * T),
       dq: store(TD), dk: store(TD), dv: store(TD), dqr: store(TD), dkr: store(TD), du: store(T * r), dux: store(T * r),
     };
@@ -293,7 +302,15 @@ export class WebGpuTrainer {
       encodeNormquant(ctx, e, s.h, c.nq3, T, D);
       const w1 = layer.w[1];
       encodeTernlin(ctx, e, w1.buf, w1.gamma, c.nq3.x8, c.nq3.sx, c.f, T, w1.N, w1.K);
-      encodeRelu2(ctx, e, c.f, s.a2, T * F);
+      const wu = layer.w.up;
+      if (wu && c.a && c.up) {
+        // gated (SPEC v2 §4.12): m = mulShr(relu2(gate), up, 16)
+        encodeRelu2(ctx, e, c.f, c.a, T * F);
+        encodeTernlin(ctx, e, wu.buf, wu.gamma, c.nq3.x8, c.nq3.sx, c.up, T, wu.N, wu.K);
+        encodeGatedMul(ctx, e, c.a, c.up, s.a2, T * F);
+      } else {
+        encodeRelu2(ctx, e, c.f, s.a2, T * F);
+      }
       encodeNormquant(ctx, e, s.a2, c.nq4, T, F);
       const w2 = layer.w[2];
       encodeTernlin(ctx, e, w2.buf, w2.gamma, c.nq4.x8, c.nq4.sx, s.y, T, w2.N, w2.K);
@@ -324,11 +341,26 @@ export class WebGpuTrainer {
       encodeTernlinBackward(ctx, e, w2.buf, w2.gamma, s.gh, s.dxF, T, w2.N, w2.K);
       encodeClampInPlace(ctx, e, s.dxF, TF, G_MAX);
       encodeNormquantBackward(ctx, e, s.dxF, c.nq4.rinv, c.nq4.z, s.dF, T, F);
-      encodeRelu2Backward(ctx, e, c.f, s.dF, s.dxF, TF);
       const w1 = layer.w[1];
-      encodeTernlinBackward(ctx, e, w1.buf, w1.gamma, s.dxF, s.dxD, T, w1.N, w1.K);
-      encodeClampInPlace(ctx, e, s.dxD, TD, G_MAX);
-      encodeNormquantBackward(ctx, e, s.dxD, c.nq3.rinv, c.nq3.z, s.nqD, T, D);
+      const wu = layer.w.up;
+      if (wu && c.a && c.up) {
+        // gated: da → dxF, du → dU (dm = dF is read first), then dgate = relu2 backward → dF;
+        // the FFN input's gradient is the join satG(gate dx + up dx).
+        encodeGatedMulBackward(ctx, e, c.a, c.up, s.dF, s.dxF, s.dU, TF);
+        encodeRelu2Backward(ctx, e, c.f, s.dxF, s.dF, TF);
+        e.clearBuffer(s.acc);
+        encodeTernlinBackward(ctx, e, w1.buf, w1.gamma, s.dF, s.dxD, T, w1.N, w1.K);
+        encodeAccAdd(ctx, e, s.acc, s.dxD, TD);
+        encodeTernlinBackward(ctx, e, wu.buf, wu.gamma, s.dU, s.dxD, T, wu.N, wu.K);
+        encodeAccAdd(ctx, e, s.acc, s.dxD, TD);
+        encodeAccSatG(ctx, e, s.acc, s.dsum, TD);
+        encodeNormquantBackward(ctx, e, s.dsum, c.nq3.rinv, c.nq3.z, s.nqD, T, D);
+      } else {
+        encodeRelu2Backward(ctx, e, c.f, s.dF, s.dxF, TF);
+        encodeTernlinBackward(ctx, e, w1.buf, w1.gamma, s.dxF, s.dxD, T, w1.N, w1.K);
+        encodeClampInPlace(ctx, e, s.dxD, TD, G_MAX);
+        encodeNormquantBackward(ctx, e, s.dxD, c.nq3.rinv, c.nq3.z, s.nqD, T, D);
+      }
       encodeAddClamp(ctx, e, s.gh, s.nqD, TD, G_MAX);
 
       // Attention branch: dx of a normalized input = satG(Σ over consumers of ternlin dx + LoRA dx).
