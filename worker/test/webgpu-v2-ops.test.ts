@@ -95,3 +95,22 @@ t.test('gated product (SPEC v2 §4.12): WebGPU = CPU at the sat32 edges', async 
     t.strictSame([g.da, g.du], [c.da, c.du], `seed ${seed}: da, du`);
   }
 });
+
+t.test('cross-entropy over V ≠ 256 (not multiples of the 256-wide workgroup): WebGPU = CPU', async (t) => {
+  const cpu = await import('../src/kernels/cpu/xent.ts');
+  const gpu = await import('../src/kernels/webgpu/xent.ts');
+  for (let seed = 0; seed < 20; seed++) {
+    const next = rng(9400 + seed);
+    const V = [2, 77, 255, 257, 300, 1000, 4097, 32768][seed % 8];
+    const T = 1 + (next() % 5);
+    const uniform = seed % 5 === 0;
+    const logits = Int32Array.from({ length: T * V }, () => (uniform ? 12345 : next() % 5 === 0 ? (next() & 1 ? 2147483647 : -2147483647) : (next() % 2 ** 22) - 2 ** 21));
+    const targets = Int32Array.from({ length: T }, (_, i) => (i === T - 1 ? -1 : next() % V));
+    const d1 = new Int32Array(T * V);
+    const d2 = new Int32Array(T * V);
+    const l1 = cpu.crossEntropy(logits, targets, T, d1, V);
+    const l2 = await gpu.crossEntropy(ctx, logits, targets, T, d2, V);
+    t.strictSame([l2, d2], [l1, d1], `seed ${seed}: V ${V}`);
+  }
+  t.throws(() => gpu.encodeCrossEntropy(ctx, null as never, null as never, null as never, null as never, null as never, 1, 32769), /vocab 32769 not in \[1, 32768\]/);
+});

@@ -1,5 +1,5 @@
 // The WebGPU training step on the SPEC v2 features it implements — grouped-query attention (group
-// sizes 1–8), RoPE for any θ, the rotate_half layout, LoRA on a subset of q, k, v, o, LoRA alpha, the gated FFN — against the CPU step, byte for byte: state
+// sizes 1–8), RoPE for any θ, the rotate_half layout, LoRA on a subset of q, k, v, o, LoRA alpha, the gated FFN, vocabularies ≠ 256 — against the CPU step, byte for byte: state
 // hashes and loss sums over 24 random seeds and shapes, and micro-batch invariance.
 import t from 'tap';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -20,15 +20,16 @@ t.test('GQA / θ / rotate_half steps: WebGPU = CPU over 24 seeds', async (t) => 
     const H = Hkv * group;
     const dh = 2 * Math.max(1, Math.ceil(16 / H / 2) + (next() % 3)); // D = H·dh ≥ 16
     const cfg: ModelConfig = {
-      vocab: 256, dModel: H * dh, nLayers: 1 + (next() % 2), nHeads: H, nKvHeads: Hkv, dFF: 16 + 8 * (next() % 4),
+      dModel: H * dh, nLayers: 1 + (next() % 2), nHeads: H, nKvHeads: Hkv, dFF: 16 + 8 * (next() % 4),
       seqLen: 4 + (next() % 9), loraRank: 4, seed: Uint8Array.from({ length: 32 }, () => next() & 255),
       ropeTheta: [10000, 500000, 1000000, 31][seed % 4], ropeLayout: seed % 3 === 0 ? 'adjacent' : 'half',
       loraTargets: [['q', 'k', 'v', 'o'], ['v'], ['q', 'o'], ['k', 'v', 'o'], ['q', 'k']][seed % 5] as ModelConfig['loraTargets'],
       loraAlpha: [4, 8, 1, 65536, 12, 5][seed % 6],
       ffn: seed % 2 ? 'gated' : 'plain',
+      vocab: [256, 77, 300, 1000, 2, 257][seed % 6],
     };
     const bb = generateBackbone(cfg);
-    const chunk = Uint8Array.from({ length: cfg.seqLen * (1 + (next() % 3)) }, () => next() & 255);
+    const chunk = Uint32Array.from({ length: cfg.seqLen * (1 + (next() % 3)) }, () => next() % cfg.vocab);
     const lr = [256, 4096, 65536][seed % 3];
     const s0 = initAdapter(cfg);
     const c1 = trainStep(bb, s0, chunk, 1, { lr });
@@ -37,7 +38,7 @@ t.test('GQA / θ / rotate_half steps: WebGPU = CPU over 24 seeds', async (t) => 
     try {
       const g1 = await gpu.step(s0, chunk, 1, { lr });
       const g2 = await gpu.step(g1.state, chunk, 2, { lr, microBatch: 1 });
-      const what = `seed ${seed}: D ${cfg.dModel} H ${H}/${Hkv} L ${cfg.nLayers} T ${cfg.seqLen} θ ${cfg.ropeTheta} ${cfg.ropeLayout} targets ${cfg.loraTargets!.join(',')} alpha ${cfg.loraAlpha} ${cfg.ffn}`;
+      const what = `seed ${seed}: D ${cfg.dModel} H ${H}/${Hkv} L ${cfg.nLayers} T ${cfg.seqLen} θ ${cfg.ropeTheta} ${cfg.ropeLayout} targets ${cfg.loraTargets!.join(',')} alpha ${cfg.loraAlpha} ${cfg.ffn} V ${cfg.vocab}`;
       t.strictSame([bytesToHex(g1.hash), g1.lossSumQ16, bytesToHex(g2.hash), g2.lossSumQ16], [bytesToHex(c1.hash), c1.lossSumQ16, bytesToHex(c2.hash), c2.lossSumQ16], what);
     } finally {
       gpu.destroy();

@@ -4,7 +4,7 @@
 // rows and targets go up per sequence, and only the new adapter state and the per-token losses
 // come back per step. The result is the CPU step's, byte for byte (test/webgpu-step.test.ts).
 
-import { VOCAB } from '../kernels/cpu/xent.ts';
+import { XENT_MAX_VOCAB } from '../kernels/webgpu/xent.ts';
 import type { GpuContext } from '../kernels/webgpu/device.ts';
 import {
   allocNormQuant, encodeAttention, encodeAttentionBackward, encodeCrossEntropy, encodeLoraBackward, encodeLoraForward,
@@ -15,13 +15,13 @@ import { packTernaryRows } from '../kernels/webgpu/packing.ts';
 import { encodeAccAdd, encodeAccSatG, encodeAddClamp, encodeClampInPlace, G_MAX, H_MAX } from '../kernels/webgpu/step-glue.ts';
 import type { AdapterState, LoraLayer, LoraPair } from '../model/adapter.ts';
 import { type Backbone, plainFfn, refuseV2, type TernaryTensor, ternaryHead } from '../model/backbone.ts';
-import { embedTokens } from '../model/forward.ts';
+import { embedTokens, type Tokens } from '../model/forward.ts';
 import { headDim, kvHeads, LORA_PROJECTIONS, loraAlpha, type LoraProjection, loraDims, loraTargets, ropeTheta, type V2Feature } from '../model/config.ts';
 import { log2Q16 } from '../kernels/cpu/rope.ts';
 import { encodeGatedMul, encodeGatedMulBackward } from '../kernels/webgpu/gated.ts';
 
 /** The SPEC v2 features this step implements (the rest are refused by name). */
-export const WEBGPU_V2: readonly V2Feature[] = ['gqa', 'ropeTheta', 'ropeHalf', 'loraTargets', 'loraAlpha', 'gatedFfn'];
+export const WEBGPU_V2: readonly V2Feature[] = ['gqa', 'ropeTheta', 'ropeHalf', 'loraTargets', 'loraAlpha', 'gatedFfn', 'vocab'];
 import { stateHash } from './hash.ts';
 import { nextByteTargets, splitSequences } from './sequences.ts';
 import { SHIFT_A, SHIFT_B, type StepOptions, type StepResult } from './step.ts';
@@ -103,6 +103,7 @@ export class WebGpuTrainer {
     const ffnTargets = loraTargets(bb.cfg).filter((p) => !(LORA_PROJECTIONS as readonly string[]).includes(p));
     if (ffnTargets.length > 0) throw new RangeError(`the WebGPU training step implements LoRA on q, k, v, o only; this model targets ${ffnTargets.join(', ')} (run it on the CPU backend)`);
     this.targets = loraTargets(bb.cfg) as LoraProjection[];
+    if (bb.cfg.vocab > XENT_MAX_VOCAB) throw new RangeError(`the WebGPU training step implements vocabularies up to ${XENT_MAX_VOCAB}; this model has ${bb.cfg.vocab} (run it on the CPU backend)`);
     const { dModel: D, dFF: F, nHeads: H, loraRank: r, seqLen: T } = bb.cfg;
     const Dkv = kvHeads(bb.cfg) * headDim(bb.cfg);
     this.T = T;
@@ -142,11 +143,11 @@ export class WebGpuTrainer {
     const TF = T * F;
     this.s = {
       // forward scratch
-      h: store(TD), y: store(TD), q8: store(TD), o: store(TD), a2: store(TF), logits: store(T * VOCAB),
+      h: store(TD), y: store(TD), q8: store(TD), o: store(TD), a2: store(TF), logits: store(T * bb.cfg.vocab),
       // loss of the current sequence (two words per token, see xent.wgsl)
       loss: store(2 * T),
       // backward scratch
-      dlogits: store(T * VOCAB), gh: store(TD), dxD: store(TD), dxF: store(TF), dF: store(TF), dU: store(TF), nqD: store(TD),
+      dlogits: store(T * bb.cfg.vocab), gh: store(TD), dxD: store(TD), dxF: store(TF), dF: store(TF), dU: store(TF), nqD: store(TD),
       acc: store(2 * TD), dxl: store(TD), dsum: store(TD), dout: store(TD), ds: store(H * T * T),
       dq: store(TD), dk: store(TD), dv: store(TD), dqr: store(TD), dkr: store(TD), du: store(T * r), dux: store(T * r),
     };
@@ -169,7 +170,7 @@ export class WebGpuTrainer {
   }
 
   /** One SPEC §6 step; `state` is not mutated. */
-  async step(state: AdapterState, chunk: Uint8Array, step: number, opts: StepOptions): Promise<StepResult> {
+  async step(state: AdapterState, chunk: Tokens, step: number, opts: StepOptions): Promise<StepResult> {
     if (this.destroyed) throw new Error('WebGpuTrainer: used after destroy()');
     const { ctx, bb } = this;
     const { dModel: D, loraRank: r, seqLen: T } = bb.cfg;
@@ -219,7 +220,7 @@ export class WebGpuTrainer {
             const slot = this.slot(j);
             e.copyBufferToBuffer(slot.h0, 0, this.s.h, 0, T * D * 4);
             this.encodeForward(e);
-            encodeCrossEntropy(ctx, e, this.s.logits, slot.targets, this.s.dlogits, this.s.loss, T);
+            encodeCrossEntropy(ctx, e, this.s.logits, slot.targets, this.s.dlogits, this.s.loss, T, bb.cfg.vocab);
             e.copyBufferToBuffer(this.s.loss, 0, lossAll, (i + j) * 2 * T * 4, 2 * T * 4);
             this.encodeBackward(e);
           });
