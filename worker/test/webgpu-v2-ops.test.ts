@@ -114,3 +114,26 @@ t.test('cross-entropy over V ≠ 256 (not multiples of the 256-wide workgroup): 
   }
   t.throws(() => gpu.encodeCrossEntropy(ctx, null as never, null as never, null as never, null as never, null as never, 1, 32769), /vocab 32769 not in \[1, 32768\]/);
 });
+
+t.test('normquant with a learned gain (SPEC v2 §4.1g): WebGPU = CPU, edges included', async (t) => {
+  const cpu = await import('../src/kernels/cpu/normquant.ts');
+  const gpu = await import('../src/kernels/webgpu/normquant.ts');
+  const { bf16Block } = await import('../src/kernels/cpu/bf16.ts');
+  for (let seed = 0; seed < 20; seed++) {
+    const next = rng(9500 + seed);
+    const K = [1, 5, 64, 300, 1000, 4096][seed % 6];
+    const T = 1 + (next() % 5);
+    const bound = [2 ** 31 - 1, 2 ** 20, 1000, 3][seed % 4];
+    const v = Int32Array.from({ length: T * K }, (_, i) => (i < K && seed % 5 === 0 ? 0 : next() % 7 === 0 ? (next() & 1 ? bound : -bound) : (next() % (2 * bound + 1)) - bound));
+    // gains: |g| in [2^−26, 64), both signs, some zero
+    const lo = 101 + (next() % 20);
+    const hi = Math.min(132, lo + (next() % 12));
+    const bits = Uint16Array.from({ length: K }, () => (next() % 9 === 0 ? 0 : ((next() & 1) << 15) | ((lo + (next() % (hi - lo + 1))) << 7) | (next() & 0x7f)));
+    const gain = bf16Block(bits, 15, 'gain');
+    const c = cpu.normquant(v, T, K, gain);
+    const g = await gpu.normquant(ctx, v, T, K, gain);
+    t.strictSame([g.x8, g.sx, g.rinv, g.z], [c.x8, c.sx, c.rinv, c.z], `seed ${seed}: forward K ${K} |v| ≤ ${bound} shift ${gain.shift}`);
+    const dxn = Int32Array.from({ length: T * K }, () => (next() % 5 === 0 ? (next() & 1 ? G : -G) : (next() % (2 * G + 1)) - G));
+    t.strictSame(await gpu.normquantBackward(ctx, dxn, c, T, K, gain), cpu.normquantBackward(dxn, c, T, K, gain), `seed ${seed}: backward`);
+  }
+});

@@ -1,5 +1,5 @@
 // The WebGPU training step on the SPEC v2 features it implements — grouped-query attention (group
-// sizes 1–8), RoPE for any θ, the rotate_half layout, LoRA on a subset of q, k, v, o, LoRA alpha, the gated FFN, vocabularies ≠ 256 — against the CPU step, byte for byte: state
+// sizes 1–8), RoPE for any θ, the rotate_half layout, LoRA on a subset of q, k, v, o, LoRA alpha, the gated FFN, vocabularies ≠ 256, learned norm gains — against the CPU step, byte for byte: state
 // hashes and loss sums over 24 random seeds and shapes, and micro-batch invariance.
 import t from 'tap';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -27,6 +27,7 @@ t.test('GQA / θ / rotate_half steps: WebGPU = CPU over 24 seeds', async (t) => 
       loraAlpha: [4, 8, 1, 65536, 12, 5][seed % 6],
       ffn: seed % 2 ? 'gated' : 'plain',
       vocab: [256, 77, 300, 1000, 2, 257][seed % 6],
+      normGains: seed % 4 !== 1,
     };
     const bb = generateBackbone(cfg);
     const chunk = Uint32Array.from({ length: cfg.seqLen * (1 + (next() % 3)) }, () => next() % cfg.vocab);
@@ -38,7 +39,7 @@ t.test('GQA / θ / rotate_half steps: WebGPU = CPU over 24 seeds', async (t) => 
     try {
       const g1 = await gpu.step(s0, chunk, 1, { lr });
       const g2 = await gpu.step(g1.state, chunk, 2, { lr, microBatch: 1 });
-      const what = `seed ${seed}: D ${cfg.dModel} H ${H}/${Hkv} L ${cfg.nLayers} T ${cfg.seqLen} θ ${cfg.ropeTheta} ${cfg.ropeLayout} targets ${cfg.loraTargets!.join(',')} alpha ${cfg.loraAlpha} ${cfg.ffn} V ${cfg.vocab}`;
+      const what = `seed ${seed}: D ${cfg.dModel} H ${H}/${Hkv} L ${cfg.nLayers} T ${cfg.seqLen} θ ${cfg.ropeTheta} ${cfg.ropeLayout} targets ${cfg.loraTargets!.join(',')} alpha ${cfg.loraAlpha} ${cfg.ffn} V ${cfg.vocab}${cfg.normGains ? ' gains' : ''}`;
       t.strictSame([bytesToHex(g1.hash), g1.lossSumQ16, bytesToHex(g2.hash), g2.lossSumQ16], [bytesToHex(c1.hash), c1.lossSumQ16, bytesToHex(c2.hash), c2.lossSumQ16], what);
     } finally {
       gpu.destroy();

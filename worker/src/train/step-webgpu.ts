@@ -19,9 +19,11 @@ import { embedTokens, type Tokens } from '../model/forward.ts';
 import { headDim, kvHeads, LORA_PROJECTIONS, loraAlpha, type LoraProjection, loraDims, loraTargets, ropeTheta, type V2Feature } from '../model/config.ts';
 import { log2Q16 } from '../kernels/cpu/rope.ts';
 import { encodeGatedMul, encodeGatedMulBackward } from '../kernels/webgpu/gated.ts';
+import type { GainGpu } from '../kernels/webgpu/normquant.ts';
+import type { Bf16Block } from '../kernels/cpu/bf16.ts';
 
 /** The SPEC v2 features this step implements (the rest are refused by name). */
-export const WEBGPU_V2: readonly V2Feature[] = ['gqa', 'ropeTheta', 'ropeHalf', 'loraTargets', 'loraAlpha', 'gatedFfn', 'vocab'];
+export const WEBGPU_V2: readonly V2Feature[] = ['gqa', 'ropeTheta', 'ropeHalf', 'loraTargets', 'loraAlpha', 'gatedFfn', 'vocab', 'normGains'];
 import { stateHash } from './hash.ts';
 import { nextByteTargets, splitSequences } from './sequences.ts';
 import { SHIFT_A, SHIFT_B, type StepOptions, type StepResult } from './step.ts';
@@ -66,7 +68,16 @@ interface LayerCacheGpu {
   readonly up?: GPUBuffer;
 }
 
+/** A layer's learned norm gains on the device (SPEC v2 §4.1g), when the model has them. */
+interface GainsGpu {
+  readonly attnNorm: GainGpu;
+  readonly attnSubNorm: GainGpu;
+  readonly ffnNorm: GainGpu;
+  readonly ffnSubNorm: GainGpu;
+}
+
 interface LayerGpu {
+  readonly gains?: GainsGpu;
   /** 1, 2: W1, W2 (plain FFN) or W_gate, W_down (gated, with `up` = W_up) */
   readonly w: Record<'q' | 'k' | 'v' | 'o' | '1' | '2', WeightGpu> & { readonly up?: WeightGpu };
   /** the model's LoRA targets (a subset of q, k, v, o) */
@@ -88,6 +99,7 @@ interface SlotGpu {
 export class WebGpuTrainer {
   private readonly owned: GPUBuffer[] = [];
   private readonly targets: LoraProjection[];
+  private readonly finalGain?: GainGpu;
   private readonly layers: LayerGpu[];
   private readonly head: WeightGpu;
   private readonly T: number;
@@ -112,6 +124,7 @@ export class WebGpuTrainer {
     const weight = (t: TernaryTensor): WeightGpu => ({
       buf: this.keep(ctx.upload(packTernaryRows(t.w, t.rows, t.cols))), gamma: t.gamma, N: t.rows, K: t.cols,
     });
+    const gainGpu = (g: Bf16Block): GainGpu => ({ buf: this.keep(ctx.upload(g.q)), shift: g.shift });
     const nq = (K: number): NormQuantGpu => {
       const q = allocNormQuant(ctx, T, K);
       for (const b of Object.values(q)) this.keep(b);
@@ -130,6 +143,14 @@ export class WebGpuTrainer {
           ? { q: weight(L.wq), k: weight(L.wk), v: weight(L.wv), o: weight(L.wo), 1: weight(L.wgate), 2: weight(L.wdown!), up: weight(L.wup!) }
           : { q: weight(L.wq), k: weight(L.wk), v: weight(L.wv), o: weight(L.wo), 1: weight(plainFfn(L).w1), 2: weight(plainFfn(L).w2) },
         lora,
+        ...(L.gains
+          ? {
+            gains: {
+              attnNorm: gainGpu(L.gains.attnNorm), attnSubNorm: gainGpu(L.gains.attnSubNorm),
+              ffnNorm: gainGpu(L.gains.ffnNorm), ffnSubNorm: gainGpu(L.gains.ffnSubNorm),
+            },
+          }
+          : {}),
         cache: {
           nq1: nq(D), nq2: nq(D), nq3: nq(D), nq4: nq(F), u,
           qr: store(T * D), kr: store(T * Dkv), v8: store(T * Dkv), p: store(H * T * T), f: store(T * F),
@@ -138,6 +159,7 @@ export class WebGpuTrainer {
       };
     });
     this.head = weight(ternaryHead(bb));
+    this.finalGain = bb.finalGain ? gainGpu(bb.finalGain) : undefined;
     this.nqf = nq(D);
     const TD = T * D;
     const TF = T * F;
@@ -287,7 +309,7 @@ export class WebGpuTrainer {
         const g = layer.lora[p];
         if (g) encodeLoraForward(ctx, e, g.a12, g.b10, nq.x8, nq.sx, s.y, c.u[p]!, T, w.N, D, r, loraAlpha(this.bb.cfg));
       };
-      encodeNormquant(ctx, e, s.h, c.nq1, T, D);
+      encodeNormquant(ctx, e, s.h, c.nq1, T, D, layer.gains?.attnNorm);
       proj('q', c.nq1);
       encodeToq8(ctx, e, s.y, s.q8, TD);
       encodeRope(ctx, e, false, this.ropeCos, this.ropeSin, s.q8, c.qr, T, H, dh, layout);
@@ -297,10 +319,10 @@ export class WebGpuTrainer {
       proj('v', c.nq1);
       encodeToq8(ctx, e, s.y, c.v8, TDkv);
       encodeAttention(ctx, e, c.qr, c.kr, c.v8, s.o, c.p, T, H, dh, Hkv);
-      encodeNormquant(ctx, e, s.o, c.nq2, T, D);
+      encodeNormquant(ctx, e, s.o, c.nq2, T, D, layer.gains?.attnSubNorm);
       proj('o', c.nq2);
       encodeAddClamp(ctx, e, s.h, s.y, TD, H_MAX);
-      encodeNormquant(ctx, e, s.h, c.nq3, T, D);
+      encodeNormquant(ctx, e, s.h, c.nq3, T, D, layer.gains?.ffnNorm);
       const w1 = layer.w[1];
       encodeTernlin(ctx, e, w1.buf, w1.gamma, c.nq3.x8, c.nq3.sx, c.f, T, w1.N, w1.K);
       const wu = layer.w.up;
@@ -312,12 +334,12 @@ export class WebGpuTrainer {
       } else {
         encodeRelu2(ctx, e, c.f, s.a2, T * F);
       }
-      encodeNormquant(ctx, e, s.a2, c.nq4, T, F);
+      encodeNormquant(ctx, e, s.a2, c.nq4, T, F, layer.gains?.ffnSubNorm);
       const w2 = layer.w[2];
       encodeTernlin(ctx, e, w2.buf, w2.gamma, c.nq4.x8, c.nq4.sx, s.y, T, w2.N, w2.K);
       encodeAddClamp(ctx, e, s.h, s.y, TD, H_MAX);
     }
-    encodeNormquant(ctx, e, s.h, this.nqf, T, D);
+    encodeNormquant(ctx, e, s.h, this.nqf, T, D, this.finalGain);
     encodeTernlin(ctx, e, this.head.buf, this.head.gamma, this.nqf.x8, this.nqf.sx, s.logits, T, this.head.N, this.head.K);
   }
 
@@ -332,7 +354,7 @@ export class WebGpuTrainer {
     // Head: dxf = satG(ternlin backward), then normquant backward → gh.
     encodeTernlinBackward(ctx, e, this.head.buf, this.head.gamma, s.dlogits, s.dxD, T, this.head.N, this.head.K);
     encodeClampInPlace(ctx, e, s.dxD, TD, G_MAX);
-    encodeNormquantBackward(ctx, e, s.dxD, this.nqf.rinv, this.nqf.z, s.gh, T, D);
+    encodeNormquantBackward(ctx, e, s.dxD, this.nqf.rinv, this.nqf.z, s.gh, T, D, this.finalGain);
 
     for (let l = this.layers.length - 1; l >= 0; l--) {
       const layer = this.layers[l];
@@ -341,7 +363,7 @@ export class WebGpuTrainer {
       const w2 = layer.w[2];
       encodeTernlinBackward(ctx, e, w2.buf, w2.gamma, s.gh, s.dxF, T, w2.N, w2.K);
       encodeClampInPlace(ctx, e, s.dxF, TF, G_MAX);
-      encodeNormquantBackward(ctx, e, s.dxF, c.nq4.rinv, c.nq4.z, s.dF, T, F);
+      encodeNormquantBackward(ctx, e, s.dxF, c.nq4.rinv, c.nq4.z, s.dF, T, F, layer.gains?.ffnSubNorm);
       const w1 = layer.w[1];
       const wu = layer.w.up;
       if (wu && c.a && c.up) {
@@ -355,12 +377,12 @@ export class WebGpuTrainer {
         encodeTernlinBackward(ctx, e, wu.buf, wu.gamma, s.dU, s.dxD, T, wu.N, wu.K);
         encodeAccAdd(ctx, e, s.acc, s.dxD, TD);
         encodeAccSatG(ctx, e, s.acc, s.dsum, TD);
-        encodeNormquantBackward(ctx, e, s.dsum, c.nq3.rinv, c.nq3.z, s.nqD, T, D);
+        encodeNormquantBackward(ctx, e, s.dsum, c.nq3.rinv, c.nq3.z, s.nqD, T, D, layer.gains?.ffnNorm);
       } else {
         encodeRelu2Backward(ctx, e, c.f, s.dF, s.dxF, TF);
         encodeTernlinBackward(ctx, e, w1.buf, w1.gamma, s.dxF, s.dxD, T, w1.N, w1.K);
         encodeClampInPlace(ctx, e, s.dxD, TD, G_MAX);
-        encodeNormquantBackward(ctx, e, s.dxD, c.nq3.rinv, c.nq3.z, s.nqD, T, D);
+        encodeNormquantBackward(ctx, e, s.dxD, c.nq3.rinv, c.nq3.z, s.nqD, T, D, layer.gains?.ffnNorm);
       }
       encodeAddClamp(ctx, e, s.gh, s.nqD, TD, G_MAX);
 
@@ -379,7 +401,7 @@ export class WebGpuTrainer {
       e.clearBuffer(s.acc);
       projBack('o', c.nq2, s.gh);
       encodeAccSatG(ctx, e, s.acc, s.dsum, TD);
-      encodeNormquantBackward(ctx, e, s.dsum, c.nq2.rinv, c.nq2.z, s.dout, T, D);
+      encodeNormquantBackward(ctx, e, s.dsum, c.nq2.rinv, c.nq2.z, s.dout, T, D, layer.gains?.attnSubNorm);
       encodeAttentionBackward(ctx, e, {
         qr: c.qr, kr: c.kr, v8: c.v8, dout: s.dout, p: c.p, ds: s.ds, dq: s.dq, dk: s.dk, dv: s.dv,
       }, T, H, dh, Hkv);
@@ -390,7 +412,7 @@ export class WebGpuTrainer {
       projBack('k', c.nq1, s.dkr);
       projBack('v', c.nq1, s.dv);
       encodeAccSatG(ctx, e, s.acc, s.dsum, TD);
-      encodeNormquantBackward(ctx, e, s.dsum, c.nq1.rinv, c.nq1.z, s.nqD, T, D);
+      encodeNormquantBackward(ctx, e, s.dsum, c.nq1.rinv, c.nq1.z, s.nqD, T, D, layer.gains?.attnNorm);
       encodeAddClamp(ctx, e, s.gh, s.nqD, TD, G_MAX);
     }
   }
