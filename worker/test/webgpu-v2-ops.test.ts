@@ -137,3 +137,23 @@ t.test('normquant with a learned gain (SPEC v2 §4.1g): WebGPU = CPU, edges incl
     t.strictSame(await gpu.normquantBackward(ctx, dxn, c, T, K, gain), cpu.normquantBackward(dxn, c, T, K, gain), `seed ${seed}: backward`);
   }
 });
+
+t.test('tied LM head (SPEC v2 §4.11): WebGPU = CPU, V not a multiple of the workgroup', async (t) => {
+  const cpu = await import('../src/kernels/cpu/v2ops.ts');
+  const gpu = await import('../src/kernels/webgpu/tied-head.ts');
+  const { bf16Block } = await import('../src/kernels/cpu/bf16.ts');
+  for (let seed = 0; seed < 20; seed++) {
+    const next = rng(9600 + seed);
+    const V = [2, 77, 300, 1001][seed % 4];
+    const D = [16, 48, 1024, 100][seed % 4];
+    const T = 1 + (next() % 4);
+    const lo = 100 + (next() % 30);
+    const E = bf16Block(Uint16Array.from({ length: V * D }, () => ((next() & 1) << 15) | ((lo + (next() % 12)) << 7) | (next() & 0x7f)), 15, 'embed');
+    const edge = seed % 3 === 0;
+    const x8 = Int8Array.from({ length: T * D }, () => (edge ? (next() & 1 ? 127 : -127) : (next() % 255) - 127));
+    const sx = Int32Array.from({ length: T }, () => (edge ? 2 ** 31 - 1 : next() % 2 ** 24));
+    t.strictSame(await gpu.tiedHead(ctx, E, V, D, x8, sx, T), cpu.tiedHead(E, V, D, x8, sx, T), `seed ${seed}: logits V ${V} D ${D} shift ${E.shift}`);
+    const dy = Int32Array.from({ length: T * V }, () => (edge ? (next() & 1 ? 65536 : -65536) : (next() % 131073) - 65536));
+    t.strictSame(await gpu.tiedHeadBackward(ctx, E, V, D, dy, T), cpu.tiedHeadBackward(E, V, D, dy, T), `seed ${seed}: dx`);
+  }
+});

@@ -16,14 +16,15 @@ import { encodeAccAdd, encodeAccSatG, encodeAddClamp, encodeClampInPlace, G_MAX,
 import type { AdapterState, LoraLayer, LoraPair } from '../model/adapter.ts';
 import { type Backbone, plainFfn, refuseV2, type TernaryTensor, ternaryHead } from '../model/backbone.ts';
 import { embedTokens, type Tokens } from '../model/forward.ts';
-import { headDim, kvHeads, LORA_PROJECTIONS, loraAlpha, type LoraProjection, loraDims, loraTargets, ropeTheta, type V2Feature } from '../model/config.ts';
+import { headDim, kvHeads, LORA_PROJECTIONS, loraAlpha, type LoraProjection, loraDims, type LoraTarget, loraTargets, ropeTheta, type V2Feature } from '../model/config.ts';
 import { log2Q16 } from '../kernels/cpu/rope.ts';
 import { encodeGatedMul, encodeGatedMulBackward } from '../kernels/webgpu/gated.ts';
 import type { GainGpu } from '../kernels/webgpu/normquant.ts';
+import { encodeTiedHead, encodeTiedHeadBackward } from '../kernels/webgpu/tied-head.ts';
 import type { Bf16Block } from '../kernels/cpu/bf16.ts';
 
 /** The SPEC v2 features this step implements (the rest are refused by name). */
-export const WEBGPU_V2: readonly V2Feature[] = ['gqa', 'ropeTheta', 'ropeHalf', 'loraTargets', 'loraAlpha', 'gatedFfn', 'vocab', 'normGains'];
+export const WEBGPU_V2: readonly V2Feature[] = ['gqa', 'ropeTheta', 'ropeHalf', 'loraTargets', 'loraAlpha', 'gatedFfn', 'vocab', 'normGains', 'tiedEmbedding'];
 import { stateHash } from './hash.ts';
 import { nextByteTargets, splitSequences } from './sequences.ts';
 import { SHIFT_A, SHIFT_B, type StepOptions, type StepResult } from './step.ts';
@@ -56,7 +57,7 @@ interface LayerCacheGpu {
   readonly nq2: NormQuantGpu;
   readonly nq3: NormQuantGpu;
   readonly nq4: NormQuantGpu;
-  readonly u: Partial<Record<LoraProjection, GPUBuffer>>;
+  readonly u: Partial<Record<LoraTarget, GPUBuffer>>;
   readonly qr: GPUBuffer;
   readonly kr: GPUBuffer;
   readonly v8: GPUBuffer;
@@ -80,8 +81,8 @@ interface LayerGpu {
   readonly gains?: GainsGpu;
   /** 1, 2: W1, W2 (plain FFN) or W_gate, W_down (gated, with `up` = W_up) */
   readonly w: Record<'q' | 'k' | 'v' | 'o' | '1' | '2', WeightGpu> & { readonly up?: WeightGpu };
-  /** the model's LoRA targets (a subset of q, k, v, o) */
-  readonly lora: Partial<Record<LoraProjection, LoraGpu>>;
+  /** the model's LoRA targets */
+  readonly lora: Partial<Record<LoraTarget, LoraGpu>>;
   readonly cache: LayerCacheGpu;
 }
 
@@ -98,10 +99,11 @@ interface SlotGpu {
  */
 export class WebGpuTrainer {
   private readonly owned: GPUBuffer[] = [];
-  private readonly targets: LoraProjection[];
+  private readonly targets: readonly LoraTarget[];
   private readonly finalGain?: GainGpu;
   private readonly layers: LayerGpu[];
-  private readonly head: WeightGpu;
+  /** the ternary head, or (tied, SPEC v2 §4.11) the bf16 embedding block */
+  private readonly head: WeightGpu | { readonly eq: GPUBuffer; readonly shift: number };
   private readonly T: number;
   private readonly ropeCos: GPUBuffer;
   private readonly ropeSin: GPUBuffer;
@@ -112,9 +114,7 @@ export class WebGpuTrainer {
 
   constructor(readonly ctx: GpuContext, readonly bb: Backbone) {
     refuseV2(bb.cfg, 'the WebGPU training step', WEBGPU_V2);
-    const ffnTargets = loraTargets(bb.cfg).filter((p) => !(LORA_PROJECTIONS as readonly string[]).includes(p));
-    if (ffnTargets.length > 0) throw new RangeError(`the WebGPU training step implements LoRA on q, k, v, o only; this model targets ${ffnTargets.join(', ')} (run it on the CPU backend)`);
-    this.targets = loraTargets(bb.cfg) as LoraProjection[];
+    this.targets = loraTargets(bb.cfg);
     if (bb.cfg.vocab > XENT_MAX_VOCAB) throw new RangeError(`the WebGPU training step implements vocabularies up to ${XENT_MAX_VOCAB}; this model has ${bb.cfg.vocab} (run it on the CPU backend)`);
     const { dModel: D, dFF: F, nHeads: H, loraRank: r, seqLen: T } = bb.cfg;
     const Dkv = kvHeads(bb.cfg) * headDim(bb.cfg);
@@ -131,11 +131,12 @@ export class WebGpuTrainer {
       return q;
     };
     this.layers = bb.layers.map((L) => {
-      const lora: Partial<Record<LoraProjection, LoraGpu>> = {};
-      const u: Partial<Record<LoraProjection, GPUBuffer>> = {};
+      const lora: Partial<Record<LoraTarget, LoraGpu>> = {};
+      const u: Partial<Record<LoraTarget, GPUBuffer>> = {};
       for (const p of this.targets) {
-        const nb = r * loraDims(bb.cfg, p).N; // B [N, r]: N = Dkv for k, v (GQA)
-        lora[p] = { a: store(n), b: store(nb), ma: store(n), mb: store(nb), a12: store(n), b10: store(nb), gA: store(2 * n), gB: store(2 * nb) };
+        const { K, N } = loraDims(bb.cfg, p); // A [r, K], B [N, r] (k, v: N = Dkv; gate, up: N = F; down: K = F)
+        const [na, nb] = [r * K, r * N];
+        lora[p] = { a: store(na), b: store(nb), ma: store(na), mb: store(nb), a12: store(na), b10: store(nb), gA: store(2 * na), gB: store(2 * nb) };
         u[p] = store(T * r);
       }
       return {
@@ -158,7 +159,7 @@ export class WebGpuTrainer {
         },
       };
     });
-    this.head = weight(ternaryHead(bb));
+    this.head = bb.embedBf16 ? { eq: this.keep(ctx.upload(bb.embedBf16.q)), shift: bb.embedBf16.shift } : weight(ternaryHead(bb));
     this.finalGain = bb.finalGain ? gainGpu(bb.finalGain) : undefined;
     this.nqf = nq(D);
     const TD = T * D;
@@ -169,7 +170,7 @@ export class WebGpuTrainer {
       // loss of the current sequence (two words per token, see xent.wgsl)
       loss: store(2 * T),
       // backward scratch
-      dlogits: store(T * bb.cfg.vocab), gh: store(TD), dxD: store(TD), dxF: store(TF), dF: store(TF), dU: store(TF), nqD: store(TD),
+      dlogits: store(T * bb.cfg.vocab), gh: store(TD), dxD: store(TD), dxF: store(TF), dF: store(TF), dU: store(TF), accF: store(2 * TF), dxlF: store(TF), nqD: store(TD),
       acc: store(2 * TD), dxl: store(TD), dsum: store(TD), dout: store(TD), ds: store(H * T * T),
       dq: store(TD), dk: store(TD), dv: store(TD), dqr: store(TD), dkr: store(TD), du: store(T * r), dux: store(T * r),
     };
@@ -198,17 +199,17 @@ export class WebGpuTrainer {
     const { dModel: D, loraRank: r, seqLen: T } = bb.cfg;
     const seqs = splitSequences(chunk, T);
     const mb = Math.max(1, Math.min(opts.microBatch ?? seqs.length, seqs.length));
-    const n = r * D;
-    const nB = (p: LoraProjection): number => r * loraDims(bb.cfg, p).N;
+    const nA = (p: LoraTarget): number => r * loraDims(bb.cfg, p).K;
+    const nB = (p: LoraTarget): number => r * loraDims(bb.cfg, p).N;
 
     // State up, forward copies, gradients zeroed, RoPE table: all before the first sequence.
     this.layers.forEach((layer, l) => {
       for (const p of this.targets) {
         const g = layer.lora[p]!;
-        ctx.write(g.a, state.params[l][p].a);
-        ctx.write(g.b, state.params[l][p].b);
-        ctx.write(g.ma, state.momentum[l][p].a);
-        ctx.write(g.mb, state.momentum[l][p].b);
+        ctx.write(g.a, state.params[l][p]!.a);
+        ctx.write(g.b, state.params[l][p]!.b);
+        ctx.write(g.ma, state.momentum[l][p]!.a);
+        ctx.write(g.mb, state.momentum[l][p]!.b);
       }
     });
     await ctx.run((e) => {
@@ -217,7 +218,7 @@ export class WebGpuTrainer {
       for (const layer of this.layers) {
         for (const p of this.targets) {
           const g = layer.lora[p]!;
-          encodeLoraNarrow(ctx, e, g.a, g.a12, n, 4, 4096);
+          encodeLoraNarrow(ctx, e, g.a, g.a12, nA(p), 4, 4096);
           encodeLoraNarrow(ctx, e, g.b, g.b10, nB(p), 6, 1024);
           e.clearBuffer(g.gA);
           e.clearBuffer(g.gB);
@@ -252,7 +253,7 @@ export class WebGpuTrainer {
         for (const layer of this.layers) {
           for (const p of this.targets) {
             const g = layer.lora[p]!;
-            encodeSignumStep(ctx, e, g.a, g.ma, g.gA, n, SHIFT_A, opts.lr);
+            encodeSignumStep(ctx, e, g.a, g.ma, g.gA, nA(p), SHIFT_A, opts.lr);
             encodeSignumStep(ctx, e, g.b, g.mb, g.gB, nB(p), SHIFT_B, opts.lr);
           }
         }
@@ -263,7 +264,7 @@ export class WebGpuTrainer {
         for (const p of this.targets) {
           const g = layer.lora[p]!;
           bufs.push(g.a, g.b, g.ma, g.mb);
-          words.push(n, nB(p), n, nB(p));
+          words.push(nA(p), nB(p), nA(p), nB(p));
         }
       }
       bufs.push(lossAll);
@@ -274,8 +275,8 @@ export class WebGpuTrainer {
       const params: LoraLayer[] = [];
       const momentum: LoraLayer[] = [];
       for (let l = 0; l < this.layers.length; l++) {
-        const pr: Partial<Record<LoraProjection, LoraPair>> = {};
-        const mr: Partial<Record<LoraProjection, LoraPair>> = {};
+        const pr: Partial<Record<LoraTarget, LoraPair>> = {};
+        const mr: Partial<Record<LoraTarget, LoraPair>> = {};
         for (const p of this.targets) {
           pr[p] = { a: back[k], b: back[k + 1] };
           mr[p] = { a: back[k + 2], b: back[k + 3] };
@@ -324,12 +325,21 @@ export class WebGpuTrainer {
       encodeAddClamp(ctx, e, s.h, s.y, TD, H_MAX);
       encodeNormquant(ctx, e, s.h, c.nq3, T, D, layer.gains?.ffnNorm);
       const w1 = layer.w[1];
-      encodeTernlin(ctx, e, w1.buf, w1.gamma, c.nq3.x8, c.nq3.sx, c.f, T, w1.N, w1.K);
       const wu = layer.w.up;
+      /** LoRA of target p (when the model has it) added into y */
+      const loraFwd = (p: LoraTarget, nq: NormQuantGpu, y: GPUBuffer): void => {
+        const g = layer.lora[p];
+        if (!g) return;
+        const { K, N } = loraDims(this.bb.cfg, p);
+        encodeLoraForward(ctx, e, g.a12, g.b10, nq.x8, nq.sx, y, c.u[p]!, T, N, K, r, loraAlpha(this.bb.cfg));
+      };
+      encodeTernlin(ctx, e, w1.buf, w1.gamma, c.nq3.x8, c.nq3.sx, c.f, T, w1.N, w1.K);
+      loraFwd(wu ? 'gate' : 'up', c.nq3, c.f);
       if (wu && c.a && c.up) {
         // gated (SPEC v2 §4.12): m = mulShr(relu2(gate), up, 16)
         encodeRelu2(ctx, e, c.f, c.a, T * F);
         encodeTernlin(ctx, e, wu.buf, wu.gamma, c.nq3.x8, c.nq3.sx, c.up, T, wu.N, wu.K);
+        loraFwd('up', c.nq3, c.up);
         encodeGatedMul(ctx, e, c.a, c.up, s.a2, T * F);
       } else {
         encodeRelu2(ctx, e, c.f, s.a2, T * F);
@@ -337,10 +347,13 @@ export class WebGpuTrainer {
       encodeNormquant(ctx, e, s.a2, c.nq4, T, F, layer.gains?.ffnSubNorm);
       const w2 = layer.w[2];
       encodeTernlin(ctx, e, w2.buf, w2.gamma, c.nq4.x8, c.nq4.sx, s.y, T, w2.N, w2.K);
+      loraFwd('down', c.nq4, s.y);
       encodeAddClamp(ctx, e, s.h, s.y, TD, H_MAX);
     }
     encodeNormquant(ctx, e, s.h, this.nqf, T, D, this.finalGain);
-    encodeTernlin(ctx, e, this.head.buf, this.head.gamma, this.nqf.x8, this.nqf.sx, s.logits, T, this.head.N, this.head.K);
+    const hd = this.head;
+    if ('eq' in hd) encodeTiedHead(ctx, e, hd.eq, hd.shift, this.nqf.x8, this.nqf.sx, s.logits, T, this.bb.cfg.vocab, D);
+    else encodeTernlin(ctx, e, hd.buf, hd.gamma, this.nqf.x8, this.nqf.sx, s.logits, T, hd.N, hd.K);
   }
 
   private encodeBackward(e: GPUCommandEncoder): void {
@@ -352,30 +365,60 @@ export class WebGpuTrainer {
     const TD = T * D;
     const TF = T * F;
     // Head: dxf = satG(ternlin backward), then normquant backward → gh.
-    encodeTernlinBackward(ctx, e, this.head.buf, this.head.gamma, s.dlogits, s.dxD, T, this.head.N, this.head.K);
+    const hd = this.head;
+    if ('eq' in hd) encodeTiedHeadBackward(ctx, e, hd.eq, hd.shift, s.dlogits, s.dxD, T, this.bb.cfg.vocab, D);
+    else encodeTernlinBackward(ctx, e, hd.buf, hd.gamma, s.dlogits, s.dxD, T, hd.N, hd.K);
     encodeClampInPlace(ctx, e, s.dxD, TD, G_MAX);
     encodeNormquantBackward(ctx, e, s.dxD, this.nqf.rinv, this.nqf.z, s.gh, T, D, this.finalGain);
 
     for (let l = this.layers.length - 1; l >= 0; l--) {
       const layer = this.layers[l];
       const c = layer.cache;
+      /** LoRA backward of target p (when present): weight gradients, and its dx term added to acc */
+      const loraBack = (p: LoraTarget, nq: NormQuantGpu, dy: GPUBuffer, acc: GPUBuffer, dxl: GPUBuffer): void => {
+        const g = layer.lora[p];
+        if (!g) return;
+        const { K, N } = loraDims(this.bb.cfg, p);
+        encodeLoraBackward(ctx, e, {
+          a12: g.a12, b10: g.b10, x8: nq.x8, sx: nq.sx, u: c.u[p]!, dy, du: s.du, dux: s.dux, gA: g.gA, gB: g.gB, dxl,
+        }, T, N, K, r, loraAlpha(this.bb.cfg));
+        encodeAccAdd(ctx, e, acc, dxl, T * K);
+      };
       // FFN branch.
       const w2 = layer.w[2];
       encodeTernlinBackward(ctx, e, w2.buf, w2.gamma, s.gh, s.dxF, T, w2.N, w2.K);
-      encodeClampInPlace(ctx, e, s.dxF, TF, G_MAX);
+      if (layer.lora.down) {
+        // the down input's join: satG(ternlin dx + LoRA dx), [T, F]
+        e.clearBuffer(s.accF);
+        encodeAccAdd(ctx, e, s.accF, s.dxF, TF);
+        loraBack('down', c.nq4, s.gh, s.accF, s.dxlF);
+        encodeAccSatG(ctx, e, s.accF, s.dxF, TF);
+      } else {
+        encodeClampInPlace(ctx, e, s.dxF, TF, G_MAX);
+      }
       encodeNormquantBackward(ctx, e, s.dxF, c.nq4.rinv, c.nq4.z, s.dF, T, F, layer.gains?.ffnSubNorm);
       const w1 = layer.w[1];
       const wu = layer.w.up;
       if (wu && c.a && c.up) {
         // gated: da → dxF, du → dU (dm = dF is read first), then dgate = relu2 backward → dF;
-        // the FFN input's gradient is the join satG(gate dx + up dx).
+        // the FFN input's gradient is the join satG(gate dx + up dx, ternary and LoRA terms).
         encodeGatedMulBackward(ctx, e, c.a, c.up, s.dF, s.dxF, s.dU, TF);
         encodeRelu2Backward(ctx, e, c.f, s.dxF, s.dF, TF);
         e.clearBuffer(s.acc);
         encodeTernlinBackward(ctx, e, w1.buf, w1.gamma, s.dF, s.dxD, T, w1.N, w1.K);
         encodeAccAdd(ctx, e, s.acc, s.dxD, TD);
+        loraBack('gate', c.nq3, s.dF, s.acc, s.dxl);
         encodeTernlinBackward(ctx, e, wu.buf, wu.gamma, s.dU, s.dxD, T, wu.N, wu.K);
         encodeAccAdd(ctx, e, s.acc, s.dxD, TD);
+        loraBack('up', c.nq3, s.dU, s.acc, s.dxl);
+        encodeAccSatG(ctx, e, s.acc, s.dsum, TD);
+        encodeNormquantBackward(ctx, e, s.dsum, c.nq3.rinv, c.nq3.z, s.nqD, T, D, layer.gains?.ffnNorm);
+      } else if (layer.lora.up) {
+        encodeRelu2Backward(ctx, e, c.f, s.dF, s.dxF, TF);
+        e.clearBuffer(s.acc);
+        encodeTernlinBackward(ctx, e, w1.buf, w1.gamma, s.dxF, s.dxD, T, w1.N, w1.K);
+        encodeAccAdd(ctx, e, s.acc, s.dxD, TD);
+        loraBack('up', c.nq3, s.dxF, s.acc, s.dxl);
         encodeAccSatG(ctx, e, s.acc, s.dsum, TD);
         encodeNormquantBackward(ctx, e, s.dsum, c.nq3.rinv, c.nq3.z, s.nqD, T, D, layer.gains?.ffnNorm);
       } else {
