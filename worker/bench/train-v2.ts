@@ -1,5 +1,5 @@
 // SPEC v2 (2B4T layout) CPU training step at reduced sizes: tokens per CPU-second of one step
-// (forward + backward + optimizer) and the share of the tied LM head, on a model generated from a
+// (forward + backward + optimizer) and the CPU time of the tied LM head alone, on a model generated from a
 // seed with 2B4T's proportions (d_head 128, GQA group 4, d_ff ≈ 2.7·d_model, gated relu², gains,
 // tied bf16 head, θ = 500000 rotate_half, LoRA on all seven projections).
 // Run: npx tsx worker/bench/train-v2.ts [dModel] [nLayers] [vocab] [seqLen] [chunkTokens]

@@ -62,17 +62,38 @@ export function tiedHead(E: Bf16Block, V: number, D: number, x8: Int8Array, sx: 
  */
 export function tiedHeadBackward(E: Bf16Block, V: number, D: number, dy: Int32Array, T: number): Int32Array {
   const dx = new Int32Array(T * D);
-  const acc = new Float64Array(D);
   const q = E.q;
-  for (let t = 0; t < T; t++) {
-    acc.fill(0);
+  // Four tokens per pass over the embedding; each accumulator element is an exact sum in a JS
+  // number (|Σ| < 2^50).
+  const a0 = new Float64Array(D), a1 = new Float64Array(D), a2 = new Float64Array(D), a3 = new Float64Array(D);
+  let t = 0;
+  for (; t + 4 <= T; t += 4) {
+    a0.fill(0); a1.fill(0); a2.fill(0); a3.fill(0);
+    for (let v = 0; v < V; v++) {
+      const g0 = dy[t * V + v], g1 = dy[(t + 1) * V + v], g2 = dy[(t + 2) * V + v], g3 = dy[(t + 3) * V + v];
+      if ((g0 | g1 | g2 | g3) === 0) continue;
+      const eo = v * D;
+      for (let k = 0; k < D; k++) {
+        const e = q[eo + k];
+        a0[k] += e * g0; a1[k] += e * g1; a2[k] += e * g2; a3[k] += e * g3;
+      }
+    }
+    for (let k = 0; k < D; k++) {
+      dx[t * D + k] = narrow(a0[k], E.shift);
+      dx[(t + 1) * D + k] = narrow(a1[k], E.shift);
+      dx[(t + 2) * D + k] = narrow(a2[k], E.shift);
+      dx[(t + 3) * D + k] = narrow(a3[k], E.shift);
+    }
+  }
+  for (; t < T; t++) {
+    a0.fill(0);
     for (let v = 0; v < V; v++) {
       const g = dy[t * V + v];
       if (g === 0) continue;
       const eo = v * D;
-      for (let k = 0; k < D; k++) acc[k] += q[eo + k] * g;
+      for (let k = 0; k < D; k++) a0[k] += q[eo + k] * g;
     }
-    for (let k = 0; k < D; k++) dx[t * D + k] = narrow(acc[k], E.shift);
+    for (let k = 0; k < D; k++) dx[t * D + k] = narrow(a0[k], E.shift);
   }
   return dx;
 }
