@@ -41,7 +41,7 @@ function backboneFile(cfg: ModelConfig): Uint8Array {
   const bb = generateBackbone(cfg);
   const tensors = new Map<string, IntTensor>();
   tensors.set('embed', { dtype: 'I8', shape: [256, cfg.dModel], data: bb.embed });
-  tensors.set('head', { dtype: 'I8', shape: [256, cfg.dModel], data: bb.head.w });
+  tensors.set('head', { dtype: 'I8', shape: [256, cfg.dModel], data: bb.head!.w });
   bb.layers.forEach((layer, l) => {
     for (const [k, w] of Object.entries(layer)) tensors.set(`layer.${l}.${k}`, { dtype: 'I8', shape: [w.rows, w.cols], data: w.w });
   });

@@ -17,10 +17,10 @@
 
 import { GpuContext } from './kernels/webgpu/device.ts';
 import type { AdapterState } from './model/adapter.ts';
-import type { Backbone } from './model/backbone.ts';
+import { type Backbone, refuseV2 } from './model/backbone.ts';
 import { type Evaluation, evaluate } from './train/evaluate.ts';
 import { type StepOptions, type StepResult, trainStep } from './train/step.ts';
-import { WebGpuTrainer } from './train/step-webgpu.ts';
+import { WEBGPU_V2, WebGpuTrainer } from './train/step-webgpu.ts';
 import { type ComputeThread, sharedComputeThread } from './train/thread.ts';
 
 export type BackendName = 'cpu' | 'webgpu';
@@ -90,6 +90,11 @@ export function webgpuBackend(ctx: GpuContext): TrainBackend {
     adapter: ctx.label,
     step: async (bb, state, chunk, step, opts) => {
       if (closed) throw new BackendError('backend webgpu: used after close()');
+      try {
+        refuseV2(bb.cfg, 'backend webgpu', WEBGPU_V2);
+      } catch (err) {
+        throw new BackendError((err as Error).message);
+      }
       if (trainer?.bb !== bb) {
         trainer?.destroy();
         trainer = new WebGpuTrainer(ctx, bb);

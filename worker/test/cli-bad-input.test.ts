@@ -144,7 +144,7 @@ t.test('model files: corrupt bytes, wrong shapes, CID mismatch', async (t) => {
   const bb = generateBackbone(cfg);
   const tensors = new Map<string, { dtype: 'I8'; shape: number[]; data: Int8Array }>();
   tensors.set('embed', { dtype: 'I8', shape: [256, 16], data: bb.embed });
-  tensors.set('head', { dtype: 'I8', shape: [256, 16], data: bb.head.w });
+  tensors.set('head', { dtype: 'I8', shape: [256, 16], data: bb.head!.w });
   for (const [k, w] of Object.entries(bb.layers[0])) tensors.set(`layer.0.${k}`, { dtype: 'I8', shape: [w.rows, w.cols], data: w.w });
   tensors.set('layer.0.wq', { dtype: 'I8', shape: [8, 32], data: bb.layers[0].wq.w });
   const file = encodeSafetensors(tensors);

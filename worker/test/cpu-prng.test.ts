@@ -46,8 +46,8 @@ t.test('backbone and LoRA init are functions of the seed', async (t) => {
   const a1 = generateBackbone(cfg(seedA));
   const a2 = generateBackbone(cfg(seedA));
   const b1 = generateBackbone(cfg(seedB));
-  t.equal(tensorHash(a1.layers[0].w1.w), tensorHash(a2.layers[0].w1.w));
-  t.not(tensorHash(a1.layers[0].w1.w), tensorHash(b1.layers[0].w1.w));
+  t.equal(tensorHash(a1.layers[0].w1!.w), tensorHash(a2.layers[0].w1!.w));
+  t.not(tensorHash(a1.layers[0].w1!.w), tensorHash(b1.layers[0].w1!.w));
   t.equal(a1.layers[0].wq.gamma, 16384, 'γ = isqrt(2^33/32) = 2^16·√(2/32)');
   const la = initAdapter(cfg(seedA));
   t.equal(tensorHash(la.params[0].q.a), tensorHash(initAdapter(cfg(seedA)).params[0].q.a));

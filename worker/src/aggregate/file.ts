@@ -3,7 +3,8 @@
 // proposers given the same accepted submissions produce the same bytes, hence the same CID.
 
 import type { CID } from 'multiformats/cid';
-import { LORA_PROJECTIONS } from '../model/config.ts';
+import { type LoraLayer, type LoraPair, presentTargets } from '../model/adapter.ts';
+import { LORA_PROJECTIONS, type LoraTarget, loraTargets } from '../model/config.ts';
 import { DELTA_BOUND, type DeltaFile, gradientHash, type LoraPairs, shapeOfModel } from '../output/delta.ts';
 import { OutputError, OutputErrorCode } from '../output/errors.ts';
 import { dec, MetaReader, type ModelIdentity, modelMetadata, parseModelMetadata } from '../output/metadata.ts';
@@ -20,19 +21,20 @@ export const DEFAULT_RULE: AggregationRule = { kind: 'median' };
 
 export function flatten(pairs: LoraPairs): Flat {
   const out: Int32Array[] = [];
-  for (const rec of pairs) for (const p of LORA_PROJECTIONS) out.push(rec[p].a, rec[p].b);
+  for (const rec of pairs) for (const p of presentTargets(rec)) out.push(rec[p]!.a, rec[p]!.b);
   return out;
 }
 
-export function unflatten(flat: readonly Int32Array[], nLayers: number): LoraPairs {
+/** The inverse of flatten for a model with `targets` (default: v1's q, k, v, o). */
+export function unflatten(flat: readonly Int32Array[], nLayers: number, targets: readonly LoraTarget[] = LORA_PROJECTIONS): LoraPairs {
   const out: LoraPairs = [];
   for (let l = 0, i = 0; l < nLayers; l++) {
-    const rec = {} as LoraPairs[number];
-    for (const p of LORA_PROJECTIONS) {
+    const rec: Partial<Record<LoraTarget, LoraPair>> = {};
+    for (const p of targets) {
       rec[p] = { a: flat[i], b: flat[i + 1] };
       i += 2;
     }
-    out.push(rec);
+    out.push(rec as LoraLayer);
   }
   return out;
 }
@@ -66,7 +68,7 @@ export async function aggregateDeltas(inputs: readonly AggregateInput[], rule: A
     if (!sameModel(x.file.info.model, model)) throw new AggregateError(AggregateErrorCode.ShapeMismatch, `input ${i} (${x.cid}) was trained on another model than input 0`);
   });
   const result = aggregate(inputs.map((x) => flatten(x.file.delta)), rule);
-  const delta = unflatten(result.tensors, model.cfg.nLayers);
+  const delta = unflatten(result.tensors, model.cfg.nLayers, loraTargets(model.cfg));
   const shape = shapeOfModel(model);
   const meta: Record<string, string> = {
     ...modelMetadata(model),

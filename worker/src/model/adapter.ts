@@ -1,21 +1,32 @@
-// LoRA adapters on q, k, v, o of every layer, their optimizer state, and gradient accumulators
-// (SPEC.md §4.3, §6, §7).
+// LoRA adapters beside the projections the model version targets (v1: q, k, v, o of every layer),
+// their optimizer state, and gradient accumulators (SPEC.md §4.3, §6, §7).
 
 import { isqrt, rshr } from '../kernels/cpu/int.ts';
 import { int16FromSeed } from '../prng.ts';
-import { LORA_PROJECTIONS, type LoraProjection, type ModelConfig } from './config.ts';
+import { LORA_TARGETS, type LoraTarget, loraDims, loraTargets, type ModelConfig } from './config.ts';
 
 export interface LoraPair {
-  /** Q16 [r, D] */
+  /** Q16 [r, K] */
   readonly a: Int32Array;
-  /** Q16 [D, r] */
+  /** Q16 [N, r] */
   readonly b: Int32Array;
 }
 
-/** Per layer, per projection: parameters and momentum. Arrays are mutated by the optimizer. */
+/**
+ * One layer's adapters, keyed by target. Only the config's targets are present; v1 configs have
+ * exactly q, k, v, o (the modules written before v2 read those four directly).
+ */
+export type LoraLayer<T = LoraPair> = Record<'q' | 'k' | 'v' | 'o', T> & Partial<Record<LoraTarget, T>>;
+
+/** The targets present in a layer record, in canonical order (SPEC §6 state bytes). */
+export function presentTargets<T>(rec: Partial<Record<LoraTarget, T>>): LoraTarget[] {
+  return LORA_TARGETS.filter((p) => rec[p] !== undefined);
+}
+
+/** Per layer, per target: parameters and momentum. Arrays are mutated by the optimizer. */
 export interface AdapterState {
-  readonly params: readonly Record<LoraProjection, LoraPair>[];
-  readonly momentum: readonly Record<LoraProjection, LoraPair>[];
+  readonly params: readonly LoraLayer[];
+  readonly momentum: readonly LoraLayer[];
 }
 
 /**
@@ -23,26 +34,32 @@ export interface AdapterState {
  * as the parameters. Within SPEC §8 (chunks ≤ 2^16 tokens) every element stays below 2^48.
  */
 export interface AdapterGrads {
-  readonly layers: readonly Record<LoraProjection, { a: BigInt64Array; b: BigInt64Array }>[];
+  readonly layers: readonly LoraLayer<{ a: BigInt64Array; b: BigInt64Array }>[];
 }
 
-function zeros<T>(cfg: ModelConfig, make: (n: number) => T): Record<LoraProjection, { a: T; b: T }>[] {
-  const n = cfg.loraRank * cfg.dModel;
+function zeros<T>(cfg: ModelConfig, make: (n: number) => T): LoraLayer<{ a: T; b: T }>[] {
+  const r = cfg.loraRank;
   return Array.from({ length: cfg.nLayers }, () => {
-    const rec = {} as Record<LoraProjection, { a: T; b: T }>;
-    for (const p of LORA_PROJECTIONS) rec[p] = { a: make(n), b: make(n) };
-    return rec;
+    const rec: Partial<Record<LoraTarget, { a: T; b: T }>> = {};
+    for (const p of loraTargets(cfg)) {
+      const { K, N } = loraDims(cfg, p);
+      rec[p] = { a: make(r * K), b: make(N * r) };
+    }
+    // A v1 module reading q/k/v/o of a config without them gets undefined at run time; only
+    // v2-aware code (which goes through presentTargets) runs such configs.
+    return rec as LoraLayer<{ a: T; b: T }>;
   });
 }
 
-/** A uniform on ±1/√D from `lora.{l}.{p}.A`; B = 0; momentum = 0. */
+/** A uniform on ±1/√K from `lora.{l}.{p}.A`; B = 0; momentum = 0. */
 export function initAdapter(cfg: ModelConfig): AdapterState {
   const params = zeros(cfg, (n) => new Int32Array(n));
-  const scale = isqrt(Math.floor(4294967296 / cfg.dModel));
   for (let l = 0; l < cfg.nLayers; l++) {
-    for (const p of LORA_PROJECTIONS) {
-      const s = int16FromSeed(cfg.seed, `lora.${l}.${p}.A`, cfg.loraRank * cfg.dModel);
-      const a = params[l][p].a;
+    for (const p of loraTargets(cfg)) {
+      const { K } = loraDims(cfg, p);
+      const scale = isqrt(Math.floor(4294967296 / K));
+      const s = int16FromSeed(cfg.seed, `lora.${l}.${p}.A`, cfg.loraRank * K);
+      const a = params[l][p]!.a;
       for (let i = 0; i < s.length; i++) a[i] = rshr(s[i] * scale, 15);
     }
   }
@@ -56,8 +73,8 @@ export function newGrads(cfg: ModelConfig): AdapterGrads {
 /** into += from, exactly (int64; both hold sums below 2^52 by SPEC §8, so no wrap-around). */
 export function addGrads(into: AdapterGrads, from: AdapterGrads): void {
   into.layers.forEach((rec, l) => {
-    for (const p of LORA_PROJECTIONS) {
-      const [ia, ib, fa, fb] = [rec[p].a, rec[p].b, from.layers[l][p].a, from.layers[l][p].b];
+    for (const p of presentTargets(rec)) {
+      const [ia, ib, fa, fb] = [rec[p]!.a, rec[p]!.b, from.layers[l][p]!.a, from.layers[l][p]!.b];
       for (let i = 0; i < ia.length; i++) ia[i] += fa[i];
       for (let i = 0; i < ib.length; i++) ib[i] += fb[i];
     }
@@ -65,11 +82,11 @@ export function addGrads(into: AdapterGrads, from: AdapterGrads): void {
 }
 
 export function cloneAdapter(s: AdapterState): AdapterState {
-  const copy = (rs: readonly Record<LoraProjection, LoraPair>[]) =>
+  const copy = (rs: readonly LoraLayer[]) =>
     rs.map((rec) => {
-      const out = {} as Record<LoraProjection, LoraPair>;
-      for (const p of LORA_PROJECTIONS) out[p] = { a: rec[p].a.slice(), b: rec[p].b.slice() };
-      return out;
+      const out: Partial<Record<LoraTarget, LoraPair>> = {};
+      for (const p of presentTargets(rec)) out[p] = { a: rec[p]!.a.slice(), b: rec[p]!.b.slice() };
+      return out as LoraLayer;
     });
   return { params: copy(s.params), momentum: copy(s.momentum) };
 }

@@ -6,8 +6,8 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { CID } from 'multiformats/cid';
 import { clamp } from '../kernels/cpu/int.ts';
-import type { AdapterState, LoraPair } from '../model/adapter.ts';
-import { LORA_PROJECTIONS, type LoraProjection } from '../model/config.ts';
+import { type AdapterState, type LoraLayer, type LoraPair, presentTargets } from '../model/adapter.ts';
+import { type LoraTarget, loraDims, loraTargets } from '../model/config.ts';
 import { cidOf, parseCid } from '../storage/cid.ts';
 import { decodeSafetensors, encodeSafetensors } from '../storage/safetensors.ts';
 import { traceRoot } from '../train/trace.ts';
@@ -21,7 +21,7 @@ export const PARAM_BOUND = 65536;
 export const DELTA_BOUND = 2 * PARAM_BOUND;
 const GRADIENT_DOMAIN = new TextEncoder().encode('r3mes/gradient/v1');
 
-export type LoraPairs = Record<LoraProjection, LoraPair>[];
+export type LoraPairs = LoraLayer[];
 
 /** What the miner trained and what came out: everything the metadata records. */
 export interface DeltaInfo {
@@ -59,18 +59,19 @@ export interface EncodedDelta {
 }
 
 export function shapeOfModel(model: ModelIdentity): AdapterShape {
-  return { nLayers: model.cfg.nLayers, dModel: model.cfg.dModel, loraRank: model.cfg.loraRank };
+  const cfg = model.cfg;
+  return { nLayers: cfg.nLayers, dModel: cfg.dModel, loraRank: cfg.loraRank, targets: loraTargets(cfg), dims: (p) => loraDims(cfg, p) };
 }
 
 /** final − initial, per parameter (exact; both within ±2^16). */
 export function adapterDelta(initial: AdapterState, final: AdapterState): LoraPairs {
   return final.params.map((rec, l) => {
-    const out = {} as Record<LoraProjection, LoraPair>;
-    for (const p of LORA_PROJECTIONS) {
-      const [fa, fb, ia, ib] = [rec[p].a, rec[p].b, initial.params[l][p].a, initial.params[l][p].b];
+    const out: Partial<Record<LoraTarget, LoraPair>> = {};
+    for (const p of presentTargets(rec)) {
+      const [fa, fb, ia, ib] = [rec[p]!.a, rec[p]!.b, initial.params[l][p]!.a, initial.params[l][p]!.b];
       out[p] = { a: fa.map((v, i) => v - ia[i]), b: fb.map((v, i) => v - ib[i]) };
     }
-    return out;
+    return out as LoraLayer;
   });
 }
 
@@ -78,9 +79,13 @@ export function adapterDelta(initial: AdapterState, final: AdapterState): LoraPa
 export function applyDelta(state: AdapterState, delta: LoraPairs): AdapterState {
   const add = (x: Int32Array, d: Int32Array) => x.map((v, i) => clamp(v + d[i], -PARAM_BOUND, PARAM_BOUND));
   const params = state.params.map((rec, l) => {
-    const out = {} as Record<LoraProjection, LoraPair>;
-    for (const p of LORA_PROJECTIONS) out[p] = { a: add(rec[p].a, delta[l][p].a), b: add(rec[p].b, delta[l][p].b) };
-    return out;
+    const out: Partial<Record<LoraTarget, LoraPair>> = {};
+    for (const p of presentTargets(rec)) {
+      const d = delta[l][p];
+      if (!d) throw new OutputError(OutputErrorCode.BadTensors, `delta has no LoRA target ${p} in layer ${l}`);
+      out[p] = { a: add(rec[p]!.a, d.a), b: add(rec[p]!.b, d.b) };
+    }
+    return out as LoraLayer;
   });
   return { params, momentum: state.momentum };
 }

@@ -3,8 +3,7 @@
 // hex: one value has one spelling, so the same facts always give the same bytes (and CID).
 
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import type { ModelConfig } from '../model/config.ts';
-import { validateConfig } from '../model/config.ts';
+import { isV2, kvHeads, LORA_TARGETS, type LoraTarget, loraAlpha, loraTargets, type ModelConfig, ropeTheta, validateConfig } from '../model/config.ts';
 import { OutputError, OutputErrorCode } from './errors.ts';
 
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
@@ -91,6 +90,45 @@ export function modelMetadata(id: ModelIdentity): Record<string, string> {
     seq_len: dec(cfg.seqLen),
     lora_rank: dec(cfg.loraRank),
     lora_seed: hex(cfg.seed),
+    ...(isV2(cfg) ? v2Metadata(cfg) : {}),
+  };
+}
+
+/** SPEC v2 config fields, written (all of them) only for v2 configs: v1 files keep their bytes. */
+const V2_KEYS = ['vocab', 'n_kv_heads', 'ffn', 'rope_theta', 'rope_layout', 'norm_gains', 'embedding', 'lora_targets', 'lora_alpha'] as const;
+function v2Metadata(cfg: ModelConfig): Record<(typeof V2_KEYS)[number], string> {
+  return {
+    vocab: dec(cfg.vocab),
+    n_kv_heads: dec(kvHeads(cfg)),
+    ffn: cfg.ffn ?? 'plain',
+    rope_theta: dec(ropeTheta(cfg)),
+    rope_layout: cfg.ropeLayout ?? 'adjacent',
+    norm_gains: cfg.normGains ? '1' : '0',
+    embedding: cfg.embedding ?? 'ternary',
+    lora_targets: loraTargets(cfg).join(','),
+    lora_alpha: dec(loraAlpha(cfg)),
+  };
+}
+
+function parseV2(r: MetaReader): Partial<ModelConfig> {
+  if (!V2_KEYS.some((k) => r.has(k))) return {};
+  const oneOf = <T extends string>(key: string, allowed: readonly T[]): T => {
+    const v = r.str(key);
+    if (!(allowed as readonly string[]).includes(v)) throw bad(r.what, `metadata "${key}" = ${JSON.stringify(v)} is not one of ${allowed.join(', ')}`);
+    return v as T;
+  };
+  const targets = r.str('lora_targets').split(',');
+  for (const p of targets) if (!(LORA_TARGETS as readonly string[]).includes(p)) throw bad(r.what, `metadata "lora_targets" names ${JSON.stringify(p)}`);
+  return {
+    vocab: r.num('vocab'),
+    nKvHeads: r.num('n_kv_heads'),
+    ffn: oneOf('ffn', ['plain', 'gated'] as const),
+    ropeTheta: r.num('rope_theta'),
+    ropeLayout: oneOf('rope_layout', ['adjacent', 'half'] as const),
+    normGains: oneOf('norm_gains', ['0', '1'] as const) === '1',
+    embedding: oneOf('embedding', ['ternary', 'bf16-tied'] as const),
+    loraTargets: targets as LoraTarget[],
+    loraAlpha: r.num('lora_alpha'),
   };
 }
 
@@ -109,6 +147,7 @@ export function parseModelMetadata(r: MetaReader): ModelIdentity {
     seqLen: r.num('seq_len'),
     loraRank: r.num('lora_rank'),
     seed: r.hash('lora_seed'),
+    ...parseV2(r),
   };
   try {
     validateConfig(cfg);

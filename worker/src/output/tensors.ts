@@ -1,9 +1,10 @@
 // LoRA tensors by name, in the one naming every output file uses:
-//   lora.{layer}.{q|k|v|o}.A  I32 [r, D]     lora.{layer}.{q|k|v|o}.B  I32 [D, r]
-// and, in state checkpoints only, the momentum as momentum.{layer}.{p}.A / .B (same shapes).
+//   lora.{layer}.{p}.A  I32 [r, K_p]     lora.{layer}.{p}.B  I32 [N_p, r]
+// for each target p of the model (v1: q, k, v, o with K = N = D; SPEC v2 §5.1, §6.1), and, in
+// state checkpoints only, the momentum as momentum.{layer}.{p}.A / .B (same shapes).
 
-import type { LoraPair } from '../model/adapter.ts';
-import { LORA_PROJECTIONS, type LoraProjection } from '../model/config.ts';
+import type { LoraLayer, LoraPair } from '../model/adapter.ts';
+import { LORA_PROJECTIONS, type LoraTarget } from '../model/config.ts';
 import type { IntTensor } from '../storage/safetensors.ts';
 import { OutputError, OutputErrorCode } from './errors.ts';
 
@@ -12,9 +13,20 @@ export interface AdapterShape {
   readonly nLayers: number;
   readonly dModel: number;
   readonly loraRank: number;
+  /** the model's LoRA targets in canonical order (absent: v1's q, k, v, o) */
+  readonly targets?: readonly LoraTarget[];
+  /** input width K and output width N beside target p (absent: D, D) */
+  readonly dims?: (p: LoraTarget) => { K: number; N: number };
 }
 
-type Pairs = readonly Record<LoraProjection, LoraPair>[];
+type Pairs = readonly LoraLayer[];
+
+function targetsOf(shape: AdapterShape): readonly LoraTarget[] {
+  return shape.targets ?? LORA_PROJECTIONS;
+}
+function dimsOf(shape: AdapterShape, p: LoraTarget): { K: number; N: number } {
+  return shape.dims?.(p) ?? { K: shape.dModel, N: shape.dModel };
+}
 
 function i32(shape: number[], data: Int32Array): IntTensor {
   return { dtype: 'I32', shape, data };
@@ -22,28 +34,31 @@ function i32(shape: number[], data: Int32Array): IntTensor {
 
 /** Named tensors of a list of per-layer LoRA pairs (`prefix` = "lora" or "momentum"). */
 export function pairsToTensors(prefix: string, pairs: Pairs, shape: AdapterShape, into = new Map<string, IntTensor>()): Map<string, IntTensor> {
-  const { dModel: D, loraRank: r } = shape;
+  const r = shape.loraRank;
   pairs.forEach((rec, l) => {
-    for (const p of LORA_PROJECTIONS) {
-      into.set(`${prefix}.${l}.${p}.A`, i32([r, D], rec[p].a));
-      into.set(`${prefix}.${l}.${p}.B`, i32([D, r], rec[p].b));
+    for (const p of targetsOf(shape)) {
+      const pair = rec[p];
+      if (!pair) throw new OutputError(OutputErrorCode.BadTensors, `LoRA target ${p} of layer ${l} is missing`);
+      const { K, N } = dimsOf(shape, p);
+      into.set(`${prefix}.${l}.${p}.A`, i32([r, K], pair.a));
+      into.set(`${prefix}.${l}.${p}.B`, i32([N, r], pair.b));
     }
   });
   return into;
 }
 
-/** Every tensor name of one prefix, in layer-major q,k,v,o, A then B order. */
+/** Every tensor name of one prefix, in layer-major target order, A then B. */
 export function tensorNames(prefix: string, shape: AdapterShape): string[] {
   const names: string[] = [];
-  for (let l = 0; l < shape.nLayers; l++) for (const p of LORA_PROJECTIONS) names.push(`${prefix}.${l}.${p}.A`, `${prefix}.${l}.${p}.B`);
+  for (let l = 0; l < shape.nLayers; l++) for (const p of targetsOf(shape)) names.push(`${prefix}.${l}.${p}.A`, `${prefix}.${l}.${p}.B`);
   return names;
 }
 
 /** Reads the per-layer pairs of `prefix` back, checking dtype, shape and |value| ≤ `bound`. */
 export function tensorsToPairs(
   tensors: ReadonlyMap<string, IntTensor>, prefix: string, shape: AdapterShape, bound: number, what: string,
-): Record<LoraProjection, LoraPair>[] {
-  const { dModel: D, loraRank: r } = shape;
+): LoraLayer[] {
+  const r = shape.loraRank;
   const bad = (msg: string) => new OutputError(OutputErrorCode.BadTensors, `${what}: ${msg}`);
   const take = (name: string, dims: [number, number]): Int32Array => {
     const t = tensors.get(name);
@@ -58,11 +73,14 @@ export function tensorsToPairs(
     }
     return data;
   };
-  const out: Record<LoraProjection, LoraPair>[] = [];
+  const out: LoraLayer[] = [];
   for (let l = 0; l < shape.nLayers; l++) {
-    const rec = {} as Record<LoraProjection, LoraPair>;
-    for (const p of LORA_PROJECTIONS) rec[p] = { a: take(`${prefix}.${l}.${p}.A`, [r, D]), b: take(`${prefix}.${l}.${p}.B`, [D, r]) };
-    out.push(rec);
+    const rec: Partial<Record<LoraTarget, LoraPair>> = {};
+    for (const p of targetsOf(shape)) {
+      const { K, N } = dimsOf(shape, p);
+      rec[p] = { a: take(`${prefix}.${l}.${p}.A`, [r, K]), b: take(`${prefix}.${l}.${p}.B`, [N, r]) };
+    }
+    out.push(rec as LoraLayer);
   }
   return out;
 }

@@ -79,7 +79,8 @@ export class PocGpuShard {
     const keep = (b: GPUBuffer) => (this.owned.push(b), b);
     const weight = (t: TernaryTensor): WeightGpu => ({ buf: keep(ctx.upload(packTernaryRows(t.w, t.rows, t.cols))), gamma: t.gamma, N: t.rows, K: t.cols });
     this.layers = model.bb.layers.slice(range.from, range.to).map((L) => ({
-      q: weight(L.wq), k: weight(L.wk), v: weight(L.wv), o: weight(L.wo), 1: weight(L.w1), 2: weight(L.w2),
+      // The PoC model is a byte-level (SPEC v1 §5) config: the plain FFN's W1 and W2 are always there.
+      q: weight(L.wq), k: weight(L.wk), v: weight(L.wv), o: weight(L.wo), 1: weight(L.w1!), 2: weight(L.w2!),
     }));
     const rope = ropeFor(T, headDim(model.bb.cfg));
     this.ropeCos = keep(ctx.upload(rope.cos));

@@ -2,8 +2,8 @@
 // The tampered bytes get their own CID and gradient hash, so every hash the chain holds is
 // consistent; only re-executing the chunk (L1/L2/L3) shows the delta is not the training's.
 
+import { type AdapterState, presentTargets } from '../model/adapter.ts';
 import { DELTA_BOUND, type LoraPairs, PARAM_BOUND } from '../output/delta.ts';
-import type { AdapterState } from '../model/adapter.ts';
 
 /**
  * The cheating miner of the demo: moves the first parameter of layer 0's first projection (A)
@@ -13,10 +13,11 @@ export function tamperDelta(delta: LoraPairs): LoraPairs {
   return delta.map((rec, l) => {
     if (l !== 0) return rec;
     const out = { ...rec };
-    const first = Object.keys(rec)[0] as keyof typeof rec;
-    const a = rec[first].a.slice();
+    const first = presentTargets(rec)[0];
+    const pair = rec[first]!;
+    const a = pair.a.slice();
     a[0] = a[0] >= DELTA_BOUND ? a[0] - 1 : a[0] + 1;
-    out[first] = { a, b: rec[first].b };
+    out[first] = { a, b: pair.b };
     return out;
   });
 }
@@ -40,10 +41,11 @@ export function tamperState(state: AdapterState): AdapterState {
   const params = state.params.map((rec, l) => {
     if (l !== 0) return rec;
     const out = { ...rec };
-    const first = Object.keys(rec)[0] as keyof typeof rec;
-    const a = rec[first].a.slice();
+    const first = presentTargets(rec)[0]!;
+    const pair = rec[first]!;
+    const a = pair.a.slice();
     a[0] = a[0] >= PARAM_BOUND ? a[0] - 1 : a[0] + 1;
-    out[first] = { a, b: rec[first].b };
+    out[first] = { a, b: pair.b };
     return out;
   });
   return { params, momentum: state.momentum };

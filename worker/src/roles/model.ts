@@ -11,7 +11,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { packTernary } from '../kernels/cpu/ternary-pack.ts';
 import { type Backbone, type BackboneLayer, generateBackbone, generatedGamma, type TernaryTensor } from '../model/backbone.ts';
-import { type ModelConfig, validateConfig } from '../model/config.ts';
+import { type LoraTarget, type ModelConfig, validateConfig } from '../model/config.ts';
 import { OutputError, OutputErrorCode } from '../output/errors.ts';
 import type { BackboneRef, ModelIdentity } from '../output/metadata.ts';
 import { CHUNK_TOKENS } from '../data/chunk.ts';
@@ -48,6 +48,10 @@ export function identityOfVersion(v: ModelVersion): ModelIdentity {
     vocab: 256,
     dModel: arch.dModel, nLayers: arch.nLayers, nHeads: arch.nHeads, dFF: arch.dFf, seqLen: arch.seqLen, loraRank: v.lora.rank,
     seed: 'seed' in backbone ? backbone.seed : loraSeedForCid(backbone.cid),
+    // The version's LoRA targets are honoured (SPEC §6: state bytes hold exactly them; q,k,v,o is
+    // v1). Its alpha is not applied to these byte-level (v1) architectures: their integers are
+    // fixed by SPEC v1 (scale 1, i.e. alpha = rank); v2 architectures carry loraAlpha (SPEC §5.2).
+    ...(v.lora.targets.length > 0 ? { loraTargets: v.lora.targets as LoraTarget[] } : {}),
   };
   return { version: v.number, backbone, cfg };
 }

@@ -7,7 +7,7 @@
 import { ropeFor } from '../model/forward.ts';
 import { embedTokens } from '../model/forward.ts';
 import type { Decoder } from '../model/decode.ts';
-import type { Backbone, TernaryTensor } from '../model/backbone.ts';
+import { type Backbone, plainFfn, refuseV2, type TernaryTensor, ternaryHead } from '../model/backbone.ts';
 import { headDim, LORA_PROJECTIONS, type LoraProjection } from '../model/config.ts';
 import type { LayerLoraQ } from '../model/forward.ts';
 import { VOCAB } from '../kernels/cpu/xent.ts';
@@ -46,6 +46,7 @@ export class GpuDecoder implements Decoder {
   private readonly nqF: NormQuantGpu;
 
   constructor(readonly ctx: GpuContext, readonly bb: Backbone, lq: readonly LayerLoraQ[]) {
+    refuseV2(bb.cfg, 'the WebGPU decoder');
     const { seqLen: T, dModel: D, dFF: F, nHeads: H, loraRank: r } = bb.cfg;
     this.capacity = T;
     const B = Math.min(GPU_BLOCK, T);
@@ -56,11 +57,11 @@ export class GpuDecoder implements Decoder {
       const lora = {} as Record<LoraProjection, { a12: GPUBuffer; b10: GPUBuffer }>;
       for (const p of LORA_PROJECTIONS) lora[p] = { a12: keep(ctx.upload(lq[l][p].a12)), b10: keep(ctx.upload(lq[l][p].b10)) };
       return {
-        w: { q: weight(L.wq), k: weight(L.wk), v: weight(L.wv), o: weight(L.wo), 1: weight(L.w1), 2: weight(L.w2) },
+        w: { q: weight(L.wq), k: weight(L.wk), v: weight(L.wv), o: weight(L.wo), 1: weight(plainFfn(L).w1), 2: weight(plainFfn(L).w2) },
         lora, kc: keep(ctx.storage(T * D)), vc: keep(ctx.storage(T * D)),
       };
     });
-    this.head = weight(bb.head);
+    this.head = weight(ternaryHead(bb));
     const rope = ropeFor(T, headDim(bb.cfg));
     this.ropeCosAll = keep(ctx.upload(rope.cos));
     this.ropeSinAll = keep(ctx.upload(rope.sin));

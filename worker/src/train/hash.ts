@@ -2,8 +2,7 @@
 
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import type { AdapterState, LoraPair } from '../model/adapter.ts';
-import { LORA_PROJECTIONS, type LoraProjection } from '../model/config.ts';
+import { type AdapterState, type LoraLayer, presentTargets } from '../model/adapter.ts';
 
 /** Little-endian bytes of an integer tensor (int8 as bytes, int16/int32 as 2/4 bytes LE). */
 export function tensorBytes(t: Int8Array | Int16Array | Int32Array | Uint8Array): Uint8Array {
@@ -20,13 +19,13 @@ export function tensorHash(t: Int8Array | Int16Array | Int32Array | Uint8Array):
   return bytesToHex(sha256(tensorBytes(t)));
 }
 
-function pairsBytes(rs: readonly Record<LoraProjection, LoraPair>[]): Uint8Array[] {
+function pairsBytes(rs: readonly LoraLayer[]): Uint8Array[] {
   const parts: Uint8Array[] = [];
-  for (const rec of rs) for (const p of LORA_PROJECTIONS) parts.push(tensorBytes(rec[p].a), tensorBytes(rec[p].b));
+  for (const rec of rs) for (const p of presentTargets(rec)) parts.push(tensorBytes(rec[p]!.a), tensorBytes(rec[p]!.b));
   return parts;
 }
 
-/** Parameters (layer-major, q,k,v,o, A then B) followed by the momentum in the same order. */
+/** Parameters (layer-major, the targets in canonical order q,k,v,o,gate,up,down, A then B) followed by the momentum in the same order. */
 export function stateBytes(s: AdapterState): Uint8Array {
   const parts = [...pairsBytes(s.params), ...pairsBytes(s.momentum)];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

@@ -2,6 +2,7 @@
 
 import { type AdapterState } from '../model/adapter.ts';
 import type { Backbone } from '../model/backbone.ts';
+import type { Tokens } from '../model/forward.ts';
 import { stateHash } from './hash.ts';
 import { type StepOptions, trainStep } from './step.ts';
 import { traceRoot } from './trace.ts';
@@ -14,7 +15,7 @@ export interface JobResult {
 }
 
 /** chunks[i] is the chunk of step i+1 (the same chunk may repeat). */
-export function runJob(bb: Backbone, initial: AdapterState, chunks: readonly Uint8Array[], opts: StepOptions): JobResult {
+export function runJob(bb: Backbone, initial: AdapterState, chunks: readonly Tokens[], opts: StepOptions): JobResult {
   let state = initial;
   const stepHashes = [stateHash(0, initial)];
   chunks.forEach((chunk, i) => {

@@ -1,13 +1,12 @@
 // One training step over a chunk (SPEC.md §6): forward + backward on every sequence, exact
 // gradient sums over the whole chunk, one optimizer update, and the new state hash.
 
-import { crossEntropy, VOCAB } from '../kernels/cpu/xent.ts';
+import { crossEntropy } from '../kernels/cpu/xent.ts';
 import { signumStep } from '../kernels/cpu/signum.ts';
-import { type AdapterGrads, type AdapterState, addGrads, cloneAdapter, newGrads } from '../model/adapter.ts';
+import { type AdapterGrads, type AdapterState, addGrads, cloneAdapter, newGrads, presentTargets } from '../model/adapter.ts';
 import { backward } from '../model/backward.ts';
 import type { Backbone } from '../model/backbone.ts';
-import { LORA_PROJECTIONS } from '../model/config.ts';
-import { forward, quantizeAdapter } from '../model/forward.ts';
+import { forward, quantizeAdapter, type Tokens } from '../model/forward.ts';
 import { stateHash } from './hash.ts';
 import { nextByteTargets, splitSequences } from './sequences.ts';
 
@@ -32,15 +31,15 @@ export const SHIFT_A = 8;
 export const SHIFT_B = 16;
 
 /** Exact gradient of one group of sequences. */
-function microBatchGrads(bb: Backbone, state: AdapterState, seqs: readonly Uint8Array[]): { grads: AdapterGrads; loss: number; tokens: number } {
+function microBatchGrads(bb: Backbone, state: AdapterState, seqs: readonly Tokens[]): { grads: AdapterGrads; loss: number; tokens: number } {
   const grads = newGrads(bb.cfg);
   const lq = quantizeAdapter(state);
   let loss = 0;
   let tokens = 0;
   for (const seq of seqs) {
     const cache = forward(bb, lq, seq);
-    const dlogits = new Int32Array(seq.length * VOCAB);
-    loss += crossEntropy(cache.logits, nextByteTargets(seq), seq.length, dlogits);
+    const dlogits = new Int32Array(seq.length * bb.cfg.vocab);
+    loss += crossEntropy(cache.logits, nextByteTargets(seq), seq.length, dlogits, bb.cfg.vocab);
     tokens += seq.length - 1;
     backward(bb, lq, cache, dlogits, grads);
   }
@@ -48,7 +47,7 @@ function microBatchGrads(bb: Backbone, state: AdapterState, seqs: readonly Uint8
 }
 
 /** Step `step` (1-based) on `chunk`; `state` is not mutated. */
-export function trainStep(bb: Backbone, state: AdapterState, chunk: Uint8Array, step: number, opts: StepOptions): StepResult {
+export function trainStep(bb: Backbone, state: AdapterState, chunk: Tokens, step: number, opts: StepOptions): StepResult {
   const seqs = splitSequences(chunk, bb.cfg.seqLen);
   const mb = Math.max(1, Math.min(opts.microBatch ?? seqs.length, seqs.length));
   const total = newGrads(bb.cfg);
@@ -62,10 +61,10 @@ export function trainStep(bb: Backbone, state: AdapterState, chunk: Uint8Array, 
   }
   const next = cloneAdapter(state);
   next.params.forEach((rec, l) => {
-    for (const p of LORA_PROJECTIONS) {
-      const m = next.momentum[l][p];
-      signumStep(rec[p].a, m.a, total.layers[l][p].a, SHIFT_A, opts.lr);
-      signumStep(rec[p].b, m.b, total.layers[l][p].b, SHIFT_B, opts.lr);
+    for (const p of presentTargets(rec)) {
+      const m = next.momentum[l][p]!;
+      signumStep(rec[p]!.a, m.a, total.layers[l][p]!.a, SHIFT_A, opts.lr);
+      signumStep(rec[p]!.b, m.b, total.layers[l][p]!.b, SHIFT_B, opts.lr);
     }
   });
   return { state: next, hash: stateHash(step, next), lossSumQ16, tokens };

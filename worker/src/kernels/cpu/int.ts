@@ -16,9 +16,27 @@ export function sat32(x: number): number {
   return x > I32_MAX ? I32_MAX : x < -I32_MAX ? -I32_MAX : x;
 }
 
+/**
+ * How often each clamp of the spec fired since the last reset: test instrumentation only (tests
+ * assert that a whole-step vector exercises the clamps and the gradient joins, SPEC §9). Counting
+ * never changes a value.
+ */
+export const fired = { satG: 0, join: 0, residual: 0, toq8: 0, loraU: 0 };
+export function resetFired(): void {
+  fired.satG = fired.join = fired.residual = fired.toq8 = fired.loraU = 0;
+}
+
 /** Clamp a gradient to ±(2^20−1). */
 export function satG(x: number): number {
-  return x > GRAD_MAX ? GRAD_MAX : x < -GRAD_MAX ? -GRAD_MAX : x;
+  if (x > GRAD_MAX) {
+    fired.satG++;
+    return GRAD_MAX;
+  }
+  if (x < -GRAD_MAX) {
+    fired.satG++;
+    return -GRAD_MAX;
+  }
+  return x;
 }
 
 export function clamp(x: number, lo: number, hi: number): number {
@@ -74,4 +92,55 @@ export function isqrt(n: number): number {
     bit = bit >>> 2;
   }
   return res;
+}
+
+// ---- SPEC v2 (§2.2): exact products and divisions beyond 2^53 ----
+// v2 models (d_model ≤ 8192, d_ff ≤ 32768, gains, alpha) have call sites whose exact product can
+// pass 2^53. The definition does not change — round half away of the exact value — only how the
+// CPU reaches it: a JS number while the product is provably below 2^53, BigInt otherwise. On v1
+// configs every call site stays in the fast path, so v1 integers are unchanged.
+
+const TWO53 = 9007199254740992;
+
+function sat32Big(q: bigint): number {
+  return q > 2147483647n ? I32_MAX : q < -2147483647n ? -I32_MAX : Number(q);
+}
+
+/** sat32(roundHalfAway(a·b / 2^s)) for exact integers a, b (any size product). */
+export function mulShrWide(a: number, b: number, s: number): number {
+  const p = a * b;
+  if (p < TWO53 && p > -TWO53) return narrow(p, s);
+  return sat32Big(roundShiftBig(BigInt(a) * BigInt(b), s));
+}
+
+/** roundHalfAway(x / 2^s) on a BigInt. */
+export function roundShiftBig(x: bigint, s: number): bigint {
+  if (s === 0) return x;
+  const sh = BigInt(s);
+  const half = 1n << (sh - 1n);
+  return x >= 0n ? (x + half) >> sh : -((-x + half) >> sh);
+}
+
+/** sat32(roundHalfAway(x·m / d)) for exact integers x, m and d > 0 (v2: LoRA alpha scaling). */
+export function mulDivRound(x: number, m: number, d: number): number {
+  const p = x * m;
+  if (p < TWO53 / 4 && p > -TWO53 / 4 && d < TWO53 / 4) {
+    const q = Math.floor((2 * Math.abs(p) + d) / (2 * d));
+    return sat32(p < 0 ? -q : q);
+  }
+  const P = BigInt(x) * BigInt(m);
+  const D = BigInt(d);
+  const mag = (2n * (P < 0n ? -P : P) + D) / (2n * D);
+  return sat32Big(P < 0n ? -mag : mag);
+}
+
+/** divr on exact integers (a ≥ 0, b > 0) without the u32 limit: ⌊(2a + b) / (2b)⌋, 2a + b < 2^53. */
+export function divrWide(a: number, b: number): number {
+  return Math.floor((2 * a + b) / (2 * b));
+}
+
+/** x·2^e (e ≥ 0, saturated to ±(2^31−1)) or rshr(x, −e) (e < 0): a signed rounding shift. */
+export function shiftRound(x: number, e: number): number {
+  if (e >= 0) return sat32(x * POW2[e]);
+  return narrow(x, -e);
 }

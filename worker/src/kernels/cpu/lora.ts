@@ -2,7 +2,7 @@
 // A and B are Q16 masters; the forward uses narrower copies (A12, B10) so every forward dot
 // product stays inside int32.
 
-import { clamp, mulShr, narrow, rshr, satG } from './int.ts';
+import { clamp, fired, mulDivRound, mulShr, mulShrWide, narrow, rshr, satG } from './int.ts';
 
 /**
  * The spec's acc64 (SPEC §1, §2.1): exact signed 64-bit sums, one int64 per element. Kernels add a
@@ -29,21 +29,28 @@ export function loraB10(b: Int32Array): Int32Array {
  */
 export function loraForward(
   a12: Int32Array, b10: Int32Array, x8: Int8Array, sx: Int32Array, y: Int32Array,
-  T: number, N: number, K: number, r: number,
+  T: number, N: number, K: number, r: number, alpha: number = r,
 ): Int32Array {
+  // SPEC v2 §4.3: the adapter's output is scaled by alpha/r, y += roundHalfAway(S·alpha / (4r)),
+  // S = Σ_j B10·u; alpha = r is v1's rshr(S, 2) exactly. uacc is exact in a JS number (|uacc| ≤
+  // 2^12·127·K < 2^34 for K ≤ 32768) and its product with sx goes through mulShrWide.
   const u = new Int32Array(T * r);
+  const plain = alpha === r;
+  const div = 4 * r;
   for (let t = 0; t < T; t++) {
     const xo = t * K;
     for (let j = 0; j < r; j++) {
       const ao = j * K;
       let acc = 0;
       for (let k = 0; k < K; k++) acc += a12[ao + k] * x8[xo + k];
-      u[t * r + j] = clamp(mulShr(acc, sx[t], 28), -4096, 4096);
+      const uq = mulShrWide(acc, sx[t], 28);
+      if (uq > 4096 || uq < -4096) fired.loraU++;
+      u[t * r + j] = clamp(uq, -4096, 4096);
     }
     for (let n = 0; n < N; n++) {
       let acc = 0;
       for (let j = 0; j < r; j++) acc += b10[n * r + j] * u[t * r + j];
-      y[t * N + n] += rshr(acc, 2);
+      y[t * N + n] += plain ? rshr(acc, 2) : mulDivRound(acc, alpha, div); // int32 store: wraps, as in v1 (SPEC §4.3)
     }
   }
   return u;
@@ -62,8 +69,12 @@ export function loraForward(
  */
 export function loraBackward(
   a12: Int32Array, b10: Int32Array, x8: Int8Array, sx: Int32Array, u: Int32Array, dy: Int32Array,
-  gA: Acc64, gB: Acc64, dxl: Int32Array, T: number, N: number, K: number, r: number,
+  gA: Acc64, gB: Acc64, dxl: Int32Array, T: number, N: number, K: number, r: number, alpha: number = r,
 ): void {
+  // SPEC v2 §4.3: du carries the alpha/r factor, du = satG(roundHalfAway(Σ_n B10·dy·alpha / (2^10·r)))
+  // (alpha = r: v1's narrow(Σ, 10)); gB does not (a positive per-tensor factor signum ignores).
+  const plain = alpha === r;
+  const div = 1024 * r;
   // Token-minor copies so every partial sum below is one contiguous dot product over t.
   const dyT = new Int32Array(N * T);
   const uT = new Int32Array(r * T);
@@ -78,9 +89,9 @@ export function loraBackward(
     for (let k = 0; k < K; k++) x8T[k * T + t] = x8[xo + k];
     for (let j = 0; j < r; j++) {
       uT[j * T + t] = u[uo + j];
-      let acc = 0; // |Σ_n B10·dy| ≤ N·2^10·2^20 ≤ 2^41
+      let acc = 0; // |Σ_n B10·dy| ≤ N·2^10·2^20 ≤ 2^45 (N ≤ 32768)
       for (let n = 0; n < N; n++) acc += b10[n * r + j] * dy[yo + n];
-      const d = satG(narrow(acc, 10));
+      const d = satG(plain ? narrow(acc, 10) : mulDivRound(acc, alpha, div));
       du[uo + j] = d;
       duxT[j * T + t] = mulShr(d, sx[t], 24);
     }

@@ -1,8 +1,10 @@
-// normquant: RMSNorm (no gain) fused with per-token int8 absmax quantization (SPEC.md §4.1).
-// The norm only sets the dequantization scale sx: quantizing v/rms by its absmax gives the same
-// int8 row as quantizing v, so the division by rms happens once per token, not per element.
+// normquant: RMSNorm fused with per-token int8 absmax quantization (SPEC.md §4.1; learned gains:
+// §4.1g, v2). The norm only sets the dequantization scale sx: quantizing v/rms by its absmax gives
+// the same int8 row as quantizing v, so the division by rms happens once per token, not per
+// element. With a gain g the quantized row is g⊙v (taken on v's 16-bit mantissas), the rms is v's.
 
-import { bitlen, divr, isqrt, mulShr, satG } from './int.ts';
+import type { Bf16Block } from './bf16.ts';
+import { bitlen, divr, divrWide, isqrt, mulShr, mulShrWide, satG, shiftRound } from './int.ts';
 
 export interface NormQuant {
   /** int8 [T,K] */
@@ -15,16 +17,39 @@ export interface NormQuant {
   z: Int32Array;
 }
 
-/** Largest row length: ss = Σ m10² < 2^20·K fits u32 only for K ≤ 4096 (SPEC §4.1 step 4). */
-export const NORMQUANT_MAX_K = 4096;
+/**
+ * Largest row length. v1 configs stay ≤ 4096 (Σ m10² < 2^32: u32 on every backend); SPEC v2
+ * allows K ≤ 32768 with Σ m10² an exact acc64 (< 2^35), which the CPU sums in a JS number.
+ */
+export const NORMQUANT_MAX_K = 32768;
 
-/** v int32 [T,K] → NormQuant. K ≤ 4096 (RangeError otherwise, as on WebGPU). */
-export function normquant(v: Int32Array, T: number, K: number): NormQuant {
-  if (K > NORMQUANT_MAX_K) throw new RangeError(`normquant: K = ${K} > ${NORMQUANT_MAX_K} (SPEC §4.1: Σ m10² must fit u32)`);
+/** 16-bit mantissa of a magnitude with bitlen z (truncating right shift or exact left shift). */
+function m16Of(a: number, z: number): number {
+  return z > 16 ? a >>> (z - 16) : a * (1 << (16 - z));
+}
+
+/** int8 absmax quantization of one row of signed values w (|w| < 2^31) into x8 (§4.1 steps 2–3). */
+function quantRow(w: ArrayLike<number>, wo: number, K: number, amax: number, x8: Int8Array, row: number): number {
+  const zw = bitlen(amax);
+  const amax16 = m16Of(amax, zw);
+  const recip = divr(127 * 8388608, amax16);
+  for (let k = 0; k < K; k++) {
+    const val = w[wo + k];
+    const q = (m16Of(Math.abs(val), zw) * recip + 4194304) >>> 23;
+    x8[row + k] = val < 0 ? -(q > 127 ? 127 : q) : q > 127 ? 127 : q;
+  }
+  return amax16;
+}
+
+/** v int32 [T,K] → NormQuant; `gain` (v2) multiplies the normalized row elementwise. */
+export function normquant(v: Int32Array, T: number, K: number, gain?: Bf16Block): NormQuant {
+  if (K > NORMQUANT_MAX_K) throw new RangeError(`normquant: K = ${K} > ${NORMQUANT_MAX_K} (SPEC §8)`);
+  if (gain && gain.q.length !== K) throw new RangeError(`normquant: gain has ${gain.q.length} entries, row has ${K}`);
   const x8 = new Int8Array(T * K);
   const sx = new Int32Array(T);
   const rinv = new Int32Array(T);
   const z = new Int32Array(T).fill(1);
+  const w = gain ? new Int32Array(K) : null;
   for (let t = 0; t < T; t++) {
     const row = t * K;
     let amax = 0;
@@ -34,41 +59,60 @@ export function normquant(v: Int32Array, T: number, K: number): NormQuant {
     }
     if (amax === 0) continue;
     const zt = bitlen(amax);
-    // Bring the row to 16-bit magnitudes: truncating right shift or exact left shift.
-    const down = zt > 16 ? zt - 16 : 0;
-    const upMul = zt < 16 ? 1 << (16 - zt) : 1;
-    const amax16 = down > 0 ? amax >>> down : amax * upMul;
-    const recip = divr(127 * 8388608, amax16);
+    // ss = Σ m10² (exact; < 2^32 for K ≤ 4096, an acc64 beyond). ms8 = ⌊256·ss/K⌋.
     let ss = 0;
     for (let k = 0; k < K; k++) {
-      const val = v[row + k];
-      const a = Math.abs(val);
-      const m16 = down > 0 ? a >>> down : a * upMul;
-      const q = (m16 * recip + 4194304) >>> 23;
-      x8[row + k] = val < 0 ? -(q > 127 ? 127 : q) : q > 127 ? 127 : q;
-      const m10 = m16 >>> 6;
+      const m10 = m16Of(Math.abs(v[row + k]), zt) >>> 6;
       ss += m10 * m10;
     }
-    // ss < 2^32 for K ≤ 4096; ms8 = ⌊256·ss/K⌋ without a 40-bit intermediate.
     const q = Math.floor(ss / K);
     const ms8 = q * 256 + Math.floor(((ss - q * K) * 256) / K);
     const rms4 = isqrt(ms8);
-    const an = divr((amax16 >>> 6) * 1048576, rms4);
-    sx[t] = divr(an * 256, 127);
+    let an: number;
+    if (!w || !gain) {
+      const amax16 = quantRow(v, row, K, amax, x8, row);
+      an = divr((amax16 >>> 6) * 1048576, rms4);
+      sx[t] = divr(an * 256, 127);
+    } else {
+      // §4.1g: w_k = s16_k·g_k (|w| < 2^31), quantized by its own absmax; the ratio max|g⊙v|/rms
+      // in Q16 is shiftRound(divr(aw10·2^20, rms4), zw − 16 − shift_g).
+      let amaxW = 0;
+      for (let k = 0; k < K; k++) {
+        const val = v[row + k];
+        const s16 = m16Of(Math.abs(val), zt);
+        const wk = (val < 0 ? -s16 : s16) * gain.q[k];
+        w[k] = wk;
+        if (Math.abs(wk) > amaxW) amaxW = Math.abs(wk);
+      }
+      if (amaxW === 0) continue; // every nonzero v meets a zero gain: a zero row, rinv 0
+      const aw16 = quantRow(w, 0, K, amaxW, x8, row);
+      an = shiftRound(divr((aw16 >>> 6) * 1048576, rms4), bitlen(amaxW) - 16 - gain.shift);
+      const s = divrWide(an * 256, 127);
+      sx[t] = s > 2147483647 ? 2147483647 : s;
+    }
     rinv[t] = divr(1073741824, rms4);
     z[t] = zt;
   }
   return { x8, sx, rinv, z };
 }
 
-/** Straight-through backward with rms held constant: dv = satG(mulShr(dxn, rinv, z)). */
-export function normquantBackward(dxn: Int32Array, nq: NormQuant, T: number, K: number): Int32Array {
+/**
+ * Straight-through backward with rms held constant: dv = satG(mulShr(dxn, rinv, z)); with a gain
+ * (v2) dv = satG(roundHalfAway(dxn·g·rinv / 2^(z + shift_g))), the product exact.
+ */
+export function normquantBackward(dxn: Int32Array, nq: NormQuant, T: number, K: number, gain?: Bf16Block): Int32Array {
   const dv = new Int32Array(T * K);
   for (let t = 0; t < T; t++) {
     const r = nq.rinv[t];
     if (r === 0) continue;
     const s = nq.z[t];
-    for (let k = t * K, end = k + K; k < end; k++) dv[k] = satG(mulShr(dxn[k], r, s));
+    const row = t * K;
+    if (!gain) {
+      for (let k = row, end = k + K; k < end; k++) dv[k] = satG(mulShr(dxn[k], r, s));
+    } else {
+      const gs = s + gain.shift;
+      for (let k = 0; k < K; k++) dv[row + k] = satG(mulShrWide(dxn[row + k] * gain.q[k], r, gs));
+    }
   }
   return dv;
 }

@@ -45,8 +45,13 @@ export function iexp(d: number): number {
   return k >= 31 ? 0 : rshr(pow2neg(x), k);
 }
 
-/** ln(S / 2^15) in Q16 for a Q15 sum S ≥ 2^15 (S < 2^31). */
+/** ln(S / 2^15) in Q16 for a Q15 sum S ≥ 2^15 (S < 2^32; v2 vocabularies: an acc64 S < 2^34). */
 export function iln(sum: number): number {
+  if (sum >= 4294967296) {
+    const n = bitlen(Math.floor(sum / 4294967296)) + 31;
+    const f = Math.floor(sum / 2 ** (n - 15));
+    return (n - 15) * LN2_Q16 + ln1p(f - 32768);
+  }
   const n = bitlen(sum) - 1;
   const f = sum >>> (n - 15);
   return (n - 15) * LN2_Q16 + ln1p(f - 32768);

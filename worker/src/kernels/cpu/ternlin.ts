@@ -8,7 +8,7 @@
 // worker/test/cpu-ternlin-wasm.test.ts proves the two equal.
 
 import { ternlinBackwardWasm, ternlinWasm } from '../wasm/ternlin.ts';
-import { GRAD_MAX, mulShr } from './int.ts';
+import { GRAD_MAX, mulShr, mulShrWide } from './int.ts';
 import type { PackedTernary } from './ternary-pack.ts';
 
 /** W [N,K] (packed), gamma Q16; x8 [T,K], sx Q24 [T] → y Q16 [T,N]. */
@@ -18,7 +18,36 @@ export function ternlin(w: PackedTernary, gamma: number, x8: Int8Array, sx: Int3
 
 /** dx[t,k] = mulShr(Σ_n W[n,k]·dy[t,n], gamma, 16): grad w.r.t. the normalized input (not clamped). */
 export function ternlinBackward(w: PackedTernary, gamma: number, dy: Int32Array, T: number): Int32Array {
+  if (w.rows > TERNLIN_I32_ROWS) return ternlinBackwardWideJs(w, gamma, dy, T);
   return ternlinBackwardWasm(w, gamma, dy, T) ?? ternlinBackwardJs(w, gamma, dy, T);
+}
+
+/** Σ_n W[n,k]·dy[t,n] is an exact i32 for N ≤ 2048 (v1); beyond, an acc64 (SPEC v2 §4.2). */
+export const TERNLIN_I32_ROWS = 2048;
+
+/**
+ * `ternlinBackward` for N > 2048 (SPEC v2): the same exact Σ, accumulated in a JS number
+ * (|Σ| ≤ (2^20 − 1)·N < 2^36 for N ≤ 32768), then mulShr(Σ, γ, 16) on the exact product (< 2^57,
+ * so through mulShrWide).
+ */
+export function ternlinBackwardWideJs(w: PackedTernary, gamma: number, dy: Int32Array, T: number): Int32Array {
+  const { rows: N, cols: K, idx, start, mid } = w;
+  const acc = new Float64Array(K);
+  const dx = new Int32Array(T * K);
+  for (let t = 0; t < T; t++) {
+    acc.fill(0);
+    for (let n = 0; n < N; n++) {
+      const g = dy[t * N + n];
+      if (g > GRAD_MAX || g < -GRAD_MAX) throw new RangeError('ternlinBackward: gradient out of range');
+      if (g === 0) continue;
+      const m = mid[n];
+      const e = start[n + 1];
+      for (let i = start[n]; i < m; i++) acc[idx[i]] += g;
+      for (let i = m; i < e; i++) acc[idx[i]] -= g;
+    }
+    for (let k = 0; k < K; k++) dx[t * K + k] = mulShrWide(acc[k], gamma, 16);
+  }
+  return dx;
 }
 
 /** `ternlin` in plain JS (the reference). */

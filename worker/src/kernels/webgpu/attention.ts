@@ -21,7 +21,8 @@ export interface AttentionGrads {
   dv: Int32Array;
 }
 
-function check(T: number, H: number, dh: number): void {
+function check(T: number, H: number, dh: number, Hkv: number): void {
+  if (!Number.isInteger(Hkv) || Hkv < 1 || H % Hkv !== 0) throw new RangeError(`attention: Hkv = ${Hkv} must divide H = ${H}`);
   if (!Number.isInteger(dh) || dh < 1 || dh > 256) throw new RangeError(`attention: dh = ${dh} not in [1, 256]`);
   if (T > 16384) throw new RangeError(`attention: T = ${T} exceeds 2^14 (the i32 bound of Σ P·v8)`);
   if (T > 65535 || H > 65535) throw new RangeError('attention: T and H must fit one dispatch dimension');
@@ -29,11 +30,11 @@ function check(T: number, H: number, dh: number): void {
 
 export function encodeAttention(
   ctx: GpuContext, encoder: GPUCommandEncoder,
-  qr: GPUBuffer, kr: GPUBuffer, v8: GPUBuffer, o: GPUBuffer, p: GPUBuffer, T: number, H: number, dh: number,
+  qr: GPUBuffer, kr: GPUBuffer, v8: GPUBuffer, o: GPUBuffer, p: GPUBuffer, T: number, H: number, dh: number, Hkv: number = H,
 ): void {
-  check(T, H, dh);
+  check(T, H, dh, Hkv);
   if (T * H === 0) return;
-  ctx.dispatch(encoder, ctx.pipeline(ATTENTION_WGSL), [ctx.uniform([T, H, dh]), qr, kr, v8, o, p], [T, H]);
+  ctx.dispatch(encoder, ctx.pipeline(ATTENTION_WGSL), [ctx.uniform([T, H, dh, Hkv]), qr, kr, v8, o, p], [T, H]);
 }
 
 export interface AttentionBackwardGpu {
@@ -43,11 +44,12 @@ export interface AttentionBackwardGpu {
   dq: GPUBuffer; dk: GPUBuffer; dv: GPUBuffer;
 }
 
-export function encodeAttentionBackward(ctx: GpuContext, encoder: GPUCommandEncoder, b: AttentionBackwardGpu, T: number, H: number, dh: number): void {
-  check(T, H, dh);
+/** GQA (SPEC v2 §4.6): kr, v8, dk, dv are [T, Hkv·dh]; Hkv = H is v1. */
+export function encodeAttentionBackward(ctx: GpuContext, encoder: GPUCommandEncoder, b: AttentionBackwardGpu, T: number, H: number, dh: number, Hkv: number = H): void {
+  check(T, H, dh, Hkv);
   const n = T * H * dh;
   if (n === 0) return;
-  const uni = ctx.uniform([T, H, dh]);
+  const uni = ctx.uniform([T, H, dh, Hkv]);
   const pl = (entry: string): GPUComputePipeline => ctx.pipeline(ATTENTION_BACKWARD_WGSL, entry);
   const g = grid2d(Math.ceil(n / 64));
   ctx.dispatch(encoder, pl('gradV'), [uni, null, null, null, b.dout, b.p, null, null, null, b.dv], g);
@@ -56,13 +58,14 @@ export function encodeAttentionBackward(ctx: GpuContext, encoder: GPUCommandEnco
   ctx.dispatch(encoder, pl('gradK'), [uni, b.qr, null, null, null, null, b.ds, null, b.dk], g);
 }
 
-/** qr, kr (RoPE'd), v8: Q8 [T, H·dh]. */
-export async function attention(ctx: GpuContext, qr: Int32Array, kr: Int32Array, v8: Int32Array, T: number, H: number, dh: number): Promise<AttentionOut> {
+/** qr (RoPE'd) Q8 [T, H·dh]; kr (RoPE'd), v8: Q8 [T, Hkv·dh]. */
+export async function attention(ctx: GpuContext, qr: Int32Array, kr: Int32Array, v8: Int32Array, T: number, H: number, dh: number, Hkv: number = H): Promise<AttentionOut> {
   const n = T * H * dh;
-  const bufs = [ctx.upload(qr.subarray(0, n)), ctx.upload(kr.subarray(0, n)), ctx.upload(v8.subarray(0, n)), ctx.storage(n), ctx.storage(H * T * T)];
+  const nkv = T * Hkv * dh;
+  const bufs = [ctx.upload(qr.subarray(0, n)), ctx.upload(kr.subarray(0, nkv)), ctx.upload(v8.subarray(0, nkv)), ctx.storage(n), ctx.storage(H * T * T)];
   const [qb, kb, vb, ob, pb] = bufs;
   try {
-    await ctx.run((e) => encodeAttention(ctx, e, qb, kb, vb, ob, pb, T, H, dh));
+    await ctx.run((e) => encodeAttention(ctx, e, qb, kb, vb, ob, pb, T, H, dh, Hkv));
     return { o: await ctx.readI32(ob, n), p: await ctx.readI32(pb, H * T * T) };
   } finally {
     for (const b of bufs) b.destroy();
@@ -72,17 +75,18 @@ export async function attention(ctx: GpuContext, qr: Int32Array, kr: Int32Array,
 /** do Q16 [T, H·dh] → gradients w.r.t. qr, kr, v8 (Q16). */
 export async function attentionBackward(
   ctx: GpuContext, dout: Int32Array, att: AttentionOut, qr: Int32Array, kr: Int32Array, v8: Int32Array,
-  T: number, H: number, dh: number,
+  T: number, H: number, dh: number, Hkv: number = H,
 ): Promise<AttentionGrads> {
   const n = T * H * dh;
+  const nkv = T * Hkv * dh;
   const b: AttentionBackwardGpu = {
-    qr: ctx.upload(qr.subarray(0, n)), kr: ctx.upload(kr.subarray(0, n)), v8: ctx.upload(v8.subarray(0, n)),
+    qr: ctx.upload(qr.subarray(0, n)), kr: ctx.upload(kr.subarray(0, nkv)), v8: ctx.upload(v8.subarray(0, nkv)),
     dout: ctx.upload(dout.subarray(0, n)), p: ctx.upload(att.p.subarray(0, H * T * T)),
-    ds: ctx.storage(H * T * T), dq: ctx.storage(n), dk: ctx.storage(n), dv: ctx.storage(n),
+    ds: ctx.storage(H * T * T), dq: ctx.storage(n), dk: ctx.storage(nkv), dv: ctx.storage(nkv),
   };
   try {
-    await ctx.run((e) => encodeAttentionBackward(ctx, e, b, T, H, dh));
-    return { dq: await ctx.readI32(b.dq, n), dk: await ctx.readI32(b.dk, n), dv: await ctx.readI32(b.dv, n) };
+    await ctx.run((e) => encodeAttentionBackward(ctx, e, b, T, H, dh, Hkv));
+    return { dq: await ctx.readI32(b.dq, n), dk: await ctx.readI32(b.dk, nkv), dv: await ctx.readI32(b.dv, nkv) };
   } finally {
     for (const buf of Object.values(b)) buf.destroy();
   }

@@ -5,6 +5,7 @@
 //   o[t,d] = rshr(Σ_{u≤t} P·v8, 7)                      (Q23 → Q16; i32 for T ≤ 2^14)
 // P [H, T, T] is written in full (zeros above the diagonal) and kept for the backward pass; its
 // row doubles as scratch for zz and the exponentials. zz − max is taken as a u32 difference.
+// SPEC v2 GQA: p3 = Hkv (kr, v8 are [T, Hkv·dh]; query head h reads head h / (H/Hkv)).
 
 struct Params { t: u32, h: u32, dh: u32, p3: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -23,6 +24,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let h = wg.y;
   if (t >= p.t || h >= p.h) { return; }
   let D = p.h * p.dh;
+  let Dkv = p.p3 * p.dh;
+  let kvo = (h / (p.h / p.p3)) * p.dh;
   let ho = h * p.dh;
   let qo = t * D + ho;
   let po = (h * p.t + t) * p.t;
@@ -31,7 +34,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   var mx = -2147483647 - 1;
   for (var u = lid; u <= t; u += WG) {
     var s = 0;
-    let ko = u * D + ho;
+    let ko = u * Dkv + kvo;
     for (var d = 0u; d < p.dh; d++) { s += qr[qo + d] * kr[ko + d]; }
     let zz = mulShr(s, isd, 16u);
     prob[po + u] = zz;
@@ -69,7 +72,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   storageBarrier();
   for (var d = lid; d < p.dh; d += WG) {
     var acc = 0;
-    for (var u = 0u; u <= t; u++) { acc += prob[po + u] * v8[u * D + ho + d]; }
+    for (var u = 0u; u <= t; u++) { acc += prob[po + u] * v8[u * Dkv + kvo + d]; }
     o[qo + d] = rshr(acc, 7u);
   }
 }

@@ -119,3 +119,24 @@ fn narrow64(x: vec2u, s: u32) -> i32 {
 fn mulShr(a: i32, b: i32, s: u32) -> i32 {
   return sat32Mag((a < 0) != (b < 0), roundShr64(mulWide(mag32(a), mag32(b)), s));
 }
+
+// SPEC v2 mulDivRound on an acc64: sat32(sign(x)·⌊(2|x| + d)/(2d)⌋) for 0 < d ≤ 2^20, |x| < 2^62.
+// The u64 numerator is divided by 2d (≤ 2^21) a byte at a time from the top: the running
+// remainder stays below 2d, so remainder·256 + byte < 2^29 (u32 division, exact).
+fn divRound64(x: vec2u, d: u32) -> i32 {
+  let neg = isNeg64(x);
+  let m = select(x, neg64(x), neg);
+  let num = add64(add64(m, m), vec2u(d, 0u));
+  let den = 2u * d;
+  var rem = 0u;
+  var q = vec2u(0u, 0u);
+  for (var i = 0u; i < 8u; i++) {
+    let word = select(num.x, num.y, i < 4u);
+    let byte = (word >> ((3u - (i % 4u)) * 8u)) & 0xFFu;
+    let cur = rem * 256u + byte;
+    let qb = cur / den;
+    rem = cur - qb * den;
+    if (i < 4u) { q.y = (q.y << 8u) | qb; } else { q.x = (q.x << 8u) | qb; }
+  }
+  return sat32Mag(neg, q);
+}

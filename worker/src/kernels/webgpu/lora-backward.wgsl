@@ -5,8 +5,10 @@
 //   dx:    dxl[t,k] = narrow(Σ_j A12[j,k]·du[t,j], 12)   (the caller adds it to ternlin's dx)
 // Every Σ here is an exact 64-bit sum (int.wgsl), so the order of accumulation is free.
 // gA, gB are acc64 pairs updated in place; each invocation owns one element (no atomics).
+// SPEC v2 alpha ≠ r: du = satG(mulDivRound(Σ_n B10·dy, alpha, 2^10·r)), the Σ taken as
+// Σ_n (B10·alpha)·dy (|B10·alpha| ≤ 2^26: i32 operands of the exact 64-bit products).
 
-struct Params { t: u32, n: u32, k: u32, r: u32, xWords: u32, p5: u32, p6: u32, p7: u32 }
+struct Params { t: u32, n: u32, k: u32, r: u32, xWords: u32, p5: u32, p6: u32, p7: u32, alpha: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a12: array<i32>;
 @group(0) @binding(2) var<storage, read> b10: array<i32>;
@@ -35,8 +37,15 @@ fn gradU(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid:
   let t = i / p.r;
   let j = i - t * p.r;
   var acc = vec2u(0u, 0u);
-  for (var n = 0u; n < p.n; n++) { acc = add64(acc, mulI64(b10[n * p.r + j], dy[t * p.n + n])); }
-  let d = satG(narrow64(acc, 10u));
+  var d = 0;
+  if (p.alpha == p.r) {
+    for (var n = 0u; n < p.n; n++) { acc = add64(acc, mulI64(b10[n * p.r + j], dy[t * p.n + n])); }
+    d = satG(narrow64(acc, 10u));
+  } else {
+    let al = i32(p.alpha);
+    for (var n = 0u; n < p.n; n++) { acc = add64(acc, mulI64(b10[n * p.r + j] * al, dy[t * p.n + n])); }
+    d = satG(divRound64(acc, 1024u * p.r));
+  }
   du[i] = d;
   dux[i] = mulShr(d, sx[t], 24u);
 }

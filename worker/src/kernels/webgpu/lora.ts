@@ -14,8 +14,8 @@ function groups64(n: number): [number, number] {
   return grid2d(Math.ceil(n / 64));
 }
 
-function params(T: number, N: number, K: number, r: number, shift = 0, bound = 0, count = 0): number[] {
-  return [T, N, K, r, int8RowWords(K), shift, bound, count];
+function params(T: number, N: number, K: number, r: number, shift = 0, bound = 0, count = 0, alpha = r): number[] {
+  return [T, N, K, r, int8RowWords(K), shift, bound, count, alpha];
 }
 
 /** Records dst = clamp(rshr(src, shift), ±bound): A12 is (4, 4096), B10 is (6, 1024). */
@@ -30,9 +30,9 @@ export function encodeLoraNarrow(
 export function encodeLoraForward(
   ctx: GpuContext, encoder: GPUCommandEncoder,
   a12: GPUBuffer, b10: GPUBuffer, x8: GPUBuffer, sx: GPUBuffer, y: GPUBuffer, u: GPUBuffer,
-  T: number, N: number, K: number, r: number,
+  T: number, N: number, K: number, r: number, alpha: number = r,
 ): void {
-  const uni = ctx.uniform(params(T, N, K, r));
+  const uni = ctx.uniform(params(T, N, K, r, 0, 0, 0, alpha));
   if (T * r > 0) ctx.dispatch(encoder, ctx.pipeline(LORA_WGSL, 'down'), [uni, null, null, a12, x8, sx, u], groups64(T * r));
   if (T * N > 0) ctx.dispatch(encoder, ctx.pipeline(LORA_WGSL, 'up'), [uni, null, null, null, null, null, u, b10, y], groups64(T * N));
 }
@@ -47,8 +47,9 @@ export interface LoraBackwardGpu {
   dxl: GPUBuffer;
 }
 
-export function encodeLoraBackward(ctx: GpuContext, encoder: GPUCommandEncoder, b: LoraBackwardGpu, T: number, N: number, K: number, r: number): void {
-  const uni = ctx.uniform(params(T, N, K, r));
+export function encodeLoraBackward(ctx: GpuContext, encoder: GPUCommandEncoder, b: LoraBackwardGpu, T: number, N: number, K: number, r: number, alpha: number = r): void {
+  if (!Number.isInteger(alpha) || alpha < 1 || alpha > 65536) throw new RangeError(`lora (WebGPU): alpha ${alpha} not in [1, 65536]`);
+  const uni = ctx.uniform(params(T, N, K, r, 0, 0, 0, alpha));
   const pl = (entry: string): GPUComputePipeline => ctx.pipeline(LORA_BACKWARD_WGSL, entry);
   // du first (gradA and gradX read it), then the three independent consumers.
   if (T * r > 0) ctx.dispatch(encoder, pl('gradU'), [uni, null, b.b10, null, b.sx, null, b.dy, b.du, b.dux], groups64(T * r));
@@ -80,7 +81,7 @@ export function loraB10(ctx: GpuContext, b: Int32Array): Promise<Int32Array> {
 /** As the CPU: returns u [T,r] and adds the adapter's output into y [T,N] in place. */
 export async function loraForward(
   ctx: GpuContext, a12: Int32Array, b10: Int32Array, x8: Int8Array, sx: Int32Array, y: Int32Array,
-  T: number, N: number, K: number, r: number,
+  T: number, N: number, K: number, r: number, alpha: number = r,
 ): Promise<Int32Array> {
   const bufs = [
     ctx.upload(a12.subarray(0, r * K)), ctx.upload(b10.subarray(0, N * r)), ctx.upload(packInt8Rows(x8.subarray(0, T * K), T, K)),
@@ -88,7 +89,7 @@ export async function loraForward(
   ];
   const [ab, bb, xb, sb, yb, ub] = bufs;
   try {
-    await ctx.run((e) => encodeLoraForward(ctx, e, ab, bb, xb, sb, yb, ub, T, N, K, r));
+    await ctx.run((e) => encodeLoraForward(ctx, e, ab, bb, xb, sb, yb, ub, T, N, K, r, alpha));
     y.set(await ctx.readI32(yb, T * N));
     return await ctx.readI32(ub, T * r);
   } finally {
@@ -99,7 +100,7 @@ export async function loraForward(
 /** As the CPU: gA, gB (int64 exact sums) updated in place; dxl ← lora's int32 term of dx (written). */
 export async function loraBackward(
   ctx: GpuContext, a12: Int32Array, b10: Int32Array, x8: Int8Array, sx: Int32Array, u: Int32Array, dy: Int32Array,
-  gA: BigInt64Array, gB: BigInt64Array, dxl: Int32Array, T: number, N: number, K: number, r: number,
+  gA: BigInt64Array, gB: BigInt64Array, dxl: Int32Array, T: number, N: number, K: number, r: number, alpha: number = r,
 ): Promise<void> {
   const b: LoraBackwardGpu = {
     a12: ctx.upload(a12.subarray(0, r * K)),
@@ -115,7 +116,7 @@ export async function loraBackward(
     dxl: ctx.storage(T * K),
   };
   try {
-    await ctx.run((e) => encodeLoraBackward(ctx, e, b, T, N, K, r));
+    await ctx.run((e) => encodeLoraBackward(ctx, e, b, T, N, K, r, alpha));
     fromAcc64(await ctx.readWords(b.gA, 2 * r * K), gA.subarray(0, r * K));
     fromAcc64(await ctx.readWords(b.gB, 2 * N * r), gB.subarray(0, N * r));
     dxl.set(await ctx.readI32(b.dxl, T * K));

@@ -3,8 +3,9 @@
 //   u:       u[t,j] = clamp(mulShr(Σ_k A12[j,k]·x8[t,k], sx_t, 28), ±2^12)      (i32 Σ < 2^30, K ≤ 1024)
 //   y:       y[t,n] += rshr(Σ_j B10[n,j]·u[t,j], 2)                            (i32 Σ ≤ 2^22·r)
 // The += wraps like the CPU's Int32Array store. x8 is packed int8 rows (stride xWords words).
+// SPEC v2 alpha ≠ r: y[t,n] += mulDivRound(Σ_j B10·u, alpha, 4r) (the exact product S·alpha, acc64).
 
-struct Params { t: u32, n: u32, k: u32, r: u32, xWords: u32, shift: u32, bound: i32, count: u32 }
+struct Params { t: u32, n: u32, k: u32, r: u32, xWords: u32, shift: u32, bound: i32, count: u32, alpha: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<i32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<i32>;
@@ -55,5 +56,9 @@ fn up(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u3
   let n = i - t * p.n;
   var acc = 0;
   for (var j = 0u; j < p.r; j++) { acc += b10[n * p.r + j] * u[t * p.r + j]; }
-  y[i] += rshr(acc, 2u);
+  if (p.alpha == p.r) {
+    y[i] += rshr(acc, 2u);
+  } else {
+    y[i] += divRound64(mulI64(acc, i32(p.alpha)), 4u * p.r);
+  }
 }

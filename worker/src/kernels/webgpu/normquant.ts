@@ -1,5 +1,6 @@
 // normquant (SPEC §4.1) on WebGPU: mirrors cpu/normquant.ts `normquant` and `normquantBackward`.
 
+import type { Bf16Block } from '../cpu/bf16.ts';
 import { GpuContext, grid2d } from './device.ts';
 import { int8RowWords, unpackInt8Rows } from './packing.ts';
 import { withPrelude } from './prelude.ts';
@@ -32,35 +33,42 @@ export function allocNormQuant(ctx: GpuContext, T: number, K: number): NormQuant
   return { x8: ctx.storage(T * int8RowWords(K)), sx: ctx.storage(T), rinv: ctx.storage(T), z: ctx.storage(T) };
 }
 
-export function encodeNormquant(ctx: GpuContext, encoder: GPUCommandEncoder, v: GPUBuffer, out: NormQuantGpu, T: number, K: number): void {
+/** A learned gain on the device (SPEC v2 §4.1g): the block's integers [K] and its shift sG. */
+export interface GainGpu {
+  buf: GPUBuffer;
+  shift: number;
+}
+
+export function encodeNormquant(ctx: GpuContext, encoder: GPUCommandEncoder, v: GPUBuffer, out: NormQuantGpu, T: number, K: number, gain?: GainGpu): void {
   if (K < 1 || K > NORMQUANT_MAX_K) throw new RangeError(`normquant: K = ${K} not in [1, ${NORMQUANT_MAX_K}]`);
   if (T === 0) return;
   ctx.dispatch(
     encoder,
-    ctx.pipeline(NORMQUANT_WGSL, 'forward'),
-    [ctx.uniform([T, K, int8RowWords(K)]), v, out.x8, out.sx, out.rinv, out.z],
+    ctx.pipeline(NORMQUANT_WGSL, gain ? 'forwardGain' : 'forward'),
+    [ctx.uniform([T, K, int8RowWords(K), gain?.shift ?? 0]), v, out.x8, out.sx, out.rinv, out.z, null, null, gain?.buf ?? null],
     grid2d(T),
   );
 }
 
 export function encodeNormquantBackward(
-  ctx: GpuContext, encoder: GPUCommandEncoder, dxn: GPUBuffer, rinv: GPUBuffer, z: GPUBuffer, dv: GPUBuffer, T: number, K: number,
+  ctx: GpuContext, encoder: GPUCommandEncoder, dxn: GPUBuffer, rinv: GPUBuffer, z: GPUBuffer, dv: GPUBuffer, T: number, K: number, gain?: GainGpu,
 ): void {
   if (T * K === 0) return;
   ctx.dispatch(
     encoder,
-    ctx.pipeline(NORMQUANT_WGSL, 'backward'),
-    [ctx.uniform([T, K, int8RowWords(K)]), null, null, null, rinv, z, dxn, dv],
+    ctx.pipeline(NORMQUANT_WGSL, gain ? 'backwardGain' : 'backward'),
+    [ctx.uniform([T, K, int8RowWords(K), gain?.shift ?? 0]), null, null, null, rinv, z, dxn, dv, gain?.buf ?? null],
     grid2d(Math.ceil((T * K) / 256)),
   );
 }
 
 /** v int32 [T,K] → NormQuant. K ≤ 4096. */
-export async function normquant(ctx: GpuContext, v: Int32Array, T: number, K: number): Promise<NormQuant> {
+export async function normquant(ctx: GpuContext, v: Int32Array, T: number, K: number, gain?: Bf16Block): Promise<NormQuant> {
   const vb = ctx.upload(v.subarray(0, T * K));
   const out = allocNormQuant(ctx, T, K);
+  const g = gain ? { buf: ctx.upload(gain.q), shift: gain.shift } : undefined;
   try {
-    await ctx.run((e) => encodeNormquant(ctx, e, vb, out, T, K));
+    await ctx.run((e) => encodeNormquant(ctx, e, vb, out, T, K, g));
     return {
       x8: unpackInt8Rows(await ctx.readWords(out.x8, T * int8RowWords(K)), T, K),
       sx: await ctx.readI32(out.sx, T),
@@ -69,15 +77,17 @@ export async function normquant(ctx: GpuContext, v: Int32Array, T: number, K: nu
     };
   } finally {
     for (const b of [vb, out.x8, out.sx, out.rinv, out.z]) b.destroy();
+    g?.buf.destroy();
   }
 }
 
 /** dv = satG(mulShr(dxn, rinv, z)) per row (rms held constant). */
-export async function normquantBackward(ctx: GpuContext, dxn: Int32Array, nq: NormQuant, T: number, K: number): Promise<Int32Array> {
+export async function normquantBackward(ctx: GpuContext, dxn: Int32Array, nq: NormQuant, T: number, K: number, gain?: Bf16Block): Promise<Int32Array> {
   const bufs = [ctx.upload(dxn.subarray(0, T * K)), ctx.upload(nq.rinv), ctx.upload(nq.z), ctx.storage(T * K)];
   const [db, rb, zb, vb] = bufs;
+  if (gain) bufs.push(ctx.upload(gain.q));
   try {
-    await ctx.run((e) => encodeNormquantBackward(ctx, e, db, rb, zb, vb, T, K));
+    await ctx.run((e) => encodeNormquantBackward(ctx, e, db, rb, zb, vb, T, K, gain ? { buf: bufs[4], shift: gain.shift } : undefined));
     return await ctx.readI32(vb, T * K);
   } finally {
     for (const b of bufs) b.destroy();

@@ -6,7 +6,9 @@
 //             (|a·c ± b·s| < 2^26: i32)
 //   backward: ga = satG(narrow(ga'·c + gb'·s, 14)), gb = satG(narrow(gb'·c − ga'·s, 14))
 //             (gradients up to 2^31 × Q14: exact 64-bit sums)
-// Pairs are adjacent elements (2i, 2i+1) within each head; x is [T, H·dh] row-major.
+// Pairs are adjacent elements (2i, 2i+1) within each head; x is [T, H·dh] row-major. SPEC v2:
+// `table` takes log2(θ) in Q16 as p3 (0: θ = 10000), and apply/backward take the layout as p3
+// (0: adjacent; 1: rotate_half, pairs (i, i + dh/2)).
 
 struct Params { t: u32, h: u32, dh: u32, p3: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -18,7 +20,8 @@ struct Params { t: u32, h: u32, dh: u32, p3: u32 }
 const GRID_X: u32 = 32768u;
 
 fn ropeFrequency(i: u32, dh: u32) -> u32 {
-  let e = divr(2u * i * LOG2_10000_Q16, dh);
+  let lg = select(LOG2_10000_Q16, p.p3, p.p3 != 0u);
+  let e = divr(2u * i * lg, dh);
   let k = e >> 16u;
   // TURN_Q32 · pow2neg(·) < 2^45; narrow to f_i < 2^30.
   return u32(narrow64(mulI64(TURN_Q32, pow2neg(i32((e & 0xFFFFu) >> 1u))), 15u + k));
@@ -58,7 +61,7 @@ fn pairIndex(wg: vec3u, lid: u32, tab: ptr<function, u32>) -> u32 {
   let h = rem / half;
   let i = rem - h * half;
   *tab = t * half + i;
-  return t * p.h * p.dh + h * p.dh + 2u * i;
+  return t * p.h * p.dh + h * p.dh + select(2u * i, i, p.p3 == 1u);
 }
 
 @compute @workgroup_size(256)
@@ -68,10 +71,11 @@ fn apply(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid:
   let o = pairIndex(wg, lid, &tab);
   let c = cosT[tab];
   let s = sinT[tab];
+  let ob = o + select(1u, p.dh / 2u, p.p3 == 1u);
   let a = x[o];
-  let b = x[o + 1u];
+  let b = x[ob];
   y[o] = clamp(rshr(a * c - b * s, 14u), -2047, 2047);
-  y[o + 1u] = clamp(rshr(a * s + b * c, 14u), -2047, 2047);
+  y[ob] = clamp(rshr(a * s + b * c, 14u), -2047, 2047);
 }
 
 @compute @workgroup_size(256)
@@ -81,8 +85,9 @@ fn backward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) l
   let o = pairIndex(wg, lid, &tab);
   let c = cosT[tab];
   let s = sinT[tab];
+  let ob = o + select(1u, p.dh / 2u, p.p3 == 1u);
   let ga = x[o];
-  let gb = x[o + 1u];
+  let gb = x[ob];
   y[o] = satG(narrow64(add64(mulI64(ga, c), mulI64(gb, s)), 14u));
-  y[o + 1u] = satG(narrow64(add64(mulI64(gb, c), neg64(mulI64(ga, s))), 14u));
+  y[ob] = satG(narrow64(add64(mulI64(gb, c), neg64(mulI64(ga, s))), 14u));
 }

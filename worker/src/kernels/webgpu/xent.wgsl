@@ -1,5 +1,6 @@
-// Cross-entropy over the 256-byte vocabulary (SPEC §4.8), one 256-invocation workgroup per
-// token, one invocation per vocabulary entry (needs int.wgsl + poly.wgsl):
+// Cross-entropy over a vocabulary of V ≤ 32768 entries (SPEC §4.8; v1: V = 256), one
+// 256-invocation workgroup per token, each invocation taking entries v ≡ lid (mod 256)
+// (needs int.wgsl + poly.wgsl). V ≤ 32768 keeps S ≤ 2^30 (i32 reduction) and divr's 2a + b < 2^32:
 //   mx = max_v y_v; e_v = iexp(−(mx − y_v)); S = Σ e_v ∈ [2^15, 2^23]
 //   loss_t = (mx − y_target) + iln(S)                 (Q16 nats)
 //   dy_v = 2·(divr(e_v·2^15, S) − [v = target]·2^15)  (Q16)
@@ -8,7 +9,7 @@
 // host adds them exactly, since their sum may not fit 32 bits. A target < 0 means no target:
 // zero gradient row, zero loss.
 
-struct Params { t: u32, p1: u32, p2: u32, p3: u32 }
+struct Params { t: u32, vocab: u32, p2: u32, p3: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> logits: array<i32>;
 @group(0) @binding(2) var<storage, read> targets: array<i32>;
@@ -20,37 +21,48 @@ var<workgroup> red: array<i32, 256>;
 var<workgroup> tgtShared: i32;
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) v: u32) {
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = wg.x + wg.y * GRID_X;
   if (row >= p.t) { return; }
-  if (v == 0u) { tgtShared = targets[row]; }
+  let V = p.vocab;
+  if (lid == 0u) { tgtShared = targets[row]; }
   let tgt = workgroupUniformLoad(&tgtShared);
-  let o = row * 256u + v;
+  let base = row * V;
   if (tgt < 0) {
-    dlogits[o] = 0;
-    if (v == 0u) { loss[2u * row] = 0u; loss[2u * row + 1u] = 0u; }
+    for (var v = lid; v < V; v += 256u) { dlogits[base + v] = 0; }
+    if (lid == 0u) { loss[2u * row] = 0u; loss[2u * row + 1u] = 0u; }
     return;
   }
-  let y = logits[o];
-  red[v] = y;
+  var lmax = -2147483647 - 1;
+  for (var v = lid; v < V; v += 256u) { lmax = max(lmax, logits[base + v]); }
+  red[lid] = lmax;
   workgroupBarrier();
   for (var s = 128u; s > 0u; s >>= 1u) {
-    if (v < s) { red[v] = max(red[v], red[v + s]); }
+    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
     workgroupBarrier();
   }
   let mx = workgroupUniformLoad(&red[0]);
-  let e = iexpNeg(u32(mx) - u32(y));
+  // e_v goes to dlogits as scratch; each invocation revisits only its own entries.
+  var lsum = 0;
+  for (var v = lid; v < V; v += 256u) {
+    let e = iexpNeg(u32(mx) - u32(logits[base + v]));
+    dlogits[base + v] = e;
+    lsum += e;
+  }
   workgroupBarrier();
-  red[v] = e;
+  red[lid] = lsum;
   workgroupBarrier();
   for (var s = 128u; s > 0u; s >>= 1u) {
-    if (v < s) { red[v] += red[v + s]; }
+    if (lid < s) { red[lid] += red[lid + s]; }
     workgroupBarrier();
   }
   let sum = u32(workgroupUniformLoad(&red[0]));
-  dlogits[o] = 2 * (i32(divr(u32(e) << 15u, sum)) - select(0, 32768, i32(v) == tgt));
-  if (i32(v) == tgt) {
-    loss[2u * row] = u32(mx) - u32(y);
+  for (var v = lid; v < V; v += 256u) {
+    let e = dlogits[base + v];
+    dlogits[base + v] = 2 * (i32(divr(u32(e) << 15u, sum)) - select(0, 32768, i32(v) == tgt));
+  }
+  if (u32(tgt) % 256u == lid) {
+    loss[2u * row] = u32(mx) - u32(logits[base + u32(tgt)]);
     loss[2u * row + 1u] = u32(iln(sum));
   }
 }
