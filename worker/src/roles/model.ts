@@ -40,18 +40,27 @@ export function identityOfVersion(v: ModelVersion): ModelIdentity {
   const arch = v.architecture;
   if (!arch || !v.lora) throw badModel(`model version ${v.number} has no architecture or LoRA config`);
   if (v.manifestCid !== '') throw badModel(`model version ${v.number} is a Hugging Face model directory (manifest ${v.manifestCid}); this worker cannot train it yet`);
-  if (arch.vocabSize !== 256 || arch.nKvHeads !== 0 || arch.ffn !== '' || arch.ropeTheta !== 0 || arch.ropeLayout !== '' || arch.normGains || arch.embedding !== '') {
-    throw badModel(`model version ${v.number} has a 2B4T-family (SPEC v2) architecture; this worker cannot train it yet`);
-  }
   const backbone: BackboneRef = v.backboneSeed !== '' ? { seed: hexToBytes(v.backboneSeed) } : { cid: v.modelCid };
-  const cfg: ModelConfig = {
-    vocab: 256,
+  const base: ModelConfig = {
+    vocab: arch.vocabSize,
     dModel: arch.dModel, nLayers: arch.nLayers, nHeads: arch.nHeads, dFF: arch.dFf, seqLen: arch.seqLen, loraRank: v.lora.rank,
     seed: 'seed' in backbone ? backbone.seed : loraSeedForCid(backbone.cid),
     // The version's LoRA targets are honoured (SPEC §6: state bytes hold exactly them; q,k,v,o is
-    // v1). Its alpha is not applied to these byte-level (v1) architectures: their integers are
-    // fixed by SPEC v1 (scale 1, i.e. alpha = rank); v2 architectures carry loraAlpha (SPEC §5.2).
+    // v1). Its alpha is not applied to byte-level (v1) architectures: their integers are fixed by
+    // SPEC v1 (scale 1, i.e. alpha = rank); the 2B4T family carries loraAlpha (SPEC §5.2).
     ...(v.lora.targets.length > 0 ? { loraTargets: v.lora.targets as LoraTarget[] } : {}),
+  };
+  // The 2B4T family (SPEC v2 §5.2; modules/model README "Architecture"): each field the chain sets.
+  const v2 = arch.vocabSize !== 256 || arch.nKvHeads !== 0 || arch.ffn !== '' || arch.ropeTheta !== 0 || arch.ropeLayout !== '' || arch.normGains || arch.embedding !== '';
+  const cfg: ModelConfig = !v2 ? base : {
+    ...base,
+    ...(arch.nKvHeads !== 0 ? { nKvHeads: arch.nKvHeads } : {}),
+    ...(arch.ffn !== '' ? { ffn: arch.ffn as 'plain' | 'gated' } : {}),
+    ...(arch.ropeTheta !== 0 ? { ropeTheta: arch.ropeTheta } : {}),
+    ...(arch.ropeLayout !== '' ? { ropeLayout: arch.ropeLayout as 'adjacent' | 'half' } : {}),
+    ...(arch.normGains ? { normGains: true } : {}),
+    ...(arch.embedding !== '' ? { embedding: arch.embedding as 'ternary' | 'bf16-tied' } : {}),
+    loraAlpha: v.lora.alpha,
   };
   return { version: v.number, backbone, cfg };
 }
