@@ -84,15 +84,10 @@ export function computeWeightSource(poc: Pick<PocViewKeeper, 'computeWeight' | '
 
 /** PoC's view of staking: miners by bech32 address, validators to draw, the slash and penalty paths verification uses. */
 export function pocStaking(staking: StakingKeeper): PocStaking {
+  const miners = minerReader(staking);
   return {
     miner(store, address) {
-      let raw: Uint8Array;
-      try {
-        raw = decodeAddress(address);
-      } catch {
-        return undefined;
-      }
-      const info = staking.miner(store, raw);
+      const info = miners.miner(store, address);
       return info === undefined ? undefined : { jailed: info.jailed };
     },
     validatorCandidates: (store) => staking.validatorCandidates(store),
