@@ -121,7 +121,7 @@ export class NodeMetrics implements MetricsExporter {
       }),
     });
     const disputesOpen = new Gauge({
-      name: 'r3mes_disputes_open', help: 'Unresolved verification disputes in the committed state, by layer (l2, l3) and stage.', labelNames: ['layer', 'stage'], registers,
+      name: 'r3mes_disputes_open', help: 'Unresolved verification disputes in the committed state, by layer (l2, l3, bisection) and stage.', labelNames: ['layer', 'stage'], registers,
       collect: () => this.guard('collect_disputes', () => {
         const counts = new Map<DisputeStage, number>();
         for (const dispute of this.app.verification.openDisputes(this.app.store.committed())) counts.set(dispute.stage, (counts.get(dispute.stage) ?? 0) + 1);

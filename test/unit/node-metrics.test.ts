@@ -155,7 +155,7 @@ t.test('GET /metrics on the REST listener: height, txs by code, CheckTx and Fina
   t.ok(collecting !== undefined, 'the default genesis model opened a window');
   t.equal(after.value('r3mes_training_windows_open', { status: 'collecting' }), 1, 'one window collecting, read from the committed state');
   t.equal(after.value('r3mes_training_windows_open', { status: 'aggregating' }), 0, 'none aggregating');
-  t.equal(after.samples('r3mes_disputes_open').length, 4, 'open disputes: one series per layer/stage');
+  t.equal(after.samples('r3mes_disputes_open').length, 5, 'open disputes: one series per layer/stage (l2 draw, l2 answer, l3 draw, l3 voting, bisection)');
   t.equal(after.sum('r3mes_disputes_open'), 0, 'none open');
   t.equal(after.sum('r3mes_invariant_failures_total'), 0, 'no invariant failure');
   t.equal(after.sum('r3mes_metrics_errors_total'), 0, 'no recorder failed');
