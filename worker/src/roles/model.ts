@@ -39,7 +39,8 @@ function badModel(msg: string): OutputError {
 export function identityOfVersion(v: ModelVersion): ModelIdentity {
   const arch = v.architecture;
   if (!arch || !v.lora) throw badModel(`model version ${v.number} has no architecture or LoRA config`);
-  if (v.manifestCid !== '') throw badModel(`model version ${v.number} is a Hugging Face model directory (manifest ${v.manifestCid}); this worker cannot train it yet`);
+  // Fields a record written before they existed lacks read as their proto3 defaults.
+  if ((v.manifestCid ?? '') !== '') throw badModel(`model version ${v.number} is a Hugging Face model directory (manifest ${v.manifestCid}); this worker cannot train it yet`);
   const backbone: BackboneRef = v.backboneSeed !== '' ? { seed: hexToBytes(v.backboneSeed) } : { cid: v.modelCid };
   const base: ModelConfig = {
     vocab: arch.vocabSize,
@@ -51,15 +52,16 @@ export function identityOfVersion(v: ModelVersion): ModelIdentity {
     ...(v.lora.targets.length > 0 ? { loraTargets: v.lora.targets as LoraTarget[] } : {}),
   };
   // The 2B4T family (SPEC v2 §5.2; modules/model README "Architecture"): each field the chain sets.
-  const v2 = arch.vocabSize !== 256 || arch.nKvHeads !== 0 || arch.ffn !== '' || arch.ropeTheta !== 0 || arch.ropeLayout !== '' || arch.normGains || arch.embedding !== '';
+  const { nKvHeads = 0, ffn = '', ropeTheta = 0, ropeLayout = '', normGains = false, embedding = '' } = arch;
+  const v2 = arch.vocabSize !== 256 || nKvHeads !== 0 || ffn !== '' || ropeTheta !== 0 || ropeLayout !== '' || normGains || embedding !== '';
   const cfg: ModelConfig = !v2 ? base : {
     ...base,
-    ...(arch.nKvHeads !== 0 ? { nKvHeads: arch.nKvHeads } : {}),
-    ...(arch.ffn !== '' ? { ffn: arch.ffn as 'plain' | 'gated' } : {}),
-    ...(arch.ropeTheta !== 0 ? { ropeTheta: arch.ropeTheta } : {}),
-    ...(arch.ropeLayout !== '' ? { ropeLayout: arch.ropeLayout as 'adjacent' | 'half' } : {}),
-    ...(arch.normGains ? { normGains: true } : {}),
-    ...(arch.embedding !== '' ? { embedding: arch.embedding as 'ternary' | 'bf16-tied' } : {}),
+    ...(nKvHeads !== 0 ? { nKvHeads } : {}),
+    ...(ffn !== '' ? { ffn: ffn as 'plain' | 'gated' } : {}),
+    ...(ropeTheta !== 0 ? { ropeTheta } : {}),
+    ...(ropeLayout !== '' ? { ropeLayout: ropeLayout as 'adjacent' | 'half' } : {}),
+    ...(normGains ? { normGains: true } : {}),
+    ...(embedding !== '' ? { embedding: embedding as 'ternary' | 'bf16-tied' } : {}),
     loraAlpha: v.lora.alpha,
   };
   return { version: v.number, backbone, cfg };
