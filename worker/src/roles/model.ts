@@ -43,7 +43,7 @@ export function identityOfVersion(v: ModelVersion): ModelIdentity {
   if ((v.manifestCid ?? '') !== '') throw badModel(`model version ${v.number} is a Hugging Face model directory (manifest ${v.manifestCid}); this worker cannot train it yet`);
   const backbone: BackboneRef = v.backboneSeed !== '' ? { seed: hexToBytes(v.backboneSeed) } : { cid: v.modelCid };
   const base: ModelConfig = {
-    vocab: arch.vocabSize,
+    vocab: arch.vocabSize || 256, // absent in records from before it varied: the byte vocabulary
     dModel: arch.dModel, nLayers: arch.nLayers, nHeads: arch.nHeads, dFF: arch.dFf, seqLen: arch.seqLen, loraRank: v.lora.rank,
     seed: 'seed' in backbone ? backbone.seed : loraSeedForCid(backbone.cid),
     // The version's LoRA targets are honoured (SPEC §6: state bytes hold exactly them; q,k,v,o is
@@ -53,7 +53,7 @@ export function identityOfVersion(v: ModelVersion): ModelIdentity {
   };
   // The 2B4T family (SPEC v2 §5.2; modules/model README "Architecture"): each field the chain sets.
   const { nKvHeads = 0, ffn = '', ropeTheta = 0, ropeLayout = '', normGains = false, embedding = '' } = arch;
-  const v2 = arch.vocabSize !== 256 || nKvHeads !== 0 || ffn !== '' || ropeTheta !== 0 || ropeLayout !== '' || normGains || embedding !== '';
+  const v2 = (arch.vocabSize || 256) !== 256 || nKvHeads !== 0 || ffn !== '' || ropeTheta !== 0 || ropeLayout !== '' || normGains || embedding !== '';
   const cfg: ModelConfig = !v2 ? base : {
     ...base,
     ...(nKvHeads !== 0 ? { nKvHeads } : {}),
