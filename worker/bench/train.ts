@@ -1,35 +1,89 @@
-// Tokens per second of a CPU training step (forward + backward + optimizer) on one chunk.
-// Run: npx tsx worker/bench/train.ts [dModel] [nLayers] [seqLen] [chunkTokens]
+// Tokens per second of a CPU training step (forward + backward + optimizer) on one chunk: in
+// process on one thread, then on pools of compute threads (src/train/pool.ts: the chunk's sequences
+// split between threads), with the speed-up over one pooled thread and a check that every thread
+// count gives the same state hash.
+// Run: npx tsx worker/bench/train.ts [devnet|genesis | dModel nLayers seqLen chunkTokens] [--threads 1,2] [--steps N]
 
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { initAdapter } from '../src/model/adapter.ts';
 import { generateBackbone } from '../src/model/backbone.ts';
 import type { ModelConfig } from '../src/model/config.ts';
 import { forward, quantizeAdapter } from '../src/model/forward.ts';
+import { ComputePool } from '../src/train/pool.ts';
 import { trainStep } from '../src/train/step.ts';
+import { ComputeThread } from '../src/train/thread.ts';
+import { benchChunk, benchConfig } from './shapes.ts';
 
-const [dModel, nLayers, seqLen, chunkTokens] = [64, 2, 64, 2048].map((d, i) => Number(process.argv[2 + i] ?? d));
-const seed = new Uint8Array(32).fill(42);
-const cfg: ModelConfig = { vocab: 256, dModel, nLayers, nHeads: Math.max(1, dModel / 16), dFF: 4 * dModel, seqLen, loraRank: 8, seed };
+const args = process.argv.slice(2);
+const flag = (name: string, def: string): string => {
+  const i = args.indexOf(name);
+  if (i < 0) return def;
+  const v = args[i + 1];
+  args.splice(i, 2);
+  return v ?? def;
+};
+const threadCounts = flag('--threads', '1,2').split(',').map(Number);
+const stepsArg = flag('--steps', '');
+let cfg: ModelConfig;
+let chunkTokens: number;
+if (args[0] === undefined || /^[a-z]/.test(args[0])) {
+  ({ cfg, chunkTokens } = benchConfig(args[0] ?? 'devnet'));
+} else {
+  const [dModel, nLayers, seqLen, ct] = [64, 2, 64, 2048].map((d, i) => Number(args[i] ?? d));
+  cfg = { vocab: 256, dModel, nLayers, nHeads: Math.max(1, dModel / 16), dFF: 4 * dModel, seqLen, loraRank: 8, seed: new Uint8Array(32).fill(42) };
+  chunkTokens = ct;
+}
+const steps = Number(stepsArg || (cfg.dModel >= 256 ? 2 : 3));
 const bb = generateBackbone(cfg);
-let state = initAdapter(cfg);
-const chunk = new Uint8Array(chunkTokens);
-for (let i = 0; i < chunk.length; i++) chunk[i] = 32 + ((i * 2654435761) >>> 25); // fixed printable-ish bytes
-
+const chunk = benchChunk(chunkTokens);
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
-const steps = 3;
-trainStep(bb, state, chunk, 0, { lr: 64 }); // warm-up: JIT and RoPE tables
-// CPU time as well as wall time: on a shared machine wall time measures the neighbours too.
-const cpu0 = process.cpuUsage();
+/** CPU ms of the whole process (every thread) since `c0`. */
+const cpuMs = (c0: NodeJS.CpuUsage): number => {
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000;
+};
+
+console.log(`config D${cfg.dModel} L${cfg.nLayers} H${cfg.nHeads} F${cfg.dFF} T${cfg.seqLen} r${cfg.loraRank}, chunk ${chunkTokens} tokens (${chunkTokens / cfg.seqLen} sequences), ${steps} timed steps after one warm-up`);
+
+// In process, one thread: the reference figure (no thread, no copies).
+let state = initAdapter(cfg);
+trainStep(bb, state, chunk, 0, { lr: 64 }); // warm-up: JIT, RoPE tables, wasm
+let c0 = process.cpuUsage();
 let t0 = now();
-for (let s = 1; s <= steps; s++) state = trainStep(bb, state, chunk, s, { lr: 64 }).state;
-const trainMs = (now() - t0) / steps;
-const cpu = process.cpuUsage(cpu0);
-const trainCpuMs = (cpu.user + cpu.system) / 1000 / steps;
+let lastHash = '';
+for (let s = 1; s <= steps; s++) {
+  const r = trainStep(bb, state, chunk, s, { lr: 64 });
+  state = r.state;
+  lastHash = bytesToHex(r.hash);
+}
+const inMs = (now() - t0) / steps;
+const inCpu = cpuMs(c0) / steps;
+console.log(`in process: ${inMs.toFixed(0)} ms/step wall, ${((chunkTokens * 1000) / inMs).toFixed(0)} tokens/s, ${((chunkTokens * 1000) / inCpu).toFixed(0)} tokens per CPU-second`);
 const lq = quantizeAdapter(state);
 t0 = now();
-for (let o = 0; o < chunk.length; o += seqLen) forward(bb, lq, chunk.subarray(o, o + seqLen));
+for (let o = 0; o < chunk.length; o += cfg.seqLen) forward(bb, lq, chunk.subarray(o, o + cfg.seqLen));
 const fwdMs = now() - t0;
-console.log(`config d=${dModel} L=${nLayers} F=${4 * dModel} T=${seqLen} r=8 chunk=${chunkTokens}`);
-console.log(`train step: ${trainMs.toFixed(0)} ms/chunk = ${((chunkTokens * 1000) / trainMs).toFixed(0)} tokens/s wall, `
-  + `${((chunkTokens * 1000) / trainCpuMs).toFixed(0)} tokens per CPU-second (one thread)`);
-console.log(`forward only: ${fwdMs.toFixed(0)} ms/chunk = ${((chunkTokens * 1000) / fwdMs).toFixed(0)} tokens/s (backward+update ≈ ${(trainMs / fwdMs).toFixed(1)}× forward)`);
+console.log(`forward only: ${fwdMs.toFixed(0)} ms/chunk (step ≈ ${(inMs / fwdMs).toFixed(1)}× forward)`);
+
+// Pools: the same steps from the same initial state, split between n threads.
+let base: number | undefined;
+for (const n of threadCounts) {
+  const pool = new ComputePool(Array.from({ length: n }, (_, i) => new ComputeThread({ name: `bench thread ${i + 1}` })));
+  let st = initAdapter(cfg);
+  await pool.step(bb, st, chunk, 0, { lr: 64 }); // warm-up: the backbone crosses, each thread JITs
+  c0 = process.cpuUsage();
+  t0 = now();
+  let hash = '';
+  for (let s = 1; s <= steps; s++) {
+    const r = await pool.step(bb, st, chunk, s, { lr: 64 });
+    st = r.state;
+    hash = bytesToHex(r.hash);
+  }
+  const ms = (now() - t0) / steps;
+  const cpu = cpuMs(c0) / steps;
+  pool.close();
+  base ??= ms;
+  console.log(`${n} thread${n === 1 ? ' ' : 's'}: ${ms.toFixed(0)} ms/step wall, ${((chunkTokens * 1000) / ms).toFixed(0)} tokens/s, `
+    + `${((chunkTokens * 1000) / cpu).toFixed(0)} tokens per CPU-second, speed-up ×${(base / ms).toFixed(2)} over ${threadCounts[0]}; `
+    + `state hash ${hash === lastHash ? 'identical to in process' : `DIFFERS (${hash} vs ${lastHash})`}`);
+}

@@ -9,8 +9,9 @@
 // not a speed-up one (see `npm run bench`).
 //
 // Off the event loop: the `cpu` backend runs every step and every evaluation on the process's
-// compute thread (src/train/thread.ts), so connections, timers and the /stats server stay live
-// while a job runs; `{ inProcess: true }` runs them on the calling thread (the same functions, so
+// compute threads (src/train/thread.ts; several cores: src/train/pool.ts, the chunk's sequences
+// split between threads, the same bytes for any count), so connections, timers and the /stats
+// server stay live while a job runs; `{ inProcess: true }` runs them on the calling thread (the same functions, so
 // the same bytes; for tests and benchmarks). The `webgpu` backend's step stays on the main thread:
 // its work is recorded into command buffers and runs on the device (Dawn's threads, or llvmpipe's),
 // and the step awaits it; its evaluation (CPU forward passes) goes to the compute thread too.
@@ -21,6 +22,7 @@ import { type Backbone, refuseV2 } from './model/backbone.ts';
 import { type Evaluation, evaluate } from './train/evaluate.ts';
 import { type StepOptions, type StepResult, trainStep } from './train/step.ts';
 import { WEBGPU_V2, WebGpuTrainer } from './train/step-webgpu.ts';
+import { ComputePool, sharedComputePool } from './train/pool.ts';
 import { type ComputeThread, sharedComputeThread } from './train/thread.ts';
 
 export type BackendName = 'cpu' | 'webgpu';
@@ -49,13 +51,25 @@ export class BackendError extends Error {
 export interface CpuBackendOptions {
   /** compute on the calling thread (blocks its event loop for the whole step) */
   readonly inProcess?: boolean;
-  /** the thread to compute on (default: the process's shared compute thread) */
+  /** the one thread to compute on (instead of the process's shared pool) */
   readonly thread?: ComputeThread;
+  /** the threads to compute on (instead of the process's shared pool) */
+  readonly pool?: ComputePool;
+  /** compute threads of the process's shared pool to use (default: the available cores) */
+  readonly threads?: number;
+}
+
+/** Options of chooseBackend. */
+export interface ChooseBackendOptions {
+  /** the CPU backend's compute threads (default: the available cores); the bytes are the same for any count */
+  readonly threads?: number;
 }
 
 /**
- * The TypeScript reference kernels. By default on the process's compute thread, shared by every
- * CPU backend and left running on close() (an idle thread never keeps the process alive).
+ * The TypeScript reference kernels. By default on the process's pool of compute threads
+ * (train/pool.ts: one per available core, or `threads`), shared by every CPU backend and left
+ * running on close() (an idle thread never keeps the process alive). A step over several threads
+ * splits the chunk's sequences between them: the same bytes as one thread.
  */
 export function cpuBackend(options: CpuBackendOptions = {}): TrainBackend {
   const base = `cpu (TypeScript reference kernels, node ${process.version}`;
@@ -68,12 +82,12 @@ export function cpuBackend(options: CpuBackendOptions = {}): TrainBackend {
       close: () => {},
     };
   }
-  const thread = options.thread ?? sharedComputeThread();
+  const pool = options.pool ?? (options.thread ? new ComputePool([options.thread]) : sharedComputePool(options.threads));
   return {
     name: 'cpu',
-    adapter: `${base}, on a worker thread)`,
-    step: (bb, state, chunk, step, opts) => thread.step(bb, state, chunk, step, opts),
-    evaluate: (bb, state, bytes) => thread.evaluate(bb, state, bytes),
+    adapter: `${base}, on ${pool.size === 1 ? 'a worker thread' : `${pool.size} worker threads`})`,
+    step: (bb, state, chunk, step, opts) => pool.step(bb, state, chunk, step, opts),
+    evaluate: (bb, state, bytes) => pool.evaluate(bb, state, bytes),
     close: () => {},
   };
 }
@@ -138,7 +152,7 @@ export async function gpuContextFor(choice: BackendChoice): Promise<GpuContext |
   }
 }
 
-export async function chooseBackend(choice: BackendChoice): Promise<TrainBackend> {
+export async function chooseBackend(choice: BackendChoice, options: ChooseBackendOptions = {}): Promise<TrainBackend> {
   const ctx = await gpuContextFor(choice);
-  return ctx === undefined ? cpuBackend() : webgpuBackend(ctx);
+  return ctx === undefined ? cpuBackend({ threads: options.threads }) : webgpuBackend(ctx);
 }

@@ -56,9 +56,9 @@ t.test('--help on every command', async (t) => {
   const top = help(['--help']);
   for (const c of ['train', 'verify', 'arbitrate', 'aggregate', 'serve']) t.match(top, c);
   const expect: Record<string, string[]> = {
-    train: ['--node', '--home', '--key', '--keyring-backend', '--backend', '--store', '--ipfs-api', '--gateway-listen', '--once', '--steps', '--model'],
-    verify: ['--step', '--state', '--trace', '--delta', '--submission', '--chunk-file', '--chunk-index', '--backend'],
-    arbitrate: ['--backend', '--submission', '--delta'],
+    train: ['--node', '--home', '--key', '--keyring-backend', '--backend', '--store', '--ipfs-api', '--gateway-listen', '--once', '--steps', '--model', '--threads'],
+    verify: ['--step', '--state', '--trace', '--delta', '--submission', '--chunk-file', '--chunk-index', '--backend', '--threads'],
+    arbitrate: ['--backend', '--submission', '--delta', '--threads'],
     aggregate: ['--rule', '--inputs', '--once', '--key', '--out'],
     serve: ['--listen', '--store', '--ipfs-api'],
   };
@@ -97,6 +97,15 @@ t.test('verify: one step from a committed state, a whole delta; mismatches and b
   const whole = await run(['arbitrate', '--delta', p('delta'), '--chunk-file', p('chunk')]);
   t.equal(whole.code, 0, whole.stderr);
   t.equal((JSON.parse(whole.stdout) as { match: boolean }).match, true);
+  // --threads: the chunk's sequences split between compute threads, the same verdict and gradient hash.
+  for (const n of ['1', '3']) {
+    const on = await run(['arbitrate', '--delta', p('delta'), '--chunk-file', p('chunk'), '--threads', n]);
+    t.equal(on.code, 0, on.stderr);
+    t.same(JSON.parse(on.stdout), JSON.parse(whole.stdout), `arbitrate --threads ${n}: the same result`);
+  }
+  const zero = await run(['arbitrate', '--delta', p('delta'), '--chunk-file', p('chunk'), '--threads', '0']);
+  t.equal(zero.code, 1);
+  t.match(zero.stderr, /error: --threads must be at least 1/);
 
   // The same delta (mined on the CPU) re-executed on WebGPU (llvmpipe here): same verdict.
   const onGpu = await run(['verify', '--delta', p('delta'), '--chunk-file', p('chunk'), '--backend', 'webgpu']);

@@ -37,6 +37,7 @@ import { type DatasetChain, type WindowChunk, windowChunks } from '../data/windo
 import { writeFile } from 'node:fs/promises';
 import { cidOf } from '../storage/cid.ts';
 import { addPocCheckCommand, addPocCommand, trainBackendOnDevices } from './poc.ts';
+import { defaultThreads, MAX_THREADS } from '../train/pool.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 /** One chunk source per chain connection, so a role loop's passes share its opened datasets and shards. */
@@ -56,6 +57,13 @@ const homeOption = () => new Option('--home <dir>', 'home directory: keyring-<ba
 const keyOption = () => new Option('--key <name>', 'key name in the keyring').makeOptionMandatory();
 const keyringOption = () => new Option('--keyring-backend <backend>', "'file' (passphrase from $R3MES_KEYRING_PASSPHRASE) or 'test'").choices(['file', 'test']).default('file');
 const backendOption = (def = 'auto') => new Option('--backend <backend>', 'cpu, webgpu or auto').choices(BACKEND_CHOICES as string[]).default(def);
+const threadsOption = () => new Option('--threads <n>', 'CPU backend: compute threads; a step splits the chunk\'s sequences between them (the same bytes for any count)').default(String(defaultThreads()), 'the available cores');
+/** --threads: 1..MAX_THREADS. */
+const parseThreads = (text: string): number => {
+  const n = parseUint(text, '--threads', MAX_THREADS);
+  if (n < 1) throw new Error('--threads must be at least 1');
+  return n;
+};
 const storeOptions = (c: Command) =>
   c.option('--store <dir>', 'embedded blockstore directory (default <home>/worker/store)')
     .option('--ipfs-api <url>', 'use a Kubo RPC endpoint instead of the embedded store')
@@ -142,11 +150,14 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--poll-ms <ms>', 'how often to look at the chain', '3000')
     .option('--announce <locations>', ANNOUNCE_HELP)
     .option('--devices <list>', 'train data-parallel on several WebGPU devices: "all" or ids like 0,1 (same bytes as one device)')
+    .addOption(threadsOption())
     .option('--cheat [mode]', 'DEMO ONLY: "delta" (the default): tamper the delta before upload (consistent CID and hash); "middle-step": tamper the state after the middle step of the job and train on from it (a consistent trace with one wrong step; a bisection narrows to it). Re-execution exposes either'))
     .action(async (o: StoreOpts & {
       node: string; home: string; key: string; keyringBackend: KeyringBackend; backend: BackendChoice; gatewayListen?: string; listen?: string;
       once?: boolean; steps: string; lr: string; perWindow: string; model?: string; pollMs: string; cheat?: boolean | string; announce?: string; devices?: string;
+      threads: string;
     }) => {
+      const threads = parseThreads(o.threads);
       const announce = o.announce !== undefined ? parseAnnounce(o.announce) : undefined;
       const steps = parseUint(o.steps, '--steps', 1024);
       const lr = parseUint(o.lr, '--lr', 65536);
@@ -156,7 +167,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
       if (o.gatewayListen !== undefined && o.listen !== undefined) throw new Error('give --gateway-listen (store, /stats, /metrics) or --listen (/stats, /metrics only), not both');
       if (o.listen !== undefined) parseListen(o.listen);
       const onDevices = o.devices === undefined ? undefined : await trainBackendOnDevices(o.devices, o.backend, log);
-      const backend = onDevices?.backend ?? await chooseBackend(o.backend);
+      const backend = onDevices?.backend ?? await chooseBackend(o.backend, { threads });
       const modelFile = await readModelFile(o.model);
       const { store: ownStore, describe } = await storeFrom(o);
       const { openSigner, RpcChainReader, RpcChainWriter, mineOnce, identityOfVersion, DEFAULT_RETRY } = await chainModules();
@@ -229,6 +240,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
   const reexec = (name: 'verify' | 'arbitrate', description: string) =>
     storeOptions(program.command(name).description(description)
       .addOption(backendOption(name === 'arbitrate' ? 'cpu' : 'auto'))
+      .addOption(threadsOption())
       .option('--step <k>', 're-execute only step K from the checkpoint of step K−1 (--state)')
       .option('--state <file|cid>', 'state checkpoint of step K−1')
       .option('--trace <file|cid>', 'expected trace: a trace JSON or an adapter delta file')
@@ -247,14 +259,15 @@ export function buildProgram(io: ProgramIo = {}): Command {
       .action(async (o: StoreOpts & {
         backend: BackendChoice; step?: string; state?: string; trace?: string; delta?: string; submission?: string;
         chunkIndex?: string; chunkFile?: string; dataset?: string; model?: string; node: string; home: string;
-        key?: string; keyringBackend: KeyringBackend; once?: boolean; pollMs: string; listen?: string;
+        key?: string; keyringBackend: KeyringBackend; once?: boolean; pollMs: string; listen?: string; threads: string;
       }) => {
+        const threads = parseThreads(o.threads);
         if (name === 'arbitrate' && o.backend !== 'cpu') throw new Error('arbitrate re-executes on the CPU reference only (L3); --backend webgpu/auto is refused');
         const modes = [o.step !== undefined, o.delta !== undefined, o.submission !== undefined, o.key !== undefined].filter(Boolean).length;
         if (modes !== 1) throw new Error(`${name}: give exactly one of --key NAME (duties), --step K (with --state), --delta FILE|CID, --submission ID`);
         if (o.listen !== undefined && o.key === undefined) throw new Error(`${name}: --listen serves the duty mode's /stats and /metrics; it needs --key NAME`);
         if (o.listen !== undefined) parseListen(o.listen);
-        const backend: TrainBackend = await chooseBackend(o.backend);
+        const backend: TrainBackend = await chooseBackend(o.backend, { threads });
         const modelFile = await readModelFile(o.model);
         const { store: ownStore, describe } = await storeFrom(o);
         const store = ownStore; // offline modes: the store given
@@ -415,21 +428,23 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--miner <address...>', 'watch only these miners (repeatable; default: every miner)')
     .option('--secret-file <file>', 'the watcher\'s secret that chooses the submissions (created if absent; default <home>/worker/watch-secret)')
     .option('--lookback <n>', 'windows before the current one to look at', '4')
+    .addOption(threadsOption())
     .option('--model <file>', 'backbone file, for a model version that names one by CID')
     .option('--listen <host:port>', 'serve /stats and /health')
     .option('--once', 'one pass, print the outcomes, exit')
     .option('--poll-ms <ms>', 'how often to look at the chain', '3000'))
     .action(async (o: StoreOpts & {
       node: string; home: string; key: string; keyringBackend: KeyringBackend; backend: BackendChoice; share: string; miner?: string[];
-      secretFile?: string; lookback: string; model?: string; listen?: string; once?: boolean; pollMs: string;
+      secretFile?: string; lookback: string; model?: string; listen?: string; once?: boolean; pollMs: string; threads: string;
     }) => {
+      const threads = parseThreads(o.threads);
       const { parseShare, loadWatchSecret, WatchJournal, WatchClock, watchPass } = await import('../roles/watch.ts');
       const shareBps = parseShare(o.share);
       const pollMs = parseUint(o.pollMs, '--poll-ms', 3_600_000);
       const lookbackWindows = parseUint(o.lookback, '--lookback', 1000);
       if (lookbackWindows < 1) throw new Error('--lookback must be at least 1');
       for (const m of o.miner ?? []) if (!/^r3mes1[02-9ac-hj-np-z]{38,}$/.test(m)) throw new Error(`--miner must be an r3mes1… address, got "${m}"`);
-      const backend = await chooseBackend(o.backend);
+      const backend = await chooseBackend(o.backend, { threads });
       const modelFile = await readModelFile(o.model);
       const { store: ownStore, describe } = await storeFrom(o);
       const { openSigner, RpcChainReader, RpcChainWriter, identityOfVersion, DEFAULT_RETRY } = await chainModules();
@@ -490,11 +505,13 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--poll-ms <ms>', 'how often to look at the chain', '3000')
     .option('--announce <locations>', ANNOUNCE_HELP)
     .option('--fetch-timeout-ms <ms>', 'duty mode: each try to fetch an accepted delta gives up after this long; after 3 tries it is excluded as unavailable (keep 3 × this well inside the commit phase)', '10000')
-    .option('--model <file>', 'backbone file, for a model version that names one by CID (the held-out evaluation runs the model)'))
+    .option('--model <file>', 'backbone file, for a model version that names one by CID (the held-out evaluation runs the model)')
+    .addOption(threadsOption()))
     .action(async (o: StoreOpts & {
       node: string; home: string; key?: string; keyringBackend: KeyringBackend; rule?: string; once?: boolean; inputs?: string[]; window: string; out?: string; pollMs: string;
-      fetchTimeoutMs: string; announce?: string; model?: string;
+      fetchTimeoutMs: string; announce?: string; model?: string; threads: string;
     }) => {
+      const threads = parseThreads(o.threads);
       const announce = o.announce !== undefined ? parseAnnounce(o.announce) : undefined;
       const rule = o.rule !== undefined ? parseRule(o.rule) : DEFAULT_RULE;
       if (o.inputs) {
@@ -529,7 +546,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
       // Proof of Learning: the held-out losses, on the CPU compute thread (off the event loop).
       const models = new Map<bigint, LoadedModel>();
       const evaluator = heldOutEvaluator({
-        bases: new BaseStates(chain, store), evaluate: cpuBackend().evaluate, heldoutChunk: corpusHeldoutChunk, log,
+        bases: new BaseStates(chain, store), evaluate: cpuBackend({ threads }).evaluate, heldoutChunk: corpusHeldoutChunk, log,
         loadModel: async (v) => {
           let m = models.get(v);
           if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));

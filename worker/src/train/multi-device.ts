@@ -12,24 +12,12 @@ import { LORA_PROJECTIONS } from '../model/config.ts';
 import { BackendError, type TrainBackend } from '../backend.ts';
 import { evaluate } from './evaluate.ts';
 import { stateHash } from './hash.ts';
-import { splitSequences } from './sequences.ts';
+import { splitEvenly, splitSequences } from './sequences.ts';
 import { SHIFT_A, SHIFT_B, type StepOptions, type StepResult } from './step.ts';
 import { WebGpuTrainer } from './step-webgpu.ts';
 import { sharedComputeThread } from './thread.ts';
 
-/** [from, to) of each of `n` parts of `count` items: contiguous, the first `count mod n` one longer. */
-export function splitEvenly(count: number, n: number): Array<[number, number]> {
-  const base = Math.floor(count / n);
-  const extra = count % n;
-  const out: Array<[number, number]> = [];
-  let from = 0;
-  for (let i = 0; i < n; i++) {
-    const to = from + base + (i < extra ? 1 : 0);
-    out.push([from, to]);
-    from = to;
-  }
-  return out;
-}
+export { splitEvenly } from './sequences.ts';
 
 /** Per device of the last step: tokens and wall-clock ms (for /stats; not hashed). */
 export interface DeviceStepTiming {

@@ -18,3 +18,17 @@ export function nextByteTargets(seq: Tokens): Int32Array {
   tg[seq.length - 1] = -1;
   return tg;
 }
+
+/** [from, to) of each of `n` parts of `count` items: contiguous, the first `count mod n` one longer. */
+export function splitEvenly(count: number, n: number): Array<[number, number]> {
+  const base = Math.floor(count / n);
+  const extra = count % n;
+  const out: Array<[number, number]> = [];
+  let from = 0;
+  for (let i = 0; i < n; i++) {
+    const to = from + base + (i < extra ? 1 : 0);
+    out.push([from, to]);
+    from = to;
+  }
+  return out;
+}

@@ -46,10 +46,21 @@ function microBatchGrads(bb: Backbone, state: AdapterState, seqs: readonly Token
   return { grads, loss, tokens };
 }
 
-/** Step `step` (1-based) on `chunk`; `state` is not mutated. */
-export function trainStep(bb: Backbone, state: AdapterState, chunk: Tokens, step: number, opts: StepOptions): StepResult {
-  const seqs = splitSequences(chunk, bb.cfg.seqLen);
-  const mb = Math.max(1, Math.min(opts.microBatch ?? seqs.length, seqs.length));
+/** Exact gradient sums of one part of a chunk's sequences (SPEC §6); summing parts is exact. */
+export interface PartGradients {
+  readonly grads: AdapterGrads;
+  /** exact sum of per-token training losses (Q16 nats) */
+  readonly lossSumQ16: number;
+  readonly tokens: number;
+}
+
+/**
+ * The exact gradient sums of `seqs` (consecutive sequences of a chunk), in micro-batches of
+ * `microBatch` sequences. Integer sums: any split of a chunk into parts, summed with addGrads,
+ * gives the sums of the whole chunk (the CPU thread pool and the multi-device step rely on it).
+ */
+export function sequenceGradients(bb: Backbone, state: AdapterState, seqs: readonly Tokens[], microBatch?: number): PartGradients {
+  const mb = Math.max(1, Math.min(microBatch ?? seqs.length, seqs.length));
   const total = newGrads(bb.cfg);
   let lossSumQ16 = 0;
   let tokens = 0;
@@ -59,13 +70,23 @@ export function trainStep(bb: Backbone, state: AdapterState, chunk: Tokens, step
     lossSumQ16 += part.loss;
     tokens += part.tokens;
   }
+  return { grads: total, lossSumQ16, tokens };
+}
+
+/** The signum update (SPEC §4.9) of `state` by a chunk's summed gradients, and the state hash of step `step`. */
+export function applyGradients(state: AdapterState, sum: PartGradients, step: number, lr: number): StepResult {
   const next = cloneAdapter(state);
   next.params.forEach((rec, l) => {
     for (const p of presentTargets(rec)) {
       const m = next.momentum[l][p]!;
-      signumStep(rec[p]!.a, m.a, total.layers[l][p]!.a, SHIFT_A, opts.lr);
-      signumStep(rec[p]!.b, m.b, total.layers[l][p]!.b, SHIFT_B, opts.lr);
+      signumStep(rec[p]!.a, m.a, sum.grads.layers[l][p]!.a, SHIFT_A, lr);
+      signumStep(rec[p]!.b, m.b, sum.grads.layers[l][p]!.b, SHIFT_B, lr);
     }
   });
-  return { state: next, hash: stateHash(step, next), lossSumQ16, tokens };
+  return { state: next, hash: stateHash(step, next), lossSumQ16: sum.lossSumQ16, tokens: sum.tokens };
+}
+
+/** Step `step` (1-based) on `chunk`; `state` is not mutated. */
+export function trainStep(bb: Backbone, state: AdapterState, chunk: Tokens, step: number, opts: StepOptions): StepResult {
+  return applyGradients(state, sequenceGradients(bb, state, splitSequences(chunk, bb.cfg.seqLen), opts.microBatch), step, opts.lr);
 }

@@ -6,7 +6,8 @@
 import { isMainThread, type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { Backbone } from '../model/backbone.ts';
 import { evaluate } from './evaluate.ts';
-import { trainStep } from './step.ts';
+import { sequenceGradients, trainStep } from './step.ts';
+import { splitSequences } from './sequences.ts';
 import { pocDistanceOf, pocModelFor } from '../poc/compute.ts';
 import { errorToData, type ThreadReply, type ThreadRequest, transferList } from './thread.ts';
 
@@ -23,7 +24,9 @@ export function handleRequest(req: ThreadRequest): ThreadReply {
     if (!resident || resident.key !== req.backboneKey) throw new Error(`compute thread: backbone ${req.backboneKey} is not resident (holds ${resident?.key ?? 'none'})`);
     const result = req.op === 'step'
       ? trainStep(resident.bb, req.state, req.chunk, req.step, req.opts)
-      : evaluate(resident.bb, req.state, req.bytes);
+      : req.op === 'grads'
+        ? sequenceGradients(resident.bb, req.state, splitSequences(req.seqs, resident.bb.cfg.seqLen), req.microBatch)
+        : evaluate(resident.bb, req.state, req.bytes);
     return { id: req.id, ok: true, result };
   } catch (err) {
     return { id: req.id, ok: false, error: errorToData(err) };

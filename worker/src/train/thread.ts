@@ -23,7 +23,7 @@ import { workerBundle } from '../bundle.ts';
 import type { AdapterState } from '../model/adapter.ts';
 import type { Backbone } from '../model/backbone.ts';
 import type { Evaluation } from './evaluate.ts';
-import type { StepOptions, StepResult } from './step.ts';
+import type { PartGradients, StepOptions, StepResult } from './step.ts';
 import type { PocDims } from '../poc/compute.ts';
 
 /** The distances of a PoC request, one per nonce, in request order (SPEC §14). */
@@ -36,7 +36,9 @@ export type ThreadRequest =
   | { readonly id: number; readonly op: 'step'; readonly backboneKey: number; readonly backbone?: Backbone; readonly state: AdapterState; readonly chunk: Uint8Array; readonly step: number; readonly opts: StepOptions }
   | { readonly id: number; readonly op: 'evaluate'; readonly backboneKey: number; readonly backbone?: Backbone; readonly state: AdapterState; readonly bytes: Uint8Array }
   // PoC distances: the thread builds (and keeps) the epoch's model from the seed itself.
-  | { readonly id: number; readonly op: 'poc'; readonly seed: Uint8Array; readonly dims: PocDims; readonly nonces: readonly bigint[] };
+  | { readonly id: number; readonly op: 'poc'; readonly seed: Uint8Array; readonly dims: PocDims; readonly nonces: readonly bigint[] }
+  // Exact gradient sums of consecutive whole sequences of a chunk (one part of a pool's step, pool.ts).
+  | { readonly id: number; readonly op: 'grads'; readonly backboneKey: number; readonly backbone?: Backbone; readonly state: AdapterState; readonly seqs: Uint8Array; readonly microBatch?: number };
 
 /** An error as it crosses the thread boundary. */
 export interface ThreadErrorData {
@@ -47,9 +49,11 @@ export interface ThreadErrorData {
   readonly code?: number;
 }
 
+export type ThreadResult = StepResult | Evaluation | PocResult | PartGradients;
+
 /** thread → main */
 export type ThreadReply =
-  | { readonly id: number; readonly ok: true; readonly result: StepResult | Evaluation | PocResult }
+  | { readonly id: number; readonly ok: true; readonly result: ThreadResult }
   | { readonly id: number; readonly ok: false; readonly error: ThreadErrorData };
 
 export class ComputeThreadError extends Error {
@@ -137,7 +141,7 @@ function keyOf(bb: Backbone): number {
 
 interface Pending {
   readonly what: string;
-  readonly resolve: (v: StepResult | Evaluation | PocResult) => void;
+  readonly resolve: (v: ThreadResult) => void;
   readonly reject: (e: Error) => void;
 }
 
@@ -173,6 +177,14 @@ export class ComputeThread {
     return this.request('evaluation', bb, (id, backboneKey, backbone) => ({ id, op: 'evaluate', backboneKey, backbone, state, bytes })) as Promise<Evaluation>;
   }
 
+  /**
+   * Exact gradient sums (SPEC §6) of `seqs`: whole consecutive sequences of a chunk (a multiple of
+   * seqLen bytes), in micro-batches of `microBatch` — one part of a step split over a pool.
+   */
+  gradients(bb: Backbone, state: AdapterState, seqs: Uint8Array, microBatch?: number): Promise<PartGradients> {
+    return this.request(`gradients of ${seqs.length} tokens`, bb, (id, backboneKey, backbone) => ({ id, op: 'grads', backboneKey, backbone, state, seqs, microBatch })) as Promise<PartGradients>;
+  }
+
   /** PoC distances of `nonces` (SPEC §14) for the epoch `seed`, `dims`. */
   poc(seed: Uint8Array, dims: PocDims, nonces: readonly bigint[]): Promise<PocResult> {
     return this.request(`PoC batch of ${nonces.length}`, undefined, (id) => ({ id, op: 'poc', seed, dims: { ...dims }, nonces: [...nonces] })) as Promise<PocResult>;
@@ -188,7 +200,7 @@ export class ComputeThread {
   }
 
   /** `bb` undefined: a request that needs no resident backbone (PoC), which leaves it as it is. */
-  private request(what: string, bb: Backbone | undefined, make: (id: number, key: number, backbone?: Backbone) => ThreadRequest): Promise<StepResult | Evaluation | PocResult> {
+  private request(what: string, bb: Backbone | undefined, make: (id: number, key: number, backbone?: Backbone) => ThreadRequest): Promise<ThreadResult> {
     if (this.closed) return Promise.reject(new ComputeThreadError(ComputeThreadErrorCode.Closed, `${this.name}: used after close()`));
     let w: Worker;
     try {
