@@ -59,12 +59,12 @@ t.test('the compiled r3mes-worker re-executes a delta as the sources trained it'
   await writeFile(join(dir, 'delta.safetensors'), enc.bytes);
   await writeFile(join(dir, 'chunk.bin'), chunk);
 
-  const cpu = await run(process.execPath, [BUNDLE, 'verify', '--backend', 'cpu', '--delta', join(dir, 'delta.safetensors'), '--chunk-file', join(dir, 'chunk.bin'), '--store', join(dir, 'store')]);
+  const cpu = await run(process.execPath, [BUNDLE, 'verify', '--backend', 'cpu', '--threads', '2', '--delta', join(dir, 'delta.safetensors'), '--chunk-file', join(dir, 'chunk.bin'), '--store', join(dir, 'store')]);
   t.equal(cpu.code, 0, 'verify --backend cpu exits 0', { stderr: cpu.stderr });
   const verdict = JSON.parse(cpu.stdout || '{}') as { match?: boolean; gradientHash?: string };
   t.equal(verdict.match, true, 'the bundle re-executes to the same bytes');
   t.equal(verdict.gradientHash, Buffer.from(enc.gradientHash).toString('hex'));
-  t.match(cpu.stderr, /^verify: re-executing on cpu \(.*on a worker thread\)$/m, 'on the compiled compute thread');
+  t.match(cpu.stderr, /^verify: re-executing on cpu \(.*on 2 worker threads\)$/m, 'on the compiled compute threads (--threads 2: the bundled pool)');
 
   const gpu = await run(process.execPath, [BUNDLE, 'verify', '--backend', 'webgpu', '--delta', join(dir, 'delta.safetensors'), '--chunk-file', join(dir, 'chunk.bin'), '--store', join(dir, 'store')]);
   if (/no WebGPU adapter|no adapter/i.test(gpu.stderr)) {

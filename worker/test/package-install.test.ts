@@ -134,12 +134,12 @@ t.test('npm pack, npm install into an empty directory, run', async (t) => {
   await writeFile(join(dir, 'delta.safetensors'), enc.bytes);
   await writeFile(join(dir, 'chunk.bin'), chunk);
   const verify = await run(join(app, 'node_modules', '.bin', 'r3mes-worker'),
-    ['verify', '--backend', 'cpu', '--delta', join(dir, 'delta.safetensors'), '--chunk-file', join(dir, 'chunk.bin'), '--store', join(dir, 'store')], app);
+    ['verify', '--backend', 'cpu', '--threads', '2', '--delta', join(dir, 'delta.safetensors'), '--chunk-file', join(dir, 'chunk.bin'), '--store', join(dir, 'store')], app);
   t.equal(verify.code, 0, 'the installed r3mes-worker re-executes a delta', { stderr: verify.stderr });
   const verdict = JSON.parse(verify.stdout || '{}') as { match?: boolean; gradientHash?: string };
   t.equal(verdict.match, true, 'on its compute thread, matching the job trained from the sources');
   t.equal(verdict.gradientHash, Buffer.from(enc.gradientHash).toString('hex'));
-  t.match(verify.stderr, /^verify: re-executing on cpu \(.*on a worker thread\)$/m, 'the CPU backend, on its compute thread');
+  t.match(verify.stderr, /^verify: re-executing on cpu \(.*on 2 worker threads\)$/m, 'the CPU backend, on its compute threads (--threads 2)');
   t.match(verify.stderr, /verify \[#+\] 100% step 2\/2/, 'with its progress lines');
 
   const bundled = await run(process.execPath, ['--input-type=module', '-e', probe(join(dir, 'keyring-bundle'))], app);
