@@ -1,6 +1,6 @@
-// Training and re-execution on the compute thread (src/train/thread.ts): the same bytes as in
-// process, the event loop free while a job runs, errors that name their cause, and a thread that
-// dies is an error, never a hang.
+// Training and re-execution on the compute thread (src/train/thread.ts) and on a pool of two
+// (src/train/pool.ts): the same bytes as in process, the event loop free while a job runs,
+// errors that name their cause, and a thread that dies is an error, never a hang.
 import t from 'tap';
 import { join } from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -19,6 +19,7 @@ import { WorkerStats } from '../src/roles/stats.ts';
 import { recomputeSubmission, reexecuteSubmission } from '../src/roles/verify.ts';
 import { FileBlockstore } from '../src/storage/blockstore.ts';
 import { stateBytes } from '../src/train/hash.ts';
+import { ComputePool } from '../src/train/pool.ts';
 import { ComputeThread, ComputeThreadError, conditionFlags } from '../src/train/thread.ts';
 
 const hex = bytesToHex;
@@ -146,6 +147,18 @@ t.test('during a re-execution on the thread the event loop stays free: timers ti
   for (const [i, d] of steps.entries()) {
     t.ok(d.ticks >= 3, `step ${i + 1}: the 1 ms timer ticked while it ran (${d.ticks} ticks)`);
     t.ok(d.answers >= 1, `step ${i + 1}: the stats server answered while it ran (${d.answers} answers)`);
+  }
+
+  // On a pool of two threads (the chunk's sequences split between them, the sum and update on the
+  // main thread): the same hash, and the event loop is just as free.
+  const second = new ComputeThread({ name: 'test thread 2' });
+  t.teardown(() => second.close());
+  const pooled = await reexecute(cpuBackend({ pool: new ComputePool([thread, second]) }));
+  t.equal(pooled.r.kind === 'hash' && hex(pooled.r.resultHash), hex(enc.gradientHash), 'on 2 threads: the re-execution matches');
+  t.equal(second.started, 1, 'the second thread computed');
+  for (const [i, d] of pooled.during.filter((d) => d.op === 'step').entries()) {
+    t.ok(d.ticks >= 3, `2 threads, step ${i + 1}: the 1 ms timer ticked while it ran (${d.ticks} ticks)`);
+    t.ok(d.answers >= 1, `2 threads, step ${i + 1}: the stats server answered while it ran (${d.answers} answers)`);
   }
 
   // The same re-execution on the main thread: nothing else runs until each computation is done.
