@@ -6,7 +6,7 @@ import { Session } from 'node:inspector/promises';
 import { initAdapter } from '../src/model/adapter.ts';
 import { generateBackbone } from '../src/model/backbone.ts';
 import { trainStep } from '../src/train/step.ts';
-import { benchConfig, benchChunk } from './shapes.ts';
+import { benchConfig, benchChunk } from './lib/shapes.ts';
 
 const shape = process.argv[2] ?? 'devnet';
 const steps = Number(process.argv[3] ?? 2);

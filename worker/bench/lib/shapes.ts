@@ -1,7 +1,7 @@
 // The model shapes the CPU benchmarks run: the devnet's (genesis/devnet.ts) and the genesis-size
 // one of issue 17 (D256 L4 H4 F1024 T256 r8), with a fixed chunk of printable bytes.
 
-import type { ModelConfig } from '../src/model/config.ts';
+import type { ModelConfig } from '../../src/model/config.ts';
 
 export interface BenchShape {
   readonly cfg: ModelConfig;
