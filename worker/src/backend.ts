@@ -11,8 +11,8 @@
 // Off the event loop: the `cpu` backend runs every step and every evaluation on the process's
 // compute threads (src/train/thread.ts; several cores: src/train/pool.ts, the chunk's sequences
 // split between threads, the same bytes for any count), so connections, timers and the /stats
-// server stay live while a job runs; `{ inProcess: true }` runs them on the calling thread (the same functions, so
-// the same bytes; for tests and benchmarks). The `webgpu` backend's step stays on the main thread:
+// server stay live while a job runs; `{ inProcess: true }` runs them on the calling thread (the
+// same functions, so the same bytes; for tests and benchmarks). The `webgpu` backend's step stays on the main thread:
 // its work is recorded into command buffers and runs on the device (Dawn's threads, or llvmpipe's),
 // and the step awaits it; its evaluation (CPU forward passes) goes to the compute thread too.
 

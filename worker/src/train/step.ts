@@ -57,7 +57,8 @@ export interface PartGradients {
 /**
  * The exact gradient sums of `seqs` (consecutive sequences of a chunk), in micro-batches of
  * `microBatch` sequences. Integer sums: any split of a chunk into parts, summed with addGrads,
- * gives the sums of the whole chunk (the CPU thread pool and the multi-device step rely on it).
+ * gives the sums of the whole chunk (the CPU thread pool, pool.ts, relies on it, as the
+ * multi-device WebGPU step does on its devices' sums).
  */
 export function sequenceGradients(bb: Backbone, state: AdapterState, seqs: readonly Tokens[], microBatch?: number): PartGradients {
   const mb = Math.max(1, Math.min(microBatch ?? seqs.length, seqs.length));

@@ -2,7 +2,9 @@
 // the event loop of the worker process stays free while a step runs: RPC connections, timers,
 // the /stats and /health server and the watcher's clock keep working during a long job.
 //
-// What crosses: one request per SPEC §6 step (`trainStep`) or held-out evaluation (`evaluate`),
+// What crosses: one request per SPEC §6 step (`trainStep`), part of a step split over a pool of
+// threads (`sequenceGradients`: the exact gradient sums of some of a chunk's sequences, pool.ts)
+// or held-out evaluation (`evaluate`),
 // each a serialisable description — the backbone (only when it changes: it stays resident in the
 // thread, one at a time, like the WebGPU trainer's), the adapter state, the chunk, the step number
 // and the learning rate — answered with the result computed by the very same functions as in
