@@ -470,6 +470,22 @@ export interface Dispute {
   bisectOneStep: boolean;
   /** Why the bisection ended and the dispute went to the whole-chunk panel instead (empty: it did not). */
   bisectWholeChunkReason: string;
+  /**
+   * The disputer's own trace root (its first answer), against which each of its answers proves
+   * its own stateHash (README "Bisection": the disputer's own trace).
+   */
+  bisectDisputerRoot: Buffer;
+  /**
+   * The disputer's own stateHash_hi (proved against bisect_disputer_root): what it claims the
+   * step lo → lo + 1 gives; a one-step panel that establishes another hash refutes it.
+   */
+  bisectDisputerHiHash: Buffer;
+  /**
+   * True when a one-step panel established a stateHash_{lo+1} that is neither the miner's nor
+   * the disputer's: the miner is at fault, and the disputer's claimed computation was false too
+   * (no bounty, its bond to the panel's majority; an L1 disputer is penalised, not credited).
+   */
+  bisectDisputerRefuted: boolean;
 }
 
 /**
@@ -2039,6 +2055,9 @@ function createBaseDispute(): Dispute {
     bisectMoves: 0n,
     bisectOneStep: false,
     bisectWholeChunkReason: "",
+    bisectDisputerRoot: Buffer.alloc(0),
+    bisectDisputerHiHash: Buffer.alloc(0),
+    bisectDisputerRefuted: false,
   };
 }
 
@@ -2226,6 +2245,15 @@ export const Dispute: MessageFns<Dispute> = {
     }
     if (message.bisectWholeChunkReason !== "") {
       writer.uint32(498).string(message.bisectWholeChunkReason);
+    }
+    if (message.bisectDisputerRoot.length !== 0) {
+      writer.uint32(506).bytes(message.bisectDisputerRoot);
+    }
+    if (message.bisectDisputerHiHash.length !== 0) {
+      writer.uint32(514).bytes(message.bisectDisputerHiHash);
+    }
+    if (message.bisectDisputerRefuted !== false) {
+      writer.uint32(520).bool(message.bisectDisputerRefuted);
     }
     return writer;
   },
@@ -2611,6 +2639,30 @@ export const Dispute: MessageFns<Dispute> = {
             message.bisectWholeChunkReason = reader.string();
             continue;
           }
+          case 63: {
+            if (tag !== 506) {
+              break;
+            }
+
+            message.bisectDisputerRoot = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 64: {
+            if (tag !== 514) {
+              break;
+            }
+
+            message.bisectDisputerHiHash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 65: {
+            if (tag !== 520) {
+              break;
+            }
+
+            message.bisectDisputerRefuted = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2803,6 +2855,21 @@ export const Dispute: MessageFns<Dispute> = {
         : isSet(object.bisect_whole_chunk_reason)
         ? globalThis.String(object.bisect_whole_chunk_reason)
         : "",
+      bisectDisputerRoot: isSet(object.bisectDisputerRoot)
+        ? Buffer.from(bytesFromBase64(object.bisectDisputerRoot))
+        : isSet(object.bisect_disputer_root)
+        ? Buffer.from(bytesFromBase64(object.bisect_disputer_root))
+        : Buffer.alloc(0),
+      bisectDisputerHiHash: isSet(object.bisectDisputerHiHash)
+        ? Buffer.from(bytesFromBase64(object.bisectDisputerHiHash))
+        : isSet(object.bisect_disputer_hi_hash)
+        ? Buffer.from(bytesFromBase64(object.bisect_disputer_hi_hash))
+        : Buffer.alloc(0),
+      bisectDisputerRefuted: isSet(object.bisectDisputerRefuted)
+        ? globalThis.Boolean(object.bisectDisputerRefuted)
+        : isSet(object.bisect_disputer_refuted)
+        ? globalThis.Boolean(object.bisect_disputer_refuted)
+        : false,
     };
   },
 
@@ -2946,6 +3013,15 @@ export const Dispute: MessageFns<Dispute> = {
     if (message.bisectWholeChunkReason !== "") {
       obj.bisectWholeChunkReason = message.bisectWholeChunkReason;
     }
+    if (message.bisectDisputerRoot.length !== 0) {
+      obj.bisectDisputerRoot = base64FromBytes(message.bisectDisputerRoot);
+    }
+    if (message.bisectDisputerHiHash.length !== 0) {
+      obj.bisectDisputerHiHash = base64FromBytes(message.bisectDisputerHiHash);
+    }
+    if (message.bisectDisputerRefuted !== false) {
+      obj.bisectDisputerRefuted = message.bisectDisputerRefuted;
+    }
     return obj;
   },
 
@@ -3018,6 +3094,9 @@ export const Dispute: MessageFns<Dispute> = {
       : 0n;
     message.bisectOneStep = object.bisectOneStep ?? false;
     message.bisectWholeChunkReason = object.bisectWholeChunkReason ?? "";
+    message.bisectDisputerRoot = object.bisectDisputerRoot ?? Buffer.alloc(0);
+    message.bisectDisputerHiHash = object.bisectDisputerHiHash ?? Buffer.alloc(0);
+    message.bisectDisputerRefuted = object.bisectDisputerRefuted ?? false;
     return message;
   },
 };
