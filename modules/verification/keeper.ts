@@ -12,7 +12,7 @@ import type {
 import { applyAnswer, bisectTurn, checkOwnHash, checkRevealStep, requestedStep, validateRespondShape, validateRevealShape } from './bisection.ts';
 import { verifyTraceInclusion } from './trace-proof.ts';
 import {
-  Dispute, DisputeOrigin, DisputeOutcome, DisputeStage, L1Check, L1Status, ModuleState, type PanelSeat, Params, type SubmissionSeed,
+  BisectMove, Dispute, DisputeOrigin, DisputeOutcome, DisputeStage, L1Check, L1Status, ModuleState, type PanelSeat, Params, type SubmissionSeed,
   type TrapCheck, type TrapSource, type VerifierCredit,
 } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { verificationErrors } from './errors.ts';
@@ -695,10 +695,12 @@ export class VerificationKeeper extends VerificationViewKeeper {
       throw verificationErrors.badProof(`dispute ${dispute.id}: stateHash_${step} ${toHex(msg.stateHash)} with ${msg.proof.length} siblings does not hash to the trace root ${toHex(submission.traceRoot)} of ${steps + 1n} leaves`);
     }
     const previousDue = dueHeight(dispute);
+    const deadline = dispute.nextActionHeight;
     dispute.bisectSteps = steps;
     dispute.bisectPendingStep = step;
     dispute.bisectPendingHash = Buffer.from(msg.stateHash);
     dispute.bisectPendingCid = msg.stateCid;
+    recordMove(dispute, { party: 'miner', step, height: ctx.height, deadlineHeight: deadline, hash: Buffer.from(msg.stateHash) });
     this.nextMove(ctx, dispute);
     this.setDispute(ctx.store, dispute, previousDue);
     ctx.events.emit('bisect_reveal', [
@@ -722,6 +724,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
     const effect = applyAnswer(dispute, msg.agree);
     dispute.bisectDisputerRoot = Buffer.from(root);
     if (!msg.agree && effect.kind !== 'whole-chunk') dispute.bisectDisputerHiHash = Buffer.from(msg.ownHash);
+    recordMove(dispute, { party: 'disputer', step, height: ctx.height, deadlineHeight: dispute.nextActionHeight, hash: Buffer.from(msg.ownHash), agree: msg.agree });
     ctx.events.emit('bisect_answer', [
       ['dispute', dispute.id.toString()], ['step', step.toString()], ['agree', String(msg.agree)], ['status', effect.kind],
       ['own_hash', toHex(msg.ownHash), false],
@@ -784,7 +787,9 @@ export class VerificationKeeper extends VerificationViewKeeper {
    */
   private bisectionTimeout(ctx: Context, dispute: Dispute, params: VerificationParams): void {
     const step = dispute.bisectSteps === 0n ? 'n' : dispute.bisectPendingHash.length === 0 ? `${requestedStep(dispute)}` : `${dispute.bisectPendingStep}`;
-    if (bisectTurn(dispute) === 'miner') {
+    const missed = bisectTurn(dispute) === 'miner' ? 'miner' : 'disputer';
+    recordMove(dispute, { party: missed, step: missed === 'miner' ? (dispute.bisectSteps === 0n ? 0n : requestedStep(dispute)) : dispute.bisectPendingStep, height: ctx.height, deadlineHeight: dispute.nextActionHeight, missed: true });
+    if (missed === 'miner') {
       ctx.events.emit('bisect_missed', [['dispute', dispute.id.toString()], ['party', dispute.miner], ['role', 'miner'], ['step', step]]);
       this.settle(ctx, dispute, DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT, `bisection: the miner did not reveal step ${step} by height ${dispute.nextActionHeight}`);
       return;
@@ -1131,7 +1136,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
       submissionSeed: Buffer.from(this.submissionSeed(ctx.store, submission.id) ?? opening.seed ?? new Uint8Array()),
       bisectDisputer: '', bisectSteps: 0n, bisectLo: 0n, bisectHi: 0n, bisectLoHash: Buffer.alloc(0), bisectHiHash: Buffer.alloc(0),
       bisectLoCid: '', bisectPendingStep: 0n, bisectPendingHash: Buffer.alloc(0), bisectPendingCid: '', bisectMoves: 0n,
-      bisectOneStep: false, bisectWholeChunkReason: '', bisectDisputerRoot: Buffer.alloc(0), bisectDisputerHiHash: Buffer.alloc(0), bisectDisputerRefuted: false,
+      bisectOneStep: false, bisectWholeChunkReason: '', bisectDisputerRoot: Buffer.alloc(0), bisectDisputerHiHash: Buffer.alloc(0), bisectDisputerRefuted: false, bisectHistory: [],
     };
     state.nextDisputeId += 1n;
     this.setModuleState(ctx.store, state);
@@ -1424,6 +1429,11 @@ export function bondHeld(dispute: Dispute): bigint {
  */
 export function panelExpectedHash(dispute: Dispute): Uint8Array {
   return dispute.bisectOneStep ? dispute.bisectHiHash : dispute.expectedHash;
+}
+
+/** Appends a move to the dispute's bisection history, with the interval it left. */
+function recordMove(dispute: Dispute, move: Partial<BisectMove>): void {
+  dispute.bisectHistory.push(BisectMove.fromPartial({ ...move, lo: dispute.bisectLo, hi: dispute.bisectHiHash.length === 0 ? 0n : dispute.bisectHi }));
 }
 
 /**

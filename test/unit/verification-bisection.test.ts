@@ -156,6 +156,11 @@ t.test('midpoints: n, then 0, then ⌊(lo+hi)/2⌋ of the interval the answers l
   t.same(Buffer.from(d.bisectLoHash), good[4]);
   t.same(Buffer.from(d.bisectHiHash), s.trace[5]);
   t.equal(d.bisectMoves, 10n);
+  // The rounds, in chain state: who moved on which step, by which deadline, and the interval left.
+  t.same(d.bisectHistory.map((m) => `${m.party}:${m.step}${m.party === 'disputer' ? (m.agree ? '+' : '-') : ''}[${m.lo},${m.hi}]`),
+    ['miner:8[0,0]', 'disputer:8-[0,8]', 'miner:0[0,8]', 'disputer:0+[0,8]', 'miner:4[0,8]', 'disputer:4+[4,8]', 'miner:6[4,8]', 'disputer:6-[4,6]', 'miner:5[4,6]', 'disputer:5-[4,5]']);
+  t.ok(d.bisectHistory.every((m, i) => m.height <= m.deadlineHeight && (i === 0 || m.deadlineHeight === d.bisectHistory[i - 1].height + ROUND)), 'each move within bisect_round_blocks of the previous one');
+  t.same(Buffer.from(d.bisectHistory[1].hash), good[8], 'an answer records the disputer\'s own hash');
   t.end();
 });
 
@@ -215,6 +220,7 @@ t.test('a miner that stops answering loses at its deadline, not before', (t) => 
   const d = s.h.dispute(s.disputeId);
   t.equal(d.outcome, DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT, 'decided in the endBlock after the deadline');
   t.match(d.resolution, /the miner did not reveal step 0/);
+  t.match(d.bisectHistory.at(-1), { party: 'miner', step: 0n, missed: true, deadlineHeight: deadline }, 'the missed move closes the history');
   t.ok(s.h.slashes.some((x) => x.kind === 'miner' && x.address === s.miner));
   t.same(s.h.invariants(supply), []);
   t.end();
