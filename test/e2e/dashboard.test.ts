@@ -325,6 +325,35 @@ t.test('dashboard against a scripted API: disputes with panels and votes, a reso
   };
   const disputeTwo = { id: '2', submissionId: '4', windowId: '4', miner: addr(2), challenger: addr(3), bond: '10000000', origin: 'DISPUTE_ORIGIN_CHALLENGE', stage: 'DISPUTE_STAGE_L2_ANSWER', openedHeight: '60', nextActionHeight: '105', expectedHash };
   const disputeTwoResolved = { ...disputeTwo, stage: 'DISPUTE_STAGE_RESOLVED', outcome: 'DISPUTE_OUTCOME_CHALLENGE_REJECTED', resolvedHeight: '104', resolution: 'verifier agreed with the miner' };
+  // Bisection (verification README "Bisection"), as the chain's JSON has it (proto3 JSON: defaults left out).
+  const h32 = (c: string) => b64(c.repeat(64));
+  const move = (party: string, step: string, height: string, deadlineHeight: string, extra: Json = {}) => ({ party, step, height, deadlineHeight, hash: h32(party === 'miner' ? 'c' : 'd'), ...extra });
+  const disputeThree = {
+    id: '3', submissionId: '5', windowId: '5', miner: addr(8), challenger: addr(3), bond: '10000000', origin: 'DISPUTE_ORIGIN_CHALLENGE', stage: 'DISPUTE_STAGE_BISECTION',
+    openedHeight: '70', nextActionHeight: '140', expectedHash, bisectDisputer: addr(3), bisectSteps: '8', bisectHi: '8', bisectHiHash: h32('c'), bisectLoHash: h32('e'),
+    bisectMoves: '4', bisectDisputerRoot: h32('f'),
+    bisectHistory: [
+      move('miner', '8', '72', '80'), move('disputer', '8', '74', '82', { hi: '8' }),
+      move('miner', '0', '76', '84', { hi: '8' }), move('disputer', '0', '78', '86', { agree: true, hi: '8' }),
+    ],
+  };
+  const disputeFour = {
+    id: '4', submissionId: '6', windowId: '5', miner: addr(9), challenger: addr(3), bond: '10000000', origin: 'DISPUTE_ORIGIN_CHALLENGE', stage: 'DISPUTE_STAGE_RESOLVED',
+    outcome: 'DISPUTE_OUTCOME_MINER_AT_FAULT', openedHeight: '50', resolvedHeight: '99', expectedHash, resolution: 'a majority of fault votes',
+    bisectDisputer: addr(3), bisectSteps: '2', bisectLo: '1', bisectHi: '2', bisectHiHash: h32('c'), bisectLoHash: h32('e'), bisectMoves: '6', bisectOneStep: true, bisectDisputerRefuted: true,
+    bisectHistory: [
+      move('miner', '2', '52', '60'), move('disputer', '2', '53', '62', { hi: '2' }), move('miner', '0', '54', '63', { hi: '2' }),
+      move('disputer', '0', '55', '64', { agree: true, hi: '2' }), move('miner', '1', '56', '65', { hi: '2' }), move('disputer', '1', '57', '66', { agree: true, lo: '1', hi: '2' }),
+    ],
+    panel: [seat(addr(4), { voted: true, resultHash: h32('a'), voteHeight: '90' })],
+  };
+  const disputeFive = {
+    id: '5', submissionId: '7', windowId: '5', miner: addr(9), challenger: addr(3), bond: '10000000', origin: 'DISPUTE_ORIGIN_CHALLENGE', stage: 'DISPUTE_STAGE_RESOLVED',
+    outcome: 'DISPUTE_OUTCOME_CHALLENGE_REJECTED', openedHeight: '30', resolvedHeight: '45', expectedHash, resolution: 'bisection: the disputer did not answer step 4 by height 44',
+    bisectDisputer: addr(3), bisectSteps: '4', bisectMoves: '1',
+    bisectHistory: [move('miner', '4', '34', '40'), { party: 'disputer', step: '4', height: '45', deadlineHeight: '44', missed: true }],
+  };
+
   // A real serving node beside the page (issue 14: the prompt box), allowing exactly the page's origin.
   const pagePort = await freePort();
   const pageOrigin = `http://127.0.0.1:${pagePort}`;
@@ -350,7 +379,7 @@ t.test('dashboard against a scripted API: disputes with panels and votes, a reso
   const disputeQueries: Array<Record<string, string>> = [];
   api.get<{ Querystring: Record<string, string> }>('/r3mes/verification/v1/disputes', async (request) => {
     disputeQueries.push(request.query);
-    const all = [disputeOne, disputeTwoOpen ? disputeTwo : disputeTwoResolved];
+    const all = [disputeOne, disputeTwoOpen ? disputeTwo : disputeTwoResolved, disputeThree, disputeFour, disputeFive];
     const listed = request.query.status === 'all' ? all : all.filter((d) => d.stage !== 'DISPUTE_STAGE_RESOLVED');
     return { disputes: request.query['pagination.reverse'] === 'true' ? listed.reverse() : listed, pagination: { next_key: null, total: String(listed.length) } };
   });
@@ -407,6 +436,22 @@ t.test('dashboard against a scripted API: disputes with panels and votes, a reso
   t.equal(await page.textContent(`[data-testid="validator-stake-${addr(7)}"]`), '1.5');
   t.equal(await page.locator(`[data-testid="validator-row-${addr(7)}"] b`).count(), 0, 'a moniker with markup is not parsed as HTML');
   t.equal(await page.getAttribute(`[data-testid="miner-row-${addr(2)}"]`, 'data-status'), 'challenged', 'a miner with an open dispute shows as challenged, not active');
+
+  // Bisection view: the rounds from chain state — stage, whose move is due by when, each move, the outcome.
+  t.equal(await page.getAttribute('[data-testid="dispute-row-3"]', 'data-stage'), 'bisection');
+  t.same(await page.locator('[data-testid="dispute-rounds-3"] tbody tr').evaluateAll((rows) => rows.map((row) => [row.getAttribute('data-party'), row.getAttribute('data-action'), row.getAttribute('data-step'), row.getAttribute('data-interval')])),
+    [['miner', 'revealed', '8', '—'], ['disputer', 'disputed', '8', '[0, 8]'], ['miner', 'revealed', '0', '[0, 8]'], ['disputer', 'agreed', '0', '[0, 8]']], 'each move: who, what, which step, the interval it left');
+  t.same([await page.getAttribute('[data-testid="dispute-waiting-3"]', 'data-party'), await page.getAttribute('[data-testid="dispute-waiting-3"]', 'data-step')], ['miner', '4'], 'the miner must reveal the midpoint 4 next');
+  t.match(await page.textContent('[data-testid="dispute-waiting-3"]'), /reveal stateHash_4 by height 140/, 'with its deadline');
+  t.match(await page.textContent('[data-testid="dispute-3-move-1"]'), /74.*82/, 'a move shows its height and the deadline it met');
+  t.match(await page.textContent('[data-testid="dispute-bisection-facts-3"]'), /steps n = 8 · interval \[0, 8\] · 4 moves · bisecting/);
+  t.equal(await page.getAttribute('[data-testid="dispute-bisection-4"]', 'data-one-step'), 'true');
+  t.equal(await page.getAttribute('[data-testid="dispute-bisection-4"]', 'data-refuted'), 'true');
+  t.match(await page.textContent('[data-testid="dispute-bisection-facts-4"]'), /one step 1 → 2: the L3 panel re-executes it · the panel refuted the disputer's own hash too/);
+  t.equal(await page.textContent('[data-testid="dispute-outcome-4"]'), 'miner at fault');
+  t.equal(await page.getAttribute('[data-testid="dispute-5-move-1"]', 'data-action'), 'missed', 'a missed move ends the rounds');
+  t.equal(await page.textContent('[data-testid="dispute-outcome-5"]'), 'challenge rejected');
+  t.equal(await page.locator('[data-testid="dispute-bisection-1"]').count(), 0, 'a dispute that never bisected has no bisection view');
 
   // The prompt box: a streamed chat completion from the real serving node, with its receipt.
   t.equal(await page.getAttribute('[data-testid="prompt-section"]', 'data-available'), 'true');
