@@ -42,10 +42,20 @@ export function validateRevealShape(msg: MsgBisectReveal): void {
 /** Stateless shape of an answer (error 44 otherwise). */
 export function validateRespondShape(msg: MsgBisectRespond): void {
   const bad = verificationErrors.invalidMove;
-  if (msg.ownHash.length !== 32) throw bad(`own_hash has ${msg.ownHash.length} bytes, expected 32 (the disputer's own stateHash at the step)`);
+  if (msg.ownHash.length !== 0 && msg.ownHash.length !== 32) throw bad(`own_hash has ${msg.ownHash.length} bytes, expected 32 (the disputer's own stateHash at the step)`);
+  if (msg.ownSteps > MAX_TRACE_STEPS) throw bad(`own_steps ${msg.ownSteps} above ${MAX_TRACE_STEPS}`);
   if (msg.ownRoot.length !== 0 && msg.ownRoot.length !== 32) throw bad(`own_root has ${msg.ownRoot.length} bytes, expected 0 or 32`);
   if (msg.ownProof.length > MAX_PROOF_NODES) throw bad(`an own proof of ${msg.ownProof.length} nodes (at most ${MAX_PROOF_NODES})`);
   for (const [i, node] of msg.ownProof.entries()) if (node.length !== 32) throw bad(`own proof node ${i} has ${node.length} bytes, expected 32`);
+}
+
+/**
+ * The disputer's first answer names another n than the miner declared (`own_steps`): the two
+ * traces cannot be compared step by step. Returns the whole-chunk reason then, else undefined.
+ */
+export function stepsMismatch(dispute: Dispute, msg: MsgBisectRespond): string | undefined {
+  if (dispute.bisectDisputerRoot.length !== 0 || msg.ownSteps === 0n || msg.ownSteps === dispute.bisectSteps) return undefined;
+  return `the disputer's own re-execution has ${msg.ownSteps} steps, the miner declared n = ${dispute.bisectSteps}: the traces cannot be compared step by step`;
 }
 
 /**
@@ -57,6 +67,7 @@ export function validateRespondShape(msg: MsgBisectRespond): void {
 export function checkOwnHash(dispute: Dispute, msg: MsgBisectRespond): Uint8Array {
   const committed = dispute.bisectDisputerRoot;
   const bad = verificationErrors.invalidMove;
+  if (msg.ownHash.length !== 32) throw bad(`dispute ${dispute.id}: own_hash has ${msg.ownHash.length} bytes, expected 32 (the disputer's own stateHash at the step)`);
   if (committed.length === 0 && msg.ownRoot.length === 0) throw bad(`dispute ${dispute.id}: the disputer's first answer carries own_root, the root of its own trace`);
   if (committed.length !== 0 && msg.ownRoot.length !== 0 && !bytesEqual(committed, msg.ownRoot)) throw bad(`dispute ${dispute.id}: own_root differs from the disputer's committed trace root`);
   const root = committed.length !== 0 ? committed : msg.ownRoot;

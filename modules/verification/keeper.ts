@@ -9,7 +9,7 @@ import { reportInvariant } from '../../app/core/invariants.ts';
 import type {
   MsgArbiterVote, MsgBisectReveal, MsgBisectRespond, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification,
 } from '../../proto/gen/r3mes/verification/v1/tx.ts';
-import { applyAnswer, bisectTurn, checkOwnHash, checkRevealStep, requestedStep, validateRespondShape, validateRevealShape } from './bisection.ts';
+import { applyAnswer, bisectTurn, checkOwnHash, checkRevealStep, stepsMismatch, requestedStep, validateRespondShape, validateRevealShape } from './bisection.ts';
 import { verifyTraceInclusion } from './trace-proof.ts';
 import {
   BisectMove, Dispute, DisputeOrigin, DisputeOutcome, DisputeStage, L1Check, L1Status, ModuleState, type PanelSeat, Params, type SubmissionSeed,
@@ -720,6 +720,20 @@ export class VerificationKeeper extends VerificationViewKeeper {
     if (msg.step !== dispute.bisectPendingStep) throw verificationErrors.wrongStep(`dispute ${dispute.id}: step ${dispute.bisectPendingStep} is pending, not ${msg.step}`);
     const previousDue = dueHeight(dispute);
     const step = dispute.bisectPendingStep;
+    const mismatch = stepsMismatch(dispute, msg);
+    if (mismatch !== undefined) {
+      dispute.bisectPendingHash = Buffer.alloc(0);
+      dispute.bisectPendingCid = '';
+      dispute.bisectPendingStep = 0n;
+      recordMove(dispute, { party: 'disputer', step, height: ctx.height, deadlineHeight: dispute.nextActionHeight, agree: false });
+      ctx.events.emit('bisect_answer', [
+        ['dispute', dispute.id.toString()], ['step', step.toString()], ['agree', 'false'], ['status', 'whole-chunk'], ['own_hash', '', false],
+      ]);
+      dispute.bisectMoves += 1n;
+      dispute.bisectWholeChunkReason = mismatch;
+      this.escalate(ctx, dispute, `bisection does not apply: ${mismatch}`, previousDue);
+      return 'whole-chunk';
+    }
     const root = checkOwnHash(dispute, msg);
     const effect = applyAnswer(dispute, msg.agree);
     dispute.bisectDisputerRoot = Buffer.from(root);

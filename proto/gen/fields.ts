@@ -199,7 +199,7 @@ export const protoFields: Readonly<Record<string, Readonly<Record<number, string
   'r3mes.verification.v1.ModuleState': { 1: 'varint', 2: 'varint', 3: 'varint' },
   'r3mes.verification.v1.MsgArbiterVote': { 1: 'len', 2: 'varint', 3: 'len', 4: 'varint', 5: 'len', 6: 'len' },
   'r3mes.verification.v1.MsgArbiterVoteResponse': { 1: 'len' },
-  'r3mes.verification.v1.MsgBisectRespond': { 1: 'len', 2: 'varint', 3: 'varint', 4: 'varint', 5: 'len', 6: 'len', 7: 'len' },
+  'r3mes.verification.v1.MsgBisectRespond': { 1: 'len', 2: 'varint', 3: 'varint', 4: 'varint', 5: 'len', 6: 'len', 7: 'len', 8: 'varint' },
   'r3mes.verification.v1.MsgBisectRespondResponse': { 1: 'len' },
   'r3mes.verification.v1.MsgBisectReveal': { 1: 'len', 2: 'varint', 3: 'varint', 4: 'varint', 5: 'len', 6: 'len', 7: 'len' },
   'r3mes.verification.v1.MsgBisectRevealResponse': { 1: 'varint' },

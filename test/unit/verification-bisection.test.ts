@@ -381,6 +381,23 @@ t.test('the disputer\'s answers are bound to its own trace root: each proves its
   t.end();
 });
 
+t.test('a miner that declares another n than the disputer re-executed cannot silence the disputer: the dispute takes the whole-chunk panel', (t) => {
+  const good = honest(4);
+  // The miner's trace has 6 steps although its job (the disputer's re-execution) has 4.
+  const s = setup({ steps: 6, miner: divergent(honest(6), 3, 'cheat'), own: good });
+  s.reveal(6n);
+  s.h.nextBlock();
+  rejects(t, s, verificationErrors.badProof, () => s.respond(6n, false, { ownHash: good[4], ownRoot: treeRoot(good), ownProof: treeProof(good, 4) }), 'no proof of the disputer\'s 5-leaf trace holds against n = 6');
+  t.equal(s.respond(6n, false, { ownSteps: 4n, ownHash: Buffer.alloc(0), ownRoot: Buffer.alloc(0), ownProof: [] }), 'whole-chunk');
+  s.h.nextBlock();
+  const d = s.h.dispute(s.disputeId);
+  t.equal(d.stage, DisputeStage.DISPUTE_STAGE_L3_VOTING, 'the whole-chunk panel is drawn');
+  t.notOk(d.bisectOneStep);
+  t.match(d.bisectWholeChunkReason, /own re-execution has 4 steps, the miner declared n = 6/);
+  t.match(d.bisectHistory.at(-1), { party: 'disputer', step: 6n, agree: false });
+  t.end();
+});
+
 t.test('a disputer that lies about its own computation loses even against a cheating miner: no bounty, its bond to the panel', (t) => {
   const good = honest(8);
   // The miner tampered step 5; the challenger never re-executed and claims a made-up stateHash_5 (and on).

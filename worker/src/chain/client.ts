@@ -68,6 +68,8 @@ export interface OwnTraceAnswer {
   readonly root: Uint8Array;
   /** siblings from the leaf up (directions follow from the step and the n + 1 leaves) */
   readonly proof: readonly Uint8Array[];
+  /** the steps of the disputer's own re-execution (its trace has steps + 1 states) */
+  readonly steps: number;
 }
 
 export interface BisectionWriter {
@@ -592,7 +594,7 @@ export class RpcChainWriter implements ChainWriter, VerificationWriter, Bisectio
 
   signBisectRespond(disputeId: bigint, step: bigint, agree: boolean, own: OwnTraceAnswer): Promise<SignedTx> {
     return this.sign(TYPE_BISECT_RESPOND, {
-      disputer: this.address, disputeId, step, agree, ownHash: Buffer.from(own.hash), ownRoot: Buffer.from(own.root), ownProof: own.proof.map((p) => Buffer.from(p)),
+      disputer: this.address, disputeId, step, agree, ownHash: Buffer.from(own.hash), ownRoot: Buffer.from(own.root), ownProof: own.proof.map((p) => Buffer.from(p)), ownSteps: BigInt(own.steps),
     }, 'sign MsgBisectRespond');
   }
 

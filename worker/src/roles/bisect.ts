@@ -70,8 +70,10 @@ export function disputerAgrees(d: BisectView, ownStepHashes: readonly Uint8Array
 /** What the disputer's answer proves (chain README "Bisection"): its own stateHash at the pending step, against its own trace root. */
 export function disputerOwnTrace(d: BisectView, ownStepHashes: readonly Uint8Array[]): OwnTraceAnswer {
   const step = Number(d.bisectPendingStep);
-  if (step >= ownStepHashes.length) throw new Error(`step ${step} is past this worker's own trace (${ownStepHashes.length} states)`);
-  return { hash: ownStepHashes[step], root: traceRoot(ownStepHashes), proof: traceProof(ownStepHashes, step).map((p) => p.sibling) };
+  const steps = ownStepHashes.length - 1;
+  // Another n than the miner declared: the chain sends the dispute to the whole-chunk panel on this answer.
+  if (BigInt(steps) !== d.bisectSteps) return { hash: new Uint8Array(), root: new Uint8Array(), proof: [], steps };
+  return { hash: ownStepHashes[step], root: traceRoot(ownStepHashes), proof: traceProof(ownStepHashes, step).map((p) => p.sibling), steps };
 }
 
 /** A vote for a one-step dispute whose job file names other steps than the miner declared on chain: never the miner's hash. */
@@ -246,7 +248,8 @@ async function disputerMove(deps: BisectDeps, d: Dispute, sub: Submission, delta
   const agree = disputerAgrees(d, own.stepHashes);
   const step = Number(d.bisectPendingStep);
   const ownTrace = disputerOwnTrace(d, own.stepHashes);
-  const entry = await signMove(deps, key, d.nextActionHeight, 'bisect-respond', agree ? 'agree' : 'disagree', () => deps.writer.signBisectRespond(d.id, d.bisectPendingStep, agree, ownTrace));
-  deps.log(`dispute ${d.id}: stateHash_${step} ${agree ? 'agreed' : 'disputed'} → ${entry.status === 'failed' ? `refused: ${entry.error}` : 'sent'}`);
-  return { disputeId: d.id, role: 'disputer', step, action: entry.status === 'failed' ? 'failed' : agree ? 'agreed' : 'disagreed', txhash: entry.txhash };
+  const agreeNow = ownTrace.hash.length === 0 ? false : agree;
+  const entry = await signMove(deps, key, d.nextActionHeight, 'bisect-respond', agreeNow ? 'agree' : 'disagree', () => deps.writer.signBisectRespond(d.id, d.bisectPendingStep, agreeNow, ownTrace));
+  deps.log(`dispute ${d.id}: stateHash_${step} ${agreeNow ? 'agreed' : 'disputed'} → ${entry.status === 'failed' ? `refused: ${entry.error}` : 'sent'}`);
+  return { disputeId: d.id, role: 'disputer', step, action: entry.status === 'failed' ? 'failed' : agreeNow ? 'agreed' : 'disagreed', txhash: entry.txhash };
 }

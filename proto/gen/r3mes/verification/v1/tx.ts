@@ -134,6 +134,12 @@ export interface MsgBisectRespond {
   ownRoot: Buffer;
   /** The Merkle proof of own_hash at `step` against the disputer's root (siblings from the leaf up). */
   ownProof: Buffer[];
+  /**
+   * First answer: the steps of the disputer's own re-execution (0: the same n the miner declared).
+   * Another n than the miner's: the parties' traces cannot be compared step by step, and the
+   * dispute goes to the whole-chunk panel (own_hash, own_root and own_proof may then be empty).
+   */
+  ownSteps: bigint;
 }
 
 export interface MsgBisectRespondResponse {
@@ -1244,6 +1250,7 @@ function createBaseMsgBisectRespond(): MsgBisectRespond {
     ownHash: Buffer.alloc(0),
     ownRoot: Buffer.alloc(0),
     ownProof: [],
+    ownSteps: 0n,
   };
 }
 
@@ -1275,6 +1282,12 @@ export const MsgBisectRespond: MessageFns<MsgBisectRespond> = {
     }
     for (const v of message.ownProof) {
       writer.uint32(58).bytes(v!);
+    }
+    if (message.ownSteps !== 0n) {
+      if (BigInt.asUintN(64, message.ownSteps) !== message.ownSteps) {
+        throw new globalThis.Error("value provided for field message.ownSteps of type uint64 too large");
+      }
+      writer.uint32(64).uint64(message.ownSteps);
     }
     return writer;
   },
@@ -1348,6 +1361,14 @@ export const MsgBisectRespond: MessageFns<MsgBisectRespond> = {
             message.ownProof.push(Buffer.from(reader.bytes()));
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.ownSteps = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1385,6 +1406,11 @@ export const MsgBisectRespond: MessageFns<MsgBisectRespond> = {
         : globalThis.Array.isArray(object?.own_proof)
         ? object.own_proof.map((e: any) => Buffer.from(bytesFromBase64(e)))
         : [],
+      ownSteps: isSet(object.ownSteps)
+        ? BigInt(object.ownSteps)
+        : isSet(object.own_steps)
+        ? BigInt(object.own_steps)
+        : 0n,
     };
   },
 
@@ -1411,6 +1437,9 @@ export const MsgBisectRespond: MessageFns<MsgBisectRespond> = {
     if (message.ownProof?.length) {
       obj.ownProof = message.ownProof.map((e) => base64FromBytes(e));
     }
+    if (message.ownSteps !== 0n) {
+      obj.ownSteps = message.ownSteps.toString();
+    }
     return obj;
   },
 
@@ -1426,6 +1455,7 @@ export const MsgBisectRespond: MessageFns<MsgBisectRespond> = {
     message.ownHash = object.ownHash ?? Buffer.alloc(0);
     message.ownRoot = object.ownRoot ?? Buffer.alloc(0);
     message.ownProof = object.ownProof?.map((e) => e) || [];
+    message.ownSteps = (object.ownSteps !== undefined && object.ownSteps !== null) ? BigInt(object.ownSteps) : 0n;
     return message;
   },
 };
