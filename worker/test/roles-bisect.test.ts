@@ -227,3 +227,16 @@ t.test('an honest miner against a disputer that disputes everything: narrowed to
   const r = await reexecuteOneStep({ dispute: c.d, gradientCid: sub.gradientCid, store, model, chunk, backend });
   t.ok(r.kind === 'hash' && bytesToHex(r.resultHash) === bytesToHex(c.d.bisectHiHash), 'a clean vote: the miner wins');
 });
+
+t.test('the disputer\'s own trace answer: its hash, root and proof at the pending step; another n than the miner declared → own_steps only', async (t) => {
+  const hashes = honestJob.stepHashes;
+  const n = BigInt(hashes.length - 1);
+  const view = DisputeProto.fromPartial({ bisectSteps: n, bisectPendingStep: 1n, bisectPendingHash: Buffer.from(hashes[1]) });
+  const own = disputerOwnTrace(view, hashes);
+  t.equal(bytesToHex(own.hash), bytesToHex(hashes[1]));
+  t.equal(bytesToHex(own.root), bytesToHex(makeTrace(hashes).root), 'the root of its own trace');
+  t.same(own.proof.map(bytesToHex), traceProof(hashes, 1).map((p) => bytesToHex(p.sibling)), 'the proof of step 1');
+  t.equal(own.steps, hashes.length - 1);
+  const other = disputerOwnTrace(DisputeProto.fromPartial({ bisectSteps: n + 3n, bisectPendingStep: n + 3n }), hashes);
+  t.same([other.hash.length, other.root.length, other.proof.length, other.steps], [0, 0, 0, hashes.length - 1], 'another n: only its own steps (the chain takes the whole-chunk panel)');
+});
