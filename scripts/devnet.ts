@@ -276,7 +276,7 @@ async function main(): Promise<void> {
 
   process.stdout.write(`R3MES devnet (${CHAIN_ID}), home ${home}
   CometBFT RPC   ${rpcUrl}
-  REST           ${restUrl}   (OpenAPI: /openapi.json)
+  REST           ${restUrl}   (OpenAPI: /openapi.json; dashboard: ${restUrl}/ with a prompt box to the model API)
   ABCI           ${abci.replace('tcp://', 'tcp://')}
   content store  ${gatewayUrl}/ipfs/{cid}   (embedded blockstore ${join(home, 'store')}; /stats, /health)
   model API      http://127.0.0.1:${o.modelPort}/v1   (OpenAI-compatible: /v1/models, /v1/completions, /v1/chat/completions; r3mes-worker serve-model, the model head with receipts)
@@ -298,7 +298,8 @@ Try, in another terminal:
   // ---- node ----
   const nodeShow = o.verbose ? () => true : (line: string) => /error|panic|exception|[1-9][0-9]* failed/i.test(line);
   say('devnet', 'starting the node (app + REST + CometBFT); waiting for its first blocks');
-  startProcess('node', R3MESD, ['start', '--home', home, '--abci', abci, '--rest', `127.0.0.1:${o.restPort}`, '--rpc', rpcUrl], logDir, nodeShow);
+  // --model-api: the dashboard's prompt box talks to the serving node started below (which allows the dashboard's origin: --cors-origin).
+  startProcess('node', R3MESD, ['start', '--home', home, '--abci', abci, '--rest', `127.0.0.1:${o.restPort}`, '--rpc', rpcUrl, '--model-api', `http://127.0.0.1:${o.modelPort}/v1`], logDir, nodeShow);
   const rpc = makeRpc(rpcUrl);
   const height = async () => BigInt((await rpc<{ sync_info: { latest_block_height: string } }>('status')).sync_info.latest_block_height);
   for (const deadline = Date.now() + 120_000; ;) {
@@ -331,7 +332,7 @@ Try, in another terminal:
   // The serving node: the active model version plus every finalized window update, behind an
   // OpenAI-compatible API (worker/README.md, serve-model). The head moves as windows finalize.
   startProcess('model-api', WORKER, ['serve-model', '--home', join(home, 'workers', 'validator'), '--node', rpcUrl, '--gateway', gatewayUrl, '--backend', 'cpu',
-    '--listen', `127.0.0.1:${o.modelPort}`, '--poll-ms', '5000'], logDir, workerShow, 'restart');
+    '--listen', `127.0.0.1:${o.modelPort}`, '--poll-ms', '5000', '--cors-origin', `http://127.0.0.1:${o.restPort},http://localhost:${o.restPort}`], logDir, workerShow, 'restart');
   startProcess('aggregator', WORKER, ['aggregate', '--key', 'validator', ...common('validator')], logDir, workerShow, 'restart');
   // The second validator can be drawn as aggregation proposer too (stake-weighted): its aggregator runs from the start.
   startProcess('ver-aggr', WORKER, ['aggregate', '--key', 'verifier', ...common('verifier')], logDir, workerShow, 'restart');

@@ -28,6 +28,8 @@ export interface StartOptions {
   withComet: boolean;
   /** The VRF key file (`r3mesd start --vrf-key`); default `<home>/config/vrf_key.json` when that exists. */
   vrfKey?: string;
+  /** A serving node's API base URL (`--model-api`) for the dashboard's prompt box; none: no prompt box. */
+  modelApi?: string;
   /** Tests only: propose beacon txs with a forged proof (`--test-forge-vrf`, or R3MES_TEST_FORGE_VRF=1). */
   forgeVrf?: boolean;
   log: (line: string) => void;
@@ -64,7 +66,7 @@ export async function startNode(options: StartOptions): Promise<RunningNode> {
   let rest: Awaited<ReturnType<typeof buildRestServer>> | undefined;
   if (options.rest !== '') {
     const [host, port] = splitHostPort(options.rest);
-    rest = await buildRestServer({ rpcUrl: options.rpc, logger: false, modules: [moduleRoutes(moduleInterfaces())], metrics });
+    rest = await buildRestServer({ rpcUrl: options.rpc, logger: false, modules: [moduleRoutes(moduleInterfaces())], metrics, modelApi: options.modelApi });
     await rest.listen({ host, port });
     options.log(`REST listening on http://${host}:${port} (OpenAPI at /openapi.json, Prometheus metrics at /metrics)`);
   }

@@ -32,6 +32,12 @@ export interface RestServerOptions {
    * without them (fronting a node elsewhere) has no /metrics route.
    */
   metrics?: { readonly contentType: string; metrics(): Promise<string> };
+  /**
+   * A serving node's OpenAI-compatible API base URL (`r3mesd start --model-api`, e.g.
+   * http://127.0.0.1:8080/v1): the dashboard's prompt box sends chat completions there (its
+   * origin joins the page's CSP connect-src). Absent: the page has no model API.
+   */
+  modelApi?: string;
 }
 
 const defaultMaxTxBytes = 1024 * 1024;
@@ -135,7 +141,7 @@ export async function buildRestServer(opts: RestServerOptions): Promise<FastifyI
       reply.type(metrics.contentType).header('cache-control', 'no-store').send(await metrics.metrics()));
   }
 
-  for (const register of [registerHealthRoutes, registerAuthRoutes, registerBankRoutes, registerTxRoutes, registerDashboardRoutes, ...(opts.modules ?? [])]) {
+  for (const register of [registerHealthRoutes, registerAuthRoutes, registerBankRoutes, registerTxRoutes, (a: FastifyInstance) => registerDashboardRoutes(a, { modelApi: opts.modelApi }), ...(opts.modules ?? [])]) {
     await register(app, ctx);
   }
   return app;

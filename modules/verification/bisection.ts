@@ -5,7 +5,8 @@
 import type { MsgBisectReveal, MsgBisectRespond } from '../../proto/gen/r3mes/verification/v1/tx.ts';
 import type { Dispute } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { verificationErrors } from './errors.ts';
-import { MAX_TRACE_STEPS } from './trace-proof.ts';
+import { MAX_TRACE_STEPS, verifyTraceInclusion } from './trace-proof.ts';
+import { bytesEqual } from '../../app/core/bytes.ts';
 
 /** The longest state CID a reveal may carry (a CIDv1 in base32 is under 100 characters). */
 export const MAX_STATE_CID_BYTES = 256;
@@ -40,7 +41,44 @@ export function validateRevealShape(msg: MsgBisectReveal): void {
 
 /** Stateless shape of an answer (error 44 otherwise). */
 export function validateRespondShape(msg: MsgBisectRespond): void {
-  if (msg.ownHash.length !== 0 && msg.ownHash.length !== 32) throw verificationErrors.invalidMove(`own_hash has ${msg.ownHash.length} bytes, expected 0 or 32`);
+  const bad = verificationErrors.invalidMove;
+  if (msg.ownHash.length !== 0 && msg.ownHash.length !== 32) throw bad(`own_hash has ${msg.ownHash.length} bytes, expected 32 (the disputer's own stateHash at the step)`);
+  if (msg.ownSteps > MAX_TRACE_STEPS) throw bad(`own_steps ${msg.ownSteps} above ${MAX_TRACE_STEPS}`);
+  if (msg.ownRoot.length !== 0 && msg.ownRoot.length !== 32) throw bad(`own_root has ${msg.ownRoot.length} bytes, expected 0 or 32`);
+  if (msg.ownProof.length > MAX_PROOF_NODES) throw bad(`an own proof of ${msg.ownProof.length} nodes (at most ${MAX_PROOF_NODES})`);
+  for (const [i, node] of msg.ownProof.entries()) if (node.length !== 32) throw bad(`own proof node ${i} has ${node.length} bytes, expected 32`);
+}
+
+/**
+ * The disputer's first answer names another n than the miner declared (`own_steps`): the two
+ * traces cannot be compared step by step. Returns the whole-chunk reason then, else undefined.
+ */
+export function stepsMismatch(dispute: Dispute, msg: MsgBisectRespond): string | undefined {
+  if (dispute.bisectDisputerRoot.length !== 0 || msg.ownSteps === 0n || msg.ownSteps === dispute.bisectSteps) return undefined;
+  return `the disputer's own re-execution has ${msg.ownSteps} steps, the miner declared n = ${dispute.bisectSteps}: the traces cannot be compared step by step`;
+}
+
+/**
+ * The disputer's own trace (README "Bisection"): its first answer commits to its own trace root
+ * (`own_root`, over n + 1 leaves); every answer proves its own stateHash at the pending step
+ * against that root, and agrees exactly when that hash is the miner's. Returns the root to keep.
+ * Errors 44 (no root, another root, an answer its own hash contradicts), 43 (the proof).
+ */
+export function checkOwnHash(dispute: Dispute, msg: MsgBisectRespond): Uint8Array {
+  const committed = dispute.bisectDisputerRoot;
+  const bad = verificationErrors.invalidMove;
+  if (msg.ownHash.length !== 32) throw bad(`dispute ${dispute.id}: own_hash has ${msg.ownHash.length} bytes, expected 32 (the disputer's own stateHash at the step)`);
+  if (committed.length === 0 && msg.ownRoot.length === 0) throw bad(`dispute ${dispute.id}: the disputer's first answer carries own_root, the root of its own trace`);
+  if (committed.length !== 0 && msg.ownRoot.length !== 0 && !bytesEqual(committed, msg.ownRoot)) throw bad(`dispute ${dispute.id}: own_root differs from the disputer's committed trace root`);
+  const root = committed.length !== 0 ? committed : msg.ownRoot;
+  const step = dispute.bisectPendingStep;
+  if (!verifyTraceInclusion(msg.ownHash, step, dispute.bisectSteps + 1n, msg.ownProof, root)) {
+    throw verificationErrors.badProof(`dispute ${dispute.id}: own_hash at step ${step} is not in the disputer's trace root (${dispute.bisectSteps + 1n} leaves)`);
+  }
+  const same = bytesEqual(msg.ownHash, dispute.bisectPendingHash);
+  if (msg.agree && !same) throw bad(`dispute ${dispute.id}: the disputer agrees with stateHash_${step} but its own trace has another hash there`);
+  if (!msg.agree && same) throw bad(`dispute ${dispute.id}: the disputer disputes stateHash_${step} but its own trace has the same hash there`);
+  return root;
 }
 
 /**

@@ -56,7 +56,12 @@ export function initGenesis(keeper: VerificationKeeper, store: KVStore, genesis:
     if (!knownStage) throw bad(`${at}: unknown stage`);
     // Bisection (README "Bisection"): a bisecting dispute names its disputer; hashes empty or 32 bytes.
     if (dispute.stage === DisputeStage.DISPUTE_STAGE_BISECTION && dispute.bisectDisputer === '') throw bad(`${at}: a bisecting dispute names its disputer`);
-    if ([dispute.bisectLoHash, dispute.bisectHiHash, dispute.bisectPendingHash].some((x) => x.length !== 0 && x.length !== HASH_BYTES)) throw bad(`${at}: bisection hashes must be empty or 32 bytes`);
+    if ([dispute.bisectLoHash, dispute.bisectHiHash, dispute.bisectPendingHash, dispute.bisectDisputerRoot, dispute.bisectDisputerHiHash].some((x) => x.length !== 0 && x.length !== HASH_BYTES)) throw bad(`${at}: bisection hashes must be empty or 32 bytes`);
+    if (dispute.bisectHistory.length > 64) throw bad(`${at}: a bisection history of ${dispute.bisectHistory.length} moves (at most 64)`);
+    for (const move of dispute.bisectHistory) {
+      if (move.party !== 'miner' && move.party !== 'disputer') throw bad(`${at}: a bisection move by ${JSON.stringify(move.party)} (miner or disputer)`);
+      if (move.hash.length !== 0 && move.hash.length !== HASH_BYTES) throw bad(`${at}: a bisection move's hash must be empty or 32 bytes`);
+    }
     if (dispute.bisectOneStep && (dispute.bisectHiHash.length !== HASH_BYTES || dispute.bisectHi !== dispute.bisectLo + 1n)) throw bad(`${at}: a one-step dispute has hi = lo + 1 and a 32-byte stateHash_hi`);
     if (dispute.origin !== DisputeOrigin.DISPUTE_ORIGIN_CHALLENGE && dispute.origin !== DisputeOrigin.DISPUTE_ORIGIN_L1_FLAG) throw bad(`${at}: unknown origin`);
     const resolved = dispute.stage === DisputeStage.DISPUTE_STAGE_RESOLVED;

@@ -102,11 +102,17 @@ export const verificationInterface: ModuleInterface = {
       name: 'bisect-respond',
       description: 'As the disputer of a bisecting dispute, agree or disagree with the miner\'s stateHash at the pending step',
       args: ['dispute-id', 'step', 'agree'],
-      options: [{ name: 'own-hash', description: 'your own stateHash at that step (hex, recorded in the event)', default: '' }],
+      options: [
+        { name: 'own-hash', description: 'your own stateHash at that step (hex; required: agree exactly when it is the miner\'s)', default: '' },
+        { name: 'own-root', description: 'your own trace root (hex; required in your first answer)', default: '' },
+        { name: 'own-proof', description: 'the sibling hashes of your own hash against your root, from the leaf up, comma-separated hex', default: '' },
+      ],
       typeUrl: TYPE_URLS.bisectRespond,
       build: (signer, args, options) => MsgBisectRespond.fromPartial({
         disputer: signer, disputeId: uintArg(args['dispute-id'], 'dispute-id'), step: uintArg(args.step, 'step'), agree: args.agree === 'true',
         ownHash: (options['own-hash'] ?? '') === '' ? Buffer.alloc(0) : hexArg(options['own-hash'], 'own-hash'),
+        ownRoot: (options['own-root'] ?? '') === '' ? Buffer.alloc(0) : hexArg(options['own-root'], 'own-root'),
+        ownProof: (options['own-proof'] ?? '') === '' ? [] : (options['own-proof'] ?? '').split(',').map((h, i) => hexArg(h, `own-proof[${i}]`)),
       }),
     },
   ],

@@ -9,10 +9,10 @@ import { reportInvariant } from '../../app/core/invariants.ts';
 import type {
   MsgArbiterVote, MsgBisectReveal, MsgBisectRespond, MsgChallenge, MsgReportUnavailable, MsgSubmitVerification,
 } from '../../proto/gen/r3mes/verification/v1/tx.ts';
-import { applyAnswer, bisectTurn, checkRevealStep, requestedStep, validateRespondShape, validateRevealShape } from './bisection.ts';
+import { applyAnswer, bisectTurn, checkOwnHash, checkRevealStep, stepsMismatch, requestedStep, validateRespondShape, validateRevealShape } from './bisection.ts';
 import { verifyTraceInclusion } from './trace-proof.ts';
 import {
-  Dispute, DisputeOrigin, DisputeOutcome, DisputeStage, L1Check, L1Status, ModuleState, type PanelSeat, Params, type SubmissionSeed,
+  BisectMove, Dispute, DisputeOrigin, DisputeOutcome, DisputeStage, L1Check, L1Status, ModuleState, type PanelSeat, Params, type SubmissionSeed,
   type TrapCheck, type TrapSource, type VerifierCredit,
 } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { verificationErrors } from './errors.ts';
@@ -695,10 +695,12 @@ export class VerificationKeeper extends VerificationViewKeeper {
       throw verificationErrors.badProof(`dispute ${dispute.id}: stateHash_${step} ${toHex(msg.stateHash)} with ${msg.proof.length} siblings does not hash to the trace root ${toHex(submission.traceRoot)} of ${steps + 1n} leaves`);
     }
     const previousDue = dueHeight(dispute);
+    const deadline = dispute.nextActionHeight;
     dispute.bisectSteps = steps;
     dispute.bisectPendingStep = step;
     dispute.bisectPendingHash = Buffer.from(msg.stateHash);
     dispute.bisectPendingCid = msg.stateCid;
+    recordMove(dispute, { party: 'miner', step, height: ctx.height, deadlineHeight: deadline, hash: Buffer.from(msg.stateHash) });
     this.nextMove(ctx, dispute);
     this.setDispute(ctx.store, dispute, previousDue);
     ctx.events.emit('bisect_reveal', [
@@ -718,7 +720,25 @@ export class VerificationKeeper extends VerificationViewKeeper {
     if (msg.step !== dispute.bisectPendingStep) throw verificationErrors.wrongStep(`dispute ${dispute.id}: step ${dispute.bisectPendingStep} is pending, not ${msg.step}`);
     const previousDue = dueHeight(dispute);
     const step = dispute.bisectPendingStep;
+    const mismatch = stepsMismatch(dispute, msg);
+    if (mismatch !== undefined) {
+      dispute.bisectPendingHash = Buffer.alloc(0);
+      dispute.bisectPendingCid = '';
+      dispute.bisectPendingStep = 0n;
+      recordMove(dispute, { party: 'disputer', step, height: ctx.height, deadlineHeight: dispute.nextActionHeight, agree: false });
+      ctx.events.emit('bisect_answer', [
+        ['dispute', dispute.id.toString()], ['step', step.toString()], ['agree', 'false'], ['status', 'whole-chunk'], ['own_hash', '', false],
+      ]);
+      dispute.bisectMoves += 1n;
+      dispute.bisectWholeChunkReason = mismatch;
+      this.escalate(ctx, dispute, `bisection does not apply: ${mismatch}`, previousDue);
+      return 'whole-chunk';
+    }
+    const root = checkOwnHash(dispute, msg);
     const effect = applyAnswer(dispute, msg.agree);
+    dispute.bisectDisputerRoot = Buffer.from(root);
+    if (!msg.agree && effect.kind !== 'whole-chunk') dispute.bisectDisputerHiHash = Buffer.from(msg.ownHash);
+    recordMove(dispute, { party: 'disputer', step, height: ctx.height, deadlineHeight: dispute.nextActionHeight, hash: Buffer.from(msg.ownHash), agree: msg.agree });
     ctx.events.emit('bisect_answer', [
       ['dispute', dispute.id.toString()], ['step', step.toString()], ['agree', String(msg.agree)], ['status', effect.kind],
       ['own_hash', toHex(msg.ownHash), false],
@@ -781,7 +801,9 @@ export class VerificationKeeper extends VerificationViewKeeper {
    */
   private bisectionTimeout(ctx: Context, dispute: Dispute, params: VerificationParams): void {
     const step = dispute.bisectSteps === 0n ? 'n' : dispute.bisectPendingHash.length === 0 ? `${requestedStep(dispute)}` : `${dispute.bisectPendingStep}`;
-    if (bisectTurn(dispute) === 'miner') {
+    const missed = bisectTurn(dispute) === 'miner' ? 'miner' : 'disputer';
+    recordMove(dispute, { party: missed, step: missed === 'miner' ? (dispute.bisectSteps === 0n ? 0n : requestedStep(dispute)) : dispute.bisectPendingStep, height: ctx.height, deadlineHeight: dispute.nextActionHeight, missed: true });
+    if (missed === 'miner') {
       ctx.events.emit('bisect_missed', [['dispute', dispute.id.toString()], ['party', dispute.miner], ['role', 'miner'], ['step', step]]);
       this.settle(ctx, dispute, DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT, `bisection: the miner did not reveal step ${step} by height ${dispute.nextActionHeight}`);
       return;
@@ -1128,7 +1150,7 @@ export class VerificationKeeper extends VerificationViewKeeper {
       submissionSeed: Buffer.from(this.submissionSeed(ctx.store, submission.id) ?? opening.seed ?? new Uint8Array()),
       bisectDisputer: '', bisectSteps: 0n, bisectLo: 0n, bisectHi: 0n, bisectLoHash: Buffer.alloc(0), bisectHiHash: Buffer.alloc(0),
       bisectLoCid: '', bisectPendingStep: 0n, bisectPendingHash: Buffer.alloc(0), bisectPendingCid: '', bisectMoves: 0n,
-      bisectOneStep: false, bisectWholeChunkReason: '',
+      bisectOneStep: false, bisectWholeChunkReason: '', bisectDisputerRoot: Buffer.alloc(0), bisectDisputerHiHash: Buffer.alloc(0), bisectDisputerRefuted: false, bisectHistory: [],
     };
     state.nextDisputeId += 1n;
     this.setModuleState(ctx.store, state);
@@ -1195,7 +1217,20 @@ export class VerificationKeeper extends VerificationViewKeeper {
           this.deps.training.rejectSubmission(ctx, dispute.submissionId, `verification dispute ${dispute.id}: ${reason}`);
           dispute.submissionRejected = true;
         }
-        if (dispute.origin === DisputeOrigin.DISPUTE_ORIGIN_CHALLENGE) {
+        // README "Bisection": a one-step panel that established a hash neither party claimed
+        // refutes the disputer's own computation too: no bounty, its bond to that majority.
+        const established = oneStepEstablished(dispute);
+        dispute.bisectDisputerRefuted = established !== undefined && !bytesEqual(established.hash, dispute.bisectDisputerHiHash);
+        if (dispute.bisectDisputerRefuted && established !== undefined) {
+          events.emit('bisect_disputer_refuted', [
+            ['dispute', dispute.id.toString()], ['disputer', dispute.bisectDisputer],
+            ['established_hash', toHex(established.hash), false], ['disputer_hash', toHex(dispute.bisectDisputerHiHash), false],
+          ]);
+          if (dispute.origin === DisputeOrigin.DISPUTE_ORIGIN_CHALLENGE) {
+            const each = bond / BigInt(established.seats.length);
+            established.seats.forEach((seat, i) => pay(seat.arbiter, i === 0 ? bond - each * BigInt(established.seats.length - 1) : each));
+          }
+        } else if (dispute.origin === DisputeOrigin.DISPUTE_ORIGIN_CHALLENGE) {
           pay(dispute.challenger, bond);
           let bounty = params.raw.bountyMultiplier * BigInt(dispute.baseReward);
           // Governance sets the base reward and multiplier; a mint past the supply bound would throw in the block hook.
@@ -1258,7 +1293,10 @@ export class VerificationKeeper extends VerificationViewKeeper {
     const match = check.status === L1Status.L1_STATUS_MATCH;
     const flagged = check.status === L1Status.L1_STATUS_MISMATCH || check.status === L1Status.L1_STATUS_UNAVAILABLE;
     if (outcome === DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT) {
-      if (flagged) this.creditL1(ctx, check);
+      // The flagging L1 verifier was the disputer and the one-step panel refuted its own hash.
+      if (flagged && dispute.bisectDisputerRefuted && dispute.bisectDisputer === check.verifier) {
+        this.penalize(ctx, check.verifier, params.wrongResultPenalty, 'wrong-result', `l1 submission ${check.submissionId} (dispute ${dispute.id}: its own stateHash refuted)`);
+      } else if (flagged) this.creditL1(ctx, check);
       else if (match) this.penalize(ctx, check.verifier, params.wrongResultPenalty, 'wrong-result', `l1 submission ${check.submissionId} (dispute ${dispute.id})`);
       return;
     }
@@ -1405,6 +1443,27 @@ export function bondHeld(dispute: Dispute): bigint {
  */
 export function panelExpectedHash(dispute: Dispute): Uint8Array {
   return dispute.bisectOneStep ? dispute.bisectHiHash : dispute.expectedHash;
+}
+
+/** Appends a move to the dispute's bisection history, with the interval it left. */
+function recordMove(dispute: Dispute, move: Partial<BisectMove>): void {
+  dispute.bisectHistory.push(BisectMove.fromPartial({ ...move, lo: dispute.bisectLo, hi: dispute.bisectHiHash.length === 0 ? 0n : dispute.bisectHi }));
+}
+
+/**
+ * A one-step panel's established result: the state hash a majority of its active seats voted
+ * (not `unavailable`), with those seats; undefined for a whole-chunk panel or without a majority.
+ */
+function oneStepEstablished(dispute: Dispute): { hash: Uint8Array; seats: PanelSeat[] } | undefined {
+  if (!dispute.bisectOneStep || dispute.bisectDisputerHiHash.length === 0) return undefined;
+  const active = dispute.panel.filter((s) => !s.missed);
+  const threshold = Math.floor(active.length / 2) + 1;
+  for (const seat of active) {
+    if (!seat.voted || seat.unavailable) continue;
+    const seats = active.filter((s) => s.voted && !s.unavailable && bytesEqual(s.resultHash, seat.resultHash));
+    if (seats.length >= threshold) return bytesEqual(seat.resultHash, dispute.bisectHiHash) ? undefined : { hash: seat.resultHash, seats };
+  }
+  return undefined;
 }
 
 function isFaultVote(seat: PanelSeat, expectedHash: Uint8Array): boolean {

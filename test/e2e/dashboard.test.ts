@@ -10,7 +10,10 @@
  */
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -27,6 +30,40 @@ import { cidOf } from '../../worker/src/storage/cid.ts';
 import Fastify from 'fastify';
 import { registerDashboardRoutes } from '../../app/rest/dashboard/routes.ts';
 import { startDevNode, type DevNode } from '../helpers/devnode.ts';
+import { DEVNET_VERSION_JSON } from '../../worker/test/helpers/serve.ts';
+
+const WORKER_BIN = fileURLToPath(new URL('../../worker/bin/r3mes-worker', import.meta.url));
+
+/** A free TCP port on 127.0.0.1 (listened on, then released). */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A real serving node (`r3mes-worker serve-model`, offline on the devnet-size model): its base URL once it listens. */
+async function startServingNode(dir: string, corsOrigin: string): Promise<{ url: string; proc: ChildProcess }> {
+  const versionFile = join(dir, 'model-version.json');
+  writeFileSync(versionFile, JSON.stringify(DEVNET_VERSION_JSON));
+  const proc = spawn(WORKER_BIN, ['serve-model', '--model-version-file', versionFile, '--listen', '127.0.0.1:0', '--backend', 'cpu', '--cors-origin', corsOrigin], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    proc.stderr!.on('data', (b: Buffer) => {
+      log += b.toString();
+      const m = /OpenAI-compatible API at (http:\/\/[^\s]+)\/v1/.exec(log);
+      if (m) resolve(m[1]);
+    });
+    proc.stdout!.resume();
+    proc.on('exit', (code) => reject(new Error(`serve-model exited ${code}: ${log}`)));
+  });
+  return { url, proc };
+}
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
@@ -288,9 +325,42 @@ t.test('dashboard against a scripted API: disputes with panels and votes, a reso
   };
   const disputeTwo = { id: '2', submissionId: '4', windowId: '4', miner: addr(2), challenger: addr(3), bond: '10000000', origin: 'DISPUTE_ORIGIN_CHALLENGE', stage: 'DISPUTE_STAGE_L2_ANSWER', openedHeight: '60', nextActionHeight: '105', expectedHash };
   const disputeTwoResolved = { ...disputeTwo, stage: 'DISPUTE_STAGE_RESOLVED', outcome: 'DISPUTE_OUTCOME_CHALLENGE_REJECTED', resolvedHeight: '104', resolution: 'verifier agreed with the miner' };
+  // Bisection (verification README "Bisection"), as the chain's JSON has it (proto3 JSON: defaults left out).
+  const h32 = (c: string) => b64(c.repeat(64));
+  const move = (party: string, step: string, height: string, deadlineHeight: string, extra: Json = {}) => ({ party, step, height, deadlineHeight, hash: h32(party === 'miner' ? 'c' : 'd'), ...extra });
+  const disputeThree = {
+    id: '3', submissionId: '5', windowId: '5', miner: addr(8), challenger: addr(3), bond: '10000000', origin: 'DISPUTE_ORIGIN_CHALLENGE', stage: 'DISPUTE_STAGE_BISECTION',
+    openedHeight: '70', nextActionHeight: '140', expectedHash, bisectDisputer: addr(3), bisectSteps: '8', bisectHi: '8', bisectHiHash: h32('c'), bisectLoHash: h32('e'),
+    bisectMoves: '4', bisectDisputerRoot: h32('f'),
+    bisectHistory: [
+      move('miner', '8', '72', '80'), move('disputer', '8', '74', '82', { hi: '8' }),
+      move('miner', '0', '76', '84', { hi: '8' }), move('disputer', '0', '78', '86', { agree: true, hi: '8' }),
+    ],
+  };
+  const disputeFour = {
+    id: '4', submissionId: '6', windowId: '5', miner: addr(9), challenger: addr(3), bond: '10000000', origin: 'DISPUTE_ORIGIN_CHALLENGE', stage: 'DISPUTE_STAGE_RESOLVED',
+    outcome: 'DISPUTE_OUTCOME_MINER_AT_FAULT', openedHeight: '50', resolvedHeight: '99', expectedHash, resolution: 'a majority of fault votes',
+    bisectDisputer: addr(3), bisectSteps: '2', bisectLo: '1', bisectHi: '2', bisectHiHash: h32('c'), bisectLoHash: h32('e'), bisectMoves: '6', bisectOneStep: true, bisectDisputerRefuted: true,
+    bisectHistory: [
+      move('miner', '2', '52', '60'), move('disputer', '2', '53', '62', { hi: '2' }), move('miner', '0', '54', '63', { hi: '2' }),
+      move('disputer', '0', '55', '64', { agree: true, hi: '2' }), move('miner', '1', '56', '65', { hi: '2' }), move('disputer', '1', '57', '66', { agree: true, lo: '1', hi: '2' }),
+    ],
+    panel: [seat(addr(4), { voted: true, resultHash: h32('a'), voteHeight: '90' })],
+  };
+  const disputeFive = {
+    id: '5', submissionId: '7', windowId: '5', miner: addr(9), challenger: addr(3), bond: '10000000', origin: 'DISPUTE_ORIGIN_CHALLENGE', stage: 'DISPUTE_STAGE_RESOLVED',
+    outcome: 'DISPUTE_OUTCOME_CHALLENGE_REJECTED', openedHeight: '30', resolvedHeight: '45', expectedHash, resolution: 'bisection: the disputer did not answer step 4 by height 44',
+    bisectDisputer: addr(3), bisectSteps: '4', bisectMoves: '1',
+    bisectHistory: [move('miner', '4', '34', '40'), { party: 'disputer', step: '4', height: '45', deadlineHeight: '44', missed: true }],
+  };
 
+  // A real serving node beside the page (issue 14: the prompt box), allowing exactly the page's origin.
+  const pagePort = await freePort();
+  const pageOrigin = `http://127.0.0.1:${pagePort}`;
+  const serving = await startServingNode(scratch, pageOrigin);
+  t.teardown(() => { serving.proc.kill('SIGTERM'); });
   const api = Fastify();
-  registerDashboardRoutes(api);
+  registerDashboardRoutes(api, { modelApi: `${serving.url}/v1/` });
   api.get('/health', async () => ({ status: 'ok', network: 'r3mes-stub-1', latest_block_height: String(++height), latest_block_time: '2026-01-01T12:00:00Z', catching_up: false }));
   api.get('/openapi.json', async () => ({ paths: Object.fromEntries(['/health', '/r3mes/randomness/v1/beacons/latest', '/r3mes/randomness/v1/beacons/{height}', '/r3mes/verification/v1/disputes', '/r3mes/verification/v1/disputes/{dispute_id}'].map((p) => [p, { get: {} }])) }));
   api.get('/r3mes/randomness/v1/beacons/latest', async () => ({ beacon: { height: String(height), value: 'c0ffee'.repeat(10) + 'abcd', proposer: 'AB'.repeat(20), proof: '00'.repeat(80) } }));
@@ -309,12 +379,14 @@ t.test('dashboard against a scripted API: disputes with panels and votes, a reso
   const disputeQueries: Array<Record<string, string>> = [];
   api.get<{ Querystring: Record<string, string> }>('/r3mes/verification/v1/disputes', async (request) => {
     disputeQueries.push(request.query);
-    const all = [disputeOne, disputeTwoOpen ? disputeTwo : disputeTwoResolved];
+    const all = [disputeOne, disputeTwoOpen ? disputeTwo : disputeTwoResolved, disputeThree, disputeFour, disputeFive];
     const listed = request.query.status === 'all' ? all : all.filter((d) => d.stage !== 'DISPUTE_STAGE_RESOLVED');
     return { disputes: request.query['pagination.reverse'] === 'true' ? listed.reverse() : listed, pagination: { next_key: null, total: String(listed.length) } };
   });
-  const url = await api.listen({ host: '127.0.0.1', port: 0 });
+  const url = await api.listen({ host: '127.0.0.1', port: pagePort });
   t.teardown(() => api.close());
+  const csp = (await fetch(`${url}/dashboard`)).headers.get('content-security-policy') ?? '';
+  t.match(csp, new RegExp(`connect-src 'self' ${serving.url.replace(/[.]/g, '\\.')}(;|$)`), 'the CSP lets the page reach exactly the serving node\'s origin besides its own');
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
   t.teardown(() => browser.close());
@@ -364,6 +436,44 @@ t.test('dashboard against a scripted API: disputes with panels and votes, a reso
   t.equal(await page.textContent(`[data-testid="validator-stake-${addr(7)}"]`), '1.5');
   t.equal(await page.locator(`[data-testid="validator-row-${addr(7)}"] b`).count(), 0, 'a moniker with markup is not parsed as HTML');
   t.equal(await page.getAttribute(`[data-testid="miner-row-${addr(2)}"]`, 'data-status'), 'challenged', 'a miner with an open dispute shows as challenged, not active');
+
+  // Bisection view: the rounds from chain state — stage, whose move is due by when, each move, the outcome.
+  t.equal(await page.getAttribute('[data-testid="dispute-row-3"]', 'data-stage'), 'bisection');
+  t.same(await page.locator('[data-testid="dispute-rounds-3"] tbody tr').evaluateAll((rows) => rows.map((row) => [row.getAttribute('data-party'), row.getAttribute('data-action'), row.getAttribute('data-step'), row.getAttribute('data-interval')])),
+    [['miner', 'revealed', '8', '—'], ['disputer', 'disputed', '8', '[0, 8]'], ['miner', 'revealed', '0', '[0, 8]'], ['disputer', 'agreed', '0', '[0, 8]']], 'each move: who, what, which step, the interval it left');
+  t.same([await page.getAttribute('[data-testid="dispute-waiting-3"]', 'data-party'), await page.getAttribute('[data-testid="dispute-waiting-3"]', 'data-step')], ['miner', '4'], 'the miner must reveal the midpoint 4 next');
+  t.match(await page.textContent('[data-testid="dispute-waiting-3"]'), /reveal stateHash_4 by height 140/, 'with its deadline');
+  t.match(await page.textContent('[data-testid="dispute-3-move-1"]'), /74.*82/, 'a move shows its height and the deadline it met');
+  t.match(await page.textContent('[data-testid="dispute-bisection-facts-3"]'), /steps n = 8 · interval \[0, 8\] · 4 moves · bisecting/);
+  t.equal(await page.getAttribute('[data-testid="dispute-bisection-4"]', 'data-one-step'), 'true');
+  t.equal(await page.getAttribute('[data-testid="dispute-bisection-4"]', 'data-refuted'), 'true');
+  t.match(await page.textContent('[data-testid="dispute-bisection-facts-4"]'), /one step 1 → 2: the L3 panel re-executes it · the panel refuted the disputer's own hash too/);
+  t.equal(await page.textContent('[data-testid="dispute-outcome-4"]'), 'miner at fault');
+  t.equal(await page.getAttribute('[data-testid="dispute-5-move-1"]', 'data-action'), 'missed', 'a missed move ends the rounds');
+  t.equal(await page.textContent('[data-testid="dispute-outcome-5"]'), 'challenge rejected');
+  t.equal(await page.locator('[data-testid="dispute-bisection-1"]').count(), 0, 'a dispute that never bisected has no bisection view');
+
+  // The prompt box: a streamed chat completion from the real serving node, with its receipt.
+  t.equal(await page.getAttribute('[data-testid="prompt-section"]', 'data-available'), 'true');
+  const prompt = 'Say hi';
+  await page.fill('[data-testid="prompt-input"]', prompt);
+  await page.fill('[data-testid="prompt-max-tokens"]', '12');
+  await page.fill('[data-testid="prompt-temperature"]', '0.9');
+  await page.fill('[data-testid="prompt-seed"]', '1234');
+  await page.click('[data-testid="prompt-send"]');
+  await page.waitForSelector('[data-testid="prompt-output"][data-state="done"]', { timeout: 120_000 });
+  const streamed = (await page.textContent('[data-testid="prompt-output"]')) ?? '';
+  t.equal(await page.getAttribute('[data-testid="prompt-output"]', 'data-finish'), 'length', 'finished at max_tokens');
+  const receipt = JSON.parse((await page.textContent('[data-testid="receipt-json"]')) ?? '{}') as Json;
+  t.match(receipt, { format: 'r3mes/receipt/v1', model: 'r3mes-v1@init', endpoint: 'chat.completions', completion_tokens: 12, seed: '1234', temperature_q16: 58982, backend: 'cpu' }, 'the receipt, shown in the page');
+  t.equal(await page.textContent('[data-testid="receipt-model"]'), 'r3mes-v1@init');
+  // The same request straight to the serving node, not streamed: the same text and output hash.
+  const direct = await fetch(`${serving.url}/v1/chat/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'r3mes-v1@init', messages: [{ role: 'user', content: prompt }], max_tokens: 12, temperature: 0.9, seed: 1234 }),
+  }).then(async (r) => (await r.json()) as Json);
+  t.equal(streamed, direct.choices[0].message.content, 'the page shows the text the serving node generates for that request');
+  t.equal(receipt.output_hash, direct.r3mes_receipt.output_hash, 'and its receipt\'s output hash');
 
   // The API going away shows in the header; coming back, the page goes on by itself.
   await api.close();

@@ -28,6 +28,8 @@ interface Setup {
   /** The miner's trace (what its trace root commits to). */
   miner: Buffer[];
   origin?: 'challenge' | 'l1-flag';
+  /** The disputer's own trace (its answers prove their hashes against its root): the honest one unless given. */
+  own?: Buffer[];
 }
 
 function setup(opts: Setup) {
@@ -53,20 +55,24 @@ function setup(opts: Setup) {
     disputer = challenger;
   }
   const s = {
-    h, miner: minerAccount.address, disputer, disputeId, submissionId, trace: opts.miner, n: BigInt(opts.steps),
+    h, miner: minerAccount.address, disputer, disputeId, submissionId, trace: opts.miner, n: BigInt(opts.steps), own: opts.own ?? honest(opts.steps),
     reveal(step: bigint, fields: Partial<MsgBisectReveal> = {}) {
       return h.tx((ctx) => h.keeper.bisectReveal(ctx, MsgBisectReveal.fromPartial({
         miner: s.miner, disputeId, step, steps: h.dispute(disputeId).bisectSteps === 0n ? s.n : 0n, stateHash: s.trace[Number(step)],
         proof: treeProof(s.trace, Number(step)), stateCid: `bafy-state-${step}`, ...fields,
       })));
     },
+    /** The disputer's answer, with its own hash at `step`, its own root and the proof from `s.own` unless `fields` say otherwise. */
     respond(step: bigint, agree: boolean, fields: Partial<MsgBisectRespond> = {}) {
-      return h.tx((ctx) => h.keeper.bisectRespond(ctx, MsgBisectRespond.fromPartial({ disputer: s.disputer, disputeId, step, agree, ...fields })));
+      const i = Number(step);
+      const own = i < s.own.length ? { ownHash: s.own[i], ownRoot: treeRoot(s.own), ownProof: treeProof(s.own, i) } : {};
+      return h.tx((ctx) => h.keeper.bisectRespond(ctx, MsgBisectRespond.fromPartial({ disputer: s.disputer, disputeId, step, agree, ...own, ...fields })));
     },
     /** The step the miner reveals next (n before the first reveal). */
     next: () => (h.dispute(disputeId).bisectSteps === 0n ? s.n : requestedStep(h.dispute(disputeId))),
     /** Both parties play honestly, one move a block: the disputer agrees exactly where `own` equals the miner's hash. Returns the steps revealed. */
     play(own: Buffer[]): bigint[] {
+      s.own = own;
       const revealed: bigint[] = [];
       while (h.dispute(disputeId).stage === DisputeStage.DISPUTE_STAGE_BISECTION) {
         const step = s.next();
@@ -150,6 +156,11 @@ t.test('midpoints: n, then 0, then ⌊(lo+hi)/2⌋ of the interval the answers l
   t.same(Buffer.from(d.bisectLoHash), good[4]);
   t.same(Buffer.from(d.bisectHiHash), s.trace[5]);
   t.equal(d.bisectMoves, 10n);
+  // The rounds, in chain state: who moved on which step, by which deadline, and the interval left.
+  t.same(d.bisectHistory.map((m) => `${m.party}:${m.step}${m.party === 'disputer' ? (m.agree ? '+' : '-') : ''}[${m.lo},${m.hi}]`),
+    ['miner:8[0,0]', 'disputer:8-[0,8]', 'miner:0[0,8]', 'disputer:0+[0,8]', 'miner:4[0,8]', 'disputer:4+[4,8]', 'miner:6[4,8]', 'disputer:6-[4,6]', 'miner:5[4,6]', 'disputer:5-[4,5]']);
+  t.ok(d.bisectHistory.every((m, i) => m.height <= m.deadlineHeight && (i === 0 || m.deadlineHeight === d.bisectHistory[i - 1].height + ROUND)), 'each move within bisect_round_blocks of the previous one');
+  t.same(Buffer.from(d.bisectHistory[1].hash), good[8], 'an answer records the disputer\'s own hash');
   t.end();
 });
 
@@ -209,6 +220,7 @@ t.test('a miner that stops answering loses at its deadline, not before', (t) => 
   const d = s.h.dispute(s.disputeId);
   t.equal(d.outcome, DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT, 'decided in the endBlock after the deadline');
   t.match(d.resolution, /the miner did not reveal step 0/);
+  t.match(d.bisectHistory.at(-1), { party: 'miner', step: 0n, missed: true, deadlineHeight: deadline }, 'the missed move closes the history');
   t.ok(s.h.slashes.some((x) => x.kind === 'miner' && x.address === s.miner));
   t.same(s.h.invariants(supply), []);
   t.end();
@@ -269,7 +281,7 @@ t.test('where bisection does not apply the whole-chunk panel decides on the grad
   t.equal(a.h.dispute(a.disputeId).outcome, DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT, 'a fault vote is a gradient hash other than the submission\'s');
   t.equal(a.h.keeper.trapSources(a.h.state).next().done, false, 'a whole-chunk decision after bisection makes a trap source, as before');
   // The disputer disputes the base state.
-  const b = setup({ steps: 4, miner: good });
+  const b = setup({ steps: 4, miner: good, own: divergent(good, 0, 'other-base') });
   b.reveal(4n);
   b.h.nextBlock();
   b.respond(4n, false);
@@ -328,7 +340,7 @@ t.test('refusals: each with its code, nothing changed', (t) => {
   rejects(t, s, verificationErrors.wrongStep, () => s.respond(7n, false), 'an answer on another step');
   rejects(t, s, verificationErrors.invalidMove, () => s.respond(8n, false, { ownHash: Buffer.alloc(5) }), 'a 5-byte own hash');
   rejects(t, s, verificationErrors.notYourMove, () => s.h.tx((ctx) => s.h.keeper.bisectRespond(ctx, MsgBisectRespond.fromPartial({
-    disputer: s.miner, disputeId: id, step: 8n, agree: true,
+    disputer: s.miner, disputeId: id, step: 8n, agree: true, ownHash: good[8], ownRoot: treeRoot(good), ownProof: treeProof(good, 8),
   }))), 'the miner answering for the disputer');
   s.h.nextBlock();
   t.equal(s.respond(8n, false, { ownHash: good[8] }), 'bisecting');
@@ -340,6 +352,91 @@ t.test('refusals: each with its code, nothing changed', (t) => {
   const d = s.h.dispute(id);
   s.h.votes(id, d.panel.map((seat) => [seat.arbiter, good[5]] as const));
   rejects(t, s, verificationErrors.disputeResolved, () => s.respond(5n, true), 'an answer on a resolved dispute');
+  t.end();
+});
+
+t.test('the disputer\'s answers are bound to its own trace root: each proves its own hash, and agrees exactly where it is the miner\'s', (t) => {
+  const good = honest(8);
+  const s = setup({ steps: 8, miner: divergent(good, 5, 'cheat') });
+  const id = s.disputeId;
+  s.reveal(8n);
+  s.h.nextBlock();
+  rejects(t, s, verificationErrors.invalidMove, () => s.respond(8n, false, { ownRoot: Buffer.alloc(0) }), 'a first answer without its own root');
+  rejects(t, s, verificationErrors.invalidMove, () => s.respond(8n, false, { ownHash: Buffer.alloc(0) }), 'an answer without its own hash');
+  rejects(t, s, verificationErrors.badProof, () => s.respond(8n, false, { ownHash: testHash('made-up') }), 'an own hash its root does not commit to');
+  rejects(t, s, verificationErrors.badProof, () => s.respond(8n, false, { ownProof: treeProof(good, 7) }), 'another leaf\'s proof');
+  rejects(t, s, verificationErrors.badProof, () => s.respond(8n, false, { ownRoot: treeRoot(good.slice(0, 8)), ownProof: treeProof(good.slice(0, 8), 7) }), 'a root over another number of leaves');
+  rejects(t, s, verificationErrors.invalidMove, () => s.respond(8n, true), 'agreeing where its own trace differs from the miner\'s');
+  t.equal(s.respond(8n, false), 'bisecting');
+  t.same(Buffer.from(s.h.dispute(id).bisectDisputerRoot), treeRoot(good), 'its own root is kept');
+  t.same(Buffer.from(s.h.dispute(id).bisectDisputerHiHash), good[8], 'its own hash at hi');
+  s.h.nextBlock();
+  s.reveal(0n);
+  s.h.nextBlock();
+  rejects(t, s, verificationErrors.invalidMove, () => s.respond(0n, false), 'disputing where its own trace has the miner\'s hash');
+  const other = divergent(good, 1, 'other');
+  rejects(t, s, verificationErrors.invalidMove, () => s.respond(0n, true, { ownRoot: treeRoot(other), ownProof: treeProof(other, 0) }), 'another root than the one committed');
+  rejects(t, s, verificationErrors.badProof, () => s.respond(0n, true, { ownRoot: Buffer.alloc(0), ownProof: treeProof(other, 0) }), 'a proof against another root');
+  t.equal(s.respond(0n, true, { ownRoot: Buffer.alloc(0) }), 'bisecting', 'later answers need not repeat the root');
+  t.end();
+});
+
+t.test('a miner that declares another n than the disputer re-executed cannot silence the disputer: the dispute takes the whole-chunk panel', (t) => {
+  const good = honest(4);
+  // The miner's trace has 6 steps although its job (the disputer's re-execution) has 4.
+  const s = setup({ steps: 6, miner: divergent(honest(6), 3, 'cheat'), own: good });
+  s.reveal(6n);
+  s.h.nextBlock();
+  rejects(t, s, verificationErrors.badProof, () => s.respond(6n, false, { ownHash: good[4], ownRoot: treeRoot(good), ownProof: treeProof(good, 4) }), 'no proof of the disputer\'s 5-leaf trace holds against n = 6');
+  t.equal(s.respond(6n, false, { ownSteps: 4n, ownHash: Buffer.alloc(0), ownRoot: Buffer.alloc(0), ownProof: [] }), 'whole-chunk');
+  s.h.nextBlock();
+  const d = s.h.dispute(s.disputeId);
+  t.equal(d.stage, DisputeStage.DISPUTE_STAGE_L3_VOTING, 'the whole-chunk panel is drawn');
+  t.notOk(d.bisectOneStep);
+  t.match(d.bisectWholeChunkReason, /own re-execution has 4 steps, the miner declared n = 6/);
+  t.match(d.bisectHistory.at(-1), { party: 'disputer', step: 6n, agree: false });
+  t.end();
+});
+
+t.test('a disputer that lies about its own computation loses even against a cheating miner: no bounty, its bond to the panel', (t) => {
+  const good = honest(8);
+  // The miner tampered step 5; the challenger never re-executed and claims a made-up stateHash_5 (and on).
+  const s = setup({ steps: 8, miner: divergent(good, 5, 'cheat'), own: divergent(good, 5, 'lie') });
+  const supply = s.h.supply();
+  const challengerBefore = s.h.balance(s.disputer);
+  s.play(s.own);
+  const d = s.h.dispute(s.disputeId);
+  t.equal(d.bisectLo, 4n);
+  t.equal(d.bisectHi, 5n);
+  t.same(Buffer.from(d.bisectDisputerHiHash), s.own[5], 'the disputer\'s own claim for the step');
+  const arbitersBefore = d.panel.map((seat) => s.h.balance(seat.arbiter));
+  // The panel re-executes step 4 → 5: the honest stateHash_5, neither party's.
+  s.h.votes(s.disputeId, d.panel.map((seat) => [seat.arbiter, good[5]] as const));
+  const done = s.h.dispute(s.disputeId);
+  t.equal(done.outcome, DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT, 'the miner is still at fault');
+  t.ok(s.h.slashes.some((x) => x.kind === 'miner' && x.address === s.miner), 'the miner is slashed');
+  t.ok(done.bisectDisputerRefuted, 'the disputer\'s own hash is refuted');
+  t.equal(done.bounty, '0', 'no bounty');
+  t.equal(s.h.balance(s.disputer), challengerBefore, 'the challenger\'s bond (posted with the challenge) does not come back');
+  const gained = d.panel.reduce((sum, seat, i) => sum + s.h.balance(seat.arbiter) - arbitersBefore[i], 0n);
+  t.equal(gained, BigInt(d.bond) - BigInt(d.l2Fee), 'the bond (less the L2 fee) goes to the panel that established the hash');
+  t.ok(s.h.events.events.some((e) => e.type === 'bisect_disputer_refuted'), 'event bisect_disputer_refuted');
+  t.same(s.h.invariants(supply), []);
+  t.end();
+});
+
+t.test('an L1 verifier that flagged with a made-up trace is penalised, not credited, when the panel refutes its own hash', (t) => {
+  const good = honest(4);
+  const s = setup({ steps: 4, miner: divergent(good, 3, 'cheat'), own: divergent(good, 3, 'lie'), origin: 'l1-flag' });
+  s.play(s.own);
+  const d = s.h.dispute(s.disputeId);
+  t.ok(d.bisectOneStep);
+  s.h.votes(s.disputeId, d.panel.map((seat) => [seat.arbiter, good[Number(d.bisectHi)]] as const));
+  const done = s.h.dispute(s.disputeId);
+  t.equal(done.outcome, DisputeOutcome.DISPUTE_OUTCOME_MINER_AT_FAULT);
+  t.ok(done.bisectDisputerRefuted);
+  t.ok(s.h.slashes.some((x) => x.kind === 'validator' && x.address === d.l1Verifier && x.reason.startsWith('verification wrong-result')), 'the flagging verifier is penalised');
+  t.notOk(s.h.keeper.l1Check(s.h.state, s.submissionId)?.credited, 'its flag is not credited');
   t.end();
 });
 

@@ -15,7 +15,7 @@ import type { ModelConfig } from '../src/model/config.ts';
 import { adapterDelta, encodeDelta } from '../src/output/delta.ts';
 import type { ModelIdentity } from '../src/output/metadata.ts';
 import { makeTrace, traceProof } from '../src/output/trace.ts';
-import { bisectPass, type BisectView, reexecuteOneStep, STEPS_MISMATCH_RESULT } from '../src/roles/bisect.ts';
+import { bisectPass, type BisectView, disputerOwnTrace, reexecuteOneStep, STEPS_MISMATCH_RESULT } from '../src/roles/bisect.ts';
 import { runTrainingJob } from '../src/roles/job.ts';
 import { middleStep } from '../src/roles/miner-cheat.ts';
 import { loadModel } from '../src/roles/model.ts';
@@ -126,12 +126,12 @@ function roundsChain(sub: Submission, traceHashes: Uint8Array[], start: Partial<
       const bytes = new TextEncoder().encode(JSON.stringify({ type: 'reveal', step: m.step.toString(), steps: m.steps.toString(), hash: bytesToHex(m.stateHash), proof: m.proof.map(bytesToHex), cid: m.stateCid }));
       return { txBytes: bytes, txhash: txHashOf(bytes) } satisfies SignedTx;
     },
-    signBisectRespond: async (id, step, agree) => {
-      const bytes = new TextEncoder().encode(JSON.stringify({ type: 'respond', step: step.toString(), agree }));
+    signBisectRespond: async (id, step, agree, own) => {
+      const bytes = new TextEncoder().encode(JSON.stringify({ type: 'respond', step: step.toString(), agree, ownHash: bytesToHex(own.hash) }));
       return { txBytes: bytes, txhash: txHashOf(bytes) } satisfies SignedTx;
     },
     broadcast: async (tx) => {
-      const msg = JSON.parse(new TextDecoder().decode(tx.txBytes)) as { type: string; step: string; steps?: string; hash?: string; proof?: string[]; cid?: string; agree?: boolean };
+      const msg = JSON.parse(new TextDecoder().decode(tx.txBytes)) as { type: string; step: string; steps?: string; hash?: string; proof?: string[]; cid?: string; agree?: boolean; ownHash?: string };
       const step = BigInt(msg.step);
       if (msg.type === 'reveal') {
         const want = d.bisectSteps === 0n ? BigInt(msg.steps!) : d.bisectHiHash.length === 0 ? d.bisectSteps : d.bisectLoHash.length === 0 ? 0n : (d.bisectLo + d.bisectHi) / 2n;
@@ -142,6 +142,8 @@ function roundsChain(sub: Submission, traceHashes: Uint8Array[], start: Partial<
         moves.push(`reveal ${step}`);
       } else {
         if (step !== d.bisectPendingStep || d.bisectPendingHash.length === 0) return { txhash: tx.txhash, height, code: 42, rawLog: 'bad answer' };
+        // The chain's rule: agree exactly where the disputer's own stateHash is the miner's.
+        if (msg.agree !== (msg.ownHash === bytesToHex(d.bisectPendingHash))) return { txhash: tx.txhash, height, code: 44, rawLog: 'an answer its own hash contradicts' };
         const hash = Buffer.from(d.bisectPendingHash);
         if (d.bisectHiHash.length === 0) Object.assign(d, { bisectHi: step, bisectHiHash: hash });
         else if (d.bisectLoHash.length === 0) Object.assign(d, { bisectLo: 0n, bisectLoHash: hash, bisectLoCid: d.bisectPendingCid });
@@ -214,12 +216,27 @@ t.test('an honest miner against a disputer that disputes everything: narrowed to
   for (let i = 0; i < 20 && c.d.stage === DisputeStage.DISPUTE_STAGE_BISECTION; i++) {
     await bisectPass(minerDeps);
     if (c.d.bisectPendingHash.length > 0) {
-      // Disagree with everything but step 0 (whose disagreement would leave bisection).
-      await w.broadcast(await w.signBisectRespond(c.d.id, c.d.bisectPendingStep, c.d.bisectPendingStep === 0n));
+      // Disagree with everything but step 0 (whose disagreement would leave bisection): a made-up
+      // own trace equal to the miner's at step 0 only (the chain binds the answers to it).
+      const made = honestJob.stepHashes.map((h, i) => (i === 0 ? h : sha256(new TextEncoder().encode(`made-up/${i}`))));
+      await w.broadcast(await w.signBisectRespond(c.d.id, c.d.bisectPendingStep, c.d.bisectPendingStep === 0n, disputerOwnTrace(c.d, made)));
     }
   }
   t.equal(c.d.bisectLo, 0n);
   t.equal(c.d.bisectHi, 1n);
   const r = await reexecuteOneStep({ dispute: c.d, gradientCid: sub.gradientCid, store, model, chunk, backend });
   t.ok(r.kind === 'hash' && bytesToHex(r.resultHash) === bytesToHex(c.d.bisectHiHash), 'a clean vote: the miner wins');
+});
+
+t.test('the disputer\'s own trace answer: its hash, root and proof at the pending step; another n than the miner declared → own_steps only', async (t) => {
+  const hashes = honestJob.stepHashes;
+  const n = BigInt(hashes.length - 1);
+  const view = DisputeProto.fromPartial({ bisectSteps: n, bisectPendingStep: 1n, bisectPendingHash: Buffer.from(hashes[1]) });
+  const own = disputerOwnTrace(view, hashes);
+  t.equal(bytesToHex(own.hash), bytesToHex(hashes[1]));
+  t.equal(bytesToHex(own.root), bytesToHex(makeTrace(hashes).root), 'the root of its own trace');
+  t.same(own.proof.map(bytesToHex), traceProof(hashes, 1).map((p) => bytesToHex(p.sibling)), 'the proof of step 1');
+  t.equal(own.steps, hashes.length - 1);
+  const other = disputerOwnTrace(DisputeProto.fromPartial({ bisectSteps: n + 3n, bisectPendingStep: n + 3n }), hashes);
+  t.same([other.hash.length, other.root.length, other.proof.length, other.steps], [0, 0, 0, hashes.length - 1], 'another n: only its own steps (the chain takes the whole-chunk panel)');
 });

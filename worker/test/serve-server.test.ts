@@ -308,3 +308,30 @@ t.test('the event loop runs between tokens: /health answers during a long genera
   t.equal(health.busy, true, '/health answered while a generation was running');
   t.equal((await gen).status, 200);
 });
+
+t.test('CORS (--cors-origin): an allowed origin gets the headers (on the SSE stream too) and a preflight 204; another origin gets none', async (t) => {
+  const s = await buildInferenceServer({ head: () => served, backend: cpuInference(), template: defaultChatTemplate(), maxQueue: 2, corsOrigins: ['http://127.0.0.1:1317'] });
+  t.teardown(() => s.app.close());
+  const page = 'http://127.0.0.1:1317';
+  const pre = await s.app.inject({ method: 'OPTIONS', url: '/v1/chat/completions', headers: { origin: page, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+  t.equal(pre.statusCode, 204, 'preflight answered');
+  t.equal(pre.headers['access-control-allow-origin'], page);
+  t.match(String(pre.headers['access-control-allow-methods']), /POST/);
+  t.equal(pre.headers['access-control-allow-headers'], 'content-type');
+  const stream = await s.app.inject({ ...post('/v1/chat/completions', { model: served.id, messages: [{ role: 'user', content: 'hi' }], max_tokens: 3, stream: true }), headers: { origin: page } });
+  t.equal(stream.statusCode, 200);
+  t.match(stream.headers['content-type'], /text\/event-stream/);
+  t.equal(stream.headers['access-control-allow-origin'], page, 'the hijacked SSE answer carries the header');
+  t.match(stream.body, /r3mes_receipt/);
+  const models = await s.app.inject({ method: 'GET', url: '/v1/models', headers: { origin: page } });
+  t.equal(models.headers['access-control-allow-origin'], page);
+  const other = await s.app.inject({ method: 'GET', url: '/v1/models', headers: { origin: 'http://evil.example' } });
+  t.equal(other.statusCode, 200);
+  t.equal(other.headers['access-control-allow-origin'], undefined, 'another origin: no CORS header');
+  const otherPre = await s.app.inject({ method: 'OPTIONS', url: '/v1/chat/completions', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' } });
+  t.equal(otherPre.headers['access-control-allow-origin'], undefined, 'another origin\'s preflight is not allowed');
+  // Without --cors-origin: no header at all (the default is same-origin only).
+  const plain = await server(t);
+  const none = await plain.app.inject({ method: 'GET', url: '/v1/models', headers: { origin: page } });
+  t.equal(none.headers['access-control-allow-origin'], undefined);
+});

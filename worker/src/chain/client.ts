@@ -62,10 +62,21 @@ export const TYPE_BISECT_REVEAL = '/r3mes.verification.v1.MsgBisectReveal';
 export const TYPE_BISECT_RESPOND = '/r3mes.verification.v1.MsgBisectRespond';
 
 /** Bisection moves (verification README "Bisection"): the miner's reveal, the disputer's answer. */
+/** The disputer's own stateHash at the answered step, its own trace root, and the proof of one in the other. */
+export interface OwnTraceAnswer {
+  readonly hash: Uint8Array;
+  readonly root: Uint8Array;
+  /** siblings from the leaf up (directions follow from the step and the n + 1 leaves) */
+  readonly proof: readonly Uint8Array[];
+  /** the steps of the disputer's own re-execution (its trace has steps + 1 states) */
+  readonly steps: number;
+}
+
 export interface BisectionWriter {
   readonly address: string;
   signBisectReveal(move: { disputeId: bigint; step: bigint; steps: bigint; stateHash: Uint8Array; proof: readonly Uint8Array[]; stateCid: string }): Promise<SignedTx>;
-  signBisectRespond(disputeId: bigint, step: bigint, agree: boolean, ownHash?: Uint8Array): Promise<SignedTx>;
+  /** own: the disputer's own stateHash at the step, proved against its own trace root (chain README "Bisection"). */
+  signBisectRespond(disputeId: bigint, step: bigint, agree: boolean, own: OwnTraceAnswer): Promise<SignedTx>;
   broadcast(tx: SignedTx): Promise<TxOutcome>;
 }
 
@@ -581,8 +592,10 @@ export class RpcChainWriter implements ChainWriter, VerificationWriter, Bisectio
     }, 'sign MsgBisectReveal');
   }
 
-  signBisectRespond(disputeId: bigint, step: bigint, agree: boolean, ownHash?: Uint8Array): Promise<SignedTx> {
-    return this.sign(TYPE_BISECT_RESPOND, { disputer: this.address, disputeId, step, agree, ownHash: Buffer.from(ownHash ?? new Uint8Array()) }, 'sign MsgBisectRespond');
+  signBisectRespond(disputeId: bigint, step: bigint, agree: boolean, own: OwnTraceAnswer): Promise<SignedTx> {
+    return this.sign(TYPE_BISECT_RESPOND, {
+      disputer: this.address, disputeId, step, agree, ownHash: Buffer.from(own.hash), ownRoot: Buffer.from(own.root), ownProof: own.proof.map((p) => Buffer.from(p)), ownSteps: BigInt(own.steps),
+    }, 'sign MsgBisectRespond');
   }
 
   signChallenge(submissionId: bigint, bondUr3mes: bigint): Promise<SignedTx> {

@@ -597,10 +597,13 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--model-version-file <file>', 'offline: serve this model version (JSON) with its initial adapter; no chain')
     .option('--tokenizer-config <file>', "the model's tokenizer_config.json: its chat_template renders chat messages (default: the byte-level template)")
     .option('--max-queue <n>', 'requests that may wait while one generates; more get HTTP 429', '16')
-    .option('--poll-ms <ms>', 'chain mode: how often to look for newly finalized windows (the head moves between requests)', '10000'))
+    .option('--poll-ms <ms>', 'chain mode: how often to look for newly finalized windows (the head moves between requests)', '10000')
+    .option('--cors-origin <origins>', "browser origins allowed to call the API (CORS), comma-separated, e.g. the chain's dashboard http://127.0.0.1:1317; '*' for any", ''))
     .action(async (o: StoreOpts & {
-      node: string; home: string; backend: BackendChoice; listen: string; model?: string; modelVersionFile?: string; tokenizerConfig?: string; maxQueue: string; pollMs: string;
+      node: string; home: string; backend: BackendChoice; listen: string; model?: string; modelVersionFile?: string; tokenizerConfig?: string; maxQueue: string; pollMs: string; corsOrigin: string;
     }) => {
+      const corsOrigins = o.corsOrigin.split(',').map((x) => x.trim()).filter((x) => x !== '');
+      for (const origin of corsOrigins) if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) throw new Error(`--cors-origin: ${origin} is not an origin (scheme://host[:port], no path) or '*'`);
       const maxQueue = parseUint(o.maxQueue, '--max-queue', 1_000_000);
       const pollMs = parseUint(o.pollMs, '--poll-ms', 3_600_000);
       parseListen(o.listen);
@@ -624,7 +627,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
         heads = chainHead(chain, opened.store, modelFile);
       }
       let head = await heads.load();
-      const { app } = await buildInferenceServer({ head: () => head, backend, template, maxQueue, log });
+      const { app } = await buildInferenceServer({ head: () => head, backend, template, maxQueue, log, corsOrigins });
       const { host, port } = parseListen(o.listen);
       const address = await app.listen({ host, port });
       log(`serve-model: ${head.id} (model version ${head.model.identity.version}, base ${head.windows.length === 0 ? 'the initial adapter' : `windows ${head.windows.join(', ')}`}, state ${head.baseStateHash.slice(0, 12)}…) on ${backend.adapter}; chat template ${template.origin}; store: ${describe}`);

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { DisputeStage } from '@r3mes/client';
-import type { BisectionWriter, Dispute, SignedTx, Submission, VerificationReader } from '../chain/client.ts';
+import type { BisectionWriter, Dispute, OwnTraceAnswer, SignedTx, Submission, VerificationReader } from '../chain/client.ts';
 import { cidOf } from '../storage/cid.ts';
 import { runTrainingJob } from './job.ts';
 import type { BaseStates } from './base-state.ts';
@@ -21,6 +21,7 @@ import type { TrainBackend } from '../backend.ts';
 import { type DeltaFile, decodeDelta } from '../output/delta.ts';
 import { decodeState } from '../output/state.ts';
 import { traceProof } from '../output/trace.ts';
+import { traceRoot } from '../train/trace.ts';
 import type { ContentStore } from '../storage/content-store.ts';
 import { parseCid } from '../storage/cid.ts';
 import type { AdapterState } from '../model/adapter.ts';
@@ -64,6 +65,15 @@ export function minerReveal(d: BisectView, stepHashes: readonly Uint8Array[]): R
 export function disputerAgrees(d: BisectView, ownStepHashes: readonly Uint8Array[]): boolean {
   const own = ownStepHashes[Number(d.bisectPendingStep)];
   return own !== undefined && bytesToHex(own) === bytesToHex(d.bisectPendingHash);
+}
+
+/** What the disputer's answer proves (chain README "Bisection"): its own stateHash at the pending step, against its own trace root. */
+export function disputerOwnTrace(d: BisectView, ownStepHashes: readonly Uint8Array[]): OwnTraceAnswer {
+  const step = Number(d.bisectPendingStep);
+  const steps = ownStepHashes.length - 1;
+  // Another n than the miner declared: the chain sends the dispute to the whole-chunk panel on this answer.
+  if (BigInt(steps) !== d.bisectSteps) return { hash: new Uint8Array(), root: new Uint8Array(), proof: [], steps };
+  return { hash: ownStepHashes[step], root: traceRoot(ownStepHashes), proof: traceProof(ownStepHashes, step).map((p) => p.sibling), steps };
 }
 
 /** A vote for a one-step dispute whose job file names other steps than the miner declared on chain: never the miner's hash. */
@@ -237,8 +247,9 @@ async function disputerMove(deps: BisectDeps, d: Dispute, sub: Submission, delta
   const own = await recomputeJob(deps, sub, delta.steps, delta.info.lr);
   const agree = disputerAgrees(d, own.stepHashes);
   const step = Number(d.bisectPendingStep);
-  const ownHash = own.stepHashes[step];
-  const entry = await signMove(deps, key, d.nextActionHeight, 'bisect-respond', agree ? 'agree' : 'disagree', () => deps.writer.signBisectRespond(d.id, d.bisectPendingStep, agree, ownHash));
-  deps.log(`dispute ${d.id}: stateHash_${step} ${agree ? 'agreed' : 'disputed'} → ${entry.status === 'failed' ? `refused: ${entry.error}` : 'sent'}`);
-  return { disputeId: d.id, role: 'disputer', step, action: entry.status === 'failed' ? 'failed' : agree ? 'agreed' : 'disagreed', txhash: entry.txhash };
+  const ownTrace = disputerOwnTrace(d, own.stepHashes);
+  const agreeNow = ownTrace.hash.length === 0 ? false : agree;
+  const entry = await signMove(deps, key, d.nextActionHeight, 'bisect-respond', agreeNow ? 'agree' : 'disagree', () => deps.writer.signBisectRespond(d.id, d.bisectPendingStep, agreeNow, ownTrace));
+  deps.log(`dispute ${d.id}: stateHash_${step} ${agreeNow ? 'agreed' : 'disputed'} → ${entry.status === 'failed' ? `refused: ${entry.error}` : 'sent'}`);
+  return { disputeId: d.id, role: 'disputer', step, action: entry.status === 'failed' ? 'failed' : agreeNow ? 'agreed' : 'disagreed', txhash: entry.txhash };
 }

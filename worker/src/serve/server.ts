@@ -24,6 +24,33 @@ export interface InferenceServerOptions {
   log?: (line: string) => void;
   /** Node's process metrics on /metrics too (default true; tests turn them off). */
   processMetrics?: boolean;
+  /**
+   * Browser origins allowed to call the API (CORS, `--cors-origin`): e.g. the chain's dashboard
+   * `http://127.0.0.1:1317`; `*` allows any. Empty or absent: no CORS headers (same-origin only).
+   */
+  corsOrigins?: readonly string[];
+}
+
+/**
+ * CORS for the allowed origins: the `access-control-*` headers on every answer (set on the raw
+ * response, so the hijacked SSE stream carries them too), and a 204 to a preflight `OPTIONS`.
+ */
+function allowCors(app: FastifyInstance, origins: readonly string[]): void {
+  const any = origins.includes('*');
+  app.addHook('onRequest', async (req, reply) => {
+    const origin = req.headers.origin;
+    if (origin === undefined || (!any && !origins.includes(origin))) return;
+    const raw = reply.raw;
+    raw.setHeader('access-control-allow-origin', any ? '*' : origin);
+    if (!any) raw.setHeader('vary', 'origin');
+    raw.setHeader('access-control-expose-headers', 'x-r3mes-receipt, x-r3mes-model');
+    if (req.method === 'OPTIONS') {
+      raw.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+      raw.setHeader('access-control-allow-headers', req.headers['access-control-request-headers'] ?? 'content-type, authorization');
+      raw.setHeader('access-control-max-age', '600');
+      return reply.code(204).send();
+    }
+  });
 }
 
 export interface InferenceCounters {
@@ -51,6 +78,7 @@ export async function buildInferenceServer(o: InferenceServerOptions): Promise<{
     return cached.decoder;
   };
   app.addHook('onClose', async () => cached?.decoder.close());
+  if (o.corsOrigins !== undefined && o.corsOrigins.length > 0) allowCors(app, o.corsOrigins);
 
   const sendError = (reply: FastifyReply, err: ApiError) => reply.code(err.status).type('application/json').send(err.body());
 

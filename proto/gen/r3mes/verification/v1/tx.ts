@@ -121,8 +121,25 @@ export interface MsgBisectRespond {
   /** The step answered (must be the pending one). */
   step: bigint;
   agree: boolean;
-  /** Optional, 32 bytes: the disputer's own stateHash at that step (recorded in the event only). */
+  /**
+   * 32 bytes: the disputer's own stateHash at that step, proved by own_proof against its own
+   * trace root (README "Bisection": the disputer's own trace). agree ⇔ own_hash equals the
+   * miner's pending hash.
+   */
   ownHash: Buffer;
+  /**
+   * 32 bytes in the disputer's first answer (its own trace root over stateHash_0 … stateHash_n,
+   * n + 1 leaves, recorded as bisect_disputer_root); empty later (or the same root).
+   */
+  ownRoot: Buffer;
+  /** The Merkle proof of own_hash at `step` against the disputer's root (siblings from the leaf up). */
+  ownProof: Buffer[];
+  /**
+   * First answer: the steps of the disputer's own re-execution (0: the same n the miner declared).
+   * Another n than the miner's: the parties' traces cannot be compared step by step, and the
+   * dispute goes to the whole-chunk panel (own_hash, own_root and own_proof may then be empty).
+   */
+  ownSteps: bigint;
 }
 
 export interface MsgBisectRespondResponse {
@@ -1225,7 +1242,16 @@ export const MsgBisectRevealResponse: MessageFns<MsgBisectRevealResponse> = {
 };
 
 function createBaseMsgBisectRespond(): MsgBisectRespond {
-  return { disputer: "", disputeId: 0n, step: 0n, agree: false, ownHash: Buffer.alloc(0) };
+  return {
+    disputer: "",
+    disputeId: 0n,
+    step: 0n,
+    agree: false,
+    ownHash: Buffer.alloc(0),
+    ownRoot: Buffer.alloc(0),
+    ownProof: [],
+    ownSteps: 0n,
+  };
 }
 
 export const MsgBisectRespond: MessageFns<MsgBisectRespond> = {
@@ -1250,6 +1276,18 @@ export const MsgBisectRespond: MessageFns<MsgBisectRespond> = {
     }
     if (message.ownHash.length !== 0) {
       writer.uint32(42).bytes(message.ownHash);
+    }
+    if (message.ownRoot.length !== 0) {
+      writer.uint32(50).bytes(message.ownRoot);
+    }
+    for (const v of message.ownProof) {
+      writer.uint32(58).bytes(v!);
+    }
+    if (message.ownSteps !== 0n) {
+      if (BigInt.asUintN(64, message.ownSteps) !== message.ownSteps) {
+        throw new globalThis.Error("value provided for field message.ownSteps of type uint64 too large");
+      }
+      writer.uint32(64).uint64(message.ownSteps);
     }
     return writer;
   },
@@ -1307,6 +1345,30 @@ export const MsgBisectRespond: MessageFns<MsgBisectRespond> = {
             message.ownHash = Buffer.from(reader.bytes());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.ownRoot = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.ownProof.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.ownSteps = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1334,6 +1396,21 @@ export const MsgBisectRespond: MessageFns<MsgBisectRespond> = {
         : isSet(object.own_hash)
         ? Buffer.from(bytesFromBase64(object.own_hash))
         : Buffer.alloc(0),
+      ownRoot: isSet(object.ownRoot)
+        ? Buffer.from(bytesFromBase64(object.ownRoot))
+        : isSet(object.own_root)
+        ? Buffer.from(bytesFromBase64(object.own_root))
+        : Buffer.alloc(0),
+      ownProof: globalThis.Array.isArray(object?.ownProof)
+        ? object.ownProof.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : globalThis.Array.isArray(object?.own_proof)
+        ? object.own_proof.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
+      ownSteps: isSet(object.ownSteps)
+        ? BigInt(object.ownSteps)
+        : isSet(object.own_steps)
+        ? BigInt(object.own_steps)
+        : 0n,
     };
   },
 
@@ -1354,6 +1431,15 @@ export const MsgBisectRespond: MessageFns<MsgBisectRespond> = {
     if (message.ownHash.length !== 0) {
       obj.ownHash = base64FromBytes(message.ownHash);
     }
+    if (message.ownRoot.length !== 0) {
+      obj.ownRoot = base64FromBytes(message.ownRoot);
+    }
+    if (message.ownProof?.length) {
+      obj.ownProof = message.ownProof.map((e) => base64FromBytes(e));
+    }
+    if (message.ownSteps !== 0n) {
+      obj.ownSteps = message.ownSteps.toString();
+    }
     return obj;
   },
 
@@ -1367,6 +1453,9 @@ export const MsgBisectRespond: MessageFns<MsgBisectRespond> = {
     message.step = (object.step !== undefined && object.step !== null) ? BigInt(object.step) : 0n;
     message.agree = object.agree ?? false;
     message.ownHash = object.ownHash ?? Buffer.alloc(0);
+    message.ownRoot = object.ownRoot ?? Buffer.alloc(0);
+    message.ownProof = object.ownProof?.map((e) => e) || [];
+    message.ownSteps = (object.ownSteps !== undefined && object.ownSteps !== null) ? BigInt(object.ownSteps) : 0n;
     return message;
   },
 };

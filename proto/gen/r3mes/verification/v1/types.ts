@@ -470,6 +470,27 @@ export interface Dispute {
   bisectOneStep: boolean;
   /** Why the bisection ended and the dispute went to the whole-chunk panel instead (empty: it did not). */
   bisectWholeChunkReason: string;
+  /**
+   * The disputer's own trace root (its first answer), against which each of its answers proves
+   * its own stateHash (README "Bisection": the disputer's own trace).
+   */
+  bisectDisputerRoot: Buffer;
+  /**
+   * The disputer's own stateHash_hi (proved against bisect_disputer_root): what it claims the
+   * step lo → lo + 1 gives; a one-step panel that establishes another hash refutes it.
+   */
+  bisectDisputerHiHash: Buffer;
+  /**
+   * True when a one-step panel established a stateHash_{lo+1} that is neither the miner's nor
+   * the disputer's: the miner is at fault, and the disputer's claimed computation was false too
+   * (no bounty, its bond to the panel's majority; an L1 disputer is penalised, not credited).
+   */
+  bisectDisputerRefuted: boolean;
+  /**
+   * Every bisection move in order (README "Bisection"): who moved, on which step, by which
+   * deadline, and the interval it left; a missed move last. At most 2·(2 + ⌈log2 n⌉) + 1 entries.
+   */
+  bisectHistory: BisectMove[];
 }
 
 /**
@@ -486,6 +507,26 @@ export interface ModuleState {
   /** Submissions below this id have been considered for L1 sampling. */
   nextScanSubmissionId: bigint;
   nextTrapId: bigint;
+}
+
+/** One bisection move of a dispute (Dispute.bisect_history), for explorers and the dashboard. */
+export interface BisectMove {
+  /** "miner" (a reveal) or "disputer" (an answer). */
+  party: string;
+  step: bigint;
+  /** The block it landed in (for a missed move: the endBlock that found it missing). */
+  height: bigint;
+  /** The deadline it met (or missed): the previous move's height + bisect_round_blocks. */
+  deadlineHeight: bigint;
+  /** The miner's revealed stateHash, or the disputer's own stateHash at the step. */
+  hash: Buffer;
+  /** An answer: whether the disputer agreed. */
+  agree: boolean;
+  /** The interval [lo, hi] after the move (hi = 0: not yet known; lo known once step 0 is agreed). */
+  lo: bigint;
+  hi: bigint;
+  /** True: the party did not move by deadline_height (and lost). */
+  missed: boolean;
 }
 
 function createBaseParams(): Params {
@@ -2039,6 +2080,10 @@ function createBaseDispute(): Dispute {
     bisectMoves: 0n,
     bisectOneStep: false,
     bisectWholeChunkReason: "",
+    bisectDisputerRoot: Buffer.alloc(0),
+    bisectDisputerHiHash: Buffer.alloc(0),
+    bisectDisputerRefuted: false,
+    bisectHistory: [],
   };
 }
 
@@ -2226,6 +2271,18 @@ export const Dispute: MessageFns<Dispute> = {
     }
     if (message.bisectWholeChunkReason !== "") {
       writer.uint32(498).string(message.bisectWholeChunkReason);
+    }
+    if (message.bisectDisputerRoot.length !== 0) {
+      writer.uint32(506).bytes(message.bisectDisputerRoot);
+    }
+    if (message.bisectDisputerHiHash.length !== 0) {
+      writer.uint32(514).bytes(message.bisectDisputerHiHash);
+    }
+    if (message.bisectDisputerRefuted !== false) {
+      writer.uint32(520).bool(message.bisectDisputerRefuted);
+    }
+    for (const v of message.bisectHistory) {
+      BisectMove.encode(v!, writer.uint32(530).fork()).join();
     }
     return writer;
   },
@@ -2611,6 +2668,38 @@ export const Dispute: MessageFns<Dispute> = {
             message.bisectWholeChunkReason = reader.string();
             continue;
           }
+          case 63: {
+            if (tag !== 506) {
+              break;
+            }
+
+            message.bisectDisputerRoot = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 64: {
+            if (tag !== 514) {
+              break;
+            }
+
+            message.bisectDisputerHiHash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 65: {
+            if (tag !== 520) {
+              break;
+            }
+
+            message.bisectDisputerRefuted = reader.bool();
+            continue;
+          }
+          case 66: {
+            if (tag !== 530) {
+              break;
+            }
+
+            message.bisectHistory.push(BisectMove.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2803,6 +2892,26 @@ export const Dispute: MessageFns<Dispute> = {
         : isSet(object.bisect_whole_chunk_reason)
         ? globalThis.String(object.bisect_whole_chunk_reason)
         : "",
+      bisectDisputerRoot: isSet(object.bisectDisputerRoot)
+        ? Buffer.from(bytesFromBase64(object.bisectDisputerRoot))
+        : isSet(object.bisect_disputer_root)
+        ? Buffer.from(bytesFromBase64(object.bisect_disputer_root))
+        : Buffer.alloc(0),
+      bisectDisputerHiHash: isSet(object.bisectDisputerHiHash)
+        ? Buffer.from(bytesFromBase64(object.bisectDisputerHiHash))
+        : isSet(object.bisect_disputer_hi_hash)
+        ? Buffer.from(bytesFromBase64(object.bisect_disputer_hi_hash))
+        : Buffer.alloc(0),
+      bisectDisputerRefuted: isSet(object.bisectDisputerRefuted)
+        ? globalThis.Boolean(object.bisectDisputerRefuted)
+        : isSet(object.bisect_disputer_refuted)
+        ? globalThis.Boolean(object.bisect_disputer_refuted)
+        : false,
+      bisectHistory: globalThis.Array.isArray(object?.bisectHistory)
+        ? object.bisectHistory.map((e: any) => BisectMove.fromJSON(e))
+        : globalThis.Array.isArray(object?.bisect_history)
+        ? object.bisect_history.map((e: any) => BisectMove.fromJSON(e))
+        : [],
     };
   },
 
@@ -2946,6 +3055,18 @@ export const Dispute: MessageFns<Dispute> = {
     if (message.bisectWholeChunkReason !== "") {
       obj.bisectWholeChunkReason = message.bisectWholeChunkReason;
     }
+    if (message.bisectDisputerRoot.length !== 0) {
+      obj.bisectDisputerRoot = base64FromBytes(message.bisectDisputerRoot);
+    }
+    if (message.bisectDisputerHiHash.length !== 0) {
+      obj.bisectDisputerHiHash = base64FromBytes(message.bisectDisputerHiHash);
+    }
+    if (message.bisectDisputerRefuted !== false) {
+      obj.bisectDisputerRefuted = message.bisectDisputerRefuted;
+    }
+    if (message.bisectHistory?.length) {
+      obj.bisectHistory = message.bisectHistory.map((e) => BisectMove.toJSON(e));
+    }
     return obj;
   },
 
@@ -3018,6 +3139,10 @@ export const Dispute: MessageFns<Dispute> = {
       : 0n;
     message.bisectOneStep = object.bisectOneStep ?? false;
     message.bisectWholeChunkReason = object.bisectWholeChunkReason ?? "";
+    message.bisectDisputerRoot = object.bisectDisputerRoot ?? Buffer.alloc(0);
+    message.bisectDisputerHiHash = object.bisectDisputerHiHash ?? Buffer.alloc(0);
+    message.bisectDisputerRefuted = object.bisectDisputerRefuted ?? false;
+    message.bisectHistory = object.bisectHistory?.map((e) => BisectMove.fromPartial(e)) || [];
     return message;
   },
 };
@@ -3240,6 +3365,234 @@ export const ModuleState: MessageFns<ModuleState> = {
     message.nextTrapId = (object.nextTrapId !== undefined && object.nextTrapId !== null)
       ? BigInt(object.nextTrapId)
       : 0n;
+    return message;
+  },
+};
+
+function createBaseBisectMove(): BisectMove {
+  return {
+    party: "",
+    step: 0n,
+    height: 0n,
+    deadlineHeight: 0n,
+    hash: Buffer.alloc(0),
+    agree: false,
+    lo: 0n,
+    hi: 0n,
+    missed: false,
+  };
+}
+
+export const BisectMove: MessageFns<BisectMove> = {
+  encode(message: BisectMove, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.party !== "") {
+      writer.uint32(10).string(message.party);
+    }
+    if (message.step !== 0n) {
+      if (BigInt.asUintN(64, message.step) !== message.step) {
+        throw new globalThis.Error("value provided for field message.step of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.step);
+    }
+    if (message.height !== 0n) {
+      if (BigInt.asUintN(64, message.height) !== message.height) {
+        throw new globalThis.Error("value provided for field message.height of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.height);
+    }
+    if (message.deadlineHeight !== 0n) {
+      if (BigInt.asUintN(64, message.deadlineHeight) !== message.deadlineHeight) {
+        throw new globalThis.Error("value provided for field message.deadlineHeight of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.deadlineHeight);
+    }
+    if (message.hash.length !== 0) {
+      writer.uint32(42).bytes(message.hash);
+    }
+    if (message.agree !== false) {
+      writer.uint32(48).bool(message.agree);
+    }
+    if (message.lo !== 0n) {
+      if (BigInt.asUintN(64, message.lo) !== message.lo) {
+        throw new globalThis.Error("value provided for field message.lo of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.lo);
+    }
+    if (message.hi !== 0n) {
+      if (BigInt.asUintN(64, message.hi) !== message.hi) {
+        throw new globalThis.Error("value provided for field message.hi of type uint64 too large");
+      }
+      writer.uint32(64).uint64(message.hi);
+    }
+    if (message.missed !== false) {
+      writer.uint32(72).bool(message.missed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BisectMove {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBisectMove();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.party = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.step = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.height = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.deadlineHeight = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.hash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.agree = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.lo = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.hi = reader.uint64() as bigint;
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.missed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BisectMove {
+    return {
+      party: isSet(object.party) ? globalThis.String(object.party) : "",
+      step: isSet(object.step) ? BigInt(object.step) : 0n,
+      height: isSet(object.height) ? BigInt(object.height) : 0n,
+      deadlineHeight: isSet(object.deadlineHeight)
+        ? BigInt(object.deadlineHeight)
+        : isSet(object.deadline_height)
+        ? BigInt(object.deadline_height)
+        : 0n,
+      hash: isSet(object.hash) ? Buffer.from(bytesFromBase64(object.hash)) : Buffer.alloc(0),
+      agree: isSet(object.agree) ? globalThis.Boolean(object.agree) : false,
+      lo: isSet(object.lo) ? BigInt(object.lo) : 0n,
+      hi: isSet(object.hi) ? BigInt(object.hi) : 0n,
+      missed: isSet(object.missed) ? globalThis.Boolean(object.missed) : false,
+    };
+  },
+
+  toJSON(message: BisectMove): unknown {
+    const obj: any = {};
+    if (message.party !== "") {
+      obj.party = message.party;
+    }
+    if (message.step !== 0n) {
+      obj.step = message.step.toString();
+    }
+    if (message.height !== 0n) {
+      obj.height = message.height.toString();
+    }
+    if (message.deadlineHeight !== 0n) {
+      obj.deadlineHeight = message.deadlineHeight.toString();
+    }
+    if (message.hash.length !== 0) {
+      obj.hash = base64FromBytes(message.hash);
+    }
+    if (message.agree !== false) {
+      obj.agree = message.agree;
+    }
+    if (message.lo !== 0n) {
+      obj.lo = message.lo.toString();
+    }
+    if (message.hi !== 0n) {
+      obj.hi = message.hi.toString();
+    }
+    if (message.missed !== false) {
+      obj.missed = message.missed;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BisectMove>, I>>(base?: I): BisectMove {
+    return BisectMove.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BisectMove>, I>>(object: I): BisectMove {
+    const message = createBaseBisectMove();
+    message.party = object.party ?? "";
+    message.step = (object.step !== undefined && object.step !== null) ? BigInt(object.step) : 0n;
+    message.height = (object.height !== undefined && object.height !== null) ? BigInt(object.height) : 0n;
+    message.deadlineHeight = (object.deadlineHeight !== undefined && object.deadlineHeight !== null)
+      ? BigInt(object.deadlineHeight)
+      : 0n;
+    message.hash = object.hash ?? Buffer.alloc(0);
+    message.agree = object.agree ?? false;
+    message.lo = (object.lo !== undefined && object.lo !== null) ? BigInt(object.lo) : 0n;
+    message.hi = (object.hi !== undefined && object.hi !== null) ? BigInt(object.hi) : 0n;
+    message.missed = object.missed ?? false;
     return message;
   },
 };
