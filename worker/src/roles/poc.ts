@@ -124,12 +124,22 @@ async function sendBatchOnce<T>(deps: PocDeps, items: readonly T[], keyOf: (item
   return { action: outcome.code === 0 ? 'sent' : 'refused', txhash: tx.txhash, outcome, items: todo };
 }
 
+/**
+ * A miner's nonces of an epoch on several compute groups (`poc-mine --devices`): every computed
+ * claim (all distances), each group walking its own iterator (node_id, group_id) of seed 004 and
+ * `count` split over the groups — with `count` a multiple of the groups, the same nonces (so the
+ * same claims) as one group.
+ */
+export type MineFn = (seed: Uint8Array, dims: PocDims, o: { nodeId: number; nNodes: number; count: number; rTarget: bigint }) => Promise<Claim[]>;
+
 export interface MinerOptions {
   /** This node's place among the nodes sharing the nonce space (seed 004's iterator). */
   readonly nodeId: number;
   readonly nNodes: number;
   /** Nonces computed per epoch. */
   readonly count: number;
+  /** Compute on device groups instead of `deps.distances` on one iterator. */
+  readonly mine?: MineFn;
   /** DEMO ONLY: claim this distance for the first claim instead of the computed one. */
   readonly forgeFirst?: bigint;
 }
@@ -148,10 +158,15 @@ export async function pocMinerPass(deps: PocDeps, opts: MinerOptions): Promise<P
   const known = deps.journal.get(key);
   if (known) return { kind: 'already-sent', epoch: epoch.id, claims: 0, computed: 0, txhash: known.txhash };
   const seed = parseSeedHex(epoch.seed);
-  const it = new NonceIterator({ nodeId: opts.nodeId, nNodes: opts.nNodes, groupId: 0, nGroups: 1 });
-  const nonces = Array.from({ length: opts.count }, (_, i) => it.at(BigInt(i)));
-  const distances = await deps.distances(seed, dimsOf(epoch), nonces);
-  const computed: Claim[] = nonces.map((nonce, i) => ({ nonce, distance: distances[i]! }));
+  let computed: Claim[];
+  if (opts.mine) {
+    computed = await opts.mine(seed, dimsOf(epoch), { nodeId: opts.nodeId, nNodes: opts.nNodes, count: opts.count, rTarget: epoch.rTarget });
+  } else {
+    const it = new NonceIterator({ nodeId: opts.nodeId, nNodes: opts.nNodes, groupId: 0, nGroups: 1 });
+    const nonces = Array.from({ length: opts.count }, (_, i) => it.at(BigInt(i)));
+    const distances = await deps.distances(seed, dimsOf(epoch), nonces);
+    computed = nonces.map((nonce, i) => ({ nonce, distance: distances[i]! }));
+  }
   let claims = buildClaimBatch(computed, epoch.rTarget).claims.slice(0, Number(epoch.maxClaimsPerBatch));
   if (opts.forgeFirst !== undefined && claims.length > 0) {
     claims = [{ nonce: claims[0]!.nonce, distance: opts.forgeFirst }, ...claims.slice(1)];
