@@ -293,7 +293,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
                 });
                 // A flagging L1 verifier disputes the miner's trace in a bisection (verification README "Bisection").
                 if (name === 'verify') await bisectPass({ chain, writer, store, journal, backend, bases, log, chunkAt: chunksFor(chain, store), loadModel });
-                // Proof-of-Compute duties of this key (modules/poc README): sampled claims (verify), disputed claims (arbitrate).
+                // Proof-of-Compute duties of this key (modules/poc README): sampled claims and traps, committed then revealed (verify); disputes (arbitrate).
                 const poc = { chain, writer, journal: pocJournal, distances: threadDistances, log };
                 if (name === 'verify') await pocVerifyPass(poc);
                 else await pocArbitratePass(poc);
