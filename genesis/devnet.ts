@@ -30,7 +30,11 @@ export function applyDevnetTemplate(appState: GenesisAppState, options: DevnetTe
   // verification README "Response windows" for the devnet model; the challenge period above also
   // holds an L1 check (35 + 10). A bisection move: ≥ 15 blocks for one devnet step (verification README
   // "Bisection"), 35 so that a miner answers even when its train loop is busy with one job.
-  // PoC epochs of 90 blocks: 40 to submit, 50 to recompute (≥ l1ResponseBlocks, app/params-constraints.ts).
-  if (state.poc !== undefined) Object.assign(state.poc.params, { epochBlocks: '90', submitBlocks: '40' });
+  // PoC epochs of 90 blocks: 40 to submit, 50 to recompute (≥ l1ResponseBlocks, app/params-constraints.ts);
+  // a small PoC model (a nonce in milliseconds on a CPU) and r_target 2^17 (about half the nonces
+  // qualify: `devnet --poc` miners compute 32 an epoch); 4 claims and 4 traps sampled per miner.
+  if (state.poc !== undefined) {
+    Object.assign(state.poc.params, { epochBlocks: '90', submitBlocks: '40', rTarget: '131072', sampleSize: '4', dModel: '32', nLayers: '1', nHeads: '2', dFf: '64', seqLen: '16' });
+  }
   Object.assign(state.verification.params, { l1ResponseBlocks: '35', l2ResponseBlocks: '35', l3VoteBlocks: '40', revealBlocks: '10', bisectRoundBlocks: '35', ...(options.cheater ? { l1SampleBps: '0' } : {}) });
 }

@@ -25,6 +25,10 @@
  * chunk; `middle-step` tampers the state after the middle step of the job (`train --cheat
  * middle-step`), so the bisection narrows to that step and the panel re-executes just it.
  *
+ * --poc: Proof-of-Compute (modules/poc README): every miner also runs `r3mes-worker poc-mine`
+ * (32 nonces an epoch of the template's small PoC model, a few CPU-seconds); the validators'
+ * `verify --key` commit and reveal the sampled claims and traps, and at each epoch's end the
+ * miners' claims become compute weight: more chunks per window than a miner without it.
  * Flags: --keep (restart on the existing state), --home DIR (default .devnet), --rpc-port,
  * --rest-port, --abci-port, --p2p-port, --gateway-port, --model-port (the model API, default 8080), --block-time (CometBFT timeout_commit,
  * default 1s), --window-blocks (default 20; ≥ 19 so that the template's 45/6/6-block challenge, commit and
@@ -60,14 +64,14 @@ type Role = (typeof ROLES)[number];
 
 // ---- flags ---------------------------------------------------------------------------------
 interface Options {
-  keep: boolean; verbose: boolean; cheater: boolean; cheatMode: 'delta' | 'middle-step'; home: string; rpcPort: number; restPort: number; abciPort: number; p2pPort: number;
+  keep: boolean; verbose: boolean; cheater: boolean; poc: boolean; cheatMode: 'delta' | 'middle-step'; home: string; rpcPort: number; restPort: number; abciPort: number; p2pPort: number;
   gatewayPort: number; modelPort: number; blockTime: string; windowBlocks: number;
   /** the miners' training backend: cpu (default; the devnet's timings assume it), webgpu or auto */
   backend: 'cpu' | 'webgpu' | 'auto';
 }
 function parseArgs(argv: string[]): Options {
   const o: Options = {
-    keep: false, verbose: false, cheater: false, cheatMode: 'delta', home: join(ROOT, '.devnet'), rpcPort: 26657, restPort: 1317, abciPort: 26658, p2pPort: 26656,
+    keep: false, verbose: false, cheater: false, poc: false, cheatMode: 'delta', home: join(ROOT, '.devnet'), rpcPort: 26657, restPort: 1317, abciPort: 26658, p2pPort: 26656,
     gatewayPort: 4080, modelPort: 8080, blockTime: '1s', windowBlocks: 0, backend: 'cpu',
   };
   const ports: Record<string, keyof Options> = {
@@ -83,6 +87,7 @@ function parseArgs(argv: string[]): Options {
     if (arg === '--keep') o.keep = true;
     else if (arg === '--verbose') o.verbose = true;
     else if (arg === '--cheater') o.cheater = true;
+    else if (arg === '--poc') o.poc = true;
     else if (arg === '--cheat-mode') {
       const v = value();
       if (v !== 'delta' && v !== 'middle-step') fail(`--cheat-mode must be delta or middle-step, got "${v}"`);
@@ -343,6 +348,12 @@ Try, in another terminal:
     // and challenges what does not match. Its journal never challenges twice across restarts.
     startProcess('watcher', WORKER, ['watch', '--key', 'watcher', '--share', '100%', '--listen', `127.0.0.1:${statsPort.watcher}`, ...common('watcher')], logDir, workerShow, 'restart');
   }
+  // Proof-of-Compute mining (--poc): each miner computes its share of the nonce space every epoch.
+  if (o.poc) {
+    const pocMiners = o.cheater ? (['miner', 'cheater'] as const) : (['miner'] as const);
+    pocMiners.forEach((who, i) => startProcess(`poc-${who}`, WORKER, ['poc-mine', '--key', who, '--home', join(home, 'workers', who), ...keyring, '--node', rpcUrl,
+      '--count', '32', '--node-id', String(i), '--n-nodes', String(pocMiners.length), '--poll-ms', '2000'], logDir, workerShow, 'restart'));
+  }
   // Verification duties: both bonded validators can be drawn (L1, L2, L3 seats). Started once the
   // miners have a first submission in (or after 40 blocks): a 2-core machine starting every worker
   // at once trains too slowly for the first windows.
@@ -422,6 +433,11 @@ Try, in another terminal:
         story(`dispute ${a.dispute} resolved: ${a.outcome} (${a.reason ?? ''}); slashed ${r3mes(coinAmount(a.slashed))}, bounty ${r3mes(coinAmount(a.bounty))}${a.challenger ? ` to ${nameOf(a.challenger)}` : ''}, submission rejected: ${a.submission_rejected}`);
         return;
       case 'slash': story(`slashed ${a.role ?? ''} ${nameOf(a.address)}: burned ${r3mes(coinAmount(a.burned))} (${a.fraction ?? ''})${a.jailed === 'true' ? ', jailed' : ''}: ${a.reason ?? ''}`); return;
+      case 'poc_epoch_opened': story(`PoC epoch ${a.epoch} opened: claims until height ${a.submit_end_height}, verified until ${a.end_height}`); return;
+      case 'poc_batch': story(`PoC: ${nameOf(a.miner)} claimed ${a.claims} nonce(s) below r_target in epoch ${a.epoch}`); return;
+      case 'poc_verification_started': story(`PoC epoch ${a.epoch}: ${a.checks} check(s) drawn (sampled claims and traps, two verifiers each: commit, then reveal)`); return;
+      case 'poc_dispute_resolved': story(`PoC dispute ${a.dispute} (${nameOf(a.miner)}): ${a.outcome}`); return;
+      case 'poc_epoch_ended': story(`PoC epoch ${a.epoch} ended: ${a.miners} miner(s), compute weight ${a.weight_total} in force (more chunks per window for the miners that hold it)`); return;
       case 'verification_penalty': story(`penalty: ${nameOf(a.address)} ${a.fault} (${a.subject}), burned ${r3mes(coinAmount(a.burned))}`); return;
       default:
         if (/verification|dispute|challenge|arbit/.test(event.type)) story(`${event.type}: ${event.attributes.map((x) => `${x.key}=${x.value}`).join(' ')}`);

@@ -15,7 +15,7 @@ export * from '../keys/index.ts';
 export { commitHash, evalChunkSample, gateApplies, type CommittedLosses } from '../../modules/training/assignment.ts';
 export { commitDomain, UNAVAILABLE_RESULT, verificationCommitment } from '../../modules/verification/commitment.ts';
 // PoC: a batch's root, the claim hash, the beacon's sample of a miner's claims (modules/poc/README.md).
-export { batchRoot, CLAIM_DOMAIN, claimHash, merkleRoot, samplePositions, SAMPLE_DOMAIN } from '../../modules/poc/claims.ts';
+export { batchRoot, CLAIM_DOMAIN, claimHash, COMMIT_DOMAIN, merkleRoot, pocCommitment, samplePositions, SAMPLE_DOMAIN, TRAP_DOMAIN, trapNonces } from '../../modules/poc/claims.ts';
 export type { PocClaim } from '../../modules/poc/claims.ts';
 export { defaultParams as defaultPocParams } from '../../modules/poc/params.ts';
 // The training module's genesis defaults (a running chain answers its live ones to Query/Params).

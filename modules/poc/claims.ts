@@ -88,3 +88,40 @@ export function samplePositions(sampleSeed: Uint8Array, miner: string, count: bi
   }
   return picked.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
+
+export const TRAP_DOMAIN = 'r3mes/poc/trap/v1';
+export const COMMIT_DOMAIN = 'r3mes/poc/commit/v1';
+/** Candidates tried beyond the traps wanted before giving up (only on a hash collision with a claim). */
+export const TRAP_SPARE_TRIES = 64n;
+
+/**
+ * The trap nonces of a miner in an epoch (README "Traps"): candidates
+ * t_j = u64be(first 8 bytes of SHA-256(utf8("r3mes/poc/trap/v1") ‖ sampleSeed[32] ‖ u32be(len m) ‖ m ‖ u64be(j))),
+ * j = 0, 1, …, skipping a nonce the miner claimed (`claimed`) or already picked, until `k` are
+ * picked or j reaches k + 64. Returned in pick order.
+ */
+export function trapNonces(sampleSeed: Uint8Array, miner: string, k: bigint, claimed: (nonce: bigint) => boolean): bigint[] {
+  if (sampleSeed.length !== 32) throw new RangeError(`sample seed must be 32 bytes, got ${sampleSeed.length}`);
+  const minerBytes = utf8ToBytes(miner);
+  const prefix = concatBytes(utf8ToBytes(TRAP_DOMAIN), sampleSeed, u32be(minerBytes.length), minerBytes);
+  const picked: bigint[] = [];
+  for (let j = 0n; BigInt(picked.length) < k && j < k + TRAP_SPARE_TRIES; j++) {
+    const digest = sha256(concatBytes(prefix, u64be(j)));
+    const nonce = new DataView(digest.buffer, digest.byteOffset, 8).getBigUint64(0, false);
+    if (claimed(nonce) || picked.includes(nonce)) continue;
+    picked.push(nonce);
+  }
+  return picked;
+}
+
+/**
+ * A verifier's commitment to its distance of a check (README "Verifier commit-reveal"):
+ * SHA-256(utf8("r3mes/poc/commit/v1") ‖ u32be(len v) ‖ v ‖ u64be(epoch) ‖ u32be(len m) ‖ m ‖ u64be(nonce) ‖ u64be(distance) ‖ salt),
+ * v and m the utf8 bech32 addresses of verifier and miner. Bound to the verifier: another one
+ * cannot reuse it.
+ */
+export function pocCommitment(verifier: string, epoch: bigint, miner: string, nonce: bigint, distance: bigint, salt: Uint8Array): Uint8Array {
+  const v = utf8ToBytes(verifier);
+  const m = utf8ToBytes(miner);
+  return sha256(concatBytes(utf8ToBytes(COMMIT_DOMAIN), u32be(v.length), v, u64be(epoch), u32be(m.length), m, u64be(nonce), u64be(distance), salt));
+}

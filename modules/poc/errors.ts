@@ -47,4 +47,16 @@ export const pocErrors = {
   alreadyVoted: registerError(POC_CODESPACE, 20, 'arbiter already voted'),
   /** The vote comes after the round's deadline. */
   late: registerError(POC_CODESPACE, 21, 'deadline passed'),
+  /** A commitment outside the check's commit window [submit_end_height, reveal_height). */
+  notCommitWindow: registerError(POC_CODESPACE, 22, 'not in commit window'),
+  /** A reveal (MsgPocVerdict) outside the reveal window [reveal_height, end_height). */
+  notRevealWindow: registerError(POC_CODESPACE, 23, 'not in reveal window'),
+  /** The verifier already committed to this check. */
+  alreadyCommitted: registerError(POC_CODESPACE, 24, 'already committed'),
+  /** A reveal without a commitment of this verifier. */
+  notCommitted: registerError(POC_CODESPACE, 25, 'not committed'),
+  /** The revealed distance and salt do not hash to the verifier's commitment. */
+  revealMismatch: registerError(POC_CODESPACE, 26, 'reveal does not match commitment'),
+  /** A commitment that is not 32 bytes. */
+  invalidCommitment: registerError(POC_CODESPACE, 27, 'invalid commitment'),
 } as const;

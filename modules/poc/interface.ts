@@ -1,5 +1,5 @@
 /**
- * How poc appears to users: `r3mesd tx poc submit-batch|verdict|arbiter-vote`, `r3mesd query poc
+ * How poc appears to users: `r3mesd tx poc submit-batch|commit|verdict|arbiter-vote`, `r3mesd query poc
  * ...`, REST `GET /r3mes/poc/v1/...` and the CosmJS Registry entries.
  */
 import { pageRequestMessage } from '../../app/core/pagination.ts';
@@ -10,10 +10,10 @@ import {
   QueryEpochRequest, QueryEpochResponse, QueryMinerEpochRequest, QueryMinerEpochResponse, QueryParamsRequest, QueryParamsResponse,
   QueryWeightsRequest, QueryWeightsResponse,
 } from '../../proto/gen/r3mes/poc/v1/query.ts';
-import { MsgPocArbiterVote, MsgPocVerdict, MsgSubmitPocBatch } from '../../proto/gen/r3mes/poc/v1/tx.ts';
-import { uintArg } from '../../app/core/args.ts';
+import { MsgPocArbiterVote, MsgPocCommit, MsgPocVerdict, MsgSubmitPocBatch } from '../../proto/gen/r3mes/poc/v1/tx.ts';
+import { hexArg, uintArg } from '../../app/core/args.ts';
 import { QUERY_PATHS } from './module.ts';
-import { POC_ARBITER_VOTE_TYPE_URL, POC_VERDICT_TYPE_URL, SUBMIT_POC_BATCH_TYPE_URL } from './msgs.ts';
+import { POC_ARBITER_VOTE_TYPE_URL, POC_COMMIT_TYPE_URL, POC_VERDICT_TYPE_URL, SUBMIT_POC_BATCH_TYPE_URL } from './msgs.ts';
 
 /** `claims` on the command line: "nonce:distance,nonce:distance,…" (decimal). */
 export function parseClaims(text: string | undefined): Array<{ nonce: bigint; distance: bigint }> {
@@ -37,12 +37,22 @@ export const pocInterface: ModuleInterface = {
     },
     {
       name: 'verdict',
-      description: 'As the drawn verifier, report the recomputed distance of a sampled claim',
-      args: ['epoch', 'miner', 'nonce', 'distance'],
+      description: 'As a drawn verifier, reveal the recomputed distance of a check and the salt of its commitment (hex)',
+      args: ['epoch', 'miner', 'nonce', 'distance', 'salt'],
       typeUrl: POC_VERDICT_TYPE_URL,
       build: (signer, args) => MsgPocVerdict.fromPartial({
         verifier: signer, epoch: uintArg(args.epoch, 'epoch'), miner: args.miner ?? '', nonce: uintArg(args.nonce, 'nonce'),
-        distanceRecomputed: uintArg(args.distance, 'distance'),
+        distanceRecomputed: uintArg(args.distance, 'distance'), salt: hexArg(args.salt, 'salt'),
+      }),
+    },
+    {
+      name: 'commit',
+      description: 'As a drawn verifier, commit to the recomputed distance of a check (32-byte hex, modules/poc README)',
+      args: ['epoch', 'miner', 'nonce', 'commitment'],
+      typeUrl: POC_COMMIT_TYPE_URL,
+      build: (signer, args) => MsgPocCommit.fromPartial({
+        verifier: signer, epoch: uintArg(args.epoch, 'epoch'), miner: args.miner ?? '', nonce: uintArg(args.nonce, 'nonce'),
+        commitment: hexArg(args.commitment, 'commitment'),
       }),
     },
     {
@@ -109,5 +119,6 @@ export const pocInterface: ModuleInterface = {
     [SUBMIT_POC_BATCH_TYPE_URL, MsgSubmitPocBatch],
     [POC_VERDICT_TYPE_URL, MsgPocVerdict],
     [POC_ARBITER_VOTE_TYPE_URL, MsgPocArbiterVote],
+    [POC_COMMIT_TYPE_URL, MsgPocCommit],
   ],
 };

@@ -2,13 +2,13 @@ import { type Page, type PageRequest, paginate, underPrefix } from '../../app/co
 import type { Context } from '../../app/core/context.ts';
 import type { KVStore } from '../../app/core/store/types.ts';
 import { prefixStore } from '../../app/core/store/prefix.ts';
-import { concatBytes, fromUtf8, readU64be, toHex, u64be, utf8 } from '../../app/core/bytes.ts';
+import { bytesEqual, concatBytes, fromUtf8, readU64be, toHex, u64be, utf8 } from '../../app/core/bytes.ts';
 import { decodeAddress } from '../../app/core/address.ts';
-import type { MsgPocArbiterVote, MsgPocVerdict, MsgSubmitPocBatch } from '../../proto/gen/r3mes/poc/v1/tx.ts';
+import type { MsgPocArbiterVote, MsgPocCommit, MsgPocVerdict, MsgSubmitPocBatch } from '../../proto/gen/r3mes/poc/v1/tx.ts';
 import {
-  Batch, Check, CheckStatus, type ComputeWeight, Dispute, DisputeStatus, Epoch, EpochPhase, MinerEpoch, MinerEpochStatus, Params, Schedule,
+  Batch, Check, CheckStatus, type ComputeWeight, Dispute, DisputeStatus, Epoch, EpochPhase, MinerEpoch, MinerEpochStatus, Params, Schedule, type VerifierAnswer,
 } from '../../proto/gen/r3mes/poc/v1/types.ts';
-import { batchRoot, type PocClaim, samplePositions } from './claims.ts';
+import { batchRoot, type PocClaim, pocCommitment, samplePositions, trapNonces } from './claims.ts';
 import { pocErrors } from './errors.ts';
 import type { Candidate, DisputeSettings, Drawer, Fraction, PocStaking } from './expected-keepers.ts';
 import { defaultParams, POC_VOCAB_SIZE } from './params.ts';
@@ -47,6 +47,16 @@ export const keys = {
 };
 
 export const DRAW = { verifier: 'poc-verifier', panel: 'poc-panel' } as const;
+
+/** Verifiers drawn per check (README "Verifier commit-reveal"). */
+export const VERIFIERS_PER_CHECK = 2;
+
+const OUTCOME_NAMES: Record<number, string> = {
+  [DisputeStatus.DISPUTE_STATUS_FRAUD]: 'fraud',
+  [DisputeStatus.DISPUTE_STATUS_HONEST]: 'honest',
+  [DisputeStatus.DISPUTE_STATUS_EXPIRED]: 'expired',
+  [DisputeStatus.DISPUTE_STATUS_SETTLED]: 'settled',
+};
 
 export const PHASE_NAMES: Record<number, string> = {
   [EpochPhase.EPOCH_PHASE_SUBMISSION]: 'submission',
@@ -296,28 +306,88 @@ export class PocKeeper extends PocViewKeeper {
     return { index: batch.index, root };
   }
 
-  verdict(ctx: Context, msg: MsgPocVerdict): { match: boolean; disputeId: bigint } {
-    validateVerdict(msg);
+  /**
+   * The drawn verifier's answer to a check, for the checks common to commit and reveal: the check
+   * exists (13), the signer is one of its verifiers (14), the check and this answer are still
+   * open (15), the epoch verifies (16).
+   */
+  private answerOf(ctx: Context, msg: { verifier: string; epoch: bigint; miner: string; nonce: bigint }): { check: Check; answer: VerifierAnswer; epoch: Epoch } {
     const { store } = ctx;
     const check = this.check(store, msg.epoch, msg.miner, msg.nonce);
     if (check === undefined) throw pocErrors.checkNotFound(`nonce ${msg.nonce} of ${msg.miner} was not sampled in epoch ${msg.epoch}`);
-    if (check.verifier !== msg.verifier) throw pocErrors.notAssignedVerifier(`${msg.verifier}: the check of nonce ${msg.nonce} of ${msg.miner} in epoch ${msg.epoch} is assigned to ${check.verifier}`);
-    if (check.status !== CheckStatus.CHECK_STATUS_PENDING) throw pocErrors.checkNotPending(`the check of nonce ${msg.nonce} of ${msg.miner} in epoch ${msg.epoch} is closed`);
+    const answer = check.answers.find((a) => a.verifier === msg.verifier);
+    if (answer === undefined) {
+      throw pocErrors.notAssignedVerifier(`${msg.verifier}: the check of nonce ${msg.nonce} of ${msg.miner} in epoch ${msg.epoch} is assigned to ${check.answers.map((a) => a.verifier).join(', ')}`);
+    }
+    if (check.status !== CheckStatus.CHECK_STATUS_PENDING || answer.revealed || answer.missed) {
+      throw pocErrors.checkNotPending(`the check of nonce ${msg.nonce} of ${msg.miner} in epoch ${msg.epoch} is closed for ${msg.verifier}`);
+    }
     const epoch = this.requireEpoch(store, msg.epoch);
     if (epoch.phase !== EpochPhase.EPOCH_PHASE_VERIFICATION || ctx.height >= epoch.endHeight) {
-      throw pocErrors.notVerificationPhase(`epoch ${epoch.id} takes verdicts at heights [${epoch.submitEndHeight}, ${epoch.endHeight}), now ${ctx.height}`);
+      throw pocErrors.notVerificationPhase(`epoch ${epoch.id} takes verifier answers at heights [${epoch.submitEndHeight}, ${epoch.endHeight}), now ${ctx.height}`);
     }
-    check.recomputedDistance = msg.distanceRecomputed;
-    check.answerHeight = ctx.height;
-    const match = msg.distanceRecomputed === check.claimedDistance;
-    check.status = match ? CheckStatus.CHECK_STATUS_CONFIRMED : CheckStatus.CHECK_STATUS_MISMATCH;
+    return { check, answer, epoch };
+  }
+
+  /** A verifier's commitment to its distance (README "Verifier commit-reveal"). */
+  commit(ctx: Context, msg: MsgPocCommit): void {
+    validateCommit(msg);
+    const { check, answer, epoch } = this.answerOf(ctx, msg);
+    if (ctx.height >= epoch.revealHeight) throw pocErrors.notCommitWindow(`epoch ${epoch.id} takes commitments at heights [${epoch.submitEndHeight}, ${epoch.revealHeight}), now ${ctx.height}`);
+    if (answer.commitment.length !== 0) throw pocErrors.alreadyCommitted(`${msg.verifier} already committed to the check of nonce ${msg.nonce} of ${msg.miner} in epoch ${msg.epoch}`);
+    answer.commitment = Buffer.from(msg.commitment);
+    answer.commitHeight = ctx.height;
+    this.setCheck(ctx.store, check);
+    ctx.events.emit('poc_commit', [['epoch', epoch.id.toString()], ['miner', check.miner], ['nonce', check.nonce.toString()], ['verifier', msg.verifier]]);
+  }
+
+  /**
+   * The reveal of a verifier's commitment (MsgPocVerdict with its salt). When every drawn
+   * verifier of the check has revealed, the check is settled at once (README "Settling a check").
+   */
+  verdict(ctx: Context, msg: MsgPocVerdict): { match: boolean; disputeId: bigint } {
+    validateVerdict(msg);
+    const { check, answer, epoch } = this.answerOf(ctx, msg);
+    if (ctx.height < epoch.revealHeight) throw pocErrors.notRevealWindow(`epoch ${epoch.id} takes reveals at heights [${epoch.revealHeight}, ${epoch.endHeight}), now ${ctx.height}`);
+    if (answer.commitment.length === 0) throw pocErrors.notCommitted(`${msg.verifier} sent no commitment for the check of nonce ${msg.nonce} of ${msg.miner} in epoch ${msg.epoch}`);
+    const expected = pocCommitment(msg.verifier, msg.epoch, msg.miner, msg.nonce, msg.distanceRecomputed, msg.salt);
+    if (!bytesEqual(expected, answer.commitment)) throw pocErrors.revealMismatch(`distance ${msg.distanceRecomputed} and the salt do not open ${msg.verifier}'s commitment`);
+    const first = !check.answers.some((a) => a.revealed);
+    answer.revealed = true;
+    answer.distance = msg.distanceRecomputed;
+    answer.revealHeight = ctx.height;
+    if (first) {
+      check.recomputedDistance = msg.distanceRecomputed;
+      check.answerHeight = ctx.height;
+    }
+    const others = check.answers.filter((a) => a.revealed && a !== answer).map((a) => a.distance);
+    const match = (check.trap || msg.distanceRecomputed === check.claimedDistance) && others.every((d) => d === msg.distanceRecomputed);
     ctx.events.emit('poc_verdict', [
-      ['epoch', epoch.id.toString()], ['miner', check.miner], ['nonce', check.nonce.toString()], ['verifier', check.verifier],
-      ['claimed', check.claimedDistance.toString(), false], ['recomputed', msg.distanceRecomputed.toString(), false], ['match', String(match)],
+      ['epoch', epoch.id.toString()], ['miner', check.miner], ['nonce', check.nonce.toString()], ['verifier', msg.verifier],
+      ['trap', String(check.trap)], ['claimed', check.claimedDistance.toString(), false], ['recomputed', msg.distanceRecomputed.toString(), false], ['match', String(match)],
     ]);
-    if (!match) check.disputeId = this.openDispute(ctx, epoch, check);
-    this.setCheck(store, check);
+    if (check.answers.every((a) => a.revealed)) this.settleCheck(ctx, epoch, check);
+    this.setCheck(ctx.store, check);
     return { match, disputeId: check.disputeId };
+  }
+
+  /**
+   * A check whose verifiers have all revealed, or whose epoch ends: the values to compare are the
+   * miner's claimed distance (not for a trap) and every revealed distance. Fewer than two → MISSED
+   * (nothing to compare: the claim counts); all equal → CONFIRMED; otherwise MISMATCH and a PoC
+   * dispute opens. The caller writes the check.
+   */
+  private settleCheck(ctx: Context, epoch: Epoch, check: Check): void {
+    const values = [...(check.trap ? [] : [check.claimedDistance]), ...check.answers.filter((a) => a.revealed).map((a) => a.distance)];
+    if (values.length < 2) {
+      check.status = CheckStatus.CHECK_STATUS_MISSED;
+      ctx.events.emit('poc_check_missed', [['epoch', epoch.id.toString()], ['miner', check.miner], ['nonce', check.nonce.toString()], ['verifier', check.verifier]]);
+    } else if (values.every((v) => v === values[0])) {
+      check.status = CheckStatus.CHECK_STATUS_CONFIRMED;
+    } else {
+      check.status = CheckStatus.CHECK_STATUS_MISMATCH;
+      check.disputeId = this.openDispute(ctx, epoch, check);
+    }
   }
 
   arbiterVote(ctx: Context, msg: MsgPocArbiterVote): void {
@@ -346,7 +416,7 @@ export class PocKeeper extends PocViewKeeper {
     const id = schedule.nextDisputeId;
     schedule.nextDisputeId += 1n;
     this.setSchedule(store, schedule);
-    const record = this.minerEpoch(store, epoch.id, check.miner);
+    const record = check.trap ? undefined : this.minerEpoch(store, epoch.id, check.miner);
     if (record !== undefined) {
       record.openDisputes += 1n;
       if (record.status === MinerEpochStatus.MINER_EPOCH_STATUS_ACTIVE) record.status = MinerEpochStatus.MINER_EPOCH_STATUS_DISPUTED;
@@ -355,10 +425,11 @@ export class PocKeeper extends PocViewKeeper {
     const dispute: Dispute = {
       id, epoch: epoch.id, miner: check.miner, nonce: check.nonce, claimedDistance: check.claimedDistance, verifier: check.verifier,
       reportedDistance: check.recomputedDistance, status: DisputeStatus.DISPUTE_STATUS_OPEN, panel: [], round: 0n, deadlineHeight: 0n,
-      openedHeight: ctx.height, resolvedHeight: 0n, slashed: '0',
+      openedHeight: ctx.height, resolvedHeight: 0n, slashed: '0', answers: check.answers.map((a) => ({ ...a })), trap: check.trap, decidedDistance: 0n,
     };
     ctx.events.emit('poc_dispute_opened', [
       ['dispute', id.toString()], ['epoch', epoch.id.toString()], ['miner', check.miner], ['nonce', check.nonce.toString()], ['verifier', check.verifier],
+      ['trap', String(check.trap)],
     ]);
     const settings = this.deps.disputes.disputeSettings(store);
     this.drawPanel(ctx, dispute, Number(settings.panelSize));
@@ -374,11 +445,11 @@ export class PocKeeper extends PocViewKeeper {
   private drawPanel(ctx: Context, dispute: Dispute, seats: number): void {
     const settings = this.deps.disputes.disputeSettings(ctx.store);
     const epoch = this.epoch(ctx.store, dispute.epoch);
-    const exclusions = [dispute.miner, dispute.verifier, ...dispute.panel.map((s) => s.arbiter)];
+    const exclusions = [dispute.miner, dispute.verifier, ...dispute.answers.map((a) => a.verifier), ...dispute.panel.map((s) => s.arbiter)];
     const candidates = this.deps.staking.validatorCandidates(ctx.store);
     const k = Math.min(seats, eligible(candidates, exclusions));
     if (k === 0 || epoch === undefined || epoch.sampleSeed.length !== 64) {
-      this.resolve(ctx, dispute, DisputeStatus.DISPUTE_STATUS_EXPIRED, 'no eligible arbiters');
+      this.resolve(ctx, dispute, DisputeStatus.DISPUTE_STATUS_EXPIRED, 'no eligible arbiters', undefined);
       return;
     }
     const drawn = this.deps.drawer.drawWithSeed(hexSeed(epoch.sampleSeed), DRAW.panel, `${dispute.id}/${dispute.round}`, candidates, k, exclusions);
@@ -393,18 +464,20 @@ export class PocKeeper extends PocViewKeeper {
   }
 
   /**
-   * Majority of the active (not missed) seats: ⌊n/2⌋+1 votes for one side. A vote recomputing
-   * the miner's distance is for the miner; any other distance is against it.
+   * Majority of the active (not missed) seats: ⌊n/2⌋+1 votes for one distance D decide. A claim:
+   * D = the claimed distance → HONEST, another → FRAUD. A trap → SETTLED at D.
    */
   private tryDecide(ctx: Context, dispute: Dispute): boolean {
     const active = dispute.panel.filter((s) => !s.missed);
     if (active.length === 0) return false;
     const need = Math.floor(active.length / 2) + 1;
-    const honest = active.filter((s) => s.voted && s.distance === dispute.claimedDistance).length;
-    const fraud = active.filter((s) => s.voted && s.distance !== dispute.claimedDistance).length;
-    if (honest >= need) this.resolve(ctx, dispute, DisputeStatus.DISPUTE_STATUS_HONEST, `${honest}/${active.length} arbiters recomputed the claimed distance`);
-    else if (fraud >= need) this.resolve(ctx, dispute, DisputeStatus.DISPUTE_STATUS_FRAUD, `${fraud}/${active.length} arbiters recomputed another distance`);
-    else return false;
+    const votes = active.filter((s) => s.voted).map((s) => s.distance);
+    const decided = votes.find((d) => votes.filter((v) => v === d).length >= need);
+    if (decided === undefined) return false;
+    const status = dispute.trap ? DisputeStatus.DISPUTE_STATUS_SETTLED
+      : decided === dispute.claimedDistance ? DisputeStatus.DISPUTE_STATUS_HONEST : DisputeStatus.DISPUTE_STATUS_FRAUD;
+    const agree = votes.filter((v) => v === decided).length;
+    this.resolve(ctx, dispute, status, `${agree}/${active.length} arbiters recomputed distance ${decided}`, decided);
     return true;
   }
 
@@ -424,7 +497,7 @@ export class PocKeeper extends PocViewKeeper {
       this.penalize(ctx, seat.arbiter, settings.livenessPenalty, 'missed-deadline', `poc dispute ${dispute.id}`);
     }
     if (dispute.round >= settings.maxRedraws) {
-      this.resolve(ctx, dispute, DisputeStatus.DISPUTE_STATUS_EXPIRED, `no majority after ${dispute.round + 1n} rounds`);
+      this.resolve(ctx, dispute, DisputeStatus.DISPUTE_STATUS_EXPIRED, `no majority after ${dispute.round + 1n} rounds`, undefined);
       return;
     }
     dispute.round += 1n;
@@ -432,17 +505,17 @@ export class PocKeeper extends PocViewKeeper {
   }
 
   /**
-   * FRAUD: the miner is slashed (verification's miner_slash_fraction, jailed from mining) and its
-   * epoch is void (weight 0); arbiters who sided with it pay the wrong-result penalty. HONEST: the
-   * verifier and the arbiters against the miner pay the wrong-result penalty; the miner's weight
-   * is released. EXPIRED: nobody is slashed, the weight is released.
+   * Decided at distance D: every verifier that revealed another distance and every arbiter that
+   * voted another pay the wrong-result penalty. FRAUD (a claim, D ≠ claimed) also slashes the
+   * miner (verification's miner_slash_fraction, jailed from mining) and voids its epoch (weight 0);
+   * HONEST (D = claimed) releases its weight; SETTLED (a trap) concerns no miner. EXPIRED: nobody
+   * is slashed, a claim's weight is released.
    */
-  private resolve(ctx: Context, dispute: Dispute, status: DisputeStatus, reason: string): void {
+  private resolve(ctx: Context, dispute: Dispute, status: DisputeStatus, reason: string, decided: bigint | undefined): void {
     const settings = this.deps.disputes.disputeSettings(ctx.store);
     dispute.status = status;
     dispute.resolvedHeight = ctx.height;
     const subject = `poc dispute ${dispute.id}`;
-    const voted = dispute.panel.filter((s) => !s.missed && s.voted);
     if (status === DisputeStatus.DISPUTE_STATUS_FRAUD) {
       // One slash per miner and epoch: a second forged claim caught in an epoch already void adds no slash.
       const alreadyVoid = this.minerEpoch(ctx.store, dispute.epoch, dispute.miner)?.status === MinerEpochStatus.MINER_EPOCH_STATUS_VOID;
@@ -455,17 +528,17 @@ export class PocKeeper extends PocViewKeeper {
           ctx.events.emit('poc_slash_skipped', [['dispute', dispute.id.toString()], ['miner', dispute.miner], ['reason', 'slash failed']]);
         }
       }
-      for (const seat of voted) if (seat.distance === dispute.claimedDistance) this.penalize(ctx, seat.arbiter, settings.wrongResultPenalty, 'wrong-result', subject);
-    } else if (status === DisputeStatus.DISPUTE_STATUS_HONEST) {
-      this.penalize(ctx, dispute.verifier, settings.wrongResultPenalty, 'wrong-result', subject);
-      for (const seat of voted) if (seat.distance !== dispute.claimedDistance) this.penalize(ctx, seat.arbiter, settings.wrongResultPenalty, 'wrong-result', subject);
+    }
+    if (decided !== undefined) {
+      dispute.decidedDistance = decided;
+      for (const answer of dispute.answers) if (answer.revealed && answer.distance !== decided) this.penalize(ctx, answer.verifier, settings.wrongResultPenalty, 'wrong-result', subject);
+      for (const seat of dispute.panel) if (!seat.missed && seat.voted && seat.distance !== decided) this.penalize(ctx, seat.arbiter, settings.wrongResultPenalty, 'wrong-result', subject);
     }
     this.setDispute(ctx.store, dispute);
-    this.settleMiner(ctx, dispute, status === DisputeStatus.DISPUTE_STATUS_FRAUD);
+    if (!dispute.trap) this.settleMiner(ctx, dispute, status === DisputeStatus.DISPUTE_STATUS_FRAUD);
     ctx.events.emit('poc_dispute_resolved', [
       ['dispute', dispute.id.toString()], ['epoch', dispute.epoch.toString()], ['miner', dispute.miner],
-      ['outcome', status === DisputeStatus.DISPUTE_STATUS_FRAUD ? 'fraud' : status === DisputeStatus.DISPUTE_STATUS_HONEST ? 'honest' : 'expired'],
-      ['reason', reason, false], ['slashed', dispute.slashed, false],
+      ['outcome', OUTCOME_NAMES[status] ?? 'expired'], ['reason', reason, false], ['slashed', dispute.slashed, false],
     ]);
   }
 
@@ -551,6 +624,8 @@ export class PocKeeper extends PocViewKeeper {
       rTarget: params.rTarget, sampleSize: params.sampleSize, maxClaimsPerBatch: params.maxClaimsPerBatch,
       model: { dModel: params.dModel, nLayers: params.nLayers, nHeads: params.nHeads, dFf: params.dFf, seqLen: params.seqLen, vocabSize: POC_VOCAB_SIZE },
       batchCount: 0n, claimCount: 0n, minerCount: 0n,
+      // Half the verification phase to commit, the rest to reveal (params keep both ≥ 1 block).
+      revealHeight: ctx.height + params.submitBlocks + (params.epochBlocks - params.submitBlocks) / 2n,
     };
     this.setEpoch(ctx.store, epoch);
     schedule.nextEpochId += 1n;
@@ -580,21 +655,32 @@ export class PocKeeper extends PocViewKeeper {
           ctx.events.emit('poc_sample_skipped', [['epoch', epoch.id.toString()], ['miner', record.miner], ['reason', 'no eligible verifier']]);
           continue;
         }
+        const k = Math.min(VERIFIERS_PER_CHECK, eligible(candidates, exclusions));
+        const sampled: Array<{ nonce: bigint; distance: bigint; trap: boolean }> = [];
         let position = 0n;
         let next = 0;
         for (const claim of this.claims(store, epoch.id, record.miner)) {
           if (next >= positions.length) break;
           if (position++ !== positions[next]) continue;
           next += 1;
-          const [verifier] = this.deps.drawer.drawWithSeed(seed, DRAW.verifier, `${epoch.id}/${record.miner}/${claim.nonce}`, candidates, 1, exclusions);
+          sampled.push({ ...claim, trap: false });
+        }
+        // As many traps as sampled claims: nonces the miner did not claim, whose distance no one published.
+        for (const nonce of trapNonces(seed, record.miner, BigInt(positions.length), (n) => this.hasClaim(store, epoch.id, record.miner, n))) {
+          sampled.push({ nonce, distance: 0n, trap: true });
+        }
+        for (const item of sampled) {
+          const verifiers = this.deps.drawer.drawWithSeed(seed, DRAW.verifier, `${epoch.id}/${record.miner}/${item.nonce}`, candidates, k, exclusions);
           this.setCheck(store, {
-            epoch: epoch.id, miner: record.miner, nonce: claim.nonce, claimedDistance: claim.distance, verifier: verifier.id,
+            epoch: epoch.id, miner: record.miner, nonce: item.nonce, claimedDistance: item.distance, verifier: verifiers[0].id,
             status: CheckStatus.CHECK_STATUS_PENDING, recomputedDistance: 0n, answerHeight: 0n, deadlineHeight: epoch.endHeight - 1n, disputeId: 0n,
+            answers: verifiers.map((v) => ({ verifier: v.id, commitment: Buffer.alloc(0), revealed: false, distance: 0n, commitHeight: 0n, revealHeight: 0n, missed: false })),
+            trap: item.trap,
           });
           drawn += 1;
           ctx.events.emit('poc_check', [
-            ['epoch', epoch.id.toString()], ['miner', record.miner], ['nonce', claim.nonce.toString()], ['verifier', verifier.id],
-            ['deadline_height', (epoch.endHeight - 1n).toString()],
+            ['epoch', epoch.id.toString()], ['miner', record.miner], ['nonce', item.nonce.toString()], ['verifier', verifiers.map((v) => v.id).join(',')],
+            ['trap', String(item.trap)], ['reveal_height', epoch.revealHeight.toString()], ['deadline_height', (epoch.endHeight - 1n).toString()],
           ]);
         }
       }
@@ -606,12 +692,17 @@ export class PocKeeper extends PocViewKeeper {
   private endEpoch(ctx: Context, epoch: Epoch): void {
     const { store } = ctx;
     const settings = this.deps.disputes.disputeSettings(store);
+    // Open checks: a verifier that did not reveal missed its duty; the check settles on what was revealed.
     for (const check of this.checks(store, epoch.id)) {
       if (check.status !== CheckStatus.CHECK_STATUS_PENDING) continue;
-      check.status = CheckStatus.CHECK_STATUS_MISSED;
+      for (const answer of check.answers) {
+        if (answer.revealed) continue;
+        answer.missed = true;
+        ctx.events.emit('poc_answer_missed', [['epoch', epoch.id.toString()], ['miner', check.miner], ['nonce', check.nonce.toString()], ['verifier', answer.verifier]]);
+        this.penalize(ctx, answer.verifier, settings.livenessPenalty, 'missed-deadline', `poc epoch ${epoch.id} check of ${check.miner}/${check.nonce}`);
+      }
+      this.settleCheck(ctx, epoch, check);
       this.setCheck(store, check);
-      ctx.events.emit('poc_check_missed', [['epoch', epoch.id.toString()], ['miner', check.miner], ['nonce', check.nonce.toString()], ['verifier', check.verifier]]);
-      this.penalize(ctx, check.verifier, settings.livenessPenalty, 'missed-deadline', `poc epoch ${epoch.id} check of ${check.miner}/${check.nonce}`);
     }
     const stale = [...this.view(store).iterate(keys.weightPrefix)].map(([key]) => key);
     for (const key of stale) this.view(store).delete(key);
@@ -668,6 +759,14 @@ export function validateSubmitBatch(msg: MsgSubmitPocBatch): Uint8Array {
     if (nonce < previous) throw pocErrors.claimsNotAscending(`nonce ${nonce} after ${previous}: claims must be ascending by nonce`);
   }
   return miner;
+}
+
+/** Stateless checks of a commitment; returns the signer. */
+export function validateCommit(msg: MsgPocCommit): Uint8Array {
+  const verifier = decodeAddress(msg.verifier, 'verifier');
+  decodeAddress(msg.miner, 'miner');
+  if (msg.commitment.length !== 32) throw pocErrors.invalidCommitment(`a commitment is 32 bytes (SHA-256), got ${msg.commitment.length}`);
+  return verifier;
 }
 
 /** Stateless checks of a verdict; returns the signer. */

@@ -2,13 +2,14 @@ import type { MsgHandler } from '../../app/core/module.ts';
 import { decodeAddress } from '../../app/core/address.ts';
 import { protoFields } from '../../proto/gen/fields.ts';
 import {
-  MsgPocArbiterVote, MsgPocArbiterVoteResponse, MsgPocVerdict, MsgPocVerdictResponse, MsgSubmitPocBatch, MsgSubmitPocBatchResponse,
+  MsgPocArbiterVote, MsgPocArbiterVoteResponse, MsgPocCommit, MsgPocCommitResponse, MsgPocVerdict, MsgPocVerdictResponse, MsgSubmitPocBatch, MsgSubmitPocBatchResponse,
 } from '../../proto/gen/r3mes/poc/v1/tx.ts';
-import { type PocKeeper, validateSubmitBatch, validateVerdict } from './keeper.ts';
+import { type PocKeeper, validateCommit, validateSubmitBatch, validateVerdict } from './keeper.ts';
 
 export const SUBMIT_POC_BATCH_TYPE_URL = '/r3mes.poc.v1.MsgSubmitPocBatch';
 export const POC_VERDICT_TYPE_URL = '/r3mes.poc.v1.MsgPocVerdict';
 export const POC_ARBITER_VOTE_TYPE_URL = '/r3mes.poc.v1.MsgPocArbiterVote';
+export const POC_COMMIT_TYPE_URL = '/r3mes.poc.v1.MsgPocCommit';
 
 export function pocMsgHandlers(poc: PocKeeper): MsgHandler[] {
   const submit: MsgHandler<MsgSubmitPocBatch> = {
@@ -44,5 +45,16 @@ export function pocMsgHandlers(poc: PocKeeper): MsgHandler[] {
       return { typeUrl: `${POC_ARBITER_VOTE_TYPE_URL}Response`, value: MsgPocArbiterVoteResponse.encode({}).finish() };
     },
   };
-  return [submit, verdict, vote] as MsgHandler[];
+  const commit: MsgHandler<MsgPocCommit> = {
+    typeUrl: POC_COMMIT_TYPE_URL,
+    module: 'poc',
+    fields: protoFields,
+    decode: (bytes) => MsgPocCommit.decode(bytes),
+    signers: (msg) => [validateCommit(msg)],
+    execute(ctx, msg) {
+      poc.commit(ctx, msg);
+      return { typeUrl: `${POC_COMMIT_TYPE_URL}Response`, value: MsgPocCommitResponse.encode({}).finish() };
+    },
+  };
+  return [submit, verdict, vote, commit] as MsgHandler[];
 }

@@ -59,7 +59,7 @@ export function validateParams(params: Params, error: ErrorKind = pocErrors.inva
     const value = params[key];
     if (typeof value !== 'bigint' || value < min || value > max) throw error(`${key} must be in [${min}, ${max}], got ${String(value)}`);
   }
-  if (params.submitBlocks >= params.epochBlocks) throw error(`submitBlocks (${params.submitBlocks}) must be below epochBlocks (${params.epochBlocks}): the verification phase needs at least one block`);
+  if (params.submitBlocks + 2n > params.epochBlocks) throw error(`submitBlocks (${params.submitBlocks}) must be at most epochBlocks − 2 (${params.epochBlocks - 2n}): the verification phase needs a block to commit and one to reveal`);
   if (params.dModel % params.nHeads !== 0n) throw error(`dModel (${params.dModel}) must be a multiple of nHeads (${params.nHeads})`);
 }
 

@@ -7,6 +7,9 @@
  * Prometheus metrics (issue 16 item 2): the node's /metrics (REST) and the miner's and verifier's
  * /metrics (their stats servers, from the banner) are scraped and parsed; the node's height and
  * txs by result code equal what the chain's block results say up to that height.
+ * Proof-of-Compute (`--poc`, modules/poc README): the miner's `poc-mine` claims nonces, the
+ * validators' verify roles commit and reveal the checks, and a PoC epoch ends with compute weight
+ * for the miner, which raises its chunk quota above that of a miner without weight.
  * Teardown stops the devnet with SIGTERM (as Ctrl-C) and checks that nothing it started survives.
  */
 import t from 'tap';
@@ -29,7 +32,7 @@ const BOUND_MS = 4 * 60_000;
 
 t.test('npm run devnet: windows open and close, the miner is paid, supply is exact', async (t) => {
   const started = Date.now();
-  const run = await startDevnetRun(t, [], 'r3mes-devnet-');
+  const run = await startDevnetRun(t, ['--poc'], 'r3mes-devnet-');
   const { devnet, home, rpcUrl, rest } = run;
   const height = async () => BigInt((await rpcCall<{ sync_info: { latest_block_height: string } }>(rpcUrl, 'status')).sync_info.latest_block_height);
 
@@ -248,9 +251,12 @@ t.test('npm run devnet: windows open and close, the miner is paid, supply is exa
       execFile(join(ROOT, program!), argv, { cwd: ROOT, env, timeout: 4 * 60_000 }, (err, stdout, stderr) => done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
     });
     let out = await exec();
-    // `tx … send miner …` signs with the key the devnet's miner is using at the same moment: an
-    // account-sequence race (code 32) is what a user would see too, and sending again fixes it.
-    for (let retry = 0; retry < 3 && /^tx /.test(args.join(' ')) && out.code === 0 && (JSON.parse(out.stdout) as { code: number }).code === 32; retry++) {
+    // `tx … send miner …` signs with the key the devnet's miner (train, and poc-mine with --poc) is
+    // using at the same moment: an account-sequence race (code 32, in the tx result or already in
+    // the CLI's simulation) is what a user would see too, and sending again fixes it.
+    const sequenceRace = (o: { code: number | null; stdout: string; stderr: string }) => /^tx /.test(args.join(' '))
+      && (o.code === 0 ? (JSON.parse(o.stdout) as { code: number }).code === 32 : /account sequence mismatch/.test(o.stderr));
+    for (let retry = 0; retry < 5 && sequenceRace(out); retry++) {
       await sleep(2000);
       out = await exec();
     }
@@ -300,6 +306,35 @@ t.test('npm run devnet: windows open and close, the miner is paid, supply is exa
   });
   t.equal(verified.code, 0, 'verify-receipt re-runs the generation from the chain and agrees', verified.code === 0 ? {} : { stderr: verified.stderr, stdout: verified.stdout });
   t.equal((JSON.parse(verified.stdout || '{}') as { recomputed?: { text?: string } }).recomputed?.text, streamed, 'the recomputed text is the streamed text');
+
+  // --- Proof-of-Compute: an epoch ends with compute weight for the miner (bounded: the first epoch
+  // ends at height 91, a second one 90 blocks later if the miner's batch missed the first).
+  let weights: Array<{ miner: string; weight: string }> = [];
+  for (const deadline = Date.now() + 4 * 60_000; !weights.some((w) => w.miner === miner); await sleep(2000)) {
+    if (Date.now() > deadline) throw new Error(`no PoC epoch gave the miner compute weight:\n${run.output}`);
+    weights = (await rest<{ weights?: Array<{ miner: string; weight: string }> }>('/r3mes/poc/v1/weights')).weights ?? [];
+  }
+  const minerWeight = BigInt(weights.find((w) => w.miner === miner)!.weight);
+  t.ok(minerWeight > 0n, `a PoC epoch ended: the miner holds compute weight ${minerWeight}`);
+  t.match(run.output, /PoC epoch \d+ ended: \d+ miner\(s\), compute weight \d+ in force/, 'the story tells the epoch end');
+  const { batches } = await rest<{ batches?: Array<{ claimCount: string }> }>(`/r3mes/poc/v1/epochs/${/PoC: \S+ claimed \d+ nonce\(s\) below r_target in epoch (\d+)/.exec(run.output)?.[1] ?? '1'}/batches/${miner}`);
+  t.ok((batches ?? []).length > 0, 'from the claims of its poc-mine batch');
+  // More chunks: its quota in the collecting window is the window's cap; a key without weight (the
+  // verifier's, never a miner) gets unweighted_chunk_quota.
+  let current: { id: string; maxSubmissionsPerMiner: string } | undefined;
+  for (const deadline = Date.now() + 60_000; current === undefined; await sleep(1000)) {
+    if (Date.now() > deadline) throw new Error('no window collecting within 60 s');
+    current = (await rest<{ window?: { id: string; maxSubmissionsPerMiner: string } }>('/r3mes/training/v1/current_window')).window;
+  }
+  const quota = async (who: string) => {
+    const a = await rest<{ nextOrdinal?: string; remaining?: string }>(`/r3mes/training/v1/windows/${current!.id}/assignment/${who}`);
+    return BigInt(a.nextOrdinal ?? '0') + BigInt(a.remaining ?? '0');
+  };
+  const pocParams = (await rest<{ params: { unweightedChunkQuota: string } }>('/r3mes/poc/v1/params')).params;
+  const [minerQuota, otherQuota] = [await quota(miner), await quota(addresses.verifier!)];
+  t.equal(minerQuota, BigInt(current.maxSubmissionsPerMiner), `with compute weight the miner may train the window's cap: ${minerQuota} chunks`);
+  t.equal(otherQuota, BigInt(pocParams.unweightedChunkQuota), `a key without weight: ${otherQuota}`);
+  t.ok(minerQuota > otherQuota, 'compute weight buys more chunks');
 
   // --- Ctrl-C: everything stops, nothing survives.
   const stopAt = Date.now();

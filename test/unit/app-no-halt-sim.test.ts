@@ -31,6 +31,7 @@ import { DisputeStage } from '../../proto/gen/r3mes/verification/v1/types.ts';
 import { ProposalStatus, VoteOption } from '../../proto/gen/r3mes/model/v1/types.ts';
 import { BackendClass } from '../../proto/gen/r3mes/staking/v1/types.ts';
 import { CheckStatus as PocCheckStatus, EpochPhase } from '../../proto/gen/r3mes/poc/v1/types.ts';
+import { pocCommitment } from '../../modules/poc/claims.ts';
 import { CHAIN_ID, type Harness, startHarness } from '../helpers/app-harness.ts';
 import { NodeMetrics } from '../../app/metrics/node-metrics.ts';
 import { parseExposition } from '../../worker/test/helpers/prometheus.ts';
@@ -233,11 +234,23 @@ async function simulate(t: Test, seed: number, blocks: number, options: { surplu
       }
     }
     if (epoch !== undefined && epoch.phase === EpochPhase.EPOCH_PHASE_VERIFICATION && height < epoch.endHeight) {
+      // Each drawn verifier commits in the commit window and reveals in the reveal window; a few lie
+      // (the lie and the salt fixed per answer so the reveal opens the commitment).
       for (const check of keepers.poc.checks(store, epoch.id)) {
-        const actor = validators.find((v) => v.address === check.verifier);
-        if (actor === undefined || check.status !== PocCheckStatus.CHECK_STATUS_PENDING || !chance(70)) continue;
-        const distance = chance(10) ? trueDistance(check.nonce) + 2n : trueDistance(check.nonce);
-        await send(actor, [{ typeUrl: '/r3mes.poc.v1.MsgPocVerdict', value: { verifier: actor.address, epoch: epoch.id, miner: check.miner, nonce: check.nonce, distanceRecomputed: distance } }], 'poc verdict');
+        if (check.status !== PocCheckStatus.CHECK_STATUS_PENDING) continue;
+        for (const answer of check.answers) {
+          const actor = validators.find((v) => v.address === answer.verifier);
+          if (actor === undefined || answer.revealed || !chance(70)) continue;
+          const label = `poc/${seed}/${epoch.id}/${check.miner}/${check.nonce}/${actor.address}`;
+          const distance = sha256(utf8(`lie/${label}`))[0] < 26 ? trueDistance(check.nonce) + 2n : trueDistance(check.nonce);
+          const salt = sha256(utf8(`salt/${label}`));
+          const where = { verifier: actor.address, epoch: epoch.id, miner: check.miner, nonce: check.nonce };
+          if (height < epoch.revealHeight && answer.commitment.length === 0) {
+            await send(actor, [{ typeUrl: '/r3mes.poc.v1.MsgPocCommit', value: { ...where, commitment: pocCommitment(actor.address, epoch.id, check.miner, check.nonce, distance, salt) } }], 'poc commit');
+          } else if (height >= epoch.revealHeight && answer.commitment.length !== 0) {
+            await send(actor, [{ typeUrl: '/r3mes.poc.v1.MsgPocVerdict', value: { ...where, distanceRecomputed: distance, salt } }], 'poc reveal');
+          }
+        }
       }
     }
     for (const id of keepers.poc.openDisputeIds(store)) {

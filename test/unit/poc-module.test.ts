@@ -1,7 +1,7 @@
 /**
  * poc: the batch root vector, sampling, every message's happy path and one test per error code
- * (state untouched on refusal), the epoch state machine, verdict → dispute → L3 panel → slash of
- * a cheater and of nobody else, missed duties, compute weight → chunk quota and reward share,
+ * (state untouched on refusal), the epoch state machine, verifier commit-reveal on sampled claims
+ * and traps → dispute → L3 panel → slash of a cheater (miner or lazy verifier) and of nobody else, missed duties, compute weight → chunk quota and reward share,
  * epochs without PoC activity, genesis round trip, params. Real auth/bank/staking and the real
  * verification keeper's settings (test/helpers/verification-testbed.ts); the block-hash drawer.
  */
@@ -17,18 +17,18 @@ import { pocModule, QUERY_PATHS } from '../../modules/poc/module.ts';
 import { pocErrors } from '../../modules/poc/errors.ts';
 import { defaultGenesis } from '../../modules/poc/genesis.ts';
 import { defaultParams, paramsFromJson, paramsToJson } from '../../modules/poc/params.ts';
-import { batchRoot, claimHash, type PocClaim, samplePositions } from '../../modules/poc/claims.ts';
+import { batchRoot, claimHash, type PocClaim, pocCommitment, samplePositions, trapNonces } from '../../modules/poc/claims.ts';
 import { chunkQuota } from '../../modules/poc/weights.ts';
 import { pocInterface } from '../../modules/poc/interface.ts';
 import { blendComputeWeights } from '../../modules/rewards/compute-weight.ts';
 import { computeWeightSource, disputeSettings, pocStaking, rewardsHook } from '../../app/adapters.ts';
 import { GenesisState } from '../../proto/gen/r3mes/poc/v1/genesis.ts';
 import { QueryEpochRequest, QueryEpochResponse } from '../../proto/gen/r3mes/poc/v1/query.ts';
-import { MsgPocArbiterVote, MsgPocVerdict, MsgSubmitPocBatch } from '../../proto/gen/r3mes/poc/v1/tx.ts';
+import { MsgPocArbiterVote, MsgPocCommit, MsgPocVerdict, MsgPocVerdictResponse, MsgSubmitPocBatch } from '../../proto/gen/r3mes/poc/v1/tx.ts';
 import {
-  CheckStatus, DisputeStatus, EpochPhase, MinerEpochStatus, type Params,
+  type Check, CheckStatus, DisputeStatus, EpochPhase, MinerEpochStatus, type Params,
 } from '../../proto/gen/r3mes/poc/v1/types.ts';
-import { POC_ARBITER_VOTE_TYPE_URL, POC_VERDICT_TYPE_URL, SUBMIT_POC_BATCH_TYPE_URL } from '../../modules/poc/msgs.ts';
+import { POC_ARBITER_VOTE_TYPE_URL, POC_COMMIT_TYPE_URL, POC_VERDICT_TYPE_URL, SUBMIT_POC_BATCH_TYPE_URL } from '../../modules/poc/msgs.ts';
 import { verificationTestbed } from '../helpers/verification-testbed.ts';
 import { emptyState } from '../helpers/module-context.ts';
 import { buildModules } from '../../app/modules.ts';
@@ -59,13 +59,19 @@ function setup(params: Partial<Params> = {}, voteBlocks = 5n) {
     return handlers[typeUrl].execute(ctx, msg);
   });
   const submit = (miner: string, claims: PocClaim[], epoch = 1n) => deliver(SUBMIT_POC_BATCH_TYPE_URL, MsgSubmitPocBatch.fromPartial({ miner, epoch, claims }));
-  const verdict = (verifier: string, miner: string, nonce: bigint, distance: bigint, epoch = 1n) =>
-    deliver(POC_VERDICT_TYPE_URL, MsgPocVerdict.fromPartial({ verifier, epoch, miner, nonce, distanceRecomputed: distance }));
+  /** The test salt of an answer: fixed per (verifier, miner, nonce), so a reveal opens its commitment. */
+  const saltOf = (verifier: string, miner: string, nonce: bigint) => Buffer.from(createHash('sha256').update(`salt/${verifier}/${miner}/${nonce}`).digest());
+  const commit = (verifier: string, miner: string, nonce: bigint, distance: bigint, commitment?: Uint8Array, epoch = 1n) =>
+    deliver(POC_COMMIT_TYPE_URL, MsgPocCommit.fromPartial({
+      verifier, epoch, miner, nonce, commitment: Buffer.from(commitment ?? pocCommitment(verifier, epoch, miner, nonce, distance, saltOf(verifier, miner, nonce))),
+    }));
+  const reveal = (verifier: string, miner: string, nonce: bigint, distance: bigint, salt?: Uint8Array, epoch = 1n) =>
+    deliver(POC_VERDICT_TYPE_URL, MsgPocVerdict.fromPartial({ verifier, epoch, miner, nonce, distanceRecomputed: distance, salt: Buffer.from(salt ?? saltOf(verifier, miner, nonce)) }));
   const vote = (arbiter: string, disputeId: bigint, distance: bigint) =>
     deliver(POC_ARBITER_VOTE_TYPE_URL, MsgPocArbiterVote.fromPartial({ arbiter, disputeId, distanceRecomputed: distance }));
   /** The whole poc state as JSON: what "state untouched" compares. */
   const snapshot = () => JSON.stringify(module.exportGenesis(h.state));
-  return { h, poc, module, runTo, submit, verdict, vote, snapshot };
+  return { h, poc, module, runTo, submit, commit, reveal, vote, snapshot };
 }
 type Setup = ReturnType<typeof setup>;
 
@@ -281,93 +287,168 @@ function toVerification(s: Setup) {
   return { alice, bob, checks: s.poc.checks(s.h.state, 1n) };
 }
 
-t.test('sampling on chain: sample_size claims per miner at the positions the README names, verifiers drawn', (t) => {
+/** The "true" distance of a trap nonce in these tests (any fixed function: the chain never computes one). */
+const trapTruth = (nonce: bigint) => 3n + (nonce % 997n);
+/** What an honest verifier answers. */
+const honest = (c: Check) => (c.trap ? trapTruth(c.nonce) : c.claimedDistance);
+
+/**
+ * Every pending check of epoch 1: each verifier answers `answer(check, verifier)` (undefined:
+ * silent) — committed at the current height (< reveal height 16), revealed at 16.
+ */
+function answerAll(s: Setup, answer: (check: Check, verifier: string) => bigint | undefined) {
+  const plan: Array<[Check, string, bigint]> = [];
+  for (const check of s.poc.checks(s.h.state, 1n)) {
+    if (check.status !== CheckStatus.CHECK_STATUS_PENDING) continue;
+    for (const a of check.answers) {
+      const distance = answer(check, a.verifier);
+      if (distance !== undefined) plan.push([check, a.verifier, distance]);
+    }
+  }
+  for (const [c, v, d] of plan) s.commit(v, c.miner, c.nonce, d);
+  s.runTo(16n);
+  for (const [c, v, d] of plan) s.reveal(v, c.miner, c.nonce, d);
+}
+
+t.test('traps and commitments: the README formulas, checked against node:crypto', (t) => {
+  const seed = new Uint8Array(32).fill(7);
+  const miner = 'r3mes1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq';
+  const sha = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
+  const be64 = (n: bigint) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(n); return b; };
+  const be32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
+  const candidate = (j: bigint) => sha(Buffer.from('r3mes/poc/trap/v1'), Buffer.from(seed), be32(miner.length), Buffer.from(miner), be64(j)).readBigUInt64BE(0);
+  const traps = trapNonces(seed, miner, 3n, () => false);
+  t.same(traps, [candidate(0n), candidate(1n), candidate(2n)], 'candidates j = 0, 1, 2');
+  t.same(trapNonces(seed, miner, 3n, (n) => n === candidate(1n)), [candidate(0n), candidate(2n), candidate(3n)], 'a claimed nonce is skipped');
+  t.same(trapNonces(seed, miner, 2n, () => true), [], 'gives up after k + 64 candidates');
+  t.same(trapNonces(seed, miner, 0n, () => false), []);
+  const v = 'r3mes1verifier';
+  const salt = Buffer.from('salt');
+  t.equal(toHex(pocCommitment(v, 4n, miner, 9n, 1234n, salt)),
+    sha(Buffer.from('r3mes/poc/commit/v1'), be32(v.length), Buffer.from(v), be64(4n), be32(miner.length), Buffer.from(miner), be64(9n), be64(1234n), salt).toString('hex'));
+  t.notSame(pocCommitment(`${v}x`, 4n, miner, 9n, 1234n, salt), pocCommitment(v, 4n, miner, 9n, 1234n, salt), 'bound to the verifier');
+  t.end();
+});
+
+t.test('sampling on chain: sampled claims and as many traps per miner, two verifiers each, reveal height', (t) => {
   const s = setup();
   const { alice, bob, checks } = toVerification(s);
-  t.equal(checks.length, 4, 'two per miner');
+  t.equal(checks.length, 8, 'two sampled claims and two traps per miner');
+  t.equal(s.poc.epoch(s.h.state, 1n)!.revealHeight, 16n, 'commit [11, 16), reveal [16, 21)');
   const seed = s.h.blockHash(11n);
   for (const [miner, list] of [[alice.address, claims(0n, 5)], [bob.address, claims(1000n, 3, 7n)]] as const) {
     const expected = samplePositions(seed, miner, BigInt(list.length), 2n).map((p) => list[Number(p)]);
-    const mine = checks.filter((c) => c.miner === miner);
+    const mine = checks.filter((c) => c.miner === miner && !c.trap);
     t.same(mine.map((c) => [c.nonce, c.claimedDistance]), expected.map((c) => [c.nonce, c.distance]), `${miner}: sampled claims`);
-    for (const check of mine) {
-      t.ok(s.h.validators.includes(check.verifier), 'a bonded validator verifies');
-      t.not(check.verifier, miner);
+    const traps = checks.filter((c) => c.miner === miner && c.trap).map((c) => c.nonce).sort((a, b) => (a < b ? -1 : 1));
+    t.same(traps, trapNonces(seed, miner, 2n, (n) => list.some((c) => c.nonce === n)).sort((a, b) => (a < b ? -1 : 1)), `${miner}: trap nonces`);
+    for (const check of checks.filter((c) => c.miner === miner)) {
+      t.equal(check.answers.length, 2, 'two verifiers');
+      t.not(check.answers[0].verifier, check.answers[1].verifier, 'distinct');
+      t.equal(check.verifier, check.answers[0].verifier);
+      t.ok(check.answers.every((a) => s.h.validators.includes(a.verifier) && a.verifier !== miner), 'bonded validators, not the miner');
       t.equal(check.status, CheckStatus.CHECK_STATUS_PENDING);
       t.equal(check.deadlineHeight, 20n);
     }
   }
-  // Same inputs on another node: the same checks.
   const again = setup();
   toVerification(again);
   t.same(again.poc.checks(again.h.state, 1n), checks, 'deterministic');
   t.end();
 });
 
-t.test('verdict: a match confirms; refusals each their own code', (t) => {
+t.test('commit then reveal: agreement confirms; refusals each their own code, state untouched', (t) => {
   const s = setup();
-  const { alice, checks } = toVerification(s);
-  const [check] = checks.filter((c) => c.miner === alice.address);
-  const other = s.h.validators.find((v) => v !== check.verifier)!;
-  rejects(t, s, () => s.verdict(check.verifier, alice.address, 999_999n, 1n), pocErrors.checkNotFound, 'an unsampled nonce');
-  rejects(t, s, () => s.verdict(other, alice.address, check.nonce, check.claimedDistance), pocErrors.notAssignedVerifier, 'another validator');
-  s.verdict(check.verifier, alice.address, check.nonce, check.claimedDistance);
-  t.equal(s.poc.check(s.h.state, 1n, alice.address, check.nonce)!.status, CheckStatus.CHECK_STATUS_CONFIRMED);
-  rejects(t, s, () => s.verdict(check.verifier, alice.address, check.nonce, check.claimedDistance), pocErrors.checkNotPending, 'a second verdict');
+  const { alice } = toVerification(s);
+  const check = s.poc.checks(s.h.state, 1n).find((c) => c.miner === alice.address && !c.trap)!;
+  const [v1, v2] = check.answers.map((a) => a.verifier);
+  const outsider = s.h.validators.find((v) => v !== v1 && v !== v2)!;
+  const d = check.claimedDistance;
+  rejects(t, s, () => s.commit(v1, alice.address, check.nonce, d, new Uint8Array(31)), pocErrors.invalidCommitment, 'a 31-byte commitment');
+  rejects(t, s, () => s.commit(v1, alice.address, 999_999n, d), pocErrors.checkNotFound, 'an unsampled nonce');
+  rejects(t, s, () => s.commit(outsider, alice.address, check.nonce, d), pocErrors.notAssignedVerifier, 'a validator not drawn');
+  s.commit(v1, alice.address, check.nonce, d);
+  t.equal(s.poc.check(s.h.state, 1n, alice.address, check.nonce)!.answers[0].commitHeight, 11n, 'committed');
+  rejects(t, s, () => s.commit(v1, alice.address, check.nonce, d), pocErrors.alreadyCommitted, 'a second commitment');
+  rejects(t, s, () => s.reveal(v1, alice.address, check.nonce, d), pocErrors.notRevealWindow, 'a reveal in the commit window');
+  s.runTo(16n);
+  rejects(t, s, () => s.commit(v2, alice.address, check.nonce, d), pocErrors.notCommitWindow, 'a commitment at the reveal height');
+  rejects(t, s, () => s.reveal(v2, alice.address, check.nonce, d), pocErrors.notCommitted, 'a reveal without commitment');
+  rejects(t, s, () => s.reveal(v1, alice.address, check.nonce, d + 1n), pocErrors.revealMismatch, 'another distance than committed');
+  rejects(t, s, () => s.reveal(v1, alice.address, check.nonce, d, Buffer.from('other salt')), pocErrors.revealMismatch, 'another salt');
+  const response = s.reveal(v1, alice.address, check.nonce, d) as { value: Uint8Array };
+  t.same(MsgPocVerdictResponse.decode(response.value), { match: true, disputeId: 0n }, 'a revealed match');
+  t.equal(s.poc.check(s.h.state, 1n, alice.address, check.nonce)!.status, CheckStatus.CHECK_STATUS_PENDING, 'open until every verifier revealed or the epoch ends');
+  rejects(t, s, () => s.reveal(v1, alice.address, check.nonce, d), pocErrors.checkNotPending, 'a second reveal');
+  const tokens = s.h.validatorTokens(v2);
   s.runTo(21n);
-  const [late] = s.poc.checks(s.h.state, 1n).filter((c) => c.status === CheckStatus.CHECK_STATUS_MISSED);
-  rejects(t, s, () => s.verdict(late.verifier, late.miner, late.nonce, late.claimedDistance), pocErrors.checkNotPending, 'a missed check');
+  const closed = s.poc.check(s.h.state, 1n, alice.address, check.nonce)!;
+  t.equal(closed.status, CheckStatus.CHECK_STATUS_CONFIRMED, 'the claim and the one reveal agree');
+  t.same(closed.answers.map((a) => [a.revealed, a.missed]), [[true, false], [false, true]]);
+  t.ok(s.h.validatorTokens(v2) < tokens, 'the silent verifier pays the liveness penalty');
+  rejects(t, s, () => s.reveal(v2, alice.address, check.nonce, d), pocErrors.checkNotPending, 'a closed check');
   t.end();
 });
 
-t.test('verdict before the verification phase is refused (16)', (t) => {
+t.test('both verifiers agree: confirmed at the second reveal; traps too', (t) => {
+  const s = setup();
+  const { alice } = toVerification(s);
+  answerAll(s, honest);
+  const checks = s.poc.checks(s.h.state, 1n);
+  t.ok(checks.every((c) => c.status === CheckStatus.CHECK_STATUS_CONFIRMED), 'every check confirmed before the epoch ends');
+  t.same(s.poc.openDisputeIds(s.h.state), [], 'no dispute');
+  s.runTo(21n);
+  t.equal(s.poc.computeWeight(s.h.state, alice.address), 5n);
+  t.end();
+});
+
+t.test('answers before the verification phase are refused (16)', (t) => {
   const s = setup();
   const { alice, checks } = toVerification(s);
-  // Put a check's epoch back into submission, as a check can only exist after it: the phase rule alone refuses.
   const epoch = s.poc.epoch(s.h.state, 1n)!;
   s.poc.setEpoch(s.h.state, { ...epoch, phase: EpochPhase.EPOCH_PHASE_SUBMISSION });
   const check = checks.find((c) => c.miner === alice.address)!;
-  rejects(t, s, () => s.verdict(check.verifier, alice.address, check.nonce, check.claimedDistance), pocErrors.notVerificationPhase, 'epoch not verifying');
+  rejects(t, s, () => s.commit(check.verifier, alice.address, check.nonce, 1n), pocErrors.notVerificationPhase, 'epoch not verifying');
   t.end();
 });
 
-/** Runs a mismatch verdict on one of `miner`'s checks; returns the check and the dispute. */
-function mismatch(s: Setup, miner: string, reported: bigint) {
-  const check = s.poc.checks(s.h.state, 1n).find((c) => c.miner === miner)!;
-  s.verdict(check.verifier, miner, check.nonce, reported);
-  const after = s.poc.check(s.h.state, 1n, miner, check.nonce)!;
-  return { check: after, dispute: s.poc.dispute(s.h.state, after.disputeId)! };
+/** Alice forged her first sampled claim: its true distance is 4242. */
+function forgedAnswers(s: Setup, alice: string, lazy?: string) {
+  const forged = s.poc.checks(s.h.state, 1n).find((c) => c.miner === alice && !c.trap)!;
+  answerAll(s, (c, v) => (c.nonce === forged.nonce && c.miner === alice ? (v === lazy ? c.claimedDistance : 4242n) : honest(c)));
+  const check = s.poc.check(s.h.state, 1n, alice, forged.nonce)!;
+  return { check, dispute: s.poc.dispute(s.h.state, check.disputeId)! };
 }
 
-t.test('fraud: forged distance → mismatch → L3 panel recomputes → miner slashed and void; honest miner untouched', (t) => {
+t.test('fraud: forged distance → both verifiers recompute another → L3 → miner slashed and void; honest miner untouched', (t) => {
   const s = setup();
   const { alice, bob } = toVerification(s);
-  // Alice forged: the true distance of her sampled nonce is another one, which the verifier and arbiters recompute.
-  const { check, dispute } = mismatch(s, alice.address, 4242n);
+  const { check, dispute } = forgedAnswers(s, alice.address);
   t.equal(check.status, CheckStatus.CHECK_STATUS_MISMATCH);
   t.equal(dispute.status, DisputeStatus.DISPUTE_STATUS_OPEN);
+  t.same(dispute.answers.map((a) => a.distance), [4242n, 4242n]);
   t.equal(dispute.panel.length, 3, 'verification panel_size arbiters');
-  const excluded = new Set([alice.address, check.verifier]);
-  t.ok(dispute.panel.every((seat) => !excluded.has(seat.arbiter)), 'neither the miner nor the verifier sits');
+  const excluded = new Set([alice.address, ...check.answers.map((a) => a.verifier)]);
+  t.ok(dispute.panel.every((seat) => !excluded.has(seat.arbiter)), 'neither the miner nor a verifier sits');
   t.equal(s.poc.minerEpoch(s.h.state, 1n, alice.address)!.status, MinerEpochStatus.MINER_EPOCH_STATUS_DISPUTED);
-  const stakeBefore = s.h.minerStake(alice.bytes);
-  t.equal(stakeBefore, 1000n, 'no slash before L3 decides');
+  t.equal(s.h.minerStake(alice.bytes), 1000n, 'no slash before L3 decides');
+  const verifierTokens = check.answers.map((a) => s.h.validatorTokens(a.verifier));
   const [first, second, third] = dispute.panel.map((seat) => seat.arbiter);
   s.vote(first, dispute.id, 4242n);
   t.equal(s.h.minerStake(alice.bytes), 1000n, 'one vote decides nothing');
   const dissenterTokens = s.h.validatorTokens(second);
   s.vote(second, dispute.id, check.claimedDistance);
-  s.vote(third, dispute.id, 4243n);
+  s.vote(third, dispute.id, 4242n);
   const resolved = s.poc.dispute(s.h.state, dispute.id)!;
-  t.equal(resolved.status, DisputeStatus.DISPUTE_STATUS_FRAUD, '2 of 3 recomputed another distance');
+  t.equal(resolved.status, DisputeStatus.DISPUTE_STATUS_FRAUD, '2 of 3 recomputed 4242');
+  t.equal(resolved.decidedDistance, 4242n);
   t.equal(s.h.minerStake(alice.bytes), 900n, 'verification miner_slash_fraction 0.1 burned');
   t.equal(resolved.slashed, '100');
   t.equal(s.h.staking.miner(s.h.state, alice.bytes)!.jailed, true, 'jailed from mining');
   t.ok(s.h.validatorTokens(second) < dissenterTokens, 'the arbiter who sided with the forger pays the wrong-result penalty');
+  t.same(check.answers.map((a) => s.h.validatorTokens(a.verifier)), verifierTokens, 'the honest verifiers pay nothing');
   t.equal(s.poc.minerEpoch(s.h.state, 1n, alice.address)!.status, MinerEpochStatus.MINER_EPOCH_STATUS_VOID);
   rejects(t, s, () => s.vote(third, dispute.id, 1n), pocErrors.disputeClosed, 'a vote after the decision');
-  // Bob's checks are answered honestly.
-  for (const c of s.poc.checks(s.h.state, 1n).filter((x) => x.miner === bob.address)) s.verdict(c.verifier, bob.address, c.nonce, c.claimedDistance);
   s.runTo(21n);
   t.equal(s.poc.computeWeight(s.h.state, alice.address), 0n, 'the void miner has no weight');
   t.equal(s.poc.computeWeight(s.h.state, bob.address), 3n, 'the honest miner: its 3 claims');
@@ -376,34 +457,78 @@ t.test('fraud: forged distance → mismatch → L3 panel recomputes → miner sl
   t.end();
 });
 
+t.test('a lazy verifier that copies the forged claim: the other verifier disagrees → L3 → miner slashed AND the copier penalised', (t) => {
+  const s = setup();
+  const { alice } = toVerification(s);
+  const target = s.poc.checks(s.h.state, 1n).find((c) => c.miner === alice.address && !c.trap)!;
+  const [fair, lazy] = target.answers.map((a) => a.verifier);
+  const tokens = [s.h.validatorTokens(fair), s.h.validatorTokens(lazy)];
+  const { check, dispute } = forgedAnswers(s, alice.address, lazy);
+  t.equal(check.status, CheckStatus.CHECK_STATUS_MISMATCH, 'the copy agrees with the claim, the honest answer does not');
+  for (const seat of dispute.panel.slice(0, 2)) s.vote(seat.arbiter, dispute.id, 4242n);
+  t.equal(s.poc.dispute(s.h.state, dispute.id)!.status, DisputeStatus.DISPUTE_STATUS_FRAUD);
+  t.equal(s.h.minerStake(alice.bytes), 900n, 'the forger is slashed');
+  t.ok(s.h.validatorTokens(lazy) < tokens[1], 'the copier pays the wrong-result penalty');
+  t.equal(s.h.validatorTokens(fair), tokens[0], 'the honest verifier pays nothing');
+  t.end();
+});
+
+t.test('a lazy verifier on a trap (no claim to copy): its guess disagrees → L3 settles the distance → the guesser penalised, the miner untouched', (t) => {
+  const s = setup();
+  const { alice } = toVerification(s);
+  const trap = s.poc.checks(s.h.state, 1n).find((c) => c.miner === alice.address && c.trap)!;
+  const [fair, lazy] = trap.answers.map((a) => a.verifier);
+  const tokens = [s.h.validatorTokens(fair), s.h.validatorTokens(lazy)];
+  answerAll(s, (c, v) => (c.nonce === trap.nonce && c.miner === alice.address && v === lazy ? 0n : honest(c)));
+  const check = s.poc.check(s.h.state, 1n, alice.address, trap.nonce)!;
+  t.equal(check.status, CheckStatus.CHECK_STATUS_MISMATCH);
+  const dispute = s.poc.dispute(s.h.state, check.disputeId)!;
+  t.equal(dispute.trap, true);
+  t.equal(s.poc.minerEpoch(s.h.state, 1n, alice.address)!.status, MinerEpochStatus.MINER_EPOCH_STATUS_ACTIVE, 'a trap dispute does not hold the miner');
+  for (const seat of dispute.panel.slice(0, 2)) s.vote(seat.arbiter, dispute.id, trapTruth(trap.nonce));
+  const resolved = s.poc.dispute(s.h.state, dispute.id)!;
+  t.equal(resolved.status, DisputeStatus.DISPUTE_STATUS_SETTLED);
+  t.equal(resolved.decidedDistance, trapTruth(trap.nonce));
+  t.ok(s.h.validatorTokens(lazy) < tokens[1], 'the guesser pays the wrong-result penalty');
+  t.equal(s.h.validatorTokens(fair), tokens[0], 'the honest verifier pays nothing');
+  t.equal(s.h.minerStake(alice.bytes), 1000n, 'nobody slashes the miner');
+  s.runTo(21n);
+  t.equal(s.poc.computeWeight(s.h.state, alice.address), 5n, 'its claims count');
+  t.end();
+});
+
 t.test('two forged claims caught in one epoch: one slash', (t) => {
   const s = setup();
   const { alice } = toVerification(s);
-  const mine = s.poc.checks(s.h.state, 1n).filter((c) => c.miner === alice.address);
-  t.equal(mine.length, 2);
-  for (const check of mine) {
-    s.verdict(check.verifier, alice.address, check.nonce, check.claimedDistance + 1n);
-    const dispute = s.poc.dispute(s.h.state, s.poc.check(s.h.state, 1n, alice.address, check.nonce)!.disputeId)!;
-    for (const seat of dispute.panel.slice(0, 2)) s.vote(seat.arbiter, dispute.id, check.claimedDistance + 1n);
+  const forged = s.poc.checks(s.h.state, 1n).filter((c) => c.miner === alice.address && !c.trap);
+  t.equal(forged.length, 2);
+  answerAll(s, (c) => (c.miner === alice.address && !c.trap ? c.claimedDistance + 1n : honest(c)));
+  for (const f of forged) {
+    const dispute = s.poc.dispute(s.h.state, s.poc.check(s.h.state, 1n, alice.address, f.nonce)!.disputeId)!;
+    for (const seat of dispute.panel.slice(0, 2)) s.vote(seat.arbiter, dispute.id, f.claimedDistance + 1n);
     t.equal(s.poc.dispute(s.h.state, dispute.id)!.status, DisputeStatus.DISPUTE_STATUS_FRAUD);
   }
   t.equal(s.h.minerStake(alice.bytes), 900n, 'slashed once (10%), not twice');
   t.end();
 });
 
-t.test('false accusation: the panel recomputes the miner\'s distance → verifier penalised, miner keeps its weight', (t) => {
+t.test('false accusation: the panel recomputes the miner\'s distance → the lying verifier penalised, the other not, the miner keeps its weight', (t) => {
   const s = setup({}, 30n);
   const { alice } = toVerification(s);
-  const { check, dispute } = mismatch(s, alice.address, 1n);
-  const verifierTokens = s.h.validatorTokens(check.verifier);
+  const target = s.poc.checks(s.h.state, 1n).find((c) => c.miner === alice.address && !c.trap)!;
+  const [liar, fair] = target.answers.map((a) => a.verifier);
+  const tokens = [s.h.validatorTokens(liar), s.h.validatorTokens(fair)];
+  answerAll(s, (c, v) => (c.nonce === target.nonce && c.miner === alice.address && v === liar ? 1n : honest(c)));
+  const dispute = s.poc.dispute(s.h.state, s.poc.check(s.h.state, 1n, alice.address, target.nonce)!.disputeId)!;
   s.runTo(21n);
   t.equal(s.poc.computeWeight(s.h.state, alice.address), 0n, 'weight held while the dispute is open');
   const [first, second] = dispute.panel.map((seat) => seat.arbiter);
-  s.vote(first, dispute.id, check.claimedDistance);
-  s.vote(second, dispute.id, check.claimedDistance);
+  s.vote(first, dispute.id, target.claimedDistance);
+  s.vote(second, dispute.id, target.claimedDistance);
   t.equal(s.poc.dispute(s.h.state, dispute.id)!.status, DisputeStatus.DISPUTE_STATUS_HONEST);
   t.equal(s.h.minerStake(alice.bytes), 1000n, 'the honest miner is not slashed');
-  t.ok(s.h.validatorTokens(check.verifier) < verifierTokens, 'the verifier pays the wrong-result penalty');
+  t.ok(s.h.validatorTokens(liar) < tokens[0], 'the lying verifier pays the wrong-result penalty');
+  t.equal(s.h.validatorTokens(fair), tokens[1], 'the verifier that recomputed the claim pays nothing');
   t.equal(s.poc.computeWeight(s.h.state, alice.address), 5n, 'weight released into the table in force');
   t.equal(s.poc.minerEpoch(s.h.state, 1n, alice.address)!.status, MinerEpochStatus.MINER_EPOCH_STATUS_ACTIVE);
   t.equal(s.poc.schedule(s.h.state).weightMax, 5n);
@@ -413,26 +538,27 @@ t.test('false accusation: the panel recomputes the miner\'s distance → verifie
 t.test('arbiter vote refusals, and a silent panel: missed, penalised, redrawn, then expired', (t) => {
   const s = setup();
   const { alice } = toVerification(s);
-  const { dispute } = mismatch(s, alice.address, 7n);
-  const outsider = s.h.validators.find((v) => !dispute.panel.some((seat) => seat.arbiter === v) && v !== dispute.verifier)!;
+  const { dispute } = forgedAnswers(s, alice.address);
+  const verifiers = dispute.answers.map((a) => a.verifier);
+  const outsider = s.h.validators.find((v) => !dispute.panel.some((seat) => seat.arbiter === v) && !verifiers.includes(v))!;
   rejects(t, s, () => s.vote(outsider, 99n, 1n), pocErrors.disputeNotFound, 'unknown dispute');
   rejects(t, s, () => s.vote(outsider, dispute.id, 1n), pocErrors.notArbiter, 'not on the panel');
   const [first] = dispute.panel.map((seat) => seat.arbiter);
-  s.vote(first, dispute.id, 7n);
-  rejects(t, s, () => s.vote(first, dispute.id, 7n), pocErrors.alreadyVoted, 'a second vote');
+  s.vote(first, dispute.id, 4242n);
+  rejects(t, s, () => s.vote(first, dispute.id, 4242n), pocErrors.alreadyVoted, 'a second vote');
   const silent = dispute.panel.slice(1).map((seat) => seat.arbiter);
   const tokens = silent.map((a) => s.h.validatorTokens(a));
-  // l3VoteBlocks 5 from height 11: votes until 16; at 17 the round times out.
-  s.h.height = 17n;
-  rejects(t, s, () => s.vote(silent[0], dispute.id, 7n), pocErrors.late, 'after the deadline');
-  s.runTo(17n);
+  // Opened at 16, l3VoteBlocks 5: votes until 21; at 22 the round times out.
+  s.h.height = 22n;
+  rejects(t, s, () => s.vote(silent[0], dispute.id, 4242n), pocErrors.late, 'after the deadline');
+  s.runTo(22n);
   const redrawn = s.poc.dispute(s.h.state, dispute.id)!;
-  t.ok(redrawn.panel.filter((seat) => seat.missed).length === 2, 'the silent seats are missed');
+  t.equal(redrawn.panel.filter((seat) => seat.missed).length, 2, 'the silent seats are missed');
   silent.forEach((a, i) => t.ok(s.h.validatorTokens(a) < tokens[i], `${a}: liveness penalty`));
   t.equal(redrawn.round, 1n);
-  t.equal(redrawn.panel.filter((seat) => !seat.missed).length, 3, 'two new seats beside the one that voted');
-  // Nobody else eligible votes: rounds run out (max_redraws 2), the dispute expires, nobody is slashed.
-  s.runTo(40n);
+  t.equal(redrawn.panel.filter((seat) => !seat.missed).length, 2, 'one new seat (the only eligible validator left) beside the one that voted');
+  // Nobody else votes: rounds run out (max_redraws 2), the dispute expires, nobody is slashed.
+  s.runTo(60n);
   const end = s.poc.dispute(s.h.state, dispute.id)!;
   t.equal(end.status, DisputeStatus.DISPUTE_STATUS_EXPIRED);
   t.equal(s.h.minerStake(alice.bytes), 1000n, 'no slash without an L3 decision');
@@ -440,13 +566,13 @@ t.test('arbiter vote refusals, and a silent panel: missed, penalised, redrawn, t
   t.end();
 });
 
-t.test('a verifier that misses its deadline pays the liveness penalty; the claims still count', (t) => {
+t.test('verifiers that send nothing pay the liveness penalty; the claims still count', (t) => {
   const s = setup();
   const { alice } = toVerification(s);
-  const verifiers = [...new Set(s.poc.checks(s.h.state, 1n).map((c) => c.verifier))];
+  const verifiers = [...new Set(s.poc.checks(s.h.state, 1n).flatMap((c) => c.answers.map((a) => a.verifier)))];
   const tokens = verifiers.map((v) => s.h.validatorTokens(v));
   s.runTo(21n);
-  t.ok(s.poc.checks(s.h.state, 1n).every((c) => c.status === CheckStatus.CHECK_STATUS_MISSED));
+  t.ok(s.poc.checks(s.h.state, 1n).every((c) => c.status === CheckStatus.CHECK_STATUS_MISSED && c.answers.every((a) => a.missed)));
   verifiers.forEach((v, i) => t.ok(s.h.validatorTokens(v) < tokens[i], `${v}: penalised`));
   t.equal(s.poc.computeWeight(s.h.state, alice.address), 5n);
   t.end();
@@ -486,7 +612,7 @@ t.test('epochs without PoC activity: no weights, no draws, no penalties, quota =
 t.test('genesis: export after activity imports to the same state', (t) => {
   const s = setup();
   const { alice } = toVerification(s);
-  mismatch(s, alice.address, 3n);
+  forgedAnswers(s, alice.address);
   s.runTo(21n);
   const exported = s.module.exportGenesis(s.h.state);
   const other = setup();

@@ -51,6 +51,9 @@ export const TYPE_SET_CONTENT_LOCATIONS = '/r3mes.staking.v1.MsgSetContentLocati
 export const TYPE_SUBMIT_POC_BATCH = '/r3mes.poc.v1.MsgSubmitPocBatch';
 export const TYPE_POC_VERDICT = '/r3mes.poc.v1.MsgPocVerdict';
 export const TYPE_POC_ARBITER_VOTE = '/r3mes.poc.v1.MsgPocArbiterVote';
+export const TYPE_POC_COMMIT = '/r3mes.poc.v1.MsgPocCommit';
+/** Gas headroom per PoC reveal: settling a check and opening a dispute with its panel draw. */
+export const POC_REVEAL_EXTRA_GAS = 400_000;
 
 /** Where operators announced their content (staking's MsgSetContentLocations). */
 export interface ContentLocationReader {
@@ -504,15 +507,19 @@ export class RpcChainWriter implements ChainWriter, VerificationWriter, Bisectio
     this.client.disconnect();
   }
 
-  private async sign(typeUrl: string, value: object, what: string): Promise<SignedTx> {
-    const msgs = [{ typeUrl, value }];
+  private sign(typeUrl: string, value: object, what: string): Promise<SignedTx> {
+    return this.signMany([{ typeUrl, value }], what);
+  }
+
+  /** One tx carrying `msgs` (all applied or none); `extraGas` on top of the simulated gas × adjustment. */
+  private async signMany(msgs: Array<{ typeUrl: string; value: object }>, what: string, extraGas = 0): Promise<SignedTx> {
     // Several processes may sign with one key (the devnet's validator key aggregates, verifies
     // and arbitrates): a tx of another one still in the mempool makes the simulation refuse our
     // account sequence. Nothing is journaled or sent yet, so waiting a block and signing again
     // with the sequence read afresh is safe.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.signOnce(msgs, what);
+        return await this.signOnce(msgs, what, extraGas);
       } catch (err) {
         if (attempt >= SEQUENCE_RETRIES || !/account sequence mismatch/.test((err as Error).message)) throw err;
         await new Promise((resolve) => setTimeout(resolve, SEQUENCE_RETRY_MS));
@@ -520,11 +527,11 @@ export class RpcChainWriter implements ChainWriter, VerificationWriter, Bisectio
     }
   }
 
-  private async signOnce(msgs: Array<{ typeUrl: string; value: object }>, what: string): Promise<SignedTx> {
+  private async signOnce(msgs: Array<{ typeUrl: string; value: object }>, what: string, extraGas: number): Promise<SignedTx> {
     // Only queries and local signing: safe to do again on a fresh client when the connection breaks.
     return reach(this.rpcUrl, what, async () => {
       const gas = await this.client.simulate(this.address, msgs, '');
-      const fee = calculateFee(Math.ceil(gas * this.options.gasAdjustment), GasPrice.fromString(this.options.gasPrice));
+      const fee = calculateFee(Math.ceil(gas * this.options.gasAdjustment) + extraGas, GasPrice.fromString(this.options.gasPrice));
       const raw = await this.client.sign(this.address, msgs, fee, '');
       const txBytes = TxRaw.encode(raw).finish();
       return { txBytes, txhash: txHashOf(txBytes) };
@@ -535,8 +542,20 @@ export class RpcChainWriter implements ChainWriter, VerificationWriter, Bisectio
     return this.sign(TYPE_SUBMIT_POC_BATCH, { miner: this.address, epoch, claims: claims.map((c) => ({ nonce: c.nonce, distance: c.distance })) }, 'sign MsgSubmitPocBatch');
   }
 
-  signPocVerdict(epoch: bigint, miner: string, nonce: bigint, distance: bigint): Promise<SignedTx> {
-    return this.sign(TYPE_POC_VERDICT, { verifier: this.address, epoch, miner, nonce, distanceRecomputed: distance }, 'sign MsgPocVerdict');
+  /** Several PoC commitments of this verifier in one tx (a verifier has a commitment per check drawn to it). */
+  signPocCommits(items: ReadonlyArray<{ epoch: bigint; miner: string; nonce: bigint; commitment: Uint8Array }>): Promise<SignedTx> {
+    return this.signMany(items.map((i) => ({ typeUrl: TYPE_POC_COMMIT, value: { verifier: this.address, ...i } })), `sign ${items.length} MsgPocCommit`);
+  }
+
+  /**
+   * Several PoC reveals (MsgPocVerdict) of this verifier in one tx. A reveal that comes last for
+   * its check settles it and may open a dispute and draw its panel; whether it comes last depends
+   * on the co-verifier's reveal landing first, which the simulation cannot know: each reveal
+   * carries POC_REVEAL_EXTRA_GAS of headroom for that.
+   */
+  signPocVerdicts(items: ReadonlyArray<{ epoch: bigint; miner: string; nonce: bigint; distance: bigint; salt: Uint8Array }>): Promise<SignedTx> {
+    return this.signMany(items.map(({ distance, ...i }) => ({ typeUrl: TYPE_POC_VERDICT, value: { verifier: this.address, ...i, distanceRecomputed: distance } })),
+      `sign ${items.length} MsgPocVerdict`, POC_REVEAL_EXTRA_GAS * items.length);
   }
 
   signPocArbiterVote(disputeId: bigint, distance: bigint): Promise<SignedTx> {

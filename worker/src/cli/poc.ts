@@ -17,6 +17,7 @@ import { startWorkerServer } from '../roles/server.ts';
 import { WorkerStats } from '../roles/stats.ts';
 import { sharedComputeThread } from '../train/thread.ts';
 import { parseUint } from './common.ts';
+import type { MineFn } from '../roles/poc.ts';
 
 /** Default r_target (Q16 squared distance of unit vectors): SPEC §14.4 gives the measured share. */
 export const DEFAULT_R_TARGET = 110000n;
@@ -83,6 +84,32 @@ async function openPocUnits(o: UnitOpts, seed: Uint8Array, dims: PocDims, stats:
     for (const dv of devices) dv.ctx.destroy();
     throw err;
   }
+}
+
+/**
+ * `poc-mine --devices`: the miner's compute on the device groups the options name (as `poc`):
+ * the groups are opened for an epoch's model (seed, dims) on first use and reopened when the
+ * epoch changes; `mine` runs every group on its own nonce iterator (runPoc).
+ */
+export function pocMinerOnDevices(o: UnitOpts, stats: WorkerStats, log: (line: string) => void): { mine: MineFn; groups(): number; close(): void } {
+  let current: { key: string; units: PocUnit[]; devices: OpenedGpuDevice[] } | undefined;
+  const close = () => {
+    for (const u of current?.units ?? []) u.close();
+    for (const dv of current?.devices ?? []) dv.ctx.destroy();
+    current = undefined;
+  };
+  const mine: MineFn = async (seed, dims, { nodeId, nNodes, count, rTarget }) => {
+    const key = `${bytesToHex(seed)}/${dims.dModel}/${dims.nLayers}/${dims.nHeads}/${dims.dFF}/${dims.seqLen}`;
+    if (current?.key !== key) {
+      close();
+      const opened = await openPocUnits(o, seed, dims, stats, log);
+      current = { key, units: opened.units, devices: opened.devices };
+    }
+    const { computed, progress } = await runPoc({ units: current.units, nodeId, nNodes, rTarget, count });
+    log(`poc: ${computed.length} nonces on ${progress.length} group(s): ${progress.map((p) => `g${p.groupId} ${p.unit.name} ${p.nonces} (${Math.round(noncesPerMinute(p))}/min)`).join(', ')}`);
+    return computed;
+  };
+  return { mine, groups: () => current?.units.length ?? 0, close };
 }
 
 export function addPocCommand(program: Command, io: { log: (line: string) => void; print: (v: unknown) => void }): void {

@@ -36,7 +36,7 @@ import { ProgressBar } from './progress.ts';
 import { type DatasetChain, type WindowChunk, windowChunks } from '../data/window-chunks.ts';
 import { writeFile } from 'node:fs/promises';
 import { cidOf } from '../storage/cid.ts';
-import { addPocCheckCommand, addPocCommand, trainBackendOnDevices } from './poc.ts';
+import { addPocCheckCommand, addPocCommand, pocMinerOnDevices, trainBackendOnDevices } from './poc.ts';
 import { defaultThreads, MAX_THREADS } from '../train/pool.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -306,7 +306,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
                 });
                 // A flagging L1 verifier disputes the miner's trace in a bisection (verification README "Bisection").
                 if (name === 'verify') await bisectPass({ chain, writer, store, journal, backend, bases, log, chunkAt: chunksFor(chain, store), loadModel });
-                // Proof-of-Compute duties of this key (modules/poc README): sampled claims (verify), disputed claims (arbitrate).
+                // Proof-of-Compute duties of this key (modules/poc README): sampled claims and traps, committed then revealed (verify); disputes (arbitrate).
                 const poc = { chain, writer, journal: pocJournal, distances: threadDistances, log };
                 if (name === 'verify') await pocVerifyPass(poc);
                 else await pocArbitratePass(poc);
@@ -716,8 +716,16 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--node-id <n>', 'this node\'s index among the nodes sharing the nonce space', '0')
     .option('--n-nodes <n>', 'number of nodes sharing the nonce space', '1')
     .option('--poll-ms <ms>', 'how often to look at the chain', '3000')
+    .option('--devices <list>', 'compute on WebGPU device groups, as `poc` and `train --devices`: "all" or ids like 0,2,3 (ids past the adapters are further devices of the adapter); each group walks its own nonce iterator; without it, the CPU compute thread')
+    .option('--device-memory <mib>', 'memory per device in MiB (with --devices)')
+    .option('--micro-batch <n>', 'nonces per command buffer (with --devices)')
+    .option('--group-size <n>', 'force groups of 1, 2, 4 or 8 devices (with --devices)')
+    .addOption(backendOption('auto'))
     .option('--once', 'one pass, then exit (prints the outcome)')
-    .action(async (o: { node: string; home: string; key: string; keyringBackend: KeyringBackend; count: string; nodeId: string; nNodes: string; pollMs: string; once?: boolean }) => {
+    .action(async (o: {
+      node: string; home: string; key: string; keyringBackend: KeyringBackend; count: string; nodeId: string; nNodes: string; pollMs: string; once?: boolean;
+      devices?: string; deviceMemory?: string; microBatch?: string; groupSize?: string; backend: BackendChoice;
+    }) => {
       const count = parseUint(o.count, '--count', 1_000_000);
       const nodeId = parseUint(o.nodeId, '--node-id', 1 << 30);
       const nNodes = parseUint(o.nNodes, '--n-nodes', 1 << 30);
@@ -732,14 +740,17 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const journal = await PocFileJournal.open(join(o.home, 'worker', 'poc-mine-journal.json'));
       const stats = new WorkerStats();
       Object.assign(stats, { role: 'poc', address, status: 'running' });
-      log(`PoC mining as ${address}: ${count} nonces an epoch, node ${nodeId} of ${nNodes}`);
+      const onDevices = o.devices === undefined ? undefined
+        : pocMinerOnDevices({ backend: o.backend, devices: o.devices, deviceMemory: o.deviceMemory, microBatch: o.microBatch, groupSize: o.groupSize }, stats, log);
+      log(`PoC mining as ${address}: ${count} nonces an epoch, node ${nodeId} of ${nNodes}${onDevices ? `, on device groups (--devices ${o.devices})` : ', on the CPU compute thread'}`);
       try {
         const loop = await runRoleLoop({
           name: 'poc', once: o.once === true, pollMs, stats, log, formatError, isFatal, idleStatus: 'running',
-          pass: () => pocMinerPass({ chain, writer, journal, distances: threadDistances, log }, { nodeId, nNodes, count }),
+          pass: () => pocMinerPass({ chain, writer, journal, distances: threadDistances, log }, { nodeId, nNodes, count, mine: onDevices?.mine }),
         });
         if (o.once) print(loop.last);
       } finally {
+        onDevices?.close();
         chain.disconnect();
         writer.disconnect();
       }

@@ -3,14 +3,17 @@
 // never signed twice.
 //  - miner: in the submission phase, compute this node's nonces, keep the claims below r_target
 //    and send them once as MsgSubmitPocBatch (at most max_claims_per_batch);
-//  - verifier: for each sampled claim drawn to this key, still pending and within its deadline,
-//    recompute the distance and send MsgPocVerdict with it (a mismatch opens a PoC dispute);
+//  - verifier: for each check (a sampled claim or a trap nonce) drawn to this key, recompute the
+//    distance and, in the commit window, send MsgPocCommit with SHA-256 of it and a fresh salt (the
+//    salt and distance journaled first); in the reveal window, send MsgPocVerdict opening it
+//    (modules/poc README "Verifier commit-reveal": disagreements go to the L3 panel);
 //  - arbiter: for each open PoC dispute with an unvoted seat of this key, recompute the distance
 //    and send MsgPocArbiterVote.
 // Distances are SPEC §14 integers: any honest device gets the claimed distance exactly, so a
 // verdict is a comparison, not a statistic.
 
-import type { pocTypes } from '@r3mes/client';
+import { randomBytes } from 'node:crypto';
+import { pocCommitment, type pocTypes } from '@r3mes/client';
 import { buildClaimBatch, type Claim } from '../poc/claims.ts';
 import type { PocDims } from '../poc/compute.ts';
 import { parseSeedHex } from '../poc/compute.ts';
@@ -35,33 +38,38 @@ export interface PocChainReader {
 export interface PocChainWriter {
   readonly address: string;
   signSubmitPocBatch(epoch: bigint, claims: readonly Claim[]): Promise<SignedTx>;
-  signPocVerdict(epoch: bigint, miner: string, nonce: bigint, distance: bigint): Promise<SignedTx>;
+  /** One tx of several commitments / reveals (all applied or none). */
+  signPocCommits(items: ReadonlyArray<{ epoch: bigint; miner: string; nonce: bigint; commitment: Uint8Array }>): Promise<SignedTx>;
+  signPocVerdicts(items: ReadonlyArray<{ epoch: bigint; miner: string; nonce: bigint; distance: bigint; salt: Uint8Array }>): Promise<SignedTx>;
   signPocArbiterVote(disputeId: bigint, distance: bigint): Promise<SignedTx>;
   broadcast(tx: SignedTx): Promise<TxOutcome>;
 }
 
+/** A journal entry; a commitment's also keeps the distance and salt its reveal needs (hex, decimal). */
+export interface PocJournalEntry { txhash: string; status: string; salt?: string; distance?: string }
+
 /** Durable record of what was signed: written (atomically) before each broadcast. */
 export interface PocJournal {
-  get(key: string): { txhash: string; status: string } | undefined;
-  put(key: string, entry: { txhash: string; status: string }): Promise<void>;
+  get(key: string): PocJournalEntry | undefined;
+  put(key: string, entry: PocJournalEntry): Promise<void>;
 }
 
-interface PocJournalFile { version: 1; entries: Array<{ key: string; txhash: string; status: string }> }
+interface PocJournalFile { version: 1; entries: Array<{ key: string } & PocJournalEntry> }
 
 /** The PoC journal as a JSON file (`<home>/worker/poc-journal.json`). */
 export class PocFileJournal implements PocJournal {
-  private constructor(readonly path: string, private readonly entries: Map<string, { txhash: string; status: string }>) {}
+  private constructor(readonly path: string, private readonly entries: Map<string, PocJournalEntry>) {}
 
   static async open(path: string): Promise<PocFileJournal> {
     const data = await readJournalFile<PocJournalFile>(path, 'PoC journal', () => true);
-    return new PocFileJournal(path, new Map((data?.entries ?? []).map((e) => [e.key, { txhash: e.txhash, status: e.status }])));
+    return new PocFileJournal(path, new Map((data?.entries ?? []).map(({ key, ...entry }) => [key, entry])));
   }
 
-  get(key: string): { txhash: string; status: string } | undefined {
+  get(key: string): PocJournalEntry | undefined {
     return this.entries.get(key);
   }
 
-  async put(key: string, entry: { txhash: string; status: string }): Promise<void> {
+  async put(key: string, entry: PocJournalEntry): Promise<void> {
     this.entries.set(key, entry);
     await writeJsonAtomic(this.path, { version: 1, entries: [...this.entries].map(([k, e]) => ({ key: k, ...e })) } satisfies PocJournalFile);
   }
@@ -98,12 +106,40 @@ async function sendOnce(deps: PocDeps, key: string, sign: () => Promise<SignedTx
   return { action: outcome.code === 0 ? 'sent' : 'refused', txhash: tx.txhash, outcome };
 }
 
+/** Most verifier answers in one tx. */
+export const ANSWERS_PER_TX = 50;
+
+/**
+ * Sends one tx for several journal keys, once: each key journaled `signed` (with its `keep`)
+ * before the broadcast, then `included` or the refusal. Keys already journaled are left out.
+ */
+async function sendBatchOnce<T>(deps: PocDeps, items: readonly T[], keyOf: (item: T) => string, keep: (item: T) => Omit<PocJournalEntry, 'txhash' | 'status'>,
+  sign: (items: readonly T[]) => Promise<SignedTx>): Promise<{ action: 'sent' | 'refused'; txhash: string; outcome: TxOutcome; items: T[] } | undefined> {
+  const todo = items.filter((item) => !deps.journal.get(keyOf(item)));
+  if (todo.length === 0) return undefined;
+  const tx = await sign(todo);
+  for (const item of todo) await deps.journal.put(keyOf(item), { ...keep(item), txhash: tx.txhash, status: 'signed' });
+  const outcome = await deps.writer.broadcast(tx);
+  for (const item of todo) await deps.journal.put(keyOf(item), { ...keep(item), txhash: tx.txhash, status: outcome.code === 0 ? 'included' : `refused ${outcome.code}` });
+  return { action: outcome.code === 0 ? 'sent' : 'refused', txhash: tx.txhash, outcome, items: todo };
+}
+
+/**
+ * A miner's nonces of an epoch on several compute groups (`poc-mine --devices`): every computed
+ * claim (all distances), each group walking its own iterator (node_id, group_id) of seed 004 and
+ * `count` split over the groups — with `count` a multiple of the groups, the same nonces (so the
+ * same claims) as one group.
+ */
+export type MineFn = (seed: Uint8Array, dims: PocDims, o: { nodeId: number; nNodes: number; count: number; rTarget: bigint }) => Promise<Claim[]>;
+
 export interface MinerOptions {
   /** This node's place among the nodes sharing the nonce space (seed 004's iterator). */
   readonly nodeId: number;
   readonly nNodes: number;
   /** Nonces computed per epoch. */
   readonly count: number;
+  /** Compute on device groups instead of `deps.distances` on one iterator. */
+  readonly mine?: MineFn;
   /** DEMO ONLY: claim this distance for the first claim instead of the computed one. */
   readonly forgeFirst?: bigint;
 }
@@ -122,10 +158,15 @@ export async function pocMinerPass(deps: PocDeps, opts: MinerOptions): Promise<P
   const known = deps.journal.get(key);
   if (known) return { kind: 'already-sent', epoch: epoch.id, claims: 0, computed: 0, txhash: known.txhash };
   const seed = parseSeedHex(epoch.seed);
-  const it = new NonceIterator({ nodeId: opts.nodeId, nNodes: opts.nNodes, groupId: 0, nGroups: 1 });
-  const nonces = Array.from({ length: opts.count }, (_, i) => it.at(BigInt(i)));
-  const distances = await deps.distances(seed, dimsOf(epoch), nonces);
-  const computed: Claim[] = nonces.map((nonce, i) => ({ nonce, distance: distances[i]! }));
+  let computed: Claim[];
+  if (opts.mine) {
+    computed = await opts.mine(seed, dimsOf(epoch), { nodeId: opts.nodeId, nNodes: opts.nNodes, count: opts.count, rTarget: epoch.rTarget });
+  } else {
+    const it = new NonceIterator({ nodeId: opts.nodeId, nNodes: opts.nNodes, groupId: 0, nGroups: 1 });
+    const nonces = Array.from({ length: opts.count }, (_, i) => it.at(BigInt(i)));
+    const distances = await deps.distances(seed, dimsOf(epoch), nonces);
+    computed = nonces.map((nonce, i) => ({ nonce, distance: distances[i]! }));
+  }
   let claims = buildClaimBatch(computed, epoch.rTarget).claims.slice(0, Number(epoch.maxClaimsPerBatch));
   if (opts.forgeFirst !== undefined && claims.length > 0) {
     claims = [{ nonce: claims[0]!.nonce, distance: opts.forgeFirst }, ...claims.slice(1)];
@@ -138,7 +179,9 @@ export async function pocMinerPass(deps: PocDeps, opts: MinerOptions): Promise<P
 }
 
 export interface PocDutyOutcome {
-  readonly kind: 'verdict' | 'arbiter-vote';
+  readonly kind: 'commit' | 'verdict' | 'arbiter-vote';
+  /** The check is a trap (a nonce the miner did not claim; `claimed` is 0). */
+  readonly trap?: boolean;
   readonly epoch: bigint;
   readonly miner: string;
   readonly nonce: bigint;
@@ -156,20 +199,60 @@ async function recentEpochs(chain: PocChainReader): Promise<Epoch[]> {
   return previous ? [previous, current] : [current];
 }
 
-/** The verifier's duty: every pending sampled claim drawn to this key, recomputed and answered. */
-export async function pocVerifyPass(deps: PocDeps): Promise<PocDutyOutcome[]> {
+export interface VerifyOptions {
+  /**
+   * DEMO ONLY (the e2e's lazy verifier): compute nothing, commit the miner's claimed distance for
+   * a claim and 0 for a trap. Caught at L3 whenever an honest co-verifier answers the same check.
+   */
+  readonly lazyCopy?: boolean;
+}
+
+/**
+ * The verifier's duty, one pass: commitments for the checks drawn to this key in the commit window
+ * (recomputed in one batch), reveals of its journaled commitments in the reveal window; up to
+ * ANSWERS_PER_TX answers per tx.
+ */
+export async function pocVerifyPass(deps: PocDeps, opts: VerifyOptions = {}): Promise<PocDutyOutcome[]> {
   const out: PocDutyOutcome[] = [];
   const height = await deps.chain.height();
+  const me = deps.writer.address;
   for (const epoch of await recentEpochs(deps.chain)) {
-    const mine = (await deps.chain.pocChecks(epoch.id)).filter((c) => c.verifier === deps.writer.address && c.status === 1 && height <= c.deadlineHeight);
-    if (mine.length === 0) continue;
-    const recomputed = await deps.distances(parseSeedHex(epoch.seed), dimsOf(epoch), mine.map((c) => c.nonce));
-    for (const [i, check] of mine.entries()) {
-      const distance = recomputed[i]!;
-      const r = await sendOnce(deps, `poc-verdict/${epoch.id}/${check.miner}/${check.nonce}`,
-        () => deps.writer.signPocVerdict(epoch.id, check.miner, check.nonce, distance));
-      deps.log(`poc: check of ${check.miner} nonce ${check.nonce}: claimed ${check.claimedDistance}, recomputed ${distance} (${distance === check.claimedDistance ? 'match' : 'MISMATCH'}) → ${r.action}`);
-      out.push({ kind: 'verdict', epoch: epoch.id, miner: check.miner, nonce: check.nonce, claimed: check.claimedDistance, recomputed: distance, action: r.action });
+    if (epoch.phase !== 2 || height >= epoch.endHeight) continue;
+    const mine = (await deps.chain.pocChecks(epoch.id)).filter((c) => c.status === 1 && c.answers.some((a) => a.verifier === me && !a.revealed && !a.missed));
+    const key = (kind: string, c: Check) => `${kind}/${epoch.id}/${c.miner}/${c.nonce}`;
+    const committedOnChain = (c: Check) => c.answers.find((a) => a.verifier === me)!.commitment.length !== 0;
+    const report = (kind: 'commit' | 'verdict', c: Check, distance: bigint, action: PocDutyOutcome['action']) =>
+      out.push({ kind, trap: c.trap, epoch: epoch.id, miner: c.miner, nonce: c.nonce, claimed: c.claimedDistance, recomputed: distance, action });
+    if (height < epoch.revealHeight) {
+      const todo = mine.filter((c) => !committedOnChain(c) && !deps.journal.get(key('poc-commit', c)));
+      if (todo.length === 0) continue;
+      const recomputed = opts.lazyCopy ? todo.map((c) => (c.trap ? 0n : c.claimedDistance)) : await deps.distances(parseSeedHex(epoch.seed), dimsOf(epoch), todo.map((c) => c.nonce));
+      const answers = todo.map((check, i) => {
+        const distance = recomputed[i]!;
+        const salt = randomBytes(32);
+        return { check, distance, salt, commitment: pocCommitment(me, epoch.id, check.miner, check.nonce, distance, salt) };
+      });
+      for (let i = 0; i < answers.length; i += ANSWERS_PER_TX) {
+        const r = await sendBatchOnce(deps, answers.slice(i, i + ANSWERS_PER_TX), (a) => key('poc-commit', a.check), (a) => ({ salt: a.salt.toString('hex'), distance: a.distance.toString() }),
+          (items) => deps.writer.signPocCommits(items.map((a) => ({ epoch: epoch.id, miner: a.check.miner, nonce: a.check.nonce, commitment: a.commitment }))));
+        if (!r) continue;
+        deps.log(`poc: epoch ${epoch.id}: ${r.items.length} answers (${r.items.filter((a) => a.check.trap).length} traps) ${opts.lazyCopy ? 'COPIED (DEMO lazy)' : 'recomputed'} and committed → ${r.action}${r.outcome.code !== 0 ? ` (${r.outcome.rawLog})` : ''}`);
+        for (const a of r.items) report('commit', a.check, a.distance, r.action);
+      }
+    } else {
+      const ready = mine.flatMap((check) => {
+        const committed = deps.journal.get(key('poc-commit', check));
+        if (!committed?.salt || committed.distance === undefined || !committedOnChain(check)) return [];
+        return [{ check, distance: BigInt(committed.distance), salt: Buffer.from(committed.salt, 'hex') }];
+      });
+      for (let i = 0; i < ready.length; i += ANSWERS_PER_TX) {
+        const r = await sendBatchOnce(deps, ready.slice(i, i + ANSWERS_PER_TX), (a) => key('poc-verdict', a.check), () => ({}),
+          (items) => deps.writer.signPocVerdicts(items.map((a) => ({ epoch: epoch.id, miner: a.check.miner, nonce: a.check.nonce, distance: a.distance, salt: a.salt }))));
+        if (!r) continue;
+        const mismatches = r.items.filter((a) => !a.check.trap && a.distance !== a.check.claimedDistance).map((a) => `${a.check.miner}/${a.check.nonce}`);
+        deps.log(`poc: epoch ${epoch.id}: ${r.items.length} answers revealed${mismatches.length > 0 ? `, claims recomputed to another distance: ${mismatches.join(', ')}` : ''} → ${r.action}${r.outcome.code !== 0 ? ` (${r.outcome.rawLog})` : ''}`);
+        for (const a of r.items) report('verdict', a.check, a.distance, r.action);
+      }
     }
   }
   return out;

@@ -34,6 +34,8 @@ export interface MsgPocVerdict {
   miner: string;
   nonce: bigint;
   distanceRecomputed: bigint;
+  /** The salt of the verifier's MsgPocCommit: this verdict is its reveal. */
+  salt: Buffer;
 }
 
 export interface MsgPocVerdictResponse {
@@ -50,6 +52,22 @@ export interface MsgPocArbiterVote {
 }
 
 export interface MsgPocArbiterVoteResponse {
+}
+
+/**
+ * A drawn verifier's commitment to its recomputed distance of a check (claim or trap), in the
+ * commit window; the MsgPocVerdict that reveals it follows in the reveal window. Signer: verifier.
+ */
+export interface MsgPocCommit {
+  verifier: string;
+  epoch: bigint;
+  miner: string;
+  nonce: bigint;
+  /** SHA-256(utf8("r3mes/poc/commit/v1") ‖ u32be(len v) ‖ v ‖ u64be(epoch) ‖ u32be(len m) ‖ m ‖ u64be(nonce) ‖ u64be(distance) ‖ salt). */
+  commitment: Buffer;
+}
+
+export interface MsgPocCommitResponse {
 }
 
 function createBaseMsgSubmitPocBatch(): MsgSubmitPocBatch {
@@ -245,7 +263,7 @@ export const MsgSubmitPocBatchResponse: MessageFns<MsgSubmitPocBatchResponse> = 
 };
 
 function createBaseMsgPocVerdict(): MsgPocVerdict {
-  return { verifier: "", epoch: 0n, miner: "", nonce: 0n, distanceRecomputed: 0n };
+  return { verifier: "", epoch: 0n, miner: "", nonce: 0n, distanceRecomputed: 0n, salt: Buffer.alloc(0) };
 }
 
 export const MsgPocVerdict: MessageFns<MsgPocVerdict> = {
@@ -273,6 +291,9 @@ export const MsgPocVerdict: MessageFns<MsgPocVerdict> = {
         throw new globalThis.Error("value provided for field message.distanceRecomputed of type uint64 too large");
       }
       writer.uint32(40).uint64(message.distanceRecomputed);
+    }
+    if (message.salt.length !== 0) {
+      writer.uint32(50).bytes(message.salt);
     }
     return writer;
   },
@@ -330,6 +351,14 @@ export const MsgPocVerdict: MessageFns<MsgPocVerdict> = {
             message.distanceRecomputed = reader.uint64() as bigint;
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.salt = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -353,6 +382,7 @@ export const MsgPocVerdict: MessageFns<MsgPocVerdict> = {
         : isSet(object.distance_recomputed)
         ? BigInt(object.distance_recomputed)
         : 0n,
+      salt: isSet(object.salt) ? Buffer.from(bytesFromBase64(object.salt)) : Buffer.alloc(0),
     };
   },
 
@@ -373,6 +403,9 @@ export const MsgPocVerdict: MessageFns<MsgPocVerdict> = {
     if (message.distanceRecomputed !== 0n) {
       obj.distanceRecomputed = message.distanceRecomputed.toString();
     }
+    if (message.salt.length !== 0) {
+      obj.salt = base64FromBytes(message.salt);
+    }
     return obj;
   },
 
@@ -388,6 +421,7 @@ export const MsgPocVerdict: MessageFns<MsgPocVerdict> = {
     message.distanceRecomputed = (object.distanceRecomputed !== undefined && object.distanceRecomputed !== null)
       ? BigInt(object.distanceRecomputed)
       : 0n;
+    message.salt = object.salt ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -649,6 +683,197 @@ export const MsgPocArbiterVoteResponse: MessageFns<MsgPocArbiterVoteResponse> = 
   },
   fromPartial<I extends Exact<DeepPartial<MsgPocArbiterVoteResponse>, I>>(_: I): MsgPocArbiterVoteResponse {
     const message = createBaseMsgPocArbiterVoteResponse();
+    return message;
+  },
+};
+
+function createBaseMsgPocCommit(): MsgPocCommit {
+  return { verifier: "", epoch: 0n, miner: "", nonce: 0n, commitment: Buffer.alloc(0) };
+}
+
+export const MsgPocCommit: MessageFns<MsgPocCommit> = {
+  encode(message: MsgPocCommit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.verifier !== "") {
+      writer.uint32(10).string(message.verifier);
+    }
+    if (message.epoch !== 0n) {
+      if (BigInt.asUintN(64, message.epoch) !== message.epoch) {
+        throw new globalThis.Error("value provided for field message.epoch of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.epoch);
+    }
+    if (message.miner !== "") {
+      writer.uint32(26).string(message.miner);
+    }
+    if (message.nonce !== 0n) {
+      if (BigInt.asUintN(64, message.nonce) !== message.nonce) {
+        throw new globalThis.Error("value provided for field message.nonce of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.nonce);
+    }
+    if (message.commitment.length !== 0) {
+      writer.uint32(42).bytes(message.commitment);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MsgPocCommit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMsgPocCommit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.verifier = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.epoch = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.miner = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.nonce = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.commitment = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MsgPocCommit {
+    return {
+      verifier: isSet(object.verifier) ? globalThis.String(object.verifier) : "",
+      epoch: isSet(object.epoch) ? BigInt(object.epoch) : 0n,
+      miner: isSet(object.miner) ? globalThis.String(object.miner) : "",
+      nonce: isSet(object.nonce) ? BigInt(object.nonce) : 0n,
+      commitment: isSet(object.commitment) ? Buffer.from(bytesFromBase64(object.commitment)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: MsgPocCommit): unknown {
+    const obj: any = {};
+    if (message.verifier !== "") {
+      obj.verifier = message.verifier;
+    }
+    if (message.epoch !== 0n) {
+      obj.epoch = message.epoch.toString();
+    }
+    if (message.miner !== "") {
+      obj.miner = message.miner;
+    }
+    if (message.nonce !== 0n) {
+      obj.nonce = message.nonce.toString();
+    }
+    if (message.commitment.length !== 0) {
+      obj.commitment = base64FromBytes(message.commitment);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MsgPocCommit>, I>>(base?: I): MsgPocCommit {
+    return MsgPocCommit.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MsgPocCommit>, I>>(object: I): MsgPocCommit {
+    const message = createBaseMsgPocCommit();
+    message.verifier = object.verifier ?? "";
+    message.epoch = (object.epoch !== undefined && object.epoch !== null) ? BigInt(object.epoch) : 0n;
+    message.miner = object.miner ?? "";
+    message.nonce = (object.nonce !== undefined && object.nonce !== null) ? BigInt(object.nonce) : 0n;
+    message.commitment = object.commitment ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseMsgPocCommitResponse(): MsgPocCommitResponse {
+  return {};
+}
+
+export const MsgPocCommitResponse: MessageFns<MsgPocCommitResponse> = {
+  encode(_: MsgPocCommitResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MsgPocCommitResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMsgPocCommitResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): MsgPocCommitResponse {
+    return {};
+  },
+
+  toJSON(_: MsgPocCommitResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MsgPocCommitResponse>, I>>(base?: I): MsgPocCommitResponse {
+    return MsgPocCommitResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MsgPocCommitResponse>, I>>(_: I): MsgPocCommitResponse {
+    const message = createBaseMsgPocCommitResponse();
     return message;
   },
 };

@@ -164,6 +164,8 @@ export enum DisputeStatus {
   DISPUTE_STATUS_HONEST = 3,
   /** DISPUTE_STATUS_EXPIRED - No panel could decide (no arbiters left, rounds exhausted): nobody slashed. */
   DISPUTE_STATUS_EXPIRED = 4,
+  /** DISPUTE_STATUS_SETTLED - A trap's dispute: the panel fixed the distance; verifiers that reported another were penalised. */
+  DISPUTE_STATUS_SETTLED = 5,
   UNRECOGNIZED = -1,
 }
 
@@ -184,6 +186,9 @@ export function disputeStatusFromJSON(object: any): DisputeStatus {
     case 4:
     case "DISPUTE_STATUS_EXPIRED":
       return DisputeStatus.DISPUTE_STATUS_EXPIRED;
+    case 5:
+    case "DISPUTE_STATUS_SETTLED":
+      return DisputeStatus.DISPUTE_STATUS_SETTLED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -203,6 +208,8 @@ export function disputeStatusToJSON(object: DisputeStatus): string {
       return "DISPUTE_STATUS_HONEST";
     case DisputeStatus.DISPUTE_STATUS_EXPIRED:
       return "DISPUTE_STATUS_EXPIRED";
+    case DisputeStatus.DISPUTE_STATUS_SETTLED:
+      return "DISPUTE_STATUS_SETTLED";
     case DisputeStatus.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -278,6 +285,8 @@ export interface Epoch {
   batchCount: bigint;
   claimCount: bigint;
   minerCount: bigint;
+  /** Verifiers commit at [submit_end_height, reveal_height) and reveal at [reveal_height, end_height). */
+  revealHeight: bigint;
 }
 
 export interface Batch {
@@ -318,6 +327,13 @@ export interface Check {
   deadlineHeight: bigint;
   /** The dispute a mismatch opened (0: none). */
   disputeId: bigint;
+  /**
+   * The drawn verifiers (up to two, ascending draw order) and their answers; `verifier` above is
+   * the first of them.
+   */
+  answers: VerifierAnswer[];
+  /** A trap: a beacon-drawn nonce the miner did not claim (claimed_distance 0, meaningless). */
+  trap: boolean;
 }
 
 export interface ArbiterSeat {
@@ -345,6 +361,12 @@ export interface Dispute {
   resolvedHeight: bigint;
   /** ur3mes burned from the miner (FRAUD). */
   slashed: string;
+  /** The revealed answers of the check's verifiers (`verifier`/`reported_distance` above: the first). */
+  answers: VerifierAnswer[];
+  /** The check was a trap: no miner claim is at stake. */
+  trap: boolean;
+  /** The distance the panel's majority recomputed (when decided). */
+  decidedDistance: bigint;
 }
 
 export interface ComputeWeight {
@@ -362,6 +384,22 @@ export interface Schedule {
   weightsEpoch: bigint;
   weightTotal: bigint;
   weightMax: bigint;
+}
+
+/**
+ * One drawn verifier's answer to a check (README "Verifier commit-reveal"): a commitment in the
+ * commit window, the distance and salt in the reveal window.
+ */
+export interface VerifierAnswer {
+  verifier: string;
+  /** SHA-256 commitment (README); empty until committed. */
+  commitment: Buffer;
+  revealed: boolean;
+  distance: bigint;
+  commitHeight: bigint;
+  revealHeight: bigint;
+  /** Committed or revealed nothing in time: missed duty (liveness penalty). */
+  missed: boolean;
 }
 
 function createBaseParams(): Params {
@@ -972,6 +1010,7 @@ function createBaseEpoch(): Epoch {
     batchCount: 0n,
     claimCount: 0n,
     minerCount: 0n,
+    revealHeight: 0n,
   };
 }
 
@@ -1048,6 +1087,12 @@ export const Epoch: MessageFns<Epoch> = {
         throw new globalThis.Error("value provided for field message.minerCount of type uint64 too large");
       }
       writer.uint32(112).uint64(message.minerCount);
+    }
+    if (message.revealHeight !== 0n) {
+      if (BigInt.asUintN(64, message.revealHeight) !== message.revealHeight) {
+        throw new globalThis.Error("value provided for field message.revealHeight of type uint64 too large");
+      }
+      writer.uint32(120).uint64(message.revealHeight);
     }
     return writer;
   },
@@ -1177,6 +1222,14 @@ export const Epoch: MessageFns<Epoch> = {
             message.minerCount = reader.uint64() as bigint;
             continue;
           }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.revealHeight = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1241,6 +1294,11 @@ export const Epoch: MessageFns<Epoch> = {
         : isSet(object.miner_count)
         ? BigInt(object.miner_count)
         : 0n,
+      revealHeight: isSet(object.revealHeight)
+        ? BigInt(object.revealHeight)
+        : isSet(object.reveal_height)
+        ? BigInt(object.reveal_height)
+        : 0n,
     };
   },
 
@@ -1288,6 +1346,9 @@ export const Epoch: MessageFns<Epoch> = {
     if (message.minerCount !== 0n) {
       obj.minerCount = message.minerCount.toString();
     }
+    if (message.revealHeight !== 0n) {
+      obj.revealHeight = message.revealHeight.toString();
+    }
     return obj;
   },
 
@@ -1325,6 +1386,9 @@ export const Epoch: MessageFns<Epoch> = {
       : 0n;
     message.minerCount = (object.minerCount !== undefined && object.minerCount !== null)
       ? BigInt(object.minerCount)
+      : 0n;
+    message.revealHeight = (object.revealHeight !== undefined && object.revealHeight !== null)
+      ? BigInt(object.revealHeight)
       : 0n;
     return message;
   },
@@ -1764,6 +1828,8 @@ function createBaseCheck(): Check {
     answerHeight: 0n,
     deadlineHeight: 0n,
     disputeId: 0n,
+    answers: [],
+    trap: false,
   };
 }
 
@@ -1819,6 +1885,12 @@ export const Check: MessageFns<Check> = {
         throw new globalThis.Error("value provided for field message.disputeId of type uint64 too large");
       }
       writer.uint32(80).uint64(message.disputeId);
+    }
+    for (const v of message.answers) {
+      VerifierAnswer.encode(v!, writer.uint32(90).fork()).join();
+    }
+    if (message.trap !== false) {
+      writer.uint32(96).bool(message.trap);
     }
     return writer;
   },
@@ -1916,6 +1988,22 @@ export const Check: MessageFns<Check> = {
             message.disputeId = reader.uint64() as bigint;
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.answers.push(VerifierAnswer.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.trap = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1960,6 +2048,10 @@ export const Check: MessageFns<Check> = {
         : isSet(object.dispute_id)
         ? BigInt(object.dispute_id)
         : 0n,
+      answers: globalThis.Array.isArray(object?.answers)
+        ? object.answers.map((e: any) => VerifierAnswer.fromJSON(e))
+        : [],
+      trap: isSet(object.trap) ? globalThis.Boolean(object.trap) : false,
     };
   },
 
@@ -1995,6 +2087,12 @@ export const Check: MessageFns<Check> = {
     if (message.disputeId !== 0n) {
       obj.disputeId = message.disputeId.toString();
     }
+    if (message.answers?.length) {
+      obj.answers = message.answers.map((e) => VerifierAnswer.toJSON(e));
+    }
+    if (message.trap !== false) {
+      obj.trap = message.trap;
+    }
     return obj;
   },
 
@@ -2021,6 +2119,8 @@ export const Check: MessageFns<Check> = {
       ? BigInt(object.deadlineHeight)
       : 0n;
     message.disputeId = (object.disputeId !== undefined && object.disputeId !== null) ? BigInt(object.disputeId) : 0n;
+    message.answers = object.answers?.map((e) => VerifierAnswer.fromPartial(e)) || [];
+    message.trap = object.trap ?? false;
     return message;
   },
 };
@@ -2205,6 +2305,9 @@ function createBaseDispute(): Dispute {
     openedHeight: 0n,
     resolvedHeight: 0n,
     slashed: "",
+    answers: [],
+    trap: false,
+    decidedDistance: 0n,
   };
 }
 
@@ -2278,6 +2381,18 @@ export const Dispute: MessageFns<Dispute> = {
     }
     if (message.slashed !== "") {
       writer.uint32(114).string(message.slashed);
+    }
+    for (const v of message.answers) {
+      VerifierAnswer.encode(v!, writer.uint32(122).fork()).join();
+    }
+    if (message.trap !== false) {
+      writer.uint32(128).bool(message.trap);
+    }
+    if (message.decidedDistance !== 0n) {
+      if (BigInt.asUintN(64, message.decidedDistance) !== message.decidedDistance) {
+        throw new globalThis.Error("value provided for field message.decidedDistance of type uint64 too large");
+      }
+      writer.uint32(136).uint64(message.decidedDistance);
     }
     return writer;
   },
@@ -2407,6 +2522,30 @@ export const Dispute: MessageFns<Dispute> = {
             message.slashed = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.answers.push(VerifierAnswer.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.trap = reader.bool();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.decidedDistance = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2457,6 +2596,15 @@ export const Dispute: MessageFns<Dispute> = {
         ? BigInt(object.resolved_height)
         : 0n,
       slashed: isSet(object.slashed) ? globalThis.String(object.slashed) : "",
+      answers: globalThis.Array.isArray(object?.answers)
+        ? object.answers.map((e: any) => VerifierAnswer.fromJSON(e))
+        : [],
+      trap: isSet(object.trap) ? globalThis.Boolean(object.trap) : false,
+      decidedDistance: isSet(object.decidedDistance)
+        ? BigInt(object.decidedDistance)
+        : isSet(object.decided_distance)
+        ? BigInt(object.decided_distance)
+        : 0n,
     };
   },
 
@@ -2504,6 +2652,15 @@ export const Dispute: MessageFns<Dispute> = {
     if (message.slashed !== "") {
       obj.slashed = message.slashed;
     }
+    if (message.answers?.length) {
+      obj.answers = message.answers.map((e) => VerifierAnswer.toJSON(e));
+    }
+    if (message.trap !== false) {
+      obj.trap = message.trap;
+    }
+    if (message.decidedDistance !== 0n) {
+      obj.decidedDistance = message.decidedDistance.toString();
+    }
     return obj;
   },
 
@@ -2536,6 +2693,11 @@ export const Dispute: MessageFns<Dispute> = {
       ? BigInt(object.resolvedHeight)
       : 0n;
     message.slashed = object.slashed ?? "";
+    message.answers = object.answers?.map((e) => VerifierAnswer.fromPartial(e)) || [];
+    message.trap = object.trap ?? false;
+    message.decidedDistance = (object.decidedDistance !== undefined && object.decidedDistance !== null)
+      ? BigInt(object.decidedDistance)
+      : 0n;
     return message;
   },
 };
@@ -2858,6 +3020,200 @@ export const Schedule: MessageFns<Schedule> = {
       ? BigInt(object.weightTotal)
       : 0n;
     message.weightMax = (object.weightMax !== undefined && object.weightMax !== null) ? BigInt(object.weightMax) : 0n;
+    return message;
+  },
+};
+
+function createBaseVerifierAnswer(): VerifierAnswer {
+  return {
+    verifier: "",
+    commitment: Buffer.alloc(0),
+    revealed: false,
+    distance: 0n,
+    commitHeight: 0n,
+    revealHeight: 0n,
+    missed: false,
+  };
+}
+
+export const VerifierAnswer: MessageFns<VerifierAnswer> = {
+  encode(message: VerifierAnswer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.verifier !== "") {
+      writer.uint32(10).string(message.verifier);
+    }
+    if (message.commitment.length !== 0) {
+      writer.uint32(18).bytes(message.commitment);
+    }
+    if (message.revealed !== false) {
+      writer.uint32(24).bool(message.revealed);
+    }
+    if (message.distance !== 0n) {
+      if (BigInt.asUintN(64, message.distance) !== message.distance) {
+        throw new globalThis.Error("value provided for field message.distance of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.distance);
+    }
+    if (message.commitHeight !== 0n) {
+      if (BigInt.asUintN(64, message.commitHeight) !== message.commitHeight) {
+        throw new globalThis.Error("value provided for field message.commitHeight of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.commitHeight);
+    }
+    if (message.revealHeight !== 0n) {
+      if (BigInt.asUintN(64, message.revealHeight) !== message.revealHeight) {
+        throw new globalThis.Error("value provided for field message.revealHeight of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.revealHeight);
+    }
+    if (message.missed !== false) {
+      writer.uint32(56).bool(message.missed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VerifierAnswer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVerifierAnswer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.verifier = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.commitment = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.revealed = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.distance = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.commitHeight = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.revealHeight = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.missed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VerifierAnswer {
+    return {
+      verifier: isSet(object.verifier) ? globalThis.String(object.verifier) : "",
+      commitment: isSet(object.commitment) ? Buffer.from(bytesFromBase64(object.commitment)) : Buffer.alloc(0),
+      revealed: isSet(object.revealed) ? globalThis.Boolean(object.revealed) : false,
+      distance: isSet(object.distance) ? BigInt(object.distance) : 0n,
+      commitHeight: isSet(object.commitHeight)
+        ? BigInt(object.commitHeight)
+        : isSet(object.commit_height)
+        ? BigInt(object.commit_height)
+        : 0n,
+      revealHeight: isSet(object.revealHeight)
+        ? BigInt(object.revealHeight)
+        : isSet(object.reveal_height)
+        ? BigInt(object.reveal_height)
+        : 0n,
+      missed: isSet(object.missed) ? globalThis.Boolean(object.missed) : false,
+    };
+  },
+
+  toJSON(message: VerifierAnswer): unknown {
+    const obj: any = {};
+    if (message.verifier !== "") {
+      obj.verifier = message.verifier;
+    }
+    if (message.commitment.length !== 0) {
+      obj.commitment = base64FromBytes(message.commitment);
+    }
+    if (message.revealed !== false) {
+      obj.revealed = message.revealed;
+    }
+    if (message.distance !== 0n) {
+      obj.distance = message.distance.toString();
+    }
+    if (message.commitHeight !== 0n) {
+      obj.commitHeight = message.commitHeight.toString();
+    }
+    if (message.revealHeight !== 0n) {
+      obj.revealHeight = message.revealHeight.toString();
+    }
+    if (message.missed !== false) {
+      obj.missed = message.missed;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VerifierAnswer>, I>>(base?: I): VerifierAnswer {
+    return VerifierAnswer.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VerifierAnswer>, I>>(object: I): VerifierAnswer {
+    const message = createBaseVerifierAnswer();
+    message.verifier = object.verifier ?? "";
+    message.commitment = object.commitment ?? Buffer.alloc(0);
+    message.revealed = object.revealed ?? false;
+    message.distance = (object.distance !== undefined && object.distance !== null) ? BigInt(object.distance) : 0n;
+    message.commitHeight = (object.commitHeight !== undefined && object.commitHeight !== null)
+      ? BigInt(object.commitHeight)
+      : 0n;
+    message.revealHeight = (object.revealHeight !== undefined && object.revealHeight !== null)
+      ? BigInt(object.revealHeight)
+      : 0n;
+    message.missed = object.missed ?? false;
     return message;
   },
 };
