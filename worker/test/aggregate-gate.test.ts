@@ -116,7 +116,7 @@ t.test('an update trained on scrambled targets is not applied, an honest one is'
     const commit = sent.at(-1)!;
     commits.push({
       windowId: w, proposer: ME, commitment: Buffer.from(commit.commitment, 'hex'), commitHeight: 121n, revealed: false, resultCid: '', resultHash: Buffer.alloc(0),
-      revealHeight: 0n, excluded: [], lossBase: 0n, lossAggregate: 0n,
+      revealHeight: 0n, excluded: [], lossBase: 0n, lossAggregate: 0n, checkpointCid: '', checkpointHash: Buffer.alloc(0),
     });
     t.equal((await proposerDutyForWindow(deps, windows.get(w)!, 131n)).action, 'revealed');
     const reveal = sent.at(-1)!;

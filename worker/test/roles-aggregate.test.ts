@@ -116,7 +116,7 @@ t.test('commit once, then reveal the committed result', async (t) => {
   // Restart in the commit phase before the chain shows the commit: the journal prevents a second one.
   t.equal((await proposerDutyForWindow(await deps(), win, 122n)).action, 'waiting');
   t.equal(sent.length, 1, 'committed once');
-  commits.push({ windowId: 5n, proposer: ME, commitment: Buffer.from(sent[0].body.commitment, 'hex'), commitHeight: 121n, revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n, excluded: [], lossBase: 0n, lossAggregate: 0n });
+  commits.push({ windowId: 5n, proposer: ME, commitment: Buffer.from(sent[0].body.commitment, 'hex'), commitHeight: 121n, revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n, excluded: [], lossBase: 0n, lossAggregate: 0n, checkpointCid: '', checkpointHash: Buffer.alloc(0) });
 
   t.equal((await proposerDutyForWindow(await deps(), win, 131n)).action, 'revealed');
   t.equal(sent.length, 2);
@@ -235,7 +235,7 @@ t.test('an unserved CID, a garbage file and a delta of another model are exclude
   t.same(agg.inputCids, [f.subs[2], f.subs[1], f.subs[0]].map((s) => s.gradientCid));
 
   // A restarted proposer (a new journal handle) reveals exactly what it committed.
-  f.commits.push({ windowId: 5n, proposer: ME, commitment: Buffer.from(f.sent[0].body.commitment, 'hex'), commitHeight: 121n, revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n, excluded: [], lossBase: 0n, lossAggregate: 0n });
+  f.commits.push({ windowId: 5n, proposer: ME, commitment: Buffer.from(f.sent[0].body.commitment, 'hex'), commitHeight: 121n, revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n, excluded: [], lossBase: 0n, lossAggregate: 0n, checkpointCid: '', checkpointHash: Buffer.alloc(0) });
   t.equal((await proposerDutyForWindow(await f.deps({ store }), f.win, 131n)).action, 'revealed');
   const reveal = f.sent[1].body;
   t.equal(reveal.excluded, `20:${UNAVAILABLE},21:${UNDECODABLE},22:${WRONG_MODEL}`, 'the reveal carries the exclusions');
@@ -251,7 +251,7 @@ t.test('every accepted input bad: the proposer commits and reveals "nothing to a
   await addBadSubmissions(f.store, f.subs);
   t.equal((await proposerDutyForWindow(await f.deps({ fetch: QUICK }), f.win, 121n)).action, 'committed');
   t.match(f.lines.at(-1), /committed "nothing to aggregate" \(all 3 accepted submissions excluded: 20 unavailable, 21 undecodable, 22 wrong-model\)/);
-  f.commits.push({ windowId: 5n, proposer: ME, commitment: Buffer.from(f.sent[0].body.commitment, 'hex'), commitHeight: 121n, revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n, excluded: [], lossBase: 0n, lossAggregate: 0n });
+  f.commits.push({ windowId: 5n, proposer: ME, commitment: Buffer.from(f.sent[0].body.commitment, 'hex'), commitHeight: 121n, revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n, excluded: [], lossBase: 0n, lossAggregate: 0n, checkpointCid: '', checkpointHash: Buffer.alloc(0) });
   t.equal((await proposerDutyForWindow(await f.deps(), f.win, 131n)).action, 'revealed');
   const reveal = f.sent[1].body;
   t.same([reveal.cid, reveal.hash, reveal.excluded], ['', '', `20:${UNAVAILABLE},21:${UNDECODABLE},22:${WRONG_MODEL}`]);

@@ -514,7 +514,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const fetchTimeoutMs = parseUint(o.fetchTimeoutMs, '--fetch-timeout-ms', 3_600_000);
       if (fetchTimeoutMs === 0) throw new Error('--fetch-timeout-ms must be at least 1');
       const { store: ownStore } = await storeFrom(o);
-      const { openSigner, RpcChainReader, RpcChainWriter, proposerDuty, heldOutEvaluator, identityOfVersion, DEFAULT_RETRY, DEFAULT_FETCH } = await chainModules();
+      const { openSigner, RpcChainReader, RpcChainWriter, proposerDuty, heldOutEvaluator, headCheckpointer, identityOfVersion, DEFAULT_RETRY, DEFAULT_FETCH } = await chainModules();
       const fetch = { ...DEFAULT_FETCH, timeoutMs: fetchTimeoutMs };
       const modelFile = await readModelFile(o.model);
       const { signer, address } = await openSigner(o.home, o.key, o.keyringBackend);
@@ -528,20 +528,21 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const ruleOverride = o.rule !== undefined ? rule : undefined;
       // Proof of Learning: the held-out losses, on the CPU compute thread (off the event loop).
       const models = new Map<bigint, LoadedModel>();
-      const evaluator = heldOutEvaluator({
-        bases: new BaseStates(chain, store), evaluate: cpuBackend().evaluate, heldoutChunk: corpusHeldoutChunk, log,
-        loadModel: async (v) => {
-          let m = models.get(v);
-          if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
-          return m;
-        },
-      });
+      const bases = new BaseStates(chain, store, log);
+      const loadModel = async (v: bigint) => {
+        let m = models.get(v);
+        if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
+        return m;
+      };
+      const evaluator = heldOutEvaluator({ bases, evaluate: cpuBackend().evaluate, heldoutChunk: corpusHeldoutChunk, log, loadModel });
+      // Checkpoints (training README "Checkpoints"): a window that carries one gets it from here.
+      const checkpointer = headCheckpointer({ bases, loadModel, store, log });
       if (ruleOverride) log(`warning: --rule ${ruleName(ruleOverride)} overrides the chain's aggregation_rule (training params) in every window; proposers that differ reveal a minority result and are penalised`);
       log(`proposer duty as ${address}, rule ${ruleOverride ? `${ruleName(ruleOverride)} (--rule)` : `from the chain's training params (now ${(await chain.trainingParams()).aggregationRule || 'median'})`}`);
       try {
         const loop = await runRoleLoop({
           name: 'aggregate', once: o.once === true, pollMs, stats, log, formatError, isFatal, idleStatus: 'running',
-          pass: () => proposerDuty({ chain, writer, store, journal, ruleOverride, stats, log, fetch, evaluator }),
+          pass: () => proposerDuty({ chain, writer, store, journal, ruleOverride, stats, log, fetch, evaluator, checkpointer }),
         });
         if (o.once) print(loop.last);
       } finally {
