@@ -726,6 +726,31 @@ export function buildProgram(io: ProgramIo = {}): Command {
       }
     });
 
+  // ---- checkpoint export --------------------------------------------------------------------
+  const checkpoint = program.command('checkpoint').description('head checkpoints of a model version (training README "Checkpoints")');
+  storeOptions(checkpoint.command('export')
+    .description('write a head checkpoint as a Hugging Face PEFT LoRA adapter directory: adapter_config.json, adapter_model.safetensors (float32) and adapter_model.int32.safetensors (the exact integers)')
+    .option('--cid <cid>', 'the checkpoint\'s CID (fetched from the store, checked against the CID)')
+    .option('--file <path>', 'a head-checkpoint file on disk')
+    .option('--state-hash <hex>', 'fail unless the tensors hash to this state hash (the chain\'s, from `r3mesd query training checkpoints`)')
+    .option('--base-model <name>', 'base_model_name_or_path for adapter_config.json (the Hugging Face name of the backbone, when known)')
+    .requiredOption('--out <dir>', 'the directory to write')
+    .addOption(homeOption()))
+    .action(async (o: StoreOpts & { cid?: string; file?: string; stateHash?: string; baseModel?: string; out: string; home: string }) => {
+      if ((o.cid === undefined) === (o.file === undefined)) throw new Error('checkpoint export: give exactly one of --cid CID or --file PATH');
+      const { decodeHeadCheckpoint } = await import('../output/head-checkpoint.ts');
+      const { writePeftDirectory } = await import('../output/peft-export.ts');
+      const { hexToBytes } = await import('@noble/hashes/utils.js');
+      const { parseCid } = await import('../storage/cid.ts');
+      let bytes: Uint8Array;
+      if (o.cid !== undefined) bytes = await (await storeFrom(o)).store.get(parseCid(o.cid));
+      else bytes = readFileSync(o.file!);
+      const cid = o.cid ?? (await cidOf(bytes)).toString();
+      const head = await decodeHeadCheckpoint(bytes, { cid, ...(o.stateHash !== undefined ? { stateHash: hexToBytes(o.stateHash) } : {}) });
+      const files = await writePeftDirectory(o.out, head, cid, { baseModel: o.baseModel });
+      print({ cid, modelVersion: head.model.version, throughWindow: head.throughWindow, windows: head.windows, stateHash: head.stateHash, files });
+    });
+
   // ---- model inspect ------------------------------------------------------------------------
   const model = program.command('model').description('file-backed models: Hugging Face BitNet checkpoints (src/checkpoint/README.md)');
   model.command('inspect')
