@@ -782,8 +782,12 @@ export class TrainingKeeper extends TrainingViewKeeper {
       ]);
       return;
     }
-    let applied = 0n;
-    for (let id = 1n; id <= through; id++) {
+    // Counted from the latest checkpoint below T (still not rolled back: its windows are all still
+    // in the head), so a tally reads only the windows after it, never the chain's whole history.
+    const previous = this.latestCheckpoint(ctx.store, window.modelVersion);
+    const from = previous !== undefined && previous.throughWindow < through ? previous : undefined;
+    let applied = from?.appliedWindows ?? 0n;
+    for (let id = (from?.throughWindow ?? 0n) + 1n; id <= through; id++) {
       const v = this.window(ctx.store, id);
       if (v !== undefined && v.modelVersion === window.modelVersion && v.status === WindowStatus.WINDOW_STATUS_FINALIZED && v.resultCid !== '' && v.rolledBackHeight === 0n) applied += 1n;
     }

@@ -882,3 +882,11 @@ t.test('checkpoints and head_rollback: a rollback before the through window roll
   t.equal(d.training.window(d.store, 4n)!.checkpointThrough, 0n);
   t.end();
 });
+
+t.test('checkpointInterval: 0 … 10^6, default 10; in the governance JSON', (t) => {
+  t.equal(defaultParams().checkpointInterval, 10n);
+  t.doesNotThrow(() => validateParams({ ...defaultParams(), checkpointInterval: 0n }));
+  t.doesNotThrow(() => validateParams({ ...defaultParams(), checkpointInterval: 1_000_000n }));
+  t.throws(() => validateParams({ ...defaultParams(), checkpointInterval: 1_000_001n }), { codespace: 'training', code: 2, message: /checkpointInterval/ });
+  t.end();
+});
