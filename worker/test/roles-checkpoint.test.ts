@@ -183,3 +183,14 @@ t.test('the serving head starts from the latest checkpoint not rolled back; the 
   await t.rejects(decodeHeadCheckpoint(again.bytes, { stateHash: Buffer.alloc(32) }), /state_hash/);
   t.end();
 });
+
+t.test('a chain that cannot list checkpoints: the base is replayed from every window, with a log line', async (t) => {
+  const f = await fixture(t.testdir());
+  const replay = await new BaseStates(f.replayChain, f.store).forWindow(10n, model);
+  const lines: string[] = [];
+  const failing = { window: f.chain.window, checkpoints: async () => { throw new Error('unknown query path'); } };
+  const b = await new BaseStates(failing, f.store, (l) => lines.push(l)).forWindow(10n, model);
+  t.equal(bytesToHex(stateBytes(b.state)), bytesToHex(stateBytes(replay.state)));
+  t.match(lines.join('\n'), /checkpoints could not be listed \(unknown query path\); replaying every window/);
+  t.end();
+});

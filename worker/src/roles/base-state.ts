@@ -138,7 +138,13 @@ export class BaseStates {
    */
   private async start(model: LoadedModel, below: bigint, usable: (c: TrainingCheckpoint) => boolean): Promise<Start> {
     const initial = initAdapter(model.identity.cfg);
-    const listed = this.chain.checkpoints === undefined ? [] : await this.chain.checkpoints(model.identity.version);
+    let listed: TrainingCheckpoint[] = [];
+    try {
+      if (this.chain.checkpoints !== undefined) listed = await this.chain.checkpoints(model.identity.version);
+    } catch (err) {
+      // A node that cannot list them (older, or unreachable for this query): replaying every window gives the same base.
+      this.log(`base state: the chain's checkpoints could not be listed (${(err as Error).message}); replaying every window`);
+    }
     const candidates = listed
       .filter((c) => c.modelVersion === model.identity.version && c.throughWindow < below && usable(c))
       .sort((a, b) => (a.throughWindow > b.throughWindow ? -1 : a.throughWindow < b.throughWindow ? 1 : 0));
