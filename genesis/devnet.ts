@@ -24,6 +24,8 @@ export function applyDevnetTemplate(appState: GenesisAppState, options: DevnetTe
     windowBlocks: String(options.windowBlocks), challengePeriodBlocks: '45', commitPeriodBlocks: '6', revealPeriodBlocks: '6', aggregationProposers: '1',
     // Proof of Learning: one held-out chunk (two forwards of the devnet model, a few seconds on a CPU) fits the 6-block commit phase.
     evalChunks: '1',
+    // Checkpoints (training README "Checkpoints"): every 2 applied windows, so a devnet shows some within minutes.
+    checkpointInterval: '2',
   });
   state.model.versions[0].architecture = DEVNET_ARCHITECTURE;
   // Disputes settle within a few minutes; every window that re-executes a chunk is ≥ 33 blocks, the rule of

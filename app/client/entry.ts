@@ -12,7 +12,7 @@ export { connectQueryClient, connectSigningClient, DEFAULT_GAS_PRICE } from './i
 export * from '../keys/index.ts';
 
 // Rules a client must compute exactly as the chain does.
-export { commitHash, evalChunkSample, gateApplies, type CommittedLosses } from '../../modules/training/assignment.ts';
+export { commitHash, evalChunkSample, gateApplies, type CommittedLosses, type CommittedCheckpoint, NO_CHECKPOINT } from '../../modules/training/assignment.ts';
 export { commitDomain, UNAVAILABLE_RESULT, verificationCommitment } from '../../modules/verification/commitment.ts';
 // PoC: a batch's root, the claim hash, the beacon's sample of a miner's claims (modules/poc/README.md).
 export { batchRoot, CLAIM_DOMAIN, claimHash, COMMIT_DOMAIN, merkleRoot, pocCommitment, samplePositions, SAMPLE_DOMAIN, TRAP_DOMAIN, trapNonces } from '../../modules/poc/claims.ts';

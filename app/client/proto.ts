@@ -32,7 +32,7 @@ export * as verificationTypes from '../../proto/gen/r3mes/verification/v1/types.
 // and its codec, as in proto/gen; unique across the modules except training's `Params`, here
 // `TrainingParams`).
 export {
-  AggregationCommit, Exclusion, ExclusionReason, Params as TrainingParams, Submission, SubmissionStatus, Window, WindowStatus,
+  AggregationCommit, Checkpoint as TrainingCheckpoint, Exclusion, ExclusionReason, Params as TrainingParams, Submission, SubmissionStatus, Window, WindowStatus,
 } from '../../proto/gen/r3mes/training/v1/types.ts';
 export { Dispute, DisputeStage, L1Check, L1Status, PanelSeat } from '../../proto/gen/r3mes/verification/v1/types.ts';
 export { ModelVersion } from '../../proto/gen/r3mes/model/v1/types.ts';

@@ -65,11 +65,35 @@ export const NO_LOSSES: CommittedLosses = { lossBase: 0n, lossAggregate: 0n };
  * sha256(utf8(result_cid) ‖ result_hash ‖ nonce[32] ‖ for each exclusion, ascending by id: u64be(id) ‖ u8(reason)).
  * ‖ (unless both losses are 0) u64be(loss_base) ‖ u64be(loss_aggregate).
  * With no exclusions and no losses this is the original sha256(utf8(result_cid) ‖ result_hash[32] ‖ nonce[32]).
+ * A reveal with a checkpoint (CID and 32-byte state hash) commits to
+ * sha256(utf8("r3mes/training/checkpoint/v1") ‖ utf8(checkpoint_cid) ‖ checkpoint_hash ‖ sha256(the preimage above)).
  * `result_cid` and `result_hash` are both empty only in a "nothing to aggregate" reveal; else the
  * hash is 32 bytes. Exclusions must be strictly ascending by submission id (one encoding per set).
  */
 export function commitHash(
   resultCid: string, resultHash: Uint8Array, nonce: Uint8Array, excluded: readonly CommittedExclusion[] = [], losses: CommittedLosses = NO_LOSSES,
+  checkpoint: CommittedCheckpoint = NO_CHECKPOINT,
+): Uint8Array {
+  const inner = commitPreimage(resultCid, resultHash, nonce, excluded, losses);
+  if (checkpoint.checkpointCid === '' && checkpoint.checkpointHash.length === 0) return sha256(inner);
+  if (checkpoint.checkpointCid === '' || checkpoint.checkpointHash.length !== RESULT_HASH_BYTES) {
+    throw new RangeError(`a checkpoint needs both a CID and a ${RESULT_HASH_BYTES}-byte state hash (or neither)`);
+  }
+  // 28 + 59 + 32 + 32 = 151 bytes: no length the form without a checkpoint can have (README "Commit-reveal").
+  return sha256(concatBytes(utf8ToBytes(CHECKPOINT_COMMIT_DOMAIN), utf8ToBytes(checkpoint.checkpointCid), checkpoint.checkpointHash, sha256(inner)));
+}
+
+/** The checkpoint a reveal carries (README "Checkpoints"); both empty = none. */
+export interface CommittedCheckpoint {
+  readonly checkpointCid: string;
+  readonly checkpointHash: Uint8Array;
+}
+
+export const NO_CHECKPOINT: CommittedCheckpoint = { checkpointCid: '', checkpointHash: new Uint8Array() };
+export const CHECKPOINT_COMMIT_DOMAIN = 'r3mes/training/checkpoint/v1';
+
+function commitPreimage(
+  resultCid: string, resultHash: Uint8Array, nonce: Uint8Array, excluded: readonly CommittedExclusion[], losses: CommittedLosses,
 ): Uint8Array {
   const nothing = resultCid === '' && resultHash.length === 0;
   if (!nothing && resultHash.length !== RESULT_HASH_BYTES) throw new RangeError(`result hash must be ${RESULT_HASH_BYTES} bytes (or empty with an empty result CID)`);
@@ -86,7 +110,7 @@ export function commitHash(
     if (value < 0n || value >= 1n << 64n) throw new RangeError(`${what} ${value} is not a u64`);
   }
   if (losses.lossBase !== 0n || losses.lossAggregate !== 0n) parts.push(u64be(losses.lossBase), u64be(losses.lossAggregate));
-  return sha256(concatBytes(...parts));
+  return concatBytes(...parts);
 }
 
 const EVAL_DOMAIN = 'r3mes/training/eval/v1';

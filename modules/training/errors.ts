@@ -73,4 +73,8 @@ export const trainingErrors = {
   lossesMismatch: registerError(TRAINING_CODESPACE, 31, 'held-out losses do not fit the reveal'),
   /** A head rollback to a window that is not an applied, finalized window of the active version still in the head. */
   invalidRollback: registerError(TRAINING_CODESPACE, 32, 'invalid head rollback'),
+  /** A reveal carries a checkpoint (CID or state hash) in a window that carries none, or only half of one. */
+  unexpectedCheckpoint: registerError(TRAINING_CODESPACE, 33, 'checkpoint does not fit the window'),
+  /** No checkpoint (not rolled back) of the model version: query LatestCheckpoint. */
+  checkpointNotFound: registerError(TRAINING_CODESPACE, 34, 'checkpoint not found'),
 } as const;

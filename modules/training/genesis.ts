@@ -10,11 +10,11 @@ import { contentCidProblem } from '../../app/core/cid.ts';
 import { trainingErrors } from './errors.ts';
 import type { TrainingKeeper, TrainingViewKeeper } from './keeper.ts';
 import { defaultParams, validateParams } from './params.ts';
-import { EXCLUSION_REASON_NAMES, isNothingToAggregate, validateExclusions } from './validate.ts';
+import { EXCLUSION_REASON_NAMES, isNothingToAggregate, validateExclusions, validateRevealedCheckpoint } from './validate.ts';
 
 export function defaultGenesis(): GenesisState {
   return {
-    params: defaultParams(), nextWindowId: 1n, nextSubmissionId: 1n, nextOpenHeight: 1n, windows: [], submissions: [], commits: [],
+    params: defaultParams(), nextWindowId: 1n, nextSubmissionId: 1n, nextOpenHeight: 1n, windows: [], submissions: [], commits: [], checkpoints: [],
   };
 }
 
@@ -45,6 +45,7 @@ export function initGenesis(training: TrainingKeeper, store: KVStore, genesis: G
       throw bad(`${at}: eval_chunks must be ascending, distinct, below heldout_chunk_count`);
     }
     if (window.seed.length !== 32) throw bad(`${at}: seed must be 32 bytes`);
+    if (window.checkpointThrough >= window.id) throw bad(`${at}: checkpoint_through must be an earlier window (or 0)`);
     if (window.subnetCount < 1n || window.chunkCount < 1n || window.maxSubmissionsPerMiner < 1n) throw bad(`${at}: subnet_count, chunk_count and max_submissions_per_miner must be positive`);
     if (!(window.openHeight < window.collectEndHeight && window.collectEndHeight <= window.commitStartHeight
       && window.commitStartHeight < window.revealStartHeight && window.revealStartHeight < window.revealEndHeight)) {
@@ -104,15 +105,31 @@ export function initGenesis(training: TrainingKeeper, store: KVStore, genesis: G
       if (!nothing && (contentCidProblem(commit.resultCid) !== undefined || commit.resultHash.length !== 32)) throw bad(`${at}: bad revealed result`);
       if (nothing && commit.excluded.length === 0) throw bad(`${at}: a reveal without a result must exclude the accepted submissions`);
       if (nothing && (commit.lossBase !== 0n || commit.lossAggregate !== 0n)) throw bad(`${at}: a reveal without a result has no held-out losses`);
+      if (commit.checkpointCid !== '' && window.checkpointThrough === 0n) throw bad(`${at}: a checkpoint revealed in a window that carries none`);
       try {
         validateExclusions(commit.excluded);
+        validateRevealedCheckpoint(commit);
       } catch (error) {
         throw bad(`${at}: ${(error as Error).message}`);
       }
-    } else if (commit.excluded.length > 0 || commit.resultCid !== '' || commit.resultHash.length > 0 || commit.lossBase !== 0n || commit.lossAggregate !== 0n) {
+    } else if (commit.excluded.length > 0 || commit.resultCid !== '' || commit.resultHash.length > 0 || commit.lossBase !== 0n || commit.lossAggregate !== 0n
+      || commit.checkpointCid !== '' || commit.checkpointHash.length > 0) {
       throw bad(`${at}: an unrevealed commit has no result or exclusions`);
     }
     training.setCommit(store, commit);
+  }
+
+  let previousCheckpoint = '';
+  for (const checkpoint of genesis.checkpoints) {
+    const at = `checkpoint of model version ${checkpoint.modelVersion} through window ${checkpoint.throughWindow}`;
+    const key = `${checkpoint.modelVersion.toString().padStart(20, '0')}/${checkpoint.throughWindow.toString().padStart(20, '0')}`;
+    if (key <= previousCheckpoint) throw bad(`${at}: checkpoints must be sorted by (model_version, through_window) and unique`);
+    previousCheckpoint = key;
+    if (checkpoint.modelVersion < 1n || checkpoint.throughWindow < 1n || checkpoint.throughWindow >= genesis.nextWindowId) throw bad(`${at}: model_version ≥ 1 and a through_window below next_window_id`);
+    const problem = contentCidProblem(checkpoint.cid);
+    if (problem !== undefined) throw bad(`${at}: ${problem}`);
+    if (checkpoint.stateHash.length !== 32) throw bad(`${at}: state_hash must be 32 bytes`);
+    training.setCheckpoint(store, checkpoint);
   }
 
   training.setParams(store, genesis.params);
@@ -132,5 +149,6 @@ export function exportGenesis(training: TrainingViewKeeper, store: KVStore): Gen
     windows: [...training.windows(store)],
     submissions: [...training.submissions(store)],
     commits: [...training.allCommits(store)],
+    checkpoints: [...training.checkpoints(store)],
   };
 }

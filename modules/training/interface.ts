@@ -10,6 +10,7 @@ import {
   QuerySubmissionRequest, QuerySubmissionResponse, QueryWindowRequest, QueryWindowResponse,
   QueryWindowSubmissionsRequest, QueryWindowSubmissionsResponse, QueryWindowsRequest, QueryWindowsResponse,
   QueryMinerSubmissionsRequest, QueryMinerSubmissionsResponse,
+  QueryCheckpointsRequest, QueryCheckpointsResponse, QueryLatestCheckpointRequest, QueryLatestCheckpointResponse,
 } from '../../proto/gen/r3mes/training/v1/query.ts';
 import { pageRequestMessage } from '../../app/core/pagination.ts';
 import { MsgCommitAggregation, MsgRevealAggregation, MsgSubmitGradient } from '../../proto/gen/r3mes/training/v1/tx.ts';
@@ -83,6 +84,8 @@ export const trainingInterface: ModuleInterface = {
       description: 'Reveal the committed aggregation result (result-cid and result-hash "" with every accepted submission excluded: nothing to aggregate)',
       args: ['window-id', 'result-cid', 'result-hash', 'nonce'],
       options: [
+        { name: 'checkpoint-cid', description: 'the committed checkpoint CID, in a window that carries a checkpoint (README "Checkpoints")', default: '' },
+        { name: 'checkpoint-hash', description: 'the committed checkpoint state hash (hex)', default: '' },
         { name: 'excluded', description: 'accepted submissions left out, ascending: ID:REASON,… with REASON unavailable, undecodable or wrong-model', default: '' },
         { name: 'loss-base', description: 'committed held-out loss of the window\'s base, Q16 nats per byte (Proof of Learning; 0 in a window without eval_chunks)', default: '0' },
         { name: 'loss-aggregate', description: 'committed held-out loss of base + result, Q16 nats per byte', default: '0' },
@@ -95,6 +98,8 @@ export const trainingInterface: ModuleInterface = {
         excluded: exclusionsArg(options.excluded ?? ''),
         lossBase: uintArg(options['loss-base'] ?? '0', 'loss-base'),
         lossAggregate: uintArg(options['loss-aggregate'] ?? '0', 'loss-aggregate'),
+        checkpointCid: options['checkpoint-cid'] ?? '',
+        checkpointHash: (options['checkpoint-hash'] ?? '') === '' ? Buffer.alloc(0) : hexArg(options['checkpoint-hash'] ?? '', 'checkpoint-hash'),
       }),
     },
   ],
@@ -134,6 +139,19 @@ export const trainingInterface: ModuleInterface = {
         (bytes) => QueryAggregationResponse.toJSON(QueryAggregationResponse.decode(bytes))),
       paginated: true,
     },
+    {
+      ...route('checkpoints', 'Checkpoints of the model head by (model version, through window) (--model_version V: one version)', [], QUERY_PATHS.checkpoints, '/r3mes/training/v1/checkpoints',
+        (_, input) => QueryCheckpointsRequest.encode({
+          modelVersion: uintArg(input?.filters?.model_version ?? '0', 'model_version'), pagination: pageRequestMessage(input?.pagination),
+        }).finish(),
+        (bytes) => QueryCheckpointsResponse.toJSON(QueryCheckpointsResponse.decode(bytes))),
+      paginated: true,
+      filters: [{ name: 'model_version', description: 'only checkpoints of this model version (0 or absent: every version)' }],
+    },
+    route('latest-checkpoint', 'The latest checkpoint of a model version that is not rolled back (training 34 when none)', ['model_version'], QUERY_PATHS.latestCheckpoint,
+      '/r3mes/training/v1/models/{model_version}/latest_checkpoint',
+      (args) => QueryLatestCheckpointRequest.encode({ modelVersion: uintArg(args.model_version, 'model_version') }).finish(),
+      (bytes) => QueryLatestCheckpointResponse.toJSON(QueryLatestCheckpointResponse.decode(bytes))),
     route('assignment', 'Subnet, next ordinal and chunk a miner must train in a window', ['window_id', 'miner'], QUERY_PATHS.assignment, '/r3mes/training/v1/windows/{window_id}/assignment/{miner}',
       (args) => QueryAssignmentRequest.encode({ windowId: uintArg(args.window_id, 'window_id'), miner: args.miner ?? '' }).finish(),
       (bytes) => QueryAssignmentResponse.toJSON(QueryAssignmentResponse.decode(bytes))),

@@ -6,7 +6,7 @@ import { prefixStore } from '../../app/core/store/prefix.ts';
 import { bytesEqual, concatBytes, readU64be, toHex, u64be, utf8 } from '../../app/core/bytes.ts';
 import type { MsgCommitAggregation, MsgRevealAggregation, MsgSubmitGradient } from '../../proto/gen/r3mes/training/v1/tx.ts';
 import {
-  AggregationCommit, type Exclusion, ExclusionReason, Params, Schedule, Submission, SubmissionStatus, Window, WindowStatus,
+  AggregationCommit, Checkpoint, type Exclusion, ExclusionReason, Params, Schedule, Submission, SubmissionStatus, Window, WindowStatus,
 } from '../../proto/gen/r3mes/training/v1/types.ts';
 import { assignedChunk, commitHash, evalChunkSample, gateApplies } from './assignment.ts';
 import { trainingErrors } from './errors.ts';
@@ -43,6 +43,12 @@ const keys = {
   commit: (windowId: bigint, proposer: string) => concatBytes(utf8('a/'), u64be(windowId), utf8(proposer)),
   commitPrefix: (windowId: bigint) => concatBytes(utf8('a/'), u64be(windowId)),
   commitAllPrefix: utf8('a/'),
+  /** Checkpoints: u64be(model version) ‖ u64be(through window) → Checkpoint. */
+  checkpoint: (version: bigint, through: bigint) => concatBytes(utf8('k/'), u64be(version), u64be(through)),
+  checkpointPrefix: (version: bigint) => concatBytes(utf8('k/'), u64be(version)),
+  checkpointAllPrefix: utf8('k/'),
+  /** The latest checkpoint of a version not rolled back: u64be(version) → u64be(through window); derived. */
+  latestCheckpoint: (version: bigint) => concatBytes(utf8('l/'), u64be(version)),
 };
 
 export const PROPOSER_DRAW_PURPOSE = 'aggregation-proposer';
@@ -223,6 +229,32 @@ export class TrainingViewKeeper {
     return undefined;
   }
 
+  checkpoint(store: KVStore, modelVersion: bigint, throughWindow: bigint): Checkpoint | undefined {
+    if (modelVersion < 0n || modelVersion >= 1n << 64n || throughWindow < 0n || throughWindow >= 1n << 64n) return undefined;
+    const raw = this.view(store).get(keys.checkpoint(modelVersion, throughWindow));
+    return raw === undefined ? undefined : Checkpoint.decode(raw);
+  }
+
+  /** Every checkpoint, by (model version, through window). */
+  *checkpoints(store: KVStore): IterableIterator<Checkpoint> {
+    for (const [, value] of this.view(store).iterate(keys.checkpointAllPrefix)) yield Checkpoint.decode(value);
+  }
+
+  /** The latest checkpoint of `modelVersion` not rolled back (README "Checkpoints"), if any. */
+  latestCheckpoint(store: KVStore, modelVersion: bigint): Checkpoint | undefined {
+    if (modelVersion < 0n || modelVersion >= 1n << 64n) return undefined;
+    const raw = this.view(store).get(keys.latestCheckpoint(modelVersion));
+    return raw === undefined ? undefined : this.checkpoint(store, modelVersion, readU64be(raw));
+  }
+
+  /** A page of the checkpoints of `modelVersion` (0: every version), by (version, through window); key: u64be(version) ‖ u64be(through). */
+  checkpointsPage(store: KVStore, modelVersion: bigint, page: PageRequest | undefined): Page<Checkpoint> {
+    if (modelVersion === 0n) {
+      return paginate(underPrefix(this.view(store), keys.checkpointAllPrefix), page, (_, value) => Checkpoint.decode(value), { keyLength: 16, keyMeaning: 'u64be model version ‖ u64be through window' });
+    }
+    return paginate(underPrefix(this.view(store), keys.checkpointPrefix(modelVersion)), page, (_, value) => Checkpoint.decode(value), { keyLength: 8, keyMeaning: 'a u64be through window' });
+  }
+
   protected requireSubmission(store: KVStore, submissionId: bigint): Submission {
     const submission = this.submission(store, submissionId);
     if (submission === undefined) throw trainingErrors.submissionNotFound(`submission ${submissionId}`);
@@ -304,6 +336,23 @@ export class TrainingKeeper extends TrainingViewKeeper {
 
   setCommit(store: KVStore, commit: AggregationCommit): void {
     this.view(store).set(keys.commit(commit.windowId, commit.proposer), AggregationCommit.encode(commit).finish());
+  }
+
+  /** Writes a checkpoint and keeps the version's latest-checkpoint pointer in step. */
+  setCheckpoint(store: KVStore, checkpoint: Checkpoint): void {
+    this.view(store).set(keys.checkpoint(checkpoint.modelVersion, checkpoint.throughWindow), Checkpoint.encode(checkpoint).finish());
+    this.refreshLatestCheckpoint(store, checkpoint.modelVersion);
+  }
+
+  /** The latest checkpoint pointer of a version: the highest through window not rolled back (a scan: at writes only). */
+  private refreshLatestCheckpoint(store: KVStore, modelVersion: bigint): void {
+    let latest: bigint | undefined;
+    for (const [, value] of this.view(store).iterate(keys.checkpointPrefix(modelVersion))) {
+      const checkpoint = Checkpoint.decode(value);
+      if (checkpoint.rolledBackHeight === 0n) latest = checkpoint.throughWindow;
+    }
+    if (latest === undefined) this.view(store).delete(keys.latestCheckpoint(modelVersion));
+    else this.view(store).set(keys.latestCheckpoint(modelVersion), u64be(latest));
   }
 
   // ---------------------------------------------------------------- messages
@@ -390,6 +439,7 @@ export class TrainingKeeper extends TrainingViewKeeper {
     this.setCommit(store, {
       windowId: window.id, proposer: msg.proposer, commitment: Buffer.from(msg.commitment), commitHeight: ctx.height,
       revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n, excluded: [], lossBase: 0n, lossAggregate: 0n,
+      checkpointCid: '', checkpointHash: Buffer.alloc(0),
     });
     ctx.events.emit('aggregation_commit', [
       ['window', window.id.toString()],
@@ -409,15 +459,18 @@ export class TrainingKeeper extends TrainingViewKeeper {
     const commit = this.commit(store, window.id, msg.proposer);
     if (commit === undefined) throw trainingErrors.noCommitment(`${msg.proposer} did not commit in window ${window.id}`);
     if (commit.revealed) throw trainingErrors.alreadyRevealed(`${msg.proposer} in window ${window.id}`);
-    if (!bytesEqual(commitHash(msg.resultCid, msg.resultHash, msg.nonce, msg.excluded, msg), commit.commitment)) {
-      throw trainingErrors.commitmentMismatch(`sha256(result_cid ‖ result_hash ‖ nonce ‖ exclusions ‖ losses) of ${msg.proposer} in window ${window.id}`);
+    if (!bytesEqual(commitHash(msg.resultCid, msg.resultHash, msg.nonce, msg.excluded, msg, msg), commit.commitment)) {
+      throw trainingErrors.commitmentMismatch(`sha256(result_cid ‖ result_hash ‖ nonce ‖ exclusions ‖ losses ‖ checkpoint) of ${msg.proposer} in window ${window.id}`);
     }
     this.checkExclusions(store, window, msg);
     this.checkLosses(window, msg);
+    if (msg.checkpointCid !== '' && window.checkpointThrough === 0n) {
+      throw trainingErrors.unexpectedCheckpoint(`window ${window.id} carries no checkpoint: reveal it without checkpoint_cid and checkpoint_hash`);
+    }
     const excluded: Exclusion[] = msg.excluded.map(({ submissionId, reason }) => ({ submissionId, reason }));
     this.setCommit(store, {
       ...commit, revealed: true, resultCid: msg.resultCid, resultHash: Buffer.from(msg.resultHash), revealHeight: ctx.height, excluded,
-      lossBase: msg.lossBase, lossAggregate: msg.lossAggregate,
+      lossBase: msg.lossBase, lossAggregate: msg.lossAggregate, checkpointCid: msg.checkpointCid, checkpointHash: Buffer.from(msg.checkpointHash),
     });
     ctx.events.emit('aggregation_reveal', [
       ['window', window.id.toString()],
@@ -427,6 +480,7 @@ export class TrainingKeeper extends TrainingViewKeeper {
       ['excluded', excluded.map((x) => `${x.submissionId}:${EXCLUSION_REASON_NAMES[x.reason]}`).join(','), false],
       ['loss_base', msg.lossBase.toString(), false],
       ['loss_aggregate', msg.lossAggregate.toString(), false],
+      ['checkpoint_cid', msg.checkpointCid, false],
     ]);
   }
 
@@ -524,11 +578,23 @@ export class TrainingKeeper extends TrainingViewKeeper {
       this.setWindow(store, window);
       marked.push(id);
     }
+    // A checkpoint that includes a window after to_window would bring it back: it is rolled back
+    // too, and the latest checkpoint becomes the newest one through ≤ to_window (README "Checkpoints").
+    const markedCheckpoints: bigint[] = [];
+    for (const [, value] of this.view(store).iterate(keys.checkpointPrefix(active.number))) {
+      const checkpoint = Checkpoint.decode(value);
+      if (checkpoint.throughWindow <= toWindow || checkpoint.rolledBackHeight !== 0n) continue;
+      checkpoint.rolledBackHeight = height;
+      this.view(store).set(keys.checkpoint(checkpoint.modelVersion, checkpoint.throughWindow), Checkpoint.encode(checkpoint).finish());
+      markedCheckpoints.push(checkpoint.throughWindow);
+    }
+    if (markedCheckpoints.length > 0) this.refreshLatestCheckpoint(store, active.number);
     events.emit('head_rolled_back', [
       ['to_window', toWindow.toString()],
       ['proposal_id', proposalId.toString()],
       ['model_version', active.number.toString()],
       ['windows', marked.join(','), false],
+      ['checkpoints', markedCheckpoints.join(','), false],
     ]);
     return marked;
   }
@@ -602,7 +668,7 @@ export class TrainingKeeper extends TrainingViewKeeper {
       evalChunkCount: params.evalChunks,
       heldoutChunkCount: dataset !== undefined && dataset.heldOutChunkCount > 0n && dataset.heldOutChunkCount < params.heldoutChunkCount ? dataset.heldOutChunkCount : params.heldoutChunkCount,
       minImprovement: params.minImprovement,
-      evalChunks: [], lossBase: 0n, lossAggregate: 0n, rolledBackHeight: 0n,
+      evalChunks: [], lossBase: 0n, lossAggregate: 0n, rolledBackHeight: 0n, checkpointThrough: 0n,
     };
     this.setWindow(ctx.store, window);
     schedule.nextWindowId = id + 1n;
@@ -652,6 +718,7 @@ export class TrainingKeeper extends TrainingViewKeeper {
     if (window.evalChunkCount > 0n && window.evalChunkCount <= window.heldoutChunkCount) {
       window.evalChunks = evalChunkSample(this.deps.drawer.seed(ctx), window.id, window.evalChunkCount, window.heldoutChunkCount);
     }
+    window.checkpointThrough = this.dueCheckpoint(store, window);
     this.setWindow(store, window);
     ctx.events.emit('aggregation_started', [
       ['window', window.id.toString()],
@@ -662,10 +729,81 @@ export class TrainingKeeper extends TrainingViewKeeper {
       ['reveal_start_height', window.revealStartHeight.toString()],
       ['reveal_end_height', window.revealEndHeight.toString()],
       ['eval_chunks', window.evalChunks.join(','), false],
+      ['checkpoint_through', window.checkpointThrough.toString(), false],
     ]);
     for (const proposer of window.proposers) {
       ctx.events.emit('aggregation_proposer', [['window', window.id.toString()], ['proposer', proposer]]);
     }
+  }
+
+  /**
+   * The checkpoint a window starting its aggregation carries (README "Checkpoints"): the window id
+   * T of the `checkpoint_interval`-th applied (FINALIZED with a result, not rolled back) window of
+   * its model version after the version's latest checkpoint, when every window of the version up
+   * to T is closed and no other aggregating window already carries one of this version; else 0.
+   * It reads the windows after the latest checkpoint only.
+   */
+  private dueCheckpoint(store: KVStore, carrier: Window): bigint {
+    const interval = this.params(store).checkpointInterval;
+    if (interval === 0n) return 0n;
+    for (const id of this.aggregatingWindowIds(store)) {
+      if (id === carrier.id) continue;
+      const other = this.window(store, id);
+      if (other !== undefined && other.checkpointThrough !== 0n && other.modelVersion === carrier.modelVersion) return 0n;
+    }
+    let applied = 0n;
+    for (let id = (this.latestCheckpoint(store, carrier.modelVersion)?.throughWindow ?? 0n) + 1n; id < carrier.id; id++) {
+      const window = this.window(store, id);
+      if (window === undefined || window.modelVersion !== carrier.modelVersion) continue;
+      if (window.status === WindowStatus.WINDOW_STATUS_COLLECTING || window.status === WindowStatus.WINDOW_STATUS_AGGREGATING) return 0n;
+      if (window.status !== WindowStatus.WINDOW_STATUS_FINALIZED || window.resultCid === '' || window.rolledBackHeight !== 0n) continue;
+      applied += 1n;
+      if (applied === interval) return id;
+    }
+    return 0n;
+  }
+
+  /**
+   * At the tally of a window that carries a checkpoint, with a majority (README "Checkpoints"):
+   * the majority's checkpoint is recorded unless it is empty (the proposers published none: the
+   * next window carries the duty again) or a governance rollback has since taken its through
+   * window out of the head (event `checkpoint_dropped`; the duty is recomputed from the new head).
+   */
+  private recordCheckpoint(ctx: Context, window: Window, majority: { cid: string; checkpointCid: string; checkpointHash: Uint8Array }): void {
+    const through = window.checkpointThrough;
+    if (through === 0n || majority.checkpointCid === '') return;
+    const last = this.window(ctx.store, through);
+    if (last === undefined || last.rolledBackHeight !== 0n) {
+      ctx.events.emit('checkpoint_dropped', [
+        ['model_version', window.modelVersion.toString()],
+        ['through_window', through.toString()],
+        ['carrier_window', window.id.toString()],
+        ['reason', `window ${through} was rolled back`, false],
+      ]);
+      return;
+    }
+    // Counted from the latest checkpoint below T (still not rolled back: its windows are all still
+    // in the head), so a tally reads only the windows after it, never the chain's whole history.
+    const previous = this.latestCheckpoint(ctx.store, window.modelVersion);
+    const from = previous !== undefined && previous.throughWindow < through ? previous : undefined;
+    let applied = from?.appliedWindows ?? 0n;
+    for (let id = (from?.throughWindow ?? 0n) + 1n; id <= through; id++) {
+      const v = this.window(ctx.store, id);
+      if (v !== undefined && v.modelVersion === window.modelVersion && v.status === WindowStatus.WINDOW_STATUS_FINALIZED && v.resultCid !== '' && v.rolledBackHeight === 0n) applied += 1n;
+    }
+    const checkpoint: Checkpoint = {
+      modelVersion: window.modelVersion, throughWindow: through, cid: majority.checkpointCid, stateHash: Buffer.from(majority.checkpointHash),
+      height: ctx.height, carrierWindow: window.id, appliedWindows: applied, rolledBackHeight: 0n,
+    };
+    this.setCheckpoint(ctx.store, checkpoint);
+    ctx.events.emit('checkpoint_recorded', [
+      ['model_version', checkpoint.modelVersion.toString()],
+      ['through_window', through.toString()],
+      ['cid', checkpoint.cid],
+      ['carrier_window', window.id.toString()],
+      ['state_hash', toHex(checkpoint.stateHash), false],
+      ['applied_windows', applied.toString(), false],
+    ]);
   }
 
   /**
@@ -676,16 +814,20 @@ export class TrainingKeeper extends TrainingViewKeeper {
    */
   private tally(ctx: Context, window: Window): void {
     const commits = new Map(this.commits(ctx.store, window.id).map((commit) => [commit.proposer, commit]));
-    const groups: Array<{ cid: string; hash: Uint8Array; key: string; excluded: Exclusion[]; lossBase: bigint; lossAggregate: bigint; proposers: string[] }> = [];
+    const groups: Array<{
+      cid: string; hash: Uint8Array; key: string; excluded: Exclusion[]; lossBase: bigint; lossAggregate: bigint;
+      checkpointCid: string; checkpointHash: Uint8Array; proposers: string[];
+    }> = [];
     for (const proposer of window.proposers) {
       const commit = commits.get(proposer);
       if (commit === undefined || !commit.revealed) continue;
       // Identical = same result, same exclusions AND same held-out losses.
-      const key = `${exclusionKey(commit.excluded)}|${commit.lossBase}|${commit.lossAggregate}`;
+      const key = `${exclusionKey(commit.excluded)}|${commit.lossBase}|${commit.lossAggregate}|${commit.checkpointCid}|${toHex(commit.checkpointHash)}`;
       const group = groups.find((g) => g.cid === commit.resultCid && bytesEqual(g.hash, commit.resultHash) && g.key === key);
       if (group === undefined) {
         groups.push({
-          cid: commit.resultCid, hash: commit.resultHash, key, excluded: commit.excluded, lossBase: commit.lossBase, lossAggregate: commit.lossAggregate, proposers: [proposer],
+          cid: commit.resultCid, hash: commit.resultHash, key, excluded: commit.excluded, lossBase: commit.lossBase, lossAggregate: commit.lossAggregate,
+          checkpointCid: commit.checkpointCid, checkpointHash: commit.checkpointHash, proposers: [proposer],
         });
       } else group.proposers.push(proposer);
     }
@@ -707,6 +849,7 @@ export class TrainingKeeper extends TrainingViewKeeper {
       return;
     }
     window.excludedCount = this.exclude(ctx, window, majority.excluded);
+    this.recordCheckpoint(ctx, window, majority);
     if (isNothingToAggregate({ resultCid: majority.cid, resultHash: majority.hash })) {
       this.fail(ctx, window, 'all inputs excluded', true);
       return;

@@ -7,6 +7,7 @@ import {
   QueryCurrentWindowResponse, QueryParamsResponse, QuerySubmissionRequest, QuerySubmissionResponse,
   QueryWindowRequest, QueryWindowResponse, QueryWindowSubmissionsRequest, QueryWindowSubmissionsResponse,
   QueryWindowsRequest, QueryWindowsResponse, QueryMinerSubmissionsRequest, QueryMinerSubmissionsResponse,
+  QueryCheckpointsRequest, QueryCheckpointsResponse, QueryLatestCheckpointRequest, QueryLatestCheckpointResponse,
 } from '../../proto/gen/r3mes/training/v1/query.ts';
 import { WindowStatus } from '../../proto/gen/r3mes/training/v1/types.ts';
 import { trainingErrors } from './errors.ts';
@@ -25,6 +26,8 @@ export const QUERY_PATHS = {
   assignment: '/r3mes.training.v1.Query/Assignment',
   windows: '/r3mes.training.v1.Query/Windows',
   minerSubmissions: '/r3mes.training.v1.Query/MinerSubmissions',
+  checkpoints: '/r3mes.training.v1.Query/Checkpoints',
+  latestCheckpoint: '/r3mes.training.v1.Query/LatestCheckpoint',
 } as const;
 
 /** The `status` filter of the windows list (empty or "all": every window). */
@@ -101,6 +104,17 @@ export function trainingModule(training: TrainingKeeper): AppModule<unknown> {
         decodeAddress(miner, 'miner');
         const page = training.minerSubmissionsPage(store, miner, pagination);
         return QueryMinerSubmissionsResponse.encode({ submissions: page.items, pagination: page.pagination }).finish();
+      },
+      [QUERY_PATHS.checkpoints]: (store, data) => {
+        const { modelVersion, pagination } = QueryCheckpointsRequest.decode(data);
+        const page = training.checkpointsPage(store, modelVersion, pagination);
+        return QueryCheckpointsResponse.encode({ checkpoints: page.items, pagination: page.pagination }).finish();
+      },
+      [QUERY_PATHS.latestCheckpoint]: (store, data) => {
+        const { modelVersion } = QueryLatestCheckpointRequest.decode(data);
+        const checkpoint = training.latestCheckpoint(store, modelVersion);
+        if (checkpoint === undefined) throw trainingErrors.checkpointNotFound(`model version ${modelVersion} has no checkpoint that is not rolled back`);
+        return QueryLatestCheckpointResponse.encode({ checkpoint }).finish();
       },
       [QUERY_PATHS.assignment]: (store, data) => {
         const { windowId, miner } = QueryAssignmentRequest.decode(data);

@@ -38,6 +38,9 @@ export function defaultParams(): Params {
     evalChunks: 4n,
     heldoutChunkCount: 303n,
     minImprovement: 0n,
+    // Checkpoints (README "Checkpoints"): a consolidated head every 10 applied windows bounds a new
+    // worker's start-up to at most ~10 aggregates to fetch (the devnet genesis uses 2).
+    checkpointInterval: 10n,
   };
 }
 
@@ -54,6 +57,7 @@ const RANGES: Record<string, readonly [bigint, bigint]> = {
   evalChunks: [0n, MAX_EVAL_CHUNKS],
   heldoutChunkCount: [1n, 1n << 40n],
   minImprovement: [0n, MAX_MIN_IMPROVEMENT],
+  checkpointInterval: [0n, 1_000_000n],
 };
 /**
  * How many windows before the collecting one may still be aggregating: `r3mes-worker aggregate`

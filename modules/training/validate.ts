@@ -72,5 +72,21 @@ export function validateRevealAggregation(msg: MsgRevealAggregation): Uint8Array
   }
   if (msg.nonce.length !== NONCE_BYTES) throw trainingErrors.invalidNonce(`nonce is ${msg.nonce.length} bytes, must be ${NONCE_BYTES}`);
   validateExclusions(msg.excluded);
+  validateRevealedCheckpoint(msg);
   return proposer;
+}
+
+/**
+ * A reveal's checkpoint fields (README "Checkpoints"): both empty (none), or a content CID (11)
+ * and a 32-byte state hash (15); one without the other is 33.
+ */
+export function validateRevealedCheckpoint(msg: { readonly checkpointCid: string; readonly checkpointHash: Uint8Array }): void {
+  const cid = msg.checkpointCid ?? '';
+  const hash = msg.checkpointHash ?? new Uint8Array();
+  if (cid === '' && hash.length === 0) return;
+  if (cid === '' || hash.length === 0) {
+    throw trainingErrors.unexpectedCheckpoint(`a checkpoint needs both checkpoint_cid and checkpoint_hash (got ${cid === '' ? 'a hash without a CID' : 'a CID without a hash'})`);
+  }
+  requireCid(cid, 'checkpoint_cid');
+  requireHash(hash, 'checkpoint_hash');
 }

@@ -24,6 +24,7 @@ import { ROOT } from '../helpers/devnode.ts';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { initAdapter } from '../../worker/src/model/adapter.ts';
 import { decodeDelta } from '../../worker/src/output/delta.ts';
+import { decodeHeadCheckpoint } from '../../worker/src/output/head-checkpoint.ts';
 import { stateHash } from '../../worker/src/train/hash.ts';
 import { type AbciEvent, DENOM, amountOf, attrs, processesMentioning, sleep, startDevnetRun } from '../helpers/devnet-run.ts';
 import { parseExposition, type Exposition } from '../../worker/test/helpers/prometheus.ts';
@@ -335,6 +336,31 @@ t.test('npm run devnet: windows open and close, the miner is paid, supply is exa
   t.equal(minerQuota, BigInt(current.maxSubmissionsPerMiner), `with compute weight the miner may train the window's cap: ${minerQuota} chunks`);
   t.equal(otherQuota, BigInt(pocParams.unweightedChunkQuota), `a key without weight: ${otherQuota}`);
   t.ok(minerQuota > otherQuota, 'compute weight buys more chunks');
+
+  // --- Checkpoints (training README "Checkpoints"; the devnet's checkpoint_interval is 2): after two
+  // applied windows a carrier window's aggregator publishes the head by CID and the chain records
+  // it; its bytes match the CID and the state hash, and `checkpoint export` makes a PEFT directory.
+  type CheckpointJson = { modelVersion: string; throughWindow: string; cid: string; stateHash: string; appliedWindows: string; carrierWindow: string };
+  let checkpoint: CheckpointJson | undefined;
+  for (const deadline = Date.now() + 5 * 60_000; checkpoint === undefined; await sleep(2000)) {
+    if (Date.now() > deadline) throw new Error(`no checkpoint was recorded within 5 minutes:\n${run.output}`);
+    checkpoint = (await rest<{ checkpoints?: CheckpointJson[] }>('/r3mes/training/v1/checkpoints?model_version=1').catch(() => ({ checkpoints: [] }))).checkpoints?.[0];
+  }
+  const latest = await rest<{ checkpoint: CheckpointJson }>('/r3mes/training/v1/models/1/latest_checkpoint');
+  t.ok(BigInt(latest.checkpoint.throughWindow) >= BigInt(checkpoint.throughWindow), 'LatestCheckpoint answers');
+  const headBytes = new Uint8Array(await (await fetch(`${run.gatewayUrl}/ipfs/${checkpoint.cid}`)).arrayBuffer());
+  const headFile = await decodeHeadCheckpoint(headBytes, { cid: checkpoint.cid, stateHash: Buffer.from(checkpoint.stateHash, 'base64') });
+  t.equal(headFile.throughWindow.toString(), checkpoint.throughWindow, `checkpoint through window ${checkpoint.throughWindow} (carried by window ${checkpoint.carrierWindow}): served, its CID and state hash check`);
+  t.equal(String(headFile.windows.length), checkpoint.appliedWindows, 'it holds the applied windows the chain counted');
+  const peftDir = mkdtempSync(join(tmpdir(), 'r3mes-peft-'));
+  t.teardown(() => rmSync(peftDir, { recursive: true, force: true }));
+  const exported = await new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+    const { NODE_OPTIONS: _tapLoader, ...env } = process.env;
+    execFile(join(ROOT, 'worker', 'bin', 'r3mes-worker'), ['checkpoint', 'export', '--cid', checkpoint!.cid, '--gateway', run.gatewayUrl, '--out', join(peftDir, 'out'), '--home', peftDir],
+      { cwd: ROOT, env, timeout: 2 * 60_000 }, (err, stdout, stderr) => done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+  t.equal(exported.code, 0, 'checkpoint export --cid', exported.code === 0 ? {} : { stderr: exported.stderr });
+  t.match(JSON.parse(readFileSync(join(peftDir, 'out', 'adapter_config.json'), 'utf8')), { peft_type: 'LORA' }, 'a PEFT adapter directory');
 
   // --- Ctrl-C: everything stops, nothing survives.
   const stopAt = Date.now();

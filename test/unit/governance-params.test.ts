@@ -82,7 +82,7 @@ t.test('training: a window already open keeps its phases; shorter windows must n
     id: 1n, status: WindowStatus.WINDOW_STATUS_COLLECTING, openHeight: 1n, seed: Buffer.alloc(32, 1), modelVersion: 1n, subnetCount: 4n, datasetId: 1n,
     chunkCount: 1024n, maxSubmissionsPerMiner: 4n, collectEndHeight: 101n, commitStartHeight: 301n, revealStartHeight: 351n, revealEndHeight: 401n,
     baseReward: '1000000', submissionCount: 0n, acceptedCount: 0n, proposers: [], resultCid: '', resultHash: Buffer.alloc(0), failureReason: '', closedHeight: 0n, excludedCount: 0n,
-    evalChunkCount: 0n, heldoutChunkCount: 303n, minImprovement: 0n, evalChunks: [], lossBase: 0n, lossAggregate: 0n, rolledBackHeight: 0n,
+    evalChunkCount: 0n, heldoutChunkCount: 303n, minImprovement: 0n, evalChunks: [], lossBase: 0n, lossAggregate: 0n, rolledBackHeight: 0n, checkpointThrough: 0n,
   });
   training.setSchedule(s.store, { nextWindowId: 2n, nextSubmissionId: 1n, nextOpenHeight: 101n, collectingWindowId: 1n });
   // Window 1 reveals until 400; windows of 100 open at 101, 201, 301: window 4 at 400 → 3 after it. Fine.
@@ -147,7 +147,7 @@ t.test('head rollback against the real training keeper: only to an applied windo
     id, status, openHeight: id * 10n, seed: Buffer.alloc(32, 1), modelVersion: 1n, subnetCount: 4n,
     chunkCount: 1024n, maxSubmissionsPerMiner: 4n, collectEndHeight: id * 10n + 10n, commitStartHeight: id * 10n + 12n, revealStartHeight: id * 10n + 14n, revealEndHeight: id * 10n + 16n,
     baseReward: '1000000', submissionCount: 1n, acceptedCount: 1n, proposers: [], resultCid: '', resultHash: Buffer.alloc(0), failureReason: '', closedHeight: id * 10n + 16n, excludedCount: 0n,
-    evalChunkCount: 4n, heldoutChunkCount: 303n, minImprovement: 0n, evalChunks: [], lossBase: 1000n, lossAggregate: 900n, rolledBackHeight: 0n, datasetId: 0n,
+    evalChunkCount: 4n, heldoutChunkCount: 303n, minImprovement: 0n, evalChunks: [], lossBase: 1000n, lossAggregate: 900n, rolledBackHeight: 0n, datasetId: 0n, checkpointThrough: 0n,
   });
   training.setWindow(s.store, window(1n, WindowStatus.WINDOW_STATUS_FINALIZED));
   training.setWindow(s.store, window(2n, WindowStatus.WINDOW_STATUS_NOT_APPLIED));

@@ -45,7 +45,7 @@ function window(id: bigint, status: WindowStatus, submissionCount: bigint): Wind
     maxSubmissionsPerMiner: 4n, collectEndHeight: collectEnd, commitStartHeight: commitStart, revealStartHeight: commitStart + 5n,
     revealEndHeight: commitStart + 10n, baseReward: '1000000', submissionCount, acceptedCount: 0n, proposers: [], resultCid: '',
     resultHash: Buffer.alloc(0), failureReason: status === WindowStatus.WINDOW_STATUS_FAILED ? 'no accepted submissions' : '', closedHeight: late ? 0n : open + 22n, excludedCount: 0n,
-    evalChunkCount: 0n, heldoutChunkCount: 303n, minImprovement: 0n, evalChunks: [], lossBase: 0n, lossAggregate: 0n, rolledBackHeight: 0n,
+    evalChunkCount: 0n, heldoutChunkCount: 303n, minImprovement: 0n, evalChunks: [], lossBase: 0n, lossAggregate: 0n, rolledBackHeight: 0n, checkpointThrough: 0n,
   };
 }
 

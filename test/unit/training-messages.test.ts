@@ -17,7 +17,7 @@ import { GenesisState } from '../../proto/gen/r3mes/training/v1/genesis.ts';
 import {
   QueryAggregationRequest, QueryAggregationResponse, QueryAssignmentRequest, QueryAssignmentResponse, QueryCurrentWindowResponse,
   QueryParamsResponse, QuerySubmissionRequest, QuerySubmissionResponse, QueryWindowRequest, QueryWindowResponse,
-  QueryWindowSubmissionsRequest, QueryWindowSubmissionsResponse,
+  QueryWindowSubmissionsRequest, QueryWindowSubmissionsResponse, QueryLatestCheckpointRequest,
 } from '../../proto/gen/r3mes/training/v1/query.ts';
 import {
   MsgCommitAggregation, MsgRevealAggregation, MsgSubmitGradient, MsgSubmitGradientResponse,
@@ -652,6 +652,58 @@ t.test('31 held-out losses do not fit: with "nothing to aggregate", or in a wind
   const spec = trainingInterface.txs.find((tx) => tx.name === 'reveal-aggregation')!;
   const built = spec.build(VALIDATORS[0], { 'window-id': '1', 'result-cid': RESULT_CID, 'result-hash': toHex(RESULT_HASH), nonce: '00'.repeat(32) }, { 'loss-base': '1000', 'loss-aggregate': '990' }) as MsgRevealAggregation;
   t.same([built.lossBase, built.lossAggregate], [1000n, 990n], 'CLI reveal-aggregation --loss-base --loss-aggregate');
+  t.end();
+});
+
+t.test('checkpoint fields of a reveal (README "Checkpoints"): 33 half a checkpoint or one in a window that carries none, 11/15 their syntax; state untouched', (t) => {
+  const s = setup();
+  const proposers = toCommitPhase(s);
+  t.equal(s.training.window(s.store, 1n)!.checkpointThrough, 0n, 'window 1 carries no checkpoint (nothing applied before it)');
+  const CKPT_CID = testCid('checkpoint-1');
+  const CKPT_HASH = sha256(utf8('checkpoint-1'));
+  const ckpt = { checkpointCid: CKPT_CID, checkpointHash: Buffer.from(CKPT_HASH) };
+  // Committed with the checkpoint, so that the commitment matches and the window check is the one that refuses.
+  s.training.commitAggregation(s.at(13n), MsgCommitAggregation.fromPartial({
+    proposer: proposers[0], windowId: 1n, commitment: Buffer.from(commitHash(RESULT_CID, RESULT_HASH, nonceOf(proposers[0]), [], undefined, ckpt)),
+  }));
+  s.training.commitAggregation(s.at(13n), commitMsg(proposers[1]));
+  s.runTo(16n);
+  refusedReveal(t, s, 16n, { ...revealMsg(proposers[0]), ...ckpt }, trainingErrors.unexpectedCheckpoint, 'a checkpoint in a window that carries none');
+  refusedReveal(t, s, 16n, { ...revealMsg(proposers[1]), checkpointCid: CKPT_CID }, trainingErrors.unexpectedCheckpoint, 'a CID without a hash');
+  refusedReveal(t, s, 16n, { ...revealMsg(proposers[1]), checkpointHash: Buffer.from(CKPT_HASH) }, trainingErrors.unexpectedCheckpoint, 'a hash without a CID');
+  refusedReveal(t, s, 16n, { ...revealMsg(proposers[1]), ...ckpt, checkpointCid: 'not-a-cid' }, trainingErrors.invalidCid, 'checkpoint_cid not a content CID');
+  refusedReveal(t, s, 16n, { ...revealMsg(proposers[1]), ...ckpt, checkpointHash: Buffer.alloc(31) }, trainingErrors.invalidHash, 'checkpoint_hash not 32 bytes');
+  // Committed without a checkpoint, revealed with one: the commitment binds it.
+  refusedReveal(t, s, 16n, { ...revealMsg(proposers[1]), ...ckpt }, trainingErrors.commitmentMismatch, 'a checkpoint that was not committed');
+  t.doesNotThrow(() => s.training.revealAggregation(s.at(16n), revealMsg(proposers[1])), 'the same reveal without it is accepted');
+  // CLI: reveal-aggregation --checkpoint-cid --checkpoint-hash.
+  const spec = trainingInterface.txs.find((tx) => tx.name === 'reveal-aggregation')!;
+  const built = spec.build(VALIDATORS[0], { 'window-id': '1', 'result-cid': RESULT_CID, 'result-hash': toHex(RESULT_HASH), nonce: '00'.repeat(32) }, { 'checkpoint-cid': CKPT_CID, 'checkpoint-hash': toHex(CKPT_HASH) }) as MsgRevealAggregation;
+  t.same([built.checkpointCid, toHex(built.checkpointHash)], [CKPT_CID, toHex(CKPT_HASH)]);
+  t.end();
+});
+
+t.test('34 checkpoint not found: LatestCheckpoint of a version without one (query), state untouched', (t) => {
+  const s = setup();
+  s.runTo(3n);
+  const before = snapshot(s);
+  rejects(t, () => s.trainingModule.queries[QUERY_PATHS.latestCheckpoint](s.store, QueryLatestCheckpointRequest.encode({ modelVersion: 1n }).finish()), trainingErrors.checkpointNotFound, 'no checkpoint yet');
+  rejects(t, () => s.trainingModule.queries[QUERY_PATHS.latestCheckpoint](s.store, QueryLatestCheckpointRequest.encode({ modelVersion: 99n }).finish()), trainingErrors.checkpointNotFound, 'unknown version');
+  t.equal(snapshot(s), before, 'state untouched');
+  t.end();
+});
+
+t.test('commitHash with a checkpoint: sha256(domain ‖ cid ‖ hash ‖ sha256(the preimage without it)), 151 bytes; half a checkpoint is a RangeError', (t) => {
+  const nonce = new Uint8Array(32).fill(9);
+  const cid = testCid('checkpoint-x');
+  const hash = sha256(utf8('checkpoint-x'));
+  const inner = sha256(Buffer.concat([Buffer.from(RESULT_CID), RESULT_HASH, nonce]));
+  const preimage = Buffer.concat([Buffer.from('r3mes/training/checkpoint/v1'), Buffer.from(cid), hash, inner]);
+  t.equal(preimage.length, 151, 'no length of the form without a checkpoint (123/139/32/48 + 9k)');
+  t.ok([123, 139, 32, 48].every((base) => (151 - base) % 9 !== 0 || 151 < base));
+  t.equal(toHex(commitHash(RESULT_CID, RESULT_HASH, nonce, [], undefined, { checkpointCid: cid, checkpointHash: hash })), toHex(sha256(preimage)));
+  t.equal(toHex(commitHash(RESULT_CID, RESULT_HASH, nonce, [], undefined, { checkpointCid: '', checkpointHash: new Uint8Array() })), toHex(commitHash(RESULT_CID, RESULT_HASH, nonce)), 'no checkpoint: unchanged');
+  t.throws(() => commitHash(RESULT_CID, RESULT_HASH, nonce, [], undefined, { checkpointCid: cid, checkpointHash: new Uint8Array() }), RangeError);
   t.end();
 });
 

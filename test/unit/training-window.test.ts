@@ -18,6 +18,14 @@ import { defaultGenesis } from '../../modules/training/genesis.ts';
 import { PROPOSER_DRAW_PURPOSE } from '../../modules/training/keeper.ts';
 import { defaultParams, validateParams } from '../../modules/training/params.ts';
 import { testAddress, testCid, trainingTestbed } from '../helpers/training-testbed.ts';
+import {
+  QueryCheckpointsRequest, QueryCheckpointsResponse, QueryLatestCheckpointRequest, QueryLatestCheckpointResponse,
+} from '../../proto/gen/r3mes/training/v1/query.ts';
+import { QUERY_PATHS } from '../../modules/training/module.ts';
+import { trainingInterface } from '../../modules/training/interface.ts';
+
+/** A reveal without a checkpoint (README "Checkpoints"). */
+const NO_CKPT = { checkpointCid: '', checkpointHash: Buffer.alloc(0) };
 
 /** Window 1 opens at height 1: collect [1,11), challenge [11,13), commit [13,16), reveal [16,19), tally at 19. */
 const TEST_PARAMS: Partial<Params> = {
@@ -72,19 +80,22 @@ const NOTHING = { cid: '', hash: Buffer.alloc(0) };
  * nothing; reveal false = commits, never reveals.
  */
 function aggregate(
-  s: Setup, plan: Array<{ proposer: string; result?: { cid: string; hash: Buffer }; excluded?: Exclusion[]; reveal?: boolean; losses?: CommittedLosses }>, windowId = 1n,
+  s: Setup,
+  plan: Array<{ proposer: string; result?: { cid: string; hash: Buffer }; excluded?: Exclusion[]; reveal?: boolean; losses?: CommittedLosses; checkpoint?: typeof NO_CKPT }>,
+  windowId = 1n, beforeTally: () => void = () => {},
 ): void {
   const window = s.training.window(s.store, windowId)!;
   const commitCtx = s.runTo(window.commitStartHeight);
-  for (const { proposer, result, excluded = [], losses = NO_LOSSES } of plan) {
+  for (const { proposer, result, excluded = [], losses = NO_LOSSES, checkpoint = NO_CKPT } of plan) {
     if (result === undefined) continue;
-    s.training.commitAggregation(commitCtx, { proposer, windowId, commitment: Buffer.from(commitHash(result.cid, result.hash, nonceOf(proposer), excluded, losses)) });
+    s.training.commitAggregation(commitCtx, { proposer, windowId, commitment: Buffer.from(commitHash(result.cid, result.hash, nonceOf(proposer), excluded, losses, checkpoint)) });
   }
   const revealCtx = s.runTo(window.revealStartHeight);
-  for (const { proposer, result, excluded = [], reveal, losses = NO_LOSSES } of plan) {
+  for (const { proposer, result, excluded = [], reveal, losses = NO_LOSSES, checkpoint = NO_CKPT } of plan) {
     if (result === undefined || reveal === false) continue;
-    s.training.revealAggregation(revealCtx, { proposer, windowId, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposer), excluded, ...losses });
+    s.training.revealAggregation(revealCtx, { proposer, windowId, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposer), excluded, ...losses, ...checkpoint });
   }
+  beforeTally();
   s.runTo(window.revealEndHeight);
 }
 
@@ -347,7 +358,7 @@ t.test('genesis: default round trip; mid-window export → import → export is 
   }
   submit(s, commitCtx, MINERS[1], 2n);
   const revealCtx = s.runTo(16n);
-  s.training.revealAggregation(revealCtx, { proposer: proposers[0], windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposers[0]), excluded: [], lossBase: 0n, lossAggregate: 0n });
+  s.training.revealAggregation(revealCtx, { proposer: proposers[0], windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposers[0]), excluded: [], lossBase: 0n, lossAggregate: 0n, ...NO_CKPT });
 
   const g = s.trainingModule.exportGenesis(s.store);
   const json = JSON.parse(JSON.stringify(g));
@@ -362,7 +373,7 @@ t.test('genesis: default round trip; mid-window export → import → export is 
   copy.setHeight(16n);
   for (const target of [s, copy]) {
     const ctx = testContext(target.store, { height: 17n });
-    target.training.revealAggregation(ctx, { proposer: proposers[1], windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposers[1]), excluded: [], lossBase: 0n, lossAggregate: 0n });
+    target.training.revealAggregation(ctx, { proposer: proposers[1], windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposers[1]), excluded: [], lossBase: 0n, lossAggregate: 0n, ...NO_CKPT });
     target.runTo(25n);
   }
   t.same(copy.trainingModule.exportGenesis(copy.store), s.trainingModule.exportGenesis(s.store));
@@ -652,7 +663,7 @@ t.test('PoL: the commitment binds the losses; losses that do not fit the reveal 
   }
   const revealCtx = s.runTo(16n);
   const reveal = (proposer: string, l: CommittedLosses) => () => s.training.revealAggregation(revealCtx, {
-    proposer, windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposer), excluded: [], ...l,
+    proposer, windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(proposer), excluded: [], ...l, ...NO_CKPT,
   });
   t.throws(reveal(proposers[0], losses(1000n, 980n)), { codespace: 'training', code: 23 }, 'other losses than committed');
   t.throws(reveal(proposers[0], NO_LOSSES), { codespace: 'training', code: 23 }, 'losses left out');
@@ -667,7 +678,7 @@ t.test('PoL: the commitment binds the losses; losses that do not fit the reveal 
   const p = off.proposers[0];
   off.s.training.commitAggregation(offCommit, { proposer: p, windowId: 1n, commitment: Buffer.from(commitHash(result.cid, result.hash, nonceOf(p), [], losses(5n, 4n))) });
   t.throws(() => off.s.training.revealAggregation(off.s.runTo(16n), {
-    proposer: p, windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(p), excluded: [], ...losses(5n, 4n),
+    proposer: p, windowId: 1n, resultCid: result.cid, resultHash: result.hash, nonce: nonceOf(p), excluded: [], ...losses(5n, 4n), ...NO_CKPT,
   }), { codespace: 'training', code: 31 }, 'losses in a window without evaluation');
   t.end();
 });
@@ -678,7 +689,7 @@ t.test('PoL: "nothing to aggregate" carries no losses (31)', (t) => {
   const commitCtx = s.runTo(13n);
   s.training.commitAggregation(commitCtx, { proposer: proposers[0], windowId: 1n, commitment: Buffer.from(commitHash('', Buffer.alloc(0), nonceOf(proposers[0]), excluded, losses(1n, 1n))) });
   t.throws(() => s.training.revealAggregation(s.runTo(16n), {
-    proposer: proposers[0], windowId: 1n, resultCid: '', resultHash: Buffer.alloc(0), nonce: nonceOf(proposers[0]), excluded, ...losses(1n, 1n),
+    proposer: proposers[0], windowId: 1n, resultCid: '', resultHash: Buffer.alloc(0), nonce: nonceOf(proposers[0]), excluded, ...losses(1n, 1n), ...NO_CKPT,
   }), { codespace: 'training', code: 31 });
   t.end();
 });
@@ -729,7 +740,7 @@ t.test('rollback: the head goes back to the base after an applied window; later 
   t.equal(s.training.window(s.store, 2n)!.rolledBackHeight, height);
   t.equal(s.training.window(s.store, 1n)!.rolledBackHeight, 0n, 'the target stays in the head');
   t.equal(s.training.window(s.store, 3n)!.rolledBackHeight, 0n);
-  t.same(attrs(ctx.events.events.find((e) => e.type === 'head_rolled_back')!), { to_window: '1', proposal_id: '7', model_version: '1', windows: marked.join(',') });
+  t.same(attrs(ctx.events.events.find((e) => e.type === 'head_rolled_back')!), { to_window: '1', proposal_id: '7', model_version: '1', windows: marked.join(','), checkpoints: '' });
   t.throws(() => s.training.checkHeadRollback(s.store, 2n), { codespace: 'training', code: 32, message: /rolled back at height 40/ }, 'not to a rolled-back window');
 
   // An open window marked by the rollback still finalizes and pays, its mark kept.
@@ -744,5 +755,138 @@ t.test('rollback: the head goes back to the base after an applied window; later 
   copy.subnetModule.initGenesis(copy.store, SubnetGenesis.toJSON({ params: { subnetCount: 4n }, activations: [] }));
   copy.trainingModule.initGenesis(copy.store, JSON.parse(JSON.stringify(g)));
   t.same(copy.trainingModule.exportGenesis(copy.store), g);
+  t.end();
+});
+
+// ------------------------------------------------------------------ checkpoints (README "Checkpoints")
+
+const ckptOf = (label: string) => ({ checkpointCid: testCid(`checkpoint/${label}`), checkpointHash: Buffer.from(sha256(utf8(`checkpoint/${label}`))) });
+
+/**
+ * Runs windows 1..count (checkpoint_interval 2 unless given), each with one submission and every
+ * proposer revealing the same result; a window that carries a checkpoint gets `checkpointFor(window)`
+ * from each proposer (default: the same honest checkpoint). Window id opens at 1 + 10(id − 1) and
+ * is tallied at 19 + 10(id − 1).
+ */
+function runWindows(
+  count: bigint, params: Partial<Params> = {},
+  checkpointFor: (through: bigint, proposer: number, carrier: bigint) => typeof NO_CKPT = (through) => ckptOf(`through-${through}`),
+  beforeTally: (s: Setup, window: bigint) => void = () => {},
+) {
+  const s = setup({ checkpointInterval: 2n, evalChunks: 0n, ...params });
+  for (let id = 1n; id <= count; id++) {
+    const ctx = s.runTo(9n + (id - 1n) * 10n);
+    submit(s, ctx, MINERS[0], id);
+    const window = s.training.window(s.store, id)!;
+    s.runTo(window.commitStartHeight);
+    const carrier = s.training.window(s.store, id)!;
+    aggregate(s, carrier.proposers.map((proposer, i) => ({
+      proposer, result: resultOf(`w${id}`), checkpoint: carrier.checkpointThrough === 0n ? NO_CKPT : checkpointFor(carrier.checkpointThrough, i, id),
+    })), id, () => beforeTally(s, id));
+  }
+  return s;
+}
+
+t.test('checkpoints: every checkpoint_interval applied windows the next window to aggregate carries one; its majority records it', (t) => {
+  const s = runWindows(5n);
+  t.same([1n, 2n, 3n, 4n, 5n].map((id) => s.training.window(s.store, id)!.checkpointThrough), [0n, 0n, 2n, 0n, 4n],
+    'window 3 carries the checkpoint through window 2 (windows 1 and 2 applied), window 5 the one through 4');
+  const checkpoints = [...s.training.checkpoints(s.store)];
+  t.same(checkpoints.map((c) => [c.modelVersion, c.throughWindow, c.cid, c.carrierWindow, c.appliedWindows, c.height, c.rolledBackHeight]), [
+    [1n, 2n, ckptOf('through-2').checkpointCid, 3n, 2n, 39n, 0n],
+    [1n, 4n, ckptOf('through-4').checkpointCid, 5n, 4n, 59n, 0n],
+  ]);
+  t.equal(toHex(checkpoints[1].stateHash), toHex(ckptOf('through-4').checkpointHash));
+  t.equal(s.training.latestCheckpoint(s.store, 1n)!.throughWindow, 4n);
+  const recorded = s.events('checkpoint_recorded').map(attrs);
+  t.same(recorded.map((a) => [a.through_window, a.carrier_window, a.applied_windows]), [['2', '3', '2'], ['4', '5', '4']]);
+  t.same(s.events('aggregation_started').map(attrs).map((a) => a.checkpoint_through), ['0', '0', '2', '0', '4']);
+
+  // Queries: Checkpoints (paginated, by version), LatestCheckpoint; the interface route (REST/CLI) is the same call.
+  const q = s.trainingModule.queries;
+  const page = QueryCheckpointsResponse.decode(q[QUERY_PATHS.checkpoints](s.store, QueryCheckpointsRequest.encode({ modelVersion: 1n, pagination: { key: Buffer.alloc(0), offset: 0n, limit: 1n, countTotal: true, reverse: true } }).finish()));
+  t.same(page.checkpoints.map((c) => c.throughWindow), [4n], 'reverse, limit 1: the newest');
+  t.equal(page.pagination!.total, 2n);
+  const next = QueryCheckpointsResponse.decode(q[QUERY_PATHS.checkpoints](s.store, QueryCheckpointsRequest.encode({ modelVersion: 1n, pagination: { key: page.pagination!.nextKey, offset: 0n, limit: 1n, countTotal: false, reverse: true } }).finish()));
+  t.same(next.checkpoints.map((c) => c.throughWindow), [2n], 'next page');
+  t.same(QueryCheckpointsResponse.decode(q[QUERY_PATHS.checkpoints](s.store, QueryCheckpointsRequest.encode(QueryCheckpointsRequest.fromPartial({ modelVersion: 0n })).finish())).checkpoints.length, 2, 'version 0: every version');
+  t.same(QueryCheckpointsResponse.decode(q[QUERY_PATHS.checkpoints](s.store, QueryCheckpointsRequest.encode(QueryCheckpointsRequest.fromPartial({ modelVersion: 2n })).finish())).checkpoints, [], 'another version: none');
+  t.equal(QueryLatestCheckpointResponse.decode(q[QUERY_PATHS.latestCheckpoint](s.store, QueryLatestCheckpointRequest.encode({ modelVersion: 1n }).finish())).checkpoint!.throughWindow, 4n);
+  const route = trainingInterface.queries.find((r) => r.name === 'checkpoints')!;
+  t.equal(route.rest, '/r3mes/training/v1/checkpoints');
+  t.same(QueryCheckpointsRequest.decode(route.encodeRequest({}, { filters: { model_version: '1' } })).modelVersion, 1n, '--model-version / ?model_version=');
+  t.ok(trainingInterface.queries.some((r) => r.name === 'latest-checkpoint' && r.rest === '/r3mes/training/v1/models/{model_version}/latest_checkpoint'));
+
+  // Genesis round trip keeps the checkpoints and the carrier marks; the latest pointer is derived.
+  const g = s.trainingModule.exportGenesis(s.store);
+  const copy = setup({}, emptyState(), false);
+  copy.subnetModule.initGenesis(copy.store, SubnetGenesis.toJSON({ params: { subnetCount: 4n }, activations: [] }));
+  copy.trainingModule.initGenesis(copy.store, JSON.parse(JSON.stringify(g)));
+  t.same(copy.trainingModule.exportGenesis(copy.store), g);
+  t.equal(copy.training.latestCheckpoint(copy.store, 1n)!.throughWindow, 4n);
+  const unsorted = JSON.parse(JSON.stringify(g));
+  unsorted.checkpoints.reverse();
+  t.throws(() => setup({}, emptyState(), false).trainingModule.initGenesis(emptyState(), unsorted), { codespace: 'training', code: 3 }, 'genesis checkpoints must be sorted');
+  t.end();
+});
+
+t.test('checkpoints: proposers that disagree on the checkpoint are different reveals; no checkpoint from the majority leaves the duty to the next window', (t) => {
+  // Window 3's proposers: one reveals another checkpoint → minority-reveal, the majority's is recorded.
+  const split = runWindows(3n, {}, (through, i) => ckptOf(i === 0 ? 'forged' : `through-${through}`));
+  t.same([...split.training.checkpoints(split.store)].map((c) => c.cid), [ckptOf('through-2').checkpointCid]);
+  const penalized = split.events('aggregator_penalized').map(attrs);
+  t.same(penalized.map((a) => [a.window, a.fault]), [['3', 'minority-reveal']]);
+  t.equal(split.training.window(split.store, 3n)!.status, WindowStatus.WINDOW_STATUS_FINALIZED, 'the window itself finalizes');
+
+  // The majority publishes no checkpoint: nothing recorded; window 4 carries the same duty, and records it.
+  const none = runWindows(4n, {}, (through, _, carrier) => (carrier === 3n ? NO_CKPT : ckptOf(`through-${through}`)));
+  t.same([3n, 4n].map((id) => none.training.window(none.store, id)!.checkpointThrough), [2n, 2n], 'window 4 carries the checkpoint through 2 again');
+  t.same([...none.training.checkpoints(none.store)].map((c) => [c.throughWindow, c.carrierWindow]), [[2n, 4n]]);
+
+  // checkpoint_interval 0: no window carries one.
+  const off = runWindows(4n, { checkpointInterval: 0n });
+  t.same([1n, 2n, 3n, 4n].map((id) => off.training.window(off.store, id)!.checkpointThrough), [0n, 0n, 0n, 0n]);
+  t.end();
+});
+
+t.test('checkpoints and head_rollback: a rollback before the through window rolls the checkpoint back (never the latest); one during the carrier\'s aggregation drops it', (t) => {
+  const s = runWindows(3n);
+  t.equal(s.training.latestCheckpoint(s.store, 1n)!.throughWindow, 2n);
+  const height = s.training.window(s.store, 3n)!.revealEndHeight + 1n;
+  s.runTo(height);
+  const ctx = testContext(s.store, { height });
+  s.training.rollbackHead(s.store, ctx.events, height, 1n, 9n);
+  const rolled = s.training.checkpoint(s.store, 1n, 2n)!;
+  t.equal(rolled.rolledBackHeight, height, 'the checkpoint through 2 includes rolled-back window 2');
+  t.equal(s.training.latestCheckpoint(s.store, 1n), undefined, 'no checkpoint is the latest now');
+  t.equal(attrs(ctx.events.events.find((e) => e.type === 'head_rolled_back')!).checkpoints, '2');
+  // A rollback that keeps the through window keeps the checkpoint.
+  const keep = runWindows(3n);
+  const h2 = keep.training.window(keep.store, 3n)!.revealEndHeight + 1n;
+  keep.runTo(h2);
+  keep.training.rollbackHead(keep.store, testContext(keep.store, { height: h2 }).events, h2, 2n, 9n);
+  t.equal(keep.training.latestCheckpoint(keep.store, 1n)!.throughWindow, 2n, 'rollback to window 2: the checkpoint through 2 stays');
+
+  // Rollback while window 3 (carrier of the checkpoint through 2) reveals: its checkpoint is dropped.
+  const d = runWindows(3n, {}, undefined, (ds, id) => {
+    if (id !== 3n) return;
+    const h = ds.training.window(ds.store, 3n)!.revealStartHeight;
+    ds.training.rollbackHead(ds.store, testContext(ds.store, { height: h }).events, h, 1n, 9n);
+  });
+  t.equal(d.training.window(d.store, 3n)!.status, WindowStatus.WINDOW_STATUS_FINALIZED, 'the carrier still finalizes');
+  t.same([...d.training.checkpoints(d.store)], [], 'nothing recorded');
+  t.same(d.events('checkpoint_dropped').map(attrs).map((a) => [a.through_window, a.carrier_window]), [['2', '3']]);
+  // The duty is recomputed from the new head: window 1 is the only applied one left, so window 4 carries none.
+  const w4 = d.training.window(d.store, 4n)!;
+  d.runTo(w4.commitStartHeight);
+  t.equal(d.training.window(d.store, 4n)!.checkpointThrough, 0n);
+  t.end();
+});
+
+t.test('checkpointInterval: 0 … 10^6, default 10; in the governance JSON', (t) => {
+  t.equal(defaultParams().checkpointInterval, 10n);
+  t.doesNotThrow(() => validateParams({ ...defaultParams(), checkpointInterval: 0n }));
+  t.doesNotThrow(() => validateParams({ ...defaultParams(), checkpointInterval: 1_000_000n }));
+  t.throws(() => validateParams({ ...defaultParams(), checkpointInterval: 1_000_001n }), { codespace: 'training', code: 2, message: /checkpointInterval/ });
   t.end();
 });

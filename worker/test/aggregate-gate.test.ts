@@ -49,7 +49,7 @@ function windowOf(id: bigint): Window {
     id, status: WindowStatus.WINDOW_STATUS_AGGREGATING, openHeight: 1n, seed: Buffer.alloc(32), modelVersion: 1n, subnetCount: 1n, chunkCount: 1024n,
     maxSubmissionsPerMiner: 4n, collectEndHeight: 100n, commitStartHeight: 120n, revealStartHeight: 130n, revealEndHeight: 140n, baseReward: '1',
     submissionCount: 3n, acceptedCount: 3n, proposers: [ME], resultCid: '', resultHash: Buffer.alloc(0), failureReason: '', closedHeight: 0n, excludedCount: 0n,
-    evalChunkCount: BigInt(EVAL_CHUNKS.length), heldoutChunkCount: 303n, minImprovement: 0n, evalChunks: EVAL_CHUNKS, lossBase: 0n, lossAggregate: 0n, rolledBackHeight: 0n, datasetId: 0n,
+    evalChunkCount: BigInt(EVAL_CHUNKS.length), heldoutChunkCount: 303n, minImprovement: 0n, evalChunks: EVAL_CHUNKS, lossBase: 0n, lossAggregate: 0n, rolledBackHeight: 0n, datasetId: 0n, checkpointThrough: 0n,
   };
 }
 
@@ -116,7 +116,7 @@ t.test('an update trained on scrambled targets is not applied, an honest one is'
     const commit = sent.at(-1)!;
     commits.push({
       windowId: w, proposer: ME, commitment: Buffer.from(commit.commitment, 'hex'), commitHeight: 121n, revealed: false, resultCid: '', resultHash: Buffer.alloc(0),
-      revealHeight: 0n, excluded: [], lossBase: 0n, lossAggregate: 0n,
+      revealHeight: 0n, excluded: [], lossBase: 0n, lossAggregate: 0n, checkpointCid: '', checkpointHash: Buffer.alloc(0),
     });
     t.equal((await proposerDutyForWindow(deps, windows.get(w)!, 131n)).action, 'revealed');
     const reveal = sent.at(-1)!;

@@ -90,8 +90,9 @@ async function fixture(dir: string) {
     address: ME,
     signSubmitGradient: async () => { throw new Error('unused'); },
     signCommitAggregation: async (w: bigint, c: Uint8Array) => sign('commit', { window: w.toString(), commitment: bytesToHex(c) }),
-    signRevealAggregation: async (w: bigint, cid: string, h: Uint8Array, n: Uint8Array, x: readonly Exclusion[] = []) => sign('reveal', {
+    signRevealAggregation: async (w: bigint, cid: string, h: Uint8Array, n: Uint8Array, x: readonly Exclusion[] = [], _l?: unknown, c?: { checkpointCid: string; checkpointHash: Uint8Array }) => sign('reveal', {
       window: w.toString(), cid, hash: bytesToHex(h), nonce: bytesToHex(n), excluded: x.map((e) => `${e.submissionId}:${e.reason}`).join(','),
+      checkpointCid: c?.checkpointCid ?? '', checkpointHash: bytesToHex(c?.checkpointHash ?? new Uint8Array()),
     }),
     broadcast: async (tx: SignedTx) => {
       const body = JSON.parse(new TextDecoder().decode(tx.txBytes)) as Record<string, string>;
@@ -116,7 +117,7 @@ t.test('commit once, then reveal the committed result', async (t) => {
   // Restart in the commit phase before the chain shows the commit: the journal prevents a second one.
   t.equal((await proposerDutyForWindow(await deps(), win, 122n)).action, 'waiting');
   t.equal(sent.length, 1, 'committed once');
-  commits.push({ windowId: 5n, proposer: ME, commitment: Buffer.from(sent[0].body.commitment, 'hex'), commitHeight: 121n, revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n, excluded: [], lossBase: 0n, lossAggregate: 0n });
+  commits.push({ windowId: 5n, proposer: ME, commitment: Buffer.from(sent[0].body.commitment, 'hex'), commitHeight: 121n, revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n, excluded: [], lossBase: 0n, lossAggregate: 0n, checkpointCid: '', checkpointHash: Buffer.alloc(0) });
 
   t.equal((await proposerDutyForWindow(await deps(), win, 131n)).action, 'revealed');
   t.equal(sent.length, 2);
@@ -235,7 +236,7 @@ t.test('an unserved CID, a garbage file and a delta of another model are exclude
   t.same(agg.inputCids, [f.subs[2], f.subs[1], f.subs[0]].map((s) => s.gradientCid));
 
   // A restarted proposer (a new journal handle) reveals exactly what it committed.
-  f.commits.push({ windowId: 5n, proposer: ME, commitment: Buffer.from(f.sent[0].body.commitment, 'hex'), commitHeight: 121n, revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n, excluded: [], lossBase: 0n, lossAggregate: 0n });
+  f.commits.push({ windowId: 5n, proposer: ME, commitment: Buffer.from(f.sent[0].body.commitment, 'hex'), commitHeight: 121n, revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n, excluded: [], lossBase: 0n, lossAggregate: 0n, checkpointCid: '', checkpointHash: Buffer.alloc(0) });
   t.equal((await proposerDutyForWindow(await f.deps({ store }), f.win, 131n)).action, 'revealed');
   const reveal = f.sent[1].body;
   t.equal(reveal.excluded, `20:${UNAVAILABLE},21:${UNDECODABLE},22:${WRONG_MODEL}`, 'the reveal carries the exclusions');
@@ -251,7 +252,7 @@ t.test('every accepted input bad: the proposer commits and reveals "nothing to a
   await addBadSubmissions(f.store, f.subs);
   t.equal((await proposerDutyForWindow(await f.deps({ fetch: QUICK }), f.win, 121n)).action, 'committed');
   t.match(f.lines.at(-1), /committed "nothing to aggregate" \(all 3 accepted submissions excluded: 20 unavailable, 21 undecodable, 22 wrong-model\)/);
-  f.commits.push({ windowId: 5n, proposer: ME, commitment: Buffer.from(f.sent[0].body.commitment, 'hex'), commitHeight: 121n, revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n, excluded: [], lossBase: 0n, lossAggregate: 0n });
+  f.commits.push({ windowId: 5n, proposer: ME, commitment: Buffer.from(f.sent[0].body.commitment, 'hex'), commitHeight: 121n, revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n, excluded: [], lossBase: 0n, lossAggregate: 0n, checkpointCid: '', checkpointHash: Buffer.alloc(0) });
   t.equal((await proposerDutyForWindow(await f.deps(), f.win, 131n)).action, 'revealed');
   const reveal = f.sent[1].body;
   t.same([reveal.cid, reveal.hash, reveal.excluded], ['', '', `20:${UNAVAILABLE},21:${UNDECODABLE},22:${WRONG_MODEL}`]);
@@ -272,4 +273,30 @@ t.test('a store that never answers is bounded by the fetch timeout: its inputs a
   t.equal(included.length, 0);
   t.same(excluded.map((x) => [x.submissionId, x.reason]), [[8n, UNAVAILABLE], [9n, UNAVAILABLE], [10n, UNAVAILABLE]]);
   t.match(excluded[0].cause, /no answer within 150 ms \(2 tries, 150 ms each\)/);
+});
+
+t.test('a window that carries a checkpoint: the checkpointer\'s CID and state hash are committed with the aggregate and revealed; a failing checkpointer commits none', async (t) => {
+  const f = await fixture(t.testdir());
+  const carrier = { ...f.win, checkpointThrough: 4n } as Window;
+  const CKPT = { checkpointCid: 'bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bz44yhu3gpbjh3nq', checkpointHash: sha256(Uint8Array.of(4)) };
+  const asked: bigint[] = [];
+  const checkpointer = async (w: Window) => {
+    asked.push(w.checkpointThrough);
+    return CKPT;
+  };
+  t.equal((await proposerDutyForWindow(await f.deps({ checkpointer }), carrier, 121n)).action, 'committed');
+  t.same(asked, [4n], 'asked for the head through checkpoint_through');
+  f.commits.push({ windowId: 5n, proposer: ME, commitment: Buffer.from(f.sent[0].body.commitment, 'hex'), commitHeight: 121n, revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n, excluded: [], lossBase: 0n, lossAggregate: 0n, checkpointCid: '', checkpointHash: Buffer.alloc(0) });
+  t.equal((await proposerDutyForWindow(await f.deps({ checkpointer }), carrier, 131n)).action, 'revealed');
+  const reveal = f.sent[1].body;
+  t.same([reveal.checkpointCid, reveal.checkpointHash], [CKPT.checkpointCid, bytesToHex(CKPT.checkpointHash)], 'revealed with the checkpoint (from the journal)');
+  t.equal(bytesToHex(commitHash(reveal.cid, Buffer.from(reveal.hash, 'hex'), Buffer.from(reveal.nonce, 'hex'), [], undefined, CKPT)), f.sent[0].body.commitment, 'the commitment binds the checkpoint');
+
+  const g = await fixture(t.testdir());
+  const failing = async () => { throw new Error('window 3 unserved'); };
+  t.equal((await proposerDutyForWindow(await g.deps({ checkpointer: failing }), { ...g.win, checkpointThrough: 4n } as Window, 121n)).action, 'committed', 'the aggregate is still committed');
+  t.match(g.lines.join('\n'), /checkpoint through window 4 could not be built \(window 3 unserved\); committing none/);
+  g.commits.push({ windowId: 5n, proposer: ME, commitment: Buffer.from(g.sent[0].body.commitment, 'hex'), commitHeight: 121n, revealed: false, resultCid: '', resultHash: Buffer.alloc(0), revealHeight: 0n, excluded: [], lossBase: 0n, lossAggregate: 0n, checkpointCid: '', checkpointHash: Buffer.alloc(0) });
+  await proposerDutyForWindow(await g.deps(), { ...g.win, checkpointThrough: 4n } as Window, 131n);
+  t.equal(g.sent[1].body.checkpointCid, '', 'revealed without one');
 });

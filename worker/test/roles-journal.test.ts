@@ -41,7 +41,7 @@ class FakeChain implements ChainReader, ChainWriter {
     id: 1n, status: WindowStatus.WINDOW_STATUS_COLLECTING, openHeight: 1n, seed: Buffer.alloc(32), modelVersion: 1n, subnetCount: 1n, datasetId: 1n,
     chunkCount: 10n, maxSubmissionsPerMiner: 4n, collectEndHeight: 100n, commitStartHeight: 120n, revealStartHeight: 130n, revealEndHeight: 140n,
     baseReward: '1', submissionCount: 0n, acceptedCount: 0n, proposers: [], resultCid: '', resultHash: Buffer.alloc(0), failureReason: '', closedHeight: 0n, excludedCount: 0n,
-    evalChunkCount: 0n, heldoutChunkCount: 303n, minImprovement: 0n, evalChunks: [], lossBase: 0n, lossAggregate: 0n, rolledBackHeight: 0n,
+    evalChunkCount: 0n, heldoutChunkCount: 303n, minImprovement: 0n, evalChunks: [], lossBase: 0n, lossAggregate: 0n, rolledBackHeight: 0n, checkpointThrough: 0n,
   };
 
   async height() { return this.height_; }

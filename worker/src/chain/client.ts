@@ -11,7 +11,7 @@ import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { TxMsgData } from 'cosmjs-types/cosmos/base/abci/v1beta1/abci';
 import type { OfflineDirectSigner } from '@cosmjs/proto-signing';
 import {
-  type AggregationCommit, type CommittedLosses, DEFAULT_GAS_PRICE, type Dispute, type Exclusion, type L1Check, modelQuery, type ModelVersion, r3mesRegistry, type Submission,
+  type AggregationCommit, type CommittedCheckpoint, type TrainingCheckpoint, type CommittedLosses, DEFAULT_GAS_PRICE, type Dispute, type Exclusion, type L1Check, modelQuery, type ModelVersion, r3mesRegistry, type Submission,
   pocQuery, type pocTypes, stakingQuery, type TrainingParams, trainingQuery, trainingTx, verificationQuery, verificationTx, verificationTypes, type Window, type modelTypes,
 } from '@r3mes/client';
 import { ChainError, ChainErrorCode, describeError, isConnectionError, isNetworkError } from './errors.ts';
@@ -21,6 +21,7 @@ const {
   QueryAggregationRequest, QueryAggregationResponse, QueryAssignmentRequest, QueryAssignmentResponse,
   QueryParamsRequest, QueryParamsResponse, QueryCurrentWindowRequest, QueryCurrentWindowResponse, QueryWindowRequest, QueryWindowResponse,
   QueryWindowSubmissionsRequest, QueryWindowSubmissionsResponse, QuerySubmissionRequest, QuerySubmissionResponse,
+  QueryCheckpointsRequest, QueryCheckpointsResponse,
 } = trainingQuery;
 const { MsgSubmitGradientResponse } = trainingTx;
 const { QueryVersionRequest, QueryVersionResponse, QueryActiveVersionRequest, QueryActiveVersionResponse, QueryDatasetRequest, QueryDatasetResponse } = modelQuery;
@@ -140,7 +141,10 @@ export interface ChainWriter {
   signCommitAggregation(windowId: bigint, commitment: Uint8Array): Promise<SignedTx>;
   /** `excluded`: the committed exclusions, ascending by submission id (none: every input included). */
   /** `losses`: the held-out losses committed with the result (absent: both 0, a window without evaluation). */
-  signRevealAggregation(windowId: bigint, resultCid: string, resultHash: Uint8Array, nonce: Uint8Array, excluded?: readonly Exclusion[], losses?: CommittedLosses): Promise<SignedTx>;
+  /** `checkpoint`: the committed checkpoint of a window that carries one (absent: none). */
+  signRevealAggregation(
+    windowId: bigint, resultCid: string, resultHash: Uint8Array, nonce: Uint8Array, excluded?: readonly Exclusion[], losses?: CommittedLosses, checkpoint?: CommittedCheckpoint,
+  ): Promise<SignedTx>;
   broadcast(tx: SignedTx): Promise<TxOutcome>;
 }
 
@@ -303,6 +307,12 @@ export class RpcChainReader implements ChainReader, VerificationReader {
   async aggregation(windowId: bigint): Promise<AggregationCommit[]> {
     return this.allPages('/r3mes.training.v1.Query/Aggregation', (pagination) => QueryAggregationRequest.encode({ windowId, pagination }).finish(),
       (b) => QueryAggregationResponse.decode(b), (r) => r.commits);
+  }
+
+  /** Every checkpoint of a model version (training README "Checkpoints"), by through window. */
+  async checkpoints(modelVersion: bigint): Promise<TrainingCheckpoint[]> {
+    return this.allPages('/r3mes.training.v1.Query/Checkpoints', (pagination) => QueryCheckpointsRequest.encode({ modelVersion, pagination }).finish(),
+      (b) => QueryCheckpointsResponse.decode(b), (r) => r.checkpoints);
   }
 
   async trainingParams(): Promise<TrainingParams> {
@@ -576,10 +586,12 @@ export class RpcChainWriter implements ChainWriter, VerificationWriter, Bisectio
 
   signRevealAggregation(
     windowId: bigint, resultCid: string, resultHash: Uint8Array, nonce: Uint8Array, excluded: readonly Exclusion[] = [], losses: CommittedLosses = { lossBase: 0n, lossAggregate: 0n },
+    checkpoint: CommittedCheckpoint = { checkpointCid: '', checkpointHash: new Uint8Array(0) },
   ): Promise<SignedTx> {
     return this.sign(TYPE_REVEAL_AGGREGATION, {
       proposer: this.address, windowId, resultCid, resultHash: Buffer.from(resultHash), nonce: Buffer.from(nonce),
       excluded: excluded.map(({ submissionId, reason }) => ({ submissionId, reason })), lossBase: losses.lossBase, lossAggregate: losses.lossAggregate,
+      checkpointCid: checkpoint.checkpointCid, checkpointHash: Buffer.from(checkpoint.checkpointHash),
     }, 'sign MsgRevealAggregation');
   }
 

@@ -531,7 +531,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const fetchTimeoutMs = parseUint(o.fetchTimeoutMs, '--fetch-timeout-ms', 3_600_000);
       if (fetchTimeoutMs === 0) throw new Error('--fetch-timeout-ms must be at least 1');
       const { store: ownStore } = await storeFrom(o);
-      const { openSigner, RpcChainReader, RpcChainWriter, proposerDuty, heldOutEvaluator, identityOfVersion, DEFAULT_RETRY, DEFAULT_FETCH } = await chainModules();
+      const { openSigner, RpcChainReader, RpcChainWriter, proposerDuty, heldOutEvaluator, headCheckpointer, identityOfVersion, DEFAULT_RETRY, DEFAULT_FETCH } = await chainModules();
       const fetch = { ...DEFAULT_FETCH, timeoutMs: fetchTimeoutMs };
       const modelFile = await readModelFile(o.model);
       const { signer, address } = await openSigner(o.home, o.key, o.keyringBackend);
@@ -545,20 +545,21 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const ruleOverride = o.rule !== undefined ? rule : undefined;
       // Proof of Learning: the held-out losses, on the CPU compute thread (off the event loop).
       const models = new Map<bigint, LoadedModel>();
-      const evaluator = heldOutEvaluator({
-        bases: new BaseStates(chain, store), evaluate: cpuBackend({ threads }).evaluate, heldoutChunk: corpusHeldoutChunk, log,
-        loadModel: async (v) => {
-          let m = models.get(v);
-          if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
-          return m;
-        },
-      });
+      const bases = new BaseStates(chain, store, log);
+      const loadModel = async (v: bigint) => {
+        let m = models.get(v);
+        if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
+        return m;
+      };
+      const evaluator = heldOutEvaluator({ bases, evaluate: cpuBackend({ threads }).evaluate, heldoutChunk: corpusHeldoutChunk, log, loadModel });
+      // Checkpoints (training README "Checkpoints"): a window that carries one gets it from here.
+      const checkpointer = headCheckpointer({ bases, loadModel, store, log });
       if (ruleOverride) log(`warning: --rule ${ruleName(ruleOverride)} overrides the chain's aggregation_rule (training params) in every window; proposers that differ reveal a minority result and are penalised`);
       log(`proposer duty as ${address}, rule ${ruleOverride ? `${ruleName(ruleOverride)} (--rule)` : `from the chain's training params (now ${(await chain.trainingParams()).aggregationRule || 'median'})`}`);
       try {
         const loop = await runRoleLoop({
           name: 'aggregate', once: o.once === true, pollMs, stats, log, formatError, isFatal, idleStatus: 'running',
-          pass: () => proposerDuty({ chain, writer, store, journal, ruleOverride, stats, log, fetch, evaluator }),
+          pass: () => proposerDuty({ chain, writer, store, journal, ruleOverride, stats, log, fetch, evaluator, checkpointer }),
         });
         if (o.once) print(loop.last);
       } finally {
@@ -754,6 +755,31 @@ export function buildProgram(io: ProgramIo = {}): Command {
         chain.disconnect();
         writer.disconnect();
       }
+    });
+
+  // ---- checkpoint export --------------------------------------------------------------------
+  const checkpoint = program.command('checkpoint').description('head checkpoints of a model version (training README "Checkpoints")');
+  storeOptions(checkpoint.command('export')
+    .description('write a head checkpoint as a Hugging Face PEFT LoRA adapter directory: adapter_config.json, adapter_model.safetensors (float32) and adapter_model.int32.safetensors (the exact integers)')
+    .option('--cid <cid>', 'the checkpoint\'s CID (fetched from the store, checked against the CID)')
+    .option('--file <path>', 'a head-checkpoint file on disk')
+    .option('--state-hash <hex>', 'fail unless the tensors hash to this state hash (the chain\'s, from `r3mesd query training checkpoints`)')
+    .option('--base-model <name>', 'base_model_name_or_path for adapter_config.json (the Hugging Face name of the backbone, when known)')
+    .requiredOption('--out <dir>', 'the directory to write')
+    .addOption(homeOption()))
+    .action(async (o: StoreOpts & { cid?: string; file?: string; stateHash?: string; baseModel?: string; out: string; home: string }) => {
+      if ((o.cid === undefined) === (o.file === undefined)) throw new Error('checkpoint export: give exactly one of --cid CID or --file PATH');
+      const { decodeHeadCheckpoint } = await import('../output/head-checkpoint.ts');
+      const { writePeftDirectory } = await import('../output/peft-export.ts');
+      const { hexToBytes } = await import('@noble/hashes/utils.js');
+      const { parseCid } = await import('../storage/cid.ts');
+      let bytes: Uint8Array;
+      if (o.cid !== undefined) bytes = await (await storeFrom(o)).store.get(parseCid(o.cid));
+      else bytes = readFileSync(o.file!);
+      const cid = o.cid ?? (await cidOf(bytes)).toString();
+      const head = await decodeHeadCheckpoint(bytes, { cid, ...(o.stateHash !== undefined ? { stateHash: hexToBytes(o.stateHash) } : {}) });
+      const files = await writePeftDirectory(o.out, head, cid, { baseModel: o.baseModel });
+      print({ cid, modelVersion: head.model.version, throughWindow: head.throughWindow, windows: head.windows, stateHash: head.stateHash, files });
     });
 
   // ---- model inspect ------------------------------------------------------------------------

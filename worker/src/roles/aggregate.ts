@@ -9,7 +9,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { commitHash, type CommittedLosses, type Exclusion, ExclusionReason, type Submission, SubmissionStatus, WindowStatus } from '@r3mes/client';
+import { commitHash, type CommittedCheckpoint, type CommittedLosses, type Exclusion, ExclusionReason, type Submission, SubmissionStatus, WindowStatus } from '@r3mes/client';
 import { type Evaluate, heldOutLosses } from '../aggregate/evaluate.ts';
 import { aggregateDeltas, type AggregateInput, sameModel } from '../aggregate/file.ts';
 import { type AggregationRule, parseRule, ruleName } from '../aggregate/rules.ts';
@@ -17,6 +17,7 @@ import type { ChainReader, ChainWriter, Window } from '../chain/client.ts';
 import { ChainError, ChainErrorCode } from '../chain/errors.ts';
 import { decodeDelta, type DeltaFile, type LoraPairs } from '../output/delta.ts';
 import type { ModelIdentity } from '../output/metadata.ts';
+import { encodeHeadCheckpoint } from '../output/head-checkpoint.ts';
 import { parseCid } from '../storage/cid.ts';
 import type { ContentStore } from '../storage/content-store.ts';
 import { isStorageError, StorageErrorCode } from '../storage/errors.ts';
@@ -44,6 +45,37 @@ export interface ProposerDeps {
    * window with `eval_chunks`; without it such a window gets no commit from this proposer.
    */
   readonly evaluator?: WindowEvaluator;
+  /**
+   * The checkpoint of a window that carries one (`checkpoint_through`, training README
+   * "Checkpoints"): computed, stored, and committed with the aggregate. Absent: this proposer
+   * commits none (a minority reveal when the others publish it).
+   */
+  readonly checkpointer?: WindowCheckpointer;
+}
+
+/** The checkpoint a proposer of window `w` publishes: stored under `checkpointCid`. */
+export type WindowCheckpointer = (w: Window) => Promise<CommittedCheckpoint>;
+
+/**
+ * The checkpointer of training README "Checkpoints": the head of the window's model version
+ * through `checkpoint_through` as of the window's aggregation start (BaseStates.checkpointState,
+ * itself starting from the previous checkpoint), encoded as a head-checkpoint file and stored.
+ */
+export function headCheckpointer(deps: {
+  readonly bases: BaseStates;
+  readonly loadModel: (version: bigint) => Promise<LoadedModel>;
+  readonly store: ContentStore;
+  readonly log?: (line: string) => void;
+}): WindowCheckpointer {
+  return async (w) => {
+    const model = await deps.loadModel(w.modelVersion);
+    const head = await deps.bases.checkpointState(model, w.checkpointThrough, w.commitStartHeight);
+    const enc = await encodeHeadCheckpoint(head.state.params, { model: model.identity, throughWindow: w.checkpointThrough, windows: head.windows });
+    const stored = await deps.store.put(enc.bytes);
+    if (!stored.equals(enc.cid)) throw new Error(`the store answered ${stored} for checkpoint ${enc.cid}`);
+    deps.log?.(`window ${w.id}: checkpoint of model version ${w.modelVersion} through window ${w.checkpointThrough}: ${enc.cid} (${head.windows.length} applied windows)`);
+    return { checkpointCid: enc.cid.toString(), checkpointHash: enc.stateHash };
+  };
 }
 
 /** The losses a proposer commits for window `w`'s aggregate `delta` (Q16 nats per byte). */
@@ -272,14 +304,28 @@ export async function proposerDutyForWindow(deps: ProposerDeps, w: Window, heigh
       resultCid = agg.cid.toString();
       resultHash = agg.resultHash;
     }
+    // A window that carries a checkpoint: its proposers publish the head through checkpoint_through
+    // with the aggregate (README "Checkpoints"). A failure leaves it out, never the aggregate.
+    let checkpoint: CommittedCheckpoint = { checkpointCid: '', checkpointHash: new Uint8Array(0) };
+    if ((w.checkpointThrough ?? 0n) !== 0n) {
+      if (deps.checkpointer === undefined) deps.log(`window ${w.id}: carries the checkpoint through window ${w.checkpointThrough}, and this proposer has no checkpointer; committing none`);
+      else {
+        try {
+          checkpoint = await deps.checkpointer(w);
+        } catch (err) {
+          deps.log(`window ${w.id}: the checkpoint through window ${w.checkpointThrough} could not be built (${(err as Error).message}); committing none`);
+        }
+      }
+    }
     const nonce = new Uint8Array(randomBytes(32));
-    const commitment = commitHash(resultCid, resultHash, nonce, exclusions, losses);
+    const commitment = commitHash(resultCid, resultHash, nonce, exclusions, losses, checkpoint);
     const tx = await deps.writer.signCommitAggregation(w.id, commitment);
     await send(deps, {
       kind: 'commit-aggregation', window: w.id.toString(), ordinal: '0', cid: resultCid, txhash: tx.txhash, txBytes: b64(tx.txBytes),
       status: 'signed', resultHash: bytesToHex(resultHash), nonce: bytesToHex(nonce),
       excluded: exclusions.map(({ submissionId, reason }) => ({ submission: submissionId.toString(), reason })),
       ...(losses.lossBase !== 0n || losses.lossAggregate !== 0n ? { lossBase: losses.lossBase.toString(), lossAggregate: losses.lossAggregate.toString() } : {}),
+      ...(checkpoint.checkpointCid !== '' ? { checkpointCid: checkpoint.checkpointCid, checkpointHash: bytesToHex(checkpoint.checkpointHash) } : {}),
     }, tx);
     const listed = excluded.map((x) => `${x.submissionId} ${REASON_NAMES[x.reason]}`).join(', ');
     deps.log(included.length > 0
@@ -294,7 +340,10 @@ export async function proposerDutyForWindow(deps: ProposerDeps, w: Window, heigh
     if (!mine || !commitEntry?.nonce || commitEntry.resultHash === undefined) return { window: w.id, action: 'done' }; // nothing (of ours) to reveal
     const exclusions = journaledExclusions(commitEntry.excluded);
     const losses: CommittedLosses = { lossBase: BigInt(commitEntry.lossBase ?? '0'), lossAggregate: BigInt(commitEntry.lossAggregate ?? '0') };
-    const tx = await deps.writer.signRevealAggregation(w.id, commitEntry.cid, hexToBytes(commitEntry.resultHash), hexToBytes(commitEntry.nonce), exclusions, losses);
+    const checkpoint: CommittedCheckpoint = commitEntry.checkpointCid !== undefined && commitEntry.checkpointHash !== undefined
+      ? { checkpointCid: commitEntry.checkpointCid, checkpointHash: hexToBytes(commitEntry.checkpointHash) }
+      : { checkpointCid: '', checkpointHash: new Uint8Array(0) };
+    const tx = await deps.writer.signRevealAggregation(w.id, commitEntry.cid, hexToBytes(commitEntry.resultHash), hexToBytes(commitEntry.nonce), exclusions, losses, checkpoint);
     await send(deps, {
       kind: 'reveal-aggregation', window: w.id.toString(), ordinal: '0', cid: commitEntry.cid, txhash: tx.txhash, txBytes: b64(tx.txBytes), status: 'signed',
     }, tx);

@@ -12,11 +12,12 @@
 // window that opened before another was finalized still contributes its update afterwards.
 
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { WindowStatus, type Window } from '@r3mes/client';
+import { type TrainingCheckpoint, WindowStatus, type Window } from '@r3mes/client';
 import { decodeAggregate, sameModel } from '../aggregate/file.ts';
 import { type AdapterState, initAdapter } from '../model/adapter.ts';
 import { applyDelta, gradientHash, type LoraPairs, shapeOfModel } from '../output/delta.ts';
 import { OutputError, OutputErrorCode } from '../output/errors.ts';
+import { decodeHeadCheckpoint, type HeadCheckpointFile } from '../output/head-checkpoint.ts';
 import { parseCid } from '../storage/cid.ts';
 import type { ContentStore } from '../storage/content-store.ts';
 import type { LoadedModel } from './model.ts';
@@ -41,6 +42,19 @@ export function inBaseOf(v: Pick<Window, 'modelVersion' | 'closedHeight' | 'roll
 
 export interface BaseChain {
   window(windowId: bigint): Promise<Window>;
+  /**
+   * Every checkpoint of a model version (training README "Checkpoints"); absent: none is used and
+   * every base replays all windows of its version.
+   */
+  checkpoints?(modelVersion: bigint): Promise<TrainingCheckpoint[]>;
+}
+
+/** Where a fold of windows starts: a verified checkpoint's state and windows, or the initial adapter. */
+interface Start {
+  readonly state: AdapterState;
+  readonly windows: readonly bigint[];
+  /** windows ≤ this are in the start state (0: the initial adapter) */
+  readonly through: bigint;
 }
 
 /** Bases per window and decoded aggregates per finalized window, fetched once each. */
@@ -48,8 +62,9 @@ export class BaseStates {
   private readonly bases = new Map<bigint, BaseState>();
   private readonly finalized = new Map<bigint, Window>();
   private readonly updates = new Map<bigint, LoraPairs>();
+  private readonly checkpointFiles = new Map<string, HeadCheckpointFile>();
 
-  constructor(private readonly chain: BaseChain, private readonly store: ContentStore) {}
+  constructor(private readonly chain: BaseChain, private readonly store: ContentStore, private readonly log: (line: string) => void = () => {}) {}
 
   /** The base of window `windowId` for `model` (the window's model version, loaded). */
   async forWindow(windowId: bigint, model: LoadedModel): Promise<BaseState> {
@@ -59,9 +74,12 @@ export class BaseStates {
     if (w.modelVersion !== model.identity.version) {
       throw new OutputError(OutputErrorCode.BadMetadata, `base state: window ${windowId} trains model version ${w.modelVersion}, not ${model.identity.version}`);
     }
-    let state = initAdapter(model.identity.cfg);
-    const applied: bigint[] = [];
-    for (let id = 1n; id < windowId; id++) {
+    // The latest checkpoint recorded before w opened and not rolled back by then (README
+    // "Checkpoints"): it holds exactly the windows ≤ its through window that are in w's base.
+    const start = await this.start(model, windowId, (c) => c.height < w.openHeight && (c.rolledBackHeight === 0n || c.rolledBackHeight >= w.openHeight));
+    let state = start.state;
+    const applied: bigint[] = [...start.windows];
+    for (let id = start.through + 1n; id < windowId; id++) {
       const v = await this.windowIfFinal(id);
       if (!v || !inBaseOf(v, w)) continue;
       state = applyDelta(state, await this.update(v, model));
@@ -79,12 +97,79 @@ export class BaseStates {
    * no opening height bounds it.
    */
   async head(model: LoadedModel, lastWindowId: bigint): Promise<BaseState> {
-    const ids: bigint[] = [];
-    for (let id = 1n; id <= lastWindowId; id++) {
+    // A checkpoint not rolled back holds exactly the windows ≤ its through window still in the head.
+    const start = await this.start(model, lastWindowId + 1n, (c) => c.rolledBackHeight === 0n);
+    let state = start.state;
+    const ids: bigint[] = [...start.windows];
+    for (let id = start.through + 1n; id <= lastWindowId; id++) {
       const v = await this.windowIfFinal(id);
-      if (v && v.modelVersion === model.identity.version && (v.rolledBackHeight ?? 0n) === 0n) ids.push(id);
+      if (!v || v.modelVersion !== model.identity.version || (v.rolledBackHeight ?? 0n) !== 0n) continue;
+      state = applyDelta(state, await this.update(v, model));
+      ids.push(id);
     }
-    return this.fromWindows(model, ids);
+    return { state, windows: ids };
+  }
+
+  /**
+   * The head of `model`'s version consolidated through window `through`, as a carrier window
+   * whose aggregation started at height `asOf` publishes it (training README "Checkpoints"): the
+   * initial adapter plus, in window-id order, every window ≤ through of the version that is
+   * FINALIZED with a result and not rolled back before `asOf` (rolled_back_height 0 or ≥ asOf; a
+   * rollback at or after asOf that reaches `through` makes the chain drop the checkpoint anyway).
+   */
+  async checkpointState(model: LoadedModel, through: bigint, asOf: bigint): Promise<BaseState> {
+    const kept = (rolledBack: bigint) => rolledBack === 0n || rolledBack >= asOf;
+    const start = await this.start(model, through, (c) => c.height < asOf && kept(c.rolledBackHeight));
+    let state = start.state;
+    const ids: bigint[] = [...start.windows];
+    for (let id = start.through + 1n; id <= through; id++) {
+      const v = await this.windowIfFinal(id);
+      if (!v || v.modelVersion !== model.identity.version || !kept(v.rolledBackHeight ?? 0n)) continue;
+      state = applyDelta(state, await this.update(v, model));
+      ids.push(id);
+    }
+    return { state, windows: ids };
+  }
+
+  /**
+   * The start of a fold of windows below `below`: the newest checkpoint of the version that
+   * `usable` accepts and that can be fetched under its CID and verified against its state hash
+   * (an unserved or altered one is skipped for the next older), else the initial adapter.
+   */
+  private async start(model: LoadedModel, below: bigint, usable: (c: TrainingCheckpoint) => boolean): Promise<Start> {
+    const initial = initAdapter(model.identity.cfg);
+    let listed: TrainingCheckpoint[] = [];
+    try {
+      if (this.chain.checkpoints !== undefined) listed = await this.chain.checkpoints(model.identity.version);
+    } catch (err) {
+      // A node that cannot list them (older, or unreachable for this query): replaying every window gives the same base.
+      this.log(`base state: the chain's checkpoints could not be listed (${(err as Error).message}); replaying every window`);
+    }
+    const candidates = listed
+      .filter((c) => c.modelVersion === model.identity.version && c.throughWindow < below && usable(c))
+      .sort((a, b) => (a.throughWindow > b.throughWindow ? -1 : a.throughWindow < b.throughWindow ? 1 : 0));
+    for (const c of candidates) {
+      try {
+        const file = await this.checkpointFile(c, model);
+        return { state: { params: file.params, momentum: initial.momentum }, windows: file.windows, through: c.throughWindow };
+      } catch (err) {
+        this.log(`base state: checkpoint through window ${c.throughWindow} (${c.cid}) is not usable, trying an older one: ${(err as Error).message}`);
+      }
+    }
+    return { state: initial, windows: [], through: 0n };
+  }
+
+  /** A checkpoint's file, fetched by its CID, checked against the chain's state hash and the model. */
+  private async checkpointFile(c: TrainingCheckpoint, model: LoadedModel): Promise<HeadCheckpointFile> {
+    const known = this.checkpointFiles.get(c.cid);
+    if (known) return known;
+    const bytes = await this.store.get(parseCid(c.cid));
+    const file = await decodeHeadCheckpoint(bytes, { cid: c.cid, stateHash: c.stateHash });
+    if (!sameModel(file.model, model.identity) || file.throughWindow !== c.throughWindow) {
+      throw new OutputError(OutputErrorCode.BadMetadata, `base state: ${c.cid} is not the checkpoint of model version ${model.identity.version} through window ${c.throughWindow}`);
+    }
+    this.checkpointFiles.set(c.cid, file);
+    return file;
   }
 
   /**

@@ -35,6 +35,9 @@ export interface JournalEntry {
   /** commit-aggregation: the committed held-out losses (decimal, Q16 nats per byte; absent: none) */
   readonly lossBase?: string;
   readonly lossAggregate?: string;
+  /** commit-aggregation: the committed checkpoint (training README "Checkpoints"; absent: none), its state hash in hex */
+  readonly checkpointCid?: string;
+  readonly checkpointHash?: string;
 }
 
 /** An excluded submission as journaled: its id (decimal) and ExclusionReason value. */

@@ -6,7 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import { AggregationCommit, Params, Submission, Window } from "./types.js";
+import { AggregationCommit, Checkpoint, Params, Submission, Window } from "./types.js";
 
 export const protobufPackage = "r3mes.training.v1";
 
@@ -23,6 +23,8 @@ export interface GenesisState {
   submissions: Submission[];
   /** Sorted by (window_id, proposer). */
   commits: AggregationCommit[];
+  /** Recorded checkpoints, sorted by (model_version, through_window). */
+  checkpoints: Checkpoint[];
 }
 
 function createBaseGenesisState(): GenesisState {
@@ -34,6 +36,7 @@ function createBaseGenesisState(): GenesisState {
     windows: [],
     submissions: [],
     commits: [],
+    checkpoints: [],
   };
 }
 
@@ -68,6 +71,9 @@ export const GenesisState: MessageFns<GenesisState> = {
     }
     for (const v of message.commits) {
       AggregationCommit.encode(v!, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.checkpoints) {
+      Checkpoint.encode(v!, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -141,6 +147,14 @@ export const GenesisState: MessageFns<GenesisState> = {
             message.commits.push(AggregationCommit.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.checkpoints.push(Checkpoint.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -178,6 +192,9 @@ export const GenesisState: MessageFns<GenesisState> = {
       commits: globalThis.Array.isArray(object?.commits)
         ? object.commits.map((e: any) => AggregationCommit.fromJSON(e))
         : [],
+      checkpoints: globalThis.Array.isArray(object?.checkpoints)
+        ? object.checkpoints.map((e: any) => Checkpoint.fromJSON(e))
+        : [],
     };
   },
 
@@ -204,6 +221,9 @@ export const GenesisState: MessageFns<GenesisState> = {
     if (message.commits?.length) {
       obj.commits = message.commits.map((e) => AggregationCommit.toJSON(e));
     }
+    if (message.checkpoints?.length) {
+      obj.checkpoints = message.checkpoints.map((e) => Checkpoint.toJSON(e));
+    }
     return obj;
   },
 
@@ -227,6 +247,7 @@ export const GenesisState: MessageFns<GenesisState> = {
     message.windows = object.windows?.map((e) => Window.fromPartial(e)) || [];
     message.submissions = object.submissions?.map((e) => Submission.fromPartial(e)) || [];
     message.commits = object.commits?.map((e) => AggregationCommit.fromPartial(e)) || [];
+    message.checkpoints = object.checkpoints?.map((e) => Checkpoint.fromPartial(e)) || [];
     return message;
   },
 };

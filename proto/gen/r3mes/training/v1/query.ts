@@ -7,7 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { PageRequest, PageResponse } from "../../../cosmos/base/query/v1beta1/pagination.js";
-import { AggregationCommit, Params, Submission, Window } from "./types.js";
+import { AggregationCommit, Checkpoint, Params, Submission, Window } from "./types.js";
 
 export const protobufPackage = "r3mes.training.v1";
 
@@ -106,6 +106,26 @@ export interface QueryAssignmentResponse {
   chunkIndex: bigint;
   /** Submissions left to the miner in this window. */
   remaining: bigint;
+}
+
+/** Checkpoints of a model version (0: every version), by (version, through window). */
+export interface QueryCheckpointsRequest {
+  modelVersion: bigint;
+  pagination: PageRequest | undefined;
+}
+
+export interface QueryCheckpointsResponse {
+  checkpoints: Checkpoint[];
+  pagination: PageResponse | undefined;
+}
+
+/** The latest checkpoint of a model version not rolled back (error 34 when none). */
+export interface QueryLatestCheckpointRequest {
+  modelVersion: bigint;
+}
+
+export interface QueryLatestCheckpointResponse {
+  checkpoint: Checkpoint | undefined;
 }
 
 function createBaseQueryParamsRequest(): QueryParamsRequest {
@@ -1632,6 +1652,340 @@ export const QueryAssignmentResponse: MessageFns<QueryAssignmentResponse> = {
       ? BigInt(object.chunkIndex)
       : 0n;
     message.remaining = (object.remaining !== undefined && object.remaining !== null) ? BigInt(object.remaining) : 0n;
+    return message;
+  },
+};
+
+function createBaseQueryCheckpointsRequest(): QueryCheckpointsRequest {
+  return { modelVersion: 0n, pagination: undefined };
+}
+
+export const QueryCheckpointsRequest: MessageFns<QueryCheckpointsRequest> = {
+  encode(message: QueryCheckpointsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.modelVersion !== 0n) {
+      if (BigInt.asUintN(64, message.modelVersion) !== message.modelVersion) {
+        throw new globalThis.Error("value provided for field message.modelVersion of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.modelVersion);
+    }
+    if (message.pagination !== undefined) {
+      PageRequest.encode(message.pagination, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryCheckpointsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryCheckpointsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.modelVersion = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryCheckpointsRequest {
+    return {
+      modelVersion: isSet(object.modelVersion)
+        ? BigInt(object.modelVersion)
+        : isSet(object.model_version)
+        ? BigInt(object.model_version)
+        : 0n,
+      pagination: isSet(object.pagination) ? PageRequest.fromJSON(object.pagination) : undefined,
+    };
+  },
+
+  toJSON(message: QueryCheckpointsRequest): unknown {
+    const obj: any = {};
+    if (message.modelVersion !== 0n) {
+      obj.modelVersion = message.modelVersion.toString();
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageRequest.toJSON(message.pagination);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryCheckpointsRequest>, I>>(base?: I): QueryCheckpointsRequest {
+    return QueryCheckpointsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryCheckpointsRequest>, I>>(object: I): QueryCheckpointsRequest {
+    const message = createBaseQueryCheckpointsRequest();
+    message.modelVersion = (object.modelVersion !== undefined && object.modelVersion !== null)
+      ? BigInt(object.modelVersion)
+      : 0n;
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageRequest.fromPartial(object.pagination)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseQueryCheckpointsResponse(): QueryCheckpointsResponse {
+  return { checkpoints: [], pagination: undefined };
+}
+
+export const QueryCheckpointsResponse: MessageFns<QueryCheckpointsResponse> = {
+  encode(message: QueryCheckpointsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.checkpoints) {
+      Checkpoint.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.pagination !== undefined) {
+      PageResponse.encode(message.pagination, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryCheckpointsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryCheckpointsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.checkpoints.push(Checkpoint.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pagination = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryCheckpointsResponse {
+    return {
+      checkpoints: globalThis.Array.isArray(object?.checkpoints)
+        ? object.checkpoints.map((e: any) => Checkpoint.fromJSON(e))
+        : [],
+      pagination: isSet(object.pagination) ? PageResponse.fromJSON(object.pagination) : undefined,
+    };
+  },
+
+  toJSON(message: QueryCheckpointsResponse): unknown {
+    const obj: any = {};
+    if (message.checkpoints?.length) {
+      obj.checkpoints = message.checkpoints.map((e) => Checkpoint.toJSON(e));
+    }
+    if (message.pagination !== undefined) {
+      obj.pagination = PageResponse.toJSON(message.pagination);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryCheckpointsResponse>, I>>(base?: I): QueryCheckpointsResponse {
+    return QueryCheckpointsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryCheckpointsResponse>, I>>(object: I): QueryCheckpointsResponse {
+    const message = createBaseQueryCheckpointsResponse();
+    message.checkpoints = object.checkpoints?.map((e) => Checkpoint.fromPartial(e)) || [];
+    message.pagination = (object.pagination !== undefined && object.pagination !== null)
+      ? PageResponse.fromPartial(object.pagination)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseQueryLatestCheckpointRequest(): QueryLatestCheckpointRequest {
+  return { modelVersion: 0n };
+}
+
+export const QueryLatestCheckpointRequest: MessageFns<QueryLatestCheckpointRequest> = {
+  encode(message: QueryLatestCheckpointRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.modelVersion !== 0n) {
+      if (BigInt.asUintN(64, message.modelVersion) !== message.modelVersion) {
+        throw new globalThis.Error("value provided for field message.modelVersion of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.modelVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryLatestCheckpointRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryLatestCheckpointRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.modelVersion = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryLatestCheckpointRequest {
+    return {
+      modelVersion: isSet(object.modelVersion)
+        ? BigInt(object.modelVersion)
+        : isSet(object.model_version)
+        ? BigInt(object.model_version)
+        : 0n,
+    };
+  },
+
+  toJSON(message: QueryLatestCheckpointRequest): unknown {
+    const obj: any = {};
+    if (message.modelVersion !== 0n) {
+      obj.modelVersion = message.modelVersion.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryLatestCheckpointRequest>, I>>(base?: I): QueryLatestCheckpointRequest {
+    return QueryLatestCheckpointRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryLatestCheckpointRequest>, I>>(object: I): QueryLatestCheckpointRequest {
+    const message = createBaseQueryLatestCheckpointRequest();
+    message.modelVersion = (object.modelVersion !== undefined && object.modelVersion !== null)
+      ? BigInt(object.modelVersion)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseQueryLatestCheckpointResponse(): QueryLatestCheckpointResponse {
+  return { checkpoint: undefined };
+}
+
+export const QueryLatestCheckpointResponse: MessageFns<QueryLatestCheckpointResponse> = {
+  encode(message: QueryLatestCheckpointResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.checkpoint !== undefined) {
+      Checkpoint.encode(message.checkpoint, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryLatestCheckpointResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryLatestCheckpointResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.checkpoint = Checkpoint.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryLatestCheckpointResponse {
+    return { checkpoint: isSet(object.checkpoint) ? Checkpoint.fromJSON(object.checkpoint) : undefined };
+  },
+
+  toJSON(message: QueryLatestCheckpointResponse): unknown {
+    const obj: any = {};
+    if (message.checkpoint !== undefined) {
+      obj.checkpoint = Checkpoint.toJSON(message.checkpoint);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryLatestCheckpointResponse>, I>>(base?: I): QueryLatestCheckpointResponse {
+    return QueryLatestCheckpointResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryLatestCheckpointResponse>, I>>(
+    object: I,
+  ): QueryLatestCheckpointResponse {
+    const message = createBaseQueryLatestCheckpointResponse();
+    message.checkpoint = (object.checkpoint !== undefined && object.checkpoint !== null)
+      ? Checkpoint.fromPartial(object.checkpoint)
+      : undefined;
     return message;
   },
 };

@@ -69,6 +69,13 @@ export interface MsgRevealAggregation {
    */
   lossBase: bigint;
   lossAggregate: bigint;
+  /**
+   * The checkpoint of a window that carries one (README "Checkpoints"): CID and state hash of the
+   * head's consolidated state through window.checkpoint_through; both empty when none. Covered by
+   * the commitment.
+   */
+  checkpointCid: string;
+  checkpointHash: Buffer;
 }
 
 export interface MsgRevealAggregationResponse {
@@ -638,6 +645,8 @@ function createBaseMsgRevealAggregation(): MsgRevealAggregation {
     excluded: [],
     lossBase: 0n,
     lossAggregate: 0n,
+    checkpointCid: "",
+    checkpointHash: Buffer.alloc(0),
   };
 }
 
@@ -675,6 +684,12 @@ export const MsgRevealAggregation: MessageFns<MsgRevealAggregation> = {
         throw new globalThis.Error("value provided for field message.lossAggregate of type uint64 too large");
       }
       writer.uint32(64).uint64(message.lossAggregate);
+    }
+    if (message.checkpointCid !== "") {
+      writer.uint32(74).string(message.checkpointCid);
+    }
+    if (message.checkpointHash.length !== 0) {
+      writer.uint32(82).bytes(message.checkpointHash);
     }
     return writer;
   },
@@ -756,6 +771,22 @@ export const MsgRevealAggregation: MessageFns<MsgRevealAggregation> = {
             message.lossAggregate = reader.uint64() as bigint;
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.checkpointCid = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.checkpointHash = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -800,6 +831,16 @@ export const MsgRevealAggregation: MessageFns<MsgRevealAggregation> = {
         : isSet(object.loss_aggregate)
         ? BigInt(object.loss_aggregate)
         : 0n,
+      checkpointCid: isSet(object.checkpointCid)
+        ? globalThis.String(object.checkpointCid)
+        : isSet(object.checkpoint_cid)
+        ? globalThis.String(object.checkpoint_cid)
+        : "",
+      checkpointHash: isSet(object.checkpointHash)
+        ? Buffer.from(bytesFromBase64(object.checkpointHash))
+        : isSet(object.checkpoint_hash)
+        ? Buffer.from(bytesFromBase64(object.checkpoint_hash))
+        : Buffer.alloc(0),
     };
   },
 
@@ -829,6 +870,12 @@ export const MsgRevealAggregation: MessageFns<MsgRevealAggregation> = {
     if (message.lossAggregate !== 0n) {
       obj.lossAggregate = message.lossAggregate.toString();
     }
+    if (message.checkpointCid !== "") {
+      obj.checkpointCid = message.checkpointCid;
+    }
+    if (message.checkpointHash.length !== 0) {
+      obj.checkpointHash = base64FromBytes(message.checkpointHash);
+    }
     return obj;
   },
 
@@ -847,6 +894,8 @@ export const MsgRevealAggregation: MessageFns<MsgRevealAggregation> = {
     message.lossAggregate = (object.lossAggregate !== undefined && object.lossAggregate !== null)
       ? BigInt(object.lossAggregate)
       : 0n;
+    message.checkpointCid = object.checkpointCid ?? "";
+    message.checkpointHash = object.checkpointHash ?? Buffer.alloc(0);
     return message;
   },
 };

@@ -212,6 +212,12 @@ export interface Params {
   evalChunks: bigint;
   heldoutChunkCount: bigint;
   minImprovement: bigint;
+  /**
+   * Checkpoints (README "Checkpoints"): every checkpoint_interval applied windows of a model
+   * version, a carrier window's proposers publish the consolidated adapter state of the head by
+   * CID, agreed with the window's aggregate. 0 = no checkpoints.
+   */
+  checkpointInterval: bigint;
 }
 
 export interface Window {
@@ -279,6 +285,11 @@ export interface Window {
    * (0: never rolled back). Bases of windows opened after that height leave it out.
    */
   rolledBackHeight: bigint;
+  /**
+   * Set at aggregation start when this window carries a checkpoint (README "Checkpoints"): its
+   * proposers also reveal the head's consolidated state through this window (0: no checkpoint).
+   */
+  checkpointThrough: bigint;
 }
 
 /** One submission a proposer leaves out of its aggregate, and why. */
@@ -324,6 +335,12 @@ export interface AggregationCommit {
   /** The revealed held-out losses (Q16 nats per byte) of the base and of base + result. */
   lossBase: bigint;
   lossAggregate: bigint;
+  /**
+   * The revealed checkpoint (README "Checkpoints"): CID and state hash of the head's consolidated
+   * adapter state through the window's checkpoint_through; empty when none.
+   */
+  checkpointCid: string;
+  checkpointHash: Buffer;
 }
 
 /** Counters and the window schedule. */
@@ -334,6 +351,26 @@ export interface Schedule {
   nextOpenHeight: bigint;
   /** Id of the window now collecting; 0 = none. */
   collectingWindowId: bigint;
+}
+
+/**
+ * A checkpoint of a model version's head (README "Checkpoints"): the consolidated adapter state
+ * (initial adapter + every applied, not rolled back window of the version with id ≤
+ * through_window, in id order) published by CID and agreed by a carrier window's proposers.
+ */
+export interface Checkpoint {
+  modelVersion: bigint;
+  throughWindow: bigint;
+  cid: string;
+  /** SHA-256(utf8("r3mes/checkpoint/v1") ‖ canonical safetensors of the lora.* tensors) (worker/SPEC.md §6.2). */
+  stateHash: Buffer;
+  /** Height of the tally that recorded it; the window whose proposers agreed on it. */
+  height: bigint;
+  carrierWindow: bigint;
+  /** How many applied windows it consolidates. */
+  appliedWindows: bigint;
+  /** Height of the governance rollback that took a window it includes out of the head (0: never). */
+  rolledBackHeight: bigint;
 }
 
 function createBaseParams(): Params {
@@ -352,6 +389,7 @@ function createBaseParams(): Params {
     evalChunks: 0n,
     heldoutChunkCount: 0n,
     minImprovement: 0n,
+    checkpointInterval: 0n,
   };
 }
 
@@ -433,6 +471,12 @@ export const Params: MessageFns<Params> = {
         throw new globalThis.Error("value provided for field message.minImprovement of type uint64 too large");
       }
       writer.uint32(112).uint64(message.minImprovement);
+    }
+    if (message.checkpointInterval !== 0n) {
+      if (BigInt.asUintN(64, message.checkpointInterval) !== message.checkpointInterval) {
+        throw new globalThis.Error("value provided for field message.checkpointInterval of type uint64 too large");
+      }
+      writer.uint32(120).uint64(message.checkpointInterval);
     }
     return writer;
   },
@@ -562,6 +606,14 @@ export const Params: MessageFns<Params> = {
             message.minImprovement = reader.uint64() as bigint;
             continue;
           }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.checkpointInterval = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -646,6 +698,11 @@ export const Params: MessageFns<Params> = {
         : isSet(object.min_improvement)
         ? BigInt(object.min_improvement)
         : 0n,
+      checkpointInterval: isSet(object.checkpointInterval)
+        ? BigInt(object.checkpointInterval)
+        : isSet(object.checkpoint_interval)
+        ? BigInt(object.checkpoint_interval)
+        : 0n,
     };
   },
 
@@ -693,6 +750,9 @@ export const Params: MessageFns<Params> = {
     if (message.minImprovement !== 0n) {
       obj.minImprovement = message.minImprovement.toString();
     }
+    if (message.checkpointInterval !== 0n) {
+      obj.checkpointInterval = message.checkpointInterval.toString();
+    }
     return obj;
   },
 
@@ -739,6 +799,9 @@ export const Params: MessageFns<Params> = {
     message.minImprovement = (object.minImprovement !== undefined && object.minImprovement !== null)
       ? BigInt(object.minImprovement)
       : 0n;
+    message.checkpointInterval = (object.checkpointInterval !== undefined && object.checkpointInterval !== null)
+      ? BigInt(object.checkpointInterval)
+      : 0n;
     return message;
   },
 };
@@ -774,6 +837,7 @@ function createBaseWindow(): Window {
     lossBase: 0n,
     lossAggregate: 0n,
     rolledBackHeight: 0n,
+    checkpointThrough: 0n,
   };
 }
 
@@ -935,6 +999,12 @@ export const Window: MessageFns<Window> = {
         throw new globalThis.Error("value provided for field message.rolledBackHeight of type uint64 too large");
       }
       writer.uint32(232).uint64(message.rolledBackHeight);
+    }
+    if (message.checkpointThrough !== 0n) {
+      if (BigInt.asUintN(64, message.checkpointThrough) !== message.checkpointThrough) {
+        throw new globalThis.Error("value provided for field message.checkpointThrough of type uint64 too large");
+      }
+      writer.uint32(240).uint64(message.checkpointThrough);
     }
     return writer;
   },
@@ -1194,6 +1264,14 @@ export const Window: MessageFns<Window> = {
             message.rolledBackHeight = reader.uint64() as bigint;
             continue;
           }
+          case 30: {
+            if (tag !== 240) {
+              break;
+            }
+
+            message.checkpointThrough = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1339,6 +1417,11 @@ export const Window: MessageFns<Window> = {
         : isSet(object.rolled_back_height)
         ? BigInt(object.rolled_back_height)
         : 0n,
+      checkpointThrough: isSet(object.checkpointThrough)
+        ? BigInt(object.checkpointThrough)
+        : isSet(object.checkpoint_through)
+        ? BigInt(object.checkpoint_through)
+        : 0n,
     };
   },
 
@@ -1431,6 +1514,9 @@ export const Window: MessageFns<Window> = {
     if (message.rolledBackHeight !== 0n) {
       obj.rolledBackHeight = message.rolledBackHeight.toString();
     }
+    if (message.checkpointThrough !== 0n) {
+      obj.checkpointThrough = message.checkpointThrough.toString();
+    }
     return obj;
   },
 
@@ -1504,6 +1590,9 @@ export const Window: MessageFns<Window> = {
       : 0n;
     message.rolledBackHeight = (object.rolledBackHeight !== undefined && object.rolledBackHeight !== null)
       ? BigInt(object.rolledBackHeight)
+      : 0n;
+    message.checkpointThrough = (object.checkpointThrough !== undefined && object.checkpointThrough !== null)
+      ? BigInt(object.checkpointThrough)
       : 0n;
     return message;
   },
@@ -2032,6 +2121,8 @@ function createBaseAggregationCommit(): AggregationCommit {
     excluded: [],
     lossBase: 0n,
     lossAggregate: 0n,
+    checkpointCid: "",
+    checkpointHash: Buffer.alloc(0),
   };
 }
 
@@ -2084,6 +2175,12 @@ export const AggregationCommit: MessageFns<AggregationCommit> = {
         throw new globalThis.Error("value provided for field message.lossAggregate of type uint64 too large");
       }
       writer.uint32(88).uint64(message.lossAggregate);
+    }
+    if (message.checkpointCid !== "") {
+      writer.uint32(98).string(message.checkpointCid);
+    }
+    if (message.checkpointHash.length !== 0) {
+      writer.uint32(106).bytes(message.checkpointHash);
     }
     return writer;
   },
@@ -2189,6 +2286,22 @@ export const AggregationCommit: MessageFns<AggregationCommit> = {
             message.lossAggregate = reader.uint64() as bigint;
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.checkpointCid = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.checkpointHash = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2244,6 +2357,16 @@ export const AggregationCommit: MessageFns<AggregationCommit> = {
         : isSet(object.loss_aggregate)
         ? BigInt(object.loss_aggregate)
         : 0n,
+      checkpointCid: isSet(object.checkpointCid)
+        ? globalThis.String(object.checkpointCid)
+        : isSet(object.checkpoint_cid)
+        ? globalThis.String(object.checkpoint_cid)
+        : "",
+      checkpointHash: isSet(object.checkpointHash)
+        ? Buffer.from(bytesFromBase64(object.checkpointHash))
+        : isSet(object.checkpoint_hash)
+        ? Buffer.from(bytesFromBase64(object.checkpoint_hash))
+        : Buffer.alloc(0),
     };
   },
 
@@ -2282,6 +2405,12 @@ export const AggregationCommit: MessageFns<AggregationCommit> = {
     if (message.lossAggregate !== 0n) {
       obj.lossAggregate = message.lossAggregate.toString();
     }
+    if (message.checkpointCid !== "") {
+      obj.checkpointCid = message.checkpointCid;
+    }
+    if (message.checkpointHash.length !== 0) {
+      obj.checkpointHash = base64FromBytes(message.checkpointHash);
+    }
     return obj;
   },
 
@@ -2307,6 +2436,8 @@ export const AggregationCommit: MessageFns<AggregationCommit> = {
     message.lossAggregate = (object.lossAggregate !== undefined && object.lossAggregate !== null)
       ? BigInt(object.lossAggregate)
       : 0n;
+    message.checkpointCid = object.checkpointCid ?? "";
+    message.checkpointHash = object.checkpointHash ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -2459,6 +2590,248 @@ export const Schedule: MessageFns<Schedule> = {
       : 0n;
     message.collectingWindowId = (object.collectingWindowId !== undefined && object.collectingWindowId !== null)
       ? BigInt(object.collectingWindowId)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseCheckpoint(): Checkpoint {
+  return {
+    modelVersion: 0n,
+    throughWindow: 0n,
+    cid: "",
+    stateHash: Buffer.alloc(0),
+    height: 0n,
+    carrierWindow: 0n,
+    appliedWindows: 0n,
+    rolledBackHeight: 0n,
+  };
+}
+
+export const Checkpoint: MessageFns<Checkpoint> = {
+  encode(message: Checkpoint, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.modelVersion !== 0n) {
+      if (BigInt.asUintN(64, message.modelVersion) !== message.modelVersion) {
+        throw new globalThis.Error("value provided for field message.modelVersion of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.modelVersion);
+    }
+    if (message.throughWindow !== 0n) {
+      if (BigInt.asUintN(64, message.throughWindow) !== message.throughWindow) {
+        throw new globalThis.Error("value provided for field message.throughWindow of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.throughWindow);
+    }
+    if (message.cid !== "") {
+      writer.uint32(26).string(message.cid);
+    }
+    if (message.stateHash.length !== 0) {
+      writer.uint32(34).bytes(message.stateHash);
+    }
+    if (message.height !== 0n) {
+      if (BigInt.asUintN(64, message.height) !== message.height) {
+        throw new globalThis.Error("value provided for field message.height of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.height);
+    }
+    if (message.carrierWindow !== 0n) {
+      if (BigInt.asUintN(64, message.carrierWindow) !== message.carrierWindow) {
+        throw new globalThis.Error("value provided for field message.carrierWindow of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.carrierWindow);
+    }
+    if (message.appliedWindows !== 0n) {
+      if (BigInt.asUintN(64, message.appliedWindows) !== message.appliedWindows) {
+        throw new globalThis.Error("value provided for field message.appliedWindows of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.appliedWindows);
+    }
+    if (message.rolledBackHeight !== 0n) {
+      if (BigInt.asUintN(64, message.rolledBackHeight) !== message.rolledBackHeight) {
+        throw new globalThis.Error("value provided for field message.rolledBackHeight of type uint64 too large");
+      }
+      writer.uint32(64).uint64(message.rolledBackHeight);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Checkpoint {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckpoint();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.modelVersion = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.throughWindow = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.cid = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.stateHash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.height = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.carrierWindow = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.appliedWindows = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.rolledBackHeight = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Checkpoint {
+    return {
+      modelVersion: isSet(object.modelVersion)
+        ? BigInt(object.modelVersion)
+        : isSet(object.model_version)
+        ? BigInt(object.model_version)
+        : 0n,
+      throughWindow: isSet(object.throughWindow)
+        ? BigInt(object.throughWindow)
+        : isSet(object.through_window)
+        ? BigInt(object.through_window)
+        : 0n,
+      cid: isSet(object.cid) ? globalThis.String(object.cid) : "",
+      stateHash: isSet(object.stateHash)
+        ? Buffer.from(bytesFromBase64(object.stateHash))
+        : isSet(object.state_hash)
+        ? Buffer.from(bytesFromBase64(object.state_hash))
+        : Buffer.alloc(0),
+      height: isSet(object.height) ? BigInt(object.height) : 0n,
+      carrierWindow: isSet(object.carrierWindow)
+        ? BigInt(object.carrierWindow)
+        : isSet(object.carrier_window)
+        ? BigInt(object.carrier_window)
+        : 0n,
+      appliedWindows: isSet(object.appliedWindows)
+        ? BigInt(object.appliedWindows)
+        : isSet(object.applied_windows)
+        ? BigInt(object.applied_windows)
+        : 0n,
+      rolledBackHeight: isSet(object.rolledBackHeight)
+        ? BigInt(object.rolledBackHeight)
+        : isSet(object.rolled_back_height)
+        ? BigInt(object.rolled_back_height)
+        : 0n,
+    };
+  },
+
+  toJSON(message: Checkpoint): unknown {
+    const obj: any = {};
+    if (message.modelVersion !== 0n) {
+      obj.modelVersion = message.modelVersion.toString();
+    }
+    if (message.throughWindow !== 0n) {
+      obj.throughWindow = message.throughWindow.toString();
+    }
+    if (message.cid !== "") {
+      obj.cid = message.cid;
+    }
+    if (message.stateHash.length !== 0) {
+      obj.stateHash = base64FromBytes(message.stateHash);
+    }
+    if (message.height !== 0n) {
+      obj.height = message.height.toString();
+    }
+    if (message.carrierWindow !== 0n) {
+      obj.carrierWindow = message.carrierWindow.toString();
+    }
+    if (message.appliedWindows !== 0n) {
+      obj.appliedWindows = message.appliedWindows.toString();
+    }
+    if (message.rolledBackHeight !== 0n) {
+      obj.rolledBackHeight = message.rolledBackHeight.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Checkpoint>, I>>(base?: I): Checkpoint {
+    return Checkpoint.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Checkpoint>, I>>(object: I): Checkpoint {
+    const message = createBaseCheckpoint();
+    message.modelVersion = (object.modelVersion !== undefined && object.modelVersion !== null)
+      ? BigInt(object.modelVersion)
+      : 0n;
+    message.throughWindow = (object.throughWindow !== undefined && object.throughWindow !== null)
+      ? BigInt(object.throughWindow)
+      : 0n;
+    message.cid = object.cid ?? "";
+    message.stateHash = object.stateHash ?? Buffer.alloc(0);
+    message.height = (object.height !== undefined && object.height !== null) ? BigInt(object.height) : 0n;
+    message.carrierWindow = (object.carrierWindow !== undefined && object.carrierWindow !== null)
+      ? BigInt(object.carrierWindow)
+      : 0n;
+    message.appliedWindows = (object.appliedWindows !== undefined && object.appliedWindows !== null)
+      ? BigInt(object.appliedWindows)
+      : 0n;
+    message.rolledBackHeight = (object.rolledBackHeight !== undefined && object.rolledBackHeight !== null)
+      ? BigInt(object.rolledBackHeight)
       : 0n;
     return message;
   },
