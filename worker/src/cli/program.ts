@@ -17,7 +17,7 @@ import { decodeSafetensors } from '../storage/safetensors.ts';
 import type { ContentStore } from '../storage/content-store.ts';
 import { Journal } from '../roles/journal.ts';
 import { DEFAULT_LR, DEFAULT_STEPS } from '../roles/job.ts';
-import type { LoadedModel } from '../roles/model.ts';
+import type { LoadedModel, ModelSource } from '../roles/model.ts';
 import { parseListen, startWorkerServer, uploadPolicyFor } from '../roles/server.ts';
 import { WorkerStats } from '../roles/stats.ts';
 import { runRoleLoop } from '../roles/loop.ts';
@@ -29,10 +29,11 @@ import { stateHash } from '../train/hash.ts';
 import type { ModelIdentity } from '../output/metadata.ts';
 import { workerBundle } from '../bundle.ts';
 import {
-  announceLocations, corpusChunk, corpusHeldoutChunk, DEFAULT_HOME, DEFAULT_NODE, formatError, openStore, parseAnnounce, parseUint, readChunkFile, readFileOrCid,
+  announceLocations, corpusChunk, DEFAULT_HOME, DEFAULT_NODE, formatError, openStore, parseAnnounce, parseUint, readChunkFile, readFileOrCid,
   type StoreOptions, withAnnouncedLocations,
 } from './common.ts';
 import { ProgressBar } from './progress.ts';
+import type { ChunkTokens } from '../data/chunk.ts';
 import { type DatasetChain, type WindowChunk, windowChunks } from '../data/window-chunks.ts';
 import { writeFile } from 'node:fs/promises';
 import { cidOf } from '../storage/cid.ts';
@@ -77,10 +78,13 @@ async function readModelFile(path: string | undefined): Promise<Uint8Array | und
   return bytes;
 }
 
-async function modelFor(identity: ModelIdentity, modelFile: Uint8Array | undefined, store: ContentStore | undefined): Promise<LoadedModel> {
+async function modelFor(identity: ModelIdentity, source: ModelSource): Promise<LoadedModel> {
   const { loadModel } = await import('../roles/model.ts');
-  return loadModel(identity, { modelFile, store });
+  return loadModel(identity, source);
 }
+/** Where model directories fetched from the store are kept. */
+const modelCache = (home: string) => join(home, 'worker', 'models');
+const MODEL_DIR_HELP = 'model directory (Hugging Face layout) of a model version that names one by manifest_cid: checked against the version\'s manifest CID and architecture hash (default: fetched by CID from the store into <home>/worker/models)';
 
 /** Errors no retry can fix, which end a long-running role: the key is gone from the keyring. */
 const isFatal = (err: unknown) => err instanceof ChainError && err.code === ChainErrorCode.KeyUnavailable;
@@ -139,13 +143,14 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--lr <q16>', 'learning rate, Q16 units per sign step', String(DEFAULT_LR))
     .option('--per-window <n>', 'submissions per window', '1')
     .option('--model <file>', "backbone file, for a model version that names one by CID (checked against it)")
+    .option('--model-dir <dir>', MODEL_DIR_HELP)
     .option('--poll-ms <ms>', 'how often to look at the chain', '3000')
     .option('--announce <locations>', ANNOUNCE_HELP)
     .option('--devices <list>', 'train data-parallel on several WebGPU devices: "all" or ids like 0,1 (same bytes as one device)')
     .option('--cheat [mode]', 'DEMO ONLY: "delta" (the default): tamper the delta before upload (consistent CID and hash); "middle-step": tamper the state after the middle step of the job and train on from it (a consistent trace with one wrong step; a bisection narrows to it). Re-execution exposes either'))
     .action(async (o: StoreOpts & {
       node: string; home: string; key: string; keyringBackend: KeyringBackend; backend: BackendChoice; gatewayListen?: string; listen?: string;
-      once?: boolean; steps: string; lr: string; perWindow: string; model?: string; pollMs: string; cheat?: boolean | string; announce?: string; devices?: string;
+      once?: boolean; steps: string; lr: string; perWindow: string; model?: string; modelDir?: string; pollMs: string; cheat?: boolean | string; announce?: string; devices?: string;
     }) => {
       const announce = o.announce !== undefined ? parseAnnounce(o.announce) : undefined;
       const steps = parseUint(o.steps, '--steps', 1024);
@@ -190,7 +195,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
               chain, writer, store, journal: bisectJournal, backend, bases, log, chunkAt: chunksFor(chain, store), jobsDir: join(o.home, 'worker', 'jobs'),
               loadModel: async (v) => {
                 let m = models.get(v);
-                if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
+                if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), { modelFile, modelDir: o.modelDir, store, cacheDir: modelCache(o.home) })));
                 return m;
               },
             });
@@ -199,7 +204,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
               workDir: join(o.home, 'worker', 'jobs'), chunkAt: chunksFor(chain, store),
               loadModel: async (v) => {
                 let m = models.get(v);
-                if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
+                if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), { modelFile, modelDir: o.modelDir, store, cacheDir: modelCache(o.home) })));
                 return m;
               },
               onStep: progressHook('train', stats),
@@ -235,9 +240,10 @@ export function buildProgram(io: ProgramIo = {}): Command {
       .option('--delta <file|cid>', 're-execute the whole job behind an adapter delta file')
       .option('--submission <id>', 're-execute a submission on chain (fetches its delta by CID)')
       .option('--chunk-index <n>', 'chunk of the Brown train split, or of --dataset (default: the one the file names)')
-      .option('--chunk-file <file>', 'chunk bytes (exactly 2048)')
+      .option('--chunk-file <file>', 'the chunk: 2048 bytes (byte tokens) or 8192 bytes (2048 uint32 LE token ids)')
       .option('--dataset <dir>', 'the dataset directory the chunk index refers to (default: the Brown corpus); for windows of another dataset')
       .option('--model <file>', 'backbone file, for a model that names one by CID')
+      .option('--model-dir <dir>', MODEL_DIR_HELP)
       .addOption(new Option('--key <name>', `duty mode: poll for the ${name === 'verify' ? 'L1 checks and L2 answers' : 'L3 panel seats'} drawn to this key, re-execute, send the result`))
       .addOption(keyringOption())
       .option('--once', 'duty mode: one pass, print the outcomes, exit')
@@ -246,7 +252,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
       .addOption(nodeOption()).addOption(homeOption()))
       .action(async (o: StoreOpts & {
         backend: BackendChoice; step?: string; state?: string; trace?: string; delta?: string; submission?: string;
-        chunkIndex?: string; chunkFile?: string; dataset?: string; model?: string; node: string; home: string;
+        chunkIndex?: string; chunkFile?: string; dataset?: string; model?: string; modelDir?: string; node: string; home: string;
         key?: string; keyringBackend: KeyringBackend; once?: boolean; pollMs: string; listen?: string;
       }) => {
         if (name === 'arbitrate' && o.backend !== 'cpu') throw new Error('arbitrate re-executes on the CPU reference only (L3); --backend webgpu/auto is refused');
@@ -285,7 +291,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
               pass: async () => {
                 const loadModel = async (v: bigint) => {
                   let m = models.get(v);
-                  if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
+                  if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), { modelFile, modelDir: o.modelDir, store, cacheDir: modelCache(o.home) })));
                   return m;
                 };
                 const outcomes = await dutyPass({
@@ -310,12 +316,13 @@ export function buildProgram(io: ProgramIo = {}): Command {
           }
         }
         log(`${name}: re-executing on ${backend.adapter}`);
-        const chunkOf = async (named?: bigint): Promise<Uint8Array> => {
+        const chunkOf = async (named?: bigint): Promise<ChunkTokens> => {
           if (o.chunkFile) return readChunkFile(o.chunkFile);
           const index = o.chunkIndex !== undefined ? BigInt(parseUint(o.chunkIndex, '--chunk-index')) : named;
           if (index !== undefined && o.dataset !== undefined) {
             const { ManifestDataset } = await import('../data/dataset.ts');
-            return (await ManifestDataset.fromDir(o.dataset)).byteChunk(Number(index));
+            const ds = await ManifestDataset.fromDir(o.dataset);
+            return ds.manifest.vocab_size > 256 ? ds.chunk(Number(index)) : ds.byteChunk(Number(index));
           }
           if (index !== undefined) return corpusChunk(index);
           throw new Error('name the chunk: --chunk-index N or --chunk-file FILE');
@@ -337,7 +344,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
               namedChunk = d.info.chunkIndex;
             }
           }
-          const model = await modelFor(checkpoint.model, modelFile, store);
+          const model = await modelFor(checkpoint.model, { modelFile, modelDir: o.modelDir, store, cacheDir: modelCache(o.home) });
           const verdict = await verifyStep({ model, checkpoint, chunk: await chunkOf(namedChunk), step, backend, expected });
           print(verdict);
           if (verdict.match === false) process.exitCode = 3;
@@ -361,7 +368,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
           deltaBytes = await readFileOrCid(o.delta!, store);
         }
         const delta = await decodeDelta(deltaBytes.bytes, { cid: deltaBytes.cid });
-        const model = await modelFor(delta.info.model, modelFile, store);
+        const model = await modelFor(delta.info.model, { modelFile, modelDir: o.modelDir, store, cacheDir: modelCache(o.home) });
         // The job starts from its window's base. A delta whose first state is the initial adapter
         // needs no chain; any other asks the chain (--node) which window updates make the base.
         let base;
@@ -416,12 +423,13 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--secret-file <file>', 'the watcher\'s secret that chooses the submissions (created if absent; default <home>/worker/watch-secret)')
     .option('--lookback <n>', 'windows before the current one to look at', '4')
     .option('--model <file>', 'backbone file, for a model version that names one by CID')
+    .option('--model-dir <dir>', MODEL_DIR_HELP)
     .option('--listen <host:port>', 'serve /stats and /health')
     .option('--once', 'one pass, print the outcomes, exit')
     .option('--poll-ms <ms>', 'how often to look at the chain', '3000'))
     .action(async (o: StoreOpts & {
       node: string; home: string; key: string; keyringBackend: KeyringBackend; backend: BackendChoice; share: string; miner?: string[];
-      secretFile?: string; lookback: string; model?: string; listen?: string; once?: boolean; pollMs: string;
+      secretFile?: string; lookback: string; model?: string; modelDir?: string; listen?: string; once?: boolean; pollMs: string;
     }) => {
       const { parseShare, loadWatchSecret, WatchJournal, WatchClock, watchPass } = await import('../roles/watch.ts');
       const shareBps = parseShare(o.share);
@@ -458,7 +466,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
           pass: async () => {
             const loadModel = async (v: bigint) => {
               let m = models.get(v);
-              if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
+              if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), { modelFile, modelDir: o.modelDir, store, cacheDir: modelCache(o.home) })));
               return m;
             };
             // The challenger disputes the miner's trace in the bisection of its own challenges.
@@ -490,10 +498,11 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--poll-ms <ms>', 'how often to look at the chain', '3000')
     .option('--announce <locations>', ANNOUNCE_HELP)
     .option('--fetch-timeout-ms <ms>', 'duty mode: each try to fetch an accepted delta gives up after this long; after 3 tries it is excluded as unavailable (keep 3 × this well inside the commit phase)', '10000')
-    .option('--model <file>', 'backbone file, for a model version that names one by CID (the held-out evaluation runs the model)'))
+    .option('--model <file>', 'backbone file, for a model version that names one by CID (the held-out evaluation runs the model)')
+    .option('--model-dir <dir>', MODEL_DIR_HELP))
     .action(async (o: StoreOpts & {
       node: string; home: string; key?: string; keyringBackend: KeyringBackend; rule?: string; once?: boolean; inputs?: string[]; window: string; out?: string; pollMs: string;
-      fetchTimeoutMs: string; announce?: string; model?: string;
+      fetchTimeoutMs: string; announce?: string; model?: string; modelDir?: string;
     }) => {
       const announce = o.announce !== undefined ? parseAnnounce(o.announce) : undefined;
       const rule = o.rule !== undefined ? parseRule(o.rule) : DEFAULT_RULE;
@@ -529,10 +538,10 @@ export function buildProgram(io: ProgramIo = {}): Command {
       // Proof of Learning: the held-out losses, on the CPU compute thread (off the event loop).
       const models = new Map<bigint, LoadedModel>();
       const evaluator = heldOutEvaluator({
-        bases: new BaseStates(chain, store), evaluate: cpuBackend().evaluate, heldoutChunk: corpusHeldoutChunk, log,
+        bases: new BaseStates(chain, store), evaluate: cpuBackend().evaluate, heldoutChunk: windowChunks(chain, store, 'heldout'), log,
         loadModel: async (v) => {
           let m = models.get(v);
-          if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
+          if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), { modelFile, modelDir: o.modelDir, store, cacheDir: modelCache(o.home) })));
           return m;
         },
       });
@@ -577,12 +586,13 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .addOption(nodeOption()).addOption(homeOption()).addOption(backendOption())
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8080')
     .option('--model <file>', 'backbone file, for a model version that names one by CID (checked against it)')
+    .option('--model-dir <dir>', MODEL_DIR_HELP)
     .option('--model-version-file <file>', 'offline: serve this model version (JSON) with its initial adapter; no chain')
     .option('--tokenizer-config <file>', "the model's tokenizer_config.json: its chat_template renders chat messages (default: the byte-level template)")
     .option('--max-queue <n>', 'requests that may wait while one generates; more get HTTP 429', '16')
     .option('--poll-ms <ms>', 'chain mode: how often to look for newly finalized windows (the head moves between requests)', '10000'))
     .action(async (o: StoreOpts & {
-      node: string; home: string; backend: BackendChoice; listen: string; model?: string; modelVersionFile?: string; tokenizerConfig?: string; maxQueue: string; pollMs: string;
+      node: string; home: string; backend: BackendChoice; listen: string; model?: string; modelDir?: string; modelVersionFile?: string; tokenizerConfig?: string; maxQueue: string; pollMs: string;
     }) => {
       const maxQueue = parseUint(o.maxQueue, '--max-queue', 1_000_000);
       const pollMs = parseUint(o.pollMs, '--poll-ms', 3_600_000);
@@ -597,14 +607,14 @@ export function buildProgram(io: ProgramIo = {}): Command {
       let heads;
       let describe = 'none';
       if (o.modelVersionFile) {
-        const opened = o.model === undefined && (o.store ?? o.ipfsApi ?? o.gateway) !== undefined ? await storeFrom(o) : undefined;
-        heads = await offlineHead(o.modelVersionFile, { modelFile, store: opened?.store });
+        const opened = o.model === undefined && o.modelDir === undefined && (o.store ?? o.ipfsApi ?? o.gateway) !== undefined ? await storeFrom(o) : undefined;
+        heads = await offlineHead(o.modelVersionFile, { modelFile, modelDir: o.modelDir, store: opened?.store, cacheDir: modelCache(o.home) });
       } else {
         const opened = await storeFrom(o);
         describe = opened.describe;
         const { RpcChainReader, DEFAULT_RETRY } = await chainModules();
         const chain = await RpcChainReader.connect(o.node, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
-        heads = chainHead(chain, opened.store, modelFile);
+        heads = chainHead(chain, opened.store, { modelFile, modelDir: o.modelDir, cacheDir: modelCache(o.home) });
       }
       let head = await heads.load();
       const { app } = await buildInferenceServer({ head: () => head, backend, template, maxQueue, log });
@@ -644,11 +654,12 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--prompt-file <file>', 'the prompt text, from a file')
     .option('--request <file>', 'the whole request body (JSON): the prompt is built as the server builds it (chat: with the chat template)')
     .option('--model <file>', 'backbone file, for a model version that names one by CID')
+    .option('--model-dir <dir>', MODEL_DIR_HELP)
     .option('--model-version-file <file>', 'offline: the model version (JSON), for a receipt whose base is the initial adapter')
     .option('--tokenizer-config <file>', "the model's tokenizer_config.json (chat template), as the server was given")
     .addOption(nodeOption()).addOption(homeOption()).addOption(backendOption('cpu')))
     .action(async (receiptPath: string, o: StoreOpts & {
-      prompt?: string; promptFile?: string; request?: string; model?: string; modelVersionFile?: string; tokenizerConfig?: string; node: string; home: string; backend: BackendChoice;
+      prompt?: string; promptFile?: string; request?: string; model?: string; modelDir?: string; modelVersionFile?: string; tokenizerConfig?: string; node: string; home: string; backend: BackendChoice;
     }) => {
       const given = [o.prompt, o.promptFile, o.request].filter((x) => x !== undefined).length;
       if (given !== 1) throw new Error('verify-receipt: give exactly one of --prompt TEXT, --prompt-file FILE, --request FILE');
@@ -669,11 +680,11 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const modelFile = await readModelFile(o.model);
       let heads;
       if (o.modelVersionFile) {
-        heads = await offlineHead(o.modelVersionFile, { modelFile, store: (o.store ?? o.ipfsApi ?? o.gateway) !== undefined ? (await storeFrom(o)).store : undefined });
+        heads = await offlineHead(o.modelVersionFile, { modelFile, modelDir: o.modelDir, store: (o.store ?? o.ipfsApi ?? o.gateway) !== undefined ? (await storeFrom(o)).store : undefined, cacheDir: modelCache(o.home) });
       } else {
         const { store } = await storeFrom(o);
         const { RpcChainReader } = await chainModules();
-        heads = chainHead(await RpcChainReader.connect(o.node), store, modelFile);
+        heads = chainHead(await RpcChainReader.connect(o.node), store, { modelFile, modelDir: o.modelDir, cacheDir: modelCache(o.home) });
       }
       const backend = await chooseInference(o.backend);
       try {

@@ -14,7 +14,7 @@ import type { ContentStore } from '../storage/content-store.ts';
 import { parseCid } from '../storage/cid.ts';
 import { readJournalFile, writeJsonAtomic } from './journal.ts';
 import type { TrainBackend } from '../backend.ts';
-import { chunkHash } from '../data/chunk.ts';
+import { type ChunkTokens, chunkHash } from '../data/chunk.ts';
 import { adapterDelta, type DeltaFile, gradientHash, shapeOfModel } from '../output/delta.ts';
 import { OutputError, OutputErrorCode } from '../output/errors.ts';
 import type { StateCheckpoint } from '../output/state.ts';
@@ -37,7 +37,7 @@ export interface StepVerdict {
 }
 
 export async function verifyStep(args: {
-  model: LoadedModel; checkpoint: StateCheckpoint; chunk: Uint8Array; step: number; backend: TrainBackend; expected?: Trace;
+  model: LoadedModel; checkpoint: StateCheckpoint; chunk: ChunkTokens; step: number; backend: TrainBackend; expected?: Trace;
 }): Promise<StepVerdict> {
   const { checkpoint, step } = args;
   if (checkpoint.step !== step - 1) {
@@ -72,7 +72,7 @@ export interface SubmissionVerdict {
 }
 
 export async function reexecuteSubmission(args: {
-  model: LoadedModel; delta: DeltaFile; chunk: Uint8Array; backend: TrainBackend;
+  model: LoadedModel; delta: DeltaFile; chunk: ChunkTokens; backend: TrainBackend;
   /** the base of the delta's window (roles/base-state.ts); default the initial adapter */
   base?: AdapterState;
   /** what the chain recorded, when checking a submission */
@@ -215,7 +215,7 @@ export const UNDECODABLE_RESULT = sha256(new TextEncoder().encode('r3mes/verify/
  */
 export async function recomputeSubmission(args: {
   submission: Submission; store: ContentStore; backend: TrainBackend;
-  loadModel: (version: bigint) => Promise<LoadedModel>; chunkAt: (index: bigint, windowId: bigint) => Uint8Array | Promise<Uint8Array>;
+  loadModel: (version: bigint) => Promise<LoadedModel>; chunkAt: (index: bigint, windowId: bigint) => ChunkTokens | Promise<ChunkTokens>;
   /** the windows' base adapters; without it jobs start from the initial adapter */
   bases?: BaseStates;
   onStep?: (s: number, n: number, tokens: number, seconds: number) => void;
@@ -310,7 +310,7 @@ export interface DutyDeps {
   readonly backend: TrainBackend;
   readonly role: DutyRole;
   readonly loadModel: (version: bigint) => Promise<LoadedModel>;
-  readonly chunkAt: (index: bigint, windowId: bigint) => Uint8Array | Promise<Uint8Array>;
+  readonly chunkAt: (index: bigint, windowId: bigint) => ChunkTokens | Promise<ChunkTokens>;
   /** the windows' base adapters (see recomputeSubmission) */
   readonly bases?: BaseStates;
   readonly log: (line: string) => void;
