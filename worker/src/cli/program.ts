@@ -123,6 +123,64 @@ function workerVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
+/** `train --offline`: one job from the initial adapter, no chain (roles/offline.ts). */
+async function trainOffline(o: {
+  home: string; backend: BackendChoice; steps: string; lr: string; model?: string; modelDir?: string; modelVersionFile?: string; chunkFile?: string;
+  seqLen?: string; rank: string; alpha?: string; targets: string; json?: boolean; once?: boolean; key?: string; cheat?: boolean | string; gatewayListen?: string; listen?: string; devices?: string; announce?: string;
+}): Promise<void> {
+  for (const [flag, given] of [['--key', o.key], ['--once', o.once], ['--cheat', o.cheat], ['--gateway-listen', o.gatewayListen], ['--listen', o.listen], ['--devices', o.devices], ['--announce', o.announce]] as const) {
+    if (given !== undefined) throw new Error(`train --offline: ${flag} is for mining on a chain`);
+  }
+  const steps = parseUint(o.steps, '--steps', 1024);
+  if (steps < 1) throw new Error('--steps must be at least 1');
+  const lr = parseUint(o.lr, '--lr', 65536);
+  if (!o.chunkFile) throw new Error('train --offline: give --chunk-file FILE');
+  const { readModelVersionFile } = await import('../serve/head.ts');
+  const { identityOfVersion, loadModel } = await import('../roles/model.ts');
+  const { offlineTrain, readOfflineChunk, versionOfDirectory } = await import('../roles/offline.ts');
+  const { statSync } = await import('node:fs');
+  // --model in offline mode: a model version JSON, or a model directory; else (with a version file) a backbone file.
+  let versionFile = o.modelVersionFile;
+  let modelDir = o.modelDir;
+  let modelPath = o.model;
+  if (modelPath !== undefined && versionFile === undefined) {
+    if (statSync(modelPath, { throwIfNoEntry: false })?.isDirectory()) {
+      if (modelDir !== undefined) throw new Error('train --offline: give --model DIR or --model-dir DIR, not both');
+      modelDir = modelPath;
+    } else {
+      versionFile = modelPath;
+    }
+    modelPath = undefined;
+  }
+  let version;
+  if (versionFile !== undefined) {
+    version = await readModelVersionFile(versionFile);
+  } else if (modelDir !== undefined) {
+    version = await versionOfDirectory(modelDir, {
+      seqLen: o.seqLen !== undefined ? parseUint(o.seqLen, '--seq-len', 4096) : undefined,
+      rank: parseUint(o.rank, '--rank', 4096), alpha: o.alpha !== undefined ? parseUint(o.alpha, '--alpha', 65536) : undefined,
+      targets: o.targets.split(',').map((x) => x.trim()),
+    });
+  } else {
+    throw new Error('train --offline: name the model: --model VERSION.json | DIR, --model-version-file FILE, or --model-dir DIR');
+  }
+  const model = await loadModel(identityOfVersion(version), { modelFile: await readModelFile(modelPath), modelDir, cacheDir: join(o.home, 'worker', 'models') });
+  const chunk = await readOfflineChunk(o.chunkFile, model.identity.cfg.vocab, model.identity.cfg.seqLen);
+  const backend = await chooseBackend(o.backend);
+  try {
+    log(`train --offline: ${steps} step(s) on ${chunk.length} tokens of ${o.chunkFile} (${model.backbone.cfg.nLayers} layers, d_model ${model.backbone.cfg.dModel}, vocab ${model.backbone.cfg.vocab}) on ${backend.adapter}`);
+    const r = await offlineTrain(model, chunk, steps, lr, backend, progressHook('train'));
+    if (o.json) {
+      print(r);
+      return;
+    }
+    const lines = [`backbone ${r.backbone}`, ...(r.chunkHash ? [`chunk ${r.chunkHash}`] : []), ...r.stateHashes.map((h, s) => `state ${s} ${h}${s > 0 ? ` loss_sum_q16 ${r.lossSumsQ16[s - 1]}` : ''}`), `trace_root ${r.traceRoot}`, `gradient_hash ${r.gradientHash}`];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    backend.close();
+  }
+}
+
 export function buildProgram(io: ProgramIo = {}): Command {
   const program = new Command('r3mes-worker')
     .description('R3MES worker: deterministic integer BitNet b1.58 + LoRA training, verification and aggregation')
@@ -134,8 +192,8 @@ export function buildProgram(io: ProgramIo = {}): Command {
 
   // ---- train -------------------------------------------------------------------------------
   storeOptions(program.command('train')
-    .description('mine: follow the windows, train the assigned chunk, publish the delta, send MsgSubmitGradient (never twice)')
-    .addOption(nodeOption()).addOption(homeOption()).addOption(keyOption()).addOption(keyringOption()).addOption(backendOption())
+    .description('mine: follow the windows, train the assigned chunk, publish the delta, send MsgSubmitGradient (never twice); or --offline: one job without a chain, printing its hashes')
+    .addOption(nodeOption()).addOption(homeOption()).addOption(new Option('--key <name>', 'key name in the keyring (required unless --offline)')).addOption(keyringOption()).addOption(backendOption())
     .option('--gateway-listen <host:port>', 'serve /ipfs/{cid}, /stats, /health and /metrics while mining')
     .option('--listen <host:port>', 'serve /stats, /health and /metrics (Prometheus) while mining, without the content store')
     .option('--once', 'handle one window, then exit')
@@ -147,11 +205,25 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--poll-ms <ms>', 'how often to look at the chain', '3000')
     .option('--announce <locations>', ANNOUNCE_HELP)
     .option('--devices <list>', 'train data-parallel on several WebGPU devices: "all" or ids like 0,1 (same bytes as one device)')
-    .option('--cheat [mode]', 'DEMO ONLY: "delta" (the default): tamper the delta before upload (consistent CID and hash); "middle-step": tamper the state after the middle step of the job and train on from it (a consistent trace with one wrong step; a bisection narrows to it). Re-execution exposes either'))
+    .option('--cheat [mode]', 'DEMO ONLY: "delta" (the default): tamper the delta before upload (consistent CID and hash); "middle-step": tamper the state after the middle step of the job and train on from it (a consistent trace with one wrong step; a bisection narrows to it). Re-execution exposes either')
+    .option('--offline', 'no chain: train --steps N on --chunk-file from the initial adapter and print every state hash, the trace root and the gradient hash. The model: --model VERSION.json (or --model-version-file; a model version as serve-model reads it, with --model FILE for a backbone file or --model-dir DIR for a model directory), or --model-dir DIR alone (a version derived from the directory: --seq-len, --rank, --alpha, --targets)')
+    .option('--model-version-file <file>', 'offline: the model version (JSON: number, architecture, lora, and backboneSeed | modelCid | manifestCid + architectureHash)')
+    .option('--chunk-file <file>', 'offline: the tokens; bytes for a vocabulary ≤ 256, else uint32 LE ids; any positive multiple of seq_len')
+    .option('--seq-len <n>', 'offline with --model-dir alone: tokens per sequence (default: the largest power of two ≤ min(2048, max_position_embeddings))')
+    .option('--rank <r>', 'offline with --model-dir alone: LoRA rank', '16')
+    .option('--alpha <a>', 'offline with --model-dir alone: LoRA alpha (default: the rank)')
+    .option('--targets <list>', 'offline with --model-dir alone: LoRA targets, comma-separated of q,k,v,o,gate,up,down', 'q,k,v,o')
+    .option('--json', 'offline: print one JSON object (default: one line per hash)'))
     .action(async (o: StoreOpts & {
       node: string; home: string; key: string; keyringBackend: KeyringBackend; backend: BackendChoice; gatewayListen?: string; listen?: string;
       once?: boolean; steps: string; lr: string; perWindow: string; model?: string; modelDir?: string; pollMs: string; cheat?: boolean | string; announce?: string; devices?: string;
+      offline?: boolean; modelVersionFile?: string; chunkFile?: string; seqLen?: string; rank: string; alpha?: string; targets: string; json?: boolean;
     }) => {
+      if (o.offline) return trainOffline(o);
+      for (const [flag, given] of [['--model-version-file', o.modelVersionFile], ['--chunk-file', o.chunkFile], ['--seq-len', o.seqLen], ['--alpha', o.alpha], ['--json', o.json]] as const) {
+        if (given !== undefined) throw new Error(`train: ${flag} is for --offline`);
+      }
+      if (o.key === undefined) throw new Error("train: required option '--key <name>' not specified (or --offline)");
       const announce = o.announce !== undefined ? parseAnnounce(o.announce) : undefined;
       const steps = parseUint(o.steps, '--steps', 1024);
       const lr = parseUint(o.lr, '--lr', 65536);
