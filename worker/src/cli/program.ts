@@ -444,7 +444,10 @@ export function buildProgram(io: ProgramIo = {}): Command {
         // The job starts from its window's base. A delta whose first state is the initial adapter
         // needs no chain; any other asks the chain (--node) which window updates make the base.
         let base;
-        const startsFromInitial = bytesToHex(stateHash(0, initAdapter(model.identity.cfg))) === bytesToHex(delta.info.stepHashes[0] ?? new Uint8Array());
+        // (The initial adapter of the file's own lora_seed counts too: a file whose lora_seed is not
+        // its backbone's starts from no window base; re-executed, it diverges at step 0.)
+        const first = bytesToHex(delta.info.stepHashes[0] ?? new Uint8Array());
+        const startsFromInitial = [model.identity.cfg, delta.info.model.cfg].some((c) => bytesToHex(stateHash(0, initAdapter(c))) === first);
         if (!startsFromInitial || windowId !== undefined) {
           const { RpcChainReader } = await chainModules();
           const chain = await RpcChainReader.connect(o.node);

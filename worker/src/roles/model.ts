@@ -156,9 +156,13 @@ export interface ModelSource {
  * Builds the backbone of `identity`: generated from its seed, read from `modelFile` bytes
  * (checked against the version's CID) or fetched from `store` by that CID, or a model directory
  * (`modelDir`, or fetched into `cacheDir` from `store`) checked against the manifest CID.
+ *
+ * The backbone and the LoRA initialisation follow the backbone reference (SPEC §6 "Seeds"), never
+ * a file's `lora_seed`: an identity read from a file whose `lora_seed` is not the one its backbone
+ * gives is rebuilt with the right one (the re-execution then differs from the file's claims).
  */
 export async function loadModel(given: ModelIdentity, source: ModelSource = {}): Promise<LoadedModel> {
-  const identity = given;
+  const identity: ModelIdentity = { ...given, cfg: { ...given.cfg, seed: loraSeedOf(given.backbone) } };
   checkTrainable(identity.cfg);
   if ('seed' in identity.backbone) {
     if (source.modelFile) throw badModel('this model version generates its backbone from a seed; --model is not used');

@@ -20,6 +20,8 @@ import { OutputError, OutputErrorCode } from '../output/errors.ts';
 import type { StateCheckpoint } from '../output/state.ts';
 import { firstDivergence, type Trace } from '../output/trace.ts';
 import { traceRoot as traceRootOf } from '../train/trace.ts';
+import { modelMetadata } from '../output/metadata.ts';
+import { sameModel } from '../aggregate/file.ts';
 import { runTrainingJob } from './job.ts';
 import type { LoadedModel } from './model.ts';
 import type { BaseStates } from './base-state.ts';
@@ -83,6 +85,15 @@ export async function reexecuteSubmission(args: {
   const reasons: string[] = [];
   if (chunkHash(chunk) !== delta.info.chunkHash) {
     throw new OutputError(OutputErrorCode.BadMetadata, `the delta was trained on chunk ${delta.info.chunkHash.slice(0, 16)}…, not on the chunk given (${chunkHash(chunk).slice(0, 16)}…)`);
+  }
+  // The model re-executed follows the backbone reference (roles/model.ts loadModel); a file whose
+  // other metadata (lora_seed, config) disagrees with it claims a model it was not trained on.
+  const claimed = modelMetadata(delta.info.model);
+  const used = modelMetadata(args.model.identity);
+  if (claimed.backbone === used.backbone && claimed.lora_seed !== used.lora_seed) {
+    reasons.push(`the file's lora_seed ${claimed.lora_seed.slice(0, 16)}… is not the one its backbone ${claimed.backbone.slice(0, 20)}… gives (${used.lora_seed.slice(0, 16)}…)`);
+  } else if (!sameModel(delta.info.model, args.model.identity)) {
+    reasons.push(`the file names another model than the one re-executed (backbone ${claimed.backbone.slice(0, 20)}…, re-executed ${used.backbone.slice(0, 20)}…)`);
   }
   const job = await runTrainingJob({ model: args.model, chunk, steps: delta.steps, lr: delta.info.lr, backend: args.backend, base: args.base, onStep: args.onStep });
   const firstDivergentStep = firstDivergence(job.stepHashes, delta.info.stepHashes);
