@@ -310,7 +310,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
       .option('--state <file|cid>', 'state checkpoint of step K−1')
       .option('--trace <file|cid>', 'expected trace: a trace JSON or an adapter delta file')
       .option('--delta <file|cid>', 're-execute the whole job behind an adapter delta file')
-      .option('--submission <id>', 're-execute a submission on chain (fetches its delta by CID)')
+      .option('--submission <id>', 're-execute a submission on chain (fetches its delta by CID; its chunk from the window\'s dataset)')
       .option('--chunk-index <n>', 'chunk of the Brown train split, or of --dataset (default: the one the file names)')
       .option('--chunk-file <file>', 'the chunk: 2048 bytes (byte tokens) or 8192 bytes (2048 uint32 LE token ids)')
       .option('--dataset <dir>', 'the dataset directory the chunk index refers to (default: the Brown corpus); for windows of another dataset')
@@ -425,6 +425,8 @@ export function buildProgram(io: ProgramIo = {}): Command {
         let deltaBytes: { bytes: Uint8Array; cid?: string };
         let onChain: { gradientHash: Uint8Array; traceRoot: Uint8Array; chunkIndex: bigint } | undefined;
         let windowId: bigint | undefined;
+        let windowChunk: ChunkTokens | undefined;
+        let chainModel: ModelIdentity | undefined;
         if (o.submission !== undefined) {
           const { RpcChainReader } = await chainModules();
           const chain = await RpcChainReader.connect(o.node);
@@ -433,6 +435,11 @@ export function buildProgram(io: ProgramIo = {}): Command {
             deltaBytes = await readFileOrCid(sub.gradientCid, store);
             onChain = { gradientHash: sub.gradientHash, traceRoot: sub.traceRoot, chunkIndex: sub.chunkIndex };
             windowId = sub.windowId;
+            // The chunk the chain assigned, from the window's dataset (unless --chunk-file/--chunk-index/--dataset say otherwise).
+            if (o.chunkFile === undefined && o.chunkIndex === undefined && o.dataset === undefined) windowChunk = await windowChunks(chain, store)(sub.chunkIndex, sub.windowId);
+            // The model is the window's version on chain (with its architecture hash), not the file's claim.
+            const { identityOfVersion } = await import('../roles/model.ts');
+            chainModel = identityOfVersion(await chain.modelVersion((await chain.window(sub.windowId)).modelVersion));
           } finally {
             chain.disconnect();
           }
@@ -440,7 +447,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
           deltaBytes = await readFileOrCid(o.delta!, store);
         }
         const delta = await decodeDelta(deltaBytes.bytes, { cid: deltaBytes.cid });
-        const model = await modelFor(delta.info.model, { modelFile, modelDir: o.modelDir, store, cacheDir: modelCache(o.home) });
+        const model = await modelFor(chainModel ?? delta.info.model, { modelFile, modelDir: o.modelDir, store, cacheDir: modelCache(o.home) });
         // The job starts from its window's base. A delta whose first state is the initial adapter
         // needs no chain; any other asks the chain (--node) which window updates make the base.
         let base;
@@ -460,7 +467,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
           }
         }
         const verdict = await reexecuteSubmission({
-          model, delta, chunk: await chunkOf(delta.info.chunkIndex), backend, onChain, base, onStep: progressHook(name),
+          model, delta, chunk: windowChunk ?? await chunkOf(delta.info.chunkIndex), backend, onChain, base, onStep: progressHook(name),
         });
         print({ ...verdict, vote: verdict.match ? 'miner' : 'challenger', note: 'verdict only: use --key NAME to take the duties drawn to a key and send the results' });
         if (!verdict.match) process.exitCode = 3;
