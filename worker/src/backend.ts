@@ -16,6 +16,7 @@
 // its work is recorded into command buffers and runs on the device (Dawn's threads, or llvmpipe's),
 // and the step awaits it; its evaluation (CPU forward passes) goes to the compute thread too.
 
+import type { ChunkTokens } from './data/chunk.ts';
 import { GpuContext } from './kernels/webgpu/device.ts';
 import type { AdapterState } from './model/adapter.ts';
 import { type Backbone, refuseV2 } from './model/backbone.ts';
@@ -34,9 +35,9 @@ export interface TrainBackend {
   /** human-readable device description for /health and logs */
   readonly adapter: string;
   /** One SPEC §6 step; `state` is not mutated. */
-  step(bb: Backbone, state: AdapterState, chunk: Uint8Array, step: number, opts: StepOptions): Promise<StepResult>;
+  step(bb: Backbone, state: AdapterState, chunk: ChunkTokens, step: number, opts: StepOptions): Promise<StepResult>;
   /** Held-out loss (SPEC §4.8) of `state` on `bytes`; the same integers on every backend. */
-  evaluate(bb: Backbone, state: AdapterState, bytes: Uint8Array): Promise<Evaluation>;
+  evaluate(bb: Backbone, state: AdapterState, bytes: ChunkTokens): Promise<Evaluation>;
   close(): void;
 }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { buildDataset, BYTE_TOKENIZER, isHeldOut } from '../src/data/build.ts';
 import { BROWN_MANIFEST_CID as EXPORTED_BROWN_CID, brownDataset, writeBrownDataset } from '../src/data/brown-dataset.ts';
-import { CHUNK_TOKENS } from '../src/data/chunk.ts';
+import { CHUNK_TOKENS, type ChunkTokens, chunkBytes } from '../src/data/chunk.ts';
 import { chunkAt, chunkCount } from '../src/data/corpus.ts';
 import { ManifestDataset, publishDataset } from '../src/data/dataset.ts';
 import { DataErrorCode } from '../src/data/errors.ts';
@@ -228,7 +228,7 @@ t.test('a window\'s chunks come from its dataset: Brown from the bundled corpus,
     async dataset(id: bigint) { asked.push(`dataset ${id}`); return registry.get(id)!; },
   };
   const chunks = windowChunks(chain, store);
-  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  const hex = (b: ChunkTokens) => Buffer.from(chunkBytes(b)).toString('hex');
   t.equal(hex(await chunks(5n, 10n)), hex(chunkAt(5).tokens), 'dataset 0: the Brown corpus');
   t.equal(hex(await chunks(2687n, 11n)), hex(chunkAt(2687).tokens), 'the registered Brown manifest: the bundled corpus, nothing fetched');
   await t.rejects(async () => chunks(2688n, 11n), { code: DataErrorCode.ChunkIndex });

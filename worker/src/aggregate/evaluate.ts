@@ -9,11 +9,12 @@
 import type { AdapterState } from '../model/adapter.ts';
 import type { Backbone } from '../model/backbone.ts';
 import { applyDelta, type LoraPairs } from '../output/delta.ts';
+import type { ChunkTokens } from '../data/chunk.ts';
 import type { Evaluation } from '../train/evaluate.ts';
 import { AggregateError, AggregateErrorCode } from './errors.ts';
 
 /** What computes one evaluation: a backend's `evaluate` (the compute thread for the CPU). */
-export type Evaluate = (bb: Backbone, state: AdapterState, bytes: Uint8Array) => Promise<Evaluation>;
+export type Evaluate = (bb: Backbone, state: AdapterState, bytes: ChunkTokens) => Promise<Evaluation>;
 
 export interface HeldOutLoss {
   /** Σ of per-token losses over the sample, Q16 nats */
@@ -30,7 +31,7 @@ export interface HeldOutLosses {
 }
 
 /** The held-out loss of `state` over `chunks` (each evaluated on its own), in chunk order. */
-export async function heldOutLoss(evaluate: Evaluate, bb: Backbone, state: AdapterState, chunks: readonly Uint8Array[]): Promise<HeldOutLoss> {
+export async function heldOutLoss(evaluate: Evaluate, bb: Backbone, state: AdapterState, chunks: readonly ChunkTokens[]): Promise<HeldOutLoss> {
   if (chunks.length === 0) throw new AggregateError(AggregateErrorCode.EvalSample, 'held-out evaluation: the sample is empty');
   let lossSumQ16 = 0;
   let tokens = 0;
@@ -45,7 +46,7 @@ export async function heldOutLoss(evaluate: Evaluate, bb: Backbone, state: Adapt
 }
 
 /** The two losses a proposer reveals: the window's base, and base + the window's aggregate delta. */
-export async function heldOutLosses(evaluate: Evaluate, bb: Backbone, base: AdapterState, delta: LoraPairs, chunks: readonly Uint8Array[]): Promise<HeldOutLosses> {
+export async function heldOutLosses(evaluate: Evaluate, bb: Backbone, base: AdapterState, delta: LoraPairs, chunks: readonly ChunkTokens[]): Promise<HeldOutLosses> {
   const before = await heldOutLoss(evaluate, bb, base, chunks);
   const after = await heldOutLoss(evaluate, bb, applyDelta(base, delta), chunks);
   return { base: before, aggregate: after };

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { assertChunk } from '../data/chunk.ts';
+import { assertChunk, CHUNK_TOKENS, type ChunkTokens } from '../data/chunk.ts';
 import { chunkAt, chunkCount } from '../data/corpus.ts';
 import { DataError, DataErrorCode } from '../data/errors.ts';
 import { FileBlockstore } from '../storage/blockstore.ts';
@@ -86,8 +86,19 @@ export function corpusHeldoutChunk(index: bigint): Uint8Array {
   return chunkAt(Number(index), 'heldout').tokens;
 }
 
-export async function readChunkFile(path: string): Promise<Uint8Array> {
+/**
+ * A chunk file: 2048 bytes (byte tokens) or 8192 bytes (2048 token ids, uint32 little-endian: the
+ * bytes of a dataset shard, data/chunk.ts).
+ */
+export async function readChunkFile(path: string): Promise<ChunkTokens> {
   const bytes = new Uint8Array(await readFile(path));
+  if (bytes.length === 4 * CHUNK_TOKENS) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    return Uint32Array.from({ length: CHUNK_TOKENS }, (_, i) => view.getUint32(4 * i, true));
+  }
+  if (bytes.length !== CHUNK_TOKENS) {
+    throw new DataError(DataErrorCode.ChunkLength, `chunk file ${path} is ${bytes.length} bytes: a chunk is ${CHUNK_TOKENS} bytes (byte tokens) or ${4 * CHUNK_TOKENS} (uint32 LE token ids)`);
+  }
   assertChunk(bytes);
   return bytes;
 }

@@ -17,7 +17,7 @@ import { decodeSafetensors } from '../storage/safetensors.ts';
 import type { ContentStore } from '../storage/content-store.ts';
 import { Journal } from '../roles/journal.ts';
 import { DEFAULT_LR, DEFAULT_STEPS } from '../roles/job.ts';
-import type { LoadedModel } from '../roles/model.ts';
+import type { LoadedModel, ModelSource } from '../roles/model.ts';
 import { parseListen, startWorkerServer, uploadPolicyFor } from '../roles/server.ts';
 import { WorkerStats } from '../roles/stats.ts';
 import { runRoleLoop } from '../roles/loop.ts';
@@ -29,10 +29,11 @@ import { stateHash } from '../train/hash.ts';
 import type { ModelIdentity } from '../output/metadata.ts';
 import { workerBundle } from '../bundle.ts';
 import {
-  announceLocations, corpusChunk, corpusHeldoutChunk, DEFAULT_HOME, DEFAULT_NODE, formatError, openStore, parseAnnounce, parseUint, readChunkFile, readFileOrCid,
+  announceLocations, corpusChunk, DEFAULT_HOME, DEFAULT_NODE, formatError, openStore, parseAnnounce, parseUint, readChunkFile, readFileOrCid,
   type StoreOptions, withAnnouncedLocations,
 } from './common.ts';
 import { ProgressBar } from './progress.ts';
+import type { ChunkTokens } from '../data/chunk.ts';
 import { type DatasetChain, type WindowChunk, windowChunks } from '../data/window-chunks.ts';
 import { writeFile } from 'node:fs/promises';
 import { cidOf } from '../storage/cid.ts';
@@ -85,10 +86,13 @@ async function readModelFile(path: string | undefined): Promise<Uint8Array | und
   return bytes;
 }
 
-async function modelFor(identity: ModelIdentity, modelFile: Uint8Array | undefined, store: ContentStore | undefined): Promise<LoadedModel> {
+async function modelFor(identity: ModelIdentity, source: ModelSource): Promise<LoadedModel> {
   const { loadModel } = await import('../roles/model.ts');
-  return loadModel(identity, { modelFile, store });
+  return loadModel(identity, source);
 }
+/** Where model directories fetched from the store are kept. */
+const modelCache = (home: string) => join(home, 'worker', 'models');
+const MODEL_DIR_HELP = 'model directory (Hugging Face layout) of a model version that names one by manifest_cid: checked against the version\'s manifest CID and architecture hash (default: fetched by CID from the store into <home>/worker/models)';
 
 /** Errors no retry can fix, which end a long-running role: the key is gone from the keyring. */
 const isFatal = (err: unknown) => err instanceof ChainError && err.code === ChainErrorCode.KeyUnavailable;
@@ -127,6 +131,64 @@ function workerVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
+/** `train --offline`: one job from the initial adapter, no chain (roles/offline.ts). */
+async function trainOffline(o: {
+  home: string; backend: BackendChoice; steps: string; lr: string; model?: string; modelDir?: string; modelVersionFile?: string; chunkFile?: string;
+  seqLen?: string; rank: string; alpha?: string; targets: string; json?: boolean; once?: boolean; key?: string; cheat?: boolean | string; gatewayListen?: string; listen?: string; devices?: string; announce?: string;
+}): Promise<void> {
+  for (const [flag, given] of [['--key', o.key], ['--once', o.once], ['--cheat', o.cheat], ['--gateway-listen', o.gatewayListen], ['--listen', o.listen], ['--devices', o.devices], ['--announce', o.announce]] as const) {
+    if (given !== undefined) throw new Error(`train --offline: ${flag} is for mining on a chain`);
+  }
+  const steps = parseUint(o.steps, '--steps', 1024);
+  if (steps < 1) throw new Error('--steps must be at least 1');
+  const lr = parseUint(o.lr, '--lr', 65536);
+  if (!o.chunkFile) throw new Error('train --offline: give --chunk-file FILE');
+  const { readModelVersionFile } = await import('../serve/head.ts');
+  const { identityOfVersion, loadModel } = await import('../roles/model.ts');
+  const { offlineTrain, readOfflineChunk, versionOfDirectory } = await import('../roles/offline.ts');
+  const { statSync } = await import('node:fs');
+  // --model in offline mode: a model version JSON, or a model directory; else (with a version file) a backbone file.
+  let versionFile = o.modelVersionFile;
+  let modelDir = o.modelDir;
+  let modelPath = o.model;
+  if (modelPath !== undefined && versionFile === undefined) {
+    if (statSync(modelPath, { throwIfNoEntry: false })?.isDirectory()) {
+      if (modelDir !== undefined) throw new Error('train --offline: give --model DIR or --model-dir DIR, not both');
+      modelDir = modelPath;
+    } else {
+      versionFile = modelPath;
+    }
+    modelPath = undefined;
+  }
+  let version;
+  if (versionFile !== undefined) {
+    version = await readModelVersionFile(versionFile);
+  } else if (modelDir !== undefined) {
+    version = await versionOfDirectory(modelDir, {
+      seqLen: o.seqLen !== undefined ? parseUint(o.seqLen, '--seq-len', 4096) : undefined,
+      rank: parseUint(o.rank, '--rank', 4096), alpha: o.alpha !== undefined ? parseUint(o.alpha, '--alpha', 65536) : undefined,
+      targets: o.targets.split(',').map((x) => x.trim()),
+    });
+  } else {
+    throw new Error('train --offline: name the model: --model VERSION.json | DIR, --model-version-file FILE, or --model-dir DIR');
+  }
+  const model = await loadModel(identityOfVersion(version), { modelFile: await readModelFile(modelPath), modelDir, cacheDir: join(o.home, 'worker', 'models') });
+  const chunk = await readOfflineChunk(o.chunkFile, model.identity.cfg.vocab, model.identity.cfg.seqLen);
+  const backend = await chooseBackend(o.backend);
+  try {
+    log(`train --offline: ${steps} step(s) on ${chunk.length} tokens of ${o.chunkFile} (${model.backbone.cfg.nLayers} layers, d_model ${model.backbone.cfg.dModel}, vocab ${model.backbone.cfg.vocab}) on ${backend.adapter}`);
+    const r = await offlineTrain(model, chunk, steps, lr, backend, progressHook('train'));
+    if (o.json) {
+      print(r);
+      return;
+    }
+    const lines = [`backbone ${r.backbone}`, ...(r.chunkHash ? [`chunk ${r.chunkHash}`] : []), ...r.stateHashes.map((h, s) => `state ${s} ${h}${s > 0 ? ` loss_sum_q16 ${r.lossSumsQ16[s - 1]}` : ''}`), `trace_root ${r.traceRoot}`, `gradient_hash ${r.gradientHash}`];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    backend.close();
+  }
+}
+
 export function buildProgram(io: ProgramIo = {}): Command {
   const program = new Command('r3mes-worker')
     .description('R3MES worker: deterministic integer BitNet b1.58 + LoRA training, verification and aggregation')
@@ -138,8 +200,8 @@ export function buildProgram(io: ProgramIo = {}): Command {
 
   // ---- train -------------------------------------------------------------------------------
   storeOptions(program.command('train')
-    .description('mine: follow the windows, train the assigned chunk, publish the delta, send MsgSubmitGradient (never twice)')
-    .addOption(nodeOption()).addOption(homeOption()).addOption(keyOption()).addOption(keyringOption()).addOption(backendOption())
+    .description('mine: follow the windows, train the assigned chunk, publish the delta, send MsgSubmitGradient (never twice); or --offline: one job without a chain, printing its hashes')
+    .addOption(nodeOption()).addOption(homeOption()).addOption(new Option('--key <name>', 'key name in the keyring (required unless --offline)')).addOption(keyringOption()).addOption(backendOption())
     .option('--gateway-listen <host:port>', 'serve /ipfs/{cid}, /stats, /health and /metrics while mining')
     .option('--listen <host:port>', 'serve /stats, /health and /metrics (Prometheus) while mining, without the content store')
     .option('--once', 'handle one window, then exit')
@@ -147,16 +209,30 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--lr <q16>', 'learning rate, Q16 units per sign step', String(DEFAULT_LR))
     .option('--per-window <n>', 'submissions per window', '1')
     .option('--model <file>', "backbone file, for a model version that names one by CID (checked against it)")
+    .option('--model-dir <dir>', MODEL_DIR_HELP)
     .option('--poll-ms <ms>', 'how often to look at the chain', '3000')
     .option('--announce <locations>', ANNOUNCE_HELP)
     .option('--devices <list>', 'train data-parallel on several WebGPU devices: "all" or ids like 0,1 (same bytes as one device)')
-    .addOption(threadsOption())
-    .option('--cheat [mode]', 'DEMO ONLY: "delta" (the default): tamper the delta before upload (consistent CID and hash); "middle-step": tamper the state after the middle step of the job and train on from it (a consistent trace with one wrong step; a bisection narrows to it). Re-execution exposes either'))
+    .option('--cheat [mode]', 'DEMO ONLY: "delta" (the default): tamper the delta before upload (consistent CID and hash); "middle-step": tamper the state after the middle step of the job and train on from it (a consistent trace with one wrong step; a bisection narrows to it). Re-execution exposes either')
+    .option('--offline', 'no chain: train --steps N on --chunk-file from the initial adapter and print every state hash, the trace root and the gradient hash. The model: --model VERSION.json (or --model-version-file; a model version as serve-model reads it, with --model FILE for a backbone file or --model-dir DIR for a model directory), or --model-dir DIR alone (a version derived from the directory: --seq-len, --rank, --alpha, --targets)')
+    .option('--model-version-file <file>', 'offline: the model version (JSON: number, architecture, lora, and backboneSeed | modelCid | manifestCid + architectureHash)')
+    .option('--chunk-file <file>', 'offline: the tokens; bytes for a vocabulary ≤ 256, else uint32 LE ids; any positive multiple of seq_len')
+    .option('--seq-len <n>', 'offline with --model-dir alone: tokens per sequence (default: the largest power of two ≤ min(2048, max_position_embeddings))')
+    .option('--rank <r>', 'offline with --model-dir alone: LoRA rank', '16')
+    .option('--alpha <a>', 'offline with --model-dir alone: LoRA alpha (default: the rank)')
+    .option('--targets <list>', 'offline with --model-dir alone: LoRA targets, comma-separated of q,k,v,o,gate,up,down', 'q,k,v,o')
+    .option('--json', 'offline: print one JSON object (default: one line per hash)'))
     .action(async (o: StoreOpts & {
       node: string; home: string; key: string; keyringBackend: KeyringBackend; backend: BackendChoice; gatewayListen?: string; listen?: string;
-      once?: boolean; steps: string; lr: string; perWindow: string; model?: string; pollMs: string; cheat?: boolean | string; announce?: string; devices?: string;
+      once?: boolean; steps: string; lr: string; perWindow: string; model?: string; modelDir?: string; pollMs: string; cheat?: boolean | string; announce?: string; devices?: string;
+      offline?: boolean; modelVersionFile?: string; chunkFile?: string; seqLen?: string; rank: string; alpha?: string; targets: string; json?: boolean;
       threads: string;
     }) => {
+      if (o.offline) return trainOffline(o);
+      for (const [flag, given] of [['--model-version-file', o.modelVersionFile], ['--chunk-file', o.chunkFile], ['--seq-len', o.seqLen], ['--alpha', o.alpha], ['--json', o.json]] as const) {
+        if (given !== undefined) throw new Error(`train: ${flag} is for --offline`);
+      }
+      if (o.key === undefined) throw new Error("train: required option '--key <name>' not specified (or --offline)");
       const threads = parseThreads(o.threads);
       const announce = o.announce !== undefined ? parseAnnounce(o.announce) : undefined;
       const steps = parseUint(o.steps, '--steps', 1024);
@@ -201,7 +277,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
               chain, writer, store, journal: bisectJournal, backend, bases, log, chunkAt: chunksFor(chain, store), jobsDir: join(o.home, 'worker', 'jobs'),
               loadModel: async (v) => {
                 let m = models.get(v);
-                if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
+                if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), { modelFile, modelDir: o.modelDir, store, cacheDir: modelCache(o.home) })));
                 return m;
               },
             });
@@ -210,7 +286,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
               workDir: join(o.home, 'worker', 'jobs'), chunkAt: chunksFor(chain, store),
               loadModel: async (v) => {
                 let m = models.get(v);
-                if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
+                if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), { modelFile, modelDir: o.modelDir, store, cacheDir: modelCache(o.home) })));
                 return m;
               },
               onStep: progressHook('train', stats),
@@ -245,11 +321,12 @@ export function buildProgram(io: ProgramIo = {}): Command {
       .option('--state <file|cid>', 'state checkpoint of step K−1')
       .option('--trace <file|cid>', 'expected trace: a trace JSON or an adapter delta file')
       .option('--delta <file|cid>', 're-execute the whole job behind an adapter delta file')
-      .option('--submission <id>', 're-execute a submission on chain (fetches its delta by CID)')
+      .option('--submission <id>', 're-execute a submission on chain (fetches its delta by CID; its chunk from the window\'s dataset)')
       .option('--chunk-index <n>', 'chunk of the Brown train split, or of --dataset (default: the one the file names)')
-      .option('--chunk-file <file>', 'chunk bytes (exactly 2048)')
+      .option('--chunk-file <file>', 'the chunk: 2048 bytes (byte tokens) or 8192 bytes (2048 uint32 LE token ids)')
       .option('--dataset <dir>', 'the dataset directory the chunk index refers to (default: the Brown corpus); for windows of another dataset')
       .option('--model <file>', 'backbone file, for a model that names one by CID')
+      .option('--model-dir <dir>', MODEL_DIR_HELP)
       .addOption(new Option('--key <name>', `duty mode: poll for the ${name === 'verify' ? 'L1 checks and L2 answers' : 'L3 panel seats'} drawn to this key, re-execute, send the result`))
       .addOption(keyringOption())
       .option('--once', 'duty mode: one pass, print the outcomes, exit')
@@ -258,7 +335,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
       .addOption(nodeOption()).addOption(homeOption()))
       .action(async (o: StoreOpts & {
         backend: BackendChoice; step?: string; state?: string; trace?: string; delta?: string; submission?: string;
-        chunkIndex?: string; chunkFile?: string; dataset?: string; model?: string; node: string; home: string;
+        chunkIndex?: string; chunkFile?: string; dataset?: string; model?: string; modelDir?: string; node: string; home: string;
         key?: string; keyringBackend: KeyringBackend; once?: boolean; pollMs: string; listen?: string; threads: string;
       }) => {
         const threads = parseThreads(o.threads);
@@ -298,7 +375,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
               pass: async () => {
                 const loadModel = async (v: bigint) => {
                   let m = models.get(v);
-                  if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
+                  if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), { modelFile, modelDir: o.modelDir, store, cacheDir: modelCache(o.home) })));
                   return m;
                 };
                 const outcomes = await dutyPass({
@@ -323,12 +400,13 @@ export function buildProgram(io: ProgramIo = {}): Command {
           }
         }
         log(`${name}: re-executing on ${backend.adapter}`);
-        const chunkOf = async (named?: bigint): Promise<Uint8Array> => {
+        const chunkOf = async (named?: bigint): Promise<ChunkTokens> => {
           if (o.chunkFile) return readChunkFile(o.chunkFile);
           const index = o.chunkIndex !== undefined ? BigInt(parseUint(o.chunkIndex, '--chunk-index')) : named;
           if (index !== undefined && o.dataset !== undefined) {
             const { ManifestDataset } = await import('../data/dataset.ts');
-            return (await ManifestDataset.fromDir(o.dataset)).byteChunk(Number(index));
+            const ds = await ManifestDataset.fromDir(o.dataset);
+            return ds.manifest.vocab_size > 256 ? ds.chunk(Number(index)) : ds.byteChunk(Number(index));
           }
           if (index !== undefined) return corpusChunk(index);
           throw new Error('name the chunk: --chunk-index N or --chunk-file FILE');
@@ -350,7 +428,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
               namedChunk = d.info.chunkIndex;
             }
           }
-          const model = await modelFor(checkpoint.model, modelFile, store);
+          const model = await modelFor(checkpoint.model, { modelFile, modelDir: o.modelDir, store, cacheDir: modelCache(o.home) });
           const verdict = await verifyStep({ model, checkpoint, chunk: await chunkOf(namedChunk), step, backend, expected });
           print(verdict);
           if (verdict.match === false) process.exitCode = 3;
@@ -359,6 +437,8 @@ export function buildProgram(io: ProgramIo = {}): Command {
         let deltaBytes: { bytes: Uint8Array; cid?: string };
         let onChain: { gradientHash: Uint8Array; traceRoot: Uint8Array; chunkIndex: bigint } | undefined;
         let windowId: bigint | undefined;
+        let windowChunk: ChunkTokens | undefined;
+        let chainModel: ModelIdentity | undefined;
         if (o.submission !== undefined) {
           const { RpcChainReader } = await chainModules();
           const chain = await RpcChainReader.connect(o.node);
@@ -367,6 +447,11 @@ export function buildProgram(io: ProgramIo = {}): Command {
             deltaBytes = await readFileOrCid(sub.gradientCid, store);
             onChain = { gradientHash: sub.gradientHash, traceRoot: sub.traceRoot, chunkIndex: sub.chunkIndex };
             windowId = sub.windowId;
+            // The chunk the chain assigned, from the window's dataset (unless --chunk-file/--chunk-index/--dataset say otherwise).
+            if (o.chunkFile === undefined && o.chunkIndex === undefined && o.dataset === undefined) windowChunk = await windowChunks(chain, store)(sub.chunkIndex, sub.windowId);
+            // The model is the window's version on chain (with its architecture hash), not the file's claim.
+            const { identityOfVersion } = await import('../roles/model.ts');
+            chainModel = identityOfVersion(await chain.modelVersion((await chain.window(sub.windowId)).modelVersion));
           } finally {
             chain.disconnect();
           }
@@ -374,11 +459,14 @@ export function buildProgram(io: ProgramIo = {}): Command {
           deltaBytes = await readFileOrCid(o.delta!, store);
         }
         const delta = await decodeDelta(deltaBytes.bytes, { cid: deltaBytes.cid });
-        const model = await modelFor(delta.info.model, modelFile, store);
+        const model = await modelFor(chainModel ?? delta.info.model, { modelFile, modelDir: o.modelDir, store, cacheDir: modelCache(o.home) });
         // The job starts from its window's base. A delta whose first state is the initial adapter
         // needs no chain; any other asks the chain (--node) which window updates make the base.
         let base;
-        const startsFromInitial = bytesToHex(stateHash(0, initAdapter(model.identity.cfg))) === bytesToHex(delta.info.stepHashes[0] ?? new Uint8Array());
+        // (The initial adapter of the file's own lora_seed counts too: a file whose lora_seed is not
+        // its backbone's starts from no window base; re-executed, it diverges at step 0.)
+        const first = bytesToHex(delta.info.stepHashes[0] ?? new Uint8Array());
+        const startsFromInitial = [model.identity.cfg, delta.info.model.cfg].some((c) => bytesToHex(stateHash(0, initAdapter(c))) === first);
         if (!startsFromInitial || windowId !== undefined) {
           const { RpcChainReader } = await chainModules();
           const chain = await RpcChainReader.connect(o.node);
@@ -391,7 +479,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
           }
         }
         const verdict = await reexecuteSubmission({
-          model, delta, chunk: await chunkOf(delta.info.chunkIndex), backend, onChain, base, onStep: progressHook(name),
+          model, delta, chunk: windowChunk ?? await chunkOf(delta.info.chunkIndex), backend, onChain, base, onStep: progressHook(name),
         });
         print({ ...verdict, vote: verdict.match ? 'miner' : 'challenger', note: 'verdict only: use --key NAME to take the duties drawn to a key and send the results' });
         if (!verdict.match) process.exitCode = 3;
@@ -430,12 +518,13 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--lookback <n>', 'windows before the current one to look at', '4')
     .addOption(threadsOption())
     .option('--model <file>', 'backbone file, for a model version that names one by CID')
+    .option('--model-dir <dir>', MODEL_DIR_HELP)
     .option('--listen <host:port>', 'serve /stats and /health')
     .option('--once', 'one pass, print the outcomes, exit')
     .option('--poll-ms <ms>', 'how often to look at the chain', '3000'))
     .action(async (o: StoreOpts & {
       node: string; home: string; key: string; keyringBackend: KeyringBackend; backend: BackendChoice; share: string; miner?: string[];
-      secretFile?: string; lookback: string; model?: string; listen?: string; once?: boolean; pollMs: string; threads: string;
+      secretFile?: string; lookback: string; model?: string; modelDir?: string; listen?: string; once?: boolean; pollMs: string; threads: string;
     }) => {
       const threads = parseThreads(o.threads);
       const { parseShare, loadWatchSecret, WatchJournal, WatchClock, watchPass } = await import('../roles/watch.ts');
@@ -473,7 +562,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
           pass: async () => {
             const loadModel = async (v: bigint) => {
               let m = models.get(v);
-              if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
+              if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), { modelFile, modelDir: o.modelDir, store, cacheDir: modelCache(o.home) })));
               return m;
             };
             // The challenger disputes the miner's trace in the bisection of its own challenges.
@@ -506,10 +595,11 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--announce <locations>', ANNOUNCE_HELP)
     .option('--fetch-timeout-ms <ms>', 'duty mode: each try to fetch an accepted delta gives up after this long; after 3 tries it is excluded as unavailable (keep 3 × this well inside the commit phase)', '10000')
     .option('--model <file>', 'backbone file, for a model version that names one by CID (the held-out evaluation runs the model)')
+    .option('--model-dir <dir>', MODEL_DIR_HELP)
     .addOption(threadsOption()))
     .action(async (o: StoreOpts & {
       node: string; home: string; key?: string; keyringBackend: KeyringBackend; rule?: string; once?: boolean; inputs?: string[]; window: string; out?: string; pollMs: string;
-      fetchTimeoutMs: string; announce?: string; model?: string; threads: string;
+      fetchTimeoutMs: string; announce?: string; model?: string; modelDir?: string; threads: string;
     }) => {
       const threads = parseThreads(o.threads);
       const announce = o.announce !== undefined ? parseAnnounce(o.announce) : undefined;
@@ -548,10 +638,10 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const bases = new BaseStates(chain, store, log);
       const loadModel = async (v: bigint) => {
         let m = models.get(v);
-        if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), modelFile, store)));
+        if (!m) models.set(v, (m = await modelFor(identityOfVersion(await chain.modelVersion(v)), { modelFile, modelDir: o.modelDir, store, cacheDir: modelCache(o.home) })));
         return m;
       };
-      const evaluator = heldOutEvaluator({ bases, evaluate: cpuBackend({ threads }).evaluate, heldoutChunk: corpusHeldoutChunk, log, loadModel });
+      const evaluator = heldOutEvaluator({ bases, evaluate: cpuBackend({ threads }).evaluate, heldoutChunk: windowChunks(chain, store, 'heldout'), log, loadModel });
       // Checkpoints (training README "Checkpoints"): a window that carries one gets it from here.
       const checkpointer = headCheckpointer({ bases, loadModel, store, log });
       if (ruleOverride) log(`warning: --rule ${ruleName(ruleOverride)} overrides the chain's aggregation_rule (training params) in every window; proposers that differ reveal a minority result and are penalised`);
@@ -595,13 +685,14 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .addOption(nodeOption()).addOption(homeOption()).addOption(backendOption())
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8080')
     .option('--model <file>', 'backbone file, for a model version that names one by CID (checked against it)')
+    .option('--model-dir <dir>', MODEL_DIR_HELP)
     .option('--model-version-file <file>', 'offline: serve this model version (JSON) with its initial adapter; no chain')
     .option('--tokenizer-config <file>', "the model's tokenizer_config.json: its chat_template renders chat messages (default: the byte-level template)")
     .option('--max-queue <n>', 'requests that may wait while one generates; more get HTTP 429', '16')
     .option('--poll-ms <ms>', 'chain mode: how often to look for newly finalized windows (the head moves between requests)', '10000')
     .option('--cors-origin <origins>', "browser origins allowed to call the API (CORS), comma-separated, e.g. the chain's dashboard http://127.0.0.1:1317; '*' for any", ''))
     .action(async (o: StoreOpts & {
-      node: string; home: string; backend: BackendChoice; listen: string; model?: string; modelVersionFile?: string; tokenizerConfig?: string; maxQueue: string; pollMs: string; corsOrigin: string;
+      node: string; home: string; backend: BackendChoice; listen: string; model?: string; modelDir?: string; modelVersionFile?: string; tokenizerConfig?: string; maxQueue: string; pollMs: string; corsOrigin: string;
     }) => {
       const corsOrigins = o.corsOrigin.split(',').map((x) => x.trim()).filter((x) => x !== '');
       for (const origin of corsOrigins) if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) throw new Error(`--cors-origin: ${origin} is not an origin (scheme://host[:port], no path) or '*'`);
@@ -618,14 +709,14 @@ export function buildProgram(io: ProgramIo = {}): Command {
       let heads;
       let describe = 'none';
       if (o.modelVersionFile) {
-        const opened = o.model === undefined && (o.store ?? o.ipfsApi ?? o.gateway) !== undefined ? await storeFrom(o) : undefined;
-        heads = await offlineHead(o.modelVersionFile, { modelFile, store: opened?.store });
+        const opened = o.model === undefined && o.modelDir === undefined && (o.store ?? o.ipfsApi ?? o.gateway) !== undefined ? await storeFrom(o) : undefined;
+        heads = await offlineHead(o.modelVersionFile, { modelFile, modelDir: o.modelDir, store: opened?.store, cacheDir: modelCache(o.home) });
       } else {
         const opened = await storeFrom(o);
         describe = opened.describe;
         const { RpcChainReader, DEFAULT_RETRY } = await chainModules();
         const chain = await RpcChainReader.connect(o.node, { retry: { ...DEFAULT_RETRY, onRetry: retryLog } });
-        heads = chainHead(chain, opened.store, modelFile);
+        heads = chainHead(chain, opened.store, { modelFile, modelDir: o.modelDir, cacheDir: modelCache(o.home) });
       }
       let head = await heads.load();
       const { app } = await buildInferenceServer({ head: () => head, backend, template, maxQueue, log, corsOrigins });
@@ -665,11 +756,12 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--prompt-file <file>', 'the prompt text, from a file')
     .option('--request <file>', 'the whole request body (JSON): the prompt is built as the server builds it (chat: with the chat template)')
     .option('--model <file>', 'backbone file, for a model version that names one by CID')
+    .option('--model-dir <dir>', MODEL_DIR_HELP)
     .option('--model-version-file <file>', 'offline: the model version (JSON), for a receipt whose base is the initial adapter')
     .option('--tokenizer-config <file>', "the model's tokenizer_config.json (chat template), as the server was given")
     .addOption(nodeOption()).addOption(homeOption()).addOption(backendOption('cpu')))
     .action(async (receiptPath: string, o: StoreOpts & {
-      prompt?: string; promptFile?: string; request?: string; model?: string; modelVersionFile?: string; tokenizerConfig?: string; node: string; home: string; backend: BackendChoice;
+      prompt?: string; promptFile?: string; request?: string; model?: string; modelDir?: string; modelVersionFile?: string; tokenizerConfig?: string; node: string; home: string; backend: BackendChoice;
     }) => {
       const given = [o.prompt, o.promptFile, o.request].filter((x) => x !== undefined).length;
       if (given !== 1) throw new Error('verify-receipt: give exactly one of --prompt TEXT, --prompt-file FILE, --request FILE');
@@ -690,11 +782,11 @@ export function buildProgram(io: ProgramIo = {}): Command {
       const modelFile = await readModelFile(o.model);
       let heads;
       if (o.modelVersionFile) {
-        heads = await offlineHead(o.modelVersionFile, { modelFile, store: (o.store ?? o.ipfsApi ?? o.gateway) !== undefined ? (await storeFrom(o)).store : undefined });
+        heads = await offlineHead(o.modelVersionFile, { modelFile, modelDir: o.modelDir, store: (o.store ?? o.ipfsApi ?? o.gateway) !== undefined ? (await storeFrom(o)).store : undefined, cacheDir: modelCache(o.home) });
       } else {
         const { store } = await storeFrom(o);
         const { RpcChainReader } = await chainModules();
-        heads = chainHead(await RpcChainReader.connect(o.node), store, modelFile);
+        heads = chainHead(await RpcChainReader.connect(o.node), store, { modelFile, modelDir: o.modelDir, cacheDir: modelCache(o.home) });
       }
       const backend = await chooseInference(o.backend);
       try {

@@ -1,11 +1,12 @@
 // The chunks a window trains: chunk i of the train split of the window's dataset (training
 // module README, `dataset_id`). The Brown corpus (dataset 0, or a dataset whose manifest is the
 // Brown manifest) is read from the bundled corpus, as before; any other dataset is opened by its
-// manifest CID through the content store and its shards fetched by CID on first use.
+// manifest CID through the content store and its shards fetched by CID on first use. A dataset
+// whose vocabulary exceeds 256 gives uint32 token ids; the others byte tokens, as before.
 
 import type { ContentStore } from '../storage/content-store.ts';
 import { BROWN_MANIFEST_CID } from './brown-dataset.ts';
-import { assertChunk } from './chunk.ts';
+import { assertChunk, type ChunkTokens } from './chunk.ts';
 import { chunkAt, chunkCount } from './corpus.ts';
 import { ManifestDataset } from './dataset.ts';
 import { DataError, DataErrorCode } from './errors.ts';
@@ -17,8 +18,8 @@ export interface DatasetChain {
   dataset(id: bigint): Promise<{ readonly id: bigint; readonly manifestCid: string; readonly chunkCount: bigint }>;
 }
 
-/** Chunk `index` of the window's dataset, as byte tokens (the models of today take bytes). */
-export type WindowChunk = (index: bigint, windowId: bigint) => Uint8Array | Promise<Uint8Array>;
+/** Chunk `index` of the window's dataset: byte tokens (vocabulary ≤ 256) or uint32 token ids (data/chunk.ts). */
+export type WindowChunk = (index: bigint, windowId: bigint) => ChunkTokens | Promise<ChunkTokens>;
 
 function brownChunk(index: bigint, split: SplitName): Uint8Array {
   const count = BigInt(chunkCount(split));
@@ -63,7 +64,8 @@ export function windowChunks(chain: DatasetChain, store: ContentStore, split: Sp
     const ds = await open(datasetId);
     if (ds === 'brown') return brownChunk(index, split);
     if (index < 0n || index > BigInt(Number.MAX_SAFE_INTEGER)) throw new DataError(DataErrorCode.ChunkIndex, `chunk index ${index} is out of range`);
-    const chunk = await ds.byteChunk(Number(index), split);
+    // Byte-level datasets keep their byte chunks (and chunk hashes); larger vocabularies are token ids.
+    const chunk = ds.manifest.vocab_size > 256 ? await ds.chunk(Number(index), split) : await ds.byteChunk(Number(index), split);
     assertChunk(chunk);
     return chunk;
   };

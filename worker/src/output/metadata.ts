@@ -67,8 +67,18 @@ export const dec = (n: number | bigint): string => {
   return n.toString();
 };
 
-/** Which backbone a model version trains: generated from a seed, or a file named by CID. */
-export type BackboneRef = { readonly seed: Uint8Array } | { readonly cid: string };
+/**
+ * Which backbone a model version trains: generated from a seed, a backbone file named by CID, or
+ * a Hugging Face model directory named by the CID of its manifest (src/checkpoint/README.md
+ * "Manifest"). `architectureHash` is the chain's, when the reference came from the chain (the
+ * manifest names its own; a file's metadata records only the manifest CID).
+ */
+export type BackboneRef = { readonly seed: Uint8Array } | { readonly cid: string } | { readonly manifest: string; readonly architectureHash?: string };
+
+/** The metadata spelling of a backbone reference: `seed:<hex>`, `cid:<cid>`, `manifest:<cid>`. */
+export function backboneText(b: BackboneRef): string {
+  return 'seed' in b ? `seed:${hex(b.seed)}` : 'cid' in b ? `cid:${b.cid}` : `manifest:${b.manifest}`;
+}
 
 /** Everything needed to rebuild the model a file was trained on. */
 export interface ModelIdentity {
@@ -82,7 +92,7 @@ export function modelMetadata(id: ModelIdentity): Record<string, string> {
   const { cfg } = id;
   return {
     model_version: dec(id.version),
-    backbone: 'seed' in id.backbone ? `seed:${hex(id.backbone.seed)}` : `cid:${id.backbone.cid}`,
+    backbone: backboneText(id.backbone),
     d_model: dec(cfg.dModel),
     n_layers: dec(cfg.nLayers),
     n_heads: dec(cfg.nHeads),
@@ -137,7 +147,8 @@ export function parseModelMetadata(r: MetaReader): ModelIdentity {
   let backbone: BackboneRef;
   if (backboneText.startsWith('seed:') && HEX32.test(backboneText.slice(5))) backbone = { seed: hexToBytes(backboneText.slice(5)) };
   else if (backboneText.startsWith('cid:') && backboneText.length > 4) backbone = { cid: backboneText.slice(4) };
-  else throw bad(r.what, `metadata "backbone" must be "seed:<64 hex>" or "cid:<cid>"`);
+  else if (backboneText.startsWith('manifest:') && backboneText.length > 9) backbone = { manifest: backboneText.slice(9) };
+  else throw bad(r.what, `metadata "backbone" must be "seed:<64 hex>", "cid:<cid>" or "manifest:<cid>"`);
   const cfg: ModelConfig = {
     vocab: 256,
     dModel: r.num('d_model'),

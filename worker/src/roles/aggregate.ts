@@ -24,6 +24,7 @@ import { isStorageError, StorageErrorCode } from '../storage/errors.ts';
 import type { Journal, JournalEntry, JournalExclusion } from './journal.ts';
 import type { BaseStates } from './base-state.ts';
 import { identityOfVersion, type LoadedModel } from './model.ts';
+import type { ChunkTokens } from '../data/chunk.ts';
 import type { WorkerStats } from './stats.ts';
 
 export interface ProposerDeps {
@@ -90,13 +91,15 @@ export function heldOutEvaluator(deps: {
   readonly bases: BaseStates;
   readonly loadModel: (version: bigint) => Promise<LoadedModel>;
   readonly evaluate: Evaluate;
-  readonly heldoutChunk: (index: bigint) => Uint8Array;
+  /** held-out chunk `index` of the window's dataset (data/window-chunks.ts with split 'heldout') */
+  readonly heldoutChunk: (index: bigint, windowId: bigint) => ChunkTokens | Promise<ChunkTokens>;
   readonly log?: (line: string) => void;
 }): WindowEvaluator {
   return async (w, delta) => {
     const model = await deps.loadModel(w.modelVersion);
     const base = await deps.bases.forWindow(w.id, model);
-    const chunks = w.evalChunks.map((i) => deps.heldoutChunk(i));
+    const chunks: ChunkTokens[] = [];
+    for (const i of w.evalChunks) chunks.push(await deps.heldoutChunk(i, w.id));
     const { base: before, aggregate: after } = await heldOutLosses(deps.evaluate, model.backbone, base.state, delta, chunks);
     deps.log?.(`window ${w.id}: held-out loss on chunks ${w.evalChunks.join(',')}: base ${before.loss}, base + aggregate ${after.loss} (Q16 nats/byte; ${before.tokens} tokens)`);
     return { lossBase: before.loss, lossAggregate: after.loss };

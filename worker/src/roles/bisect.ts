@@ -6,6 +6,7 @@
 //     checkpoint of step lo — fetched by CID, its CID and SHA-256 state hash checked — on the
 //     compute thread (the CPU backend's step), and votes the stateHash_{lo+1} it gets.
 
+import type { ChunkTokens } from '../data/chunk.ts';
 import type { WindowChunk } from '../data/window-chunks.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -90,7 +91,7 @@ export type OneStepResult =
  * submission's chunk with the job's learning rate from the miner's delta file → stateHash_{lo+1}.
  */
 export async function reexecuteOneStep(args: {
-  dispute: BisectView; gradientCid: string; store: ContentStore; model: LoadedModel; chunk: Uint8Array; backend: TrainBackend;
+  dispute: BisectView; gradientCid: string; store: ContentStore; model: LoadedModel; chunk: ChunkTokens; backend: TrainBackend;
 }): Promise<OneStepResult> {
   const d = args.dispute;
   let stateBytes: Uint8Array;
@@ -117,7 +118,7 @@ export async function reexecuteOneStep(args: {
 }
 
 /** stateHash_step from the state of step − 1: the whole of a one-step arbiter's computation. */
-export async function oneStep(backend: TrainBackend, model: LoadedModel, state: AdapterState, chunk: Uint8Array, step: number, lr: number): Promise<OneStepResult> {
+export async function oneStep(backend: TrainBackend, model: LoadedModel, state: AdapterState, chunk: ChunkTokens, step: number, lr: number): Promise<OneStepResult> {
   const t0 = process.hrtime.bigint();
   const r = await backend.step(model.backbone, state, chunk, step, { lr });
   return { kind: 'hash', resultHash: r.hash, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };

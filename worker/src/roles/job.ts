@@ -8,7 +8,7 @@ import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { TrainBackend } from '../backend.ts';
-import { assertChunk, chunkHash } from '../data/chunk.ts';
+import { assertChunk, type ChunkTokens, chunkHash } from '../data/chunk.ts';
 import { type AdapterState, initAdapter } from '../model/adapter.ts';
 import { decodeState, encodeState } from '../output/state.ts';
 import { decodeTrace, encodeTrace, makeTrace } from '../output/trace.ts';
@@ -19,7 +19,7 @@ import { tamperState } from './miner-cheat.ts';
 
 export interface JobSpec {
   readonly model: LoadedModel;
-  readonly chunk: Uint8Array;
+  readonly chunk: ChunkTokens;
   readonly steps: number;
   readonly lr: number;
   readonly backend: TrainBackend;

@@ -12,7 +12,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import type { TrainBackend } from '../backend.ts';
 import { type ChainReader, type ChainWriter, type SignedTx } from '../chain/client.ts';
 import { ChainError, ChainErrorCode } from '../chain/errors.ts';
-import { assertChunk, chunkHash } from '../data/chunk.ts';
+import { assertChunk, type ChunkTokens, chunkHash } from '../data/chunk.ts';
 import { adapterDelta, encodeDelta } from '../output/delta.ts';
 import { middleStep, tamperDelta } from './miner-cheat.ts';
 import { OutputError, OutputErrorCode } from '../output/errors.ts';
@@ -33,7 +33,7 @@ export interface MinerDeps {
   readonly backend: TrainBackend;
   readonly loadModel: (version: bigint) => Promise<LoadedModel>;
   /** the 2048 tokens of chunk `index` of the window's dataset (data/window-chunks.ts) */
-  readonly chunkAt: (index: bigint, windowId: bigint) => Uint8Array | Promise<Uint8Array>;
+  readonly chunkAt: (index: bigint, windowId: bigint) => ChunkTokens | Promise<ChunkTokens>;
   readonly workDir: string;
   /**
    * The windows' base adapters (the finalized updates so far). Without it every job starts from

@@ -14,12 +14,14 @@ import type { ContentStore } from '../storage/content-store.ts';
 import { parseCid } from '../storage/cid.ts';
 import { readJournalFile, writeJsonAtomic } from './journal.ts';
 import type { TrainBackend } from '../backend.ts';
-import { chunkHash } from '../data/chunk.ts';
+import { type ChunkTokens, chunkHash } from '../data/chunk.ts';
 import { adapterDelta, type DeltaFile, gradientHash, shapeOfModel } from '../output/delta.ts';
 import { OutputError, OutputErrorCode } from '../output/errors.ts';
 import type { StateCheckpoint } from '../output/state.ts';
 import { firstDivergence, type Trace } from '../output/trace.ts';
 import { traceRoot as traceRootOf } from '../train/trace.ts';
+import { modelMetadata } from '../output/metadata.ts';
+import { sameModel } from '../aggregate/file.ts';
 import { runTrainingJob } from './job.ts';
 import type { LoadedModel } from './model.ts';
 import type { BaseStates } from './base-state.ts';
@@ -37,7 +39,7 @@ export interface StepVerdict {
 }
 
 export async function verifyStep(args: {
-  model: LoadedModel; checkpoint: StateCheckpoint; chunk: Uint8Array; step: number; backend: TrainBackend; expected?: Trace;
+  model: LoadedModel; checkpoint: StateCheckpoint; chunk: ChunkTokens; step: number; backend: TrainBackend; expected?: Trace;
 }): Promise<StepVerdict> {
   const { checkpoint, step } = args;
   if (checkpoint.step !== step - 1) {
@@ -72,7 +74,7 @@ export interface SubmissionVerdict {
 }
 
 export async function reexecuteSubmission(args: {
-  model: LoadedModel; delta: DeltaFile; chunk: Uint8Array; backend: TrainBackend;
+  model: LoadedModel; delta: DeltaFile; chunk: ChunkTokens; backend: TrainBackend;
   /** the base of the delta's window (roles/base-state.ts); default the initial adapter */
   base?: AdapterState;
   /** what the chain recorded, when checking a submission */
@@ -83,6 +85,15 @@ export async function reexecuteSubmission(args: {
   const reasons: string[] = [];
   if (chunkHash(chunk) !== delta.info.chunkHash) {
     throw new OutputError(OutputErrorCode.BadMetadata, `the delta was trained on chunk ${delta.info.chunkHash.slice(0, 16)}…, not on the chunk given (${chunkHash(chunk).slice(0, 16)}…)`);
+  }
+  // The model re-executed follows the backbone reference (roles/model.ts loadModel); a file whose
+  // other metadata (lora_seed, config) disagrees with it claims a model it was not trained on.
+  const claimed = modelMetadata(delta.info.model);
+  const used = modelMetadata(args.model.identity);
+  if (claimed.backbone === used.backbone && claimed.lora_seed !== used.lora_seed) {
+    reasons.push(`the file's lora_seed ${claimed.lora_seed.slice(0, 16)}… is not the one its backbone ${claimed.backbone.slice(0, 20)}… gives (${used.lora_seed.slice(0, 16)}…)`);
+  } else if (!sameModel(delta.info.model, args.model.identity)) {
+    reasons.push(`the file names another model than the one re-executed (backbone ${claimed.backbone.slice(0, 20)}…, re-executed ${used.backbone.slice(0, 20)}…)`);
   }
   const job = await runTrainingJob({ model: args.model, chunk, steps: delta.steps, lr: delta.info.lr, backend: args.backend, base: args.base, onStep: args.onStep });
   const firstDivergentStep = firstDivergence(job.stepHashes, delta.info.stepHashes);
@@ -215,7 +226,7 @@ export const UNDECODABLE_RESULT = sha256(new TextEncoder().encode('r3mes/verify/
  */
 export async function recomputeSubmission(args: {
   submission: Submission; store: ContentStore; backend: TrainBackend;
-  loadModel: (version: bigint) => Promise<LoadedModel>; chunkAt: (index: bigint, windowId: bigint) => Uint8Array | Promise<Uint8Array>;
+  loadModel: (version: bigint) => Promise<LoadedModel>; chunkAt: (index: bigint, windowId: bigint) => ChunkTokens | Promise<ChunkTokens>;
   /** the windows' base adapters; without it jobs start from the initial adapter */
   bases?: BaseStates;
   onStep?: (s: number, n: number, tokens: number, seconds: number) => void;
@@ -310,7 +321,7 @@ export interface DutyDeps {
   readonly backend: TrainBackend;
   readonly role: DutyRole;
   readonly loadModel: (version: bigint) => Promise<LoadedModel>;
-  readonly chunkAt: (index: bigint, windowId: bigint) => Uint8Array | Promise<Uint8Array>;
+  readonly chunkAt: (index: bigint, windowId: bigint) => ChunkTokens | Promise<ChunkTokens>;
   /** the windows' base adapters (see recomputeSubmission) */
   readonly bases?: BaseStates;
   readonly log: (line: string) => void;

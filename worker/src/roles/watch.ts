@@ -18,6 +18,7 @@
 // challenge still `signed` after a restart is looked up by hash and, unknown within the challenge
 // period, sent again as the same bytes.
 
+import type { ChunkTokens } from '../data/chunk.ts';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
@@ -193,7 +194,7 @@ export interface WatchDeps {
   readonly journal: WatchJournal;
   readonly backend: TrainBackend;
   readonly loadModel: (version: bigint) => Promise<LoadedModel>;
-  readonly chunkAt: (index: bigint, windowId: bigint) => Uint8Array | Promise<Uint8Array>;
+  readonly chunkAt: (index: bigint, windowId: bigint) => ChunkTokens | Promise<ChunkTokens>;
   readonly bases?: BaseStates;
   readonly secret: Uint8Array;
   readonly shareBps: number;

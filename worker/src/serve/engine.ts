@@ -194,7 +194,7 @@ export interface Receipt {
   model: string;
   model_version: string;
   /** the backbone: its seed (hex) for a generated one, its CID for a file */
-  backbone: { seed: string } | { cid: string };
+  backbone: { seed: string } | { cid: string } | { manifest: string };
   base_windows: string[];
   base_state_hash: string;
   endpoint: 'completions' | 'chat.completions';
@@ -222,7 +222,7 @@ export function buildReceipt(head: ServedModel, a: {
     format: 'r3mes/receipt/v1',
     model: head.id,
     model_version: head.model.identity.version.toString(),
-    backbone: 'seed' in b ? { seed: bytesToHex(b.seed) } : { cid: b.cid },
+    backbone: 'seed' in b ? { seed: bytesToHex(b.seed) } : 'cid' in b ? { cid: b.cid } : { manifest: b.manifest },
     base_windows: head.windows.map((w) => w.toString()),
     base_state_hash: head.baseStateHash,
     endpoint: a.endpoint,

@@ -7,14 +7,16 @@ import { readFile } from 'node:fs/promises';
 import type { ModelVersion } from '../chain/client.ts';
 import { initAdapter } from '../model/adapter.ts';
 import { BaseStates, type BaseChain } from '../roles/base-state.ts';
-import { identityOfVersion, type LoadedModel, loadModel } from '../roles/model.ts';
+import { identityOfVersion, type LoadedModel, loadModel, type ModelSource } from '../roles/model.ts';
 import type { ContentStore } from '../storage/content-store.ts';
 import { servedModel, type ServedModel } from './engine.ts';
 
 /**
  * A model version as JSON (the fields of the chain's ModelVersion, camelCase as the node prints
  * them): `{number, architecture: {dModel, nLayers, nHeads, dFf, seqLen}, lora: {rank},
- * backboneSeed (64 hex) | modelCid}`. Numbers may be JSON numbers or decimal strings.
+ * backboneSeed (64 hex) | modelCid | manifestCid + architectureHash}`; the SPEC v2 architecture fields
+ * (nKvHeads, ffn, ropeTheta, ropeLayout, normGains, embedding) when set. Numbers may be JSON
+ * numbers or decimal strings.
  */
 export async function readModelVersionFile(path: string): Promise<ModelVersion> {
   let j: Record<string, any>;
@@ -33,16 +35,24 @@ export async function readModelVersionFile(path: string): Promise<ModelVersion> 
   if (!a || !v.lora) throw new Error(`--model-version-file ${path}: needs architecture {dModel, nLayers, nHeads, dFf, seqLen} and lora {rank}`);
   const seed = v.backboneSeed ?? v.backbone_seed ?? '';
   const cid = v.modelCid ?? v.model_cid ?? '';
-  if ((seed === '') === (cid === '')) throw new Error(`--model-version-file ${path}: give exactly one of backboneSeed (64 hex digits) or modelCid`);
+  const manifestCid = v.manifestCid ?? v.manifest_cid ?? '';
+  const archHash = v.architectureHash ?? v.architecture_hash ?? '';
+  if ([seed, cid, manifestCid].filter((x) => x !== '').length !== 1) throw new Error(`--model-version-file ${path}: give exactly one of backboneSeed (64 hex digits), modelCid or manifestCid (with architectureHash)`);
+  if (manifestCid !== '' && !/^[0-9a-f]{64}$/.test(archHash)) throw new Error(`--model-version-file ${path}: manifestCid needs architectureHash (64 lower-case hex digits)`);
   if (seed !== '' && !/^[0-9a-f]{64}$/.test(seed)) throw new Error(`--model-version-file ${path}: backboneSeed must be 64 lower-case hex digits`);
   return {
     number: BigInt(n(v.number ?? 1, 'number')),
     modelCid: cid,
     backboneSeed: seed,
+    manifestCid,
+    architectureHash: manifestCid !== '' ? archHash : '',
     architecture: {
       dModel: n(a.dModel ?? a.d_model, 'architecture.dModel'), nLayers: n(a.nLayers ?? a.n_layers, 'architecture.nLayers'),
       nHeads: n(a.nHeads ?? a.n_heads, 'architecture.nHeads'), dFf: n(a.dFf ?? a.d_ff, 'architecture.dFf'),
       vocabSize: n(a.vocabSize ?? a.vocab_size ?? 256, 'architecture.vocabSize'), seqLen: n(a.seqLen ?? a.seq_len, 'architecture.seqLen'),
+      // SPEC v2 (the 2B4T family): as the chain prints them; absent = the byte-level defaults.
+      nKvHeads: n(a.nKvHeads ?? 0, 'architecture.nKvHeads'), ffn: String(a.ffn ?? ''), ropeTheta: n(a.ropeTheta ?? 0, 'architecture.ropeTheta'),
+      ropeLayout: String(a.ropeLayout ?? ''), normGains: a.normGains === true, embedding: String(a.embedding ?? ''),
     },
     lora: { rank: n(v.lora.rank, 'lora.rank'), alpha: n(v.lora.alpha ?? v.lora.rank, 'lora.alpha'), targets: v.lora.targets ?? ['q', 'k', 'v', 'o'] },
   } as unknown as ModelVersion;
@@ -57,7 +67,7 @@ export interface HeadSource {
 }
 
 /** Offline: one model version from a file; base = its initial adapter (no window updates). */
-export async function offlineHead(versionFile: string, source: { modelFile?: Uint8Array; store?: ContentStore }): Promise<HeadSource> {
+export async function offlineHead(versionFile: string, source: ModelSource): Promise<HeadSource> {
   const version = await readModelVersionFile(versionFile);
   const model = await loadModel(identityOfVersion(version), source);
   const head = servedModel(model, initAdapter(model.identity.cfg), []);
@@ -80,13 +90,13 @@ export interface HeadChain extends BaseChain {
 }
 
 /** Chain: the active version and its finalized window updates (refreshed by each load()). */
-export function chainHead(chain: HeadChain, store: ContentStore, modelFile?: Uint8Array): HeadSource {
+export function chainHead(chain: HeadChain, store: ContentStore, source: Omit<ModelSource, 'store'> = {}): HeadSource {
   const bases = new BaseStates(chain, store);
   const models = new Map<bigint, LoadedModel>();
   let last: ServedModel | undefined;
   const modelOf = async (version: ModelVersion): Promise<LoadedModel> => {
     let m = models.get(version.number);
-    if (!m) models.set(version.number, (m = await loadModel(identityOfVersion(version), { modelFile, store })));
+    if (!m) models.set(version.number, (m = await loadModel(identityOfVersion(version), { ...source, store })));
     return m;
   };
   return {

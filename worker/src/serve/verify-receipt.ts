@@ -57,7 +57,8 @@ export async function verifyReceipt(a: {
   const b = head.model.identity.backbone;
   const backboneOk = 'seed' in r.backbone
     ? 'seed' in b && Buffer.from(b.seed).toString('hex') === r.backbone.seed
-    : 'cid' in b && b.cid === r.backbone.cid;
+    : 'cid' in r.backbone ? 'cid' in b && b.cid === r.backbone.cid
+    : 'manifest' in b && b.manifest === r.backbone.manifest;
   const seqLen = head.model.identity.cfg.seqLen;
   const prompt = 'text' in a.prompt ? UTF8.encode(a.prompt.text) : promptOfRequest(r, a.prompt.request, a.template, seqLen);
   const sampling = { temperatureQ16: r.temperature_q16, topPQ16: r.top_p_q16, seed: BigInt(r.seed) };

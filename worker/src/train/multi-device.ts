@@ -4,6 +4,7 @@
 // §4.9 with the CPU kernel. Gradient sums are exact integers, so the step's bytes are those of the
 // one-device and CPU steps whatever the number of devices (test/webgpu-devices.test.ts).
 
+import type { ChunkTokens } from '../data/chunk.ts';
 import { signumStep } from '../kernels/cpu/signum.ts';
 import type { GpuContext } from '../kernels/webgpu/device.ts';
 import { addGrads, type AdapterState, cloneAdapter, newGrads } from '../model/adapter.ts';
@@ -26,7 +27,7 @@ export interface DeviceStepTiming {
 }
 
 export async function trainStepDevices(
-  trainers: readonly WebGpuTrainer[], state: AdapterState, chunk: Uint8Array, step: number, opts: StepOptions,
+  trainers: readonly WebGpuTrainer[], state: AdapterState, chunk: ChunkTokens, step: number, opts: StepOptions,
   onDevice?: (i: number, t: DeviceStepTiming) => void,
 ): Promise<StepResult> {
   if (trainers.length === 0) throw new BackendError('multi-device step: no device');

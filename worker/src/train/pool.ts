@@ -14,6 +14,7 @@
 import { availableParallelism } from 'node:os';
 import { addGrads, type AdapterState, newGrads } from '../model/adapter.ts';
 import type { Backbone } from '../model/backbone.ts';
+import type { ChunkTokens } from '../data/chunk.ts';
 import type { Evaluation } from './evaluate.ts';
 import { splitEvenly, splitSequences } from './sequences.ts';
 import { applyGradients, type StepOptions, type StepResult } from './step.ts';
@@ -27,8 +28,8 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(MAX_THREADS, availableParallelism()));
 }
 
-/** Whole sequences [from, to) of `bytes` as their own bytes (what crosses to a thread). */
-const partOf = (bytes: Uint8Array, seqLen: number, [from, to]: [number, number]): Uint8Array => bytes.slice(from * seqLen, to * seqLen);
+/** Whole sequences [from, to) of `tokens` as their own copy (what crosses to a thread). */
+const partOf = <C extends ChunkTokens>(tokens: C, seqLen: number, [from, to]: [number, number]): C => tokens.slice(from * seqLen, to * seqLen) as C;
 
 export class ComputePool {
   constructor(readonly threads: readonly ComputeThread[]) {
@@ -40,7 +41,7 @@ export class ComputePool {
   }
 
   /** One SPEC §6 step; the same bytes as trainStep for any pool size. */
-  async step(bb: Backbone, state: AdapterState, chunk: Uint8Array, step: number, opts: StepOptions): Promise<StepResult> {
+  async step(bb: Backbone, state: AdapterState, chunk: ChunkTokens, step: number, opts: StepOptions): Promise<StepResult> {
     if (this.threads.length === 1) return this.threads[0].step(bb, state, chunk, step, opts);
     const T = bb.cfg.seqLen;
     const count = splitSequences(chunk, T).length; // a chunk that is not whole sequences: trainStep's RangeError
@@ -59,7 +60,7 @@ export class ComputePool {
   }
 
   /** Held-out loss (SPEC §4.8); the same integers as evaluate() for any pool size. */
-  async evaluate(bb: Backbone, state: AdapterState, bytes: Uint8Array): Promise<Evaluation> {
+  async evaluate(bb: Backbone, state: AdapterState, bytes: ChunkTokens): Promise<Evaluation> {
     if (this.threads.length === 1) return this.threads[0].evaluate(bb, state, bytes);
     const T = bb.cfg.seqLen;
     const count = Math.floor(bytes.length / T); // evaluate() drops the incomplete tail

@@ -20,6 +20,7 @@
 // process's `--conditions` flags (r3mes-source in the repository) are passed on in `execArgv`.
 // An idle thread is unref'd: it never keeps a process alive.
 
+import type { ChunkTokens } from '../data/chunk.ts';
 import { Worker } from 'node:worker_threads';
 import { workerBundle } from '../bundle.ts';
 import type { AdapterState } from '../model/adapter.ts';
@@ -35,12 +36,12 @@ export interface PocResult {
 
 /** main → thread */
 export type ThreadRequest =
-  | { readonly id: number; readonly op: 'step'; readonly backboneKey: number; readonly backbone?: Backbone; readonly state: AdapterState; readonly chunk: Uint8Array; readonly step: number; readonly opts: StepOptions }
-  | { readonly id: number; readonly op: 'evaluate'; readonly backboneKey: number; readonly backbone?: Backbone; readonly state: AdapterState; readonly bytes: Uint8Array }
+  | { readonly id: number; readonly op: 'step'; readonly backboneKey: number; readonly backbone?: Backbone; readonly state: AdapterState; readonly chunk: ChunkTokens; readonly step: number; readonly opts: StepOptions }
+  | { readonly id: number; readonly op: 'evaluate'; readonly backboneKey: number; readonly backbone?: Backbone; readonly state: AdapterState; readonly bytes: ChunkTokens }
   // PoC distances: the thread builds (and keeps) the epoch's model from the seed itself.
   | { readonly id: number; readonly op: 'poc'; readonly seed: Uint8Array; readonly dims: PocDims; readonly nonces: readonly bigint[] }
   // Exact gradient sums of consecutive whole sequences of a chunk (one part of a pool's step, pool.ts).
-  | { readonly id: number; readonly op: 'grads'; readonly backboneKey: number; readonly backbone?: Backbone; readonly state: AdapterState; readonly seqs: Uint8Array; readonly microBatch?: number };
+  | { readonly id: number; readonly op: 'grads'; readonly backboneKey: number; readonly backbone?: Backbone; readonly state: AdapterState; readonly seqs: ChunkTokens; readonly microBatch?: number };
 
 /** An error as it crosses the thread boundary. */
 export interface ThreadErrorData {
@@ -171,11 +172,11 @@ export class ComputeThread {
     return this.options.name ?? 'compute thread';
   }
 
-  step(bb: Backbone, state: AdapterState, chunk: Uint8Array, step: number, opts: StepOptions): Promise<StepResult> {
+  step(bb: Backbone, state: AdapterState, chunk: ChunkTokens, step: number, opts: StepOptions): Promise<StepResult> {
     return this.request(`step ${step}`, bb, (id, backboneKey, backbone) => ({ id, op: 'step', backboneKey, backbone, state, chunk, step, opts: { ...opts } })) as Promise<StepResult>;
   }
 
-  evaluate(bb: Backbone, state: AdapterState, bytes: Uint8Array): Promise<Evaluation> {
+  evaluate(bb: Backbone, state: AdapterState, bytes: ChunkTokens): Promise<Evaluation> {
     return this.request('evaluation', bb, (id, backboneKey, backbone) => ({ id, op: 'evaluate', backboneKey, backbone, state, bytes })) as Promise<Evaluation>;
   }
 
@@ -183,7 +184,7 @@ export class ComputeThread {
    * Exact gradient sums (SPEC §6) of `seqs`: whole consecutive sequences of a chunk (a multiple of
    * seqLen bytes), in micro-batches of `microBatch` — one part of a step split over a pool.
    */
-  gradients(bb: Backbone, state: AdapterState, seqs: Uint8Array, microBatch?: number): Promise<PartGradients> {
+  gradients(bb: Backbone, state: AdapterState, seqs: ChunkTokens, microBatch?: number): Promise<PartGradients> {
     return this.request(`gradients of ${seqs.length} tokens`, bb, (id, backboneKey, backbone) => ({ id, op: 'grads', backboneKey, backbone, state, seqs, microBatch })) as Promise<PartGradients>;
   }
 
