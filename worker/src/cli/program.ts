@@ -213,6 +213,7 @@ export function buildProgram(io: ProgramIo = {}): Command {
     .option('--poll-ms <ms>', 'how often to look at the chain', '3000')
     .option('--announce <locations>', ANNOUNCE_HELP)
     .option('--devices <list>', 'train data-parallel on several WebGPU devices: "all" or ids like 0,1 (same bytes as one device)')
+    .addOption(threadsOption())
     .option('--cheat [mode]', 'DEMO ONLY: "delta" (the default): tamper the delta before upload (consistent CID and hash); "middle-step": tamper the state after the middle step of the job and train on from it (a consistent trace with one wrong step; a bisection narrows to it). Re-execution exposes either')
     .option('--offline', 'no chain: train --steps N on --chunk-file from the initial adapter and print every state hash, the trace root and the gradient hash. The model: --model VERSION.json (or --model-version-file; a model version as serve-model reads it, with --model FILE for a backbone file or --model-dir DIR for a model directory), or --model-dir DIR alone (a version derived from the directory: --seq-len, --rank, --alpha, --targets)')
     .option('--model-version-file <file>', 'offline: the model version (JSON: number, architecture, lora, and backboneSeed | modelCid | manifestCid + architectureHash)')
