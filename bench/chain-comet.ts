@@ -1,18 +1,30 @@
 /**
- * Chain throughput through a real single-node CometBFT v0.38 (test/helpers/devnode.ts: the app
- * as `r3mesd start --no-comet`, CometBFT as its own process, ABCI over a socket, LevelDB with
- * fsync on commit). Many senders, pre-signed MsgSend txs, `broadcast_tx_sync` in JSON-RPC
- * batches over keep-alive HTTP connections (bounded concurrency; a sender's txs go out in
- * order); commits are seen through a NewBlock subscription on /websocket. Reports sustained
- * tx/s, the latency from broadcast to the NewBlock event of the block holding the tx (CometBFT
- * publishes it after the app's Commit), and the CPU each process spent per committed tx (the
- * figure that holds still on a shared machine).
+ * Chain throughput and latency through a real single-node CometBFT v0.38 (test/helpers/devnode.ts:
+ * the app as `r3mesd start --no-comet`, CometBFT as its own process, ABCI over a socket, LevelDB
+ * with fsync on commit), optionally side by side with the Cosmos SDK's `simd` (v0.50) under the
+ * same load generator. Pre-signed MsgSend txs go out with `broadcast_tx_sync`; commits are seen
+ * through a NewBlockHeader subscription on /websocket (CometBFT publishes it after the app's
+ * Commit). Reports tx/s, the latency from broadcast to the NewBlockHeader event of the block
+ * holding the tx, and the CPU each process spent per committed tx (the figure that holds still on
+ * a shared machine). Scenarios (BENCH_SCENARIOS, default `full,low`; run in the order idle, low, full
+ * on one node per chain):
+ * - idle: no txs for BENCH_IDLE_SECONDS (10); CPU per (empty) block.
+ * - low: an open-loop BENCH_LOW_RATE tx/s (80) for BENCH_LOW_SECONDS (30), one tx per request.
+ * - full: every sender's txs as fast as the node takes them, in JSON-RPC batches.
  *
  *   npx tsx bench/chain-comet.ts [senders=1000] [txsPerSender=10] [connections=32] [batch=10] [timeoutCommit=200ms]
+ *   BENCH_SIMD=/path/to/simd npx tsx bench/chain-comet.ts   # with the Cosmos SDK peer (bench/README.md: how to build it)
+ *   BENCH_CHAINS=r3mes,simd,simd-socket BENCH_ROUNDS=2 ...     # which chains, interleaved rounds
  *   BENCH_TX_INDEXER=null npx tsx bench/chain-comet.ts   # without CometBFT's kv tx indexer
  *   BENCH_COMET_PPROF=127.0.0.1:6060 npx tsx bench/chain-comet.ts   # then: go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=10
+ *   BENCH_COMET_PPROF=127.0.0.1:6060 BENCH_COMET_PROFILE=/tmp/p ...  # the bench saves /tmp/p-<chain>.prof over the low-rate sending
  *
- * CometBFT settings the bench changes (config.toml, then a CometBFT restart), and why:
+ * Chains: `r3mes`; `simd` as simd runs by default (CometBFT compiled in, ABCI by function call:
+ * one process); `simd-socket` (simd's app alone, `start --with-comet=false`, beside the same
+ * `cometbft` binary over a unix socket: the transport R3MES uses). Without BENCH_SIMD only r3mes
+ * runs, and the bench says so.
+ *
+ * CometBFT settings the bench changes for every chain (config.toml), and why:
  * - consensus.timeout_commit = 200ms (devnode default 300ms, node default 1s): the block
  *   interval is then set by how fast the app executes, not by an idle wait; latency falls.
  * - mempool.size = 50000 (default 5000): with thousands of txs in flight a full mempool would
@@ -22,12 +34,14 @@
  *   CheckTx state from committed state at Commit (as the Cosmos SDK does) and relies on
  *   ReCheckTx to re-apply pending txs. With recheck = false a sender's next tx fails with
  *   "account sequence mismatch" as soon as a block commits while earlier ones are pending.
- * - tx_index.indexer stays "kv" (what r3mesd init sets; REST tx lookup needs it).
+ * - tx_index.indexer stays "kv" (what r3mesd init sets, and simd's default; REST tx lookup needs it).
  * - create_empty_blocks stays true (blocks keep coming while idle; no effect under load).
  * - rpc.max_request_batch_size stays 10 (the batch size used here).
- * Not tunable from config: CometBFT's socket ABCI client flushes CheckTx requests on a 20 ms
- * timer, so one connection's batch advances one tx per flush at most; throughput needs many
- * connections in flight.
+ * Not tunable from config: CometBFT v0.38's socket ABCI client arms its flush timer with
+ * `flushThrottleMS = 20` as a time.Duration, i.e. 20 ns: a queued CheckTx is flushed at once, but
+ * the timer re-fires every 20 ns in a fresh goroutine until the client's send goroutine takes it,
+ * which on a busy 2-core machine costs CPU and delays CheckTx. R3MES starts CometBFT with spare
+ * Go Ps (app/node/cometbft.ts cometbftEnv: GOMAXPROCS ≥ 8), which shortens those spins.
  */
 import { createHash } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
