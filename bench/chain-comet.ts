@@ -335,7 +335,7 @@ async function fund(chain: BenchChain, keys: BenchKey[]): Promise<Map<string, bi
   const faucetAccount = await queryAccount(chain, chain.faucet.address);
   if (faucetAccount === undefined) throw new Error(`bench: ${chain.name} faucet account missing`);
   let sequence = faucetAccount.sequence;
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const agent = new Agent({ keepAlive: false, maxSockets: 1 }); // a few requests: no keep-alive, so no reuse of a socket the server has closed
   for (let i = 0; i < keys.length; i += MSGS_PER_FUNDING_TX) {
     const sends = keys.slice(i, i + MSGS_PER_FUNDING_TX).map((k) => ({ to: k.address, amount: FUND_PER_SENDER.toString() }));
     const tx = signedSends({ from: chain.faucet, sends, accountNumber: faucetAccount.accountNumber, sequence: sequence++, chainId: chain.chainId, gasLimit: 20_000_000n, feeAmount: '500000', denom: chain.denom });
@@ -570,6 +570,7 @@ async function lowLoad(chain: BenchChain, keys: BenchKey[], accountNumbers: Map<
     const answers: Promise<void>[] = [];
     const agent = new Agent({ keepAlive: true, maxSockets: 64 });
     let accepted = 0;
+    let sendErrors = 0;
     const cpuBefore = childCpuMs(chain);
     const start = nowMs();
     // BENCH_COMET_PROFILE=<file prefix> (with BENCH_COMET_PPROF): a CPU profile of CometBFT over the sending time only.
@@ -591,6 +592,11 @@ async function lowLoad(chain: BenchChain, keys: BenchKey[], accountNumbers: Map<
         }
         watcher.hashes.delete(tx.hash);
         if (rejected.length < 5) rejected.push(`${result.code} ${result.log}`);
+      }, (error: unknown) => {
+        // A request that failed (e.g. a kept-alive socket the server closed): the tx counts as not sent.
+        watcher.hashes.delete(tx.hash);
+        sendErrors++;
+        if (rejected.length < 5) rejected.push(`request failed: ${(error as Error).message}`);
       }));
     }
     const sendMs = nowMs() - start;
@@ -609,7 +615,7 @@ async function lowLoad(chain: BenchChain, keys: BenchKey[], accountNumbers: Map<
     const committed = watcher.committed;
     const rows: Array<[string, string]> = [
       ['offered rate tx/s × s (achieved rate; latest send behind schedule)', `${lowRate} × ${lowSeconds} (${((total * 1000) / sendMs).toFixed(1)}; ${lateMs.toFixed(0)} ms)`],
-      ['txs broadcast / accepted by CheckTx / committed', `${total} / ${accepted} / ${committed}`],
+      ['txs broadcast / accepted by CheckTx / committed', `${total} / ${accepted} / ${committed}${sendErrors > 0 ? ` (${sendErrors} requests failed)` : ''}`],
       ['txs failed in blocks (block_results code ≠ 0)', String(failed)],
       ['broadcast_tx_sync answer (CheckTx round trip) p50 / p99 ms', `${percentile(checkTx, 50).toFixed(1)} / ${percentile(checkTx, 99).toFixed(1)}`],
       ['latency broadcast → commit p50 ms', percentile(latencies, 50).toFixed(0)],
