@@ -57,6 +57,8 @@ export interface SendSpec {
   accountNumber: bigint;
   sequence: bigint;
   chainId: string;
+  /** Coin denomination of the amounts and the fee (default ur3mes; the simd peer of chain-comet.ts uses stake). */
+  denom?: string;
 }
 
 /**
@@ -73,7 +75,7 @@ export function signedSends(spec: Omit<SendSpec, 'to' | 'amount'> & { sends: Arr
   const bodyBytes = TxBody.encode(TxBody.fromPartial({
     messages: spec.sends.map(({ to, amount }) => ({
       typeUrl: '/cosmos.bank.v1beta1.MsgSend',
-      value: MsgSend.encode({ fromAddress: spec.from.address, toAddress: to, amount: [{ denom: 'ur3mes', amount }] }).finish(),
+      value: MsgSend.encode({ fromAddress: spec.from.address, toAddress: to, amount: [{ denom: spec.denom ?? 'ur3mes', amount }] }).finish(),
     })),
   })).finish();
   const authInfoBytes = AuthInfo.encode(AuthInfo.fromPartial({
@@ -82,7 +84,7 @@ export function signedSends(spec: Omit<SendSpec, 'to' | 'amount'> & { sends: Arr
       modeInfo: { single: { mode: SignMode.SIGN_MODE_DIRECT } },
       sequence: spec.sequence,
     }],
-    fee: { amount: [{ denom: 'ur3mes', amount: spec.feeAmount ?? '5000' }], gasLimit: spec.gasLimit ?? 200_000n },
+    fee: { amount: [{ denom: spec.denom ?? 'ur3mes', amount: spec.feeAmount ?? '5000' }], gasLimit: spec.gasLimit ?? 200_000n },
   })).finish();
   const signBytes = SignDoc.encode({ bodyBytes, authInfoBytes, chainId: spec.chainId, accountNumber: spec.accountNumber }).finish();
   const digest = createHash('sha256').update(signBytes).digest();

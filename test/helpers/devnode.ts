@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readGenesis, writeGenesis } from '../../genesis/file.ts';
 import { nodeHome } from '../../app/node/home.ts';
+import { cometbftEnv } from '../../app/node/cometbft.ts';
 import { buildModules } from '../../app/modules.ts';
 import { validateAppState } from '../../genesis/app-state.ts';
 
@@ -125,7 +126,7 @@ export async function startDevNode(options: DevNodeOptions): Promise<DevNode> {
       app.stderr?.pipe(appLog, { end: false });
     },
     startComet() {
-      comet = spawn(cometbftBinary(), ['start', '--home', home], { stdio: ['ignore', 'pipe', 'pipe'] });
+      comet = spawn(cometbftBinary(), ['start', '--home', home], { stdio: ['ignore', 'pipe', 'pipe'], env: cometbftEnv() });
       comet.stdout?.pipe(cometLog, { end: false });
       comet.stderr?.pipe(cometLog, { end: false });
     },
