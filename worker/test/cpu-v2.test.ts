@@ -70,15 +70,15 @@ t.test('normquant with a unit gain is v1 normquant; a gain scales x̂ and dv', a
     const b = normquant(v, T, K, one);
     t.strictSame([a.x8, a.sx, a.rinv, a.z], [b.x8, b.sx, b.rinv, b.z], `K ${K}: forward`);
     const dxn = Int32Array.from(ints(rng, T * K, -G, G));
-    t.strictSame(normquantBackward(dxn, a, T, K), normquantBackward(dxn, b, T, K, one), `K ${K}: backward`);
+    t.strictSame(normquantBackward(dxn, v, a, T, K), normquantBackward(dxn, v, b, T, K, one), `K ${K}: backward`);
     // gain 2 everywhere: the same x8, twice sx (±1 rounding), twice dv (before satG)
     const two = bf16Block(new Uint16Array(K).fill(0x4000), 15, 'g');
     const c = normquant(v, T, K, two);
     t.strictSame(c.x8, a.x8);
     for (let r = 0; r < T; r++) t.ok(Math.abs(c.sx[r] - 2 * a.sx[r]) <= 1, `sx doubles (${a.sx[r]} → ${c.sx[r]})`);
     const small = Int32Array.from(ints(rng, T * K, -1000, 1000));
-    const d1 = normquantBackward(small, a, T, K);
-    const d2 = normquantBackward(small, c, T, K, two);
+    const d1 = normquantBackward(small, v, a, T, K);
+    const d2 = normquantBackward(small, v, c, T, K, two);
     let close = true;
     let checked = 0;
     for (let i = 0; i < d1.length; i++) {

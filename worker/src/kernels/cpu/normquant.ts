@@ -4,7 +4,7 @@
 // element. With a gain g the quantized row is g⊙v (taken on v's 16-bit mantissas), the rms is v's.
 
 import type { Bf16Block } from './bf16.ts';
-import { bitlen, divr, divrWide, isqrt, mulShr, mulShrWide, satG, shiftRound } from './int.ts';
+import { bitlen, divr, divrWide, isqrt, mulShr, mulShrWide, sat32, satG, shiftRound } from './int.ts';
 
 export interface NormQuant {
   /** int8 [T,K] */
@@ -97,21 +97,59 @@ export function normquant(v: Int32Array, T: number, K: number, gain?: Bf16Block)
 }
 
 /**
- * Straight-through backward with rms held constant: dv = satG(mulShr(dxn, rinv, z)); with a gain
- * (v2) dv = satG(roundHalfAway(dxn·g·rinv / 2^(z + shift_g))), the product exact.
+ * Full RMSNorm backward, straight through the int8 quantizer (SPEC §4.1 "Backward", §4.1g): the
+ * gradient w.r.t. v of x̂ = g⊙v/rms(v) is dv = (dn − n·mean(dn·n)) / rms with n = v/rms and
+ * dn = g⊙dxn, i.e. dn with its component along v removed (RMSNorm is scale-invariant), then
+ * scaled by 1/rms. Per row, in integers:
+ *   nh_k = sign(v_k)·rshr(m16_k·rinv, 16)          (Q16 of n_k)
+ *   dn_k = dxn_k, or mulShr(dxn_k, g_k, sG)        (Q16)
+ *   c = Σ_k dn_k·nh_k                              (exact; < 2^52 without gains, wide with them)
+ *   μ = sign(c)·⌊(|c| + K·2^15) / (K·2^16)⌋        (Q16 of mean(dn·n), rounded half away)
+ *   t_k = sat32(dn_k − mulShr(nh_k, μ, 16));  dv_k = satG(mulShr(t_k, rinv, z)).
+ * `v` is the row the forward normalized (its m16 mantissas and signs); rinv = 0 gives a zero row.
  */
-export function normquantBackward(dxn: Int32Array, nq: NormQuant, T: number, K: number, gain?: Bf16Block): Int32Array {
+export function normquantBackward(dxn: Int32Array, v: Int32Array, nq: NormQuant, T: number, K: number, gain?: Bf16Block): Int32Array {
   const dv = new Int32Array(T * K);
+  const nh = new Float64Array(K);
+  const dn = new Float64Array(K);
+  const KQ = K * 65536;
   for (let t = 0; t < T; t++) {
     const r = nq.rinv[t];
     if (r === 0) continue;
     const s = nq.z[t];
     const row = t * K;
-    if (!gain) {
-      for (let k = row, end = k + K; k < end; k++) dv[k] = satG(mulShr(dxn[k], r, s));
+    let maxDn = 0;
+    let sumNh = 0;
+    for (let k = 0; k < K; k++) {
+      const val = v[row + k];
+      const m = m16Of(Math.abs(val), s);
+      const h = Math.floor((m * r + 32768) / 65536); // exact: m·r < 2^39
+      nh[k] = val < 0 ? -h : h;
+      sumNh += h;
+      const d = gain ? mulShr(dxn[row + k], gain.q[k], gain.shift) : dxn[row + k];
+      dn[k] = d;
+      if (Math.abs(d) > maxDn) maxDn = Math.abs(d);
+    }
+    let mu: number;
+    if (maxDn * sumNh < 2 ** 52) {
+      let c = 0;
+      for (let k = 0; k < K; k++) c += dn[k] * nh[k];
+      // ⌊(|c| + K·2^15) / (K·2^16)⌋ exactly: the float quotient is within one unit; fix it up.
+      const a = Math.abs(c) + K * 32768;
+      let q = Math.floor(a / KQ);
+      if (q * KQ > a) q--;
+      else if ((q + 1) * KQ <= a) q++;
+      mu = c < 0 ? -q : q;
     } else {
-      const gs = s + gain.shift;
-      for (let k = 0; k < K; k++) dv[row + k] = satG(mulShrWide(dxn[row + k] * gain.q[k], r, gs));
+      let c = 0n;
+      for (let k = 0; k < K; k++) c += BigInt(dn[k]) * BigInt(nh[k]);
+      const a = (c < 0n ? -c : c) + BigInt(K * 32768);
+      const q = Number(a / BigInt(KQ));
+      mu = c < 0n ? -q : q;
+    }
+    for (let k = 0; k < K; k++) {
+      const tk = sat32(dn[k] - mulShr(nh[k], mu, 16));
+      dv[row + k] = satG(mulShrWide(tk, r, s));
     }
   }
   return dv;
