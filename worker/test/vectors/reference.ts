@@ -74,8 +74,8 @@ export function normquant(v: bigint[], T: number, K: number): NQ {
 }
 /**
  * Full RMSNorm gradient (SPEC §4.1 "Backward"): nh = sign(v)·rha(m16·rinv, 16), c = Σ dn·nh,
- * μ = sign(c)·⌊(|c| + K·2^15)/(K·2^16)⌋, dv = satG(mulShr(sat32(dn − mulShr(nh, μ, 16)), rinv, z)).
- * gain: dn = mulShr(dxn, g, shift), else dn = dxn.
+ * s2 = Σ nh², d = the top 16 bits of s2 (s2 = d·2^e + rest), μ = rha(c·2^16 / (d·2^e)),
+ * dv = satG(mulShr(sat32(dn − mulShr(nh, μ, 16)), rinv, z)). gain: dn = mulShr(dxn, g, shift).
  */
 export function normquantBackward(dxn: bigint[], v: bigint[], nq: NQ, T: number, K: number, gain?: { q: bigint[]; shift: number }): bigint[] {
   const out: bigint[] = [];
@@ -86,6 +86,7 @@ export function normquantBackward(dxn: bigint[], v: bigint[], nq: NQ, T: number,
     const nh: bigint[] = [];
     const dn: bigint[] = [];
     let c = 0n;
+    let s2 = 0n;
     for (let k = 0; k < K; k++) {
       const x = v[t * K + k];
       const m16 = z > 16 ? abs(x) >> B(z - 16) : abs(x) << B(16 - z);
@@ -93,8 +94,13 @@ export function normquantBackward(dxn: bigint[], v: bigint[], nq: NQ, T: number,
       nh.push(x < 0n ? -h : h);
       dn.push(gain ? mulShr(dxn[t * K + k], gain.q[k], gain.shift) : dxn[t * K + k]);
       c += dn[k] * nh[k];
+      s2 += h * h;
     }
-    const q = (abs(c) + B(K) * 32768n) / (B(K) * 65536n);
+    const e = bitlen(s2) - 16;
+    const d = s2 >> B(e);
+    // round half away of c·2^16 / (d·2^e), on exact rationals
+    const den = d << B(e);
+    const q = (2n * abs(c) * 65536n + den) / (2n * den);
     const mu = c < 0n ? -q : q;
     for (let k = 0; k < K; k++) out.push(satG(mulShr(sat32(dn[k] - mulShr(nh[k], mu, 16)), r, z)));
   }

@@ -103,16 +103,18 @@ export function normquant(v: Int32Array, T: number, K: number, gain?: Bf16Block)
  * scaled by 1/rms. Per row, in integers:
  *   nh_k = sign(v_k)·rshr(m16_k·rinv, 16)          (Q16 of n_k)
  *   dn_k = dxn_k, or mulShr(dxn_k, g_k, sG)        (Q16)
- *   c = Σ_k dn_k·nh_k                              (exact; < 2^52 without gains, wide with them)
- *   μ = sign(c)·⌊(|c| + K·2^15) / (K·2^16)⌋        (Q16 of mean(dn·n), rounded half away)
+ *   c = Σ_k dn_k·nh_k,  s2 = Σ_k nh_k²             (exact; c < 2^52 without gains, wide with them)
+ *   e = bitlen(s2) − 16,  d = ⌊s2 / 2^e⌋ ∈ [2^15, 2^16)
+ *   μ = sign(c)·⌊(|c| + d·2^(e−17)) / (d·2^(e−16))⌋  (= roundHalfAway(c·2^16 / (d·2^e)), Q16)
  *   t_k = sat32(dn_k − mulShr(nh_k, μ, 16));  dv_k = satG(mulShr(t_k, rinv, z)).
+ * Dividing by Σ nh² (not K·2^32) makes the projection exact whatever the rounding of rms: the
+ * radial part of dn is removed to 2^−15, not to the ~10^−3 of the 10-bit rms.
  * `v` is the row the forward normalized (its m16 mantissas and signs); rinv = 0 gives a zero row.
  */
 export function normquantBackward(dxn: Int32Array, v: Int32Array, nq: NormQuant, T: number, K: number, gain?: Bf16Block): Int32Array {
   const dv = new Int32Array(T * K);
   const nh = new Float64Array(K);
   const dn = new Float64Array(K);
-  const KQ = K * 65536;
   for (let t = 0; t < T; t++) {
     const r = nq.rinv[t];
     if (r === 0) continue;
@@ -120,31 +122,40 @@ export function normquantBackward(dxn: Int32Array, v: Int32Array, nq: NormQuant,
     const row = t * K;
     let maxDn = 0;
     let sumNh = 0;
+    let s2 = 0; // Σ nh² < 2^48 (SPEC §8): exact in a JS number
     for (let k = 0; k < K; k++) {
       const val = v[row + k];
       const m = m16Of(Math.abs(val), s);
       const h = Math.floor((m * r + 32768) / 65536); // exact: m·r < 2^39
       nh[k] = val < 0 ? -h : h;
       sumNh += h;
+      s2 += h * h;
       const d = gain ? mulShr(dxn[row + k], gain.q[k], gain.shift) : dxn[row + k];
       dn[k] = d;
       if (Math.abs(d) > maxDn) maxDn = Math.abs(d);
+    }
+    // d = ⌊s2 / 2^e⌋ with 16 bits; s2 ≥ 2^32 (the largest |nh| is ≥ 2^16), so e ≥ 17
+    let d = s2;
+    let e = 0;
+    while (d >= 65536) {
+      d = Math.floor(d / 2);
+      e++;
     }
     let mu: number;
     if (maxDn * sumNh < 2 ** 52) {
       let c = 0;
       for (let k = 0; k < K; k++) c += dn[k] * nh[k];
-      // ⌊(|c| + K·2^15) / (K·2^16)⌋ exactly: the float quotient is within one unit; fix it up.
-      const a = Math.abs(c) + K * 32768;
-      let q = Math.floor(a / KQ);
-      if (q * KQ > a) q--;
-      else if ((q + 1) * KQ <= a) q++;
+      // ⌊(|c| + d·2^(e−17)) / 2^(e−16)⌋ (exact: a power-of-two division), then ⌊· / d⌋ fixed up
+      const a = Math.floor((Math.abs(c) + d * 2 ** (e - 17)) / 2 ** (e - 16));
+      let q = Math.floor(a / d);
+      if (q * d > a) q--;
+      else if ((q + 1) * d <= a) q++;
       mu = c < 0 ? -q : q;
     } else {
       let c = 0n;
       for (let k = 0; k < K; k++) c += BigInt(dn[k]) * BigInt(nh[k]);
-      const a = (c < 0n ? -c : c) + BigInt(K * 32768);
-      const q = Number(a / BigInt(KQ));
+      const a = ((c < 0n ? -c : c) + (BigInt(d) << BigInt(e - 17))) >> BigInt(e - 16);
+      const q = Number(a / BigInt(d));
       mu = c < 0n ? -q : q;
     }
     for (let k = 0; k < K; k++) {

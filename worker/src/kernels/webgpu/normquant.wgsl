@@ -86,13 +86,15 @@ fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li
 
 // Full RMSNorm backward (SPEC §4.1 "Backward"), one 256-invocation workgroup per row:
 // nh_c = sign(v_c)·rshr(m16_c·rinv, 16) (Q16 of v/rms); dn_c = dxn_c (or mulShr(dxn_c, g_c, sG));
-// c = Σ dn·nh (acc64); μ = sign(c)·⌊(|c| + K·2^15) / (K·2^16)⌋;
+// c = Σ dn·nh, s2 = Σ nh² (acc64); d = the top 16 bits of s2 (s2 = d·2^e + rest, e ≥ 17);
+// μ = sign(c)·⌊⌊(|c| + d·2^(e−17)) / 2^(e−16)⌋ / d⌋;
 // dv_c = satG(mulShr(sat32(dn_c − mulShr(nh_c, μ, 16)), rinv, z)). rinv = 0 (zero row) gives
-// nh = 0, μ = 0 and dv = 0 with no branch, so every barrier stays in uniform control flow.
+// nh = 0, c = s2 = 0, μ = 0 and dv = 0 with no branch, so every barrier stays in uniform control flow.
 var<workgroup> red64: array<vec2u, WG>;
+var<workgroup> red64b: array<vec2u, WG>;
 
-// ⌊m / d⌋ for a 64-bit magnitude m and 0 < d < 2^16, 16 bits at a time (the remainder
-// stays below d, so remainder·2^16 + digit < 2^32: u32 division, exact).
+// ⌊m / d⌋ for a 64-bit magnitude m and 0 < d < 2^16, 16 bits at a time (the remainder stays
+// below d, so remainder·2^16 + digit < 2^32: u32 division, exact).
 fn divFloor64(m: vec2u, d: u32) -> vec2u {
   var rem = 0u;
   var q = vec2u(0u, 0u);
@@ -105,6 +107,18 @@ fn divFloor64(m: vec2u, d: u32) -> vec2u {
     if (i < 2u) { q.y = (q.y << 16u) | qd; } else { q.x = (q.x << 16u) | qd; }
   }
   return q;
+}
+
+fn bitlen64(a: vec2u) -> u32 {
+  if (a.y != 0u) { return 32u + bitlen(a.y); }
+  return bitlen(a.x);
+}
+
+// d·2^s for d < 2^16, s ≤ 47, as a 64-bit magnitude
+fn shl16(d: u32, s: u32) -> vec2u {
+  if (s >= 32u) { return vec2u(0u, d << (s - 32u)); }
+  if (s == 0u) { return vec2u(d, 0u); }
+  return vec2u(d << s, d >> (32u - s));
 }
 
 fn nhOf(val: i32, r: i32, down: u32, up: u32) -> i32 {
@@ -126,26 +140,36 @@ fn backwardRow(row: u32, lid: u32, useGain: bool) {
   let down = select(0u, zt - 16u, zt > 16u);
   let up = select(0u, 16u - zt, zt < 16u);
   var acc = vec2u(0u, 0u);
+  var acc2 = vec2u(0u, 0u);
   for (var c = lid; c < p.k; c += WG) {
-    acc = add64(acc, mulI64(dnOf(base + c, c, useGain), nhOf(v[base + c], r, down, up)));
+    let nh = nhOf(v[base + c], r, down, up);
+    acc = add64(acc, mulI64(dnOf(base + c, c, useGain), nh));
+    acc2 = add64(acc2, mulWide(mag32(nh), mag32(nh)));
   }
   red64[lid] = acc;
+  red64b[lid] = acc2;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red64[lid] = add64(red64[lid], red64[lid + s]); }
+    if (lid < s) {
+      red64[lid] = add64(red64[lid], red64[lid + s]);
+      red64b[lid] = add64(red64b[lid], red64b[lid + s]);
+    }
     workgroupBarrier();
   }
   let tot = workgroupUniformLoad(&red64[0]);
+  let s2 = workgroupUniformLoad(&red64b[0]);
+  // s2 ≥ 2^32 on a nonzero row; a zero row (s2 = 0, c = 0) takes e = 17, d = 1 and gives μ = 0
+  let e = max(bitlen64(s2), 33u) - 16u;
+  let d = max(shr64(s2, e).x, 1u);
   let neg = isNeg64(tot);
-  let m = add64(select(tot, neg64(tot), neg), vec2u(p.k << 15u, 0u));
-  let q = divFloor64(shr64(m, 16u), p.k);
+  let m = add64(select(tot, neg64(tot), neg), shl16(d, e - 17u));
+  let q = divFloor64(shr64(m, e - 16u), d);
   let mu = sat32Mag(neg, q);
   for (var c = lid; c < p.k; c += WG) {
     let i = base + c;
     let nh = nhOf(v[i], r, down, up);
     let dn = dnOf(i, c, useGain);
-    let corr = mulShr(nh, mu, 16u);
-    dv[i] = satG(mulShr(sub32Sat(dn, corr), r, zt));
+    dv[i] = satG(mulShr(sub32Sat(dn, mulShr(nh, mu, 16u)), r, zt));
   }
 }
 
