@@ -70,23 +70,30 @@ t.test('normquant with a unit gain is v1 normquant; a gain scales x̂ and dv', a
     const b = normquant(v, T, K, one);
     t.strictSame([a.x8, a.sx, a.rinv, a.z], [b.x8, b.sx, b.rinv, b.z], `K ${K}: forward`);
     const dxn = Int32Array.from(ints(rng, T * K, -G, G));
-    t.strictSame(normquantBackward(dxn, a, T, K), normquantBackward(dxn, b, T, K, one), `K ${K}: backward`);
+    t.strictSame(normquantBackward(dxn, v, a, T, K), normquantBackward(dxn, v, b, T, K, one), `K ${K}: backward`);
     // gain 2 everywhere: the same x8, twice sx (±1 rounding), twice dv (before satG)
     const two = bf16Block(new Uint16Array(K).fill(0x4000), 15, 'g');
     const c = normquant(v, T, K, two);
     t.strictSame(c.x8, a.x8);
     for (let r = 0; r < T; r++) t.ok(Math.abs(c.sx[r] - 2 * a.sx[r]) <= 1, `sx doubles (${a.sx[r]} → ${c.sx[r]})`);
     const small = Int32Array.from(ints(rng, T * K, -1000, 1000));
-    const d1 = normquantBackward(small, a, T, K);
-    const d2 = normquantBackward(small, c, T, K, two);
-    let close = true;
+    const d1 = normquantBackward(small, v, a, T, K);
+    const d2 = normquantBackward(small, v, c, T, K, two);
+    // μ (the radial term's mean) is rounded once per row, so the doubling holds to that rounding:
+    // ‖d2 − 2·d1‖ within 1% of ‖d2‖ over the unclamped entries
+    let err = 0;
+    let norm = 0;
     let checked = 0;
+    // (row 1, |v| ≤ 3, is left out: its 1/rms multiplies one Q16 unit of the tangential gradient
+    // by 2^15, so its few unclamped entries carry that rounding, not the gain)
     for (let i = 0; i < d1.length; i++) {
-      if (Math.abs(d2[i]) >= G) continue; // satG fired
+      if (Math.floor(i / K) === 1) continue;
+      if (Math.abs(d2[i]) >= G || Math.abs(d1[i]) >= G) continue; // satG fired
       checked++;
-      if (Math.abs(d2[i] - 2 * d1[i]) > 1) close = false;
+      err += (d2[i] - 2 * d1[i]) ** 2;
+      norm += d2[i] ** 2;
     }
-    t.ok(close && checked > K, `dv doubles (${checked} unclamped entries)`);
+    t.ok(Math.sqrt(err) <= 0.01 * Math.sqrt(norm) && checked > K / 2, `dv doubles (${checked} unclamped entries, rel. err ${(Math.sqrt(err / norm)).toExponential(2)})`);
   }
 });
 
@@ -277,7 +284,8 @@ t.test('whole v2 job (SPEC §9 vector): hashes, micro-batch invariance, clamps a
   t.strictSame(hashes, [stored.step1, stored.step2, stored.step3, stored.step4]);
   const total = counts.reduce((a, c) => ({ satG: a.satG + c.satG, join: a.join + c.join, residual: a.residual + c.residual, toq8: a.toq8 + c.toq8, loraU: a.loraU + c.loraU }));
   t.comment(`clamps fired over 4 steps: ${JSON.stringify(total)}`);
-  t.ok(counts[0].satG > 0 && counts[0].join > 0, 'step 1 already clamps gradients and joins');
+  // (with the full RMSNorm gradient the first steps stay inside G; steps 3 and 4 clamp)
+  t.ok(total.satG > 0 && total.join > 0, 'satG and the gradient joins clamp within the 4 steps');
   t.ok(total.toq8 > 0, 'toq8 clamp fires');
   t.ok(total.loraU > 0, 'LoRA u clamp fires');
   // micro-batch invariance over the 4 sequences, and the trace root of the 4-step job

@@ -137,8 +137,8 @@ t.test('normquant backward = CPU', async (t) => {
     if (seed % 4 === 0) v.fill(0, 0, K);
     const nq = normquant(v, T, K);
     const dxn = ints(r, T * K, GRAD_MAX, 0.2);
-    const got = await gpu.normquantBackward(ctx, dxn, nq, T, K);
-    t.equal(sameBytes(got, normquantBackward(dxn, nq, T, K)), null, `seed ${seed}: T=${T} K=${K}`);
+    const got = await gpu.normquantBackward(ctx, dxn, v, nq, T, K);
+    t.equal(sameBytes(got, normquantBackward(dxn, v, nq, T, K)), null, `seed ${seed}: T=${T} K=${K}`);
   }
 });
 

@@ -134,7 +134,7 @@ t.test('normquant with a learned gain (SPEC v2 §4.1g): WebGPU = CPU, edges incl
     const g = await gpu.normquant(ctx, v, T, K, gain);
     t.strictSame([g.x8, g.sx, g.rinv, g.z], [c.x8, c.sx, c.rinv, c.z], `seed ${seed}: forward K ${K} |v| ≤ ${bound} shift ${gain.shift}`);
     const dxn = Int32Array.from({ length: T * K }, () => (next() % 5 === 0 ? (next() & 1 ? G : -G) : (next() % (2 * G + 1)) - G));
-    t.strictSame(await gpu.normquantBackward(ctx, dxn, c, T, K, gain), cpu.normquantBackward(dxn, c, T, K, gain), `seed ${seed}: backward`);
+    t.strictSame(await gpu.normquantBackward(ctx, dxn, v, c, T, K, gain), cpu.normquantBackward(dxn, v, c, T, K, gain), `seed ${seed}: backward`);
   }
 });
 

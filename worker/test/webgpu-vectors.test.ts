@@ -74,7 +74,7 @@ async function runGpu(c: StoredCase): Promise<Record<string, Vec>> {
   switch (c.op) {
     case 'normquant': {
       const nq = await gpu.normquant(ctx, i32(I.v), T, K);
-      const dv = await gpu.normquantBackward(ctx, i32(I.dxn), nq, T, K);
+      const dv = await gpu.normquantBackward(ctx, i32(I.dxn), i32(I.v), nq, T, K);
       return { x8: arr(nq.x8), sx: arr(nq.sx), rinv: arr(nq.rinv), z: arr(nq.z), dv: arr(dv) };
     }
     case 'ternlin': {

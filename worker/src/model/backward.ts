@@ -58,7 +58,7 @@ export function backward(
   const dxHead = bb.embedBf16
     ? tiedHeadBackward(bb.embedBf16, cfg.vocab, D, dlogits, T)
     : ternlinBackward(bb.head!.packed, bb.head!.gamma, dlogits, T);
-  let gh = normquantBackward(satGSum([dxHead]), cache.nqf, T, D, bb.finalGain);
+  let gh = normquantBackward(satGSum([dxHead]), cache.hf, cache.nqf, T, D, bb.finalGain);
 
   for (let l = bb.layers.length - 1; l >= 0; l--) {
     const L = bb.layers[l];
@@ -80,7 +80,7 @@ export function backward(
     };
     // FFN branch: h2 = h1 + down·nq4(act(nq3(h1)))
     const fw = ffnWeights(L);
-    const dact = normquantBackward(satGSum(projBack(fw.down, 'down', c.nq4, gh)), c.nq4, T, F, g?.ffnSubNorm);
+    const dact = normquantBackward(satGSum(projBack(fw.down, 'down', c.nq4, gh)), c.act, c.nq4, T, F, g?.ffnSubNorm);
     let dx3: Int32Array;
     if (fw.gate) {
       const { da, du } = gatedMulBackward(c.a!, c.up!, dact);
@@ -88,9 +88,9 @@ export function backward(
     } else {
       dx3 = satGSum(projBack(fw.up, 'up', c.nq3, relu2Backward(c.f, dact)));
     }
-    gh = join(gh, normquantBackward(dx3, c.nq3, T, D, g?.ffnNorm));
+    gh = join(gh, normquantBackward(dx3, c.h1, c.nq3, T, D, g?.ffnNorm));
     // Attention branch: h1 = h + (Wo + LoRA_o)·nq2(attn(nq1(h)))
-    const dout = normquantBackward(satGSum(projBack(L.wo, 'o', c.nq2, gh)), c.nq2, T, D, g?.attnSubNorm);
+    const dout = normquantBackward(satGSum(projBack(L.wo, 'o', c.nq2, gh)), c.att.o, c.nq2, T, D, g?.attnSubNorm);
     const ga = attentionBackward(dout, c.att, c.qr, c.kr, c.v8, T, H, dh, Hkv);
     const dq = ropeBackward(ga.dq, rope, T, H, dh, layout);
     const dk = ropeBackward(ga.dk, rope, T, Hkv, dh, layout);
@@ -99,6 +99,6 @@ export function backward(
       ...projBack(L.wk, 'k', c.nq1, dk),
       ...projBack(L.wv, 'v', c.nq1, ga.dv),
     ]);
-    gh = join(gh, normquantBackward(dx1, c.nq1, T, D, g?.attnNorm));
+    gh = join(gh, normquantBackward(dx1, c.h0, c.nq1, T, D, g?.attnNorm));
   }
 }

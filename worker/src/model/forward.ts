@@ -29,6 +29,11 @@ export function quantizeAdapter(state: AdapterState): LayerLoraQ[] {
 }
 
 export interface LayerCache {
+  /** the rows each normquant normalized (its backward needs them, SPEC §4.1): the residual
+   *  stream into the layer, after attention, and the FFN activation (nq2's input is att.o) */
+  h0: Int32Array;
+  h1: Int32Array;
+  act: Int32Array;
   nq1: NormQuant;
   /** LoRA bottleneck activations of the targeted projections */
   u: Partial<Record<LoraTarget, Int32Array>>;
@@ -49,6 +54,8 @@ export interface LayerCache {
 export interface ForwardCache {
   T: number;
   layers: LayerCache[];
+  /** the final residual stream (nqf's input) */
+  hf: Int32Array;
   nqf: NormQuant;
   rope: RopeTable;
   /** Q16 [T, V] */
@@ -132,6 +139,7 @@ export function forward(bb: Backbone, lq: readonly LayerLoraQ[], tokens: Tokens)
       }
       return y;
     };
+    const h0 = h;
     const nq1 = normquant(h, T, D, g?.attnNorm);
     const yq = proj(L.wq, 'q', nq1);
     const yk = proj(L.wk, 'k', nq1);
@@ -142,6 +150,7 @@ export function forward(bb: Backbone, lq: readonly LayerLoraQ[], tokens: Tokens)
     const att = attention(qr, kr, v8, T, H, dh, Hkv);
     const nq2 = normquant(att.o, T, D, g?.attnSubNorm);
     h = addResidual(h, proj(L.wo, 'o', nq2));
+    const h1 = h;
     const nq3 = normquant(h, T, D, g?.ffnNorm);
     const fw = ffnWeights(L);
     let f: Int32Array;
@@ -159,8 +168,8 @@ export function forward(bb: Backbone, lq: readonly LayerLoraQ[], tokens: Tokens)
     }
     const nq4 = normquant(act, T, F, g?.ffnSubNorm);
     h = addResidual(h, proj(fw.down, 'down', nq4));
-    layers.push({ nq1, u, qr, kr, v8, att, nq2, nq3, f, a, up, nq4 });
+    layers.push({ h0, h1, act, nq1, u, qr, kr, v8, att, nq2, nq3, f, a, up, nq4 });
   });
   const nqf = normquant(h, T, D, bb.finalGain);
-  return { T, layers, nqf, rope, logits: headLogits(bb, nqf, T) };
+  return { T, layers, hf: h, nqf, rope, logits: headLogits(bb, nqf, T) };
 }

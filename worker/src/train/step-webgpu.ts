@@ -126,7 +126,7 @@ export class WebGpuTrainer {
     });
     const gainGpu = (g: Bf16Block): GainGpu => ({ buf: this.keep(ctx.upload(g.q)), shift: g.shift });
     const nq = (K: number): NormQuantGpu => {
-      const q = allocNormQuant(ctx, T, K);
+      const q = allocNormQuant(ctx, T, K, true);
       for (const b of Object.values(q)) this.keep(b);
       return q;
     };
@@ -391,7 +391,7 @@ export class WebGpuTrainer {
     if ('eq' in hd) encodeTiedHeadBackward(ctx, e, hd.eq, hd.shift, s.dlogits, s.dxD, T, this.bb.cfg.vocab, D);
     else encodeTernlinBackward(ctx, e, hd.buf, hd.gamma, s.dlogits, s.dxD, T, hd.N, hd.K);
     encodeClampInPlace(ctx, e, s.dxD, TD, G_MAX);
-    encodeNormquantBackward(ctx, e, s.dxD, this.nqf.rinv, this.nqf.z, s.gh, T, D, this.finalGain);
+    encodeNormquantBackward(ctx, e, s.dxD, this.nqf.v!, this.nqf.rinv, this.nqf.z, s.gh, T, D, this.finalGain);
 
     for (let l = this.layers.length - 1; l >= 0; l--) {
       const layer = this.layers[l];
@@ -418,7 +418,7 @@ export class WebGpuTrainer {
       } else {
         encodeClampInPlace(ctx, e, s.dxF, TF, G_MAX);
       }
-      encodeNormquantBackward(ctx, e, s.dxF, c.nq4.rinv, c.nq4.z, s.dF, T, F, layer.gains?.ffnSubNorm);
+      encodeNormquantBackward(ctx, e, s.dxF, c.nq4.v!, c.nq4.rinv, c.nq4.z, s.dF, T, F, layer.gains?.ffnSubNorm);
       const w1 = layer.w[1];
       const wu = layer.w.up;
       if (wu && c.a && c.up) {
@@ -434,7 +434,7 @@ export class WebGpuTrainer {
         encodeAccAdd(ctx, e, s.acc, s.dxD, TD);
         loraBack('up', c.nq3, s.dU, s.acc, s.dxl);
         encodeAccSatG(ctx, e, s.acc, s.dsum, TD);
-        encodeNormquantBackward(ctx, e, s.dsum, c.nq3.rinv, c.nq3.z, s.nqD, T, D, layer.gains?.ffnNorm);
+        encodeNormquantBackward(ctx, e, s.dsum, c.nq3.v!, c.nq3.rinv, c.nq3.z, s.nqD, T, D, layer.gains?.ffnNorm);
       } else if (layer.lora.up) {
         encodeRelu2Backward(ctx, e, c.f, s.dF, s.dxF, TF);
         e.clearBuffer(s.acc);
@@ -442,12 +442,12 @@ export class WebGpuTrainer {
         encodeAccAdd(ctx, e, s.acc, s.dxD, TD);
         loraBack('up', c.nq3, s.dxF, s.acc, s.dxl);
         encodeAccSatG(ctx, e, s.acc, s.dsum, TD);
-        encodeNormquantBackward(ctx, e, s.dsum, c.nq3.rinv, c.nq3.z, s.nqD, T, D, layer.gains?.ffnNorm);
+        encodeNormquantBackward(ctx, e, s.dsum, c.nq3.v!, c.nq3.rinv, c.nq3.z, s.nqD, T, D, layer.gains?.ffnNorm);
       } else {
         encodeRelu2Backward(ctx, e, c.f, s.dF, s.dxF, TF);
         encodeTernlinBackward(ctx, e, w1.buf, w1.gamma, s.dxF, s.dxD, T, w1.N, w1.K);
         encodeClampInPlace(ctx, e, s.dxD, TD, G_MAX);
-        encodeNormquantBackward(ctx, e, s.dxD, c.nq3.rinv, c.nq3.z, s.nqD, T, D, layer.gains?.ffnNorm);
+        encodeNormquantBackward(ctx, e, s.dxD, c.nq3.v!, c.nq3.rinv, c.nq3.z, s.nqD, T, D, layer.gains?.ffnNorm);
       }
       encodeAddClamp(ctx, e, s.gh, s.nqD, TD, G_MAX);
 
@@ -466,7 +466,7 @@ export class WebGpuTrainer {
       e.clearBuffer(s.acc);
       projBack('o', c.nq2, s.gh);
       encodeAccSatG(ctx, e, s.acc, s.dsum, TD);
-      encodeNormquantBackward(ctx, e, s.dsum, c.nq2.rinv, c.nq2.z, s.dout, T, D, layer.gains?.attnSubNorm);
+      encodeNormquantBackward(ctx, e, s.dsum, c.nq2.v!, c.nq2.rinv, c.nq2.z, s.dout, T, D, layer.gains?.attnSubNorm);
       encodeAttentionBackward(ctx, e, {
         qr: c.qr, kr: c.kr, v8: c.v8, dout: s.dout, p: c.p, ds: s.ds, dq: s.dq, dk: s.dk, dv: s.dv,
       }, T, H, dh, Hkv);
@@ -477,7 +477,7 @@ export class WebGpuTrainer {
       projBack('k', c.nq1, s.dkr);
       projBack('v', c.nq1, s.dv);
       encodeAccSatG(ctx, e, s.acc, s.dsum, TD);
-      encodeNormquantBackward(ctx, e, s.dsum, c.nq1.rinv, c.nq1.z, s.nqD, T, D, layer.gains?.attnNorm);
+      encodeNormquantBackward(ctx, e, s.dsum, c.nq1.v!, c.nq1.rinv, c.nq1.z, s.nqD, T, D, layer.gains?.attnNorm);
       encodeAddClamp(ctx, e, s.gh, s.nqD, TD, G_MAX);
     }
   }

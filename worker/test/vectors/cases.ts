@@ -41,7 +41,7 @@ export function runKernel(c: Omit<Case, 'outputs'>): Record<string, Vec> {
   switch (c.op) {
     case 'normquant': {
       const nq = normquant(i32(I.v), T, K);
-      const dv = normquantBackward(i32(I.dxn), nq, T, K);
+      const dv = normquantBackward(i32(I.dxn), i32(I.v), nq, T, K);
       return { x8: arr(nq.x8), sx: arr(nq.sx), rinv: arr(nq.rinv), z: arr(nq.z), dv: arr(dv) };
     }
     case 'ternlin': {

@@ -72,8 +72,40 @@ export function normquant(v: bigint[], T: number, K: number): NQ {
   }
   return out;
 }
-export const normquantBackward = (dxn: bigint[], nq: NQ, T: number, K: number): bigint[] =>
-  dxn.map((g, i) => (nq.rinv[Math.floor(i / K)] === 0n ? 0n : satG(mulShr(g, nq.rinv[Math.floor(i / K)], Number(nq.z[Math.floor(i / K)])))));
+/**
+ * Full RMSNorm gradient (SPEC §4.1 "Backward"): nh = sign(v)·rha(m16·rinv, 16), c = Σ dn·nh,
+ * s2 = Σ nh², d = the top 16 bits of s2 (s2 = d·2^e + rest), μ = rha(c·2^16 / (d·2^e)),
+ * dv = satG(mulShr(sat32(dn − mulShr(nh, μ, 16)), rinv, z)). gain: dn = mulShr(dxn, g, shift).
+ */
+export function normquantBackward(dxn: bigint[], v: bigint[], nq: NQ, T: number, K: number, gain?: { q: bigint[]; shift: number }): bigint[] {
+  const out: bigint[] = [];
+  for (let t = 0; t < T; t++) {
+    const r = nq.rinv[t];
+    const z = Number(nq.z[t]);
+    if (r === 0n) { for (let k = 0; k < K; k++) out.push(0n); continue; }
+    const nh: bigint[] = [];
+    const dn: bigint[] = [];
+    let c = 0n;
+    let s2 = 0n;
+    for (let k = 0; k < K; k++) {
+      const x = v[t * K + k];
+      const m16 = z > 16 ? abs(x) >> B(z - 16) : abs(x) << B(16 - z);
+      const h = rha(m16 * r, 16);
+      nh.push(x < 0n ? -h : h);
+      dn.push(gain ? mulShr(dxn[t * K + k], gain.q[k], gain.shift) : dxn[t * K + k]);
+      c += dn[k] * nh[k];
+      s2 += h * h;
+    }
+    const e = bitlen(s2) - 16;
+    const d = s2 >> B(e);
+    // round half away of c·2^16 / (d·2^e), on exact rationals
+    const den = d << B(e);
+    const q = (2n * abs(c) * 65536n + den) / (2n * den);
+    const mu = c < 0n ? -q : q;
+    for (let k = 0; k < K; k++) out.push(satG(mulShr(sat32(dn[k] - mulShr(nh[k], mu, 16)), r, z)));
+  }
+  return out;
+}
 
 /** dense W [N,K] of -1/0/1 */
 export function ternlin(w: number[], gamma: bigint, x8: bigint[], sx: bigint[], T: number, N: number, K: number): bigint[] {

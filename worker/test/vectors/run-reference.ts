@@ -12,7 +12,7 @@ export function runReference(c: Omit<Case, 'outputs'>): Record<string, Vec> {
   switch (c.op) {
     case 'normquant': {
       const nq = R.normquant(b(I.v), T, K);
-      return { x8: n(nq.x8), sx: n(nq.sx), rinv: n(nq.rinv), z: n(nq.z), dv: n(R.normquantBackward(b(I.dxn), nq, T, K)) };
+      return { x8: n(nq.x8), sx: n(nq.sx), rinv: n(nq.rinv), z: n(nq.z), dv: n(R.normquantBackward(b(I.dxn), b(I.v), nq, T, K)) };
     }
     case 'ternlin':
       return {

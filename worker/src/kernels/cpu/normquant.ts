@@ -4,7 +4,7 @@
 // element. With a gain g the quantized row is g⊙v (taken on v's 16-bit mantissas), the rms is v's.
 
 import type { Bf16Block } from './bf16.ts';
-import { bitlen, divr, divrWide, isqrt, mulShr, mulShrWide, satG, shiftRound } from './int.ts';
+import { bitlen, divr, divrWide, isqrt, mulShr, mulShrWide, sat32, satG, shiftRound } from './int.ts';
 
 export interface NormQuant {
   /** int8 [T,K] */
@@ -97,21 +97,70 @@ export function normquant(v: Int32Array, T: number, K: number, gain?: Bf16Block)
 }
 
 /**
- * Straight-through backward with rms held constant: dv = satG(mulShr(dxn, rinv, z)); with a gain
- * (v2) dv = satG(roundHalfAway(dxn·g·rinv / 2^(z + shift_g))), the product exact.
+ * Full RMSNorm backward, straight through the int8 quantizer (SPEC §4.1 "Backward", §4.1g): the
+ * gradient w.r.t. v of x̂ = g⊙v/rms(v) is dv = (dn − n·mean(dn·n)) / rms with n = v/rms and
+ * dn = g⊙dxn, i.e. dn with its component along v removed (RMSNorm is scale-invariant), then
+ * scaled by 1/rms. Per row, in integers:
+ *   nh_k = sign(v_k)·rshr(m16_k·rinv, 16)          (Q16 of n_k)
+ *   dn_k = dxn_k, or mulShr(dxn_k, g_k, sG)        (Q16)
+ *   c = Σ_k dn_k·nh_k,  s2 = Σ_k nh_k²             (exact; c < 2^52 without gains, wide with them)
+ *   e = bitlen(s2) − 16,  d = ⌊s2 / 2^e⌋ ∈ [2^15, 2^16)
+ *   μ = sign(c)·⌊(|c| + d·2^(e−17)) / (d·2^(e−16))⌋  (= roundHalfAway(c·2^16 / (d·2^e)), Q16)
+ *   t_k = sat32(dn_k − mulShr(nh_k, μ, 16));  dv_k = satG(mulShr(t_k, rinv, z)).
+ * Dividing by Σ nh² (not K·2^32) makes the projection exact whatever the rounding of rms: the
+ * radial part of dn is removed to 2^−15, not to the ~10^−3 of the 10-bit rms.
+ * `v` is the row the forward normalized (its m16 mantissas and signs); rinv = 0 gives a zero row.
  */
-export function normquantBackward(dxn: Int32Array, nq: NormQuant, T: number, K: number, gain?: Bf16Block): Int32Array {
+export function normquantBackward(dxn: Int32Array, v: Int32Array, nq: NormQuant, T: number, K: number, gain?: Bf16Block): Int32Array {
   const dv = new Int32Array(T * K);
+  const nh = new Float64Array(K);
+  const dn = new Float64Array(K);
   for (let t = 0; t < T; t++) {
     const r = nq.rinv[t];
     if (r === 0) continue;
     const s = nq.z[t];
     const row = t * K;
-    if (!gain) {
-      for (let k = row, end = k + K; k < end; k++) dv[k] = satG(mulShr(dxn[k], r, s));
+    let maxDn = 0;
+    let sumNh = 0;
+    let s2 = 0; // Σ nh² < 2^48 (SPEC §8): exact in a JS number
+    for (let k = 0; k < K; k++) {
+      const val = v[row + k];
+      const m = m16Of(Math.abs(val), s);
+      const h = Math.floor((m * r + 32768) / 65536); // exact: m·r < 2^39
+      nh[k] = val < 0 ? -h : h;
+      sumNh += h;
+      s2 += h * h;
+      const d = gain ? mulShr(dxn[row + k], gain.q[k], gain.shift) : dxn[row + k];
+      dn[k] = d;
+      if (Math.abs(d) > maxDn) maxDn = Math.abs(d);
+    }
+    // d = ⌊s2 / 2^e⌋ with 16 bits; s2 ≥ 2^32 (the largest |nh| is ≥ 2^16), so e ≥ 17
+    let d = s2;
+    let e = 0;
+    while (d >= 65536) {
+      d = Math.floor(d / 2);
+      e++;
+    }
+    let mu: number;
+    if (maxDn * sumNh < 2 ** 52) {
+      let c = 0;
+      for (let k = 0; k < K; k++) c += dn[k] * nh[k];
+      // ⌊(|c| + d·2^(e−17)) / 2^(e−16)⌋ (exact: a power-of-two division), then ⌊· / d⌋ fixed up
+      const a = Math.floor((Math.abs(c) + d * 2 ** (e - 17)) / 2 ** (e - 16));
+      let q = Math.floor(a / d);
+      if (q * d > a) q--;
+      else if ((q + 1) * d <= a) q++;
+      mu = c < 0 ? -q : q;
     } else {
-      const gs = s + gain.shift;
-      for (let k = 0; k < K; k++) dv[row + k] = satG(mulShrWide(dxn[row + k] * gain.q[k], r, gs));
+      let c = 0n;
+      for (let k = 0; k < K; k++) c += BigInt(dn[k]) * BigInt(nh[k]);
+      const a = ((c < 0n ? -c : c) + (BigInt(d) << BigInt(e - 17))) >> BigInt(e - 16);
+      const q = Number(a / BigInt(d));
+      mu = c < 0n ? -q : q;
+    }
+    for (let k = 0; k < K; k++) {
+      const tk = sat32(dn[k] - mulShr(nh[k], mu, 16));
+      dv[row + k] = satG(mulShrWide(tk, r, s));
     }
   }
   return dv;

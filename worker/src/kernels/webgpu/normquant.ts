@@ -27,10 +27,15 @@ export interface NormQuantGpu {
   sx: GPUBuffer;
   rinv: GPUBuffer;
   z: GPUBuffer;
+  /** training only: a copy of the input rows [T,K], which the backward needs (SPEC §4.1) */
+  v?: GPUBuffer;
 }
 
-export function allocNormQuant(ctx: GpuContext, T: number, K: number): NormQuantGpu {
-  return { x8: ctx.storage(T * int8RowWords(K)), sx: ctx.storage(T), rinv: ctx.storage(T), z: ctx.storage(T) };
+/** keepInput: also hold a copy of the input (for encodeNormquantBackward); inference leaves it out. */
+export function allocNormQuant(ctx: GpuContext, T: number, K: number, keepInput = false): NormQuantGpu {
+  const q: NormQuantGpu = { x8: ctx.storage(T * int8RowWords(K)), sx: ctx.storage(T), rinv: ctx.storage(T), z: ctx.storage(T) };
+  if (keepInput) q.v = ctx.storage(T * K);
+  return q;
 }
 
 /** A learned gain on the device (SPEC v2 §4.1g): the block's integers [K] and its shift sG. */
@@ -48,17 +53,24 @@ export function encodeNormquant(ctx: GpuContext, encoder: GPUCommandEncoder, v: 
     [ctx.uniform([T, K, int8RowWords(K), gain?.shift ?? 0]), v, out.x8, out.sx, out.rinv, out.z, null, null, gain?.buf ?? null],
     grid2d(T),
   );
+  if (out.v) encoder.copyBufferToBuffer(v, 0, out.v, 0, T * K * 4);
 }
 
+/**
+ * Full RMSNorm backward (SPEC §4.1): `v` is the [T,K] input the forward normalized (its mantissas
+ * and signs give the radial term), rinv and z the forward's per-row outputs. One workgroup per row.
+ */
 export function encodeNormquantBackward(
-  ctx: GpuContext, encoder: GPUCommandEncoder, dxn: GPUBuffer, rinv: GPUBuffer, z: GPUBuffer, dv: GPUBuffer, T: number, K: number, gain?: GainGpu,
+  ctx: GpuContext, encoder: GPUCommandEncoder, dxn: GPUBuffer, v: GPUBuffer, rinv: GPUBuffer, z: GPUBuffer, dv: GPUBuffer, T: number, K: number, gain?: GainGpu,
 ): void {
   if (T * K === 0) return;
+  if (K > NORMQUANT_MAX_K) throw new RangeError(`normquant backward: K = ${K} > ${NORMQUANT_MAX_K}`);
   ctx.dispatch(
     encoder,
     ctx.pipeline(NORMQUANT_WGSL, gain ? 'backwardGain' : 'backward'),
-    [ctx.uniform([T, K, int8RowWords(K), gain?.shift ?? 0]), null, null, null, rinv, z, dxn, dv, gain?.buf ?? null],
-    grid2d(Math.ceil((T * K) / 256)),
+    // Without a gain the kernel never reads binding 8 but names it; dxn stands in (read-only).
+    [ctx.uniform([T, K, int8RowWords(K), gain?.shift ?? 0]), v, null, null, rinv, z, dxn, dv, gain?.buf ?? dxn],
+    grid2d(T),
   );
 }
 
@@ -81,13 +93,13 @@ export async function normquant(ctx: GpuContext, v: Int32Array, T: number, K: nu
   }
 }
 
-/** dv = satG(mulShr(dxn, rinv, z)) per row (rms held constant). */
-export async function normquantBackward(ctx: GpuContext, dxn: Int32Array, nq: NormQuant, T: number, K: number, gain?: Bf16Block): Promise<Int32Array> {
-  const bufs = [ctx.upload(dxn.subarray(0, T * K)), ctx.upload(nq.rinv), ctx.upload(nq.z), ctx.storage(T * K)];
-  const [db, rb, zb, vb] = bufs;
+/** The full RMSNorm gradient (SPEC §4.1 "Backward"); v is the forward's input row block. */
+export async function normquantBackward(ctx: GpuContext, dxn: Int32Array, v: Int32Array, nq: NormQuant, T: number, K: number, gain?: Bf16Block): Promise<Int32Array> {
+  const bufs = [ctx.upload(dxn.subarray(0, T * K)), ctx.upload(v.subarray(0, T * K)), ctx.upload(nq.rinv), ctx.upload(nq.z), ctx.storage(T * K)];
+  const [db, inb, rb, zb, vb] = bufs;
   if (gain) bufs.push(ctx.upload(gain.q));
   try {
-    await ctx.run((e) => encodeNormquantBackward(ctx, e, db, rb, zb, vb, T, K, gain ? { buf: bufs[4], shift: gain.shift } : undefined));
+    await ctx.run((e) => encodeNormquantBackward(ctx, e, db, inb, rb, zb, vb, T, K, gain ? { buf: bufs[5], shift: gain.shift } : undefined));
     return await ctx.readI32(vb, T * K);
   } finally {
     for (const b of bufs) b.destroy();

@@ -48,7 +48,7 @@ export function v2Cases(): Record<string, Record<string, Int8Array | Int32Array 
     const gain = bf16Block(bf16s(rng, K, 126, 129, true), 15, 'gain');
     const nq = normquant(i32(rows.flat()), T, K, gain);
     const dxn = i32(ints(rng, T * K, -G, G));
-    out['normquant-gain'] = { x8: nq.x8, sx: nq.sx, rinv: nq.rinv, z: nq.z, dv: normquantBackward(dxn, nq, T, K, gain) };
+    out['normquant-gain'] = { x8: nq.x8, sx: nq.sx, rinv: nq.rinv, z: nq.z, dv: normquantBackward(dxn, i32(rows.flat()), nq, T, K, gain) };
   }
   // RoPE θ = 500000, rotate_half, dh = 64, T = 33 (positions past one turn of the fast pairs)
   {
